@@ -1,0 +1,200 @@
+//! `cargo xtask codegen`: the repaired specs through progenitor into one crate per module.
+
+mod emit;
+mod postprocess;
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+
+use proc_macro2::TokenStream;
+use serde_json::Value;
+
+use crate::Result;
+use crate::config::{Module, Project};
+use crate::repair::{self, OperationFacts};
+use crate::specs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    Check,
+}
+
+/// One module after generation, ready to be written out.
+pub struct GeneratedModule<'a> {
+    pub module: &'a Module,
+    pub code: TokenStream,
+    pub operations: Vec<OperationFacts>,
+}
+
+/// Generates every module; writes the files, or returns the paths that differ from disk.
+pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
+    let started = std::time::Instant::now();
+    let mut generated = Vec::new();
+    for module in &project.modules {
+        let bytes = specs::read_verified(project, &module.spec)?;
+        let spec: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{}: not valid JSON: {e}", module.spec))?;
+        let overlays: Vec<_> = project.overlays_for(&module.name).collect();
+        let repaired = repair::repair(module, spec, &overlays)?;
+        let code = generate(module, &repaired.spec)?;
+        let code = postprocess::apply(module, code, &repaired.operations)?;
+        generated.push(GeneratedModule {
+            module,
+            code,
+            operations: repaired.operations,
+        });
+    }
+    let files = emit::files(project, &generated)?;
+    let outcome = match mode {
+        Mode::Write => {
+            write_files(project, &files)?;
+            Vec::new()
+        }
+        Mode::Check => differing_files(project, &files),
+    };
+    let operations: usize = generated.iter().map(|g| g.operations.len()).sum();
+    let lines: usize = files.values().map(|text| text.lines().count()).sum();
+    eprintln!(
+        "codegen: {} modules, {operations} operations, {} files, {lines} lines in {:.1} s",
+        generated.len(),
+        files.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(outcome)
+}
+
+fn settings() -> progenitor::GenerationSettings {
+    let mut settings = progenitor::GenerationSettings::default();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_inner_type(quote::quote! { highlevel_runtime::Runtime })
+        .with_hooks(progenitor::HooksMode::Expected);
+    settings
+}
+
+/// Runs progenitor on a repaired spec. progenitor and typify report many defects by panicking;
+/// a failure is narrowed down to the operation (and its JSON pointer) that causes it.
+fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
+    match try_generate(spec) {
+        Ok(tokens) => Ok(tokens),
+        Err(whole) => {
+            for (path, method, op) in repair::operations(spec) {
+                let single = repair::only_operation(spec, path, method);
+                if let Err(cause) = try_generate(&single) {
+                    let upstream = op
+                        .get("x-upstream-operation-id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?");
+                    return Err(format!(
+                        "module `{}` ({}): operation `{upstream}` at #/paths/{}/{method} cannot be generated: {cause}",
+                        module.name,
+                        module.spec,
+                        path.replace('~', "~0").replace('/', "~1"),
+                    )
+                    .into());
+                }
+            }
+            let names: Vec<String> = spec
+                .pointer("/components/schemas")
+                .and_then(Value::as_object)
+                .map(|s| s.keys().cloned().collect())
+                .unwrap_or_default();
+            for name in names {
+                if let Err(cause) = try_generate(&repair::only_component(spec, &name)) {
+                    return Err(format!(
+                        "module `{}` ({}): schema #/components/schemas/{} cannot be generated: {cause}",
+                        module.name,
+                        module.spec,
+                        name.replace('~', "~0").replace('/', "~1"),
+                    )
+                    .into());
+                }
+            }
+            Err(format!(
+                "module `{}` ({}): cannot be generated: {whole}",
+                module.name, module.spec
+            )
+            .into())
+        }
+    }
+}
+
+fn try_generate(spec: &Value) -> std::result::Result<TokenStream, String> {
+    let openapi: openapiv3::OpenAPI =
+        serde_json::from_value(spec.clone()).map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        progenitor::Generator::new(&settings()).generate_tokens(&openapi)
+    }));
+    std::panic::set_hook(previous_hook);
+    match outcome {
+        Ok(Ok(tokens)) => Ok(tokens),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(panic) => Err(panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .map(|m| format!("generator panicked: {m}"))
+            .unwrap_or_else(|| "generator panicked".to_owned())),
+    }
+}
+
+fn write_files(project: &Project, files: &BTreeMap<String, String>) -> Result<()> {
+    for stale in stale_generated_crates(project, files) {
+        std::fs::remove_dir_all(project.root.join(&stale))
+            .map_err(|e| format!("cannot remove {stale}: {e}"))?;
+    }
+    for (rel, text) in files {
+        let path = project.root.join(rel);
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == *text) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {rel}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn differing_files(project: &Project, files: &BTreeMap<String, String>) -> Vec<String> {
+    let mut differing: Vec<String> = files
+        .iter()
+        .filter(|(rel, text)| {
+            std::fs::read_to_string(project.root.join(rel)).map_or(true, |old| old != **text)
+        })
+        .map(|(rel, _)| rel.clone())
+        .collect();
+    differing.extend(
+        stale_generated_crates(project, files)
+            .into_iter()
+            .map(|dir| format!("{dir}/ (generated crate for no module)")),
+    );
+    differing
+}
+
+/// Generated crate folders (marked by the generated header in their Cargo.toml) that the
+/// module table no longer produces.
+fn stale_generated_crates(project: &Project, files: &BTreeMap<String, String>) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(project.root.join("crates")) else {
+        return Vec::new();
+    };
+    let mut stale = Vec::new();
+    for entry in entries.flatten() {
+        let dir: PathBuf = entry.path();
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+        let rel = format!("crates/{}", entry.file_name().to_string_lossy());
+        if manifest.starts_with(emit::GENERATED_TOML_HEADER)
+            && !files.contains_key(&format!("{rel}/Cargo.toml"))
+        {
+            stale.push(rel);
+        }
+    }
+    stale.sort();
+    stale
+}

@@ -1,0 +1,279 @@
+//! Rewrites of progenitor's output that its settings cannot express.
+//!
+//! - Open enums: every string enum typify emits gains an `Unrecognized(String)` variant that
+//!   receives values the spec does not list, so one new server value never fails a response.
+//!   Parsing from a string (`FromStr`, `TryFrom`) stays strict.
+//! - SDK errors: each builder's `send()` decodes through the runtime (empty bodies, JSON path on
+//!   failure) and returns `highlevel_runtime::Error`, carrying the operation's metadata.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Ident, parse_quote};
+
+use crate::Result;
+use crate::config::Module;
+use crate::repair::OperationFacts;
+
+/// The variant added to every string enum.
+pub const UNRECOGNIZED_VARIANT: &str = "Unrecognized";
+
+pub fn apply(module: &Module, code: TokenStream, operations: &[OperationFacts]) -> Result<TokenStream> {
+    let mut file: syn::File =
+        syn::parse2(code).map_err(|e| format!("module `{}`: progenitor output does not parse: {e}", module.name))?;
+
+    let mut enums = OpenEnums::default();
+    enums.visit_file_mut(&mut file);
+    if let Some(name) = enums.collisions.first() {
+        return Err(format!(
+            "module `{}`: enum `{name}` already has a variant named `{UNRECOGNIZED_VARIANT}`",
+            module.name
+        )
+        .into());
+    }
+    let mut displays = OpenEnumDisplays { enums: &enums.opened };
+    displays.visit_file_mut(&mut file);
+
+    let mut sends = SdkSends {
+        known: operations.iter().map(|o| o.id.clone()).collect(),
+        wrapped: BTreeSet::new(),
+        error: None,
+    };
+    sends.visit_file_mut(&mut file);
+    if let Some(error) = sends.error {
+        return Err(format!("module `{}`: {error}", module.name).into());
+    }
+    let missing: Vec<_> = sends.known.difference(&sends.wrapped).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "module `{}`: progenitor emitted no builder for operations {missing:?}",
+            module.name
+        )
+        .into());
+    }
+    Ok(quote! { #file })
+}
+
+#[derive(Default)]
+struct OpenEnums {
+    opened: BTreeSet<String>,
+    collisions: Vec<String>,
+}
+
+fn is_string_enum(item: &syn::ItemEnum) -> bool {
+    let derives_deserialize = item.attrs.iter().any(|attr| {
+        attr.path().is_ident("derive")
+            && attr
+                .meta
+                .require_list()
+                .is_ok_and(|list| list.tokens.to_string().contains("Deserialize"))
+    });
+    let container_serde = item.attrs.iter().any(|attr| attr.path().is_ident("serde"));
+    !item.variants.is_empty()
+        && derives_deserialize
+        && !container_serde
+        && item.variants.iter().all(|v| {
+            matches!(v.fields, syn::Fields::Unit)
+                && v.attrs.iter().any(|a| {
+                    a.path().is_ident("serde")
+                        && a.meta
+                            .require_list()
+                            .is_ok_and(|l| l.tokens.to_string().starts_with("rename"))
+                })
+        })
+}
+
+impl VisitMut for OpenEnums {
+    fn visit_item_enum_mut(&mut self, item: &mut syn::ItemEnum) {
+        if !is_string_enum(item) {
+            return;
+        }
+        let name = item.ident.to_string();
+        if item.variants.iter().any(|v| v.ident == UNRECOGNIZED_VARIANT) {
+            self.collisions.push(name);
+            return;
+        }
+        for attr in &mut item.attrs {
+            if !attr.path().is_ident("derive") {
+                continue;
+            }
+            if let Ok(list) = attr.meta.require_list() {
+                let kept: Vec<syn::Path> = list
+                    .parse_args_with(
+                        syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                    )
+                    .map(|paths| paths.into_iter().filter(|p| !p.is_ident("Copy")).collect())
+                    .unwrap_or_default();
+                *attr = parse_quote! { #[derive(#(#kept),*)] };
+            }
+        }
+        let variant = Ident::new(UNRECOGNIZED_VARIANT, Span::call_site());
+        item.variants.push(parse_quote! {
+            /// A value the spec does not list, kept verbatim. Received values land here;
+            /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+            #[serde(untagged)]
+            #variant(::std::string::String)
+        });
+        self.opened.insert(name);
+    }
+}
+
+struct OpenEnumDisplays<'a> {
+    enums: &'a BTreeSet<String>,
+}
+
+impl VisitMut for OpenEnumDisplays<'_> {
+    fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+        let is_display = item
+            .trait_
+            .as_ref()
+            .and_then(|(_, path, _)| path.segments.last())
+            .is_some_and(|s| s.ident == "Display");
+        let self_name = match &*item.self_ty {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        if !is_display || !self_name.is_some_and(|n| self.enums.contains(&n)) {
+            return;
+        }
+        let variant = Ident::new(UNRECOGNIZED_VARIANT, Span::call_site());
+        for impl_item in &mut item.items {
+            if let syn::ImplItem::Fn(f) = impl_item {
+                for stmt in &mut f.block.stmts {
+                    if let syn::Stmt::Expr(syn::Expr::Match(m), _) = stmt {
+                        m.arms.push(parse_quote! {
+                            Self::#variant(ref value) => f.write_str(value),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct SdkSends {
+    known: BTreeSet<String>,
+    wrapped: BTreeSet<String>,
+    error: Option<String>,
+}
+
+/// `Result<ResponseValue<T>, Error<()>>` -> `T`.
+fn success_type(output: &syn::ReturnType) -> Option<syn::Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let result = last_segment_args(ty)?;
+    let syn::GenericArgument::Type(response_value) = result.first()? else {
+        return None;
+    };
+    let inner = last_segment_args(response_value)?;
+    match inner.first()? {
+        syn::GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+fn last_segment_args(
+    ty: &syn::Type,
+) -> Option<&syn::punctuated::Punctuated<syn::GenericArgument, syn::Token![,]>> {
+    let syn::Type::Path(p) = ty else { return None };
+    match &p.path.segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(a) => Some(&a.args),
+        _ => None,
+    }
+}
+
+/// The `operation_id: "..."` literal progenitor writes into `OperationInfo`.
+fn operation_id(block: &syn::Block) -> Option<String> {
+    struct Find(Option<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_expr_struct(&mut self, s: &'ast syn::ExprStruct) {
+            if s.path.is_ident("OperationInfo") {
+                for field in &s.fields {
+                    if let (syn::Member::Named(name), syn::Expr::Lit(lit)) = (&field.member, &field.expr)
+                        && name == "operation_id"
+                        && let syn::Lit::Str(value) = &lit.lit
+                    {
+                        self.0 = Some(value.value());
+                    }
+                }
+            }
+            syn::visit::visit_expr_struct(self, s);
+        }
+    }
+    let mut find = Find(None);
+    syn::visit::Visit::visit_block(&mut find, block);
+    find.0
+}
+
+/// `ResponseValue::from_response(x).await` -> `highlevel_runtime::decode_json(x).await`.
+struct RuntimeDecode;
+
+impl VisitMut for RuntimeDecode {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::Call(call) = expr
+            && let syn::Expr::Path(path) = &*call.func
+            && path.path.segments.len() == 2
+            && path.path.segments[0].ident == "ResponseValue"
+            && path.path.segments[1].ident == "from_response"
+        {
+            let args = &call.args;
+            *expr = parse_quote! { highlevel_runtime::decode_json(#args) };
+            return;
+        }
+        visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+const SEND_ERRORS_DOC: [&str; 6] = [
+    "",
+    " # Errors",
+    "",
+    " [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,",
+    " headers, raw body), `Decode` when the body does not fit even the lenient type,",
+    " `Transport`, or `InvalidRequest` for a missing or invalid argument.",
+];
+
+pub fn const_name(operation_id: &str) -> String {
+    operation_id.to_ascii_uppercase()
+}
+
+impl VisitMut for SdkSends {
+    fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+        if f.sig.ident != "send" || f.sig.asyncness.is_none() {
+            return;
+        }
+        let Some(success) = success_type(&f.sig.output) else {
+            self.error = Some(format!("unexpected `send` signature: {}", quote! { #f }));
+            return;
+        };
+        let Some(id) = operation_id(&f.block) else {
+            self.error = Some("a `send` without an OperationInfo".into());
+            return;
+        };
+        if !self.known.contains(&id) {
+            self.error = Some(format!("`send` for operation `{id}` that the spec does not have"));
+            return;
+        }
+        RuntimeDecode.visit_block_mut(&mut f.block);
+        let is_stream = quote! { #success }.to_string().contains("ByteStream");
+        let finish = if is_stream {
+            quote! { highlevel_runtime::finish }
+        } else {
+            quote! { highlevel_runtime::finish_json }
+        };
+        let meta = Ident::new(&const_name(&id), Span::call_site());
+        let stmts = &f.block.stmts;
+        f.block = parse_quote! {{
+            let result: Result<ResponseValue<#success>, Error<()>> = async move { #(#stmts)* }.await;
+            #finish(&crate::operations::#meta, result).await
+        }};
+        f.sig.output = parse_quote! { -> Result<ResponseValue<#success>, highlevel_runtime::Error> };
+        for line in SEND_ERRORS_DOC {
+            f.attrs.push(parse_quote! { #[doc = #line] });
+        }
+        self.wrapped.insert(id);
+    }
+}

@@ -1,0 +1,92 @@
+//! The project's build tasks: `cargo xtask <command>`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+mod codegen;
+mod config;
+mod repair;
+mod spec_diff;
+mod specs;
+mod test_cmd;
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  specs fetch [--from DIR]          fill specs/.cache with the pinned files (downloaded from
+                                    upstream, or copied from DIR), each checked against its hash
+  specs pin <COMMIT> --from DIR     move the pin to COMMIT (files in DIR), print what changed
+  codegen [--check]                 regenerate crates/ from the cached specs; --check only
+                                    compares and names every file that differs
+  test [--specs-from DIR]           everything CI runs: fetch, codegen --check, fmt, clippy,
+                                    tests, and each module feature compiled alone
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[&str]) -> Result<ExitCode> {
+    let root = workspace_root();
+    match args {
+        ["specs", "fetch"] => {
+            specs::fetch(&config::Project::load(&root)?, &specs::Source::Upstream)?;
+        }
+        ["specs", "fetch", "--from", dir] => {
+            let source = specs::Source::Dir(PathBuf::from(dir));
+            specs::fetch(&config::Project::load(&root)?, &source)?;
+        }
+        ["specs", "pin", commit, "--from", dir] => {
+            let diff = specs::pin(&config::Project::load(&root)?, commit, Path::new(dir))?;
+            if diff.is_empty() {
+                println!("no operation changed");
+            } else {
+                print!("{diff}");
+            }
+            eprintln!("specs pin: now regenerate with `cargo xtask codegen`");
+        }
+        ["codegen"] => {
+            codegen::run(&config::Project::load(&root)?, codegen::Mode::Write)?;
+        }
+        ["codegen", "--check"] => {
+            let differing = codegen::run(&config::Project::load(&root)?, codegen::Mode::Check)?;
+            if !differing.is_empty() {
+                eprintln!(
+                    "codegen --check: {} generated files differ from the pinned specs:",
+                    differing.len()
+                );
+                for path in differing {
+                    eprintln!("  {path}");
+                }
+                eprintln!("run `cargo xtask codegen` and commit the result");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        ["test"] => test_cmd::run(&root, None)?,
+        ["test", "--specs-from", dir] => test_cmd::run(&root, Some(Path::new(dir)))?,
+        ["help" | "--help" | "-h"] | [] => print!("{USAGE}"),
+        _ => {
+            eprint!("unknown command: {}\n\n{USAGE}", args.join(" "));
+            return Ok(ExitCode::from(2));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest_dir)
+}
