@@ -164,7 +164,7 @@ fn lib_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
         .then(|| quote! { pub mod multipart; });
     let tokens = quote! {
         #![doc = #doc]
-        #![allow(clippy::all, clippy::pedantic, rustdoc::all)]
+        #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 
         #code
 

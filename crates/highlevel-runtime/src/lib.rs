@@ -1,0 +1,20 @@
+//! Shared runtime of the HighLevel SDK.
+//!
+//! Every generated module crate (`highlevel-contacts`, …) implements progenitor's
+//! `ClientHooks` by delegating to [`hooks`], decodes responses with [`decode_json`] and maps
+//! failures with [`finish_json`] / [`finish`] into [`Error`]. Behaviour that every call needs
+//! (authentication, the per-operation `Version` header, multipart boundaries, errors) lives
+//! here once, keyed by each operation's generated [`OperationMeta`].
+
+mod credentials;
+mod decode;
+mod error;
+pub mod hooks;
+pub mod multipart;
+mod operation;
+
+pub use credentials::{Credentials, Runtime};
+pub use decode::{decode_json, finish, finish_json};
+pub use error::{ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage};
+pub use multipart::{FilePart, MultipartForm};
+pub use operation::{OperationMeta, RequestBodyKind, ResponseBodyKind, SecurityScheme};

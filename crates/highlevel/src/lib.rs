@@ -1,0 +1,253 @@
+//! Rust SDK for the HighLevel (GoHighLevel) API.
+//!
+//! Every v2 module of the official OpenAPI specs is a generated crate behind a cargo feature of
+//! this facade (`contacts`, `calendars`, `ad-manager`, … or `full`). One [`HighLevel`] handle
+//! holds the credentials and one connection pool; each enabled module has an accessor returning
+//! its typed client:
+//!
+//! ```no_run
+//! # #[cfg(feature = "contacts")]
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let hl = highlevel::HighLevel::builder()
+//!     .private_integration_token(std::env::var("HIGHLEVEL_TOKEN")?)
+//!     .build()?;
+//! let contact = hl
+//!     .contacts()
+//!     .get_contact()
+//!     .contact_id("ocQHyuzHvysMo5N5VsXc")
+//!     .send()
+//!     .await?;
+//! println!("{:?}", contact.into_inner());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Each call sends the operation's own `Version` header and `Authorization: Bearer …`,
+//! decodes responses leniently (an enum value the spec lacks lands in `Unrecognized(String)`,
+//! a missing field is `None`) and fails with [`Error`]: an API answer with status, message,
+//! `traceId`, headers and raw body; a decode failure with the JSON path; or a transport error,
+//! each naming the operation.
+
+use std::fmt;
+
+use highlevel_runtime::{Credentials, Runtime};
+use secrecy::SecretString;
+
+mod modules;
+
+#[doc(inline)]
+pub use modules::*;
+
+pub use highlevel_runtime::{
+    ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage, OperationMeta, SecurityScheme,
+};
+/// Re-exported so callers can name the runtime and build generated clients by hand.
+pub use highlevel_runtime as runtime;
+
+/// Where HighLevel serves its v2 API.
+pub const DEFAULT_BASE_URL: &str = "https://services.leadconnectorhq.com";
+
+/// A handle on the HighLevel API: credentials, base URL and one shared connection pool.
+///
+/// Cheap to clone; module accessors (`hl.contacts()`, …) build clients that share the pool.
+#[derive(Clone)]
+pub struct HighLevel {
+    base_url: String,
+    http: reqwest::Client,
+    runtime: Runtime,
+}
+
+impl fmt::Debug for HighLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HighLevel")
+            .field("base_url", &self.base_url)
+            .field("runtime", &self.runtime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HighLevel {
+    /// Starts configuring a handle; credentials are required, everything else has defaults.
+    pub fn builder() -> HighLevelBuilder {
+        HighLevelBuilder::default()
+    }
+
+    /// The base URL every request goes to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The connection pool shared by every module client.
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The runtime every generated client delegates its hooks to.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+}
+
+/// Configures a [`HighLevel`] handle.
+#[derive(Default)]
+pub struct HighLevelBuilder {
+    credentials: Option<Credentials>,
+    base_url: Option<String>,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for HighLevelBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HighLevelBuilder")
+            .field("credentials", &self.credentials)
+            .field("base_url", &self.base_url)
+            .field("custom_http_client", &self.http.is_some())
+            .finish()
+    }
+}
+
+impl HighLevelBuilder {
+    /// Authenticates with a private integration token (sub-account or agency settings →
+    /// Private Integrations).
+    pub fn private_integration_token(mut self, token: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::PrivateIntegrationToken(SecretString::from(
+            token.into(),
+        )));
+        self
+    }
+
+    /// Authenticates with an OAuth access token obtained elsewhere; it is sent as is and
+    /// never refreshed.
+    pub fn access_token(mut self, token: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::AccessToken(SecretString::from(token.into())));
+        self
+    }
+
+    /// Sends requests somewhere other than [`DEFAULT_BASE_URL`]: a sandbox, a mock, a proxy.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Uses this `reqwest::Client` (timeouts, proxy, TLS settings) instead of the default one.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks the configuration and builds the handle.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] when no credentials were given, the base URL is not an absolute http(s)
+    /// URL, or the default HTTP client cannot be built.
+    pub fn build(self) -> Result<HighLevel, BuildError> {
+        let credentials = self.credentials.ok_or(BuildError::MissingCredentials)?;
+        let base_url = validate_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let http = match self.http {
+            Some(client) => client,
+            None => default_http_client().map_err(BuildError::HttpClient)?,
+        };
+        Ok(HighLevel {
+            base_url,
+            http,
+            runtime: Runtime::new(credentials),
+        })
+    }
+}
+
+fn default_http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("highlevel-rs/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+}
+
+fn validate_base_url(raw: &str) -> Result<String, BuildError> {
+    let invalid = |reason: &str| BuildError::InvalidBaseUrl {
+        url: raw.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = reqwest::Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("a base URL carries no query or fragment"));
+    }
+    // Generated clients append `/contacts/...` to the base URL as text.
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+/// Why a [`HighLevel`] handle could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Neither a private integration token nor an access token was given.
+    MissingCredentials,
+    /// The base URL is not an absolute http(s) URL.
+    InvalidBaseUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The default `reqwest::Client` could not be built (TLS backend initialisation).
+    HttpClient(reqwest::Error),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingCredentials => f.write_str(
+                "no credentials: call private_integration_token(..) or access_token(..)",
+            ),
+            Self::InvalidBaseUrl { url, reason } => write!(f, "invalid base URL `{url}`: {reason}"),
+            Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::HttpClient(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_requires_credentials() {
+        assert!(matches!(
+            HighLevel::builder().build(),
+            Err(BuildError::MissingCredentials)
+        ));
+    }
+
+    #[test]
+    fn base_url_is_validated_and_trimmed() {
+        let hl = HighLevel::builder()
+            .access_token("t")
+            .base_url("http://127.0.0.1:8080/")
+            .build();
+        assert_eq!(hl.map(|h| h.base_url().to_owned()).ok().as_deref(), Some("http://127.0.0.1:8080"));
+        for bad in ["not a url", "ftp://x", "https://x/?q=1"] {
+            let err = HighLevel::builder().access_token("t").base_url(bad).build();
+            assert!(matches!(err, Err(BuildError::InvalidBaseUrl { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let builder = HighLevel::builder().private_integration_token("pit-secret-123");
+        assert!(!format!("{builder:?}").contains("pit-secret-123"));
+        let hl = builder.build();
+        assert!(!format!("{hl:?}").contains("pit-secret-123"));
+    }
+}
