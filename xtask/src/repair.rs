@@ -789,6 +789,10 @@ fn loosen_schema(node: &mut Value) {
     if !string_enum {
         schema.remove("enum");
     }
+    // typify gives optional arrays `#[serde(default)] Vec<T>`, which refuses `null`.
+    if ty.as_deref() == Some("array") {
+        schema.insert("nullable".into(), Value::Bool(true));
+    }
     for key in ["properties", "patternProperties"] {
         if let Some(props) = schema.get_mut(key).and_then(Value::as_object_mut) {
             props.values_mut().for_each(loosen_schema);
@@ -1158,7 +1162,8 @@ mod tests {
                     "properties": { "item": { "$ref": "#/components/schemas/Shared" }, "only": { "$ref": "#/components/schemas/Only" } } } } } } } } } },
             "components": { "schemas": {
                 "Shared": { "type": "object", "required": ["kind"], "additionalProperties": false,
-                    "properties": { "kind": { "type": "string", "enum": ["a"] }, "n": { "type": "integer", "enum": [1, 2] } } },
+                    "properties": { "kind": { "type": "string", "enum": ["a"] }, "n": { "type": "integer", "enum": [1, 2] },
+                        "tags": { "type": "array", "items": { "type": "string" } } } },
                 "Only": { "type": "object", "required": ["at"], "properties": { "at": { "type": "string", "format": "date-time" } } } } } });
         lenient_responses(&mut spec);
         let schemas = &spec["components"]["schemas"];
@@ -1166,7 +1171,8 @@ mod tests {
         assert_eq!(schemas["Shared"]["additionalProperties"], json!(false));
         assert_eq!(
             schemas["SharedResponse"],
-            json!({ "type": "object", "properties": { "kind": { "type": "string", "enum": ["a"] }, "n": { "type": "integer" } } })
+            json!({ "type": "object", "properties": { "kind": { "type": "string", "enum": ["a"] }, "n": { "type": "integer" },
+                "tags": { "type": "array", "items": { "type": "string" }, "nullable": true } } })
         );
         assert_eq!(schemas["Only"], json!({ "type": "object", "properties": { "at": { "type": "string" } } }));
         let body = &spec["paths"]["/a"]["post"]["responses"]["2XX"]["content"]["application/json"]["schema"];

@@ -255,10 +255,9 @@ pub mod types {
         ///Campaign ids
         #[serde(
             rename = "campaignIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub campaign_ids: ::std::vec::Vec<::std::string::String>,
+        pub campaign_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Click count
         #[serde(
             rename = "clickCount",
@@ -418,8 +417,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCommissionListResponseDto {
         ///Commission list
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub commissions: ::std::vec::Vec<CommissionListItemResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub commissions: ::std::option::Option<
+            ::std::vec::Vec<CommissionListItemResponseDto>,
+        >,
         ///Pagination metadata
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<CommissionListMetaResponseDto>,
@@ -436,8 +437,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<PayoutListMetaResponseDto>,
         ///Payout list
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub payouts: ::std::vec::Vec<PayoutListItemResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub payouts: ::std::option::Option<::std::vec::Vec<PayoutListItemResponseDto>>,
     }
     impl GetPayoutListResponseDto {
         pub fn builder() -> builder::GetPayoutListResponseDto {
@@ -448,8 +449,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListAffiliatesResponseDto {
         ///Affiliate list
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub affiliates: ::std::vec::Vec<OAuthAffiliateListItemResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub affiliates: ::std::option::Option<
+            ::std::vec::Vec<OAuthAffiliateListItemResponseDto>,
+        >,
         ///Pagination metadata
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<AffiliateListMetaResponseDto>,
@@ -474,10 +477,9 @@ pub mod types {
         ///Campaign ids
         #[serde(
             rename = "campaignIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub campaign_ids: ::std::vec::Vec<::std::string::String>,
+        pub campaign_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Click count
         #[serde(
             rename = "clickCount",
@@ -1692,7 +1694,7 @@ pub mod types {
                 ::std::string::String,
             >,
             campaign_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             click_count: ::std::result::Result<
@@ -1890,7 +1892,9 @@ pub mod types {
             }
             pub fn campaign_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.campaign_ids = value
@@ -2341,7 +2345,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetCommissionListResponseDto {
             commissions: ::std::result::Result<
-                ::std::vec::Vec<super::CommissionListItemResponseDto>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::CommissionListItemResponseDto>,
+                >,
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
@@ -2361,7 +2367,9 @@ pub mod types {
             pub fn commissions<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::CommissionListItemResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::CommissionListItemResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2415,7 +2423,7 @@ pub mod types {
                 ::std::string::String,
             >,
             payouts: ::std::result::Result<
-                ::std::vec::Vec<super::PayoutListItemResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::PayoutListItemResponseDto>>,
                 ::std::string::String,
             >,
         }
@@ -2445,7 +2453,9 @@ pub mod types {
             pub fn payouts<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::PayoutListItemResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::PayoutListItemResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2481,7 +2491,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListAffiliatesResponseDto {
             affiliates: ::std::result::Result<
-                ::std::vec::Vec<super::OAuthAffiliateListItemResponseDto>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::OAuthAffiliateListItemResponseDto>,
+                >,
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
@@ -2501,7 +2513,9 @@ pub mod types {
             pub fn affiliates<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::OAuthAffiliateListItemResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::OAuthAffiliateListItemResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2563,7 +2577,7 @@ pub mod types {
                 ::std::string::String,
             >,
             campaign_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             click_count: ::std::result::Result<
@@ -2761,7 +2775,9 @@ pub mod types {
             }
             pub fn campaign_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.campaign_ids = value

@@ -140,8 +140,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub success: ::std::option::Option<bool>,
         ///Created versions array (initial staging version)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub versions: ::std::vec::Vec<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub versions: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     }
     impl CreatePublicAgentResponseDto {
         pub fn builder() -> builder::CreatePublicAgentResponseDto {
@@ -218,8 +218,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ExecutePublicAgentResponseDto {
         ///Response attachments
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attachments: ::std::vec::Vec<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attachments: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Unique session identifier that maintains conversational context across multiple interactions within the same agent session. Use this ID in subsequent requests to continue the conversation.
         #[serde(
             rename = "executionId",
@@ -241,10 +241,11 @@ pub mod types {
         ///Generated outputs
         #[serde(
             rename = "generativeOutputs",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub generative_outputs: ::std::vec::Vec<::serde_json::Value>,
+        pub generative_outputs: ::std::option::Option<
+            ::std::vec::Vec<::serde_json::Value>,
+        >,
         ///When end node is added in the graph, this will be true if the agent reached the end node in the graph
         #[serde(
             rename = "goalCompletion",
@@ -306,8 +307,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetPublishedAgentsResponseDto {
         ///List of agents with metadata
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub agents: ::std::vec::Vec<GetPublishedAgentsResponseDtoAgentsItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agents: ::std::option::Option<
+            ::std::vec::Vec<GetPublishedAgentsResponseDtoAgentsItem>,
+        >,
         ///Response message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
@@ -902,7 +905,7 @@ pub mod types {
                 ::std::string::String,
             >,
             versions: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Value>,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
         }
@@ -957,7 +960,9 @@ pub mod types {
             }
             pub fn versions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.versions = value
@@ -1245,7 +1250,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ExecutePublicAgentResponseDto {
             attachments: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Value>,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             execution_id: ::std::result::Result<
@@ -1261,7 +1266,7 @@ pub mod types {
                 ::std::string::String,
             >,
             generative_outputs: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Value>,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             goal_completion: ::std::result::Result<
@@ -1309,7 +1314,9 @@ pub mod types {
         impl ExecutePublicAgentResponseDto {
             pub fn attachments<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.attachments = value
@@ -1359,7 +1366,9 @@ pub mod types {
             }
             pub fn generative_outputs<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.generative_outputs = value
@@ -1598,7 +1607,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetPublishedAgentsResponseDto {
             agents: ::std::result::Result<
-                ::std::vec::Vec<super::GetPublishedAgentsResponseDtoAgentsItem>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::GetPublishedAgentsResponseDtoAgentsItem>,
+                >,
                 ::std::string::String,
             >,
             message: ::std::result::Result<
@@ -1628,7 +1639,9 @@ pub mod types {
             pub fn agents<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::GetPublishedAgentsResponseDtoAgentsItem>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::GetPublishedAgentsResponseDtoAgentsItem>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

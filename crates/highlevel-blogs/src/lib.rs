@@ -44,8 +44,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct AuthorsResponseDto {
         ///Array of authors
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub authors: ::std::vec::Vec<AuthorResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authors: ::std::option::Option<::std::vec::Vec<AuthorResponseDto>>,
     }
     impl AuthorsResponseDto {
         pub fn builder() -> builder::AuthorsResponseDto {
@@ -56,8 +56,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct BlogGetResponseWrapperDto {
         ///Object containing response data of blog
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<BlogResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<BlogResponseDto>>,
     }
     impl BlogGetResponseWrapperDto {
         pub fn builder() -> builder::BlogGetResponseWrapperDto {
@@ -79,8 +79,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct BlogPostGetResponseWrapperDto {
         ///Object containing response data of blog posts
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub blogs: ::std::vec::Vec<BlogPostResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub blogs: ::std::option::Option<::std::vec::Vec<BlogPostResponseDto>>,
     }
     impl BlogPostGetResponseWrapperDto {
         pub fn builder() -> builder::BlogPostGetResponseWrapperDto {
@@ -103,8 +103,8 @@ pub mod types {
         )]
         pub canonical_link: ::std::option::Option<::std::string::String>,
         ///Array of category IDs associated with the blog post
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub categories: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Description of the blog post
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -133,8 +133,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Array of tags associated with the blog post
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Title of the blog post
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
@@ -189,8 +189,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CategoriesResponseDto {
         ///Array of categories
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub categories: ::std::vec::Vec<CategoryResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub categories: ::std::option::Option<::std::vec::Vec<CategoryResponseDto>>,
     }
     impl CategoriesResponseDto {
         pub fn builder() -> builder::CategoriesResponseDto {
@@ -647,7 +647,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AuthorsResponseDto {
             authors: ::std::result::Result<
-                ::std::vec::Vec<super::AuthorResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::AuthorResponseDto>>,
                 ::std::string::String,
             >,
         }
@@ -661,7 +661,9 @@ pub mod types {
         impl AuthorsResponseDto {
             pub fn authors<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AuthorResponseDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::AuthorResponseDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.authors = value
@@ -688,7 +690,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct BlogGetResponseWrapperDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::BlogResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::BlogResponseDto>>,
                 ::std::string::String,
             >,
         }
@@ -702,7 +704,9 @@ pub mod types {
         impl BlogGetResponseWrapperDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::BlogResponseDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::BlogResponseDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -776,7 +780,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct BlogPostGetResponseWrapperDto {
             blogs: ::std::result::Result<
-                ::std::vec::Vec<super::BlogPostResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::BlogPostResponseDto>>,
                 ::std::string::String,
             >,
         }
@@ -790,7 +794,9 @@ pub mod types {
         impl BlogPostGetResponseWrapperDto {
             pub fn blogs<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::BlogPostResponseDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::BlogPostResponseDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.blogs = value
@@ -831,7 +837,7 @@ pub mod types {
                 ::std::string::String,
             >,
             categories: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             description: ::std::result::Result<
@@ -859,7 +865,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -936,7 +942,9 @@ pub mod types {
             }
             pub fn categories<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.categories = value
@@ -1020,7 +1028,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -1227,7 +1237,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CategoriesResponseDto {
             categories: ::std::result::Result<
-                ::std::vec::Vec<super::CategoryResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::CategoryResponseDto>>,
                 ::std::string::String,
             >,
         }
@@ -1241,7 +1251,9 @@ pub mod types {
         impl CategoriesResponseDto {
             pub fn categories<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CategoryResponseDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CategoryResponseDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.categories = value

@@ -227,8 +227,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetBrandBoardSuccessDto {
         ///Array of brand colors
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub colors: ::std::vec::Vec<ColorResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub colors: ::std::option::Option<::std::vec::Vec<ColorResponse>>,
         ///Creation timestamp
         #[serde(
             rename = "createdAt",
@@ -245,8 +245,8 @@ pub mod types {
         )]
         pub folder_id: ::std::option::Option<::std::string::String>,
         ///Array of brand fonts
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub fonts: ::std::vec::Vec<FontResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub fonts: ::std::option::Option<::std::vec::Vec<FontResponse>>,
         ///Brand board ID
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -257,8 +257,8 @@ pub mod types {
         )]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Array of logos
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub logos: ::std::vec::Vec<LogoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logos: ::std::option::Option<::std::vec::Vec<LogoResponse>>,
         ///Metadata about the brand board
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<MetaData>,
@@ -295,10 +295,9 @@ pub mod types {
         ///Array of brand boards for the location
         #[serde(
             rename = "brandBoards",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub brand_boards: ::std::vec::Vec<BrandBoardListItemDto>,
+        pub brand_boards: ::std::option::Option<::std::vec::Vec<BrandBoardListItemDto>>,
         ///Total number of brand boards matching the query
         #[serde(
             rename = "totalCount",
@@ -1243,7 +1242,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetBrandBoardSuccessDto {
             colors: ::std::result::Result<
-                ::std::vec::Vec<super::ColorResponse>,
+                ::std::option::Option<::std::vec::Vec<super::ColorResponse>>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -1259,7 +1258,7 @@ pub mod types {
                 ::std::string::String,
             >,
             fonts: ::std::result::Result<
-                ::std::vec::Vec<super::FontResponse>,
+                ::std::option::Option<::std::vec::Vec<super::FontResponse>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -1271,7 +1270,7 @@ pub mod types {
                 ::std::string::String,
             >,
             logos: ::std::result::Result<
-                ::std::vec::Vec<super::LogoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::LogoResponse>>,
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
@@ -1317,7 +1316,9 @@ pub mod types {
         impl GetBrandBoardSuccessDto {
             pub fn colors<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ColorResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ColorResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.colors = value
@@ -1365,7 +1366,9 @@ pub mod types {
             }
             pub fn fonts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FontResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::FontResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.fonts = value
@@ -1399,7 +1402,9 @@ pub mod types {
             }
             pub fn logos<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::LogoResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::LogoResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.logos = value
@@ -1516,7 +1521,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetBrandBoardsByLocationSuccessDto {
             brand_boards: ::std::result::Result<
-                ::std::vec::Vec<super::BrandBoardListItemDto>,
+                ::std::option::Option<::std::vec::Vec<super::BrandBoardListItemDto>>,
                 ::std::string::String,
             >,
             total_count: ::std::result::Result<
@@ -1536,7 +1541,7 @@ pub mod types {
             pub fn brand_boards<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::BrandBoardListItemDto>,
+                    ::std::option::Option<::std::vec::Vec<super::BrandBoardListItemDto>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -177,8 +177,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetBusinessByLocationResponseDto {
         ///Business Response
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub businesses: ::std::vec::Vec<BusinessDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub businesses: ::std::option::Option<::std::vec::Vec<BusinessDto>>,
     }
     impl GetBusinessByLocationResponseDto {
         pub fn builder() -> builder::GetBusinessByLocationResponseDto {
@@ -889,7 +889,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetBusinessByLocationResponseDto {
             businesses: ::std::result::Result<
-                ::std::vec::Vec<super::BusinessDto>,
+                ::std::option::Option<::std::vec::Vec<super::BusinessDto>>,
                 ::std::string::String,
             >,
         }
@@ -903,7 +903,9 @@ pub mod types {
         impl GetBusinessByLocationResponseDto {
             pub fn businesses<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::BusinessDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::BusinessDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.businesses = value

@@ -26,8 +26,8 @@ pub mod types {
     ///`AllGroupsSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct AllGroupsSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub groups: ::std::vec::Vec<GroupDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub groups: ::std::option::Option<::std::vec::Vec<GroupDto>>,
     }
     impl AllGroupsSuccessfulResponseDto {
         pub fn builder() -> builder::AllGroupsSuccessfulResponseDto {
@@ -760,8 +760,8 @@ pub mod types {
         pub date: ::std::option::Option<::std::string::String>,
         #[serde(default)]
         pub deleted: bool,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub hours: ::std::vec::Vec<HourResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
     impl AvailabilityResponse {
         pub fn builder() -> builder::AvailabilityResponse {
@@ -1990,8 +1990,8 @@ pub mod types {
         #[serde(rename = "autoConfirm", default = "defaults::default_bool::<true>")]
         pub auto_confirm: bool,
         ///This is only to set the custom availability. For standard availability, use the openHours property
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub availabilities: ::std::vec::Vec<AvailabilityResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub availabilities: ::std::option::Option<::std::vec::Vec<AvailabilityResponse>>,
         /**Determines which availability type to consider:
 - **1**: Only custom availabilities will be used.
 - **0**: Only open hours will be used.
@@ -2073,10 +2073,11 @@ pub mod types {
         ///Meeting location configuration for event calendar
         #[serde(
             rename = "locationConfigurations",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub location_configurations: ::std::vec::Vec<LocationConfigurationResponse>,
+        pub location_configurations: ::std::option::Option<
+            ::std::vec::Vec<LocationConfigurationResponse>,
+        >,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2099,15 +2100,16 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub notifications: ::std::vec::Vec<CalendarNotificationResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub notifications: ::std::option::Option<
+            ::std::vec::Vec<CalendarNotificationResponse>,
+        >,
         ///This is only to set the standard availability. For custom availability, use the availabilities property
         #[serde(
             rename = "openHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub open_hours: ::std::vec::Vec<OpenHourResponse>,
+        pub open_hours: ::std::option::Option<::std::vec::Vec<OpenHourResponse>>,
         #[serde(
             rename = "pixelId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2188,10 +2190,9 @@ pub mod types {
         ///Team members are for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
         #[serde(
             rename = "teamMembers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub team_members: ::std::vec::Vec<TeamMemberResponse>,
+        pub team_members: ::std::option::Option<::std::vec::Vec<TeamMemberResponse>>,
         #[serde(
             rename = "widgetSlug",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2980,10 +2981,11 @@ pub mod types {
         ///Ids of associated resources rooms and/or equipments
         #[serde(
             rename = "assignedResources",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub assigned_resources: ::std::vec::Vec<::std::string::String>,
+        pub assigned_resources: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///AssignedUser - the primary owner of an appointment
         #[serde(
             rename = "assignedUserId",
@@ -3076,8 +3078,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Users - the secondary owners of an appointment.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub users: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl CalendarEventDto {
         pub fn builder() -> builder::CalendarEventDto {
@@ -3177,34 +3179,35 @@ pub mod types {
     pub struct CalendarNotificationResponseDto {
         #[serde(
             rename = "additionalEmailIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub additional_email_ids: ::std::vec::Vec<::std::string::String>,
+        pub additional_email_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(
             rename = "additionalPhoneNumbers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub additional_phone_numbers: ::std::vec::Vec<::std::string::String>,
+        pub additional_phone_numbers: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(
             rename = "additionalWhatsappNumbers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub additional_whatsapp_numbers: ::std::vec::Vec<::std::string::String>,
+        pub additional_whatsapp_numbers: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(
             rename = "afterTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub after_time: ::std::vec::Vec<SchedulesDtoResponse>,
+        pub after_time: ::std::option::Option<::std::vec::Vec<SchedulesDtoResponse>>,
         #[serde(
             rename = "beforeTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub before_time: ::std::vec::Vec<SchedulesDtoResponse>,
+        pub before_time: ::std::option::Option<::std::vec::Vec<SchedulesDtoResponse>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3235,10 +3238,11 @@ pub mod types {
         >,
         #[serde(
             rename = "selectedUsers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub selected_users: ::std::vec::Vec<::std::string::String>,
+        pub selected_users: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -3600,10 +3604,9 @@ pub mod types {
         ///Calendar IDs
         #[serde(
             rename = "calendarIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub calendar_ids: ::std::vec::Vec<::std::string::String>,
+        pub calendar_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Capacity of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub capacity: ::std::option::Option<f64>,
@@ -4752,8 +4755,8 @@ pub mod types {
     ///`CalendarsGetSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarsGetSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub calendars: ::std::vec::Vec<CalendarDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub calendars: ::std::option::Option<::std::vec::Vec<CalendarDto>>,
     }
     impl CalendarsGetSuccessfulResponseDto {
         pub fn builder() -> builder::CalendarsGetSuccessfulResponseDto {
@@ -5443,8 +5446,8 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAllSchedulesResponseDto {
         ///Array of schedules
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub schedules: ::std::vec::Vec<ScheduleObjectResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub schedules: ::std::option::Option<::std::vec::Vec<ScheduleObjectResponseDto>>,
     }
     impl GetAllSchedulesResponseDto {
         pub fn builder() -> builder::GetAllSchedulesResponseDto {
@@ -5465,8 +5468,8 @@ One room can be mapped with multiple service calendars.*/
     ///`GetCalendarEventsSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCalendarEventsSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub events: ::std::vec::Vec<CalendarEventDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub events: ::std::option::Option<::std::vec::Vec<CalendarEventDto>>,
     }
     impl GetCalendarEventsSuccessfulResponseDto {
         pub fn builder() -> builder::GetCalendarEventsSuccessfulResponseDto {
@@ -5585,8 +5588,8 @@ One room can be mapped with multiple service calendars.*/
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub has_more: ::std::option::Option<bool>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub notes: ::std::vec::Vec<GetNoteSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub notes: ::std::option::Option<::std::vec::Vec<GetNoteSchema>>,
     }
     impl GetNotesListSuccessfulResponseDto {
         pub fn builder() -> builder::GetNotesListSuccessfulResponseDto {
@@ -6066,12 +6069,11 @@ One room can be mapped with multiple service calendars.*/
     pub struct OpenHourResponse {
         #[serde(
             rename = "daysOfTheWeek",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub days_of_the_week: ::std::vec::Vec<f64>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub hours: ::std::vec::Vec<HourResponse>,
+        pub days_of_the_week: ::std::option::Option<::std::vec::Vec<f64>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
     impl OpenHourResponse {
         pub fn builder() -> builder::OpenHourResponse {
@@ -6680,10 +6682,9 @@ One room can be mapped with multiple service calendars.*/
         ///Calendar IDs associated with the schedule
         #[serde(
             rename = "calendarIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub calendar_ids: ::std::vec::Vec<::std::string::String>,
+        pub calendar_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///ISO date string when the schedule was created
         #[serde(
             rename = "dateAdded",
@@ -6712,8 +6713,8 @@ One room can be mapped with multiple service calendars.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Schedule rules defining when the schedule is active
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub rules: ::std::vec::Vec<ScheduleRuleDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub rules: ::std::option::Option<::std::vec::Vec<ScheduleRuleDtoResponse>>,
         ///Timezone for the schedule (IANA timezone identifier)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<::std::string::String>,
@@ -6906,8 +6907,10 @@ One room can be mapped with multiple service calendars.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub day: ::std::option::Option<ScheduleRuleDtoResponseDay>,
         ///Time intervals for the rule (e.g., 9 AM to 5 PM)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub intervals: ::std::vec::Vec<ScheduleIntervalDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub intervals: ::std::option::Option<
+            ::std::vec::Vec<ScheduleIntervalDtoResponse>,
+        >,
         ///Type of schedule rule - weekday (recurring) or date (specific date)
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<ScheduleRuleDtoResponseType>,
@@ -7149,8 +7152,8 @@ One room can be mapped with multiple service calendars.*/
     ///`SlotsSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SlotsSchema {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub slots: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub slots: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl SlotsSchema {
         pub fn builder() -> builder::SlotsSchema {
@@ -7335,10 +7338,11 @@ One room can be mapped with multiple service calendars.*/
         ///Meeting location configurations
         #[serde(
             rename = "locationConfigurations",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub location_configurations: ::std::vec::Vec<LocationConfigurationResponse>,
+        pub location_configurations: ::std::option::Option<
+            ::std::vec::Vec<LocationConfigurationResponse>,
+        >,
         ///🚨 Deprecated! Use `locationConfigurations.location` instead.
         #[serde(
             rename = "meetingLocation",
@@ -8073,7 +8077,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct AllGroupsSuccessfulResponseDto {
             groups: ::std::result::Result<
-                ::std::vec::Vec<super::GroupDto>,
+                ::std::option::Option<::std::vec::Vec<super::GroupDto>>,
                 ::std::string::String,
             >,
         }
@@ -8087,7 +8091,9 @@ One room can be mapped with multiple service calendars.*/
         impl AllGroupsSuccessfulResponseDto {
             pub fn groups<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::GroupDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::GroupDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.groups = value
@@ -9193,7 +9199,7 @@ One room can be mapped with multiple service calendars.*/
             >,
             deleted: ::std::result::Result<bool, ::std::string::String>,
             hours: ::std::result::Result<
-                ::std::vec::Vec<super::HourResponse>,
+                ::std::option::Option<::std::vec::Vec<super::HourResponse>>,
                 ::std::string::String,
             >,
         }
@@ -9233,7 +9239,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn hours<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::HourResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::HourResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.hours = value
@@ -10980,7 +10988,7 @@ One room can be mapped with multiple service calendars.*/
             appoinment_per_slot: ::std::result::Result<f64, ::std::string::String>,
             auto_confirm: ::std::result::Result<bool, ::std::string::String>,
             availabilities: ::std::result::Result<
-                ::std::vec::Vec<super::AvailabilityResponse>,
+                ::std::option::Option<::std::vec::Vec<super::AvailabilityResponse>>,
                 ::std::string::String,
             >,
             availability_type: ::std::result::Result<
@@ -11051,7 +11059,9 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             location_configurations: ::std::result::Result<
-                ::std::vec::Vec<super::LocationConfigurationResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::LocationConfigurationResponse>,
+                >,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -11075,11 +11085,13 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             notifications: ::std::result::Result<
-                ::std::vec::Vec<super::CalendarNotificationResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::CalendarNotificationResponse>,
+                >,
                 ::std::string::String,
             >,
             open_hours: ::std::result::Result<
-                ::std::vec::Vec<super::OpenHourResponse>,
+                ::std::option::Option<::std::vec::Vec<super::OpenHourResponse>>,
                 ::std::string::String,
             >,
             pixel_id: ::std::result::Result<
@@ -11137,7 +11149,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             team_members: ::std::result::Result<
-                ::std::vec::Vec<super::TeamMemberResponse>,
+                ::std::option::Option<::std::vec::Vec<super::TeamMemberResponse>>,
                 ::std::string::String,
             >,
             widget_slug: ::std::result::Result<
@@ -11358,7 +11370,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn availabilities<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AvailabilityResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::AvailabilityResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.availabilities = value
@@ -11619,7 +11633,9 @@ One room can be mapped with multiple service calendars.*/
             pub fn location_configurations<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::LocationConfigurationResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::LocationConfigurationResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -11701,7 +11717,9 @@ One room can be mapped with multiple service calendars.*/
             pub fn notifications<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::CalendarNotificationResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::CalendarNotificationResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -11714,7 +11732,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn open_hours<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::OpenHourResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::OpenHourResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.open_hours = value
@@ -11938,7 +11958,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn team_members<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::TeamMemberResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TeamMemberResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.team_members = value
@@ -12120,7 +12142,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             assigned_resources: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             assigned_user_id: ::std::result::Result<
@@ -12192,7 +12214,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             users: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -12252,7 +12274,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn assigned_resources<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.assigned_resources = value
@@ -12482,7 +12506,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn users<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.users = value
@@ -12904,23 +12930,23 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct CalendarNotificationResponseDto {
             additional_email_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             additional_phone_numbers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             additional_whatsapp_numbers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             after_time: ::std::result::Result<
-                ::std::vec::Vec<super::SchedulesDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::SchedulesDtoResponse>>,
                 ::std::string::String,
             >,
             before_time: ::std::result::Result<
-                ::std::vec::Vec<super::SchedulesDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::SchedulesDtoResponse>>,
                 ::std::string::String,
             >,
             body: ::std::result::Result<
@@ -12956,7 +12982,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             selected_users: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             subject: ::std::result::Result<
@@ -12992,7 +13018,9 @@ One room can be mapped with multiple service calendars.*/
         impl CalendarNotificationResponseDto {
             pub fn additional_email_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.additional_email_ids = value
@@ -13006,7 +13034,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn additional_phone_numbers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.additional_phone_numbers = value
@@ -13020,7 +13050,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn additional_whatsapp_numbers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.additional_whatsapp_numbers = value
@@ -13034,7 +13066,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn after_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDtoResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SchedulesDtoResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.after_time = value
@@ -13046,7 +13080,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn before_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SchedulesDtoResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SchedulesDtoResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.before_time = value
@@ -13152,7 +13188,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn selected_users<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.selected_users = value
@@ -13239,7 +13277,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct CalendarResourceByIdResponseDto {
             calendar_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             capacity: ::std::result::Result<
@@ -13295,7 +13333,9 @@ One room can be mapped with multiple service calendars.*/
         impl CalendarResourceByIdResponseDto {
             pub fn calendar_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.calendar_ids = value
@@ -14730,7 +14770,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct CalendarsGetSuccessfulResponseDto {
             calendars: ::std::result::Result<
-                ::std::vec::Vec<super::CalendarDto>,
+                ::std::option::Option<::std::vec::Vec<super::CalendarDto>>,
                 ::std::string::String,
             >,
         }
@@ -14744,7 +14784,9 @@ One room can be mapped with multiple service calendars.*/
         impl CalendarsGetSuccessfulResponseDto {
             pub fn calendars<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CalendarDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CalendarDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.calendars = value
@@ -15587,7 +15629,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct GetAllSchedulesResponseDto {
             schedules: ::std::result::Result<
-                ::std::vec::Vec<super::ScheduleObjectResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::ScheduleObjectResponseDto>>,
                 ::std::string::String,
             >,
         }
@@ -15602,7 +15644,9 @@ One room can be mapped with multiple service calendars.*/
             pub fn schedules<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ScheduleObjectResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ScheduleObjectResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -15681,7 +15725,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct GetCalendarEventsSuccessfulResponseDto {
             events: ::std::result::Result<
-                ::std::vec::Vec<super::CalendarEventDto>,
+                ::std::option::Option<::std::vec::Vec<super::CalendarEventDto>>,
                 ::std::string::String,
             >,
         }
@@ -15695,7 +15739,9 @@ One room can be mapped with multiple service calendars.*/
         impl GetCalendarEventsSuccessfulResponseDto {
             pub fn events<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CalendarEventDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CalendarEventDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.events = value
@@ -15911,7 +15957,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             notes: ::std::result::Result<
-                ::std::vec::Vec<super::GetNoteSchema>,
+                ::std::option::Option<::std::vec::Vec<super::GetNoteSchema>>,
                 ::std::string::String,
             >,
         }
@@ -15938,7 +15984,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn notes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::GetNoteSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::GetNoteSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.notes = value
@@ -17099,11 +17147,11 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct OpenHourResponse {
             days_of_the_week: ::std::result::Result<
-                ::std::vec::Vec<f64>,
+                ::std::option::Option<::std::vec::Vec<f64>>,
                 ::std::string::String,
             >,
             hours: ::std::result::Result<
-                ::std::vec::Vec<super::HourResponse>,
+                ::std::option::Option<::std::vec::Vec<super::HourResponse>>,
                 ::std::string::String,
             >,
         }
@@ -17118,7 +17166,7 @@ One room can be mapped with multiple service calendars.*/
         impl OpenHourResponse {
             pub fn days_of_the_week<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<f64>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.days_of_the_week = value
@@ -17132,7 +17180,9 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn hours<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::HourResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::HourResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.hours = value
@@ -17610,7 +17660,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct ScheduleObjectResponseDto {
             calendar_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             date_added: ::std::result::Result<
@@ -17638,7 +17688,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             rules: ::std::result::Result<
-                ::std::vec::Vec<super::ScheduleRuleDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::ScheduleRuleDtoResponse>>,
                 ::std::string::String,
             >,
             timezone: ::std::result::Result<
@@ -17669,7 +17719,9 @@ One room can be mapped with multiple service calendars.*/
         impl ScheduleObjectResponseDto {
             pub fn calendar_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.calendar_ids = value
@@ -17752,7 +17804,9 @@ One room can be mapped with multiple service calendars.*/
             pub fn rules<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ScheduleRuleDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ScheduleRuleDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -17988,7 +18042,9 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             intervals: ::std::result::Result<
-                ::std::vec::Vec<super::ScheduleIntervalDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::ScheduleIntervalDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
@@ -18036,7 +18092,9 @@ One room can be mapped with multiple service calendars.*/
             pub fn intervals<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ScheduleIntervalDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ScheduleIntervalDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -18219,7 +18277,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct SlotsSchema {
             slots: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -18233,7 +18291,9 @@ One room can be mapped with multiple service calendars.*/
         impl SlotsSchema {
             pub fn slots<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.slots = value
@@ -18411,7 +18471,9 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             location_configurations: ::std::result::Result<
-                ::std::vec::Vec<super::LocationConfigurationResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::LocationConfigurationResponse>,
+                >,
                 ::std::string::String,
             >,
             meeting_location: ::std::result::Result<
@@ -18458,7 +18520,9 @@ One room can be mapped with multiple service calendars.*/
             pub fn location_configurations<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::LocationConfigurationResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::LocationConfigurationResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -23310,11 +23374,19 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::CalendarResourceByIdResponseDto>>,
+            ResponseValue<
+                ::std::option::Option<
+                    ::std::vec::Vec<types::CalendarResourceByIdResponseDto>,
+                >,
+            >,
             highlevel_runtime::Error,
         > {
             let result: Result<
-                ResponseValue<::std::vec::Vec<types::CalendarResourceByIdResponseDto>>,
+                ResponseValue<
+                    ::std::option::Option<
+                        ::std::vec::Vec<types::CalendarResourceByIdResponseDto>,
+                    >,
+                >,
                 Error<()>,
             > = async move {
                 let Self { client, resource_type, limit, location_id, skip } = self;
@@ -23578,11 +23650,19 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::CalendarNotificationResponseDto>>,
+            ResponseValue<
+                ::std::option::Option<
+                    ::std::vec::Vec<types::CalendarNotificationResponseDto>,
+                >,
+            >,
             highlevel_runtime::Error,
         > {
             let result: Result<
-                ResponseValue<::std::vec::Vec<types::CalendarNotificationResponseDto>>,
+                ResponseValue<
+                    ::std::option::Option<
+                        ::std::vec::Vec<types::CalendarNotificationResponseDto>,
+                    >,
+                >,
                 Error<()>,
             > = async move {
                 let Self { client, calendar_id, deleted, is_active, limit, skip } = self;
@@ -23690,11 +23770,19 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::CalendarNotificationResponseDto>>,
+            ResponseValue<
+                ::std::option::Option<
+                    ::std::vec::Vec<types::CalendarNotificationResponseDto>,
+                >,
+            >,
             highlevel_runtime::Error,
         > {
             let result: Result<
-                ResponseValue<::std::vec::Vec<types::CalendarNotificationResponseDto>>,
+                ResponseValue<
+                    ::std::option::Option<
+                        ::std::vec::Vec<types::CalendarNotificationResponseDto>,
+                    >,
+                >,
                 Error<()>,
             > = async move {
                 let Self { client, calendar_id, body } = self;

@@ -35,8 +35,8 @@ pub mod types {
     ///`CampaignsSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CampaignsSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub campaigns: ::std::vec::Vec<CampaignsSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub campaigns: ::std::option::Option<::std::vec::Vec<CampaignsSchema>>,
     }
     impl CampaignsSuccessfulResponseDto {
         pub fn builder() -> builder::CampaignsSuccessfulResponseDto {
@@ -148,7 +148,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CampaignsSuccessfulResponseDto {
             campaigns: ::std::result::Result<
-                ::std::vec::Vec<super::CampaignsSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CampaignsSchema>>,
                 ::std::string::String,
             >,
         }
@@ -162,7 +162,9 @@ pub mod types {
         impl CampaignsSuccessfulResponseDto {
             pub fn campaigns<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CampaignsSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CampaignsSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.campaigns = value

@@ -323,8 +323,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub snapshot_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tools: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tools: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///This helps in A/B tracking of onboarding flow
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub version: ::std::option::Option<::std::string::String>,
@@ -1505,7 +1505,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tools: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             version: ::std::result::Result<
@@ -1727,7 +1727,9 @@ pub mod types {
             }
             pub fn tools<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tools = value

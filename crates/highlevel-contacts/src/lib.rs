@@ -124,8 +124,8 @@ pub mod types {
     ///`ContactsBulkUpateResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactsBulkUpateResponse {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub ids: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub success: ::std::option::Option<bool>,
     }
@@ -261,8 +261,8 @@ pub mod types {
     ///`ContactsSearchSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactsSearchSchema {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attributions: ::std::vec::Vec<AttributionSource>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attributions: ::std::option::Option<::std::vec::Vec<AttributionSource>>,
         #[serde(
             rename = "businessId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -272,10 +272,9 @@ pub mod types {
         pub country: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_fields: ::std::vec::Vec<CustomFieldSchema>,
+        pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -283,8 +282,8 @@ pub mod types {
         pub date_added: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub followers: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -294,8 +293,8 @@ pub mod types {
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<::std::string::String>,
     }
@@ -307,8 +306,8 @@ pub mod types {
     ///`ContactsSearchSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactsSearchSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub contacts: ::std::vec::Vec<ContactsSearchSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub contacts: ::std::option::Option<::std::vec::Vec<ContactsSearchSchema>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
     }
@@ -331,14 +330,15 @@ pub mod types {
     ///`CreateAddFollowersSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateAddFollowersSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub followers: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "followersAdded",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub followers_added: ::std::vec::Vec<::std::string::String>,
+        pub followers_added: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl CreateAddFollowersSuccessfulResponseDto {
         pub fn builder() -> builder::CreateAddFollowersSuccessfulResponseDto {
@@ -348,8 +348,8 @@ pub mod types {
     ///`CreateAddTagSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateAddTagSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl CreateAddTagSuccessfulResponseDto {
         pub fn builder() -> builder::CreateAddTagSuccessfulResponseDto {
@@ -512,10 +512,9 @@ pub mod types {
         pub country: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_fields: ::std::vec::Vec<CustomFieldSchema>,
+        pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -584,8 +583,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub offers: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub offers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -593,14 +592,14 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub products: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -641,8 +640,8 @@ pub mod types {
     ///`CreateDeleteTagSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateDeleteTagSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl CreateDeleteTagSuccessfulResponseDto {
         pub fn builder() -> builder::CreateDeleteTagSuccessfulResponseDto {
@@ -755,14 +754,15 @@ pub mod types {
     ///`DeleteFollowersSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteFollowersSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub followers: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "followersRemoved",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub followers_removed: ::std::vec::Vec<::std::string::String>,
+        pub followers_removed: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl DeleteFollowersSuccessfulResponseDto {
         pub fn builder() -> builder::DeleteFollowersSuccessfulResponseDto {
@@ -1058,10 +1058,9 @@ pub mod types {
         pub country: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_fields: ::std::vec::Vec<CustomFieldSchema>,
+        pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1150,8 +1149,8 @@ pub mod types {
         pub ssn: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timezone: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
@@ -1193,10 +1192,11 @@ pub mod types {
         pub appointment_status: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "assignedResources",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub assigned_resources: ::std::vec::Vec<::std::string::String>,
+        pub assigned_resources: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(
             rename = "assignedUserId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1250,8 +1250,8 @@ pub mod types {
         pub status: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub users: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl GetEventSchema {
         pub fn builder() -> builder::GetEventSchema {
@@ -1261,8 +1261,8 @@ pub mod types {
     ///`GetEventsSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetEventsSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub events: ::std::vec::Vec<GetEventSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub events: ::std::option::Option<::std::vec::Vec<GetEventSchema>>,
     }
     impl GetEventsSuccessfulResponseDto {
         pub fn builder() -> builder::GetEventsSuccessfulResponseDto {
@@ -1306,8 +1306,8 @@ pub mod types {
     ///`GetNotesListSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNotesListSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub notes: ::std::vec::Vec<GetNoteSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub notes: ::std::option::Option<::std::vec::Vec<GetNoteSchema>>,
     }
     impl GetNotesListSuccessfulResponseDto {
         pub fn builder() -> builder::GetNotesListSuccessfulResponseDto {
@@ -1587,8 +1587,8 @@ pub mod types {
     ///`TasksListSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct TasksListSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tasks: ::std::vec::Vec<TaskSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tasks: ::std::option::Option<::std::vec::Vec<TaskSchema>>,
     }
     impl TasksListSuccessfulResponseDto {
         pub fn builder() -> builder::TasksListSuccessfulResponseDto {
@@ -1782,8 +1782,8 @@ pub mod types {
         )]
         pub error_count: ::std::option::Option<f64>,
         ///Responses for each contact processed
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub responses: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub responses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Indicates if the operation was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub succeded: ::std::option::Option<bool>,
@@ -2413,7 +2413,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ContactsBulkUpateResponse {
             ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             success: ::std::result::Result<
@@ -2432,7 +2432,9 @@ pub mod types {
         impl ContactsBulkUpateResponse {
             pub fn ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.ids = value
@@ -2772,7 +2774,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ContactsSearchSchema {
             attributions: ::std::result::Result<
-                ::std::vec::Vec<super::AttributionSource>,
+                ::std::option::Option<::std::vec::Vec<super::AttributionSource>>,
                 ::std::string::String,
             >,
             business_id: ::std::result::Result<
@@ -2784,7 +2786,7 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_fields: ::std::result::Result<
-                ::std::vec::Vec<super::CustomFieldSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CustomFieldSchema>>,
                 ::std::string::String,
             >,
             date_added: ::std::result::Result<
@@ -2796,7 +2798,7 @@ pub mod types {
                 ::std::string::String,
             >,
             followers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -2812,7 +2814,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             timezone: ::std::result::Result<
@@ -2841,7 +2843,9 @@ pub mod types {
         impl ContactsSearchSchema {
             pub fn attributions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AttributionSource>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::AttributionSource>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.attributions = value
@@ -2877,7 +2881,9 @@ pub mod types {
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CustomFieldSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CustomFieldSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_fields = value
@@ -2913,7 +2919,9 @@ pub mod types {
             }
             pub fn followers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers = value
@@ -2959,7 +2967,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -3025,7 +3035,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ContactsSearchSuccessfulResponseDto {
             contacts: ::std::result::Result<
-                ::std::vec::Vec<super::ContactsSearchSchema>,
+                ::std::option::Option<::std::vec::Vec<super::ContactsSearchSchema>>,
                 ::std::string::String,
             >,
             count: ::std::result::Result<
@@ -3044,7 +3054,9 @@ pub mod types {
         impl ContactsSearchSuccessfulResponseDto {
             pub fn contacts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ContactsSearchSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ContactsSearchSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.contacts = value
@@ -3136,11 +3148,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CreateAddFollowersSuccessfulResponseDto {
             followers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             followers_added: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -3155,7 +3167,9 @@ pub mod types {
         impl CreateAddFollowersSuccessfulResponseDto {
             pub fn followers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers = value
@@ -3167,7 +3181,9 @@ pub mod types {
             }
             pub fn followers_added<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers_added = value
@@ -3204,7 +3220,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CreateAddTagSuccessfulResponseDto {
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -3218,7 +3234,9 @@ pub mod types {
         impl CreateAddTagSuccessfulResponseDto {
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -3963,7 +3981,7 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_fields: ::std::result::Result<
-                ::std::vec::Vec<super::CustomFieldSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CustomFieldSchema>>,
                 ::std::string::String,
             >,
             date_added: ::std::result::Result<
@@ -4031,7 +4049,7 @@ pub mod types {
                 ::std::string::String,
             >,
             offers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             phone: ::std::result::Result<
@@ -4043,7 +4061,7 @@ pub mod types {
                 ::std::string::String,
             >,
             products: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             source: ::std::result::Result<
@@ -4055,7 +4073,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
@@ -4224,7 +4242,9 @@ pub mod types {
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CustomFieldSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CustomFieldSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_fields = value
@@ -4438,7 +4458,9 @@ pub mod types {
             }
             pub fn offers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.offers = value
@@ -4474,7 +4496,9 @@ pub mod types {
             }
             pub fn products<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.products = value
@@ -4510,7 +4534,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -4744,7 +4770,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CreateDeleteTagSuccessfulResponseDto {
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -4758,7 +4784,9 @@ pub mod types {
         impl CreateDeleteTagSuccessfulResponseDto {
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -5301,11 +5329,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DeleteFollowersSuccessfulResponseDto {
             followers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             followers_removed: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -5320,7 +5348,9 @@ pub mod types {
         impl DeleteFollowersSuccessfulResponseDto {
             pub fn followers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers = value
@@ -5332,7 +5362,9 @@ pub mod types {
             }
             pub fn followers_removed<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers_removed = value
@@ -6088,7 +6120,7 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_fields: ::std::result::Result<
-                ::std::vec::Vec<super::CustomFieldSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CustomFieldSchema>>,
                 ::std::string::String,
             >,
             date_added: ::std::result::Result<
@@ -6184,7 +6216,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             timezone: ::std::result::Result<
@@ -6350,7 +6382,9 @@ pub mod types {
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CustomFieldSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CustomFieldSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_fields = value
@@ -6650,7 +6684,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -6853,7 +6889,7 @@ pub mod types {
                 ::std::string::String,
             >,
             assigned_resources: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             assigned_user_id: ::std::result::Result<
@@ -6909,7 +6945,7 @@ pub mod types {
                 ::std::string::String,
             >,
             users: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -6965,7 +7001,9 @@ pub mod types {
             }
             pub fn assigned_resources<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.assigned_resources = value
@@ -7135,7 +7173,9 @@ pub mod types {
             }
             pub fn users<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.users = value
@@ -7198,7 +7238,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetEventsSuccessfulResponseDto {
             events: ::std::result::Result<
-                ::std::vec::Vec<super::GetEventSchema>,
+                ::std::option::Option<::std::vec::Vec<super::GetEventSchema>>,
                 ::std::string::String,
             >,
         }
@@ -7212,7 +7252,9 @@ pub mod types {
         impl GetEventsSuccessfulResponseDto {
             pub fn events<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::GetEventSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::GetEventSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.events = value
@@ -7417,7 +7459,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetNotesListSuccessfulResponseDto {
             notes: ::std::result::Result<
-                ::std::vec::Vec<super::GetNoteSchema>,
+                ::std::option::Option<::std::vec::Vec<super::GetNoteSchema>>,
                 ::std::string::String,
             >,
         }
@@ -7431,7 +7473,9 @@ pub mod types {
         impl GetNotesListSuccessfulResponseDto {
             pub fn notes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::GetNoteSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::GetNoteSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.notes = value
@@ -8402,7 +8446,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct TasksListSuccessfulResponseDto {
             tasks: ::std::result::Result<
-                ::std::vec::Vec<super::TaskSchema>,
+                ::std::option::Option<::std::vec::Vec<super::TaskSchema>>,
                 ::std::string::String,
             >,
         }
@@ -8416,7 +8460,9 @@ pub mod types {
         impl TasksListSuccessfulResponseDto {
             pub fn tasks<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::TaskSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TaskSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tasks = value
@@ -9443,7 +9489,7 @@ pub mod types {
                 ::std::string::String,
             >,
             responses: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             succeded: ::std::result::Result<
@@ -9475,7 +9521,9 @@ pub mod types {
             }
             pub fn responses<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.responses = value

@@ -291,10 +291,11 @@ pub mod types {
         ///Sequence of followup actions to perform
         #[serde(
             rename = "followupSequence",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub followup_sequence: ::std::vec::Vec<FollowupSequenceResponse>,
+        pub followup_sequence: ::std::option::Option<
+            ::std::vec::Vec<FollowupSequenceResponse>,
+        >,
         ///Additional settings for followup behavior
         #[serde(
             rename = "followupSettings",
@@ -570,10 +571,9 @@ pub mod types {
         ///Workflow IDs to trigger after booking (required when triggerWorkflow is true)
         #[serde(
             rename = "workflowIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub workflow_ids: ::std::vec::Vec<::std::string::String>,
+        pub workflow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl AppointmentBookingDtoResponse {
         pub fn builder() -> builder::AppointmentBookingDtoResponse {
@@ -1266,9 +1266,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct EmployeeListItemDto {
         ///List of actions associated with this agent.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub actions: ::std::vec::Vec<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub actions: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
         >,
         ///Maximum number of messages in auto-pilot mode before requiring human intervention.
         #[serde(
@@ -1283,8 +1285,8 @@ pub mod types {
         )]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Communication channels the agent operates on.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub channels: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Timestamp when the agent was created.
         #[serde(
             rename = "createdAt",
@@ -1306,10 +1308,11 @@ pub mod types {
         ///Array of knowledge base IDs associated with this agent.
         #[serde(
             rename = "knowledgeBaseIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub knowledge_base_ids: ::std::vec::Vec<::std::string::String>,
+        pub knowledge_base_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Current operating mode of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mode: ::std::option::Option<EmployeeListItemDtoMode>,
@@ -1561,8 +1564,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct EmployeeResponseDto {
         ///List of actions associated with this agent.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub actions: ::std::vec::Vec<ActionsIdDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub actions: ::std::option::Option<::std::vec::Vec<ActionsIdDto>>,
         ///Maximum number of messages in auto-pilot mode before requiring human intervention.
         #[serde(
             rename = "autoPilotMaxMessages",
@@ -1576,8 +1579,10 @@ pub mod types {
         )]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Communication channels the agent operates on.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub channels: ::std::vec::Vec<EmployeeResponseDtoChannelsItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub channels: ::std::option::Option<
+            ::std::vec::Vec<EmployeeResponseDtoChannelsItem>,
+        >,
         ///The goal of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub goal: ::std::option::Option<::std::string::String>,
@@ -1596,10 +1601,11 @@ pub mod types {
         ///Array of knowledge base IDs associated with this agent.
         #[serde(
             rename = "knowledgeBaseIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub knowledge_base_ids: ::std::vec::Vec<::std::string::String>,
+        pub knowledge_base_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Current operating mode of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mode: ::std::option::Option<EmployeeResponseDtoMode>,
@@ -1933,8 +1939,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct FetchActionsForEmployeeResponseDto {
         ///Grouped actions by type
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<ActionDataDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<ActionDataDto>>,
         ///Success status of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub success: ::std::option::Option<bool>,
@@ -1950,10 +1956,9 @@ pub mod types {
         ///List of actions taken during this interaction.
         #[serde(
             rename = "actionLogs",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub action_logs: ::std::vec::Vec<::serde_json::Value>,
+        pub action_logs: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///ID of the employee/agent that generated the response.
         #[serde(
             rename = "agentId",
@@ -1961,11 +1966,11 @@ pub mod types {
         )]
         pub agent_id: ::std::option::Option<::std::string::String>,
         ///FAQ chunks used in generating the response from fine-tuned data.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub faqs: ::std::vec::Vec<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub faqs: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Conversation history leading up to this response.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub history: ::std::vec::Vec<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub history: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///The original input message that triggered this response.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub input: ::std::option::Option<::std::string::String>,
@@ -1985,8 +1990,8 @@ pub mod types {
         )]
         pub response_message: ::std::option::Option<::std::string::String>,
         ///Website content chunks used in generating the response.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub website: ::std::vec::Vec<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub website: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     }
     impl FetchAiResponseDetailsResponseDto {
         pub fn builder() -> builder::FetchAiResponseDetailsResponseDto {
@@ -2283,10 +2288,9 @@ pub mod types {
         ///Working hours configuration for followups
         #[serde(
             rename = "workingHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub working_hours: ::std::vec::Vec<WorkingHoursResponse>,
+        pub working_hours: ::std::option::Option<::std::vec::Vec<WorkingHoursResponse>>,
     }
     impl ::std::default::Default for FollowupSettingsResponse {
         fn default() -> Self {
@@ -2628,8 +2632,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enabled: ::std::option::Option<bool>,
         ///Example phrases that trigger human handover (required when handoverType is custom or contactRequest)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub examples: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Final message sent when handing over to human
         #[serde(
             rename = "finalMessage",
@@ -2669,8 +2673,8 @@ pub mod types {
             HumanHandOverDtoResponseSleepTimeUnit,
         >,
         ///Tags to apply during handover
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Condition that triggers human handover
         #[serde(
             rename = "triggerCondition",
@@ -2937,8 +2941,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchEmployeeResponseDto {
         ///List of agents matching the search criteria.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub agents: ::std::vec::Vec<EmployeeListItemDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agents: ::std::option::Option<::std::vec::Vec<EmployeeListItemDto>>,
         ///Number of agents in the current response (filtered/paginated count).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
@@ -3036,10 +3040,11 @@ pub mod types {
         ///Example phrases that trigger stop bot action (minimum 2 required)
         #[serde(
             rename = "stopBotExamples",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub stop_bot_examples: ::std::vec::Vec<::std::string::String>,
+        pub stop_bot_examples: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Condition that triggers stopping the bot
         #[serde(
             rename = "stopBotTriggerCondition",
@@ -3047,8 +3052,8 @@ pub mod types {
         )]
         pub stop_bot_trigger_condition: ::std::option::Option<::std::string::String>,
         ///Tags to apply when stopping the bot
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl StopBotDtoResponse {
         pub fn builder() -> builder::StopBotDtoResponse {
@@ -3329,10 +3334,11 @@ pub mod types {
         ///Example phrases that trigger transfer (required for Custom type, minimum 2)
         #[serde(
             rename = "transferBotExamples",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub transfer_bot_examples: ::std::vec::Vec<::std::string::String>,
+        pub transfer_bot_examples: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Condition that triggers the transfer (required for Custom type)
         #[serde(
             rename = "transferBotTriggerCondition",
@@ -3506,10 +3512,9 @@ pub mod types {
         ///Array of workflow IDs to trigger
         #[serde(
             rename = "workflowIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub workflow_ids: ::std::vec::Vec<::std::string::String>,
+        pub workflow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl TriggerWorkflowDtoResponse {
         pub fn builder() -> builder::TriggerWorkflowDtoResponse {
@@ -3564,10 +3569,11 @@ pub mod types {
         ///Contact update examples in Contacts Table. Not required when using standard fields, Monetory or Date Custom fields.
         #[serde(
             rename = "contactUpdateExamples",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub contact_update_examples: ::std::vec::Vec<::std::string::String>,
+        pub contact_update_examples: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Description of the contact field in Contacts Table
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -3969,8 +3975,8 @@ pub mod types {
         )]
         pub day_of_the_week: ::std::option::Option<f64>,
         ///Time intervals for this day
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub intervals: ::std::vec::Vec<IntervalResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub intervals: ::std::option::Option<::std::vec::Vec<IntervalResponse>>,
     }
     impl WorkingHoursResponse {
         pub fn builder() -> builder::WorkingHoursResponse {
@@ -4281,7 +4287,7 @@ pub mod types {
                 ::std::string::String,
             >,
             followup_sequence: ::std::result::Result<
-                ::std::vec::Vec<super::FollowupSequenceResponse>,
+                ::std::option::Option<::std::vec::Vec<super::FollowupSequenceResponse>>,
                 ::std::string::String,
             >,
             followup_settings: ::std::result::Result<
@@ -4319,7 +4325,9 @@ pub mod types {
             pub fn followup_sequence<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::FollowupSequenceResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::FollowupSequenceResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4693,7 +4701,7 @@ pub mod types {
                 ::std::string::String,
             >,
             workflow_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -4868,7 +4876,9 @@ pub mod types {
             }
             pub fn workflow_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.workflow_ids = value
@@ -5626,8 +5636,10 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct EmployeeListItemDto {
             actions: ::std::result::Result<
-                ::std::vec::Vec<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 ::std::string::String,
             >,
@@ -5640,7 +5652,7 @@ pub mod types {
                 ::std::string::String,
             >,
             channels: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -5660,7 +5672,7 @@ pub mod types {
                 ::std::string::String,
             >,
             knowledge_base_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             mode: ::std::result::Result<
@@ -5733,8 +5745,10 @@ pub mod types {
             pub fn actions<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -5774,7 +5788,9 @@ pub mod types {
             }
             pub fn channels<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.channels = value
@@ -5834,7 +5850,9 @@ pub mod types {
             }
             pub fn knowledge_base_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.knowledge_base_ids = value
@@ -6038,7 +6056,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct EmployeeResponseDto {
             actions: ::std::result::Result<
-                ::std::vec::Vec<super::ActionsIdDto>,
+                ::std::option::Option<::std::vec::Vec<super::ActionsIdDto>>,
                 ::std::string::String,
             >,
             auto_pilot_max_messages: ::std::result::Result<
@@ -6050,7 +6068,9 @@ pub mod types {
                 ::std::string::String,
             >,
             channels: ::std::result::Result<
-                ::std::vec::Vec<super::EmployeeResponseDtoChannelsItem>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::EmployeeResponseDtoChannelsItem>,
+                >,
                 ::std::string::String,
             >,
             goal: ::std::result::Result<
@@ -6070,7 +6090,7 @@ pub mod types {
                 ::std::string::String,
             >,
             knowledge_base_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             mode: ::std::result::Result<
@@ -6142,7 +6162,9 @@ pub mod types {
         impl EmployeeResponseDto {
             pub fn actions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ActionsIdDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ActionsIdDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.actions = value
@@ -6181,7 +6203,9 @@ pub mod types {
             pub fn channels<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::EmployeeResponseDtoChannelsItem>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::EmployeeResponseDtoChannelsItem>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6240,7 +6264,9 @@ pub mod types {
             }
             pub fn knowledge_base_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.knowledge_base_ids = value
@@ -6510,7 +6536,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FetchActionsForEmployeeResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::ActionDataDto>,
+                ::std::option::Option<::std::vec::Vec<super::ActionDataDto>>,
                 ::std::string::String,
             >,
             success: ::std::result::Result<
@@ -6529,7 +6555,9 @@ pub mod types {
         impl FetchActionsForEmployeeResponseDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ActionDataDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ActionDataDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -6576,7 +6604,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FetchAiResponseDetailsResponseDto {
             action_logs: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Value>,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             agent_id: ::std::result::Result<
@@ -6584,11 +6612,11 @@ pub mod types {
                 ::std::string::String,
             >,
             faqs: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Value>,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             history: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Value>,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             input: ::std::result::Result<
@@ -6612,7 +6640,7 @@ pub mod types {
                 ::std::string::String,
             >,
             website: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Value>,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
         }
@@ -6635,7 +6663,9 @@ pub mod types {
         impl FetchAiResponseDetailsResponseDto {
             pub fn action_logs<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.action_logs = value
@@ -6659,7 +6689,9 @@ pub mod types {
             }
             pub fn faqs<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.faqs = value
@@ -6671,7 +6703,9 @@ pub mod types {
             }
             pub fn history<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.history = value
@@ -6745,7 +6779,9 @@ pub mod types {
             }
             pub fn website<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.website = value
@@ -7281,7 +7317,7 @@ pub mod types {
                 ::std::string::String,
             >,
             working_hours: ::std::result::Result<
-                ::std::vec::Vec<super::WorkingHoursResponse>,
+                ::std::option::Option<::std::vec::Vec<super::WorkingHoursResponse>>,
                 ::std::string::String,
             >,
         }
@@ -7344,7 +7380,9 @@ pub mod types {
             }
             pub fn working_hours<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::WorkingHoursResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::WorkingHoursResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.working_hours = value
@@ -7663,7 +7701,7 @@ pub mod types {
                 ::std::string::String,
             >,
             examples: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             final_message: ::std::result::Result<
@@ -7691,7 +7729,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             trigger_condition: ::std::result::Result<
@@ -7758,7 +7796,9 @@ pub mod types {
             }
             pub fn examples<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.examples = value
@@ -7852,7 +7892,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -8113,7 +8155,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SearchEmployeeResponseDto {
             agents: ::std::result::Result<
-                ::std::vec::Vec<super::EmployeeListItemDto>,
+                ::std::option::Option<::std::vec::Vec<super::EmployeeListItemDto>>,
                 ::std::string::String,
             >,
             count: ::std::result::Result<
@@ -8137,7 +8179,9 @@ pub mod types {
         impl SearchEmployeeResponseDto {
             pub fn agents<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::EmployeeListItemDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::EmployeeListItemDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.agents = value
@@ -8435,7 +8479,7 @@ pub mod types {
                 ::std::string::String,
             >,
             stop_bot_examples: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             stop_bot_trigger_condition: ::std::result::Result<
@@ -8443,7 +8487,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -8547,7 +8591,9 @@ pub mod types {
             }
             pub fn stop_bot_examples<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.stop_bot_examples = value
@@ -8575,7 +8621,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -8759,7 +8807,7 @@ pub mod types {
                 ::std::string::String,
             >,
             transfer_bot_examples: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             transfer_bot_trigger_condition: ::std::result::Result<
@@ -8801,7 +8849,9 @@ pub mod types {
             }
             pub fn transfer_bot_examples<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.transfer_bot_examples = value
@@ -8988,7 +9038,7 @@ pub mod types {
                 ::std::string::String,
             >,
             workflow_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -9032,7 +9082,9 @@ pub mod types {
             }
             pub fn workflow_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.workflow_ids = value
@@ -9230,7 +9282,7 @@ pub mod types {
                 ::std::string::String,
             >,
             contact_update_examples: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             description: ::std::result::Result<
@@ -9264,7 +9316,9 @@ pub mod types {
             }
             pub fn contact_update_examples<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.contact_update_examples = value
@@ -9858,7 +9912,7 @@ pub mod types {
                 ::std::string::String,
             >,
             intervals: ::std::result::Result<
-                ::std::vec::Vec<super::IntervalResponse>,
+                ::std::option::Option<::std::vec::Vec<super::IntervalResponse>>,
                 ::std::string::String,
             >,
         }
@@ -9887,7 +9941,9 @@ pub mod types {
             }
             pub fn intervals<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::IntervalResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::IntervalResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.intervals = value

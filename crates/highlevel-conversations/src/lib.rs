@@ -1352,8 +1352,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ExportMessagesResponseDto {
         ///Array of messages
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub messages: ::std::vec::Vec<GetMessageResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<::std::vec::Vec<GetMessageResponseDto>>,
         ///Cursor for fetching next page. Null if no more results.
         #[serde(
             rename = "nextCursor",
@@ -1559,16 +1559,16 @@ pub mod types {
         )]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///An array of attachment URLs.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attachments: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attachments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///List of email Ids of the people in the bcc field
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub bcc: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub bcc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<::std::string::String>,
         ///List of email Ids of the people in the cc field
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub cc: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1629,8 +1629,8 @@ pub mod types {
         )]
         pub thread_id: ::std::option::Option<::std::string::String>,
         ///List of email Ids of the receivers
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub to: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub to: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl GetEmailMessageResponseDto {
         pub fn builder() -> builder::GetEmailMessageResponseDto {
@@ -1861,8 +1861,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetMessageResponseDto {
         ///An array of attachment URLs. Attachments will be empty for Call and Voicemails, type 1 and 10. Please use get call recording API to fetch call recording and voicemails.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attachments: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attachments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<::std::string::String>,
         ///Chat Widget Id
@@ -2440,8 +2440,8 @@ pub mod types {
         )]
         pub last_message_id: ::std::option::Option<::std::string::String>,
         ///Array of messages
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub messages: ::std::vec::Vec<GetMessageResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<::std::vec::Vec<GetMessageResponseDto>>,
         ///Next page value true indicates only 20 message is in the response. Rest of the messages are in the next page. Please use the lastMessageId value in the query to get the next page messages
         #[serde(
             rename = "nextPage",
@@ -3626,8 +3626,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SendConversationResponseDto {
         ///The list of all conversations found for the given query
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub conversations: ::std::vec::Vec<ConversationSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub conversations: ::std::option::Option<::std::vec::Vec<ConversationSchema>>,
         ///Total Number of results found for the given query
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -4073,10 +4073,9 @@ pub mod types {
         ///When sending via the GMB channel, we will be returning list of `messageIds` instead of single `messageId`.
         #[serde(
             rename = "messageIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub message_ids: ::std::vec::Vec<::std::string::String>,
+        pub message_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Additional response message when sending a workflow message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -4735,10 +4734,11 @@ pub mod types {
         ///Twilio media SIDs for group SMS (when isGroupSms=true)
         #[serde(
             rename = "twilioMediaSids",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub twilio_media_sids: ::std::vec::Vec<::std::string::String>,
+        pub twilio_media_sids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(
             rename = "uploadedFiles",
             default,
@@ -6281,7 +6281,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ExportMessagesResponseDto {
             messages: ::std::result::Result<
-                ::std::vec::Vec<super::GetMessageResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::GetMessageResponseDto>>,
                 ::std::string::String,
             >,
             next_cursor: ::std::result::Result<
@@ -6306,7 +6306,7 @@ pub mod types {
             pub fn messages<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::GetMessageResponseDto>,
+                    ::std::option::Option<::std::vec::Vec<super::GetMessageResponseDto>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7035,11 +7035,11 @@ pub mod types {
                 ::std::string::String,
             >,
             attachments: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             bcc: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             body: ::std::result::Result<
@@ -7047,7 +7047,7 @@ pub mod types {
                 ::std::string::String,
             >,
             cc: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             contact_id: ::std::result::Result<
@@ -7111,7 +7111,7 @@ pub mod types {
                 ::std::string::String,
             >,
             to: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -7157,7 +7157,9 @@ pub mod types {
             }
             pub fn attachments<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.attachments = value
@@ -7169,7 +7171,9 @@ pub mod types {
             }
             pub fn bcc<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.bcc = value
@@ -7193,7 +7197,9 @@ pub mod types {
             }
             pub fn cc<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.cc = value
@@ -7393,7 +7399,9 @@ pub mod types {
             }
             pub fn to<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.to = value
@@ -7464,7 +7472,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetMessageResponseDto {
             attachments: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             body: ::std::result::Result<
@@ -7558,7 +7566,9 @@ pub mod types {
         impl GetMessageResponseDto {
             pub fn attachments<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.attachments = value
@@ -7975,7 +7985,7 @@ pub mod types {
                 ::std::string::String,
             >,
             messages: ::std::result::Result<
-                ::std::vec::Vec<super::GetMessageResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::GetMessageResponseDto>>,
                 ::std::string::String,
             >,
             next_page: ::std::result::Result<
@@ -8010,7 +8020,7 @@ pub mod types {
             pub fn messages<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::GetMessageResponseDto>,
+                    ::std::option::Option<::std::vec::Vec<super::GetMessageResponseDto>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -9114,7 +9124,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SendConversationResponseDto {
             conversations: ::std::result::Result<
-                ::std::vec::Vec<super::ConversationSchema>,
+                ::std::option::Option<::std::vec::Vec<super::ConversationSchema>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -9133,7 +9143,9 @@ pub mod types {
         impl SendConversationResponseDto {
             pub fn conversations<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ConversationSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ConversationSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.conversations = value
@@ -9721,7 +9733,7 @@ pub mod types {
                 ::std::string::String,
             >,
             message_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -9803,7 +9815,9 @@ pub mod types {
             }
             pub fn message_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.message_ids = value
@@ -10701,7 +10715,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct UploadFilesResponseDto {
             twilio_media_sids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             uploaded_files: ::std::result::Result<
@@ -10720,7 +10734,9 @@ pub mod types {
         impl UploadFilesResponseDto {
             pub fn twilio_media_sids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.twilio_media_sids = value

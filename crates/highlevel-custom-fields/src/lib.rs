@@ -303,11 +303,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldsResponseDto {
         ///Custom Fields for the object.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub fields: ::std::vec::Vec<ICustomField>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub fields: ::std::option::Option<::std::vec::Vec<ICustomField>>,
         ///Custom Fields folder for the object.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub folders: ::std::vec::Vec<ICustomField>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub folders: ::std::option::Option<::std::vec::Vec<ICustomField>>,
     }
     impl CustomFieldsResponseDto {
         pub fn builder() -> builder::CustomFieldsResponseDto {
@@ -396,8 +396,8 @@ pub mod types {
         )]
         pub object_key: ::std::option::Option<::std::string::String>,
         ///Options for the field (Optional, valid only for SINGLE_OPTIONS, MULTIPLE_OPTIONS, RADIO, CHECKBOX, TEXTBOX_LIST type)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub options: ::std::vec::Vec<OptionDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub options: ::std::option::Option<::std::vec::Vec<OptionDtoResponse>>,
         ///ID of the parent folder
         #[serde(
             rename = "parentId",
@@ -1233,11 +1233,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CustomFieldsResponseDto {
             fields: ::std::result::Result<
-                ::std::vec::Vec<super::ICustomField>,
+                ::std::option::Option<::std::vec::Vec<super::ICustomField>>,
                 ::std::string::String,
             >,
             folders: ::std::result::Result<
-                ::std::vec::Vec<super::ICustomField>,
+                ::std::option::Option<::std::vec::Vec<super::ICustomField>>,
                 ::std::string::String,
             >,
         }
@@ -1252,7 +1252,9 @@ pub mod types {
         impl CustomFieldsResponseDto {
             pub fn fields<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ICustomField>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ICustomField>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.fields = value
@@ -1264,7 +1266,9 @@ pub mod types {
             }
             pub fn folders<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ICustomField>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ICustomField>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.folders = value
@@ -1430,7 +1434,7 @@ pub mod types {
                 ::std::string::String,
             >,
             options: ::std::result::Result<
-                ::std::vec::Vec<super::OptionDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::OptionDtoResponse>>,
                 ::std::string::String,
             >,
             parent_id: ::std::result::Result<
@@ -1623,7 +1627,9 @@ pub mod types {
             }
             pub fn options<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::OptionDtoResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::OptionDtoResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.options = value

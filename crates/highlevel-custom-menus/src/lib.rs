@@ -204,8 +204,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of sub-account IDs where the menu should be shown. This list is applicable only when showOnLocation is true and showToAllLocations is false
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub locations: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub locations: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Mode for opening the menu link
         #[serde(
             rename = "openMode",
@@ -410,10 +410,9 @@ pub mod types {
         ///Array of custom menu links
         #[serde(
             rename = "customMenus",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_menus: ::std::vec::Vec<CustomMenuSchema>,
+        pub custom_menus: ::std::option::Option<::std::vec::Vec<CustomMenuSchema>>,
         ///Total number of custom menu records
         #[serde(
             rename = "totalLinks",
@@ -1153,7 +1152,7 @@ pub mod types {
                 ::std::string::String,
             >,
             locations: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             open_mode: ::std::result::Result<
@@ -1261,7 +1260,9 @@ pub mod types {
             }
             pub fn locations<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.locations = value
@@ -1528,7 +1529,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetCustomMenusResponseDto {
             custom_menus: ::std::result::Result<
-                ::std::vec::Vec<super::CustomMenuSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CustomMenuSchema>>,
                 ::std::string::String,
             >,
             total_links: ::std::result::Result<
@@ -1547,7 +1548,9 @@ pub mod types {
         impl GetCustomMenusResponseDto {
             pub fn custom_menus<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CustomMenuSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CustomMenuSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_menus = value

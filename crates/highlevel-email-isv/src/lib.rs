@@ -45,8 +45,8 @@ pub mod types {
             LeadConnectorRecomandationDto,
         >,
         ///Reason for email verification failure
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub reason: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reason: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Email verification result
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<EmailVerifiedResponseDtoResult>,
@@ -402,7 +402,7 @@ pub mod types {
                 ::std::string::String,
             >,
             reason: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             result: ::std::result::Result<
@@ -456,7 +456,9 @@ pub mod types {
             }
             pub fn reason<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.reason = value

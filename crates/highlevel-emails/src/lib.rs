@@ -801,8 +801,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub campaign_type: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub child: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub child: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "childCount",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -868,10 +868,9 @@ pub mod types {
         pub repeat_after: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "sendDays",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub send_days: ::std::vec::Vec<::std::string::String>,
+        pub send_days: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -906,11 +905,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleFetchSuccessfulDto {
         ///The list of campaigns
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub schedules: ::std::vec::Vec<ScheduleDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub schedules: ::std::option::Option<::std::vec::Vec<ScheduleDto>>,
         ///The total number of campaigns
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub total: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub total: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Trace Id
         #[serde(
             rename = "traceId",
@@ -2074,7 +2073,7 @@ pub mod types {
                 ::std::string::String,
             >,
             child: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             child_count: ::std::result::Result<
@@ -2138,7 +2137,7 @@ pub mod types {
                 ::std::string::String,
             >,
             send_days: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             status: ::std::result::Result<
@@ -2236,7 +2235,9 @@ pub mod types {
             }
             pub fn child<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.child = value
@@ -2430,7 +2431,9 @@ pub mod types {
             }
             pub fn send_days<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.send_days = value
@@ -2583,11 +2586,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ScheduleFetchSuccessfulDto {
             schedules: ::std::result::Result<
-                ::std::vec::Vec<super::ScheduleDto>,
+                ::std::option::Option<::std::vec::Vec<super::ScheduleDto>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             trace_id: ::std::result::Result<
@@ -2607,7 +2610,9 @@ pub mod types {
         impl ScheduleFetchSuccessfulDto {
             pub fn schedules<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ScheduleDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ScheduleDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.schedules = value
@@ -2619,7 +2624,9 @@ pub mod types {
             }
             pub fn total<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.total = value

@@ -144,8 +144,10 @@ pub mod types {
     pub struct FormsSubmissionsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<MetaSchema>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub submissions: ::std::vec::Vec<FormsSubmissionsSubmissionsSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub submissions: ::std::option::Option<
+            ::std::vec::Vec<FormsSubmissionsSubmissionsSchema>,
+        >,
     }
     impl FormsSubmissionsSuccessfulResponseDto {
         pub fn builder() -> builder::FormsSubmissionsSuccessfulResponseDto {
@@ -155,8 +157,8 @@ pub mod types {
     ///`FormsSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct FormsSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub forms: ::std::vec::Vec<FormsParams>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub forms: ::std::option::Option<::std::vec::Vec<FormsParams>>,
         ///Total number of forms
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -207,10 +209,11 @@ pub mod types {
         pub event_data: ::std::option::Option<EventDataSchema>,
         #[serde(
             rename = "fieldsOriSequance",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub fields_ori_sequance: ::std::vec::Vec<::std::string::String>,
+        pub fields_ori_sequance: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(
             rename = "__submissions_other_field__",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -903,7 +906,9 @@ pub mod types {
                 ::std::string::String,
             >,
             submissions: ::std::result::Result<
-                ::std::vec::Vec<super::FormsSubmissionsSubmissionsSchema>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::FormsSubmissionsSubmissionsSchema>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -931,7 +936,9 @@ pub mod types {
             pub fn submissions<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::FormsSubmissionsSubmissionsSchema>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::FormsSubmissionsSubmissionsSchema>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -967,7 +974,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FormsSuccessfulResponseDto {
             forms: ::std::result::Result<
-                ::std::vec::Vec<super::FormsParams>,
+                ::std::option::Option<::std::vec::Vec<super::FormsParams>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -986,7 +993,9 @@ pub mod types {
         impl FormsSuccessfulResponseDto {
             pub fn forms<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FormsParams>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::FormsParams>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.forms = value
@@ -1143,7 +1152,7 @@ pub mod types {
                 ::std::string::String,
             >,
             fields_ori_sequance: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             submissions_other_field: ::std::result::Result<
@@ -1192,7 +1201,9 @@ pub mod types {
             }
             pub fn fields_ori_sequance<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.fields_ori_sequance = value

@@ -1443,11 +1443,11 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub invoices: ::std::vec::Vec<DefaultInvoiceResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -1714,10 +1714,9 @@ pub mod types {
         ///Custom Values
         #[serde(
             rename = "customValues",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_values: ::std::vec::Vec<::std::string::String>,
+        pub custom_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Business Logo URL
         #[serde(
             rename = "logoUrl",
@@ -1861,11 +1860,11 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub invoices: ::std::vec::Vec<DefaultInvoiceResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -2057,10 +2056,11 @@ pub mod types {
         ///Secondary email addresses for the contact to be saved
         #[serde(
             rename = "additionalEmails",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub additional_emails: ::std::vec::Vec<AdditionalEmailsDtoResponse>,
+        pub additional_emails: ::std::option::Option<
+            ::std::vec::Vec<AdditionalEmailsDtoResponse>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<AddressDtoResponse>,
         ///Contact Company Name
@@ -2072,10 +2072,9 @@ pub mod types {
         ///Custom Values
         #[serde(
             rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_fields: ::std::vec::Vec<::std::string::String>,
+        pub custom_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Contact Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -2650,10 +2649,9 @@ pub mod types {
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::vec::Vec<::std::string::String>,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -3014,11 +3012,11 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub invoices: ::std::vec::Vec<DefaultInvoiceResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -3283,8 +3281,8 @@ pub mod types {
         )]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Name of the Template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -4269,10 +4267,9 @@ pub mod types {
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::vec::Vec<::std::string::String>,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -4594,10 +4591,9 @@ pub mod types {
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::vec::Vec<::std::string::String>,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -4949,10 +4945,11 @@ pub mod types {
         ///Product Ids on which discount is applicable
         #[serde(
             rename = "validOnProductIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub valid_on_product_ids: ::std::vec::Vec<::std::string::String>,
+        pub valid_on_product_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Discount Value
         #[serde(default = "defaults::discount_dto_response_value")]
         pub value: f64,
@@ -5241,8 +5238,8 @@ pub mod types {
         )]
         pub alt_type: ::std::option::Option<EstimateResponseDtoAltType>,
         ///Attachments
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attachments: ::std::vec::Vec<AttachmentsDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attachments: ::std::option::Option<::std::vec::Vec<AttachmentsDtoResponse>>,
         ///Auto-invoice settings for the estimate
         #[serde(
             rename = "autoInvoice",
@@ -5297,10 +5294,11 @@ pub mod types {
         ///History of actions taken on the estimate
         #[serde(
             rename = "estimateActionHistory",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub estimate_action_history: ::std::vec::Vec<::std::string::String>,
+        pub estimate_action_history: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Estimate number prefix
         #[serde(
             rename = "estimateNumberPrefix",
@@ -5329,8 +5327,10 @@ pub mod types {
         )]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///An array of items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         ///Timestamp when the estimate was last visited
         #[serde(
             rename = "lastVisitedAt",
@@ -5476,8 +5476,8 @@ pub mod types {
         )]
         pub alt_type: ::std::option::Option<EstimateTemplateResponseDtoAltType>,
         ///Attachments
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attachments: ::std::vec::Vec<AttachmentsDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attachments: ::std::option::Option<::std::vec::Vec<AttachmentsDtoResponse>>,
         ///Indicates if automatic taxes are enabled for this estimate
         #[serde(
             rename = "automaticTaxesEnabled",
@@ -5515,8 +5515,10 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///An array of items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         ///Indicates if it is in live mode
         #[serde(
             rename = "liveMode",
@@ -6043,10 +6045,9 @@ pub mod types {
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::vec::Vec<::std::string::String>,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -6375,10 +6376,9 @@ pub mod types {
         ///Custom fields array
         #[serde(
             rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_fields: ::std::vec::Vec<::std::string::String>,
+        pub custom_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Custom notification settings
         #[serde(
             rename = "customNotification",
@@ -6641,11 +6641,11 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub invoices: ::std::vec::Vec<DefaultInvoiceResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -6782,8 +6782,8 @@ pub mod types {
         )]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Name of the Template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -6998,10 +6998,9 @@ pub mod types {
         pub address: ::std::option::Option<Address>,
         #[serde(
             rename = "customValues",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_values: ::std::vec::Vec<::std::string::String>,
+        pub custom_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "logoUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -7787,8 +7786,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListEstimateTemplateResponseDto {
         ///List of estimate templates
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Total number of estimate templates available
         #[serde(
             rename = "totalCount",
@@ -7922,8 +7921,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListEstimatesResponseDto {
         ///List of estimates
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub estimates: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub estimates: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Total number of estimates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -8377,8 +8376,8 @@ pub mod types {
     ///`ListInvoicesResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListInvoicesResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub invoices: ::std::vec::Vec<GetInvoiceResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invoices: ::std::option::Option<::std::vec::Vec<GetInvoiceResponseDto>>,
         ///Total number of invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -8505,8 +8504,8 @@ pub mod types {
     ///`ListSchedulesResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListSchedulesResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub schedules: ::std::vec::Vec<GetScheduleResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub schedules: ::std::option::Option<::std::vec::Vec<GetScheduleResponseDto>>,
         ///Total number of Schedules
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -8519,8 +8518,8 @@ pub mod types {
     ///`ListTemplatesResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListTemplatesResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<GetTemplateResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<GetTemplateResponseDto>>,
         ///Total number of Templates
         #[serde(
             rename = "totalCount",
@@ -9485,8 +9484,8 @@ pub mod types {
         )]
         pub default_email_template_id: ::std::option::Option<::std::string::String>,
         ///List of reminders
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub reminders: ::std::vec::Vec<ReminderDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reminders: ::std::option::Option<::std::vec::Vec<ReminderDto>>,
     }
     impl ReminderSettingsDto {
         pub fn builder() -> builder::ReminderSettingsDto {
@@ -9643,11 +9642,11 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub invoices: ::std::vec::Vec<DefaultInvoiceResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -10481,10 +10480,11 @@ pub mod types {
         ///Percentage of tips allowed
         #[serde(
             rename = "tipsPercentage",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub tips_percentage: ::std::vec::Vec<::std::string::String>,
+        pub tips_percentage: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl TipsConfigurationDtoResponse {
         pub fn builder() -> builder::TipsConfigurationDtoResponse {
@@ -10562,11 +10562,11 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub invoices: ::std::vec::Vec<DefaultInvoiceResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -11239,10 +11239,9 @@ pub mod types {
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::vec::Vec<::std::string::String>,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -11573,11 +11572,11 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub invoices: ::std::vec::Vec<DefaultInvoiceResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -11809,8 +11808,8 @@ pub mod types {
         )]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Name of the Template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -12125,10 +12124,9 @@ pub mod types {
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::vec::Vec<::std::string::String>,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -13460,11 +13458,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoices: ::std::result::Result<
-                ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::DefaultInvoiceResponseDto>>,
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -13651,7 +13649,9 @@ pub mod types {
             pub fn invoices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -13664,7 +13664,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -14195,7 +14197,7 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_values: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             logo_url: ::std::result::Result<
@@ -14244,7 +14246,9 @@ pub mod types {
             }
             pub fn custom_values<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_values = value
@@ -14434,11 +14438,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoices: ::std::result::Result<
-                ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::DefaultInvoiceResponseDto>>,
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -14623,7 +14627,9 @@ pub mod types {
             pub fn invoices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -14636,7 +14642,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -15070,7 +15078,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ContactDetailsDtoResponse {
             additional_emails: ::std::result::Result<
-                ::std::vec::Vec<super::AdditionalEmailsDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::AdditionalEmailsDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             address: ::std::result::Result<
@@ -15082,7 +15092,7 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_fields: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             email: ::std::result::Result<
@@ -15120,7 +15130,9 @@ pub mod types {
             pub fn additional_emails<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AdditionalEmailsDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::AdditionalEmailsDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -15161,7 +15173,9 @@ pub mod types {
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_fields = value
@@ -16484,7 +16498,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -16726,7 +16740,9 @@ pub mod types {
             }
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invoice_items = value
@@ -17360,11 +17376,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoices: ::std::result::Result<
-                ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::DefaultInvoiceResponseDto>>,
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -17549,7 +17565,9 @@ pub mod types {
             pub fn invoices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -17562,7 +17580,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -18132,7 +18152,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -18273,7 +18293,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -19598,7 +19620,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -19840,7 +19862,9 @@ pub mod types {
             }
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invoice_items = value
@@ -20085,7 +20109,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -20327,7 +20351,9 @@ pub mod types {
             }
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invoice_items = value
@@ -20689,7 +20715,7 @@ pub mod types {
                 ::std::string::String,
             >,
             valid_on_product_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             value: ::std::result::Result<f64, ::std::string::String>,
@@ -20718,7 +20744,9 @@ pub mod types {
             }
             pub fn valid_on_product_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.valid_on_product_ids = value
@@ -21089,7 +21117,7 @@ pub mod types {
                 ::std::string::String,
             >,
             attachments: ::std::result::Result<
-                ::std::vec::Vec<super::AttachmentsDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::AttachmentsDtoResponse>>,
                 ::std::string::String,
             >,
             auto_invoice: ::std::result::Result<
@@ -21133,7 +21161,7 @@ pub mod types {
                 ::std::string::String,
             >,
             estimate_action_history: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             estimate_number_prefix: ::std::result::Result<
@@ -21157,7 +21185,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             last_visited_at: ::std::result::Result<
@@ -21284,7 +21316,7 @@ pub mod types {
             pub fn attachments<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AttachmentsDtoResponse>,
+                    ::std::option::Option<::std::vec::Vec<super::AttachmentsDtoResponse>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -21429,7 +21461,9 @@ pub mod types {
             }
             pub fn estimate_action_history<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.estimate_action_history = value
@@ -21508,7 +21542,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -21787,7 +21825,7 @@ pub mod types {
                 ::std::string::String,
             >,
             attachments: ::std::result::Result<
-                ::std::vec::Vec<super::AttachmentsDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::AttachmentsDtoResponse>>,
                 ::std::string::String,
             >,
             automatic_taxes_enabled: ::std::result::Result<
@@ -21823,7 +21861,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -21912,7 +21954,7 @@ pub mod types {
             pub fn attachments<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AttachmentsDtoResponse>,
+                    ::std::option::Option<::std::vec::Vec<super::AttachmentsDtoResponse>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -22030,7 +22072,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -22833,7 +22879,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -23085,7 +23131,9 @@ pub mod types {
             }
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invoice_items = value
@@ -23324,7 +23372,7 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_fields: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             custom_notification: ::std::result::Result<
@@ -23465,7 +23513,9 @@ pub mod types {
             }
             pub fn custom_fields<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_fields = value
@@ -23813,11 +23863,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoices: ::std::result::Result<
-                ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::DefaultInvoiceResponseDto>>,
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -24002,7 +24052,9 @@ pub mod types {
             pub fn invoices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -24015,7 +24067,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -24216,7 +24270,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -24357,7 +24411,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -24773,7 +24829,7 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_values: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             logo_url: ::std::result::Result<
@@ -24820,7 +24876,9 @@ pub mod types {
             }
             pub fn custom_values<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_values = value
@@ -25866,7 +25924,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListEstimateTemplateResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             total_count: ::std::result::Result<
@@ -25890,7 +25948,9 @@ pub mod types {
         impl ListEstimateTemplateResponseDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -25951,7 +26011,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListEstimatesResponseDto {
             estimates: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -25975,7 +26035,9 @@ pub mod types {
         impl ListEstimatesResponseDto {
             pub fn estimates<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.estimates = value
@@ -26036,7 +26098,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListInvoicesResponseDto {
             invoices: ::std::result::Result<
-                ::std::vec::Vec<super::GetInvoiceResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::GetInvoiceResponseDto>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -26056,7 +26118,7 @@ pub mod types {
             pub fn invoices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::GetInvoiceResponseDto>,
+                    ::std::option::Option<::std::vec::Vec<super::GetInvoiceResponseDto>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -26104,7 +26166,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListSchedulesResponseDto {
             schedules: ::std::result::Result<
-                ::std::vec::Vec<super::GetScheduleResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::GetScheduleResponseDto>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -26124,7 +26186,7 @@ pub mod types {
             pub fn schedules<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::GetScheduleResponseDto>,
+                    ::std::option::Option<::std::vec::Vec<super::GetScheduleResponseDto>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -26172,7 +26234,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListTemplatesResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::GetTemplateResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::GetTemplateResponseDto>>,
                 ::std::string::String,
             >,
             total_count: ::std::result::Result<
@@ -26192,7 +26254,7 @@ pub mod types {
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::GetTemplateResponseDto>,
+                    ::std::option::Option<::std::vec::Vec<super::GetTemplateResponseDto>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -27368,7 +27430,7 @@ pub mod types {
                 ::std::string::String,
             >,
             reminders: ::std::result::Result<
-                ::std::vec::Vec<super::ReminderDto>,
+                ::std::option::Option<::std::vec::Vec<super::ReminderDto>>,
                 ::std::string::String,
             >,
         }
@@ -27397,7 +27459,9 @@ pub mod types {
             }
             pub fn reminders<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ReminderDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ReminderDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.reminders = value
@@ -27644,11 +27708,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoices: ::std::result::Result<
-                ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::DefaultInvoiceResponseDto>>,
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -27835,7 +27899,9 @@ pub mod types {
             pub fn invoices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -27848,7 +27914,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -29523,7 +29591,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tips_percentage: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -29550,7 +29618,9 @@ pub mod types {
             }
             pub fn tips_percentage<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tips_percentage = value
@@ -29708,11 +29778,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoices: ::std::result::Result<
-                ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::DefaultInvoiceResponseDto>>,
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -29899,7 +29969,9 @@ pub mod types {
             pub fn invoices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -29912,7 +29984,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -31276,7 +31350,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -31518,7 +31592,9 @@ pub mod types {
             }
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invoice_items = value
@@ -32041,11 +32117,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoices: ::std::result::Result<
-                ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::DefaultInvoiceResponseDto>>,
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -32230,7 +32306,9 @@ pub mod types {
             pub fn invoices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DefaultInvoiceResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -32243,7 +32321,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -32683,7 +32763,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -32824,7 +32904,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -33177,7 +33259,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -33419,7 +33501,9 @@ pub mod types {
             }
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invoice_items = value

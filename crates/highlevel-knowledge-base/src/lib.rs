@@ -176,8 +176,8 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<CrawlingAggregateDtoId>,
         ///Array of records for this status
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub records: ::std::vec::Vec<CrawlingRecordDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub records: ::std::option::Option<::std::vec::Vec<CrawlingRecordDto>>,
     }
     impl CrawlingAggregateDto {
         pub fn builder() -> builder::CrawlingAggregateDto {
@@ -283,8 +283,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CrawlingStatusDataDto {
         ///Aggregated crawling results by status
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub aggregate: ::std::vec::Vec<CrawlingAggregateDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub aggregate: ::std::option::Option<::std::vec::Vec<CrawlingAggregateDto>>,
         ///Detailed operation information
         #[serde(
             rename = "operationDetails",
@@ -698,10 +698,11 @@ pub mod types {
         ///Array of knowledge bases
         #[serde(
             rename = "knowledgeBases",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub knowledge_bases: ::std::vec::Vec<KnowledgeBaseListItemDto>,
+        pub knowledge_bases: ::std::option::Option<
+            ::std::vec::Vec<KnowledgeBaseListItemDto>,
+        >,
         ///ID of the last knowledge base in this page (use for next page request)
         #[serde(
             rename = "lastKnowledgeBaseId",
@@ -736,8 +737,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
         ///Array of crawled URLs with their details
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub urls: ::std::vec::Vec<CrawledUrlDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub urls: ::std::option::Option<::std::vec::Vec<CrawledUrlDto>>,
     }
     impl GetAllUrlsByKnowledgeBaseResponseDto {
         pub fn builder() -> builder::GetAllUrlsByKnowledgeBaseResponseDto {
@@ -939,8 +940,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
         ///Array of FAQ objects
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub faqs: ::std::vec::Vec<FaqResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub faqs: ::std::option::Option<::std::vec::Vec<FaqResponseDto>>,
         ///Whether there are more FAQs available
         #[serde(
             rename = "hasMore",
@@ -1652,7 +1653,7 @@ pub mod types {
                 ::std::string::String,
             >,
             records: ::std::result::Result<
-                ::std::vec::Vec<super::CrawlingRecordDto>,
+                ::std::option::Option<::std::vec::Vec<super::CrawlingRecordDto>>,
                 ::std::string::String,
             >,
         }
@@ -1679,7 +1680,9 @@ pub mod types {
             }
             pub fn records<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CrawlingRecordDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CrawlingRecordDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.records = value
@@ -1815,7 +1818,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CrawlingStatusDataDto {
             aggregate: ::std::result::Result<
-                ::std::vec::Vec<super::CrawlingAggregateDto>,
+                ::std::option::Option<::std::vec::Vec<super::CrawlingAggregateDto>>,
                 ::std::string::String,
             >,
             operation_details: ::std::result::Result<
@@ -1834,7 +1837,9 @@ pub mod types {
         impl CrawlingStatusDataDto {
             pub fn aggregate<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CrawlingAggregateDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CrawlingAggregateDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.aggregate = value
@@ -3015,7 +3020,7 @@ pub mod types {
                 ::std::string::String,
             >,
             knowledge_bases: ::std::result::Result<
-                ::std::vec::Vec<super::KnowledgeBaseListItemDto>,
+                ::std::option::Option<::std::vec::Vec<super::KnowledgeBaseListItemDto>>,
                 ::std::string::String,
             >,
             last_knowledge_base_id: ::std::result::Result<
@@ -3061,7 +3066,9 @@ pub mod types {
             pub fn knowledge_bases<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::KnowledgeBaseListItemDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::KnowledgeBaseListItemDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3189,7 +3196,7 @@ pub mod types {
                 ::std::string::String,
             >,
             urls: ::std::result::Result<
-                ::std::vec::Vec<super::CrawledUrlDto>,
+                ::std::option::Option<::std::vec::Vec<super::CrawledUrlDto>>,
                 ::std::string::String,
             >,
         }
@@ -3216,7 +3223,9 @@ pub mod types {
             }
             pub fn urls<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CrawledUrlDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CrawledUrlDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.urls = value
@@ -3996,7 +4005,7 @@ pub mod types {
                 ::std::string::String,
             >,
             faqs: ::std::result::Result<
-                ::std::vec::Vec<super::FaqResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::FaqResponseDto>>,
                 ::std::string::String,
             >,
             has_more: ::std::result::Result<
@@ -4033,7 +4042,9 @@ pub mod types {
             }
             pub fn faqs<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FaqResponseDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::FaqResponseDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.faqs = value

@@ -37,8 +37,8 @@ pub mod types {
     ///`GetLinksSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLinksSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub links: ::std::vec::Vec<LinkSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub links: ::std::option::Option<::std::vec::Vec<LinkSchema>>,
     }
     impl GetLinksSuccessfulResponseDto {
         pub fn builder() -> builder::GetLinksSuccessfulResponseDto {
@@ -192,7 +192,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetLinksSuccessfulResponseDto {
             links: ::std::result::Result<
-                ::std::vec::Vec<super::LinkSchema>,
+                ::std::option::Option<::std::vec::Vec<super::LinkSchema>>,
                 ::std::string::String,
             >,
         }
@@ -206,7 +206,9 @@ pub mod types {
         impl GetLinksSuccessfulResponseDto {
             pub fn links<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::LinkSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::LinkSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.links = value

@@ -2415,16 +2415,18 @@ pub mod types {
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "picklistImageOptions",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub picklist_image_options: ::std::vec::Vec<::std::string::String>,
+        pub picklist_image_options: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(
             rename = "picklistOptions",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub picklist_options: ::std::vec::Vec<::std::string::String>,
+        pub picklist_options: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub placeholder: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2513,10 +2515,9 @@ pub mod types {
     pub struct CustomFieldsListSuccessfulResponseDto {
         #[serde(
             rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_fields: ::std::vec::Vec<CustomFieldSchema>,
+        pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
     }
     impl CustomFieldsListSuccessfulResponseDto {
         pub fn builder() -> builder::CustomFieldsListSuccessfulResponseDto {
@@ -3005,10 +3006,9 @@ pub mod types {
     pub struct CustomValuesListSuccessfulResponseDto {
         #[serde(
             rename = "customValues",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_values: ::std::vec::Vec<CustomValueSchema>,
+        pub custom_values: ::std::option::Option<::std::vec::Vec<CustomValueSchema>>,
     }
     impl CustomValuesListSuccessfulResponseDto {
         pub fn builder() -> builder::CustomValuesListSuccessfulResponseDto {
@@ -3033,8 +3033,10 @@ pub mod types {
     ///`EmailTemplateSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct EmailTemplateSchema {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attachments: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attachments: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub html: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3067,8 +3069,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct FileUploadResponseDto {
         ///Meta data of uploaded files
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub meta: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Uploaded files
         #[serde(
             rename = "uploadedFiles",
@@ -3388,10 +3390,11 @@ pub mod types {
         pub type_: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "urlAttachments",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub url_attachments: ::std::vec::Vec<::std::string::String>,
+        pub url_attachments: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl GetSmsTemplateResponseSchema {
         pub fn builder() -> builder::GetSmsTemplateResponseSchema {
@@ -3401,8 +3404,10 @@ pub mod types {
     ///`GetTemplatesSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTemplatesSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub templates: ::std::vec::Vec<GetTemplatesSuccessfulResponseDtoTemplatesItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub templates: ::std::option::Option<
+            ::std::vec::Vec<GetTemplatesSuccessfulResponseDtoTemplatesItem>,
+        >,
         #[serde(
             rename = "totalCount",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -3491,8 +3496,8 @@ pub mod types {
     ///`LocationTagsSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTagsSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<LocationTagsSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<LocationTagsSchema>>,
     }
     impl LocationTagsSuccessfulResponseDto {
         pub fn builder() -> builder::LocationTagsSuccessfulResponseDto {
@@ -3502,8 +3507,10 @@ pub mod types {
     ///`LocationTaskListSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTaskListSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tasks: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tasks: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
     }
     impl LocationTaskListSuccessfulResponseDto {
         pub fn builder() -> builder::LocationTaskListSuccessfulResponseDto {
@@ -3692,8 +3699,8 @@ pub mod types {
     ///`SearchSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub locations: ::std::vec::Vec<GetLocationSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub locations: ::std::option::Option<::std::vec::Vec<GetLocationSchema>>,
     }
     impl SearchSuccessfulResponseDto {
         pub fn builder() -> builder::SearchSuccessfulResponseDto {
@@ -3761,8 +3768,10 @@ pub mod types {
     ///`SmsTemplateSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SmsTemplateSchema {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attachments: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attachments: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<::std::string::String>,
     }
@@ -6416,11 +6425,11 @@ pub mod types {
                 ::std::string::String,
             >,
             picklist_image_options: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             picklist_options: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             placeholder: ::std::result::Result<
@@ -6568,7 +6577,9 @@ pub mod types {
             }
             pub fn picklist_image_options<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.picklist_image_options = value
@@ -6582,7 +6593,9 @@ pub mod types {
             }
             pub fn picklist_options<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.picklist_options = value
@@ -6712,7 +6725,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CustomFieldsListSuccessfulResponseDto {
             custom_fields: ::std::result::Result<
-                ::std::vec::Vec<super::CustomFieldSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CustomFieldSchema>>,
                 ::std::string::String,
             >,
         }
@@ -6726,7 +6739,9 @@ pub mod types {
         impl CustomFieldsListSuccessfulResponseDto {
             pub fn custom_fields<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CustomFieldSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CustomFieldSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_fields = value
@@ -7477,7 +7492,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CustomValuesListSuccessfulResponseDto {
             custom_values: ::std::result::Result<
-                ::std::vec::Vec<super::CustomValueSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CustomValueSchema>>,
                 ::std::string::String,
             >,
         }
@@ -7491,7 +7506,9 @@ pub mod types {
         impl CustomValuesListSuccessfulResponseDto {
             pub fn custom_values<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CustomValueSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CustomValueSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_values = value
@@ -7588,7 +7605,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct EmailTemplateSchema {
             attachments: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             html: ::std::result::Result<
@@ -7613,7 +7634,11 @@ pub mod types {
             pub fn attachments<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7736,7 +7761,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FileUploadResponseDto {
             meta: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             uploaded_files: ::std::result::Result<
@@ -7755,7 +7780,9 @@ pub mod types {
         impl FileUploadResponseDto {
             pub fn meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.meta = value
@@ -8706,7 +8733,7 @@ pub mod types {
                 ::std::string::String,
             >,
             url_attachments: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -8798,7 +8825,9 @@ pub mod types {
             }
             pub fn url_attachments<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.url_attachments = value
@@ -8845,7 +8874,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetTemplatesSuccessfulResponseDto {
             templates: ::std::result::Result<
-                ::std::vec::Vec<super::GetTemplatesSuccessfulResponseDtoTemplatesItem>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        super::GetTemplatesSuccessfulResponseDtoTemplatesItem,
+                    >,
+                >,
                 ::std::string::String,
             >,
             total_count: ::std::result::Result<
@@ -8865,8 +8898,10 @@ pub mod types {
             pub fn templates<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        super::GetTemplatesSuccessfulResponseDtoTemplatesItem,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            super::GetTemplatesSuccessfulResponseDtoTemplatesItem,
+                        >,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -9152,7 +9187,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct LocationTagsSuccessfulResponseDto {
             tags: ::std::result::Result<
-                ::std::vec::Vec<super::LocationTagsSchema>,
+                ::std::option::Option<::std::vec::Vec<super::LocationTagsSchema>>,
                 ::std::string::String,
             >,
         }
@@ -9166,7 +9201,9 @@ pub mod types {
         impl LocationTagsSuccessfulResponseDto {
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::LocationTagsSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::LocationTagsSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -9195,7 +9232,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct LocationTaskListSuccessfulResponseDto {
             tasks: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
         }
@@ -9210,7 +9251,11 @@ pub mod types {
             pub fn tasks<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -9957,7 +10002,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SearchSuccessfulResponseDto {
             locations: ::std::result::Result<
-                ::std::vec::Vec<super::GetLocationSchema>,
+                ::std::option::Option<::std::vec::Vec<super::GetLocationSchema>>,
                 ::std::string::String,
             >,
         }
@@ -9971,7 +10016,9 @@ pub mod types {
         impl SearchSuccessfulResponseDto {
             pub fn locations<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::GetLocationSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::GetLocationSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.locations = value
@@ -10226,7 +10273,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SmsTemplateSchema {
             attachments: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             body: ::std::result::Result<
@@ -10246,7 +10297,11 @@ pub mod types {
             pub fn attachments<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -82,8 +82,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetChargesResponse {
         ///List of wallet charges
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub charges: ::std::vec::Vec<GetChargesResponseChargesItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub charges: ::std::option::Option<
+            ::std::vec::Vec<GetChargesResponseChargesItem>,
+        >,
         ///Total number of charges
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
@@ -576,11 +578,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct PlansDto {
         ///Subscription plans
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub subscription: ::std::vec::Vec<SubscriptionPlanDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subscription: ::std::option::Option<::std::vec::Vec<SubscriptionPlanDto>>,
         ///Usage-based plans
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub usage: ::std::vec::Vec<UsagePlanDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub usage: ::std::option::Option<::std::vec::Vec<UsagePlanDto>>,
     }
     impl PlansDto {
         pub fn builder() -> builder::PlansDto {
@@ -640,8 +642,8 @@ pub mod types {
         )]
         pub base_amount: ::std::option::Option<f64>,
         ///The features
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub features: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub features: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The plan name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -1060,7 +1062,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetChargesResponse {
             charges: ::std::result::Result<
-                ::std::vec::Vec<super::GetChargesResponseChargesItem>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::GetChargesResponseChargesItem>,
+                >,
                 ::std::string::String,
             >,
             count: ::std::result::Result<
@@ -1085,7 +1089,9 @@ pub mod types {
             pub fn charges<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::GetChargesResponseChargesItem>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::GetChargesResponseChargesItem>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2693,11 +2699,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct PlansDto {
             subscription: ::std::result::Result<
-                ::std::vec::Vec<super::SubscriptionPlanDto>,
+                ::std::option::Option<::std::vec::Vec<super::SubscriptionPlanDto>>,
                 ::std::string::String,
             >,
             usage: ::std::result::Result<
-                ::std::vec::Vec<super::UsagePlanDto>,
+                ::std::option::Option<::std::vec::Vec<super::UsagePlanDto>>,
                 ::std::string::String,
             >,
         }
@@ -2712,7 +2718,9 @@ pub mod types {
         impl PlansDto {
             pub fn subscription<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SubscriptionPlanDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SubscriptionPlanDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.subscription = value
@@ -2724,7 +2732,9 @@ pub mod types {
             }
             pub fn usage<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::UsagePlanDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::UsagePlanDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.usage = value
@@ -2971,7 +2981,7 @@ pub mod types {
                 ::std::string::String,
             >,
             features: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -3023,7 +3033,9 @@ pub mod types {
             }
             pub fn features<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.features = value

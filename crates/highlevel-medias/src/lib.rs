@@ -497,8 +497,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetFilesResponseDto {
         ///Array of File Objects
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub files: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub files: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl GetFilesResponseDto {
         pub fn builder() -> builder::GetFilesResponseDto {
@@ -1283,7 +1283,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetFilesResponseDto {
             files: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -1297,7 +1297,9 @@ pub mod types {
         impl GetFilesResponseDto {
             pub fn files<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.files = value

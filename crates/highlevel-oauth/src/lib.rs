@@ -26,10 +26,11 @@ pub mod types {
         ///Approved locations to generate location access token
         #[serde(
             rename = "approvedLocations",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub approved_locations: ::std::vec::Vec<::std::string::String>,
+        pub approved_locations: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Company ID
         #[serde(
             rename = "companyId",
@@ -237,8 +238,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub install_to_future_locations: ::std::option::Option<bool>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub locations: ::std::vec::Vec<InstalledLocationSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub locations: ::std::option::Option<::std::vec::Vec<InstalledLocationSchema>>,
     }
     impl GetInstalledLocationsSuccessfulResponseDto {
         pub fn builder() -> builder::GetInstalledLocationsSuccessfulResponseDto {
@@ -359,7 +360,7 @@ pub mod types {
                 ::std::string::String,
             >,
             approved_locations: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             company_id: ::std::result::Result<
@@ -456,7 +457,9 @@ pub mod types {
             }
             pub fn approved_locations<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.approved_locations = value
@@ -825,7 +828,7 @@ pub mod types {
                 ::std::string::String,
             >,
             locations: ::std::result::Result<
-                ::std::vec::Vec<super::InstalledLocationSchema>,
+                ::std::option::Option<::std::vec::Vec<super::InstalledLocationSchema>>,
                 ::std::string::String,
             >,
         }
@@ -868,7 +871,9 @@ pub mod types {
             pub fn locations<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::InstalledLocationSchema>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::InstalledLocationSchema>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -96,8 +96,8 @@ pub mod types {
         ///Is the response served from cache
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cache: ::std::option::Option<bool>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub fields: ::std::vec::Vec<ICustomField>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub fields: ::std::option::Option<::std::vec::Vec<ICustomField>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub object: ::std::option::Option<ICustomObjectSchema>,
     }
@@ -168,8 +168,8 @@ pub mod types {
     ///`CustomObjectListResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomObjectListResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub objects: ::std::vec::Vec<ICustomObjectSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub objects: ::std::option::Option<::std::vec::Vec<ICustomObjectSchema>>,
     }
     impl CustomObjectListResponseDto {
         pub fn builder() -> builder::CustomObjectListResponseDto {
@@ -254,8 +254,8 @@ pub mod types {
         )]
         pub object_key: ::std::option::Option<::std::string::String>,
         ///Options for the field (Optional, valid only for SINGLE_OPTIONS, MULTIPLE_OPTIONS, RADIO, CHECKBOX, TEXTBOX_LIST type)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub options: ::std::vec::Vec<OptionDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub options: ::std::option::Option<::std::vec::Vec<OptionDto>>,
         ///ID of the parent folder
         #[serde(
             rename = "parentId",
@@ -542,14 +542,14 @@ pub mod types {
         )]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Follower (User's ids). Limited to 10 for now
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub followers: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///id of the record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Owner (User's id). Limited to 1 for now. Only Supported with custom objects
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub owner: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub owner: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Properties of the record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<::std::string::String>,
@@ -619,8 +619,8 @@ pub mod types {
         )]
         pub created_by: ::std::option::Option<CreatedByResponseDto>,
         ///Follower (User's ids). Limited to 10 and supported for custom objects for now
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub followers: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///id of the record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -649,17 +649,16 @@ pub mod types {
         )]
         pub object_key: ::std::option::Option<::std::string::String>,
         ///Owner (User's id). Limited to 1 for now . Only supported for custom objects for now
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub owner: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub owner: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Properties of the record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "searchAfter",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub search_after: ::std::vec::Vec<f64>,
+        pub search_after: ::std::option::Option<::std::vec::Vec<f64>>,
         ///Date and time when the object was last updated
         #[serde(
             rename = "updatedAt",
@@ -676,8 +675,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchRecordResponseDto {
         ///Records
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub records: ::std::vec::Vec<RecordResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub records: ::std::option::Option<::std::vec::Vec<RecordResponseDto>>,
         ///Total Number of records
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -998,7 +997,7 @@ pub mod types {
                 ::std::string::String,
             >,
             fields: ::std::result::Result<
-                ::std::vec::Vec<super::ICustomField>,
+                ::std::option::Option<::std::vec::Vec<super::ICustomField>>,
                 ::std::string::String,
             >,
             object: ::std::result::Result<
@@ -1030,7 +1029,9 @@ pub mod types {
             }
             pub fn fields<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ICustomField>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ICustomField>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.fields = value
@@ -1354,7 +1355,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CustomObjectListResponseDto {
             objects: ::std::result::Result<
-                ::std::vec::Vec<super::ICustomObjectSchema>,
+                ::std::option::Option<::std::vec::Vec<super::ICustomObjectSchema>>,
                 ::std::string::String,
             >,
         }
@@ -1368,7 +1369,9 @@ pub mod types {
         impl CustomObjectListResponseDto {
             pub fn objects<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ICustomObjectSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ICustomObjectSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.objects = value
@@ -1490,7 +1493,7 @@ pub mod types {
                 ::std::string::String,
             >,
             options: ::std::result::Result<
-                ::std::vec::Vec<super::OptionDto>,
+                ::std::option::Option<::std::vec::Vec<super::OptionDto>>,
                 ::std::string::String,
             >,
             parent_id: ::std::result::Result<
@@ -1683,7 +1686,9 @@ pub mod types {
             }
             pub fn options<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::OptionDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::OptionDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.options = value
@@ -2009,7 +2014,7 @@ pub mod types {
                 ::std::string::String,
             >,
             followers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -2017,7 +2022,7 @@ pub mod types {
                 ::std::string::String,
             >,
             owner: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             properties: ::std::result::Result<
@@ -2064,7 +2069,9 @@ pub mod types {
             }
             pub fn followers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers = value
@@ -2086,7 +2093,9 @@ pub mod types {
             }
             pub fn owner<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.owner = value
@@ -2337,7 +2346,7 @@ pub mod types {
                 ::std::string::String,
             >,
             followers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -2361,7 +2370,7 @@ pub mod types {
                 ::std::string::String,
             >,
             owner: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             properties: ::std::result::Result<
@@ -2369,7 +2378,7 @@ pub mod types {
                 ::std::string::String,
             >,
             search_after: ::std::result::Result<
-                ::std::vec::Vec<f64>,
+                ::std::option::Option<::std::vec::Vec<f64>>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -2424,7 +2433,9 @@ pub mod types {
             }
             pub fn followers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers = value
@@ -2498,7 +2509,9 @@ pub mod types {
             }
             pub fn owner<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.owner = value
@@ -2522,7 +2535,7 @@ pub mod types {
             }
             pub fn search_after<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<f64>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.search_after = value
@@ -2587,7 +2600,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SearchRecordResponseDto {
             records: ::std::result::Result<
-                ::std::vec::Vec<super::RecordResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::RecordResponseDto>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -2606,7 +2619,9 @@ pub mod types {
         impl SearchRecordResponseDto {
             pub fn records<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::RecordResponseDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::RecordResponseDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.records = value

@@ -30,14 +30,15 @@ pub mod types {
     ///`CreateAddFollowersSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateAddFollowersSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub followers: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "followersAdded",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub followers_added: ::std::vec::Vec<::std::string::String>,
+        pub followers_added: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl CreateAddFollowersSuccessfulResponseDto {
         pub fn builder() -> builder::CreateAddFollowersSuccessfulResponseDto {
@@ -193,10 +194,12 @@ pub mod types {
     pub enum CustomFieldResponseSchemaFieldValue {
         Variant0(::std::string::String),
         Variant1(::serde_json::Map<::std::string::String, ::serde_json::Value>),
-        Variant2(::std::vec::Vec<::std::string::String>),
+        Variant2(::std::option::Option<::std::vec::Vec<::std::string::String>>),
         Variant3(
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            ::std::option::Option<
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
             >,
         ),
     }
@@ -209,18 +212,27 @@ pub mod types {
             Self::Variant1(value)
         }
     }
-    impl ::std::convert::From<::std::vec::Vec<::std::string::String>>
-    for CustomFieldResponseSchemaFieldValue {
-        fn from(value: ::std::vec::Vec<::std::string::String>) -> Self {
+    impl ::std::convert::From<
+        ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    > for CustomFieldResponseSchemaFieldValue {
+        fn from(
+            value: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ) -> Self {
             Self::Variant2(value)
         }
     }
     impl ::std::convert::From<
-        ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+        ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
     > for CustomFieldResponseSchemaFieldValue {
         fn from(
-            value: ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            value: ::std::option::Option<
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
             >,
         ) -> Self {
             Self::Variant3(value)
@@ -274,14 +286,15 @@ pub mod types {
     ///`DeleteFollowersSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteFollowersSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub followers: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "followersRemoved",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub followers_removed: ::std::vec::Vec<::std::string::String>,
+        pub followers_removed: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl DeleteFollowersSuccessfulResponseDto {
         pub fn builder() -> builder::DeleteFollowersSuccessfulResponseDto {
@@ -312,8 +325,8 @@ pub mod types {
     ///`GetPipelinesSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetPipelinesSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub pipelines: ::std::vec::Vec<PipelinesResponseSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pipelines: ::std::option::Option<::std::vec::Vec<PipelinesResponseSchema>>,
     }
     impl GetPipelinesSuccessfulResponseDto {
         pub fn builder() -> builder::GetPipelinesSuccessfulResponseDto {
@@ -369,10 +382,11 @@ pub mod types {
     pub struct LostReasonsResponseSchema {
         #[serde(
             rename = "lostReasons",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub lost_reasons: ::std::vec::Vec<LostReasonResponseSchema>,
+        pub lost_reasons: ::std::option::Option<
+            ::std::vec::Vec<LostReasonResponseSchema>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
     }
@@ -430,8 +444,10 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub show_in_pie_chart: ::std::option::Option<bool>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub stages: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub stages: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
     }
     impl PipelinesResponseSchema {
         pub fn builder() -> builder::PipelinesResponseSchema {
@@ -507,8 +523,10 @@ pub mod types {
     pub struct PostSearchSuccessfulResponseDto {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub aggregations: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub opportunities: ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub opportunities: ::std::option::Option<
+            ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
     }
@@ -574,8 +592,8 @@ pub mod types {
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl SearchOpportunitiesContactResponseSchema {
         pub fn builder() -> builder::SearchOpportunitiesContactResponseSchema {
@@ -592,10 +610,11 @@ pub mod types {
         pub assigned_to: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "calendarEvents",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub calendar_events: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        pub calendar_events: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub contact: ::std::option::Option<SearchOpportunitiesContactResponseSchema>,
         #[serde(
@@ -610,17 +629,20 @@ pub mod types {
         pub created_at: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_fields: ::std::vec::Vec<CustomFieldResponseSchema>,
+        pub custom_fields: ::std::option::Option<
+            ::std::vec::Vec<CustomFieldResponseSchema>,
+        >,
         #[serde(
             rename = "externalObjectId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub external_object_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub followers: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub followers: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -660,8 +682,10 @@ pub mod types {
         pub monetary_value: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub notes: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub notes: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         #[serde(
             rename = "pipelineId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -676,8 +700,10 @@ pub mod types {
         pub source: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tasks: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tasks: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -767,8 +793,10 @@ pub mod types {
         pub aggregations: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<SearchMetaResponseSchema>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub opportunities: ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub opportunities: ::std::option::Option<
+            ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
+        >,
     }
     impl SearchSuccessfulResponseDto {
         pub fn builder() -> builder::SearchSuccessfulResponseDto {
@@ -1294,11 +1322,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CreateAddFollowersSuccessfulResponseDto {
             followers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             followers_added: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -1313,7 +1341,9 @@ pub mod types {
         impl CreateAddFollowersSuccessfulResponseDto {
             pub fn followers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers = value
@@ -1325,7 +1355,9 @@ pub mod types {
             }
             pub fn followers_added<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers_added = value
@@ -1961,11 +1993,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DeleteFollowersSuccessfulResponseDto {
             followers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             followers_removed: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -1980,7 +2012,9 @@ pub mod types {
         impl DeleteFollowersSuccessfulResponseDto {
             pub fn followers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers = value
@@ -1992,7 +2026,9 @@ pub mod types {
             }
             pub fn followers_removed<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.followers_removed = value
@@ -2119,7 +2155,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetPipelinesSuccessfulResponseDto {
             pipelines: ::std::result::Result<
-                ::std::vec::Vec<super::PipelinesResponseSchema>,
+                ::std::option::Option<::std::vec::Vec<super::PipelinesResponseSchema>>,
                 ::std::string::String,
             >,
         }
@@ -2134,7 +2170,9 @@ pub mod types {
             pub fn pipelines<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::PipelinesResponseSchema>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::PipelinesResponseSchema>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2338,7 +2376,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct LostReasonsResponseSchema {
             lost_reasons: ::std::result::Result<
-                ::std::vec::Vec<super::LostReasonResponseSchema>,
+                ::std::option::Option<::std::vec::Vec<super::LostReasonResponseSchema>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -2358,7 +2396,9 @@ pub mod types {
             pub fn lost_reasons<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::LostReasonResponseSchema>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::LostReasonResponseSchema>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2567,7 +2607,11 @@ pub mod types {
                 ::std::string::String,
             >,
             stages: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
         }
@@ -2666,7 +2710,11 @@ pub mod types {
             pub fn stages<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2716,7 +2764,9 @@ pub mod types {
                 ::std::string::String,
             >,
             opportunities: ::std::result::Result<
-                ::std::vec::Vec<super::SearchOpportunitiesResponseSchema>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::SearchOpportunitiesResponseSchema>,
+                >,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -2751,7 +2801,9 @@ pub mod types {
             pub fn opportunities<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::SearchOpportunitiesResponseSchema>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::SearchOpportunitiesResponseSchema>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2984,7 +3036,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -3061,7 +3113,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -3108,7 +3162,11 @@ pub mod types {
                 ::std::string::String,
             >,
             calendar_events: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             contact: ::std::result::Result<
@@ -3124,7 +3182,7 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_fields: ::std::result::Result<
-                ::std::vec::Vec<super::CustomFieldResponseSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CustomFieldResponseSchema>>,
                 ::std::string::String,
             >,
             external_object_id: ::std::result::Result<
@@ -3132,7 +3190,11 @@ pub mod types {
                 ::std::string::String,
             >,
             followers: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -3172,7 +3234,11 @@ pub mod types {
                 ::std::string::String,
             >,
             notes: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             pipeline_id: ::std::result::Result<
@@ -3192,7 +3258,11 @@ pub mod types {
                 ::std::string::String,
             >,
             tasks: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -3246,7 +3316,11 @@ pub mod types {
             pub fn calendar_events<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3302,7 +3376,9 @@ pub mod types {
             pub fn custom_fields<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::CustomFieldResponseSchema>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::CustomFieldResponseSchema>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3330,7 +3406,11 @@ pub mod types {
             pub fn followers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3460,7 +3540,11 @@ pub mod types {
             pub fn notes<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3524,7 +3608,11 @@ pub mod types {
             pub fn tasks<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3624,7 +3712,9 @@ pub mod types {
                 ::std::string::String,
             >,
             opportunities: ::std::result::Result<
-                ::std::vec::Vec<super::SearchOpportunitiesResponseSchema>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::SearchOpportunitiesResponseSchema>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -3669,7 +3759,9 @@ pub mod types {
             pub fn opportunities<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::SearchOpportunitiesResponseSchema>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::SearchOpportunitiesResponseSchema>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -1838,10 +1838,11 @@ pub mod types {
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub membership_offers: ::std::vec::Vec<MembershipOfferDto>,
+        pub membership_offers: ::std::option::Option<
+            ::std::vec::Vec<MembershipOfferDto>,
+        >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -1875,10 +1876,11 @@ pub mod types {
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub variant_option_ids: ::std::vec::Vec<::std::string::String>,
+        pub variant_option_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl DefaultPriceResponseDto {
         pub fn builder() -> builder::DefaultPriceResponseDto {
@@ -1962,10 +1964,11 @@ pub mod types {
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub collection_ids: ::std::vec::Vec<::std::string::String>,
+        pub collection_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///The creation timestamp of the product.
         #[serde(
             rename = "createdAt",
@@ -2012,8 +2015,8 @@ pub mod types {
         )]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub taxes: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
@@ -2021,8 +2024,8 @@ pub mod types {
         )]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub variants: ::std::vec::Vec<ProductVariantDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDto>>,
     }
     impl DefaultProductResponseDto {
         pub fn builder() -> builder::DefaultProductResponseDto {
@@ -2217,11 +2220,13 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Fulfilled items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<FulfilledItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<FulfilledItem>>,
         ///Fulfillment tracking information
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub trackings: ::std::vec::Vec<FulfillmentTrackingResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub trackings: ::std::option::Option<
+            ::std::vec::Vec<FulfillmentTrackingResponse>,
+        >,
         ///updated at
         #[serde(
             rename = "updatedAt",
@@ -2554,8 +2559,8 @@ pub mod types {
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Item details of the order.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub items: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Order is in live / test mode.
         #[serde(
             rename = "liveMode",
@@ -3140,8 +3145,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListCouponsResponseDto {
         ///Array of coupon objects
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<CouponDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<CouponDto>>,
         ///Total number of coupons matching the query criteria
         #[serde(
             rename = "totalCount",
@@ -3227,8 +3232,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListFulfillmentResponseDto {
         ///An array of fulfilled items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<FulfillmentSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<FulfillmentSchema>>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<bool>,
@@ -3475,8 +3480,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListOrdersResponseDto {
         ///An array of orders
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<OrderResponseSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<OrderResponseSchema>>,
         ///total orders count
         #[serde(
             rename = "totalCount",
@@ -3493,8 +3498,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListSubscriptionResponseDto {
         ///An array of subscriptions
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<SubscriptionResponseSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<SubscriptionResponseSchema>>,
         ///total subscriptions count
         #[serde(
             rename = "totalCount",
@@ -3566,8 +3571,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListTxnsResponseDto {
         ///An array of transactions
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<TxnResponseSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<TxnResponseSchema>>,
         ///total transactions count
         #[serde(
             rename = "totalCount",
@@ -4224,8 +4229,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of options for the variant.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub options: ::std::vec::Vec<ProductVariantOptionDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub options: ::std::option::Option<::std::vec::Vec<ProductVariantOptionDto>>,
     }
     impl ProductVariantDto {
         pub fn builder() -> builder::ProductVariantDto {
@@ -8016,7 +8021,7 @@ pub mod types {
                 ::std::string::String,
             >,
             membership_offers: ::std::result::Result<
-                ::std::vec::Vec<super::MembershipOfferDto>,
+                ::std::option::Option<::std::vec::Vec<super::MembershipOfferDto>>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -8048,7 +8053,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variant_option_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -8178,7 +8183,9 @@ pub mod types {
             }
             pub fn membership_offers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::MembershipOfferDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::MembershipOfferDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.membership_offers = value
@@ -8280,7 +8287,9 @@ pub mod types {
             }
             pub fn variant_option_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.variant_option_ids = value
@@ -8355,7 +8364,7 @@ pub mod types {
                 ::std::string::String,
             >,
             collection_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -8400,7 +8409,7 @@ pub mod types {
                 ::std::string::String,
             >,
             taxes: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -8408,7 +8417,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variants: ::std::result::Result<
-                ::std::vec::Vec<super::ProductVariantDto>,
+                ::std::option::Option<::std::vec::Vec<super::ProductVariantDto>>,
                 ::std::string::String,
             >,
         }
@@ -8466,7 +8475,9 @@ pub mod types {
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.collection_ids = value
@@ -8616,7 +8627,9 @@ pub mod types {
             }
             pub fn taxes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.taxes = value
@@ -8640,7 +8653,9 @@ pub mod types {
             }
             pub fn variants<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ProductVariantDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ProductVariantDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.variants = value
@@ -9176,11 +9191,13 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<super::FulfilledItem>,
+                ::std::option::Option<::std::vec::Vec<super::FulfilledItem>>,
                 ::std::string::String,
             >,
             trackings: ::std::result::Result<
-                ::std::vec::Vec<super::FulfillmentTrackingResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::FulfillmentTrackingResponse>,
+                >,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -9252,7 +9269,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FulfilledItem>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::FulfilledItem>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -9265,7 +9284,9 @@ pub mod types {
             pub fn trackings<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::FulfillmentTrackingResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::FulfillmentTrackingResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -9833,7 +9854,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -10084,7 +10105,9 @@ pub mod types {
             }
             pub fn items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.items = value
@@ -11700,7 +11723,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListCouponsResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::CouponDto>,
+                ::std::option::Option<::std::vec::Vec<super::CouponDto>>,
                 ::std::string::String,
             >,
             total_count: ::std::result::Result<
@@ -11724,7 +11747,9 @@ pub mod types {
         impl ListCouponsResponseDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CouponDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CouponDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -11785,7 +11810,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListFulfillmentResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::FulfillmentSchema>,
+                ::std::option::Option<::std::vec::Vec<super::FulfillmentSchema>>,
                 ::std::string::String,
             >,
             status: ::std::result::Result<
@@ -11804,7 +11829,9 @@ pub mod types {
         impl ListFulfillmentResponseDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FulfillmentSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::FulfillmentSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -11851,7 +11878,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListOrdersResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::OrderResponseSchema>,
+                ::std::option::Option<::std::vec::Vec<super::OrderResponseSchema>>,
                 ::std::string::String,
             >,
             total_count: ::std::result::Result<
@@ -11870,7 +11897,9 @@ pub mod types {
         impl ListOrdersResponseDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::OrderResponseSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::OrderResponseSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -11917,7 +11946,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListSubscriptionResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::SubscriptionResponseSchema>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::SubscriptionResponseSchema>,
+                >,
                 ::std::string::String,
             >,
             total_count: ::std::result::Result<
@@ -11937,7 +11968,9 @@ pub mod types {
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::SubscriptionResponseSchema>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::SubscriptionResponseSchema>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -11985,7 +12018,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListTxnsResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::TxnResponseSchema>,
+                ::std::option::Option<::std::vec::Vec<super::TxnResponseSchema>>,
                 ::std::string::String,
             >,
             total_count: ::std::result::Result<
@@ -12004,7 +12037,9 @@ pub mod types {
         impl ListTxnsResponseDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::TxnResponseSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TxnResponseSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -13151,7 +13186,7 @@ pub mod types {
                 ::std::string::String,
             >,
             options: ::std::result::Result<
-                ::std::vec::Vec<super::ProductVariantOptionDto>,
+                ::std::option::Option<::std::vec::Vec<super::ProductVariantOptionDto>>,
                 ::std::string::String,
             >,
         }
@@ -13190,7 +13225,9 @@ pub mod types {
             pub fn options<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ProductVariantOptionDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ProductVariantOptionDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

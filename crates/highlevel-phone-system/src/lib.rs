@@ -28,8 +28,8 @@ pub mod types {
         )]
         pub is_under_ghl: ::std::option::Option<bool>,
         ///Array of phone number objects with detailed configuration
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub numbers: ::std::vec::Vec<DetailedPhoneNumberDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub numbers: ::std::option::Option<::std::vec::Vec<DetailedPhoneNumberDto>>,
         ///Current page index (0-based)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<f64>,
@@ -119,8 +119,8 @@ pub mod types {
         )]
         pub fingerprint_id: ::std::option::Option<::std::string::String>,
         ///List of available phone numbers matching the search criteria
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub numbers: ::std::vec::Vec<AvailablePhoneNumberDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub numbers: ::std::option::Option<::std::vec::Vec<AvailablePhoneNumberDto>>,
     }
     impl AvailableNumbersResponseDto {
         pub fn builder() -> builder::AvailableNumbersResponseDto {
@@ -367,10 +367,11 @@ pub mod types {
         ///Array of user IDs that should ring when this number is called
         #[serde(
             rename = "linkedRingAllUsers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub linked_ring_all_users: ::std::vec::Vec<::std::string::String>,
+        pub linked_ring_all_users: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///User ID of the user assigned to this number
         #[serde(
             rename = "linkedUser",
@@ -633,8 +634,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNumberPoolListResponse {
         ///Array of number pool objects
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<NumberPoolDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<NumberPoolDto>>,
         ///Indicates if the request was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub success: ::std::option::Option<bool>,
@@ -687,8 +688,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Phone numbers in this pool
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub numbers: ::std::vec::Vec<NumberPoolDtoNumbersItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub numbers: ::std::option::Option<::std::vec::Vec<NumberPoolDtoNumbersItem>>,
         ///Whether whisper is enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub whisper: ::std::option::Option<bool>,
@@ -880,8 +881,10 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///List of numbers being migrated
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub migration_numbers: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub migration_numbers: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Current migration status of the account
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub migration_status: ::std::option::Option<::std::string::String>,
@@ -931,7 +934,7 @@ pub mod types {
                 ::std::string::String,
             >,
             numbers: ::std::result::Result<
-                ::std::vec::Vec<super::DetailedPhoneNumberDto>,
+                ::std::option::Option<::std::vec::Vec<super::DetailedPhoneNumberDto>>,
                 ::std::string::String,
             >,
             page: ::std::result::Result<
@@ -986,7 +989,7 @@ pub mod types {
             pub fn numbers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DetailedPhoneNumberDto>,
+                    ::std::option::Option<::std::vec::Vec<super::DetailedPhoneNumberDto>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1056,7 +1059,7 @@ pub mod types {
                 ::std::string::String,
             >,
             numbers: ::std::result::Result<
-                ::std::vec::Vec<super::AvailablePhoneNumberDto>,
+                ::std::option::Option<::std::vec::Vec<super::AvailablePhoneNumberDto>>,
                 ::std::string::String,
             >,
         }
@@ -1086,7 +1089,9 @@ pub mod types {
             pub fn numbers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AvailablePhoneNumberDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::AvailablePhoneNumberDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1640,7 +1645,7 @@ pub mod types {
                 ::std::string::String,
             >,
             linked_ring_all_users: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             linked_user: ::std::result::Result<
@@ -1836,7 +1841,9 @@ pub mod types {
             }
             pub fn linked_ring_all_users<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.linked_ring_all_users = value
@@ -2145,7 +2152,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetNumberPoolListResponse {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::NumberPoolDto>,
+                ::std::option::Option<::std::vec::Vec<super::NumberPoolDto>>,
                 ::std::string::String,
             >,
             success: ::std::result::Result<
@@ -2169,7 +2176,9 @@ pub mod types {
         impl GetNumberPoolListResponse {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::NumberPoolDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::NumberPoolDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -2258,7 +2267,7 @@ pub mod types {
                 ::std::string::String,
             >,
             numbers: ::std::result::Result<
-                ::std::vec::Vec<super::NumberPoolDtoNumbersItem>,
+                ::std::option::Option<::std::vec::Vec<super::NumberPoolDtoNumbersItem>>,
                 ::std::string::String,
             >,
             whisper: ::std::result::Result<
@@ -2380,7 +2389,9 @@ pub mod types {
             pub fn numbers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::NumberPoolDtoNumbersItem>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::NumberPoolDtoNumbersItem>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2812,7 +2823,7 @@ pub mod types {
                 ::std::string::String,
             >,
             migration_numbers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             migration_status: ::std::result::Result<
@@ -2919,7 +2930,9 @@ pub mod types {
             }
             pub fn migration_numbers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.migration_numbers = value

@@ -548,8 +548,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CountReviewsByStatusResponseDto {
         ///Array of review status counts
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
     }
     impl CountReviewsByStatusResponseDto {
         pub fn builder() -> builder::CountReviewsByStatusResponseDto {
@@ -786,10 +788,11 @@ pub mod types {
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub membership_offers: ::std::vec::Vec<MembershipOfferDtoResponse>,
+        pub membership_offers: ::std::option::Option<
+            ::std::vec::Vec<MembershipOfferDtoResponse>,
+        >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -823,10 +826,11 @@ pub mod types {
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub variant_option_ids: ::std::vec::Vec<::std::string::String>,
+        pub variant_option_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl CreatePriceResponseDto {
         pub fn builder() -> builder::CreatePriceResponseDto {
@@ -1138,10 +1142,11 @@ pub mod types {
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub collection_ids: ::std::vec::Vec<::std::string::String>,
+        pub collection_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///The creation timestamp of the product.
         #[serde(
             rename = "createdAt",
@@ -1188,8 +1193,8 @@ pub mod types {
         )]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub taxes: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
@@ -1197,8 +1202,8 @@ pub mod types {
         )]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub variants: ::std::vec::Vec<ProductVariantDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl CreateProductResponseDto {
         pub fn builder() -> builder::CreateProductResponseDto {
@@ -1265,10 +1270,11 @@ pub mod types {
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub membership_offers: ::std::vec::Vec<MembershipOfferDtoResponse>,
+        pub membership_offers: ::std::option::Option<
+            ::std::vec::Vec<MembershipOfferDtoResponse>,
+        >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -1302,10 +1308,11 @@ pub mod types {
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub variant_option_ids: ::std::vec::Vec<::std::string::String>,
+        pub variant_option_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl DefaultPriceResponseDto {
         pub fn builder() -> builder::DefaultPriceResponseDto {
@@ -1389,10 +1396,11 @@ pub mod types {
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub collection_ids: ::std::vec::Vec<::std::string::String>,
+        pub collection_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///The creation timestamp of the product.
         #[serde(
             rename = "createdAt",
@@ -1439,8 +1447,8 @@ pub mod types {
         )]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub taxes: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
@@ -1448,8 +1456,8 @@ pub mod types {
         )]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub variants: ::std::vec::Vec<ProductVariantDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl DefaultProductResponseDto {
         pub fn builder() -> builder::DefaultProductResponseDto {
@@ -1625,8 +1633,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetInventoryResponseDto {
         ///List of inventory items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub inventory: ::std::vec::Vec<InventoryItemDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub inventory: ::std::option::Option<::std::vec::Vec<InventoryItemDto>>,
         ///Total count of inventory items
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub total: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1736,10 +1744,11 @@ pub mod types {
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub membership_offers: ::std::vec::Vec<MembershipOfferDtoResponse>,
+        pub membership_offers: ::std::option::Option<
+            ::std::vec::Vec<MembershipOfferDtoResponse>,
+        >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -1773,10 +1782,11 @@ pub mod types {
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub variant_option_ids: ::std::vec::Vec<::std::string::String>,
+        pub variant_option_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl GetPriceResponseDto {
         pub fn builder() -> builder::GetPriceResponseDto {
@@ -1915,10 +1925,11 @@ pub mod types {
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub collection_ids: ::std::vec::Vec<::std::string::String>,
+        pub collection_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///The creation timestamp of the product.
         #[serde(
             rename = "createdAt",
@@ -1965,8 +1976,8 @@ pub mod types {
         )]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub taxes: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
@@ -1974,8 +1985,8 @@ pub mod types {
         )]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub variants: ::std::vec::Vec<ProductVariantDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl GetProductResponseDto {
         pub fn builder() -> builder::GetProductResponseDto {
@@ -2344,8 +2355,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListCollectionResponseDto {
         ///Array of Collections
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         ///The total count of the collections present, which is useful to calculate the pagination
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -2418,8 +2431,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListPricesResponseDto {
         ///An array of prices
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub prices: ::std::vec::Vec<DefaultPriceResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prices: ::std::option::Option<::std::vec::Vec<DefaultPriceResponseDto>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
     }
@@ -2432,8 +2445,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListProductReviewsResponseDto {
         ///Array of Collections
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<
+            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+        >,
         ///The total count of the collections present, which is useful to calculate the pagination
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -2447,11 +2462,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListProductsResponseDto {
         ///An array of products
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub products: ::std::vec::Vec<DefaultProductResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub products: ::std::option::Option<::std::vec::Vec<DefaultProductResponseDto>>,
         ///list products status
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub total: ::std::vec::Vec<ListProductsStats>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub total: ::std::option::Option<::std::vec::Vec<ListProductsStats>>,
     }
     impl ListProductsResponseDto {
         pub fn builder() -> builder::ListProductsResponseDto {
@@ -3172,8 +3187,10 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of options for the variant.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub options: ::std::vec::Vec<ProductVariantOptionDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub options: ::std::option::Option<
+            ::std::vec::Vec<ProductVariantOptionDtoResponse>,
+        >,
     }
     impl ProductVariantDtoResponse {
         pub fn builder() -> builder::ProductVariantDtoResponse {
@@ -3790,10 +3807,11 @@ pub mod types {
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub membership_offers: ::std::vec::Vec<MembershipOfferDtoResponse>,
+        pub membership_offers: ::std::option::Option<
+            ::std::vec::Vec<MembershipOfferDtoResponse>,
+        >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -3827,10 +3845,11 @@ pub mod types {
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub variant_option_ids: ::std::vec::Vec<::std::string::String>,
+        pub variant_option_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl UpdatePriceResponseDto {
         pub fn builder() -> builder::UpdatePriceResponseDto {
@@ -4156,10 +4175,11 @@ pub mod types {
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub collection_ids: ::std::vec::Vec<::std::string::String>,
+        pub collection_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///The creation timestamp of the product.
         #[serde(
             rename = "createdAt",
@@ -4206,8 +4226,8 @@ pub mod types {
         )]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub taxes: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
@@ -4215,8 +4235,8 @@ pub mod types {
         )]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub variants: ::std::vec::Vec<ProductVariantDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl UpdateProductResponseDto {
         pub fn builder() -> builder::UpdateProductResponseDto {
@@ -6226,7 +6246,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CountReviewsByStatusResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
         }
@@ -6241,7 +6265,11 @@ pub mod types {
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6806,7 +6834,9 @@ pub mod types {
                 ::std::string::String,
             >,
             membership_offers: ::std::result::Result<
-                ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -6838,7 +6868,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variant_option_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -6969,7 +6999,9 @@ pub mod types {
             pub fn membership_offers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7074,7 +7106,9 @@ pub mod types {
             }
             pub fn variant_option_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.variant_option_ids = value
@@ -7673,7 +7707,7 @@ pub mod types {
                 ::std::string::String,
             >,
             collection_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -7718,7 +7752,7 @@ pub mod types {
                 ::std::string::String,
             >,
             taxes: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -7726,7 +7760,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variants: ::std::result::Result<
-                ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::ProductVariantDtoResponse>>,
                 ::std::string::String,
             >,
         }
@@ -7784,7 +7818,9 @@ pub mod types {
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.collection_ids = value
@@ -7934,7 +7970,9 @@ pub mod types {
             }
             pub fn taxes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.taxes = value
@@ -7959,7 +7997,9 @@ pub mod types {
             pub fn variants<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8125,7 +8165,9 @@ pub mod types {
                 ::std::string::String,
             >,
             membership_offers: ::std::result::Result<
-                ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -8157,7 +8199,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variant_option_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -8288,7 +8330,9 @@ pub mod types {
             pub fn membership_offers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8393,7 +8437,9 @@ pub mod types {
             }
             pub fn variant_option_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.variant_option_ids = value
@@ -8468,7 +8514,7 @@ pub mod types {
                 ::std::string::String,
             >,
             collection_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -8513,7 +8559,7 @@ pub mod types {
                 ::std::string::String,
             >,
             taxes: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -8521,7 +8567,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variants: ::std::result::Result<
-                ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::ProductVariantDtoResponse>>,
                 ::std::string::String,
             >,
         }
@@ -8579,7 +8625,9 @@ pub mod types {
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.collection_ids = value
@@ -8729,7 +8777,9 @@ pub mod types {
             }
             pub fn taxes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.taxes = value
@@ -8754,7 +8804,9 @@ pub mod types {
             pub fn variants<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -9038,7 +9090,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetInventoryResponseDto {
             inventory: ::std::result::Result<
-                ::std::vec::Vec<super::InventoryItemDto>,
+                ::std::option::Option<::std::vec::Vec<super::InventoryItemDto>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -9057,7 +9109,9 @@ pub mod types {
         impl GetInventoryResponseDto {
             pub fn inventory<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::InventoryItemDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::InventoryItemDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.inventory = value
@@ -9138,7 +9192,9 @@ pub mod types {
                 ::std::string::String,
             >,
             membership_offers: ::std::result::Result<
-                ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -9170,7 +9226,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variant_option_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -9301,7 +9357,9 @@ pub mod types {
             pub fn membership_offers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -9406,7 +9464,9 @@ pub mod types {
             }
             pub fn variant_option_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.variant_option_ids = value
@@ -9480,7 +9540,7 @@ pub mod types {
                 ::std::string::String,
             >,
             collection_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -9525,7 +9585,7 @@ pub mod types {
                 ::std::string::String,
             >,
             taxes: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -9533,7 +9593,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variants: ::std::result::Result<
-                ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::ProductVariantDtoResponse>>,
                 ::std::string::String,
             >,
         }
@@ -9591,7 +9651,9 @@ pub mod types {
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.collection_ids = value
@@ -9741,7 +9803,9 @@ pub mod types {
             }
             pub fn taxes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.taxes = value
@@ -9766,7 +9830,9 @@ pub mod types {
             pub fn variants<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -10122,7 +10188,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListCollectionResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -10142,7 +10212,11 @@ pub mod types {
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -10190,7 +10264,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListPricesResponseDto {
             prices: ::std::result::Result<
-                ::std::vec::Vec<super::DefaultPriceResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::DefaultPriceResponseDto>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -10210,7 +10284,9 @@ pub mod types {
             pub fn prices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DefaultPriceResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DefaultPriceResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -10258,7 +10334,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListProductReviewsResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -10278,7 +10358,11 @@ pub mod types {
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -10326,11 +10410,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListProductsResponseDto {
             products: ::std::result::Result<
-                ::std::vec::Vec<super::DefaultProductResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::DefaultProductResponseDto>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
-                ::std::vec::Vec<super::ListProductsStats>,
+                ::std::option::Option<::std::vec::Vec<super::ListProductsStats>>,
                 ::std::string::String,
             >,
         }
@@ -10346,7 +10430,9 @@ pub mod types {
             pub fn products<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DefaultProductResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DefaultProductResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -10359,7 +10445,9 @@ pub mod types {
             }
             pub fn total<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ListProductsStats>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ListProductsStats>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.total = value
@@ -11403,7 +11491,9 @@ pub mod types {
                 ::std::string::String,
             >,
             options: ::std::result::Result<
-                ::std::vec::Vec<super::ProductVariantOptionDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::ProductVariantOptionDtoResponse>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -11442,7 +11532,9 @@ pub mod types {
             pub fn options<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ProductVariantOptionDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ProductVariantOptionDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -12615,7 +12707,9 @@ pub mod types {
                 ::std::string::String,
             >,
             membership_offers: ::std::result::Result<
-                ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -12647,7 +12741,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variant_option_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -12778,7 +12872,9 @@ pub mod types {
             pub fn membership_offers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::MembershipOfferDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -12883,7 +12979,9 @@ pub mod types {
             }
             pub fn variant_option_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.variant_option_ids = value
@@ -13554,7 +13652,7 @@ pub mod types {
                 ::std::string::String,
             >,
             collection_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -13599,7 +13697,7 @@ pub mod types {
                 ::std::string::String,
             >,
             taxes: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -13607,7 +13705,7 @@ pub mod types {
                 ::std::string::String,
             >,
             variants: ::std::result::Result<
-                ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::ProductVariantDtoResponse>>,
                 ::std::string::String,
             >,
         }
@@ -13665,7 +13763,9 @@ pub mod types {
             }
             pub fn collection_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.collection_ids = value
@@ -13815,7 +13915,9 @@ pub mod types {
             }
             pub fn taxes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.taxes = value
@@ -13840,7 +13942,9 @@ pub mod types {
             pub fn variants<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ProductVariantDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

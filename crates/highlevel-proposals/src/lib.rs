@@ -157,10 +157,9 @@ pub mod types {
         ///Fillable fields
         #[serde(
             rename = "fillableFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub fillable_fields: ::std::vec::Vec<FillableFieldsDto>,
+        pub fillable_fields: ::std::option::Option<::std::vec::Vec<FillableFieldsDto>>,
         ///Grand total object of the document
         #[serde(
             rename = "grandTotal",
@@ -177,8 +176,8 @@ pub mod types {
         )]
         pub is_expired: ::std::option::Option<bool>,
         ///Links for the document if its sent
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub links: ::std::vec::Vec<ProposalEstimateLinksDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub links: ::std::option::Option<::std::vec::Vec<ProposalEstimateLinksDto>>,
         ///Locale of the location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub locale: ::std::option::Option<::std::string::String>,
@@ -194,16 +193,17 @@ pub mod types {
         ///Payment status
         #[serde(
             rename = "paymentStatus",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub payment_status: ::std::vec::Vec<DocumentDtoPaymentStatusItem>,
+        pub payment_status: ::std::option::Option<
+            ::std::vec::Vec<DocumentDtoPaymentStatusItem>,
+        >,
         ///Recipients
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub recipients: ::std::vec::Vec<RecipientItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub recipients: ::std::option::Option<::std::vec::Vec<RecipientItem>>,
         ///Document status
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub status: ::std::vec::Vec<DocumentDtoStatusItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::vec::Vec<DocumentDtoStatusItem>>,
         ///Type of the document
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<::std::string::String>,
@@ -358,8 +358,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct DocumentListResponseDto {
         ///List of documents
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub documents: ::std::vec::Vec<DocumentDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub documents: ::std::option::Option<::std::vec::Vec<DocumentDto>>,
         ///Total records available
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -591,8 +591,8 @@ pub mod types {
         )]
         pub discount_percentage: ::std::option::Option<f64>,
         ///List of applied discounts
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub discounts: ::std::vec::Vec<DiscountDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub discounts: ::std::option::Option<::std::vec::Vec<DiscountDto>>,
     }
     impl GrandTotalDto {
         pub fn builder() -> builder::GrandTotalDto {
@@ -1256,8 +1256,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SendDocumentResponseDto {
         ///Links for all recipients
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub links: ::std::vec::Vec<ProposalEstimateLinksDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub links: ::std::option::Option<::std::vec::Vec<ProposalEstimateLinksDto>>,
         ///Success status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub success: ::std::option::Option<bool>,
@@ -1271,8 +1271,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SendTemplateResponseDto {
         ///Links for all recipients
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub links: ::std::vec::Vec<ProposalEstimateLinksDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub links: ::std::option::Option<::std::vec::Vec<ProposalEstimateLinksDto>>,
         ///Success status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub success: ::std::option::Option<bool>,
@@ -1286,8 +1286,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct TemplateListPaginationResponseDto {
         ///Array of templates
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<TemplateListResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<TemplateListResponseDto>>,
         ///Total number of templates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -1750,7 +1750,7 @@ pub mod types {
                 ::std::string::String,
             >,
             fillable_fields: ::std::result::Result<
-                ::std::vec::Vec<super::FillableFieldsDto>,
+                ::std::option::Option<::std::vec::Vec<super::FillableFieldsDto>>,
                 ::std::string::String,
             >,
             grand_total: ::std::result::Result<
@@ -1766,7 +1766,7 @@ pub mod types {
                 ::std::string::String,
             >,
             links: ::std::result::Result<
-                ::std::vec::Vec<super::ProposalEstimateLinksDto>,
+                ::std::option::Option<::std::vec::Vec<super::ProposalEstimateLinksDto>>,
                 ::std::string::String,
             >,
             locale: ::std::result::Result<
@@ -1782,15 +1782,17 @@ pub mod types {
                 ::std::string::String,
             >,
             payment_status: ::std::result::Result<
-                ::std::vec::Vec<super::DocumentDtoPaymentStatusItem>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::DocumentDtoPaymentStatusItem>,
+                >,
                 ::std::string::String,
             >,
             recipients: ::std::result::Result<
-                ::std::vec::Vec<super::RecipientItem>,
+                ::std::option::Option<::std::vec::Vec<super::RecipientItem>>,
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::vec::Vec<super::DocumentDtoStatusItem>,
+                ::std::option::Option<::std::vec::Vec<super::DocumentDtoStatusItem>>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
@@ -1878,7 +1880,9 @@ pub mod types {
             }
             pub fn fillable_fields<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FillableFieldsDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::FillableFieldsDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.fillable_fields = value
@@ -1927,7 +1931,9 @@ pub mod types {
             pub fn links<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ProposalEstimateLinksDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ProposalEstimateLinksDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1977,7 +1983,9 @@ pub mod types {
             pub fn payment_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DocumentDtoPaymentStatusItem>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::DocumentDtoPaymentStatusItem>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1992,7 +2000,9 @@ pub mod types {
             }
             pub fn recipients<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::RecipientItem>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::RecipientItem>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.recipients = value
@@ -2005,7 +2015,7 @@ pub mod types {
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::DocumentDtoStatusItem>,
+                    ::std::option::Option<::std::vec::Vec<super::DocumentDtoStatusItem>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2093,7 +2103,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DocumentListResponseDto {
             documents: ::std::result::Result<
-                ::std::vec::Vec<super::DocumentDto>,
+                ::std::option::Option<::std::vec::Vec<super::DocumentDto>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -2122,7 +2132,9 @@ pub mod types {
         impl DocumentListResponseDto {
             pub fn documents<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::DocumentDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::DocumentDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.documents = value
@@ -2394,7 +2406,7 @@ pub mod types {
                 ::std::string::String,
             >,
             discounts: ::std::result::Result<
-                ::std::vec::Vec<super::DiscountDto>,
+                ::std::option::Option<::std::vec::Vec<super::DiscountDto>>,
                 ::std::string::String,
             >,
         }
@@ -2449,7 +2461,9 @@ pub mod types {
             }
             pub fn discounts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::DiscountDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::DiscountDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.discounts = value
@@ -3582,7 +3596,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SendDocumentResponseDto {
             links: ::std::result::Result<
-                ::std::vec::Vec<super::ProposalEstimateLinksDto>,
+                ::std::option::Option<::std::vec::Vec<super::ProposalEstimateLinksDto>>,
                 ::std::string::String,
             >,
             success: ::std::result::Result<
@@ -3602,7 +3616,9 @@ pub mod types {
             pub fn links<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ProposalEstimateLinksDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ProposalEstimateLinksDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3650,7 +3666,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SendTemplateResponseDto {
             links: ::std::result::Result<
-                ::std::vec::Vec<super::ProposalEstimateLinksDto>,
+                ::std::option::Option<::std::vec::Vec<super::ProposalEstimateLinksDto>>,
                 ::std::string::String,
             >,
             success: ::std::result::Result<
@@ -3670,7 +3686,9 @@ pub mod types {
             pub fn links<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ProposalEstimateLinksDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ProposalEstimateLinksDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3718,7 +3736,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct TemplateListPaginationResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::TemplateListResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::TemplateListResponseDto>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -3743,7 +3761,9 @@ pub mod types {
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::TemplateListResponseDto>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::TemplateListResponseDto>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

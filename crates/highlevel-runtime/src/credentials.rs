@@ -6,6 +6,11 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 /// How requests authenticate.
+///
+/// Both kinds are sent as `Authorization: Bearer <token>`; they are kept apart so that later
+/// work (OAuth refresh) can treat them differently. Tokens live in [`SecretString`] so they
+/// are zeroed on drop and never appear in `Debug` output. Non-exhaustive because more
+/// credential kinds (refreshable OAuth) are planned.
 #[non_exhaustive]
 pub enum Credentials {
     /// A private integration token (agency or sub-account settings → Private Integrations).
@@ -15,6 +20,16 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// A private integration token, without the caller having to build a [`SecretString`].
+    pub fn private_integration_token(token: impl Into<String>) -> Self {
+        Self::PrivateIntegrationToken(SecretString::from(token.into()))
+    }
+
+    /// An OAuth access token, without the caller having to build a [`SecretString`].
+    pub fn access_token(token: impl Into<String>) -> Self {
+        Self::AccessToken(SecretString::from(token.into()))
+    }
+
     pub(crate) fn bearer(&self) -> &SecretString {
         match self {
             Self::PrivateIntegrationToken(token) | Self::AccessToken(token) => token,
@@ -34,7 +49,8 @@ impl fmt::Debug for Credentials {
 
 /// State shared by every generated client of one `HighLevel` handle.
 ///
-/// Cheap to clone (one `Arc`); the `Inner` type of every generated `Client`.
+/// It is the `Inner` type of every generated `Client`, and cheap to clone (one `Arc`) so
+/// all module clients share one set of credentials (and, later, one rate limiter).
 #[derive(Clone, Debug)]
 pub struct Runtime {
     shared: Arc<Shared>,
@@ -53,7 +69,7 @@ impl Runtime {
         }
     }
 
-    /// The credentials requests are sent with.
+    /// The credentials requests are sent with, for code that needs to know the token kind.
     pub fn credentials(&self) -> &Credentials {
         &self.shared.credentials
     }

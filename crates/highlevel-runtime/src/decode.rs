@@ -1,15 +1,20 @@
 //! Success bodies into generated types, and progenitor's errors into [`Error`].
 
+use bytes::Bytes;
 use progenitor_client::{Error as GeneratedError, ResponseValue};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, DecodeError, body_prefix};
 use crate::{Error, OperationMeta};
 
+/// What an empty body is decoded as when `null` does not fit the type.
+const EMPTY_OBJECT: &[u8] = b"{}";
+
 /// Decodes a JSON success body; stands in for progenitor's `ResponseValue::from_response`.
 ///
-/// An empty body (204, or a 200 with nothing in it) decodes as `null`, or as `{}` for types
-/// that do not take `null`, so operations whose spec promises nothing still succeed.
+/// An empty (or whitespace-only) body, as HighLevel sends with many 200/201/204 answers,
+/// decodes as `null`, or as `{}` for types that do not take `null`, so operations whose
+/// spec promises an object still succeed when nothing comes back.
 ///
 /// # Errors
 ///
@@ -24,9 +29,9 @@ pub async fn decode_json<T: DeserializeOwned>(
         .bytes()
         .await
         .map_err(GeneratedError::ResponseBodyError)?;
-    let inner = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let inner = if is_blank(&bytes) {
         serde_json::from_slice(b"null")
-            .or_else(|_| serde_json::from_slice(b"{}"))
+            .or_else(|_| serde_json::from_slice(EMPTY_OBJECT))
             .map_err(|e| GeneratedError::InvalidResponsePayload(bytes.clone(), e))?
     } else {
         serde_json::from_slice(&bytes)
@@ -35,11 +40,18 @@ pub async fn decode_json<T: DeserializeOwned>(
     Ok(ResponseValue::new(inner, status, headers))
 }
 
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
 /// Maps the outcome of a generated JSON operation into the SDK's result.
+///
+/// A decode failure is decoded a second time with `serde_path_to_error` (only on the
+/// failure path, so successes pay nothing) to report where in the JSON it failed.
 ///
 /// # Errors
 ///
-/// [`Error`], naming `operation`; a decode failure carries the JSON path where it failed.
+/// [`Error`], naming `operation`.
 pub async fn finish_json<T: DeserializeOwned>(
     operation: &'static OperationMeta,
     result: Result<ResponseValue<T>, GeneratedError<()>>,
@@ -47,11 +59,7 @@ pub async fn finish_json<T: DeserializeOwned>(
     match result {
         Ok(value) => Ok(value),
         Err(GeneratedError::InvalidResponsePayload(bytes, source)) => {
-            let mut decoder = serde_json::Deserializer::from_slice(&bytes);
-            let path = match serde_path_to_error::deserialize::<_, T>(&mut decoder) {
-                Err(located) => located.path().to_string(),
-                Ok(_) => ".".to_owned(),
-            };
+            let path = json_path::<T>(&bytes);
             Err(decode_error(operation, &bytes, path, source))
         }
         Err(other) => Err(map_error(operation, other).await),
@@ -69,25 +77,32 @@ pub async fn finish<T>(
 ) -> Result<ResponseValue<T>, Error> {
     match result {
         Ok(value) => Ok(value),
-        Err(GeneratedError::InvalidResponsePayload(bytes, source)) => {
-            Err(decode_error(operation, &bytes, ".".to_owned(), source))
-        }
         Err(other) => Err(map_error(operation, other).await),
+    }
+}
+
+/// Where decoding `bytes` as `T` fails, decoding them the way [`decode_json`] does.
+fn json_path<T: DeserializeOwned>(bytes: &Bytes) -> Option<String> {
+    let input: &[u8] = if is_blank(bytes) { EMPTY_OBJECT } else { bytes };
+    let mut decoder = serde_json::Deserializer::from_slice(input);
+    match serde_path_to_error::deserialize::<_, T>(&mut decoder) {
+        Err(located) => Some(located.path().to_string()),
+        // Decodes now: the failure came from elsewhere (e.g. trailing data); no path.
+        Ok(_) => None,
     }
 }
 
 fn decode_error(
     operation: &'static OperationMeta,
-    bytes: &[u8],
-    path: String,
+    bytes: &Bytes,
+    path: Option<String>,
     source: serde_json::Error,
 ) -> Error {
     Error::Decode(Box::new(DecodeError {
         operation_id: operation.operation_id,
-        // Only 2xx bodies are decoded; progenitor drops the exact status on this path.
-        status: http::StatusCode::OK,
         path,
         body_prefix: body_prefix(bytes),
+        body_len: bytes.len(),
         source,
     }))
 }
@@ -100,23 +115,36 @@ async fn map_error(operation: &'static OperationMeta, error: GeneratedError<()>)
             let headers = response.headers().clone();
             match response.bytes().await {
                 Ok(raw) => Error::Api(Box::new(ApiError::new(operation_id, status, headers, raw))),
-                Err(source) => Error::Transport { operation_id, source },
+                Err(source) => Error::Transport {
+                    operation_id,
+                    status: Some(status),
+                    source,
+                },
             }
         }
         GeneratedError::ErrorResponse(value) => Error::Api(Box::new(ApiError::new(
             operation_id,
             value.status(),
             value.headers().clone(),
-            bytes::Bytes::new(),
+            Bytes::new(),
         ))),
         GeneratedError::CommunicationError(source)
         | GeneratedError::ResponseBodyError(source)
-        | GeneratedError::InvalidUpgrade(source) => Error::Transport { operation_id, source },
-        GeneratedError::InvalidRequest(message) | GeneratedError::Custom(message) => {
-            Error::InvalidRequest { operation_id, message }
-        }
+        | GeneratedError::InvalidUpgrade(source) => Error::Transport {
+            operation_id,
+            status: None,
+            source,
+        },
+        GeneratedError::InvalidRequest(message) => Error::InvalidRequest {
+            operation_id,
+            message,
+        },
+        GeneratedError::Custom(message) => Error::Hook {
+            operation_id,
+            message,
+        },
         GeneratedError::InvalidResponsePayload(bytes, source) => {
-            decode_error(operation, &bytes, ".".to_owned(), source)
+            decode_error(operation, &bytes, None, source)
         }
     }
 }

@@ -6,6 +6,8 @@
 //! (authentication, the per-operation `Version` header, multipart boundaries, errors) lives
 //! here once, keyed by each operation's generated [`OperationMeta`].
 
+#![warn(missing_docs)]
+
 mod credentials;
 mod decode;
 mod error;

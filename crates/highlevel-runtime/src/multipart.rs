@@ -1,8 +1,9 @@
 //! `multipart/form-data` bodies, encoded in memory (RFC 7578).
 //!
-//! progenitor cannot send multipart bodies, so the five upload operations take a raw body;
+//! progenitor cannot send multipart bodies, so the upload operations take a raw body;
 //! [`MultipartForm`] (or a generated typed form) produces it and the `pre` hook reads the
-//! boundary back from its first line to set the `Content-Type`.
+//! boundary back from its first line to set the `Content-Type`. Encoding in memory keeps the
+//! body replayable, which the retry logic in [`crate::hooks::exec`] will need.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -19,7 +20,8 @@ pub struct FilePart {
 }
 
 impl FilePart {
-    /// A file sent as `application/octet-stream`.
+    /// A file sent as `application/octet-stream`, the safe default when the caller does not
+    /// know the media type; HighLevel sniffs most uploads anyway.
     pub fn new(file_name: impl Into<String>, data: impl Into<Bytes>) -> Self {
         Self {
             file_name: file_name.into(),
@@ -28,11 +30,29 @@ impl FilePart {
         }
     }
 
-    /// Sets the content type (`image/png`, `text/csv`, …).
+    /// Sets the content type (`image/png`, `text/csv`, …) for endpoints that validate it.
+    ///
+    /// Control characters are dropped when encoding, so a hostile value cannot inject
+    /// headers into the body.
     #[must_use]
     pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = content_type.into();
         self
+    }
+
+    /// The file name sent in `Content-Disposition`, for logging what is being uploaded.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
+    /// The declared content type, to check what the server will be told.
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    /// The file's bytes (cheap to clone).
+    pub fn data(&self) -> &Bytes {
+        &self.data
     }
 }
 
@@ -43,24 +63,38 @@ enum Part {
 }
 
 /// A `multipart/form-data` body; pass it (or a typed form) to an upload operation's `.body(..)`.
-#[derive(Debug, Clone, Default)]
+///
+/// The boundary is random per form, fixed once chosen (so [`MultipartForm::boundary`] and
+/// [`MultipartForm::to_bytes`] agree), and re-drawn whenever an added value contains it.
+#[derive(Debug, Clone)]
 pub struct MultipartForm {
+    boundary: String,
     parts: Vec<Part>,
 }
 
+impl Default for MultipartForm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl MultipartForm {
-    /// An empty form.
+    /// An empty form with a fresh random boundary.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            boundary: random_boundary(),
+            parts: Vec::new(),
+        }
     }
 
-    /// Adds a text field.
+    /// Adds a text field (numbers and booleans are sent as their text, as browsers do).
     #[must_use]
     pub fn text(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.parts.push(Part::Text {
             name: name.into(),
             value: value.into(),
         });
+        self.ensure_boundary_unique();
         self
     }
 
@@ -71,12 +105,26 @@ impl MultipartForm {
             name: name.into(),
             file,
         });
+        self.ensure_boundary_unique();
         self
     }
 
-    /// The encoded body; starts with `--<boundary>\r\n`, with a boundary absent from the data.
+    /// The boundary, which must go into the `Content-Type` header; the `pre` hook does that
+    /// for generated clients, this is for callers sending the body by other means.
+    pub fn boundary(&self) -> &str {
+        &self.boundary
+    }
+
+    /// The full `Content-Type` header value for this body.
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+
+    /// The encoded body; starts with `--<boundary>\r\n`, which the `pre` hook relies on.
+    ///
+    /// An empty form encodes as the lone close delimiter `--<boundary>--\r\n`.
     pub fn to_bytes(&self) -> Bytes {
-        let boundary = self.fresh_boundary();
+        let boundary = &self.boundary;
         let mut out = BytesMut::new();
         for part in &self.parts {
             out.put_slice(format!("--{boundary}\r\n").as_bytes());
@@ -94,7 +142,8 @@ impl MultipartForm {
                 Part::File { name, file } => {
                     out.put_slice(
                         format!(
-                            "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+                            "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n\
+                             Content-Type: {}\r\n\r\n",
                             escape(name),
                             escape(&file.file_name),
                             header_safe(&file.content_type),
@@ -110,23 +159,29 @@ impl MultipartForm {
         out.freeze()
     }
 
-    fn fresh_boundary(&self) -> String {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let random = RandomState::new();
-        loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let boundary = format!(
-                "highlevel-{:016x}{:016x}",
-                random.hash_one(n),
-                random.hash_one(n ^ u64::MAX)
-            );
-            if !self.parts.iter().any(|p| contains(p, &boundary)) {
-                return boundary;
-            }
+    /// Re-draws the boundary until no part's content contains it, so a part can never be
+    /// cut short by data that happens to look like a delimiter.
+    fn ensure_boundary_unique(&mut self) {
+        while self.parts.iter().any(|p| contains(p, &self.boundary)) {
+            self.boundary = random_boundary();
         }
     }
 }
 
+/// 32 hex digits from std's randomly keyed hasher, so no RNG dependency is needed.
+fn random_boundary() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let random = RandomState::new();
+    format!(
+        "highlevel-rs-{:016x}{:016x}",
+        random.hash_one(n),
+        random.hash_one(!n)
+    )
+}
+
+/// Whether the boundary occurs anywhere a delimiter could be mistaken for it. Header
+/// values are escaped so they hold no line breaks and cannot start a delimiter line.
 fn contains(part: &Part, boundary: &str) -> bool {
     let needle = boundary.as_bytes();
     let haystack: &[u8] = match part {
@@ -138,7 +193,9 @@ fn contains(part: &Part, boundary: &str) -> bool {
 
 /// Field and file names per the HTML form encoding: quotes and line breaks percent-encoded.
 fn escape(name: &str) -> String {
-    name.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
+    name.replace('"', "%22")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn header_safe(value: &str) -> String {
@@ -151,37 +208,73 @@ impl From<MultipartForm> for reqwest::Body {
     }
 }
 
+impl From<&MultipartForm> for reqwest::Body {
+    fn from(form: &MultipartForm) -> Self {
+        reqwest::Body::from(form.to_bytes())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn encodes_text_and_file_parts() {
-        let form = MultipartForm::new()
-            .text("hosted", "false")
-            .file("file", FilePart::new("a\"b.png", &b"\x89PNG"[..]).with_content_type("image/png"));
+        let form = MultipartForm::new().text("hosted", "false").file(
+            "file",
+            FilePart::new("a\"b\r\nc.png", &b"\x89PNG"[..]).with_content_type("image/png\r\nX: y"),
+        );
+        let boundary = form.boundary().to_owned();
+        assert!(boundary.starts_with("highlevel-rs-"), "{boundary}");
         let body = form.to_bytes();
-        let text = String::from_utf8_lossy(&body);
-        let boundary = text
-            .strip_prefix("--")
-            .and_then(|t| t.split("\r\n").next())
-            .unwrap_or_default()
-            .to_owned();
-        assert!(boundary.starts_with("highlevel-"), "{text}");
-        assert_eq!(
-            text,
+        let mut expected = Vec::new();
+        expected.extend_from_slice(
             format!(
                 "--{boundary}\r\nContent-Disposition: form-data; name=\"hosted\"\r\n\r\nfalse\r\n\
-                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a%22b.png\"\r\nContent-Type: image/png\r\n\r\n\u{FFFD}PNG\r\n\
-                 --{boundary}--\r\n"
+                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+                 filename=\"a%22b%0D%0Ac.png\"\r\nContent-Type: image/pngX: y\r\n\r\n"
             )
+            .as_bytes(),
         );
+        expected.extend_from_slice(b"\x89PNG\r\n");
+        expected.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        assert_eq!(body.as_ref(), expected.as_slice());
+        // Stable: encoding twice gives the same body and boundary.
+        assert_eq!(form.to_bytes(), body);
+        assert_eq!(form.boundary(), boundary);
     }
 
     #[test]
     fn boundaries_differ_between_forms() {
-        let a = MultipartForm::new().text("x", "1").to_bytes();
-        let b = MultipartForm::new().text("x", "1").to_bytes();
-        assert_ne!(a, b);
+        let a = MultipartForm::new();
+        let b = MultipartForm::new();
+        assert_ne!(a.boundary(), b.boundary());
+    }
+
+    #[test]
+    fn boundary_is_redrawn_when_data_contains_it() {
+        let form = MultipartForm::new();
+        let first = form.boundary().to_owned();
+        let form = form
+            .text("a", format!("xx--{first}yy"))
+            .file("f", FilePart::new("f", format!("--{first}--").into_bytes()));
+        assert_ne!(form.boundary(), first);
+        let body = form.to_bytes();
+        let delimiter = format!("--{}", form.boundary());
+        let count = body
+            .windows(delimiter.len())
+            .filter(|w| *w == delimiter.as_bytes())
+            .count();
+        // Two part delimiters and the close delimiter, nothing from the data.
+        assert_eq!(count, 3);
+    }
+
+    #[test]
+    fn empty_form_is_the_close_delimiter() {
+        let form = MultipartForm::new();
+        assert_eq!(
+            form.to_bytes(),
+            Bytes::from(format!("--{}--\r\n", form.boundary()))
+        );
     }
 }

@@ -18,10 +18,9 @@ pub mod types {
         ///Array of add-ons included in the plan
         #[serde(
             rename = "addOns",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub add_ons: ::std::vec::Vec<::std::string::String>,
+        pub add_ons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Category ID for the plan
         #[serde(
             rename = "categoryId",
@@ -62,8 +61,10 @@ pub mod types {
         )]
         pub plan_level: ::std::option::Option<f64>,
         ///Pricing information for the plan
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub prices: ::std::vec::Vec<AgencyPlanResponseDtoPricesItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prices: ::std::option::Option<
+            ::std::vec::Vec<AgencyPlanResponseDtoPricesItem>,
+        >,
         ///Product ID for the plan
         #[serde(
             rename = "productId",
@@ -79,10 +80,9 @@ pub mod types {
         ///Array of SaaS products included in the plan
         #[serde(
             rename = "saasProducts",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub saas_products: ::std::vec::Vec<::std::string::String>,
+        pub saas_products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Snapshot ID for the plan
         #[serde(
             rename = "snapshotId",
@@ -395,8 +395,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSaasLocationsResponseDto {
         ///Array of SaaS locations
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub locations: ::std::vec::Vec<SaasLocationDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub locations: ::std::option::Option<::std::vec::Vec<SaasLocationDto>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pagination: ::std::option::Option<GetSaasLocationsResponseDtoPagination>,
     }
@@ -633,10 +633,9 @@ pub mod types {
         ///Array of add-ons included in the plan
         #[serde(
             rename = "addOns",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub add_ons: ::std::vec::Vec<::std::string::String>,
+        pub add_ons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Category ID for the plan
         #[serde(
             rename = "categoryId",
@@ -683,8 +682,10 @@ pub mod types {
         )]
         pub plan_level: ::std::option::Option<f64>,
         ///Prices for the plan
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub prices: ::std::vec::Vec<SaasPlanResponseDtoPricesItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prices: ::std::option::Option<
+            ::std::vec::Vec<SaasPlanResponseDtoPricesItem>,
+        >,
         ///Product ID for the plan
         #[serde(
             rename = "productId",
@@ -700,10 +701,9 @@ pub mod types {
         ///Array of SaaS products included in the plan
         #[serde(
             rename = "saasProducts",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub saas_products: ::std::vec::Vec<::std::string::String>,
+        pub saas_products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Setup fee for the plan
         #[serde(
             rename = "setupFee",
@@ -1031,7 +1031,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AgencyPlanResponseDto {
             add_ons: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             category_id: ::std::result::Result<
@@ -1063,7 +1063,9 @@ pub mod types {
                 ::std::string::String,
             >,
             prices: ::std::result::Result<
-                ::std::vec::Vec<super::AgencyPlanResponseDtoPricesItem>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::AgencyPlanResponseDtoPricesItem>,
+                >,
                 ::std::string::String,
             >,
             product_id: ::std::result::Result<
@@ -1075,7 +1077,7 @@ pub mod types {
                 ::std::string::String,
             >,
             saas_products: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             snapshot_id: ::std::result::Result<
@@ -1125,7 +1127,9 @@ pub mod types {
         impl AgencyPlanResponseDto {
             pub fn add_ons<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.add_ons = value
@@ -1222,7 +1226,9 @@ pub mod types {
             pub fn prices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AgencyPlanResponseDtoPricesItem>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::AgencyPlanResponseDtoPricesItem>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1261,7 +1267,9 @@ pub mod types {
             }
             pub fn saas_products<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.saas_products = value
@@ -2252,7 +2260,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetSaasLocationsResponseDto {
             locations: ::std::result::Result<
-                ::std::vec::Vec<super::SaasLocationDto>,
+                ::std::option::Option<::std::vec::Vec<super::SaasLocationDto>>,
                 ::std::string::String,
             >,
             pagination: ::std::result::Result<
@@ -2271,7 +2279,9 @@ pub mod types {
         impl GetSaasLocationsResponseDto {
             pub fn locations<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SaasLocationDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SaasLocationDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.locations = value
@@ -3100,7 +3110,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SaasPlanResponseDto {
             add_ons: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             category_id: ::std::result::Result<
@@ -3136,7 +3146,9 @@ pub mod types {
                 ::std::string::String,
             >,
             prices: ::std::result::Result<
-                ::std::vec::Vec<super::SaasPlanResponseDtoPricesItem>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::SaasPlanResponseDtoPricesItem>,
+                >,
                 ::std::string::String,
             >,
             product_id: ::std::result::Result<
@@ -3148,7 +3160,7 @@ pub mod types {
                 ::std::string::String,
             >,
             saas_products: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             setup_fee: ::std::result::Result<
@@ -3204,7 +3216,9 @@ pub mod types {
         impl SaasPlanResponseDto {
             pub fn add_ons<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.add_ons = value
@@ -3313,7 +3327,9 @@ pub mod types {
             pub fn prices<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::SaasPlanResponseDtoPricesItem>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::SaasPlanResponseDtoPricesItem>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3352,7 +3368,9 @@ pub mod types {
             }
             pub fn saas_products<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.saas_products = value
@@ -4639,11 +4657,13 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<::std::string::String>>,
+            ResponseValue<::std::option::Option<::std::vec::Vec<::std::string::String>>>,
             highlevel_runtime::Error,
         > {
             let result: Result<
-                ResponseValue<::std::vec::Vec<::std::string::String>>,
+                ResponseValue<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 Error<()>,
             > = async move {
                 let Self { client, company_id, customer_id, subscription_id } = self;
@@ -5322,11 +5342,15 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::AgencyPlanResponseDto>>,
+            ResponseValue<
+                ::std::option::Option<::std::vec::Vec<types::AgencyPlanResponseDto>>,
+            >,
             highlevel_runtime::Error,
         > {
             let result: Result<
-                ResponseValue<::std::vec::Vec<types::AgencyPlanResponseDto>>,
+                ResponseValue<
+                    ::std::option::Option<::std::vec::Vec<types::AgencyPlanResponseDto>>,
+                >,
                 Error<()>,
             > = async move {
                 let Self { client, company_id } = self;

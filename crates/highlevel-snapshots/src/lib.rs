@@ -131,8 +131,8 @@ pub mod types {
     ///`GetSnapshotPushStatusSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSnapshotPushStatusSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<SnapshotStatusSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<SnapshotStatusSchema>>,
     }
     impl GetSnapshotPushStatusSuccessfulResponseDto {
         pub fn builder() -> builder::GetSnapshotPushStatusSuccessfulResponseDto {
@@ -142,8 +142,8 @@ pub mod types {
     ///`GetSnapshotsSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSnapshotsSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub snapshots: ::std::vec::Vec<SnapshotsSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub snapshots: ::std::option::Option<::std::vec::Vec<SnapshotsSchema>>,
     }
     impl GetSnapshotsSuccessfulResponseDto {
         pub fn builder() -> builder::GetSnapshotsSuccessfulResponseDto {
@@ -181,8 +181,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SnapshotStatusSchemaWithAssets {
         ///List of completed assets
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub completed: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub completed: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Document id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -193,8 +193,8 @@ pub mod types {
         )]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///List of pending assets
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub pending: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pending: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Status of snapshot push
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
@@ -450,7 +450,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetSnapshotPushStatusSuccessfulResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::SnapshotStatusSchema>,
+                ::std::option::Option<::std::vec::Vec<super::SnapshotStatusSchema>>,
                 ::std::string::String,
             >,
         }
@@ -464,7 +464,9 @@ pub mod types {
         impl GetSnapshotPushStatusSuccessfulResponseDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SnapshotStatusSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SnapshotStatusSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -493,7 +495,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetSnapshotsSuccessfulResponseDto {
             snapshots: ::std::result::Result<
-                ::std::vec::Vec<super::SnapshotsSchema>,
+                ::std::option::Option<::std::vec::Vec<super::SnapshotsSchema>>,
                 ::std::string::String,
             >,
         }
@@ -507,7 +509,9 @@ pub mod types {
         impl GetSnapshotsSuccessfulResponseDto {
             pub fn snapshots<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SnapshotsSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SnapshotsSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.snapshots = value
@@ -641,7 +645,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SnapshotStatusSchemaWithAssets {
             completed: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -653,7 +657,7 @@ pub mod types {
                 ::std::string::String,
             >,
             pending: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             status: ::std::result::Result<
@@ -675,7 +679,9 @@ pub mod types {
         impl SnapshotStatusSchemaWithAssets {
             pub fn completed<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.completed = value
@@ -709,7 +715,9 @@ pub mod types {
             }
             pub fn pending<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.pending = value

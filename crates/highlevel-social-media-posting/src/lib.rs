@@ -39,10 +39,10 @@ pub mod types {
     ///`AccountsListResponseSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct AccountsListResponseSchema {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub accounts: ::std::vec::Vec<GetAccountSchema>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub groups: ::std::vec::Vec<GetGroupSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub accounts: ::std::option::Option<::std::vec::Vec<GetAccountSchema>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub groups: ::std::option::Option<::std::vec::Vec<GetGroupSchema>>,
     }
     impl AccountsListResponseSchema {
         pub fn builder() -> builder::AccountsListResponseSchema {
@@ -588,10 +588,9 @@ pub mod types {
         ///Account Ids
         #[serde(
             rename = "accountIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub account_ids: ::std::vec::Vec<::std::string::String>,
+        pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Approver Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub approver: ::std::option::Option<::std::string::String>,
@@ -698,8 +697,8 @@ pub mod types {
         )]
         pub frame_rate: ::std::option::Option<f64>,
         ///List of frames
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub frames: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub frames: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///GMB media error. It can be one of the following errors: imageSize, imageDimension, imageType
         #[serde(
             rename = "gmbError",
@@ -781,10 +780,9 @@ pub mod types {
         ///Account Ids
         #[serde(
             rename = "accountIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub account_ids: ::std::vec::Vec<::std::string::String>,
+        pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Error Description
         #[serde(
             rename = "errorMessage",
@@ -806,8 +804,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub link: ::std::option::Option<IOgTagsSchema>,
         ///Post Media List
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub medias: ::std::vec::Vec<CsvMediaResponseSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub medias: ::std::option::Option<::std::vec::Vec<CsvMediaResponseSchema>>,
         #[serde(
             rename = "scheduleDate",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -860,10 +858,9 @@ pub mod types {
         ///Account Ids
         #[serde(
             rename = "accountIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub account_ids: ::std::vec::Vec<::std::string::String>,
+        pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub approver: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1329,8 +1326,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetByLocationIdResponseSchema {
         ///Meta Data
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub categories: ::std::vec::Vec<CategorySchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub categories: ::std::option::Option<::std::vec::Vec<CategorySchema>>,
         ///Count
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
@@ -1385,8 +1382,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub csv: ::std::option::Option<CsvImportSchema>,
         ///CSV Posts
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub posts: ::std::vec::Vec<CsvPostSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub posts: ::std::option::Option<::std::vec::Vec<CsvPostSchema>>,
     }
     impl GetCsvPostResponseSchema {
         pub fn builder() -> builder::GetCsvPostResponseSchema {
@@ -1421,8 +1418,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetFacebookAccountsSchema {
         ///Facebook Pages Details
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub pages: ::std::vec::Vec<FacebookPageSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pages: ::std::option::Option<::std::vec::Vec<FacebookPageSchema>>,
     }
     impl GetFacebookAccountsSchema {
         pub fn builder() -> builder::GetFacebookAccountsSchema {
@@ -1485,10 +1482,9 @@ pub mod types {
     pub struct GetGroupSchema {
         #[serde(
             rename = "accountIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub account_ids: ::std::vec::Vec<::std::string::String>,
+        pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Group Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1529,8 +1525,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetInstagramAccountsSchema {
         ///Instagram Account Details
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub accounts: ::std::vec::Vec<InstagramAccountSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub accounts: ::std::option::Option<::std::vec::Vec<InstagramAccountSchema>>,
     }
     impl GetInstagramAccountsSchema {
         pub fn builder() -> builder::GetInstagramAccountsSchema {
@@ -1541,11 +1537,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLinkedInAccountSchema {
         ///LinkedIn Pages
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub pages: ::std::vec::Vec<LinkedInPageSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pages: ::std::option::Option<::std::vec::Vec<LinkedInPageSchema>>,
         ///LinkedIn Profile Details
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub profile: ::std::vec::Vec<LinkedInProfileSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub profile: ::std::option::Option<::std::vec::Vec<LinkedInProfileSchema>>,
     }
     impl GetLinkedInAccountSchema {
         pub fn builder() -> builder::GetLinkedInAccountSchema {
@@ -1588,10 +1584,9 @@ pub mod types {
         ///Account Ids
         #[serde(
             rename = "accountIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub account_ids: ::std::vec::Vec<::std::string::String>,
+        pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1626,8 +1621,8 @@ pub mod types {
         pub location_id: ::std::option::Option<::std::string::String>,
         /**Post Media Data
  The limitations of media as per the platforms is provided through the reference link in API description*/
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub media: ::std::vec::Vec<PostMediaSchemaResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub media: ::std::option::Option<::std::vec::Vec<PostMediaSchemaResponse>>,
         ///Og Tags Meta Data
         #[serde(
             rename = "ogTagsDetails",
@@ -1662,8 +1657,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub summary: ::std::option::Option<::std::string::String>,
         ///Tag Ids
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Tiktok Post Details
         #[serde(
             rename = "tiktokPostDetails",
@@ -1922,10 +1917,9 @@ pub mod types {
         ///Array of day names for the analytics period
         #[serde(
             rename = "dayRange",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub day_range: ::std::vec::Vec<::std::string::String>,
+        pub day_range: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub demographics: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsDemographics,
@@ -2289,8 +2283,8 @@ pub mod types {
     ///`GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub series: ::std::vec::Vec<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub series: ::std::option::Option<::std::vec::Vec<f64>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
     }
@@ -2302,8 +2296,8 @@ pub mod types {
     ///`GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub series: ::std::vec::Vec<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub series: ::std::option::Option<::std::vec::Vec<f64>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
     }
@@ -2315,8 +2309,8 @@ pub mod types {
     ///`GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub series: ::std::vec::Vec<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub series: ::std::option::Option<::std::vec::Vec<f64>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
     }
@@ -2328,19 +2322,19 @@ pub mod types {
     ///Post performance metrics over time
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsPostPerformance {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub comments: ::std::vec::Vec<f64>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub impressions: ::std::vec::Vec<f64>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub likes: ::std::vec::Vec<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub comments: ::std::option::Option<::std::vec::Vec<f64>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub impressions: ::std::option::Option<::std::vec::Vec<f64>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub likes: ::std::option::Option<::std::vec::Vec<f64>>,
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
         )]
         pub posts: ::std::collections::HashMap<
             ::std::string::String,
-            ::std::vec::Vec<f64>,
+            ::std::option::Option<::std::vec::Vec<f64>>,
         >,
     }
     impl GetSocialMediaStatisticsResponseResultsPostPerformance {
@@ -2398,8 +2392,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
         ///Social Media Tag Data
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<SocialMediaTagSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<SocialMediaTagSchema>>,
     }
     impl GetTagsByIdResponseSchema {
         pub fn builder() -> builder::GetTagsByIdResponseSchema {
@@ -2437,8 +2431,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
         ///Tags Data
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<SocialMediaTagSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<SocialMediaTagSchema>>,
     }
     impl GetTagsByLocationIdResponseSchema {
         pub fn builder() -> builder::GetTagsByLocationIdResponseSchema {
@@ -2473,8 +2467,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTiktokAccountSchema {
         ///Tiktok Business Account
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub profile: ::std::vec::Vec<TiktokProfileSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub profile: ::std::option::Option<::std::vec::Vec<TiktokProfileSchema>>,
     }
     impl GetTiktokAccountSchema {
         pub fn builder() -> builder::GetTiktokAccountSchema {
@@ -2509,8 +2503,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTiktokBusinessAccountSchema {
         ///Tiktok Profile
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub profile: ::std::vec::Vec<TiktokProfileSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub profile: ::std::option::Option<::std::vec::Vec<TiktokProfileSchema>>,
     }
     impl GetTiktokBusinessAccountSchema {
         pub fn builder() -> builder::GetTiktokBusinessAccountSchema {
@@ -2545,8 +2539,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTwitterAccountsSchema {
         ///Twitter Profile Details
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub profile: ::std::vec::Vec<TwitterProfileSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub profile: ::std::option::Option<::std::vec::Vec<TwitterProfileSchema>>,
     }
     impl GetTwitterAccountsSchema {
         pub fn builder() -> builder::GetTwitterAccountsSchema {
@@ -3218,8 +3212,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
         ///Post Data
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub posts: ::std::vec::Vec<GetPostFormattedSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub posts: ::std::option::Option<::std::vec::Vec<GetPostFormattedSchema>>,
     }
     impl PostSuccessfulResponseSchema {
         pub fn builder() -> builder::PostSuccessfulResponseSchema {
@@ -4347,11 +4341,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AccountsListResponseSchema {
             accounts: ::std::result::Result<
-                ::std::vec::Vec<super::GetAccountSchema>,
+                ::std::option::Option<::std::vec::Vec<super::GetAccountSchema>>,
                 ::std::string::String,
             >,
             groups: ::std::result::Result<
-                ::std::vec::Vec<super::GetGroupSchema>,
+                ::std::option::Option<::std::vec::Vec<super::GetGroupSchema>>,
                 ::std::string::String,
             >,
         }
@@ -4366,7 +4360,9 @@ pub mod types {
         impl AccountsListResponseSchema {
             pub fn accounts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::GetAccountSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::GetAccountSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.accounts = value
@@ -4378,7 +4374,9 @@ pub mod types {
             }
             pub fn groups<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::GetGroupSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::GetGroupSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.groups = value
@@ -6097,7 +6095,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CsvImportSchema {
             account_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             approver: ::std::result::Result<
@@ -6166,7 +6164,9 @@ pub mod types {
         impl CsvImportSchema {
             pub fn account_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.account_ids = value
@@ -6385,7 +6385,7 @@ pub mod types {
                 ::std::string::String,
             >,
             frames: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             gmb_error: ::std::result::Result<
@@ -6594,7 +6594,9 @@ pub mod types {
             }
             pub fn frames<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.frames = value
@@ -6851,7 +6853,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CsvPostSchema {
             account_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             error_message: ::std::result::Result<
@@ -6871,7 +6873,7 @@ pub mod types {
                 ::std::string::String,
             >,
             medias: ::std::result::Result<
-                ::std::vec::Vec<super::CsvMediaResponseSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CsvMediaResponseSchema>>,
                 ::std::string::String,
             >,
             schedule_date: ::std::result::Result<
@@ -6910,7 +6912,9 @@ pub mod types {
         impl CsvPostSchema {
             pub fn account_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.account_ids = value
@@ -6977,7 +6981,7 @@ pub mod types {
             pub fn medias<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::CsvMediaResponseSchema>,
+                    ::std::option::Option<::std::vec::Vec<super::CsvMediaResponseSchema>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7166,7 +7170,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CsvResponse {
             account_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             approver: ::std::result::Result<
@@ -7225,7 +7229,9 @@ pub mod types {
         impl CsvResponse {
             pub fn account_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.account_ids = value
@@ -9099,7 +9105,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetByLocationIdResponseSchema {
             categories: ::std::result::Result<
-                ::std::vec::Vec<super::CategorySchema>,
+                ::std::option::Option<::std::vec::Vec<super::CategorySchema>>,
                 ::std::string::String,
             >,
             count: ::std::result::Result<
@@ -9118,7 +9124,9 @@ pub mod types {
         impl GetByLocationIdResponseSchema {
             pub fn categories<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CategorySchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CategorySchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.categories = value
@@ -9324,7 +9332,7 @@ pub mod types {
                 ::std::string::String,
             >,
             posts: ::std::result::Result<
-                ::std::vec::Vec<super::CsvPostSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CsvPostSchema>>,
                 ::std::string::String,
             >,
         }
@@ -9366,7 +9374,9 @@ pub mod types {
             }
             pub fn posts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CsvPostSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CsvPostSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.posts = value
@@ -9509,7 +9519,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetFacebookAccountsSchema {
             pages: ::std::result::Result<
-                ::std::vec::Vec<super::FacebookPageSchema>,
+                ::std::option::Option<::std::vec::Vec<super::FacebookPageSchema>>,
                 ::std::string::String,
             >,
         }
@@ -9523,7 +9533,9 @@ pub mod types {
         impl GetFacebookAccountsSchema {
             pub fn pages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FacebookPageSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::FacebookPageSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.pages = value
@@ -9777,7 +9789,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetGroupSchema {
             account_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -9801,7 +9813,9 @@ pub mod types {
         impl GetGroupSchema {
             pub fn account_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.account_ids = value
@@ -9964,7 +9978,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetInstagramAccountsSchema {
             accounts: ::std::result::Result<
-                ::std::vec::Vec<super::InstagramAccountSchema>,
+                ::std::option::Option<::std::vec::Vec<super::InstagramAccountSchema>>,
                 ::std::string::String,
             >,
         }
@@ -9979,7 +9993,7 @@ pub mod types {
             pub fn accounts<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::InstagramAccountSchema>,
+                    ::std::option::Option<::std::vec::Vec<super::InstagramAccountSchema>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -10011,11 +10025,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetLinkedInAccountSchema {
             pages: ::std::result::Result<
-                ::std::vec::Vec<super::LinkedInPageSchema>,
+                ::std::option::Option<::std::vec::Vec<super::LinkedInPageSchema>>,
                 ::std::string::String,
             >,
             profile: ::std::result::Result<
-                ::std::vec::Vec<super::LinkedInProfileSchema>,
+                ::std::option::Option<::std::vec::Vec<super::LinkedInProfileSchema>>,
                 ::std::string::String,
             >,
         }
@@ -10030,7 +10044,9 @@ pub mod types {
         impl GetLinkedInAccountSchema {
             pub fn pages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::LinkedInPageSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::LinkedInPageSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.pages = value
@@ -10043,7 +10059,7 @@ pub mod types {
             pub fn profile<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::LinkedInProfileSchema>,
+                    ::std::option::Option<::std::vec::Vec<super::LinkedInProfileSchema>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -10189,7 +10205,7 @@ pub mod types {
                 ::std::string::String,
             >,
             account_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -10221,7 +10237,7 @@ pub mod types {
                 ::std::string::String,
             >,
             media: ::std::result::Result<
-                ::std::vec::Vec<super::PostMediaSchemaResponse>,
+                ::std::option::Option<::std::vec::Vec<super::PostMediaSchemaResponse>>,
                 ::std::string::String,
             >,
             og_tags_details: ::std::result::Result<
@@ -10257,7 +10273,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             tiktok_post_details: ::std::result::Result<
@@ -10321,7 +10337,9 @@ pub mod types {
             }
             pub fn account_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.account_ids = value
@@ -10420,7 +10438,9 @@ pub mod types {
             pub fn media<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::PostMediaSchemaResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::PostMediaSchemaResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -10541,7 +10561,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -10984,7 +11006,7 @@ pub mod types {
                 ::std::string::String,
             >,
             day_range: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             demographics: ::std::result::Result<
@@ -11043,7 +11065,9 @@ pub mod types {
             }
             pub fn day_range<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.day_range = value
@@ -12701,7 +12725,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue {
-            series: ::std::result::Result<::std::vec::Vec<f64>, ::std::string::String>,
+            series: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<f64>>,
+                ::std::string::String,
+            >,
             total: ::std::result::Result<
                 ::std::option::Option<f64>,
                 ::std::string::String,
@@ -12719,7 +12746,7 @@ pub mod types {
         impl GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue {
             pub fn series<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<f64>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.series = value
@@ -12770,7 +12797,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue {
-            series: ::std::result::Result<::std::vec::Vec<f64>, ::std::string::String>,
+            series: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<f64>>,
+                ::std::string::String,
+            >,
             total: ::std::result::Result<
                 ::std::option::Option<f64>,
                 ::std::string::String,
@@ -12788,7 +12818,7 @@ pub mod types {
         impl GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue {
             pub fn series<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<f64>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.series = value
@@ -12839,7 +12869,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue {
-            series: ::std::result::Result<::std::vec::Vec<f64>, ::std::string::String>,
+            series: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<f64>>,
+                ::std::string::String,
+            >,
             total: ::std::result::Result<
                 ::std::option::Option<f64>,
                 ::std::string::String,
@@ -12857,7 +12890,7 @@ pub mod types {
         impl GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue {
             pub fn series<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<f64>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.series = value
@@ -12907,14 +12940,23 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct GetSocialMediaStatisticsResponseResultsPostPerformance {
-            comments: ::std::result::Result<::std::vec::Vec<f64>, ::std::string::String>,
-            impressions: ::std::result::Result<
-                ::std::vec::Vec<f64>,
+            comments: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<f64>>,
                 ::std::string::String,
             >,
-            likes: ::std::result::Result<::std::vec::Vec<f64>, ::std::string::String>,
+            impressions: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<f64>>,
+                ::std::string::String,
+            >,
+            likes: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<f64>>,
+                ::std::string::String,
+            >,
             posts: ::std::result::Result<
-                ::std::collections::HashMap<::std::string::String, ::std::vec::Vec<f64>>,
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::option::Option<::std::vec::Vec<f64>>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -12932,7 +12974,7 @@ pub mod types {
         impl GetSocialMediaStatisticsResponseResultsPostPerformance {
             pub fn comments<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<f64>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.comments = value
@@ -12944,7 +12986,7 @@ pub mod types {
             }
             pub fn impressions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<f64>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.impressions = value
@@ -12956,7 +12998,7 @@ pub mod types {
             }
             pub fn likes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<f64>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.likes = value
@@ -12971,7 +13013,7 @@ pub mod types {
                 T: ::std::convert::TryInto<
                     ::std::collections::HashMap<
                         ::std::string::String,
-                        ::std::vec::Vec<f64>,
+                        ::std::option::Option<::std::vec::Vec<f64>>,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -13251,7 +13293,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<super::SocialMediaTagSchema>,
+                ::std::option::Option<::std::vec::Vec<super::SocialMediaTagSchema>>,
                 ::std::string::String,
             >,
         }
@@ -13278,7 +13320,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SocialMediaTagSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SocialMediaTagSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -13423,7 +13467,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<super::SocialMediaTagSchema>,
+                ::std::option::Option<::std::vec::Vec<super::SocialMediaTagSchema>>,
                 ::std::string::String,
             >,
         }
@@ -13450,7 +13494,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SocialMediaTagSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SocialMediaTagSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -13591,7 +13637,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetTiktokAccountSchema {
             profile: ::std::result::Result<
-                ::std::vec::Vec<super::TiktokProfileSchema>,
+                ::std::option::Option<::std::vec::Vec<super::TiktokProfileSchema>>,
                 ::std::string::String,
             >,
         }
@@ -13605,7 +13651,9 @@ pub mod types {
         impl GetTiktokAccountSchema {
             pub fn profile<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::TiktokProfileSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TiktokProfileSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.profile = value
@@ -13740,7 +13788,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetTiktokBusinessAccountSchema {
             profile: ::std::result::Result<
-                ::std::vec::Vec<super::TiktokProfileSchema>,
+                ::std::option::Option<::std::vec::Vec<super::TiktokProfileSchema>>,
                 ::std::string::String,
             >,
         }
@@ -13754,7 +13802,9 @@ pub mod types {
         impl GetTiktokBusinessAccountSchema {
             pub fn profile<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::TiktokProfileSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TiktokProfileSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.profile = value
@@ -13889,7 +13939,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetTwitterAccountsSchema {
             profile: ::std::result::Result<
-                ::std::vec::Vec<super::TwitterProfileSchema>,
+                ::std::option::Option<::std::vec::Vec<super::TwitterProfileSchema>>,
                 ::std::string::String,
             >,
         }
@@ -13903,7 +13953,9 @@ pub mod types {
         impl GetTwitterAccountsSchema {
             pub fn profile<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::TwitterProfileSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TwitterProfileSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.profile = value
@@ -16596,7 +16648,7 @@ pub mod types {
                 ::std::string::String,
             >,
             posts: ::std::result::Result<
-                ::std::vec::Vec<super::GetPostFormattedSchema>,
+                ::std::option::Option<::std::vec::Vec<super::GetPostFormattedSchema>>,
                 ::std::string::String,
             >,
         }
@@ -16624,7 +16676,7 @@ pub mod types {
             pub fn posts<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::GetPostFormattedSchema>,
+                    ::std::option::Option<::std::vec::Vec<super::GetPostFormattedSchema>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {

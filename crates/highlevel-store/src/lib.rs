@@ -51,11 +51,10 @@ pub mod types {
         ///An array of items
         #[serde(
             rename = "shippingCarrierServices",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub shipping_carrier_services: ::std::vec::Vec<
-            ShippingCarrierServiceDtoResponse,
+        pub shipping_carrier_services: ::std::option::Option<
+            ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
         >,
         ///The unique identifier for the shipping zone.
         #[serde(
@@ -6424,8 +6423,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAvailableShippingRatesResponseDto {
         ///Shipping rate data
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<AvailableShippingRate>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<AvailableShippingRate>>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
@@ -6734,8 +6733,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListShippingCarrierResponseDto {
         ///An array of items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<ShippingCarrierSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<ShippingCarrierSchema>>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
@@ -6807,8 +6806,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListShippingRateResponseDto {
         ///An array of items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<ShippingRateSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<ShippingRateSchema>>,
         ///Total number of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -6877,8 +6876,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListShippingZoneResponseDto {
         ///An array of items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data: ::std::vec::Vec<ShippingZoneSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<ShippingZoneSchema>>,
         ///Total number of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -7249,8 +7248,10 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of available shipping carrier services
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub services: ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub services: ::std::option::Option<
+            ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
+        >,
         ///updated at
         #[serde(
             rename = "updatedAt",
@@ -7421,11 +7422,10 @@ pub mod types {
         ///An array of items
         #[serde(
             rename = "shippingCarrierServices",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub shipping_carrier_services: ::std::vec::Vec<
-            ShippingCarrierServiceDtoResponse,
+        pub shipping_carrier_services: ::std::option::Option<
+            ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
         >,
         ///The unique identifier for the shipping zone.
         #[serde(
@@ -7585,8 +7585,10 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<f64>,
         ///List of states that are available. If states is empty, then all states are available
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub states: ::std::vec::Vec<ShippingZoneCountryStateDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub states: ::std::option::Option<
+            ::std::vec::Vec<ShippingZoneCountryStateDtoResponse>,
+        >,
     }
     impl ShippingZoneCountryDtoResponse {
         pub fn builder() -> builder::ShippingZoneCountryDtoResponse {
@@ -12401,8 +12403,10 @@ pub mod types {
         )]
         pub alt_type: ::std::option::Option<ShippingZoneSchemaAltType>,
         ///List of countries that are available
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub countries: ::std::vec::Vec<ShippingZoneCountryDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub countries: ::std::option::Option<
+            ::std::vec::Vec<ShippingZoneCountryDtoResponse>,
+        >,
         ///created at
         #[serde(
             rename = "createdAt",
@@ -12418,10 +12422,9 @@ pub mod types {
         ///Array of shipping rates under this shipping zone
         #[serde(
             rename = "shippingRates",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub shipping_rates: ::std::vec::Vec<ShippingRateSchema>,
+        pub shipping_rates: ::std::option::Option<::std::vec::Vec<ShippingRateSchema>>,
         ///updated at
         #[serde(
             rename = "updatedAt",
@@ -17991,7 +17994,9 @@ pub mod types {
                 ::std::string::String,
             >,
             shipping_carrier_services: ::std::result::Result<
-                ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             shipping_zone_id: ::std::result::Result<
@@ -18119,7 +18124,9 @@ pub mod types {
             pub fn shipping_carrier_services<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -19831,7 +19838,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetAvailableShippingRatesResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::AvailableShippingRate>,
+                ::std::option::Option<::std::vec::Vec<super::AvailableShippingRate>>,
                 ::std::string::String,
             >,
             message: ::std::result::Result<
@@ -19856,7 +19863,7 @@ pub mod types {
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AvailableShippingRate>,
+                    ::std::option::Option<::std::vec::Vec<super::AvailableShippingRate>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -20266,7 +20273,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListShippingCarrierResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::ShippingCarrierSchema>,
+                ::std::option::Option<::std::vec::Vec<super::ShippingCarrierSchema>>,
                 ::std::string::String,
             >,
             message: ::std::result::Result<
@@ -20291,7 +20298,7 @@ pub mod types {
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ShippingCarrierSchema>,
+                    ::std::option::Option<::std::vec::Vec<super::ShippingCarrierSchema>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -20353,7 +20360,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListShippingRateResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::ShippingRateSchema>,
+                ::std::option::Option<::std::vec::Vec<super::ShippingRateSchema>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -20372,7 +20379,9 @@ pub mod types {
         impl ListShippingRateResponseDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ShippingRateSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ShippingRateSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -20419,7 +20428,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListShippingZoneResponseDto {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::ShippingZoneSchema>,
+                ::std::option::Option<::std::vec::Vec<super::ShippingZoneSchema>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -20438,7 +20447,9 @@ pub mod types {
         impl ListShippingZoneResponseDto {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ShippingZoneSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ShippingZoneSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -20636,7 +20647,9 @@ pub mod types {
                 ::std::string::String,
             >,
             services: ::std::result::Result<
-                ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -20764,7 +20777,9 @@ pub mod types {
             pub fn services<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -21013,7 +21028,9 @@ pub mod types {
                 ::std::string::String,
             >,
             shipping_carrier_services: ::std::result::Result<
-                ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             shipping_zone_id: ::std::result::Result<
@@ -21230,7 +21247,9 @@ pub mod types {
             pub fn shipping_carrier_services<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ShippingCarrierServiceDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -21391,7 +21410,9 @@ pub mod types {
                 ::std::string::String,
             >,
             states: ::std::result::Result<
-                ::std::vec::Vec<super::ShippingZoneCountryStateDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::ShippingZoneCountryStateDtoResponse>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -21419,7 +21440,9 @@ pub mod types {
             pub fn states<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ShippingZoneCountryStateDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ShippingZoneCountryStateDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -21551,7 +21574,9 @@ pub mod types {
                 ::std::string::String,
             >,
             countries: ::std::result::Result<
-                ::std::vec::Vec<super::ShippingZoneCountryDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::ShippingZoneCountryDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -21567,7 +21592,7 @@ pub mod types {
                 ::std::string::String,
             >,
             shipping_rates: ::std::result::Result<
-                ::std::vec::Vec<super::ShippingRateSchema>,
+                ::std::option::Option<::std::vec::Vec<super::ShippingRateSchema>>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -21619,7 +21644,9 @@ pub mod types {
             pub fn countries<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::ShippingZoneCountryDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::ShippingZoneCountryDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -21666,7 +21693,9 @@ pub mod types {
             }
             pub fn shipping_rates<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ShippingRateSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ShippingRateSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.shipping_rates = value

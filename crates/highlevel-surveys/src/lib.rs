@@ -112,8 +112,8 @@ pub mod types {
     pub struct GetSurveysSubmissionSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<MetaSchema>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub submissions: ::std::vec::Vec<SubmissionSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub submissions: ::std::option::Option<::std::vec::Vec<SubmissionSchema>>,
     }
     impl GetSurveysSubmissionSuccessfulResponseDto {
         pub fn builder() -> builder::GetSurveysSubmissionSuccessfulResponseDto {
@@ -123,8 +123,8 @@ pub mod types {
     ///`GetSurveysSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSurveysSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub surveys: ::std::vec::Vec<GetSurveysSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub surveys: ::std::option::Option<::std::vec::Vec<GetSurveysSchema>>,
         ///Number of surveys
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -175,10 +175,11 @@ pub mod types {
         pub event_data: ::std::option::Option<EventDataSchema>,
         #[serde(
             rename = "fieldsOriSequance",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub fields_ori_sequance: ::std::vec::Vec<::std::string::String>,
+        pub fields_ori_sequance: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(
             rename = "__submissions_other_field__",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -744,7 +745,7 @@ pub mod types {
                 ::std::string::String,
             >,
             submissions: ::std::result::Result<
-                ::std::vec::Vec<super::SubmissionSchema>,
+                ::std::option::Option<::std::vec::Vec<super::SubmissionSchema>>,
                 ::std::string::String,
             >,
         }
@@ -771,7 +772,9 @@ pub mod types {
             }
             pub fn submissions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::SubmissionSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SubmissionSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.submissions = value
@@ -806,7 +809,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetSurveysSuccessfulResponseDto {
             surveys: ::std::result::Result<
-                ::std::vec::Vec<super::GetSurveysSchema>,
+                ::std::option::Option<::std::vec::Vec<super::GetSurveysSchema>>,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -825,7 +828,9 @@ pub mod types {
         impl GetSurveysSuccessfulResponseDto {
             pub fn surveys<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::GetSurveysSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::GetSurveysSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.surveys = value
@@ -982,7 +987,7 @@ pub mod types {
                 ::std::string::String,
             >,
             fields_ori_sequance: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             submissions_other_field: ::std::result::Result<
@@ -1031,7 +1036,9 @@ pub mod types {
             }
             pub fn fields_ori_sequance<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.fields_ori_sequance = value

@@ -2372,8 +2372,8 @@ pub mod types {
     ///`LocationSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub users: ::std::vec::Vec<UserSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub users: ::std::option::Option<::std::vec::Vec<UserSchema>>,
     }
     impl LocationSuccessfulResponseDto {
         pub fn builder() -> builder::LocationSuccessfulResponseDto {
@@ -2715,10 +2715,9 @@ pub mod types {
     pub struct RoleSchema {
         #[serde(
             rename = "locationIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub location_ids: ::std::vec::Vec<::std::string::String>,
+        pub location_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "restrictSubAccount",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2739,8 +2738,8 @@ pub mod types {
     pub struct SearchUserSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<f64>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub users: ::std::vec::Vec<UserSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub users: ::std::option::Option<::std::vec::Vec<UserSchema>>,
     }
     impl SearchUserSuccessfulResponseDto {
         pub fn builder() -> builder::SearchUserSuccessfulResponseDto {
@@ -8064,7 +8063,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct LocationSuccessfulResponseDto {
             users: ::std::result::Result<
-                ::std::vec::Vec<super::UserSchema>,
+                ::std::option::Option<::std::vec::Vec<super::UserSchema>>,
                 ::std::string::String,
             >,
         }
@@ -8078,7 +8077,9 @@ pub mod types {
         impl LocationSuccessfulResponseDto {
             pub fn users<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::UserSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::UserSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.users = value
@@ -9571,7 +9572,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct RoleSchema {
             location_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             restrict_sub_account: ::std::result::Result<
@@ -9600,7 +9601,9 @@ pub mod types {
         impl RoleSchema {
             pub fn location_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.location_ids = value
@@ -9679,7 +9682,7 @@ pub mod types {
                 ::std::string::String,
             >,
             users: ::std::result::Result<
-                ::std::vec::Vec<super::UserSchema>,
+                ::std::option::Option<::std::vec::Vec<super::UserSchema>>,
                 ::std::string::String,
             >,
         }
@@ -9706,7 +9709,9 @@ pub mod types {
             }
             pub fn users<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::UserSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::UserSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.users = value

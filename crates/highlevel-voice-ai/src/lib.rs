@@ -599,8 +599,8 @@ pub mod types {
         )]
         pub day_of_the_week: ::std::option::Option<f64>,
         ///Array of time intervals when the agent is available on this day
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub intervals: ::std::vec::Vec<IntervalDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub intervals: ::std::option::Option<::std::vec::Vec<IntervalDtoResponse>>,
     }
     impl AgentWorkingHoursDtoResponse {
         pub fn builder() -> builder::AgentWorkingHoursDtoResponse {
@@ -881,10 +881,11 @@ pub mod types {
         ///Actions performed during the call. Note: The APPOINTMENT_BOOKING action will only be visible in executedCallActions from Sep 9th 2025.
         #[serde(
             rename = "executedCallActions",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub executed_call_actions: ::std::vec::Vec<CallActionSchema>,
+        pub executed_call_actions: ::std::option::Option<
+            ::std::vec::Vec<CallActionSchema>,
+        >,
         #[serde(
             rename = "extractedData",
             default,
@@ -942,10 +943,9 @@ pub mod types {
         ///Array of call logs
         #[serde(
             rename = "callLogs",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub call_logs: ::std::vec::Vec<CallLogDto>,
+        pub call_logs: ::std::option::Option<::std::vec::Vec<CallLogDto>>,
         ///Page number starting from 1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<f64>,
@@ -1341,10 +1341,11 @@ pub mod types {
         ///Time intervals when the agent accepts calls, organized by day of week
         #[serde(
             rename = "agentWorkingHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub agent_working_hours: ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
+        pub agent_working_hours: ::std::option::Option<
+            ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
+        >,
         ///Name of the business this agent represents
         #[serde(
             rename = "businessName",
@@ -1354,10 +1355,11 @@ pub mod types {
         ///Array of workflow IDs triggered automatically when calls end
         #[serde(
             rename = "callEndWorkflowIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub call_end_workflow_ids: ::std::vec::Vec<::std::string::String>,
+        pub call_end_workflow_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Unique identifier for the created agent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -1718,14 +1720,18 @@ pub mod types {
         )]
         pub authentication_value: ::std::option::Option<::std::string::String>,
         ///HTTP headers to include
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub headers: ::std::vec::Vec<CustomActionHeaderDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub headers: ::std::option::Option<
+            ::std::vec::Vec<CustomActionHeaderDtoResponse>,
+        >,
         ///HTTP method
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub method: ::std::option::Option<CustomActionApiDetailsDtoResponseMethod>,
         ///API parameters to send
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub parameters: ::std::vec::Vec<CustomActionParameterDtoResponse>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parameters: ::std::option::Option<
+            ::std::vec::Vec<CustomActionParameterDtoResponse>,
+        >,
         ///API endpoint URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub url: ::std::option::Option<::std::string::String>,
@@ -1901,10 +1907,11 @@ pub mod types {
         ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
         #[serde(
             rename = "selectedPaths",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub selected_paths: ::std::vec::Vec<::std::string::String>,
+        pub selected_paths: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Message to tell the caller
         #[serde(
             rename = "triggerMessage",
@@ -1955,8 +1962,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub examples: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to overwrite existing field value if already set, default is false
         #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
@@ -2177,8 +2184,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAgentResponseDto {
         ///Raw actions configured for this agent with complete actionParameters structure
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub actions: ::std::vec::Vec<AgentActionResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub actions: ::std::option::Option<::std::vec::Vec<AgentActionResponseDto>>,
         ///Display name of the voice AI agent
         #[serde(
             rename = "agentName",
@@ -2194,10 +2201,11 @@ pub mod types {
         ///Time intervals when the agent accepts calls, organized by day of week
         #[serde(
             rename = "agentWorkingHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub agent_working_hours: ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
+        pub agent_working_hours: ::std::option::Option<
+            ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
+        >,
         ///Name of the business this agent represents
         #[serde(
             rename = "businessName",
@@ -2207,10 +2215,11 @@ pub mod types {
         ///Array of workflow IDs triggered automatically when calls end
         #[serde(
             rename = "callEndWorkflowIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub call_end_workflow_ids: ::std::vec::Vec<::std::string::String>,
+        pub call_end_workflow_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Unique identifier for the created agent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -2300,8 +2309,8 @@ pub mod types {
     ///`GetAgentsResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAgentsResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub agents: ::std::vec::Vec<GetAgentResponseDto>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agents: ::std::option::Option<::std::vec::Vec<GetAgentResponseDto>>,
         ///Page number starting from 1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<f64>,
@@ -2612,8 +2621,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub examples: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to overwrite existing field value if already set, default is false
         #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
@@ -3065,10 +3074,11 @@ pub mod types {
         ///Time intervals when the agent accepts calls, organized by day of week
         #[serde(
             rename = "agentWorkingHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub agent_working_hours: ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
+        pub agent_working_hours: ::std::option::Option<
+            ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
+        >,
         ///Name of the business this agent represents
         #[serde(
             rename = "businessName",
@@ -3078,10 +3088,11 @@ pub mod types {
         ///Array of workflow IDs triggered automatically when calls end
         #[serde(
             rename = "callEndWorkflowIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub call_end_workflow_ids: ::std::vec::Vec<::std::string::String>,
+        pub call_end_workflow_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Unique identifier for the created agent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -3275,17 +3286,17 @@ pub mod types {
         ///Custom email addresses to notify
         #[serde(
             rename = "customEmails",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub custom_emails: ::std::vec::Vec<::std::string::String>,
+        pub custom_emails: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Specific user IDs to notify
         #[serde(
             rename = "specificUsers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub specific_users: ::std::vec::Vec<::std::string::String>,
+        pub specific_users: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
     impl SendPostCallNotificationSchema {
         pub fn builder() -> builder::SendPostCallNotificationSchema {
@@ -4454,7 +4465,7 @@ pub mod types {
                 ::std::string::String,
             >,
             intervals: ::std::result::Result<
-                ::std::vec::Vec<super::IntervalDtoResponse>,
+                ::std::option::Option<::std::vec::Vec<super::IntervalDtoResponse>>,
                 ::std::string::String,
             >,
         }
@@ -4483,7 +4494,9 @@ pub mod types {
             }
             pub fn intervals<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::IntervalDtoResponse>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::IntervalDtoResponse>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.intervals = value
@@ -4893,7 +4906,7 @@ pub mod types {
                 ::std::string::String,
             >,
             executed_call_actions: ::std::result::Result<
-                ::std::vec::Vec<super::CallActionSchema>,
+                ::std::option::Option<::std::vec::Vec<super::CallActionSchema>>,
                 ::std::string::String,
             >,
             extracted_data: ::std::result::Result<
@@ -5004,7 +5017,9 @@ pub mod types {
             }
             pub fn executed_call_actions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CallActionSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CallActionSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.executed_call_actions = value
@@ -5177,7 +5192,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CallLogsResponseDto {
             call_logs: ::std::result::Result<
-                ::std::vec::Vec<super::CallLogDto>,
+                ::std::option::Option<::std::vec::Vec<super::CallLogDto>>,
                 ::std::string::String,
             >,
             page: ::std::result::Result<
@@ -5206,7 +5221,9 @@ pub mod types {
         impl CallLogsResponseDto {
             pub fn call_logs<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::CallLogDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::CallLogDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.call_logs = value
@@ -5678,7 +5695,9 @@ pub mod types {
                 ::std::string::String,
             >,
             agent_working_hours: ::std::result::Result<
-                ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             business_name: ::std::result::Result<
@@ -5686,7 +5705,7 @@ pub mod types {
                 ::std::string::String,
             >,
             call_end_workflow_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -5804,7 +5823,9 @@ pub mod types {
             pub fn agent_working_hours<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5831,7 +5852,9 @@ pub mod types {
             }
             pub fn call_end_workflow_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.call_end_workflow_ids = value
@@ -6389,7 +6412,9 @@ pub mod types {
                 ::std::string::String,
             >,
             headers: ::std::result::Result<
-                ::std::vec::Vec<super::CustomActionHeaderDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::CustomActionHeaderDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             method: ::std::result::Result<
@@ -6397,7 +6422,9 @@ pub mod types {
                 ::std::string::String,
             >,
             parameters: ::std::result::Result<
-                ::std::vec::Vec<super::CustomActionParameterDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::CustomActionParameterDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             url: ::std::result::Result<
@@ -6449,7 +6476,9 @@ pub mod types {
             pub fn headers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::CustomActionHeaderDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::CustomActionHeaderDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6477,7 +6506,9 @@ pub mod types {
             pub fn parameters<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::CustomActionParameterDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::CustomActionParameterDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6982,7 +7013,7 @@ pub mod types {
                 ::std::string::String,
             >,
             selected_paths: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             trigger_message: ::std::result::Result<
@@ -7021,7 +7052,9 @@ pub mod types {
             }
             pub fn selected_paths<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.selected_paths = value
@@ -7205,7 +7238,7 @@ pub mod types {
                 ::std::string::String,
             >,
             examples: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             overwrite_existing_value: ::std::result::Result<bool, ::std::string::String>,
@@ -7249,7 +7282,9 @@ pub mod types {
             }
             pub fn examples<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.examples = value
@@ -7409,7 +7444,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetAgentResponseDto {
             actions: ::std::result::Result<
-                ::std::vec::Vec<super::AgentActionResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::AgentActionResponseDto>>,
                 ::std::string::String,
             >,
             agent_name: ::std::result::Result<
@@ -7421,7 +7456,9 @@ pub mod types {
                 ::std::string::String,
             >,
             agent_working_hours: ::std::result::Result<
-                ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             business_name: ::std::result::Result<
@@ -7429,7 +7466,7 @@ pub mod types {
                 ::std::string::String,
             >,
             call_end_workflow_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -7524,7 +7561,7 @@ pub mod types {
             pub fn actions<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AgentActionResponseDto>,
+                    ::std::option::Option<::std::vec::Vec<super::AgentActionResponseDto>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7562,7 +7599,9 @@ pub mod types {
             pub fn agent_working_hours<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7589,7 +7628,9 @@ pub mod types {
             }
             pub fn call_end_workflow_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.call_end_workflow_ids = value
@@ -7869,7 +7910,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetAgentsResponseDto {
             agents: ::std::result::Result<
-                ::std::vec::Vec<super::GetAgentResponseDto>,
+                ::std::option::Option<::std::vec::Vec<super::GetAgentResponseDto>>,
                 ::std::string::String,
             >,
             page: ::std::result::Result<
@@ -7898,7 +7939,9 @@ pub mod types {
         impl GetAgentsResponseDto {
             pub fn agents<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::GetAgentResponseDto>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::GetAgentResponseDto>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.agents = value
@@ -8087,7 +8130,7 @@ pub mod types {
                 ::std::string::String,
             >,
             examples: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             overwrite_existing_value: ::std::result::Result<bool, ::std::string::String>,
@@ -8131,7 +8174,9 @@ pub mod types {
             }
             pub fn examples<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.examples = value
@@ -8937,7 +8982,9 @@ pub mod types {
                 ::std::string::String,
             >,
             agent_working_hours: ::std::result::Result<
-                ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                >,
                 ::std::string::String,
             >,
             business_name: ::std::result::Result<
@@ -8945,7 +8992,7 @@ pub mod types {
                 ::std::string::String,
             >,
             call_end_workflow_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -9063,7 +9110,9 @@ pub mod types {
             pub fn agent_working_hours<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::AgentWorkingHoursDtoResponse>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -9090,7 +9139,9 @@ pub mod types {
             }
             pub fn call_end_workflow_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.call_end_workflow_ids = value
@@ -9505,11 +9556,11 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_emails: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             specific_users: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -9565,7 +9616,9 @@ pub mod types {
             }
             pub fn custom_emails<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_emails = value
@@ -9577,7 +9630,9 @@ pub mod types {
             }
             pub fn specific_users<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.specific_users = value

@@ -15,8 +15,8 @@ pub mod types {
     ///`GetWorkflowSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetWorkflowSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub workflows: ::std::vec::Vec<WorkflowSchema>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workflows: ::std::option::Option<::std::vec::Vec<WorkflowSchema>>,
     }
     impl GetWorkflowSuccessfulResponseDto {
         pub fn builder() -> builder::GetWorkflowSuccessfulResponseDto {
@@ -60,7 +60,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetWorkflowSuccessfulResponseDto {
             workflows: ::std::result::Result<
-                ::std::vec::Vec<super::WorkflowSchema>,
+                ::std::option::Option<::std::vec::Vec<super::WorkflowSchema>>,
                 ::std::string::String,
             >,
         }
@@ -74,7 +74,9 @@ pub mod types {
         impl GetWorkflowSuccessfulResponseDto {
             pub fn workflows<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::WorkflowSchema>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::WorkflowSchema>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.workflows = value

@@ -1,0 +1,61 @@
+//! Test harness: a wiremock server on loopback and a `HighLevel` handle pointed at it.
+
+use highlevel::HighLevel;
+use wiremock::MockServer;
+
+/// The token every harness handle sends; tests assert it arrives as `Bearer TOKEN`.
+pub const TOKEN: &str = "pit-test-0f1e2d3c";
+
+/// A mock HighLevel on 127.0.0.1 and a handle that talks to it.
+#[derive(Debug)]
+pub struct Harness {
+    /// The mock server; mount expectations on it.
+    pub server: MockServer,
+    /// An SDK handle with [`TOKEN`] whose base URL is the mock server.
+    pub hl: HighLevel,
+}
+
+impl Harness {
+    /// Starts a fresh mock server and a handle on it.
+    ///
+    /// # Panics
+    ///
+    /// When the handle cannot be built (a bug in the harness, not in a test subject).
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let hl = HighLevel::builder()
+            .private_integration_token(TOKEN)
+            .base_url(server.uri())
+            .build()
+            .unwrap_or_else(|e| panic!("harness handle: {e}"));
+        Self { server, hl }
+    }
+
+    /// The one request the server received, after checking what every request must carry:
+    /// `Authorization: Bearer TOKEN`, the `Version` given, and no progenitor `api-version`.
+    ///
+    /// # Panics
+    ///
+    /// When the server did not receive exactly one request or a header is wrong.
+    pub async fn only_request(&self, version: &str) -> wiremock::Request {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        assert_eq!(requests.len(), 1, "expected exactly one request, got {requests:?}");
+        let request = requests.into_iter().next().unwrap_or_else(|| unreachable!());
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(header("authorization"), Some(format!("Bearer {TOKEN}")));
+        assert_eq!(header("version").as_deref(), Some(version), "Version header");
+        assert_eq!(header("api-version"), None, "progenitor's api-version must not be sent");
+        request
+    }
+}
+
+/// The query string of a request, `""` when it has none.
+pub fn query(request: &wiremock::Request) -> &str {
+    request.url.query().unwrap_or("")
+}

@@ -1,0 +1,120 @@
+use highlevel::contacts::types::DndSettingSchemaResponseStatus;
+use highlevel_tests::{Harness, query};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+#[tokio::test]
+async fn get_contacts_sends_integer_paging_and_decodes_the_page() {
+    let h = Harness::start().await;
+    Mock::given(method("GET"))
+        .and(path("/contacts/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "contacts": [{ "id": "c1", "email": "a@example.com", "brandNewField": { "x": 1 } }],
+            "count": 1,
+            "meta": { "total": 1 }
+        })))
+        .mount(&h.server)
+        .await;
+
+    let page = h
+        .hl
+        .contacts()
+        .get_contacts()
+        .location_id("loc-1")
+        .limit(20)
+        .start_after(1_700_000_000_000_i64)
+        .send()
+        .await
+        .expect("page decodes")
+        .into_inner();
+
+    let request = h.only_request("2021-07-28").await;
+    assert_eq!(
+        query(&request),
+        "limit=20&locationId=loc-1&startAfter=1700000000000"
+    );
+    let contacts = page.contacts.expect("contacts");
+    assert_eq!(contacts[0].id.as_deref(), Some("c1"));
+    assert_eq!(page.count, Some(1.0));
+}
+
+#[tokio::test]
+async fn get_contact_keeps_an_unknown_enum_value_and_tolerates_missing_fields() {
+    let h = Harness::start().await;
+    Mock::given(method("GET"))
+        .and(path("/contacts/ocQHyuzHvysMo5N5VsXc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "contact": {
+                "id": "ocQHyuzHvysMo5N5VsXc",
+                "dndSettings": {
+                    "SMS": { "status": "active" },
+                    "Email": { "status": "paused-by-ai", "message": "new value" }
+                },
+                "someFieldFromTheFuture": [1, 2, 3]
+            }
+        })))
+        .mount(&h.server)
+        .await;
+
+    let contact = h
+        .hl
+        .contacts()
+        .get_contact()
+        .contact_id("ocQHyuzHvysMo5N5VsXc")
+        .send()
+        .await
+        .expect("contact decodes")
+        .into_inner()
+        .contact
+        .expect("contact present");
+
+    h.only_request("2021-07-28").await;
+    let dnd = contact.dnd_settings.expect("dnd settings");
+    assert_eq!(
+        dnd.sms.and_then(|s| s.status),
+        Some(DndSettingSchemaResponseStatus::Active)
+    );
+    assert_eq!(
+        dnd.email.and_then(|s| s.status),
+        Some(DndSettingSchemaResponseStatus::Unrecognized(
+            "paused-by-ai".into()
+        ))
+    );
+    assert_eq!(contact.email, None, "a field the server left out is None");
+}
+
+#[tokio::test]
+async fn search_returns_the_json_body_the_spec_does_not_declare() {
+    let h = Harness::start().await;
+    Mock::given(method("POST"))
+        .and(path("/contacts/search"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "contacts": [{ "id": "c1" }], "total": 1 })),
+        )
+        .mount(&h.server)
+        .await;
+
+    let body = highlevel::contacts::types::SearchBodyV2dto::from(
+        json!({ "locationId": "loc-1", "pageLimit": 20 })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    let found = h
+        .hl
+        .contacts()
+        .search_contacts_advanced()
+        .body(body)
+        .send()
+        .await
+        .expect("search decodes")
+        .into_inner();
+
+    let request = h.only_request("2021-07-28").await;
+    let sent: serde_json::Value = serde_json::from_slice(&request.body).expect("json body");
+    assert_eq!(sent["locationId"], "loc-1");
+    assert_eq!(sent["pageLimit"], 20);
+    assert_eq!(found["total"], 1);
+}
