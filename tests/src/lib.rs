@@ -39,8 +39,15 @@ impl Harness {
     /// When the server did not receive exactly one request or a header is wrong.
     pub async fn only_request(&self, version: &str) -> wiremock::Request {
         let requests = self.server.received_requests().await.unwrap_or_default();
-        assert_eq!(requests.len(), 1, "expected exactly one request, got {requests:?}");
-        let request = requests.into_iter().next().unwrap_or_else(|| unreachable!());
+        assert_eq!(
+            requests.len(),
+            1,
+            "expected exactly one request, got {requests:?}"
+        );
+        let request = requests
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| unreachable!());
         let header = |name: &str| {
             request
                 .headers
@@ -49,8 +56,16 @@ impl Harness {
                 .map(str::to_owned)
         };
         assert_eq!(header("authorization"), Some(format!("Bearer {TOKEN}")));
-        assert_eq!(header("version").as_deref(), Some(version), "Version header");
-        assert_eq!(header("api-version"), None, "progenitor's api-version must not be sent");
+        assert_eq!(
+            header("version").as_deref(),
+            Some(version),
+            "Version header"
+        );
+        assert_eq!(
+            header("api-version"),
+            None,
+            "progenitor's api-version must not be sent"
+        );
         request
     }
 }

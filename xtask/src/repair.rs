@@ -82,7 +82,11 @@ pub struct Repaired {
 }
 
 /// Runs every repair step, in order, on one module's spec.
-pub fn repair(module: &Module, mut spec: Value, overlays: &[&OperationOverlay]) -> Result<Repaired> {
+pub fn repair(
+    module: &Module,
+    mut spec: Value,
+    overlays: &[&OperationOverlay],
+) -> Result<Repaired> {
     check_overlays(module, &spec, overlays)?;
     normalize_operation_ids(&mut spec);
     let operations = read_operation_facts(module, &spec, overlays);
@@ -197,17 +201,15 @@ fn read_operation_facts(
                 .unwrap_or_default()
                 .to_owned();
             let overlay = overlays.iter().find(|o| o.operation == upstream_id);
-            let declared_version = params(op)
-                .find(|p| is_header(p, "Version"))
-                .and_then(|p| {
-                    let schema = p.get("schema")?;
-                    schema
-                        .get("enum")
-                        .and_then(|e| e.get(0))
-                        .or_else(|| schema.get("default"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                });
+            let declared_version = params(op).find(|p| is_header(p, "Version")).and_then(|p| {
+                let schema = p.get("schema")?;
+                schema
+                    .get("enum")
+                    .and_then(|e| e.get(0))
+                    .or_else(|| schema.get("default"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
             let version = match overlay.and_then(|o| o.version.as_deref()) {
                 Some("") => None,
                 Some(v) => Some(v.to_owned()),
@@ -227,7 +229,9 @@ fn read_operation_facts(
                     names
                 })
                 .unwrap_or_default();
-            let content = op.pointer("/requestBody/content").and_then(Value::as_object);
+            let content = op
+                .pointer("/requestBody/content")
+                .and_then(Value::as_object);
             let request_body = match content.and_then(|c| c.keys().next()).map(String::as_str) {
                 None => BodyKind::None,
                 Some(ct) if ct.starts_with("multipart/") => BodyKind::Multipart,
@@ -379,7 +383,10 @@ pub fn drop_response_headers(spec: &mut Value) {
 /// ad-manager): decode it as any JSON, or hand out the bytes for the downloads the overlays name.
 pub fn declare_untyped_success_bodies(spec: &mut Value, facts: &[OperationFacts]) {
     for_each_operation(spec, |_, _, op| {
-        let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default();
+        let id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let bytes = facts.iter().any(|f| f.id == id && f.bytes_response);
         let Some(success) = op
             .get_mut("responses")
@@ -394,7 +401,10 @@ pub fn declare_untyped_success_bodies(spec: &mut Value, facts: &[OperationFacts]
                 json!({ "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }),
             );
         } else if !success.contains_key("content") {
-            success.insert("content".into(), json!({ "application/json": { "schema": {} } }));
+            success.insert(
+                "content".into(),
+                json!({ "application/json": { "schema": {} } }),
+            );
         }
     });
 }
@@ -571,7 +581,10 @@ fn value_fits_type(value: &Value, ty: Option<&str>) -> bool {
 /// or repeat are dropped; an enum left empty is dropped entirely.
 pub fn repair_enums(spec: &mut Value) {
     for_each_schema(spec, &mut |schema| {
-        let ty = schema.get("type").and_then(Value::as_str).map(str::to_owned);
+        let ty = schema
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let Some(values) = schema.get_mut("enum").and_then(Value::as_array_mut) else {
             return;
         };
@@ -616,7 +629,11 @@ pub fn stub_missing_refs(spec: &mut Value) {
     let known: BTreeSet<String> = spec
         .pointer("/components/schemas")
         .and_then(Value::as_object)
-        .map(|s| s.keys().map(|k| format!("#/components/schemas/{k}")).collect())
+        .map(|s| {
+            s.keys()
+                .map(|k| format!("#/components/schemas/{k}"))
+                .collect()
+        })
         .unwrap_or_default();
     for_each_schema(spec, &mut |schema| {
         let dangling = schema
@@ -691,7 +708,10 @@ fn collect_refs(spec: &Value, node: &Value, acc: &mut BTreeSet<String>) {
 pub fn only_operation(spec: &Value, path: &str, method: &str) -> Value {
     let mut single = spec.clone();
     let op = spec
-        .pointer(&format!("/paths/{}/{method}", path.replace('~', "~0").replace('/', "~1")))
+        .pointer(&format!(
+            "/paths/{}/{method}",
+            path.replace('~', "~0").replace('/', "~1")
+        ))
         .cloned()
         .unwrap_or(Value::Null);
     let mut reached = BTreeSet::new();
@@ -736,7 +756,10 @@ fn retarget_refs(node: &mut Value, renamed: &BTreeMap<String, String>) {
                 .and_then(|r| r.strip_prefix(SCHEMA_PREFIX))
                 .and_then(|name| renamed.get(name));
             if let Some(target) = target {
-                map.insert("$ref".into(), Value::String(format!("{SCHEMA_PREFIX}{target}")));
+                map.insert(
+                    "$ref".into(),
+                    Value::String(format!("{SCHEMA_PREFIX}{target}")),
+                );
             }
             map.values_mut().for_each(|v| retarget_refs(v, renamed));
         }
@@ -759,7 +782,10 @@ fn loosen_schema(node: &mut Value) {
     if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
         schema.remove("additionalProperties");
     }
-    let ty = schema.get("type").and_then(Value::as_str).map(str::to_owned);
+    let ty = schema
+        .get("type")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if schema.get("format").and_then(Value::as_str) != Some("binary") {
         schema.remove("format");
     }
@@ -889,7 +915,10 @@ mod tests {
     }
 
     fn op_of(spec: &Value) -> &Value {
-        operations(spec).next().map(|(_, _, op)| op).expect("one operation")
+        operations(spec)
+            .next()
+            .map(|(_, _, op)| op)
+            .expect("one operation")
     }
 
     fn module() -> Module {
@@ -912,7 +941,10 @@ mod tests {
                 "content": { "application/json": { "schema": { "$ref": "../common/common-schemas.json#/components/schemas/BadRequestDTO" } } } } } }),
         );
         drop_error_responses(&mut spec);
-        assert_eq!(op_of(&spec)["responses"], json!({ "200": { "description": "ok" } }));
+        assert_eq!(
+            op_of(&spec)["responses"],
+            json!({ "200": { "description": "ok" } })
+        );
     }
 
     #[test]
@@ -952,7 +984,8 @@ mod tests {
             json!({ "application/json": { "schema": {} } })
         );
         assert_eq!(
-            spec["paths"]["/b"]["get"]["responses"]["2XX"]["content"]["application/octet-stream"]["schema"]["format"],
+            spec["paths"]["/b"]["get"]["responses"]["2XX"]["content"]["application/octet-stream"]["schema"]
+                ["format"],
             "binary"
         );
     }
@@ -965,7 +998,10 @@ mod tests {
             json!({ "responses": { "200": { "description": "x", "headers": { "Content-Type": { "description": "audio/x-wav" } } } } }),
         );
         drop_response_headers(&mut spec);
-        assert_eq!(op_of(&spec)["responses"]["200"], json!({ "description": "x" }));
+        assert_eq!(
+            op_of(&spec)["responses"]["200"],
+            json!({ "description": "x" })
+        );
     }
 
     #[test]
@@ -987,7 +1023,10 @@ mod tests {
         assert_eq!(facts[0].upstream_id, "get-thing");
         assert_eq!(facts[0].version.as_deref(), Some("2021-04-15"));
         assert_eq!(facts[0].security, vec!["Location-Access", "Agency-Access"]);
-        assert_eq!(op_of(&spec)["parameters"], json!([{ "name": "q", "in": "query", "schema": { "type": "string" } }]));
+        assert_eq!(
+            op_of(&spec)["parameters"],
+            json!([{ "name": "q", "in": "query", "schema": { "type": "string" } }])
+        );
     }
 
     #[test]
@@ -1062,8 +1101,14 @@ mod tests {
                 { "name": "rating", "in": "query", "schema": { "type": "number" } } ], "responses": {} }),
         );
         integer_paging_params(&mut spec);
-        assert_eq!(op_of(&spec)["parameters"][0]["schema"], json!({ "type": "integer", "default": 20 }));
-        assert_eq!(op_of(&spec)["parameters"][1]["schema"], json!({ "type": "number" }));
+        assert_eq!(
+            op_of(&spec)["parameters"][0]["schema"],
+            json!({ "type": "integer", "default": 20 })
+        );
+        assert_eq!(
+            op_of(&spec)["parameters"][1]["schema"],
+            json!({ "type": "number" })
+        );
     }
 
     #[test]
@@ -1101,7 +1146,10 @@ mod tests {
     fn type_any_is_untyped() {
         let mut spec = json!({ "components": { "schemas": { "S": { "type": "object", "properties": { "x": { "type": "any" } } } } } });
         untype_any(&mut spec);
-        assert_eq!(spec["components"]["schemas"]["S"]["properties"]["x"], json!({}));
+        assert_eq!(
+            spec["components"]["schemas"]["S"]["properties"]["x"],
+            json!({})
+        );
     }
 
     #[test]
@@ -1110,8 +1158,14 @@ mod tests {
             "Country": { "type": "number", "enum": [["US", "CA"]] },
             "Dup": { "type": "string", "enum": ["a", "b", "a"] } } } });
         repair_enums(&mut spec);
-        assert_eq!(spec["components"]["schemas"]["Country"], json!({ "type": "number" }));
-        assert_eq!(spec["components"]["schemas"]["Dup"]["enum"], json!(["a", "b"]));
+        assert_eq!(
+            spec["components"]["schemas"]["Country"],
+            json!({ "type": "number" })
+        );
+        assert_eq!(
+            spec["components"]["schemas"]["Dup"]["enum"],
+            json!(["a", "b"])
+        );
     }
 
     #[test]
@@ -1122,8 +1176,14 @@ mod tests {
             "C": { "type": "string", "default": "ok" },
             "D": { "allOf": [{ "$ref": "#/components/schemas/C" }], "default": { "type": "forever" } } } } });
         drop_invalid_defaults(&mut spec);
-        assert_eq!(spec["components"]["schemas"]["A"], json!({ "type": "number" }));
-        assert_eq!(spec["components"]["schemas"]["B"], json!({ "type": "string", "enum": ["x"] }));
+        assert_eq!(
+            spec["components"]["schemas"]["A"],
+            json!({ "type": "number" })
+        );
+        assert_eq!(
+            spec["components"]["schemas"]["B"],
+            json!({ "type": "string", "enum": ["x"] })
+        );
         assert_eq!(spec["components"]["schemas"]["C"]["default"], "ok");
         assert_eq!(spec["components"]["schemas"]["D"].get("default"), None);
     }
@@ -1135,7 +1195,10 @@ mod tests {
                 "gone": { "$ref": "#/components/schemas/BadRequestDTO" },
                 "here": { "$ref": "#/components/schemas/A" } } } } } });
         stub_missing_refs(&mut spec);
-        assert_eq!(spec["components"]["schemas"]["A"]["properties"]["gone"], json!({}));
+        assert_eq!(
+            spec["components"]["schemas"]["A"]["properties"]["gone"],
+            json!({})
+        );
         assert_eq!(
             spec["components"]["schemas"]["A"]["properties"]["here"],
             json!({ "$ref": "#/components/schemas/A" })
@@ -1167,16 +1230,27 @@ mod tests {
                 "Only": { "type": "object", "required": ["at"], "properties": { "at": { "type": "string", "format": "date-time" } } } } } });
         lenient_responses(&mut spec);
         let schemas = &spec["components"]["schemas"];
-        assert_eq!(schemas["Shared"]["required"], json!(["kind"]), "request side stays strict");
+        assert_eq!(
+            schemas["Shared"]["required"],
+            json!(["kind"]),
+            "request side stays strict"
+        );
         assert_eq!(schemas["Shared"]["additionalProperties"], json!(false));
         assert_eq!(
             schemas["SharedResponse"],
             json!({ "type": "object", "properties": { "kind": { "type": "string", "enum": ["a"] }, "n": { "type": "integer" },
                 "tags": { "type": "array", "items": { "type": "string" }, "nullable": true } } })
         );
-        assert_eq!(schemas["Only"], json!({ "type": "object", "properties": { "at": { "type": "string" } } }));
-        let body = &spec["paths"]["/a"]["post"]["responses"]["2XX"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            schemas["Only"],
+            json!({ "type": "object", "properties": { "at": { "type": "string" } } })
+        );
+        let body = &spec["paths"]["/a"]["post"]["responses"]["2XX"]["content"]["application/json"]
+            ["schema"];
         assert_eq!(body.get("required"), None);
-        assert_eq!(body["properties"]["item"]["$ref"], "#/components/schemas/SharedResponse");
+        assert_eq!(
+            body["properties"]["item"]["$ref"],
+            "#/components/schemas/SharedResponse"
+        );
     }
 }

@@ -35,9 +35,8 @@ pub fn fetch(project: &Project, source: &Source) -> Result<()> {
             continue;
         }
         let bytes = match source {
-            Source::Dir(dir) => std::fs::read(dir.join(rel)).map_err(|e| {
-                format!("{rel}: missing from {} ({e})", dir.display())
-            })?,
+            Source::Dir(dir) => std::fs::read(dir.join(rel))
+                .map_err(|e| format!("{rel}: missing from {} ({e})", dir.display()))?,
             Source::Upstream => download(&project.pin, rel)?,
         };
         let actual = sha256_hex(&bytes);
@@ -77,7 +76,8 @@ fn download(pin: &Pin, rel: &str) -> Result<Vec<u8>> {
         "https://raw.githubusercontent.com/{}/{}/{encoded}",
         pin.upstream, pin.commit
     );
-    let response = reqwest::blocking::get(&url).map_err(|e| format!("{rel}: download failed: {e}"))?;
+    let response =
+        reqwest::blocking::get(&url).map_err(|e| format!("{rel}: download failed: {e}"))?;
     if !response.status().is_success() {
         return Err(format!("{rel}: download from {url} answered {}", response.status()).into());
     }
@@ -240,7 +240,10 @@ mod tests {
     #[test]
     fn pin_moves_from_the_may_copy_to_the_june_copy_and_reports_the_change() {
         let project = scratch_project("pin");
-        assert_eq!(project.pin.commit, NEWEST, "the project pins the newest copy");
+        assert_eq!(
+            project.pin.commit, NEWEST,
+            "the project pins the newest copy"
+        );
         fetch(&project, &Source::Dir(shared_copy(NEWEST))).expect("fetch newest");
 
         // Step back to 2026-05-01, as if the project had been generated from it...
@@ -260,10 +263,16 @@ mod tests {
         let report = diff.to_string();
         println!("{report}");
         let newest = Project::load(&project.root).expect("reload");
-        assert_eq!(newest.pin, project.pin, "moving back reproduces the project's own pin");
+        assert_eq!(
+            newest.pin, project.pin,
+            "moving back reproduces the project's own pin"
+        );
         assert_eq!(diff.operations_removed(), 2, "{report}");
         assert_eq!(diff.breaking_count(), 2, "{report}");
-        assert!(report.contains("GET /voice-ai/voices (get-voices)"), "{report}");
+        assert!(
+            report.contains("GET /voice-ai/voices (get-voices)"),
+            "{report}"
+        );
         assert!(report.contains("BREAKING"), "{report}");
         let _ = std::fs::remove_dir_all(&project.root);
     }
@@ -279,7 +288,9 @@ mod tests {
         let mut bytes = std::fs::read(&cached).expect("cached file");
         bytes.extend_from_slice(b" ");
         std::fs::write(&cached, &bytes).expect("tamper");
-        let err = read_verified(&project, rel).expect_err("tampered cache must fail").to_string();
+        let err = read_verified(&project, rel)
+            .expect_err("tampered cache must fail")
+            .to_string();
         assert!(err.contains(rel) && err.contains("altered"), "{err}");
 
         // fetch repairs the cache from a good source...
@@ -291,10 +302,14 @@ mod tests {
         std::fs::create_dir_all(bad.join("apps")).expect("bad source");
         std::fs::write(bad.join(rel), &bytes).expect("bad file");
         std::fs::remove_file(&cached).expect("drop cached");
-        let err = fetch(&project, &Source::Dir(bad.clone())).expect_err("altered source").to_string();
+        let err = fetch(&project, &Source::Dir(bad.clone()))
+            .expect_err("altered source")
+            .to_string();
         assert!(err.contains(rel) && err.contains("SHA-256"), "{err}");
         std::fs::remove_file(bad.join(rel)).expect("drop bad file");
-        let err = fetch(&project, &Source::Dir(bad)).expect_err("missing file").to_string();
+        let err = fetch(&project, &Source::Dir(bad))
+            .expect_err("missing file")
+            .to_string();
         assert!(err.contains(rel) && err.contains("missing"), "{err}");
         let _ = std::fs::remove_dir_all(&project.root);
     }

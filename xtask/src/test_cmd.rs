@@ -56,15 +56,28 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
         for feature in features {
             cargo(
                 root,
-                &["check", "--quiet", "-p", "highlevel", "--no-default-features", "--features", feature],
+                &[
+                    "check",
+                    "--quiet",
+                    "-p",
+                    "highlevel",
+                    "--no-default-features",
+                    "--features",
+                    feature,
+                ],
             )
             .map_err(|e| format!("feature `{feature}`: {e}"))?;
         }
         Ok(())
     })?;
-    step("tests: workspace", || cargo(root, &["test", "--workspace", "--exclude", "xtask"]))?;
+    step("tests: workspace", || {
+        cargo(root, &["test", "--workspace", "--exclude", "xtask"])
+    })?;
     step("tests: xtask", || cargo(root, &["test", "-p", "xtask"]))?;
-    eprintln!("xtask test: all steps passed in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "xtask test: all steps passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -35,20 +35,22 @@ pub async fn pre(
 
     let version = match operation.and_then(|o| o.version) {
         Some(version) => Some(HeaderValue::from_str(version).map_err(|_| {
-            format!("{operation_id}: the metadata's Version `{version}` is not a valid header value")
+            format!(
+                "{operation_id}: the metadata's Version `{version}` is not a valid header value"
+            )
         })?),
         None => None,
     };
     let authorization = authorization(runtime).map_err(|why| format!("{operation_id}: {why}"))?;
     let content_type = match operation.map(|o| o.request_body) {
-        Some(RequestBodyKind::Multipart) => Some(multipart_content_type(request).ok_or_else(
-            || {
+        Some(RequestBodyKind::Multipart) => {
+            Some(multipart_content_type(request).ok_or_else(|| {
                 format!(
                     "{operation_id}: the multipart body was not produced by MultipartForm \
                      (it must be in memory and start with `--<boundary>\\r\\n`)"
                 )
-            },
-        )?),
+            })?)
+        }
         _ => None,
     };
 

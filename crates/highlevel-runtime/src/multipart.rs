@@ -251,22 +251,32 @@ mod tests {
         assert_ne!(a.boundary(), b.boundary());
     }
 
-    #[test]
-    fn boundary_is_redrawn_when_data_contains_it() {
-        let form = MultipartForm::new();
-        let first = form.boundary().to_owned();
-        let form = form
-            .text("a", format!("xx--{first}yy"))
-            .file("f", FilePart::new("f", format!("--{first}--").into_bytes()));
-        assert_ne!(form.boundary(), first);
+    /// Occurrences of the form's delimiter in its encoding.
+    fn delimiters(form: &MultipartForm) -> usize {
         let body = form.to_bytes();
         let delimiter = format!("--{}", form.boundary());
-        let count = body
-            .windows(delimiter.len())
+        body.windows(delimiter.len())
             .filter(|w| *w == delimiter.as_bytes())
-            .count();
-        // Two part delimiters and the close delimiter, nothing from the data.
-        assert_eq!(count, 3);
+            .count()
+    }
+
+    #[test]
+    fn boundary_is_redrawn_when_a_text_value_contains_it() {
+        let form = MultipartForm::new();
+        let first = form.boundary().to_owned();
+        let form = form.text("a", format!("xx\r\n--{first}yy"));
+        assert_ne!(form.boundary(), first);
+        // One part delimiter and the close delimiter, nothing from the data.
+        assert_eq!(delimiters(&form), 2);
+    }
+
+    #[test]
+    fn boundary_is_redrawn_when_file_data_contains_it() {
+        let form = MultipartForm::new().text("a", "plain");
+        let first = form.boundary().to_owned();
+        let form = form.file("f", FilePart::new("f", format!("--{first}--").into_bytes()));
+        assert_ne!(form.boundary(), first);
+        assert_eq!(delimiters(&form), 3);
     }
 
     #[test]

@@ -38,11 +38,11 @@ mod modules;
 #[doc(inline)]
 pub use modules::*;
 
+/// Re-exported so callers can name the runtime and build generated clients by hand.
+pub use highlevel_runtime as runtime;
 pub use highlevel_runtime::{
     ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage, OperationMeta, SecurityScheme,
 };
-/// Re-exported so callers can name the runtime and build generated clients by hand.
-pub use highlevel_runtime as runtime;
 
 /// Where HighLevel serves its v2 API.
 pub const DEFAULT_BASE_URL: &str = "https://services.leadconnectorhq.com";
@@ -236,10 +236,16 @@ mod tests {
             .access_token("t")
             .base_url("http://127.0.0.1:8080/")
             .build();
-        assert_eq!(hl.map(|h| h.base_url().to_owned()).ok().as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(
+            hl.map(|h| h.base_url().to_owned()).ok().as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
         for bad in ["not a url", "ftp://x", "https://x/?q=1"] {
             let err = HighLevel::builder().access_token("t").base_url(bad).build();
-            assert!(matches!(err, Err(BuildError::InvalidBaseUrl { .. })), "{bad}");
+            assert!(
+                matches!(err, Err(BuildError::InvalidBaseUrl { .. })),
+                "{bad}"
+            );
         }
     }
 

@@ -17,17 +17,16 @@ async fn get_contacts_sends_integer_paging_and_decodes_the_page() {
         .mount(&h.server)
         .await;
 
-    let page = h
-        .hl
-        .contacts()
-        .get_contacts()
-        .location_id("loc-1")
-        .limit(20)
-        .start_after(1_700_000_000_000_i64)
-        .send()
-        .await
-        .expect("page decodes")
-        .into_inner();
+    let page =
+        h.hl.contacts()
+            .get_contacts()
+            .location_id("loc-1")
+            .limit(20)
+            .start_after(1_700_000_000_000_i64)
+            .send()
+            .await
+            .expect("page decodes")
+            .into_inner();
 
     let request = h.only_request("2021-07-28").await;
     assert_eq!(
@@ -57,17 +56,16 @@ async fn get_contact_keeps_an_unknown_enum_value_and_tolerates_missing_fields() 
         .mount(&h.server)
         .await;
 
-    let contact = h
-        .hl
-        .contacts()
-        .get_contact()
-        .contact_id("ocQHyuzHvysMo5N5VsXc")
-        .send()
-        .await
-        .expect("contact decodes")
-        .into_inner()
-        .contact
-        .expect("contact present");
+    let contact =
+        h.hl.contacts()
+            .get_contact()
+            .contact_id("ocQHyuzHvysMo5N5VsXc")
+            .send()
+            .await
+            .expect("contact decodes")
+            .into_inner()
+            .contact
+            .expect("contact present");
 
     h.only_request("2021-07-28").await;
     let dnd = contact.dnd_settings.expect("dnd settings");
@@ -102,15 +100,14 @@ async fn search_returns_the_json_body_the_spec_does_not_declare() {
             .cloned()
             .unwrap_or_default(),
     );
-    let found = h
-        .hl
-        .contacts()
-        .search_contacts_advanced()
-        .body(body)
-        .send()
-        .await
-        .expect("search decodes")
-        .into_inner();
+    let found =
+        h.hl.contacts()
+            .search_contacts_advanced()
+            .body(body)
+            .send()
+            .await
+            .expect("search decodes")
+            .into_inner();
 
     let request = h.only_request("2021-07-28").await;
     let sent: serde_json::Value = serde_json::from_slice(&request.body).expect("json body");

@@ -1,0 +1,154 @@
+use highlevel::voice_ai::types::{
+    CallActionSchemaActionParameters, CallActionSchemaActionType, GetCallLogsSort,
+};
+use highlevel_tests::{Harness, query};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+#[tokio::test]
+async fn get_call_logs_sends_integer_paging_and_keeps_an_unknown_action_type() {
+    let h = Harness::start().await;
+    Mock::given(method("GET"))
+        .and(path("/voice-ai/dashboard/call-logs"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "total": 41,
+            "page": 2,
+            "pageSize": 20,
+            "callLogs": [
+                {
+                    "id": "507f1f77bcf86cd799439011",
+                    "contactId": "507f1f77bcf86cd799439012",
+                    "agentId": "507f1f77bcf86cd799439013",
+                    "isAgentDeleted": false,
+                    "fromNumber": "+1234567890",
+                    "createdAt": "2024-01-15T10:30:00.000Z",
+                    "duration": 180,
+                    "trialCall": false,
+                    "executedCallActions": [
+                        {
+                            "actionId": "507f1f77bcf86cd799439015",
+                            "actionType": "CALL_TRANSFER",
+                            "actionName": "Transfer to Manager",
+                            "actionParameters": {
+                                "transferToType": "number",
+                                "transferToValue": "+12345678901",
+                                "triggerMessage": "Let me transfer you to a manager right away",
+                                "hearWhisperMessage": true
+                            },
+                            "executedAt": "2024-01-15T10:32:00.000Z"
+                        },
+                        {
+                            "actionId": "507f1f77bcf86cd799439030",
+                            "actionType": "SEND_EMAIL",
+                            "actionName": "Email the quote",
+                            "executedAt": "2024-01-15T10:33:00.000Z"
+                        }
+                    ],
+                    "summary": "Caller asked for a manager.",
+                    "transcript": "bot: Hi!\nhuman: Manager please.",
+                    "extractedData": { "email": "caller@example.com" },
+                    "sentiment": "neutral"
+                },
+                { "id": "507f1f77bcf86cd799439040", "agentId": "507f1f77bcf86cd799439013", "duration": 12 }
+            ]
+        })))
+        .mount(&h.server)
+        .await;
+
+    let logs =
+        h.hl.voice_ai()
+            .get_call_logs()
+            .location_id("ve9EPM428h8vShlRW1KT")
+            .agent_id("507f1f77bcf86cd799439013")
+            .start_date(1_704_067_200_000_i64)
+            .sort(GetCallLogsSort::Descend)
+            .page(2)
+            .page_size(20)
+            .send()
+            .await
+            .expect("call logs decode")
+            .into_inner();
+
+    let request = h.only_request("2021-04-15").await;
+    assert_eq!(request.method.as_str(), "GET");
+    assert_eq!(request.url.path(), "/voice-ai/dashboard/call-logs");
+    assert_eq!(
+        query(&request),
+        "agentId=507f1f77bcf86cd799439013&locationId=ve9EPM428h8vShlRW1KT&page=2&pageSize=20&sort=descend&startDate=1704067200000"
+    );
+    assert_eq!(logs.total, Some(41.0));
+    let calls = logs.call_logs.expect("callLogs");
+    let actions = calls[0].executed_call_actions.as_ref().expect("actions");
+    assert_eq!(
+        actions[0].action_type,
+        Some(CallActionSchemaActionType::CallTransfer)
+    );
+    match &actions[0].action_parameters {
+        Some(CallActionSchemaActionParameters::CallTransferActionParametersResponse(p)) => {
+            assert_eq!(p.transfer_to_value.as_deref(), Some("+12345678901"));
+        }
+        other => panic!("call-transfer parameters, got {other:?}"),
+    }
+    assert_eq!(
+        actions[1].action_type,
+        Some(CallActionSchemaActionType::Unrecognized(
+            "SEND_EMAIL".into()
+        ))
+    );
+    assert!(
+        actions[1].action_parameters.is_none(),
+        "declared but omitted"
+    );
+    assert_eq!(calls[0].extracted_data["email"], "caller@example.com");
+    assert_eq!(calls[1].duration, Some(12.0));
+    assert_eq!(calls[1].summary, None, "declared but omitted");
+    assert!(
+        calls[1].executed_call_actions.is_none(),
+        "declared but omitted"
+    );
+}
+
+#[tokio::test]
+#[ignore = "SDK defect: untagged actionParameters always decode as the first (call-transfer) variant"]
+async fn sms_action_parameters_decode_as_sms() {
+    let h = Harness::start().await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/voice-ai/dashboard/call-logs/507f1f77bcf86cd799439011",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "507f1f77bcf86cd799439011",
+            "executedCallActions": [{
+                "actionId": "507f1f77bcf86cd799439016",
+                "actionType": "SMS",
+                "actionName": "Send Confirmation SMS",
+                "actionParameters": {
+                    "triggerPrompt": "When caller asks for booking confirmation",
+                    "triggerMessage": "I'll send you a confirmation text",
+                    "messageBody": "Your appointment is confirmed for tomorrow at 2 PM"
+                }
+            }]
+        })))
+        .mount(&h.server)
+        .await;
+
+    let call =
+        h.hl.voice_ai()
+            .get_call_log()
+            .call_id("507f1f77bcf86cd799439011")
+            .location_id("ve9EPM428h8vShlRW1KT")
+            .send()
+            .await
+            .expect("call log decodes")
+            .into_inner();
+
+    let actions = call.executed_call_actions.expect("actions");
+    match &actions[0].action_parameters {
+        Some(CallActionSchemaActionParameters::SmsParametersResponse(p)) => assert_eq!(
+            p.message_body.as_deref(),
+            Some("Your appointment is confirmed for tomorrow at 2 PM")
+        ),
+        other => panic!("SMS parameters (messageBody kept), got {other:?}"),
+    }
+}

@@ -25,11 +25,18 @@ pub fn files(project: &Project, generated: &[GeneratedModule]) -> Result<BTreeMa
     let mut out = BTreeMap::new();
     for g in generated {
         let dir = format!("crates/{}", g.module.crate_name);
-        let uses = |path: &str| g.code.to_string().contains(&format!(":: {path} ::"));
-        out.insert(format!("{dir}/Cargo.toml"), manifest(project, g.module, &uses));
+        let code_text = g.code.to_string();
+        let uses = |path: &str| code_text.contains(&format!(":: {path} ::"));
+        out.insert(
+            format!("{dir}/Cargo.toml"),
+            manifest(project, g.module, &uses),
+        );
         out.insert(format!("{dir}/README.md"), readme(project, g));
         out.insert(format!("{dir}/src/lib.rs"), lib_rs(project, g)?);
-        out.insert(format!("{dir}/src/operations.rs"), operations_rs(project, g)?);
+        out.insert(
+            format!("{dir}/src/operations.rs"),
+            operations_rs(project, g)?,
+        );
         if let Some(forms) = multipart_rs(project, g)? {
             out.insert(format!("{dir}/src/multipart.rs"), forms);
         }
@@ -63,8 +70,12 @@ fn rust_header(project: &Project, module: &Module) -> String {
 }
 
 fn format_tokens(module: &Module, tokens: proc_macro2::TokenStream) -> Result<String> {
-    let file: syn::File = syn::parse2(tokens)
-        .map_err(|e| format!("module `{}`: generated code does not parse: {e}", module.name))?;
+    let file: syn::File = syn::parse2(tokens).map_err(|e| {
+        format!(
+            "module `{}`: generated code does not parse: {e}",
+            module.name
+        )
+    })?;
     Ok(prettyplease::unparse(&file))
 }
 
@@ -81,7 +92,12 @@ fn manifest(project: &Project, module: &Module, uses: &dyn Fn(&str) -> bool) -> 
             let _ = writeln!(deps, "{optional}.workspace = true");
         }
     }
-    let sha = project.pin.files.get(&module.spec).cloned().unwrap_or_default();
+    let sha = project
+        .pin
+        .files
+        .get(&module.spec)
+        .cloned()
+        .unwrap_or_default();
     format!(
         "{GENERATED_TOML_HEADER} from {upstream}@{short}; do not edit by hand.\n\
          [package]\n\
@@ -200,7 +216,11 @@ fn lib_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
     Ok(rust_header(project, m) + &format_tokens(m, tokens)?)
 }
 
-fn security_variant(module: &Module, op: &OperationFacts, scheme: &str) -> Result<proc_macro2::TokenStream> {
+fn security_variant(
+    module: &Module,
+    op: &OperationFacts,
+    scheme: &str,
+) -> Result<proc_macro2::TokenStream> {
     Ok(match scheme {
         "bearer" => quote! { SecurityScheme::Bearer },
         "Location-Access" => quote! { SecurityScheme::LocationAccess },
@@ -223,7 +243,10 @@ fn operations_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
     let mut consts = Vec::new();
     for op in &g.operations {
         let name = syn::Ident::new(&const_name(&op.id), proc_macro2::Span::call_site());
-        let doc = format!(" `{} {}` (upstream operation `{}`).", op.method, op.path, op.upstream_id);
+        let doc = format!(
+            " `{} {}` (upstream operation `{}`).",
+            op.method, op.path, op.upstream_id
+        );
         let (id, method, path) = (&op.id, &op.method, &op.path);
         let version = match &op.version {
             Some(v) => quote! { Some(#v) },
@@ -327,7 +350,11 @@ fn form_struct(op: &OperationFacts) -> proc_macro2::TokenStream {
         op.path,
         id = op.id
     );
-    let extra_name = if op.multipart_fields.iter().any(|f| f.name.to_snake_case() == "files") {
+    let extra_name = if op
+        .multipart_fields
+        .iter()
+        .any(|f| f.name.to_snake_case() == "files")
+    {
         "extra_files"
     } else {
         "files"
@@ -340,8 +367,16 @@ fn form_struct(op: &OperationFacts) -> proc_macro2::TokenStream {
     let mut fields = Vec::new();
     let mut parts = Vec::new();
     for field in &op.multipart_fields {
-        let FormField { name: wire, kind, required, description } = field;
-        let ident = syn::Ident::new(&safe_ident(&wire.to_snake_case()), proc_macro2::Span::call_site());
+        let FormField {
+            name: wire,
+            kind,
+            required,
+            description,
+        } = field;
+        let ident = syn::Ident::new(
+            &safe_ident(&wire.to_snake_case()),
+            proc_macro2::Span::call_site(),
+        );
         let base = match kind {
             FormFieldKind::Text => quote! { ::std::string::String },
             FormFieldKind::Boolean => quote! { bool },
@@ -350,8 +385,18 @@ fn form_struct(op: &OperationFacts) -> proc_macro2::TokenStream {
             FormFieldKind::TextList => quote! { ::std::vec::Vec<::std::string::String> },
         };
         let list = *kind == FormFieldKind::TextList;
-        let ty = if *required || list { base } else { quote! { Option<#base> } };
-        let doc = format!(" `{wire}`{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default());
+        let ty = if *required || list {
+            base
+        } else {
+            quote! { Option<#base> }
+        };
+        let doc = format!(
+            " `{wire}`{}",
+            description
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        );
         fields.push(quote! { #[doc = #doc] pub #ident: #ty, });
         let add = |value: proc_macro2::TokenStream| match kind {
             FormFieldKind::File => quote! { form = form.file(#wire, #value); },
@@ -372,7 +417,8 @@ fn form_struct(op: &OperationFacts) -> proc_macro2::TokenStream {
     } else {
         quote! { #[derive(Debug, Clone)] }
     };
-    let extra_doc = " Further files, by form field name; upstream names some file fields only in prose.";
+    let extra_doc =
+        " Further files, by form field name; upstream names some file fields only in prose.";
     let _ = method;
     quote! {
         #[doc = #doc]
@@ -424,7 +470,10 @@ fn facade_modules(generated: &[GeneratedModule]) -> Result<String> {
         let feature = &m.feature;
         let lib = syn::Ident::new(&m.lib_name(), proc_macro2::Span::call_site());
         let accessor = syn::Ident::new(&m.accessor(), proc_macro2::Span::call_site());
-        let module_doc = format!(" HighLevel {} (`{}`): the generated client, types and builders.", m.title, m.crate_name);
+        let module_doc = format!(
+            " HighLevel {} (`{}`): the generated client, types and builders.",
+            m.title, m.crate_name
+        );
         let accessor_doc = format!(
             " Client for the {} ({} operations), sharing this handle's connection pool and credentials.",
             m.title,
@@ -457,7 +506,8 @@ fn facade_modules(generated: &[GeneratedModule]) -> Result<String> {
 /// rewritten from the module table; everything outside the markers is hand-written.
 fn facade_manifest(project: &Project, version: &str) -> Result<String> {
     let path = project.root.join(FACADE_MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {FACADE_MANIFEST}: {e}"))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {FACADE_MANIFEST}: {e}"))?;
     let mut deps = String::new();
     let mut features = String::from("full = [\n");
     for m in &project.modules {
@@ -480,11 +530,18 @@ fn splice(text: &str, region: &str, body: &str) -> Result<String> {
     let begin = format!("{BEGIN_MARK}{region} (cargo xtask codegen)\n");
     let end = format!("{END_MARK}{region}\n");
     let (Some(start), Some(stop)) = (text.find(&begin), text.find(&end)) else {
-        return Err(format!("{FACADE_MANIFEST} lacks the markers `{}` / `{}`", begin.trim(), end.trim()).into());
+        return Err(format!(
+            "{FACADE_MANIFEST} lacks the markers `{}` / `{}`",
+            begin.trim(),
+            end.trim()
+        )
+        .into());
     };
     let after_begin = start + begin.len();
     if stop < after_begin {
-        return Err(format!("{FACADE_MANIFEST}: markers of region `{region}` are out of order").into());
+        return Err(
+            format!("{FACADE_MANIFEST}: markers of region `{region}` are out of order").into(),
+        );
     }
     Ok(format!("{}{body}{}", &text[..after_begin], &text[stop..]))
 }

@@ -20,9 +20,17 @@ use crate::repair::OperationFacts;
 /// The variant added to every string enum.
 pub const UNRECOGNIZED_VARIANT: &str = "Unrecognized";
 
-pub fn apply(module: &Module, code: TokenStream, operations: &[OperationFacts]) -> Result<TokenStream> {
-    let mut file: syn::File =
-        syn::parse2(code).map_err(|e| format!("module `{}`: progenitor output does not parse: {e}", module.name))?;
+pub fn apply(
+    module: &Module,
+    code: TokenStream,
+    operations: &[OperationFacts],
+) -> Result<TokenStream> {
+    let mut file: syn::File = syn::parse2(code).map_err(|e| {
+        format!(
+            "module `{}`: progenitor output does not parse: {e}",
+            module.name
+        )
+    })?;
 
     let mut enums = OpenEnums::default();
     enums.visit_file_mut(&mut file);
@@ -33,7 +41,9 @@ pub fn apply(module: &Module, code: TokenStream, operations: &[OperationFacts]) 
         )
         .into());
     }
-    let mut displays = OpenEnumDisplays { enums: &enums.opened };
+    let mut displays = OpenEnumDisplays {
+        enums: &enums.opened,
+    };
     displays.visit_file_mut(&mut file);
 
     let mut sends = SdkSends {
@@ -91,7 +101,11 @@ impl VisitMut for OpenEnums {
             return;
         }
         let name = item.ident.to_string();
-        if item.variants.iter().any(|v| v.ident == UNRECOGNIZED_VARIANT) {
+        if item
+            .variants
+            .iter()
+            .any(|v| v.ident == UNRECOGNIZED_VARIANT)
+        {
             self.collisions.push(name);
             return;
         }
@@ -192,7 +206,8 @@ fn operation_id(block: &syn::Block) -> Option<String> {
         fn visit_expr_struct(&mut self, s: &'ast syn::ExprStruct) {
             if s.path.is_ident("OperationInfo") {
                 for field in &s.fields {
-                    if let (syn::Member::Named(name), syn::Expr::Lit(lit)) = (&field.member, &field.expr)
+                    if let (syn::Member::Named(name), syn::Expr::Lit(lit)) =
+                        (&field.member, &field.expr)
                         && name == "operation_id"
                         && let syn::Lit::Str(value) = &lit.lit
                     {
@@ -254,7 +269,9 @@ impl VisitMut for SdkSends {
             return;
         };
         if !self.known.contains(&id) {
-            self.error = Some(format!("`send` for operation `{id}` that the spec does not have"));
+            self.error = Some(format!(
+                "`send` for operation `{id}` that the spec does not have"
+            ));
             return;
         }
         RuntimeDecode.visit_block_mut(&mut f.block);
@@ -270,7 +287,8 @@ impl VisitMut for SdkSends {
             let result: Result<ResponseValue<#success>, Error<()>> = async move { #(#stmts)* }.await;
             #finish(&crate::operations::#meta, result).await
         }};
-        f.sig.output = parse_quote! { -> Result<ResponseValue<#success>, highlevel_runtime::Error> };
+        f.sig.output =
+            parse_quote! { -> Result<ResponseValue<#success>, highlevel_runtime::Error> };
         for line in SEND_ERRORS_DOC {
             f.attrs.push(parse_quote! { #[doc = #line] });
         }
