@@ -38,6 +38,21 @@ impl Harness {
     ///
     /// When the server did not receive exactly one request or a header is wrong.
     pub async fn only_request(&self, version: &str) -> wiremock::Request {
+        self.received(version, Some(format!("Bearer {TOKEN}")))
+            .await
+    }
+
+    /// Like [`Harness::only_request`], for operations that must carry no bearer token (the
+    /// OAuth token endpoint authenticates with its form).
+    ///
+    /// # Panics
+    ///
+    /// When the server did not receive exactly one request or a header is wrong.
+    pub async fn only_unauthenticated_request(&self, version: &str) -> wiremock::Request {
+        self.received(version, None).await
+    }
+
+    async fn received(&self, version: &str, authorization: Option<String>) -> wiremock::Request {
         let requests = self.server.received_requests().await.unwrap_or_default();
         assert_eq!(
             requests.len(),
@@ -55,7 +70,11 @@ impl Harness {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        assert_eq!(header("authorization"), Some(format!("Bearer {TOKEN}")));
+        assert_eq!(
+            header("authorization"),
+            authorization,
+            "Authorization header"
+        );
         assert_eq!(
             header("version").as_deref(),
             Some(version),

@@ -37,7 +37,8 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
         let spec: Value = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{}: not valid JSON: {e}", module.spec))?;
         let overlays: Vec<_> = project.overlays_for(&module.name).collect();
-        let repaired = repair::repair(module, spec, &overlays)?;
+        let schema_overlays: Vec<_> = project.schema_overlays_for(&module.name).collect();
+        let repaired = repair::repair(module, spec, &overlays, &schema_overlays)?;
         let code = generate(module, &repaired.spec)?;
         let code = postprocess::apply(module, code, &repaired.operations)?;
         generated.push(GeneratedModule {
@@ -267,9 +268,10 @@ mod tests {
                     "200": { "description": "ok", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Thing" } } } },
                     "400": { "description": "bad", "content": { "application/json": { "schema": { "$ref": "../common/common-schemas.json#/components/schemas/BadRequestDTO" } } } } } } } }),
             json!({ "Thing": { "type": "object", "required": ["kind"], "properties": {
-                "kind": { "type": "string", "enum": ["a", "b"] } } } }),
+                "kind": { "type": "string", "enum": ["a", "b"] },
+                "mode": { "type": "string", "enum": ["Pending", "Done"] } } } }),
         );
-        let repaired = repair::repair(&module(), upstream, &[]).expect("repairs");
+        let repaired = repair::repair(&module(), upstream, &[], &[]).expect("repairs");
         let code = generate(&module(), &repaired.spec).expect("generates");
         let code = postprocess::apply(&module(), code, &repaired.operations).expect("rewrites");
         let file: syn::File = syn::parse2(code).expect("parses");
@@ -284,6 +286,11 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("Copy,"), "open enums cannot be Copy: {text}");
+        assert_eq!(
+            text.matches("Unrecognized(::std::string::String)").count(),
+            2,
+            "enums whose values need no rename are opened too: {text}"
+        );
         assert!(
             text.contains("highlevel_runtime::decode_json(response)"),
             "{text}"

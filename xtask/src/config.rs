@@ -59,7 +59,24 @@ pub struct OperationOverlay {
     /// `Some("")` means: send no `Version` header.
     #[serde(default)]
     pub version: Option<String>,
+    /// `Some(false)`: the operation authenticates otherwise and gets no bearer token.
+    #[serde(default)]
+    pub authenticated: Option<bool>,
     /// Why upstream is wrong here; required so every overlay explains itself.
+    #[allow(dead_code)]
+    pub reason: String,
+}
+
+/// A fix to a schema fact: the JSON at `pointer` in the module's spec is replaced.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaOverlay {
+    pub module: String,
+    /// JSON pointer into the upstream spec, e.g. `/components/schemas/X/properties/y`.
+    pub pointer: String,
+    /// The JSON that replaces what is there.
+    pub replace: String,
+    /// Why upstream is wrong here.
     #[allow(dead_code)]
     pub reason: String,
 }
@@ -71,9 +88,12 @@ pub enum ResponseOverride {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OverlayFile {
     #[serde(default)]
     operation: Vec<OperationOverlay>,
+    #[serde(default)]
+    schema: Vec<SchemaOverlay>,
 }
 
 /// Everything under `specs/` that the xtask reads, plus where the workspace is.
@@ -83,6 +103,7 @@ pub struct Project {
     pub pin: Pin,
     pub modules: Vec<Module>,
     pub overlays: Vec<OperationOverlay>,
+    pub schema_overlays: Vec<SchemaOverlay>,
 }
 
 impl Project {
@@ -96,6 +117,7 @@ impl Project {
             pin,
             modules: table.module,
             overlays: overlays.operation,
+            schema_overlays: overlays.schema,
         };
         project.validate()?;
         Ok(project)
@@ -107,6 +129,15 @@ impl Project {
                 return Err(format!(
                     "specs/modules.toml: module `{}` reads `{}`, which specs/pin.toml does not pin",
                     module.name, module.spec
+                )
+                .into());
+            }
+        }
+        for overlay in &self.schema_overlays {
+            if !self.modules.iter().any(|m| m.name == overlay.module) {
+                return Err(format!(
+                    "specs/overlays.toml: schema overlay `{}` names unknown module `{}`",
+                    overlay.pointer, overlay.module
                 )
                 .into());
             }
@@ -130,6 +161,15 @@ impl Project {
     /// The git-ignored folder holding the pinned commit's files.
     pub fn cache_dir(&self) -> PathBuf {
         cache_dir(&self.root, &self.pin.commit)
+    }
+
+    pub fn schema_overlays_for<'a>(
+        &'a self,
+        module: &'a str,
+    ) -> impl Iterator<Item = &'a SchemaOverlay> + 'a {
+        self.schema_overlays
+            .iter()
+            .filter(move |o| o.module == module)
     }
 
     pub fn overlays_for<'a>(

@@ -12,7 +12,7 @@ use heck::ToSnakeCase;
 use serde_json::{Map, Value, json};
 
 use crate::Result;
-use crate::config::{Module, OperationOverlay, ResponseOverride};
+use crate::config::{Module, OperationOverlay, ResponseOverride, SchemaOverlay};
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -44,6 +44,8 @@ pub struct OperationFacts {
     pub security: Vec<String>,
     pub request_body: BodyKind,
     pub bytes_response: bool,
+    /// Whether the call carries the bearer token.
+    pub authenticated: bool,
     /// For multipart operations: the form's fields, from the upstream schema.
     pub multipart_fields: Vec<FormField>,
 }
@@ -86,8 +88,10 @@ pub fn repair(
     module: &Module,
     mut spec: Value,
     overlays: &[&OperationOverlay],
+    schema_overlays: &[&SchemaOverlay],
 ) -> Result<Repaired> {
     check_overlays(module, &spec, overlays)?;
+    apply_schema_overlays(module, &mut spec, schema_overlays)?;
     normalize_operation_ids(&mut spec);
     let operations = read_operation_facts(module, &spec, overlays);
     drop_error_responses(&mut spec);
@@ -101,6 +105,7 @@ pub fn repair(
     multipart_as_octet_stream(&mut spec);
     untype_any(&mut spec);
     repair_enums(&mut spec);
+    trust_examples_over_types(&mut spec);
     drop_invalid_defaults(&mut spec);
     stub_missing_refs(&mut spec);
     drop_colliding_properties(&mut spec);
@@ -120,6 +125,30 @@ fn check_overlays(module: &Module, spec: &Value, overlays: &[&OperationOverlay])
             )
             .into());
         }
+    }
+    Ok(())
+}
+
+/// Our fixes to single upstream schema facts, from `specs/overlays.toml`.
+fn apply_schema_overlays(
+    module: &Module,
+    spec: &mut Value,
+    overlays: &[&SchemaOverlay],
+) -> Result<()> {
+    for overlay in overlays {
+        let replacement: Value = serde_json::from_str(&overlay.replace).map_err(|e| {
+            format!(
+                "specs/overlays.toml: `replace` of {} is not JSON: {e}",
+                overlay.pointer
+            )
+        })?;
+        let target = spec.pointer_mut(&overlay.pointer).ok_or_else(|| {
+            format!(
+                "specs/overlays.toml: module `{}` has nothing at {} any more; drop or fix the overlay",
+                module.name, overlay.pointer
+            )
+        })?;
+        *target = replacement;
     }
     Ok(())
 }
@@ -263,6 +292,7 @@ fn read_operation_facts(
                 security,
                 request_body,
                 bytes_response: overlay.and_then(|o| o.response) == Some(ResponseOverride::Bytes),
+                authenticated: overlay.and_then(|o| o.authenticated).unwrap_or(true),
                 multipart_fields,
             }
         })
@@ -602,6 +632,60 @@ pub fn repair_enums(spec: &mut Value) {
     });
 }
 
+/// Where a plain schema's `example` contradicts its `type`, the example is what the API sends:
+/// `type: object` (or `number`) with `"example": "published"` is a string, and an array of
+/// strings whose example holds objects is an array of objects. Schemas with structure of their
+/// own (properties, composition) are left alone.
+pub fn trust_examples_over_types(spec: &mut Value) {
+    for_each_schema(spec, &mut |schema| {
+        let structured = [
+            "properties",
+            "allOf",
+            "anyOf",
+            "oneOf",
+            "$ref",
+            "enum",
+            "additionalProperties",
+        ]
+        .iter()
+        .any(|k| schema.contains_key(*k));
+        let ty = schema
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let Some(example) = schema.get("example").cloned() else {
+            return;
+        };
+        match (ty.as_deref(), &example) {
+            (Some("object" | "boolean"), Value::String(_)) if !structured => {
+                schema.insert("type".into(), json!("string"));
+            }
+            (Some("number" | "integer"), Value::String(text))
+                if !structured && text.trim().parse::<f64>().is_err() =>
+            {
+                schema.insert("type".into(), json!("string"));
+                schema.remove("format");
+            }
+            (Some("array"), _) => {
+                let example_holds_objects = match &example {
+                    Value::Object(_) => true,
+                    Value::Array(items) => items.first().is_some_and(Value::is_object),
+                    _ => false,
+                };
+                let scalar_items = schema
+                    .get("items")
+                    .and_then(|i| i.get("type"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| matches!(t, "string" | "number" | "integer" | "boolean"));
+                if example_holds_objects && scalar_items {
+                    schema.insert("items".into(), json!({ "type": "object" }));
+                }
+            }
+            _ => {}
+        }
+    });
+}
+
 /// A `default` that breaks its own schema makes typify refuse the module; the server applies
 /// its defaults anyway, so dropping one loses nothing on the wire.
 pub fn drop_invalid_defaults(spec: &mut Value) {
@@ -880,15 +964,94 @@ pub fn lenient_responses(spec: &mut Value) {
         let target = renamed.get(name).unwrap_or(name);
         if let Some(schema) = schemas.get_mut(target) {
             retarget_refs(schema, &renamed);
+        }
+    }
+    let resolved = schemas.clone();
+    for name in &response_side {
+        let target = renamed.get(name).unwrap_or(name);
+        if let Some(schema) = schemas.get_mut(target) {
+            merge_unions(schema, &resolved);
             loosen_schema(schema);
         }
     }
     for_each_operation(spec, |_, _, op| {
         if let Some(responses) = op.get_mut("responses") {
             retarget_refs(responses, &renamed);
+            merge_unions(responses, &resolved);
             loosen_response_bodies(responses);
         }
     });
+}
+
+/// With every field optional, an untagged `oneOf`/`anyOf` of objects decodes everything as its
+/// first variant and silently drops the fields only the others have. In responses, a union of
+/// objects becomes one object with all their properties (a property the variants type
+/// differently becomes untyped); a union mixing objects and plain values becomes untyped JSON.
+fn merge_unions(node: &mut Value, schemas: &Map<String, Value>) {
+    match node {
+        Value::Object(map) => {
+            let union = ["oneOf", "anyOf"]
+                .iter()
+                .find_map(|key| map.get(*key).and_then(Value::as_array).cloned());
+            if let Some(variants) = union {
+                map.remove("oneOf");
+                map.remove("anyOf");
+                map.remove("discriminator");
+                let resolved: Vec<Value> = variants
+                    .iter()
+                    .map(|v| {
+                        v.get("$ref")
+                            .and_then(Value::as_str)
+                            .and_then(|r| r.strip_prefix(SCHEMA_PREFIX))
+                            .and_then(|name| schemas.get(name))
+                            .unwrap_or(v)
+                            .clone()
+                    })
+                    .collect();
+                let all_objects = resolved.iter().all(|v| {
+                    v.get("type").and_then(Value::as_str) == Some("object")
+                        || v.get("properties").is_some()
+                });
+                if all_objects {
+                    let mut merged = Map::new();
+                    for variant in &resolved {
+                        let props = variant.get("properties").and_then(Value::as_object);
+                        for (name, prop) in props.into_iter().flatten() {
+                            match merged.get(name) {
+                                Some(existing) if shape(existing) != shape(prop) => {
+                                    merged.insert(name.clone(), json!({}));
+                                }
+                                Some(_) => {}
+                                None => {
+                                    merged.insert(name.clone(), prop.clone());
+                                }
+                            }
+                        }
+                    }
+                    map.insert("type".into(), json!("object"));
+                    map.insert("properties".into(), Value::Object(merged));
+                } else {
+                    map.remove("type");
+                }
+            }
+            for value in map.values_mut() {
+                merge_unions(value, schemas);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| merge_unions(i, schemas)),
+        _ => {}
+    }
+}
+
+/// A schema without its prose, for comparing what two variants say a field is.
+fn shape(schema: &Value) -> Value {
+    let mut shape = schema.clone();
+    if let Some(map) = shape.as_object_mut() {
+        for key in ["description", "example", "examples", "title"] {
+            map.remove(key);
+        }
+    }
+    shape
 }
 
 fn loosen_response_bodies(responses: &mut Value) {
@@ -976,6 +1139,7 @@ mod tests {
             security: vec![],
             request_body: BodyKind::None,
             bytes_response: true,
+            authenticated: true,
             multipart_fields: vec![],
         }];
         declare_untyped_success_bodies(&mut spec, &facts);
@@ -1040,6 +1204,7 @@ mod tests {
             operation: "b".into(),
             response: None,
             version: Some(String::new()),
+            authenticated: None,
             reason: "test".into(),
         };
         let facts = read_operation_facts(&module(), &spec, &[&overlay]);
@@ -1140,6 +1305,79 @@ mod tests {
             op_of(&spec)["requestBody"]["content"],
             json!({ "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } })
         );
+    }
+
+    #[test]
+    fn examples_win_over_contradicting_types() {
+        let mut spec = json!({ "components": { "schemas": { "Post": { "type": "object", "properties": {
+            "status": { "type": "object", "example": "published" },
+            "url": { "type": "number", "example": "https://example.com" },
+            "count": { "type": "number", "example": "12" },
+            "files": { "type": "array", "items": { "type": "string" }, "example": { "name": "a" } },
+            "meta": { "type": "object", "example": { "a": 1 } } } } } } });
+        trust_examples_over_types(&mut spec);
+        let props = &spec["components"]["schemas"]["Post"]["properties"];
+        assert_eq!(props["status"]["type"], "string");
+        assert_eq!(props["url"]["type"], "string");
+        assert_eq!(
+            props["count"]["type"], "number",
+            "a numeric example fits a number"
+        );
+        assert_eq!(props["files"]["items"], json!({ "type": "object" }));
+        assert_eq!(props["meta"]["type"], "object");
+        assert_eq!(
+            spec["components"]["schemas"]["Post"]["type"], "object",
+            "structured schemas stay"
+        );
+    }
+
+    #[test]
+    fn schema_overlays_replace_what_the_pointer_names() {
+        let mut spec = json!({ "components": { "schemas": { "P": { "properties": {
+            "stages": { "type": "array", "items": { "type": "array" } } } } } } });
+        let overlay = SchemaOverlay {
+            module: "m".into(),
+            pointer: "/components/schemas/P/properties/stages/items".into(),
+            replace: r#"{ "type": "object" }"#.into(),
+            reason: "test".into(),
+        };
+        apply_schema_overlays(&module(), &mut spec, &[&overlay]).expect("applies");
+        assert_eq!(
+            spec["components"]["schemas"]["P"]["properties"]["stages"]["items"],
+            json!({ "type": "object" })
+        );
+        let gone = SchemaOverlay {
+            pointer: "/components/schemas/Gone".into(),
+            ..overlay
+        };
+        let err = apply_schema_overlays(&module(), &mut spec, &[&gone]).expect_err("stale overlay");
+        assert!(
+            err.to_string().contains("/components/schemas/Gone"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn response_unions_of_objects_merge_their_properties() {
+        let mut spec = json!({
+            "paths": { "/a": { "get": { "responses": { "2XX": { "content": { "application/json": { "schema": {
+                "type": "object", "properties": {
+                    "params": { "oneOf": [{ "$ref": "#/components/schemas/Sms" }, { "$ref": "#/components/schemas/Call" }] },
+                    "mixed": { "anyOf": [{ "type": "string" }, { "$ref": "#/components/schemas/Sms" }] } } } } } } } } } },
+            "components": { "schemas": {
+                "Sms": { "type": "object", "properties": { "messageBody": { "type": "string" }, "to": { "type": "string" },
+                    "prompt": { "type": "string", "description": "when to send" } } },
+                "Call": { "type": "object", "properties": { "number": { "type": "string" }, "to": { "type": "integer" },
+                    "prompt": { "type": "string", "description": "when to call" } } } } } });
+        lenient_responses(&mut spec);
+        let body = &spec["paths"]["/a"]["get"]["responses"]["2XX"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            body["properties"]["params"],
+            json!({ "type": "object", "properties": {
+                "messageBody": { "type": "string" }, "to": {},
+                "prompt": { "type": "string", "description": "when to send" }, "number": { "type": "string" } } })
+        );
+        assert_eq!(body["properties"]["mixed"], json!({}));
     }
 
     #[test]

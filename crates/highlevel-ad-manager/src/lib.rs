@@ -19,53 +19,64 @@ pub mod types {
             rename = "adCampaignGroupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_group_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "adCampaignId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_id: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub ads: ::std::vec::Vec<LinkedInAdDto>,
         ///Campaign audience targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience: ::std::option::Option<AudienceDto>,
         #[serde(
             rename = "campaignType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///LinkedIn API error message
         #[serde(
             rename = "linkedInError",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_error: ::std::option::Option<::std::string::String>,
         ///Campaign locale
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locale: ::std::option::Option<LocaleDto>,
         ///Campaign audience targeting
         #[serde(
             rename = "mediaType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub media_type: ::std::option::Option<AdCampaignDtoMediaType>,
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "publishingStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<AdCampaignDtoPublishingStatus>,
         ///Bid unit cost
         #[serde(
             rename = "unitCost",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit_cost: ::std::option::Option<UnitCostDto>,
     }
     impl AdCampaignDto {
@@ -235,6 +246,7 @@ pub mod types {
             rename = "adBudgetOptimization",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_budget_optimization: ::std::option::Option<
             AdCampaignGroupDataDtoAdBudgetOptimization,
         >,
@@ -242,6 +254,7 @@ pub mod types {
             rename = "adCampaignGroupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_group_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "adCampaigns",
@@ -250,18 +263,22 @@ pub mod types {
         )]
         pub ad_campaigns: ::std::vec::Vec<AdCampaignDto>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget: ::std::option::Option<LinkedInBudgetDto>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "linkedInAdAccountId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_ad_account_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "linkedInError",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_error: ::std::option::Option<::std::string::String>,
         ///Location ID
         #[serde(rename = "locationId")]
@@ -269,16 +286,19 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "objectiveType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub objective_type: ::std::option::Option<AdCampaignGroupDataDtoObjectiveType>,
         #[serde(
             rename = "publishingStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<
             AdCampaignGroupDataDtoPublishingStatus,
         >,
@@ -286,6 +306,7 @@ pub mod types {
             rename = "unpublishedChanges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unpublished_changes: ::std::option::Option<bool>,
     }
     impl AdCampaignGroupDataDto {
@@ -767,12 +788,15 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub age_ranges: ::std::vec::Vec<::std::string::String>,
+        pub age_ranges: ::std::vec::Vec<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         ///Audience segment references used for targeting
         #[serde(
             rename = "audienceSegments",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience_segments: ::std::option::Option<AudienceSegmentsDto>,
         ///Gender targets
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -782,6 +806,7 @@ pub mod types {
             rename = "isAgeUnknown",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_age_unknown: ::std::option::Option<bool>,
         ///Parental status targets
         #[serde(
@@ -807,6 +832,7 @@ pub mod types {
             rename = "targetAudience",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub target_audience: ::std::option::Option<TargetAudienceDto>,
     }
     impl AudienceDto {
@@ -823,6 +849,7 @@ pub mod types {
         pub name: ::std::string::String,
         ///Interest category type (defaults to "interests" if omitted)
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl AudienceInterestDto {
@@ -848,6 +875,7 @@ pub mod types {
     pub struct AudienceLocationDto {
         ///Geometry data for address-based targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub geometry: ::std::option::Option<AudienceLocationGeometry>,
         ///Facebook location key
         pub key: ::std::string::String,
@@ -855,12 +883,14 @@ pub mod types {
         pub name: ::std::string::String,
         ///Targeting radius around the location (for city/address types)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub radius: ::std::option::Option<f64>,
         ///Unit for the targeting radius
         #[serde(
             rename = "radiusUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub radius_unit: ::std::option::Option<AudienceLocationDtoRadiusUnit>,
         ///Whether the location is included or excluded from targeting
         #[serde(rename = "selectionType")]
@@ -1167,12 +1197,14 @@ pub mod types {
             rename = "scheduleEndDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_end_date: ::std::option::Option<::std::string::String>,
         ///Schedule start date
         #[serde(
             rename = "scheduleStartDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_start_date: ::std::option::Option<::std::string::String>,
     }
     impl Budget {
@@ -1254,6 +1286,7 @@ pub mod types {
             rename = "callConversionAction",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_conversion_action: ::std::option::Option<::std::string::String>,
         ///Two-letter ISO country code
         #[serde(rename = "countryCode")]
@@ -1266,6 +1299,7 @@ pub mod types {
             rename = "resourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
     impl CallAssetPayloadDto {
@@ -1305,6 +1339,7 @@ pub mod types {
             rename = "advertisingChannelSubType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub advertising_channel_sub_type: ::std::option::Option<
             CampaignDtoAdvertisingChannelSubType,
         >,
@@ -1313,51 +1348,61 @@ pub mod types {
         pub advertising_channel_type: CampaignDtoAdvertisingChannelType,
         ///Campaign assets
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assets: ::std::option::Option<GoogleAssetsDto>,
         ///Campaign audience targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience: ::std::option::Option<GoogleCampaignAudienceDto>,
         ///Bidding strategy config
         #[serde(
             rename = "biddingStrategy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bidding_strategy: ::std::option::Option<GoogleBiddingStrategyDto>,
         ///Campaign budget
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget: ::std::option::Option<GoogleBudgetDto>,
         ///Campaign goal config
         #[serde(
             rename = "campaignGoal",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_goal: ::std::option::Option<GoogleCampaignGoalDto>,
         ///Goal type
         #[serde(
             rename = "goalType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub goal_type: ::std::option::Option<CampaignDtoGoalType>,
         ///Google Ad account identifier
         #[serde(
             rename = "googleAdAccountId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_ad_account_id: ::std::option::Option<::std::string::String>,
         ///Google Ads campaign resource ID
         #[serde(
             rename = "googleCampaignId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_campaign_id: ::std::option::Option<::std::string::String>,
         ///Campaign identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///EU political ads flag
         #[serde(
             rename = "isEuPoliticalAds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_eu_political_ads: ::std::option::Option<bool>,
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -1367,6 +1412,7 @@ pub mod types {
             rename = "maximumCpc",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub maximum_cpc: ::std::option::Option<f64>,
         ///Campaign name
         pub name: ::std::string::String,
@@ -1375,21 +1421,25 @@ pub mod types {
             rename = "networkSettings",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub network_settings: ::std::option::Option<GoogleNetworkSettingsDto>,
         ///Publishing status
         #[serde(
             rename = "publishingStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<CampaignDtoPublishingStatus>,
         ///Traffic source
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Whether the campaign has unpublished changes
         #[serde(
             rename = "unpublishedChanges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unpublished_changes: ::std::option::Option<bool>,
     }
     impl CampaignDto {
@@ -1765,6 +1815,7 @@ pub mod types {
             rename = "adAccountId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_account_id: ::std::option::Option<::std::string::String>,
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -1786,12 +1837,14 @@ pub mod types {
             rename = "customDisclaimer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_disclaimer: ::std::option::Option<CustomDisclaimer>,
         ///Greeting card config
         #[serde(
             rename = "greetingCard",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub greeting_card: ::std::option::Option<GreetingCard>,
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -1806,12 +1859,14 @@ pub mod types {
             rename = "privacyPolicyText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy_text: ::std::option::Option<::std::string::String>,
         ///Question page headline
         #[serde(
             rename = "questionPageHeadline",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub question_page_headline: ::std::option::Option<::std::string::String>,
         ///List of questions displayed on the lead form
         pub questions: ::std::vec::Vec<FormQuestion>,
@@ -1918,12 +1973,14 @@ pub mod types {
             rename = "csvPath",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub csv_path: ::std::option::Option<::std::string::String>,
         ///Dynamic list flag
         #[serde(
             rename = "isDynamic",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_dynamic: ::std::option::Option<bool>,
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -1940,6 +1997,7 @@ pub mod types {
             rename = "userListId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_list_id: ::std::option::Option<::std::string::String>,
     }
     impl CreateOfflineUserListJobDto {
@@ -1999,7 +2057,9 @@ pub mod types {
         pub custom_question_text: ::std::string::String,
         ///Answer choices for the custom question
         #[serde(rename = "singleChoiceAnswers")]
-        pub single_choice_answers: ::std::vec::Vec<::std::string::String>,
+        pub single_choice_answers: ::std::vec::Vec<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
     }
     impl CustomQuestionFieldDto {
         pub fn builder() -> builder::CustomQuestionFieldDto {
@@ -2011,9 +2071,11 @@ pub mod types {
     pub struct FacebookAudienceDto {
         ///Maximum age for targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub age_max: ::std::option::Option<f64>,
         ///Minimum age for targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub age_min: ::std::option::Option<f64>,
         ///Gender targeting (1 = male, 2 = female)
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2034,9 +2096,11 @@ pub mod types {
             rename = "placementType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placement_type: ::std::option::Option<FacebookAudienceDtoPlacementType>,
         ///Ad placement positions per platform (only used when placementType is "manual")
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placements: ::std::option::Option<AudiencePlacementsDto>,
         ///Retargeting custom audiences to target
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2720,6 +2784,7 @@ pub mod types {
             rename = "inclusiveRuleOperator",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inclusive_rule_operator: ::std::option::Option<::std::string::String>,
     }
     impl FlexibleRuleUserListDto {
@@ -2734,6 +2799,7 @@ pub mod types {
         pub key: ::std::string::String,
         ///Question label text shown to the user
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Answer options for multiple-choice questions (only applies to CUSTOM type)
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2904,9 +2970,11 @@ pub mod types {
     pub struct GeoAddressComponentDto {
         ///Full name of the address component
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub long_name: ::std::option::Option<::std::string::String>,
         ///Abbreviated name of the address component
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub short_name: ::std::option::Option<::std::string::String>,
         ///Address component types
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2922,12 +2990,15 @@ pub mod types {
     pub struct GeoGeometryDto {
         ///Location coordinates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<GeoLatLngDto>,
         ///Location type (e.g. APPROXIMATE)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_type: ::std::option::Option<::std::string::String>,
         ///Viewport bounding box
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub viewport: ::std::option::Option<GeoViewportDto>,
     }
     impl GeoGeometryDto {
@@ -2940,9 +3011,11 @@ pub mod types {
     pub struct GeoLatLngDto {
         ///Latitude
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lat: ::std::option::Option<f64>,
         ///Longitude
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lng: ::std::option::Option<f64>,
     }
     impl GeoLatLngDto {
@@ -3033,9 +3106,11 @@ pub mod types {
     pub struct GeoViewportDto {
         ///Northeast corner of the viewport
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub northeast: ::std::option::Option<GeoLatLngDto>,
         ///Southwest corner of the viewport
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub southwest: ::std::option::Option<GeoLatLngDto>,
     }
     impl GeoViewportDto {
@@ -3051,33 +3126,39 @@ pub mod types {
             rename = "adCampaignId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_id: ::std::option::Option<::std::string::String>,
         ///Ad-level error message from Google
         #[serde(
             rename = "adError",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_error: ::std::option::Option<::std::string::String>,
         ///Ad group identifier
         #[serde(
             rename = "adGroupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_group_id: ::std::option::Option<::std::string::String>,
         ///Internal ad identifier
         #[serde(rename = "adId", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_id: ::std::option::Option<::std::string::String>,
         ///Business name
         #[serde(
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Call to action label
         #[serde(
             rename = "callToActionLabel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action_label: ::std::option::Option<
             GoogleAdContentDtoCallToActionLabel,
         >,
@@ -3093,6 +3174,7 @@ pub mod types {
             rename = "customChannels",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_channels: ::std::option::Option<bool>,
         ///Ad descriptions
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3102,24 +3184,28 @@ pub mod types {
             rename = "finalUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_url: ::std::option::Option<::std::string::String>,
         ///Google Ads ad resource ID
         #[serde(
             rename = "googleAdId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_ad_id: ::std::option::Option<::std::string::String>,
         ///Ad headlines
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub headlines: ::std::vec::Vec<::std::string::String>,
         ///Ad identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the ad is soft-deleted
         #[serde(
             rename = "isDeleted",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_deleted: ::std::option::Option<bool>,
         ///Long headlines
         #[serde(
@@ -3136,15 +3222,19 @@ pub mod types {
             rename = "mediaType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub media_type: ::std::option::Option<GoogleAdContentDtoMediaType>,
         ///Ad name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Display path 1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub path1: ::std::option::Option<::std::string::String>,
         ///Display path 2
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub path2: ::std::option::Option<::std::string::String>,
         ///Channel placements
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3154,6 +3244,7 @@ pub mod types {
             rename = "publishingStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<GoogleAdContentDtoPublishingStatus>,
         ///YouTube video links
         #[serde(
@@ -3534,6 +3625,7 @@ pub mod types {
             rename = "adCampaignId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_id: ::std::option::Option<::std::string::String>,
         ///Ad content items
         #[serde(
@@ -3547,48 +3639,58 @@ pub mod types {
             rename = "adGroupError",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_group_error: ::std::option::Option<::std::string::String>,
         ///Google ad group identifier
         #[serde(
             rename = "adGroupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_group_id: ::std::option::Option<::std::string::String>,
         ///Ad group audience targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience: ::std::option::Option<GoogleAdGroupAudienceDto>,
         ///Custom channels flag
         #[serde(
             rename = "customChannels",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_channels: ::std::option::Option<bool>,
         ///Google Ads ad group resource ID
         #[serde(
             rename = "googleAdGroupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_ad_group_id: ::std::option::Option<::std::string::String>,
         ///Google audience resource ID
         #[serde(
             rename = "googleAudienceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_audience_id: ::std::option::Option<::std::string::String>,
         ///Ad group identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Keyword targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub keywords: ::std::option::Option<GoogleKeywordsDto>,
         ///Ad group name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Ad group publishing status
         #[serde(
             rename = "publishingStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<GoogleAdGroupDtoPublishingStatus>,
         ///Selected channel placements
         #[serde(
@@ -3892,15 +3994,18 @@ pub mod types {
     pub struct GoogleAssetImageDto {
         ///Error message if asset upload failed
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Asset name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Google Ads resource name
         #[serde(
             rename = "resourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
         ///Image URL
         pub url: ::std::string::String,
@@ -3918,6 +4023,7 @@ pub mod types {
             rename = "businessLogo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_logo: ::std::option::Option<GoogleAssetImageDto>,
         ///Call extension asset resource names
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3930,6 +4036,7 @@ pub mod types {
             rename = "leadForm",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lead_form: ::std::option::Option<::std::string::String>,
         ///Sitelink asset resource names
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3945,9 +4052,11 @@ pub mod types {
     pub struct GoogleBiddingStrategyDto {
         ///Bidding strategy type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///Bid value in micros
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl GoogleBiddingStrategyDto {
@@ -3960,24 +4069,28 @@ pub mod types {
     pub struct GoogleBudgetDto {
         ///Budget amount in micros
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Budget type
         #[serde(
             rename = "budgetType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget_type: ::std::option::Option<GoogleBudgetDtoBudgetType>,
         ///Schedule end date
         #[serde(
             rename = "scheduleEndDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_end_date: ::std::option::Option<::std::string::String>,
         ///Schedule start date
         #[serde(
             rename = "scheduleStartDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_start_date: ::std::option::Option<::std::string::String>,
     }
     impl GoogleBudgetDto {
@@ -4071,6 +4184,7 @@ pub mod types {
             rename = "targetInterests",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub target_interests: ::std::option::Option<GoogleTargetInterestsDto>,
     }
     impl GoogleCampaignAudienceDto {
@@ -4086,12 +4200,14 @@ pub mod types {
             rename = "isCustomConversionGoal",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_custom_conversion_goal: ::std::option::Option<bool>,
         ///Campaign goal type
         #[serde(rename = "type")]
         pub type_: GoogleCampaignGoalDtoType,
         ///Goal value (e.g. conversion action resource name)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl GoogleCampaignGoalDto {
@@ -4170,15 +4286,18 @@ pub mod types {
             rename = "callToActionLabel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action_label: ::std::option::Option<::std::string::String>,
         ///Card final URL
         #[serde(
             rename = "finalUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_url: ::std::option::Option<::std::string::String>,
         ///Card headline
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Card media items
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4270,48 +4389,60 @@ pub mod types {
         pub address_components: ::std::vec::Vec<GeoAddressComponentDto>,
         ///Country name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_name: ::std::option::Option<::std::string::String>,
         ///Full formatted address string
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub formatted_address: ::std::option::Option<::std::string::String>,
         ///Geometry data from Google Geocoding API
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub geometry: ::std::option::Option<GeoGeometryDto>,
         ///Location identifier (place_id)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Geo target constant resource name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///Location display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Google place ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub place_id: ::std::option::Option<::std::string::String>,
         ///Radius for proximity targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub radius: ::std::option::Option<f64>,
         ///Radius unit
         #[serde(
             rename = "radiusUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub radius_unit: ::std::option::Option<GoogleGeoLocationDtoRadiusUnit>,
         ///Google Ads resource name
         #[serde(
             rename = "resourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
         ///Include or exclude this location
         #[serde(
             rename = "selectionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selection_type: ::std::option::Option<GoogleGeoLocationDtoSelectionType>,
         ///Location type (city, region, country, address, etc.)
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl GoogleGeoLocationDto {
@@ -5168,18 +5299,22 @@ pub mod types {
     pub struct GoogleLocaleDto {
         ///Language identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Language key
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///Language display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Language resource name
         #[serde(
             rename = "resourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
     impl GoogleLocaleDto {
@@ -5192,27 +5327,33 @@ pub mod types {
     pub struct GoogleMediaDto {
         ///Error message if media failed
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Image type classification
         #[serde(
             rename = "imageType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_type: ::std::option::Option<::std::string::String>,
         ///Is logo flag
         #[serde(
             rename = "isLogo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_logo: ::std::option::Option<bool>,
         ///Media source URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub src: ::std::option::Option<::std::string::String>,
         ///Media type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<GoogleMediaDtoType>,
         ///Public URL of the media
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl GoogleMediaDto {
@@ -5441,6 +5582,7 @@ pub mod types {
             rename = "languageCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language_code: ::std::option::Option<::std::string::String>,
         ///Target locations
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -5461,6 +5603,7 @@ pub mod types {
             rename = "backgroundImageAsset",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub background_image_asset: ::std::option::Option<::std::string::String>,
         ///Business name shown on the form
         #[serde(rename = "businessName")]
@@ -5470,6 +5613,7 @@ pub mod types {
             rename = "callToActionDescription",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action_description: ::std::option::Option<::std::string::String>,
         ///Call to action button type
         #[serde(rename = "callToActionType")]
@@ -5488,6 +5632,7 @@ pub mod types {
             rename = "desiredIntent",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub desired_intent: ::std::option::Option<LeadFormAssetPayloadDtoDesiredIntent>,
         ///Form fields to collect user input
         pub fields: ::std::vec::Vec<LeadFormFieldDto>,
@@ -5496,6 +5641,7 @@ pub mod types {
             rename = "finalUrls",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_urls: ::std::option::Option<::std::string::String>,
         ///Lead form headline
         pub headline: ::std::string::String,
@@ -5504,6 +5650,7 @@ pub mod types {
             rename = "postSubmitCallToActionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_submit_call_to_action_type: ::std::option::Option<
             LeadFormAssetPayloadDtoPostSubmitCallToActionType,
         >,
@@ -5512,12 +5659,14 @@ pub mod types {
             rename = "postSubmitDescription",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_submit_description: ::std::option::Option<::std::string::String>,
         ///Headline shown after form submission
         #[serde(
             rename = "postSubmitHeadline",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_submit_headline: ::std::option::Option<::std::string::String>,
         ///Privacy policy URL
         #[serde(rename = "privacyPolicyUrl")]
@@ -5527,6 +5676,7 @@ pub mod types {
             rename = "resourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
     impl LeadFormAssetPayloadDto {
@@ -5780,6 +5930,7 @@ pub mod types {
     pub struct LeadFormContentDto {
         ///Form description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<LocalizedStringDto>,
         ///Form headline
         pub headline: LocalizedStringDto,
@@ -5809,7 +5960,9 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub single_choice_answers: ::std::vec::Vec<::std::string::String>,
+        pub single_choice_answers: ::std::vec::Vec<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
     }
     impl LeadFormFieldDto {
         pub fn builder() -> builder::LeadFormFieldDto {
@@ -5826,6 +5979,7 @@ pub mod types {
             rename = "predefinedField",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub predefined_field: ::std::option::Option<::std::string::String>,
         ///Question text
         pub question: LocalizedStringDto,
@@ -5848,6 +6002,7 @@ pub mod types {
             rename = "legalDisclaimer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub legal_disclaimer: ::std::option::Option<LocalizedStringDto>,
         ///Privacy policy URL
         #[serde(rename = "privacyPolicyUrl")]
@@ -6005,61 +6160,75 @@ pub mod types {
             rename = "adCampaignGroupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_group_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "adCampaignId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_id: ::std::option::Option<::std::string::String>,
         #[serde(rename = "adId", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "callToActionLabel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action_label: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "contentReferenceString",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content_reference_string: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "destinationFormId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_form_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "destinationUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_url: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "introductoryText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub introductory_text: ::std::option::Option<::std::string::String>,
         ///LinkedIn API error message
         #[serde(
             rename = "linkedInError",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_error: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub media: ::std::vec::Vec<LinkedInMediaDto>,
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "publishingStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<LinkedInAdDtoPublishingStatus>,
     }
     impl LinkedInAdDto {
@@ -6163,23 +6332,27 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LinkedInBudgetDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         #[serde(
             rename = "budgetType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget_type: ::std::option::Option<LinkedInBudgetDtoBudgetType>,
         ///Schedule end date (ISO 8601)
         #[serde(
             rename = "scheduleEndDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_end_date: ::std::option::Option<::std::string::String>,
         ///Schedule start date (ISO 8601)
         #[serde(
             rename = "scheduleStartDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_start_date: ::std::option::Option<::std::string::String>,
     }
     impl LinkedInBudgetDto {
@@ -6337,39 +6510,47 @@ pub mod types {
             rename = "destinationUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_url: ::std::option::Option<::std::string::String>,
         ///File size in bytes
         #[serde(
             rename = "fileSizeBytes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_size_bytes: ::std::option::Option<f64>,
         ///Video frame URLs
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub frames: ::std::vec::Vec<::std::string::String>,
         ///Media headline
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Media name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Selected poster frame index
         #[serde(
             rename = "selectedPoster",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_poster: ::std::option::Option<f64>,
         ///Media source URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub src: ::std::option::Option<::std::string::String>,
         ///Thumbnail URL
         #[serde(
             rename = "thumbnailUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         ///Media type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<LinkedInMediaDtoType>,
     }
     impl LinkedInMediaDto {
@@ -6620,21 +6801,26 @@ pub mod types {
     pub struct MediaDto {
         ///Media description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Media headline
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Media destination link
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub link: ::std::option::Option<::std::string::String>,
         ///Media file name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Selected poster index (required when type is video)
         #[serde(
             rename = "selectedPoster",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_poster: ::std::option::Option<f64>,
         ///Media source URL
         pub src: ::std::string::String,
@@ -6643,6 +6829,7 @@ pub mod types {
             rename = "thumbnailUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         ///Media content type
         #[serde(rename = "type")]
@@ -6717,15 +6904,18 @@ pub mod types {
     pub struct MemberDto {
         ///App identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app: ::std::option::Option<::std::string::String>,
         ///Keyword value
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub keyword: ::std::option::Option<::std::string::String>,
         ///Member type
         #[serde(rename = "memberType")]
         pub member_type: MemberDtoMemberType,
         ///URL value
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl MemberDto {
@@ -6954,6 +7144,7 @@ pub mod types {
             rename = "multipleChoiceQuestionDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub multiple_choice_question_details: ::std::option::Option<
             MultipleChoiceQuestionDetailsDto,
         >,
@@ -6984,6 +7175,7 @@ pub mod types {
             rename = "prepopulationStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prepopulation_status: ::std::option::Option<
             RuleBasedUserListDtoPrepopulationStatus,
         >,
@@ -7190,15 +7382,18 @@ pub mod types {
         pub ad_schedule_targets: ::std::vec::Vec<AdScheduleTargetDto>,
         ///First description line
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description1: ::std::option::Option<::std::string::String>,
         ///Second description line
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description2: ::std::option::Option<::std::string::String>,
         ///End date for the sitelink (YYYY-MM-DD)
         #[serde(
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Final landing page URL
         #[serde(rename = "finalUrls")]
@@ -7211,12 +7406,14 @@ pub mod types {
             rename = "resourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
         ///Start date for the sitelink (YYYY-MM-DD)
         #[serde(
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
     }
     impl SitelinkAssetPayloadDto {
@@ -7274,12 +7471,14 @@ pub mod types {
             rename = "businessPhone",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_phone: ::std::option::Option<::std::string::String>,
         ///Button destination link
         #[serde(
             rename = "buttonLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub button_link: ::std::option::Option<::std::string::String>,
         ///Button text label
         #[serde(rename = "buttonText")]
@@ -7292,6 +7491,7 @@ pub mod types {
             rename = "countryCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Thank you page title
         pub title: ::std::string::String,
@@ -7320,12 +7520,14 @@ pub mod types {
             rename = "csvPath",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub csv_path: ::std::option::Option<::std::string::String>,
         ///Dynamic audience flag
         #[serde(
             rename = "dynamicAudience",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dynamic_audience: ::std::option::Option<::std::string::String>,
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -7357,6 +7559,7 @@ pub mod types {
             rename = "fbAdAccountId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fb_ad_account_id: ::std::option::Option<::std::string::String>,
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -7381,36 +7584,44 @@ pub mod types {
             rename = "conversationFormId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_form_id: ::std::option::Option<::std::string::String>,
         ///Call to action type
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cta: ::std::option::Option<::std::string::String>,
         ///Ad description text
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Destination form ID
         #[serde(
             rename = "destinationFormId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_form_id: ::std::option::Option<::std::string::String>,
         ///Destination link URL
         #[serde(
             rename = "destinationLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_link: ::std::option::Option<::std::string::String>,
         ///Ad headline text
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Ad identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Ad image URL
         #[serde(
             rename = "imageUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -7423,21 +7634,25 @@ pub mod types {
             rename = "mediaType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub media_type: ::std::option::Option<UpsertAdDtoMediaType>,
         ///Enable multi-advertiser ads
         #[serde(
             rename = "multiAdvertiserAds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub multi_advertiser_ads: ::std::option::Option<bool>,
         ///Ad name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Ad primary text
         #[serde(
             rename = "primaryText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub primary_text: ::std::option::Option<::std::string::String>,
     }
     impl UpsertAdDto {
@@ -7509,9 +7724,11 @@ pub mod types {
     pub struct UpsertAdsetDto {
         ///Targeting audience configuration including geo-locations, locales, placements, and custom audiences
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience: ::std::option::Option<FacebookAudienceDto>,
         ///Ad set budget config
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget: ::std::option::Option<Budget>,
         ///Parent campaign ID
         #[serde(rename = "campaignId")]
@@ -7521,21 +7738,25 @@ pub mod types {
             rename = "conversionLocation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversion_location: ::std::option::Option<::std::string::String>,
         ///Custom event type
         #[serde(
             rename = "customEventType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_event_type: ::std::option::Option<::std::string::String>,
         ///Ad set identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Instagram actor ID
         #[serde(
             rename = "instagramActorId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_actor_id: ::std::option::Option<::std::string::String>,
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -7545,27 +7766,32 @@ pub mod types {
             rename = "messagingPlatforms",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub messaging_platforms: ::std::option::Option<UpsertAdsetDtoMessagingPlatforms>,
         ///Ad set name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Facebook page ID
         #[serde(
             rename = "pageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_id: ::std::option::Option<::std::string::String>,
         ///Conversion pixel ID
         #[serde(
             rename = "pixelId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///WhatsApp phone number
         #[serde(
             rename = "whatsappNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whatsapp_number: ::std::option::Option<::std::string::String>,
     }
     impl UpsertAdsetDto {
@@ -7745,12 +7971,14 @@ pub mod types {
     pub struct UpsertAudienceDto {
         ///Audience dimensions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dimensions: ::std::option::Option<AudienceDimensionDto>,
         ///Exclusion dimensions
         #[serde(
             rename = "exclusionDimension",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub exclusion_dimension: ::std::option::Option<AudienceDimensionDto>,
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -7762,6 +7990,7 @@ pub mod types {
             rename = "resourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
     impl UpsertAudienceDto {
@@ -7774,24 +8003,29 @@ pub mod types {
     pub struct UpsertCampaignDto {
         ///Campaign identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location identifier
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Campaign name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Campaign objective
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub objective: ::std::option::Option<UpsertCampaignDtoObjective>,
         ///Campaign data source
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Special ad categories
         #[serde(
             rename = "specialAdCategories",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub special_ad_categories: ::std::option::Option<
             UpsertCampaignDtoSpecialAdCategories,
         >,
@@ -7968,6 +8202,7 @@ pub mod types {
             rename = "conversionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversion_id: ::std::option::Option<::std::string::String>,
         ///How conversions are counted per interaction
         #[serde(rename = "countingType")]
@@ -8188,18 +8423,21 @@ pub mod types {
             rename = "conversionPixelId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversion_pixel_id: ::std::option::Option<::std::string::String>,
         ///Instagram user ID
         #[serde(
             rename = "igUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ig_user_id: ::std::option::Option<::std::string::String>,
         ///Location identifier
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Pixel name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Pixel event type
         #[serde(rename = "type")]
@@ -8222,15 +8460,18 @@ pub mod types {
         pub country_codes: ::std::vec::Vec<::std::string::String>,
         ///Segment description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Expansion level
         #[serde(
             rename = "expansionLevel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expansion_level: ::std::option::Option<UpsertSegmentDtoExpansionLevel>,
         ///Segment identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Segment members — keywords, URLs, or apps that define the custom segment
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -8240,12 +8481,14 @@ pub mod types {
             rename = "membershipLifeSpan",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_life_span: ::std::option::Option<f64>,
         ///Membership status
         #[serde(
             rename = "membershipStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_status: ::std::option::Option<::std::string::String>,
         ///Segment name
         pub name: ::std::string::String,
@@ -8254,6 +8497,7 @@ pub mod types {
             rename = "ruleBasedUserList",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rule_based_user_list: ::std::option::Option<RuleBasedUserListDto>,
         ///Seed user list IDs
         #[serde(
@@ -8264,9 +8508,11 @@ pub mod types {
         pub seed_user_list_ids: ::std::vec::Vec<::std::string::String>,
         ///Segment status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Segment type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl UpsertSegmentDto {
@@ -8345,6 +8591,7 @@ pub mod types {
         pub question: ::std::string::String,
         ///Auto-response message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub response: ::std::option::Option<::std::string::String>,
     }
     impl WelcomeMessageQuestion {
@@ -9115,7 +9362,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AudienceDimensionDto {
             age_ranges: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             audience_segments: ::std::result::Result<
@@ -9149,7 +9398,11 @@ pub mod types {
         impl AudienceDimensionDto {
             pub fn age_ranges<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.age_ranges = value
@@ -11700,7 +11953,9 @@ pub mod types {
                 ::std::string::String,
             >,
             single_choice_answers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -11733,7 +11988,11 @@ pub mod types {
             }
             pub fn single_choice_answers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.single_choice_answers = value
@@ -16100,7 +16359,9 @@ pub mod types {
                 ::std::string::String,
             >,
             single_choice_answers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -16127,7 +16388,11 @@ pub mod types {
             }
             pub fn single_choice_answers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.single_choice_answers = value

@@ -16,6 +16,7 @@ pub const FB_GET_REPORTING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/reporting/campaign/{campaignId}` (upstream operation `fb-get-campaign-reporting`).
 pub const FB_GET_CAMPAIGN_REPORTING: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const FB_GET_CAMPAIGN_REPORTING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/reporting/list` (upstream operation `fb-get-reporting-list`).
 pub const FB_GET_REPORTING_LIST: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const FB_GET_REPORTING_LIST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/me` (upstream operation `fb-get-current-user`).
 pub const FB_GET_CURRENT_USER: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const FB_GET_CURRENT_USER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/pages` (upstream operation `fb-get-pages`).
 pub const FB_GET_PAGES: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const FB_GET_PAGES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/page/{pageId}/instagram` (upstream operation `fb-get-instagram-accounts`).
 pub const FB_GET_INSTAGRAM_ACCOUNTS: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const FB_GET_INSTAGRAM_ACCOUNTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/page/{pageId}/forms` (upstream operation `fb-get-page-lead-forms`).
 pub const FB_GET_PAGE_LEAD_FORMS: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const FB_GET_PAGE_LEAD_FORMS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/page/{pageId}/forms` (upstream operation `fb-create-page-lead-form`).
 pub const FB_CREATE_PAGE_LEAD_FORM: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const FB_CREATE_PAGE_LEAD_FORM: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/ad-accounts` (upstream operation `fb-get-ad-accounts`).
 pub const FB_GET_AD_ACCOUNTS: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const FB_GET_AD_ACCOUNTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/ad-accounts/{adAccountId}` (upstream operation `fb-get-ad-account`).
 pub const FB_GET_AD_ACCOUNT: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const FB_GET_AD_ACCOUNT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/facebook/ad-accounts/{adAccountId}` (upstream operation `fb-delete-ad-account`).
 pub const FB_DELETE_AD_ACCOUNT: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const FB_DELETE_AD_ACCOUNT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/conversation-forms` (upstream operation `fb-get-conversation-forms`).
 pub const FB_GET_CONVERSATION_FORMS: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const FB_GET_CONVERSATION_FORMS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/conversation-forms` (upstream operation `fb-create-conversation-form`).
 pub const FB_CREATE_CONVERSATION_FORM: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const FB_CREATE_CONVERSATION_FORM: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/integration` (upstream operation `fb-create-integration`).
 pub const FB_CREATE_INTEGRATION: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const FB_CREATE_INTEGRATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/integration` (upstream operation `fb-get-integration`).
 pub const FB_GET_INTEGRATION: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const FB_GET_INTEGRATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/facebook/integration` (upstream operation `fb-delete-integration`).
 pub const FB_DELETE_INTEGRATION: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const FB_DELETE_INTEGRATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/targeting/search` (upstream operation `fb-search-targeting`).
 pub const FB_SEARCH_TARGETING: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const FB_SEARCH_TARGETING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/campaigns/{campaignId}/publish` (upstream operation `fb-publish-campaign`).
 pub const FB_PUBLISH_CAMPAIGN: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const FB_PUBLISH_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/facebook/page` (upstream operation `fb-delete-page`).
 pub const FB_DELETE_PAGE: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const FB_DELETE_PAGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/pixels` (upstream operation `fb-get-pixels`).
 pub const FB_GET_PIXELS: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const FB_GET_PIXELS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/facebook/pixels` (upstream operation `fb-upsert-pixel`).
 pub const FB_UPSERT_PIXEL: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const FB_UPSERT_PIXEL: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/custom-audience` (upstream operation `fb-get-custom-audiences`).
 pub const FB_GET_CUSTOM_AUDIENCES: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const FB_GET_CUSTOM_AUDIENCES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/facebook/custom-audience/{audienceId}` (upstream operation `fb-delete-custom-audience`).
 pub const FB_DELETE_CUSTOM_AUDIENCE: OperationMeta = OperationMeta {
@@ -236,6 +258,7 @@ pub const FB_DELETE_CUSTOM_AUDIENCE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/facebook/custom-audience/{audienceId}` (upstream operation `fb-update-custom-audience`).
 pub const FB_UPDATE_CUSTOM_AUDIENCE: OperationMeta = OperationMeta {
@@ -246,6 +269,7 @@ pub const FB_UPDATE_CUSTOM_AUDIENCE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/custom-audience/{audienceId}` (upstream operation `fb-get-custom-audience-by-id`).
 pub const FB_GET_CUSTOM_AUDIENCE_BY_ID: OperationMeta = OperationMeta {
@@ -256,6 +280,7 @@ pub const FB_GET_CUSTOM_AUDIENCE_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/facebook/custom-audience/{audienceId}/member` (upstream operation `fb-add-custom-audience-member`).
 pub const FB_ADD_CUSTOM_AUDIENCE_MEMBER: OperationMeta = OperationMeta {
@@ -266,6 +291,7 @@ pub const FB_ADD_CUSTOM_AUDIENCE_MEMBER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/facebook/custom-audience/{audienceId}/member` (upstream operation `fb-remove-custom-audience-member`).
 pub const FB_REMOVE_CUSTOM_AUDIENCE_MEMBER: OperationMeta = OperationMeta {
@@ -276,6 +302,7 @@ pub const FB_REMOVE_CUSTOM_AUDIENCE_MEMBER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/facebook/custom-audience/{audienceId}/member/batch` (upstream operation `fb-batch-update-audience-members`).
 pub const FB_BATCH_UPDATE_AUDIENCE_MEMBERS: OperationMeta = OperationMeta {
@@ -286,6 +313,7 @@ pub const FB_BATCH_UPDATE_AUDIENCE_MEMBERS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/facebook/page/default` (upstream operation `fb-set-default-page`).
 pub const FB_SET_DEFAULT_PAGE: OperationMeta = OperationMeta {
@@ -296,6 +324,7 @@ pub const FB_SET_DEFAULT_PAGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/lead-form/{leadFormId}` (upstream operation `fb-get-lead-form`).
 pub const FB_GET_LEAD_FORM: OperationMeta = OperationMeta {
@@ -306,6 +335,7 @@ pub const FB_GET_LEAD_FORM: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/campaign/{campaignId}` (upstream operation `fb-get-campaign`).
 pub const FB_GET_CAMPAIGN: OperationMeta = OperationMeta {
@@ -316,6 +346,7 @@ pub const FB_GET_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/facebook/entity` (upstream operation `fb-get-entity`).
 pub const FB_GET_ENTITY: OperationMeta = OperationMeta {
@@ -326,6 +357,7 @@ pub const FB_GET_ENTITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/facebook/campaigns` (upstream operation `fb-upsert-campaign`).
 pub const FB_UPSERT_CAMPAIGN: OperationMeta = OperationMeta {
@@ -336,6 +368,7 @@ pub const FB_UPSERT_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/facebook/adsets` (upstream operation `fb-upsert-adset`).
 pub const FB_UPSERT_ADSET: OperationMeta = OperationMeta {
@@ -346,6 +379,7 @@ pub const FB_UPSERT_ADSET: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/facebook/ads-v2` (upstream operation `fb-upsert-ad`).
 pub const FB_UPSERT_AD: OperationMeta = OperationMeta {
@@ -356,6 +390,7 @@ pub const FB_UPSERT_AD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/campaigns/{campaignId}/pause` (upstream operation `fb-pause-campaign`).
 pub const FB_PAUSE_CAMPAIGN: OperationMeta = OperationMeta {
@@ -366,6 +401,7 @@ pub const FB_PAUSE_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/campaigns/{campaignId}/resume` (upstream operation `fb-resume-campaign`).
 pub const FB_RESUME_CAMPAIGN: OperationMeta = OperationMeta {
@@ -376,6 +412,7 @@ pub const FB_RESUME_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/campaigns/{campaignId}/duplicate` (upstream operation `fb-duplicate-campaign`).
 pub const FB_DUPLICATE_CAMPAIGN: OperationMeta = OperationMeta {
@@ -386,6 +423,7 @@ pub const FB_DUPLICATE_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/facebook/campaigns/{campaignId}` (upstream operation `fb-delete-campaign`).
 pub const FB_DELETE_CAMPAIGN: OperationMeta = OperationMeta {
@@ -396,6 +434,7 @@ pub const FB_DELETE_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/adsets/{adsetId}/pause` (upstream operation `fb-pause-adset`).
 pub const FB_PAUSE_ADSET: OperationMeta = OperationMeta {
@@ -406,6 +445,7 @@ pub const FB_PAUSE_ADSET: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/adsets/{adsetId}/resume` (upstream operation `fb-resume-adset`).
 pub const FB_RESUME_ADSET: OperationMeta = OperationMeta {
@@ -416,6 +456,7 @@ pub const FB_RESUME_ADSET: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/adsets/{adsetId}/duplicate` (upstream operation `fb-duplicate-adset`).
 pub const FB_DUPLICATE_ADSET: OperationMeta = OperationMeta {
@@ -426,6 +467,7 @@ pub const FB_DUPLICATE_ADSET: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/facebook/adsets/{adsetId}` (upstream operation `fb-delete-adset`).
 pub const FB_DELETE_ADSET: OperationMeta = OperationMeta {
@@ -436,6 +478,7 @@ pub const FB_DELETE_ADSET: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/ads/{adId}/pause` (upstream operation `fb-pause-ad`).
 pub const FB_PAUSE_AD: OperationMeta = OperationMeta {
@@ -446,6 +489,7 @@ pub const FB_PAUSE_AD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/ads/{adId}/resume` (upstream operation `fb-resume-ad`).
 pub const FB_RESUME_AD: OperationMeta = OperationMeta {
@@ -456,6 +500,7 @@ pub const FB_RESUME_AD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/facebook/ads/{adId}/duplicate` (upstream operation `fb-duplicate-ad`).
 pub const FB_DUPLICATE_AD: OperationMeta = OperationMeta {
@@ -466,6 +511,7 @@ pub const FB_DUPLICATE_AD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/facebook/ads/{adId}` (upstream operation `fb-delete-ad`).
 pub const FB_DELETE_AD: OperationMeta = OperationMeta {
@@ -476,6 +522,7 @@ pub const FB_DELETE_AD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/reporting` (upstream operation `google-get-reporting`).
 pub const GOOGLE_GET_REPORTING: OperationMeta = OperationMeta {
@@ -486,6 +533,7 @@ pub const GOOGLE_GET_REPORTING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/reporting/list` (upstream operation `google-get-reporting-list`).
 pub const GOOGLE_GET_REPORTING_LIST: OperationMeta = OperationMeta {
@@ -496,6 +544,7 @@ pub const GOOGLE_GET_REPORTING_LIST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/reporting/campaign/{campaignId}` (upstream operation `google-get-campaign-reporting`).
 pub const GOOGLE_GET_CAMPAIGN_REPORTING: OperationMeta = OperationMeta {
@@ -506,6 +555,7 @@ pub const GOOGLE_GET_CAMPAIGN_REPORTING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/conversions` (upstream operation `google-get-conversions`).
 pub const GOOGLE_GET_CONVERSIONS: OperationMeta = OperationMeta {
@@ -516,6 +566,7 @@ pub const GOOGLE_GET_CONVERSIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/google/conversions` (upstream operation `google-upsert-conversion`).
 pub const GOOGLE_UPSERT_CONVERSION: OperationMeta = OperationMeta {
@@ -526,6 +577,7 @@ pub const GOOGLE_UPSERT_CONVERSION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/conversions/{conversionId}` (upstream operation `google-get-conversion-by-id`).
 pub const GOOGLE_GET_CONVERSION_BY_ID: OperationMeta = OperationMeta {
@@ -536,6 +588,7 @@ pub const GOOGLE_GET_CONVERSION_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/google/conversions/{conversionId}` (upstream operation `google-delete-conversion`).
 pub const GOOGLE_DELETE_CONVERSION: OperationMeta = OperationMeta {
@@ -546,6 +599,7 @@ pub const GOOGLE_DELETE_CONVERSION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/integration` (upstream operation `google-get-integration`).
 pub const GOOGLE_GET_INTEGRATION: OperationMeta = OperationMeta {
@@ -556,6 +610,7 @@ pub const GOOGLE_GET_INTEGRATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/google/integration` (upstream operation `google-create-integration`).
 pub const GOOGLE_CREATE_INTEGRATION: OperationMeta = OperationMeta {
@@ -566,6 +621,7 @@ pub const GOOGLE_CREATE_INTEGRATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/me` (upstream operation `google-get-current-user`).
 pub const GOOGLE_GET_CURRENT_USER: OperationMeta = OperationMeta {
@@ -576,6 +632,7 @@ pub const GOOGLE_GET_CURRENT_USER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/ad-accounts` (upstream operation `google-get-ad-accounts`).
 pub const GOOGLE_GET_AD_ACCOUNTS: OperationMeta = OperationMeta {
@@ -586,6 +643,7 @@ pub const GOOGLE_GET_AD_ACCOUNTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/ad-accounts/{adAccountId}` (upstream operation `google-get-ad-account-details`).
 pub const GOOGLE_GET_AD_ACCOUNT_DETAILS: OperationMeta = OperationMeta {
@@ -596,6 +654,7 @@ pub const GOOGLE_GET_AD_ACCOUNT_DETAILS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/google/ad-accounts/{adAccountId}` (upstream operation `google-delete-ad-account`).
 pub const GOOGLE_DELETE_AD_ACCOUNT: OperationMeta = OperationMeta {
@@ -606,6 +665,7 @@ pub const GOOGLE_DELETE_AD_ACCOUNT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/google/ads/{adId}/publish` (upstream operation `google-publish-ad`).
 pub const GOOGLE_PUBLISH_AD: OperationMeta = OperationMeta {
@@ -616,6 +676,7 @@ pub const GOOGLE_PUBLISH_AD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/targeting/search` (upstream operation `google-search-targeting`).
 pub const GOOGLE_SEARCH_TARGETING: OperationMeta = OperationMeta {
@@ -626,6 +687,7 @@ pub const GOOGLE_SEARCH_TARGETING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/google/keyword-ideas` (upstream operation `google-get-keyword-ideas`).
 pub const GOOGLE_GET_KEYWORD_IDEAS: OperationMeta = OperationMeta {
@@ -636,6 +698,7 @@ pub const GOOGLE_GET_KEYWORD_IDEAS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/assets` (upstream operation `google-get-assets`).
 pub const GOOGLE_GET_ASSETS: OperationMeta = OperationMeta {
@@ -646,6 +709,7 @@ pub const GOOGLE_GET_ASSETS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/google/assets` (upstream operation `google-upsert-assets`).
 pub const GOOGLE_UPSERT_ASSETS: OperationMeta = OperationMeta {
@@ -656,6 +720,7 @@ pub const GOOGLE_UPSERT_ASSETS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/entity` (upstream operation `google-get-entity`).
 pub const GOOGLE_GET_ENTITY: OperationMeta = OperationMeta {
@@ -666,6 +731,7 @@ pub const GOOGLE_GET_ENTITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/target-interests` (upstream operation `google-get-target-interests`).
 pub const GOOGLE_GET_TARGET_INTERESTS: OperationMeta = OperationMeta {
@@ -676,6 +742,7 @@ pub const GOOGLE_GET_TARGET_INTERESTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/segments` (upstream operation `google-get-segments`).
 pub const GOOGLE_GET_SEGMENTS: OperationMeta = OperationMeta {
@@ -686,6 +753,7 @@ pub const GOOGLE_GET_SEGMENTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/google/segments` (upstream operation `google-upsert-segment`).
 pub const GOOGLE_UPSERT_SEGMENT: OperationMeta = OperationMeta {
@@ -696,6 +764,7 @@ pub const GOOGLE_UPSERT_SEGMENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/google/segments/{segmentId}` (upstream operation `google-delete-segment`).
 pub const GOOGLE_DELETE_SEGMENT: OperationMeta = OperationMeta {
@@ -706,6 +775,7 @@ pub const GOOGLE_DELETE_SEGMENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/segments/{segmentId}` (upstream operation `google-get-segment-by-id`).
 pub const GOOGLE_GET_SEGMENT_BY_ID: OperationMeta = OperationMeta {
@@ -716,6 +786,7 @@ pub const GOOGLE_GET_SEGMENT_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/google/segments/offline-user-list-job` (upstream operation `google-create-offline-user-list-job`).
 pub const GOOGLE_CREATE_OFFLINE_USER_LIST_JOB: OperationMeta = OperationMeta {
@@ -726,6 +797,7 @@ pub const GOOGLE_CREATE_OFFLINE_USER_LIST_JOB: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/google/audiences` (upstream operation `google-upsert-audience`).
 pub const GOOGLE_UPSERT_AUDIENCE: OperationMeta = OperationMeta {
@@ -736,6 +808,7 @@ pub const GOOGLE_UPSERT_AUDIENCE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/audiences` (upstream operation `google-get-audiences`).
 pub const GOOGLE_GET_AUDIENCES: OperationMeta = OperationMeta {
@@ -746,6 +819,7 @@ pub const GOOGLE_GET_AUDIENCES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/audiences/{audienceId}` (upstream operation `google-get-audience-by-id`).
 pub const GOOGLE_GET_AUDIENCE_BY_ID: OperationMeta = OperationMeta {
@@ -756,6 +830,7 @@ pub const GOOGLE_GET_AUDIENCE_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/google/ads` (upstream operation `google-upsert-campaign`).
 pub const GOOGLE_UPSERT_CAMPAIGN: OperationMeta = OperationMeta {
@@ -766,6 +841,7 @@ pub const GOOGLE_UPSERT_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/ads/{adId}` (upstream operation `google-get-campaign-by-id`).
 pub const GOOGLE_GET_CAMPAIGN_BY_ID: OperationMeta = OperationMeta {
@@ -776,6 +852,7 @@ pub const GOOGLE_GET_CAMPAIGN_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/google/conversion-goals` (upstream operation `google-get-conversion-goals`).
 pub const GOOGLE_GET_CONVERSION_GOALS: OperationMeta = OperationMeta {
@@ -786,6 +863,7 @@ pub const GOOGLE_GET_CONVERSION_GOALS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/integration` (upstream operation `li-get-integration`).
 pub const LI_GET_INTEGRATION: OperationMeta = OperationMeta {
@@ -796,6 +874,7 @@ pub const LI_GET_INTEGRATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/linkedin/integration` (upstream operation `li-create-integration`).
 pub const LI_CREATE_INTEGRATION: OperationMeta = OperationMeta {
@@ -806,6 +885,7 @@ pub const LI_CREATE_INTEGRATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/ad-accounts` (upstream operation `li-get-ad-accounts`).
 pub const LI_GET_AD_ACCOUNTS: OperationMeta = OperationMeta {
@@ -816,6 +896,7 @@ pub const LI_GET_AD_ACCOUNTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/ad-account` (upstream operation `li-get-ad-account-details`).
 pub const LI_GET_AD_ACCOUNT_DETAILS: OperationMeta = OperationMeta {
@@ -826,6 +907,7 @@ pub const LI_GET_AD_ACCOUNT_DETAILS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /ad-publishing/linkedin/ad-account` (upstream operation `li-delete-ad-account`).
 pub const LI_DELETE_AD_ACCOUNT: OperationMeta = OperationMeta {
@@ -836,6 +918,7 @@ pub const LI_DELETE_AD_ACCOUNT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/me` (upstream operation `li-get-current-user`).
 pub const LI_GET_CURRENT_USER: OperationMeta = OperationMeta {
@@ -846,6 +929,7 @@ pub const LI_GET_CURRENT_USER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/ads/{adId}` (upstream operation `li-get-campaign-group`).
 pub const LI_GET_CAMPAIGN_GROUP: OperationMeta = OperationMeta {
@@ -856,6 +940,7 @@ pub const LI_GET_CAMPAIGN_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/linkedin/ads/{adId}/publish` (upstream operation `li-publish-campaign-group`).
 pub const LI_PUBLISH_CAMPAIGN_GROUP: OperationMeta = OperationMeta {
@@ -866,6 +951,7 @@ pub const LI_PUBLISH_CAMPAIGN_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /ad-publishing/linkedin/ads` (upstream operation `li-upsert-campaign-group`).
 pub const LI_UPSERT_CAMPAIGN_GROUP: OperationMeta = OperationMeta {
@@ -876,6 +962,7 @@ pub const LI_UPSERT_CAMPAIGN_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/targeting/search` (upstream operation `li-search-targeting`).
 pub const LI_SEARCH_TARGETING: OperationMeta = OperationMeta {
@@ -886,6 +973,7 @@ pub const LI_SEARCH_TARGETING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/{accountId}/forms` (upstream operation `li-get-lead-forms`).
 pub const LI_GET_LEAD_FORMS: OperationMeta = OperationMeta {
@@ -896,6 +984,7 @@ pub const LI_GET_LEAD_FORMS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /ad-publishing/linkedin/{accountId}/form` (upstream operation `li-create-lead-form`).
 pub const LI_CREATE_LEAD_FORM: OperationMeta = OperationMeta {
@@ -906,6 +995,7 @@ pub const LI_CREATE_LEAD_FORM: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /ad-publishing/linkedin/{adId}/status` (upstream operation `li-update-ad-status`).
 pub const LI_UPDATE_AD_STATUS: OperationMeta = OperationMeta {
@@ -916,6 +1006,7 @@ pub const LI_UPDATE_AD_STATUS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/reporting` (upstream operation `li-get-ad-analytics`).
 pub const LI_GET_AD_ANALYTICS: OperationMeta = OperationMeta {
@@ -926,6 +1017,7 @@ pub const LI_GET_AD_ANALYTICS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/reporting/list` (upstream operation `li-get-reporting-list`).
 pub const LI_GET_REPORTING_LIST: OperationMeta = OperationMeta {
@@ -936,6 +1028,7 @@ pub const LI_GET_REPORTING_LIST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /ad-publishing/linkedin/reporting/campaign-group/{campaignGroupId}` (upstream operation `li-get-campaign-group-reporting`).
 pub const LI_GET_CAMPAIGN_GROUP_REPORTING: OperationMeta = OperationMeta {
@@ -946,6 +1039,7 @@ pub const LI_GET_CAMPAIGN_GROUP_REPORTING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 94usize] = [

@@ -17,6 +17,7 @@ pub mod types {
     pub struct AffiliateListMetaResponseDto {
         ///Total affiliates matching the applied filters
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
     impl AffiliateListMetaResponseDto {
@@ -29,12 +30,15 @@ pub mod types {
     pub struct CommissionAffiliateResponseDto {
         ///Affiliate email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Affiliate id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Affiliate display name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl CommissionAffiliateResponseDto {
@@ -47,15 +51,18 @@ pub mod types {
     pub struct CommissionCampaignResponseDto {
         ///Campaign id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is in live mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Campaign name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl CommissionCampaignResponseDto {
@@ -68,24 +75,29 @@ pub mod types {
     pub struct CommissionCustomerResponseDto {
         ///Customer email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Customer first name
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Customer id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Customer last name
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Customer type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl CommissionCustomerResponseDto {
@@ -98,129 +110,155 @@ pub mod types {
     pub struct CommissionListItemResponseDto {
         ///Affiliate details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate: ::std::option::Option<CommissionAffiliateResponseDto>,
         ///Affiliate id
         #[serde(
             rename = "affiliateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_id: ::std::option::Option<::std::string::String>,
         ///Base amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Campaign details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign: ::std::option::Option<CommissionCampaignResponseDto>,
         ///Campaign name
         #[serde(
             rename = "campaignName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_name: ::std::option::Option<::std::string::String>,
         ///Commission percentage or value
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub commission: ::std::option::Option<f64>,
         ///Commission amount
         #[serde(
             rename = "commissionAmount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub commission_amount: ::std::option::Option<f64>,
         ///Commission type
         #[serde(
             rename = "commissionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub commission_type: ::std::option::Option<::std::string::String>,
         ///Created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Customer details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer: ::std::option::Option<CommissionCustomerResponseDto>,
         ///Due date
         #[serde(
             rename = "dueAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_at: ::std::option::Option<::std::string::String>,
         ///Event id
         #[serde(
             rename = "eventId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_id: ::std::option::Option<::std::string::String>,
         ///Commission id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the item is a trial commission
         #[serde(
             rename = "isTrial",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_trial: ::std::option::Option<bool>,
         ///Whether the commission is in live mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Payout id
         #[serde(
             rename = "payoutId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payout_id: ::std::option::Option<::std::string::String>,
         ///Product commission amount
         #[serde(
             rename = "productCommission",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_commission: ::std::option::Option<f64>,
         ///Product id
         #[serde(
             rename = "productId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Product name
         #[serde(
             rename = "productName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_name: ::std::option::Option<::std::string::String>,
         ///Quantity
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub qty: ::std::option::Option<f64>,
         ///Commission status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Commission tier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tier: ::std::option::Option<f64>,
         ///Transaction time
         #[serde(
             rename = "transactionAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transaction_at: ::std::option::Option<::std::string::String>,
         ///Transaction id
         #[serde(
             rename = "transactionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transaction_id: ::std::option::Option<::std::string::String>,
         ///Unit discount
         #[serde(
             rename = "unitDiscount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit_discount: ::std::option::Option<f64>,
     }
     impl CommissionListItemResponseDto {
@@ -233,6 +271,7 @@ pub mod types {
     pub struct CommissionListMetaResponseDto {
         ///Total commissions matching the filters
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
     impl CommissionListMetaResponseDto {
@@ -245,36 +284,43 @@ pub mod types {
     pub struct GetAffiliateResponseDto {
         ///Whether the affiliate is active
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
         ///Affiliate address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Affiliate avatar URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Campaign ids
         #[serde(
             rename = "campaignIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Click count
         #[serde(
             rename = "clickCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub click_count: ::std::option::Option<f64>,
         ///Contact id associated with the affiliate
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created by audit info
         #[serde(
@@ -285,48 +331,58 @@ pub mod types {
         pub created_by: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Currency code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Customer count
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer: ::std::option::Option<f64>,
         ///Whether the affiliate is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Dropped customer count
         #[serde(
             rename = "droppedCustomer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dropped_customer: ::std::option::Option<f64>,
         ///Affiliate email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Facebook URL
         #[serde(
             rename = "facebookUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_url: ::std::option::Option<::std::string::String>,
         ///Affiliate first name
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Affiliate id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Instagram URL
         #[serde(
             rename = "instagramUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_url: ::std::option::Option<::std::string::String>,
         ///Affiliate last name
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Last updated by audit info
         #[serde(
@@ -340,72 +396,86 @@ pub mod types {
         >,
         ///Lead count
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lead: ::std::option::Option<f64>,
         ///LinkedIn URL
         #[serde(
             rename = "linkedInUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_url: ::std::option::Option<::std::string::String>,
         ///Location id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Owned amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub owned: ::std::option::Option<f64>,
         ///Paid amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub paid: ::std::option::Option<f64>,
         ///Affiliate phone number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Affiliate revenue
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub revenue: ::std::option::Option<f64>,
         ///Twitter URL
         #[serde(
             rename = "twitterUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twitter_url: ::std::option::Option<::std::string::String>,
         ///Updated at timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///VAT ID
         #[serde(
             rename = "vatId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub vat_id: ::std::option::Option<::std::string::String>,
         ///W8 form URL
         #[serde(
             rename = "w8Form",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub w8_form: ::std::option::Option<::std::string::String>,
         ///W9 form URL
         #[serde(
             rename = "w9Form",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub w9_form: ::std::option::Option<::std::string::String>,
         ///Website URL
         #[serde(
             rename = "websiteUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website_url: ::std::option::Option<::std::string::String>,
         ///YouTube URL
         #[serde(
             rename = "youtubeUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube_url: ::std::option::Option<::std::string::String>,
     }
     impl GetAffiliateResponseDto {
@@ -418,11 +488,13 @@ pub mod types {
     pub struct GetCommissionListResponseDto {
         ///Commission list
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub commissions: ::std::option::Option<
             ::std::vec::Vec<CommissionListItemResponseDto>,
         >,
         ///Pagination metadata
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<CommissionListMetaResponseDto>,
     }
     impl GetCommissionListResponseDto {
@@ -435,9 +507,11 @@ pub mod types {
     pub struct GetPayoutListResponseDto {
         ///Pagination metadata
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<PayoutListMetaResponseDto>,
         ///Payout list
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payouts: ::std::option::Option<::std::vec::Vec<PayoutListItemResponseDto>>,
     }
     impl GetPayoutListResponseDto {
@@ -450,11 +524,13 @@ pub mod types {
     pub struct ListAffiliatesResponseDto {
         ///Affiliate list
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliates: ::std::option::Option<
             ::std::vec::Vec<OAuthAffiliateListItemResponseDto>,
         >,
         ///Pagination metadata
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<AffiliateListMetaResponseDto>,
     }
     impl ListAffiliatesResponseDto {
@@ -467,36 +543,43 @@ pub mod types {
     pub struct OAuthAffiliateListItemResponseDto {
         ///Whether the affiliate is active
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
         ///Affiliate address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Affiliate avatar URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Campaign ids
         #[serde(
             rename = "campaignIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Click count
         #[serde(
             rename = "clickCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub click_count: ::std::option::Option<f64>,
         ///Contact id associated with the affiliate
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created by audit info
         #[serde(
@@ -507,48 +590,58 @@ pub mod types {
         pub created_by: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Currency code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Customer count
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer: ::std::option::Option<f64>,
         ///Whether the affiliate is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Dropped customer count
         #[serde(
             rename = "droppedCustomer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dropped_customer: ::std::option::Option<f64>,
         ///Affiliate email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Facebook URL
         #[serde(
             rename = "facebookUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_url: ::std::option::Option<::std::string::String>,
         ///Affiliate first name
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Affiliate id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Instagram URL
         #[serde(
             rename = "instagramUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_url: ::std::option::Option<::std::string::String>,
         ///Affiliate last name
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Last updated by audit info
         #[serde(
@@ -562,72 +655,86 @@ pub mod types {
         >,
         ///Lead count
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lead: ::std::option::Option<f64>,
         ///LinkedIn URL
         #[serde(
             rename = "linkedInUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_url: ::std::option::Option<::std::string::String>,
         ///Location id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Owned amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub owned: ::std::option::Option<f64>,
         ///Paid amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub paid: ::std::option::Option<f64>,
         ///Affiliate phone number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Affiliate revenue
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub revenue: ::std::option::Option<f64>,
         ///Twitter URL
         #[serde(
             rename = "twitterUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twitter_url: ::std::option::Option<::std::string::String>,
         ///Updated at timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///VAT ID
         #[serde(
             rename = "vatId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub vat_id: ::std::option::Option<::std::string::String>,
         ///W8 form URL
         #[serde(
             rename = "w8Form",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub w8_form: ::std::option::Option<::std::string::String>,
         ///W9 form URL
         #[serde(
             rename = "w9Form",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub w9_form: ::std::option::Option<::std::string::String>,
         ///Website URL
         #[serde(
             rename = "websiteUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website_url: ::std::option::Option<::std::string::String>,
         ///YouTube URL
         #[serde(
             rename = "youtubeUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube_url: ::std::option::Option<::std::string::String>,
     }
     impl OAuthAffiliateListItemResponseDto {
@@ -640,81 +747,97 @@ pub mod types {
     pub struct PayoutListItemResponseDto {
         ///Affiliate details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate: ::std::option::Option<OAuthAffiliateListItemResponseDto>,
         ///Affiliate email
         #[serde(
             rename = "affiliateEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_email: ::std::option::Option<::std::string::String>,
         ///Affiliate id
         #[serde(
             rename = "affiliateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_id: ::std::option::Option<::std::string::String>,
         ///Affiliate display name
         #[serde(
             rename = "affiliateName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_name: ::std::option::Option<::std::string::String>,
         ///Alternate id
         #[serde(
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Payout amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Campaign name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign: ::std::option::Option<::std::string::String>,
         ///Campaign id
         #[serde(
             rename = "campaignId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_id: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Payout currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Whether the payout is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Payout due date
         #[serde(
             rename = "dueAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_at: ::std::option::Option<::std::string::String>,
         ///Payout id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the payout is migrated
         #[serde(
             rename = "isMigrated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_migrated: ::std::option::Option<bool>,
         ///Location id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Payout paid date
         #[serde(
             rename = "paidAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub paid_at: ::std::option::Option<::std::string::String>,
         ///Payout metadata
         #[serde(
@@ -728,27 +851,32 @@ pub mod types {
             rename = "paidMethod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub paid_method: ::std::option::Option<::std::string::String>,
         ///Primary payout method
         #[serde(
             rename = "payoutMethod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payout_method: ::std::option::Option<::std::string::String>,
         ///Payout month
         #[serde(
             rename = "payoutMonth",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payout_month: ::std::option::Option<::std::string::String>,
         ///Payout status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Updated at timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl PayoutListItemResponseDto {
@@ -761,6 +889,7 @@ pub mod types {
     pub struct PayoutListMetaResponseDto {
         ///Total payouts matching the filters
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
     impl PayoutListMetaResponseDto {

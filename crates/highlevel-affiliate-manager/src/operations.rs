@@ -16,6 +16,7 @@ pub const LIST_AFFILIATES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /affiliate-manager/{locationId}/affiliates/{affiliateId}` (upstream operation `get-affiliate`).
 pub const GET_AFFILIATE: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_AFFILIATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /affiliate-manager/{locationId}/payouts` (upstream operation `list-payouts`).
 pub const LIST_PAYOUTS: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const LIST_PAYOUTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /affiliate-manager/{locationId}/commissions` (upstream operation `list-commissions`).
 pub const LIST_COMMISSIONS: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const LIST_COMMISSIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 4usize] = [

@@ -16,6 +16,7 @@ pub const CREATE_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /agent-studio/agent` (upstream operation `getAgents`).
 pub const GET_AGENTS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_AGENTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /agent-studio/agent/versions/{versionId}` (upstream operation `updateAgentVersion`).
 pub const UPDATE_AGENT_VERSION: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const UPDATE_AGENT_VERSION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /agent-studio/agent/{agentId}` (upstream operation `updateAgentMetadata`).
 pub const UPDATE_AGENT_METADATA: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const UPDATE_AGENT_METADATA: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /agent-studio/agent/{agentId}` (upstream operation `deleteAgent`).
 pub const DELETE_AGENT: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const DELETE_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /agent-studio/agent/{agentId}` (upstream operation `getAgentById`).
 pub const GET_AGENT_BY_ID: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const GET_AGENT_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /agent-studio/agent/versions/{versionId}/publish` (upstream operation `promoteAndPublish`).
 pub const PROMOTE_AND_PUBLISH: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const PROMOTE_AND_PUBLISH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /agent-studio/agent/{agentId}/execute` (upstream operation `executeAgent`).
 pub const EXECUTE_AGENT: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const EXECUTE_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /agent-studio/public-api/agents` (upstream operation `getAgents-deprecated`).
 pub const GET_AGENTS_DEPRECATED: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const GET_AGENTS_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /agent-studio/public-api/agents/{agentId}` (upstream operation `getAgentById-deprecated`).
 pub const GET_AGENT_BY_ID_DEPRECATED: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_AGENT_BY_ID_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /agent-studio/public-api/agents/{agentId}/execute` (upstream operation `executeAgent-deprecated`).
 pub const EXECUTE_AGENT_DEPRECATED: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const EXECUTE_AGENT_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 11usize] = [

@@ -17,32 +17,20 @@ pub mod types {
     pub struct CreateAssociationReqDto {
         ///First Objects Key
         #[serde(rename = "firstObjectKey")]
-        pub first_object_key: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        pub first_object_key: ::std::string::String,
         ///First Objects Association Label (custom_objects.children)
         #[serde(rename = "firstObjectLabel")]
-        pub first_object_label: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        pub first_object_label: ::std::string::String,
         ///Association's Unique key
         pub key: ::std::string::String,
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Second Objects Key
         #[serde(rename = "secondObjectKey")]
-        pub second_object_key: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        pub second_object_key: ::std::string::String,
         ///Second Object Association Label (contact)
         #[serde(rename = "secondObjectLabel")]
-        pub second_object_label: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        pub second_object_label: ::std::string::String,
     }
     impl CreateAssociationReqDto {
         pub fn builder() -> builder::CreateAssociationReqDto {
@@ -75,11 +63,14 @@ pub mod types {
     pub struct DeleteAssociationsResponseDto {
         ///Deletion status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Association Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
     }
     impl DeleteAssociationsResponseDto {
@@ -93,63 +84,51 @@ pub mod types {
         ///Association Type can be USER_DEFINED or SYSTEM_DEFINED
         #[serde(
             rename = "associationType",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub association_type: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub association_type: ::std::option::Option<::std::string::String>,
         ///First Objects Key
         #[serde(
             rename = "firstObjectKey",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub first_object_key: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub first_object_key: ::std::option::Option<::std::string::String>,
         ///First Objects Association Label (custom_objects.children)
         #[serde(
             rename = "firstObjectLabel",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub first_object_label: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub first_object_label: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///First Objects Association Label (custom_objects.children)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Second Objects Key
         #[serde(
             rename = "secondObjectKey",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub second_object_key: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub second_object_key: ::std::option::Option<::std::string::String>,
         ///Second Object Association Label (contact)
         #[serde(
             rename = "secondObjectLabel",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub second_object_label: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub second_object_label: ::std::option::Option<::std::string::String>,
     }
     impl GetPostSuccessfulResponseDto {
         pub fn builder() -> builder::GetPostSuccessfulResponseDto {
@@ -160,15 +139,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UpdateAssociationReqDto {
         #[serde(rename = "firstObjectLabel")]
-        pub first_object_label: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        pub first_object_label: ::std::string::String,
         #[serde(rename = "secondObjectLabel")]
-        pub second_object_label: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        pub second_object_label: ::std::string::String,
     }
     impl UpdateAssociationReqDto {
         pub fn builder() -> builder::UpdateAssociationReqDto {
@@ -180,11 +153,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CreateAssociationReqDto {
             first_object_key: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             first_object_label: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             key: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -193,11 +166,11 @@ pub mod types {
                 ::std::string::String,
             >,
             second_object_key: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             second_object_label: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
                 ::std::string::String,
             >,
         }
@@ -224,9 +197,7 @@ pub mod types {
         impl CreateAssociationReqDto {
             pub fn first_object_key<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_key = value
@@ -240,9 +211,7 @@ pub mod types {
             }
             pub fn first_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_label = value
@@ -280,9 +249,7 @@ pub mod types {
             }
             pub fn second_object_key<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_key = value
@@ -296,9 +263,7 @@ pub mod types {
             }
             pub fn second_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_label = value
@@ -541,15 +506,15 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetPostSuccessfulResponseDto {
             association_type: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             first_object_key: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             first_object_label: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -565,11 +530,11 @@ pub mod types {
                 ::std::string::String,
             >,
             second_object_key: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             second_object_label: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -590,9 +555,7 @@ pub mod types {
         impl GetPostSuccessfulResponseDto {
             pub fn association_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.association_type = value
@@ -606,9 +569,7 @@ pub mod types {
             }
             pub fn first_object_key<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_key = value
@@ -622,9 +583,7 @@ pub mod types {
             }
             pub fn first_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_label = value
@@ -672,9 +631,7 @@ pub mod types {
             }
             pub fn second_object_key<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_key = value
@@ -688,9 +645,7 @@ pub mod types {
             }
             pub fn second_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_label = value
@@ -739,11 +694,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct UpdateAssociationReqDto {
             first_object_label: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             second_object_label: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
                 ::std::string::String,
             >,
         }
@@ -762,9 +717,7 @@ pub mod types {
         impl UpdateAssociationReqDto {
             pub fn first_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_label = value
@@ -778,9 +731,7 @@ pub mod types {
             }
             pub fn second_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_label = value

@@ -16,6 +16,7 @@ pub const CREATE_RELATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /associations/relations/{recordId}` (upstream operation `get-relations-by-record-id`).
 pub const GET_RELATIONS_BY_RECORD_ID: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_RELATIONS_BY_RECORD_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /associations/relations/{relationId}` (upstream operation `delete-relation`).
 pub const DELETE_RELATION: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const DELETE_RELATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /associations/key/{key_name}` (upstream operation `get-association-key-by-key-name`).
 pub const GET_ASSOCIATION_KEY_BY_KEY_NAME: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_ASSOCIATION_KEY_BY_KEY_NAME: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /associations/objectKey/{objectKey}` (upstream operation `get-association-by-object-keys`).
 pub const GET_ASSOCIATION_BY_OBJECT_KEYS: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_ASSOCIATION_BY_OBJECT_KEYS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /associations/{associationId}` (upstream operation `update-association`).
 pub const UPDATE_ASSOCIATION: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const UPDATE_ASSOCIATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /associations/{associationId}` (upstream operation `delete-association`).
 pub const DELETE_ASSOCIATION: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const DELETE_ASSOCIATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /associations/{associationId}` (upstream operation `get-association-by-ID`).
 pub const GET_ASSOCIATION_BY_ID: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const GET_ASSOCIATION_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /associations/` (upstream operation `create-association`).
 pub const CREATE_ASSOCIATION: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const CREATE_ASSOCIATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /associations/` (upstream operation `find-associations`).
 pub const FIND_ASSOCIATIONS: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const FIND_ASSOCIATIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 10usize] = [

@@ -19,20 +19,25 @@ pub mod types {
             rename = "canonicalLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl AuthorResponseDto {
@@ -45,6 +50,7 @@ pub mod types {
     pub struct AuthorsResponseDto {
         ///Array of authors
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authors: ::std::option::Option<::std::vec::Vec<AuthorResponseDto>>,
     }
     impl AuthorsResponseDto {
@@ -57,6 +63,7 @@ pub mod types {
     pub struct BlogGetResponseWrapperDto {
         ///Object containing response data of blog
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<BlogResponseDto>>,
     }
     impl BlogGetResponseWrapperDto {
@@ -68,6 +75,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct BlogPostCreateResponseWrapperDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<BlogPostResponseDto>,
     }
     impl BlogPostCreateResponseWrapperDto {
@@ -80,6 +88,7 @@ pub mod types {
     pub struct BlogPostGetResponseWrapperDto {
         ///Object containing response data of blog posts
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub blogs: ::std::option::Option<::std::vec::Vec<BlogPostResponseDto>>,
     }
     impl BlogPostGetResponseWrapperDto {
@@ -92,63 +101,77 @@ pub mod types {
     pub struct BlogPostResponseDto {
         ///Indicates whether the blog post is archived
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub archived: ::std::option::Option<bool>,
         ///Identifier of the author of the blog post
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub author: ::std::option::Option<::std::string::String>,
         ///Canonical link of the blog post
         #[serde(
             rename = "canonicalLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
         ///Array of category IDs associated with the blog post
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Description of the blog post
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the blog post
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Alternative text for the blog post image
         #[serde(
             rename = "imageAltText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_alt_text: ::std::option::Option<::std::string::String>,
         ///URL of the image associated with the blog post
         #[serde(
             rename = "imageUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Timestamp when the blog post was published
         #[serde(
             rename = "publishedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub published_at: ::std::option::Option<::std::string::String>,
         ///Publication status of the blog post
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Array of tags associated with the blog post
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Title of the blog post
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Timestamp when the blog post was last updated
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///URL slug for the blog post
         #[serde(
             rename = "urlSlug",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url_slug: ::std::option::Option<::std::string::String>,
     }
     impl BlogPostResponseDto {
@@ -163,6 +186,7 @@ pub mod types {
             rename = "updatedBlogPost",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_blog_post: ::std::option::Option<BlogPostResponseDto>,
     }
     impl BlogPostUpdateResponseWrapperDto {
@@ -175,9 +199,11 @@ pub mod types {
     pub struct BlogResponseDto {
         ///Unique identifier of the blog
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the blog
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl BlogResponseDto {
@@ -190,6 +216,7 @@ pub mod types {
     pub struct CategoriesResponseDto {
         ///Array of categories
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub categories: ::std::option::Option<::std::vec::Vec<CategoryResponseDto>>,
     }
     impl CategoriesResponseDto {
@@ -204,25 +231,31 @@ pub mod types {
             rename = "canonicalLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "urlSlug",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url_slug: ::std::option::Option<::std::string::String>,
     }
     impl CategoryResponseDto {
@@ -242,6 +275,7 @@ pub mod types {
             rename = "canonicalLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
         ///This needs to be array of category ids, which you can get from the category get api call.
         pub categories: ::std::vec::Vec<::std::string::String>,
@@ -415,6 +449,7 @@ pub mod types {
             rename = "canonicalLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
         ///This needs to be array of category ids, which you can get from the category get api call.
         pub categories: ::std::vec::Vec<::std::string::String>,
@@ -514,6 +549,7 @@ pub mod types {
     pub struct UrlSlugCheckResponseDto {
         ///Indicates whether the url slug exists or not
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub exists: ::std::option::Option<bool>,
     }
     impl UrlSlugCheckResponseDto {

@@ -16,6 +16,7 @@ pub const CHECK_URL_SLUG_EXISTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /blogs/posts/{postId}` (upstream operation `update-blog-post`).
 pub const UPDATE_BLOG_POST: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const UPDATE_BLOG_POST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /blogs/posts` (upstream operation `create-blog-post`).
 pub const CREATE_BLOG_POST: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const CREATE_BLOG_POST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /blogs/authors` (upstream operation `get-all-blog-authors-by-location`).
 pub const GET_ALL_BLOG_AUTHORS_BY_LOCATION: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_ALL_BLOG_AUTHORS_BY_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /blogs/categories` (upstream operation `get-all-categories-by-location`).
 pub const GET_ALL_CATEGORIES_BY_LOCATION: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_ALL_CATEGORIES_BY_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /blogs/posts/all` (upstream operation `get-blog-post`).
 pub const GET_BLOG_POST: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const GET_BLOG_POST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /blogs/site/all` (upstream operation `get-blogs`).
 pub const GET_BLOGS: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const GET_BLOGS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 7usize] = [

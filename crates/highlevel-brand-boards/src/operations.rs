@@ -16,6 +16,7 @@ pub const GET_BRAND_BOARDS_BY_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /brand-boards/{locationId}/{id}` (upstream operation `getBrandBoardById`).
 pub const GET_BRAND_BOARD_BY_ID: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_BRAND_BOARD_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /brand-boards/{locationId}/{id}` (upstream operation `updateBrandBoard`).
 pub const UPDATE_BRAND_BOARD: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const UPDATE_BRAND_BOARD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /brand-boards/{locationId}/{id}` (upstream operation `deleteBrandBoard`).
 pub const DELETE_BRAND_BOARD: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const DELETE_BRAND_BOARD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /brand-boards/` (upstream operation `createBrandBoard`).
 pub const CREATE_BRAND_BOARD: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const CREATE_BRAND_BOARD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 5usize] = [

@@ -16,6 +16,7 @@ pub const UPDATE_BUSINESS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /businesses/{businessId}` (upstream operation `delete-Business`).
 pub const DELETE_BUSINESS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const DELETE_BUSINESS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /businesses/{businessId}` (upstream operation `get-business`).
 pub const GET_BUSINESS: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_BUSINESS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /businesses/` (upstream operation `get-businesses-by-location`).
 pub const GET_BUSINESSES_BY_LOCATION: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_BUSINESSES_BY_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /businesses/` (upstream operation `create-business`).
 pub const CREATE_BUSINESS: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const CREATE_BUSINESS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 5usize] = [

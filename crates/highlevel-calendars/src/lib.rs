@@ -16,6 +16,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct AddCalendarToScheduleResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl AddCalendarToScheduleResponse {
@@ -27,6 +28,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct AllGroupsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub groups: ::std::option::Option<::std::vec::Vec<GroupDto>>,
     }
     impl AllGroupsSuccessfulResponseDto {
@@ -39,11 +41,13 @@ pub mod types {
     pub struct AppointmentCreateSchema {
         ///Appointment Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "appointmentStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<
             AppointmentCreateSchemaAppointmentStatus,
         >,
@@ -52,6 +56,7 @@ pub mod types {
             rename = "assignedUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar Id
         #[serde(rename = "calendarId")]
@@ -61,24 +66,28 @@ pub mod types {
         pub contact_id: ::std::string::String,
         ///Appointment Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///End Time
         #[serde(
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///If set to true, the minimum scheduling notice and date range would be ignored
         #[serde(
             rename = "ignoreDateRange",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_date_range: ::std::option::Option<bool>,
         ///If true the time slot validation would be avoided for any appointment creation (even the ignoreDateRange)
         #[serde(
             rename = "ignoreFreeSlotValidation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_free_slot_validation: ::std::option::Option<bool>,
         ///Location Id
         #[serde(rename = "locationId")]
@@ -96,6 +105,7 @@ pub mod types {
             rename = "meetingLocationType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location_type: ::std::option::Option<
             AppointmentCreateSchemaMeetingLocationType,
         >,
@@ -107,21 +117,25 @@ pub mod types {
             rename = "overrideLocationConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub override_location_config: ::std::option::Option<bool>,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events. DTSTART is not required, instance ids are calculated on the basis of startTime of the event. The rrule only be applied if ignoreFreeSlotValidation is true.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
         #[serde(rename = "startTime")]
         pub start_time: ::std::string::String,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///If set to false, the automations will not run
         #[serde(
             rename = "toNotify",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_notify: ::std::option::Option<bool>,
     }
     impl AppointmentCreateSchema {
@@ -291,11 +305,13 @@ pub mod types {
     pub struct AppointmentEditSchema {
         ///Appointment Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "appointmentStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<
             AppointmentEditSchemaAppointmentStatus,
         >,
@@ -304,33 +320,39 @@ pub mod types {
             rename = "assignedUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar Id
         #[serde(
             rename = "calendarId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Appointment Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///End Time
         #[serde(
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///If set to true, the minimum scheduling notice and date range would be ignored
         #[serde(
             rename = "ignoreDateRange",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_date_range: ::std::option::Option<bool>,
         ///If true the time slot validation would be avoided for any appointment creation (even the ignoreDateRange)
         #[serde(
             rename = "ignoreFreeSlotValidation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_free_slot_validation: ::std::option::Option<bool>,
         /**The unique identifier for the meeting location.
 - This value can be found in `calendar.locationConfigurations`or `calendar.teamMembers[].locationConfigurations`*/
@@ -345,6 +367,7 @@ pub mod types {
             rename = "meetingLocationType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location_type: ::std::option::Option<
             AppointmentEditSchemaMeetingLocationType,
         >,
@@ -356,24 +379,29 @@ pub mod types {
             rename = "overrideLocationConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub override_location_config: ::std::option::Option<bool>,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events. DTSTART is not required, instance ids are calculated on the basis of startTime of the event. The rrule only be applied if ignoreFreeSlotValidation is true.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
         #[serde(
             rename = "startTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///If set to false, the automations will not run
         #[serde(
             rename = "toNotify",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_notify: ::std::option::Option<bool>,
     }
     impl ::std::default::Default for AppointmentEditSchema {
@@ -564,11 +592,13 @@ pub mod types {
     pub struct AppointmentSchemaResponse {
         ///Appointment Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "appointmentStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<
             AppointmentSchemaResponseAppointmentStatus,
         >,
@@ -577,39 +607,46 @@ pub mod types {
             rename = "assignedUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar Id
         #[serde(
             rename = "calendarId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Contact Id
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///End Time
         #[serde(
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///true if the event is recurring otherwise false
         #[serde(
             rename = "isRecurring",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub is_recurring: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub is_recurring: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Meeting Location Type
         #[serde(
@@ -619,15 +656,18 @@ pub mod types {
         pub meeting_location_type: ::std::string::String,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
         #[serde(
             rename = "startTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl ::std::default::Default for AppointmentSchemaResponse {
@@ -757,10 +797,12 @@ pub mod types {
     pub struct AvailabilityResponse {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::std::string::String>,
         #[serde(default)]
         pub deleted: bool,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
     impl AvailabilityResponse {
@@ -776,6 +818,7 @@ pub mod types {
             rename = "assignedUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Either calendarId or assignedUserId can be set, not both.
         #[serde(rename = "calendarId")]
@@ -785,6 +828,7 @@ pub mod types {
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(rename = "locationId")]
@@ -794,9 +838,11 @@ pub mod types {
             rename = "startTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl BlockSlotCreateRequestDto {
@@ -812,6 +858,7 @@ pub mod types {
             rename = "assignedUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Either calendarId or assignedUserId can be set, not both.
         #[serde(rename = "calendarId")]
@@ -821,6 +868,7 @@ pub mod types {
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(rename = "locationId")]
@@ -830,9 +878,11 @@ pub mod types {
             rename = "startTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl BlockSlotEditRequestDto {
@@ -848,38 +898,43 @@ pub mod types {
             rename = "assignedUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar id
         #[serde(
             rename = "calendarId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///End Time
         #[serde(
             rename = "endTime",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub end_time: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub end_time: ::std::option::Option<::std::string::String>,
         ///Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Start Time
         #[serde(
             rename = "startTime",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub start_time: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl BlockedSlotSuccessfulResponseDto {
@@ -891,6 +946,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarByIdSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar: ::std::option::Option<CalendarDto>,
     }
     impl CalendarByIdSuccessfulResponseDto {
@@ -905,18 +961,21 @@ pub mod types {
             rename = "alertEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alert_email: ::std::option::Option<::std::string::String>,
         ///Minimum scheduling notice for events
         #[serde(
             rename = "allowBookingAfter",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after: ::std::option::Option<f64>,
         ///Unit for minimum scheduling notice
         #[serde(
             rename = "allowBookingAfterUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after_unit: ::std::option::Option<
             CalendarCreateDtoAllowBookingAfterUnit,
         >,
@@ -925,12 +984,14 @@ pub mod types {
             rename = "allowBookingFor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for: ::std::option::Option<f64>,
         ///Unit for controlling the duration for which booking would be allowed for
         #[serde(
             rename = "allowBookingForUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for_unit: ::std::option::Option<
             CalendarCreateDtoAllowBookingForUnit,
         >,
@@ -946,6 +1007,7 @@ pub mod types {
             rename = "appoinmentPerDay",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_day: ::std::option::Option<f64>,
         ///Maximum bookings per slot (per user). Maximum seats per slot in case of Class Booking Calendar.
         #[serde(
@@ -966,23 +1028,28 @@ pub mod types {
             rename = "availabilityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability_type: ::std::option::Option<CalendarCreateDtoAvailabilityType>,
         #[serde(
             rename = "calendarCoverImage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_cover_image: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "calendarType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_type: ::std::option::Option<CalendarCreateDtoCalendarType>,
         #[serde(
             rename = "consentLabel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub consent_label: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Enable recurring appointments for the calendars. Please note that only one member should be added in the calendar to enable this
         #[serde(rename = "enableRecurring", default)]
@@ -1006,16 +1073,19 @@ pub mod types {
             rename = "formId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "formSubmitRedirectURL",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_redirect_url: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "formSubmitThanksMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_thanks_message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "formSubmitType",
@@ -1029,11 +1099,13 @@ pub mod types {
             rename = "groupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "guestType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub guest_type: ::std::option::Option<CalendarCreateDtoGuestType>,
         ///Should the created calendar be active or draft
         #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
@@ -1042,6 +1114,7 @@ pub mod types {
             rename = "isLivePaymentMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_live_payment_mode: ::std::option::Option<bool>,
         ///Meeting location configuration for event calendar
         #[serde(
@@ -1057,15 +1130,18 @@ pub mod types {
             rename = "lookBusyConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_config: ::std::option::Option<LookBusyConfiguration>,
         ///🚨 Deprecated! Use `locationConfigurations.location` or `teamMembers[].locationConfigurations.location` instead.
         #[serde(
             rename = "meetingLocation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         pub name: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1081,47 +1157,56 @@ pub mod types {
             rename = "pixelId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
         #[serde(
             rename = "preBuffer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Unit for pre-buffer.
         #[serde(
             rename = "preBufferUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CalendarCreateDtoPreBufferUnit>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<Recurring>,
         #[serde(
             rename = "shouldAssignContactToTeamMember",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_assign_contact_to_team_member: ::std::option::Option<bool>,
         #[serde(
             rename = "shouldSendAlertEmailsToAssignedMember",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_alert_emails_to_assigned_member: ::std::option::Option<bool>,
         #[serde(
             rename = "shouldSkipAssigningContactForExisting",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_skip_assigning_contact_for_existing: ::std::option::Option<bool>,
         ///Slot-Buffer is additional time that can be added after an appointment, allowing for extra time to wrap up
         #[serde(
             rename = "slotBuffer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer: ::std::option::Option<f64>,
         ///Unit for slot buffer.
         #[serde(
             rename = "slotBufferUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer_unit: ::std::option::Option<CalendarCreateDtoSlotBufferUnit>,
         ///This controls the duration of the meeting
         #[serde(
@@ -1134,6 +1219,7 @@ pub mod types {
             rename = "slotDurationUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_duration_unit: ::std::option::Option<CalendarCreateDtoSlotDurationUnit>,
         ///Slot interval reflects the amount of time the between booking slots that will be shown in the calendar.
         #[serde(
@@ -1146,13 +1232,16 @@ pub mod types {
             rename = "slotIntervalUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_interval_unit: ::std::option::Option<CalendarCreateDtoSlotIntervalUnit>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "stickyContact",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sticky_contact: ::std::option::Option<bool>,
         ///Team members are required for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
         #[serde(
@@ -1165,6 +1254,7 @@ pub mod types {
             rename = "widgetSlug",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_slug: ::std::option::Option<::std::string::String>,
         ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
         #[serde(
@@ -1502,7 +1592,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1514,12 +1603,17 @@ pub mod types {
         #[serde(rename = "RedirectURL")]
         RedirectUrl,
         ThankYouMessage,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for CalendarCreateDtoFormSubmitType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RedirectUrl => f.write_str("RedirectURL"),
                 Self::ThankYouMessage => f.write_str("ThankYouMessage"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -1925,7 +2019,8 @@ pub mod types {
     pub struct CalendarDeleteSuccessfulResponseDto {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub success: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub success: ::std::option::Option<::std::string::String>,
     }
     impl CalendarDeleteSuccessfulResponseDto {
         pub fn builder() -> builder::CalendarDeleteSuccessfulResponseDto {
@@ -1939,18 +2034,21 @@ pub mod types {
             rename = "alertEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alert_email: ::std::option::Option<::std::string::String>,
         ///Minimum scheduling notice for events
         #[serde(
             rename = "allowBookingAfter",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after: ::std::option::Option<f64>,
         ///Unit for minimum scheduling notice
         #[serde(
             rename = "allowBookingAfterUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after_unit: ::std::option::Option<
             CalendarDtoAllowBookingAfterUnit,
         >,
@@ -1959,12 +2057,14 @@ pub mod types {
             rename = "allowBookingFor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for: ::std::option::Option<f64>,
         ///Unit for controlling the duration for which booking would be allowed for
         #[serde(
             rename = "allowBookingForUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for_unit: ::std::option::Option<
             CalendarDtoAllowBookingForUnit,
         >,
@@ -1980,6 +2080,7 @@ pub mod types {
             rename = "appoinmentPerDay",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_day: ::std::option::Option<f64>,
         ///Maximum bookings per slot (per user). Maximum seats per slot in case of Class Booking Calendar.
         #[serde(
@@ -1991,6 +2092,7 @@ pub mod types {
         pub auto_confirm: bool,
         ///This is only to set the custom availability. For standard availability, use the openHours property
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availabilities: ::std::option::Option<::std::vec::Vec<AvailabilityResponse>>,
         /**Determines which availability type to consider:
 - **1**: Only custom availabilities will be used.
@@ -2000,23 +2102,28 @@ pub mod types {
             rename = "availabilityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability_type: ::std::option::Option<f64>,
         #[serde(
             rename = "calendarCoverImage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_cover_image: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "calendarType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_type: ::std::option::Option<CalendarDtoCalendarType>,
         #[serde(
             rename = "consentLabel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub consent_label: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Enable recurring appointments for the calendars. Please note that only one member should be added in the calendar to enable this
         #[serde(rename = "enableRecurring", default)]
@@ -2031,16 +2138,19 @@ pub mod types {
             rename = "formId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "formSubmitRedirectURL",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_redirect_url: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "formSubmitThanksMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_thanks_message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "formSubmitType",
@@ -2054,13 +2164,16 @@ pub mod types {
             rename = "groupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "guestType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub guest_type: ::std::option::Option<CalendarDtoGuestType>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Should the created calendar be active or draft
         #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
@@ -2069,12 +2182,14 @@ pub mod types {
             rename = "isLivePaymentMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_live_payment_mode: ::std::option::Option<bool>,
         ///Meeting location configuration for event calendar
         #[serde(
             rename = "locationConfigurations",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_configurations: ::std::option::Option<
             ::std::vec::Vec<LocationConfigurationResponse>,
         >,
@@ -2082,25 +2197,31 @@ pub mod types {
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Look Busy Configuration
         #[serde(
             rename = "lookBusyConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_config: ::std::option::Option<LookBusyConfigurationResponse>,
         ///🚨 Deprecated! Use `locationConfigurations.location` or `teamMembers[].locationConfigurations.location` instead.
         #[serde(
             rename = "meetingLocation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notifications: ::std::option::Option<
             ::std::vec::Vec<CalendarNotificationResponse>,
         >,
@@ -2109,52 +2230,62 @@ pub mod types {
             rename = "openHours",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_hours: ::std::option::Option<::std::vec::Vec<OpenHourResponse>>,
         #[serde(
             rename = "pixelId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
         #[serde(
             rename = "preBuffer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Unit for pre-buffer.
         #[serde(
             rename = "preBufferUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CalendarDtoPreBufferUnit>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringResponse>,
         #[serde(
             rename = "shouldAssignContactToTeamMember",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_assign_contact_to_team_member: ::std::option::Option<bool>,
         #[serde(
             rename = "shouldSendAlertEmailsToAssignedMember",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_alert_emails_to_assigned_member: ::std::option::Option<bool>,
         #[serde(
             rename = "shouldSkipAssigningContactForExisting",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_skip_assigning_contact_for_existing: ::std::option::Option<bool>,
         ///Slot-Buffer is additional time that can be added after an appointment, allowing for extra time to wrap up
         #[serde(
             rename = "slotBuffer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer: ::std::option::Option<f64>,
         ///Unit for slot buffer.
         #[serde(
             rename = "slotBufferUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer_unit: ::std::option::Option<CalendarDtoSlotBufferUnit>,
         ///This controls the duration of the meeting
         #[serde(
@@ -2167,6 +2298,7 @@ pub mod types {
             rename = "slotDurationUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_duration_unit: ::std::option::Option<CalendarDtoSlotDurationUnit>,
         ///Slot interval reflects the amount of time the between booking slots that will be shown in the calendar.
         #[serde(
@@ -2179,24 +2311,29 @@ pub mod types {
             rename = "slotIntervalUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_interval_unit: ::std::option::Option<CalendarDtoSlotIntervalUnit>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "stickyContact",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sticky_contact: ::std::option::Option<bool>,
         ///Team members are for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
         #[serde(
             rename = "teamMembers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_members: ::std::option::Option<::std::vec::Vec<TeamMemberResponse>>,
         #[serde(
             rename = "widgetSlug",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_slug: ::std::option::Option<::std::string::String>,
         ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
         #[serde(rename = "widgetType", default = "defaults::calendar_dto_widget_type")]
@@ -2553,7 +2690,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -2565,12 +2701,17 @@ pub mod types {
         #[serde(rename = "RedirectURL")]
         RedirectUrl,
         ThankYouMessage,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for CalendarDtoFormSubmitType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RedirectUrl => f.write_str("RedirectURL"),
                 Self::ThankYouMessage => f.write_str("ThankYouMessage"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -2971,18 +3112,21 @@ pub mod types {
     pub struct CalendarEventDto {
         ///Calendar Event address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Appointment Status
         #[serde(
             rename = "appointmentStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<::std::string::String>,
         ///Ids of associated resources rooms and/or equipments
         #[serde(
             rename = "assignedResources",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_resources: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -2991,94 +3135,108 @@ pub mod types {
             rename = "assignedUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar ID
         #[serde(
             rename = "calendarId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Contact ID
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Appointment booked by metadata
         #[serde(
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<CreatedOrUpdatedBy>,
         ///Date Added
         #[serde(
             rename = "dateAdded",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub date_added: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub date_added: ::std::option::Option<::std::string::String>,
         ///Date Updated
         #[serde(
             rename = "dateUpdated",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub date_updated: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub date_updated: ::std::option::Option<::std::string::String>,
         ///Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///End Time
         #[serde(
             rename = "endTime",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub end_time: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub end_time: ::std::option::Option<::std::string::String>,
         ///Group ID
         #[serde(
             rename = "groupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
         ///Event Id or Instance id for a recurring event
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///true if the event is recurring otherwise false
         #[serde(
             rename = "isRecurring",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub is_recurring: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub is_recurring: ::std::option::Option<::std::string::String>,
         ///Location ID
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Master event id for a recurring instance
         #[serde(
             rename = "masterEventId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub master_event_id: ::std::option::Option<::std::string::String>,
         ///Notes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events. DTSTART is not required, instance ids are calculated on the basis of startTime of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
         #[serde(
             rename = "startTime",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub start_time: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub start_time: ::std::option::Option<::std::string::String>,
         ///Calendar Event title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Users - the secondary owners of an appointment.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl CalendarEventDto {
@@ -3114,6 +3272,7 @@ pub mod types {
     pub struct CalendarNotificationDeleteResponseDto {
         ///Result of delete/update operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
     }
     impl CalendarNotificationDeleteResponseDto {
@@ -3129,26 +3288,31 @@ pub mod types {
             rename = "selectedUsers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_users: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "shouldSendToContact",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_contact: ::std::option::Option<bool>,
         #[serde(
             rename = "shouldSendToGuest",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_guest: ::std::option::Option<bool>,
         #[serde(
             rename = "shouldSendToSelectedUsers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_selected_users: ::std::option::Option<bool>,
         #[serde(
             rename = "shouldSendToUser",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_user: ::std::option::Option<bool>,
         ///Calendar Notification
         #[serde(
@@ -3181,6 +3345,7 @@ pub mod types {
             rename = "additionalEmailIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_email_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -3188,6 +3353,7 @@ pub mod types {
             rename = "additionalPhoneNumbers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_phone_numbers: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -3195,6 +3361,7 @@ pub mod types {
             rename = "additionalWhatsappNumbers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_whatsapp_numbers: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -3202,30 +3369,38 @@ pub mod types {
             rename = "afterTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub after_time: ::std::option::Option<::std::vec::Vec<SchedulesDtoResponse>>,
         #[serde(
             rename = "beforeTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub before_time: ::std::option::Option<::std::vec::Vec<SchedulesDtoResponse>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channel: ::std::option::Option<CalendarNotificationResponseDtoChannel>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Notification ID
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "isActive",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         #[serde(
             rename = "notificationType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notification_type: ::std::option::Option<
             CalendarNotificationResponseDtoNotificationType,
         >,
@@ -3233,6 +3408,7 @@ pub mod types {
             rename = "receiverType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub receiver_type: ::std::option::Option<
             CalendarNotificationResponseDtoReceiverType,
         >,
@@ -3240,15 +3416,18 @@ pub mod types {
             rename = "selectedUsers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_users: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "templateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl CalendarNotificationResponseDto {
@@ -3606,41 +3785,50 @@ pub mod types {
             rename = "calendarIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Capacity of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capacity: ::std::option::Option<f64>,
         ///Description of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Whether the resource is active
         #[serde(
             rename = "isActive",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         ///Location ID of the resource
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Indicates if the resource is out of service
         #[serde(
             rename = "outOfService",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub out_of_service: ::std::option::Option<f64>,
         ///Quantity of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
         #[serde(
             rename = "resourceType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_type: ::std::option::Option<
             CalendarResourceByIdResponseDtoResourceType,
         >,
@@ -3715,38 +3903,46 @@ pub mod types {
     pub struct CalendarResourceResponseDto {
         ///Capacity of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capacity: ::std::option::Option<f64>,
         ///Description of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Whether the resource is active
         #[serde(
             rename = "isActive",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         ///Location ID of the resource
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Indicates if the resource is out of service
         #[serde(
             rename = "outOfService",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub out_of_service: ::std::option::Option<f64>,
         ///Quantity of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
         #[serde(
             rename = "resourceType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_type: ::std::option::Option<
             CalendarResourceResponseDtoResourceType,
         >,
@@ -3823,18 +4019,21 @@ pub mod types {
             rename = "alertEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alert_email: ::std::option::Option<::std::string::String>,
         ///Minimum scheduling notice for events
         #[serde(
             rename = "allowBookingAfter",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after: ::std::option::Option<f64>,
         ///Unit for minimum scheduling notice
         #[serde(
             rename = "allowBookingAfterUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after_unit: ::std::option::Option<
             CalendarUpdateDtoAllowBookingAfterUnit,
         >,
@@ -3843,12 +4042,14 @@ pub mod types {
             rename = "allowBookingFor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for: ::std::option::Option<f64>,
         ///Unit for controlling the duration for which booking would be allowed for
         #[serde(
             rename = "allowBookingForUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for_unit: ::std::option::Option<
             CalendarUpdateDtoAllowBookingForUnit,
         >,
@@ -3856,27 +4057,32 @@ pub mod types {
             rename = "allowCancellation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_cancellation: ::std::option::Option<bool>,
         #[serde(
             rename = "allowReschedule",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_reschedule: ::std::option::Option<bool>,
         ///Number of appointments that can be booked for a given day
         #[serde(
             rename = "appoinmentPerDay",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_day: ::std::option::Option<f64>,
         #[serde(
             rename = "appoinmentPerSlot",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_slot: ::std::option::Option<f64>,
         #[serde(
             rename = "autoConfirm",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_confirm: ::std::option::Option<bool>,
         ///This is only to set the custom availability. For standard availability, use the openHours property
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3889,18 +4095,22 @@ pub mod types {
             rename = "availabilityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability_type: ::std::option::Option<CalendarUpdateDtoAvailabilityType>,
         #[serde(
             rename = "calendarCoverImage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_cover_image: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "consentLabel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub consent_label: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Enable recurring appointments for the calendars. Please note that only one member should be added in the calendar to enable this
         #[serde(rename = "enableRecurring", default)]
@@ -3914,26 +4124,31 @@ pub mod types {
             rename = "eventTitle",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_title: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "eventType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_type: ::std::option::Option<CalendarUpdateDtoEventType>,
         #[serde(
             rename = "formId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "formSubmitRedirectURL",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_redirect_url: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "formSubmitThanksMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_thanks_message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "formSubmitType",
@@ -3944,27 +4159,32 @@ pub mod types {
             rename = "googleInvitationEmails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_invitation_emails: ::std::option::Option<bool>,
         ///Group Id
         #[serde(
             rename = "groupId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "guestType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub guest_type: ::std::option::Option<CalendarUpdateDtoGuestType>,
         #[serde(
             rename = "isActive",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         #[serde(
             rename = "isLivePaymentMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_live_payment_mode: ::std::option::Option<bool>,
         ///Meeting location configuration for event calendar
         #[serde(
@@ -3978,16 +4198,20 @@ pub mod types {
             rename = "lookBusyConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_config: ::std::option::Option<LookBusyConfiguration>,
         ///🚨 Deprecated! Use `locationConfigurations.location` or `teamMembers[].locationConfigurations.location` instead.
         #[serde(
             rename = "meetingLocation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4002,41 +4226,49 @@ pub mod types {
             rename = "pixelId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
         #[serde(
             rename = "preBuffer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Unit for pre-buffer.
         #[serde(
             rename = "preBufferUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CalendarUpdateDtoPreBufferUnit>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<Recurring>,
         #[serde(
             rename = "shouldAssignContactToTeamMember",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_assign_contact_to_team_member: ::std::option::Option<bool>,
         #[serde(
             rename = "shouldSendAlertEmailsToAssignedMember",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_alert_emails_to_assigned_member: ::std::option::Option<bool>,
         #[serde(
             rename = "shouldSkipAssigningContactForExisting",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_skip_assigning_contact_for_existing: ::std::option::Option<bool>,
         ///Slot-Buffer is additional time that can be added after an appointment, allowing for extra time to wrap up
         #[serde(
             rename = "slotBuffer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer: ::std::option::Option<f64>,
         ///This controls the duration of the meeting
         #[serde(
@@ -4049,6 +4281,7 @@ pub mod types {
             rename = "slotDurationUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_duration_unit: ::std::option::Option<CalendarUpdateDtoSlotDurationUnit>,
         ///Slot interval reflects the amount of time the between booking slots that will be shown in the calendar.
         #[serde(
@@ -4061,13 +4294,16 @@ pub mod types {
             rename = "slotIntervalUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_interval_unit: ::std::option::Option<CalendarUpdateDtoSlotIntervalUnit>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "stickyContact",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sticky_contact: ::std::option::Option<bool>,
         ///Team members are required for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
         #[serde(
@@ -4080,6 +4316,7 @@ pub mod types {
             rename = "widgetSlug",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_slug: ::std::option::Option<::std::string::String>,
         ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
         #[serde(
@@ -4394,7 +4631,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -4406,12 +4642,17 @@ pub mod types {
         #[serde(rename = "RedirectURL")]
         RedirectUrl,
         ThankYouMessage,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for CalendarUpdateDtoFormSubmitType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RedirectUrl => f.write_str("RedirectURL"),
                 Self::ThankYouMessage => f.write_str("ThankYouMessage"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -4756,6 +4997,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarsGetSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendars: ::std::option::Option<::std::vec::Vec<CalendarDto>>,
     }
     impl CalendarsGetSuccessfulResponseDto {
@@ -4796,6 +5038,7 @@ pub mod types {
         pub before_time: ::std::vec::Vec<SchedulesDto>,
         ///Body  for email notification. Not necessary for in-App notification
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///Notification channel
         pub channel: CreateCalendarNotificationDtoChannel,
@@ -4804,18 +5047,21 @@ pub mod types {
             rename = "fromAddress",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_address: ::std::option::Option<::std::string::String>,
         ///from name for email/sms notification
         #[serde(
             rename = "fromName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///from number for sms notification
         #[serde(
             rename = "fromNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///Is the notification active
         #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
@@ -4835,12 +5081,14 @@ pub mod types {
         pub selected_users: ::std::vec::Vec<::std::string::String>,
         ///Subject  for email notification. Not necessary for in-App notification
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Template ID for email notification. Not necessary for in-App notification
         #[serde(
             rename = "templateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl CreateCalendarNotificationDto {
@@ -5246,12 +5494,14 @@ One room can be mapped with multiple service calendars.*/
     pub struct CreatedOrUpdatedBy {
         ///The source of the appointment
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///The ID of the user who created or updated the appointment
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl CreatedOrUpdatedBy {
@@ -5352,6 +5602,7 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteEventSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeeded: ::std::option::Option<bool>,
     }
     impl DeleteEventSuccessfulResponseDto {
@@ -5363,6 +5614,7 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteNoteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteNoteSuccessfulResponseDto {
@@ -5375,6 +5627,7 @@ One room can be mapped with multiple service calendars.*/
     pub struct DeleteScheduleResponse {
         ///Whether the deletion was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteScheduleResponse {
@@ -5447,6 +5700,7 @@ One room can be mapped with multiple service calendars.*/
     pub struct GetAllSchedulesResponseDto {
         ///Array of schedules
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedules: ::std::option::Option<::std::vec::Vec<ScheduleObjectResponseDto>>,
     }
     impl GetAllSchedulesResponseDto {
@@ -5458,6 +5712,7 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCalendarEventSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event: ::std::option::Option<CalendarEventDto>,
     }
     impl GetCalendarEventSuccessfulResponseDto {
@@ -5469,6 +5724,7 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCalendarEventsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub events: ::std::option::Option<::std::vec::Vec<CalendarEventDto>>,
     }
     impl GetCalendarEventsSuccessfulResponseDto {
@@ -5540,6 +5796,7 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCreateUpdateNoteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub note: ::std::option::Option<GetNoteSchema>,
     }
     impl GetCreateUpdateNoteSuccessfulResponseDto {
@@ -5551,28 +5808,34 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNoteSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<NoteCreatedBySchema>,
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl GetNoteSchema {
@@ -5587,8 +5850,10 @@ One room can be mapped with multiple service calendars.*/
             rename = "hasMore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_more: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::vec::Vec<GetNoteSchema>>,
     }
     impl GetNotesListSuccessfulResponseDto {
@@ -5604,6 +5869,7 @@ One room can be mapped with multiple service calendars.*/
             rename = "isActive",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
@@ -5619,6 +5885,7 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GroupCreateSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group: ::std::option::Option<GroupDto>,
     }
     impl GroupCreateSuccessfulResponseDto {
@@ -5630,22 +5897,28 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GroupDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "isActive",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
     impl GroupDto {
@@ -5670,7 +5943,8 @@ One room can be mapped with multiple service calendars.*/
     pub struct GroupSuccessfulResponseDto {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub success: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub success: ::std::option::Option<::std::string::String>,
     }
     impl GroupSuccessfulResponseDto {
         pub fn builder() -> builder::GroupSuccessfulResponseDto {
@@ -5713,21 +5987,25 @@ One room can be mapped with multiple service calendars.*/
             rename = "closeHour",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub close_hour: ::std::option::Option<f64>,
         #[serde(
             rename = "closeMinute",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub close_minute: ::std::option::Option<f64>,
         #[serde(
             rename = "openHour",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_hour: ::std::option::Option<f64>,
         #[serde(
             rename = "openMinute",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_minute: ::std::option::Option<f64>,
     }
     impl HourResponse {
@@ -5742,6 +6020,7 @@ One room can be mapped with multiple service calendars.*/
         pub kind: LocationConfigurationKind,
         ///Address for meeting location. Not applicable on "zoom_conference", "google_conference" and "ms_teams_conference" kind
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<::std::string::String>,
     }
     impl LocationConfiguration {
@@ -5837,15 +6116,18 @@ One room can be mapped with multiple service calendars.*/
     pub struct LocationConfigurationResponse {
         ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub kind: ::std::option::Option<LocationConfigurationResponseKind>,
         ///Address for meeting location. Not applicable on "zoom_conference", "google_conference" and "ms_teams_conference" kind
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<::std::string::String>,
         ///Unique ID used to select a specific meeting location
         #[serde(
             rename = "meetingId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_id: ::std::option::Option<::std::string::String>,
     }
     impl LocationConfigurationResponse {
@@ -5962,6 +6244,7 @@ One room can be mapped with multiple service calendars.*/
             rename = "LookBusyPercentage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_percentage: ::std::option::Option<f64>,
     }
     impl LookBusyConfigurationResponse {
@@ -5973,8 +6256,10 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct NoteCreatedBySchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl NoteCreatedBySchema {
@@ -5991,6 +6276,7 @@ One room can be mapped with multiple service calendars.*/
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl NotesDto {
@@ -6071,8 +6357,10 @@ One room can be mapped with multiple service calendars.*/
             rename = "daysOfTheWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_the_week: ::std::option::Option<::std::vec::Vec<f64>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
     impl OpenHourResponse {
@@ -6088,19 +6376,23 @@ One room can be mapped with multiple service calendars.*/
             rename = "bookingOption",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_option: ::std::option::Option<RecurringBookingOption>,
         ///This setting contols what to do incase a recurring slot is unavailable
         #[serde(
             rename = "bookingOverlapDefaultStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_overlap_default_status: ::std::option::Option<
             RecurringBookingOverlapDefaultStatus,
         >,
         ///Number of recurrences
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringFreq>,
     }
     impl Recurring {
@@ -6302,19 +6594,23 @@ One room can be mapped with multiple service calendars.*/
             rename = "bookingOption",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_option: ::std::option::Option<RecurringResponseBookingOption>,
         ///This setting contols what to do incase a recurring slot is unavailable
         #[serde(
             rename = "bookingOverlapDefaultStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_overlap_default_status: ::std::option::Option<
             RecurringResponseBookingOverlapDefaultStatus,
         >,
         ///Number of recurrences
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringResponseFreq>,
     }
     impl RecurringResponse {
@@ -6513,6 +6809,7 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct RemoveCalendarFromScheduleResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl RemoveCalendarFromScheduleResponse {
@@ -6525,7 +6822,8 @@ One room can be mapped with multiple service calendars.*/
     pub struct ResourceDeleteResponseDto {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub success: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub success: ::std::option::Option<::std::string::String>,
     }
     impl ResourceDeleteResponseDto {
         pub fn builder() -> builder::ResourceDeleteResponseDto {
@@ -6608,9 +6906,11 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleIntervalDtoResponse {
         ///Start time in HH:MM format (24-hour format)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from: ::std::option::Option<::std::string::String>,
         ///End time in HH:MM format (24-hour format)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::string::String>,
     }
     impl ScheduleIntervalDtoResponse {
@@ -6684,45 +6984,55 @@ One room can be mapped with multiple service calendars.*/
             rename = "calendarIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///ISO date string when the schedule was created
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///ISO date string when the schedule was last updated
         #[serde(
             rename = "dateUpdated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Whether the schedule has been deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Unique identifier for the schedule
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID where this schedule applies
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for the schedule
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Schedule rules defining when the schedule is active
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rules: ::std::option::Option<::std::vec::Vec<ScheduleRuleDtoResponse>>,
         ///Timezone for the schedule (IANA timezone identifier)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///User ID associated with the schedule
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl ScheduleObjectResponseDto {
@@ -6735,6 +7045,7 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleResponseDto {
         ///Schedule
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleObjectResponseDto>,
     }
     impl ScheduleResponseDto {
@@ -6747,9 +7058,11 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleRuleDto {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<ScheduleRuleDtoDate>,
         ///Day of week (only for weekday-type rules)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day: ::std::option::Option<ScheduleRuleDtoDay>,
         ///Time intervals for the rule (e.g., 9 AM to 5 PM)
         pub intervals: ::std::vec::Vec<ScheduleIntervalDto>,
@@ -6902,17 +7215,21 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleRuleDtoResponse {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::std::string::String>,
         ///Day of week (only for weekday-type rules)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day: ::std::option::Option<ScheduleRuleDtoResponseDay>,
         ///Time intervals for the rule (e.g., 9 AM to 5 PM)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub intervals: ::std::option::Option<
             ::std::vec::Vec<ScheduleIntervalDtoResponse>,
         >,
         ///Type of schedule rule - weekday (recurring) or date (specific date)
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ScheduleRuleDtoResponseType>,
     }
     impl ScheduleRuleDtoResponse {
@@ -7124,8 +7441,10 @@ One room can be mapped with multiple service calendars.*/
             rename = "timeOffset",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub time_offset: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
     impl SchedulesDto {
@@ -7140,8 +7459,10 @@ One room can be mapped with multiple service calendars.*/
             rename = "timeOffset",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub time_offset: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
     impl SchedulesDtoResponse {
@@ -7153,6 +7474,7 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SlotsSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl SlotsSchema {
@@ -7168,6 +7490,7 @@ One room can be mapped with multiple service calendars.*/
             rename = "isPrimary",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         /**Meeting location configuration for event calendar.
 - *Multiple locations are allowed only when one team member is selected.*
@@ -7183,6 +7506,7 @@ One room can be mapped with multiple service calendars.*/
             rename = "meetingLocation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
         #[serde(
@@ -7334,12 +7658,14 @@ One room can be mapped with multiple service calendars.*/
             rename = "isPrimary",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Meeting location configurations
         #[serde(
             rename = "locationConfigurations",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_configurations: ::std::option::Option<
             ::std::vec::Vec<LocationConfigurationResponse>,
         >,
@@ -7348,6 +7674,7 @@ One room can be mapped with multiple service calendars.*/
             rename = "meetingLocation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
         #[serde(
@@ -7361,6 +7688,7 @@ One room can be mapped with multiple service calendars.*/
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl ::std::default::Default for TeamMemberResponse {
@@ -7475,6 +7803,7 @@ One room can be mapped with multiple service calendars.*/
         pub hours: ::std::vec::Vec<Hour>,
         ///The ID of the custom availability object. It is required while updating or deleting the existing custom date availability
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl UpdateAvailability {
@@ -7515,9 +7844,11 @@ One room can be mapped with multiple service calendars.*/
         pub before_time: ::std::vec::Vec<SchedulesDto>,
         ///Body  for email notification. Not necessary for in-App notification
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///Notification channel
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channel: ::std::option::Option<UpdateCalendarNotificationsDtoChannel>,
         ///Marks the notification as deleted (soft delete)
         #[serde(default)]
@@ -7527,18 +7858,21 @@ One room can be mapped with multiple service calendars.*/
             rename = "fromAddress",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_address: ::std::option::Option<::std::string::String>,
         ///From name for email/sms notification
         #[serde(
             rename = "fromName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///from number for sms notification
         #[serde(
             rename = "fromNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///Is the notification active
         #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
@@ -7548,6 +7882,7 @@ One room can be mapped with multiple service calendars.*/
             rename = "notificationType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notification_type: ::std::option::Option<
             UpdateCalendarNotificationsDtoNotificationType,
         >,
@@ -7556,6 +7891,7 @@ One room can be mapped with multiple service calendars.*/
             rename = "receiverType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub receiver_type: ::std::option::Option<
             UpdateCalendarNotificationsDtoReceiverType,
         >,
@@ -7568,12 +7904,14 @@ One room can be mapped with multiple service calendars.*/
         pub selected_users: ::std::vec::Vec<::std::string::String>,
         ///Subject  for email notification. Not necessary for in-App notification
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Template ID for email notification
         #[serde(
             rename = "templateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl ::std::default::Default for UpdateCalendarNotificationsDto {
@@ -7840,29 +8178,36 @@ One room can be mapped with multiple service calendars.*/
         pub calendar_ids: ::std::vec::Vec<::std::string::String>,
         ///Capacity of the room.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capacity: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "isActive",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Quantity of the out of service equipment.
         #[serde(
             rename = "outOfService",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub out_of_service: ::std::option::Option<f64>,
         ///Quantity of the equipment.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
     }
     impl UpdateCalendarResourceDto {
@@ -7935,12 +8280,14 @@ One room can be mapped with multiple service calendars.*/
     pub struct UpdateScheduleDto {
         ///Human-readable name for the schedule
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Updated schedule rules defining when the schedule is active
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub rules: ::std::vec::Vec<ScheduleRuleDto>,
         ///Updated timezone for the schedule (IANA timezone identifier)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<UpdateScheduleDtoTimezone>,
     }
     impl UpdateScheduleDto {
@@ -8022,6 +8369,7 @@ One room can be mapped with multiple service calendars.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ValidateGroupSlugSuccessResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available: ::std::option::Option<bool>,
     }
     impl ValidateGroupSlugSuccessResponseDto {
@@ -8860,7 +9208,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             is_recurring: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -8998,7 +9346,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn is_recurring<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_recurring = value
@@ -9573,7 +9921,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             end_time: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -9585,7 +9933,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             start_time: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -9635,9 +9983,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn end_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_time = value
@@ -9671,9 +10017,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn start_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.start_time = value
@@ -10917,7 +11261,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct CalendarDeleteSuccessfulResponseDto {
             success: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -10931,7 +11275,7 @@ One room can be mapped with multiple service calendars.*/
         impl CalendarDeleteSuccessfulResponseDto {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -12162,11 +12506,11 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             date_added: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             date_updated: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             description: ::std::result::Result<
@@ -12174,7 +12518,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             end_time: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             group_id: ::std::result::Result<
@@ -12186,7 +12530,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             is_recurring: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -12206,7 +12550,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             start_time: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -12342,9 +12686,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn date_added<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.date_added = value
@@ -12356,9 +12698,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn date_updated<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.date_updated = value
@@ -12382,9 +12722,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn end_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_time = value
@@ -12418,7 +12756,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn is_recurring<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_recurring = value
@@ -12480,9 +12818,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn start_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.start_time = value
@@ -16361,7 +16697,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct GroupSuccessfulResponseDto {
             success: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -16375,7 +16711,7 @@ One room can be mapped with multiple service calendars.*/
         impl GroupSuccessfulResponseDto {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -17490,7 +17826,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct ResourceDeleteResponseDto {
             success: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -17504,7 +17840,7 @@ One room can be mapped with multiple service calendars.*/
         impl ResourceDeleteResponseDto {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value

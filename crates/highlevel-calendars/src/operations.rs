@@ -16,6 +16,7 @@ pub const GET_GROUPS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /calendars/groups` (upstream operation `create-calendar-group`).
 pub const CREATE_CALENDAR_GROUP: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const CREATE_CALENDAR_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /calendars/groups/validate-slug` (upstream operation `validate-groups-slug`).
 pub const VALIDATE_GROUPS_SLUG: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const VALIDATE_GROUPS_SLUG: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /calendars/groups/{groupId}` (upstream operation `delete-group`).
 pub const DELETE_GROUP: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const DELETE_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/groups/{groupId}` (upstream operation `edit-group`).
 pub const EDIT_GROUP: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const EDIT_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/groups/{groupId}/status` (upstream operation `disable-group`).
 pub const DISABLE_GROUP: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const DISABLE_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /calendars/events/appointments` (upstream operation `create-appointment`).
 pub const CREATE_APPOINTMENT: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const CREATE_APPOINTMENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/events/appointments/{eventId}` (upstream operation `edit-appointment`).
 pub const EDIT_APPOINTMENT: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const EDIT_APPOINTMENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/events/appointments/{eventId}` (upstream operation `get-appointment`).
 pub const GET_APPOINTMENT: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const GET_APPOINTMENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/events` (upstream operation `get-calendar-events`).
 pub const GET_CALENDAR_EVENTS: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_CALENDAR_EVENTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/blocked-slots` (upstream operation `get-blocked-slots`).
 pub const GET_BLOCKED_SLOTS: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const GET_BLOCKED_SLOTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /calendars/events/block-slots` (upstream operation `create-block-slot`).
 pub const CREATE_BLOCK_SLOT: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const CREATE_BLOCK_SLOT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/events/block-slots/{eventId}` (upstream operation `edit-block-slot`).
 pub const EDIT_BLOCK_SLOT: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const EDIT_BLOCK_SLOT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/{calendarId}/free-slots` (upstream operation `get-slots`).
 pub const GET_SLOTS: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const GET_SLOTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/{calendarId}` (upstream operation `update-calendar`).
 pub const UPDATE_CALENDAR: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const UPDATE_CALENDAR: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/{calendarId}` (upstream operation `get-calendar`).
 pub const GET_CALENDAR: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const GET_CALENDAR: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /calendars/{calendarId}` (upstream operation `delete-calendar`).
 pub const DELETE_CALENDAR: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const DELETE_CALENDAR: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /calendars/events/{eventId}` (upstream operation `delete-event`).
 pub const DELETE_EVENT: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const DELETE_EVENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/appointments/{appointmentId}/notes` (upstream operation `get-appointment-notes`).
 pub const GET_APPOINTMENT_NOTES: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const GET_APPOINTMENT_NOTES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /calendars/appointments/{appointmentId}/notes` (upstream operation `create-appointment-note`).
 pub const CREATE_APPOINTMENT_NOTE: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const CREATE_APPOINTMENT_NOTE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/appointments/{appointmentId}/notes/{noteId}` (upstream operation `update-appointment-note`).
 pub const UPDATE_APPOINTMENT_NOTE: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const UPDATE_APPOINTMENT_NOTE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /calendars/appointments/{appointmentId}/notes/{noteId}` (upstream operation `delete-appointment-note`).
 pub const DELETE_APPOINTMENT_NOTE: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const DELETE_APPOINTMENT_NOTE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/resources/{resourceType}/{id}` (upstream operation `get-calendar-resource`).
 pub const GET_CALENDAR_RESOURCE: OperationMeta = OperationMeta {
@@ -236,6 +258,7 @@ pub const GET_CALENDAR_RESOURCE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/resources/{resourceType}/{id}` (upstream operation `update-calendar-resource`).
 pub const UPDATE_CALENDAR_RESOURCE: OperationMeta = OperationMeta {
@@ -246,6 +269,7 @@ pub const UPDATE_CALENDAR_RESOURCE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /calendars/resources/{resourceType}/{id}` (upstream operation `delete-calendar-resource`).
 pub const DELETE_CALENDAR_RESOURCE: OperationMeta = OperationMeta {
@@ -256,6 +280,7 @@ pub const DELETE_CALENDAR_RESOURCE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/resources/{resourceType}` (upstream operation `fetch-calendar-resources`).
 pub const FETCH_CALENDAR_RESOURCES: OperationMeta = OperationMeta {
@@ -266,6 +291,7 @@ pub const FETCH_CALENDAR_RESOURCES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /calendars/resources/{resourceType}` (upstream operation `create-calendar-resource`).
 pub const CREATE_CALENDAR_RESOURCE: OperationMeta = OperationMeta {
@@ -276,6 +302,7 @@ pub const CREATE_CALENDAR_RESOURCE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/{calendarId}/notifications` (upstream operation `get-event-notification`).
 pub const GET_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
@@ -286,6 +313,7 @@ pub const GET_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /calendars/{calendarId}/notifications` (upstream operation `create-event-notification`).
 pub const CREATE_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
@@ -296,6 +324,7 @@ pub const CREATE_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/{calendarId}/notifications/{notificationId}` (upstream operation `find-event-notification`).
 pub const FIND_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
@@ -306,6 +335,7 @@ pub const FIND_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/{calendarId}/notifications/{notificationId}` (upstream operation `update-event-notification`).
 pub const UPDATE_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
@@ -316,6 +346,7 @@ pub const UPDATE_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /calendars/{calendarId}/notifications/{notificationId}` (upstream operation `delete-event-notification`).
 pub const DELETE_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
@@ -326,6 +357,7 @@ pub const DELETE_EVENT_NOTIFICATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/schedules/search` (upstream operation `getAllSchedules`).
 pub const GET_ALL_SCHEDULES: OperationMeta = OperationMeta {
@@ -336,6 +368,7 @@ pub const GET_ALL_SCHEDULES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/schedules/{id}` (upstream operation `getScheduleById`).
 pub const GET_SCHEDULE_BY_ID: OperationMeta = OperationMeta {
@@ -346,6 +379,7 @@ pub const GET_SCHEDULE_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/schedules/{id}` (upstream operation `updateSchedule`).
 pub const UPDATE_SCHEDULE: OperationMeta = OperationMeta {
@@ -356,6 +390,7 @@ pub const UPDATE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /calendars/schedules/{id}` (upstream operation `deleteSchedule`).
 pub const DELETE_SCHEDULE: OperationMeta = OperationMeta {
@@ -366,6 +401,7 @@ pub const DELETE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /calendars/schedules` (upstream operation `createSchedule`).
 pub const CREATE_SCHEDULE: OperationMeta = OperationMeta {
@@ -376,6 +412,7 @@ pub const CREATE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /calendars/schedules/{id}/associations/{calendarId}` (upstream operation `add-calendar-to-schedule`).
 pub const ADD_CALENDAR_TO_SCHEDULE: OperationMeta = OperationMeta {
@@ -386,6 +423,7 @@ pub const ADD_CALENDAR_TO_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /calendars/schedules/{id}/associations/{calendarId}` (upstream operation `remove-calendar-from-schedule`).
 pub const REMOVE_CALENDAR_FROM_SCHEDULE: OperationMeta = OperationMeta {
@@ -396,6 +434,7 @@ pub const REMOVE_CALENDAR_FROM_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /calendars/` (upstream operation `get-calendars`).
 pub const GET_CALENDARS: OperationMeta = OperationMeta {
@@ -406,6 +445,7 @@ pub const GET_CALENDARS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /calendars/` (upstream operation `create-calendar`).
 pub const CREATE_CALENDAR: OperationMeta = OperationMeta {
@@ -416,6 +456,7 @@ pub const CREATE_CALENDAR: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 41usize] = [

@@ -16,125 +16,154 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCompanyByIdSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "affiliatePolicyAcceptedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_policy_accepted_by: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "affiliatePolicyAcceptedDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_policy_accepted_date: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "affiliatePolicyVersion",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_policy_version: ::std::option::Option<::std::string::String>,
         ///Flag to set if auto suspend is enabled
         #[serde(
             rename = "autoSuspendEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_suspend_enabled: ::std::option::Option<bool>,
         ///The affinity group of the agency
         #[serde(
             rename = "businessAffinityGroup",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_affinity_group: ::std::option::Option<::std::string::String>,
         ///Business category
         #[serde(
             rename = "businessCategory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_category: ::std::option::Option<::std::string::String>,
         ///The business niche in which the agency is operating
         #[serde(
             rename = "businessNiche",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_niche: ::std::option::Option<::std::string::String>,
         ///Flag to set if cancel plan is enabled
         #[serde(
             rename = "cancelEnabledForClients",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cancel_enabled_for_clients: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "customerType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_type: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "disableEmailService",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub disable_email_service: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "enableDepreciatedFeatures",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_depreciated_features: ::std::option::Option<bool>,
         ///Flag to determine if new sub-accounts should use default data
         #[serde(
             rename = "enableNewSubAccountDefaultData",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_new_sub_account_default_data: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "isEnterpriseAccount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_enterprise_account: ::std::option::Option<bool>,
         #[serde(
             rename = "isReselling",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_reselling: ::std::option::Option<bool>,
         #[serde(
             rename = "isSandboxAccount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_sandbox_account: ::std::option::Option<bool>,
         #[serde(
             rename = "locationCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_count: ::std::option::Option<f64>,
         #[serde(
             rename = "logoUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "onboardingInfo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub onboarding_info: ::std::option::Option<IOnboardingDto>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan: ::std::option::Option<f64>,
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///If you want to enable / disable Priority Support for any agency. Default value is false.
         #[serde(rename = "premiumUpgraded", default)]
@@ -143,31 +172,37 @@ pub mod types {
             rename = "privacyPolicy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "privacyPolicyAcceptedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy_accepted_by: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "privacyPolicyAcceptedDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy_accepted_date: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "privacyPolicyVersion",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy_version: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "referralId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub referral_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "relationshipNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub relationship_number: ::std::option::Option<::std::string::String>,
         ///Saas Settings
         #[serde(
@@ -180,57 +215,71 @@ pub mod types {
             rename = "spareDomain",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub spare_domain: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "stripeConnectId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe_connect_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subdomain: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "termsConditions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_conditions: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "termsOfServiceAcceptedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_of_service_accepted_by: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "termsOfServiceAcceptedDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_of_service_accepted_date: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "termsOfServiceVersion",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_of_service_version: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "twilioFreeCredits",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio_free_credits: ::std::option::Option<f64>,
         #[serde(
             rename = "twilioTrialMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio_trial_mode: ::std::option::Option<bool>,
         ///Flag to set if upgrade plan is enabled
         #[serde(
             rename = "upgradeEnabledForClients",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub upgrade_enabled_for_clients: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl GetCompanyByIdSchema {
@@ -242,6 +291,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCompanyByIdSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company: ::std::option::Option<GetCompanyByIdSchema>,
     }
     impl GetCompanyByIdSuccessfulResponseDto {
@@ -257,51 +307,61 @@ pub mod types {
             rename = "affiliateSignup",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_signup: ::std::option::Option<bool>,
         #[serde(
             rename = "conversationDemo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub conversation_demo: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub conversation_demo: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "customerCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_count: ::std::option::Option<::std::string::String>,
         ///Set to true if user joined implementation call
         #[serde(
             rename = "hasJoinedImplementationCall",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_joined_implementation_call: ::std::option::Option<bool>,
         ///Set to true if user joined onboarding call
         #[serde(
             rename = "hasJoinedKickoffCall",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_joined_kickoff_call: ::std::option::Option<bool>,
         #[serde(
             rename = "haveWebsite",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub have_website: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub have_website: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "industryServed",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub industry_served: ::std::option::Option<::std::string::String>,
         ///Set to true if user joined onboarding call
         #[serde(
             rename = "kickoffActionTaken",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub kickoff_action_taken: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub location: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub location: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///metaData for onboarding
         #[serde(
@@ -311,27 +371,33 @@ pub mod types {
         )]
         pub meta_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub pending: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub pending: ::std::option::Option<::std::string::String>,
         ///Selected agency plan unique plan Id
         #[serde(
             rename = "planId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "snapshotId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tools: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///This helps in A/B tracking of onboarding flow
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "websiteUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website_url: ::std::option::Option<::std::string::String>,
     }
     impl IOnboardingDto {
@@ -1453,7 +1519,7 @@ pub mod types {
                 ::std::string::String,
             >,
             conversation_demo: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             customer_count: ::std::result::Result<
@@ -1469,7 +1535,7 @@ pub mod types {
                 ::std::string::String,
             >,
             have_website: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             industry_served: ::std::result::Result<
@@ -1481,7 +1547,7 @@ pub mod types {
                 ::std::string::String,
             >,
             location: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -1493,7 +1559,7 @@ pub mod types {
                 ::std::string::String,
             >,
             pending: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             plan_id: ::std::result::Result<
@@ -1557,7 +1623,7 @@ pub mod types {
             }
             pub fn conversation_demo<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.conversation_demo = value
@@ -1613,7 +1679,7 @@ pub mod types {
             }
             pub fn have_website<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.have_website = value
@@ -1653,7 +1719,7 @@ pub mod types {
             }
             pub fn location<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.location = value
@@ -1691,7 +1757,7 @@ pub mod types {
             }
             pub fn pending<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.pending = value

@@ -16,6 +16,7 @@ pub const GET_COMPANY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 1usize] = [GET_COMPANY];

@@ -16,6 +16,7 @@ pub const SEARCH_CONTACTS_ADVANCED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /contacts/search/duplicate` (upstream operation `get-duplicate-contact`).
 pub const GET_DUPLICATE_CONTACT: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_DUPLICATE_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /contacts/{contactId}/tasks` (upstream operation `get-all-tasks`).
 pub const GET_ALL_TASKS: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_ALL_TASKS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/{contactId}/tasks` (upstream operation `create-task`).
 pub const CREATE_TASK: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const CREATE_TASK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /contacts/{contactId}/tasks/{taskId}` (upstream operation `get-task`).
 pub const GET_TASK: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_TASK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /contacts/{contactId}/tasks/{taskId}` (upstream operation `update-task`).
 pub const UPDATE_TASK: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const UPDATE_TASK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /contacts/{contactId}/tasks/{taskId}` (upstream operation `delete-task`).
 pub const DELETE_TASK: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const DELETE_TASK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /contacts/{contactId}/tasks/{taskId}/completed` (upstream operation `update-task-completed`).
 pub const UPDATE_TASK_COMPLETED: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const UPDATE_TASK_COMPLETED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /contacts/{contactId}/appointments` (upstream operation `get-appointments-for-contact`).
 pub const GET_APPOINTMENTS_FOR_CONTACT: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const GET_APPOINTMENTS_FOR_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/{contactId}/tags` (upstream operation `add-tags`).
 pub const ADD_TAGS: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const ADD_TAGS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /contacts/{contactId}/tags` (upstream operation `remove-tags`).
 pub const REMOVE_TAGS: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const REMOVE_TAGS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /contacts/{contactId}/notes` (upstream operation `get-all-notes`).
 pub const GET_ALL_NOTES: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const GET_ALL_NOTES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/{contactId}/notes` (upstream operation `create-note`).
 pub const CREATE_NOTE: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const CREATE_NOTE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /contacts/{contactId}/notes/{id}` (upstream operation `get-note`).
 pub const GET_NOTE: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const GET_NOTE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /contacts/{contactId}/notes/{id}` (upstream operation `update-note`).
 pub const UPDATE_NOTE: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const UPDATE_NOTE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /contacts/{contactId}/notes/{id}` (upstream operation `delete-note`).
 pub const DELETE_NOTE: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const DELETE_NOTE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/bulk/tags/update/{type}` (upstream operation `create-association`).
 pub const CREATE_ASSOCIATION: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const CREATE_ASSOCIATION: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/bulk/business` (upstream operation `add-remove-contact-from-business`).
 pub const ADD_REMOVE_CONTACT_FROM_BUSINESS: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const ADD_REMOVE_CONTACT_FROM_BUSINESS: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /contacts/{contactId}` (upstream operation `get-contact`).
 pub const GET_CONTACT: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const GET_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /contacts/{contactId}` (upstream operation `update-contact`).
 pub const UPDATE_CONTACT: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const UPDATE_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /contacts/{contactId}` (upstream operation `delete-contact`).
 pub const DELETE_CONTACT: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const DELETE_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/upsert` (upstream operation `upsert-contact`).
 pub const UPSERT_CONTACT: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const UPSERT_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /contacts/business/{businessId}` (upstream operation `get-contacts-by-businessId`).
 pub const GET_CONTACTS_BY_BUSINESS_ID: OperationMeta = OperationMeta {
@@ -236,6 +258,7 @@ pub const GET_CONTACTS_BY_BUSINESS_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/{contactId}/followers` (upstream operation `add-followers-contact`).
 pub const ADD_FOLLOWERS_CONTACT: OperationMeta = OperationMeta {
@@ -246,6 +269,7 @@ pub const ADD_FOLLOWERS_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /contacts/{contactId}/followers` (upstream operation `remove-followers-contact`).
 pub const REMOVE_FOLLOWERS_CONTACT: OperationMeta = OperationMeta {
@@ -256,6 +280,7 @@ pub const REMOVE_FOLLOWERS_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/{contactId}/campaigns/{campaignId}` (upstream operation `add-contact-to-campaign`).
 pub const ADD_CONTACT_TO_CAMPAIGN: OperationMeta = OperationMeta {
@@ -266,6 +291,7 @@ pub const ADD_CONTACT_TO_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /contacts/{contactId}/campaigns/{campaignId}` (upstream operation `remove-contact-from-campaign`).
 pub const REMOVE_CONTACT_FROM_CAMPAIGN: OperationMeta = OperationMeta {
@@ -276,6 +302,7 @@ pub const REMOVE_CONTACT_FROM_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /contacts/{contactId}/campaigns/removeAll` (upstream operation `remove-contact-from-every-campaign`).
 pub const REMOVE_CONTACT_FROM_EVERY_CAMPAIGN: OperationMeta = OperationMeta {
@@ -286,6 +313,7 @@ pub const REMOVE_CONTACT_FROM_EVERY_CAMPAIGN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/{contactId}/workflow/{workflowId}` (upstream operation `add-contact-to-workflow`).
 pub const ADD_CONTACT_TO_WORKFLOW: OperationMeta = OperationMeta {
@@ -296,6 +324,7 @@ pub const ADD_CONTACT_TO_WORKFLOW: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /contacts/{contactId}/workflow/{workflowId}` (upstream operation `delete-contact-from-workflow`).
 pub const DELETE_CONTACT_FROM_WORKFLOW: OperationMeta = OperationMeta {
@@ -306,6 +335,7 @@ pub const DELETE_CONTACT_FROM_WORKFLOW: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /contacts/` (upstream operation `create-contact`).
 pub const CREATE_CONTACT: OperationMeta = OperationMeta {
@@ -316,6 +346,7 @@ pub const CREATE_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /contacts/` (upstream operation `get-contacts`).
 pub const GET_CONTACTS: OperationMeta = OperationMeta {
@@ -326,6 +357,7 @@ pub const GET_CONTACTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 32usize] = [

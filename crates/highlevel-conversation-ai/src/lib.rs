@@ -20,18 +20,22 @@ pub mod types {
             rename = "agentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_id: ::std::option::Option<::std::string::String>,
-        ///Action-specific details. The structure depends on the action type. For TRIGGER_WORKFLOW use triggerWorkflowDto, for UPDATE_CONTACT_FIELD use updateContactFieldDto, for APPOINTMENT_BOOKING use appointmentBookingDto, for STOP_BOT use stopBotDto, for HUMAN_HAND_OVER use humanHandOverDto, for ADVANCED_FOLLOWUP use advancedFollowupDto, and for TRANSFER_BOT use transferBotDto.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub details: ::std::option::Option<ActionDataDtoDetails>,
         ///Unique identifier for the action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Type of the action
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ActionDataDtoType>,
     }
     impl ActionDataDto {
@@ -40,50 +44,568 @@ pub mod types {
         }
     }
     ///Action-specific details. The structure depends on the action type. For TRIGGER_WORKFLOW use triggerWorkflowDto, for UPDATE_CONTACT_FIELD use updateContactFieldDto, for APPOINTMENT_BOOKING use appointmentBookingDto, for STOP_BOT use stopBotDto, for HUMAN_HAND_OVER use humanHandOverDto, for ADVANCED_FOLLOWUP use advancedFollowupDto, and for TRANSFER_BOT use transferBotDto.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum ActionDataDtoDetails {
-        TriggerWorkflowDtoResponse(TriggerWorkflowDtoResponse),
-        UpdateContactFieldDtoResponse(UpdateContactFieldDtoResponse),
-        AppointmentBookingDtoResponse(AppointmentBookingDtoResponse),
-        StopBotDtoResponse(StopBotDtoResponse),
-        HumanHandOverDtoResponse(HumanHandOverDtoResponse),
-        AdvancedFollowupDtoResponse(AdvancedFollowupDtoResponse),
-        TransferBotDtoResponse(TransferBotDtoResponse),
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct ActionDataDtoDetails {
+        ///Optional action ID reference
+        #[serde(
+            rename = "actionId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub action_id: ::std::option::Option<::std::string::String>,
+        ///ID of the user to assign the conversation to
+        #[serde(
+            rename = "assignToUserId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub assign_to_user_id: ::std::option::Option<::std::string::String>,
+        ///Calendar ID for appointment booking
+        #[serde(
+            rename = "calendarId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub calendar_id: ::std::option::Option<::std::string::String>,
+        ///Whether to allow appointment cancellation (cannot be true when onlySendLink is true)
+        #[serde(rename = "cancelEnabled", default)]
+        pub cancel_enabled: bool,
+        ///ID of the contact field in Contacts Table
+        #[serde(
+            rename = "contactFieldId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_field_id: ::std::option::Option<::std::string::String>,
+        ///Contact update examples in Contacts Table. Not required when using standard fields, Monetory or Date Custom fields.
+        #[serde(
+            rename = "contactUpdateExamples",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_update_examples: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        ///Whether to create a task when handing over
+        #[serde(
+            rename = "createTask",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub create_task: ::std::option::Option<bool>,
+        ///Description of the contact field in Contacts Table
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Whether this action is enabled for the agent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub enabled: ::std::option::Option<bool>,
+        ///Example phrases that trigger human handover (required when handoverType is custom or contactRequest)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Final message sent when stopping the bot
+        #[serde(
+            rename = "finalMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub final_message: ::std::option::Option<::std::string::String>,
+        ///Sequence of followup actions to perform
+        #[serde(
+            rename = "followupSequence",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub followup_sequence: ::std::option::Option<
+            ::std::vec::Vec<FollowupSequenceResponse>,
+        >,
+        ///Additional settings for followup behavior
+        #[serde(
+            rename = "followupSettings",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub followup_settings: ::std::option::Option<FollowupSettingsResponse>,
+        ///Type of human handover detection
+        #[serde(
+            rename = "handoverType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub handover_type: ::std::option::Option<ActionDataDtoDetailsHandoverType>,
+        ///If true, only sends the appointment link without booking
+        #[serde(
+            rename = "onlySendLink",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub only_send_link: ::std::option::Option<bool>,
+        ///Whether the bot can be reactivated after being stopped
+        #[serde(
+            rename = "reactivateEnabled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub reactivate_enabled: ::std::option::Option<bool>,
+        ///Whether to allow appointment rescheduling (cannot be true when onlySendLink is true)
+        #[serde(rename = "rescheduleEnabled", default)]
+        pub reschedule_enabled: bool,
+        ///ID of the followup scenario
+        #[serde(
+            rename = "scenarioId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub scenario_id: ::std::option::Option<ActionDataDtoDetailsScenarioId>,
+        ///Whether to skip assigning to a specific user
+        #[serde(
+            rename = "skipAssignToUser",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub skip_assign_to_user: ::std::option::Option<bool>,
+        ///Whether to put the agent to sleep after booking (cannot be true when onlySendLink is true)
+        #[serde(
+            rename = "sleepAfterBooking",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub sleep_after_booking: ::std::option::Option<bool>,
+        ///Sleep duration (required when sleepAfterBooking is true)
+        #[serde(
+            rename = "sleepTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub sleep_time: ::std::option::Option<f64>,
+        ///Unit for sleep time (required when sleepAfterBooking is true)
+        #[serde(
+            rename = "sleepTimeUnit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub sleep_time_unit: ::std::option::Option<ActionDataDtoDetailsSleepTimeUnit>,
+        ///Type of stop bot detection - Goodbye or Custom
+        #[serde(
+            rename = "stopBotDetectionType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub stop_bot_detection_type: ::std::option::Option<
+            ActionDataDtoDetailsStopBotDetectionType,
+        >,
+        ///Example phrases that trigger stop bot action (minimum 2 required)
+        #[serde(
+            rename = "stopBotExamples",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub stop_bot_examples: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        ///Condition that triggers stopping the bot
+        #[serde(
+            rename = "stopBotTriggerCondition",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub stop_bot_trigger_condition: ::std::option::Option<::std::string::String>,
+        ///Tags to apply when stopping the bot
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Agent ID to transfer to (required when transferBot is true)
+        #[serde(
+            rename = "transferAgent",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_agent: ::std::option::Option<::std::string::String>,
+        ///Whether to transfer to another agent after booking (cannot be true when onlySendLink is true)
+        #[serde(
+            rename = "transferBot",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_bot: ::std::option::Option<bool>,
+        ///Example phrases that trigger transfer (required for Custom type, minimum 2)
+        #[serde(
+            rename = "transferBotExamples",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_bot_examples: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        ///Condition that triggers the transfer (required for Custom type)
+        #[serde(
+            rename = "transferBotTriggerCondition",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_bot_trigger_condition: ::std::option::Option<::std::string::String>,
+        ///Type of transfer - Default or Custom
+        #[serde(
+            rename = "transferBotType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_bot_type: ::std::option::Option<
+            ActionDataDtoDetailsTransferBotType,
+        >,
+        ///ID of the bot/agent to transfer to
+        #[serde(
+            rename = "transferToBot",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_bot: ::std::option::Option<::std::string::String>,
+        ///Condition that triggers the workflow
+        #[serde(
+            rename = "triggerCondition",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_condition: ::std::option::Option<::std::string::String>,
+        ///Optional message to send when triggering the workflow
+        #[serde(
+            rename = "triggerMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_message: ::std::option::Option<::std::string::String>,
+        ///Whether to trigger a workflow after booking (cannot be true when onlySendLink is true)
+        #[serde(
+            rename = "triggerWorkflow",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_workflow: ::std::option::Option<bool>,
+        ///Array of workflow IDs to trigger
+        #[serde(
+            rename = "workflowIds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub workflow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
-    impl ::std::convert::From<TriggerWorkflowDtoResponse> for ActionDataDtoDetails {
-        fn from(value: TriggerWorkflowDtoResponse) -> Self {
-            Self::TriggerWorkflowDtoResponse(value)
+    impl ActionDataDtoDetails {
+        pub fn builder() -> builder::ActionDataDtoDetails {
+            Default::default()
         }
     }
-    impl ::std::convert::From<UpdateContactFieldDtoResponse> for ActionDataDtoDetails {
-        fn from(value: UpdateContactFieldDtoResponse) -> Self {
-            Self::UpdateContactFieldDtoResponse(value)
+    ///Type of human handover detection
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ActionDataDtoDetailsHandoverType {
+        #[serde(rename = "contactRequest")]
+        ContactRequest,
+        #[serde(rename = "lackOfInformation")]
+        LackOfInformation,
+        #[serde(rename = "failedToResolveIssue")]
+        FailedToResolveIssue,
+        #[serde(rename = "custom")]
+        Custom,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for ActionDataDtoDetailsHandoverType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ContactRequest => f.write_str("contactRequest"),
+                Self::LackOfInformation => f.write_str("lackOfInformation"),
+                Self::FailedToResolveIssue => f.write_str("failedToResolveIssue"),
+                Self::Custom => f.write_str("custom"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
         }
     }
-    impl ::std::convert::From<AppointmentBookingDtoResponse> for ActionDataDtoDetails {
-        fn from(value: AppointmentBookingDtoResponse) -> Self {
-            Self::AppointmentBookingDtoResponse(value)
+    impl ::std::str::FromStr for ActionDataDtoDetailsHandoverType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "contactRequest" => Ok(Self::ContactRequest),
+                "lackOfInformation" => Ok(Self::LackOfInformation),
+                "failedToResolveIssue" => Ok(Self::FailedToResolveIssue),
+                "custom" => Ok(Self::Custom),
+                _ => Err("invalid value".into()),
+            }
         }
     }
-    impl ::std::convert::From<StopBotDtoResponse> for ActionDataDtoDetails {
-        fn from(value: StopBotDtoResponse) -> Self {
-            Self::StopBotDtoResponse(value)
+    impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsHandoverType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
-    impl ::std::convert::From<HumanHandOverDtoResponse> for ActionDataDtoDetails {
-        fn from(value: HumanHandOverDtoResponse) -> Self {
-            Self::HumanHandOverDtoResponse(value)
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActionDataDtoDetailsHandoverType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
-    impl ::std::convert::From<AdvancedFollowupDtoResponse> for ActionDataDtoDetails {
-        fn from(value: AdvancedFollowupDtoResponse) -> Self {
-            Self::AdvancedFollowupDtoResponse(value)
+    ///ID of the followup scenario
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ActionDataDtoDetailsScenarioId {
+        #[serde(rename = "contactStoppedReplying")]
+        ContactStoppedReplying,
+        #[serde(rename = "contactIsBusy")]
+        ContactIsBusy,
+        #[serde(rename = "contactRequested")]
+        ContactRequested,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for ActionDataDtoDetailsScenarioId {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ContactStoppedReplying => f.write_str("contactStoppedReplying"),
+                Self::ContactIsBusy => f.write_str("contactIsBusy"),
+                Self::ContactRequested => f.write_str("contactRequested"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
         }
     }
-    impl ::std::convert::From<TransferBotDtoResponse> for ActionDataDtoDetails {
-        fn from(value: TransferBotDtoResponse) -> Self {
-            Self::TransferBotDtoResponse(value)
+    impl ::std::str::FromStr for ActionDataDtoDetailsScenarioId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "contactStoppedReplying" => Ok(Self::ContactStoppedReplying),
+                "contactIsBusy" => Ok(Self::ContactIsBusy),
+                "contactRequested" => Ok(Self::ContactRequested),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsScenarioId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActionDataDtoDetailsScenarioId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Unit for sleep time (required when sleepAfterBooking is true)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ActionDataDtoDetailsSleepTimeUnit {
+        #[serde(rename = "days")]
+        Days,
+        #[serde(rename = "hours")]
+        Hours,
+        #[serde(rename = "minutes")]
+        Minutes,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for ActionDataDtoDetailsSleepTimeUnit {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Days => f.write_str("days"),
+                Self::Hours => f.write_str("hours"),
+                Self::Minutes => f.write_str("minutes"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ActionDataDtoDetailsSleepTimeUnit {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "days" => Ok(Self::Days),
+                "hours" => Ok(Self::Hours),
+                "minutes" => Ok(Self::Minutes),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsSleepTimeUnit {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActionDataDtoDetailsSleepTimeUnit {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Type of stop bot detection - Goodbye or Custom
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ActionDataDtoDetailsStopBotDetectionType {
+        Goodbye,
+        Custom,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for ActionDataDtoDetailsStopBotDetectionType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Goodbye => f.write_str("Goodbye"),
+                Self::Custom => f.write_str("Custom"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ActionDataDtoDetailsStopBotDetectionType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Goodbye" => Ok(Self::Goodbye),
+                "Custom" => Ok(Self::Custom),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsStopBotDetectionType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActionDataDtoDetailsStopBotDetectionType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Type of transfer - Default or Custom
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ActionDataDtoDetailsTransferBotType {
+        Default,
+        Custom,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for ActionDataDtoDetailsTransferBotType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Default => f.write_str("Default"),
+                Self::Custom => f.write_str("Custom"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ActionDataDtoDetailsTransferBotType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Default" => Ok(Self::Default),
+                "Custom" => Ok(Self::Custom),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsTransferBotType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ActionDataDtoDetailsTransferBotType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Type of the action
@@ -170,9 +692,11 @@ pub mod types {
     pub struct ActionsIdDto {
         ///Unique identifier for the action.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///type of action.
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ActionsIdDtoType>,
     }
     impl ActionsIdDto {
@@ -272,6 +796,7 @@ pub mod types {
             rename = "followupSettings",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_settings: ::std::option::Option<FollowupSettings>,
         ///ID of the followup scenario
         #[serde(rename = "scenarioId")]
@@ -287,12 +812,14 @@ pub mod types {
     pub struct AdvancedFollowupDtoResponse {
         ///Whether advanced followup is enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Sequence of followup actions to perform
         #[serde(
             rename = "followupSequence",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_sequence: ::std::option::Option<
             ::std::vec::Vec<FollowupSequenceResponse>,
         >,
@@ -301,12 +828,14 @@ pub mod types {
             rename = "followupSettings",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_settings: ::std::option::Option<FollowupSettingsResponse>,
         ///ID of the followup scenario
         #[serde(
             rename = "scenarioId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scenario_id: ::std::option::Option<AdvancedFollowupDtoResponseScenarioId>,
     }
     impl AdvancedFollowupDtoResponse {
@@ -450,6 +979,7 @@ pub mod types {
             rename = "actionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_id: ::std::option::Option<::std::string::String>,
         ///Calendar ID for appointment booking
         #[serde(rename = "calendarId")]
@@ -471,18 +1001,21 @@ pub mod types {
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit for sleep time (required when sleepAfterBooking is true)
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<AppointmentBookingDtoSleepTimeUnit>,
         ///Agent ID to transfer to (required when transferBot is true)
         #[serde(
             rename = "transferAgent",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_agent: ::std::option::Option<::std::string::String>,
         ///Whether to transfer to another agent after booking (cannot be true when onlySendLink is true)
         #[serde(rename = "transferBot")]
@@ -511,12 +1044,14 @@ pub mod types {
             rename = "actionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_id: ::std::option::Option<::std::string::String>,
         ///Calendar ID for appointment booking
         #[serde(
             rename = "calendarId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Whether to allow appointment cancellation (cannot be true when onlySendLink is true)
         #[serde(rename = "cancelEnabled", default)]
@@ -526,6 +1061,7 @@ pub mod types {
             rename = "onlySendLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub only_send_link: ::std::option::Option<bool>,
         ///Whether to allow appointment rescheduling (cannot be true when onlySendLink is true)
         #[serde(rename = "rescheduleEnabled", default)]
@@ -535,18 +1071,21 @@ pub mod types {
             rename = "sleepAfterBooking",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_after_booking: ::std::option::Option<bool>,
         ///Sleep duration (required when sleepAfterBooking is true)
         #[serde(
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit for sleep time (required when sleepAfterBooking is true)
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<
             AppointmentBookingDtoResponseSleepTimeUnit,
         >,
@@ -555,24 +1094,28 @@ pub mod types {
             rename = "transferAgent",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_agent: ::std::option::Option<::std::string::String>,
         ///Whether to transfer to another agent after booking (cannot be true when onlySendLink is true)
         #[serde(
             rename = "transferBot",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot: ::std::option::Option<bool>,
         ///Whether to trigger a workflow after booking (cannot be true when onlySendLink is true)
         #[serde(
             rename = "triggerWorkflow",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_workflow: ::std::option::Option<bool>,
         ///Workflow IDs to trigger after booking (required when triggerWorkflow is true)
         #[serde(
             rename = "workflowIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl AppointmentBookingDtoResponse {
@@ -853,9 +1396,11 @@ pub mod types {
     pub struct CreateActionResponseDto {
         ///Created action details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ActionDataDto>,
         ///Success status of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl CreateActionResponseDto {
@@ -877,6 +1422,7 @@ pub mod types {
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Communication channels the agent can operate on
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -916,24 +1462,28 @@ pub mod types {
             rename = "sleepOnManualMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_manual_message: ::std::option::Option<bool>,
         ///Enable sleep when a workflow outbound message is sent.
         #[serde(
             rename = "sleepOnWorkflowMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_workflow_message: ::std::option::Option<bool>,
         ///Duration of sleep period (required if sleepEnabled is true). Set to null for indefinite sleep. (max 2880 for minutes, 172800 for seconds, 48 for hours)
         #[serde(
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit of sleep time - HOURS, MINUTES, or SECONDS (required if sleepEnabled is true). Set to null for indefinite sleep.
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<CreateEmployeeDtoSleepTimeUnit>,
         ///Wait time before agent responds (max 5 for minutes, 300 for seconds)
         #[serde(
@@ -958,7 +1508,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -977,6 +1526,10 @@ pub mod types {
         WhatsApp,
         #[serde(rename = "Live_Chat")]
         LiveChat,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for CreateEmployeeDtoChannelsItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -987,6 +1540,7 @@ pub mod types {
                 Self::WebChat => f.write_str("WebChat"),
                 Self::WhatsApp => f.write_str("WhatsApp"),
                 Self::LiveChat => f.write_str("Live_Chat"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -1225,6 +1779,7 @@ pub mod types {
     pub struct DeleteActionDataDto {
         ///ID of the deleted action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl DeleteActionDataDto {
@@ -1237,9 +1792,11 @@ pub mod types {
     pub struct DeleteActionResponseDto {
         ///Deleted action information
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<DeleteActionDataDto>,
         ///Success status of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteActionResponseDto {
@@ -1252,9 +1809,11 @@ pub mod types {
     pub struct DeleteEmployeeResponseDto {
         ///Unique identifier of the deleted agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Indicates if the agent was deleted successfully.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteEmployeeResponseDto {
@@ -1267,6 +1826,7 @@ pub mod types {
     pub struct EmployeeListItemDto {
         ///List of actions associated with this agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub actions: ::std::option::Option<
             ::std::vec::Vec<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1277,95 +1837,112 @@ pub mod types {
             rename = "autoPilotMaxMessages",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_pilot_max_messages: ::std::option::Option<f64>,
         ///Name of the business the agent represents.
         #[serde(
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Communication channels the agent operates on.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Timestamp when the agent was created.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Goal configuration for the agent.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub goal: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Unique identifier for the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Indicates if this agent is a primary agent. (First agent created for a location is primary by default)
         #[serde(
             rename = "isPrimary",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Array of knowledge base IDs associated with this agent.
         #[serde(
             rename = "knowledgeBaseIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Current operating mode of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<EmployeeListItemDtoMode>,
         ///Name of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Indicates if sleep functionality is enabled.
         #[serde(
             rename = "sleepEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_enabled: ::std::option::Option<bool>,
         ///Whether the bot sleeps on manual outbound messages.
         #[serde(
             rename = "sleepOnManualMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_manual_message: ::std::option::Option<bool>,
         ///Whether the bot sleeps on workflow outbound messages.
         #[serde(
             rename = "sleepOnWorkflowMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_workflow_message: ::std::option::Option<bool>,
         ///Duration of sleep period.
         #[serde(
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit of sleep time.
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<EmployeeListItemDtoSleepTimeUnit>,
         ///Timestamp when the agent was last updated.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///Wait time before agent responds.
         #[serde(
             rename = "waitTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time: ::std::option::Option<f64>,
         ///Unit for wait time.
         #[serde(
             rename = "waitTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time_unit: ::std::option::Option<EmployeeListItemDtoWaitTimeUnit>,
     }
     impl EmployeeListItemDto {
@@ -1565,97 +2142,116 @@ pub mod types {
     pub struct EmployeeResponseDto {
         ///List of actions associated with this agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub actions: ::std::option::Option<::std::vec::Vec<ActionsIdDto>>,
         ///Maximum number of messages in auto-pilot mode before requiring human intervention.
         #[serde(
             rename = "autoPilotMaxMessages",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_pilot_max_messages: ::std::option::Option<f64>,
         ///Name of the business the agent represents.
         #[serde(
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Communication channels the agent operates on.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channels: ::std::option::Option<
             ::std::vec::Vec<EmployeeResponseDtoChannelsItem>,
         >,
         ///The goal of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub goal: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Instructions for the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instructions: ::std::option::Option<::std::string::String>,
         ///Indicates if this agent is a primary agent.
         #[serde(
             rename = "isPrimary",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Array of knowledge base IDs associated with this agent.
         #[serde(
             rename = "knowledgeBaseIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Current operating mode of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<EmployeeResponseDtoMode>,
         ///Name of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Personality traits of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub personality: ::std::option::Option<::std::string::String>,
         ///Indicates if sleep functionality is enabled.
         #[serde(
             rename = "sleepEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_enabled: ::std::option::Option<bool>,
         ///Whether the bot sleeps on manual outbound messages.
         #[serde(
             rename = "sleepOnManualMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_manual_message: ::std::option::Option<bool>,
         ///Whether the bot sleeps on workflow outbound messages.
         #[serde(
             rename = "sleepOnWorkflowMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_workflow_message: ::std::option::Option<bool>,
         ///Duration of sleep period.
         #[serde(
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit of sleep time.
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<EmployeeResponseDtoSleepTimeUnit>,
         ///Wait time before agent responds.
         #[serde(
             rename = "waitTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time: ::std::option::Option<f64>,
         ///Unit for wait time.
         #[serde(
             rename = "waitTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time_unit: ::std::option::Option<EmployeeResponseDtoWaitTimeUnit>,
     }
     impl EmployeeResponseDto {
@@ -1668,7 +2264,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1687,6 +2282,10 @@ pub mod types {
         WhatsApp,
         #[serde(rename = "Live_Chat")]
         LiveChat,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for EmployeeResponseDtoChannelsItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1697,6 +2296,7 @@ pub mod types {
                 Self::WebChat => f.write_str("WebChat"),
                 Self::WhatsApp => f.write_str("WhatsApp"),
                 Self::LiveChat => f.write_str("Live_Chat"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -1925,9 +2525,11 @@ pub mod types {
     pub struct FetchActionDetailsResponseDto {
         ///Action details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ActionDataDto>,
         ///Success status of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl FetchActionDetailsResponseDto {
@@ -1940,9 +2542,11 @@ pub mod types {
     pub struct FetchActionsForEmployeeResponseDto {
         ///Grouped actions by type
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<ActionDataDto>>,
         ///Success status of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl FetchActionsForEmployeeResponseDto {
@@ -1958,39 +2562,49 @@ pub mod types {
             rename = "actionLogs",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_logs: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///ID of the employee/agent that generated the response.
         #[serde(
             rename = "agentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_id: ::std::option::Option<::std::string::String>,
         ///FAQ chunks used in generating the response from fine-tuned data.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub faqs: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Conversation history leading up to this response.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub history: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///The original input message that triggered this response.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub input: ::std::option::Option<::std::string::String>,
         ///The intent/goal extracted from location prompt.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub intent: ::std::option::Option<::std::string::String>,
         ///Mode of operation during this interaction.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<::std::string::String>,
         ///The complete prompt used for the AI response.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prompt: ::std::option::Option<::std::string::String>,
         ///The response message generated by the AI.
         #[serde(
             rename = "responseMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub response_message: ::std::option::Option<::std::string::String>,
         ///Website content chunks used in generating the response.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     }
     impl FetchAiResponseDetailsResponseDto {
@@ -2009,12 +2623,14 @@ pub mod types {
             rename = "contactRequested",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_requested: ::std::option::Option<bool>,
         ///Custom message to send (when aiEnabledMessage is false)
         #[serde(
             rename = "customMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_message: ::std::option::Option<::std::string::String>,
         ///Time duration before followup (max: 60 minutes, 24 hours, or 180 days depending on unit)
         #[serde(rename = "followupTime")]
@@ -2032,6 +2648,7 @@ pub mod types {
             rename = "workflowId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl FollowupSequence {
@@ -2114,29 +2731,34 @@ pub mod types {
             rename = "contactRequested",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_requested: ::std::option::Option<bool>,
         ///Custom message to send (when aiEnabledMessage is false)
         #[serde(
             rename = "customMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_message: ::std::option::Option<::std::string::String>,
         ///Time duration before followup (max: 60 minutes, 24 hours, or 180 days depending on unit)
         #[serde(
             rename = "followupTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_time: ::std::option::Option<f64>,
         ///Time unit for followup delay
         #[serde(
             rename = "followupTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_time_unit: ::std::option::Option<
             FollowupSequenceResponseFollowupTimeUnit,
         >,
         ///Unique identifier for this followup step
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<f64>,
         ///Whether to trigger a workflow during this followup
         #[serde(rename = "triggerWorkflow", default)]
@@ -2146,6 +2768,7 @@ pub mod types {
             rename = "workflowId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl ::std::default::Default for FollowupSequenceResponse {
@@ -2242,12 +2865,14 @@ pub mod types {
             rename = "followUpHours",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub follow_up_hours: ::std::option::Option<bool>,
         ///Timezone to use for followups, contact or location
         #[serde(
             rename = "timezoneToUse",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone_to_use: ::std::option::Option<FollowupSettingsTimezoneToUse>,
         ///Working hours configuration for followups
         #[serde(
@@ -2276,12 +2901,14 @@ pub mod types {
             rename = "followUpHours",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub follow_up_hours: ::std::option::Option<bool>,
         ///Timezone to use for followups, contact or location
         #[serde(
             rename = "timezoneToUse",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone_to_use: ::std::option::Option<
             FollowupSettingsResponseTimezoneToUse,
         >,
@@ -2290,6 +2917,7 @@ pub mod types {
             rename = "workingHours",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub working_hours: ::std::option::Option<::std::vec::Vec<WorkingHoursResponse>>,
     }
     impl ::std::default::Default for FollowupSettingsResponse {
@@ -2494,12 +3122,14 @@ pub mod types {
             rename = "assignToUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assign_to_user_id: ::std::option::Option<::std::string::String>,
         ///Whether to create a task when handing over
         #[serde(
             rename = "createTask",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub create_task: ::std::option::Option<bool>,
         ///Whether human handover action is enabled
         pub enabled: bool,
@@ -2520,18 +3150,21 @@ pub mod types {
             rename = "skipAssignToUser",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip_assign_to_user: ::std::option::Option<bool>,
         ///Time duration before reactivation (required when reactivateEnabled is true)
         #[serde(
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Time unit for reactivation delay (required when reactivateEnabled is true)
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<HumanHandOverDtoSleepTimeUnit>,
         ///Tags to apply during handover
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2621,65 +3254,77 @@ pub mod types {
             rename = "assignToUserId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assign_to_user_id: ::std::option::Option<::std::string::String>,
         ///Whether to create a task when handing over
         #[serde(
             rename = "createTask",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub create_task: ::std::option::Option<bool>,
         ///Whether human handover action is enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Example phrases that trigger human handover (required when handoverType is custom or contactRequest)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Final message sent when handing over to human
         #[serde(
             rename = "finalMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_message: ::std::option::Option<::std::string::String>,
         ///Type of human handover detection
         #[serde(
             rename = "handoverType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub handover_type: ::std::option::Option<HumanHandOverDtoResponseHandoverType>,
         ///Whether the agent can be reactivated after handover
         #[serde(
             rename = "reactivateEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reactivate_enabled: ::std::option::Option<bool>,
         ///Whether to skip assigning to a specific user
         #[serde(
             rename = "skipAssignToUser",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip_assign_to_user: ::std::option::Option<bool>,
         ///Time duration before reactivation (required when reactivateEnabled is true)
         #[serde(
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Time unit for reactivation delay (required when reactivateEnabled is true)
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<
             HumanHandOverDtoResponseSleepTimeUnit,
         >,
         ///Tags to apply during handover
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Condition that triggers human handover
         #[serde(
             rename = "triggerCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_condition: ::std::option::Option<::std::string::String>,
     }
     impl HumanHandOverDtoResponse {
@@ -2912,24 +3557,28 @@ pub mod types {
             rename = "endHour",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_hour: ::std::option::Option<f64>,
         ///End minute
         #[serde(
             rename = "endMinute",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_minute: ::std::option::Option<f64>,
         ///Start hour (24-hour format)
         #[serde(
             rename = "startHour",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_hour: ::std::option::Option<f64>,
         ///Start minute
         #[serde(
             rename = "startMinute",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_minute: ::std::option::Option<f64>,
     }
     impl IntervalResponse {
@@ -2942,15 +3591,18 @@ pub mod types {
     pub struct SearchEmployeeResponseDto {
         ///List of agents matching the search criteria.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agents: ::std::option::Option<::std::vec::Vec<EmployeeListItemDto>>,
         ///Number of agents in the current response (filtered/paginated count).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Total number of agents in the location (unfiltered count).
         #[serde(
             rename = "totalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl SearchEmployeeResponseDto {
@@ -2974,12 +3626,14 @@ pub mod types {
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Time unit for reactivation delay (required when reactivateEnabled is true)
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<StopBotDtoSleepTimeUnit>,
         ///Type of stop bot detection - Goodbye or Custom
         #[serde(rename = "stopBotDetectionType")]
@@ -3004,36 +3658,42 @@ pub mod types {
     pub struct StopBotDtoResponse {
         ///Whether this action is enabled for the agent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Final message sent when stopping the bot
         #[serde(
             rename = "finalMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_message: ::std::option::Option<::std::string::String>,
         ///Whether the bot can be reactivated after being stopped
         #[serde(
             rename = "reactivateEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reactivate_enabled: ::std::option::Option<bool>,
         ///Time duration before reactivation (required when reactivateEnabled is true)
         #[serde(
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Time unit for reactivation delay (required when reactivateEnabled is true)
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<StopBotDtoResponseSleepTimeUnit>,
         ///Type of stop bot detection - Goodbye or Custom
         #[serde(
             rename = "stopBotDetectionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stop_bot_detection_type: ::std::option::Option<
             StopBotDtoResponseStopBotDetectionType,
         >,
@@ -3042,6 +3702,7 @@ pub mod types {
             rename = "stopBotExamples",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stop_bot_examples: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -3050,9 +3711,11 @@ pub mod types {
             rename = "stopBotTriggerCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stop_bot_trigger_condition: ::std::option::Option<::std::string::String>,
         ///Tags to apply when stopping the bot
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl StopBotDtoResponse {
@@ -3129,7 +3792,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -3140,12 +3802,17 @@ pub mod types {
     pub enum StopBotDtoResponseStopBotDetectionType {
         Goodbye,
         Custom,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for StopBotDtoResponseStopBotDetectionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Goodbye => f.write_str("Goodbye"),
                 Self::Custom => f.write_str("Custom"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -3246,7 +3913,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -3257,12 +3923,17 @@ pub mod types {
     pub enum StopBotDtoStopBotDetectionType {
         Goodbye,
         Custom,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for StopBotDtoStopBotDetectionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Goodbye => f.write_str("Goodbye"),
                 Self::Custom => f.write_str("Custom"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -3312,6 +3983,7 @@ pub mod types {
             rename = "transferBotTriggerCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_trigger_condition: ::std::option::Option<::std::string::String>,
         ///Type of transfer - Default or Custom
         #[serde(rename = "transferBotType")]
@@ -3330,12 +4002,14 @@ pub mod types {
     pub struct TransferBotDtoResponse {
         ///Whether this transfer action is enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Example phrases that trigger transfer (required for Custom type, minimum 2)
         #[serde(
             rename = "transferBotExamples",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_examples: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -3344,12 +4018,14 @@ pub mod types {
             rename = "transferBotTriggerCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_trigger_condition: ::std::option::Option<::std::string::String>,
         ///Type of transfer - Default or Custom
         #[serde(
             rename = "transferBotType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_type: ::std::option::Option<
             TransferBotDtoResponseTransferBotType,
         >,
@@ -3358,6 +4034,7 @@ pub mod types {
             rename = "transferToBot",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_bot: ::std::option::Option<::std::string::String>,
     }
     impl TransferBotDtoResponse {
@@ -3370,7 +4047,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -3381,12 +4057,17 @@ pub mod types {
     pub enum TransferBotDtoResponseTransferBotType {
         Default,
         Custom,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for TransferBotDtoResponseTransferBotType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("Default"),
                 Self::Custom => f.write_str("Custom"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -3424,7 +4105,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -3435,12 +4115,17 @@ pub mod types {
     pub enum TransferBotDtoTransferBotType {
         Default,
         Custom,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for TransferBotDtoTransferBotType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("Default"),
                 Self::Custom => f.write_str("Custom"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -3484,6 +4169,7 @@ pub mod types {
             rename = "triggerMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs to trigger
         #[serde(rename = "workflowIds")]
@@ -3502,18 +4188,21 @@ pub mod types {
             rename = "triggerCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_condition: ::std::option::Option<::std::string::String>,
         ///Optional message to send when triggering the workflow
         #[serde(
             rename = "triggerMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs to trigger
         #[serde(
             rename = "workflowIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl TriggerWorkflowDtoResponse {
@@ -3526,9 +4215,11 @@ pub mod types {
     pub struct UpdateActionResponseDto {
         ///Updated action details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ActionDataDto>,
         ///Success status of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl UpdateActionResponseDto {
@@ -3565,17 +4256,20 @@ pub mod types {
             rename = "contactFieldId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Contact update examples in Contacts Table. Not required when using standard fields, Monetory or Date Custom fields.
         #[serde(
             rename = "contactUpdateExamples",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_update_examples: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Description of the contact field in Contacts Table
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
     }
     impl UpdateContactFieldDtoResponse {
@@ -3594,21 +4288,25 @@ pub mod types {
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Channels the agent can use.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub channels: ::std::vec::Vec<UpdateEmployeeDtoChannelsItem>,
         ///The goal of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub goal: ::std::option::Option<::std::string::String>,
         ///Instructions for the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instructions: ::std::option::Option<::std::string::String>,
         ///Indicates if this agent is a primary agent.
         #[serde(
             rename = "isPrimary",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Array of knowledge base IDs associated with this agent.
         #[serde(
@@ -3619,12 +4317,15 @@ pub mod types {
         pub knowledge_base_ids: ::std::vec::Vec<::std::string::String>,
         ///Mode of operation for the agent, required if primary is enabled.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<UpdateEmployeeDtoMode>,
         ///Name of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Personality traits of the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub personality: ::std::option::Option<::std::string::String>,
         ///Allow agent to respond to audio
         #[serde(rename = "respondToAudio", default)]
@@ -3637,42 +4338,49 @@ pub mod types {
             rename = "sleepEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_enabled: ::std::option::Option<bool>,
         ///Enable sleep when a manual outbound message is sent.
         #[serde(
             rename = "sleepOnManualMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_manual_message: ::std::option::Option<bool>,
         ///Enable sleep when a workflow outbound message is sent.
         #[serde(
             rename = "sleepOnWorkflowMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_workflow_message: ::std::option::Option<bool>,
         ///Duration of sleep period (required if sleepEnabled is true). Set to null for indefinite sleep. (max 2880 for minutes, 172800 for seconds, 48 for hours)
         #[serde(
             rename = "sleepTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit of sleep time - HOURS, MINUTES, or SECONDS (required if sleepEnabled is true). Set to null for indefinite sleep.
         #[serde(
             rename = "sleepTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<UpdateEmployeeDtoSleepTimeUnit>,
         ///Wait time before agent responds (max 5 for minutes, 300 for seconds).
         #[serde(
             rename = "waitTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time: ::std::option::Option<f64>,
         ///Unit for wait time - SECONDS or MINUTES
         #[serde(
             rename = "waitTimeUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time_unit: ::std::option::Option<UpdateEmployeeDtoWaitTimeUnit>,
     }
     impl UpdateEmployeeDto {
@@ -3685,7 +4393,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -3704,6 +4411,10 @@ pub mod types {
         WhatsApp,
         #[serde(rename = "Live_Chat")]
         LiveChat,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for UpdateEmployeeDtoChannelsItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3714,6 +4425,7 @@ pub mod types {
                 Self::WebChat => f.write_str("WebChat"),
                 Self::WhatsApp => f.write_str("WhatsApp"),
                 Self::LiveChat => f.write_str("Live_Chat"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -3973,9 +4685,11 @@ pub mod types {
             rename = "dayOfTheWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_the_week: ::std::option::Option<f64>,
         ///Time intervals for this day
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub intervals: ::std::option::Option<::std::vec::Vec<IntervalResponse>>,
     }
     impl WorkingHoursResponse {
@@ -4105,6 +4819,790 @@ pub mod types {
                     id: Ok(value.id),
                     name: Ok(value.name),
                     type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ActionDataDtoDetails {
+            action_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            assign_to_user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            calendar_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            cancel_enabled: ::std::result::Result<bool, ::std::string::String>,
+            contact_field_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            contact_update_examples: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            create_task: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            examples: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            final_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            followup_sequence: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::FollowupSequenceResponse>>,
+                ::std::string::String,
+            >,
+            followup_settings: ::std::result::Result<
+                ::std::option::Option<super::FollowupSettingsResponse>,
+                ::std::string::String,
+            >,
+            handover_type: ::std::result::Result<
+                ::std::option::Option<super::ActionDataDtoDetailsHandoverType>,
+                ::std::string::String,
+            >,
+            only_send_link: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            reactivate_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            reschedule_enabled: ::std::result::Result<bool, ::std::string::String>,
+            scenario_id: ::std::result::Result<
+                ::std::option::Option<super::ActionDataDtoDetailsScenarioId>,
+                ::std::string::String,
+            >,
+            skip_assign_to_user: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            sleep_after_booking: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            sleep_time: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            sleep_time_unit: ::std::result::Result<
+                ::std::option::Option<super::ActionDataDtoDetailsSleepTimeUnit>,
+                ::std::string::String,
+            >,
+            stop_bot_detection_type: ::std::result::Result<
+                ::std::option::Option<super::ActionDataDtoDetailsStopBotDetectionType>,
+                ::std::string::String,
+            >,
+            stop_bot_examples: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            stop_bot_trigger_condition: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            tags: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            transfer_agent: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            transfer_bot: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            transfer_bot_examples: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            transfer_bot_trigger_condition: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            transfer_bot_type: ::std::result::Result<
+                ::std::option::Option<super::ActionDataDtoDetailsTransferBotType>,
+                ::std::string::String,
+            >,
+            transfer_to_bot: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_condition: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_workflow: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            workflow_ids: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ActionDataDtoDetails {
+            fn default() -> Self {
+                Self {
+                    action_id: Ok(Default::default()),
+                    assign_to_user_id: Ok(Default::default()),
+                    calendar_id: Ok(Default::default()),
+                    cancel_enabled: Ok(Default::default()),
+                    contact_field_id: Ok(Default::default()),
+                    contact_update_examples: Ok(Default::default()),
+                    create_task: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    examples: Ok(Default::default()),
+                    final_message: Ok(Default::default()),
+                    followup_sequence: Ok(Default::default()),
+                    followup_settings: Ok(Default::default()),
+                    handover_type: Ok(Default::default()),
+                    only_send_link: Ok(Default::default()),
+                    reactivate_enabled: Ok(Default::default()),
+                    reschedule_enabled: Ok(Default::default()),
+                    scenario_id: Ok(Default::default()),
+                    skip_assign_to_user: Ok(Default::default()),
+                    sleep_after_booking: Ok(Default::default()),
+                    sleep_time: Ok(Default::default()),
+                    sleep_time_unit: Ok(Default::default()),
+                    stop_bot_detection_type: Ok(Default::default()),
+                    stop_bot_examples: Ok(Default::default()),
+                    stop_bot_trigger_condition: Ok(Default::default()),
+                    tags: Ok(Default::default()),
+                    transfer_agent: Ok(Default::default()),
+                    transfer_bot: Ok(Default::default()),
+                    transfer_bot_examples: Ok(Default::default()),
+                    transfer_bot_trigger_condition: Ok(Default::default()),
+                    transfer_bot_type: Ok(Default::default()),
+                    transfer_to_bot: Ok(Default::default()),
+                    trigger_condition: Ok(Default::default()),
+                    trigger_message: Ok(Default::default()),
+                    trigger_workflow: Ok(Default::default()),
+                    workflow_ids: Ok(Default::default()),
+                }
+            }
+        }
+        impl ActionDataDtoDetails {
+            pub fn action_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action_id: {e}")
+                    });
+                self
+            }
+            pub fn assign_to_user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.assign_to_user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for assign_to_user_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn calendar_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.calendar_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for calendar_id: {e}")
+                    });
+                self
+            }
+            pub fn cancel_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cancel_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cancel_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn contact_field_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_field_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contact_field_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn contact_update_examples<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_update_examples = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contact_update_examples: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn create_task<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.create_task = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for create_task: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn examples<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.examples = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for examples: {e}")
+                    });
+                self
+            }
+            pub fn final_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.final_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for final_message: {e}")
+                    });
+                self
+            }
+            pub fn followup_sequence<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::FollowupSequenceResponse>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.followup_sequence = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for followup_sequence: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn followup_settings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::FollowupSettingsResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.followup_settings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for followup_settings: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn handover_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ActionDataDtoDetailsHandoverType>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.handover_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for handover_type: {e}")
+                    });
+                self
+            }
+            pub fn only_send_link<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.only_send_link = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for only_send_link: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn reactivate_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reactivate_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for reactivate_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn reschedule_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reschedule_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for reschedule_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn scenario_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ActionDataDtoDetailsScenarioId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scenario_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scenario_id: {e}")
+                    });
+                self
+            }
+            pub fn skip_assign_to_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.skip_assign_to_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for skip_assign_to_user: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sleep_after_booking<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sleep_after_booking = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for sleep_after_booking: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sleep_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sleep_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sleep_time: {e}")
+                    });
+                self
+            }
+            pub fn sleep_time_unit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ActionDataDtoDetailsSleepTimeUnit>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sleep_time_unit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for sleep_time_unit: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn stop_bot_detection_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::ActionDataDtoDetailsStopBotDetectionType,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stop_bot_detection_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for stop_bot_detection_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn stop_bot_examples<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stop_bot_examples = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for stop_bot_examples: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn stop_bot_trigger_condition<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stop_bot_trigger_condition = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for stop_bot_trigger_condition: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
+            pub fn transfer_agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_agent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_agent: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_bot<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_bot = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for transfer_bot: {e}")
+                    });
+                self
+            }
+            pub fn transfer_bot_examples<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_bot_examples = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_bot_examples: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_bot_trigger_condition<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_bot_trigger_condition = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_bot_trigger_condition: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_bot_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ActionDataDtoDetailsTransferBotType>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_bot_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_bot_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_to_bot<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_bot = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_bot: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_condition<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_condition = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_condition: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_workflow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_workflow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_workflow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn workflow_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workflow_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for workflow_ids: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ActionDataDtoDetails>
+        for super::ActionDataDtoDetails {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ActionDataDtoDetails,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action_id: value.action_id?,
+                    assign_to_user_id: value.assign_to_user_id?,
+                    calendar_id: value.calendar_id?,
+                    cancel_enabled: value.cancel_enabled?,
+                    contact_field_id: value.contact_field_id?,
+                    contact_update_examples: value.contact_update_examples?,
+                    create_task: value.create_task?,
+                    description: value.description?,
+                    enabled: value.enabled?,
+                    examples: value.examples?,
+                    final_message: value.final_message?,
+                    followup_sequence: value.followup_sequence?,
+                    followup_settings: value.followup_settings?,
+                    handover_type: value.handover_type?,
+                    only_send_link: value.only_send_link?,
+                    reactivate_enabled: value.reactivate_enabled?,
+                    reschedule_enabled: value.reschedule_enabled?,
+                    scenario_id: value.scenario_id?,
+                    skip_assign_to_user: value.skip_assign_to_user?,
+                    sleep_after_booking: value.sleep_after_booking?,
+                    sleep_time: value.sleep_time?,
+                    sleep_time_unit: value.sleep_time_unit?,
+                    stop_bot_detection_type: value.stop_bot_detection_type?,
+                    stop_bot_examples: value.stop_bot_examples?,
+                    stop_bot_trigger_condition: value.stop_bot_trigger_condition?,
+                    tags: value.tags?,
+                    transfer_agent: value.transfer_agent?,
+                    transfer_bot: value.transfer_bot?,
+                    transfer_bot_examples: value.transfer_bot_examples?,
+                    transfer_bot_trigger_condition: value
+                        .transfer_bot_trigger_condition?,
+                    transfer_bot_type: value.transfer_bot_type?,
+                    transfer_to_bot: value.transfer_to_bot?,
+                    trigger_condition: value.trigger_condition?,
+                    trigger_message: value.trigger_message?,
+                    trigger_workflow: value.trigger_workflow?,
+                    workflow_ids: value.workflow_ids?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ActionDataDtoDetails> for ActionDataDtoDetails {
+            fn from(value: super::ActionDataDtoDetails) -> Self {
+                Self {
+                    action_id: Ok(value.action_id),
+                    assign_to_user_id: Ok(value.assign_to_user_id),
+                    calendar_id: Ok(value.calendar_id),
+                    cancel_enabled: Ok(value.cancel_enabled),
+                    contact_field_id: Ok(value.contact_field_id),
+                    contact_update_examples: Ok(value.contact_update_examples),
+                    create_task: Ok(value.create_task),
+                    description: Ok(value.description),
+                    enabled: Ok(value.enabled),
+                    examples: Ok(value.examples),
+                    final_message: Ok(value.final_message),
+                    followup_sequence: Ok(value.followup_sequence),
+                    followup_settings: Ok(value.followup_settings),
+                    handover_type: Ok(value.handover_type),
+                    only_send_link: Ok(value.only_send_link),
+                    reactivate_enabled: Ok(value.reactivate_enabled),
+                    reschedule_enabled: Ok(value.reschedule_enabled),
+                    scenario_id: Ok(value.scenario_id),
+                    skip_assign_to_user: Ok(value.skip_assign_to_user),
+                    sleep_after_booking: Ok(value.sleep_after_booking),
+                    sleep_time: Ok(value.sleep_time),
+                    sleep_time_unit: Ok(value.sleep_time_unit),
+                    stop_bot_detection_type: Ok(value.stop_bot_detection_type),
+                    stop_bot_examples: Ok(value.stop_bot_examples),
+                    stop_bot_trigger_condition: Ok(value.stop_bot_trigger_condition),
+                    tags: Ok(value.tags),
+                    transfer_agent: Ok(value.transfer_agent),
+                    transfer_bot: Ok(value.transfer_bot),
+                    transfer_bot_examples: Ok(value.transfer_bot_examples),
+                    transfer_bot_trigger_condition: Ok(
+                        value.transfer_bot_trigger_condition,
+                    ),
+                    transfer_bot_type: Ok(value.transfer_bot_type),
+                    transfer_to_bot: Ok(value.transfer_to_bot),
+                    trigger_condition: Ok(value.trigger_condition),
+                    trigger_message: Ok(value.trigger_message),
+                    trigger_workflow: Ok(value.trigger_workflow),
+                    workflow_ids: Ok(value.workflow_ids),
                 }
             }
         }

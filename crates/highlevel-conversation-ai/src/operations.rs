@@ -16,6 +16,7 @@ pub const CREATE_ACTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversation-ai/agents/{agentId}/actions/list` (upstream operation `list-actions`).
 pub const LIST_ACTIONS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const LIST_ACTIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversation-ai/agents/{agentId}/actions/{actionId}` (upstream operation `get-action-by-id`).
 pub const GET_ACTION_BY_ID: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_ACTION_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /conversation-ai/agents/{agentId}/actions/{actionId}` (upstream operation `update-action`).
 pub const UPDATE_ACTION: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const UPDATE_ACTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /conversation-ai/agents/{agentId}/actions/{actionId}` (upstream operation `delete-action`).
 pub const DELETE_ACTION: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const DELETE_ACTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /conversation-ai/agents/{agentId}/followup-settings` (upstream operation `update-followup-settings`).
 pub const UPDATE_FOLLOWUP_SETTINGS: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const UPDATE_FOLLOWUP_SETTINGS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversation-ai/agents` (upstream operation `create-agent`).
 pub const CREATE_AGENT: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const CREATE_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversation-ai/agents/search` (upstream operation `search-agent`).
 pub const SEARCH_AGENT: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const SEARCH_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /conversation-ai/agents/{agentId}` (upstream operation `update-agent`).
 pub const UPDATE_AGENT: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const UPDATE_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversation-ai/agents/{agentId}` (upstream operation `get-agent`).
 pub const GET_AGENT: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /conversation-ai/agents/{agentId}` (upstream operation `delete-agent`).
 pub const DELETE_AGENT: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const DELETE_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversation-ai/generations` (upstream operation `get-generation-details`).
 pub const GET_GENERATION_DETAILS: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const GET_GENERATION_DETAILS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 12usize] = [

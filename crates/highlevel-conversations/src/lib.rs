@@ -28,12 +28,15 @@ pub mod types {
     pub struct CallDataDto {
         ///Phone number of the dialer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from: ::std::option::Option<::std::string::String>,
         ///Call status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CallDataDtoStatus>,
         ///Phone number of the receiver
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::string::String>,
     }
     impl CallDataDto {
@@ -129,9 +132,11 @@ pub mod types {
     pub struct CancelScheduledResponseDto {
         ///Error message of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///HTTP Status code of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<f64>,
     }
     impl CancelScheduledResponseDto {
@@ -192,42 +197,50 @@ pub mod types {
             rename = "assignedTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the contact associated with this conversation
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Date when the conversation was created
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date when the conversation was last updated
         #[serde(
             rename = "dateUpdated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Flag indicating if this conversation has been deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Unique identifier for the conversation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Date of the last message in the conversation
         #[serde(
             rename = "lastMessageDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_date: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the business location where this conversation takes place
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
     }
     impl ConversationCreateResponseDto {
@@ -243,60 +256,72 @@ pub mod types {
             rename = "assignedTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Contact ID as string
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Deleted status of the conversation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Contact ID as string
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Inbox status of the conversation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbox: ::std::option::Option<bool>,
         ///Last message body as string
         #[serde(
             rename = "lastMessageBody",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_body: ::std::option::Option<::std::string::String>,
         ///Last message date as UTC
         #[serde(
             rename = "lastMessageDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_date: ::std::option::Option<::std::string::String>,
         ///Type of the last message sent/received in the conversation.
         #[serde(
             rename = "lastMessageType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_type: ::std::option::Option<ConversationDtoLastMessageType>,
         ///Location ID as string
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Starred status of the conversation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub starred: ::std::option::Option<bool>,
         ///Count of unread messages in the conversation
         #[serde(
             rename = "unreadCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
         ///User ID as string
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl ConversationDto {
@@ -540,54 +565,65 @@ pub mod types {
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Alternative display name for the contact - used when full name is not available
         #[serde(
             rename = "contactName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
         ///Primary email address of the contact
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Complete name of the contact (first and last name)
         #[serde(
             rename = "fullName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub full_name: ::std::option::Option<::std::string::String>,
         ///Conversation Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Content of the most recent message in the conversation
         #[serde(
             rename = "lastMessageBody",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_body: ::std::option::Option<::std::string::String>,
         ///Channel/type of the most recent message (SMS, Email, Call, etc)
         #[serde(
             rename = "lastMessageType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_type: ::std::option::Option<ConversationSchemaLastMessageType>,
         ///Location Id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Primary phone number of the contact
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Primary channel/type of the conversation (Phone, Email, etc)
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ConversationSchemaType>,
         ///Number of unread messages in this conversation
         #[serde(
             rename = "unreadCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
     }
     impl ConversationSchema {
@@ -914,9 +950,11 @@ pub mod types {
     pub struct CreateConversationSuccessResponse {
         ///Conversation data of the provided conversation ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation: ::std::option::Option<ConversationCreateResponseDto>,
         ///Indicates whether the API request was successful.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl CreateConversationSuccessResponse {
@@ -931,6 +969,7 @@ pub mod types {
         pub channel: CreateCustomSubtypeDtoChannel,
         ///Description of the custom subtype (max 100 characters)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<CreateCustomSubtypeDtoDescription>,
         ///Language code
         pub language: ::std::string::String,
@@ -1116,6 +1155,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateLiveChatMessageFeedbackResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl CreateLiveChatMessageFeedbackResponse {
@@ -1128,6 +1168,7 @@ pub mod types {
     pub struct DeleteConversationSuccessfulResponse {
         ///Boolean value as the API response.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteConversationSuccessfulResponse {
@@ -1156,7 +1197,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1172,6 +1212,10 @@ pub mod types {
         WhatsApp,
         Instagram,
         Facebook,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for ExportMessagesByLocationChannel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1182,6 +1226,7 @@ pub mod types {
                 Self::WhatsApp => f.write_str("WhatsApp"),
                 Self::Instagram => f.write_str("Instagram"),
                 Self::Facebook => f.write_str("Facebook"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -1353,15 +1398,18 @@ pub mod types {
     pub struct ExportMessagesResponseDto {
         ///Array of messages
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub messages: ::std::option::Option<::std::vec::Vec<GetMessageResponseDto>>,
         ///Cursor for fetching next page. Null if no more results.
         #[serde(
             rename = "nextCursor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_cursor: ::std::option::Option<::std::string::String>,
         ///Total number of messages matching the query
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl ExportMessagesResponseDto {
@@ -1377,12 +1425,14 @@ pub mod types {
             rename = "emailMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Specify if forwarding the whole thread or just a single email
         #[serde(
             rename = "forwardWholeThread",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward_whole_thread: ::std::option::Option<bool>,
         ///Specify if this is a forwarded email
         #[serde(rename = "isForwarded")]
@@ -1392,36 +1442,42 @@ pub mod types {
             rename = "messageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         ///Contact ID of recipient when forwarding (destination)
         #[serde(
             rename = "recipientContactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID of recipient when forwarding (destination)
         #[serde(
             rename = "recipientConversationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_conversation_id: ::std::option::Option<::std::string::String>,
         ///Contact ID where the forwarded email originated from (source) - Auto-populated if not provided
         #[serde(
             rename = "sourceContactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID where the forwarded email originated from (source) - Auto-populated if not provided
         #[serde(
             rename = "sourceConversationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_conversation_id: ::std::option::Option<::std::string::String>,
         ///Email address to forward to (destination)
         #[serde(
             rename = "toEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_email: ::std::option::Option<::std::string::String>,
     }
     impl ForwardConfigDto {
@@ -1437,48 +1493,56 @@ pub mod types {
             rename = "emailMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Email address the message was forwarded to (destination)
         #[serde(
             rename = "forwardToEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward_to_email: ::std::option::Option<::std::string::String>,
         ///Whether the entire thread was forwarded
         #[serde(
             rename = "forwardWholeThread",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward_whole_thread: ::std::option::Option<bool>,
         ///Message ID of the forwarded message (source)
         #[serde(
             rename = "messageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         ///Contact ID of the recipient of the forwarded email (destination)
         #[serde(
             rename = "recipientContactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID of the recipient of the forwarded email (destination)
         #[serde(
             rename = "recipientConversationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_conversation_id: ::std::option::Option<::std::string::String>,
         ///Contact ID where the forwarded email originated from (source)
         #[serde(
             rename = "sourceContactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID where the forwarded email originated from (source)
         #[serde(
             rename = "sourceConversationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_conversation_id: ::std::option::Option<::std::string::String>,
     }
     impl ForwardResponseDto {
@@ -1494,39 +1558,48 @@ pub mod types {
             rename = "assignedTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the contact associated with this conversation
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Flag indicating if this conversation has been moved to trash/deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Unique identifier for this specific conversation thread
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Flag indicating if this conversation is currently in the main inbox view
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbox: ::std::option::Option<bool>,
         ///Unique identifier of the business location where this conversation takes place
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Flag indicating if this conversation has been marked as important/starred by the user
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub starred: ::std::option::Option<bool>,
         ///Communication channel type for this conversation: 1 (Phone), 2 (Email), 3 (Facebook Messenger), 4 (Review), 5 (Group SMS), 6 (Internal Chat - coming soon)
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<f64>,
         ///Number of messages in this conversation that have not been read by the user
         #[serde(
             rename = "unreadCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
     }
     impl GetConversationByIdResponse {
@@ -1539,9 +1612,11 @@ pub mod types {
     pub struct GetConversationSuccessfulResponse {
         ///Conversation data of the provided conversation ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation: ::std::option::Option<ConversationDto>,
         ///Boolean value as the API response.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl GetConversationSuccessfulResponse {
@@ -1557,79 +1632,100 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///An array of attachment URLs.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///List of email Ids of the people in the bcc field
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bcc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///List of email Ids of the people in the cc field
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "contentType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content_type: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "conversationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         ///Conversation provider ID
         #[serde(
             rename = "conversationProviderId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_provider_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub direction: ::std::option::Option<GetEmailMessageResponseDtoDirection>,
         ///Name and Email Id of the sender
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider: ::std::option::Option<::std::string::String>,
         ///In case of reply, email message Id of the reply to email
         #[serde(
             rename = "replyToMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reply_to_message_id: ::std::option::Option<::std::string::String>,
         ///Email source
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<GetEmailMessageResponseDtoSource>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<GetEmailMessageResponseDtoStatus>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Message Id or thread Id
         #[serde(
             rename = "threadId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thread_id: ::std::option::Option<::std::string::String>,
         ///List of email Ids of the receivers
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl GetEmailMessageResponseDto {
@@ -1862,70 +1958,87 @@ pub mod types {
     pub struct GetMessageResponseDto {
         ///An array of attachment URLs. Attachments will be empty for Call and Voicemails, type 1 and 10. Please use get call recording API to fetch call recording and voicemails.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///Chat Widget Id
         #[serde(
             rename = "chatWidgetId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub chat_widget_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "contentType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content_type: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "conversationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         ///Conversation Provider Id
         #[serde(
             rename = "conversationProviderId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_provider_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub direction: ::std::option::Option<GetMessageResponseDtoDirection>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Type of the message as a string
         #[serde(
             rename = "messageType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_type: ::std::option::Option<GetMessageResponseDtoMessageType>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<MessageMeta>,
         ///Message source
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<GetMessageResponseDtoSource>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<GetMessageResponseDtoStatus>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<f64>,
         ///User Id
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl GetMessageResponseDto {
@@ -2396,33 +2509,39 @@ pub mod types {
     pub struct GetMessageTranscriptionResponseDto {
         ///Confidence of the transcription
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub confidence: ::std::option::Option<f64>,
         ///End time of the sentence in milliseconds
         #[serde(
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<f64>,
         ///Media channel describes the user interaction channel
         #[serde(
             rename = "mediaChannel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub media_channel: ::std::option::Option<f64>,
         ///Index of the sentence in the transcription
         #[serde(
             rename = "sentenceIndex",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sentence_index: ::std::option::Option<f64>,
         ///Start time of the sentence in milliseconds
         #[serde(
             rename = "startTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<f64>,
         ///Transcript of the sentence
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transcript: ::std::option::Option<::std::string::String>,
     }
     impl GetMessageTranscriptionResponseDto {
@@ -2438,15 +2557,18 @@ pub mod types {
             rename = "lastMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_id: ::std::option::Option<::std::string::String>,
         ///Array of messages
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub messages: ::std::option::Option<::std::vec::Vec<GetMessageResponseDto>>,
         ///Next page value true indicates only 20 message is in the response. Rest of the messages are in the next page. Please use the lastMessageId value in the query to get the next page messages
         #[serde(
             rename = "nextPage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page: ::std::option::Option<bool>,
     }
     impl GetMessagesByConversationResponseDto {
@@ -2601,6 +2723,7 @@ pub mod types {
             rename = "fileSize",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_size: ::std::option::Option<f64>,
         ///Original filename with extension
         pub filename: ::std::string::String,
@@ -2621,30 +2744,35 @@ pub mod types {
             rename = "expiresAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expires_at: ::std::option::Option<f64>,
         ///File path in GCS bucket (needed for confirmation endpoint)
         #[serde(
             rename = "filePath",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_path: ::std::option::Option<::std::string::String>,
         ///Maximum allowed file size in bytes
         #[serde(
             rename = "maxFileSize",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_file_size: ::std::option::Option<f64>,
         ///Unique upload ID for tracking and completing the upload
         #[serde(
             rename = "uploadId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub upload_id: ::std::option::Option<::std::string::String>,
         ///Signed URL for direct upload to GCS. Use PUT request with file content.
         #[serde(
             rename = "uploadUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub upload_url: ::std::option::Option<::std::string::String>,
     }
     impl InitiateFileUploadResponseDto {
@@ -2660,12 +2788,14 @@ pub mod types {
             rename = "callDuration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_duration: ::std::option::Option<::std::string::String>,
         ///Call status - can be pending, completed, answered, busy, no-answer, failed, canceled, or voicemail
         #[serde(
             rename = "callStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_status: ::std::option::Option<MessageMetaCallStatus>,
         ///meta will contain email, for message type 3 (email). messageIds is list of all email message ids under the message thread
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2767,12 +2897,14 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Array of attachments
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<::std::string::String>,
         ///Phone call dialer and receiver information
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call: ::std::option::Option<CallDataDto>,
         ///Contact Id
         #[serde(rename = "contactId")]
@@ -2785,6 +2917,7 @@ pub mod types {
         pub conversation_provider_id: ::std::string::String,
         ///Date of the inbound message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Message direction, if required can be set manually, default is outbound
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2808,27 +2941,33 @@ pub mod types {
             rename = "emailFrom",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_from: ::std::option::Option<::std::string::String>,
         ///Send the email message id for which this email should be threaded. This is for replying to a specific email
         #[serde(
             rename = "emailMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Recipient email address. This field is associated with the contact record and cannot be dynamically changed.
         #[serde(
             rename = "emailTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_to: ::std::option::Option<::std::string::String>,
         ///HTML Body of Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub html: ::std::option::Option<::std::string::String>,
         ///Message Body
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Subject of the Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Message Type
         #[serde(rename = "type")]
@@ -2844,7 +2983,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -2882,6 +3020,10 @@ pub mod types {
         AllInOneChat,
         #[serde(rename = "FORM_SUBMISSION")]
         FormSubmission,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for ProcessMessageBodyDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2903,6 +3045,7 @@ pub mod types {
                 Self::Tiktok => f.write_str("TIKTOK"),
                 Self::AllInOneChat => f.write_str("ALL_IN_ONE_CHAT"),
                 Self::FormSubmission => f.write_str("FORM_SUBMISSION"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -2956,32 +3099,39 @@ pub mod types {
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID.
         #[serde(
             rename = "conversationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "emailMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///This is the main Message ID
         #[serde(
             rename = "messageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl ProcessMessageResponseDto {
@@ -2997,12 +3147,14 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Array of attachments
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<::std::string::String>,
         ///Phone call dialer and receiver information
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call: ::std::option::Option<CallDataDto>,
         ///Conversation Id
         #[serde(rename = "conversationId")]
@@ -3012,6 +3164,7 @@ pub mod types {
         pub conversation_provider_id: ::std::string::String,
         ///Date of the outbound message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Message Type
         #[serde(rename = "type")]
@@ -3027,7 +3180,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -3037,11 +3189,16 @@ pub mod types {
     )]
     pub enum ProcessOutboundMessageBodyDtoType {
         Call,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for ProcessOutboundMessageBodyDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Call => f.write_str("Call"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -3627,9 +3784,11 @@ pub mod types {
     pub struct SendConversationResponseDto {
         ///The list of all conversations found for the given query
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversations: ::std::option::Option<::std::vec::Vec<ConversationSchema>>,
         ///Total Number of results found for the given query
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl SendConversationResponseDto {
@@ -3645,6 +3804,7 @@ pub mod types {
             rename = "appointmentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_id: ::std::option::Option<::std::string::String>,
         ///Array of attachment URLs
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3657,12 +3817,14 @@ pub mod types {
             rename = "conversationProviderId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_provider_id: ::std::option::Option<::std::string::String>,
         ///Custom subtype ID for email unsubscription preferences. Only applies to email messages.
         #[serde(
             rename = "customSubtypeId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_subtype_id: ::std::option::Option<::std::string::String>,
         ///Array of BCC email addresses
         #[serde(
@@ -3683,39 +3845,47 @@ pub mod types {
             rename = "emailFrom",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_from: ::std::option::Option<::std::string::String>,
         ///Mode for email replies
         #[serde(
             rename = "emailReplyMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_reply_mode: ::std::option::Option<SendMessageBodyDtoEmailReplyMode>,
         ///Email address to send to, if different from contact's primary email. This should be a valid email address associated with the contact.
         #[serde(
             rename = "emailTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_to: ::std::option::Option<::std::string::String>,
         ///Forwarding configuration for emails
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward: ::std::option::Option<ForwardConfigDto>,
         ///Phone number used as the sender number for outbound messages
         #[serde(
             rename = "fromNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///HTML content of the message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub html: ::std::option::Option<::std::string::String>,
         ///Text content of the message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Optimization period in hours (24h, 48h, or 72h)
         #[serde(
             rename = "optimizationPeriod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub optimization_period: ::std::option::Option<
             SendMessageBodyDtoOptimizationPeriod,
         >,
@@ -3724,38 +3894,44 @@ pub mod types {
             rename = "replyMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reply_message_id: ::std::option::Option<::std::string::String>,
         ///UTC Timestamp (in seconds) at which the message should be scheduled
         #[serde(
             rename = "scheduledTimestamp",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scheduled_timestamp: ::std::option::Option<f64>,
         ///Message status
         pub status: SendMessageBodyDtoStatus,
         ///Type of message being sent
         #[serde(rename = "subType")]
-        pub sub_type: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub sub_type: ::std::string::String,
         ///Subject line for email messages
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///ID of message template
         #[serde(
             rename = "templateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
         ///ID of message thread. For email messages, this is the message ID that contains multiple email messages in the thread
         #[serde(
             rename = "threadId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thread_id: ::std::option::Option<::std::string::String>,
         ///Recipient phone number for outbound messages
         #[serde(
             rename = "toNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_number: ::std::option::Option<::std::string::String>,
         ///Type of message being sent
         #[serde(rename = "type")]
@@ -3765,6 +3941,7 @@ pub mod types {
             rename = "usesNativeSchedulingAi",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub uses_native_scheduling_ai: ::std::option::Option<bool>,
     }
     impl SendMessageBodyDto {
@@ -3968,7 +4145,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -3992,6 +4168,10 @@ pub mod types {
         LiveChat,
         #[serde(rename = "TIKTOK")]
         Tiktok,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for SendMessageBodyDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4005,6 +4185,7 @@ pub mod types {
                 Self::Custom => f.write_str("Custom"),
                 Self::LiveChat => f.write_str("Live_Chat"),
                 Self::Tiktok => f.write_str("TIKTOK"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -4051,36 +4232,43 @@ pub mod types {
             rename = "conversationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         ///This contains the email message id (only for Email type). Use this ID to send inbound replies to GHL to create a threaded email.
         #[serde(
             rename = "emailMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Optional metadata for forwarded email
         #[serde(
             rename = "forwardData",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward_data: ::std::option::Option<ForwardResponseDto>,
         ///This is the main Message ID
         #[serde(
             rename = "messageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         ///When sending via the GMB channel, we will be returning list of `messageIds` instead of single `messageId`.
         #[serde(
             rename = "messageIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Additional response message when sending a workflow message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub msg: ::std::option::Option<::std::string::String>,
         ///Message status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<SendMessageResponseDtoStatus>,
     }
     impl SendMessageResponseDto {
@@ -4197,6 +4385,7 @@ pub mod types {
             rename = "startAfterDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after_date: ::std::option::Option<f64>,
     }
     impl StartAfterNumberSchema {
@@ -4209,9 +4398,11 @@ pub mod types {
     pub struct SubscriptionActionDto {
         ///Custom subscription type ID (required for custom types)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_id: ::std::option::Option<::std::string::String>,
         ///Subscription type name (required for default types: "One on One")
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_name: ::std::option::Option<SubscriptionActionDtoSubtypeName>,
         ///Subscription status
         pub subtype_status: SubscriptionActionDtoSubtypeStatus,
@@ -4413,12 +4604,14 @@ pub mod types {
         pub location_id: ::std::string::String,
         ///Starred status of the conversation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub starred: ::std::option::Option<bool>,
         ///Count of unread messages in the conversation
         #[serde(
             rename = "unreadCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
     }
     impl UpdateConversationDto {
@@ -4431,15 +4624,19 @@ pub mod types {
     pub struct UpdateCustomSubtypeDto {
         ///Whether the custom subtype is archived
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub archived: ::std::option::Option<bool>,
         ///Description of the custom subtype (max 100 characters)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<UpdateCustomSubtypeDtoDescription>,
         ///Name of the custom subtype (max 100 characters)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<UpdateCustomSubtypeDtoName>,
         ///Resubscription legal form ID (optional when archiving)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resubscription_legal_form_id: ::std::option::Option<::std::string::String>,
     }
     impl UpdateCustomSubtypeDto {
@@ -4565,9 +4762,11 @@ pub mod types {
             rename = "emailMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Error object from the conversation provider
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<ErrorDto>,
         ///Email delivery status for additional email recipients.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4658,6 +4857,7 @@ pub mod types {
             rename = "chatServiceSid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub chat_service_sid: ::std::option::Option<::std::string::String>,
         ///Contact Id
         #[serde(rename = "contactId")]
@@ -4670,6 +4870,7 @@ pub mod types {
             rename = "isGroupSms",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_group_sms: ::std::option::Option<::std::string::String>,
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
@@ -4736,6 +4937,7 @@ pub mod types {
             rename = "twilioMediaSids",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio_media_sids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -4764,9 +4966,11 @@ pub mod types {
         pub email: ::std::string::String,
         ///Legal description/details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub legal_description: ::std::option::Option<::std::string::String>,
         ///Legal reason for the change (required only for resubscribe and resub_all actions)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub legal_reason: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(rename = "locationId")]
@@ -9264,7 +9468,7 @@ pub mod types {
                 ::std::string::String,
             >,
             sub_type: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             subject: ::std::result::Result<
@@ -9562,9 +9766,7 @@ pub mod types {
             }
             pub fn sub_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sub_type = value
@@ -11737,8 +11939,8 @@ pub mod builder {
         mentions: Result<Option<::std::string::String>, String>,
         query: Result<Option<::std::string::String>, String>,
         score_profile: Result<Option<::std::string::String>, String>,
-        score_profile_max: Result<Option<f64>, String>,
-        score_profile_min: Result<Option<f64>, String>,
+        score_profile_max: Result<Option<::std::string::String>, String>,
+        score_profile_min: Result<Option<::std::string::String>, String>,
         sort: Result<Option<types::SearchConversationSort>, String>,
         sort_by: Result<Option<types::SearchConversationSortBy>, String>,
         sort_score_profile: Result<Option<::std::string::String>, String>,
@@ -11937,25 +12139,27 @@ pub mod builder {
         }
         pub fn score_profile_max<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<f64>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.score_profile_max = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `f64` for score_profile_max failed".to_string()
+                    "conversion to `:: std :: string :: String` for score_profile_max failed"
+                        .to_string()
                 });
             self
         }
         pub fn score_profile_min<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<f64>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.score_profile_min = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `f64` for score_profile_min failed".to_string()
+                    "conversion to `:: std :: string :: String` for score_profile_min failed"
+                        .to_string()
                 });
             self
         }

@@ -16,6 +16,7 @@ pub const SEARCH_CONVERSATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversations/{conversationId}` (upstream operation `get-conversation`).
 pub const GET_CONVERSATION: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_CONVERSATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /conversations/{conversationId}` (upstream operation `update-conversation`).
 pub const UPDATE_CONVERSATION: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const UPDATE_CONVERSATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /conversations/{conversationId}` (upstream operation `delete-conversation`).
 pub const DELETE_CONVERSATION: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const DELETE_CONVERSATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversations/preferences/custom-subtypes` (upstream operation `get-all-custom-subtypes`).
 pub const GET_ALL_CUSTOM_SUBTYPES: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_ALL_CUSTOM_SUBTYPES: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/preferences/custom-subtypes` (upstream operation `create-custom-subtype`).
 pub const CREATE_CUSTOM_SUBTYPE: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const CREATE_CUSTOM_SUBTYPE: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /conversations/preferences/custom-subtypes/{id}` (upstream operation `update-custom-subtype`).
 pub const UPDATE_CUSTOM_SUBTYPE: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const UPDATE_CUSTOM_SUBTYPE: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversations/preferences/unsubscriptions/status` (upstream operation `get-contact-unsubscription-status`).
 pub const GET_CONTACT_UNSUBSCRIPTION_STATUS: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const GET_CONTACT_UNSUBSCRIPTION_STATUS: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/preferences/unsubscriptions/user-change` (upstream operation `user-subscription-change`).
 pub const USER_SUBSCRIPTION_CHANGE: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const USER_SUBSCRIPTION_CHANGE: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversations/messages/email/{id}` (upstream operation `get-email-by-id`).
 pub const GET_EMAIL_BY_ID: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_EMAIL_BY_ID: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /conversations/messages/email/{emailMessageId}/schedule` (upstream operation `cancel-scheduled-email-message`).
 pub const CANCEL_SCHEDULED_EMAIL_MESSAGE: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const CANCEL_SCHEDULED_EMAIL_MESSAGE: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversations/messages/export` (upstream operation `export-messages-by-location`).
 pub const EXPORT_MESSAGES_BY_LOCATION: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const EXPORT_MESSAGES_BY_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversations/messages/{id}` (upstream operation `get-message`).
 pub const GET_MESSAGE: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const GET_MESSAGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversations/{conversationId}/messages` (upstream operation `get-messages`).
 pub const GET_MESSAGES: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const GET_MESSAGES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/messages` (upstream operation `send-a-new-message`).
 pub const SEND_A_NEW_MESSAGE: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const SEND_A_NEW_MESSAGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/messages/inbound` (upstream operation `add-an-inbound-message`).
 pub const ADD_AN_INBOUND_MESSAGE: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const ADD_AN_INBOUND_MESSAGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/messages/outbound` (upstream operation `add-an-outbound-message`).
 pub const ADD_AN_OUTBOUND_MESSAGE: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const ADD_AN_OUTBOUND_MESSAGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/messages/review-reply` (upstream operation `send-review-reply`).
 pub const SEND_REVIEW_REPLY: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const SEND_REVIEW_REPLY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /conversations/messages/{messageId}/schedule` (upstream operation `cancel-scheduled-message`).
 pub const CANCEL_SCHEDULED_MESSAGE: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const CANCEL_SCHEDULED_MESSAGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/messages/upload` (upstream operation `upload-file-attachments`).
 pub const UPLOAD_FILE_ATTACHMENTS: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const UPLOAD_FILE_ATTACHMENTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Multipart,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/messages/upload/initiate` (upstream operation `initiate-file-upload`).
 pub const INITIATE_FILE_UPLOAD: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const INITIATE_FILE_UPLOAD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/messages/upload/complete` (upstream operation `complete-file-upload`).
 pub const COMPLETE_FILE_UPLOAD: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const COMPLETE_FILE_UPLOAD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /conversations/messages/{messageId}/status` (upstream operation `update-message-status`).
 pub const UPDATE_MESSAGE_STATUS: OperationMeta = OperationMeta {
@@ -236,6 +258,7 @@ pub const UPDATE_MESSAGE_STATUS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /conversations/messages/{messageId}/attachments` (upstream operation `add-message-attachments`).
 pub const ADD_MESSAGE_ATTACHMENTS: OperationMeta = OperationMeta {
@@ -246,6 +269,7 @@ pub const ADD_MESSAGE_ATTACHMENTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversations/messages/{messageId}/locations/{locationId}/recording` (upstream operation `get-message-recording`).
 pub const GET_MESSAGE_RECORDING: OperationMeta = OperationMeta {
@@ -256,6 +280,7 @@ pub const GET_MESSAGE_RECORDING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Bytes,
+    authenticated: true,
 };
 /// `GET /conversations/locations/{locationId}/messages/{messageId}/transcription` (upstream operation `get-message-transcription`).
 pub const GET_MESSAGE_TRANSCRIPTION: OperationMeta = OperationMeta {
@@ -266,6 +291,7 @@ pub const GET_MESSAGE_TRANSCRIPTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /conversations/locations/{locationId}/messages/{messageId}/transcription/download` (upstream operation `download-message-transcription`).
 pub const DOWNLOAD_MESSAGE_TRANSCRIPTION: OperationMeta = OperationMeta {
@@ -276,6 +302,7 @@ pub const DOWNLOAD_MESSAGE_TRANSCRIPTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Bytes,
+    authenticated: true,
 };
 /// `POST /conversations/providers/live-chat/typing` (upstream operation `live-chat-agent-typing`).
 pub const LIVE_CHAT_AGENT_TYPING: OperationMeta = OperationMeta {
@@ -286,6 +313,7 @@ pub const LIVE_CHAT_AGENT_TYPING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /conversations/` (upstream operation `create-conversation`).
 pub const CREATE_CONVERSATION: OperationMeta = OperationMeta {
@@ -296,6 +324,7 @@ pub const CREATE_CONVERSATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 29usize] = [

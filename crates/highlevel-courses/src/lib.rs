@@ -27,6 +27,7 @@ pub mod types {
             rename = "thumbnailUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         pub title: ::std::string::String,
         pub visibility: Visibility,
@@ -117,6 +118,7 @@ pub mod types {
             rename = "bucketVideoUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bucket_video_url: ::std::option::Option<::std::string::String>,
         #[serde(rename = "contentType")]
         pub content_type: ContentType,
@@ -131,6 +133,7 @@ pub mod types {
             rename = "thumbnailUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         pub title: ::std::string::String,
         pub visibility: Visibility,
@@ -162,11 +165,13 @@ pub mod types {
             rename = "imageUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "instructorDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instructor_details: ::std::option::Option<InstructorDetails>,
         pub title: ::std::string::String,
     }
@@ -185,6 +190,7 @@ pub mod types {
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl PublicExporterPayload {
@@ -201,6 +207,7 @@ pub mod types {
             rename = "thumbnailUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         pub title: ::std::string::String,
         pub visibility: Visibility,

@@ -16,6 +16,7 @@ pub const GET_CUSTOM_FIELD_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /custom-fields/{id}` (upstream operation `update-custom-field`).
 pub const UPDATE_CUSTOM_FIELD: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const UPDATE_CUSTOM_FIELD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /custom-fields/{id}` (upstream operation `delete-custom-field`).
 pub const DELETE_CUSTOM_FIELD: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const DELETE_CUSTOM_FIELD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /custom-fields/object-key/{objectKey}` (upstream operation `get-custom-fields-by-object-key`).
 pub const GET_CUSTOM_FIELDS_BY_OBJECT_KEY: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_CUSTOM_FIELDS_BY_OBJECT_KEY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /custom-fields/folder` (upstream operation `create-custom-field-folder`).
 pub const CREATE_CUSTOM_FIELD_FOLDER: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const CREATE_CUSTOM_FIELD_FOLDER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /custom-fields/folder/{id}` (upstream operation `update-custom-field-folder`).
 pub const UPDATE_CUSTOM_FIELD_FOLDER: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const UPDATE_CUSTOM_FIELD_FOLDER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /custom-fields/folder/{id}` (upstream operation `delete-custom-field-folder`).
 pub const DELETE_CUSTOM_FIELD_FOLDER: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const DELETE_CUSTOM_FIELD_FOLDER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /custom-fields/` (upstream operation `create-custom-field`).
 pub const CREATE_CUSTOM_FIELD: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const CREATE_CUSTOM_FIELD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 8usize] = [

@@ -20,12 +20,14 @@ pub mod types {
             rename = "allowCamera",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_camera: ::std::option::Option<bool>,
         ///Whether to allow microphone access (only for iframe mode)
         #[serde(
             rename = "allowMicrophone",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_microphone: ::std::option::Option<bool>,
         ///Icon information for the custom menu
         pub icon: IconSchema,
@@ -190,60 +192,73 @@ pub mod types {
             rename = "allowCamera",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_camera: ::std::option::Option<bool>,
         ///Indicates if microphone access is allowed for this menu
         #[serde(
             rename = "allowMicrophone",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_microphone: ::std::option::Option<bool>,
         ///Icon information for the menu item
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub icon: ::std::option::Option<IconSchemaOptionalResponse>,
         ///Unique identifier for the custom menu
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of sub-account IDs where the menu should be shown. This list is applicable only when showOnLocation is true and showToAllLocations is false
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Mode for opening the menu link
         #[serde(
             rename = "openMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_mode: ::std::option::Option<CustomMenuSchemaOpenMode>,
         ///Order of the custom menu
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub order: ::std::option::Option<f64>,
         ///Filter to show only agency-level menu links. When omitted, fetches both agency and sub-account menu links. Ignored if locationId is provided
         #[serde(
             rename = "showOnCompany",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_on_company: ::std::option::Option<bool>,
         ///Whether the menu must be displayed for sub-accounts level
         #[serde(
             rename = "showOnLocation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_on_location: ::std::option::Option<bool>,
         ///Whether the menu must be displayed to all sub-accounts
         #[serde(
             rename = "showToAllLocations",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_to_all_locations: ::std::option::Option<bool>,
         ///Title of the custom menu
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///URL of the custom menu
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
         ///Which user-roles should the menu be accessible to?
         #[serde(
             rename = "userRole",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_role: ::std::option::Option<CustomMenuSchemaUserRole>,
     }
     impl CustomMenuSchema {
@@ -385,18 +400,22 @@ pub mod types {
             rename = "deletedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted_at: ::std::option::Option<::std::string::String>,
         ///The ID of the deleted custom menu
         #[serde(
             rename = "deletedMenuId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted_menu_id: ::std::option::Option<::std::string::String>,
         ///A message providing additional information about the deletion operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Indicates whether the custom menu was successfully deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteCustomMenuSuccessfulResponseDto {
@@ -412,12 +431,14 @@ pub mod types {
             rename = "customMenus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_menus: ::std::option::Option<::std::vec::Vec<CustomMenuSchema>>,
         ///Total number of custom menu records
         #[serde(
             rename = "totalLinks",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_links: ::std::option::Option<f64>,
     }
     impl GetCustomMenusResponseDto {
@@ -433,6 +454,7 @@ pub mod types {
             rename = "customMenu",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_menu: ::std::option::Option<CustomMenuSchema>,
     }
     impl GetSingleCustomMenusSuccessfulResponseDto {
@@ -525,9 +547,11 @@ pub mod types {
             rename = "fontFamily",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub font_family: ::std::option::Option<IconSchemaOptionalFontFamily>,
         ///Name of the icon
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl IconSchemaOptional {
@@ -607,9 +631,11 @@ pub mod types {
             rename = "fontFamily",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub font_family: ::std::option::Option<IconSchemaOptionalResponseFontFamily>,
         ///Name of the icon
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl IconSchemaOptionalResponse {
@@ -689,15 +715,18 @@ pub mod types {
             rename = "allowCamera",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_camera: ::std::option::Option<bool>,
         ///Whether to allow microphone access (only for iframe mode)
         #[serde(
             rename = "allowMicrophone",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_microphone: ::std::option::Option<bool>,
         ///Icon information for the custom menu
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub icon: ::std::option::Option<IconSchemaOptional>,
         ///List of sub-account IDs where the menu should be shown. This list is applicable only when showOnLocation is true and showToAllLocations is false
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -707,6 +736,7 @@ pub mod types {
             rename = "openMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_mode: ::std::option::Option<UpdateCustomMenuDtoOpenMode>,
         ///Whether the menu must be displayed on the agency's level
         #[serde(rename = "showOnCompany", default = "defaults::default_bool::<true>")]
@@ -722,15 +752,18 @@ pub mod types {
         pub show_to_all_locations: bool,
         ///Title of the custom menu
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///URL of the custom menu
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
         ///Which user-roles should the menu be accessible to?
         #[serde(
             rename = "userRole",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_role: ::std::option::Option<UpdateCustomMenuDtoUserRole>,
     }
     impl ::std::default::Default for UpdateCustomMenuDto {
@@ -889,9 +922,11 @@ pub mod types {
             rename = "customMenu",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_menu: ::std::option::Option<CustomMenuSchema>,
         ///Status of update
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl UpdateCustomMenuLinkResponseDto {

@@ -16,6 +16,7 @@ pub const GET_CUSTOM_MENU_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /custom-menus/{customMenuId}` (upstream operation `delete-custom-menu`).
 pub const DELETE_CUSTOM_MENU: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const DELETE_CUSTOM_MENU: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /custom-menus/{customMenuId}` (upstream operation `update-custom-menu`).
 pub const UPDATE_CUSTOM_MENU: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const UPDATE_CUSTOM_MENU: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /custom-menus/` (upstream operation `get-custom-menus`).
 pub const GET_CUSTOM_MENUS: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_CUSTOM_MENUS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /custom-menus/` (upstream operation `create-custom-menu`).
 pub const CREATE_CUSTOM_MENU: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const CREATE_CUSTOM_MENU: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 5usize] = [

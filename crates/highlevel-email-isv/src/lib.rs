@@ -17,12 +17,15 @@ pub mod types {
     pub struct EmailNotVerifiedResponseDto {
         ///Email address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Email verification failure message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Email verification not processed
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verified: ::std::option::Option<bool>,
     }
     impl EmailNotVerifiedResponseDto {
@@ -35,23 +38,28 @@ pub mod types {
     pub struct EmailVerifiedResponseDto {
         ///Email address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Lead Connector email verification recomendation
         #[serde(
             rename = "leadconnectorRecomendation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub leadconnector_recomendation: ::std::option::Option<
             LeadConnectorRecomandationDto,
         >,
         ///Reason for email verification failure
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reason: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Email verification result
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub result: ::std::option::Option<EmailVerifiedResponseDtoResult>,
         ///Risk level of email sending to bounce
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub risk: ::std::option::Option<EmailVerifiedResponseDtoRisk>,
     }
     impl EmailVerifiedResponseDto {
@@ -207,6 +215,7 @@ pub mod types {
             rename = "isEmailValid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_email_valid: ::std::option::Option<bool>,
     }
     impl LeadConnectorRecomandationDto {
@@ -288,20 +297,183 @@ pub mod types {
         }
     }
     ///`VerifyEmailResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum VerifyEmailResponse {
-        VerifiedResponseDto(EmailVerifiedResponseDto),
-        NotVerifiedResponseDto(EmailNotVerifiedResponseDto),
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct VerifyEmailResponse {
+        ///Email address
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub address: ::std::option::Option<::std::string::String>,
+        ///Lead Connector email verification recomendation
+        #[serde(
+            rename = "leadconnectorRecomendation",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub leadconnector_recomendation: ::std::option::Option<
+            LeadConnectorRecomandationDto,
+        >,
+        ///Email verification failure message
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub message: ::std::option::Option<::std::string::String>,
+        ///Reason for email verification failure
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub reason: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Email verification result
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub result: ::std::option::Option<VerifyEmailResponseResult>,
+        ///Risk level of email sending to bounce
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub risk: ::std::option::Option<VerifyEmailResponseRisk>,
+        ///Email verification not processed
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub verified: ::std::option::Option<bool>,
     }
-    impl ::std::convert::From<EmailVerifiedResponseDto> for VerifyEmailResponse {
-        fn from(value: EmailVerifiedResponseDto) -> Self {
-            Self::VerifiedResponseDto(value)
+    impl VerifyEmailResponse {
+        pub fn builder() -> builder::VerifyEmailResponse {
+            Default::default()
         }
     }
-    impl ::std::convert::From<EmailNotVerifiedResponseDto> for VerifyEmailResponse {
-        fn from(value: EmailNotVerifiedResponseDto) -> Self {
-            Self::NotVerifiedResponseDto(value)
+    ///Email verification result
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum VerifyEmailResponseResult {
+        #[serde(rename = "deliverable")]
+        Deliverable,
+        #[serde(rename = "undeliverable")]
+        Undeliverable,
+        #[serde(rename = "do_not_send")]
+        DoNotSend,
+        #[serde(rename = "unknown")]
+        Unknown,
+        #[serde(rename = "catch_all")]
+        CatchAll,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for VerifyEmailResponseResult {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Deliverable => f.write_str("deliverable"),
+                Self::Undeliverable => f.write_str("undeliverable"),
+                Self::DoNotSend => f.write_str("do_not_send"),
+                Self::Unknown => f.write_str("unknown"),
+                Self::CatchAll => f.write_str("catch_all"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for VerifyEmailResponseResult {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "deliverable" => Ok(Self::Deliverable),
+                "undeliverable" => Ok(Self::Undeliverable),
+                "do_not_send" => Ok(Self::DoNotSend),
+                "unknown" => Ok(Self::Unknown),
+                "catch_all" => Ok(Self::CatchAll),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for VerifyEmailResponseResult {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for VerifyEmailResponseResult {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Risk level of email sending to bounce
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum VerifyEmailResponseRisk {
+        #[serde(rename = "high")]
+        High,
+        #[serde(rename = "low")]
+        Low,
+        #[serde(rename = "medium")]
+        Medium,
+        #[serde(rename = "unknown")]
+        Unknown,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for VerifyEmailResponseRisk {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::High => f.write_str("high"),
+                Self::Low => f.write_str("low"),
+                Self::Medium => f.write_str("medium"),
+                Self::Unknown => f.write_str("unknown"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for VerifyEmailResponseRisk {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "high" => Ok(Self::High),
+                "low" => Ok(Self::Low),
+                "medium" => Ok(Self::Medium),
+                "unknown" => Ok(Self::Unknown),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for VerifyEmailResponseRisk {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for VerifyEmailResponseRisk {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     /// Types for composing complex structures.
@@ -632,6 +804,176 @@ pub mod types {
                 Self {
                     type_: Ok(value.type_),
                     verify: Ok(value.verify),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct VerifyEmailResponse {
+            address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            leadconnector_recomendation: ::std::result::Result<
+                ::std::option::Option<super::LeadConnectorRecomandationDto>,
+                ::std::string::String,
+            >,
+            message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reason: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            result: ::std::result::Result<
+                ::std::option::Option<super::VerifyEmailResponseResult>,
+                ::std::string::String,
+            >,
+            risk: ::std::result::Result<
+                ::std::option::Option<super::VerifyEmailResponseRisk>,
+                ::std::string::String,
+            >,
+            verified: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for VerifyEmailResponse {
+            fn default() -> Self {
+                Self {
+                    address: Ok(Default::default()),
+                    leadconnector_recomendation: Ok(Default::default()),
+                    message: Ok(Default::default()),
+                    reason: Ok(Default::default()),
+                    result: Ok(Default::default()),
+                    risk: Ok(Default::default()),
+                    verified: Ok(Default::default()),
+                }
+            }
+        }
+        impl VerifyEmailResponse {
+            pub fn address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn leadconnector_recomendation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::LeadConnectorRecomandationDto>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.leadconnector_recomendation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for leadconnector_recomendation: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reason: {e}")
+                    });
+                self
+            }
+            pub fn result<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::VerifyEmailResponseResult>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.result = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for result: {e}")
+                    });
+                self
+            }
+            pub fn risk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::VerifyEmailResponseRisk>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.risk = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for risk: {e}")
+                    });
+                self
+            }
+            pub fn verified<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verified = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for verified: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<VerifyEmailResponse>
+        for super::VerifyEmailResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VerifyEmailResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address: value.address?,
+                    leadconnector_recomendation: value.leadconnector_recomendation?,
+                    message: value.message?,
+                    reason: value.reason?,
+                    result: value.result?,
+                    risk: value.risk?,
+                    verified: value.verified?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::VerifyEmailResponse> for VerifyEmailResponse {
+            fn from(value: super::VerifyEmailResponse) -> Self {
+                Self {
+                    address: Ok(value.address),
+                    leadconnector_recomendation: Ok(value.leadconnector_recomendation),
+                    message: Ok(value.message),
+                    reason: Ok(value.reason),
+                    result: Ok(value.result),
+                    risk: Ok(value.risk),
+                    verified: Ok(value.verified),
                 }
             }
         }

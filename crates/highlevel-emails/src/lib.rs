@@ -17,24 +17,28 @@ pub mod types {
     pub struct BuilderUpdateSuccessfulDto {
         ///ok
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ok: ::std::option::Option<::std::string::String>,
         ///preview url
         #[serde(
             rename = "previewUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///template data download url
         #[serde(
             rename = "templateDownloadUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_download_url: ::std::option::Option<::std::string::String>,
         ///trace id
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl BuilderUpdateSuccessfulDto {
@@ -56,32 +60,39 @@ pub mod types {
             rename = "importURL",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub import_url: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "isPlainText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "parentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "templateDataUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_data_url: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "templateSource",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_source: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type")]
         pub type_: CreateBuilderDtoType,
@@ -89,6 +100,7 @@ pub mod types {
             rename = "updatedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
     }
     impl CreateBuilderDto {
@@ -301,12 +313,14 @@ pub mod types {
     pub struct CreateBuilderSuccesfulResponseDto {
         ///template id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect: ::std::option::Option<::std::string::String>,
         ///trace id
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl CreateBuilderSuccesfulResponseDto {
@@ -319,12 +333,14 @@ pub mod types {
     pub struct DeleteBuilderSuccesfulResponseDto {
         ///ok
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ok: ::std::option::Option<::std::string::String>,
         ///trace id
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl DeleteBuilderSuccesfulResponseDto {
@@ -340,45 +356,54 @@ pub mod types {
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///plain text based template
         #[serde(
             rename = "isPlainText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub is_plain_text: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub is_plain_text: ::std::option::Option<::std::string::String>,
         ///last updated
         #[serde(
             rename = "lastUpdated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_updated: ::std::option::Option<::std::string::String>,
         ///template name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///preview url
         #[serde(
             rename = "previewUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///type
         #[serde(
             rename = "templateType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_type: ::std::option::Option<::std::string::String>,
         ///updated by
         #[serde(
             rename = "updatedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
         ///version
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<::std::string::String>,
     }
     impl FetchBuilderSuccesfulResponseDto {
@@ -667,11 +692,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct InvalidLocationDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl InvalidLocationDto {
@@ -683,13 +710,16 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct NotFoundDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl NotFoundDto {
@@ -708,13 +738,15 @@ pub mod types {
             rename = "isPlainText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub is_plain_text: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub is_plain_text: ::std::option::Option<::std::string::String>,
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         #[serde(
             rename = "previewText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         #[serde(rename = "templateId")]
         pub template_id: ::std::string::String,
@@ -790,110 +822,136 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub archived: ::std::option::Option<bool>,
         #[serde(
             rename = "bulkActionVersion",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bulk_action_version: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "campaignType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub child: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "childCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub child_count: ::std::option::Option<f64>,
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         #[serde(
             rename = "documentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "downloadUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub download_url: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "enableResendToUnopened",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_resend_to_unopened: ::std::option::Option<bool>,
         #[serde(
             rename = "hasTracking",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_tracking: ::std::option::Option<bool>,
         #[serde(
             rename = "hasUtmTracking",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_utm_tracking: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "isPlainText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub migrated: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "parentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "repeatAfter",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub repeat_after: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "sendDays",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_days: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "templateDataDownloadUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_data_download_url: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "templateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "templateType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_type: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         #[serde(rename = "__v", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub v: ::std::option::Option<f64>,
     }
     impl ScheduleDto {
@@ -906,15 +964,18 @@ pub mod types {
     pub struct ScheduleFetchSuccessfulDto {
         ///The list of campaigns
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedules: ::std::option::Option<::std::vec::Vec<ScheduleDto>>,
         ///The total number of campaigns
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Trace Id
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl ScheduleFetchSuccessfulDto {
@@ -1464,7 +1525,7 @@ pub mod types {
                 ::std::string::String,
             >,
             is_plain_text: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             last_updated: ::std::result::Result<
@@ -1532,7 +1593,7 @@ pub mod types {
             }
             pub fn is_plain_text<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_plain_text = value
@@ -1895,7 +1956,7 @@ pub mod types {
             >,
             html: ::std::result::Result<::std::string::String, ::std::string::String>,
             is_plain_text: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -1968,7 +2029,7 @@ pub mod types {
             }
             pub fn is_plain_text<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_plain_text = value

@@ -16,6 +16,7 @@ pub const FETCH_CAMPAIGNS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /emails/builder` (upstream operation `create-template`).
 pub const CREATE_TEMPLATE: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const CREATE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /emails/builder` (upstream operation `fetch-template`).
 pub const FETCH_TEMPLATE: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const FETCH_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /emails/builder/{locationId}/{templateId}` (upstream operation `delete-template`).
 pub const DELETE_TEMPLATE: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const DELETE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /emails/builder/data` (upstream operation `update-template`).
 pub const UPDATE_TEMPLATE: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const UPDATE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 5usize] = [

@@ -16,6 +16,7 @@ pub const GET_FORMS_SUBMISSIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /forms/upload-custom-files` (upstream operation `upload-to-custom-fields`).
 pub const UPLOAD_TO_CUSTOM_FIELDS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const UPLOAD_TO_CUSTOM_FIELDS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Multipart,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /forms/` (upstream operation `get-forms`).
 pub const GET_FORMS: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_FORMS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 3usize] = [

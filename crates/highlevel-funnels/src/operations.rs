@@ -16,6 +16,7 @@ pub const CREATE_REDIRECT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /funnels/lookup/redirect/{id}` (upstream operation `update-redirect-by-id`).
 pub const UPDATE_REDIRECT_BY_ID: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const UPDATE_REDIRECT_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /funnels/lookup/redirect/{id}` (upstream operation `delete-redirect-by-id`).
 pub const DELETE_REDIRECT_BY_ID: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const DELETE_REDIRECT_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /funnels/lookup/redirect/list` (upstream operation `fetch-redirects-list`).
 pub const FETCH_REDIRECTS_LIST: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const FETCH_REDIRECTS_LIST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /funnels/funnel/list` (upstream operation `getFunnels`).
 pub const GET_FUNNELS: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_FUNNELS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /funnels/page` (upstream operation `getPagesByFunnelId`).
 pub const GET_PAGES_BY_FUNNEL_ID: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const GET_PAGES_BY_FUNNEL_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /funnels/page/count` (upstream operation `getPagesCountByFunnelId`).
 pub const GET_PAGES_COUNT_BY_FUNNEL_ID: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const GET_PAGES_COUNT_BY_FUNNEL_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 7usize] = [

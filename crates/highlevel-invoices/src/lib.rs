@@ -26,6 +26,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct AdditionalEmailsDtoResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
     }
     impl AdditionalEmailsDtoResponse {
@@ -40,25 +41,31 @@ pub mod types {
             rename = "addressLine1",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line1: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "addressLine2",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line2: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "countryCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<AddressCountryCode>,
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
     }
     impl Address {
@@ -1113,30 +1120,36 @@ pub mod types {
             rename = "addressLine1",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line1: ::std::option::Option<::std::string::String>,
         ///Address Line 2
         #[serde(
             rename = "addressLine2",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line2: ::std::option::Option<::std::string::String>,
         ///City
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Country Code
         #[serde(
             rename = "countryCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Postal Code
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///State
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
     }
     impl AddressDto {
@@ -1152,30 +1165,36 @@ pub mod types {
             rename = "addressLine1",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line1: ::std::option::Option<::std::string::String>,
         ///Address Line 2
         #[serde(
             rename = "addressLine2",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line2: ::std::option::Option<::std::string::String>,
         ///City
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Country Code
         #[serde(
             rename = "countryCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Postal Code
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///State
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
     }
     impl AddressDtoResponse {
@@ -1277,18 +1296,23 @@ pub mod types {
     pub struct AttachmentsDtoResponse {
         ///Id of the file selected
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the file
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Size of the file
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub size: ::std::option::Option<f64>,
         ///Type of the file
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///URL of the file
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl AttachmentsDtoResponse {
@@ -1333,6 +1357,7 @@ pub mod types {
             rename = "directPayments",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub direct_payments: ::std::option::Option<bool>,
         ///Enable Auto Invoice
         pub enabled: bool,
@@ -1349,29 +1374,35 @@ pub mod types {
             rename = "bacsDirectDebit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bacs_direct_debit: ::std::option::Option<BacsDirectDebitDto>,
         #[serde(
             rename = "becsDirectDebit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub becs_direct_debit: ::std::option::Option<BecsDirectDebitDto>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub card: ::std::option::Option<CardDto>,
         #[serde(
             rename = "cardId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub card_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "customerId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_id: ::std::option::Option<::std::string::String>,
         pub enable: bool,
         #[serde(
             rename = "paymentMethodId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_method_id: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub provider: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1379,13 +1410,16 @@ pub mod types {
             rename = "sepaDirectDebit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sepa_direct_debit: ::std::option::Option<SepaDirectDebitDto>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "usBankAccount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub us_bank_account: ::std::option::Option<UsBankAccountDto>,
     }
     impl AutoPaymentDetailsDto {
@@ -1401,11 +1435,13 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<
             AutoPaymentInvoiceScheduleResponseDtoAltType,
         >,
@@ -1414,71 +1450,92 @@ pub mod types {
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
         #[serde(
             rename = "compiledTermsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
         #[serde(
             rename = "contactDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl AutoPaymentInvoiceScheduleResponseDto {
@@ -1673,6 +1730,7 @@ pub mod types {
     pub struct BusinessDetailsDto {
         ///Business Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<AddressDto>,
         ///Custom Values
         #[serde(
@@ -1686,18 +1744,22 @@ pub mod types {
             rename = "logoUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
         ///Business Name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Business Phone Number
         #[serde(
             rename = "phoneNo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_no: ::std::option::Option<::std::string::String>,
         ///Business Website Link
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl BusinessDetailsDto {
@@ -1710,30 +1772,36 @@ pub mod types {
     pub struct BusinessDetailsDtoResponse {
         ///Business Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<AddressDtoResponse>,
         ///Custom Values
         #[serde(
             rename = "customValues",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Business Logo URL
         #[serde(
             rename = "logoUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
         ///Business Name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Business Phone Number
         #[serde(
             rename = "phoneNo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_no: ::std::option::Option<::std::string::String>,
         ///Business Website Link
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl BusinessDetailsDtoResponse {
@@ -1820,82 +1888,105 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<CancelInvoiceScheduleResponseDtoAltType>,
         ///Business Details
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
         #[serde(
             rename = "compiledTermsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
         #[serde(
             rename = "contactDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl CancelInvoiceScheduleResponseDto {
@@ -2021,12 +2112,14 @@ pub mod types {
         )]
         pub additional_emails: ::std::vec::Vec<AdditionalEmailsDto>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<AddressDto>,
         ///Contact Company Name
         #[serde(
             rename = "companyName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         ///Custom Values
         #[serde(
@@ -2058,37 +2151,45 @@ pub mod types {
             rename = "additionalEmails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_emails: ::std::option::Option<
             ::std::vec::Vec<AdditionalEmailsDtoResponse>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<AddressDtoResponse>,
         ///Contact Company Name
         #[serde(
             rename = "companyName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         ///Custom Values
         #[serde(
             rename = "customFields",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Contact Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Contact ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Contact Name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Contact Phone Number
         #[serde(
             rename = "phoneNo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_no: ::std::option::Option<::std::string::String>,
     }
     impl ContactDetailsDtoResponse {
@@ -2112,6 +2213,7 @@ pub mod types {
             rename = "autoInvoice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_invoice: ::std::option::Option<AutoInvoicingDto>,
         ///Automatic taxes enabled for the Estimate
         #[serde(rename = "automaticTaxesEnabled", default)]
@@ -2129,6 +2231,7 @@ pub mod types {
             rename = "estimateNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number: ::std::option::Option<f64>,
         ///Prefix for the estimate number
         #[serde(
@@ -2141,6 +2244,7 @@ pub mod types {
             rename = "expiryDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_date: ::std::option::Option<::std::string::String>,
         ///frequency settings for the estimate
         #[serde(rename = "frequencySettings")]
@@ -2150,6 +2254,7 @@ pub mod types {
             rename = "issueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///An array of items for the estimate.
         pub items: ::std::vec::Vec<EstimateLineItemDto>,
@@ -2164,6 +2269,7 @@ pub mod types {
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Estimate Name
         pub name: ::std::string::String,
@@ -2172,33 +2278,39 @@ pub mod types {
             rename = "paymentScheduleConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule_config: ::std::option::Option<PaymentScheduleConfigDto>,
         ///When sending estimate directly while saving
         #[serde(
             rename = "sendEstimateDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_estimate_details: ::std::option::Option<SendEstimateDto>,
         ///Email and sent to details for the estimate
         #[serde(
             rename = "sentTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_to: ::std::option::Option<SentToDto>,
         ///Terms notes, Also supports HTML markups
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title for the estimate
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///User Id
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl CreateEstimatesDto {
@@ -2278,6 +2390,7 @@ pub mod types {
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
@@ -2292,18 +2405,21 @@ pub mod types {
             rename = "dueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
         #[serde(
             rename = "invoiceNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Issue date in YYYY-MM-DD format
         #[serde(rename = "issueDate")]
@@ -2315,6 +2431,7 @@ pub mod types {
             rename = "lateFeesConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<LateFeesConfigurationDto>,
         #[serde(rename = "liveMode")]
         pub live_mode: bool,
@@ -2323,6 +2440,7 @@ pub mod types {
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Invoice Name
         pub name: ::std::string::String,
@@ -2331,12 +2449,14 @@ pub mod types {
             rename = "paymentMethods",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
         ///split invoice into payment schedule summing up to full invoice amount
         #[serde(
             rename = "paymentSchedule",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule: ::std::option::Option<PaymentScheduleDto>,
         #[serde(rename = "sentTo")]
         pub sent_to: SentToDto,
@@ -2345,15 +2465,18 @@ pub mod types {
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///tips configuration for the invoice
         #[serde(
             rename = "tipsConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
         ///Title for the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl CreateInvoiceDto {
@@ -2429,6 +2552,7 @@ pub mod types {
         pub mark_as_invoiced: bool,
         ///Version of the update request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<CreateInvoiceFromEstimateDtoVersion>,
     }
     impl CreateInvoiceFromEstimateDto {
@@ -2557,9 +2681,11 @@ pub mod types {
     pub struct CreateInvoiceFromEstimateResponseDto {
         ///Estimate details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate: ::std::option::Option<EstimateResponseDto>,
         ///Invoice details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice: ::std::option::Option<DefaultInvoiceResponseDto>,
     }
     impl CreateInvoiceFromEstimateResponseDto {
@@ -2575,35 +2701,41 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<CreateInvoiceResponseDtoAltType>,
         ///Total Amount Due
         #[serde(
             rename = "amountDue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
         #[serde(
             rename = "amountPaid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
         #[serde(
             rename = "automaticTaxesCalculated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
         #[serde(
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
         #[serde(
@@ -2630,9 +2762,11 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2642,36 +2776,47 @@ pub mod types {
             rename = "dueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub invoice_items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
         #[serde(
             rename = "issueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
         #[serde(
@@ -2685,18 +2830,22 @@ pub mod types {
         >,
         ///Invoice Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CreateInvoiceResponseDtoStatus>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl CreateInvoiceResponseDto {
@@ -2853,6 +3002,7 @@ pub mod types {
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
@@ -2865,6 +3015,7 @@ pub mod types {
             rename = "invoiceNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         pub items: ::std::vec::Vec<InvoiceItemDto>,
         ///Late fees configuration for the invoices
@@ -2872,6 +3023,7 @@ pub mod types {
             rename = "lateFeesConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<LateFeesConfigurationDto>,
         #[serde(rename = "liveMode")]
         pub live_mode: bool,
@@ -2880,6 +3032,7 @@ pub mod types {
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         pub name: ::std::string::String,
         ///Payment Methods for Invoices
@@ -2887,20 +3040,24 @@ pub mod types {
             rename = "paymentMethods",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
         pub schedule: ScheduleOptionsDto,
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Configuration for tips on invoices
         #[serde(
             rename = "tipsConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl CreateInvoiceScheduleDto {
@@ -2972,82 +3129,105 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<CreateInvoiceScheduleResponseDtoAltType>,
         ///Business Details
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
         #[serde(
             rename = "compiledTermsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
         #[serde(
             rename = "contactDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl CreateInvoiceScheduleResponseDto {
@@ -3128,19 +3308,23 @@ pub mod types {
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
         pub currency: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDto>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub internal: ::std::option::Option<bool>,
         ///prefix for invoice number
         #[serde(
             rename = "invoiceNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         pub items: ::std::vec::Vec<InvoiceItemDto>,
         ///Late fees configuration for the invoices
@@ -3148,12 +3332,14 @@ pub mod types {
             rename = "lateFeesConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<LateFeesConfigurationDto>,
         ///miscellaneous charges for the invoice
         #[serde(
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Name of the template
         pub name: ::std::string::String,
@@ -3162,20 +3348,24 @@ pub mod types {
             rename = "paymentMethods",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Configuration for tips on invoices
         #[serde(
             rename = "tipsConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
         ///Template title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl CreateInvoiceTemplateDto {
@@ -3247,53 +3437,69 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<CreateInvoiceTemplateResponseDtoAltType>,
         ///Business Details
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Template Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
         #[serde(
             rename = "invoiceNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Name of the Template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl CreateInvoiceTemplateResponseDto {
@@ -3364,6 +3570,7 @@ pub mod types {
             rename = "customerAutoPaymentAmountChanged",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_auto_payment_amount_changed: ::std::option::Option<
             CustomNotificationItemDto,
         >,
@@ -3371,6 +3578,7 @@ pub mod types {
             rename = "customerAutoPaymentFailure",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_auto_payment_failure: ::std::option::Option<
             CustomNotificationItemDto,
         >,
@@ -3378,11 +3586,13 @@ pub mod types {
             rename = "customerAutoPaymentInfo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_auto_payment_info: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "customerAutoPaymentSuccess",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_auto_payment_success: ::std::option::Option<
             CustomNotificationItemDto,
         >,
@@ -3390,61 +3600,73 @@ pub mod types {
             rename = "customerPaymentFailure",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_payment_failure: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "customerPaymentSuccess",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_payment_success: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "customerSendEstimate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_send_estimate: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "customerSendInvoice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_send_invoice: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "teamAutoPaymentFailure",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_auto_payment_failure: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "teamAutoPaymentSkip",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_auto_payment_skip: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "teamAutoPaymentSuccess",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_auto_payment_success: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "teamEstimateAccepted",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_estimate_accepted: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "teamEstimateDeclined",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_estimate_declined: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "teamPaymentFailure",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_payment_failure: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "teamPaymentSuccess",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_payment_success: ::std::option::Option<CustomNotificationItemDto>,
         #[serde(
             rename = "teamRecurringSendInvoiceFailed",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_recurring_send_invoice_failed: ::std::option::Option<
             CustomNotificationItemDto,
         >,
@@ -3462,39 +3684,46 @@ pub mod types {
             rename = "defaultEmailTemplateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_email_template_id: ::std::option::Option<::std::string::String>,
         ///Subject of email which is sent out
         #[serde(
             rename = "emailSubject",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_subject: ::std::option::Option<::std::string::String>,
         ///Template to be used for sending email
         #[serde(
             rename = "emailTemplate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_template: ::std::option::Option<::std::string::String>,
         ///Flag indicating if the notification is enabled or not
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Email address to be used for sending email
         #[serde(
             rename = "fromEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Name to be used while sending email
         #[serde(
             rename = "fromName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Template to be used for sending sms
         #[serde(
             rename = "smsTemplate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms_template: ::std::option::Option<::std::string::String>,
     }
     impl CustomNotificationItemDto {
@@ -3507,41 +3736,48 @@ pub mod types {
     pub struct CustomRRuleOptionsDto {
         ///Max number of task executions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///-1, 1, 2, 3, ..., 27, 28
         #[serde(
             rename = "dayOfMonth",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
         #[serde(
             rename = "dayOfWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRuleOptionsDtoDayOfWeek>,
         ///Execute task number of days before
         #[serde(
             rename = "daysBefore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_before: ::std::option::Option<f64>,
         ///End date in YYYY-MM-DD format
         #[serde(
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///End time in HH:mm:ss format
         #[serde(
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///End type like after, by, count
         #[serde(
             rename = "endType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_type: ::std::option::Option<::std::string::String>,
         pub interval: f64,
         #[serde(rename = "intervalType")]
@@ -3550,12 +3786,14 @@ pub mod types {
             rename = "monthOfYear",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<CustomRRuleOptionsDtoMonthOfYear>,
         ///-1, 1, 2, 3, 4
         #[serde(
             rename = "numOfWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub num_of_week: ::std::option::Option<f64>,
         ///Start date in YYYY-MM-DD format
         #[serde(rename = "startDate")]
@@ -3565,12 +3803,14 @@ pub mod types {
             rename = "startTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Start as primary user accepted date
         #[serde(
             rename = "useStartAsPrimaryUserAccepted",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub use_start_as_primary_user_accepted: ::std::option::Option<bool>,
     }
     impl CustomRRuleOptionsDto {
@@ -3843,48 +4083,57 @@ pub mod types {
     pub struct CustomRRuleOptionsDtoResponse {
         ///Max number of task executions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///-1, 1, 2, 3, ..., 27, 28
         #[serde(
             rename = "dayOfMonth",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
         #[serde(
             rename = "dayOfWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRuleOptionsDtoResponseDayOfWeek>,
         ///Execute task number of days before
         #[serde(
             rename = "daysBefore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_before: ::std::option::Option<f64>,
         ///End date in YYYY-MM-DD format
         #[serde(
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///End time in HH:mm:ss format
         #[serde(
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///End type like after, by, count
         #[serde(
             rename = "endType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<f64>,
         #[serde(
             rename = "intervalType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_type: ::std::option::Option<
             CustomRRuleOptionsDtoResponseIntervalType,
         >,
@@ -3892,6 +4141,7 @@ pub mod types {
             rename = "monthOfYear",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<
             CustomRRuleOptionsDtoResponseMonthOfYear,
         >,
@@ -3900,24 +4150,28 @@ pub mod types {
             rename = "numOfWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub num_of_week: ::std::option::Option<f64>,
         ///Start date in YYYY-MM-DD format
         #[serde(
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///Start time in HH:mm:ss format
         #[serde(
             rename = "startTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Start as primary user accepted date
         #[serde(
             rename = "useStartAsPrimaryUserAccepted",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub use_start_as_primary_user_accepted: ::std::option::Option<bool>,
     }
     impl CustomRRuleOptionsDtoResponse {
@@ -4193,35 +4447,41 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<DefaultInvoiceResponseDtoAltType>,
         ///Total Amount Due
         #[serde(
             rename = "amountDue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
         #[serde(
             rename = "amountPaid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
         #[serde(
             rename = "automaticTaxesCalculated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
         #[serde(
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
         #[serde(
@@ -4248,9 +4508,11 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -4260,36 +4522,47 @@ pub mod types {
             rename = "dueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub invoice_items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
         #[serde(
             rename = "issueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
         #[serde(
@@ -4303,18 +4576,22 @@ pub mod types {
         >,
         ///Invoice Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<DefaultInvoiceResponseDtoStatus>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl DefaultInvoiceResponseDto {
@@ -4517,35 +4794,41 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<DeleteInvoiceResponseDtoAltType>,
         ///Total Amount Due
         #[serde(
             rename = "amountDue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
         #[serde(
             rename = "amountPaid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
         #[serde(
             rename = "automaticTaxesCalculated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
         #[serde(
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
         #[serde(
@@ -4572,9 +4855,11 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -4584,36 +4869,47 @@ pub mod types {
             rename = "dueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub invoice_items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
         #[serde(
             rename = "issueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
         #[serde(
@@ -4627,18 +4923,22 @@ pub mod types {
         >,
         ///Invoice Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<DeleteInvoiceResponseDtoStatus>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl DeleteInvoiceResponseDto {
@@ -4839,6 +5139,7 @@ pub mod types {
     pub struct DeleteInvoiceScheduleResponseDto {
         ///success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteInvoiceScheduleResponseDto {
@@ -4907,6 +5208,7 @@ pub mod types {
     pub struct DeleteInvoiceTemplateResponseDto {
         ///success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteInvoiceTemplateResponseDto {
@@ -4947,6 +5249,7 @@ pub mod types {
             rename = "validOnProductIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub valid_on_product_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -5121,17 +5424,20 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Currency
         pub currency: ::std::string::String,
         ///Invoice descriptions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Setupfee item, only created when 1st invoice of recurring schedule is generated
         #[serde(
             rename = "isSetupFeeItem",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_setup_fee_item: ::std::option::Option<bool>,
         ///Invoice Item Name
         pub name: ::std::string::String,
@@ -5140,12 +5446,14 @@ pub mod types {
             rename = "priceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Product Id
         #[serde(
             rename = "productId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Product Quantity
         pub qty: f64,
@@ -5157,6 +5465,7 @@ pub mod types {
         pub taxes: ::std::vec::Vec<ItemTaxDto>,
         ///Price type of the item
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<EstimateLineItemDtoType>,
     }
     impl EstimateLineItemDto {
@@ -5231,103 +5540,125 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<EstimateResponseDtoAltType>,
         ///Attachments
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::vec::Vec<AttachmentsDtoResponse>>,
         ///Auto-invoice settings for the estimate
         #[serde(
             rename = "autoInvoice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_invoice: ::std::option::Option<AutoInvoice>,
         ///Indicates if automatic taxes were calculated
         #[serde(
             rename = "automaticTaxesCalculated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Indicates if automatic taxes are enabled for this estimate
         #[serde(
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business details associated with the estimate
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetails>,
         ///Company identifier associated with the estimate
         #[serde(
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Contact details for the estimate
         #[serde(
             rename = "contactDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetails>,
         ///Timestamp when created
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Indicates if deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Discount details for the estimate template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///History of actions taken on the estimate
         #[serde(
             rename = "estimateActionHistory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_action_history: ::std::option::Option<
-            ::std::vec::Vec<::std::string::String>,
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
         >,
         ///Estimate number prefix
         #[serde(
             rename = "estimateNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number_prefix: ::std::option::Option<::std::string::String>,
         ///Date when the estimate expires
         #[serde(
             rename = "expiryDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_date: ::std::option::Option<::std::string::String>,
         ///Frequency settings for recurring estimates
         #[serde(
             rename = "frequencySettings",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub frequency_settings: ::std::option::Option<FrequencySettingsDtoResponse>,
         ///Unique identifier
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Date when the estimate was issued
         #[serde(
             rename = "issueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///An array of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
@@ -5336,69 +5667,82 @@ pub mod types {
             rename = "lastVisitedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_visited_at: ::std::option::Option<::std::string::String>,
         ///Indicates if it is in live mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Additional metadata associated with the estimate
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///User who sent the estimate
         #[serde(
             rename = "sentBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_by: ::std::option::Option<::std::string::String>,
         ///Recipient details for the estimate
         #[serde(
             rename = "sentTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_to: ::std::option::Option<SentTo>,
         ///Terms and conditions for the estimate, supports HTML markup
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Total amount in USD
         #[serde(
             rename = "totalamountInUSD",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub totalamount_in_usd: ::std::option::Option<f64>,
         ///Trace ID for logging and debugging
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when last updated
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User Id of who last updated
         #[serde(
             rename = "updatedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
         ///Version number
         #[serde(rename = "__v", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub v: ::std::option::Option<f64>,
     }
     impl EstimateResponseDto {
@@ -5469,53 +5813,65 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<EstimateTemplateResponseDtoAltType>,
         ///Attachments
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::vec::Vec<AttachmentsDtoResponse>>,
         ///Indicates if automatic taxes are enabled for this estimate
         #[serde(
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business details associated with the estimate
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetails>,
         ///Timestamp when created
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Indicates if deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Discount details for the estimate template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Estimate number prefix
         #[serde(
             rename = "estimateNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number_prefix: ::std::option::Option<::std::string::String>,
         ///Unique identifier
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///An array of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
@@ -5524,36 +5880,44 @@ pub mod types {
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Terms and conditions for the estimate, supports HTML markup
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Timestamp when last updated
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User Id of who last updated
         #[serde(
             rename = "updatedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
         ///Version number
         #[serde(rename = "__v", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub v: ::std::option::Option<f64>,
     }
     impl EstimateTemplateResponseDto {
@@ -5655,6 +6019,7 @@ pub mod types {
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Estimate Name
         pub name: ::std::string::String,
@@ -5663,15 +6028,18 @@ pub mod types {
             rename = "sendEstimateDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_estimate_details: ::std::option::Option<SendEstimateDto>,
         ///Terms notes, Also supports HTML markups
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title for the estimate
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl EstimateTemplatesDto {
@@ -5752,9 +6120,11 @@ pub mod types {
     pub struct FrequencySettingsDtoResponse {
         ///enabled for the frequency settings
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///schedule setting for the estimate
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
     }
     impl FrequencySettingsDtoResponse {
@@ -5825,11 +6195,13 @@ pub mod types {
             rename = "estimateNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number: ::std::option::Option<f64>,
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl GenerateEstimateNumberResponse {
@@ -5901,6 +6273,7 @@ pub mod types {
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
     }
     impl GenerateInvoiceNumberResponseDto {
@@ -5971,35 +6344,41 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<GetInvoiceResponseDtoAltType>,
         ///Total Amount Due
         #[serde(
             rename = "amountDue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
         #[serde(
             rename = "amountPaid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
         #[serde(
             rename = "automaticTaxesCalculated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
         #[serde(
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
         #[serde(
@@ -6026,9 +6405,11 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -6038,36 +6419,47 @@ pub mod types {
             rename = "dueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub invoice_items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
         #[serde(
             rename = "issueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
         #[serde(
@@ -6084,26 +6476,32 @@ pub mod types {
             rename = "remindersConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminders_configuration: ::std::option::Option<RemindersConfigurationDto>,
         ///Invoice Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<GetInvoiceResponseDtoStatus>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         #[serde(
             rename = "totalSummary",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_summary: ::std::option::Option<TotalSummaryDto>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetInvoiceResponseDto {
@@ -6360,72 +6758,84 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Alt Type
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<GetInvoiceSettingsResponseDtoAltType>,
         ///Business details
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<InvoiceSettingsBusinessDetailsDto>,
         ///Custom fields array
         #[serde(
             rename = "customFields",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Custom notification settings
         #[serde(
             rename = "customNotification",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_notification: ::std::option::Option<CustomNotificationDto>,
         ///Number of days after which invoice is due
         #[serde(
             rename = "dueAfterXDays",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_after_x_days: ::std::option::Option<f64>,
         ///Prefix for estimate numbers
         #[serde(
             rename = "estimateNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number_prefix: ::std::option::Option<::std::string::String>,
         ///Number of days after which estimate expires
         #[serde(
             rename = "estimatesExpireAfterXDays",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimates_expire_after_x_days: ::std::option::Option<f64>,
         ///Terms and conditions for estimates
         #[serde(
             rename = "estimatesTermsNote",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimates_terms_note: ::std::option::Option<::std::string::String>,
         ///Title for estimates
         #[serde(
             rename = "estimatesTitle",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimates_title: ::std::option::Option<::std::string::String>,
         ///Prefix for invoice numbers
         #[serde(
             rename = "invoiceNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Late fees configuration
         #[serde(
             rename = "lateFeesConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<
             LateFeesConfigurationDtoResponse,
         >,
@@ -6434,30 +6844,35 @@ pub mod types {
             rename = "minimumPercentagePartialPayment",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub minimum_percentage_partial_payment: ::std::option::Option<f64>,
         ///Payment methods configuration
         #[serde(
             rename = "paymentMethods",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDtoResponse>,
         ///Product settings
         #[serde(
             rename = "productSettings",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_settings: ::std::option::Option<InvoiceProductSettingsDto>,
         ///Reminder settings
         #[serde(
             rename = "reminderSettings",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_settings: ::std::option::Option<ReminderSettingsDto>,
         ///Sender configuration
         #[serde(
             rename = "senderConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sender_configuration: ::std::option::Option<
             InvoiceSettingsSenderConfigurationDtoResponse,
         >,
@@ -6466,15 +6881,18 @@ pub mod types {
             rename = "termsNote",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_note: ::std::option::Option<::std::string::String>,
         ///Tips configuration
         #[serde(
             rename = "tipsConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDtoResponse>,
         ///Title for invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl GetInvoiceSettingsResponseDto {
@@ -6601,82 +7019,105 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<GetScheduleResponseDtoAltType>,
         ///Business Details
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
         #[serde(
             rename = "compiledTermsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
         #[serde(
             rename = "contactDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetScheduleResponseDto {
@@ -6748,53 +7189,69 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<GetTemplateResponseDtoAltType>,
         ///Business Details
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Template Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
         #[serde(
             rename = "invoiceNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Name of the Template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetTemplateResponseDto {
@@ -6868,17 +7325,20 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Currency
         pub currency: ::std::string::String,
         ///Invoice descriptions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Setupfee item, only created when 1st invoice of recurring schedule is generated
         #[serde(
             rename = "isSetupFeeItem",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_setup_fee_item: ::std::option::Option<bool>,
         ///Invoice Item Name
         pub name: ::std::string::String,
@@ -6887,12 +7347,14 @@ pub mod types {
             rename = "priceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Product Id
         #[serde(
             rename = "productId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Product Quantity
         pub qty: f64,
@@ -6904,6 +7366,7 @@ pub mod types {
         pub taxes: ::std::vec::Vec<ItemTaxDto>,
         ///Price type of the item
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<InvoiceItemDtoType>,
     }
     impl InvoiceItemDto {
@@ -6978,12 +7441,14 @@ pub mod types {
             rename = "descriptionOptional",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description_optional: ::std::option::Option<bool>,
         ///Flag indicating if the product description import is enabled or not
         #[serde(
             rename = "enableImportProductDescription",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_import_product_description: ::std::option::Option<bool>,
     }
     impl InvoiceProductSettingsDto {
@@ -6995,25 +7460,31 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct InvoiceSettingsBusinessDetailsDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<Address>,
         #[serde(
             rename = "customValues",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "logoUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "phoneNo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_no: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl InvoiceSettingsBusinessDetailsDto {
@@ -7029,12 +7500,14 @@ pub mod types {
             rename = "fromEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name to be used while sending email notification
         #[serde(
             rename = "fromName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
     }
     impl InvoiceSettingsSenderConfigurationDto {
@@ -7050,12 +7523,14 @@ pub mod types {
             rename = "fromEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name to be used while sending email notification
         #[serde(
             rename = "fromName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
     }
     impl InvoiceSettingsSenderConfigurationDtoResponse {
@@ -7067,8 +7542,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ItemTaxDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calculation: ::std::option::Option<ItemTaxDtoCalculation>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(rename = "_id")]
         pub id: ::std::string::String,
@@ -7078,6 +7555,7 @@ pub mod types {
             rename = "taxId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tax_id: ::std::option::Option<::std::string::String>,
     }
     impl ItemTaxDto {
@@ -7149,12 +7627,14 @@ pub mod types {
         pub frequency: LateFeesFrequencyDto,
         ///Late Fees Grace
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub grace: ::std::option::Option<LateFeesGraceDto>,
         ///Max late fees payable
         #[serde(
             rename = "maxLateFees",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_late_fees: ::std::option::Option<LateFeesMaxFeesDto>,
         ///Late Fees Type
         #[serde(rename = "type")]
@@ -7172,24 +7652,30 @@ pub mod types {
     pub struct LateFeesConfigurationDtoResponse {
         ///Enable late fees
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable: ::std::option::Option<bool>,
         ///Late Fees Frequency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub frequency: ::std::option::Option<LateFeesFrequencyDtoResponse>,
         ///Late Fees Grace
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub grace: ::std::option::Option<LateFeesGraceDtoResponse>,
         ///Max late fees payable
         #[serde(
             rename = "maxLateFees",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_late_fees: ::std::option::Option<LateFeesMaxFeesDtoResponse>,
         ///Late Fees Type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<LateFeesConfigurationDtoResponseType>,
         ///Late Fees Value
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl LateFeesConfigurationDtoResponse {
@@ -7412,12 +7898,14 @@ pub mod types {
     pub struct LateFeesFrequencyDtoResponse {
         ///Late fees interval
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<LateFeesFrequencyDtoResponseInterval>,
         ///Late fees interval count
         #[serde(
             rename = "intervalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_count: ::std::option::Option<f64>,
     }
     impl LateFeesFrequencyDtoResponse {
@@ -7575,12 +8063,14 @@ pub mod types {
     pub struct LateFeesGraceDtoResponse {
         ///Late fees grace interval
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<LateFeesGraceDtoResponseInterval>,
         ///Late fees grace interval count
         #[serde(
             rename = "intervalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_count: ::std::option::Option<f64>,
     }
     impl LateFeesGraceDtoResponse {
@@ -7661,9 +8151,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LateFeesMaxFeesDtoResponse {
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<LateFeesMaxFeesDtoResponseType>,
         ///Max late fees to pay
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl LateFeesMaxFeesDtoResponse {
@@ -7787,18 +8279,21 @@ pub mod types {
     pub struct ListEstimateTemplateResponseDto {
         ///List of estimate templates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Total number of estimate templates available
         #[serde(
             rename = "totalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
         ///Unique identifier for tracing the request
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl ListEstimateTemplateResponseDto {
@@ -7922,15 +8417,18 @@ pub mod types {
     pub struct ListEstimatesResponseDto {
         ///List of estimates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimates: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Total number of estimates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Unique identifier for tracing the request
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl ListEstimatesResponseDto {
@@ -8377,9 +8875,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListInvoicesResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<GetInvoiceResponseDto>>,
         ///Total number of invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl ListInvoicesResponseDto {
@@ -8505,9 +9005,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListSchedulesResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedules: ::std::option::Option<::std::vec::Vec<GetScheduleResponseDto>>,
         ///Total number of Schedules
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl ListSchedulesResponseDto {
@@ -8519,12 +9021,14 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ListTemplatesResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<GetTemplateResponseDto>>,
         ///Total number of Templates
         #[serde(
             rename = "totalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl ListTemplatesResponseDto {
@@ -8589,6 +9093,7 @@ pub mod types {
     pub struct PaymentMethodDtoResponse {
         ///Payment Method
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe: ::std::option::Option<StripePaymentMethodDtoResponse>,
     }
     impl PaymentMethodDtoResponse {
@@ -8947,6 +9452,7 @@ pub mod types {
             rename = "collectedMiscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collected_miscellaneous_charges: ::std::option::Option<f64>,
         ///paid miscellaneous charges
         #[serde(
@@ -8990,6 +9496,7 @@ pub mod types {
         pub alt_type: RecordPaymentDtoAltType,
         ///Amount to be paid against the invoice.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         pub card: CardDto,
         pub cheque: ChequeDto,
@@ -8998,6 +9505,7 @@ pub mod types {
             rename = "fulfilledAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fulfilled_at: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -9148,9 +9656,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct RecordPaymentResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice: ::std::option::Option<DefaultInvoiceResponseDto>,
         ///status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl RecordPaymentResponseDto {
@@ -9166,45 +9676,53 @@ pub mod types {
             rename = "emailSubject",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_subject: ::std::option::Option<::std::string::String>,
         ///Email template to be used for sending reminders
         #[serde(
             rename = "emailTemplate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_template: ::std::option::Option<::std::string::String>,
         ///Flag indicating if the reminder is enabled or not
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Business Hour End Time
         #[serde(
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Interval type for the reminder
         #[serde(
             rename = "intervalType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_type: ::std::option::Option<ReminderDtoIntervalType>,
         ///Maximum number of reminders that can be sent
         #[serde(
             rename = "maxReminders",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_reminders: ::std::option::Option<f64>,
         ///Unique identifier for the reminder
         #[serde(
             rename = "reminderId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_id: ::std::option::Option<::std::string::String>,
         ///Condition for sending the reminder
         #[serde(
             rename = "reminderInvoiceCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_invoice_condition: ::std::option::Option<
             ReminderDtoReminderInvoiceCondition,
         >,
@@ -9213,33 +9731,39 @@ pub mod types {
             rename = "reminderName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_name: ::std::option::Option<::std::string::String>,
         ///frequency gap of the reminder to exeucte
         #[serde(
             rename = "reminderNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_number: ::std::option::Option<f64>,
         ///Time condition for the reminder
         #[serde(
             rename = "reminderTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_time: ::std::option::Option<ReminderDtoReminderTime>,
         ///SMS template to be used for sending reminders
         #[serde(
             rename = "smsTemplate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms_template: ::std::option::Option<::std::string::String>,
         ///Business Hour Start Time
         #[serde(
             rename = "startTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Timezone at which reminder will be sent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
     }
     impl ReminderDto {
@@ -9482,9 +10006,11 @@ pub mod types {
             rename = "defaultEmailTemplateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_email_template_id: ::std::option::Option<::std::string::String>,
         ///List of reminders
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminders: ::std::option::Option<::std::vec::Vec<ReminderDto>>,
     }
     impl ReminderSettingsDto {
@@ -9500,6 +10026,7 @@ pub mod types {
             rename = "reminderExecutionDetailsList",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_execution_details_list: ::std::option::Option<
             ReminderExecutionDetailsList,
         >,
@@ -9508,6 +10035,7 @@ pub mod types {
             rename = "reminderSettings",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_settings: ::std::option::Option<ReminderSettingsDto>,
     }
     impl RemindersConfigurationDto {
@@ -9529,6 +10057,7 @@ pub mod types {
             rename = "autoPayment",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_payment: ::std::option::Option<AutoPaymentDetailsDto>,
         #[serde(rename = "liveMode")]
         pub live_mode: bool,
@@ -9602,82 +10131,105 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<ScheduleInvoiceScheduleResponseDtoAltType>,
         ///Business Details
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
         #[serde(
             rename = "compiledTermsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
         #[serde(
             rename = "contactDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl ScheduleInvoiceScheduleResponseDto {
@@ -9748,8 +10300,10 @@ pub mod types {
             rename = "executeAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execute_at: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<CustomRRuleOptionsDto>,
     }
     impl ScheduleOptionsDto {
@@ -9764,8 +10318,10 @@ pub mod types {
             rename = "executeAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execute_at: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<CustomRRuleOptionsDtoResponse>,
     }
     impl ScheduleOptionsDtoResponse {
@@ -9787,6 +10343,7 @@ pub mod types {
             rename = "estimateName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_name: ::std::option::Option<::std::string::String>,
         ///livemode for estimate
         #[serde(rename = "liveMode")]
@@ -9796,6 +10353,7 @@ pub mod types {
             rename = "sentFrom",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_from: ::std::option::Option<InvoiceSettingsSenderConfigurationDto>,
         ///Please ensure that the UserId corresponds to an authorized personnel, either by an employee ID or agency ID, to access this location. This account will serve as the primary channel for all future communications and updates.
         #[serde(rename = "userId")]
@@ -9943,6 +10501,7 @@ pub mod types {
             rename = "autoPayment",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_payment: ::std::option::Option<AutoPaymentDetailsDto>,
         #[serde(rename = "liveMode")]
         pub live_mode: bool,
@@ -9951,6 +10510,7 @@ pub mod types {
             rename = "sentFrom",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_from: ::std::option::Option<InvoiceSettingsSenderConfigurationDto>,
         ///Please ensure that the UserId corresponds to an authorized personnel, either by an employee ID or agency ID, to access this location. This account will serve as the primary channel for all future communications and updates.
         #[serde(rename = "userId")]
@@ -10093,6 +10653,7 @@ pub mod types {
         )]
         pub email_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice: ::std::option::Option<DefaultInvoiceResponseDto>,
         #[serde(
             rename = "smsData",
@@ -10197,6 +10758,7 @@ pub mod types {
             rename = "enableBankDebitOnly",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_bank_debit_only: ::std::option::Option<bool>,
     }
     impl StripePaymentMethodDtoResponse {
@@ -10223,11 +10785,13 @@ pub mod types {
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDto>,
         ///Contact information to send the invoice to
         #[serde(rename = "contactDetails")]
@@ -10235,33 +10799,39 @@ pub mod types {
         ///Currency code
         pub currency: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDto>,
         ///Due date in YYYY-MM-DD format
         #[serde(
             rename = "dueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///id of invoice to update. If skipped, a new invoice will be created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///include terms & notes with receipts
         #[serde(
             rename = "includeTermsNote",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub include_terms_note: ::std::option::Option<bool>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
         #[serde(
             rename = "invoiceNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Issue date in YYYY-MM-DD format
         #[serde(rename = "issueDate")]
@@ -10273,6 +10843,7 @@ pub mod types {
             rename = "lateFeesConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<LateFeesConfigurationDto>,
         #[serde(rename = "liveMode")]
         pub live_mode: bool,
@@ -10281,6 +10852,7 @@ pub mod types {
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Invoice Name
         pub name: ::std::string::String,
@@ -10289,12 +10861,14 @@ pub mod types {
             rename = "paymentMethods",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
         ///split invoice into payment schedule summing up to full invoice amount
         #[serde(
             rename = "paymentSchedule",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule: ::std::option::Option<PaymentScheduleDto>,
         #[serde(rename = "sentTo")]
         pub sent_to: SentToDto,
@@ -10303,15 +10877,18 @@ pub mod types {
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///tips configuration for the invoice
         #[serde(
             rename = "tipsConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
         ///Title for the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///id of user generating invoice
         #[serde(rename = "userId")]
@@ -10440,12 +11017,14 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct Text2PayInvoiceResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice: ::std::option::Option<DefaultInvoiceResponseDto>,
         ///preview url of generated invoice
         #[serde(
             rename = "invoiceUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_url: ::std::option::Option<::std::string::String>,
     }
     impl Text2PayInvoiceResponseDto {
@@ -10476,12 +11055,14 @@ pub mod types {
             rename = "tipsEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_enabled: ::std::option::Option<bool>,
         ///Percentage of tips allowed
         #[serde(
             rename = "tipsPercentage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_percentage: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -10496,15 +11077,18 @@ pub mod types {
     pub struct TotalSummaryDto {
         ///discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<f64>,
         ///subTotal
         #[serde(
             rename = "subTotal",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_total: ::std::option::Option<f64>,
         ///tax
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tax: ::std::option::Option<f64>,
     }
     impl TotalSummaryDto {
@@ -10520,11 +11104,13 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<
             UpdateAndScheduleInvoiceScheduleResponseDtoAltType,
         >,
@@ -10533,71 +11119,92 @@ pub mod types {
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
         #[serde(
             rename = "compiledTermsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
         #[serde(
             rename = "contactDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl UpdateAndScheduleInvoiceScheduleResponseDto {
@@ -10678,6 +11285,7 @@ pub mod types {
             rename = "autoInvoice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_invoice: ::std::option::Option<AutoInvoicingDto>,
         ///Automatic taxes enabled for the Estimate
         #[serde(rename = "automaticTaxesEnabled", default)]
@@ -10695,6 +11303,7 @@ pub mod types {
             rename = "estimateNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number: ::std::option::Option<f64>,
         ///Prefix for the estimate number
         #[serde(
@@ -10707,12 +11316,14 @@ pub mod types {
             rename = "estimateStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_status: ::std::option::Option<UpdateEstimateDtoEstimateStatus>,
         ///expiry date estimate
         #[serde(
             rename = "expiryDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_date: ::std::option::Option<::std::string::String>,
         ///frequency settings for the estimate
         #[serde(rename = "frequencySettings")]
@@ -10722,6 +11333,7 @@ pub mod types {
             rename = "issueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///An array of items for the estimate.
         pub items: ::std::vec::Vec<EstimateLineItemDto>,
@@ -10736,6 +11348,7 @@ pub mod types {
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Estimate Name
         pub name: ::std::string::String,
@@ -10744,33 +11357,39 @@ pub mod types {
             rename = "paymentScheduleConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule_config: ::std::option::Option<PaymentScheduleConfigDto>,
         ///When sending estimate directly while saving
         #[serde(
             rename = "sendEstimateDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_estimate_details: ::std::option::Option<SendEstimateDto>,
         ///Email and sent to details for the estimate
         #[serde(
             rename = "sentTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_to: ::std::option::Option<SentToDto>,
         ///Terms notes, Also supports HTML markups
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title for the estimate
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///User Id
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl UpdateEstimateDto {
@@ -10930,30 +11549,36 @@ pub mod types {
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business details which need to be updated
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDto>,
         #[serde(
             rename = "contactDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDto>,
         ///Id of the contact which you need to send the invoice
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Currency
         pub currency: ::std::string::String,
         ///Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDto>,
         ///Due date in YYYY-MM-DD format
         #[serde(rename = "dueDate")]
@@ -10965,12 +11590,14 @@ pub mod types {
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
         #[serde(
             rename = "invoiceNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Issue date in YYYY-MM-DD format
         #[serde(rename = "issueDate")]
@@ -10980,12 +11607,14 @@ pub mod types {
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///miscellaneous charges for the invoice
         #[serde(
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Name to be updated
         pub name: ::std::string::String,
@@ -10994,27 +11623,32 @@ pub mod types {
             rename = "paymentMethods",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
         ///split invoice into payment schedule summing up to full invoice amount
         #[serde(
             rename = "paymentSchedule",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule: ::std::option::Option<PaymentScheduleDto>,
         ///Terms notes, Also supports HTML markups
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///tips configuration for the invoice
         #[serde(
             rename = "tipsConfiguration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
         ///Title for the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "xeroDetails",
@@ -11165,35 +11799,41 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateInvoiceResponseDtoAltType>,
         ///Total Amount Due
         #[serde(
             rename = "amountDue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
         #[serde(
             rename = "amountPaid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
         #[serde(
             rename = "automaticTaxesCalculated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
         #[serde(
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
         #[serde(
@@ -11220,9 +11860,11 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -11232,36 +11874,47 @@ pub mod types {
             rename = "dueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub invoice_items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
         #[serde(
             rename = "issueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
         #[serde(
@@ -11275,18 +11928,22 @@ pub mod types {
         >,
         ///Invoice Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpdateInvoiceResponseDtoStatus>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl UpdateInvoiceResponseDto {
@@ -11452,6 +12109,7 @@ pub mod types {
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         pub name: ::std::string::String,
         pub schedule: ScheduleOptionsDto,
@@ -11459,8 +12117,10 @@ pub mod types {
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl UpdateInvoiceScheduleDto {
@@ -11532,82 +12192,105 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateInvoiceScheduleResponseDtoAltType>,
         ///Business Details
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
         #[serde(
             rename = "compiledTermsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
         #[serde(
             rename = "contactDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl UpdateInvoiceScheduleResponseDto {
@@ -11684,8 +12367,10 @@ pub mod types {
         pub business_details: BusinessDetailsDto,
         pub currency: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDto>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub internal: ::std::option::Option<bool>,
         pub items: ::std::vec::Vec<InvoiceItemDto>,
         ///miscellaneous charges for the invoice
@@ -11693,6 +12378,7 @@ pub mod types {
             rename = "miscellaneousCharges",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Name of the template
         pub name: ::std::string::String,
@@ -11700,9 +12386,11 @@ pub mod types {
             rename = "termsNotes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Template title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl UpdateInvoiceTemplateDto {
@@ -11774,53 +12462,69 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateInvoiceTemplateResponseDtoAltType>,
         ///Business Details
         #[serde(
             rename = "businessDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Template Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
         #[serde(
             rename = "invoiceNumberPrefix",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Name of the Template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl UpdateInvoiceTemplateResponseDto {
@@ -11898,6 +12602,7 @@ pub mod types {
             rename = "paymentMethods",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
     }
     impl UpdatePaymentMethodsConfigurationDto {
@@ -12050,35 +12755,41 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<VoidInvoiceResponseDtoAltType>,
         ///Total Amount Due
         #[serde(
             rename = "amountDue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
         #[serde(
             rename = "amountPaid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
         #[serde(
             rename = "automaticTaxesCalculated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
         #[serde(
             rename = "automaticTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
         #[serde(
@@ -12105,9 +12816,11 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -12117,36 +12830,47 @@ pub mod types {
             rename = "dueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
         #[serde(
             rename = "invoiceItems",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub invoice_items: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
         #[serde(
             rename = "issueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
         #[serde(
@@ -12160,18 +12884,22 @@ pub mod types {
         >,
         ///Invoice Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<VoidInvoiceResponseDtoStatus>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl VoidInvoiceResponseDto {
@@ -13462,7 +14190,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -13478,7 +14210,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -13665,7 +14397,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -13716,9 +14452,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -14442,7 +15176,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -14458,7 +15196,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -14643,7 +15381,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -14694,9 +15436,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -16498,7 +17238,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -16741,7 +17485,11 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -17380,7 +18128,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -17396,7 +18148,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -17581,7 +18333,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -17632,9 +18388,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -18152,7 +18906,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -18294,7 +19052,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -19620,7 +20382,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -19863,7 +20629,11 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -20109,7 +20879,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -20352,7 +21126,11 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -21161,7 +21939,11 @@ pub mod types {
                 ::std::string::String,
             >,
             estimate_action_history: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             estimate_number_prefix: ::std::result::Result<
@@ -21462,7 +22244,11 @@ pub mod types {
             pub fn estimate_action_history<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -22879,7 +23665,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -23132,7 +23922,11 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -23867,7 +24661,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -23883,7 +24681,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -24068,7 +24866,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -24119,9 +24921,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -24270,7 +25070,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -24412,7 +25216,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -27712,7 +28520,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -27728,7 +28540,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -27915,7 +28727,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -27966,9 +28782,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -29782,7 +30596,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -29798,7 +30616,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -29985,7 +30803,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -30036,9 +30858,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -31350,7 +32170,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -31593,7 +32417,11 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -32121,7 +32949,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -32137,7 +32969,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -32322,7 +33154,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -32373,9 +33209,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -32763,7 +33597,11 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -32905,7 +33743,11 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -33259,7 +34101,11 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -33502,7 +34348,11 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

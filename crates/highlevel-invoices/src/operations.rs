@@ -16,6 +16,7 @@ pub const CREATE_INVOICE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/template` (upstream operation `list-invoice-templates`).
 pub const LIST_INVOICE_TEMPLATES: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const LIST_INVOICE_TEMPLATES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/template/{templateId}` (upstream operation `get-invoice-template`).
 pub const GET_INVOICE_TEMPLATE: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_INVOICE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /invoices/template/{templateId}` (upstream operation `update-invoice-template`).
 pub const UPDATE_INVOICE_TEMPLATE: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const UPDATE_INVOICE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /invoices/template/{templateId}` (upstream operation `delete-invoice-template`).
 pub const DELETE_INVOICE_TEMPLATE: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const DELETE_INVOICE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /invoices/template/{templateId}/late-fees-configuration` (upstream operation `update-invoice-template-late-fees-configuration`).
 pub const UPDATE_INVOICE_TEMPLATE_LATE_FEES_CONFIGURATION: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const UPDATE_INVOICE_TEMPLATE_LATE_FEES_CONFIGURATION: OperationMeta = Opera
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /invoices/template/{templateId}/payment-methods-configuration` (upstream operation `update-invoice-payment-methods-configuration`).
 pub const UPDATE_INVOICE_PAYMENT_METHODS_CONFIGURATION: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const UPDATE_INVOICE_PAYMENT_METHODS_CONFIGURATION: OperationMeta = Operatio
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/schedule` (upstream operation `create-invoice-schedule`).
 pub const CREATE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const CREATE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/schedule` (upstream operation `list-invoice-schedules`).
 pub const LIST_INVOICE_SCHEDULES: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const LIST_INVOICE_SCHEDULES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/schedule/{scheduleId}` (upstream operation `get-invoice-schedule`).
 pub const GET_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /invoices/schedule/{scheduleId}` (upstream operation `update-invoice-schedule`).
 pub const UPDATE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const UPDATE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /invoices/schedule/{scheduleId}` (upstream operation `delete-invoice-schedule`).
 pub const DELETE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const DELETE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/schedule/{scheduleId}/updateAndSchedule` (upstream operation `update-and-schedule-invoice-schedule`).
 pub const UPDATE_AND_SCHEDULE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const UPDATE_AND_SCHEDULE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/schedule/{scheduleId}/schedule` (upstream operation `schedule-invoice-schedule`).
 pub const SCHEDULE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const SCHEDULE_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/schedule/{scheduleId}/auto-payment` (upstream operation `auto-payment-invoice-schedule`).
 pub const AUTO_PAYMENT_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const AUTO_PAYMENT_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/schedule/{scheduleId}/cancel` (upstream operation `cancel-invoice-schedule`).
 pub const CANCEL_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const CANCEL_INVOICE_SCHEDULE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/text2pay` (upstream operation `text2pay-invoice`).
 pub const TEXT2PAY_INVOICE: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const TEXT2PAY_INVOICE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/generate-invoice-number` (upstream operation `generate-invoice-number`).
 pub const GENERATE_INVOICE_NUMBER: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const GENERATE_INVOICE_NUMBER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/settings` (upstream operation `get-invoice-settings`).
 pub const GET_INVOICE_SETTINGS: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const GET_INVOICE_SETTINGS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/{invoiceId}` (upstream operation `get-invoice`).
 pub const GET_INVOICE: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const GET_INVOICE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /invoices/{invoiceId}` (upstream operation `update-invoice`).
 pub const UPDATE_INVOICE: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const UPDATE_INVOICE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /invoices/{invoiceId}` (upstream operation `delete-invoice`).
 pub const DELETE_INVOICE: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const DELETE_INVOICE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /invoices/{invoiceId}/late-fees-configuration` (upstream operation `update-invoice-late-fees-configuration`).
 pub const UPDATE_INVOICE_LATE_FEES_CONFIGURATION: OperationMeta = OperationMeta {
@@ -236,6 +258,7 @@ pub const UPDATE_INVOICE_LATE_FEES_CONFIGURATION: OperationMeta = OperationMeta 
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/{invoiceId}/void` (upstream operation `void-invoice`).
 pub const VOID_INVOICE: OperationMeta = OperationMeta {
@@ -246,6 +269,7 @@ pub const VOID_INVOICE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/{invoiceId}/send` (upstream operation `send-invoice`).
 pub const SEND_INVOICE: OperationMeta = OperationMeta {
@@ -256,6 +280,7 @@ pub const SEND_INVOICE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/{invoiceId}/record-payment` (upstream operation `record-invoice`).
 pub const RECORD_INVOICE: OperationMeta = OperationMeta {
@@ -266,6 +291,7 @@ pub const RECORD_INVOICE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /invoices/stats/last-visited-at` (upstream operation `update-invoice-last-visited-at`).
 pub const UPDATE_INVOICE_LAST_VISITED_AT: OperationMeta = OperationMeta {
@@ -276,6 +302,7 @@ pub const UPDATE_INVOICE_LAST_VISITED_AT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/estimate` (upstream operation `create-new-estimate`).
 pub const CREATE_NEW_ESTIMATE: OperationMeta = OperationMeta {
@@ -286,6 +313,7 @@ pub const CREATE_NEW_ESTIMATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /invoices/estimate/{estimateId}` (upstream operation `update-estimate`).
 pub const UPDATE_ESTIMATE: OperationMeta = OperationMeta {
@@ -296,6 +324,7 @@ pub const UPDATE_ESTIMATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /invoices/estimate/{estimateId}` (upstream operation `delete-estimate`).
 pub const DELETE_ESTIMATE: OperationMeta = OperationMeta {
@@ -306,6 +335,7 @@ pub const DELETE_ESTIMATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/estimate/number/generate` (upstream operation `generate-estimate-number`).
 pub const GENERATE_ESTIMATE_NUMBER: OperationMeta = OperationMeta {
@@ -316,6 +346,7 @@ pub const GENERATE_ESTIMATE_NUMBER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/estimate/{estimateId}/send` (upstream operation `send-estimate`).
 pub const SEND_ESTIMATE: OperationMeta = OperationMeta {
@@ -326,6 +357,7 @@ pub const SEND_ESTIMATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/estimate/{estimateId}/invoice` (upstream operation `create-invoice-from-estimate`).
 pub const CREATE_INVOICE_FROM_ESTIMATE: OperationMeta = OperationMeta {
@@ -336,6 +368,7 @@ pub const CREATE_INVOICE_FROM_ESTIMATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/estimate/list` (upstream operation `list-estimates`).
 pub const LIST_ESTIMATES: OperationMeta = OperationMeta {
@@ -346,6 +379,7 @@ pub const LIST_ESTIMATES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /invoices/estimate/stats/last-visited-at` (upstream operation `update-estimate-last-visited-at`).
 pub const UPDATE_ESTIMATE_LAST_VISITED_AT: OperationMeta = OperationMeta {
@@ -356,6 +390,7 @@ pub const UPDATE_ESTIMATE_LAST_VISITED_AT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/estimate/template` (upstream operation `list-estimate-templates`).
 pub const LIST_ESTIMATE_TEMPLATES: OperationMeta = OperationMeta {
@@ -366,6 +401,7 @@ pub const LIST_ESTIMATE_TEMPLATES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/estimate/template` (upstream operation `create-estimate-template`).
 pub const CREATE_ESTIMATE_TEMPLATE: OperationMeta = OperationMeta {
@@ -376,6 +412,7 @@ pub const CREATE_ESTIMATE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /invoices/estimate/template/{templateId}` (upstream operation `update-estimate-template`).
 pub const UPDATE_ESTIMATE_TEMPLATE: OperationMeta = OperationMeta {
@@ -386,6 +423,7 @@ pub const UPDATE_ESTIMATE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /invoices/estimate/template/{templateId}` (upstream operation `delete-estimate-template`).
 pub const DELETE_ESTIMATE_TEMPLATE: OperationMeta = OperationMeta {
@@ -396,6 +434,7 @@ pub const DELETE_ESTIMATE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/estimate/template/preview` (upstream operation `preview-estimate-template`).
 pub const PREVIEW_ESTIMATE_TEMPLATE: OperationMeta = OperationMeta {
@@ -406,6 +445,7 @@ pub const PREVIEW_ESTIMATE_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /invoices/` (upstream operation `create-invoice`).
 pub const CREATE_INVOICE: OperationMeta = OperationMeta {
@@ -416,6 +456,7 @@ pub const CREATE_INVOICE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /invoices/` (upstream operation `list-invoices`).
 pub const LIST_INVOICES: OperationMeta = OperationMeta {
@@ -426,6 +467,7 @@ pub const LIST_INVOICES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 42usize] = [

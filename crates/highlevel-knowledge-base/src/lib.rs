@@ -35,11 +35,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct BadRequestDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl BadRequestDto {
@@ -52,42 +54,51 @@ pub mod types {
     pub struct CrawledUrlDto {
         ///URL to the stored content file
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content: ::std::option::Option<::std::string::String>,
         ///Whether the content was edited by user
         #[serde(
             rename = "contentEditedByUser",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content_edited_by_user: ::std::option::Option<bool>,
         ///Unique identifier for the URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base ID this URL belongs to
         #[serde(
             rename = "knowledgeBaseId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///Location ID associated with this URL
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Current processing status of the URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CrawledUrlDtoStatus>,
         ///Title of the webpage
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Last updated timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The actual URL that was crawled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl CrawledUrlDto {
@@ -100,7 +111,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -118,6 +128,10 @@ pub mod types {
         Cancelled,
         Aborted,
         Training,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for CrawledUrlDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -131,6 +145,7 @@ pub mod types {
                 Self::Cancelled => f.write_str("Cancelled"),
                 Self::Aborted => f.write_str("Aborted"),
                 Self::Training => f.write_str("Training"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -174,9 +189,11 @@ pub mod types {
     pub struct CrawlingAggregateDto {
         ///Status grouping identifier
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<CrawlingAggregateDtoId>,
         ///Array of records for this status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub records: ::std::option::Option<::std::vec::Vec<CrawlingRecordDto>>,
     }
     impl CrawlingAggregateDto {
@@ -189,7 +206,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -207,6 +223,10 @@ pub mod types {
         Cancelled,
         Aborted,
         Training,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for CrawlingAggregateDtoId {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -220,6 +240,7 @@ pub mod types {
                 Self::Cancelled => f.write_str("Cancelled"),
                 Self::Aborted => f.write_str("Aborted"),
                 Self::Training => f.write_str("Training"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -263,15 +284,19 @@ pub mod types {
     pub struct CrawlingRecordDto {
         ///Error details (for failed records)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<ErrorDetailsDto>,
         ///Unique record identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Page title (for successful/pending records)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///URL being crawled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl CrawlingRecordDto {
@@ -284,12 +309,14 @@ pub mod types {
     pub struct CrawlingStatusDataDto {
         ///Aggregated crawling results by status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub aggregate: ::std::option::Option<::std::vec::Vec<CrawlingAggregateDto>>,
         ///Detailed operation information
         #[serde(
             rename = "operationDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub operation_details: ::std::option::Option<OperationDetailsDto>,
     }
     impl CrawlingStatusDataDto {
@@ -302,9 +329,11 @@ pub mod types {
     pub struct CrawlingStatusResponseDto {
         ///Detailed crawling status data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<CrawlingStatusDataDto>,
         ///Indicates if the operation was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl CrawlingStatusResponseDto {
@@ -317,9 +346,11 @@ pub mod types {
     pub struct CreateFaqResponseDto {
         ///Created FAQ details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub faq: ::std::option::Option<FaqResponseDto>,
         ///Success status of the operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl CreateFaqResponseDto {
@@ -331,6 +362,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreateKnowledgeBaseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
@@ -346,9 +378,11 @@ pub mod types {
     pub struct CreateKnowledgeBaseResponseDto {
         ///Created knowledge base details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<KnowledgeBaseDataDto>,
         ///Success status of the operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl CreateKnowledgeBaseResponseDto {
@@ -361,6 +395,7 @@ pub mod types {
     pub struct DeleteFaqResponseDto {
         ///Success status of the delete operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteFaqResponseDto {
@@ -372,6 +407,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteKnowledgeBaseResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteKnowledgeBaseResponseDto {
@@ -402,6 +438,7 @@ pub mod types {
     pub struct DeleteWebsiteUrlResponseDto {
         ///Indicates if the operation was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteWebsiteUrlResponseDto {
@@ -417,12 +454,15 @@ pub mod types {
             rename = "operationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub operation_id: ::std::option::Option<::std::string::String>,
         ///Current status of the website discovery operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<DiscoverWebsiteDataDtoStatus>,
         ///The URL being discovered/crawled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl DiscoverWebsiteDataDto {
@@ -435,7 +475,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -453,6 +492,10 @@ pub mod types {
         Cancelled,
         Aborted,
         Training,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for DiscoverWebsiteDataDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -466,6 +509,7 @@ pub mod types {
                 Self::Cancelled => f.write_str("Cancelled"),
                 Self::Aborted => f.write_str("Aborted"),
                 Self::Training => f.write_str("Training"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -529,7 +573,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -541,6 +584,10 @@ pub mod types {
         Exact,
         Path,
         Domain,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for DiscoverWebsiteRequestDtoOption {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -548,6 +595,7 @@ pub mod types {
                 Self::Exact => f.write_str("Exact"),
                 Self::Path => f.write_str("Path"),
                 Self::Domain => f.write_str("Domain"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -586,9 +634,11 @@ pub mod types {
     pub struct DiscoverWebsiteResponseDto {
         ///Data containing operation details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<DiscoverWebsiteDataDto>,
         ///Indicates if the operation was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DiscoverWebsiteResponseDto {
@@ -601,21 +651,26 @@ pub mod types {
     pub struct ErrorDetailsDto {
         ///Error message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Error name/type
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Additional options (nullable)
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub options: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Error response message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub response: ::std::option::Option<::std::string::String>,
         ///Error stack trace
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stack: ::std::option::Option<::std::string::String>,
         ///HTTP status code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<f64>,
     }
     impl ErrorDetailsDto {
@@ -628,51 +683,61 @@ pub mod types {
     pub struct FaqResponseDto {
         ///FAQ answer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub answer: ::std::option::Option<::std::string::String>,
         ///Date when FAQ was created
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the FAQ is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///FAQ ID as string
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base ID
         #[serde(
             rename = "knowledgeBaseId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///Location ID
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///FAQ question
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub question: ::std::option::Option<::std::string::String>,
         ///FAQ question in lowercase
         #[serde(
             rename = "questionLowerCase",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub question_lower_case: ::std::option::Option<::std::string::String>,
         ///Trained URL ID
         #[serde(
             rename = "trainedUrlId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trained_url_id: ::std::option::Option<::std::string::String>,
         ///Date when FAQ was last updated
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl FaqResponseDto {
@@ -688,18 +753,21 @@ pub mod types {
             rename = "activeCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active_count: ::std::option::Option<f64>,
         ///Whether there are more knowledge bases available
         #[serde(
             rename = "hasMore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_more: ::std::option::Option<bool>,
         ///Array of knowledge bases
         #[serde(
             rename = "knowledgeBases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_bases: ::std::option::Option<
             ::std::vec::Vec<KnowledgeBaseListItemDto>,
         >,
@@ -708,6 +776,7 @@ pub mod types {
             rename = "lastKnowledgeBaseId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_knowledge_base_id: ::std::option::Option<::std::string::String>,
     }
     impl GetAllKnowledgeBasesPaginatedDataDto {
@@ -720,9 +789,11 @@ pub mod types {
     pub struct GetAllKnowledgeBasesPaginatedResponseDto {
         ///Paginated knowledge bases data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<GetAllKnowledgeBasesPaginatedDataDto>,
         ///Success status of the operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl GetAllKnowledgeBasesPaginatedResponseDto {
@@ -735,9 +806,11 @@ pub mod types {
     pub struct GetAllUrlsByKnowledgeBaseResponseDto {
         ///Total count of URLs in the knowledge base
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Array of crawled URLs with their details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub urls: ::std::option::Option<::std::vec::Vec<CrawledUrlDto>>,
     }
     impl GetAllUrlsByKnowledgeBaseResponseDto {
@@ -753,45 +826,54 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the knowledge base is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Knowledge base ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the knowledge base is default or not
         #[serde(
             rename = "isDefault",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default: ::std::option::Option<bool>,
         ///Knowledge base metadata with content counts
         #[serde(
             rename = "kbMetadata",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub kb_metadata: ::std::option::Option<KnowledgeBaseMetadataDto>,
         ///Location ID
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Knowledge base name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Knowledge base name in lowercase
         #[serde(
             rename = "nameLowerCase",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name_lower_case: ::std::option::Option<::std::string::String>,
         ///Date when knowledge base was last updated
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetKnowledgeBaseByIdDataDto {
@@ -804,9 +886,11 @@ pub mod types {
     pub struct GetKnowledgeBaseByIdResponseDto {
         ///Knowledge base details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<GetKnowledgeBaseByIdDataDto>,
         ///Success status of the operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl GetKnowledgeBaseByIdResponseDto {
@@ -818,11 +902,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct InternalServerErrorDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl InternalServerErrorDto {
@@ -838,12 +924,15 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the knowledge base is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Knowledge base ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base metadata
         #[serde(
@@ -857,21 +946,25 @@ pub mod types {
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Knowledge base name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Knowledge base name in lowercase
         #[serde(
             rename = "nameLowerCase",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name_lower_case: ::std::option::Option<::std::string::String>,
         ///Date when knowledge base was last updated
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl KnowledgeBaseDataDto {
@@ -887,12 +980,15 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Knowledge base ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl KnowledgeBaseListItemDto {
@@ -905,27 +1001,33 @@ pub mod types {
     pub struct KnowledgeBaseMetadataDto {
         ///Number of FAQs in the knowledge base
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub faqs: ::std::option::Option<f64>,
         ///Number of files in the knowledge base
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub files: ::std::option::Option<f64>,
         ///Number of rich text documents in the knowledge base
         #[serde(
             rename = "richText",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rich_text: ::std::option::Option<f64>,
         ///Number of tables in the knowledge base
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tables: ::std::option::Option<f64>,
         ///Number of URLs in the knowledge base
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub urls: ::std::option::Option<f64>,
         ///Number of web searche configs in the knowledge base
         #[serde(
             rename = "webSearches",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub web_searches: ::std::option::Option<f64>,
     }
     impl KnowledgeBaseMetadataDto {
@@ -938,21 +1040,25 @@ pub mod types {
     pub struct ListFaqsResponseDto {
         ///Total count of all FAQs in the knowledge base
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Array of FAQ objects
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub faqs: ::std::option::Option<::std::vec::Vec<FaqResponseDto>>,
         ///Whether there are more FAQs available
         #[serde(
             rename = "hasMore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_more: ::std::option::Option<bool>,
         ///Last FAQ ID for pagination (use as lastFaqId in next request)
         #[serde(
             rename = "lastFaqId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_faq_id: ::std::option::Option<::std::string::String>,
     }
     impl ListFaqsResponseDto {
@@ -968,57 +1074,69 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Number of URLs discovered
         #[serde(
             rename = "discoveredUrlsCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discovered_urls_count: ::std::option::Option<f64>,
         ///Operation unique identifier
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base ID
         #[serde(
             rename = "knowledgeBaseId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///Associated location ID
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Crawling mode used
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<OperationDetailsDtoMode>,
         ///Robots.txt file content
         #[serde(
             rename = "robotsFileData",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub robots_file_data: ::std::option::Option<::std::string::String>,
         ///Current operation status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<OperationDetailsDtoStatus>,
         ///Number of URLs successfully trained
         #[serde(
             rename = "trainedUrlsCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trained_urls_count: ::std::option::Option<f64>,
         ///Last update timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///Base URL being crawled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
         ///Version field
         #[serde(rename = "__v", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub v: ::std::option::Option<f64>,
     }
     impl OperationDetailsDto {
@@ -1031,7 +1149,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1043,6 +1160,10 @@ pub mod types {
         Exact,
         Path,
         Domain,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for OperationDetailsDtoMode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1050,6 +1171,7 @@ pub mod types {
                 Self::Exact => f.write_str("Exact"),
                 Self::Path => f.write_str("Path"),
                 Self::Domain => f.write_str("Domain"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -1087,7 +1209,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1105,6 +1226,10 @@ pub mod types {
         Cancelled,
         Aborted,
         Training,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for OperationDetailsDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1118,6 +1243,7 @@ pub mod types {
                 Self::Cancelled => f.write_str("Cancelled"),
                 Self::Aborted => f.write_str("Aborted"),
                 Self::Training => f.write_str("Training"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -1182,6 +1308,7 @@ pub mod types {
     pub struct TrainDiscoveredUrlsResponseDto {
         ///Indicates if the operation was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl TrainDiscoveredUrlsResponseDto {
@@ -1193,13 +1320,16 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UnauthorizedDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl UnauthorizedDto {
@@ -1211,6 +1341,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UnprocessableDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub message: ::std::vec::Vec<::std::string::String>,
@@ -1218,6 +1349,7 @@ pub mod types {
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl UnprocessableDto {
@@ -1243,6 +1375,7 @@ pub mod types {
     pub struct UpdateFaqResponseDto {
         ///Success status of the update operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl UpdateFaqResponseDto {
@@ -1255,9 +1388,11 @@ pub mod types {
     pub struct UpdateKnowledgeBaseDto {
         ///field to update the description of the knowledge base
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///field to update the name of the knowledge base
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl UpdateKnowledgeBaseDto {
@@ -1269,6 +1404,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateKnowledgeBaseResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl UpdateKnowledgeBaseResponseDto {

@@ -16,6 +16,7 @@ pub const LIST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /knowledge-bases/faqs` (upstream operation `create`).
 pub const CREATE: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const CREATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /knowledge-bases/faqs/{id}` (upstream operation `update`).
 pub const UPDATE: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const UPDATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /knowledge-bases/faqs/{id}` (upstream operation `delete`).
 pub const DELETE: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const DELETE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /knowledge-bases/crawler` (upstream operation `getAllWebsiteUrlsDataByKnowledgeBase`).
 pub const GET_ALL_WEBSITE_URLS_DATA_BY_KNOWLEDGE_BASE: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_ALL_WEBSITE_URLS_DATA_BY_KNOWLEDGE_BASE: OperationMeta = Operation
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /knowledge-bases/crawler` (upstream operation `discoverWebsite`).
 pub const DISCOVER_WEBSITE: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const DISCOVER_WEBSITE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /knowledge-bases/crawler` (upstream operation `deleteTrainedUrlsForKnowledgeBase`).
 pub const DELETE_TRAINED_URLS_FOR_KNOWLEDGE_BASE: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const DELETE_TRAINED_URLS_FOR_KNOWLEDGE_BASE: OperationMeta = OperationMeta 
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /knowledge-bases/crawler/status` (upstream operation `getCrawlingStatusForLatestOperation`).
 pub const GET_CRAWLING_STATUS_FOR_LATEST_OPERATION: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const GET_CRAWLING_STATUS_FOR_LATEST_OPERATION: OperationMeta = OperationMet
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /knowledge-bases/crawler/train` (upstream operation `trainDiscoveredUrls`).
 pub const TRAIN_DISCOVERED_URLS: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const TRAIN_DISCOVERED_URLS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /knowledge-bases/{knowledgeBaseId}` (upstream operation `getKnowledgeBaseById`).
 pub const GET_KNOWLEDGE_BASE_BY_ID: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_KNOWLEDGE_BASE_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /knowledge-bases/{knowledgeBaseId}` (upstream operation `deleteKnowledgeBase`).
 pub const DELETE_KNOWLEDGE_BASE: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const DELETE_KNOWLEDGE_BASE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /knowledge-bases/{id}` (upstream operation `updateKnowledgeBase`).
 pub const UPDATE_KNOWLEDGE_BASE: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const UPDATE_KNOWLEDGE_BASE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /knowledge-bases/` (upstream operation `listAllKnowledgeBasesPaginated`).
 pub const LIST_ALL_KNOWLEDGE_BASES_PAGINATED: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const LIST_ALL_KNOWLEDGE_BASES_PAGINATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /knowledge-bases/` (upstream operation `createKnowledgeBase`).
 pub const CREATE_KNOWLEDGE_BASE: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const CREATE_KNOWLEDGE_BASE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 14usize] = [

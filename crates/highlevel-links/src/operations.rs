@@ -16,6 +16,7 @@ pub const GET_LINK_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /links/{linkId}` (upstream operation `update-link`).
 pub const UPDATE_LINK: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const UPDATE_LINK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /links/{linkId}` (upstream operation `delete-link`).
 pub const DELETE_LINK: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const DELETE_LINK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /links/search` (upstream operation `search-trigger-links`).
 pub const SEARCH_TRIGGER_LINKS: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const SEARCH_TRIGGER_LINKS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /links/` (upstream operation `get-links`).
 pub const GET_LINKS: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_LINKS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /links/` (upstream operation `create-link`).
 pub const CREATE_LINK: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const CREATE_LINK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 6usize] = [

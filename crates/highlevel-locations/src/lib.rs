@@ -16,28 +16,37 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct BusinessSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "logoUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl BusinessSchema {
@@ -60,17 +69,21 @@ pub mod types {
             rename = "isMultipleFile",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_multiple_file: ::std::option::Option<bool>,
         #[serde(
             rename = "maxNumberOfFiles",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_number_of_files: ::std::option::Option<f64>,
         ///Model of the custom field you want to create
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub model: ::std::option::Option<CreateCustomFieldsDtoModel>,
         pub name: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
         #[serde(default = "defaults::create_custom_fields_dto_position")]
         pub position: f64,
@@ -151,8 +164,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateCustomFieldsDtoTextBoxListOptionsItem {
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<TextBoxListOptionsSchema>,
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<TextBoxListOptionsSchema>,
     }
     impl CreateCustomFieldsDtoTextBoxListOptionsItem {
@@ -165,58 +180,72 @@ pub mod types {
     pub struct CreateLocationDto {
         ///The address of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///The city where the business is located for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Company/Agency Id
         #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///The 2 letter country-code in which the business is present for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<CreateLocationDtoCountry>,
         ///The mailgun credentials for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mailgun: ::std::option::Option<MailgunSchema>,
         ///The name for the sub-account/location
         pub name: ::std::string::String,
         ///The phone number of the business for which sub-account is created with the appropriate country-code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///The postal code of the business for which sub-account is created
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "prospectInfo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prospect_info: ::std::option::Option<ProspectInfoDto>,
         ///The default settings for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchema>,
         ///The snapshot ID to be loaded into the location.
         #[serde(
             rename = "snapshotId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot_id: ::std::option::Option<::std::string::String>,
         ///The social media links for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchema>,
         ///The state in which the business operates for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///The timezone of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///The twilio credentials for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio: ::std::option::Option<TwilioSchema>,
         ///The website of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl CreateLocationDto {
@@ -1268,53 +1297,68 @@ pub mod types {
     pub struct CreateLocationSuccessfulResponseDto {
         ///The address of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///The city where the business is located for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Company/Agency Id
         #[serde(
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///The country in which the business is present for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<CreateLocationSuccessfulResponseDtoCountry>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
         ///The email for the sub-account/location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name for the sub-account/location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The phone number of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///The postal code of the business for which sub-account is created
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///The default settings for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchemaResponse>,
         ///The social media links for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchemaResponse>,
         ///The state in which the business operates for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///The timezone of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///The website of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl CreateLocationSuccessfulResponseDto {
@@ -2366,6 +2410,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldDeleteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl CustomFieldDeleteSuccessfulResponseDto {
@@ -2380,43 +2425,53 @@ pub mod types {
             rename = "dataType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data_type: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "fieldKey",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_key: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "isAllowedCustomOption",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_allowed_custom_option: ::std::option::Option<bool>,
         #[serde(
             rename = "isMultiFileAllowed",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_multi_file_allowed: ::std::option::Option<bool>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "maxFileLimit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_file_limit: ::std::option::Option<f64>,
         ///Model of the custom field
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub model: ::std::option::Option<CustomFieldSchemaModel>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "picklistImageOptions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub picklist_image_options: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -2424,12 +2479,15 @@ pub mod types {
             rename = "picklistOptions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub picklist_options: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub position: ::std::option::Option<f64>,
     }
     impl CustomFieldSchema {
@@ -2503,6 +2561,7 @@ pub mod types {
             rename = "customField",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_field: ::std::option::Option<CustomFieldSchema>,
     }
     impl CustomFieldSuccessfulResponseDto {
@@ -2517,6 +2576,7 @@ pub mod types {
             rename = "customFields",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
     }
     impl CustomFieldsListSuccessfulResponseDto {
@@ -2529,23 +2589,27 @@ pub mod types {
     pub struct CustomRRulesOptions {
         ///Max number of task executions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Create Task If Over Due
         #[serde(
             rename = "createTaskIfOverDue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub create_task_if_over_due: ::std::option::Option<bool>,
         ///1, 2, 3, ..., 27, 31
         #[serde(
             rename = "dayOfMonth",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
         #[serde(
             rename = "dayOfWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRulesOptionsDayOfWeek>,
         ///Due after seconds
         #[serde(rename = "dueAfterSeconds")]
@@ -2555,6 +2619,7 @@ pub mod types {
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         pub interval: f64,
         #[serde(rename = "intervalType")]
@@ -2564,6 +2629,7 @@ pub mod types {
             rename = "monthOfYear",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<f64>,
         ///Start Date
         #[serde(rename = "startDate")]
@@ -2731,42 +2797,50 @@ pub mod types {
     pub struct CustomRRulesOptionsResponse {
         ///Max number of task executions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Create Task If Over Due
         #[serde(
             rename = "createTaskIfOverDue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub create_task_if_over_due: ::std::option::Option<bool>,
         ///1, 2, 3, ..., 27, 31
         #[serde(
             rename = "dayOfMonth",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
         #[serde(
             rename = "dayOfWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRulesOptionsResponseDayOfWeek>,
         ///Due after seconds
         #[serde(
             rename = "dueAfterSeconds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_after_seconds: ::std::option::Option<f64>,
         ///End Date
         #[serde(
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<f64>,
         #[serde(
             rename = "intervalType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_type: ::std::option::Option<
             CustomRRulesOptionsResponseIntervalType,
         >,
@@ -2775,12 +2849,14 @@ pub mod types {
             rename = "monthOfYear",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<f64>,
         ///Start Date
         #[serde(
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
     }
     impl CustomRRulesOptionsResponse {
@@ -2944,6 +3020,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomValueDeleteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl CustomValueDeleteSuccessfulResponseDto {
@@ -2958,6 +3035,7 @@ pub mod types {
             rename = "customValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_value: ::std::option::Option<CustomValueSchema>,
     }
     impl CustomValueIdSuccessfulResponseDto {
@@ -2972,17 +3050,22 @@ pub mod types {
             rename = "fieldKey",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_key: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl CustomValueSchema {
@@ -3008,6 +3091,7 @@ pub mod types {
             rename = "customValues",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_values: ::std::option::Option<::std::vec::Vec<CustomValueSchema>>,
     }
     impl CustomValuesListSuccessfulResponseDto {
@@ -3020,9 +3104,11 @@ pub mod types {
     pub struct DeleteRecurringTaskResponseDto {
         ///Recurring Task Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteRecurringTaskResponseDto {
@@ -3034,12 +3120,15 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct EmailTemplateSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub html: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
     impl EmailTemplateSchema {
@@ -3052,12 +3141,14 @@ pub mod types {
     pub struct FileUploadBody {
         ///Id(Contact Id/Opportunity Id/Custom Field Id)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Max number of files
         #[serde(
             rename = "maxFiles",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_files: ::std::option::Option<::std::string::String>,
     }
     impl FileUploadBody {
@@ -3070,7 +3161,12 @@ pub mod types {
     pub struct FileUploadResponseDto {
         ///Meta data of uploaded files
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub meta: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub meta: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Uploaded files
         #[serde(
             rename = "uploadedFiles",
@@ -3221,19 +3317,25 @@ pub mod types {
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template: ::std::option::Option<EmailTemplateSchema>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl GetEmailTemplateResponseSchema {
@@ -3245,59 +3347,78 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLocationByIdSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business: ::std::option::Option<BusinessSchema>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "logoUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub reseller: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchemaResponse>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchemaResponse>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl GetLocationByIdSchema {
@@ -3309,6 +3430,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLocationByIdSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<GetLocationByIdSchema>,
     }
     impl GetLocationByIdSuccessfulResponseDto {
@@ -3321,45 +3443,58 @@ pub mod types {
     pub struct GetLocationSchema {
         ///The address of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///The city where the business is located for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///The country in which the business is present for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
         ///The email for the sub-account/location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name for the sub-account/location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The phone number of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///The postal code of the business for which sub-account is created
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///The default settings for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchemaResponse>,
         ///The social media links for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchemaResponse>,
         ///The state in which the business operates for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///The timezone of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///The website of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl GetLocationSchema {
@@ -3374,24 +3509,31 @@ pub mod types {
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template: ::std::option::Option<SmsTemplateSchema>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "urlAttachments",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url_attachments: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -3405,6 +3547,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTemplatesSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub templates: ::std::option::Option<
             ::std::vec::Vec<GetTemplatesSuccessfulResponseDtoTemplatesItem>,
         >,
@@ -3412,6 +3555,7 @@ pub mod types {
             rename = "totalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl GetTemplatesSuccessfulResponseDto {
@@ -3420,22 +3564,44 @@ pub mod types {
         }
     }
     ///`GetTemplatesSuccessfulResponseDtoTemplatesItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum GetTemplatesSuccessfulResponseDtoTemplatesItem {
-        SmsTemplateResponseSchema(GetSmsTemplateResponseSchema),
-        EmailTemplateResponseSchema(GetEmailTemplateResponseSchema),
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct GetTemplatesSuccessfulResponseDtoTemplatesItem {
+        #[serde(
+            rename = "dateAdded",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub date_added: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "locationId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub location_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub template: ::std::option::Option<::serde_json::Value>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub type_: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "urlAttachments",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub url_attachments: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
     }
-    impl ::std::convert::From<GetSmsTemplateResponseSchema>
-    for GetTemplatesSuccessfulResponseDtoTemplatesItem {
-        fn from(value: GetSmsTemplateResponseSchema) -> Self {
-            Self::SmsTemplateResponseSchema(value)
-        }
-    }
-    impl ::std::convert::From<GetEmailTemplateResponseSchema>
-    for GetTemplatesSuccessfulResponseDtoTemplatesItem {
-        fn from(value: GetEmailTemplateResponseSchema) -> Self {
-            Self::EmailTemplateResponseSchema(value)
+    impl GetTemplatesSuccessfulResponseDtoTemplatesItem {
+        pub fn builder() -> builder::GetTemplatesSuccessfulResponseDtoTemplatesItem {
+            Default::default()
         }
     }
     ///`LocationDeletedSuccessfulResponseDto`
@@ -3443,9 +3609,11 @@ pub mod types {
     pub struct LocationDeletedSuccessfulResponseDto {
         ///Success message of the API
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Success status of the API
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl LocationDeletedSuccessfulResponseDto {
@@ -3457,6 +3625,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTagDeleteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl LocationTagDeleteSuccessfulResponseDto {
@@ -3468,6 +3637,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTagSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tag: ::std::option::Option<LocationTagsSchema>,
     }
     impl LocationTagSuccessfulResponseDto {
@@ -3479,13 +3649,16 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTagsSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl LocationTagsSchema {
@@ -3497,6 +3670,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTagsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<LocationTagsSchema>>,
     }
     impl LocationTagsSuccessfulResponseDto {
@@ -3508,6 +3682,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTaskListSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tasks: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
@@ -3560,12 +3735,14 @@ pub mod types {
         pub contact_ids: ::std::vec::Vec<::std::string::String>,
         ///Description of the task
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Create initial task or not
         #[serde(
             rename = "ignoreTaskCreation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_task_creation: ::std::option::Option<bool>,
         ///Assigned To
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3589,54 +3766,65 @@ pub mod types {
             rename = "assignedTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Contact Id
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Created At
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Description of the task
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Recurring Task Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Recurring rules
         #[serde(
             rename = "rruleOptions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule_options: ::std::option::Option<CustomRRulesOptionsResponse>,
         ///Name of the task
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Occurrence
         #[serde(
             rename = "totalOccurrence",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_occurrence: ::std::option::Option<f64>,
         ///Updated At
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl RecurringTaskResponseDto {
@@ -3652,6 +3840,7 @@ pub mod types {
             rename = "recurringTask",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring_task: ::std::option::Option<RecurringTaskResponseDto>,
     }
     impl RecurringTaskSingleResponseDto {
@@ -3671,12 +3860,14 @@ pub mod types {
         pub contact_ids: ::std::vec::Vec<::std::string::String>,
         ///Description of the task
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Create initial task or not
         #[serde(
             rename = "ignoreTaskCreation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_task_creation: ::std::option::Option<bool>,
         ///Assigned To
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3686,9 +3877,11 @@ pub mod types {
             rename = "rruleOptions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule_options: ::std::option::Option<CustomRRulesOptions>,
         ///Name of the task
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl RecurringTaskUpdateDto {
@@ -3700,6 +3893,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<::std::vec::Vec<GetLocationSchema>>,
     }
     impl SearchSuccessfulResponseDto {
@@ -3714,21 +3908,25 @@ pub mod types {
             rename = "allowDuplicateContact",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_duplicate_contact: ::std::option::Option<bool>,
         #[serde(
             rename = "allowDuplicateOpportunity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_duplicate_opportunity: ::std::option::Option<bool>,
         #[serde(
             rename = "allowFacebookNameMerge",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_facebook_name_merge: ::std::option::Option<bool>,
         #[serde(
             rename = "disableContactTimezone",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub disable_contact_timezone: ::std::option::Option<bool>,
     }
     impl SettingsSchema {
@@ -3743,21 +3941,25 @@ pub mod types {
             rename = "allowDuplicateContact",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_duplicate_contact: ::std::option::Option<bool>,
         #[serde(
             rename = "allowDuplicateOpportunity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_duplicate_opportunity: ::std::option::Option<bool>,
         #[serde(
             rename = "allowFacebookNameMerge",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_facebook_name_merge: ::std::option::Option<bool>,
         #[serde(
             rename = "disableContactTimezone",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub disable_contact_timezone: ::std::option::Option<bool>,
     }
     impl SettingsSchemaResponse {
@@ -3769,10 +3971,12 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SmsTemplateSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
     }
     impl SmsTemplateSchema {
@@ -3802,48 +4006,59 @@ pub mod types {
             rename = "blogRss",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub blog_rss: ::std::option::Option<::std::string::String>,
         ///Facebook URL
         #[serde(
             rename = "facebookUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_url: ::std::option::Option<::std::string::String>,
         ///Foursquare URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub foursquare: ::std::option::Option<::std::string::String>,
         ///Google Business Places ID
         #[serde(
             rename = "googlePlacesId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_places_id: ::std::option::Option<::std::string::String>,
         ///Googleplus URL
         #[serde(
             rename = "googlePlus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_plus: ::std::option::Option<::std::string::String>,
         ///Instagram URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram: ::std::option::Option<::std::string::String>,
         ///LinkedIn URL
         #[serde(
             rename = "linkedIn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in: ::std::option::Option<::std::string::String>,
         ///Instagram URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pinterest: ::std::option::Option<::std::string::String>,
         ///Twitter URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twitter: ::std::option::Option<::std::string::String>,
         ///Yelp URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub yelp: ::std::option::Option<::std::string::String>,
         ///Instagram URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube: ::std::option::Option<::std::string::String>,
     }
     impl SocialSchema {
@@ -3859,48 +4074,59 @@ pub mod types {
             rename = "blogRss",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub blog_rss: ::std::option::Option<::std::string::String>,
         ///Facebook URL
         #[serde(
             rename = "facebookUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_url: ::std::option::Option<::std::string::String>,
         ///Foursquare URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub foursquare: ::std::option::Option<::std::string::String>,
         ///Google Business Places ID
         #[serde(
             rename = "googlePlacesId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_places_id: ::std::option::Option<::std::string::String>,
         ///Googleplus URL
         #[serde(
             rename = "googlePlus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_plus: ::std::option::Option<::std::string::String>,
         ///Instagram URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram: ::std::option::Option<::std::string::String>,
         ///LinkedIn URL
         #[serde(
             rename = "linkedIn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in: ::std::option::Option<::std::string::String>,
         ///Instagram URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pinterest: ::std::option::Option<::std::string::String>,
         ///Twitter URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twitter: ::std::option::Option<::std::string::String>,
         ///Yelp URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub yelp: ::std::option::Option<::std::string::String>,
         ///Instagram URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube: ::std::option::Option<::std::string::String>,
     }
     impl SocialSchemaResponse {
@@ -3934,9 +4160,11 @@ pub mod types {
             rename = "businessId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_id: ::std::option::Option<::std::string::String>,
         ///Task Completed Or Pending
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub completed: ::std::option::Option<bool>,
         ///Contact Ids
         #[serde(
@@ -3950,6 +4178,7 @@ pub mod types {
         pub limit: f64,
         ///Search Value
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub query: ::std::option::Option<::std::string::String>,
         ///Number Of Tasks To Skip
         #[serde(default = "defaults::task_search_params_dto_skip")]
@@ -3977,11 +4206,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct TextBoxListOptionsSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "prefillValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prefill_value: ::std::option::Option<::std::string::String>,
     }
     impl TextBoxListOptionsSchema {
@@ -4016,17 +4247,21 @@ pub mod types {
             rename = "isMultipleFile",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_multiple_file: ::std::option::Option<bool>,
         #[serde(
             rename = "maxNumberOfFiles",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_number_of_files: ::std::option::Option<f64>,
         ///Model of the custom field you want to update
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub model: ::std::option::Option<UpdateCustomFieldsDtoModel>,
         pub name: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
         #[serde(default = "defaults::update_custom_fields_dto_position")]
         pub position: f64,
@@ -4107,8 +4342,10 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateCustomFieldsDtoTextBoxListOptionsItem {
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<TextBoxListOptionsSchema>,
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<TextBoxListOptionsSchema>,
     }
     impl UpdateCustomFieldsDtoTextBoxListOptionsItem {
@@ -4121,56 +4358,71 @@ pub mod types {
     pub struct UpdateLocationDto {
         ///The address of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///The city where the business is located for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Company/Agency Id
         #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///The country in which the business is present for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<UpdateLocationDtoCountry>,
         ///The mailgun credentials for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mailgun: ::std::option::Option<MailgunSchema>,
         ///The name for the sub-account/location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The phone number of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///The postal code of the business for which sub-account is created
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "prospectInfo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prospect_info: ::std::option::Option<ProspectInfoDto>,
         ///The default settings for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchema>,
         ///The snapshot to be updated in the location.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot: ::std::option::Option<SnapshotPutSchema>,
         ///The social media links for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchema>,
         ///The state in which the business operates for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///The timezone of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///The twilio credentials for location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio: ::std::option::Option<TwilioSchema>,
         ///The website of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl UpdateLocationDto {
@@ -7761,7 +8013,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FileUploadResponseDto {
             meta: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             uploaded_files: ::std::result::Result<
@@ -7781,7 +8037,11 @@ pub mod types {
             pub fn meta<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8944,6 +9204,171 @@ pub mod types {
                 Self {
                     templates: Ok(value.templates),
                     total_count: Ok(value.total_count),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GetTemplatesSuccessfulResponseDtoTemplatesItem {
+            date_added: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            location_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            template: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url_attachments: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GetTemplatesSuccessfulResponseDtoTemplatesItem {
+            fn default() -> Self {
+                Self {
+                    date_added: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    location_id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    template: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    url_attachments: Ok(Default::default()),
+                }
+            }
+        }
+        impl GetTemplatesSuccessfulResponseDtoTemplatesItem {
+            pub fn date_added<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.date_added = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for date_added: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn location_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for location_id: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn template<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.template = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for template: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn url_attachments<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url_attachments = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for url_attachments: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GetTemplatesSuccessfulResponseDtoTemplatesItem>
+        for super::GetTemplatesSuccessfulResponseDtoTemplatesItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GetTemplatesSuccessfulResponseDtoTemplatesItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    date_added: value.date_added?,
+                    id: value.id?,
+                    location_id: value.location_id?,
+                    name: value.name?,
+                    template: value.template?,
+                    type_: value.type_?,
+                    url_attachments: value.url_attachments?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GetTemplatesSuccessfulResponseDtoTemplatesItem>
+        for GetTemplatesSuccessfulResponseDtoTemplatesItem {
+            fn from(
+                value: super::GetTemplatesSuccessfulResponseDtoTemplatesItem,
+            ) -> Self {
+                Self {
+                    date_added: Ok(value.date_added),
+                    id: Ok(value.id),
+                    location_id: Ok(value.location_id),
+                    name: Ok(value.name),
+                    template: Ok(value.template),
+                    type_: Ok(value.type_),
+                    url_attachments: Ok(value.url_attachments),
                 }
             }
         }

@@ -16,6 +16,7 @@ pub const SEARCH_LOCATIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}` (upstream operation `get-location`).
 pub const GET_LOCATION: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /locations/{locationId}` (upstream operation `put-location`).
 pub const PUT_LOCATION: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const PUT_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /locations/{locationId}` (upstream operation `delete-location`).
 pub const DELETE_LOCATION: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const DELETE_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}/tags` (upstream operation `get-location-tags`).
 pub const GET_LOCATION_TAGS: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_LOCATION_TAGS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /locations/{locationId}/tags` (upstream operation `create-tag`).
 pub const CREATE_TAG: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const CREATE_TAG: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}/tags/{tagId}` (upstream operation `get-tag-by-id`).
 pub const GET_TAG_BY_ID: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const GET_TAG_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /locations/{locationId}/tags/{tagId}` (upstream operation `update-tag`).
 pub const UPDATE_TAG: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const UPDATE_TAG: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /locations/{locationId}/tags/{tagId}` (upstream operation `delete-tag`).
 pub const DELETE_TAG: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const DELETE_TAG: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /locations/{locationId}/tasks/search` (upstream operation `task-search`).
 pub const TASK_SEARCH: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const TASK_SEARCH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}/recurring-tasks/{id}` (upstream operation `get-recurring-task-by-id`).
 pub const GET_RECURRING_TASK_BY_ID: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const GET_RECURRING_TASK_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /locations/{locationId}/recurring-tasks/{id}` (upstream operation `update-recurring-task`).
 pub const UPDATE_RECURRING_TASK: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const UPDATE_RECURRING_TASK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /locations/{locationId}/recurring-tasks/{id}` (upstream operation `delete-recurring-task`).
 pub const DELETE_RECURRING_TASK: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const DELETE_RECURRING_TASK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /locations/{locationId}/recurring-tasks` (upstream operation `create-recurring-task`).
 pub const CREATE_RECURRING_TASK: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const CREATE_RECURRING_TASK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}/customFields` (upstream operation `get-custom-fields`).
 pub const GET_CUSTOM_FIELDS: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const GET_CUSTOM_FIELDS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /locations/{locationId}/customFields` (upstream operation `create-custom-field`).
 pub const CREATE_CUSTOM_FIELD: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const CREATE_CUSTOM_FIELD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}/customFields/{id}` (upstream operation `get-custom-field`).
 pub const GET_CUSTOM_FIELD: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const GET_CUSTOM_FIELD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /locations/{locationId}/customFields/{id}` (upstream operation `update-custom-field`).
 pub const UPDATE_CUSTOM_FIELD: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const UPDATE_CUSTOM_FIELD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /locations/{locationId}/customFields/{id}` (upstream operation `delete-custom-field`).
 pub const DELETE_CUSTOM_FIELD: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const DELETE_CUSTOM_FIELD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /locations/{locationId}/customFields/upload` (upstream operation `upload-file-customFields`).
 pub const UPLOAD_FILE_CUSTOM_FIELDS: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const UPLOAD_FILE_CUSTOM_FIELDS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Multipart,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}/customValues` (upstream operation `get-custom-values`).
 pub const GET_CUSTOM_VALUES: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const GET_CUSTOM_VALUES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /locations/{locationId}/customValues` (upstream operation `create-custom-value`).
 pub const CREATE_CUSTOM_VALUE: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const CREATE_CUSTOM_VALUE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}/customValues/{id}` (upstream operation `get-custom-value`).
 pub const GET_CUSTOM_VALUE: OperationMeta = OperationMeta {
@@ -236,6 +258,7 @@ pub const GET_CUSTOM_VALUE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /locations/{locationId}/customValues/{id}` (upstream operation `update-custom-value`).
 pub const UPDATE_CUSTOM_VALUE: OperationMeta = OperationMeta {
@@ -246,6 +269,7 @@ pub const UPDATE_CUSTOM_VALUE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /locations/{locationId}/customValues/{id}` (upstream operation `delete-custom-value`).
 pub const DELETE_CUSTOM_VALUE: OperationMeta = OperationMeta {
@@ -256,6 +280,7 @@ pub const DELETE_CUSTOM_VALUE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}/timezones` (upstream operation `get-timezones`).
 pub const GET_TIMEZONES: OperationMeta = OperationMeta {
@@ -266,6 +291,7 @@ pub const GET_TIMEZONES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /locations/{locationId}/templates` (upstream operation `GET-all-or-email-sms-templates`).
 pub const GET_ALL_OR_EMAIL_SMS_TEMPLATES: OperationMeta = OperationMeta {
@@ -276,6 +302,7 @@ pub const GET_ALL_OR_EMAIL_SMS_TEMPLATES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /locations/{locationId}/templates/{id}` (upstream operation `DELETE-an-email-sms-template`).
 pub const DELETE_AN_EMAIL_SMS_TEMPLATE: OperationMeta = OperationMeta {
@@ -286,6 +313,7 @@ pub const DELETE_AN_EMAIL_SMS_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /locations/` (upstream operation `create-location`).
 pub const CREATE_LOCATION: OperationMeta = OperationMeta {
@@ -296,6 +324,7 @@ pub const CREATE_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 29usize] = [

@@ -20,9 +20,11 @@ pub mod types {
             rename = "chargeId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the charge was created successfully
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl ChargeResponse {
@@ -35,6 +37,7 @@ pub mod types {
     pub struct DeleteChargeResponse {
         ///Indicates whether the charge was deleted successfully
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteChargeResponse {
@@ -50,15 +53,18 @@ pub mod types {
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///The location id from which the application is to be uninstalled. If you pass location token, then locationId is required. It will uninstall application from that location only.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The reason for uninstalling the application. Reason is required if you are uninstalling the application as a developer.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reason: ::std::option::Option<::std::string::String>,
     }
     impl DeleteIntegrationBodyDto {
@@ -71,6 +77,7 @@ pub mod types {
     pub struct DeleteIntegrationResponse {
         ///The status of the uninstallation of the application
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl DeleteIntegrationResponse {
@@ -83,13 +90,16 @@ pub mod types {
     pub struct GetChargesResponse {
         ///List of wallet charges
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charges: ::std::option::Option<
             ::std::vec::Vec<GetChargesResponseChargesItem>,
         >,
         ///Total number of charges
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pagination: ::std::option::Option<GetChargesResponsePagination>,
     }
     impl GetChargesResponse {
@@ -105,39 +115,46 @@ pub mod types {
             rename = "amountCharged",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_charged: ::std::option::Option<f64>,
         ///App ID
         #[serde(
             rename = "appId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_id: ::std::option::Option<::std::string::String>,
         ///Charge ID
         #[serde(
             rename = "chargeId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the charge was created in our system
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency of the transaction. We currently support USD only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///If the entityType is Location, entityld would be locationld.
         #[serde(
             rename = "entityId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Indicates who was charged? Currently, we support charges for 'location' only
         #[serde(
             rename = "entityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///meta object contains details that were sent while creating the charge via the API - eventID, description, eventTime, userld
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -147,30 +164,36 @@ pub mod types {
             rename = "meterId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meter_id: ::std::option::Option<::std::string::String>,
         ///Price per unit for the charge
         #[serde(
             rename = "pricePerUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_per_unit: ::std::option::Option<f64>,
         ///Value is 'true' if the charge has subsequently been refunded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refunded: ::std::option::Option<bool>,
         ///This can be one of two values - 'charge' or 'refund'
         #[serde(
             rename = "transactionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transaction_type: ::std::option::Option<::std::string::String>,
         ///Number of units that the sub-account was charged for
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub units: ::std::option::Option<f64>,
         ///Timestamp when the charge was last updated in our system
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetChargesResponseChargesItem {
@@ -183,12 +206,15 @@ pub mod types {
     pub struct GetChargesResponsePagination {
         ///Maximum number of records to return
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub limit: ::std::option::Option<f64>,
         ///Number of records to skip
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip: ::std::option::Option<f64>,
         ///Total number of charges
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl GetChargesResponsePagination {
@@ -204,6 +230,7 @@ pub mod types {
             rename = "installationDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub installation_details: ::std::option::Option<InstallerDetailsDto>,
     }
     impl GetInstallerDetailsResponseDto {
@@ -216,6 +243,7 @@ pub mod types {
     pub struct GetRebillingConfigResponseDto {
         ///The rebilling plans configuration
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plans: ::std::option::Option<PlansDto>,
     }
     impl GetRebillingConfigResponseDto {
@@ -231,39 +259,46 @@ pub mod types {
             rename = "amountCharged",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_charged: ::std::option::Option<f64>,
         ///App ID
         #[serde(
             rename = "appId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_id: ::std::option::Option<::std::string::String>,
         ///Charge ID
         #[serde(
             rename = "chargeId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the charge was created in our system
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency of the transaction. We currently support USD only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///If the entityType is Location, entityld would be locationld.
         #[serde(
             rename = "entityId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Indicates who was charged? Currently, we support charges for 'location' only
         #[serde(
             rename = "entityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///meta object contains details that were sent while creating the charge via the API - eventID, description, eventTime, userld
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -273,30 +308,36 @@ pub mod types {
             rename = "meterId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meter_id: ::std::option::Option<::std::string::String>,
         ///Price per unit for the charge
         #[serde(
             rename = "pricePerUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_per_unit: ::std::option::Option<f64>,
         ///Value is 'true' if the charge has subsequently been refunded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refunded: ::std::option::Option<bool>,
         ///This can be one of two values - 'charge' or 'refund'
         #[serde(
             rename = "transactionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transaction_type: ::std::option::Option<::std::string::String>,
         ///Number of units that the sub-account was charged for
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub units: ::std::option::Option<f64>,
         ///Timestamp when the charge was last updated in our system
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetSpecificChargeResponse {
@@ -312,6 +353,7 @@ pub mod types {
             rename = "hasFunds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_funds: ::std::option::Option<bool>,
     }
     impl HasFundsResponse {
@@ -327,72 +369,84 @@ pub mod types {
             rename = "companyEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_email: ::std::option::Option<::std::string::String>,
         ///Company plan. Will be null for sub-account installations due to business sensitivity.
         #[serde(
             rename = "companyHighLevelPlan",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_high_level_plan: ::std::option::Option<::std::string::String>,
         ///Company ID
         #[serde(
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Company name
         #[serde(
             rename = "companyName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         ///Company owner full name. Will be null for sub-account installations due to PII concerns.
         #[serde(
             rename = "companyOwnerFullName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_owner_full_name: ::std::option::Option<::std::string::String>,
         ///Company plan. Will be null for sub-account installations due to business sensitivity.
         #[serde(
             rename = "companyPlan",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_plan: ::std::option::Option<::std::string::String>,
         ///Whether the company is a whitelabel company
         #[serde(
             rename = "isWhitelabelCompany",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_whitelabel_company: ::std::option::Option<bool>,
         ///Location ID (if applicable)
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Marketplace app plan ID for paid apps
         #[serde(
             rename = "marketplaceAppPlanId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_plan_id: ::std::option::Option<::std::string::String>,
         ///Company relationship number
         #[serde(
             rename = "relationshipNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub relationship_number: ::std::option::Option<::std::string::String>,
         ///User ID who installed the app
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///Whitelabel details (only present if isWhitelabelCompany is true)
         #[serde(
             rename = "whitelabelDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whitelabel_details: ::std::option::Option<WhitelabelDetailsDto>,
     }
     impl InstallerDetailsDto {
@@ -405,12 +459,14 @@ pub mod types {
     pub struct InternalServerErrorDto {
         ///Error message describing the internal server error
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///HTTP status code
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl InternalServerErrorDto {
@@ -426,6 +482,7 @@ pub mod types {
             rename = "accessToken",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub access_token: ::std::option::Option<::std::string::String>,
         ///Connection identifier
         #[serde(rename = "accountId")]
@@ -435,6 +492,7 @@ pub mod types {
             rename = "apiKey",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub api_key: ::std::option::Option<::std::string::String>,
         ///App ID
         #[serde(rename = "appId")]
@@ -457,24 +515,28 @@ pub mod types {
             rename = "displayName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub display_name: ::std::option::Option<::std::string::String>,
         ///Timestamp for access token expiry (optional for oauth2)
         #[serde(
             rename = "expiryAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_at: ::std::option::Option<f64>,
         ///Access token expiry time in milliseconds (optional for oauth2)
         #[serde(
             rename = "expiryIn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_in: ::std::option::Option<f64>,
         ///Whether this is the default connection for the location (optional, defaults to false)
         #[serde(
             rename = "isDefault",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default: ::std::option::Option<bool>,
         ///Location ID
         #[serde(rename = "locationId")]
@@ -484,6 +546,7 @@ pub mod types {
             rename = "refreshToken",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
         ///OAuth2 scopes (optional for oauth2)
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -561,12 +624,15 @@ pub mod types {
     pub struct MigrateConnectionResponseDto {
         ///Unique identifier for the migrated connection
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub identifier: ::std::option::Option<::std::string::String>,
         ///Message describing the result
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Indicates if the migration was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl MigrateConnectionResponseDto {
@@ -579,9 +645,11 @@ pub mod types {
     pub struct PlansDto {
         ///Subscription plans
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription: ::std::option::Option<::std::vec::Vec<SubscriptionPlanDto>>,
         ///Usage-based plans
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage: ::std::option::Option<::std::vec::Vec<UsagePlanDto>>,
     }
     impl PlansDto {
@@ -608,6 +676,7 @@ pub mod types {
             rename = "eventTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_time: ::std::option::Option<::std::string::String>,
         ///ID of the Sub-Account to be charged
         #[serde(rename = "locationId")]
@@ -617,6 +686,7 @@ pub mod types {
         pub meter_id: ::std::string::String,
         ///Price per unit to charge
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<f64>,
         ///Number of units to charge
         pub units: f64,
@@ -625,6 +695,7 @@ pub mod types {
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl RaiseChargeBodyDto {
@@ -640,36 +711,43 @@ pub mod types {
             rename = "baseAmount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub base_amount: ::std::option::Option<f64>,
         ///The features
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub features: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The plan name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The payment time
         #[serde(
             rename = "paymentTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_time: ::std::option::Option<::std::string::String>,
         ///The payment time
         #[serde(
             rename = "paymentType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_type: ::std::option::Option<::std::string::String>,
         ///The plan id
         #[serde(
             rename = "planId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///The reselling amount
         #[serde(
             rename = "resellingAmount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reselling_amount: ::std::option::Option<f64>,
     }
     impl SubscriptionPlanDto {
@@ -685,60 +763,70 @@ pub mod types {
             rename = "executionLimitPerCycle",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execution_limit_per_cycle: ::std::option::Option<f64>,
         ///The fixed price per unit, applicable for fixed price type
         #[serde(
             rename = "fixedPricePerUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fixed_price_per_unit: ::std::option::Option<f64>,
         ///The max price per unit, applicable for dynamic price type
         #[serde(
             rename = "maxPricePerUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_price_per_unit: ::std::option::Option<::std::string::String>,
         ///The meter id
         #[serde(
             rename = "meterId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meter_id: ::std::option::Option<::std::string::String>,
         ///The meter name
         #[serde(
             rename = "meterName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meter_name: ::std::option::Option<::std::string::String>,
         ///The min price per unit, applicable for dynamic price type
         #[serde(
             rename = "minPricePerUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub min_price_per_unit: ::std::option::Option<::std::string::String>,
         ///The price type
         #[serde(
             rename = "priceType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_type: ::std::option::Option<UsagePlanDtoPriceType>,
         ///The product name
         #[serde(
             rename = "productName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_name: ::std::option::Option<::std::string::String>,
         ///The product type
         #[serde(
             rename = "productType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The usage unit for the meter
         #[serde(
             rename = "usageUnit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_unit: ::std::option::Option<::std::string::String>,
     }
     impl UsagePlanDto {
@@ -810,12 +898,14 @@ pub mod types {
     pub struct WhitelabelDetailsDto {
         ///Domain of the whitelabel company
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
         ///Logo URL of the whitelabel company
         #[serde(
             rename = "logoUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
     }
     impl WhitelabelDetailsDto {

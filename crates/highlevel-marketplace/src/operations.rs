@@ -16,6 +16,7 @@ pub const CHARGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccessOnly],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /marketplace/billing/charges` (upstream operation `getCharges`).
 pub const GET_CHARGES: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_CHARGES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccessOnly],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /marketplace/billing/charges/{chargeId}` (upstream operation `deleteCharge`).
 pub const DELETE_CHARGE: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const DELETE_CHARGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccessOnly],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /marketplace/billing/charges/{chargeId}` (upstream operation `getSpecificCharge`).
 pub const GET_SPECIFIC_CHARGE: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_SPECIFIC_CHARGE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccessOnly],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /marketplace/billing/charges/has-funds` (upstream operation `hasFunds`).
 pub const HAS_FUNDS: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const HAS_FUNDS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccessOnly],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /marketplace/app/{appId}/installations` (upstream operation `uninstall-application`).
 pub const UNINSTALL_APPLICATION: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const UNINSTALL_APPLICATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccessOnly, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /marketplace/app/{appId}/installations` (upstream operation `get-installer-details`).
 pub const GET_INSTALLER_DETAILS: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const GET_INSTALLER_DETAILS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccessOnly, SecurityScheme::AgencyAccessOnly],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /marketplace/app/{appId}/rebilling-config/location/{locationId}` (upstream operation `get-rebilling-config-for-app`).
 pub const GET_REBILLING_CONFIG_FOR_APP: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const GET_REBILLING_CONFIG_FOR_APP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccessOnly],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /marketplace/external-auth/migration` (upstream operation `migrateConnection`).
 pub const MIGRATE_CONNECTION: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const MIGRATE_CONNECTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::LocationAccessOnly],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 9usize] = [

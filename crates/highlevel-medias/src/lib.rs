@@ -28,6 +28,7 @@ pub mod types {
             rename = "parentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
     }
     impl CreateFolderParams {
@@ -356,81 +357,97 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Type of entity that owns the folder
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<FolderDtoAltType>,
         ///Whether this is a system-generated application folder
         #[serde(
             rename = "appFolder",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_folder: ::std::option::Option<bool>,
         ///Primary category of content stored in the folder
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub category: ::std::option::Option<::std::string::String>,
         ///Whether the folder has been deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Whether the folder is essential and should not be deleted
         #[serde(
             rename = "isEssential",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_essential: ::std::option::Option<bool>,
         ///Whether the folder is private and not publicly accessible
         #[serde(
             rename = "isPrivate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_private: ::std::option::Option<bool>,
         ///ID of the user who last updated the folder
         #[serde(
             rename = "lastUpdatedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_updated_by: ::std::option::Option<::std::string::String>,
         ///Whether the data migration process has been completed for this folder
         #[serde(
             rename = "migrationCompleted",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub migration_completed: ::std::option::Option<bool>,
         ///Name of the folder
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///ID of the parent folder (null for root folders)
         #[serde(
             rename = "parentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         ///Whether there are pending uploads to this folder
         #[serde(
             rename = "pendingUpload",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pending_upload: ::std::option::Option<bool>,
         ///Whether the folder has been moved from its original location
         #[serde(
             rename = "relocatedFolder",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub relocated_folder: ::std::option::Option<bool>,
         ///Current status of the folder
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Sub-category of content stored in the folder
         #[serde(
             rename = "subCategory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_category: ::std::option::Option<::std::string::String>,
         ///Type of the object (always 'folder' for folders)
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl FolderDto {
@@ -498,7 +515,12 @@ pub mod types {
     pub struct GetFilesResponseDto {
         ///Array of File Objects
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub files: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub files: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
     }
     impl GetFilesResponseDto {
         pub fn builder() -> builder::GetFilesResponseDto {
@@ -527,6 +549,7 @@ pub mod types {
         pub id: ::std::string::String,
         ///New name for the file or folder
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl UpdateMediaObject {
@@ -687,9 +710,11 @@ pub mod types {
             rename = "fileId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_id: ::std::option::Option<::std::string::String>,
         ///Google Cloud Storage URL of the uploaded file
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl UploadFileResponseDto {
@@ -1283,7 +1308,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetFilesResponseDto {
             files: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
         }
@@ -1298,7 +1327,11 @@ pub mod types {
             pub fn files<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -16,6 +16,7 @@ pub const FETCH_MEDIA_CONTENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /medias/upload-file` (upstream operation `upload-media-content`).
 pub const UPLOAD_MEDIA_CONTENT: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const UPLOAD_MEDIA_CONTENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Multipart,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /medias/{id}` (upstream operation `delete-media-content`).
 pub const DELETE_MEDIA_CONTENT: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const DELETE_MEDIA_CONTENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /medias/{id}` (upstream operation `update-media-object`).
 pub const UPDATE_MEDIA_OBJECT: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const UPDATE_MEDIA_OBJECT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /medias/folder` (upstream operation `create-media-folder`).
 pub const CREATE_MEDIA_FOLDER: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const CREATE_MEDIA_FOLDER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /medias/update-files` (upstream operation `bulk-update-media-objects`).
 pub const BULK_UPDATE_MEDIA_OBJECTS: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const BULK_UPDATE_MEDIA_OBJECTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /medias/delete-files` (upstream operation `bulk-delete-media-objects`).
 pub const BULK_DELETE_MEDIA_OBJECTS: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const BULK_DELETE_MEDIA_OBJECTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 7usize] = [

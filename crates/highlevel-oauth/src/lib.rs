@@ -16,18 +16,21 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAccessCodeSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub access_token: ::std::option::Option<::std::string::String>,
         ///Boolean indicating if user approved all locations during bulk installation (only for company tokens)
         #[serde(
             rename = "approveAllLocations",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approve_all_locations: ::std::option::Option<bool>,
         ///Approved locations to generate location access token
         #[serde(
             rename = "approvedLocations",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approved_locations: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -36,48 +39,59 @@ pub mod types {
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expires_in: ::std::option::Option<f64>,
         ///Boolean to control if user wants app to be automatically installed to future locations (only for company tokens)
         #[serde(
             rename = "installToFutureLocations",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub install_to_future_locations: ::std::option::Option<bool>,
         #[serde(
             rename = "isBulkInstallation",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub is_bulk_installation: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub is_bulk_installation: ::std::option::Option<::std::string::String>,
         ///Location ID - Present only for Sub-Account Access Token
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Plan Id of the subscribed plan in paid apps.
         #[serde(
             rename = "planId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scope: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub token_type: ::std::option::Option<::std::string::String>,
         ///USER ID - Represent user id of person who performed installation
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "userType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_type: ::std::option::Option<::std::string::String>,
     }
     impl GetAccessCodeSuccessfulResponseDto {
@@ -92,15 +106,19 @@ pub mod types {
         pub client_id: ::std::string::String,
         pub client_secret: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::std::string::String>,
         pub grant_type: GetAccessCodebodyDtoGrantType,
         ///The redirect URI for your application
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect_uri: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
         ///The type of token to be requested
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_type: ::std::option::Option<GetAccessCodebodyDtoUserType>,
     }
     impl GetAccessCodebodyDto {
@@ -177,7 +195,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -188,12 +205,17 @@ pub mod types {
     pub enum GetAccessCodebodyDtoUserType {
         Company,
         Location,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for GetAccessCodebodyDtoUserType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Company => f.write_str("Company"),
                 Self::Location => f.write_str("Location"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -231,14 +253,17 @@ pub mod types {
     pub struct GetInstalledLocationsSuccessfulResponseDto {
         ///Total location count under the company
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Boolean to control if user wants app to be automatically installed to future locations
         #[serde(
             rename = "installToFutureLocations",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub install_to_future_locations: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<::std::vec::Vec<InstalledLocationSchema>>,
     }
     impl GetInstalledLocationsSuccessfulResponseDto {
@@ -266,44 +291,53 @@ pub mod types {
     pub struct GetLocationAccessTokenSuccessfulResponseDto {
         ///Location access token which can be used to authenticate & authorize API under following scope
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub access_token: ::std::option::Option<::std::string::String>,
         ///App ID of the installed application
         #[serde(
             rename = "appId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_id: ::std::option::Option<::std::string::String>,
         ///Time in seconds remaining for token to expire
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expires_in: ::std::option::Option<f64>,
         ///Location ID - Present only for Sub-Account Access Token
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Plan Id of the subscribed plan in paid apps.
         #[serde(
             rename = "planId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///Scopes the following accessToken have access to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scope: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub token_type: ::std::option::Option<::std::string::String>,
         ///USER ID - Represent user id of person who performed installation
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///Version ID of the installed app version
         #[serde(
             rename = "versionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
     impl GetLocationAccessTokenSuccessfulResponseDto {
@@ -316,30 +350,36 @@ pub mod types {
     pub struct InstalledLocationSchema {
         ///Address linked to location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Location ID
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the app was installed on this location
         #[serde(
             rename = "installedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub installed_at: ::std::option::Option<::std::string::String>,
         ///Check if the requested app is installed for following location
         #[serde(
             rename = "isInstalled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_installed: ::std::option::Option<bool>,
         ///Name of the location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Version ID of the installed app version for this location
         #[serde(
             rename = "versionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
     impl InstalledLocationSchema {
@@ -376,7 +416,7 @@ pub mod types {
                 ::std::string::String,
             >,
             is_bulk_installation: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -511,7 +551,7 @@ pub mod types {
             }
             pub fn is_bulk_installation<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_bulk_installation = value

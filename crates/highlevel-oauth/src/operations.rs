@@ -16,6 +16,7 @@ pub const GET_ACCESS_TOKEN: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::FormUrlencoded,
     response_body: ResponseBodyKind::Json,
+    authenticated: false,
 };
 /// `POST /oauth/locationToken` (upstream operation `get-location-access-token`).
 pub const GET_LOCATION_ACCESS_TOKEN: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_LOCATION_ACCESS_TOKEN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccessOnly],
     request_body: RequestBodyKind::FormUrlencoded,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /oauth/installedLocations` (upstream operation `get-installed-location`).
 pub const GET_INSTALLED_LOCATION: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_INSTALLED_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccessOnly],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 3usize] = [

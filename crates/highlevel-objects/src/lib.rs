@@ -46,6 +46,7 @@ pub mod types {
     pub struct CreateCustomObjectSchemaDto {
         ///Pet Object`s description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///key that would be used to refer the Custom Object internally (lowercase + underscore_separated). 'custom_objects.' would be added as prefix by default
         pub key: ::std::string::String,
@@ -68,21 +69,25 @@ pub mod types {
     pub struct CreatedByResponseDto {
         ///Creation Channel
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channel: ::std::option::Option<::std::string::String>,
         ///Created At
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///From where the record was created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///User/Resource Id
         #[serde(
             rename = "sourceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
     }
     impl CreatedByResponseDto {
@@ -95,10 +100,13 @@ pub mod types {
     pub struct CustomObjectByIdResponseDto {
         ///Is the response served from cache
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cache: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fields: ::std::option::Option<::std::vec::Vec<ICustomField>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object: ::std::option::Option<ICustomObjectSchema>,
     }
     impl CustomObjectByIdResponseDto {
@@ -140,9 +148,11 @@ pub mod types {
     pub struct CustomObjectLabelDtoResponse {
         ///Plural name of the custom object
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plural: ::std::option::Option<::std::string::String>,
         ///Singular name of the custom object
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub singular: ::std::option::Option<::std::string::String>,
     }
     impl CustomObjectLabelDtoResponse {
@@ -155,9 +165,11 @@ pub mod types {
     pub struct CustomObjectLabelUpdateDto {
         ///Plural name of the custom object
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plural: ::std::option::Option<::std::string::String>,
         ///Singular name of the custom object
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub singular: ::std::option::Option<::std::string::String>,
     }
     impl CustomObjectLabelUpdateDto {
@@ -169,6 +181,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomObjectListResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub objects: ::std::option::Option<::std::vec::Vec<ICustomObjectSchema>>,
     }
     impl CustomObjectListResponseDto {
@@ -180,6 +193,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomObjectResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object: ::std::option::Option<ICustomObjectSchema>,
     }
     impl CustomObjectResponseDto {
@@ -195,81 +209,97 @@ pub mod types {
             rename = "acceptedFormats",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub accepted_formats: ::std::option::Option<ICustomFieldAcceptedFormats>,
         ///Determines if users can add a custom option value different from the predefined options in records for RADIO type fields. A custom value added in one record does not automatically become an option and will not appear as an option for other records.
         #[serde(
             rename = "allowCustomOption",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_custom_option: ::std::option::Option<bool>,
         ///Type of field that you are trying to create
         #[serde(
             rename = "dataType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data_type: ::std::option::Option<ICustomFieldDataType>,
         ///Date and time when the object was added
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date and time when the object was last updated
         #[serde(
             rename = "dateUpdated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Description of the field
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Field key. For Custom Object it's formatted as "custom_object.{objectKey}.{fieldKey}". "custom_object" is a fixed prefix, "{objectKey}" is your custom object's identifier, and "{fieldName}" is the unique field name within that object. Example: "custom_object.pet.name" for a "name" field in a "pet" custom object.
         #[serde(
             rename = "fieldKey",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_key: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the object
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Maximum file limit for uploads
         #[serde(
             rename = "maxFileLimit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_file_limit: ::std::option::Option<f64>,
         ///Field name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The key for your custom / standard object. This key uniquely identifies the custom object. Example: "custom_object.pet" for a custom object related to pets.
         #[serde(
             rename = "objectKey",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object_key: ::std::option::Option<::std::string::String>,
         ///Options for the field (Optional, valid only for SINGLE_OPTIONS, MULTIPLE_OPTIONS, RADIO, CHECKBOX, TEXTBOX_LIST type)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub options: ::std::option::Option<::std::vec::Vec<OptionDto>>,
         ///ID of the parent folder
         #[serde(
             rename = "parentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         ///Placeholder text for the field
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
         ///Whether the field should be shown in forms
         #[serde(
             rename = "showInForms",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_in_forms: ::std::option::Option<bool>,
     }
     impl ICustomField {
@@ -479,47 +509,53 @@ pub mod types {
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date and time when the object was last updated
         #[serde(
             rename = "dateUpdated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Custom / Standard  Object Descriptions for example , Pet Object`s description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///id of the custom / standard object schema
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///key that would be used to refer the custom / standard Object internally (lowercase + underscore_separated). For custom objects, 'custom_objects.' would be added as prefix by default
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///This is what your custom / standard  object will be called. These labels will be used to display your custom object on the UI
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub labels: ::std::option::Option<CustomObjectLabelDtoResponse>,
         ///location's id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Primary property for the custom / standard  Object. This would be used as primary data when rendering the UI. 'custom_objects.{{object_key}} or business.{{object_key}} (for company)' would be added as prefix by default for all the custom / standard objects
         #[serde(
             rename = "primaryDisplayProperty",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub primary_display_property: ::std::option::Option<::std::string::String>,
         ///false in case of custom objects and true in case of standard objects like contacts and opportunities
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub standard: ::std::option::Option<bool>,
         ///Object`s Type
-        #[serde(
-            rename = "type",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
-        pub type_: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub type_: ::std::option::Option<::std::string::String>,
     }
     impl ICustomObjectSchema {
         pub fn builder() -> builder::ICustomObjectSchema {
@@ -534,24 +570,30 @@ pub mod types {
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date and time when the object was last updated
         #[serde(
             rename = "dateUpdated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Follower (User's ids). Limited to 10 for now
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///id of the record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Owner (User's id). Limited to 1 for now. Only Supported with custom objects
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub owner: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Properties of the record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub properties: ::std::option::Option<::std::string::String>,
     }
     impl IRecordSchema {
@@ -564,9 +606,11 @@ pub mod types {
     pub struct ObjectRecordDeleteResponseDto {
         ///id of the deleted object
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///boolean that defines if the operation was a success or not
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl ObjectRecordDeleteResponseDto {
@@ -579,12 +623,15 @@ pub mod types {
     pub struct OptionDto {
         ///Key of the option (Included in Create and Response, excluded in Update)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///Value of the option
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///URL associated with the option (Optional, valid only for RADIO type)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl OptionDto {
@@ -596,6 +643,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct RecordByIdResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub record: ::std::option::Option<IRecordSchema>,
     }
     impl RecordByIdResponseDto {
@@ -611,59 +659,71 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created By Meta
         #[serde(
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<CreatedByResponseDto>,
         ///Follower (User's ids). Limited to 10 and supported for custom objects for now
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///id of the record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Last Updated By Meta
         #[serde(
             rename = "lastUpdatedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_updated_by: ::std::option::Option<CreatedByResponseDto>,
         ///Location Id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///ObjectId Id
         #[serde(
             rename = "objectId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object_id: ::std::option::Option<::std::string::String>,
         ///ObjectId key
         #[serde(
             rename = "objectKey",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object_key: ::std::option::Option<::std::string::String>,
         ///Owner (User's id). Limited to 1 for now . Only supported for custom objects for now
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub owner: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Properties of the record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub properties: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "searchAfter",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub search_after: ::std::option::Option<::std::vec::Vec<f64>>,
         ///Date and time when the object was last updated
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl RecordResponseDto {
@@ -676,9 +736,11 @@ pub mod types {
     pub struct SearchRecordResponseDto {
         ///Records
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub records: ::std::option::Option<::std::vec::Vec<RecordResponseDto>>,
         ///Total Number of records
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl SearchRecordResponseDto {
@@ -741,9 +803,11 @@ pub mod types {
     pub struct UpdateCustomObjectSchemaDto {
         ///Pet Object`s description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///This is how your custom object will  be  displayed
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub labels: ::std::option::Option<CustomObjectLabelUpdateDto>,
         ///location id
         #[serde(rename = "locationId")]
@@ -1821,7 +1885,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -1954,9 +2018,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value

@@ -16,6 +16,7 @@ pub const GET_OBJECT_SCHEMA_BY_KEY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /objects/{key}` (upstream operation `update-custom-object`).
 pub const UPDATE_CUSTOM_OBJECT: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const UPDATE_CUSTOM_OBJECT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /objects/{schemaKey}/records/{id}` (upstream operation `get-record-by-id`).
 pub const GET_RECORD_BY_ID: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_RECORD_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /objects/{schemaKey}/records/{id}` (upstream operation `update-object-record`).
 pub const UPDATE_OBJECT_RECORD: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const UPDATE_OBJECT_RECORD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /objects/{schemaKey}/records/{id}` (upstream operation `delete-object-record`).
 pub const DELETE_OBJECT_RECORD: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const DELETE_OBJECT_RECORD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /objects/{schemaKey}/records` (upstream operation `create-object-record`).
 pub const CREATE_OBJECT_RECORD: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const CREATE_OBJECT_RECORD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /objects/{schemaKey}/records/search` (upstream operation `search-object-records`).
 pub const SEARCH_OBJECT_RECORDS: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const SEARCH_OBJECT_RECORDS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /objects/` (upstream operation `get-object-by-location-id`).
 pub const GET_OBJECT_BY_LOCATION_ID: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const GET_OBJECT_BY_LOCATION_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /objects/` (upstream operation `create-custom-object-schema`).
 pub const CREATE_CUSTOM_OBJECT_SCHEMA: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const CREATE_CUSTOM_OBJECT_SCHEMA: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 9usize] = [

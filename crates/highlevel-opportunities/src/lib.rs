@@ -31,11 +31,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateAddFollowersSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "followersAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers_added: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -52,6 +54,7 @@ pub mod types {
             rename = "assignedTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
@@ -68,6 +71,7 @@ pub mod types {
             rename = "monetaryValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub monetary_value: ::std::option::Option<f64>,
         pub name: ::std::string::String,
         ///pipeline Id
@@ -77,6 +81,7 @@ pub mod types {
             rename = "pipelineStageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         pub status: CreateDtoStatus,
     }
@@ -89,10 +94,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateDtoCustomFieldsItem {
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<CustomFieldsInputStringSchema>,
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<CustomFieldsInputArraySchema>,
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchema>,
     }
     impl CreateDtoCustomFieldsItem {
@@ -179,63 +187,15 @@ pub mod types {
             rename = "fieldValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub field_value: ::std::option::Option<CustomFieldResponseSchemaFieldValue>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub field_value: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl CustomFieldResponseSchema {
         pub fn builder() -> builder::CustomFieldResponseSchema {
             Default::default()
-        }
-    }
-    ///The value of the custom field
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum CustomFieldResponseSchemaFieldValue {
-        Variant0(::std::string::String),
-        Variant1(::serde_json::Map<::std::string::String, ::serde_json::Value>),
-        Variant2(::std::option::Option<::std::vec::Vec<::std::string::String>>),
-        Variant3(
-            ::std::option::Option<
-                ::std::vec::Vec<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-            >,
-        ),
-    }
-    impl ::std::convert::From<
-        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    > for CustomFieldResponseSchemaFieldValue {
-        fn from(
-            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        ) -> Self {
-            Self::Variant1(value)
-        }
-    }
-    impl ::std::convert::From<
-        ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    > for CustomFieldResponseSchemaFieldValue {
-        fn from(
-            value: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        ) -> Self {
-            Self::Variant2(value)
-        }
-    }
-    impl ::std::convert::From<
-        ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
-    > for CustomFieldResponseSchemaFieldValue {
-        fn from(
-            value: ::std::option::Option<
-                ::std::vec::Vec<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-            >,
-        ) -> Self {
-            Self::Variant3(value)
         }
     }
     ///`CustomFieldsInputArraySchema`
@@ -245,6 +205,7 @@ pub mod types {
         pub field_value: ::std::vec::Vec<::std::string::String>,
         pub id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl CustomFieldsInputArraySchema {
@@ -259,6 +220,7 @@ pub mod types {
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         pub id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl CustomFieldsInputObjectSchema {
@@ -270,12 +232,15 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldsInputStringSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::std::string::String>,
         ///Pass either `id` or `key` of custom field
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Pass either `id` or `key` of custom field
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl CustomFieldsInputStringSchema {
@@ -287,11 +252,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteFollowersSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         #[serde(
             rename = "followersRemoved",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers_removed: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -305,6 +272,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteUpdateOpportunitySuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl DeleteUpdateOpportunitySuccessfulResponseDto {
@@ -326,6 +294,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetPipelinesSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipelines: ::std::option::Option<::std::vec::Vec<PipelinesResponseSchema>>,
     }
     impl GetPipelinesSuccessfulResponseDto {
@@ -337,6 +306,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetPostOpportunitySuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunity: ::std::option::Option<SearchOpportunitiesResponseSchema>,
     }
     impl GetPostOpportunitySuccessfulResponseDto {
@@ -352,24 +322,29 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///lost reason id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///location id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///lost reason name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl LostReasonResponseSchema {
@@ -384,10 +359,12 @@ pub mod types {
             rename = "lostReasons",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reasons: ::std::option::Option<
             ::std::vec::Vec<LostReasonResponseSchema>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl LostReasonsResponseSchema {
@@ -422,31 +399,38 @@ pub mod types {
             rename = "colorRenderMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub color_render_mode: ::std::option::Option<
             PipelinesResponseSchemaColorRenderMode,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "showInFunnel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_in_funnel: ::std::option::Option<bool>,
         #[serde(
             rename = "showInPieChart",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_in_pie_chart: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stages: ::std::option::Option<
-            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+            ::std::vec::Vec<PipelinesResponseSchemaStagesItem>,
         >,
     }
     impl PipelinesResponseSchema {
@@ -518,16 +502,36 @@ pub mod types {
             value.parse()
         }
     }
+    ///`PipelinesResponseSchemaStagesItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PipelinesResponseSchemaStagesItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub position: ::std::option::Option<f64>,
+    }
+    impl PipelinesResponseSchemaStagesItem {
+        pub fn builder() -> builder::PipelinesResponseSchemaStagesItem {
+            Default::default()
+        }
+    }
     ///`PostSearchSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct PostSearchSuccessfulResponseDto {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub aggregations: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunities: ::std::option::Option<
             ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl PostSearchSuccessfulResponseDto {
@@ -542,33 +546,40 @@ pub mod types {
             rename = "currentPage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub current_page: ::std::option::Option<f64>,
         #[serde(
             rename = "nextPage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page: ::std::option::Option<f64>,
         #[serde(
             rename = "nextPageUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page_url: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "prevPage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prev_page: ::std::option::Option<f64>,
         #[serde(
             rename = "startAfter",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after: ::std::option::Option<f64>,
         #[serde(
             rename = "startAfterId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl SearchMetaResponseSchema {
@@ -583,16 +594,22 @@ pub mod types {
             rename = "companyName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl SearchOpportunitiesContactResponseSchema {
@@ -607,30 +624,36 @@ pub mod types {
             rename = "assignedTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "calendarEvents",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_events: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact: ::std::option::Option<SearchOpportunitiesContactResponseSchema>,
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "customFields",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<
             ::std::vec::Vec<CustomFieldResponseSchema>,
         >,
@@ -638,51 +661,63 @@ pub mod types {
             rename = "externalObjectId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub external_object_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "indexVersion",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub index_version: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "lastActionDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_action_date: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "lastStageChangeAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_stage_change_at: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "lastStatusChangeAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_status_change_at: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "lostReasonId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reason_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "monetaryValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub monetary_value: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
@@ -690,17 +725,22 @@ pub mod types {
             rename = "pipelineId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "pipelineStageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tasks: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
@@ -708,6 +748,7 @@ pub mod types {
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl SearchOpportunitiesResponseSchema {
@@ -792,8 +833,10 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub aggregations: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<SearchMetaResponseSchema>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunities: ::std::option::Option<
             ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
         >,
@@ -810,6 +853,7 @@ pub mod types {
             rename = "assignedTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Update custom fields to opportunities.
         #[serde(
@@ -822,21 +866,26 @@ pub mod types {
             rename = "monetaryValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub monetary_value: ::std::option::Option<f64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///pipeline Id
         #[serde(
             rename = "pipelineId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "pipelineStageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpdateOpportunityDtoStatus>,
     }
     impl UpdateOpportunityDto {
@@ -848,10 +897,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateOpportunityDtoCustomFieldsItem {
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<CustomFieldsInputStringSchema>,
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<CustomFieldsInputArraySchema>,
         #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchema>,
     }
     impl UpdateOpportunityDtoCustomFieldsItem {
@@ -938,6 +990,7 @@ pub mod types {
             rename = "lostReasonId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reason_id: ::std::option::Option<::std::string::String>,
         pub status: UpdateStatusDtoStatus,
     }
@@ -1024,6 +1077,7 @@ pub mod types {
             rename = "assignedTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///contactId
         pub followers: ::std::vec::Vec<::std::string::String>,
@@ -1032,6 +1086,7 @@ pub mod types {
         pub followers_action_type: UpsertOpportunityDtoFollowersActionType,
         ///opportunityId
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///isRemoveAllFollowers
         #[serde(rename = "isRemoveAllFollowers")]
@@ -1044,6 +1099,7 @@ pub mod types {
             rename = "lostReasonId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reason_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "monetaryValue",
@@ -1056,6 +1112,7 @@ pub mod types {
         >,
         ///name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///pipeline Id
         #[serde(rename = "pipelineId")]
@@ -1064,8 +1121,10 @@ pub mod types {
             rename = "pipelineStageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpsertOpportunityDtoStatus>,
     }
     impl UpsertOpportunityDto {
@@ -1208,6 +1267,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UpsertOpportunitySuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub new: ::std::option::Option<bool>,
         ///Updated / New Opportunity
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -1682,7 +1742,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CustomFieldResponseSchema {
             field_value: ::std::result::Result<
-                ::std::option::Option<super::CustomFieldResponseSchemaFieldValue>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -1701,9 +1761,7 @@ pub mod types {
         impl CustomFieldResponseSchema {
             pub fn field_value<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CustomFieldResponseSchemaFieldValue>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.field_value = value
@@ -2608,9 +2666,7 @@ pub mod types {
             >,
             stages: ::std::result::Result<
                 ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
-                    >,
+                    ::std::vec::Vec<super::PipelinesResponseSchemaStagesItem>,
                 >,
                 ::std::string::String,
             >,
@@ -2711,9 +2767,7 @@ pub mod types {
             where
                 T: ::std::convert::TryInto<
                     ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
-                        >,
+                        ::std::vec::Vec<super::PipelinesResponseSchemaStagesItem>,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -2754,6 +2808,89 @@ pub mod types {
                     show_in_funnel: Ok(value.show_in_funnel),
                     show_in_pie_chart: Ok(value.show_in_pie_chart),
                     stages: Ok(value.stages),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PipelinesResponseSchemaStagesItem {
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            position: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PipelinesResponseSchemaStagesItem {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    position: Ok(Default::default()),
+                }
+            }
+        }
+        impl PipelinesResponseSchemaStagesItem {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn position<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.position = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for position: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PipelinesResponseSchemaStagesItem>
+        for super::PipelinesResponseSchemaStagesItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PipelinesResponseSchemaStagesItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    name: value.name?,
+                    position: value.position?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PipelinesResponseSchemaStagesItem>
+        for PipelinesResponseSchemaStagesItem {
+            fn from(value: super::PipelinesResponseSchemaStagesItem) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    position: Ok(value.position),
                 }
             }
         }
@@ -4837,7 +4974,7 @@ pub mod builder {
     pub struct GetLostReason<'a> {
         client: &'a super::Client,
         deleted: Result<Option<bool>, String>,
-        get_count: Result<Option<bool>, String>,
+        get_count: Result<Option<::std::string::String>, String>,
         limit: Result<Option<i64>, String>,
         location_id: Result<::std::string::String, String>,
         name: Result<Option<::std::string::String>, String>,
@@ -4869,12 +5006,15 @@ pub mod builder {
         }
         pub fn get_count<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<bool>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.get_count = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `bool` for get_count failed".to_string());
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for get_count failed"
+                        .to_string()
+                });
             self
         }
         pub fn limit<V>(mut self, value: V) -> Self

@@ -16,6 +16,7 @@ pub const GET_LOST_REASON: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /opportunities/search` (upstream operation `search-opportunity`).
 pub const SEARCH_OPPORTUNITY: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const SEARCH_OPPORTUNITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /opportunities/search` (upstream operation `search-opportunities-advanced`).
 pub const SEARCH_OPPORTUNITIES_ADVANCED: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const SEARCH_OPPORTUNITIES_ADVANCED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /opportunities/pipelines` (upstream operation `get-pipelines`).
 pub const GET_PIPELINES: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_PIPELINES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /opportunities/{id}` (upstream operation `get-opportunity`).
 pub const GET_OPPORTUNITY: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_OPPORTUNITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /opportunities/{id}` (upstream operation `delete-opportunity`).
 pub const DELETE_OPPORTUNITY: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const DELETE_OPPORTUNITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /opportunities/{id}` (upstream operation `update-opportunity`).
 pub const UPDATE_OPPORTUNITY: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const UPDATE_OPPORTUNITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /opportunities/{id}/status` (upstream operation `update-opportunity-status`).
 pub const UPDATE_OPPORTUNITY_STATUS: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const UPDATE_OPPORTUNITY_STATUS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /opportunities/upsert` (upstream operation `Upsert-opportunity`).
 pub const UPSERT_OPPORTUNITY: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const UPSERT_OPPORTUNITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /opportunities/{id}/followers` (upstream operation `add-followers-opportunity`).
 pub const ADD_FOLLOWERS_OPPORTUNITY: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const ADD_FOLLOWERS_OPPORTUNITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /opportunities/{id}/followers` (upstream operation `remove-followers-opportunity`).
 pub const REMOVE_FOLLOWERS_OPPORTUNITY: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const REMOVE_FOLLOWERS_OPPORTUNITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /opportunities/` (upstream operation `create-opportunity`).
 pub const CREATE_OPPORTUNITY: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const CREATE_OPPORTUNITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 12usize] = [

@@ -17,9 +17,11 @@ pub mod types {
     pub struct AmountSummary {
         ///Discount value on order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<f64>,
         ///Order sub-total value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtotal: ::std::option::Option<f64>,
     }
     impl AmountSummary {
@@ -49,15 +51,18 @@ pub mod types {
     pub struct ApplyToFuturePaymentsConfigDto {
         ///Duration value for fixed type configurations
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub duration: ::std::option::Option<f64>,
         ///Duration type for fixed configurations (e.g. months)
         #[serde(
             rename = "durationType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub duration_type: ::std::option::Option<::std::string::String>,
         ///Type of future payments configuration
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ApplyToFuturePaymentsConfigDtoType>,
     }
     impl ApplyToFuturePaymentsConfigDto {
@@ -349,70 +354,79 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the config is deleted or not. true represents config is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Description of payment gateway. Shown on the payments integrations page as subtext
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the custom provider.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Public image url for logo of the payment gateway displayed on the payments integrations page.
         #[serde(
             rename = "imageUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Location id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The application id of marketplace
         #[serde(
             rename = "marketplaceAppId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_id: ::std::option::Option<::std::string::String>,
         ///The name of the custom provider
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment provider details.
         #[serde(
             rename = "paymentProvider",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub payment_provider: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub payment_provider: ::std::option::Option<::std::string::String>,
         ///This url will be loaded in iFrame to start a payment session.
         #[serde(
             rename = "paymentsUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payments_url: ::std::option::Option<::std::string::String>,
         ///The url used for querying payments related events. Ex. verify, refund, subscription etc.
         #[serde(
             rename = "queryUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub query_url: ::std::option::Option<::std::string::String>,
         ///Trace id of the custom provider.
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the custom provider.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl ConnectCustomProvidersResponseSchema {
@@ -428,92 +442,109 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Type of entity
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Indicates if the coupon applies to future recurring payments
         #[serde(
             rename = "applyToFuturePayments",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments: ::std::option::Option<bool>,
         ///Configuration for how the coupon applies to future payments
         #[serde(
             rename = "applyToFuturePaymentsConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments_config: ::std::option::Option<
             ApplyToFuturePaymentsConfigDto,
         >,
         ///Redemption code for the coupon
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::std::string::String>,
         ///Creation timestamp
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Type of discount (percentage or amount)
         #[serde(
             rename = "discountType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_type: ::std::option::Option<CouponDtoDiscountType>,
         ///Value of the discount (percentage or fixed amount)
         #[serde(
             rename = "discountValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_value: ::std::option::Option<f64>,
         ///End date when the coupon expires
         #[serde(
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Unique MongoDB identifier for the coupon
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Maximum number of times a customer can use this coupon (0 for unlimited)
         #[serde(
             rename = "limitPerCustomer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub limit_per_customer: ::std::option::Option<f64>,
         ///Display name of the coupon
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Date when the coupon becomes active
         #[serde(
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///Current status of the coupon
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CouponDtoStatus>,
         ///Last update timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///Number of times the coupon has been used
         #[serde(
             rename = "usageCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_count: ::std::option::Option<f64>,
         ///User ID associated with the coupon (if applicable)
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl CouponDto {
@@ -663,6 +694,7 @@ pub mod types {
             rename = "applyToFuturePaymentsConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments_config: ::std::option::Option<
             ApplyToFuturePaymentsConfig,
         >,
@@ -679,6 +711,7 @@ pub mod types {
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Limits whether a coupon can be redeemed only once per customer.
         #[serde(rename = "limitPerCustomer", default)]
@@ -700,6 +733,7 @@ pub mod types {
             rename = "usageLimit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_limit: ::std::option::Option<f64>,
     }
     impl CreateCouponParams {
@@ -830,98 +864,116 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Type of entity
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Indicates if the coupon applies to future recurring payments
         #[serde(
             rename = "applyToFuturePayments",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments: ::std::option::Option<bool>,
         ///Configuration for how the coupon applies to future payments
         #[serde(
             rename = "applyToFuturePaymentsConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments_config: ::std::option::Option<
             ApplyToFuturePaymentsConfigDto,
         >,
         ///Redemption code for the coupon
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::std::string::String>,
         ///Creation timestamp
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Type of discount (percentage or amount)
         #[serde(
             rename = "discountType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_type: ::std::option::Option<CreateCouponResponseDtoDiscountType>,
         ///Value of the discount (percentage or fixed amount)
         #[serde(
             rename = "discountValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_value: ::std::option::Option<f64>,
         ///End date when the coupon expires
         #[serde(
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Unique MongoDB identifier for the coupon
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Maximum number of times a customer can use this coupon (0 for unlimited)
         #[serde(
             rename = "limitPerCustomer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub limit_per_customer: ::std::option::Option<f64>,
         ///Display name of the coupon
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Date when the coupon becomes active
         #[serde(
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///Current status of the coupon
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CreateCouponResponseDtoStatus>,
         ///Unique identifier for tracing this API request
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///Number of times the coupon has been used
         #[serde(
             rename = "usageCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_count: ::std::option::Option<f64>,
         ///User ID associated with the coupon (if applicable)
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl CreateCouponResponseDto {
@@ -1086,70 +1138,79 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the config is deleted or not. true represents config is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Description of payment gateway. Shown on the payments integrations page as subtext
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the custom provider.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Public image url for logo of the payment gateway displayed on the payments integrations page.
         #[serde(
             rename = "imageUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Location id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The application id of marketplace
         #[serde(
             rename = "marketplaceAppId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_id: ::std::option::Option<::std::string::String>,
         ///The name of the custom provider
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment provider details.
         #[serde(
             rename = "paymentProvider",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub payment_provider: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub payment_provider: ::std::option::Option<::std::string::String>,
         ///This url will be loaded in iFrame to start a payment session.
         #[serde(
             rename = "paymentsUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payments_url: ::std::option::Option<::std::string::String>,
         ///The url used for querying payments related events. Ex. verify, refund, subscription etc.
         #[serde(
             rename = "queryUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub query_url: ::std::option::Option<::std::string::String>,
         ///Trace id of the custom provider.
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the custom provider.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl CreateCustomProvidersResponseSchema {
@@ -1238,9 +1299,11 @@ pub mod types {
     pub struct CreateFulfillmentResponseDto {
         ///fulfillment data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<FulfillmentSchema>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl CreateFulfillmentResponseDto {
@@ -1401,45 +1464,55 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///The altType of the integration provider.
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///The timestamp when the integration provider was created.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///A brief description providing additional information about the integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier of the integration provider.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL to an image representing the integration provider.
         #[serde(
             rename = "imageUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///The payment provider associated with the integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider: ::std::option::Option<::std::string::String>,
         ///The route name associated with the integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub route: ::std::option::Option<::std::string::String>,
         ///The title or name of the integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///The timestamp when the integration provider was last updated.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl CreateWhitelabelIntegrationResponseDto {
@@ -1467,65 +1540,77 @@ pub mod types {
     pub struct CustomRRuleOptionsDto {
         ///Max number of task executions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///-1, 1, 2, 3, ..., 27, 28
         #[serde(
             rename = "dayOfMonth",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
         #[serde(
             rename = "dayOfWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRuleOptionsDtoDayOfWeek>,
         ///Execute task number of days before
         #[serde(
             rename = "daysBefore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_before: ::std::option::Option<f64>,
         ///End date in YYYY-MM-DD format
         #[serde(
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///End time in HH:mm:ss format
         #[serde(
             rename = "endTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<f64>,
         #[serde(
             rename = "intervalType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_type: ::std::option::Option<CustomRRuleOptionsDtoIntervalType>,
         #[serde(
             rename = "monthOfYear",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<CustomRRuleOptionsDtoMonthOfYear>,
         ///-1, 1, 2, 3, 4
         #[serde(
             rename = "numOfWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub num_of_week: ::std::option::Option<f64>,
         ///Start date in YYYY-MM-DD format
         #[serde(
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///Start time in HH:mm:ss format
         #[serde(
             rename = "startTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
     }
     impl CustomRRuleOptionsDto {
@@ -1801,83 +1886,100 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
         #[serde(
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
         #[serde(
             rename = "compareAtPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDto>,
         >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDto>,
         ///Indicates whether inventory tracking is enabled.
         #[serde(
             rename = "trackInventory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DefaultPriceResponseDtoType>,
         ///The last update timestamp of the price.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -1954,18 +2056,21 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
         #[serde(
             rename = "availableInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -1974,57 +2079,70 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
         #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDto>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
         #[serde(
             rename = "productType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
         #[serde(
             rename = "statementDescriptor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDto>>,
     }
     impl DefaultProductResponseDto {
@@ -2109,12 +2227,14 @@ pub mod types {
     pub struct DeleteCouponResponseDto {
         ///Indicates whether the delete was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
         ///Unique identifier for tracing this API request
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl DeleteCouponResponseDto {
@@ -2127,7 +2247,7 @@ pub mod types {
     pub struct DeleteCustomProvidersConfigDto {
         ///Whether the config is for test mode or live mode. true represents config is for live payments
         #[serde(rename = "liveMode")]
-        pub live_mode: bool,
+        pub live_mode: ::std::string::String,
     }
     impl DeleteCustomProvidersConfigDto {
         pub fn builder() -> builder::DeleteCustomProvidersConfigDto {
@@ -2139,7 +2259,8 @@ pub mod types {
     pub struct DeleteCustomProvidersResponseSchema {
         ///Whether the custom provider config is disconnect or not. true represents config is disconnect
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub success: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub success: ::std::option::Option<::std::string::String>,
     }
     impl DeleteCustomProvidersResponseSchema {
         pub fn builder() -> builder::DeleteCustomProvidersResponseSchema {
@@ -2151,7 +2272,8 @@ pub mod types {
     pub struct DisconnectCustomProvidersResponseSchema {
         ///Whether the custom provider config is disconnect or not. true represents config is disconnect
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub success: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub success: ::std::option::Option<::std::string::String>,
     }
     impl DisconnectCustomProvidersResponseSchema {
         pub fn builder() -> builder::DisconnectCustomProvidersResponseSchema {
@@ -2163,18 +2285,23 @@ pub mod types {
     pub struct FulfilledItem {
         ///The id of product price
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Price details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<DefaultPriceResponseDto>,
         ///Product details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<DefaultProductResponseDto>,
         ///The no of quantity of the current fulfilled item
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub qty: ::std::option::Option<f64>,
     }
     impl FulfilledItem {
@@ -2204,26 +2331,32 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<FulfillmentSchemaAltType>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the fulfillment item.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Fulfilled items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<FulfilledItem>>,
         ///Fulfillment tracking information
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trackings: ::std::option::Option<
             ::std::vec::Vec<FulfillmentTrackingResponse>,
         >,
@@ -2232,6 +2365,7 @@ pub mod types {
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl FulfillmentSchema {
@@ -2302,18 +2436,21 @@ pub mod types {
             rename = "shippingCarrier",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier: ::std::option::Option<::std::string::String>,
         ///Tracking number provided by the shipping carrier
         #[serde(
             rename = "trackingNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_number: ::std::option::Option<::std::string::String>,
         ///Tracking URL
         #[serde(
             rename = "trackingUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_url: ::std::option::Option<::std::string::String>,
     }
     impl FulfillmentTracking {
@@ -2329,18 +2466,21 @@ pub mod types {
             rename = "shippingCarrier",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier: ::std::option::Option<::std::string::String>,
         ///Tracking number provided by the shipping carrier
         #[serde(
             rename = "trackingNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_number: ::std::option::Option<::std::string::String>,
         ///Tracking URL
         #[serde(
             rename = "trackingUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_url: ::std::option::Option<::std::string::String>,
     }
     impl FulfillmentTrackingResponse {
@@ -2411,70 +2551,79 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the config is deleted or not. true represents config is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Description of payment gateway. Shown on the payments integrations page as subtext
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the custom provider.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Public image url for logo of the payment gateway displayed on the payments integrations page.
         #[serde(
             rename = "imageUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Location id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The application id of marketplace
         #[serde(
             rename = "marketplaceAppId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_id: ::std::option::Option<::std::string::String>,
         ///The name of the custom provider
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment provider details.
         #[serde(
             rename = "paymentProvider",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub payment_provider: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub payment_provider: ::std::option::Option<::std::string::String>,
         ///This url will be loaded in iFrame to start a payment session.
         #[serde(
             rename = "paymentsUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payments_url: ::std::option::Option<::std::string::String>,
         ///The url used for querying payments related events. Ex. verify, refund, subscription etc.
         #[serde(
             rename = "queryUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub query_url: ::std::option::Option<::std::string::String>,
         ///Trace id of the custom provider.
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the custom provider.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetCustomProvidersResponseSchema {
@@ -2490,125 +2639,141 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Order value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Amount details of the order.
         #[serde(
             rename = "amountSummary",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_summary: ::std::option::Option<AmountSummary>,
         ///Automatic taxes applied for the Order
         #[serde(
             rename = "automaticTaxesCalculated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Contact id corresponding to the order.
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact details of the order.
         #[serde(
             rename = "contactSnapshot",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub contact_snapshot: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_snapshot: ::std::option::Option<::std::string::String>,
         ///Coupon details of the order.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub coupon: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub coupon: ::std::option::Option<::std::string::String>,
         ///The creation timestamp of the order.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the order.
         #[serde(
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which order was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Fingerprint id of the order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fingerprint: ::std::option::Option<::std::string::String>,
         ///Fulfillment status of the order.
         #[serde(
             rename = "fulfillmentStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fulfillment_status: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the order.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Item details of the order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Order is in live / test mode.
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub live_mode: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub live_mode: ::std::option::Option<::std::string::String>,
         ///Is test order.
         #[serde(
             rename = "markAsTest",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub mark_as_test: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub mark_as_test: ::std::option::Option<::std::string::String>,
         ///Meta details of the order.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub meta: ::std::option::Option<::std::string::String>,
         ///Source details of the order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<OrderSource>,
         ///The status of the order (e.g., completed).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Provider name for automatic tax calculation
         #[serde(
             rename = "taxCalculationProvider",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub tax_calculation_provider: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub tax_calculation_provider: ::std::option::Option<::std::string::String>,
         ///Trace id of the order.
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Tracking id of the order.
         #[serde(
             rename = "trackingId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the order.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetOrderResponseSchema {
@@ -2679,165 +2844,175 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
         #[serde(
             rename = "altType",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub alt_type: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub alt_type: ::std::option::Option<::std::string::String>,
         ///Subscription value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Auto payment details of the subscription.
         #[serde(
             rename = "autoPayment",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub auto_payment: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub auto_payment: ::std::option::Option<::std::string::String>,
         ///Cancellation timestamp of the subscription.
         #[serde(
             rename = "canceledAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canceled_at: ::std::option::Option<::std::string::String>,
         ///User id who cancelled the subscription.
         #[serde(
             rename = "canceledBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canceled_by: ::std::option::Option<::std::string::String>,
         ///Contact id corresponding to the subscription.
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact details of the subscriber.
         #[serde(
             rename = "contactSnapshot",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub contact_snapshot: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_snapshot: ::std::option::Option<::std::string::String>,
         ///Coupon details of the subscription.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub coupon: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub coupon: ::std::option::Option<::std::string::String>,
         ///The creation timestamp of the subscription.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the subscription.
         #[serde(
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which subscription was made.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Entity id for the subscription. e.g: order id
         #[serde(
             rename = "entityId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Entity source details for the subscription.
         #[serde(
             rename = "entitySource",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source: ::std::option::Option<OrderSource>,
         ///Entity type of subscription (eg: order).
         #[serde(
             rename = "entityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the subscription.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Ip address from where subscription was initiated.
         #[serde(
             rename = "ipAddress",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///Subscription is in live / test mode.
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub live_mode: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub live_mode: ::std::option::Option<::std::string::String>,
         ///Is test subscription.
         #[serde(
             rename = "markAsTest",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub mark_as_test: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub mark_as_test: ::std::option::Option<::std::string::String>,
         ///Meta details of the subscription.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub meta: ::std::option::Option<::std::string::String>,
         ///Payment provider details for the subscription.
         #[serde(
             rename = "paymentProvider",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub payment_provider: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub payment_provider: ::std::option::Option<::std::string::String>,
         ///Recurring product details of the subscription.
         #[serde(
             rename = "recurringProduct",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub recurring_product: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub recurring_product: ::std::option::Option<::std::string::String>,
         ///Scedule details for the subscription.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDto>,
         ///Subscription status.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Subscription id for subscription.
         #[serde(
             rename = "subscriptionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Snapshot of subscription.
         #[serde(
             rename = "subscriptionSnapshot",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub subscription_snapshot: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub subscription_snapshot: ::std::option::Option<::std::string::String>,
         ///Trace id of the subscription.
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the subscription.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetSubscriptionResponseSchema {
@@ -2853,178 +3028,195 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Transaction value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Transaction amount refunded.
         #[serde(
             rename = "amountRefunded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_refunded: ::std::option::Option<f64>,
         ///Charge id for transaction.
         #[serde(
             rename = "chargeId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Charge snapshot of transaction.
         #[serde(
             rename = "chargeSnapshot",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub charge_snapshot: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub charge_snapshot: ::std::option::Option<::std::string::String>,
         ///Contact id corresponding to the transaction.
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact details of the transaction.
         #[serde(
             rename = "contactSnapshot",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub contact_snapshot: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_snapshot: ::std::option::Option<::std::string::String>,
         ///The creation timestamp of the transaction.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the transaction.
         #[serde(
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which transaction was made.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Entity id for the transaction. e.g: order id
         #[serde(
             rename = "entityId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Entity source details for the transaction.
         #[serde(
             rename = "entitySource",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source: ::std::option::Option<OrderSource>,
         ///Entity type of transaction (eg: order).
         #[serde(
             rename = "entityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the transaction.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice id for the transaction.
         #[serde(
             rename = "invoiceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_id: ::std::option::Option<::std::string::String>,
         ///Ip address from where transaction was initiated.
         #[serde(
             rename = "ipAddress",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///Is parent transaction.
         #[serde(
             rename = "isParent",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub is_parent: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub is_parent: ::std::option::Option<::std::string::String>,
         ///Transaction is in live / test mode.
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub live_mode: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub live_mode: ::std::option::Option<::std::string::String>,
         ///Is test transaction.
         #[serde(
             rename = "markAsTest",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub mark_as_test: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub mark_as_test: ::std::option::Option<::std::string::String>,
         ///ID of the contact that was merged from.
         #[serde(
             rename = "mergedFromContactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub merged_from_contact_id: ::std::option::Option<::std::string::String>,
         ///Meta details of the transaction.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub meta: ::std::option::Option<::std::string::String>,
         ///Payment provider details of the transaction.
         #[serde(
             rename = "paymentProvider",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub payment_provider: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub payment_provider: ::std::option::Option<::std::string::String>,
         ///Qbo details of the transaction.
         #[serde(
             rename = "qboResponse",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub qbo_response: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub qbo_response: ::std::option::Option<::std::string::String>,
         ///Is transaction qbo synced.
         #[serde(
             rename = "qboSynced",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub qbo_synced: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub qbo_synced: ::std::option::Option<::std::string::String>,
         ///Receipt id for transaction.
         #[serde(
             rename = "receiptId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub receipt_id: ::std::option::Option<::std::string::String>,
         ///Transaction status.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Subscription id for transaction.
         #[serde(
             rename = "subscriptionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Trace id of the transaction.
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the transaction.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl GetTxnResponseSchema {
@@ -3040,45 +3232,55 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///The altType of the integration provider.
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///The timestamp when the integration provider was created.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///A brief description providing additional information about the integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier of the integration provider.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL to an image representing the integration provider.
         #[serde(
             rename = "imageUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///The payment provider associated with the integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider: ::std::option::Option<::std::string::String>,
         ///The route name associated with the integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub route: ::std::option::Option<::std::string::String>,
         ///The title or name of the integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///The timestamp when the integration provider was last updated.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl IntegrationProviderSchema {
@@ -3146,18 +3348,21 @@ pub mod types {
     pub struct ListCouponsResponseDto {
         ///Array of coupon objects
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<CouponDto>>,
         ///Total number of coupons matching the query criteria
         #[serde(
             rename = "totalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
         ///Unique identifier for tracing this API request
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl ListCouponsResponseDto {
@@ -3233,9 +3438,11 @@ pub mod types {
     pub struct ListFulfillmentResponseDto {
         ///An array of fulfilled items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<FulfillmentSchema>>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl ListFulfillmentResponseDto {
@@ -3481,12 +3688,14 @@ pub mod types {
     pub struct ListOrdersResponseDto {
         ///An array of orders
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<OrderResponseSchema>>,
         ///total orders count
         #[serde(
             rename = "totalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl ListOrdersResponseDto {
@@ -3499,12 +3708,14 @@ pub mod types {
     pub struct ListSubscriptionResponseDto {
         ///An array of subscriptions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<SubscriptionResponseSchema>>,
         ///total subscriptions count
         #[serde(
             rename = "totalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl ListSubscriptionResponseDto {
@@ -3572,12 +3783,14 @@ pub mod types {
     pub struct ListTxnsResponseDto {
         ///An array of transactions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<TxnResponseSchema>>,
         ///total transactions count
         #[serde(
             rename = "totalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl ListTxnsResponseDto {
@@ -3590,6 +3803,7 @@ pub mod types {
     pub struct ListWhitelabelIntegrationProviderResponseDto {
         ///list of integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub providers: ::std::option::Option<IntegrationProviderSchema>,
     }
     impl ListWhitelabelIntegrationProviderResponseDto {
@@ -3602,12 +3816,15 @@ pub mod types {
     pub struct MembershipOfferDto {
         ///The unique identifier for the membership offer.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Membership offer label
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Membership offer label
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl MembershipOfferDto {
@@ -3623,133 +3840,157 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Order value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Contact email corresponding to the order.
         #[serde(
             rename = "contactEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_email: ::std::option::Option<::std::string::String>,
         ///Contact id corresponding to the order.
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact name corresponding to the order.
         #[serde(
             rename = "contactName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
         ///Coupon code for the order.
         #[serde(
             rename = "couponCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub coupon_code: ::std::option::Option<::std::string::String>,
         ///The creation timestamp of the order.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the order.
         #[serde(
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which order was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount value on order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<f64>,
         ///Fulfillment status of the order.
         #[serde(
             rename = "fulfillmentStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fulfillment_status: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the order.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Order is in live / test mode.
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub live_mode: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub live_mode: ::std::option::Option<::std::string::String>,
         ///Total one time products in an order.
         #[serde(
             rename = "onetimeProducts",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub onetime_products: ::std::option::Option<f64>,
         ///Total recurring time products in an order.
         #[serde(
             rename = "recurringProducts",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring_products: ::std::option::Option<f64>,
         ///Source id for the order.
         #[serde(
             rename = "sourceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Meta content for the source of order.
         #[serde(
             rename = "sourceMeta",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub source_meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub source_meta: ::std::option::Option<::std::string::String>,
         ///Source name for the order.
         #[serde(
             rename = "sourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_name: ::std::option::Option<::std::string::String>,
         ///Source sub-type for the order.
         #[serde(
             rename = "sourceSubType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_sub_type: ::std::option::Option<::std::string::String>,
         ///Source type of order (eg: funnel).
         #[serde(
             rename = "sourceType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_type: ::std::option::Option<::std::string::String>,
         ///The status of the order (e.g., completed).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Order sub-total value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtotal: ::std::option::Option<f64>,
         ///Total products in an order.
         #[serde(
             rename = "totalProducts",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_products: ::std::option::Option<f64>,
         ///The last update timestamp of the order.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl OrderResponseSchema {
@@ -3761,17 +4002,21 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct OrderSource {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "subType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_type: ::std::option::Option<OrderSourceSubType>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<OrderSourceType>,
     }
     impl OrderSource {
@@ -4028,18 +4273,22 @@ pub mod types {
         pub alt_type: PostRecordOrderPaymentBodyAltType,
         ///Amount to be paid against the invoice.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Details of Card if used for payment
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub card: ::std::option::Option<CardDto>,
         ///Details of the Cheque if used for payment
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cheque: ::std::option::Option<ChequeDto>,
         ///Indicates if the order is intended to be a partial payment.
         #[serde(
             rename = "isPartialPayment",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_partial_payment: ::std::option::Option<bool>,
         ///Meta data to be recorded with the transaction
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -4048,6 +4297,7 @@ pub mod types {
         pub mode: PostRecordOrderPaymentBodyMode,
         ///Any note to be recorded with the transaction
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
     }
     impl PostRecordOrderPaymentBody {
@@ -4188,6 +4438,7 @@ pub mod types {
     pub struct PostRecordOrderPaymentResponse {
         ///Success status of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl PostRecordOrderPaymentResponse {
@@ -4203,15 +4454,18 @@ pub mod types {
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
         #[serde(
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///The content for the product label.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl ProductLabelDto {
@@ -4224,12 +4478,15 @@ pub mod types {
     pub struct ProductVariantDto {
         ///A unique identifier for the variant.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name of the variant.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of options for the variant.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub options: ::std::option::Option<::std::vec::Vec<ProductVariantOptionDto>>,
     }
     impl ProductVariantDto {
@@ -4242,9 +4499,11 @@ pub mod types {
     pub struct ProductVariantOptionDto {
         ///The unique identifier for the option.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name of the option.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl ProductVariantOptionDto {
@@ -4257,12 +4516,14 @@ pub mod types {
     pub struct RecurringDto {
         ///The interval at which the recurring event occurs.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<RecurringDtoInterval>,
         ///The number of intervals between each occurrence of the event.
         #[serde(
             rename = "intervalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_count: ::std::option::Option<f64>,
     }
     impl RecurringDto {
@@ -4344,8 +4605,10 @@ pub mod types {
             rename = "executeAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execute_at: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<CustomRRuleOptionsDto>,
     }
     impl ScheduleOptionsDto {
@@ -4361,109 +4624,124 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<SubscriptionResponseSchemaAltType>,
         ///Subscription value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Contact email corresponding to the subscription.
         #[serde(
             rename = "contactEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_email: ::std::option::Option<::std::string::String>,
         ///Contact id corresponding to the subscription.
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact name corresponding to the subscription.
         #[serde(
             rename = "contactName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
         ///The creation timestamp of the subscription.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the subscription.
         #[serde(
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which subscription occurred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Entity id for the subscription. e.g: order id
         #[serde(
             rename = "entityId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Entity source id for the subscription.
         #[serde(
             rename = "entitySourceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_id: ::std::option::Option<::std::string::String>,
         ///Meta content for the entity source of subscription.
         #[serde(
             rename = "entitySourceMeta",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub entity_source_meta: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub entity_source_meta: ::std::option::Option<::std::string::String>,
         ///Entity source name for the subscription.
         #[serde(
             rename = "entitySourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_name: ::std::option::Option<::std::string::String>,
         ///Entity source type of subscription (eg: funnel).
         #[serde(
             rename = "entitySourceType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_type: ::std::option::Option<::std::string::String>,
         ///Entity type of subscription (eg: order).
         #[serde(
             rename = "entityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the subscription.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Ip address from where subscription was initiated.
         #[serde(
             rename = "ipAddress",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///Subscription is in live / test mode.
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub live_mode: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub live_mode: ::std::option::Option<::std::string::String>,
         ///Payment provider connected account id for subscription.
         #[serde(
             rename = "paymentProviderConnectedAccount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider_connected_account: ::std::option::Option<
             ::std::string::String,
         >,
@@ -4472,31 +4750,32 @@ pub mod types {
             rename = "paymentProviderType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider_type: ::std::option::Option<::std::string::String>,
         ///The status of the subscription (e.g., succeeded).
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Subscription id for subscription.
         #[serde(
             rename = "subscriptionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Snapshot of subscription.
         #[serde(
             rename = "subscriptionSnapshot",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub subscription_snapshot: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub subscription_snapshot: ::std::option::Option<::std::string::String>,
         ///The update timestamp of the subscription.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl SubscriptionResponseSchema {
@@ -4568,159 +4847,173 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Transaction value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Transaction amount refunded.
         #[serde(
             rename = "amountRefunded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_refunded: ::std::option::Option<f64>,
         ///Charge id for transaction.
         #[serde(
             rename = "chargeId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Charge snapshot of transaction.
         #[serde(
             rename = "chargeSnapshot",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub charge_snapshot: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub charge_snapshot: ::std::option::Option<::std::string::String>,
         ///Contact email corresponding to the transaction.
         #[serde(
             rename = "contactEmail",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_email: ::std::option::Option<::std::string::String>,
         ///Contact id corresponding to the transaction.
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact name corresponding to the transaction.
         #[serde(
             rename = "contactName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
         ///The creation timestamp of the transaction.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the transaction.
         #[serde(
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which transaction occurred.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Entity id for the transaction. e.g: order id
         #[serde(
             rename = "entityId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Entity source id for the transaction.
         #[serde(
             rename = "entitySourceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_id: ::std::option::Option<::std::string::String>,
         ///Meta content for the entity source of transaction.
         #[serde(
             rename = "entitySourceMeta",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub entity_source_meta: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub entity_source_meta: ::std::option::Option<::std::string::String>,
         ///Entity source name for the transaction.
         #[serde(
             rename = "entitySourceName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_name: ::std::option::Option<::std::string::String>,
         ///Entity source sub-type of the transactions.
         #[serde(
             rename = "entitySourceSubType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_sub_type: ::std::option::Option<::std::string::String>,
         ///Entity source type of transaction (eg: funnel).
         #[serde(
             rename = "entitySourceType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_type: ::std::option::Option<::std::string::String>,
         ///Entity type of transaction (eg: order).
         #[serde(
             rename = "entityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///The charged timestamp of the transaction.
         #[serde(
             rename = "fulfilledAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fulfilled_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the transaction.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Ip address from where transaction was initiated.
         #[serde(
             rename = "ipAddress",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///Transaction is in live / test mode.
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub live_mode: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub live_mode: ::std::option::Option<::std::string::String>,
         ///ID of the contact that was merged from.
         #[serde(
             rename = "mergedFromContactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub merged_from_contact_id: ::std::option::Option<::std::string::String>,
         ///Transaction payment method details.
         #[serde(
             rename = "paymentMethod",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub payment_method: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
-        >,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub payment_method: ::std::option::Option<::std::string::String>,
         ///Payment provider  account id for transaction.
         #[serde(
             rename = "paymentProviderConnectedAccount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider_connected_account: ::std::option::Option<
             ::std::string::String,
         >,
@@ -4729,21 +5022,25 @@ pub mod types {
             rename = "paymentProviderType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider_type: ::std::option::Option<::std::string::String>,
         ///The status of the transaction (e.g., succeeded).
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///Subscription id for transaction.
         #[serde(
             rename = "subscriptionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///The update timestamp of the transaction.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl TxnResponseSchema {
@@ -4771,6 +5068,7 @@ pub mod types {
             rename = "applyToFuturePaymentsConfig",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments_config: ::std::option::Option<
             ApplyToFuturePaymentsConfig,
         >,
@@ -4787,6 +5085,7 @@ pub mod types {
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Coupon Id
         pub id: ::std::string::String,
@@ -4810,6 +5109,7 @@ pub mod types {
             rename = "usageLimit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_limit: ::std::option::Option<f64>,
     }
     impl UpdateCouponParams {
@@ -4940,12 +5240,14 @@ pub mod types {
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Location / Sub-account id. Mandatory if companyId is not provided
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Whether the marketplace app supports subscription schedules or not
         #[serde(rename = "supportsSubscriptionSchedules")]
@@ -4961,7 +5263,8 @@ pub mod types {
     pub struct UpdateCustomProviderCapabilitiesResponseSchema {
         ///Whether the custom provider capabilities are updated or not. true represents capabilities are updated
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub success: ::std::option::Option<bool>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub success: ::std::option::Option<::std::string::String>,
     }
     impl UpdateCustomProviderCapabilitiesResponseSchema {
         pub fn builder() -> builder::UpdateCustomProviderCapabilitiesResponseSchema {
@@ -5404,7 +5707,7 @@ pub mod types {
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             payments_url: ::std::result::Result<
@@ -5542,9 +5845,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -6852,7 +7153,7 @@ pub mod types {
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             payments_url: ::std::result::Result<
@@ -6990,9 +7291,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -8860,7 +9159,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct DeleteCustomProvidersConfigDto {
-            live_mode: ::std::result::Result<bool, ::std::string::String>,
+            live_mode: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for DeleteCustomProvidersConfigDto {
             fn default() -> Self {
@@ -8872,7 +9174,7 @@ pub mod types {
         impl DeleteCustomProvidersConfigDto {
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<bool>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -8905,7 +9207,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DeleteCustomProvidersResponseSchema {
             success: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -8919,7 +9221,7 @@ pub mod types {
         impl DeleteCustomProvidersResponseSchema {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -8948,7 +9250,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DisconnectCustomProvidersResponseSchema {
             success: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -8962,7 +9264,7 @@ pub mod types {
         impl DisconnectCustomProvidersResponseSchema {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -9551,7 +9853,7 @@ pub mod types {
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             payments_url: ::std::result::Result<
@@ -9689,9 +9991,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -9822,11 +10122,11 @@ pub mod types {
                 ::std::string::String,
             >,
             contact_snapshot: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             coupon: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -9858,15 +10158,15 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             mark_as_test: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             source: ::std::result::Result<
@@ -9878,7 +10178,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tax_calculation_provider: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             trace_id: ::std::result::Result<
@@ -10003,9 +10303,7 @@ pub mod types {
             }
             pub fn contact_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.contact_snapshot = value
@@ -10019,9 +10317,7 @@ pub mod types {
             }
             pub fn coupon<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.coupon = value
@@ -10119,7 +10415,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -10131,7 +10427,7 @@ pub mod types {
             }
             pub fn mark_as_test<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.mark_as_test = value
@@ -10143,9 +10439,7 @@ pub mod types {
             }
             pub fn meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.meta = value
@@ -10181,9 +10475,7 @@ pub mod types {
             }
             pub fn tax_calculation_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.tax_calculation_provider = value
@@ -10304,7 +10596,7 @@ pub mod types {
                 ::std::string::String,
             >,
             alt_type: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             amount: ::std::result::Result<
@@ -10312,7 +10604,7 @@ pub mod types {
                 ::std::string::String,
             >,
             auto_payment: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             canceled_at: ::std::result::Result<
@@ -10328,11 +10620,11 @@ pub mod types {
                 ::std::string::String,
             >,
             contact_snapshot: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             coupon: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -10368,23 +10660,23 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             mark_as_test: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             recurring_product: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             schedule: ::std::result::Result<
@@ -10392,7 +10684,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             subscription_id: ::std::result::Result<
@@ -10400,7 +10692,7 @@ pub mod types {
                 ::std::string::String,
             >,
             subscription_snapshot: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             trace_id: ::std::result::Result<
@@ -10461,9 +10753,7 @@ pub mod types {
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.alt_type = value
@@ -10487,9 +10777,7 @@ pub mod types {
             }
             pub fn auto_payment<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.auto_payment = value
@@ -10537,9 +10825,7 @@ pub mod types {
             }
             pub fn contact_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.contact_snapshot = value
@@ -10553,9 +10839,7 @@ pub mod types {
             }
             pub fn coupon<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.coupon = value
@@ -10661,7 +10945,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -10673,7 +10957,7 @@ pub mod types {
             }
             pub fn mark_as_test<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.mark_as_test = value
@@ -10685,9 +10969,7 @@ pub mod types {
             }
             pub fn meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.meta = value
@@ -10699,9 +10981,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -10715,9 +10995,7 @@ pub mod types {
             }
             pub fn recurring_product<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.recurring_product = value
@@ -10745,9 +11023,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -10773,9 +11049,7 @@ pub mod types {
             }
             pub fn subscription_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.subscription_snapshot = value
@@ -10908,7 +11182,7 @@ pub mod types {
                 ::std::string::String,
             >,
             charge_snapshot: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             contact_id: ::std::result::Result<
@@ -10916,7 +11190,7 @@ pub mod types {
                 ::std::string::String,
             >,
             contact_snapshot: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -10956,15 +11230,15 @@ pub mod types {
                 ::std::string::String,
             >,
             is_parent: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             mark_as_test: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             merged_from_contact_id: ::std::result::Result<
@@ -10972,19 +11246,19 @@ pub mod types {
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             qbo_response: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             qbo_synced: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             receipt_id: ::std::result::Result<
@@ -10992,7 +11266,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             subscription_id: ::std::result::Result<
@@ -11109,9 +11383,7 @@ pub mod types {
             }
             pub fn charge_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.charge_snapshot = value
@@ -11137,9 +11409,7 @@ pub mod types {
             }
             pub fn contact_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.contact_snapshot = value
@@ -11259,7 +11529,7 @@ pub mod types {
             }
             pub fn is_parent<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_parent = value
@@ -11271,7 +11541,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -11283,7 +11553,7 @@ pub mod types {
             }
             pub fn mark_as_test<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.mark_as_test = value
@@ -11309,9 +11579,7 @@ pub mod types {
             }
             pub fn meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.meta = value
@@ -11323,9 +11591,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -11339,9 +11605,7 @@ pub mod types {
             }
             pub fn qbo_response<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.qbo_response = value
@@ -11353,7 +11617,7 @@ pub mod types {
             }
             pub fn qbo_synced<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.qbo_synced = value
@@ -11377,9 +11641,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -12267,7 +12529,7 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             onetime_products: ::std::result::Result<
@@ -12283,7 +12545,7 @@ pub mod types {
                 ::std::string::String,
             >,
             source_meta: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             source_name: ::std::result::Result<
@@ -12505,7 +12767,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -12557,9 +12819,7 @@ pub mod types {
             }
             pub fn source_meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.source_meta = value
@@ -13505,7 +13765,7 @@ pub mod types {
                 ::std::string::String,
             >,
             entity_source_meta: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             entity_source_name: ::std::result::Result<
@@ -13529,7 +13789,7 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             payment_provider_connected_account: ::std::result::Result<
@@ -13541,7 +13801,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             subscription_id: ::std::result::Result<
@@ -13549,7 +13809,7 @@ pub mod types {
                 ::std::string::String,
             >,
             subscription_snapshot: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -13726,9 +13986,7 @@ pub mod types {
             }
             pub fn entity_source_meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.entity_source_meta = value
@@ -13804,7 +14062,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -13844,9 +14102,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -13872,9 +14128,7 @@ pub mod types {
             }
             pub fn subscription_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.subscription_snapshot = value
@@ -13990,7 +14244,7 @@ pub mod types {
                 ::std::string::String,
             >,
             charge_snapshot: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             contact_email: ::std::result::Result<
@@ -14026,7 +14280,7 @@ pub mod types {
                 ::std::string::String,
             >,
             entity_source_meta: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             entity_source_name: ::std::result::Result<
@@ -14058,7 +14312,7 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             merged_from_contact_id: ::std::result::Result<
@@ -14066,7 +14320,7 @@ pub mod types {
                 ::std::string::String,
             >,
             payment_method: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             payment_provider_connected_account: ::std::result::Result<
@@ -14078,7 +14332,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             subscription_id: ::std::result::Result<
@@ -14191,9 +14445,7 @@ pub mod types {
             }
             pub fn charge_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.charge_snapshot = value
@@ -14305,9 +14557,7 @@ pub mod types {
             }
             pub fn entity_source_meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.entity_source_meta = value
@@ -14409,7 +14659,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -14435,9 +14685,7 @@ pub mod types {
             }
             pub fn payment_method<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_method = value
@@ -14479,9 +14727,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -14980,7 +15226,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct UpdateCustomProviderCapabilitiesResponseSchema {
             success: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -14994,7 +15240,7 @@ pub mod types {
         impl UpdateCustomProviderCapabilitiesResponseSchema {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -17274,7 +17520,7 @@ pub mod builder {
         end_at: Result<Option<::std::string::String>, String>,
         entity_id: Result<Option<::std::string::String>, String>,
         entity_source_type: Result<Option<::std::string::String>, String>,
-        get_payments_collected_count: Result<Option<bool>, String>,
+        get_payments_collected_count: Result<Option<::std::string::String>, String>,
         id: Result<Option<::std::string::String>, String>,
         limit: Result<Option<i64>, String>,
         offset: Result<Option<i64>, String>,
@@ -17379,13 +17625,13 @@ pub mod builder {
         }
         pub fn get_payments_collected_count<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<bool>,
+            V: std::convert::TryInto<::std::string::String>,
         {
             self.get_payments_collected_count = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `bool` for get_payments_collected_count failed"
+                    "conversion to `:: std :: string :: String` for get_payments_collected_count failed"
                         .to_string()
                 });
             self

@@ -16,6 +16,7 @@ pub const CREATE_INTEGRATION_PROVIDER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/integrations/provider/whitelabel` (upstream operation `list-integration-providers`).
 pub const LIST_INTEGRATION_PROVIDERS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const LIST_INTEGRATION_PROVIDERS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/orders` (upstream operation `list-orders`).
 pub const LIST_ORDERS: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const LIST_ORDERS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/orders/{orderId}` (upstream operation `get-order-by-id`).
 pub const GET_ORDER_BY_ID: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_ORDER_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /payments/orders/{orderId}/record-payment` (upstream operation `record-order-payment`).
 pub const RECORD_ORDER_PAYMENT: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const RECORD_ORDER_PAYMENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /payments/orders/{orderId}/fulfillments` (upstream operation `create-order-fulfillment`).
 pub const CREATE_ORDER_FULFILLMENT: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const CREATE_ORDER_FULFILLMENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/orders/{orderId}/fulfillments` (upstream operation `list-order-fulfillment`).
 pub const LIST_ORDER_FULFILLMENT: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const LIST_ORDER_FULFILLMENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/orders/{orderId}/notes` (upstream operation `list-order-notes`).
 pub const LIST_ORDER_NOTES: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const LIST_ORDER_NOTES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/transactions` (upstream operation `list-transactions`).
 pub const LIST_TRANSACTIONS: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const LIST_TRANSACTIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/transactions/{transactionId}` (upstream operation `get-transaction-by-id`).
 pub const GET_TRANSACTION_BY_ID: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_TRANSACTION_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/subscriptions` (upstream operation `list-subscriptions`).
 pub const LIST_SUBSCRIPTIONS: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const LIST_SUBSCRIPTIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/subscriptions/{subscriptionId}` (upstream operation `get-subscription-by-id`).
 pub const GET_SUBSCRIPTION_BY_ID: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const GET_SUBSCRIPTION_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/coupon/list` (upstream operation `list-coupons`).
 pub const LIST_COUPONS: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const LIST_COUPONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /payments/coupon` (upstream operation `create-coupon`).
 pub const CREATE_COUPON: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const CREATE_COUPON: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /payments/coupon` (upstream operation `update-coupon`).
 pub const UPDATE_COUPON: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const UPDATE_COUPON: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /payments/coupon` (upstream operation `delete-coupon`).
 pub const DELETE_COUPON: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const DELETE_COUPON: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/coupon` (upstream operation `get-coupon`).
 pub const GET_COUPON: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const GET_COUPON: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /payments/custom-provider/provider` (upstream operation `create-integration`).
 pub const CREATE_INTEGRATION: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const CREATE_INTEGRATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /payments/custom-provider/provider` (upstream operation `delete-integration`).
 pub const DELETE_INTEGRATION: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const DELETE_INTEGRATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /payments/custom-provider/connect` (upstream operation `fetch-config`).
 pub const FETCH_CONFIG: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const FETCH_CONFIG: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /payments/custom-provider/connect` (upstream operation `create-config`).
 pub const CREATE_CONFIG: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const CREATE_CONFIG: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /payments/custom-provider/disconnect` (upstream operation `disconnect-config`).
 pub const DISCONNECT_CONFIG: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const DISCONNECT_CONFIG: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /payments/custom-provider/capabilities` (upstream operation `custom-provider-marketplace-app-update-capabilities`).
 pub const CUSTOM_PROVIDER_MARKETPLACE_APP_UPDATE_CAPABILITIES: OperationMeta = OperationMeta {
@@ -236,6 +258,7 @@ pub const CUSTOM_PROVIDER_MARKETPLACE_APP_UPDATE_CAPABILITIES: OperationMeta = O
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 23usize] = [

@@ -20,24 +20,29 @@ pub mod types {
             rename = "accountStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_status: ::std::option::Option<ActiveNumbersResponseAccountStatus>,
         ///Whether this account is manged by LeadconnectorHQ
         #[serde(
             rename = "isUnderGhl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_under_ghl: ::std::option::Option<bool>,
         ///Array of phone number objects with detailed configuration
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub numbers: ::std::option::Option<::std::vec::Vec<DetailedPhoneNumberDto>>,
         ///Current page index (0-based)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<f64>,
         ///Number of items requested per page
         #[serde(
             rename = "pageSize",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_size: ::std::option::Option<f64>,
     }
     impl ActiveNumbersResponse {
@@ -117,9 +122,11 @@ pub mod types {
             rename = "fingerprintId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fingerprint_id: ::std::option::Option<::std::string::String>,
         ///List of available phone numbers matching the search criteria
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub numbers: ::std::option::Option<::std::vec::Vec<AvailablePhoneNumberDto>>,
     }
     impl AvailableNumbersResponseDto {
@@ -135,60 +142,74 @@ pub mod types {
             rename = "addressRequirements",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_requirements: ::std::option::Option<
             AvailablePhoneNumberDtoAddressRequirements,
         >,
         ///Whether this is a beta number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub beta: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capabilities: ::std::option::Option<AvailablePhoneNumberDtoCapabilities>,
         ///Human-readable formatted phone number
         #[serde(
             rename = "friendlyName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub friendly_name: ::std::option::Option<::std::string::String>,
         ///ISO 3166-1 alpha-2 country code
         #[serde(
             rename = "isoCountry",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub iso_country: ::std::option::Option<::std::string::String>,
         ///Local Access and Transport Area code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lata: ::std::option::Option<::std::string::String>,
         ///Latitude coordinate of the number's location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub latitude: ::std::option::Option<::std::string::String>,
         ///City or locality of the number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locality: ::std::option::Option<::std::string::String>,
         ///Longitude coordinate of the number's location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub longitude: ::std::option::Option<::std::string::String>,
         ///E.164 formatted phone number
         #[serde(
             rename = "phoneNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         ///Postal code of the number
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<AvailablePhoneNumberDtoPrice>,
         ///Rate center of the number
         #[serde(
             rename = "rateCenter",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rate_center: ::std::option::Option<::std::string::String>,
         ///State or region abbreviation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub region: ::std::option::Option<::std::string::String>,
     }
     impl AvailablePhoneNumberDto {
@@ -268,10 +289,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct AvailablePhoneNumberDtoCapabilities {
         #[serde(rename = "MMS", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mms: ::std::option::Option<bool>,
         #[serde(rename = "SMS", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice: ::std::option::Option<bool>,
     }
     impl AvailablePhoneNumberDtoCapabilities {
@@ -284,12 +308,15 @@ pub mod types {
     pub struct AvailablePhoneNumberDtoPrice {
         ///Type of number for billing purposes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_type: ::std::option::Option<::std::string::String>,
         ///Monthly price for this number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<f64>,
         ///Currency unit for the price
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_unit: ::std::option::Option<::std::string::String>,
     }
     impl AvailablePhoneNumberDtoPrice {
@@ -305,50 +332,59 @@ pub mod types {
             rename = "addressSid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_sid: ::std::option::Option<::std::string::String>,
         ///Bundle SID for regulatory compliance
         #[serde(
             rename = "bundleSid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bundle_sid: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capabilities: ::std::option::Option<DetailedPhoneNumberDtoCapabilities>,
         ///ISO 3166-1 alpha-2 country code
         #[serde(
             rename = "countryCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///When the number was originally purchased/added
         #[serde(
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///When the number configuration was last updated
         #[serde(
             rename = "dateUpdated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Phone number to forward calls to
         #[serde(
             rename = "forwardingNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forwarding_number: ::std::option::Option<::std::string::String>,
         ///Human-readable name assigned to the number
         #[serde(
             rename = "friendlyName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub friendly_name: ::std::option::Option<::std::string::String>,
         ///Configuration for inbound call handling service
         #[serde(
             rename = "inboundCallService",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_call_service: ::std::option::Option<
             DetailedPhoneNumberDtoInboundCallService,
         >,
@@ -357,18 +393,21 @@ pub mod types {
             rename = "isDefaultNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default_number: ::std::option::Option<bool>,
         ///Whether group conversations are enabled for this number (US/CA numbers with SMS/MMS only)
         #[serde(
             rename = "isGroupConversationEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_group_conversation_enabled: ::std::option::Option<bool>,
         ///Array of user IDs that should ring when this number is called
         #[serde(
             rename = "linkedRingAllUsers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_ring_all_users: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -377,21 +416,26 @@ pub mod types {
             rename = "linkedUser",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_user: ::std::option::Option<::std::string::String>,
         ///Source or origin of the phone number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin: ::std::option::Option<DetailedPhoneNumberDtoOrigin>,
         ///E.164 formatted phone number
         #[serde(
             rename = "phoneNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         ///Phone number SID (unique identifier)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sid: ::std::option::Option<::std::string::String>,
         ///Type of phone number (local, toll-free, mobile, etc.)
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DetailedPhoneNumberDtoType>,
     }
     impl DetailedPhoneNumberDto {
@@ -404,15 +448,19 @@ pub mod types {
     pub struct DetailedPhoneNumberDtoCapabilities {
         ///Whether the number supports fax transmission
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fax: ::std::option::Option<bool>,
         ///Whether the number supports MMS messaging
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mms: ::std::option::Option<bool>,
         ///Whether the number supports SMS messaging
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms: ::std::option::Option<bool>,
         ///Whether the number supports voice calls
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice: ::std::option::Option<bool>,
     }
     impl DetailedPhoneNumberDtoCapabilities {
@@ -425,9 +473,11 @@ pub mod types {
     pub struct DetailedPhoneNumberDtoInboundCallService {
         ///Type of inbound call service
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DetailedPhoneNumberDtoInboundCallServiceType>,
         ///Service configuration value or ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl DetailedPhoneNumberDtoInboundCallService {
@@ -635,12 +685,15 @@ pub mod types {
     pub struct GetNumberPoolListResponse {
         ///Array of number pool objects
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<NumberPoolDto>>,
         ///Indicates if the request was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
         ///Total number of pools returned
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl GetNumberPoolListResponse {
@@ -656,48 +709,58 @@ pub mod types {
             rename = "callRecording",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_recording: ::std::option::Option<bool>,
         ///Number to forward calls to
         #[serde(
             rename = "forwardingNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forwarding_number: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the number pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Inbound call service configuration
         #[serde(
             rename = "inboundCallService",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_call_service: ::std::option::Option<NumberPoolDtoInboundCallService>,
         ///Whether the number pool is active
         #[serde(
             rename = "isActive",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         ///Location ID this pool belongs to
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Human-readable name of the number pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Phone numbers in this pool
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub numbers: ::std::option::Option<::std::vec::Vec<NumberPoolDtoNumbersItem>>,
         ///Whether whisper is enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whisper: ::std::option::Option<bool>,
         ///Message played during whisper
         #[serde(
             rename = "whisperMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whisper_message: ::std::option::Option<::std::string::String>,
     }
     impl NumberPoolDto {
@@ -710,9 +773,11 @@ pub mod types {
     pub struct NumberPoolDtoInboundCallService {
         ///Type of inbound call service
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///Service configuration value/ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl NumberPoolDtoInboundCallService {
@@ -728,12 +793,14 @@ pub mod types {
             rename = "friendlyName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub friendly_name: ::std::option::Option<::std::string::String>,
         ///E.164 formatted phone number
         #[serde(
             rename = "phoneNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
     }
     impl NumberPoolDtoNumbersItem {
@@ -749,45 +816,53 @@ pub mod types {
             rename = "addressSid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_sid: ::std::option::Option<::std::string::String>,
         ///Twilio bundle SID for regulatory compliance
         #[serde(
             rename = "bundleSid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bundle_sid: ::std::option::Option<::std::string::String>,
         ///ISO 3166-1 alpha-2 country code of the number
         #[serde(
             rename = "countryCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Unique request ID for idempotency (fingerprint of the purchase request)
         #[serde(
             rename = "fingerprintId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fingerprint_id: ::std::option::Option<::std::string::String>,
         ///Locality where the number is being purchased
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locality: ::std::option::Option<::std::string::String>,
         ///Type of phone number
         #[serde(
             rename = "numberType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_type: ::std::option::Option<PurchasePhoneNumberBodyDtoNumberType>,
         ///The phone number to purchase
         #[serde(rename = "phoneNumber")]
         pub phone_number: ::std::string::String,
         ///Region where the number is being purchased
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub region: ::std::option::Option<::std::string::String>,
         ///Skip location-level KYC verification if agency-level compliance has already been verified
         #[serde(
             rename = "skipLocationKYC",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip_location_kyc: ::std::option::Option<bool>,
     }
     impl PurchasePhoneNumberBodyDto {
@@ -864,6 +939,7 @@ pub mod types {
     pub struct TwilioAccountResponseDto {
         ///Twilio Account SID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_sid: ::std::option::Option<::std::string::String>,
         ///Map of phone numbers to assigned user IDs
         #[serde(
@@ -876,20 +952,25 @@ pub mod types {
         >,
         ///Unique identifier of the Twilio account record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The location ID this Twilio account belongs to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///List of numbers being migrated
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub migration_numbers: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Current migration status of the account
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub migration_status: ::std::option::Option<::std::string::String>,
         ///New account SID if the account has been migrated to new credentials
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub new_account_sid: ::std::option::Option<::std::string::String>,
         ///Map of phone numbers to their friendly names
         #[serde(
@@ -911,9 +992,11 @@ pub mod types {
         >,
         ///Whether this location is under a GHL-managed Twilio account
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub under_ghl_account: ::std::option::Option<bool>,
         ///Whether SMS validation is enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub validate_sms: ::std::option::Option<bool>,
     }
     impl TwilioAccountResponseDto {

@@ -16,6 +16,7 @@ pub const GET_NUMBER_POOL_LIST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /phone-system/numbers/location/{locationId}/available` (upstream operation `available-numbers`).
 pub const AVAILABLE_NUMBERS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const AVAILABLE_NUMBERS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /phone-system/numbers/location/{locationId}/purchase` (upstream operation `purchase-phone-number`).
 pub const PURCHASE_PHONE_NUMBER: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const PURCHASE_PHONE_NUMBER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /phone-system/numbers/location/{locationId}` (upstream operation `active-numbers`).
 pub const ACTIVE_NUMBERS: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const ACTIVE_NUMBERS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 4usize] = [

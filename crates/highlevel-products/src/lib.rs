@@ -20,66 +20,79 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///Price amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available quantity
         #[serde(
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///Compare at price
         #[serde(
             rename = "compareAtPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///Price currency
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Price ID
         #[serde(rename = "_id")]
         pub id: ::std::string::String,
         ///Price name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Recurring details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDto>,
         ///Setup fee
         #[serde(
             rename = "setupFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub setup_fee: ::std::option::Option<f64>,
         ///Shipping options
         #[serde(
             rename = "shippingOptions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_options: ::std::option::Option<ShippingOptionsDto>,
         ///SKU
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sku: ::std::option::Option<::std::string::String>,
         ///Total billing cycles
         #[serde(
             rename = "totalCycles",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_cycles: ::std::option::Option<f64>,
         ///Track inventory
         #[serde(
             rename = "trackInventory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///Trial period in days
         #[serde(
             rename = "trialPeriod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
     }
     impl BulkEditPriceDto {
@@ -95,12 +108,14 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Product availability in store
         #[serde(
             rename = "availableInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///Collection IDs
         #[serde(
@@ -111,24 +126,28 @@ pub mod types {
         pub collection_ids: ::std::vec::Vec<::std::string::String>,
         ///Product description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Product ID
         #[serde(rename = "_id")]
         pub id: ::std::string::String,
         ///Product image
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Enable product label
         #[serde(
             rename = "isLabelEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_label_enabled: ::std::option::Option<bool>,
         ///Enable taxes
         #[serde(
             rename = "isTaxesEnabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_taxes_enabled: ::std::option::Option<bool>,
         ///Product label
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -140,21 +159,25 @@ pub mod types {
         >,
         ///Product name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Array of price variants for the product
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub prices: ::std::vec::Vec<BulkEditPriceDto>,
         ///SEO metadata for the product
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<ProductSeoDto>,
         ///Product URL slug
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///Tax inclusive pricing
         #[serde(
             rename = "taxInclusive",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tax_inclusive: ::std::option::Option<bool>,
         ///Product taxes
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -243,15 +266,18 @@ pub mod types {
     pub struct BulkEditResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Operation status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
         ///Number of products updated
         #[serde(
             rename = "updatedCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_count: ::std::option::Option<f64>,
     }
     impl BulkEditResponseDto {
@@ -269,6 +295,7 @@ pub mod types {
         pub alt_type: BulkUpdateDtoAltType,
         ///New availability status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability: ::std::option::Option<bool>,
         ///Array of collection IDs
         #[serde(
@@ -282,15 +309,19 @@ pub mod types {
             rename = "compareAtPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<PriceUpdateField>,
         ///Currency code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Filters to apply when selectAll is true
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub filters: ::std::option::Option<BulkUpdateFilters>,
         ///Price update configuration
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<PriceUpdateField>,
         ///Array of product IDs
         #[serde(rename = "productIds")]
@@ -440,6 +471,7 @@ pub mod types {
             rename = "availableInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///Filter by collection IDs
         #[serde(
@@ -453,9 +485,11 @@ pub mod types {
             rename = "productType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///Filter by search term
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub search: ::std::option::Option<::std::string::String>,
     }
     impl BulkUpdateFilters {
@@ -468,9 +502,11 @@ pub mod types {
     pub struct BulkUpdateResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl BulkUpdateResponseDto {
@@ -486,27 +522,34 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Date at which the collection was created
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the collection
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL of the image that is going to be displayed as the collection Thumbnail
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Name of the collection
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The information which will be displayed in SEO previews
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<CollectionSeoDtoResponse>,
         ///Slug of the collection with which navigation is established. Special Characters and spacing is not allowed and should be unique
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
     impl CollectionSchema {
@@ -519,9 +562,11 @@ pub mod types {
     pub struct CollectionSeoDto {
         ///The description which would be displayed in preview purposes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The title which will be displayed as an SEO format
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl CollectionSeoDto {
@@ -534,9 +579,11 @@ pub mod types {
     pub struct CollectionSeoDtoResponse {
         ///The description which would be displayed in preview purposes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The title which will be displayed as an SEO format
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl CollectionSeoDtoResponse {
@@ -549,6 +596,7 @@ pub mod types {
     pub struct CountReviewsByStatusResponseDto {
         ///Array of review status counts
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
@@ -563,6 +611,7 @@ pub mod types {
     pub struct CreateCollectionResponseDto {
         ///created Collection
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<CollectionSchema>,
     }
     impl CreateCollectionResponseDto {
@@ -578,6 +627,7 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price. ( min: 0 )
         pub amount: f64,
@@ -586,17 +636,20 @@ pub mod types {
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare at price for the price.
         #[serde(
             rename = "compareAtPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The currency of the price.
         pub currency: ::std::string::String,
         ///A brief description of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Digital delivery options
         #[serde(
@@ -610,6 +663,7 @@ pub mod types {
             rename = "isDigitalProduct",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_digital_product: ::std::option::Option<bool>,
         ///The unique identifier of the location associated with the price.
         #[serde(rename = "locationId")]
@@ -623,44 +677,52 @@ pub mod types {
         pub membership_offers: ::std::vec::Vec<MembershipOfferDto>,
         ///Additional metadata associated with the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<PriceMetaDto>,
         ///The name of the price.
         pub name: ::std::string::String,
         ///The recurring details of the price (if type is recurring).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDto>,
         ///The setup fee for the price.
         #[serde(
             rename = "setupFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub setup_fee: ::std::option::Option<f64>,
         ///Shipping options of the Price
         #[serde(
             rename = "shippingOptions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_options: ::std::option::Option<ShippingOptionsDto>,
         ///The unique identifier of the SKU associated with the price
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sku: ::std::option::Option<::std::string::String>,
         ///The total number of billing cycles for the price. ( min: 1 )
         #[serde(
             rename = "totalCycles",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_cycles: ::std::option::Option<f64>,
         ///Need to track inventory stock quantity
         #[serde(
             rename = "trackInventory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The trial period duration in days (if applicable).
         #[serde(
             rename = "trialPeriod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
         ///The type of the price.
         #[serde(rename = "type")]
@@ -670,6 +732,7 @@ pub mod types {
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
         #[serde(
@@ -751,83 +814,100 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
         #[serde(
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
         #[serde(
             rename = "compareAtPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDtoResponse>,
         >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDtoResponse>,
         ///Indicates whether inventory tracking is enabled.
         #[serde(
             rename = "trackInventory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<CreatePriceResponseDtoType>,
         ///The last update timestamp of the price.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -910,14 +990,17 @@ pub mod types {
             rename = "collectionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_id: ::std::option::Option<::std::string::String>,
         ///The URL of the image that is going to be displayed as the collection Thumbnail
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Name of the Product Collection
         pub name: ::std::string::String,
         ///The metadata information which will be displayed in SEO previews
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<CollectionSeoDto>,
         ///Slug of the Product Collection which helps in navigation
         pub slug: ::std::string::String,
@@ -991,12 +1074,14 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
         #[serde(
             rename = "availableInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
         #[serde(
@@ -1007,9 +1092,11 @@ pub mod types {
         pub collection_ids: ::std::vec::Vec<::std::string::String>,
         ///A brief description of the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Is the product label enabled. If this is true, label object cannot be empty.
         #[serde(rename = "isLabelEnabled", default)]
@@ -1019,6 +1106,7 @@ pub mod types {
         pub is_taxes_enabled: bool,
         ///Details for Product Label
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDto>,
         ///The unique identifier for the location.
         #[serde(rename = "locationId")]
@@ -1032,15 +1120,18 @@ pub mod types {
         pub product_type: CreateProductDtoProductType,
         ///SEO data for the product that will be displayed in the preview
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<ProductSeoDto>,
         ///The slug using which the product navigation will be handled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
         #[serde(
             rename = "statementDescriptor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///Whether the taxes should be included in the purchase price
         #[serde(rename = "taxInclusive", default)]
@@ -1132,18 +1223,21 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
         #[serde(
             rename = "availableInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -1152,57 +1246,70 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
         #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDtoResponse>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
         #[serde(
             rename = "productType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
         #[serde(
             rename = "statementDescriptor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl CreateProductResponseDto {
@@ -1215,9 +1322,11 @@ pub mod types {
     pub struct DefaultCollectionResponseDto {
         ///Collection Data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ProductCategories>,
         ///Status of the operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl DefaultCollectionResponseDto {
@@ -1233,83 +1342,100 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
         #[serde(
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
         #[serde(
             rename = "compareAtPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDtoResponse>,
         >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDtoResponse>,
         ///Indicates whether inventory tracking is enabled.
         #[serde(
             rename = "trackInventory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DefaultPriceResponseDtoType>,
         ///The last update timestamp of the price.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -1386,18 +1512,21 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
         #[serde(
             rename = "availableInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -1406,57 +1535,70 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
         #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDtoResponse>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
         #[serde(
             rename = "productType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
         #[serde(
             rename = "statementDescriptor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl DefaultProductResponseDto {
@@ -1469,6 +1611,7 @@ pub mod types {
     pub struct DeletePriceResponseDto {
         ///returns true if the price is successfully deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl DeletePriceResponseDto {
@@ -1537,9 +1680,11 @@ pub mod types {
     pub struct DeleteProductCollectionResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl DeleteProductCollectionResponseDto {
@@ -1552,6 +1697,7 @@ pub mod types {
     pub struct DeleteProductResponseDto {
         ///returns true if the product is successfully deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl DeleteProductResponseDto {
@@ -1619,9 +1765,11 @@ pub mod types {
     pub struct DeleteProductReviewResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl DeleteProductReviewResponseDto {
@@ -1634,6 +1782,7 @@ pub mod types {
     pub struct GetInventoryResponseDto {
         ///List of inventory items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inventory: ::std::option::Option<::std::vec::Vec<InventoryItemDto>>,
         ///Total count of inventory items
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -1707,83 +1856,100 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
         #[serde(
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
         #[serde(
             rename = "compareAtPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDtoResponse>,
         >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDtoResponse>,
         ///Indicates whether inventory tracking is enabled.
         #[serde(
             rename = "trackInventory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<GetPriceResponseDtoType>,
         ///The last update timestamp of the price.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -1915,18 +2081,21 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
         #[serde(
             rename = "availableInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -1935,57 +2104,70 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
         #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDtoResponse>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
         #[serde(
             rename = "productType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
         #[serde(
             rename = "statementDescriptor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl GetProductResponseDto {
@@ -2174,18 +2356,21 @@ pub mod types {
             rename = "excludedFromStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub excluded_from_store: ::std::option::Option<f64>,
         ///Number of products included in the store
         #[serde(
             rename = "includedInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub included_in_store: ::std::option::Option<f64>,
         ///Total number of products
         #[serde(
             rename = "totalProducts",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_products: ::std::option::Option<f64>,
     }
     impl GetProductStatsResponseDto {
@@ -2311,39 +2496,48 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///Available quantity in inventory
         #[serde(
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The unique identifier for the price
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Product image URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Name of the price/variant
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Product ID this price belongs to
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///Product name
         #[serde(
             rename = "productName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_name: ::std::option::Option<::std::string::String>,
         ///SKU for the product variant
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sku: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl InventoryItemDto {
@@ -2356,11 +2550,13 @@ pub mod types {
     pub struct ListCollectionResponseDto {
         ///Array of Collections
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         ///The total count of the collections present, which is useful to calculate the pagination
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl ListCollectionResponseDto {
@@ -2432,8 +2628,10 @@ pub mod types {
     pub struct ListPricesResponseDto {
         ///An array of prices
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prices: ::std::option::Option<::std::vec::Vec<DefaultPriceResponseDto>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl ListPricesResponseDto {
@@ -2446,11 +2644,13 @@ pub mod types {
     pub struct ListProductReviewsResponseDto {
         ///Array of Collections
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         ///The total count of the collections present, which is useful to calculate the pagination
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl ListProductReviewsResponseDto {
@@ -2463,9 +2663,11 @@ pub mod types {
     pub struct ListProductsResponseDto {
         ///An array of products
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub products: ::std::option::Option<::std::vec::Vec<DefaultProductResponseDto>>,
         ///list products status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<::std::vec::Vec<ListProductsStats>>,
     }
     impl ListProductsResponseDto {
@@ -2478,6 +2680,7 @@ pub mod types {
     pub struct ListProductsStats {
         ///Total number of products
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl ListProductsStats {
@@ -2506,12 +2709,15 @@ pub mod types {
     pub struct MembershipOfferDtoResponse {
         ///The unique identifier for the membership offer.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Membership offer label
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Membership offer label
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl MembershipOfferDtoResponse {
@@ -2612,6 +2818,7 @@ pub mod types {
             rename = "sourceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///The Stripe price ID associated with the price.
         #[serde(rename = "stripePriceId")]
@@ -2768,6 +2975,7 @@ pub mod types {
             rename = "roundToWhole",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub round_to_whole: ::std::option::Option<bool>,
         ///Type of price update
         #[serde(rename = "type")]
@@ -2888,12 +3096,14 @@ pub mod types {
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
         #[serde(
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///The content for the product label.
         pub title: ::std::string::String,
@@ -2911,15 +3121,18 @@ pub mod types {
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
         #[serde(
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///The content for the product label.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl ProductLabelDtoResponse {
@@ -2937,6 +3150,7 @@ pub mod types {
             rename = "isFeatured",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_featured: ::std::option::Option<bool>,
         ///Mongo ObjectIds of the prices for which the media is assigned
         #[serde(
@@ -2947,6 +3161,7 @@ pub mod types {
         pub price_ids: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
         ///The title of the media file.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///The type of the media file (e.g., image, video will be supporting soon).
         #[serde(rename = "type")]
@@ -3152,9 +3367,11 @@ pub mod types {
     pub struct ProductSeoDto {
         ///SEO description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///SEO title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl ProductSeoDto {
@@ -3182,12 +3399,15 @@ pub mod types {
     pub struct ProductVariantDtoResponse {
         ///A unique identifier for the variant.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name of the variant.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of options for the variant.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub options: ::std::option::Option<
             ::std::vec::Vec<ProductVariantOptionDtoResponse>,
         >,
@@ -3215,9 +3435,11 @@ pub mod types {
     pub struct ProductVariantOptionDtoResponse {
         ///The unique identifier for the option.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name of the option.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl ProductVariantOptionDtoResponse {
@@ -3311,12 +3533,14 @@ pub mod types {
     pub struct RecurringDtoResponse {
         ///The interval at which the recurring event occurs.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<RecurringDtoResponseInterval>,
         ///The number of intervals between each occurrence of the event.
         #[serde(
             rename = "intervalCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_count: ::std::option::Option<f64>,
     }
     impl RecurringDtoResponse {
@@ -3397,9 +3621,11 @@ pub mod types {
     pub struct ShippingOptionsDto {
         ///Dimensions of the product
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dimensions: ::std::option::Option<PriceDimensionsDto>,
         ///Weight options of the product
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub weight: ::std::option::Option<WeightOptionsDto>,
     }
     impl ShippingOptionsDto {
@@ -3558,12 +3784,14 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The available quantity of the item.
         #[serde(
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The unique identifier for the price, in MongoDB ID format.
         #[serde(rename = "priceId")]
@@ -3579,9 +3807,11 @@ pub mod types {
     pub struct UpdateInventoryResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl UpdateInventoryResponseDto {
@@ -3597,6 +3827,7 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price. ( min: 0 )
         pub amount: f64,
@@ -3605,17 +3836,20 @@ pub mod types {
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare at price for the price.
         #[serde(
             rename = "compareAtPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The currency of the price.
         pub currency: ::std::string::String,
         ///A brief description of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Digital delivery options
         #[serde(
@@ -3629,6 +3863,7 @@ pub mod types {
             rename = "isDigitalProduct",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_digital_product: ::std::option::Option<bool>,
         ///The unique identifier of the location associated with the price.
         #[serde(rename = "locationId")]
@@ -3642,44 +3877,52 @@ pub mod types {
         pub membership_offers: ::std::vec::Vec<MembershipOfferDto>,
         ///Additional metadata associated with the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<PriceMetaDto>,
         ///The name of the price.
         pub name: ::std::string::String,
         ///The recurring details of the price (if type is recurring).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDto>,
         ///The setup fee for the price.
         #[serde(
             rename = "setupFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub setup_fee: ::std::option::Option<f64>,
         ///Shipping options of the Price
         #[serde(
             rename = "shippingOptions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_options: ::std::option::Option<ShippingOptionsDto>,
         ///The unique identifier of the SKU associated with the price
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sku: ::std::option::Option<::std::string::String>,
         ///The total number of billing cycles for the price. ( min: 1 )
         #[serde(
             rename = "totalCycles",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_cycles: ::std::option::Option<f64>,
         ///Need to track inventory stock quantity
         #[serde(
             rename = "trackInventory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The trial period duration in days (if applicable).
         #[serde(
             rename = "trialPeriod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
         ///The type of the price.
         #[serde(rename = "type")]
@@ -3689,6 +3932,7 @@ pub mod types {
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
         #[serde(
@@ -3770,83 +4014,100 @@ pub mod types {
             rename = "allowOutOfStockPurchases",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
         #[serde(
             rename = "availableQuantity",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
         #[serde(
             rename = "compareAtPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
         #[serde(
             rename = "membershipOffers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDtoResponse>,
         >,
         ///The name of the price.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDtoResponse>,
         ///Indicates whether inventory tracking is enabled.
         #[serde(
             rename = "trackInventory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<UpdatePriceResponseDtoType>,
         ///The last update timestamp of the price.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
         #[serde(
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
         #[serde(
             rename = "variantOptionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -3920,9 +4181,11 @@ pub mod types {
     pub struct UpdateProductCollectionResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl UpdateProductCollectionResponseDto {
@@ -3941,15 +4204,19 @@ pub mod types {
         pub alt_type: UpdateProductCollectionsDtoAltType,
         ///The URL of the image that is going to be displayed as the collection Thumbnail
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Name of the Product Collection
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The metadata information which will be displayed in SEO previews
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<CollectionSeoDto>,
         ///Slug of the Product Collection which helps in navigation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
     impl UpdateProductCollectionsDto {
@@ -4021,12 +4288,14 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
         #[serde(
             rename = "availableInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
         #[serde(
@@ -4037,9 +4306,11 @@ pub mod types {
         pub collection_ids: ::std::vec::Vec<::std::string::String>,
         ///A brief description of the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Is the product label enabled. If this is true, label object cannot be empty.
         #[serde(rename = "isLabelEnabled", default)]
@@ -4049,6 +4320,7 @@ pub mod types {
         pub is_taxes_enabled: bool,
         ///Details for Product Label
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDto>,
         ///The unique identifier for the location.
         #[serde(rename = "locationId")]
@@ -4065,15 +4337,18 @@ pub mod types {
         pub product_type: UpdateProductDtoProductType,
         ///SEO data for the product that will be displayed in the preview
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<ProductSeoDto>,
         ///The slug using which the product navigation will be handled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
         #[serde(
             rename = "statementDescriptor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///Whether the taxes should be included in the purchase price
         #[serde(rename = "taxInclusive", default)]
@@ -4165,18 +4440,21 @@ pub mod types {
             rename = "automaticTaxCategoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
         #[serde(
             rename = "availableInStore",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
         #[serde(
             rename = "collectionIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -4185,57 +4463,70 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
         #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDtoResponse>,
         ///The unique identifier for the location.
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
         #[serde(
             rename = "productType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
         #[serde(
             rename = "statementDescriptor",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl UpdateProductResponseDto {
@@ -4253,15 +4544,18 @@ pub mod types {
         pub alt_type: UpdateProductReviewDtoAltType,
         ///Detailed Review of the product
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub detail: ::std::option::Option<::std::string::String>,
         ///Headline of the Review
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Product Id
         #[serde(rename = "productId")]
         pub product_id: ::std::string::String,
         ///Rating of the product
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rating: ::std::option::Option<f64>,
         ///Reply of the review
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4359,7 +4653,7 @@ pub mod types {
         ///Array of Product Reviews
         pub reviews: ::std::vec::Vec<UpdateProductReviewObjectDto>,
         ///Status of the review
-        pub status: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub status: ::std::string::String,
     }
     impl UpdateProductReviewsDto {
         pub fn builder() -> builder::UpdateProductReviewsDto {
@@ -4427,9 +4721,11 @@ pub mod types {
     pub struct UpdateProductReviewsResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl UpdateProductReviewsResponseDto {
@@ -4576,9 +4872,11 @@ pub mod types {
     pub struct UpdateProductStoreResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl UpdateProductStoreResponseDto {
@@ -4596,11 +4894,13 @@ pub mod types {
             rename = "isCustomer",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_customer: ::std::option::Option<bool>,
         ///Name of the customer
         pub name: UserDetailsDtoName,
         ///Phone no of the customer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
     }
     impl UserDetailsDto {
@@ -14277,10 +14577,7 @@ pub mod types {
                 ::std::vec::Vec<super::UpdateProductReviewObjectDto>,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                ::std::string::String,
-            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateProductReviewsDto {
             fn default() -> Self {
@@ -14333,9 +14630,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value

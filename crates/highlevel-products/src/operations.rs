@@ -16,6 +16,7 @@ pub const BULK_UPDATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /products/bulk-update/edit` (upstream operation `bulkEdit`).
 pub const BULK_EDIT: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const BULK_EDIT: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /products/{productId}/price` (upstream operation `create-price-for-product`).
 pub const CREATE_PRICE_FOR_PRODUCT: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const CREATE_PRICE_FOR_PRODUCT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/{productId}/price` (upstream operation `list-prices-for-product`).
 pub const LIST_PRICES_FOR_PRODUCT: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const LIST_PRICES_FOR_PRODUCT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/inventory` (upstream operation `get-list-inventory`).
 pub const GET_LIST_INVENTORY: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const GET_LIST_INVENTORY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /products/inventory` (upstream operation `update-inventory`).
 pub const UPDATE_INVENTORY: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const UPDATE_INVENTORY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/{productId}/price/{priceId}` (upstream operation `get-price-by-id-for-product`).
 pub const GET_PRICE_BY_ID_FOR_PRODUCT: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const GET_PRICE_BY_ID_FOR_PRODUCT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /products/{productId}/price/{priceId}` (upstream operation `update-price-by-id-for-product`).
 pub const UPDATE_PRICE_BY_ID_FOR_PRODUCT: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const UPDATE_PRICE_BY_ID_FOR_PRODUCT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /products/{productId}/price/{priceId}` (upstream operation `delete-price-by-id-for-product`).
 pub const DELETE_PRICE_BY_ID_FOR_PRODUCT: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const DELETE_PRICE_BY_ID_FOR_PRODUCT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/store/{storeId}/stats` (upstream operation `get-product-store-stats`).
 pub const GET_PRODUCT_STORE_STATS: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_PRODUCT_STORE_STATS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /products/store/{storeId}` (upstream operation `update-store-status`).
 pub const UPDATE_STORE_STATUS: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const UPDATE_STORE_STATUS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /products/store/{storeId}/priority` (upstream operation `update-display-priority`).
 pub const UPDATE_DISPLAY_PRIORITY: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const UPDATE_DISPLAY_PRIORITY: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/collections` (upstream operation `get-product-collection`).
 pub const GET_PRODUCT_COLLECTION: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const GET_PRODUCT_COLLECTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /products/collections` (upstream operation `create-product-collection`).
 pub const CREATE_PRODUCT_COLLECTION: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const CREATE_PRODUCT_COLLECTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/collections/{collectionId}` (upstream operation `get-product-collection-id`).
 pub const GET_PRODUCT_COLLECTION_ID: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const GET_PRODUCT_COLLECTION_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /products/collections/{collectionId}` (upstream operation `update-product-collection`).
 pub const UPDATE_PRODUCT_COLLECTION: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const UPDATE_PRODUCT_COLLECTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /products/collections/{collectionId}` (upstream operation `delete-product-collection`).
 pub const DELETE_PRODUCT_COLLECTION: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const DELETE_PRODUCT_COLLECTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/reviews` (upstream operation `get-product-reviews`).
 pub const GET_PRODUCT_REVIEWS: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const GET_PRODUCT_REVIEWS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/reviews/count` (upstream operation `get-reviews-count`).
 pub const GET_REVIEWS_COUNT: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const GET_REVIEWS_COUNT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /products/reviews/{reviewId}` (upstream operation `update-product-review`).
 pub const UPDATE_PRODUCT_REVIEW: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const UPDATE_PRODUCT_REVIEW: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /products/reviews/{reviewId}` (upstream operation `delete-product-review`).
 pub const DELETE_PRODUCT_REVIEW: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const DELETE_PRODUCT_REVIEW: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /products/reviews/bulk-update` (upstream operation `bulk-update-product-review`).
 pub const BULK_UPDATE_PRODUCT_REVIEW: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const BULK_UPDATE_PRODUCT_REVIEW: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/{productId}` (upstream operation `get-product-by-id`).
 pub const GET_PRODUCT_BY_ID: OperationMeta = OperationMeta {
@@ -236,6 +258,7 @@ pub const GET_PRODUCT_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /products/{productId}` (upstream operation `delete-product-by-id`).
 pub const DELETE_PRODUCT_BY_ID: OperationMeta = OperationMeta {
@@ -246,6 +269,7 @@ pub const DELETE_PRODUCT_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /products/{productId}` (upstream operation `update-product-by-id`).
 pub const UPDATE_PRODUCT_BY_ID: OperationMeta = OperationMeta {
@@ -256,6 +280,7 @@ pub const UPDATE_PRODUCT_BY_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /products/` (upstream operation `create-product`).
 pub const CREATE_PRODUCT: OperationMeta = OperationMeta {
@@ -266,6 +291,7 @@ pub const CREATE_PRODUCT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /products/` (upstream operation `list-invoices`).
 pub const LIST_INVOICES: OperationMeta = OperationMeta {
@@ -276,6 +302,7 @@ pub const LIST_INVOICES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 27usize] = [

@@ -16,11 +16,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct BadRequestDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl BadRequestDto {
@@ -58,12 +60,15 @@ pub mod types {
     pub struct DiscountDto {
         ///Unique identifier for the discount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Type of discount
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DiscountDtoType>,
         ///Discount value (either a percentage or custom amount)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl DiscountDto {
@@ -138,80 +143,97 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the document is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Document Id
         #[serde(
             rename = "documentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_id: ::std::option::Option<::std::string::String>,
         ///Number of times document is moved to draft state
         #[serde(
             rename = "documentRevision",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_revision: ::std::option::Option<f64>,
         ///Fillable fields
         #[serde(
             rename = "fillableFields",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fillable_fields: ::std::option::Option<::std::vec::Vec<FillableFieldsDto>>,
         ///Grand total object of the document
         #[serde(
             rename = "grandTotal",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub grand_total: ::std::option::Option<GrandTotalDto>,
         ///Unique identifier
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the document is expired
         #[serde(
             rename = "isExpired",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_expired: ::std::option::Option<bool>,
         ///Links for the document if its sent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub links: ::std::option::Option<::std::vec::Vec<ProposalEstimateLinksDto>>,
         ///Locale of the location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locale: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name of the document
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment status
         #[serde(
             rename = "paymentStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_status: ::std::option::Option<
             ::std::vec::Vec<DocumentDtoPaymentStatusItem>,
         >,
         ///Recipients
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipients: ::std::option::Option<::std::vec::Vec<RecipientItem>>,
         ///Document status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::vec::Vec<DocumentDtoStatusItem>>,
         ///Type of the document
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///Date start from (ISO 8601)
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl DocumentDto {
@@ -359,22 +381,28 @@ pub mod types {
     pub struct DocumentListResponseDto {
         ///List of documents
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub documents: ::std::option::Option<::std::vec::Vec<DocumentDto>>,
         ///Total records available
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///WhiteLabel url for document
         #[serde(
             rename = "whiteLabelBaseUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub white_label_base_url: ::std::option::Option<f64>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub white_label_base_url: ::std::option::Option<::std::string::String>,
         ///WhiteLabel url for invoice
         #[serde(
             rename = "whiteLabelBaseUrlForInvoice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub white_label_base_url_for_invoice: ::std::option::Option<f64>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub white_label_base_url_for_invoice: ::std::option::Option<
+            ::std::string::String,
+        >,
     }
     impl DocumentListResponseDto {
         pub fn builder() -> builder::DocumentListResponseDto {
@@ -386,7 +414,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -410,6 +437,10 @@ pub mod types {
         Checkbox,
         Row,
         Column,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for ElementsLookup {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -429,6 +460,7 @@ pub mod types {
                 Self::Checkbox => f.write_str("Checkbox"),
                 Self::Row => f.write_str("Row"),
                 Self::Column => f.write_str("Column"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -539,35 +571,43 @@ pub mod types {
             rename = "entityType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<EntityReference>,
         ///Field Id
         #[serde(
             rename = "fieldId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_id: ::std::option::Option<::std::string::String>,
         ///Has the field been completed
         #[serde(
             rename = "hasCompleted",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_completed: ::std::option::Option<bool>,
         ///Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Is the field required
         #[serde(
             rename = "isRequired",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_required: ::std::option::Option<bool>,
         ///Recipient
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ElementsLookup>,
         ///Value of the field
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl FillableFieldsDto {
@@ -580,18 +620,22 @@ pub mod types {
     pub struct GrandTotalDto {
         ///Total amount before discounts
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Currency of the total amount
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Total discount percentage applied
         #[serde(
             rename = "discountPercentage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_percentage: ::std::option::Option<f64>,
         ///List of applied discounts
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discounts: ::std::option::Option<::std::vec::Vec<DiscountDto>>,
     }
     impl GrandTotalDto {
@@ -779,33 +823,39 @@ pub mod types {
             rename = "createdBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Whether the document is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Document ID
         #[serde(
             rename = "documentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_id: ::std::option::Option<::std::string::String>,
         ///Document revision number
         #[serde(
             rename = "documentRevision",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_revision: ::std::option::Option<f64>,
         ///Entity name that the recipient belongs to
         #[serde(
             rename = "entityName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_name: ::std::option::Option<ProposalEstimateLinksDtoEntityName>,
         ///Recipient category (recipient, cc, or bcc)
         #[serde(
             rename = "recipientCategory",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_category: ::std::option::Option<
             ProposalEstimateLinksDtoRecipientCategory,
         >,
@@ -814,12 +864,14 @@ pub mod types {
             rename = "recipientId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_id: ::std::option::Option<::std::string::String>,
         ///Reference ID
         #[serde(
             rename = "referenceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reference_id: ::std::option::Option<::std::string::String>,
     }
     impl ProposalEstimateLinksDto {
@@ -959,102 +1011,122 @@ pub mod types {
             rename = "contactName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
         ///Recipient country
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
         ///Recipient Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Recipient entity name
         #[serde(
             rename = "entityName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_name: ::std::option::Option<::std::string::String>,
         ///Recipient First Name
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Recipient has completed the document
         #[serde(
             rename = "hasCompleted",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_completed: ::std::option::Option<bool>,
         ///Recipient Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Recipient image url
         #[serde(
             rename = "imgUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub img_url: ::std::option::Option<::std::string::String>,
         ///Recipient initials image url
         #[serde(
             rename = "initialsImgUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub initials_img_url: ::std::option::Option<::std::string::String>,
         ///Recipient ip
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip: ::std::option::Option<::std::string::String>,
         ///Recipient is primary
         #[serde(
             rename = "isPrimary",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Recipient Last Name
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Recipient last viewed date
         #[serde(
             rename = "lastViewedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_viewed_at: ::std::option::Option<::std::string::String>,
         ///Recipient Phone
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Recipient Phone Number
         #[serde(
             rename = "phoneNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         ///Recipient role
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub role: ::std::option::Option<RecipientItemRole>,
         ///Share link
         #[serde(
             rename = "shareLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub share_link: ::std::option::Option<::std::string::String>,
         ///Recipient signed date
         #[serde(
             rename = "signedDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub signed_date: ::std::option::Option<::std::string::String>,
         ///Recipient signing order
         #[serde(
             rename = "signingOrder",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub signing_order: ::std::option::Option<f64>,
         ///Recipient user agent
         #[serde(
             rename = "userAgent",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_agent: ::std::option::Option<::std::string::String>,
     }
     impl RecipientItem {
@@ -1139,17 +1211,20 @@ pub mod types {
             rename = "documentName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_name: ::std::option::Option<::std::string::String>,
         ///Location Id
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Medium to be used for sending the document
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub medium: ::std::option::Option<SendDocumentDtoMedium>,
         #[serde(
             rename = "notificationSettings",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notification_settings: ::std::option::Option<NotificationSettingsDto>,
         ///Sent ByUser Id
         #[serde(rename = "sentBy")]
@@ -1233,12 +1308,14 @@ pub mod types {
             rename = "opportunityId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunity_id: ::std::option::Option<::std::string::String>,
         ///Send Document
         #[serde(
             rename = "sendDocument",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_document: ::std::option::Option<bool>,
         ///Template Id
         #[serde(rename = "templateId")]
@@ -1257,9 +1334,11 @@ pub mod types {
     pub struct SendDocumentResponseDto {
         ///Links for all recipients
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub links: ::std::option::Option<::std::vec::Vec<ProposalEstimateLinksDto>>,
         ///Success status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl SendDocumentResponseDto {
@@ -1272,9 +1351,11 @@ pub mod types {
     pub struct SendTemplateResponseDto {
         ///Links for all recipients
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub links: ::std::option::Option<::std::vec::Vec<ProposalEstimateLinksDto>>,
         ///Success status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl SendTemplateResponseDto {
@@ -1287,15 +1368,18 @@ pub mod types {
     pub struct TemplateListPaginationResponseDto {
         ///Array of templates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<TemplateListResponseDto>>,
         ///Total number of templates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Trace ID for request tracking
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl TemplateListPaginationResponseDto {
@@ -1311,57 +1395,69 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the template is deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Document form URL (only present when isPublicDocument is true)
         #[serde(
             rename = "docFormUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub doc_form_url: ::std::option::Option<::std::string::String>,
         ///Document count (only present when isPublicDocument is true)
         #[serde(
             rename = "documentCount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_count: ::std::option::Option<f64>,
         ///Template ID (alias for _id)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the template is a public document
         #[serde(
             rename = "isPublicDocument",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_public_document: ::std::option::Option<bool>,
         ///Location ID
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Template name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Template type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<TemplateListResponseDtoType>,
         ///Template last update date
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User ID who last updated the template
         #[serde(
             rename = "updatedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
         ///Template version
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<f64>,
     }
     impl TemplateListResponseDto {
@@ -1436,13 +1532,16 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UnauthorizedDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl UnauthorizedDto {
@@ -2111,11 +2210,11 @@ pub mod types {
                 ::std::string::String,
             >,
             white_label_base_url: ::std::result::Result<
-                ::std::option::Option<f64>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             white_label_base_url_for_invoice: ::std::result::Result<
-                ::std::option::Option<f64>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -2158,7 +2257,7 @@ pub mod types {
             }
             pub fn white_label_base_url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.white_label_base_url = value
@@ -2172,7 +2271,7 @@ pub mod types {
             }
             pub fn white_label_base_url_for_invoice<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.white_label_base_url_for_invoice = value

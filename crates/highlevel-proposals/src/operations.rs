@@ -16,6 +16,7 @@ pub const LIST_DOCUMENTS_CONTRACTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /proposals/document/send` (upstream operation `send-documents-contracts`).
 pub const SEND_DOCUMENTS_CONTRACTS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const SEND_DOCUMENTS_CONTRACTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /proposals/templates` (upstream operation `list-documents-contracts-templates`).
 pub const LIST_DOCUMENTS_CONTRACTS_TEMPLATES: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const LIST_DOCUMENTS_CONTRACTS_TEMPLATES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /proposals/templates/send` (upstream operation `send-documents-contracts-template`).
 pub const SEND_DOCUMENTS_CONTRACTS_TEMPLATE: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const SEND_DOCUMENTS_CONTRACTS_TEMPLATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess, SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 4usize] = [

@@ -148,3 +148,20 @@ async fn map_error(operation: &'static OperationMeta, error: GeneratedError<()>)
         }
     }
 }
+
+/// Reads a download (an operation returning a `ByteStream`, such as a call recording) into
+/// memory, so callers need no stream library for the common case.
+///
+/// # Errors
+///
+/// The transport error of the first chunk that fails to arrive.
+pub async fn collect_bytes(stream: progenitor_client::ByteStream) -> reqwest::Result<bytes::Bytes> {
+    let mut inner = stream.into_inner();
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) =
+        std::future::poll_fn(|cx| futures_core::Stream::poll_next(inner.as_mut(), cx)).await
+    {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out.freeze())
+}

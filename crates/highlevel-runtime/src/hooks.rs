@@ -41,7 +41,11 @@ pub async fn pre(
         })?),
         None => None,
     };
-    let authorization = authorization(runtime).map_err(|why| format!("{operation_id}: {why}"))?;
+    let authorization = if operation.is_none_or(|o| o.authenticated) {
+        Some(authorization(runtime).map_err(|why| format!("{operation_id}: {why}"))?)
+    } else {
+        None
+    };
     let content_type = match operation.map(|o| o.request_body) {
         Some(RequestBodyKind::Multipart) => {
             Some(multipart_content_type(request).ok_or_else(|| {
@@ -59,7 +63,9 @@ pub async fn pre(
     if let Some(version) = version {
         headers.insert(VERSION, version);
     }
-    headers.insert(AUTHORIZATION, authorization);
+    if let Some(authorization) = authorization {
+        headers.insert(AUTHORIZATION, authorization);
+    }
     if let Some(content_type) = content_type {
         headers.insert(CONTENT_TYPE, content_type);
     }

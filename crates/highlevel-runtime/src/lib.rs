@@ -12,11 +12,12 @@ mod credentials;
 mod decode;
 mod error;
 pub mod hooks;
+pub mod lenient;
 pub mod multipart;
 mod operation;
 
 pub use credentials::{Credentials, Runtime};
-pub use decode::{decode_json, finish, finish_json};
+pub use decode::{collect_bytes, decode_json, finish, finish_json};
 pub use error::{ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage};
 pub use multipart::{FilePart, MultipartForm};
 pub use operation::{OperationMeta, RequestBodyKind, ResponseBodyKind, SecurityScheme};

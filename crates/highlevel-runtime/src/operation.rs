@@ -35,6 +35,9 @@ pub struct OperationMeta {
     /// How the success response is consumed, so the runtime knows whether a
     /// JSON decode path is available for diagnostics.
     pub response_body: ResponseBodyKind,
+    /// Whether the call carries the bearer token; `false` for endpoints that authenticate
+    /// otherwise (the OAuth token endpoint takes the client secret in its form).
+    pub authenticated: bool,
 }
 
 impl OperationMeta {
@@ -137,6 +140,7 @@ mod tests {
             security,
             request_body: RequestBodyKind::None,
             response_body: ResponseBodyKind::Json,
+            authenticated: true,
         }
     }
 

@@ -23,6 +23,7 @@ const GET_CONTACT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 
 const UPLOAD: OperationMeta = OperationMeta {
@@ -33,6 +34,7 @@ const UPLOAD: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Multipart,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 
 const DOWNLOAD: OperationMeta = OperationMeta {
@@ -43,6 +45,7 @@ const DOWNLOAD: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Bytes,
+    authenticated: true,
 };
 
 fn runtime() -> Runtime {
@@ -183,6 +186,42 @@ async fn unknown_operation_is_still_authenticated_without_version() {
     assert_eq!(
         headers.get("authorization").map(|v| v.as_bytes()),
         Some(&b"Bearer oauth-access-token"[..])
+    );
+}
+
+#[tokio::test]
+async fn unauthenticated_operation_sends_no_token() {
+    const TOKEN_ENDPOINT: OperationMeta = OperationMeta {
+        operation_id: "get_access_token",
+        method: "POST",
+        path: "/oauth/token",
+        version: Some("2021-07-28"),
+        security: &[],
+        request_body: RequestBodyKind::FormUrlencoded,
+        response_body: ResponseBodyKind::Json,
+        authenticated: false,
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let client = reqwest::Client::new();
+    let runtime = Runtime::new(Credentials::access_token("oauth-access-token"));
+    let mut request = progenitor_request(&client, reqwest::Method::POST, server.uri())
+        .build()
+        .expect("request builds");
+    hooks::pre(&runtime, &mut request, Some(&TOKEN_ENDPOINT))
+        .await
+        .expect("pre succeeds");
+    hooks::exec(&runtime, &client, request, Some(&TOKEN_ENDPOINT))
+        .await
+        .expect("request is sent");
+    let received = server.received_requests().await.expect("recording is on");
+    assert!(received[0].headers.get("authorization").is_none());
+    assert_eq!(
+        received[0].headers.get("version").map(|v| v.as_bytes()),
+        Some(&b"2021-07-28"[..])
     );
 }
 
@@ -572,14 +611,10 @@ async fn byte_stream_operations_map_errors_through_finish() {
     };
 
     let ok = download("/pdf/ok").await.expect("download succeeds");
-    let mut stream = ok.into_inner_stream();
-    let mut bytes = Vec::new();
-    while let Some(chunk) =
-        std::future::poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx)).await
-    {
-        bytes.extend_from_slice(&chunk.expect("chunk"));
-    }
-    assert_eq!(bytes, b"%PDF-1.7");
+    let bytes = highlevel_runtime::collect_bytes(ok.into_inner())
+        .await
+        .expect("stream reads");
+    assert_eq!(&bytes[..], b"%PDF-1.7");
 
     let Err(missing) = download("/pdf/missing").await else {
         panic!("404 must be an error");

@@ -20,48 +20,57 @@ pub mod types {
             rename = "addOns",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub add_ons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Category ID for the plan
         #[serde(
             rename = "categoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub category_id: ::std::option::Option<::std::string::String>,
         ///Contact limit for the plan
         #[serde(
             rename = "contactLimit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_limit: ::std::option::Option<f64>,
         ///Creation timestamp
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Description of the plan
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Indicates if this is a SaaS V2 plan
         #[serde(
             rename = "isSaaSV2",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_saa_sv2: ::std::option::Option<bool>,
         ///Unique identifier for the plan
         #[serde(
             rename = "planId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///Level of the plan (0-4)
         #[serde(
             rename = "planLevel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_level: ::std::option::Option<f64>,
         ///Pricing information for the plan
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prices: ::std::option::Option<
             ::std::vec::Vec<AgencyPlanResponseDtoPricesItem>,
         >,
@@ -70,45 +79,53 @@ pub mod types {
             rename = "productId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Provider location ID
         #[serde(
             rename = "providerLocationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///Array of SaaS products included in the plan
         #[serde(
             rename = "saasProducts",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Snapshot ID for the plan
         #[serde(
             rename = "snapshotId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot_id: ::std::option::Option<::std::string::String>,
         ///Title of the plan
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Trial period in days
         #[serde(
             rename = "trialPeriod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
         ///Last update timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User limit for the plan
         #[serde(
             rename = "userLimit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_limit: ::std::option::Option<f64>,
     }
     impl AgencyPlanResponseDto {
@@ -121,26 +138,32 @@ pub mod types {
     pub struct AgencyPlanResponseDtoPricesItem {
         ///Indicates if the price is active
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
         ///Amount of the price
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Billing interval for the plan
         #[serde(
             rename = "billingInterval",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub billing_interval: ::std::option::Option<
             AgencyPlanResponseDtoPricesItemBillingInterval,
         >,
         ///Currency of the price
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///ID of the price
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Symbol of the price
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub symbol: ::std::option::Option<::std::string::String>,
     }
     impl AgencyPlanResponseDtoPricesItem {
@@ -214,12 +237,14 @@ pub mod types {
     pub struct BadRequestDto {
         ///Error message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status code
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl BadRequestDto {
@@ -259,12 +284,14 @@ pub mod types {
             rename = "priceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Provider location ID
         #[serde(
             rename = "providerLocationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///SaaS plan ID
         #[serde(rename = "saasPlanId")]
@@ -274,6 +301,7 @@ pub mod types {
             rename = "stripeAccountId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe_account_id: ::std::option::Option<::std::string::String>,
     }
     impl BulkEnableSaasActionPayloadDto {
@@ -307,12 +335,15 @@ pub mod types {
             rename = "bulkActionUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bulk_action_url: ::std::option::Option<::std::string::String>,
         ///Message indicating the bulk enable SaaS operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Indicates if the bulk enable SaaS operation was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl BulkEnableSaasResponseDto {
@@ -330,48 +361,57 @@ pub mod types {
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Email of the stripe customer(Required only for SaaS V1)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Denotes if it is a saas v2 or v1 sub-account
         #[serde(rename = "isSaaSV2")]
         pub is_saa_sv2: bool,
         ///Name of the stripe customer(Required only for SaaS V1)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Required only while pre-configuring saas subscription
         #[serde(
             rename = "priceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Agency Subaccount ID
         #[serde(
             rename = "providerLocationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///Required only while pre-configuring saas subscription
         #[serde(
             rename = "saasPlanId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_plan_id: ::std::option::Option<::std::string::String>,
         ///Stripe account id(Required only for SaaS V1)
         #[serde(
             rename = "stripeAccountId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe_account_id: ::std::option::Option<::std::string::String>,
         ///Stripe customer id if exists(Required only for SaaS V1)
         #[serde(
             rename = "stripeCustomerId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe_customer_id: ::std::option::Option<::std::string::String>,
     }
     impl EnableSaasDto {
@@ -396,8 +436,10 @@ pub mod types {
     pub struct GetSaasLocationsResponseDto {
         ///Array of SaaS locations
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<::std::vec::Vec<SaasLocationDto>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pagination: ::std::option::Option<GetSaasLocationsResponseDtoPagination>,
     }
     impl GetSaasLocationsResponseDto {
@@ -413,27 +455,33 @@ pub mod types {
             rename = "hasNext",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_next: ::std::option::Option<bool>,
         ///Indicates if there is a previous page
         #[serde(
             rename = "hasPrev",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_prev: ::std::option::Option<bool>,
         ///Number of items per page
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub limit: ::std::option::Option<f64>,
         ///Page number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<f64>,
         ///Total number of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Total number of pages
         #[serde(
             rename = "totalPages",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_pages: ::std::option::Option<f64>,
     }
     impl GetSaasLocationsResponseDtoPagination {
@@ -446,12 +494,14 @@ pub mod types {
     pub struct InternalServerErrorDto {
         ///Error message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status code
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl InternalServerErrorDto {
@@ -467,60 +517,70 @@ pub mod types {
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Customer ID
         #[serde(
             rename = "customerId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_id: ::std::option::Option<::std::string::String>,
         ///Indicates if the SaaS is V2
         #[serde(
             rename = "isSaaSV2",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_saa_sv2: ::std::option::Option<bool>,
         ///Location ID
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Price ID
         #[serde(
             rename = "priceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Product ID
         #[serde(
             rename = "productId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///SaaS mode
         #[serde(
             rename = "saasMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_mode: ::std::option::Option<::std::string::String>,
         ///SaaS plan ID
         #[serde(
             rename = "saasPlanId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_plan_id: ::std::option::Option<::std::string::String>,
         ///Subscription ID
         #[serde(
             rename = "subscriptionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Subscription status
         #[serde(
             rename = "subscriptionStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_status: ::std::option::Option<::std::string::String>,
     }
     impl LocationSubscriptionResponseDto {
@@ -547,12 +607,14 @@ pub mod types {
     pub struct ResourceNotFoundDto {
         ///Error message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status code
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl ResourceNotFoundDto {
@@ -568,48 +630,57 @@ pub mod types {
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Customer ID
         #[serde(
             rename = "customerId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_id: ::std::option::Option<::std::string::String>,
         ///Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Indicates if the SaaS is V2
         #[serde(
             rename = "isSaaSV2",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_saa_sv2: ::std::option::Option<bool>,
         ///Location ID
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Provider location ID
         #[serde(
             rename = "providerLocationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///SaaS mode
         #[serde(
             rename = "saasMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_mode: ::std::option::Option<::std::string::String>,
         ///Subscription ID
         #[serde(
             rename = "subscriptionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Subscription information
         #[serde(
@@ -635,54 +706,64 @@ pub mod types {
             rename = "addOns",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub add_ons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Category ID for the plan
         #[serde(
             rename = "categoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub category_id: ::std::option::Option<::std::string::String>,
         ///Company ID associated with the SaaS plan
         #[serde(
             rename = "companyId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Contact limit for the plan
         #[serde(
             rename = "contactLimit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_limit: ::std::option::Option<f64>,
         ///Creation timestamp
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Description of the SaaS plan
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Indicates if this is a SaaS V2 plan
         #[serde(
             rename = "isSaaSV2",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_saa_sv2: ::std::option::Option<bool>,
         ///Unique identifier for the SaaS plan
         #[serde(
             rename = "planId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///Level of the plan (0-4)
         #[serde(
             rename = "planLevel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_level: ::std::option::Option<f64>,
         ///Prices for the plan
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prices: ::std::option::Option<
             ::std::vec::Vec<SaasPlanResponseDtoPricesItem>,
         >,
@@ -691,51 +772,60 @@ pub mod types {
             rename = "productId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Provider location ID
         #[serde(
             rename = "providerLocationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///Array of SaaS products included in the plan
         #[serde(
             rename = "saasProducts",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Setup fee for the plan
         #[serde(
             rename = "setupFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub setup_fee: ::std::option::Option<f64>,
         ///Snapshot ID for the plan
         #[serde(
             rename = "snapshotId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot_id: ::std::option::Option<::std::string::String>,
         ///Title of the SaaS plan
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Trial period in days
         #[serde(
             rename = "trialPeriod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
         ///Last update timestamp
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User limit for the plan
         #[serde(
             rename = "userLimit",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_limit: ::std::option::Option<f64>,
     }
     impl SaasPlanResponseDto {
@@ -747,21 +837,27 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SaasPlanResponseDtoPricesItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         #[serde(
             rename = "billingInterval",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub billing_interval: ::std::option::Option<
             SaasPlanResponseDtoPricesItemBillingInterval,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub symbol: ::std::option::Option<::std::string::String>,
     }
     impl SaasPlanResponseDtoPricesItem {
@@ -834,15 +930,18 @@ pub mod types {
     pub struct UnauthorizedDto {
         ///Error message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Error message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status code
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl UnauthorizedDto {
@@ -870,15 +969,18 @@ pub mod types {
     pub struct UpdateRebillingDtoConfig {
         ///Enable the rebilling for the locations
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Additional value to be added in terms of percentage. For example, if the product price is $100 and the markup is 5, the amount charged to will be $105.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub markup: ::std::option::Option<f64>,
         ///Enable the product for the locations
         #[serde(
             rename = "optIn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opt_in: ::std::option::Option<bool>,
     }
     impl UpdateRebillingDtoConfig {
@@ -891,7 +993,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -929,6 +1030,10 @@ pub mod types {
         DomainPurchase,
         Phone,
         Email,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for UpdateRebillingDtoProduct {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -950,6 +1055,7 @@ pub mod types {
                 Self::DomainPurchase => f.write_str("domainPurchase"),
                 Self::Phone => f.write_str("Phone"),
                 Self::Email => f.write_str("Email"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -1001,6 +1107,7 @@ pub mod types {
     pub struct UpdateRebillingResponseDto {
         ///Indicates if the rebilling update was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl UpdateRebillingResponseDto {

@@ -16,6 +16,7 @@ pub const LOCATIONS_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /saas-api/public-api/update-saas-subscription/{locationId}` (upstream operation `update-saas-subscription-deprecated`).
 pub const UPDATE_SAAS_SUBSCRIPTION_DEPRECATED: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const UPDATE_SAAS_SUBSCRIPTION_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas-api/public-api/bulk-disable-saas/{companyId}` (upstream operation `bulk-disable-saas-deprecated`).
 pub const BULK_DISABLE_SAAS_DEPRECATED: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const BULK_DISABLE_SAAS_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas-api/public-api/enable-saas/{locationId}` (upstream operation `enable-saas-location-deprecated`).
 pub const ENABLE_SAAS_LOCATION_DEPRECATED: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const ENABLE_SAAS_LOCATION_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas-api/public-api/pause/{locationId}` (upstream operation `pause-location-deprecated`).
 pub const PAUSE_LOCATION_DEPRECATED: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const PAUSE_LOCATION_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas-api/public-api/update-rebilling/{companyId}` (upstream operation `update-rebilling-deprecated`).
 pub const UPDATE_REBILLING_DEPRECATED: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const UPDATE_REBILLING_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /saas-api/public-api/agency-plans/{companyId}` (upstream operation `get-agency-plans-deprecated`).
 pub const GET_AGENCY_PLANS_DEPRECATED: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const GET_AGENCY_PLANS_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /saas-api/public-api/get-saas-subscription/{locationId}` (upstream operation `get-location-subscription-deprecated`).
 pub const GET_LOCATION_SUBSCRIPTION_DEPRECATED: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const GET_LOCATION_SUBSCRIPTION_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas-api/public-api/bulk-enable-saas/{companyId}` (upstream operation `bulk-enable-saas-deprecated`).
 pub const BULK_ENABLE_SAAS_DEPRECATED: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const BULK_ENABLE_SAAS_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /saas-api/public-api/saas-locations/{companyId}` (upstream operation `get-saas-locations-deprecated`).
 pub const GET_SAAS_LOCATIONS_DEPRECATED: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_SAAS_LOCATIONS_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /saas-api/public-api/saas-plan/{planId}` (upstream operation `get-saas-plan-deprecated`).
 pub const GET_SAAS_PLAN_DEPRECATED: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const GET_SAAS_PLAN_DEPRECATED: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /saas/locations` (upstream operation `locations`).
 pub const LOCATIONS: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const LOCATIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /saas/update-saas-subscription/{locationId}` (upstream operation `generate-payment-link`).
 pub const GENERATE_PAYMENT_LINK: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const GENERATE_PAYMENT_LINK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas/bulk-disable-saas/{companyId}` (upstream operation `bulk-disable-saas`).
 pub const BULK_DISABLE_SAAS: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const BULK_DISABLE_SAAS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas/enable-saas/{locationId}` (upstream operation `enable-saas-location`).
 pub const ENABLE_SAAS_LOCATION: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const ENABLE_SAAS_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas/pause/{locationId}` (upstream operation `pause-location`).
 pub const PAUSE_LOCATION: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const PAUSE_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas/update-rebilling/{companyId}` (upstream operation `update-rebilling`).
 pub const UPDATE_REBILLING: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const UPDATE_REBILLING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /saas/agency-plans/{companyId}` (upstream operation `get-agency-plans`).
 pub const GET_AGENCY_PLANS: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const GET_AGENCY_PLANS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /saas/get-saas-subscription/{locationId}` (upstream operation `get-location-subscription`).
 pub const GET_LOCATION_SUBSCRIPTION: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const GET_LOCATION_SUBSCRIPTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /saas/bulk-enable-saas/{companyId}` (upstream operation `bulk-enable-saas`).
 pub const BULK_ENABLE_SAAS: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const BULK_ENABLE_SAAS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /saas/saas-locations/{companyId}` (upstream operation `get-saas-locations`).
 pub const GET_SAAS_LOCATIONS: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const GET_SAAS_LOCATIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /saas/saas-plan/{planId}` (upstream operation `get-saas-plan`).
 pub const GET_SAAS_PLAN: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const GET_SAAS_PLAN: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 22usize] = [

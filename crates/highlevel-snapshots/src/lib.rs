@@ -17,9 +17,11 @@ pub mod types {
     pub struct CreateSnapshotShareLinkRequestDto {
         ///Comma separated Relationship number of Agencies to create agency restricted share link
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub relationship_number: ::std::option::Option<::std::string::String>,
         ///Comma separated Sub-Account ids to create sub-account restricted share link
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub share_location_id: ::std::option::Option<::std::string::String>,
         ///Type of share link to generate
         pub share_type: CreateSnapshotShareLinkRequestDtoShareType,
@@ -104,12 +106,14 @@ pub mod types {
     pub struct CreateSnapshotShareLinkSuccessfulResponseDto {
         ///id for shared snapshot
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Share Link for snapshot
         #[serde(
             rename = "shareLink",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub share_link: ::std::option::Option<::std::string::String>,
     }
     impl CreateSnapshotShareLinkSuccessfulResponseDto {
@@ -121,6 +125,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLatestSnapshotPushStatusSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<SnapshotStatusSchemaWithAssets>,
     }
     impl GetLatestSnapshotPushStatusSuccessfulResponseDto {
@@ -132,6 +137,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSnapshotPushStatusSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<SnapshotStatusSchema>>,
     }
     impl GetSnapshotPushStatusSuccessfulResponseDto {
@@ -143,6 +149,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSnapshotsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshots: ::std::option::Option<::std::vec::Vec<SnapshotsSchema>>,
     }
     impl GetSnapshotsSuccessfulResponseDto {
@@ -158,18 +165,22 @@ pub mod types {
             rename = "dateAdded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Document id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Sub-account id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Status of snapshot push
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
     }
     impl SnapshotStatusSchema {
@@ -182,21 +193,26 @@ pub mod types {
     pub struct SnapshotStatusSchemaWithAssets {
         ///List of completed assets
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub completed: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Document id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Sub-account id
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///List of pending assets
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pending: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Status of snapshot push
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
     }
     impl SnapshotStatusSchemaWithAssets {
@@ -209,12 +225,15 @@ pub mod types {
     pub struct SnapshotsSchema {
         ///Snapshot Id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the snapshot
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Type of snapshot - own or imported.
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl SnapshotsSchema {

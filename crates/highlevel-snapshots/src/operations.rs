@@ -16,6 +16,7 @@ pub const GET_CUSTOM_SNAPSHOTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /snapshots/share/link` (upstream operation `create-snapshot-share-link`).
 pub const CREATE_SNAPSHOT_SHARE_LINK: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const CREATE_SNAPSHOT_SHARE_LINK: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /snapshots/snapshot-status/{snapshotId}` (upstream operation `get-snapshot-push`).
 pub const GET_SNAPSHOT_PUSH: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_SNAPSHOT_PUSH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /snapshots/snapshot-status/{snapshotId}/location/{locationId}` (upstream operation `get-latest-snapshot-push`).
 pub const GET_LATEST_SNAPSHOT_PUSH: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_LATEST_SNAPSHOT_PUSH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 4usize] = [

@@ -16,6 +16,7 @@ pub const START_GOOGLE_OAUTH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/{locationId}/google/locations/{accountId}` (upstream operation `get-google-locations`).
 pub const GET_GOOGLE_LOCATIONS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_GOOGLE_LOCATIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/oauth/{locationId}/google/locations/{accountId}` (upstream operation `set-google-locations`).
 pub const SET_GOOGLE_LOCATIONS: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const SET_GOOGLE_LOCATIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/{locationId}/posts/list` (upstream operation `get-posts`).
 pub const GET_POSTS: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_POSTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/{locationId}/posts` (upstream operation `create-post`).
 pub const CREATE_POST: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const CREATE_POST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/{locationId}/posts/{id}` (upstream operation `get-post`).
 pub const GET_POST: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const GET_POST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /social-media-posting/{locationId}/posts/{id}` (upstream operation `edit-post`).
 pub const EDIT_POST: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const EDIT_POST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /social-media-posting/{locationId}/posts/{id}` (upstream operation `delete-post`).
 pub const DELETE_POST: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const DELETE_POST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/{locationId}/posts/bulk-delete` (upstream operation `bulk-delete-social-planner-posts`).
 pub const BULK_DELETE_SOCIAL_PLANNER_POSTS: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const BULK_DELETE_SOCIAL_PLANNER_POSTS: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/{locationId}/accounts` (upstream operation `get-account`).
 pub const GET_ACCOUNT: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_ACCOUNT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /social-media-posting/{locationId}/accounts/{id}` (upstream operation `delete-account`).
 pub const DELETE_ACCOUNT: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const DELETE_ACCOUNT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/facebook/start` (upstream operation `start-facebook-oauth`).
 pub const START_FACEBOOK_OAUTH: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const START_FACEBOOK_OAUTH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/{locationId}/facebook/accounts/{accountId}` (upstream operation `get-facebook-page-group`).
 pub const GET_FACEBOOK_PAGE_GROUP: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const GET_FACEBOOK_PAGE_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/oauth/{locationId}/facebook/accounts/{accountId}` (upstream operation `attach-facebook-page-group`).
 pub const ATTACH_FACEBOOK_PAGE_GROUP: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const ATTACH_FACEBOOK_PAGE_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/instagram/start` (upstream operation `start-instagram-oauth`).
 pub const START_INSTAGRAM_OAUTH: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const START_INSTAGRAM_OAUTH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/{locationId}/instagram/accounts/{accountId}` (upstream operation `get-instagram-page-group`).
 pub const GET_INSTAGRAM_PAGE_GROUP: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const GET_INSTAGRAM_PAGE_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/oauth/{locationId}/instagram/accounts/{accountId}` (upstream operation `attach-instagram-page-group`).
 pub const ATTACH_INSTAGRAM_PAGE_GROUP: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const ATTACH_INSTAGRAM_PAGE_GROUP: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/linkedin/start` (upstream operation `start-linkedin-oauth`).
 pub const START_LINKEDIN_OAUTH: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const START_LINKEDIN_OAUTH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/{locationId}/linkedin/accounts/{accountId}` (upstream operation `get-linkedin-page-profile`).
 pub const GET_LINKEDIN_PAGE_PROFILE: OperationMeta = OperationMeta {
@@ -196,6 +214,7 @@ pub const GET_LINKEDIN_PAGE_PROFILE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/oauth/{locationId}/linkedin/accounts/{accountId}` (upstream operation `attach-linkedin-page-profile`).
 pub const ATTACH_LINKEDIN_PAGE_PROFILE: OperationMeta = OperationMeta {
@@ -206,6 +225,7 @@ pub const ATTACH_LINKEDIN_PAGE_PROFILE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/twitter/start` (upstream operation `start-twitter-oauth`).
 pub const START_TWITTER_OAUTH: OperationMeta = OperationMeta {
@@ -216,6 +236,7 @@ pub const START_TWITTER_OAUTH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/{locationId}/twitter/accounts/{accountId}` (upstream operation `get-twitter-profile`).
 pub const GET_TWITTER_PROFILE: OperationMeta = OperationMeta {
@@ -226,6 +247,7 @@ pub const GET_TWITTER_PROFILE: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/oauth/{locationId}/twitter/accounts/{accountId}` (upstream operation `attach-twitter-profile`).
 pub const ATTACH_TWITTER_PROFILE: OperationMeta = OperationMeta {
@@ -236,6 +258,7 @@ pub const ATTACH_TWITTER_PROFILE: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/{locationId}/csv` (upstream operation `upload-csv`).
 pub const UPLOAD_CSV: OperationMeta = OperationMeta {
@@ -246,6 +269,7 @@ pub const UPLOAD_CSV: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Multipart,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/{locationId}/csv` (upstream operation `get-upload-status`).
 pub const GET_UPLOAD_STATUS: OperationMeta = OperationMeta {
@@ -256,6 +280,7 @@ pub const GET_UPLOAD_STATUS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/{locationId}/set-accounts` (upstream operation `set-accounts`).
 pub const SET_ACCOUNTS: OperationMeta = OperationMeta {
@@ -266,6 +291,7 @@ pub const SET_ACCOUNTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/{locationId}/csv/{id}` (upstream operation `get-csv-post`).
 pub const GET_CSV_POST: OperationMeta = OperationMeta {
@@ -276,6 +302,7 @@ pub const GET_CSV_POST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /social-media-posting/{locationId}/csv/{id}` (upstream operation `start-csv-finalize`).
 pub const START_CSV_FINALIZE: OperationMeta = OperationMeta {
@@ -286,6 +313,7 @@ pub const START_CSV_FINALIZE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /social-media-posting/{locationId}/csv/{id}` (upstream operation `delete-csv`).
 pub const DELETE_CSV: OperationMeta = OperationMeta {
@@ -296,6 +324,7 @@ pub const DELETE_CSV: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /social-media-posting/{locationId}/csv/{csvId}/post/{postId}` (upstream operation `delete-csv-post`).
 pub const DELETE_CSV_POST: OperationMeta = OperationMeta {
@@ -306,6 +335,7 @@ pub const DELETE_CSV_POST: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/tiktok/start` (upstream operation `start-tiktok-oauth`).
 pub const START_TIKTOK_OAUTH: OperationMeta = OperationMeta {
@@ -316,6 +346,7 @@ pub const START_TIKTOK_OAUTH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/{locationId}/tiktok/accounts/{accountId}` (upstream operation `get-tiktok-profile`).
 pub const GET_TIKTOK_PROFILE: OperationMeta = OperationMeta {
@@ -326,6 +357,7 @@ pub const GET_TIKTOK_PROFILE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/oauth/{locationId}/tiktok/accounts/{accountId}` (upstream operation `attach-tiktok-profile`).
 pub const ATTACH_TIKTOK_PROFILE: OperationMeta = OperationMeta {
@@ -336,6 +368,7 @@ pub const ATTACH_TIKTOK_PROFILE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/tiktok-business/start` (upstream operation `start-tiktok-business-oauth`).
 pub const START_TIKTOK_BUSINESS_OAUTH: OperationMeta = OperationMeta {
@@ -346,6 +379,7 @@ pub const START_TIKTOK_BUSINESS_OAUTH: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/oauth/{locationId}/tiktok-business/accounts/{accountId}` (upstream operation `get-tiktok-business-profile`).
 pub const GET_TIKTOK_BUSINESS_PROFILE: OperationMeta = OperationMeta {
@@ -356,6 +390,7 @@ pub const GET_TIKTOK_BUSINESS_PROFILE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/{locationId}/categories` (upstream operation `get-categories-location-id`).
 pub const GET_CATEGORIES_LOCATION_ID: OperationMeta = OperationMeta {
@@ -366,6 +401,7 @@ pub const GET_CATEGORIES_LOCATION_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/{locationId}/categories/{id}` (upstream operation `get-categories-id`).
 pub const GET_CATEGORIES_ID: OperationMeta = OperationMeta {
@@ -376,6 +412,7 @@ pub const GET_CATEGORIES_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /social-media-posting/{locationId}/tags` (upstream operation `get-tags-location-id`).
 pub const GET_TAGS_LOCATION_ID: OperationMeta = OperationMeta {
@@ -386,6 +423,7 @@ pub const GET_TAGS_LOCATION_ID: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/{locationId}/tags/details` (upstream operation `get-tags-by-ids`).
 pub const GET_TAGS_BY_IDS: OperationMeta = OperationMeta {
@@ -396,6 +434,7 @@ pub const GET_TAGS_BY_IDS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /social-media-posting/statistics` (upstream operation `get-social-media-statistics`).
 pub const GET_SOCIAL_MEDIA_STATISTICS: OperationMeta = OperationMeta {
@@ -406,6 +445,7 @@ pub const GET_SOCIAL_MEDIA_STATISTICS: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 40usize] = [

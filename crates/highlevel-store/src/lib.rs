@@ -17,42 +17,51 @@ pub mod types {
     pub struct AvailableShippingRate {
         ///The amount of the shipping rate if it is normal rate (0 means free ). Fixed Handling fee if it is a carrier rate (it will add to the carrier rate).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///The currency of the amount of the rate / handling fee
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Delivery description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///is this a carrier rate
         #[serde(
             rename = "isCarrierRate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_carrier_rate: ::std::option::Option<bool>,
         ///Name of the shipping zone
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Percentage of rate fee if it is a carrier rate.
         #[serde(
             rename = "percentageOfRateFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage_of_rate_fee: ::std::option::Option<f64>,
         ///Shipping carrier id
         #[serde(
             rename = "shippingCarrierId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_id: ::std::option::Option<::std::string::String>,
         ///An array of items
         #[serde(
             rename = "shippingCarrierServices",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_services: ::std::option::Option<
             ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
         >,
@@ -61,6 +70,7 @@ pub mod types {
             rename = "shippingZoneId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_zone_id: ::std::option::Option<::std::string::String>,
     }
     impl AvailableShippingRate {
@@ -76,32 +86,40 @@ pub mod types {
             rename = "addressLine1",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line1: ::std::option::Option<::std::string::String>,
         ///City of the customer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Name of the Company
         #[serde(
             rename = "companyName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         ///Country code of the customer
         pub country: ContactAddressCountry,
         ///Email of the customer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Name of the customer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Phone number of the customer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///State code of the customer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<ContactAddressState>,
         ///Zip code of the customer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub zip: ::std::option::Option<::std::string::String>,
     }
     impl ContactAddress {
@@ -1153,7 +1171,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -2323,6 +2340,10 @@ pub mod types {
         Rv,
         #[serde(rename = "TT")]
         Tt,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for ContactAddressState {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2915,6 +2936,7 @@ pub mod types {
                 Self::Fd => f.write_str("FD"),
                 Self::Rv => f.write_str("RV"),
                 Self::Tt => f.write_str("TT"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -3540,6 +3562,7 @@ pub mod types {
             rename = "allowsMultipleServiceSelection",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allows_multiple_service_selection: ::std::option::Option<bool>,
         ///Location Id or Agency Id
         #[serde(rename = "altId")]
@@ -3621,12 +3644,15 @@ pub mod types {
     pub struct CreateShippingCarrierResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingCarrierSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl CreateShippingCarrierResponseDto {
@@ -3651,12 +3677,14 @@ pub mod types {
         pub currency: ::std::string::String,
         ///Delivery description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///is this a carrier rate
         #[serde(
             rename = "isCarrierRate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_carrier_rate: ::std::option::Option<bool>,
         ///Maximum condition for applying this price. set 0 or null if there is no maximum
         #[serde(rename = "maxCondition")]
@@ -3671,6 +3699,7 @@ pub mod types {
             rename = "percentageOfRateFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage_of_rate_fee: ::std::option::Option<f64>,
         ///Shipping carrier id
         #[serde(rename = "shippingCarrierId")]
@@ -3813,12 +3842,15 @@ pub mod types {
     pub struct CreateShippingRateResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingRateSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl CreateShippingRateResponseDto {
@@ -3905,12 +3937,15 @@ pub mod types {
     pub struct CreateShippingZoneResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingZoneSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl CreateShippingZoneResponseDto {
@@ -3934,6 +3969,7 @@ pub mod types {
             rename = "storeOrderFulfillmentNotification",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_order_fulfillment_notification: ::std::option::Option<
             StoreOrderFulfillmentNotificationDto,
         >,
@@ -3942,6 +3978,7 @@ pub mod types {
             rename = "storeOrderNotification",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_order_notification: ::std::option::Option<StoreOrderNotificationDto>,
     }
     impl CreateStoreSettingDto {
@@ -4010,12 +4047,15 @@ pub mod types {
     pub struct CreateStoreSettingResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<StoreSettingSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl CreateStoreSettingResponseDto {
@@ -4084,9 +4124,11 @@ pub mod types {
     pub struct DeleteShippingCarrierResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl DeleteShippingCarrierResponseDto {
@@ -4154,9 +4196,11 @@ pub mod types {
     pub struct DeleteShippingRateResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl DeleteShippingRateResponseDto {
@@ -4224,9 +4268,11 @@ pub mod types {
     pub struct DeleteShippingZoneResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl DeleteShippingZoneResponseDto {
@@ -4239,6 +4285,7 @@ pub mod types {
     pub struct GetAvailableShippingRates {
         ///Address of the customer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<ContactAddress>,
         ///Location Id or Agency Id
         #[serde(rename = "altId")]
@@ -4250,6 +4297,7 @@ pub mod types {
             rename = "amountAvailable",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_available: ::std::option::Option<
             GetAvailableShippingRatesAmountAvailable,
         >,
@@ -4260,6 +4308,7 @@ pub mod types {
             rename = "couponCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub coupon_code: ::std::option::Option<::std::string::String>,
         ///An array of price IDs and quantity
         pub products: ::std::vec::Vec<ProductItem>,
@@ -4276,6 +4325,7 @@ pub mod types {
             rename = "weightAvailable",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub weight_available: ::std::option::Option<bool>,
     }
     impl GetAvailableShippingRates {
@@ -6424,12 +6474,15 @@ pub mod types {
     pub struct GetAvailableShippingRatesResponseDto {
         ///Shipping rate data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<AvailableShippingRate>>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl GetAvailableShippingRatesResponseDto {
@@ -6442,12 +6495,15 @@ pub mod types {
     pub struct GetShippingCarrierResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingCarrierSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl GetShippingCarrierResponseDto {
@@ -6515,12 +6571,15 @@ pub mod types {
     pub struct GetShippingRateResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingRateSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl GetShippingRateResponseDto {
@@ -6588,12 +6647,15 @@ pub mod types {
     pub struct GetShippingZoneResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingZoneSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl GetShippingZoneResponseDto {
@@ -6661,12 +6723,15 @@ pub mod types {
     pub struct GetStoreSettingResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<StoreSettingSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl GetStoreSettingResponseDto {
@@ -6734,12 +6799,15 @@ pub mod types {
     pub struct ListShippingCarrierResponseDto {
         ///An array of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<ShippingCarrierSchema>>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl ListShippingCarrierResponseDto {
@@ -6807,9 +6875,11 @@ pub mod types {
     pub struct ListShippingRateResponseDto {
         ///An array of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<ShippingRateSchema>>,
         ///Total number of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl ListShippingRateResponseDto {
@@ -6877,9 +6947,11 @@ pub mod types {
     pub struct ListShippingZoneResponseDto {
         ///An array of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<ShippingZoneSchema>>,
         ///Total number of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl ListShippingZoneResponseDto {
@@ -6950,6 +7022,7 @@ pub mod types {
             rename = "subType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_type: ::std::option::Option<OrderSourceSubType>,
         ///Source of order
         #[serde(rename = "type")]
@@ -7211,44 +7284,53 @@ pub mod types {
             rename = "allowsMultipleServiceSelection",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allows_multiple_service_selection: ::std::option::Option<bool>,
         ///Location Id or Agency Id
         #[serde(
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<ShippingCarrierSchemaAltType>,
         ///The URL endpoint that GHL needs to retrieve shipping rates. This must be a public URL.
         #[serde(
             rename = "callbackUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub callback_url: ::std::option::Option<::std::string::String>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the marketplace app.
         #[serde(
             rename = "marketplaceAppId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_id: ::std::option::Option<::std::string::String>,
         ///Name of the shipping carrier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of available shipping carrier services
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub services: ::std::option::Option<
             ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
         >,
@@ -7257,6 +7339,7 @@ pub mod types {
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl ShippingCarrierSchema {
@@ -7338,9 +7421,11 @@ pub mod types {
     pub struct ShippingCarrierServiceDtoResponse {
         ///Name of the shipping carrier service
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Value of the shipping carrier service
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl ShippingCarrierServiceDtoResponse {
@@ -7356,74 +7441,89 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<ShippingRateSchemaAltType>,
         ///The amount of the shipping rate if it is normal rate (0 means free ). Fixed Handling fee if it is a carrier rate (it will add to the carrier rate).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Type of condition to provide the conditional pricing
         #[serde(
             rename = "conditionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub condition_type: ::std::option::Option<ShippingRateSchemaConditionType>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency of the amount of the rate / handling fee
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Delivery description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///is this a carrier rate
         #[serde(
             rename = "isCarrierRate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_carrier_rate: ::std::option::Option<bool>,
         ///Maximum condition for applying this price. set 0 or null if there is no maximum
         #[serde(
             rename = "maxCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_condition: ::std::option::Option<f64>,
         ///Minimum condition for applying this price. set 0 or null if there is no minimum
         #[serde(
             rename = "minCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub min_condition: ::std::option::Option<f64>,
         ///Name of the shipping zone
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Percentage of rate fee if it is a carrier rate.
         #[serde(
             rename = "percentageOfRateFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage_of_rate_fee: ::std::option::Option<f64>,
         ///Shipping carrier id
         #[serde(
             rename = "shippingCarrierId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_id: ::std::option::Option<::std::string::String>,
         ///An array of items
         #[serde(
             rename = "shippingCarrierServices",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_services: ::std::option::Option<
             ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
         >,
@@ -7432,12 +7532,14 @@ pub mod types {
             rename = "shippingZoneId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_zone_id: ::std::option::Option<::std::string::String>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl ShippingRateSchema {
@@ -7568,7 +7670,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ShippingZoneCountryDto {
         ///Country code
-        pub code: f64,
+        pub code: ::std::string::String,
         ///List of states that are available. If states is empty, then all states are available
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub states: ::std::vec::Vec<ShippingZoneCountryStateDto>,
@@ -7583,9 +7685,11 @@ pub mod types {
     pub struct ShippingZoneCountryDtoResponse {
         ///Country code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub code: ::std::option::Option<f64>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub code: ::std::option::Option<::std::string::String>,
         ///List of states that are available. If states is empty, then all states are available
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub states: ::std::option::Option<
             ::std::vec::Vec<ShippingZoneCountryStateDtoResponse>,
         >,
@@ -7611,7 +7715,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -8781,6 +8884,10 @@ pub mod types {
         Rv,
         #[serde(rename = "TT")]
         Tt,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for ShippingZoneCountryStateDtoCode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9373,6 +9480,7 @@ pub mod types {
                 Self::Fd => f.write_str("FD"),
                 Self::Rv => f.write_str("RV"),
                 Self::Tt => f.write_str("TT"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -9996,6 +10104,7 @@ pub mod types {
     pub struct ShippingZoneCountryStateDtoResponse {
         ///State code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<ShippingZoneCountryStateDtoResponseCode>,
     }
     impl ShippingZoneCountryStateDtoResponse {
@@ -10008,7 +10117,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -11178,6 +11286,10 @@ pub mod types {
         Rv,
         #[serde(rename = "TT")]
         Tt,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for ShippingZoneCountryStateDtoResponseCode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -11770,6 +11882,7 @@ pub mod types {
                 Self::Fd => f.write_str("FD"),
                 Self::Rv => f.write_str("RV"),
                 Self::Tt => f.write_str("TT"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -12396,14 +12509,17 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<ShippingZoneSchemaAltType>,
         ///List of countries that are available
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub countries: ::std::option::Option<
             ::std::vec::Vec<ShippingZoneCountryDtoResponse>,
         >,
@@ -12412,24 +12528,29 @@ pub mod types {
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the shipping zone
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Array of shipping rates under this shipping zone
         #[serde(
             rename = "shippingRates",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_rates: ::std::option::Option<::std::vec::Vec<ShippingRateSchema>>,
         ///updated at
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl ShippingZoneSchema {
@@ -12519,18 +12640,22 @@ pub mod types {
             rename = "defaultEmailTemplateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_email_template_id: ::std::option::Option<::std::string::String>,
         ///Email Template Id
         #[serde(
             rename = "emailTemplateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_template_id: ::std::option::Option<::std::string::String>,
         ///Store order fulfillment notification enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Store order fulfillment email subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
     impl StoreOrderFulfillmentNotificationDtoResponse {
@@ -12565,18 +12690,22 @@ pub mod types {
             rename = "defaultEmailTemplateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_email_template_id: ::std::option::Option<::std::string::String>,
         ///Email Template Id
         #[serde(
             rename = "emailTemplateId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_template_id: ::std::option::Option<::std::string::String>,
         ///Store order notification enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Store order email subject
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
     impl StoreOrderNotificationDtoResponse {
@@ -12592,32 +12721,38 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<StoreSettingSchemaAltType>,
         ///created at
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the settings.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Shipping origin address
         #[serde(
             rename = "shippingOrigin",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_origin: ::std::option::Option<StoreShippingOriginDtoResponse>,
         ///Store order fulfillment notification email
         #[serde(
             rename = "storeOrderFulfillmentNotification",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_order_fulfillment_notification: ::std::option::Option<
             StoreOrderFulfillmentNotificationDtoResponse,
         >,
@@ -12626,6 +12761,7 @@ pub mod types {
             rename = "storeOrderNotification",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_order_notification: ::std::option::Option<
             StoreOrderNotificationDtoResponse,
         >,
@@ -12634,6 +12770,7 @@ pub mod types {
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl StoreSettingSchema {
@@ -12702,22 +12839,26 @@ pub mod types {
         ///City name
         pub city: ::std::string::String,
         ///Country code
-        pub country: f64,
+        pub country: ::std::string::String,
         ///Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Name of the store / company
         pub name: ::std::string::String,
         ///Business Phone Number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///State code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<StoreShippingOriginDtoState>,
         ///Street address line 1
         pub street1: ::std::string::String,
         ///Street address line 2
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub street2: ::std::option::Option<::std::string::String>,
         ///Zip code
         pub zip: ::std::string::String,
@@ -12732,30 +12873,39 @@ pub mod types {
     pub struct StoreShippingOriginDtoResponse {
         ///City name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Country code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub country: ::std::option::Option<f64>,
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub country: ::std::option::Option<::std::string::String>,
         ///Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Name of the store / company
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Business Phone Number
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///State code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<StoreShippingOriginDtoResponseState>,
         ///Street address line 1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub street1: ::std::option::Option<::std::string::String>,
         ///Street address line 2
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub street2: ::std::option::Option<::std::string::String>,
         ///Zip code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub zip: ::std::option::Option<::std::string::String>,
     }
     impl StoreShippingOriginDtoResponse {
@@ -12768,7 +12918,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -13938,6 +14087,10 @@ pub mod types {
         Rv,
         #[serde(rename = "TT")]
         Tt,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for StoreShippingOriginDtoResponseState {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -14530,6 +14683,7 @@ pub mod types {
                 Self::Fd => f.write_str("FD"),
                 Self::Rv => f.write_str("RV"),
                 Self::Tt => f.write_str("TT"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -15153,7 +15307,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -16323,6 +16476,10 @@ pub mod types {
         Rv,
         #[serde(rename = "TT")]
         Tt,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
     }
     impl ::std::fmt::Display for StoreShippingOriginDtoState {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -16915,6 +17072,7 @@ pub mod types {
                 Self::Fd => f.write_str("FD"),
                 Self::Rv => f.write_str("RV"),
                 Self::Tt => f.write_str("TT"),
+                Self::Unrecognized(ref value) => f.write_str(value),
             }
         }
     }
@@ -17540,26 +17698,31 @@ pub mod types {
             rename = "allowsMultipleServiceSelection",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allows_multiple_service_selection: ::std::option::Option<bool>,
         ///Location Id or Agency Id
         #[serde(
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateShippingCarrierDtoAltType>,
         ///The URL endpoint that GHL needs to retrieve shipping rates. This must be a public URL.
         #[serde(
             rename = "callbackUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub callback_url: ::std::option::Option<::std::string::String>,
         ///Name of the shipping carrier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of available shipping carrier services
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -17631,12 +17794,15 @@ pub mod types {
     pub struct UpdateShippingCarrierResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingCarrierSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl UpdateShippingCarrierResponseDto {
@@ -17652,59 +17818,71 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateShippingRateDtoAltType>,
         ///The amount of the shipping rate if it is normal rate (0 means free ). Fixed Handling fee if it is a carrier rate (it will add to the carrier rate).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Type of condition to provide the conditional pricing
         #[serde(
             rename = "conditionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub condition_type: ::std::option::Option<UpdateShippingRateDtoConditionType>,
         ///The currency of the amount of the rate / handling fee
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Delivery description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///is this a carrier rate
         #[serde(
             rename = "isCarrierRate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_carrier_rate: ::std::option::Option<bool>,
         ///Maximum condition for applying this price. set 0 or null if there is no maximum
         #[serde(
             rename = "maxCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_condition: ::std::option::Option<f64>,
         ///Minimum condition for applying this price. set 0 or null if there is no minimum
         #[serde(
             rename = "minCondition",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub min_condition: ::std::option::Option<f64>,
         ///Name of the shipping zone
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Percentage of rate fee if it is a carrier rate.
         #[serde(
             rename = "percentageOfRateFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage_of_rate_fee: ::std::option::Option<f64>,
         ///Shipping carrier id
         #[serde(
             rename = "shippingCarrierId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_id: ::std::option::Option<::std::string::String>,
         ///An array of items
         #[serde(
@@ -17844,12 +18022,15 @@ pub mod types {
     pub struct UpdateShippingRateResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingRateSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl UpdateShippingRateResponseDto {
@@ -17865,17 +18046,20 @@ pub mod types {
             rename = "altId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "altType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateShippingZoneDtoAltType>,
         ///List of countries that are available
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub countries: ::std::vec::Vec<ShippingZoneCountryDto>,
         ///Name of the shipping zone
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl UpdateShippingZoneDto {
@@ -17944,12 +18128,15 @@ pub mod types {
     pub struct UpdateShippingZoneResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingZoneSchema>,
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl UpdateShippingZoneResponseDto {
@@ -21340,7 +21527,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ShippingZoneCountryDto {
-            code: ::std::result::Result<f64, ::std::string::String>,
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
             states: ::std::result::Result<
                 ::std::vec::Vec<super::ShippingZoneCountryStateDto>,
                 ::std::string::String,
@@ -21357,7 +21544,7 @@ pub mod types {
         impl ShippingZoneCountryDto {
             pub fn code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<f64>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.code = value
@@ -21406,7 +21593,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ShippingZoneCountryDtoResponse {
             code: ::std::result::Result<
-                ::std::option::Option<f64>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             states: ::std::result::Result<
@@ -21427,7 +21614,7 @@ pub mod types {
         impl ShippingZoneCountryDtoResponse {
             pub fn code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.code = value
@@ -22379,7 +22566,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct StoreShippingOriginDto {
             city: ::std::result::Result<::std::string::String, ::std::string::String>,
-            country: ::std::result::Result<f64, ::std::string::String>,
+            country: ::std::result::Result<::std::string::String, ::std::string::String>,
             email: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -22430,7 +22617,7 @@ pub mod types {
             }
             pub fn country<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<f64>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.country = value
@@ -22569,7 +22756,7 @@ pub mod types {
                 ::std::string::String,
             >,
             country: ::std::result::Result<
-                ::std::option::Option<f64>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             email: ::std::result::Result<
@@ -22631,7 +22818,7 @@ pub mod types {
             }
             pub fn country<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.country = value

@@ -16,6 +16,7 @@ pub const CREATE_SHIPPING_ZONE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /store/shipping-zone` (upstream operation `list-shipping-zones`).
 pub const LIST_SHIPPING_ZONES: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const LIST_SHIPPING_ZONES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /store/shipping-zone/{shippingZoneId}` (upstream operation `get-shipping-zones`).
 pub const GET_SHIPPING_ZONES: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_SHIPPING_ZONES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /store/shipping-zone/{shippingZoneId}` (upstream operation `update-shipping-zone`).
 pub const UPDATE_SHIPPING_ZONE: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const UPDATE_SHIPPING_ZONE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /store/shipping-zone/{shippingZoneId}` (upstream operation `delete-shipping-zone`).
 pub const DELETE_SHIPPING_ZONE: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const DELETE_SHIPPING_ZONE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /store/shipping-zone/shipping-rates` (upstream operation `get-available-shipping-zones`).
 pub const GET_AVAILABLE_SHIPPING_ZONES: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const GET_AVAILABLE_SHIPPING_ZONES: OperationMeta = OperationMeta {
     security: &[],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /store/shipping-zone/{shippingZoneId}/shipping-rate` (upstream operation `create-shipping-rate`).
 pub const CREATE_SHIPPING_RATE: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const CREATE_SHIPPING_RATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /store/shipping-zone/{shippingZoneId}/shipping-rate` (upstream operation `list-shipping-rates`).
 pub const LIST_SHIPPING_RATES: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const LIST_SHIPPING_RATES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /store/shipping-zone/{shippingZoneId}/shipping-rate/{shippingRateId}` (upstream operation `get-shipping-rates`).
 pub const GET_SHIPPING_RATES: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const GET_SHIPPING_RATES: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /store/shipping-zone/{shippingZoneId}/shipping-rate/{shippingRateId}` (upstream operation `update-shipping-rate`).
 pub const UPDATE_SHIPPING_RATE: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const UPDATE_SHIPPING_RATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /store/shipping-zone/{shippingZoneId}/shipping-rate/{shippingRateId}` (upstream operation `delete-shipping-rate`).
 pub const DELETE_SHIPPING_RATE: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const DELETE_SHIPPING_RATE: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /store/shipping-carrier` (upstream operation `create-shipping-carrier`).
 pub const CREATE_SHIPPING_CARRIER: OperationMeta = OperationMeta {
@@ -126,6 +137,7 @@ pub const CREATE_SHIPPING_CARRIER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /store/shipping-carrier` (upstream operation `list-shipping-carriers`).
 pub const LIST_SHIPPING_CARRIERS: OperationMeta = OperationMeta {
@@ -136,6 +148,7 @@ pub const LIST_SHIPPING_CARRIERS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /store/shipping-carrier/{shippingCarrierId}` (upstream operation `get-shipping-carriers`).
 pub const GET_SHIPPING_CARRIERS: OperationMeta = OperationMeta {
@@ -146,6 +159,7 @@ pub const GET_SHIPPING_CARRIERS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /store/shipping-carrier/{shippingCarrierId}` (upstream operation `update-shipping-carrier`).
 pub const UPDATE_SHIPPING_CARRIER: OperationMeta = OperationMeta {
@@ -156,6 +170,7 @@ pub const UPDATE_SHIPPING_CARRIER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /store/shipping-carrier/{shippingCarrierId}` (upstream operation `delete-shipping-carrier`).
 pub const DELETE_SHIPPING_CARRIER: OperationMeta = OperationMeta {
@@ -166,6 +181,7 @@ pub const DELETE_SHIPPING_CARRIER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /store/store-setting` (upstream operation `create-store-setting`).
 pub const CREATE_STORE_SETTING: OperationMeta = OperationMeta {
@@ -176,6 +192,7 @@ pub const CREATE_STORE_SETTING: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /store/store-setting` (upstream operation `get-store-settings`).
 pub const GET_STORE_SETTINGS: OperationMeta = OperationMeta {
@@ -186,6 +203,7 @@ pub const GET_STORE_SETTINGS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 18usize] = [

@@ -16,6 +16,7 @@ pub const GET_SURVEYS_SUBMISSIONS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /surveys/` (upstream operation `get-surveys`).
 pub const GET_SURVEYS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_SURVEYS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 2usize] = [GET_SURVEYS, GET_SURVEYS_SUBMISSIONS];

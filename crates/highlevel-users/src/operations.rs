@@ -16,6 +16,7 @@ pub const SEARCH_USERS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /users/search/filter-by-email` (upstream operation `filter-users-by-email`).
 pub const FILTER_USERS_BY_EMAIL: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const FILTER_USERS_BY_EMAIL: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /users/{userId}` (upstream operation `get-user`).
 pub const GET_USER: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const GET_USER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /users/{userId}` (upstream operation `update-user`).
 pub const UPDATE_USER: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const UPDATE_USER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /users/{userId}` (upstream operation `delete-user`).
 pub const DELETE_USER: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const DELETE_USER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /users/` (upstream operation `get-user-by-location`).
 pub const GET_USER_BY_LOCATION: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const GET_USER_BY_LOCATION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /users/` (upstream operation `create-user`).
 pub const CREATE_USER: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const CREATE_USER: OperationMeta = OperationMeta {
     security: &[SecurityScheme::AgencyAccess, SecurityScheme::LocationAccess],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 7usize] = [

@@ -15,11 +15,11 @@ pub mod types {
     ///`AgentActionResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct AgentActionResponseDto {
-        ///Action parameters - structure varies by actionType
         #[serde(
             rename = "actionParameters",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<
             AgentActionResponseDtoActionParameters,
         >,
@@ -28,12 +28,15 @@ pub mod types {
             rename = "actionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<AgentActionResponseDtoActionType>,
         ///Unique identifier for this action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for this action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl AgentActionResponseDto {
@@ -42,68 +45,189 @@ pub mod types {
         }
     }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum AgentActionResponseDtoActionParameters {
-        CallTransferActionParametersResponse(CallTransferActionParametersResponse),
-        DataExtractionActionParametersResponse(DataExtractionActionParametersResponse),
-        InCallDataExtractionActionParametersResponse(
-            InCallDataExtractionActionParametersResponse,
-        ),
-        WorkflowTriggerParametersResponse(WorkflowTriggerParametersResponse),
-        SmsParametersResponse(SmsParametersResponse),
-        AppointmentBookingActionParametersResponse(
-            AppointmentBookingActionParametersResponse,
-        ),
-        CustomActionParametersResponse(CustomActionParametersResponse),
-        KnowledgeBaseParametersResponse(KnowledgeBaseParametersResponse),
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AgentActionResponseDtoActionParameters {
+        ///API endpoint configuration
+        #[serde(
+            rename = "apiDetails",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
+        ///Calendar ID to book appointments in
+        #[serde(
+            rename = "calendarId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub calendar_id: ::std::option::Option<::std::string::String>,
+        ///ID of the contact field to be updated with the extracted data
+        #[serde(
+            rename = "contactFieldId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_field_id: ::std::option::Option<::std::string::String>,
+        ///Number of days ahead to offer booking dates
+        #[serde(
+            rename = "daysOfOfferingDates",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub days_of_offering_dates: ::std::option::Option<f64>,
+        ///Description of what data to extract
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Whether to play whisper message to the receiving party
+        #[serde(
+            rename = "hearWhisperMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hear_whisper_message: ::std::option::Option<bool>,
+        ///Hours between available slots
+        #[serde(
+            rename = "hoursBetweenSlots",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hours_between_slots: ::std::option::Option<f64>,
+        ///Knowledge base ID to query
+        #[serde(
+            rename = "knowledgeBaseId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub knowledge_base_id: ::std::option::Option<::std::string::String>,
+        ///SMS message content to send
+        #[serde(
+            rename = "messageBody",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub message_body: ::std::option::Option<::std::string::String>,
+        ///Whether to overwrite existing field value if already set, default is false
+        #[serde(rename = "overwriteExistingValue", default)]
+        pub overwrite_existing_value: bool,
+        ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
+        #[serde(
+            rename = "selectedPaths",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub selected_paths: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        ///Number of available slots per day
+        #[serde(
+            rename = "slotsPerDay",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub slots_per_day: ::std::option::Option<f64>,
+        ///Type of transfer destination (currently only "number" is supported)
+        #[serde(
+            rename = "transferToType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_type: ::std::option::Option<
+            AgentActionResponseDtoActionParametersTransferToType,
+        >,
+        ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
+        #[serde(
+            rename = "transferToValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_value: ::std::option::Option<::std::string::String>,
+        ///Message to tell the caller before transferring
+        #[serde(
+            rename = "triggerMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_message: ::std::option::Option<::std::string::String>,
+        ///When to trigger this action during the call
+        #[serde(
+            rename = "triggerPrompt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_prompt: ::std::option::Option<::std::string::String>,
+        ///Workflow ID to trigger
+        #[serde(
+            rename = "workflowId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub workflow_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::std::convert::From<CallTransferActionParametersResponse>
-    for AgentActionResponseDtoActionParameters {
-        fn from(value: CallTransferActionParametersResponse) -> Self {
-            Self::CallTransferActionParametersResponse(value)
+    impl AgentActionResponseDtoActionParameters {
+        pub fn builder() -> builder::AgentActionResponseDtoActionParameters {
+            Default::default()
         }
     }
-    impl ::std::convert::From<DataExtractionActionParametersResponse>
-    for AgentActionResponseDtoActionParameters {
-        fn from(value: DataExtractionActionParametersResponse) -> Self {
-            Self::DataExtractionActionParametersResponse(value)
+    ///Type of transfer destination (currently only "number" is supported)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AgentActionResponseDtoActionParametersTransferToType {
+        #[serde(rename = "number")]
+        Number,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for AgentActionResponseDtoActionParametersTransferToType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Number => f.write_str("number"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
         }
     }
-    impl ::std::convert::From<InCallDataExtractionActionParametersResponse>
-    for AgentActionResponseDtoActionParameters {
-        fn from(value: InCallDataExtractionActionParametersResponse) -> Self {
-            Self::InCallDataExtractionActionParametersResponse(value)
+    impl ::std::str::FromStr for AgentActionResponseDtoActionParametersTransferToType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "number" => Ok(Self::Number),
+                _ => Err("invalid value".into()),
+            }
         }
     }
-    impl ::std::convert::From<WorkflowTriggerParametersResponse>
-    for AgentActionResponseDtoActionParameters {
-        fn from(value: WorkflowTriggerParametersResponse) -> Self {
-            Self::WorkflowTriggerParametersResponse(value)
+    impl ::std::convert::TryFrom<&str>
+    for AgentActionResponseDtoActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
-    impl ::std::convert::From<SmsParametersResponse>
-    for AgentActionResponseDtoActionParameters {
-        fn from(value: SmsParametersResponse) -> Self {
-            Self::SmsParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<AppointmentBookingActionParametersResponse>
-    for AgentActionResponseDtoActionParameters {
-        fn from(value: AppointmentBookingActionParametersResponse) -> Self {
-            Self::AppointmentBookingActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<CustomActionParametersResponse>
-    for AgentActionResponseDtoActionParameters {
-        fn from(value: CustomActionParametersResponse) -> Self {
-            Self::CustomActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<KnowledgeBaseParametersResponse>
-    for AgentActionResponseDtoActionParameters {
-        fn from(value: KnowledgeBaseParametersResponse) -> Self {
-            Self::KnowledgeBaseParametersResponse(value)
+    impl ::std::convert::TryFrom<::std::string::String>
+    for AgentActionResponseDtoActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Type of action
@@ -198,12 +322,14 @@ pub mod types {
             rename = "agentName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<AgentCreationRequestDtoAgentName>,
         ///Custom instructions defining the agent's behavior and personality. Default: Basic prompt generated automatically
         #[serde(
             rename = "agentPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals defining when the agent accepts calls, organized by day of week. Default: [] (available 24/7)
         #[serde(
@@ -217,6 +343,7 @@ pub mod types {
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<AgentCreationRequestDtoBusinessName>,
         ///Array of workflow IDs to trigger automatically when calls end. Default: []
         #[serde(
@@ -230,14 +357,17 @@ pub mod types {
             rename = "inboundNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Prevents this agent from being used as a fallback option. Default: false (Available as backup agent)
         #[serde(
             rename = "isAgentAsBackupDisabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<VoiceAiLanguage>,
         ///Unique identifier for the location where this agent will operate
         #[serde(rename = "locationId")]
@@ -247,29 +377,34 @@ pub mod types {
             rename = "maxCallDuration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing phone number allocation. Default: null
         #[serde(
             rename = "numberPoolId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "patienceLevel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<PatienceLevel>,
         ///Seconds to wait before sending idle reminders, between 1-20. Default: 8 seconds
         #[serde(
             rename = "reminderAfterIdleTimeSeconds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Configuration for post-call email notifications to various recipients. Default: []
         #[serde(
             rename = "sendPostCallNotificationTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationDto,
         >,
@@ -278,24 +413,29 @@ pub mod types {
             rename = "sendUserIdleReminders",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier affecting working hours and scheduling. Default: Location timezone
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<AgentCreationRequestDtoTimezone>,
         ///Language translation settings including enablement flag and target language code. Rules: (1) translation.enabled can only be true if the agent's language is not en-US; (2) when enabled, translation.language must be either the agent's language or en-US; (3) when enabled, translation.language is required.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationDto>,
         ///Identifier for the speech synthesis voice from available voice options. Default: Auto generated
         #[serde(
             rename = "voiceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Initial greeting spoken when the agent answers calls. Default: Auto generated
         #[serde(
             rename = "welcomeMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<
             AgentCreationRequestDtoWelcomeMessage,
         >,
@@ -597,9 +737,11 @@ pub mod types {
             rename = "dayOfTheWeek",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_the_week: ::std::option::Option<f64>,
         ///Array of time intervals when the agent is available on this day
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub intervals: ::std::option::Option<::std::vec::Vec<IntervalDtoResponse>>,
     }
     impl AgentWorkingHoursDtoResponse {
@@ -636,24 +778,28 @@ pub mod types {
             rename = "calendarId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Number of days ahead to offer booking dates
         #[serde(
             rename = "daysOfOfferingDates",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_offering_dates: ::std::option::Option<f64>,
         ///Hours between available slots
         #[serde(
             rename = "hoursBetweenSlots",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours_between_slots: ::std::option::Option<f64>,
         ///Number of available slots per day
         #[serde(
             rename = "slotsPerDay",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots_per_day: ::std::option::Option<f64>,
     }
     impl AppointmentBookingActionParametersResponse {
@@ -669,36 +815,41 @@ pub mod types {
             rename = "actionId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_id: ::std::option::Option<::std::string::String>,
         ///Action name
         #[serde(
             rename = "actionName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_name: ::std::option::Option<::std::string::String>,
-        ///Action parameters - structure varies by actionType
         #[serde(
             rename = "actionParameters",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<CallActionSchemaActionParameters>,
         ///Action type
         #[serde(
             rename = "actionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<CallActionSchemaActionType>,
         ///When the action was executed
         #[serde(
             rename = "executedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub executed_at: ::std::option::Option<::std::string::String>,
         ///When the trigger was received
         #[serde(
             rename = "triggerReceivedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_received_at: ::std::option::Option<::std::string::String>,
     }
     impl CallActionSchema {
@@ -707,68 +858,189 @@ pub mod types {
         }
     }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum CallActionSchemaActionParameters {
-        CallTransferActionParametersResponse(CallTransferActionParametersResponse),
-        DataExtractionActionParametersResponse(DataExtractionActionParametersResponse),
-        InCallDataExtractionActionParametersResponse(
-            InCallDataExtractionActionParametersResponse,
-        ),
-        WorkflowTriggerParametersResponse(WorkflowTriggerParametersResponse),
-        SmsParametersResponse(SmsParametersResponse),
-        AppointmentBookingActionParametersResponse(
-            AppointmentBookingActionParametersResponse,
-        ),
-        CustomActionParametersResponse(CustomActionParametersResponse),
-        KnowledgeBaseParametersResponse(KnowledgeBaseParametersResponse),
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct CallActionSchemaActionParameters {
+        ///API endpoint configuration
+        #[serde(
+            rename = "apiDetails",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
+        ///Calendar ID to book appointments in
+        #[serde(
+            rename = "calendarId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub calendar_id: ::std::option::Option<::std::string::String>,
+        ///ID of the contact field to be updated with the extracted data
+        #[serde(
+            rename = "contactFieldId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_field_id: ::std::option::Option<::std::string::String>,
+        ///Number of days ahead to offer booking dates
+        #[serde(
+            rename = "daysOfOfferingDates",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub days_of_offering_dates: ::std::option::Option<f64>,
+        ///Description of what data to extract
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Whether to play whisper message to the receiving party
+        #[serde(
+            rename = "hearWhisperMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hear_whisper_message: ::std::option::Option<bool>,
+        ///Hours between available slots
+        #[serde(
+            rename = "hoursBetweenSlots",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hours_between_slots: ::std::option::Option<f64>,
+        ///Knowledge base ID to query
+        #[serde(
+            rename = "knowledgeBaseId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub knowledge_base_id: ::std::option::Option<::std::string::String>,
+        ///SMS message content to send
+        #[serde(
+            rename = "messageBody",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub message_body: ::std::option::Option<::std::string::String>,
+        ///Whether to overwrite existing field value if already set, default is false
+        #[serde(rename = "overwriteExistingValue", default)]
+        pub overwrite_existing_value: bool,
+        ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
+        #[serde(
+            rename = "selectedPaths",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub selected_paths: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        ///Number of available slots per day
+        #[serde(
+            rename = "slotsPerDay",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub slots_per_day: ::std::option::Option<f64>,
+        ///Type of transfer destination (currently only "number" is supported)
+        #[serde(
+            rename = "transferToType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_type: ::std::option::Option<
+            CallActionSchemaActionParametersTransferToType,
+        >,
+        ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
+        #[serde(
+            rename = "transferToValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_value: ::std::option::Option<::std::string::String>,
+        ///Message to tell the caller before transferring
+        #[serde(
+            rename = "triggerMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_message: ::std::option::Option<::std::string::String>,
+        ///When to trigger this action during the call
+        #[serde(
+            rename = "triggerPrompt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_prompt: ::std::option::Option<::std::string::String>,
+        ///Workflow ID to trigger
+        #[serde(
+            rename = "workflowId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub workflow_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::std::convert::From<CallTransferActionParametersResponse>
-    for CallActionSchemaActionParameters {
-        fn from(value: CallTransferActionParametersResponse) -> Self {
-            Self::CallTransferActionParametersResponse(value)
+    impl CallActionSchemaActionParameters {
+        pub fn builder() -> builder::CallActionSchemaActionParameters {
+            Default::default()
         }
     }
-    impl ::std::convert::From<DataExtractionActionParametersResponse>
-    for CallActionSchemaActionParameters {
-        fn from(value: DataExtractionActionParametersResponse) -> Self {
-            Self::DataExtractionActionParametersResponse(value)
+    ///Type of transfer destination (currently only "number" is supported)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CallActionSchemaActionParametersTransferToType {
+        #[serde(rename = "number")]
+        Number,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for CallActionSchemaActionParametersTransferToType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Number => f.write_str("number"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
         }
     }
-    impl ::std::convert::From<InCallDataExtractionActionParametersResponse>
-    for CallActionSchemaActionParameters {
-        fn from(value: InCallDataExtractionActionParametersResponse) -> Self {
-            Self::InCallDataExtractionActionParametersResponse(value)
+    impl ::std::str::FromStr for CallActionSchemaActionParametersTransferToType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "number" => Ok(Self::Number),
+                _ => Err("invalid value".into()),
+            }
         }
     }
-    impl ::std::convert::From<WorkflowTriggerParametersResponse>
-    for CallActionSchemaActionParameters {
-        fn from(value: WorkflowTriggerParametersResponse) -> Self {
-            Self::WorkflowTriggerParametersResponse(value)
+    impl ::std::convert::TryFrom<&str>
+    for CallActionSchemaActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
-    impl ::std::convert::From<SmsParametersResponse>
-    for CallActionSchemaActionParameters {
-        fn from(value: SmsParametersResponse) -> Self {
-            Self::SmsParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<AppointmentBookingActionParametersResponse>
-    for CallActionSchemaActionParameters {
-        fn from(value: AppointmentBookingActionParametersResponse) -> Self {
-            Self::AppointmentBookingActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<CustomActionParametersResponse>
-    for CallActionSchemaActionParameters {
-        fn from(value: CustomActionParametersResponse) -> Self {
-            Self::CustomActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<KnowledgeBaseParametersResponse>
-    for CallActionSchemaActionParameters {
-        fn from(value: KnowledgeBaseParametersResponse) -> Self {
-            Self::KnowledgeBaseParametersResponse(value)
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CallActionSchemaActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Action type
@@ -862,27 +1134,32 @@ pub mod types {
             rename = "agentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_id: ::std::option::Option<::std::string::String>,
         ///Associated contact ID
         #[serde(
             rename = "contactId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the call was created
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Call duration in seconds
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub duration: ::std::option::Option<f64>,
         ///Actions performed during the call. Note: The APPOINTMENT_BOOKING action will only be visible in executedCallActions from Sep 9th 2025.
         #[serde(
             rename = "executedCallActions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub executed_call_actions: ::std::option::Option<
             ::std::vec::Vec<CallActionSchema>,
         >,
@@ -900,36 +1177,44 @@ pub mod types {
             rename = "fromNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the call
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the agent is deleted
         #[serde(
             rename = "isAgentDeleted",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_deleted: ::std::option::Option<bool>,
         ///Message identifier associated with the call
         #[serde(
             rename = "messageId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         ///Call summary
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub summary: ::std::option::Option<::std::string::String>,
         ///Call transcript
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transcript: ::std::option::Option<::std::string::String>,
         ///Transcript translation details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationSchema>,
         ///Whether this call was a trial call
         #[serde(
             rename = "trialCall",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_call: ::std::option::Option<bool>,
     }
     impl CallLogDto {
@@ -945,18 +1230,22 @@ pub mod types {
             rename = "callLogs",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_logs: ::std::option::Option<::std::vec::Vec<CallLogDto>>,
         ///Page number starting from 1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<f64>,
         ///Number of items per page
         #[serde(
             rename = "pageSize",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_size: ::std::option::Option<f64>,
         ///Total number of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl CallLogsResponseDto {
@@ -972,6 +1261,7 @@ pub mod types {
             rename = "hearWhisperMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hear_whisper_message: ::std::option::Option<bool>,
         ///Type of transfer destination (currently only "number" is supported)
         #[serde(rename = "transferToType")]
@@ -999,12 +1289,14 @@ pub mod types {
             rename = "hearWhisperMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hear_whisper_message: ::std::option::Option<bool>,
         ///Type of transfer destination (currently only "number" is supported)
         #[serde(
             rename = "transferToType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_type: ::std::option::Option<
             CallTransferActionParametersResponseTransferToType,
         >,
@@ -1013,18 +1305,21 @@ pub mod types {
             rename = "transferToValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_value: ::std::option::Option<::std::string::String>,
         ///Message to tell the caller before transferring
         #[serde(
             rename = "triggerMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to trigger this action during the call
         #[serde(
             rename = "triggerPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
     }
     impl CallTransferActionParametersResponse {
@@ -1148,11 +1443,11 @@ pub mod types {
     ///`CreateActionResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateActionResponseDto {
-        ///Action parameters - structure varies by actionType
         #[serde(
             rename = "actionParameters",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<
             CreateActionResponseDtoActionParameters,
         >,
@@ -1161,12 +1456,15 @@ pub mod types {
             rename = "actionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<CreateActionResponseDtoActionType>,
         ///Unique identifier for the created action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for this action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl CreateActionResponseDto {
@@ -1175,68 +1473,189 @@ pub mod types {
         }
     }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum CreateActionResponseDtoActionParameters {
-        CallTransferActionParametersResponse(CallTransferActionParametersResponse),
-        DataExtractionActionParametersResponse(DataExtractionActionParametersResponse),
-        InCallDataExtractionActionParametersResponse(
-            InCallDataExtractionActionParametersResponse,
-        ),
-        WorkflowTriggerParametersResponse(WorkflowTriggerParametersResponse),
-        SmsParametersResponse(SmsParametersResponse),
-        AppointmentBookingActionParametersResponse(
-            AppointmentBookingActionParametersResponse,
-        ),
-        CustomActionParametersResponse(CustomActionParametersResponse),
-        KnowledgeBaseParametersResponse(KnowledgeBaseParametersResponse),
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct CreateActionResponseDtoActionParameters {
+        ///API endpoint configuration
+        #[serde(
+            rename = "apiDetails",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
+        ///Calendar ID to book appointments in
+        #[serde(
+            rename = "calendarId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub calendar_id: ::std::option::Option<::std::string::String>,
+        ///ID of the contact field to be updated with the extracted data
+        #[serde(
+            rename = "contactFieldId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_field_id: ::std::option::Option<::std::string::String>,
+        ///Number of days ahead to offer booking dates
+        #[serde(
+            rename = "daysOfOfferingDates",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub days_of_offering_dates: ::std::option::Option<f64>,
+        ///Description of what data to extract
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Whether to play whisper message to the receiving party
+        #[serde(
+            rename = "hearWhisperMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hear_whisper_message: ::std::option::Option<bool>,
+        ///Hours between available slots
+        #[serde(
+            rename = "hoursBetweenSlots",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hours_between_slots: ::std::option::Option<f64>,
+        ///Knowledge base ID to query
+        #[serde(
+            rename = "knowledgeBaseId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub knowledge_base_id: ::std::option::Option<::std::string::String>,
+        ///SMS message content to send
+        #[serde(
+            rename = "messageBody",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub message_body: ::std::option::Option<::std::string::String>,
+        ///Whether to overwrite existing field value if already set, default is false
+        #[serde(rename = "overwriteExistingValue", default)]
+        pub overwrite_existing_value: bool,
+        ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
+        #[serde(
+            rename = "selectedPaths",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub selected_paths: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        ///Number of available slots per day
+        #[serde(
+            rename = "slotsPerDay",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub slots_per_day: ::std::option::Option<f64>,
+        ///Type of transfer destination (currently only "number" is supported)
+        #[serde(
+            rename = "transferToType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_type: ::std::option::Option<
+            CreateActionResponseDtoActionParametersTransferToType,
+        >,
+        ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
+        #[serde(
+            rename = "transferToValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_value: ::std::option::Option<::std::string::String>,
+        ///Message to tell the caller before transferring
+        #[serde(
+            rename = "triggerMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_message: ::std::option::Option<::std::string::String>,
+        ///When to trigger this action during the call
+        #[serde(
+            rename = "triggerPrompt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_prompt: ::std::option::Option<::std::string::String>,
+        ///Workflow ID to trigger
+        #[serde(
+            rename = "workflowId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub workflow_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::std::convert::From<CallTransferActionParametersResponse>
-    for CreateActionResponseDtoActionParameters {
-        fn from(value: CallTransferActionParametersResponse) -> Self {
-            Self::CallTransferActionParametersResponse(value)
+    impl CreateActionResponseDtoActionParameters {
+        pub fn builder() -> builder::CreateActionResponseDtoActionParameters {
+            Default::default()
         }
     }
-    impl ::std::convert::From<DataExtractionActionParametersResponse>
-    for CreateActionResponseDtoActionParameters {
-        fn from(value: DataExtractionActionParametersResponse) -> Self {
-            Self::DataExtractionActionParametersResponse(value)
+    ///Type of transfer destination (currently only "number" is supported)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CreateActionResponseDtoActionParametersTransferToType {
+        #[serde(rename = "number")]
+        Number,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for CreateActionResponseDtoActionParametersTransferToType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Number => f.write_str("number"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
         }
     }
-    impl ::std::convert::From<InCallDataExtractionActionParametersResponse>
-    for CreateActionResponseDtoActionParameters {
-        fn from(value: InCallDataExtractionActionParametersResponse) -> Self {
-            Self::InCallDataExtractionActionParametersResponse(value)
+    impl ::std::str::FromStr for CreateActionResponseDtoActionParametersTransferToType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "number" => Ok(Self::Number),
+                _ => Err("invalid value".into()),
+            }
         }
     }
-    impl ::std::convert::From<WorkflowTriggerParametersResponse>
-    for CreateActionResponseDtoActionParameters {
-        fn from(value: WorkflowTriggerParametersResponse) -> Self {
-            Self::WorkflowTriggerParametersResponse(value)
+    impl ::std::convert::TryFrom<&str>
+    for CreateActionResponseDtoActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
-    impl ::std::convert::From<SmsParametersResponse>
-    for CreateActionResponseDtoActionParameters {
-        fn from(value: SmsParametersResponse) -> Self {
-            Self::SmsParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<AppointmentBookingActionParametersResponse>
-    for CreateActionResponseDtoActionParameters {
-        fn from(value: AppointmentBookingActionParametersResponse) -> Self {
-            Self::AppointmentBookingActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<CustomActionParametersResponse>
-    for CreateActionResponseDtoActionParameters {
-        fn from(value: CustomActionParametersResponse) -> Self {
-            Self::CustomActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<KnowledgeBaseParametersResponse>
-    for CreateActionResponseDtoActionParameters {
-        fn from(value: KnowledgeBaseParametersResponse) -> Self {
-            Self::KnowledgeBaseParametersResponse(value)
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateActionResponseDtoActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Type of action
@@ -1331,18 +1750,21 @@ pub mod types {
             rename = "agentName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<::std::string::String>,
         ///Custom instructions defining the agent's behavior
         #[serde(
             rename = "agentPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals when the agent accepts calls, organized by day of week
         #[serde(
             rename = "agentWorkingHours",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_working_hours: ::std::option::Option<
             ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
         >,
@@ -1351,68 +1773,80 @@ pub mod types {
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs triggered automatically when calls end
         #[serde(
             rename = "callEndWorkflowIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_end_workflow_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Unique identifier for the created agent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Phone number for receiving inbound calls
         #[serde(
             rename = "inboundNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Indicates whether this agent is excluded from backup scenarios
         #[serde(
             rename = "isAgentAsBackupDisabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
         ///Language code for the agent's speech and understanding
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the location where this agent operates
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Maximum call duration in seconds, between 180-900
         #[serde(
             rename = "maxCallDuration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing this agent's phone allocation
         #[serde(
             rename = "numberPoolId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
         ///Current tolerance level for caller response delays
         #[serde(
             rename = "patienceLevel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<::std::string::String>,
         ///Seconds to wait before sending idle reminders, between 1-20
         #[serde(
             rename = "reminderAfterIdleTimeSeconds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Current post-call notification settings including recipient configuration
         #[serde(
             rename = "sendPostCallNotificationTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationSchema,
         >,
@@ -1421,24 +1855,29 @@ pub mod types {
             rename = "sendUserIdleReminders",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier for working hours and scheduling
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///Current language translation settings including enablement status and target language
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationSchema>,
         ///Identifier for the speech synthesis voice being used
         #[serde(
             rename = "voiceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Greeting message spoken when the agent answers calls
         #[serde(
             rename = "welcomeMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<::std::string::String>,
     }
     impl CreateAgentResponseDto {
@@ -1621,12 +2060,14 @@ pub mod types {
             rename = "authenticationRequired",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authentication_required: ::std::option::Option<bool>,
         ///Authentication token or API key (required if authenticationRequired is true)
         #[serde(
             rename = "authenticationValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authentication_value: ::std::option::Option<::std::string::String>,
         ///HTTP headers to include
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1712,28 +2153,34 @@ pub mod types {
             rename = "authenticationRequired",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authentication_required: ::std::option::Option<bool>,
         ///Authentication token or API key (required if authenticationRequired is true)
         #[serde(
             rename = "authenticationValue",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authentication_value: ::std::option::Option<::std::string::String>,
         ///HTTP headers to include
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headers: ::std::option::Option<
             ::std::vec::Vec<CustomActionHeaderDtoResponse>,
         >,
         ///HTTP method
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub method: ::std::option::Option<CustomActionApiDetailsDtoResponseMethod>,
         ///API parameters to send
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parameters: ::std::option::Option<
             ::std::vec::Vec<CustomActionParameterDtoResponse>,
         >,
         ///API endpoint URL
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl CustomActionApiDetailsDtoResponse {
@@ -1819,9 +2266,11 @@ pub mod types {
     pub struct CustomActionHeaderDtoResponse {
         ///HTTP header name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///HTTP header value
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl CustomActionHeaderDtoResponse {
@@ -1834,14 +2283,17 @@ pub mod types {
     pub struct CustomActionParameterDto {
         ///Parameter description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example parameter value
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub example: ::std::option::Option<::std::string::String>,
         ///Parameter name
         pub name: ::std::string::String,
         ///Parameter type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl CustomActionParameterDto {
@@ -1854,15 +2306,19 @@ pub mod types {
     pub struct CustomActionParameterDtoResponse {
         ///Parameter description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example parameter value
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub example: ::std::option::Option<::std::string::String>,
         ///Parameter name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parameter type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl CustomActionParameterDtoResponse {
@@ -1903,12 +2359,14 @@ pub mod types {
             rename = "apiDetails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
         ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
         #[serde(
             rename = "selectedPaths",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_paths: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -1917,12 +2375,14 @@ pub mod types {
             rename = "triggerMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to call the custom API
         #[serde(
             rename = "triggerPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
     }
     impl CustomActionParametersResponse {
@@ -1957,12 +2417,15 @@ pub mod types {
             rename = "contactFieldId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Description of what data to extract
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to overwrite existing field value if already set, default is false
         #[serde(rename = "overwriteExistingValue", default)]
@@ -2005,11 +2468,11 @@ pub mod types {
     ///`GetActionResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetActionResponseDto {
-        ///Action parameters - structure varies by actionType
         #[serde(
             rename = "actionParameters",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<
             GetActionResponseDtoActionParameters,
         >,
@@ -2018,12 +2481,15 @@ pub mod types {
             rename = "actionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<GetActionResponseDtoActionType>,
         ///Unique identifier for the action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for this action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl GetActionResponseDto {
@@ -2032,68 +2498,189 @@ pub mod types {
         }
     }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum GetActionResponseDtoActionParameters {
-        CallTransferActionParametersResponse(CallTransferActionParametersResponse),
-        DataExtractionActionParametersResponse(DataExtractionActionParametersResponse),
-        InCallDataExtractionActionParametersResponse(
-            InCallDataExtractionActionParametersResponse,
-        ),
-        WorkflowTriggerParametersResponse(WorkflowTriggerParametersResponse),
-        SmsParametersResponse(SmsParametersResponse),
-        AppointmentBookingActionParametersResponse(
-            AppointmentBookingActionParametersResponse,
-        ),
-        CustomActionParametersResponse(CustomActionParametersResponse),
-        KnowledgeBaseParametersResponse(KnowledgeBaseParametersResponse),
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct GetActionResponseDtoActionParameters {
+        ///API endpoint configuration
+        #[serde(
+            rename = "apiDetails",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
+        ///Calendar ID to book appointments in
+        #[serde(
+            rename = "calendarId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub calendar_id: ::std::option::Option<::std::string::String>,
+        ///ID of the contact field to be updated with the extracted data
+        #[serde(
+            rename = "contactFieldId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_field_id: ::std::option::Option<::std::string::String>,
+        ///Number of days ahead to offer booking dates
+        #[serde(
+            rename = "daysOfOfferingDates",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub days_of_offering_dates: ::std::option::Option<f64>,
+        ///Description of what data to extract
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Whether to play whisper message to the receiving party
+        #[serde(
+            rename = "hearWhisperMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hear_whisper_message: ::std::option::Option<bool>,
+        ///Hours between available slots
+        #[serde(
+            rename = "hoursBetweenSlots",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hours_between_slots: ::std::option::Option<f64>,
+        ///Knowledge base ID to query
+        #[serde(
+            rename = "knowledgeBaseId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub knowledge_base_id: ::std::option::Option<::std::string::String>,
+        ///SMS message content to send
+        #[serde(
+            rename = "messageBody",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub message_body: ::std::option::Option<::std::string::String>,
+        ///Whether to overwrite existing field value if already set, default is false
+        #[serde(rename = "overwriteExistingValue", default)]
+        pub overwrite_existing_value: bool,
+        ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
+        #[serde(
+            rename = "selectedPaths",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub selected_paths: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        ///Number of available slots per day
+        #[serde(
+            rename = "slotsPerDay",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub slots_per_day: ::std::option::Option<f64>,
+        ///Type of transfer destination (currently only "number" is supported)
+        #[serde(
+            rename = "transferToType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_type: ::std::option::Option<
+            GetActionResponseDtoActionParametersTransferToType,
+        >,
+        ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
+        #[serde(
+            rename = "transferToValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_value: ::std::option::Option<::std::string::String>,
+        ///Message to tell the caller before transferring
+        #[serde(
+            rename = "triggerMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_message: ::std::option::Option<::std::string::String>,
+        ///When to trigger this action during the call
+        #[serde(
+            rename = "triggerPrompt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_prompt: ::std::option::Option<::std::string::String>,
+        ///Workflow ID to trigger
+        #[serde(
+            rename = "workflowId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub workflow_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::std::convert::From<CallTransferActionParametersResponse>
-    for GetActionResponseDtoActionParameters {
-        fn from(value: CallTransferActionParametersResponse) -> Self {
-            Self::CallTransferActionParametersResponse(value)
+    impl GetActionResponseDtoActionParameters {
+        pub fn builder() -> builder::GetActionResponseDtoActionParameters {
+            Default::default()
         }
     }
-    impl ::std::convert::From<DataExtractionActionParametersResponse>
-    for GetActionResponseDtoActionParameters {
-        fn from(value: DataExtractionActionParametersResponse) -> Self {
-            Self::DataExtractionActionParametersResponse(value)
+    ///Type of transfer destination (currently only "number" is supported)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GetActionResponseDtoActionParametersTransferToType {
+        #[serde(rename = "number")]
+        Number,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for GetActionResponseDtoActionParametersTransferToType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Number => f.write_str("number"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
         }
     }
-    impl ::std::convert::From<InCallDataExtractionActionParametersResponse>
-    for GetActionResponseDtoActionParameters {
-        fn from(value: InCallDataExtractionActionParametersResponse) -> Self {
-            Self::InCallDataExtractionActionParametersResponse(value)
+    impl ::std::str::FromStr for GetActionResponseDtoActionParametersTransferToType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "number" => Ok(Self::Number),
+                _ => Err("invalid value".into()),
+            }
         }
     }
-    impl ::std::convert::From<WorkflowTriggerParametersResponse>
-    for GetActionResponseDtoActionParameters {
-        fn from(value: WorkflowTriggerParametersResponse) -> Self {
-            Self::WorkflowTriggerParametersResponse(value)
+    impl ::std::convert::TryFrom<&str>
+    for GetActionResponseDtoActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
-    impl ::std::convert::From<SmsParametersResponse>
-    for GetActionResponseDtoActionParameters {
-        fn from(value: SmsParametersResponse) -> Self {
-            Self::SmsParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<AppointmentBookingActionParametersResponse>
-    for GetActionResponseDtoActionParameters {
-        fn from(value: AppointmentBookingActionParametersResponse) -> Self {
-            Self::AppointmentBookingActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<CustomActionParametersResponse>
-    for GetActionResponseDtoActionParameters {
-        fn from(value: CustomActionParametersResponse) -> Self {
-            Self::CustomActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<KnowledgeBaseParametersResponse>
-    for GetActionResponseDtoActionParameters {
-        fn from(value: KnowledgeBaseParametersResponse) -> Self {
-            Self::KnowledgeBaseParametersResponse(value)
+    impl ::std::convert::TryFrom<::std::string::String>
+    for GetActionResponseDtoActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Type of action
@@ -2185,24 +2772,28 @@ pub mod types {
     pub struct GetAgentResponseDto {
         ///Raw actions configured for this agent with complete actionParameters structure
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub actions: ::std::option::Option<::std::vec::Vec<AgentActionResponseDto>>,
         ///Display name of the voice AI agent
         #[serde(
             rename = "agentName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<::std::string::String>,
         ///Custom instructions defining the agent's behavior
         #[serde(
             rename = "agentPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals when the agent accepts calls, organized by day of week
         #[serde(
             rename = "agentWorkingHours",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_working_hours: ::std::option::Option<
             ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
         >,
@@ -2211,68 +2802,80 @@ pub mod types {
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs triggered automatically when calls end
         #[serde(
             rename = "callEndWorkflowIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_end_workflow_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Unique identifier for the created agent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Phone number for receiving inbound calls
         #[serde(
             rename = "inboundNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Indicates whether this agent is excluded from backup scenarios
         #[serde(
             rename = "isAgentAsBackupDisabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
         ///Language code for the agent's speech and understanding
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the location where this agent operates
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Maximum call duration in seconds, between 180-900
         #[serde(
             rename = "maxCallDuration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing this agent's phone allocation
         #[serde(
             rename = "numberPoolId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
         ///Current tolerance level for caller response delays
         #[serde(
             rename = "patienceLevel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<::std::string::String>,
         ///Seconds to wait before sending idle reminders, between 1-20
         #[serde(
             rename = "reminderAfterIdleTimeSeconds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Current post-call notification settings including recipient configuration
         #[serde(
             rename = "sendPostCallNotificationTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationSchema,
         >,
@@ -2281,24 +2884,29 @@ pub mod types {
             rename = "sendUserIdleReminders",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier for working hours and scheduling
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///Current language translation settings including enablement status and target language
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationSchema>,
         ///Identifier for the speech synthesis voice being used
         #[serde(
             rename = "voiceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Greeting message spoken when the agent answers calls
         #[serde(
             rename = "welcomeMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<::std::string::String>,
     }
     impl GetAgentResponseDto {
@@ -2310,18 +2918,22 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAgentsResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agents: ::std::option::Option<::std::vec::Vec<GetAgentResponseDto>>,
         ///Page number starting from 1
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<f64>,
         ///Number of items per page
         #[serde(
             rename = "pageSize",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_size: ::std::option::Option<f64>,
         ///Total number of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl GetAgentsResponseDto {
@@ -2616,12 +3228,15 @@ pub mod types {
             rename = "contactFieldId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Description of what data to extract
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to overwrite existing field value if already set, default is false
         #[serde(rename = "overwriteExistingValue", default)]
@@ -2661,24 +3276,28 @@ pub mod types {
             rename = "endHour",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_hour: ::std::option::Option<f64>,
         ///Ending minute of the working interval (0-59)
         #[serde(
             rename = "endMinute",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_minute: ::std::option::Option<f64>,
         ///Starting hour of the working interval in 24-hour format (0-23)
         #[serde(
             rename = "startHour",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_hour: ::std::option::Option<f64>,
         ///Starting minute of the working interval (0-59)
         #[serde(
             rename = "startMinute",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_minute: ::std::option::Option<f64>,
     }
     impl IntervalDtoResponse {
@@ -2709,12 +3328,14 @@ pub mod types {
             rename = "knowledgeBaseId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///When to query the knowledge base
         #[serde(
             rename = "triggerPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
     }
     impl KnowledgeBaseParametersResponse {
@@ -2730,12 +3351,14 @@ pub mod types {
             rename = "agentName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<PatchAgentDtoAgentName>,
         ///Custom instructions defining the agent's behavior and personality. Default: Basic prompt generated automatically
         #[serde(
             rename = "agentPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals defining when the agent accepts calls, organized by day of week. Default: [] (available 24/7)
         #[serde(
@@ -2749,6 +3372,7 @@ pub mod types {
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<PatchAgentDtoBusinessName>,
         ///Array of workflow IDs to trigger automatically when calls end. Default: []
         #[serde(
@@ -2762,43 +3386,51 @@ pub mod types {
             rename = "inboundNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Prevents this agent from being used as a fallback option. Default: false (Available as backup agent)
         #[serde(
             rename = "isAgentAsBackupDisabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<VoiceAiLanguage>,
         ///Maximum call duration in seconds, between 180-900 (3-15 minutes). Default: 300 seconds (5 minutes)
         #[serde(
             rename = "maxCallDuration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing phone number allocation. Default: null
         #[serde(
             rename = "numberPoolId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "patienceLevel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<PatienceLevel>,
         ///Seconds to wait before sending idle reminders, between 1-20. Default: 8 seconds
         #[serde(
             rename = "reminderAfterIdleTimeSeconds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Configuration for post-call email notifications to various recipients. Default: []
         #[serde(
             rename = "sendPostCallNotificationTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationDto,
         >,
@@ -2807,24 +3439,29 @@ pub mod types {
             rename = "sendUserIdleReminders",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier affecting working hours and scheduling. Default: Location timezone
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<PatchAgentDtoTimezone>,
         ///Language translation settings including enablement flag and target language code. Rules: (1) translation.enabled can only be true if the agent's language is not en-US; (2) when enabled, translation.language must be either the agent's language or en-US; (3) when enabled, translation.language is required.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationDto>,
         ///Identifier for the speech synthesis voice from available voice options. Default: Auto generated
         #[serde(
             rename = "voiceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Initial greeting spoken when the agent answers calls. Default: Auto generated
         #[serde(
             rename = "welcomeMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<PatchAgentDtoWelcomeMessage>,
     }
     impl PatchAgentDto {
@@ -3064,18 +3701,21 @@ pub mod types {
             rename = "agentName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<::std::string::String>,
         ///Custom instructions defining the agent's behavior
         #[serde(
             rename = "agentPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals when the agent accepts calls, organized by day of week
         #[serde(
             rename = "agentWorkingHours",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_working_hours: ::std::option::Option<
             ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
         >,
@@ -3084,68 +3724,80 @@ pub mod types {
             rename = "businessName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs triggered automatically when calls end
         #[serde(
             rename = "callEndWorkflowIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_end_workflow_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Unique identifier for the created agent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Phone number for receiving inbound calls
         #[serde(
             rename = "inboundNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Indicates whether this agent is excluded from backup scenarios
         #[serde(
             rename = "isAgentAsBackupDisabled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
         ///Language code for the agent's speech and understanding
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the location where this agent operates
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Maximum call duration in seconds, between 180-900
         #[serde(
             rename = "maxCallDuration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing this agent's phone allocation
         #[serde(
             rename = "numberPoolId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
         ///Current tolerance level for caller response delays
         #[serde(
             rename = "patienceLevel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<::std::string::String>,
         ///Seconds to wait before sending idle reminders, between 1-20
         #[serde(
             rename = "reminderAfterIdleTimeSeconds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Current post-call notification settings including recipient configuration
         #[serde(
             rename = "sendPostCallNotificationTo",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationSchema,
         >,
@@ -3154,24 +3806,29 @@ pub mod types {
             rename = "sendUserIdleReminders",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier for working hours and scheduling
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///Current language translation settings including enablement status and target language
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationSchema>,
         ///Identifier for the speech synthesis voice being used
         #[serde(
             rename = "voiceId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Greeting message spoken when the agent answers calls
         #[serde(
             rename = "welcomeMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<::std::string::String>,
     }
     impl PatchAgentResponseDto {
@@ -3270,30 +3927,35 @@ pub mod types {
     pub struct SendPostCallNotificationSchema {
         ///Send notifications to admins
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub admins: ::std::option::Option<bool>,
         ///Send notifications to all users
         #[serde(
             rename = "allUsers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub all_users: ::std::option::Option<bool>,
         ///Send notifications to contact assigned user
         #[serde(
             rename = "contactAssignedUser",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_assigned_user: ::std::option::Option<bool>,
         ///Custom email addresses to notify
         #[serde(
             rename = "customEmails",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_emails: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Specific user IDs to notify
         #[serde(
             rename = "specificUsers",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub specific_users: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -3329,18 +3991,21 @@ pub mod types {
             rename = "messageBody",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_body: ::std::option::Option<::std::string::String>,
         ///Message to tell the caller
         #[serde(
             rename = "triggerMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to send the SMS
         #[serde(
             rename = "triggerPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
     }
     impl SmsParametersResponse {
@@ -3355,6 +4020,7 @@ pub mod types {
         pub enabled: bool,
         ///Target language code for translation (e.g., "es" for Spanish, "fr" for French).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
     }
     impl TranslationDto {
@@ -3367,9 +4033,11 @@ pub mod types {
     pub struct TranslationSchema {
         ///Whether translation is enabled
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Translation language code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
     }
     impl TranslationSchema {
@@ -3380,11 +4048,11 @@ pub mod types {
     ///`UpdateActionResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateActionResponseDto {
-        ///Action parameters - structure varies by actionType
         #[serde(
             rename = "actionParameters",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<
             UpdateActionResponseDtoActionParameters,
         >,
@@ -3393,12 +4061,15 @@ pub mod types {
             rename = "actionType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<UpdateActionResponseDtoActionType>,
         ///Unique identifier for the created action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for this action
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl UpdateActionResponseDto {
@@ -3407,68 +4078,189 @@ pub mod types {
         }
     }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum UpdateActionResponseDtoActionParameters {
-        CallTransferActionParametersResponse(CallTransferActionParametersResponse),
-        DataExtractionActionParametersResponse(DataExtractionActionParametersResponse),
-        InCallDataExtractionActionParametersResponse(
-            InCallDataExtractionActionParametersResponse,
-        ),
-        WorkflowTriggerParametersResponse(WorkflowTriggerParametersResponse),
-        SmsParametersResponse(SmsParametersResponse),
-        AppointmentBookingActionParametersResponse(
-            AppointmentBookingActionParametersResponse,
-        ),
-        CustomActionParametersResponse(CustomActionParametersResponse),
-        KnowledgeBaseParametersResponse(KnowledgeBaseParametersResponse),
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct UpdateActionResponseDtoActionParameters {
+        ///API endpoint configuration
+        #[serde(
+            rename = "apiDetails",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
+        ///Calendar ID to book appointments in
+        #[serde(
+            rename = "calendarId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub calendar_id: ::std::option::Option<::std::string::String>,
+        ///ID of the contact field to be updated with the extracted data
+        #[serde(
+            rename = "contactFieldId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_field_id: ::std::option::Option<::std::string::String>,
+        ///Number of days ahead to offer booking dates
+        #[serde(
+            rename = "daysOfOfferingDates",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub days_of_offering_dates: ::std::option::Option<f64>,
+        ///Description of what data to extract
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Whether to play whisper message to the receiving party
+        #[serde(
+            rename = "hearWhisperMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hear_whisper_message: ::std::option::Option<bool>,
+        ///Hours between available slots
+        #[serde(
+            rename = "hoursBetweenSlots",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub hours_between_slots: ::std::option::Option<f64>,
+        ///Knowledge base ID to query
+        #[serde(
+            rename = "knowledgeBaseId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub knowledge_base_id: ::std::option::Option<::std::string::String>,
+        ///SMS message content to send
+        #[serde(
+            rename = "messageBody",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub message_body: ::std::option::Option<::std::string::String>,
+        ///Whether to overwrite existing field value if already set, default is false
+        #[serde(rename = "overwriteExistingValue", default)]
+        pub overwrite_existing_value: bool,
+        ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
+        #[serde(
+            rename = "selectedPaths",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub selected_paths: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        ///Number of available slots per day
+        #[serde(
+            rename = "slotsPerDay",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub slots_per_day: ::std::option::Option<f64>,
+        ///Type of transfer destination (currently only "number" is supported)
+        #[serde(
+            rename = "transferToType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_type: ::std::option::Option<
+            UpdateActionResponseDtoActionParametersTransferToType,
+        >,
+        ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
+        #[serde(
+            rename = "transferToValue",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub transfer_to_value: ::std::option::Option<::std::string::String>,
+        ///Message to tell the caller before transferring
+        #[serde(
+            rename = "triggerMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_message: ::std::option::Option<::std::string::String>,
+        ///When to trigger this action during the call
+        #[serde(
+            rename = "triggerPrompt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub trigger_prompt: ::std::option::Option<::std::string::String>,
+        ///Workflow ID to trigger
+        #[serde(
+            rename = "workflowId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub workflow_id: ::std::option::Option<::std::string::String>,
     }
-    impl ::std::convert::From<CallTransferActionParametersResponse>
-    for UpdateActionResponseDtoActionParameters {
-        fn from(value: CallTransferActionParametersResponse) -> Self {
-            Self::CallTransferActionParametersResponse(value)
+    impl UpdateActionResponseDtoActionParameters {
+        pub fn builder() -> builder::UpdateActionResponseDtoActionParameters {
+            Default::default()
         }
     }
-    impl ::std::convert::From<DataExtractionActionParametersResponse>
-    for UpdateActionResponseDtoActionParameters {
-        fn from(value: DataExtractionActionParametersResponse) -> Self {
-            Self::DataExtractionActionParametersResponse(value)
+    ///Type of transfer destination (currently only "number" is supported)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum UpdateActionResponseDtoActionParametersTransferToType {
+        #[serde(rename = "number")]
+        Number,
+        /// A value the spec does not list, kept verbatim. Received values land here;
+        /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
+        #[serde(untagged)]
+        Unrecognized(::std::string::String),
+    }
+    impl ::std::fmt::Display for UpdateActionResponseDtoActionParametersTransferToType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Number => f.write_str("number"),
+                Self::Unrecognized(ref value) => f.write_str(value),
+            }
         }
     }
-    impl ::std::convert::From<InCallDataExtractionActionParametersResponse>
-    for UpdateActionResponseDtoActionParameters {
-        fn from(value: InCallDataExtractionActionParametersResponse) -> Self {
-            Self::InCallDataExtractionActionParametersResponse(value)
+    impl ::std::str::FromStr for UpdateActionResponseDtoActionParametersTransferToType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "number" => Ok(Self::Number),
+                _ => Err("invalid value".into()),
+            }
         }
     }
-    impl ::std::convert::From<WorkflowTriggerParametersResponse>
-    for UpdateActionResponseDtoActionParameters {
-        fn from(value: WorkflowTriggerParametersResponse) -> Self {
-            Self::WorkflowTriggerParametersResponse(value)
+    impl ::std::convert::TryFrom<&str>
+    for UpdateActionResponseDtoActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
-    impl ::std::convert::From<SmsParametersResponse>
-    for UpdateActionResponseDtoActionParameters {
-        fn from(value: SmsParametersResponse) -> Self {
-            Self::SmsParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<AppointmentBookingActionParametersResponse>
-    for UpdateActionResponseDtoActionParameters {
-        fn from(value: AppointmentBookingActionParametersResponse) -> Self {
-            Self::AppointmentBookingActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<CustomActionParametersResponse>
-    for UpdateActionResponseDtoActionParameters {
-        fn from(value: CustomActionParametersResponse) -> Self {
-            Self::CustomActionParametersResponse(value)
-        }
-    }
-    impl ::std::convert::From<KnowledgeBaseParametersResponse>
-    for UpdateActionResponseDtoActionParameters {
-        fn from(value: KnowledgeBaseParametersResponse) -> Self {
-            Self::KnowledgeBaseParametersResponse(value)
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateActionResponseDtoActionParametersTransferToType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Type of action
@@ -3831,18 +4623,21 @@ pub mod types {
             rename = "triggerMessage",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to trigger this workflow
         #[serde(
             rename = "triggerPrompt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
         ///Workflow ID to trigger
         #[serde(
             rename = "workflowId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl WorkflowTriggerParametersResponse {
@@ -3957,6 +4752,407 @@ pub mod types {
                     action_type: Ok(value.action_type),
                     id: Ok(value.id),
                     name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AgentActionResponseDtoActionParameters {
+            api_details: ::std::result::Result<
+                ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                ::std::string::String,
+            >,
+            calendar_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            contact_field_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            days_of_offering_dates: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            examples: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            hear_whisper_message: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            hours_between_slots: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            knowledge_base_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            message_body: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            overwrite_existing_value: ::std::result::Result<bool, ::std::string::String>,
+            selected_paths: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            slots_per_day: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            transfer_to_type: ::std::result::Result<
+                ::std::option::Option<
+                    super::AgentActionResponseDtoActionParametersTransferToType,
+                >,
+                ::std::string::String,
+            >,
+            transfer_to_value: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            workflow_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AgentActionResponseDtoActionParameters {
+            fn default() -> Self {
+                Self {
+                    api_details: Ok(Default::default()),
+                    calendar_id: Ok(Default::default()),
+                    contact_field_id: Ok(Default::default()),
+                    days_of_offering_dates: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    examples: Ok(Default::default()),
+                    hear_whisper_message: Ok(Default::default()),
+                    hours_between_slots: Ok(Default::default()),
+                    knowledge_base_id: Ok(Default::default()),
+                    message_body: Ok(Default::default()),
+                    overwrite_existing_value: Ok(Default::default()),
+                    selected_paths: Ok(Default::default()),
+                    slots_per_day: Ok(Default::default()),
+                    transfer_to_type: Ok(Default::default()),
+                    transfer_to_value: Ok(Default::default()),
+                    trigger_message: Ok(Default::default()),
+                    trigger_prompt: Ok(Default::default()),
+                    workflow_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AgentActionResponseDtoActionParameters {
+            pub fn api_details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for api_details: {e}")
+                    });
+                self
+            }
+            pub fn calendar_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.calendar_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for calendar_id: {e}")
+                    });
+                self
+            }
+            pub fn contact_field_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_field_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contact_field_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn days_of_offering_dates<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.days_of_offering_dates = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for days_of_offering_dates: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn examples<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.examples = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for examples: {e}")
+                    });
+                self
+            }
+            pub fn hear_whisper_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hear_whisper_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hear_whisper_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn hours_between_slots<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hours_between_slots = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hours_between_slots: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn knowledge_base_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.knowledge_base_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for knowledge_base_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn message_body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_body: {e}")
+                    });
+                self
+            }
+            pub fn overwrite_existing_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overwrite_existing_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for overwrite_existing_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn selected_paths<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.selected_paths = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for selected_paths: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn slots_per_day<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slots_per_day = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slots_per_day: {e}")
+                    });
+                self
+            }
+            pub fn transfer_to_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::AgentActionResponseDtoActionParametersTransferToType,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_to_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_prompt: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn workflow_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workflow_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for workflow_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AgentActionResponseDtoActionParameters>
+        for super::AgentActionResponseDtoActionParameters {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AgentActionResponseDtoActionParameters,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    api_details: value.api_details?,
+                    calendar_id: value.calendar_id?,
+                    contact_field_id: value.contact_field_id?,
+                    days_of_offering_dates: value.days_of_offering_dates?,
+                    description: value.description?,
+                    examples: value.examples?,
+                    hear_whisper_message: value.hear_whisper_message?,
+                    hours_between_slots: value.hours_between_slots?,
+                    knowledge_base_id: value.knowledge_base_id?,
+                    message_body: value.message_body?,
+                    overwrite_existing_value: value.overwrite_existing_value?,
+                    selected_paths: value.selected_paths?,
+                    slots_per_day: value.slots_per_day?,
+                    transfer_to_type: value.transfer_to_type?,
+                    transfer_to_value: value.transfer_to_value?,
+                    trigger_message: value.trigger_message?,
+                    trigger_prompt: value.trigger_prompt?,
+                    workflow_id: value.workflow_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AgentActionResponseDtoActionParameters>
+        for AgentActionResponseDtoActionParameters {
+            fn from(value: super::AgentActionResponseDtoActionParameters) -> Self {
+                Self {
+                    api_details: Ok(value.api_details),
+                    calendar_id: Ok(value.calendar_id),
+                    contact_field_id: Ok(value.contact_field_id),
+                    days_of_offering_dates: Ok(value.days_of_offering_dates),
+                    description: Ok(value.description),
+                    examples: Ok(value.examples),
+                    hear_whisper_message: Ok(value.hear_whisper_message),
+                    hours_between_slots: Ok(value.hours_between_slots),
+                    knowledge_base_id: Ok(value.knowledge_base_id),
+                    message_body: Ok(value.message_body),
+                    overwrite_existing_value: Ok(value.overwrite_existing_value),
+                    selected_paths: Ok(value.selected_paths),
+                    slots_per_day: Ok(value.slots_per_day),
+                    transfer_to_type: Ok(value.transfer_to_type),
+                    transfer_to_value: Ok(value.transfer_to_value),
+                    trigger_message: Ok(value.trigger_message),
+                    trigger_prompt: Ok(value.trigger_prompt),
+                    workflow_id: Ok(value.workflow_id),
                 }
             }
         }
@@ -4888,6 +6084,407 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CallActionSchemaActionParameters {
+            api_details: ::std::result::Result<
+                ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                ::std::string::String,
+            >,
+            calendar_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            contact_field_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            days_of_offering_dates: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            examples: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            hear_whisper_message: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            hours_between_slots: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            knowledge_base_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            message_body: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            overwrite_existing_value: ::std::result::Result<bool, ::std::string::String>,
+            selected_paths: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            slots_per_day: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            transfer_to_type: ::std::result::Result<
+                ::std::option::Option<
+                    super::CallActionSchemaActionParametersTransferToType,
+                >,
+                ::std::string::String,
+            >,
+            transfer_to_value: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            workflow_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CallActionSchemaActionParameters {
+            fn default() -> Self {
+                Self {
+                    api_details: Ok(Default::default()),
+                    calendar_id: Ok(Default::default()),
+                    contact_field_id: Ok(Default::default()),
+                    days_of_offering_dates: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    examples: Ok(Default::default()),
+                    hear_whisper_message: Ok(Default::default()),
+                    hours_between_slots: Ok(Default::default()),
+                    knowledge_base_id: Ok(Default::default()),
+                    message_body: Ok(Default::default()),
+                    overwrite_existing_value: Ok(Default::default()),
+                    selected_paths: Ok(Default::default()),
+                    slots_per_day: Ok(Default::default()),
+                    transfer_to_type: Ok(Default::default()),
+                    transfer_to_value: Ok(Default::default()),
+                    trigger_message: Ok(Default::default()),
+                    trigger_prompt: Ok(Default::default()),
+                    workflow_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl CallActionSchemaActionParameters {
+            pub fn api_details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for api_details: {e}")
+                    });
+                self
+            }
+            pub fn calendar_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.calendar_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for calendar_id: {e}")
+                    });
+                self
+            }
+            pub fn contact_field_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_field_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contact_field_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn days_of_offering_dates<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.days_of_offering_dates = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for days_of_offering_dates: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn examples<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.examples = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for examples: {e}")
+                    });
+                self
+            }
+            pub fn hear_whisper_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hear_whisper_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hear_whisper_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn hours_between_slots<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hours_between_slots = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hours_between_slots: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn knowledge_base_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.knowledge_base_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for knowledge_base_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn message_body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_body: {e}")
+                    });
+                self
+            }
+            pub fn overwrite_existing_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overwrite_existing_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for overwrite_existing_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn selected_paths<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.selected_paths = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for selected_paths: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn slots_per_day<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slots_per_day = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slots_per_day: {e}")
+                    });
+                self
+            }
+            pub fn transfer_to_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::CallActionSchemaActionParametersTransferToType,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_to_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_prompt: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn workflow_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workflow_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for workflow_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CallActionSchemaActionParameters>
+        for super::CallActionSchemaActionParameters {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CallActionSchemaActionParameters,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    api_details: value.api_details?,
+                    calendar_id: value.calendar_id?,
+                    contact_field_id: value.contact_field_id?,
+                    days_of_offering_dates: value.days_of_offering_dates?,
+                    description: value.description?,
+                    examples: value.examples?,
+                    hear_whisper_message: value.hear_whisper_message?,
+                    hours_between_slots: value.hours_between_slots?,
+                    knowledge_base_id: value.knowledge_base_id?,
+                    message_body: value.message_body?,
+                    overwrite_existing_value: value.overwrite_existing_value?,
+                    selected_paths: value.selected_paths?,
+                    slots_per_day: value.slots_per_day?,
+                    transfer_to_type: value.transfer_to_type?,
+                    transfer_to_value: value.transfer_to_value?,
+                    trigger_message: value.trigger_message?,
+                    trigger_prompt: value.trigger_prompt?,
+                    workflow_id: value.workflow_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CallActionSchemaActionParameters>
+        for CallActionSchemaActionParameters {
+            fn from(value: super::CallActionSchemaActionParameters) -> Self {
+                Self {
+                    api_details: Ok(value.api_details),
+                    calendar_id: Ok(value.calendar_id),
+                    contact_field_id: Ok(value.contact_field_id),
+                    days_of_offering_dates: Ok(value.days_of_offering_dates),
+                    description: Ok(value.description),
+                    examples: Ok(value.examples),
+                    hear_whisper_message: Ok(value.hear_whisper_message),
+                    hours_between_slots: Ok(value.hours_between_slots),
+                    knowledge_base_id: Ok(value.knowledge_base_id),
+                    message_body: Ok(value.message_body),
+                    overwrite_existing_value: Ok(value.overwrite_existing_value),
+                    selected_paths: Ok(value.selected_paths),
+                    slots_per_day: Ok(value.slots_per_day),
+                    transfer_to_type: Ok(value.transfer_to_type),
+                    transfer_to_value: Ok(value.transfer_to_value),
+                    trigger_message: Ok(value.trigger_message),
+                    trigger_prompt: Ok(value.trigger_prompt),
+                    workflow_id: Ok(value.workflow_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CallLogDto {
             agent_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -5681,6 +7278,407 @@ pub mod types {
                     action_type: Ok(value.action_type),
                     id: Ok(value.id),
                     name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CreateActionResponseDtoActionParameters {
+            api_details: ::std::result::Result<
+                ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                ::std::string::String,
+            >,
+            calendar_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            contact_field_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            days_of_offering_dates: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            examples: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            hear_whisper_message: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            hours_between_slots: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            knowledge_base_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            message_body: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            overwrite_existing_value: ::std::result::Result<bool, ::std::string::String>,
+            selected_paths: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            slots_per_day: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            transfer_to_type: ::std::result::Result<
+                ::std::option::Option<
+                    super::CreateActionResponseDtoActionParametersTransferToType,
+                >,
+                ::std::string::String,
+            >,
+            transfer_to_value: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            workflow_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreateActionResponseDtoActionParameters {
+            fn default() -> Self {
+                Self {
+                    api_details: Ok(Default::default()),
+                    calendar_id: Ok(Default::default()),
+                    contact_field_id: Ok(Default::default()),
+                    days_of_offering_dates: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    examples: Ok(Default::default()),
+                    hear_whisper_message: Ok(Default::default()),
+                    hours_between_slots: Ok(Default::default()),
+                    knowledge_base_id: Ok(Default::default()),
+                    message_body: Ok(Default::default()),
+                    overwrite_existing_value: Ok(Default::default()),
+                    selected_paths: Ok(Default::default()),
+                    slots_per_day: Ok(Default::default()),
+                    transfer_to_type: Ok(Default::default()),
+                    transfer_to_value: Ok(Default::default()),
+                    trigger_message: Ok(Default::default()),
+                    trigger_prompt: Ok(Default::default()),
+                    workflow_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl CreateActionResponseDtoActionParameters {
+            pub fn api_details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for api_details: {e}")
+                    });
+                self
+            }
+            pub fn calendar_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.calendar_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for calendar_id: {e}")
+                    });
+                self
+            }
+            pub fn contact_field_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_field_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contact_field_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn days_of_offering_dates<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.days_of_offering_dates = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for days_of_offering_dates: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn examples<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.examples = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for examples: {e}")
+                    });
+                self
+            }
+            pub fn hear_whisper_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hear_whisper_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hear_whisper_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn hours_between_slots<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hours_between_slots = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hours_between_slots: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn knowledge_base_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.knowledge_base_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for knowledge_base_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn message_body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_body: {e}")
+                    });
+                self
+            }
+            pub fn overwrite_existing_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overwrite_existing_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for overwrite_existing_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn selected_paths<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.selected_paths = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for selected_paths: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn slots_per_day<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slots_per_day = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slots_per_day: {e}")
+                    });
+                self
+            }
+            pub fn transfer_to_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::CreateActionResponseDtoActionParametersTransferToType,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_to_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_prompt: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn workflow_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workflow_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for workflow_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateActionResponseDtoActionParameters>
+        for super::CreateActionResponseDtoActionParameters {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateActionResponseDtoActionParameters,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    api_details: value.api_details?,
+                    calendar_id: value.calendar_id?,
+                    contact_field_id: value.contact_field_id?,
+                    days_of_offering_dates: value.days_of_offering_dates?,
+                    description: value.description?,
+                    examples: value.examples?,
+                    hear_whisper_message: value.hear_whisper_message?,
+                    hours_between_slots: value.hours_between_slots?,
+                    knowledge_base_id: value.knowledge_base_id?,
+                    message_body: value.message_body?,
+                    overwrite_existing_value: value.overwrite_existing_value?,
+                    selected_paths: value.selected_paths?,
+                    slots_per_day: value.slots_per_day?,
+                    transfer_to_type: value.transfer_to_type?,
+                    transfer_to_value: value.transfer_to_value?,
+                    trigger_message: value.trigger_message?,
+                    trigger_prompt: value.trigger_prompt?,
+                    workflow_id: value.workflow_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateActionResponseDtoActionParameters>
+        for CreateActionResponseDtoActionParameters {
+            fn from(value: super::CreateActionResponseDtoActionParameters) -> Self {
+                Self {
+                    api_details: Ok(value.api_details),
+                    calendar_id: Ok(value.calendar_id),
+                    contact_field_id: Ok(value.contact_field_id),
+                    days_of_offering_dates: Ok(value.days_of_offering_dates),
+                    description: Ok(value.description),
+                    examples: Ok(value.examples),
+                    hear_whisper_message: Ok(value.hear_whisper_message),
+                    hours_between_slots: Ok(value.hours_between_slots),
+                    knowledge_base_id: Ok(value.knowledge_base_id),
+                    message_body: Ok(value.message_body),
+                    overwrite_existing_value: Ok(value.overwrite_existing_value),
+                    selected_paths: Ok(value.selected_paths),
+                    slots_per_day: Ok(value.slots_per_day),
+                    transfer_to_type: Ok(value.transfer_to_type),
+                    transfer_to_value: Ok(value.transfer_to_value),
+                    trigger_message: Ok(value.trigger_message),
+                    trigger_prompt: Ok(value.trigger_prompt),
+                    workflow_id: Ok(value.workflow_id),
                 }
             }
         }
@@ -7438,6 +9436,407 @@ pub mod types {
                     action_type: Ok(value.action_type),
                     id: Ok(value.id),
                     name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GetActionResponseDtoActionParameters {
+            api_details: ::std::result::Result<
+                ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                ::std::string::String,
+            >,
+            calendar_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            contact_field_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            days_of_offering_dates: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            examples: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            hear_whisper_message: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            hours_between_slots: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            knowledge_base_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            message_body: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            overwrite_existing_value: ::std::result::Result<bool, ::std::string::String>,
+            selected_paths: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            slots_per_day: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            transfer_to_type: ::std::result::Result<
+                ::std::option::Option<
+                    super::GetActionResponseDtoActionParametersTransferToType,
+                >,
+                ::std::string::String,
+            >,
+            transfer_to_value: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            workflow_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GetActionResponseDtoActionParameters {
+            fn default() -> Self {
+                Self {
+                    api_details: Ok(Default::default()),
+                    calendar_id: Ok(Default::default()),
+                    contact_field_id: Ok(Default::default()),
+                    days_of_offering_dates: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    examples: Ok(Default::default()),
+                    hear_whisper_message: Ok(Default::default()),
+                    hours_between_slots: Ok(Default::default()),
+                    knowledge_base_id: Ok(Default::default()),
+                    message_body: Ok(Default::default()),
+                    overwrite_existing_value: Ok(Default::default()),
+                    selected_paths: Ok(Default::default()),
+                    slots_per_day: Ok(Default::default()),
+                    transfer_to_type: Ok(Default::default()),
+                    transfer_to_value: Ok(Default::default()),
+                    trigger_message: Ok(Default::default()),
+                    trigger_prompt: Ok(Default::default()),
+                    workflow_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl GetActionResponseDtoActionParameters {
+            pub fn api_details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for api_details: {e}")
+                    });
+                self
+            }
+            pub fn calendar_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.calendar_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for calendar_id: {e}")
+                    });
+                self
+            }
+            pub fn contact_field_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_field_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contact_field_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn days_of_offering_dates<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.days_of_offering_dates = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for days_of_offering_dates: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn examples<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.examples = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for examples: {e}")
+                    });
+                self
+            }
+            pub fn hear_whisper_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hear_whisper_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hear_whisper_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn hours_between_slots<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hours_between_slots = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hours_between_slots: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn knowledge_base_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.knowledge_base_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for knowledge_base_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn message_body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_body: {e}")
+                    });
+                self
+            }
+            pub fn overwrite_existing_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overwrite_existing_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for overwrite_existing_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn selected_paths<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.selected_paths = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for selected_paths: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn slots_per_day<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slots_per_day = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slots_per_day: {e}")
+                    });
+                self
+            }
+            pub fn transfer_to_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::GetActionResponseDtoActionParametersTransferToType,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_to_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_prompt: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn workflow_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workflow_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for workflow_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GetActionResponseDtoActionParameters>
+        for super::GetActionResponseDtoActionParameters {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GetActionResponseDtoActionParameters,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    api_details: value.api_details?,
+                    calendar_id: value.calendar_id?,
+                    contact_field_id: value.contact_field_id?,
+                    days_of_offering_dates: value.days_of_offering_dates?,
+                    description: value.description?,
+                    examples: value.examples?,
+                    hear_whisper_message: value.hear_whisper_message?,
+                    hours_between_slots: value.hours_between_slots?,
+                    knowledge_base_id: value.knowledge_base_id?,
+                    message_body: value.message_body?,
+                    overwrite_existing_value: value.overwrite_existing_value?,
+                    selected_paths: value.selected_paths?,
+                    slots_per_day: value.slots_per_day?,
+                    transfer_to_type: value.transfer_to_type?,
+                    transfer_to_value: value.transfer_to_value?,
+                    trigger_message: value.trigger_message?,
+                    trigger_prompt: value.trigger_prompt?,
+                    workflow_id: value.workflow_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GetActionResponseDtoActionParameters>
+        for GetActionResponseDtoActionParameters {
+            fn from(value: super::GetActionResponseDtoActionParameters) -> Self {
+                Self {
+                    api_details: Ok(value.api_details),
+                    calendar_id: Ok(value.calendar_id),
+                    contact_field_id: Ok(value.contact_field_id),
+                    days_of_offering_dates: Ok(value.days_of_offering_dates),
+                    description: Ok(value.description),
+                    examples: Ok(value.examples),
+                    hear_whisper_message: Ok(value.hear_whisper_message),
+                    hours_between_slots: Ok(value.hours_between_slots),
+                    knowledge_base_id: Ok(value.knowledge_base_id),
+                    message_body: Ok(value.message_body),
+                    overwrite_existing_value: Ok(value.overwrite_existing_value),
+                    selected_paths: Ok(value.selected_paths),
+                    slots_per_day: Ok(value.slots_per_day),
+                    transfer_to_type: Ok(value.transfer_to_type),
+                    transfer_to_value: Ok(value.transfer_to_value),
+                    trigger_message: Ok(value.trigger_message),
+                    trigger_prompt: Ok(value.trigger_prompt),
+                    workflow_id: Ok(value.workflow_id),
                 }
             }
         }
@@ -10082,6 +12481,407 @@ pub mod types {
                     action_type: Ok(value.action_type),
                     id: Ok(value.id),
                     name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateActionResponseDtoActionParameters {
+            api_details: ::std::result::Result<
+                ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                ::std::string::String,
+            >,
+            calendar_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            contact_field_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            days_of_offering_dates: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            examples: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            hear_whisper_message: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            hours_between_slots: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            knowledge_base_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            message_body: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            overwrite_existing_value: ::std::result::Result<bool, ::std::string::String>,
+            selected_paths: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            slots_per_day: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            transfer_to_type: ::std::result::Result<
+                ::std::option::Option<
+                    super::UpdateActionResponseDtoActionParametersTransferToType,
+                >,
+                ::std::string::String,
+            >,
+            transfer_to_value: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trigger_prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            workflow_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateActionResponseDtoActionParameters {
+            fn default() -> Self {
+                Self {
+                    api_details: Ok(Default::default()),
+                    calendar_id: Ok(Default::default()),
+                    contact_field_id: Ok(Default::default()),
+                    days_of_offering_dates: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    examples: Ok(Default::default()),
+                    hear_whisper_message: Ok(Default::default()),
+                    hours_between_slots: Ok(Default::default()),
+                    knowledge_base_id: Ok(Default::default()),
+                    message_body: Ok(Default::default()),
+                    overwrite_existing_value: Ok(Default::default()),
+                    selected_paths: Ok(Default::default()),
+                    slots_per_day: Ok(Default::default()),
+                    transfer_to_type: Ok(Default::default()),
+                    transfer_to_value: Ok(Default::default()),
+                    trigger_message: Ok(Default::default()),
+                    trigger_prompt: Ok(Default::default()),
+                    workflow_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateActionResponseDtoActionParameters {
+            pub fn api_details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CustomActionApiDetailsDtoResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for api_details: {e}")
+                    });
+                self
+            }
+            pub fn calendar_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.calendar_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for calendar_id: {e}")
+                    });
+                self
+            }
+            pub fn contact_field_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_field_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contact_field_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn days_of_offering_dates<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.days_of_offering_dates = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for days_of_offering_dates: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn examples<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.examples = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for examples: {e}")
+                    });
+                self
+            }
+            pub fn hear_whisper_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hear_whisper_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hear_whisper_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn hours_between_slots<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hours_between_slots = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for hours_between_slots: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn knowledge_base_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.knowledge_base_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for knowledge_base_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn message_body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_body: {e}")
+                    });
+                self
+            }
+            pub fn overwrite_existing_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overwrite_existing_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for overwrite_existing_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn selected_paths<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.selected_paths = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for selected_paths: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn slots_per_day<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slots_per_day = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slots_per_day: {e}")
+                    });
+                self
+            }
+            pub fn transfer_to_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::UpdateActionResponseDtoActionParametersTransferToType,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_to_value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_to_value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_to_value: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trigger_prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trigger_prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trigger_prompt: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn workflow_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workflow_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for workflow_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateActionResponseDtoActionParameters>
+        for super::UpdateActionResponseDtoActionParameters {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateActionResponseDtoActionParameters,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    api_details: value.api_details?,
+                    calendar_id: value.calendar_id?,
+                    contact_field_id: value.contact_field_id?,
+                    days_of_offering_dates: value.days_of_offering_dates?,
+                    description: value.description?,
+                    examples: value.examples?,
+                    hear_whisper_message: value.hear_whisper_message?,
+                    hours_between_slots: value.hours_between_slots?,
+                    knowledge_base_id: value.knowledge_base_id?,
+                    message_body: value.message_body?,
+                    overwrite_existing_value: value.overwrite_existing_value?,
+                    selected_paths: value.selected_paths?,
+                    slots_per_day: value.slots_per_day?,
+                    transfer_to_type: value.transfer_to_type?,
+                    transfer_to_value: value.transfer_to_value?,
+                    trigger_message: value.trigger_message?,
+                    trigger_prompt: value.trigger_prompt?,
+                    workflow_id: value.workflow_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateActionResponseDtoActionParameters>
+        for UpdateActionResponseDtoActionParameters {
+            fn from(value: super::UpdateActionResponseDtoActionParameters) -> Self {
+                Self {
+                    api_details: Ok(value.api_details),
+                    calendar_id: Ok(value.calendar_id),
+                    contact_field_id: Ok(value.contact_field_id),
+                    days_of_offering_dates: Ok(value.days_of_offering_dates),
+                    description: Ok(value.description),
+                    examples: Ok(value.examples),
+                    hear_whisper_message: Ok(value.hear_whisper_message),
+                    hours_between_slots: Ok(value.hours_between_slots),
+                    knowledge_base_id: Ok(value.knowledge_base_id),
+                    message_body: Ok(value.message_body),
+                    overwrite_existing_value: Ok(value.overwrite_existing_value),
+                    selected_paths: Ok(value.selected_paths),
+                    slots_per_day: Ok(value.slots_per_day),
+                    transfer_to_type: Ok(value.transfer_to_type),
+                    transfer_to_value: Ok(value.transfer_to_value),
+                    trigger_message: Ok(value.trigger_message),
+                    trigger_prompt: Ok(value.trigger_prompt),
+                    workflow_id: Ok(value.workflow_id),
                 }
             }
         }

@@ -16,6 +16,7 @@ pub const CREATE_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /voice-ai/agents` (upstream operation `get-agents`).
 pub const GET_AGENTS: OperationMeta = OperationMeta {
@@ -26,6 +27,7 @@ pub const GET_AGENTS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PATCH /voice-ai/agents/{agentId}` (upstream operation `patch-agent`).
 pub const PATCH_AGENT: OperationMeta = OperationMeta {
@@ -36,6 +38,7 @@ pub const PATCH_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /voice-ai/agents/{agentId}` (upstream operation `get-agent`).
 pub const GET_AGENT: OperationMeta = OperationMeta {
@@ -46,6 +49,7 @@ pub const GET_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /voice-ai/agents/{agentId}` (upstream operation `delete-agent`).
 pub const DELETE_AGENT: OperationMeta = OperationMeta {
@@ -56,6 +60,7 @@ pub const DELETE_AGENT: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /voice-ai/dashboard/call-logs` (upstream operation `get-call-logs`).
 pub const GET_CALL_LOGS: OperationMeta = OperationMeta {
@@ -66,6 +71,7 @@ pub const GET_CALL_LOGS: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /voice-ai/dashboard/call-logs/{callId}` (upstream operation `getCallLog`).
 pub const GET_CALL_LOG: OperationMeta = OperationMeta {
@@ -76,6 +82,7 @@ pub const GET_CALL_LOG: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `POST /voice-ai/actions` (upstream operation `create-action`).
 pub const CREATE_ACTION: OperationMeta = OperationMeta {
@@ -86,6 +93,7 @@ pub const CREATE_ACTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `PUT /voice-ai/actions/{actionId}` (upstream operation `update-action`).
 pub const UPDATE_ACTION: OperationMeta = OperationMeta {
@@ -96,6 +104,7 @@ pub const UPDATE_ACTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::Json,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `GET /voice-ai/actions/{actionId}` (upstream operation `get-action`).
 pub const GET_ACTION: OperationMeta = OperationMeta {
@@ -106,6 +115,7 @@ pub const GET_ACTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// `DELETE /voice-ai/actions/{actionId}` (upstream operation `delete-action`).
 pub const DELETE_ACTION: OperationMeta = OperationMeta {
@@ -116,6 +126,7 @@ pub const DELETE_ACTION: OperationMeta = OperationMeta {
     security: &[SecurityScheme::Bearer],
     request_body: RequestBodyKind::None,
     response_body: ResponseBodyKind::Json,
+    authenticated: true,
 };
 /// Every operation of this module, sorted by `operation_id`.
 pub static ALL: [OperationMeta; 11usize] = [

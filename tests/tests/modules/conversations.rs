@@ -235,7 +235,8 @@ async fn get_message_recording_returns_the_audio_as_a_byte_stream() {
         response.content_length(),
         Some(u64::try_from(wav.len()).expect("small"))
     );
-    // Reading the bytes themselves needs the `futures_core::Stream` trait, which neither the
-    // facade nor the runtime re-exports and this test crate does not depend on; see the report.
-    let _stream = response.into_inner().into_inner();
+    let bytes = highlevel::runtime::collect_bytes(response.into_inner())
+        .await
+        .expect("recording reads");
+    assert_eq!(&bytes[..], &wav[..]);
 }

@@ -1,6 +1,6 @@
 use highlevel::email_isv::types::{
-    EmailVerifiedResponseDtoResult, EmailVerifiedResponseDtoRisk, VerificationBodyDto,
-    VerificationBodyDtoType, VerifyEmailResponse,
+    VerificationBodyDto, VerificationBodyDtoType, VerifyEmailResponse, VerifyEmailResponseResult,
+    VerifyEmailResponseRisk,
 };
 use highlevel_tests::{Harness, query};
 use serde_json::json;
@@ -51,19 +51,12 @@ async fn verify_email_posts_the_body_and_keeps_an_unknown_risk() {
     )
     .await;
 
-    let VerifyEmailResponse::VerifiedResponseDto(dto) = verified else {
-        panic!("expected the verified shape, got {verified:?}");
-    };
+    let dto = verified;
     assert_eq!(dto.address.as_deref(), Some("abc@xyz.com"));
-    assert_eq!(
-        dto.result,
-        Some(EmailVerifiedResponseDtoResult::Deliverable)
-    );
+    assert_eq!(dto.result, Some(VerifyEmailResponseResult::Deliverable));
     assert_eq!(
         dto.risk,
-        Some(EmailVerifiedResponseDtoRisk::Unrecognized(
-            "very_high".into()
-        ))
+        Some(VerifyEmailResponseRisk::Unrecognized("very_high".into()))
     );
     assert_eq!(dto.reason, Some(vec!["role_account".to_owned()]));
     assert!(
@@ -72,13 +65,10 @@ async fn verify_email_posts_the_body_and_keeps_an_unknown_risk() {
     );
 }
 
-/// SDK defect (reported): the response is `oneOf [EmailVerifiedResponseDto,
-/// EmailNotVerifiedResponseDto]`, generated as an untagged enum whose variants have only
-/// optional fields after leniency, so the first variant matches every object and the
-/// not-verified answer (`verified`, `message`) is decoded as `VerifiedResponseDto` with
-/// those fields dropped.
+/// The response is `oneOf [EmailVerifiedResponseDto, EmailNotVerifiedResponseDto]`; the
+/// generator merges the two into one object, so the not-verified answer keeps `verified` and
+/// `message`.
 #[tokio::test]
-#[ignore = "SDK defect: a not-verified answer decodes as VerifiedResponseDto, losing `verified` and `message`"]
 async fn verify_email_not_verified_answer_keeps_its_fields() {
     let h = Harness::start().await;
     let verified = verify(
@@ -91,9 +81,8 @@ async fn verify_email_not_verified_answer_keeps_its_fields() {
     )
     .await;
 
-    let VerifyEmailResponse::NotVerifiedResponseDto(dto) = verified else {
-        panic!("expected the not-verified shape, got {verified:?}");
-    };
+    let dto = verified;
+    assert_eq!(dto.result, None);
     assert_eq!(dto.verified, Some(false));
     assert_eq!(
         dto.message.as_deref(),

@@ -67,7 +67,6 @@ async fn list_faqs_sends_integer_limit_and_decodes_leniently() {
 }
 
 #[tokio::test]
-#[ignore = "SDK defect: CrawledUrlDtoStatus has no Unrecognized variant"]
 async fn crawled_url_with_an_unknown_status_decodes() {
     let h = Harness::start().await;
     Mock::given(method("GET"))

@@ -46,8 +46,9 @@ async fn get_access_token_posts_a_urlencoded_form() {
             .expect("token decodes")
             .into_inner();
 
-    // The operation declares no `Version`; the SDK sends the default.
-    let request = h.only_request("2021-07-28").await;
+    // The operation declares no `Version`; the SDK sends the default. It authenticates with the
+    // client secret in its form, so no bearer token goes along (an overlay says so).
+    let request = h.only_unauthenticated_request("2021-07-28").await;
     assert_eq!(request.method.as_str(), "POST");
     assert_eq!(request.url.path(), "/oauth/token");
     assert_eq!(query(&request), "");

@@ -108,13 +108,12 @@ async fn get_pipelines_keeps_an_unknown_color_render_mode() {
     );
     assert_eq!(pipelines[0].show_in_funnel, Some(true));
     assert_eq!(pipelines[1].show_in_funnel, None, "declared but omitted");
-    assert_eq!(pipelines[1].stages, None, "declared but omitted");
+    assert!(pipelines[1].stages.is_none(), "declared but omitted");
 }
 
-/// Upstream declares `stages` as an array of arrays; the API sends stage objects, so with the
-/// generated type no real pipeline that has stages decodes. Left out of the test above.
+/// Upstream declares `stages` as an array of arrays; the API sends stage objects. An overlay in
+/// `specs/overlays.toml` types them as objects, so their fields are read, not dropped.
 #[tokio::test]
-#[ignore = "SDK defect: pipeline `stages` typed as array of arrays, the API sends stage objects"]
 async fn pipelines_with_stage_objects_decode() {
     let h = Harness::start().await;
     Mock::given(method("GET"))
@@ -129,12 +128,19 @@ async fn pipelines_with_stage_objects_decode() {
         .mount(&h.server)
         .await;
 
-    h.hl.opportunities()
-        .get_pipelines()
-        .location_id("ve9EPM428h8vShlRW1KT")
-        .send()
-        .await
-        .expect("a pipeline whose stages are objects decodes");
+    let pipelines =
+        h.hl.opportunities()
+            .get_pipelines()
+            .location_id("ve9EPM428h8vShlRW1KT")
+            .send()
+            .await
+            .expect("a pipeline whose stages are objects decodes")
+            .into_inner()
+            .pipelines
+            .expect("pipelines");
+    let stages = pipelines[0].stages.as_ref().expect("stages are read");
+    assert_eq!(stages[0].name.as_deref(), Some("New lead"));
+    assert_eq!(stages[0].position, Some(0.0));
 }
 
 #[tokio::test]

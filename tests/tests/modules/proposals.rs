@@ -102,7 +102,6 @@ async fn list_documents_sends_integer_paging_and_keeps_an_unknown_status() {
 }
 
 #[tokio::test]
-#[ignore = "SDK defect: ElementsLookup has no Unrecognized variant"]
 async fn fillable_field_with_an_unknown_element_type_decodes() {
     let h = Harness::start().await;
     Mock::given(method("GET"))

@@ -269,6 +269,7 @@ fn operations_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
         } else {
             quote! { ResponseBodyKind::Json }
         };
+        let authenticated = op.authenticated;
         consts.push(quote! {
             #[doc = #doc]
             pub const #name: OperationMeta = OperationMeta {
@@ -279,6 +280,7 @@ fn operations_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
                 security: &[#(#security),*],
                 request_body: #request_body,
                 response_body: #response_body,
+                authenticated: #authenticated,
             };
         });
     }

@@ -3,6 +3,9 @@
 //! - Open enums: every string enum typify emits gains an `Unrecognized(String)` variant that
 //!   receives values the spec does not list, so one new server value never fails a response.
 //!   Parsing from a string (`FromStr`, `TryFrom`) stays strict.
+//! - Lenient fields: every `Option` field of a deserialized type decodes through
+//!   `highlevel_runtime::lenient::optional`, so a value of the wrong type (the spec says array,
+//!   the server sends an object) reads as `None` instead of failing the whole response.
 //! - SDK errors: each builder's `send()` decodes through the runtime (empty bodies, JSON path on
 //!   failure) and returns `highlevel_runtime::Error`, carrying the operation's metadata.
 
@@ -46,6 +49,8 @@ pub fn apply(
     };
     displays.visit_file_mut(&mut file);
 
+    LenientFields.visit_file_mut(&mut file);
+
     let mut sends = SdkSends {
         known: operations.iter().map(|o| o.id.clone()).collect(),
         wrapped: BTreeSet::new(),
@@ -84,15 +89,8 @@ fn is_string_enum(item: &syn::ItemEnum) -> bool {
     !item.variants.is_empty()
         && derives_deserialize
         && !container_serde
-        && item.variants.iter().all(|v| {
-            matches!(v.fields, syn::Fields::Unit)
-                && v.attrs.iter().any(|a| {
-                    a.path().is_ident("serde")
-                        && a.meta
-                            .require_list()
-                            .is_ok_and(|l| l.tokens.to_string().starts_with("rename"))
-                })
-        })
+        // typify writes `#[serde(rename)]` only where the value differs from the variant name.
+        && item.variants.iter().all(|v| matches!(v.fields, syn::Fields::Unit))
 }
 
 impl VisitMut for OpenEnums {
@@ -131,6 +129,56 @@ impl VisitMut for OpenEnums {
             #variant(::std::string::String)
         });
         self.opened.insert(name);
+    }
+}
+
+struct LenientFields;
+
+fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("derive")
+            && attr
+                .meta
+                .require_list()
+                .is_ok_and(|list| list.tokens.to_string().contains("Deserialize"))
+    })
+}
+
+fn is_option(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+impl VisitMut for LenientFields {
+    fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+        if !derives_deserialize(&item.attrs) {
+            return;
+        }
+        let syn::Fields::Named(fields) = &mut item.fields else {
+            return;
+        };
+        for field in &mut fields.named {
+            if !is_option(&field.ty) {
+                continue;
+            }
+            let serde_tokens: Vec<String> = field
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("serde"))
+                .filter_map(|a| a.meta.require_list().ok().map(|l| l.tokens.to_string()))
+                .collect();
+            if serde_tokens.iter().any(|t| t.contains("with")) {
+                continue;
+            }
+            let has_default = serde_tokens
+                .iter()
+                .any(|t| t.split(',').any(|part| part.trim().starts_with("default")));
+            field.attrs.push(if has_default {
+                parse_quote! { #[serde(deserialize_with = "highlevel_runtime::lenient::optional")] }
+            } else {
+                parse_quote! { #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")] }
+            });
+        }
     }
 }
 
