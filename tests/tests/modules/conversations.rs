@@ -238,5 +238,5 @@ async fn get_message_recording_returns_the_audio_as_a_byte_stream() {
     let bytes = highlevel::runtime::collect_bytes(response.into_inner())
         .await
         .expect("recording reads");
-    assert_eq!(&bytes[..], &wav[..]);
+    assert_eq!(&bytes[..], wav);
 }
