@@ -93,3 +93,40 @@ impl Harness {
 pub fn query(request: &wiremock::Request) -> &str {
     request.url.query().unwrap_or("")
 }
+
+/// The boundary of a `multipart/form-data` request, after checking that the `Content-Type`
+/// names it and that the body opens with it and closes with its final delimiter.
+///
+/// # Panics
+///
+/// When the request is not a well-framed multipart body.
+pub fn multipart_boundary(request: &wiremock::Request) -> String {
+    let content_type = request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no Content-Type header"));
+    let boundary = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .unwrap_or_else(|| panic!("not multipart/form-data: {content_type}"))
+        .to_owned();
+    assert!(!boundary.is_empty(), "empty boundary");
+    assert!(
+        request
+            .body
+            .starts_with(format!("--{boundary}\r\n").as_bytes()),
+        "the body must open with the boundary"
+    );
+    assert!(
+        request
+            .body
+            .ends_with(format!("--{boundary}--\r\n").as_bytes()),
+        "the body must close with the final delimiter"
+    );
+    boundary
+}
+
+/// Whether `needle` occurs in `haystack` (request bodies are bytes, not text).
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -3,17 +3,13 @@ use highlevel::conversations::types::{
     GetMessageResponseDtoDirection, GetMessageResponseDtoMessageType, GetMessageResponseDtoSource,
     GetMessageResponseDtoStatus, GetMessagesType,
 };
-use highlevel_tests::{Harness, query};
+use highlevel_tests::{Harness, contains, multipart_boundary, query};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
 
 #[tokio::test]
 async fn get_messages_sends_integer_limit_and_keeps_unknown_enum_values() {
@@ -147,19 +143,8 @@ async fn upload_file_attachments_sends_a_multipart_form_with_its_boundary() {
     assert_eq!(request.url.path(), "/conversations/messages/upload");
     assert_eq!(query(&request), "");
 
-    let content_type = request
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .expect("a Content-Type header");
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap_or_else(|| panic!("multipart content type, got {content_type:?}"));
-    assert!(!boundary.is_empty());
+    multipart_boundary(&request);
     let body = &request.body;
-    let first_line = body.split(|b| *b == b'\n').next().expect("a first line");
-    assert_eq!(first_line, format!("--{boundary}\r").as_bytes());
-    assert!(body.ends_with(format!("--{boundary}--\r\n").as_bytes()));
     for (name, value) in [
         ("conversationId", "conv_tDtDnQ"),
         ("contactId", "ct_9"),

@@ -3,14 +3,10 @@
 //! left out (`None`).
 
 use highlevel::forms::multipart::{FilePart, UploadToCustomFieldsForm};
-use highlevel_tests::{Harness, query};
+use highlevel_tests::{Harness, contains, multipart_boundary, query};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
 
 #[tokio::test]
 async fn get_forms_sends_integer_paging_and_decodes_leniently() {
@@ -94,19 +90,8 @@ async fn upload_to_custom_fields_sends_the_files_as_multipart() {
         "contactId=dtEv6KtI27yF92YPm3Zz&locationId=quXmPY59n1zgGBabY1bZ"
     );
 
-    let content_type = request
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .expect("a Content-Type header");
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap_or_else(|| panic!("multipart content type, got {content_type:?}"));
-    assert!(!boundary.is_empty());
+    multipart_boundary(&request);
     let body = &request.body;
-    let first_line = body.split(|b| *b == b'\n').next().expect("a first line");
-    assert_eq!(first_line, format!("--{boundary}\r").as_bytes());
-    assert!(body.ends_with(format!("--{boundary}--\r\n").as_bytes()));
     assert!(contains(
         body,
         b"Content-Disposition: form-data; name=\"cf_7JkL2_3f9a1c\"; filename=\"contract.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"

@@ -1,6 +1,6 @@
 use highlevel::locations::multipart::{FilePart, UploadFileCustomFieldsForm};
 use highlevel::locations::types::{CustomFieldSchemaModel, GetCustomFieldsModel};
-use highlevel_tests::{Harness, query};
+use highlevel_tests::{Harness, contains, multipart_boundary, query};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -64,31 +64,6 @@ async fn get_custom_fields_sends_the_model_and_keeps_an_unknown_model() {
     );
     assert_eq!(fields[1].placeholder, None, "declared but omitted");
     assert_eq!(fields[1].position, None, "declared but omitted");
-}
-
-/// The boundary from `multipart/form-data; boundary=<b>`, checked against the body's first line.
-fn multipart_boundary(request: &wiremock::Request) -> String {
-    let content_type = request
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .expect("content-type header");
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap_or_else(|| panic!("not multipart/form-data: {content_type}"))
-        .to_owned();
-    assert!(!boundary.is_empty());
-    assert!(
-        request
-            .body
-            .starts_with(format!("--{boundary}\r\n").as_bytes()),
-        "body must open with the boundary"
-    );
-    boundary
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[tokio::test]

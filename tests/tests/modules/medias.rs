@@ -2,7 +2,7 @@ use highlevel::medias::multipart::{FilePart, UploadMediaContentForm};
 use highlevel::medias::types::{
     CreateFolderParams, CreateFolderParamsAltType, FetchMediaContentAltType, FolderDtoAltType,
 };
-use highlevel_tests::{Harness, query};
+use highlevel_tests::{Harness, contains, multipart_boundary, query};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -94,31 +94,6 @@ async fn create_media_folder_sends_json_and_keeps_an_unknown_alt_type() {
     );
     assert_eq!(folder.type_.as_deref(), Some("folder"));
     assert_eq!(folder.category, None, "declared but omitted");
-}
-
-/// The boundary from `multipart/form-data; boundary=<b>`, checked against the body's first line.
-fn multipart_boundary(request: &wiremock::Request) -> String {
-    let content_type = request
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .expect("content-type header");
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap_or_else(|| panic!("not multipart/form-data: {content_type}"))
-        .to_owned();
-    assert!(!boundary.is_empty());
-    assert!(
-        request
-            .body
-            .starts_with(format!("--{boundary}\r\n").as_bytes()),
-        "body must open with the boundary"
-    );
-    boundary
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[tokio::test]
