@@ -31,7 +31,7 @@
 use std::fmt;
 
 use highlevel_runtime::{Credentials, Runtime};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 mod modules;
 
@@ -143,6 +143,7 @@ impl HighLevelBuilder {
     /// URL, or the default HTTP client cannot be built.
     pub fn build(self) -> Result<HighLevel, BuildError> {
         let credentials = self.credentials.ok_or(BuildError::MissingCredentials)?;
+        validate_token(&credentials)?;
         let base_url = validate_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let http = match self.http {
             Some(client) => client,
@@ -162,6 +163,24 @@ fn default_http_client() -> reqwest::Result<reqwest::Client> {
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(60))
         .build()
+}
+
+/// A token that cannot go into a header would fail every call; say so once, here.
+fn validate_token(credentials: &Credentials) -> Result<(), BuildError> {
+    let token = match credentials {
+        Credentials::PrivateIntegrationToken(token) | Credentials::AccessToken(token) => token,
+        _ => return Ok(()),
+    };
+    let token = token.expose_secret();
+    if token.trim().is_empty() {
+        return Err(BuildError::InvalidToken("the token is empty"));
+    }
+    if token.bytes().any(|b| b.is_ascii_control() || !b.is_ascii()) {
+        return Err(BuildError::InvalidToken(
+            "the token holds characters an HTTP header cannot carry (a line break?)",
+        ));
+    }
+    Ok(())
 }
 
 fn validate_base_url(raw: &str) -> Result<String, BuildError> {
@@ -186,6 +205,9 @@ fn validate_base_url(raw: &str) -> Result<String, BuildError> {
 pub enum BuildError {
     /// Neither a private integration token nor an access token was given.
     MissingCredentials,
+    /// The token is empty or holds characters an HTTP header cannot carry; the reason never
+    /// includes the token.
+    InvalidToken(&'static str),
     /// The base URL is not an absolute http(s) URL.
     InvalidBaseUrl {
         /// The URL as given.
@@ -203,6 +225,7 @@ impl fmt::Display for BuildError {
             Self::MissingCredentials => f.write_str(
                 "no credentials: call private_integration_token(..) or access_token(..)",
             ),
+            Self::InvalidToken(reason) => write!(f, "invalid token: {reason}"),
             Self::InvalidBaseUrl { url, reason } => write!(f, "invalid base URL `{url}`: {reason}"),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
         }
@@ -247,6 +270,18 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn unusable_tokens_are_refused_without_echoing_them() {
+        for bad in ["", "   ", "pit-abc\r\nX-Injected: 1"] {
+            let err = HighLevel::builder().private_integration_token(bad).build();
+            let Err(err @ BuildError::InvalidToken(_)) = err else {
+                panic!("{bad:?} must be refused, got {err:?}");
+            };
+            assert!(!err.to_string().contains("X-Injected"), "{err}");
+        }
+        assert!(HighLevel::builder().access_token("ya29.a0-token_ok").build().is_ok());
     }
 
     #[test]
