@@ -281,7 +281,12 @@ mod tests {
             };
             assert!(!err.to_string().contains("X-Injected"), "{err}");
         }
-        assert!(HighLevel::builder().access_token("ya29.a0-token_ok").build().is_ok());
+        assert!(
+            HighLevel::builder()
+                .access_token("ya29.a0-token_ok")
+                .build()
+                .is_ok()
+        );
     }
 
     #[test]
