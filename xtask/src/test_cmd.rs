@@ -9,24 +9,6 @@ use crate::codegen;
 use crate::config::Project;
 use crate::specs::{self, Source};
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn test_result_lines_are_counted() {
-        assert_eq!(
-            super::test_result_counts(
-                "test result: ok. 48 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 3.19s"
-            ),
-            Some((48, 0))
-        );
-        assert_eq!(
-            super::test_result_counts("test result: FAILED. 67 passed; 2 failed; 0 ignored"),
-            Some((67, 2))
-        );
-        assert_eq!(super::test_result_counts("running 3 tests"), None);
-    }
-}
-
 /// Crates written by hand: formatted with rustfmt and held to clippy's warnings.
 const HAND_WRITTEN: [&str; 4] = ["highlevel", "highlevel-runtime", "highlevel-tests", "xtask"];
 
@@ -190,5 +172,23 @@ fn cargo(root: &Path, args: &[&str]) -> Result<()> {
         Ok(())
     } else {
         Err(format!("`cargo {}` failed ({status})", args.join(" ")).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn test_result_lines_are_counted() {
+        assert_eq!(
+            super::test_result_counts(
+                "test result: ok. 48 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 3.19s"
+            ),
+            Some((48, 0))
+        );
+        assert_eq!(
+            super::test_result_counts("test result: FAILED. 67 passed; 2 failed; 0 ignored"),
+            Some((67, 2))
+        );
+        assert_eq!(super::test_result_counts("running 3 tests"), None);
     }
 }
