@@ -31,23 +31,17 @@ pub struct GeneratedModule<'a> {
 /// Generates every module; writes the files, or returns the paths that differ from disk.
 pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     let started = std::time::Instant::now();
-    let mut generated = Vec::new();
-    for module in &project.modules {
-        let bytes = specs::read_verified(project, &module.spec)?;
-        let spec: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{}: not valid JSON: {e}", module.spec))?;
-        let overlays: Vec<_> = project.overlays_for(&module.name).collect();
-        let schema_overlays: Vec<_> = project.schema_overlays_for(&module.name).collect();
-        let repaired = repair::repair(module, spec, &overlays, &schema_overlays)?;
-        let code = generate(module, &repaired.spec)?;
-        let code = postprocess::apply(module, code, &repaired.operations)?;
-        generated.push(GeneratedModule {
-            module,
-            code,
-            operations: repaired.operations,
-        });
+    let per_module = in_parallel(&project.modules, |module| {
+        generate_module(project, module).map_err(|e| e.to_string())
+    });
+    let mut files = BTreeMap::new();
+    let mut counts = Vec::new();
+    for (module, outcome) in project.modules.iter().zip(per_module) {
+        let (module_files, operations) = outcome?;
+        files.extend(module_files);
+        counts.push((module, operations));
     }
-    let files = emit::files(project, &generated)?;
+    files.extend(emit::facade_files(project, &counts)?);
     let outcome = match mode {
         Mode::Write => {
             write_files(project, &files)?;
@@ -55,15 +49,70 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
         }
         Mode::Check => differing_files(project, &files),
     };
-    let operations: usize = generated.iter().map(|g| g.operations.len()).sum();
+    let operations: usize = counts.iter().map(|(_, n)| n).sum();
     let lines: usize = files.values().map(|text| text.lines().count()).sum();
     eprintln!(
         "codegen: {} modules, {operations} operations, {} files, {lines} lines in {:.1} s",
-        generated.len(),
+        counts.len(),
         files.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(outcome)
+}
+
+/// One module from its cached spec to its crate's files; returns them and its operation count.
+fn generate_module(
+    project: &Project,
+    module: &Module,
+) -> Result<(BTreeMap<String, String>, usize)> {
+    let bytes = specs::read_verified(project, &module.spec)?;
+    let spec: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not valid JSON: {e}", module.spec))?;
+    let overlays: Vec<_> = project.overlays_for(&module.name).collect();
+    let schema_overlays: Vec<_> = project.schema_overlays_for(&module.name).collect();
+    let repaired = repair::repair(module, spec, &overlays, &schema_overlays)?;
+    let code = generate(module, &repaired.spec)?;
+    let code = postprocess::apply(module, code, &repaired.operations)?;
+    let generated = GeneratedModule {
+        module,
+        code,
+        operations: repaired.operations,
+    };
+    Ok((
+        emit::module_files(project, &generated)?,
+        generated.operations.len(),
+    ))
+}
+
+/// Maps `f` over `items` on every core, keeping the input order (the output must not depend
+/// on scheduling). Token streams are not `Send`, so each module is finished on its thread.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(index) else { break };
+                        done.push((index, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn settings() -> progenitor::GenerationSettings {
@@ -124,15 +173,32 @@ fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
     }
 }
 
+thread_local! {
+    /// Set while progenitor runs: its panics are caught and reported as errors, not printed.
+    static QUIET_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn install_quiet_panic_hook() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANICS.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 fn try_generate(spec: &Value) -> std::result::Result<TokenStream, String> {
     let openapi: openapiv3::OpenAPI = serde_json::from_value(spec.clone())
         .map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
-    let previous_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    install_quiet_panic_hook();
+    QUIET_PANICS.with(|quiet| quiet.set(true));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         progenitor::Generator::new(&settings()).generate_tokens(&openapi)
     }));
-    std::panic::set_hook(previous_hook);
+    QUIET_PANICS.with(|quiet| quiet.set(false));
     match outcome {
         Ok(Ok(tokens)) => Ok(tokens),
         Ok(Err(e)) => Err(e.to_string()),

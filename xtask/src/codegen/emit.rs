@@ -20,10 +20,10 @@ const FACADE_MODULES: &str = "crates/highlevel/src/modules.rs";
 const BEGIN_MARK: &str = "# --- begin generated: ";
 const END_MARK: &str = "# --- end generated: ";
 
-pub fn files(project: &Project, generated: &[GeneratedModule]) -> Result<BTreeMap<String, String>> {
-    let version = workspace_version(project)?;
+/// The files of one generated crate.
+pub fn module_files(project: &Project, g: &GeneratedModule) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for g in generated {
+    {
         let dir = format!("crates/{}", g.module.crate_name);
         let code_text = g.code.to_string();
         let uses = |path: &str| code_text.contains(&format!(":: {path} ::"));
@@ -41,7 +41,17 @@ pub fn files(project: &Project, generated: &[GeneratedModule]) -> Result<BTreeMa
             out.insert(format!("{dir}/src/multipart.rs"), forms);
         }
     }
-    out.insert(FACADE_MODULES.into(), facade_modules(generated)?);
+    Ok(out)
+}
+
+/// The facade's generated parts, from each module and its operation count.
+pub fn facade_files(
+    project: &Project,
+    modules: &[(&Module, usize)],
+) -> Result<BTreeMap<String, String>> {
+    let version = workspace_version(project)?;
+    let mut out = BTreeMap::new();
+    out.insert(FACADE_MODULES.into(), facade_modules(modules)?);
     out.insert(FACADE_MANIFEST.into(), facade_manifest(project, &version)?);
     Ok(out)
 }
@@ -465,10 +475,9 @@ fn safe_ident(name: &str) -> String {
     }
 }
 
-fn facade_modules(generated: &[GeneratedModule]) -> Result<String> {
+fn facade_modules(modules: &[(&Module, usize)]) -> Result<String> {
     let mut items = Vec::new();
-    for g in generated {
-        let m = g.module;
+    for &(m, operations) in modules {
         let feature = &m.feature;
         let lib = syn::Ident::new(&m.lib_name(), proc_macro2::Span::call_site());
         let accessor = syn::Ident::new(&m.accessor(), proc_macro2::Span::call_site());
@@ -478,8 +487,7 @@ fn facade_modules(generated: &[GeneratedModule]) -> Result<String> {
         );
         let accessor_doc = format!(
             " Client for the {} ({} operations), sharing this handle's connection pool and credentials.",
-            m.title,
-            g.operations.len()
+            m.title, operations
         );
         items.push(quote! {
             #[cfg(feature = #feature)]
