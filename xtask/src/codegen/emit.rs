@@ -355,7 +355,6 @@ fn multipart_rs(project: &Project, g: &GeneratedModule) -> Result<Option<String>
 fn form_struct(op: &OperationFacts) -> proc_macro2::TokenStream {
     use heck::ToSnakeCase;
     let name = syn::Ident::new(&form_struct_name(op), proc_macro2::Span::call_site());
-    let method = syn::Ident::new(&op.id, proc_macro2::Span::call_site());
     let doc = format!(
         " The form of [`Client::{id}`](crate::Client::{id}) (`{} {}`).",
         op.method,
@@ -431,7 +430,6 @@ fn form_struct(op: &OperationFacts) -> proc_macro2::TokenStream {
     };
     let extra_doc =
         " Further files, by form field name; upstream names some file fields only in prose.";
-    let _ = method;
     quote! {
         #[doc = #doc]
         #derive
