@@ -24,7 +24,7 @@ pub enum Mode {
 /// One module after generation, ready to be written out.
 pub struct GeneratedModule<'a> {
     pub module: &'a Module,
-    pub code: TokenStream,
+    pub code: syn::File,
     pub operations: Vec<OperationFacts>,
 }
 
@@ -339,8 +339,7 @@ mod tests {
         );
         let repaired = repair::repair(&module(), upstream, &[], &[]).expect("repairs");
         let code = generate(&module(), &repaired.spec).expect("generates");
-        let code = postprocess::apply(&module(), code, &repaired.operations).expect("rewrites");
-        let file: syn::File = syn::parse2(code).expect("parses");
+        let file = postprocess::apply(&module(), code, &repaired.operations).expect("rewrites");
         let text = prettyplease::unparse(&file);
 
         assert!(

@@ -22,25 +22,23 @@ const END_MARK: &str = "# --- end generated: ";
 
 /// The files of one generated crate.
 pub fn module_files(project: &Project, g: &GeneratedModule) -> Result<BTreeMap<String, String>> {
+    let dir = format!("crates/{}", g.module.crate_name);
+    let lib = lib_rs(project, g)?;
+    let uses = |path: &str| lib.contains(&format!("::{path}::"));
     let mut out = BTreeMap::new();
-    {
-        let dir = format!("crates/{}", g.module.crate_name);
-        let code_text = g.code.to_string();
-        let uses = |path: &str| code_text.contains(&format!(":: {path} ::"));
-        out.insert(
-            format!("{dir}/Cargo.toml"),
-            manifest(project, g.module, &uses),
-        );
-        out.insert(format!("{dir}/README.md"), readme(project, g));
-        out.insert(format!("{dir}/src/lib.rs"), lib_rs(project, g)?);
-        out.insert(
-            format!("{dir}/src/operations.rs"),
-            operations_rs(project, g)?,
-        );
-        if let Some(forms) = multipart_rs(project, g)? {
-            out.insert(format!("{dir}/src/multipart.rs"), forms);
-        }
+    out.insert(
+        format!("{dir}/Cargo.toml"),
+        manifest(project, g.module, &uses),
+    );
+    out.insert(format!("{dir}/README.md"), readme(project, g));
+    out.insert(
+        format!("{dir}/src/operations.rs"),
+        operations_rs(project, g)?,
+    );
+    if let Some(forms) = multipart_rs(project, g)? {
+        out.insert(format!("{dir}/src/multipart.rs"), forms);
     }
+    out.insert(format!("{dir}/src/lib.rs"), lib);
     Ok(out)
 }
 
@@ -182,17 +180,16 @@ fn lib_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
         short(&project.pin.commit),
         m.feature
     );
-    let code = &g.code;
     let multipart = g
         .operations
         .iter()
         .any(|o| o.request_body == BodyKind::Multipart)
         .then(|| quote! { pub mod multipart; });
-    let tokens = quote! {
+    // The module's own items are already parsed; only the crate attributes and the items the
+    // xtask adds are parsed here, then appended.
+    let additions = quote! {
         #![doc = #doc]
         #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
-
-        #code
 
         pub mod operations;
         #multipart
@@ -223,7 +220,12 @@ fn lib_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
             }
         }
     };
-    Ok(rust_header(project, m) + &format_tokens(m, tokens)?)
+    let additions: syn::File = syn::parse2(additions)
+        .map_err(|e| format!("module `{}`: crate additions do not parse: {e}", m.name))?;
+    let mut file = g.code.clone();
+    file.attrs.extend(additions.attrs);
+    file.items.extend(additions.items);
+    Ok(rust_header(project, m) + &prettyplease::unparse(&file))
 }
 
 fn security_variant(

@@ -27,7 +27,7 @@ pub fn apply(
     module: &Module,
     code: TokenStream,
     operations: &[OperationFacts],
-) -> Result<TokenStream> {
+) -> Result<syn::File> {
     let mut file: syn::File = syn::parse2(code).map_err(|e| {
         format!(
             "module `{}`: progenitor output does not parse: {e}",
@@ -68,7 +68,7 @@ pub fn apply(
         )
         .into());
     }
-    Ok(quote! { #file })
+    Ok(file)
 }
 
 #[derive(Default)]
