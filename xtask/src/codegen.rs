@@ -12,8 +12,11 @@ use serde_json::Value;
 
 use crate::Result;
 use crate::config::{Module, Project};
+use crate::conformance;
 use crate::repair::{self, OperationFacts};
 use crate::specs;
+
+pub use emit::{form_extra_field, form_struct_name, safe_ident};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -31,8 +34,9 @@ pub struct GeneratedModule<'a> {
 /// Generates every module; writes the files, or returns the paths that differ from disk.
 pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     let started = std::time::Instant::now();
+    let common = read_json(project, specs::SHARED_FILES[0])?;
     let per_module = in_parallel(&project.modules, |module| {
-        generate_module(project, module).map_err(|e| e.to_string())
+        generate_module(project, module, &common).map_err(|e| e.to_string())
     });
     let mut files = BTreeMap::new();
     let mut counts = Vec::new();
@@ -42,6 +46,7 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
         counts.push((module, operations));
     }
     files.extend(emit::facade_files(project, &counts)?);
+    files.extend(emit::conformance_index(project)?);
     let outcome = match mode {
         Mode::Write => {
             write_files(project, &files)?;
@@ -60,17 +65,22 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     Ok(outcome)
 }
 
-/// One module from its cached spec to its crate's files; returns them and its operation count.
+fn read_json(project: &Project, rel: &str) -> Result<Value> {
+    let bytes = specs::read_verified(project, rel)?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{rel}: not valid JSON: {e}").into())
+}
+
+/// One module from its cached spec to its crate's files (and its conformance calls); returns
+/// them and its operation count.
 fn generate_module(
     project: &Project,
     module: &Module,
+    common: &Value,
 ) -> Result<(BTreeMap<String, String>, usize)> {
-    let bytes = specs::read_verified(project, &module.spec)?;
-    let spec: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: not valid JSON: {e}", module.spec))?;
+    let upstream = read_json(project, &module.spec)?;
     let overlays: Vec<_> = project.overlays_for(&module.name).collect();
     let schema_overlays: Vec<_> = project.schema_overlays_for(&module.name).collect();
-    let repaired = repair::repair(module, spec, &overlays, &schema_overlays)?;
+    let repaired = repair::repair(module, upstream.clone(), &overlays, &schema_overlays)?;
     let code = generate(module, &repaired.spec)?;
     let code = postprocess::apply(module, code, &repaired.operations)?;
     let generated = GeneratedModule {
@@ -78,10 +88,16 @@ fn generate_module(
         code,
         operations: repaired.operations,
     };
-    Ok((
-        emit::module_files(project, &generated)?,
-        generated.operations.len(),
-    ))
+    let calls = conformance::calls::module_calls(
+        module,
+        &upstream,
+        common,
+        &generated.code,
+        &generated.operations,
+    )?;
+    let mut files = emit::module_files(project, &generated)?;
+    files.extend(emit::conformance_calls(project, module, calls)?);
+    Ok((files, generated.operations.len()))
 }
 
 /// Maps `f` over `items` on every core, keeping the input order (the output must not depend
@@ -216,6 +232,10 @@ fn write_files(project: &Project, files: &BTreeMap<String, String>) -> Result<()
         std::fs::remove_dir_all(project.root.join(&stale))
             .map_err(|e| format!("cannot remove {stale}: {e}"))?;
     }
+    for stale in stale_conformance_calls(project, files) {
+        std::fs::remove_file(project.root.join(&stale))
+            .map_err(|e| format!("cannot remove {stale}: {e}"))?;
+    }
     for (rel, text) in files {
         let path = project.root.join(rel);
         if std::fs::read_to_string(&path).is_ok_and(|old| old == *text) {
@@ -243,7 +263,32 @@ fn differing_files(project: &Project, files: &BTreeMap<String, String>) -> Vec<S
             .into_iter()
             .map(|dir| format!("{dir}/ (generated crate for no module)")),
     );
+    differing.extend(
+        stale_conformance_calls(project, files)
+            .into_iter()
+            .map(|file| format!("{file} (conformance calls for no module)")),
+    );
     differing
+}
+
+/// Files in the generated conformance calls folder that no module produces any more.
+fn stale_conformance_calls(project: &Project, files: &BTreeMap<String, String>) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(project.root.join(conformance::CALLS_DIR)) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<String> = entries
+        .flatten()
+        .map(|e| {
+            format!(
+                "{}/{}",
+                conformance::CALLS_DIR,
+                e.file_name().to_string_lossy()
+            )
+        })
+        .filter(|rel| !files.contains_key(rel))
+        .collect();
+    stale.sort();
+    stale
 }
 
 /// Generated crate folders (marked by the generated header in their Cargo.toml) that the

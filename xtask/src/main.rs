@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod codegen;
 mod config;
+mod conformance;
 mod repair;
 mod spec_diff;
 mod specs;
@@ -21,7 +22,10 @@ usage: cargo xtask <command>
   codegen [--check]                 regenerate crates/ from the cached specs; --check only
                                     compares and names every file that differs
   test [--specs-from DIR]           everything CI runs: fetch, codegen --check, fmt, clippy,
-                                    tests, and each module feature compiled alone
+                                    each module feature compiled alone, tests, the
+                                    conformance suite and the quickstart
+  conformance                       only the conformance suite: install Prism, merge the
+                                    cached specs, call every operation against it
 ";
 
 fn main() -> ExitCode {
@@ -69,6 +73,13 @@ fn run(args: &[&str]) -> Result<ExitCode> {
                     eprintln!("  {path}");
                 }
                 eprintln!("run `cargo xtask codegen` and commit the result");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        ["conformance"] => {
+            let project = config::Project::load(&root)?;
+            let (_, failed) = test_cmd::conformance(&root, &project)?;
+            if failed > 0 {
                 return Ok(ExitCode::FAILURE);
             }
         }

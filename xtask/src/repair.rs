@@ -105,7 +105,7 @@ pub fn repair(
     multipart_as_octet_stream(&mut spec);
     untype_any(&mut spec);
     repair_enums(&mut spec);
-    trust_examples_over_types(&mut spec);
+    untype_contradicted_schemas(&mut spec);
     drop_invalid_defaults(&mut spec);
     stub_missing_refs(&mut spec);
     drop_colliding_properties(&mut spec);
@@ -632,11 +632,12 @@ pub fn repair_enums(spec: &mut Value) {
     });
 }
 
-/// Where a plain schema's `example` contradicts its `type`, the example is what the API sends:
-/// `type: object` (or `number`) with `"example": "published"` is a string, and an array of
-/// strings whose example holds objects is an array of objects. Schemas with structure of their
-/// own (properties, composition) are left alone.
-pub fn trust_examples_over_types(spec: &mut Value) {
+/// Where a plain schema's `example` contradicts its `type` (`type: object` or `boolean` with
+/// `"example": "published"`, an array of strings whose example holds objects), nobody knows
+/// which of the two the API means, so the schema takes any JSON: users can send either, and
+/// either decodes. (The conformance mock checks requests against the literal upstream type.)
+/// Schemas with structure of their own (properties, composition) are left alone.
+pub fn untype_contradicted_schemas(spec: &mut Value) {
     for_each_schema(spec, &mut |schema| {
         let structured = [
             "properties",
@@ -658,12 +659,13 @@ pub fn trust_examples_over_types(spec: &mut Value) {
         };
         match (ty.as_deref(), &example) {
             (Some("object" | "boolean"), Value::String(_)) if !structured => {
-                schema.insert("type".into(), json!("string"));
+                schema.remove("type");
+                schema.remove("format");
             }
             (Some("number" | "integer"), Value::String(text))
                 if !structured && text.trim().parse::<f64>().is_err() =>
             {
-                schema.insert("type".into(), json!("string"));
+                schema.remove("type");
                 schema.remove("format");
             }
             (Some("array"), _) => {
@@ -678,7 +680,7 @@ pub fn trust_examples_over_types(spec: &mut Value) {
                     .and_then(Value::as_str)
                     .is_some_and(|t| matches!(t, "string" | "number" | "integer" | "boolean"));
                 if example_holds_objects && scalar_items {
-                    schema.insert("items".into(), json!({ "type": "object" }));
+                    schema.insert("items".into(), json!({}));
                 }
             }
             _ => {}
@@ -1308,22 +1310,22 @@ mod tests {
     }
 
     #[test]
-    fn examples_win_over_contradicting_types() {
+    fn types_contradicted_by_their_examples_take_any_json() {
         let mut spec = json!({ "components": { "schemas": { "Post": { "type": "object", "properties": {
             "status": { "type": "object", "example": "published" },
             "url": { "type": "number", "example": "https://example.com" },
             "count": { "type": "number", "example": "12" },
             "files": { "type": "array", "items": { "type": "string" }, "example": { "name": "a" } },
             "meta": { "type": "object", "example": { "a": 1 } } } } } } });
-        trust_examples_over_types(&mut spec);
+        untype_contradicted_schemas(&mut spec);
         let props = &spec["components"]["schemas"]["Post"]["properties"];
-        assert_eq!(props["status"]["type"], "string");
-        assert_eq!(props["url"]["type"], "string");
+        assert_eq!(props["status"], json!({ "example": "published" }));
+        assert_eq!(props["url"], json!({ "example": "https://example.com" }));
         assert_eq!(
             props["count"]["type"], "number",
             "a numeric example fits a number"
         );
-        assert_eq!(props["files"]["items"], json!({ "type": "object" }));
+        assert_eq!(props["files"]["items"], json!({}));
         assert_eq!(props["meta"]["type"], "object");
         assert_eq!(
             spec["components"]["schemas"]["Post"]["type"], "object",

@@ -23,6 +23,10 @@ pub enum Source {
     Upstream,
 }
 
+/// Pinned files no module row names: the shared schemas the module specs reference as
+/// `../common/...`. The generator stubs those references; the conformance mock serves them.
+pub const SHARED_FILES: [&str; 1] = ["common/common-schemas.json"];
+
 /// Fills the cache with every pinned file, checking each against its pinned hash.
 pub fn fetch(project: &Project, source: &Source) -> Result<()> {
     let cache = project.cache_dir();
@@ -145,6 +149,10 @@ pub fn pin(project: &Project, commit: &str, dir: &Path) -> Result<spec_diff::Spe
         };
         new.insert(module.name.clone(), parse_json(&module.spec, &bytes)?);
         files.insert(module.spec.clone(), sha256_hex(&bytes));
+    }
+    for rel in SHARED_FILES {
+        let bytes = std::fs::read(dir.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
+        files.insert(rel.to_string(), sha256_hex(&bytes));
     }
     let unknown = unknown_spec_files(project, dir)?;
     for (name, rel) in &unknown {

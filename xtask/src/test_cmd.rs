@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::Result;
 use crate::codegen;
 use crate::config::Project;
+use crate::conformance;
 use crate::specs::{self, Source};
 
 /// Crates written by hand: formatted with rustfmt and held to clippy's warnings.
@@ -81,6 +82,12 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
         counts = cargo_test(root, &args)?;
         Ok(())
     })?;
+    step("conformance: every operation against Prism", || {
+        let (passed, failed) = conformance(root, &project)?;
+        counts.0 += passed;
+        counts.1 += failed;
+        Ok(())
+    })?;
     eprintln!(
         "xtask test: all steps passed in {:.0} s",
         started.elapsed().as_secs_f64()
@@ -88,6 +95,31 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
     // One closing line for CI, summed over every test binary cargo ran.
     println!("tests: {} passed, {} failed", counts.0, counts.1);
     Ok(())
+}
+
+/// Installs Prism, writes the merged spec and runs the conformance suite (ignored by plain
+/// `cargo test`, which has neither), printing its table.
+pub fn conformance(root: &Path, project: &Project) -> Result<(u64, u64)> {
+    let prism = conformance::setup::install_prism(root)?;
+    let spec = conformance::setup::write_merged_spec(project)?;
+    let args = [
+        "test",
+        "-p",
+        "highlevel-tests",
+        "--test",
+        "conformance",
+        "--",
+        "--ignored",
+        "--nocapture",
+    ];
+    cargo_test_with_env(
+        root,
+        &args,
+        &[
+            ("HIGHLEVEL_PRISM", prism.as_os_str()),
+            ("HIGHLEVEL_CONFORMANCE_SPEC", spec.as_os_str()),
+        ],
+    )
 }
 
 /// CI and this workspace have the upstream copies beside the project; elsewhere, download.
@@ -116,10 +148,19 @@ fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
 
 /// Runs `cargo test`, echoing its output, and sums its `test result:` lines.
 fn cargo_test(root: &Path, args: &[&str]) -> Result<(u64, u64)> {
+    cargo_test_with_env(root, args, &[])
+}
+
+fn cargo_test_with_env(
+    root: &Path,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<(u64, u64)> {
     use std::io::{BufRead, BufReader};
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut child = Command::new(cargo)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root)
         .stdout(std::process::Stdio::piped())
         .spawn()

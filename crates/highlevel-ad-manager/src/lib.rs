@@ -788,9 +788,7 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub age_ranges: ::std::vec::Vec<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
+        pub age_ranges: ::std::vec::Vec<::serde_json::Value>,
         ///Audience segment references used for targeting
         #[serde(
             rename = "audienceSegments",
@@ -2057,9 +2055,7 @@ pub mod types {
         pub custom_question_text: ::std::string::String,
         ///Answer choices for the custom question
         #[serde(rename = "singleChoiceAnswers")]
-        pub single_choice_answers: ::std::vec::Vec<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
+        pub single_choice_answers: ::std::vec::Vec<::serde_json::Value>,
     }
     impl CustomQuestionFieldDto {
         pub fn builder() -> builder::CustomQuestionFieldDto {
@@ -5960,9 +5956,7 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub single_choice_answers: ::std::vec::Vec<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
+        pub single_choice_answers: ::std::vec::Vec<::serde_json::Value>,
     }
     impl LeadFormFieldDto {
         pub fn builder() -> builder::LeadFormFieldDto {
@@ -9362,9 +9356,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AudienceDimensionDto {
             age_ranges: ::std::result::Result<
-                ::std::vec::Vec<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                ::std::vec::Vec<::serde_json::Value>,
                 ::std::string::String,
             >,
             audience_segments: ::std::result::Result<
@@ -9398,11 +9390,7 @@ pub mod types {
         impl AudienceDimensionDto {
             pub fn age_ranges<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.age_ranges = value
@@ -11953,9 +11941,7 @@ pub mod types {
                 ::std::string::String,
             >,
             single_choice_answers: ::std::result::Result<
-                ::std::vec::Vec<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                ::std::vec::Vec<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -11988,11 +11974,7 @@ pub mod types {
             }
             pub fn single_choice_answers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.single_choice_answers = value
@@ -16359,9 +16341,7 @@ pub mod types {
                 ::std::string::String,
             >,
             single_choice_answers: ::std::result::Result<
-                ::std::vec::Vec<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                ::std::vec::Vec<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -16388,11 +16368,7 @@ pub mod types {
             }
             pub fn single_choice_answers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.single_choice_answers = value

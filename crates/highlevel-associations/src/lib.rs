@@ -17,20 +17,20 @@ pub mod types {
     pub struct CreateAssociationReqDto {
         ///First Objects Key
         #[serde(rename = "firstObjectKey")]
-        pub first_object_key: ::std::string::String,
+        pub first_object_key: ::serde_json::Value,
         ///First Objects Association Label (custom_objects.children)
         #[serde(rename = "firstObjectLabel")]
-        pub first_object_label: ::std::string::String,
+        pub first_object_label: ::serde_json::Value,
         ///Association's Unique key
         pub key: ::std::string::String,
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Second Objects Key
         #[serde(rename = "secondObjectKey")]
-        pub second_object_key: ::std::string::String,
+        pub second_object_key: ::serde_json::Value,
         ///Second Object Association Label (contact)
         #[serde(rename = "secondObjectLabel")]
-        pub second_object_label: ::std::string::String,
+        pub second_object_label: ::serde_json::Value,
     }
     impl CreateAssociationReqDto {
         pub fn builder() -> builder::CreateAssociationReqDto {
@@ -87,21 +87,21 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub association_type: ::std::option::Option<::std::string::String>,
+        pub association_type: ::std::option::Option<::serde_json::Value>,
         ///First Objects Key
         #[serde(
             rename = "firstObjectKey",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub first_object_key: ::std::option::Option<::std::string::String>,
+        pub first_object_key: ::std::option::Option<::serde_json::Value>,
         ///First Objects Association Label (custom_objects.children)
         #[serde(
             rename = "firstObjectLabel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub first_object_label: ::std::option::Option<::std::string::String>,
+        pub first_object_label: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -121,14 +121,14 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub second_object_key: ::std::option::Option<::std::string::String>,
+        pub second_object_key: ::std::option::Option<::serde_json::Value>,
         ///Second Object Association Label (contact)
         #[serde(
             rename = "secondObjectLabel",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub second_object_label: ::std::option::Option<::std::string::String>,
+        pub second_object_label: ::std::option::Option<::serde_json::Value>,
     }
     impl GetPostSuccessfulResponseDto {
         pub fn builder() -> builder::GetPostSuccessfulResponseDto {
@@ -139,9 +139,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UpdateAssociationReqDto {
         #[serde(rename = "firstObjectLabel")]
-        pub first_object_label: ::std::string::String,
+        pub first_object_label: ::serde_json::Value,
         #[serde(rename = "secondObjectLabel")]
-        pub second_object_label: ::std::string::String,
+        pub second_object_label: ::serde_json::Value,
     }
     impl UpdateAssociationReqDto {
         pub fn builder() -> builder::UpdateAssociationReqDto {
@@ -153,11 +153,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CreateAssociationReqDto {
             first_object_key: ::std::result::Result<
-                ::std::string::String,
+                ::serde_json::Value,
                 ::std::string::String,
             >,
             first_object_label: ::std::result::Result<
-                ::std::string::String,
+                ::serde_json::Value,
                 ::std::string::String,
             >,
             key: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -166,11 +166,11 @@ pub mod types {
                 ::std::string::String,
             >,
             second_object_key: ::std::result::Result<
-                ::std::string::String,
+                ::serde_json::Value,
                 ::std::string::String,
             >,
             second_object_label: ::std::result::Result<
-                ::std::string::String,
+                ::serde_json::Value,
                 ::std::string::String,
             >,
         }
@@ -197,7 +197,7 @@ pub mod types {
         impl CreateAssociationReqDto {
             pub fn first_object_key<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_key = value
@@ -211,7 +211,7 @@ pub mod types {
             }
             pub fn first_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_label = value
@@ -249,7 +249,7 @@ pub mod types {
             }
             pub fn second_object_key<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_key = value
@@ -263,7 +263,7 @@ pub mod types {
             }
             pub fn second_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_label = value
@@ -506,15 +506,15 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetPostSuccessfulResponseDto {
             association_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             first_object_key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             first_object_label: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -530,11 +530,11 @@ pub mod types {
                 ::std::string::String,
             >,
             second_object_key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             second_object_label: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -555,7 +555,7 @@ pub mod types {
         impl GetPostSuccessfulResponseDto {
             pub fn association_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.association_type = value
@@ -569,7 +569,7 @@ pub mod types {
             }
             pub fn first_object_key<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_key = value
@@ -583,7 +583,7 @@ pub mod types {
             }
             pub fn first_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_label = value
@@ -631,7 +631,7 @@ pub mod types {
             }
             pub fn second_object_key<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_key = value
@@ -645,7 +645,7 @@ pub mod types {
             }
             pub fn second_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_label = value
@@ -694,11 +694,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct UpdateAssociationReqDto {
             first_object_label: ::std::result::Result<
-                ::std::string::String,
+                ::serde_json::Value,
                 ::std::string::String,
             >,
             second_object_label: ::std::result::Result<
-                ::std::string::String,
+                ::serde_json::Value,
                 ::std::string::String,
             >,
         }
@@ -717,7 +717,7 @@ pub mod types {
         impl UpdateAssociationReqDto {
             pub fn first_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first_object_label = value
@@ -731,7 +731,7 @@ pub mod types {
             }
             pub fn second_object_label<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.second_object_label = value

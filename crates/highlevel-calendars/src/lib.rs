@@ -640,7 +640,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub is_recurring: ::std::option::Option<::std::string::String>,
+        pub is_recurring: ::std::option::Option<::serde_json::Value>,
         ///Location Id
         #[serde(
             rename = "locationId",
@@ -913,7 +913,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub end_time: ::std::option::Option<::std::string::String>,
+        pub end_time: ::std::option::Option<::serde_json::Value>,
         ///Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -931,7 +931,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub start_time: ::std::option::Option<::std::string::String>,
+        pub start_time: ::std::option::Option<::serde_json::Value>,
         ///Title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -2020,7 +2020,7 @@ pub mod types {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub success: ::std::option::Option<::std::string::String>,
+        pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl CalendarDeleteSuccessfulResponseDto {
         pub fn builder() -> builder::CalendarDeleteSuccessfulResponseDto {
@@ -3164,14 +3164,14 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub date_added: ::std::option::Option<::std::string::String>,
+        pub date_added: ::std::option::Option<::serde_json::Value>,
         ///Date Updated
         #[serde(
             rename = "dateUpdated",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub date_updated: ::std::option::Option<::std::string::String>,
+        pub date_updated: ::std::option::Option<::serde_json::Value>,
         ///Description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -3182,7 +3182,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub end_time: ::std::option::Option<::std::string::String>,
+        pub end_time: ::std::option::Option<::serde_json::Value>,
         ///Group ID
         #[serde(
             rename = "groupId",
@@ -3200,7 +3200,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub is_recurring: ::std::option::Option<::std::string::String>,
+        pub is_recurring: ::std::option::Option<::serde_json::Value>,
         ///Location ID
         #[serde(
             rename = "locationId",
@@ -3229,7 +3229,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub start_time: ::std::option::Option<::std::string::String>,
+        pub start_time: ::std::option::Option<::serde_json::Value>,
         ///Calendar Event title
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -5944,7 +5944,7 @@ One room can be mapped with multiple service calendars.*/
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub success: ::std::option::Option<::std::string::String>,
+        pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl GroupSuccessfulResponseDto {
         pub fn builder() -> builder::GroupSuccessfulResponseDto {
@@ -6823,7 +6823,7 @@ One room can be mapped with multiple service calendars.*/
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub success: ::std::option::Option<::std::string::String>,
+        pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl ResourceDeleteResponseDto {
         pub fn builder() -> builder::ResourceDeleteResponseDto {
@@ -9208,7 +9208,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             is_recurring: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -9346,7 +9346,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn is_recurring<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_recurring = value
@@ -9921,7 +9921,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             end_time: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -9933,7 +9933,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             start_time: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -9983,7 +9983,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn end_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_time = value
@@ -10017,7 +10017,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn start_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.start_time = value
@@ -11261,7 +11261,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct CalendarDeleteSuccessfulResponseDto {
             success: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -11275,7 +11275,7 @@ One room can be mapped with multiple service calendars.*/
         impl CalendarDeleteSuccessfulResponseDto {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -12506,11 +12506,11 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             date_added: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             date_updated: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             description: ::std::result::Result<
@@ -12518,7 +12518,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             end_time: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             group_id: ::std::result::Result<
@@ -12530,7 +12530,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             is_recurring: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -12550,7 +12550,7 @@ One room can be mapped with multiple service calendars.*/
                 ::std::string::String,
             >,
             start_time: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -12686,7 +12686,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn date_added<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.date_added = value
@@ -12698,7 +12698,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn date_updated<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.date_updated = value
@@ -12722,7 +12722,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn end_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_time = value
@@ -12756,7 +12756,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn is_recurring<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_recurring = value
@@ -12818,7 +12818,7 @@ One room can be mapped with multiple service calendars.*/
             }
             pub fn start_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.start_time = value
@@ -16697,7 +16697,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct GroupSuccessfulResponseDto {
             success: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -16711,7 +16711,7 @@ One room can be mapped with multiple service calendars.*/
         impl GroupSuccessfulResponseDto {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -17826,7 +17826,7 @@ One room can be mapped with multiple service calendars.*/
         #[derive(Clone, Debug)]
         pub struct ResourceDeleteResponseDto {
             success: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -17840,7 +17840,7 @@ One room can be mapped with multiple service calendars.*/
         impl ResourceDeleteResponseDto {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value

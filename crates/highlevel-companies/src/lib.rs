@@ -314,7 +314,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub conversation_demo: ::std::option::Option<::std::string::String>,
+        pub conversation_demo: ::std::option::Option<::serde_json::Value>,
         #[serde(
             rename = "customerCount",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -340,7 +340,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub have_website: ::std::option::Option<::std::string::String>,
+        pub have_website: ::std::option::Option<::serde_json::Value>,
         #[serde(
             rename = "industryServed",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -356,7 +356,7 @@ pub mod types {
         pub kickoff_action_taken: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub location: ::std::option::Option<::std::string::String>,
+        pub location: ::std::option::Option<::serde_json::Value>,
         #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -372,7 +372,7 @@ pub mod types {
         pub meta_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub pending: ::std::option::Option<::std::string::String>,
+        pub pending: ::std::option::Option<::serde_json::Value>,
         ///Selected agency plan unique plan Id
         #[serde(
             rename = "planId",
@@ -1519,7 +1519,7 @@ pub mod types {
                 ::std::string::String,
             >,
             conversation_demo: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             customer_count: ::std::result::Result<
@@ -1535,7 +1535,7 @@ pub mod types {
                 ::std::string::String,
             >,
             have_website: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             industry_served: ::std::result::Result<
@@ -1547,7 +1547,7 @@ pub mod types {
                 ::std::string::String,
             >,
             location: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -1559,7 +1559,7 @@ pub mod types {
                 ::std::string::String,
             >,
             pending: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             plan_id: ::std::result::Result<
@@ -1623,7 +1623,7 @@ pub mod types {
             }
             pub fn conversation_demo<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.conversation_demo = value
@@ -1679,7 +1679,7 @@ pub mod types {
             }
             pub fn have_website<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.have_website = value
@@ -1719,7 +1719,7 @@ pub mod types {
             }
             pub fn location<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.location = value
@@ -1757,7 +1757,7 @@ pub mod types {
             }
             pub fn pending<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.pending = value

@@ -440,7 +440,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub date_of_birth: ::std::option::Option<::std::string::String>,
+        pub date_of_birth: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd: ::std::option::Option<bool>,
@@ -1877,7 +1877,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub date_of_birth: ::std::option::Option<::std::string::String>,
+        pub date_of_birth: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd: ::std::option::Option<bool>,
@@ -2033,7 +2033,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub remove_all_tags: ::std::option::Option<::std::string::String>,
+        pub remove_all_tags: ::std::option::Option<::serde_json::Value>,
         ///list of tags to be added or removed
         pub tags: ::std::vec::Vec<::std::string::String>,
     }
@@ -2055,11 +2055,7 @@ pub mod types {
         ///Responses for each contact processed
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub responses: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub responses: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Indicates if the operation was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -2150,7 +2146,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub date_of_birth: ::std::option::Option<::std::string::String>,
+        pub date_of_birth: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd: ::std::option::Option<bool>,
@@ -3601,7 +3597,7 @@ pub mod types {
                 ::std::string::String,
             >,
             date_of_birth: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             dnd: ::std::result::Result<
@@ -3775,7 +3771,7 @@ pub mod types {
             }
             pub fn date_of_birth<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.date_of_birth = value
@@ -8895,7 +8891,7 @@ pub mod types {
                 ::std::string::String,
             >,
             date_of_birth: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             dnd: ::std::result::Result<
@@ -9046,7 +9042,7 @@ pub mod types {
             }
             pub fn date_of_birth<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.date_of_birth = value
@@ -9689,7 +9685,7 @@ pub mod types {
                 ::std::string::String,
             >,
             remove_all_tags: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
@@ -9734,7 +9730,7 @@ pub mod types {
             }
             pub fn remove_all_tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.remove_all_tags = value
@@ -9789,11 +9785,7 @@ pub mod types {
                 ::std::string::String,
             >,
             responses: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             succeded: ::std::result::Result<
@@ -9826,11 +9818,7 @@ pub mod types {
             pub fn responses<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -10073,7 +10061,7 @@ pub mod types {
                 ::std::string::String,
             >,
             date_of_birth: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             dnd: ::std::result::Result<
@@ -10262,7 +10250,7 @@ pub mod types {
             }
             pub fn date_of_birth<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.date_of_birth = value

@@ -3907,7 +3907,7 @@ pub mod types {
         pub status: SendMessageBodyDtoStatus,
         ///Type of message being sent
         #[serde(rename = "subType")]
-        pub sub_type: ::std::string::String,
+        pub sub_type: ::serde_json::Value,
         ///Subject line for email messages
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -9467,10 +9467,7 @@ pub mod types {
                 super::SendMessageBodyDtoStatus,
                 ::std::string::String,
             >,
-            sub_type: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            sub_type: ::std::result::Result<::serde_json::Value, ::std::string::String>,
             subject: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -9766,7 +9763,7 @@ pub mod types {
             }
             pub fn sub_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sub_type = value
@@ -11939,8 +11936,8 @@ pub mod builder {
         mentions: Result<Option<::std::string::String>, String>,
         query: Result<Option<::std::string::String>, String>,
         score_profile: Result<Option<::std::string::String>, String>,
-        score_profile_max: Result<Option<::std::string::String>, String>,
-        score_profile_min: Result<Option<::std::string::String>, String>,
+        score_profile_max: Result<Option<::serde_json::Value>, String>,
+        score_profile_min: Result<Option<::serde_json::Value>, String>,
         sort: Result<Option<types::SearchConversationSort>, String>,
         sort_by: Result<Option<types::SearchConversationSortBy>, String>,
         sort_score_profile: Result<Option<::std::string::String>, String>,
@@ -12139,26 +12136,26 @@ pub mod builder {
         }
         pub fn score_profile_max<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::serde_json::Value>,
         {
             self.score_profile_max = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for score_profile_max failed"
+                    "conversion to `:: serde_json :: Value` for score_profile_max failed"
                         .to_string()
                 });
             self
         }
         pub fn score_profile_min<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::serde_json::Value>,
         {
             self.score_profile_min = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for score_profile_min failed"
+                    "conversion to `:: serde_json :: Value` for score_profile_min failed"
                         .to_string()
                 });
             self

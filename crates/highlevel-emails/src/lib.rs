@@ -368,7 +368,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub is_plain_text: ::std::option::Option<::std::string::String>,
+        pub is_plain_text: ::std::option::Option<::serde_json::Value>,
         ///last updated
         #[serde(
             rename = "lastUpdated",
@@ -739,7 +739,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub is_plain_text: ::std::option::Option<::std::string::String>,
+        pub is_plain_text: ::std::option::Option<::serde_json::Value>,
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         #[serde(
@@ -1525,7 +1525,7 @@ pub mod types {
                 ::std::string::String,
             >,
             is_plain_text: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             last_updated: ::std::result::Result<
@@ -1593,7 +1593,7 @@ pub mod types {
             }
             pub fn is_plain_text<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_plain_text = value
@@ -1956,7 +1956,7 @@ pub mod types {
             >,
             html: ::std::result::Result<::std::string::String, ::std::string::String>,
             is_plain_text: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -2029,7 +2029,7 @@ pub mod types {
             }
             pub fn is_plain_text<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_plain_text = value

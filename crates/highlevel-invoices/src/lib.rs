@@ -1492,11 +1492,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -1514,7 +1510,7 @@ pub mod types {
         ///Schedule Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
@@ -1943,11 +1939,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -1965,7 +1957,7 @@ pub mod types {
         ///Schedule Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
@@ -2788,11 +2780,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub invoice_items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -3184,11 +3172,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -3206,7 +3190,7 @@ pub mod types {
         ///Schedule Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
@@ -3481,11 +3465,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Name of the Template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -4534,11 +4514,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub invoice_items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -4881,11 +4857,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub invoice_items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -5620,9 +5592,7 @@ pub mod types {
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_action_history: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
+            ::std::vec::Vec<::serde_json::Value>,
         >,
         ///Estimate number prefix
         #[serde(
@@ -6431,11 +6401,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub invoice_items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -7074,11 +7040,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -7096,7 +7058,7 @@ pub mod types {
         ///Schedule Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
@@ -7233,11 +7195,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Name of the Template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -10186,11 +10144,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -10208,7 +10162,7 @@ pub mod types {
         ///Schedule Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
@@ -11161,11 +11115,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -11183,7 +11133,7 @@ pub mod types {
         ///Schedule Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
@@ -11886,11 +11836,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub invoice_items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -12247,11 +12193,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
         #[serde(
             rename = "liveMode",
@@ -12269,7 +12211,7 @@ pub mod types {
         ///Schedule Status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
         #[serde(
             rename = "termsNotes",
@@ -12506,11 +12448,7 @@ pub mod types {
         ///Invoice Items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Name of the Template
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -12842,11 +12780,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub invoice_items: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
         #[serde(
             rename = "invoiceNumber",
@@ -14190,11 +14124,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -14210,7 +14140,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -14397,11 +14327,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -14452,7 +14378,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -15176,11 +15102,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -15196,7 +15118,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -15381,11 +15303,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -15436,7 +15354,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -17238,11 +17156,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -17485,11 +17399,7 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -18128,11 +18038,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -18148,7 +18054,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -18333,11 +18239,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -18388,7 +18290,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -18906,11 +18808,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -19052,11 +18950,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -20382,11 +20276,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -20629,11 +20519,7 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -20879,11 +20765,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -21126,11 +21008,7 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -21939,11 +21817,7 @@ pub mod types {
                 ::std::string::String,
             >,
             estimate_action_history: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             estimate_number_prefix: ::std::result::Result<
@@ -22244,11 +22118,7 @@ pub mod types {
             pub fn estimate_action_history<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -23665,11 +23535,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -23922,11 +23788,7 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -24661,11 +24523,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -24681,7 +24539,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -24866,11 +24724,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -24921,7 +24775,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -25070,11 +24924,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -25216,11 +25066,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -28520,11 +28366,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -28540,7 +28382,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -28727,11 +28569,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -28782,7 +28620,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -30596,11 +30434,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -30616,7 +30450,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -30803,11 +30637,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -30858,7 +30688,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -32170,11 +32000,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -32417,11 +32243,7 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -32949,11 +32771,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
@@ -32969,7 +32787,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             terms_notes: ::std::result::Result<
@@ -33154,11 +32972,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -33209,7 +33023,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -33597,11 +33411,7 @@ pub mod types {
                 ::std::string::String,
             >,
             items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -33743,11 +33553,7 @@ pub mod types {
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -34101,11 +33907,7 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_items: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             invoice_number: ::std::result::Result<
@@ -34348,11 +34150,7 @@ pub mod types {
             pub fn invoice_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {

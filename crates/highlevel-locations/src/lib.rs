@@ -3162,11 +3162,7 @@ pub mod types {
         ///Meta data of uploaded files
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub meta: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub meta: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Uploaded files
         #[serde(
             rename = "uploadedFiles",
@@ -8013,11 +8009,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FileUploadResponseDto {
             meta: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
             uploaded_files: ::std::result::Result<
@@ -8037,11 +8029,7 @@ pub mod types {
             pub fn meta<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {

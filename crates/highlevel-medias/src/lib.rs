@@ -516,11 +516,7 @@ pub mod types {
         ///Array of File Objects
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub files: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
+        pub files: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     }
     impl GetFilesResponseDto {
         pub fn builder() -> builder::GetFilesResponseDto {
@@ -1308,11 +1304,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetFilesResponseDto {
             files: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
         }
@@ -1327,11 +1319,7 @@ pub mod types {
             pub fn files<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -56,7 +56,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub is_bulk_installation: ::std::option::Option<::std::string::String>,
+        pub is_bulk_installation: ::std::option::Option<::serde_json::Value>,
         ///Location ID - Present only for Sub-Account Access Token
         #[serde(
             rename = "locationId",
@@ -416,7 +416,7 @@ pub mod types {
                 ::std::string::String,
             >,
             is_bulk_installation: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             location_id: ::std::result::Result<
@@ -551,7 +551,7 @@ pub mod types {
             }
             pub fn is_bulk_installation<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_bulk_installation = value

@@ -555,7 +555,7 @@ pub mod types {
         ///Object`s Type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
     }
     impl ICustomObjectSchema {
         pub fn builder() -> builder::ICustomObjectSchema {
@@ -1885,7 +1885,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -2018,7 +2018,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value

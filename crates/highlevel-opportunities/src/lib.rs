@@ -4974,7 +4974,7 @@ pub mod builder {
     pub struct GetLostReason<'a> {
         client: &'a super::Client,
         deleted: Result<Option<bool>, String>,
-        get_count: Result<Option<::std::string::String>, String>,
+        get_count: Result<Option<::serde_json::Value>, String>,
         limit: Result<Option<i64>, String>,
         location_id: Result<::std::string::String, String>,
         name: Result<Option<::std::string::String>, String>,
@@ -5006,13 +5006,13 @@ pub mod builder {
         }
         pub fn get_count<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::serde_json::Value>,
         {
             self.get_count = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for get_count failed"
+                    "conversion to `:: serde_json :: Value` for get_count failed"
                         .to_string()
                 });
             self

@@ -399,7 +399,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub payment_provider: ::std::option::Option<::std::string::String>,
+        pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///This url will be loaded in iFrame to start a payment session.
         #[serde(
             rename = "paymentsUrl",
@@ -1183,7 +1183,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub payment_provider: ::std::option::Option<::std::string::String>,
+        pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///This url will be loaded in iFrame to start a payment session.
         #[serde(
             rename = "paymentsUrl",
@@ -2247,7 +2247,7 @@ pub mod types {
     pub struct DeleteCustomProvidersConfigDto {
         ///Whether the config is for test mode or live mode. true represents config is for live payments
         #[serde(rename = "liveMode")]
-        pub live_mode: ::std::string::String,
+        pub live_mode: ::serde_json::Value,
     }
     impl DeleteCustomProvidersConfigDto {
         pub fn builder() -> builder::DeleteCustomProvidersConfigDto {
@@ -2260,7 +2260,7 @@ pub mod types {
         ///Whether the custom provider config is disconnect or not. true represents config is disconnect
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub success: ::std::option::Option<::std::string::String>,
+        pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl DeleteCustomProvidersResponseSchema {
         pub fn builder() -> builder::DeleteCustomProvidersResponseSchema {
@@ -2273,7 +2273,7 @@ pub mod types {
         ///Whether the custom provider config is disconnect or not. true represents config is disconnect
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub success: ::std::option::Option<::std::string::String>,
+        pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl DisconnectCustomProvidersResponseSchema {
         pub fn builder() -> builder::DisconnectCustomProvidersResponseSchema {
@@ -2596,7 +2596,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub payment_provider: ::std::option::Option<::std::string::String>,
+        pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///This url will be loaded in iFrame to start a payment session.
         #[serde(
             rename = "paymentsUrl",
@@ -2679,11 +2679,11 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub contact_snapshot: ::std::option::Option<::std::string::String>,
+        pub contact_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Coupon details of the order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub coupon: ::std::option::Option<::std::string::String>,
+        pub coupon: ::std::option::Option<::serde_json::Value>,
         ///The creation timestamp of the order.
         #[serde(
             rename = "createdAt",
@@ -2727,18 +2727,18 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub live_mode: ::std::option::Option<::std::string::String>,
+        pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Is test order.
         #[serde(
             rename = "markAsTest",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub mark_as_test: ::std::option::Option<::std::string::String>,
+        pub mark_as_test: ::std::option::Option<::serde_json::Value>,
         ///Meta details of the order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub meta: ::std::option::Option<::std::string::String>,
+        pub meta: ::std::option::Option<::serde_json::Value>,
         ///Source details of the order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -2753,7 +2753,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub tax_calculation_provider: ::std::option::Option<::std::string::String>,
+        pub tax_calculation_provider: ::std::option::Option<::serde_json::Value>,
         ///Trace id of the order.
         #[serde(
             rename = "traceId",
@@ -2852,7 +2852,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub alt_type: ::std::option::Option<::std::string::String>,
+        pub alt_type: ::std::option::Option<::serde_json::Value>,
         ///Subscription value.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -2863,7 +2863,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub auto_payment: ::std::option::Option<::std::string::String>,
+        pub auto_payment: ::std::option::Option<::serde_json::Value>,
         ///Cancellation timestamp of the subscription.
         #[serde(
             rename = "canceledAt",
@@ -2891,11 +2891,11 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub contact_snapshot: ::std::option::Option<::std::string::String>,
+        pub contact_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Coupon details of the subscription.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub coupon: ::std::option::Option<::std::string::String>,
+        pub coupon: ::std::option::Option<::serde_json::Value>,
         ///The creation timestamp of the subscription.
         #[serde(
             rename = "createdAt",
@@ -2952,32 +2952,32 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub live_mode: ::std::option::Option<::std::string::String>,
+        pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Is test subscription.
         #[serde(
             rename = "markAsTest",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub mark_as_test: ::std::option::Option<::std::string::String>,
+        pub mark_as_test: ::std::option::Option<::serde_json::Value>,
         ///Meta details of the subscription.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub meta: ::std::option::Option<::std::string::String>,
+        pub meta: ::std::option::Option<::serde_json::Value>,
         ///Payment provider details for the subscription.
         #[serde(
             rename = "paymentProvider",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub payment_provider: ::std::option::Option<::std::string::String>,
+        pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///Recurring product details of the subscription.
         #[serde(
             rename = "recurringProduct",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub recurring_product: ::std::option::Option<::std::string::String>,
+        pub recurring_product: ::std::option::Option<::serde_json::Value>,
         ///Scedule details for the subscription.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -2985,7 +2985,7 @@ pub mod types {
         ///Subscription status.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Subscription id for subscription.
         #[serde(
             rename = "subscriptionId",
@@ -2999,7 +2999,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub subscription_snapshot: ::std::option::Option<::std::string::String>,
+        pub subscription_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Trace id of the subscription.
         #[serde(
             rename = "traceId",
@@ -3061,7 +3061,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub charge_snapshot: ::std::option::Option<::std::string::String>,
+        pub charge_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Contact id corresponding to the transaction.
         #[serde(
             rename = "contactId",
@@ -3075,7 +3075,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub contact_snapshot: ::std::option::Option<::std::string::String>,
+        pub contact_snapshot: ::std::option::Option<::serde_json::Value>,
         ///The creation timestamp of the transaction.
         #[serde(
             rename = "createdAt",
@@ -3139,21 +3139,21 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub is_parent: ::std::option::Option<::std::string::String>,
+        pub is_parent: ::std::option::Option<::serde_json::Value>,
         ///Transaction is in live / test mode.
         #[serde(
             rename = "liveMode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub live_mode: ::std::option::Option<::std::string::String>,
+        pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Is test transaction.
         #[serde(
             rename = "markAsTest",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub mark_as_test: ::std::option::Option<::std::string::String>,
+        pub mark_as_test: ::std::option::Option<::serde_json::Value>,
         ///ID of the contact that was merged from.
         #[serde(
             rename = "mergedFromContactId",
@@ -3164,28 +3164,28 @@ pub mod types {
         ///Meta details of the transaction.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub meta: ::std::option::Option<::std::string::String>,
+        pub meta: ::std::option::Option<::serde_json::Value>,
         ///Payment provider details of the transaction.
         #[serde(
             rename = "paymentProvider",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub payment_provider: ::std::option::Option<::std::string::String>,
+        pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///Qbo details of the transaction.
         #[serde(
             rename = "qboResponse",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub qbo_response: ::std::option::Option<::std::string::String>,
+        pub qbo_response: ::std::option::Option<::serde_json::Value>,
         ///Is transaction qbo synced.
         #[serde(
             rename = "qboSynced",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub qbo_synced: ::std::option::Option<::std::string::String>,
+        pub qbo_synced: ::std::option::Option<::serde_json::Value>,
         ///Receipt id for transaction.
         #[serde(
             rename = "receiptId",
@@ -3196,7 +3196,7 @@ pub mod types {
         ///Transaction status.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Subscription id for transaction.
         #[serde(
             rename = "subscriptionId",
@@ -3920,7 +3920,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub live_mode: ::std::option::Option<::std::string::String>,
+        pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Total one time products in an order.
         #[serde(
             rename = "onetimeProducts",
@@ -3948,7 +3948,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub source_meta: ::std::option::Option<::std::string::String>,
+        pub source_meta: ::std::option::Option<::serde_json::Value>,
         ///Source name for the order.
         #[serde(
             rename = "sourceName",
@@ -4696,7 +4696,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub entity_source_meta: ::std::option::Option<::std::string::String>,
+        pub entity_source_meta: ::std::option::Option<::serde_json::Value>,
         ///Entity source name for the subscription.
         #[serde(
             rename = "entitySourceName",
@@ -4735,7 +4735,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub live_mode: ::std::option::Option<::std::string::String>,
+        pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Payment provider connected account id for subscription.
         #[serde(
             rename = "paymentProviderConnectedAccount",
@@ -4755,7 +4755,7 @@ pub mod types {
         ///The status of the subscription (e.g., succeeded).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Subscription id for subscription.
         #[serde(
             rename = "subscriptionId",
@@ -4769,7 +4769,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub subscription_snapshot: ::std::option::Option<::std::string::String>,
+        pub subscription_snapshot: ::std::option::Option<::serde_json::Value>,
         ///The update timestamp of the subscription.
         #[serde(
             rename = "updatedAt",
@@ -4880,7 +4880,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub charge_snapshot: ::std::option::Option<::std::string::String>,
+        pub charge_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Contact email corresponding to the transaction.
         #[serde(
             rename = "contactEmail",
@@ -4940,7 +4940,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub entity_source_meta: ::std::option::Option<::std::string::String>,
+        pub entity_source_meta: ::std::option::Option<::serde_json::Value>,
         ///Entity source name for the transaction.
         #[serde(
             rename = "entitySourceName",
@@ -4993,7 +4993,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub live_mode: ::std::option::Option<::std::string::String>,
+        pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///ID of the contact that was merged from.
         #[serde(
             rename = "mergedFromContactId",
@@ -5007,7 +5007,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub payment_method: ::std::option::Option<::std::string::String>,
+        pub payment_method: ::std::option::Option<::serde_json::Value>,
         ///Payment provider  account id for transaction.
         #[serde(
             rename = "paymentProviderConnectedAccount",
@@ -5027,7 +5027,7 @@ pub mod types {
         ///The status of the transaction (e.g., succeeded).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///Subscription id for transaction.
         #[serde(
             rename = "subscriptionId",
@@ -5264,7 +5264,7 @@ pub mod types {
         ///Whether the custom provider capabilities are updated or not. true represents capabilities are updated
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub success: ::std::option::Option<::std::string::String>,
+        pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl UpdateCustomProviderCapabilitiesResponseSchema {
         pub fn builder() -> builder::UpdateCustomProviderCapabilitiesResponseSchema {
@@ -5707,7 +5707,7 @@ pub mod types {
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             payments_url: ::std::result::Result<
@@ -5845,7 +5845,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -7153,7 +7153,7 @@ pub mod types {
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             payments_url: ::std::result::Result<
@@ -7291,7 +7291,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -9159,10 +9159,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct DeleteCustomProvidersConfigDto {
-            live_mode: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            live_mode: ::std::result::Result<::serde_json::Value, ::std::string::String>,
         }
         impl ::std::default::Default for DeleteCustomProvidersConfigDto {
             fn default() -> Self {
@@ -9174,7 +9171,7 @@ pub mod types {
         impl DeleteCustomProvidersConfigDto {
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -9207,7 +9204,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DeleteCustomProvidersResponseSchema {
             success: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -9221,7 +9218,7 @@ pub mod types {
         impl DeleteCustomProvidersResponseSchema {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -9250,7 +9247,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct DisconnectCustomProvidersResponseSchema {
             success: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -9264,7 +9261,7 @@ pub mod types {
         impl DisconnectCustomProvidersResponseSchema {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -9853,7 +9850,7 @@ pub mod types {
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             payments_url: ::std::result::Result<
@@ -9991,7 +9988,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -10122,11 +10119,11 @@ pub mod types {
                 ::std::string::String,
             >,
             contact_snapshot: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             coupon: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -10158,15 +10155,15 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             mark_as_test: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             source: ::std::result::Result<
@@ -10178,7 +10175,7 @@ pub mod types {
                 ::std::string::String,
             >,
             tax_calculation_provider: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             trace_id: ::std::result::Result<
@@ -10303,7 +10300,7 @@ pub mod types {
             }
             pub fn contact_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.contact_snapshot = value
@@ -10317,7 +10314,7 @@ pub mod types {
             }
             pub fn coupon<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.coupon = value
@@ -10415,7 +10412,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -10427,7 +10424,7 @@ pub mod types {
             }
             pub fn mark_as_test<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.mark_as_test = value
@@ -10439,7 +10436,7 @@ pub mod types {
             }
             pub fn meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.meta = value
@@ -10475,7 +10472,7 @@ pub mod types {
             }
             pub fn tax_calculation_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.tax_calculation_provider = value
@@ -10596,7 +10593,7 @@ pub mod types {
                 ::std::string::String,
             >,
             alt_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             amount: ::std::result::Result<
@@ -10604,7 +10601,7 @@ pub mod types {
                 ::std::string::String,
             >,
             auto_payment: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             canceled_at: ::std::result::Result<
@@ -10620,11 +10617,11 @@ pub mod types {
                 ::std::string::String,
             >,
             contact_snapshot: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             coupon: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -10660,23 +10657,23 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             mark_as_test: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             recurring_product: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             schedule: ::std::result::Result<
@@ -10684,7 +10681,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             subscription_id: ::std::result::Result<
@@ -10692,7 +10689,7 @@ pub mod types {
                 ::std::string::String,
             >,
             subscription_snapshot: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             trace_id: ::std::result::Result<
@@ -10753,7 +10750,7 @@ pub mod types {
             }
             pub fn alt_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.alt_type = value
@@ -10777,7 +10774,7 @@ pub mod types {
             }
             pub fn auto_payment<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.auto_payment = value
@@ -10825,7 +10822,7 @@ pub mod types {
             }
             pub fn contact_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.contact_snapshot = value
@@ -10839,7 +10836,7 @@ pub mod types {
             }
             pub fn coupon<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.coupon = value
@@ -10945,7 +10942,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -10957,7 +10954,7 @@ pub mod types {
             }
             pub fn mark_as_test<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.mark_as_test = value
@@ -10969,7 +10966,7 @@ pub mod types {
             }
             pub fn meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.meta = value
@@ -10981,7 +10978,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -10995,7 +10992,7 @@ pub mod types {
             }
             pub fn recurring_product<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.recurring_product = value
@@ -11023,7 +11020,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -11049,7 +11046,7 @@ pub mod types {
             }
             pub fn subscription_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.subscription_snapshot = value
@@ -11182,7 +11179,7 @@ pub mod types {
                 ::std::string::String,
             >,
             charge_snapshot: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             contact_id: ::std::result::Result<
@@ -11190,7 +11187,7 @@ pub mod types {
                 ::std::string::String,
             >,
             contact_snapshot: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
@@ -11230,15 +11227,15 @@ pub mod types {
                 ::std::string::String,
             >,
             is_parent: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             mark_as_test: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             merged_from_contact_id: ::std::result::Result<
@@ -11246,19 +11243,19 @@ pub mod types {
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             payment_provider: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             qbo_response: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             qbo_synced: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             receipt_id: ::std::result::Result<
@@ -11266,7 +11263,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             subscription_id: ::std::result::Result<
@@ -11383,7 +11380,7 @@ pub mod types {
             }
             pub fn charge_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.charge_snapshot = value
@@ -11409,7 +11406,7 @@ pub mod types {
             }
             pub fn contact_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.contact_snapshot = value
@@ -11529,7 +11526,7 @@ pub mod types {
             }
             pub fn is_parent<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.is_parent = value
@@ -11541,7 +11538,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -11553,7 +11550,7 @@ pub mod types {
             }
             pub fn mark_as_test<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.mark_as_test = value
@@ -11579,7 +11576,7 @@ pub mod types {
             }
             pub fn meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.meta = value
@@ -11591,7 +11588,7 @@ pub mod types {
             }
             pub fn payment_provider<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_provider = value
@@ -11605,7 +11602,7 @@ pub mod types {
             }
             pub fn qbo_response<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.qbo_response = value
@@ -11617,7 +11614,7 @@ pub mod types {
             }
             pub fn qbo_synced<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.qbo_synced = value
@@ -11641,7 +11638,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -12529,7 +12526,7 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             onetime_products: ::std::result::Result<
@@ -12545,7 +12542,7 @@ pub mod types {
                 ::std::string::String,
             >,
             source_meta: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             source_name: ::std::result::Result<
@@ -12767,7 +12764,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -12819,7 +12816,7 @@ pub mod types {
             }
             pub fn source_meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.source_meta = value
@@ -13765,7 +13762,7 @@ pub mod types {
                 ::std::string::String,
             >,
             entity_source_meta: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             entity_source_name: ::std::result::Result<
@@ -13789,7 +13786,7 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             payment_provider_connected_account: ::std::result::Result<
@@ -13801,7 +13798,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             subscription_id: ::std::result::Result<
@@ -13809,7 +13806,7 @@ pub mod types {
                 ::std::string::String,
             >,
             subscription_snapshot: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -13986,7 +13983,7 @@ pub mod types {
             }
             pub fn entity_source_meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.entity_source_meta = value
@@ -14062,7 +14059,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -14102,7 +14099,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -14128,7 +14125,7 @@ pub mod types {
             }
             pub fn subscription_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.subscription_snapshot = value
@@ -14244,7 +14241,7 @@ pub mod types {
                 ::std::string::String,
             >,
             charge_snapshot: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             contact_email: ::std::result::Result<
@@ -14280,7 +14277,7 @@ pub mod types {
                 ::std::string::String,
             >,
             entity_source_meta: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             entity_source_name: ::std::result::Result<
@@ -14312,7 +14309,7 @@ pub mod types {
                 ::std::string::String,
             >,
             live_mode: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             merged_from_contact_id: ::std::result::Result<
@@ -14320,7 +14317,7 @@ pub mod types {
                 ::std::string::String,
             >,
             payment_method: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             payment_provider_connected_account: ::std::result::Result<
@@ -14332,7 +14329,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             subscription_id: ::std::result::Result<
@@ -14445,7 +14442,7 @@ pub mod types {
             }
             pub fn charge_snapshot<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.charge_snapshot = value
@@ -14557,7 +14554,7 @@ pub mod types {
             }
             pub fn entity_source_meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.entity_source_meta = value
@@ -14659,7 +14656,7 @@ pub mod types {
             }
             pub fn live_mode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.live_mode = value
@@ -14685,7 +14682,7 @@ pub mod types {
             }
             pub fn payment_method<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.payment_method = value
@@ -14727,7 +14724,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -15226,7 +15223,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct UpdateCustomProviderCapabilitiesResponseSchema {
             success: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -15240,7 +15237,7 @@ pub mod types {
         impl UpdateCustomProviderCapabilitiesResponseSchema {
             pub fn success<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.success = value
@@ -17520,7 +17517,7 @@ pub mod builder {
         end_at: Result<Option<::std::string::String>, String>,
         entity_id: Result<Option<::std::string::String>, String>,
         entity_source_type: Result<Option<::std::string::String>, String>,
-        get_payments_collected_count: Result<Option<::std::string::String>, String>,
+        get_payments_collected_count: Result<Option<::serde_json::Value>, String>,
         id: Result<Option<::std::string::String>, String>,
         limit: Result<Option<i64>, String>,
         offset: Result<Option<i64>, String>,
@@ -17625,13 +17622,13 @@ pub mod builder {
         }
         pub fn get_payments_collected_count<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::serde_json::Value>,
         {
             self.get_payments_collected_count = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for get_payments_collected_count failed"
+                    "conversion to `:: serde_json :: Value` for get_payments_collected_count failed"
                         .to_string()
                 });
             self

@@ -4653,7 +4653,7 @@ pub mod types {
         ///Array of Product Reviews
         pub reviews: ::std::vec::Vec<UpdateProductReviewObjectDto>,
         ///Status of the review
-        pub status: ::std::string::String,
+        pub status: ::serde_json::Value,
     }
     impl UpdateProductReviewsDto {
         pub fn builder() -> builder::UpdateProductReviewsDto {
@@ -14577,7 +14577,7 @@ pub mod types {
                 ::std::vec::Vec<super::UpdateProductReviewObjectDto>,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<::serde_json::Value, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateProductReviewsDto {
             fn default() -> Self {
@@ -14630,7 +14630,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value

@@ -393,16 +393,14 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub white_label_base_url: ::std::option::Option<::std::string::String>,
+        pub white_label_base_url: ::std::option::Option<::serde_json::Value>,
         ///WhiteLabel url for invoice
         #[serde(
             rename = "whiteLabelBaseUrlForInvoice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub white_label_base_url_for_invoice: ::std::option::Option<
-            ::std::string::String,
-        >,
+        pub white_label_base_url_for_invoice: ::std::option::Option<::serde_json::Value>,
     }
     impl DocumentListResponseDto {
         pub fn builder() -> builder::DocumentListResponseDto {
@@ -2210,11 +2208,11 @@ pub mod types {
                 ::std::string::String,
             >,
             white_label_base_url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             white_label_base_url_for_invoice: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -2257,7 +2255,7 @@ pub mod types {
             }
             pub fn white_label_base_url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.white_label_base_url = value
@@ -2271,7 +2269,7 @@ pub mod types {
             }
             pub fn white_label_base_url_for_invoice<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.white_label_base_url_for_invoice = value

@@ -79,7 +79,7 @@ pub mod types {
         pub origin_id: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
     }
     impl AttachFbAccountDto {
         pub fn builder() -> builder::AttachFbAccountDto {
@@ -560,7 +560,7 @@ pub mod types {
         ///Status must be one of the following values: null, in_progress, draft, failed, published, scheduled, in_review, notification_sent, deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         /**Post Content
  The limitations of content as per the platforms is provided through the reference link in API description. The summary will be trimmed based on the limit*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -578,7 +578,7 @@ pub mod types {
         pub tiktok_post_details: ::std::option::Option<TiktokPostSchema>,
         ///Post Type must be one of the following values: - post, story, reel
         #[serde(rename = "type")]
-        pub type_: ::std::string::String,
+        pub type_: ::serde_json::Value,
         ///User ID
         #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
@@ -929,7 +929,7 @@ pub mod types {
         pub tiktok_post_details: ::std::option::Option<TiktokPostSchemaResponse>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
     }
     impl CsvPostSchema {
         pub fn builder() -> builder::CsvPostSchema {
@@ -1006,7 +1006,7 @@ pub mod types {
         ///status must be one of the following values: pending, in_progress, completed, failed, in_review, importing, deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         #[serde(
             rename = "traceId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1298,7 +1298,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub approval_status: ::std::option::Option<::std::string::String>,
+        pub approval_status: ::std::option::Option<::serde_json::Value>,
         ///Approver
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1880,7 +1880,7 @@ pub mod types {
         ///Status must be one of the following values: in_progress, draft, failed, published, scheduled, in_review, notification_sent, deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub summary: ::std::option::Option<::std::string::String>,
@@ -1898,7 +1898,7 @@ pub mod types {
         ///Post Type must be one of the following values: - post, story, reel
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2923,7 +2923,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub action_type: ::std::option::Option<::std::string::String>,
+        pub action_type: ::std::option::Option<::serde_json::Value>,
         ///Coupon Code
         #[serde(
             rename = "couponCode",
@@ -2996,7 +2996,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub action_type: ::std::option::Option<::std::string::String>,
+        pub action_type: ::std::option::Option<::serde_json::Value>,
         ///Coupon Code
         #[serde(
             rename = "couponCode",
@@ -3409,7 +3409,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub approval_status: ::std::option::Option<::std::string::String>,
+        pub approval_status: ::std::option::Option<::serde_json::Value>,
         ///Approver
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -3507,7 +3507,7 @@ pub mod types {
         ///Status must be one of the following values: in_progress, draft, failed, published, scheduled, in_review, notification_sent, deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         /**Post Content
  The limitations of content as per the platforms is provided through the reference link in API description*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3525,7 +3525,7 @@ pub mod types {
         pub tiktok_post_details: ::std::option::Option<TiktokPostSchema>,
         ///Post Type must be one of the following values: - post, story, reel
         #[serde(rename = "type")]
-        pub type_: ::std::string::String,
+        pub type_: ::serde_json::Value,
         ///User ID
         #[serde(
             rename = "userId",
@@ -3707,7 +3707,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub post_type: ::std::option::Option<::std::string::String>,
+        pub post_type: ::std::option::Option<::serde_json::Value>,
         pub skip: ::std::string::String,
         ///To Date
         #[serde(rename = "toDate")]
@@ -3829,10 +3829,10 @@ pub mod types {
         pub origin_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub platform: ::std::option::Option<::std::string::String>,
+        pub platform: ::std::option::Option<::serde_json::Value>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
         #[serde(
             rename = "updatedAt",
@@ -3899,11 +3899,11 @@ pub mod types {
         pub origin_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub platform: ::std::option::Option<::std::string::String>,
+        pub platform: ::std::option::Option<::serde_json::Value>,
         ///type value must be page
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
         #[serde(
             rename = "updatedAt",
@@ -4054,10 +4054,10 @@ pub mod types {
         pub origin_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub platform: ::std::option::Option<::std::string::String>,
+        pub platform: ::std::option::Option<::serde_json::Value>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
         #[serde(
             rename = "updatedAt",
@@ -4152,11 +4152,11 @@ pub mod types {
         pub origin_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub platform: ::std::option::Option<::std::string::String>,
+        pub platform: ::std::option::Option<::serde_json::Value>,
         ///type must be one of the following values: page, profile
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
         #[serde(
             rename = "updatedAt",
@@ -4298,11 +4298,11 @@ pub mod types {
         pub origin_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub platform: ::std::option::Option<::std::string::String>,
+        pub platform: ::std::option::Option<::serde_json::Value>,
         ///type must be one of the following values: profile, business
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
         #[serde(
             rename = "updatedAt",
@@ -4397,10 +4397,10 @@ pub mod types {
         pub origin_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub platform: ::std::option::Option<::std::string::String>,
+        pub platform: ::std::option::Option<::serde_json::Value>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
         #[serde(
             rename = "updatedAt",
@@ -4490,7 +4490,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub privacy_level: ::std::option::Option<::std::string::String>,
+        pub privacy_level: ::std::option::Option<::serde_json::Value>,
         ///promote other brand
         #[serde(
             rename = "promoteOtherBrand",
@@ -4548,7 +4548,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub privacy_level: ::std::option::Option<::std::string::String>,
+        pub privacy_level: ::std::option::Option<::serde_json::Value>,
         ///promote other brand
         #[serde(
             rename = "promoteOtherBrand",
@@ -4601,7 +4601,7 @@ pub mod types {
         ///Tiktok Account Type must be one of the following values: business, profile
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub type_: ::std::option::Option<::std::string::String>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///Username of account
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -4986,7 +4986,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -5052,7 +5052,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -6153,7 +6153,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             summary: ::std::result::Result<
@@ -6168,7 +6168,7 @@ pub mod types {
                 ::std::option::Option<super::TiktokPostSchema>,
                 ::std::string::String,
             >,
-            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::serde_json::Value, ::std::string::String>,
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreatePostDto {
@@ -6328,7 +6328,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -6380,7 +6380,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -7439,7 +7439,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
@@ -7584,7 +7584,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -7750,7 +7750,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             trace_id: ::std::result::Result<
@@ -7875,7 +7875,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -8897,7 +8897,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FormatedApprovalDetails {
             approval_status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             approver: ::std::result::Result<
@@ -8931,7 +8931,7 @@ pub mod types {
         impl FormatedApprovalDetails {
             pub fn approval_status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.approval_status = value
@@ -10809,7 +10809,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             summary: ::std::result::Result<
@@ -10825,7 +10825,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -11079,7 +11079,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -11133,7 +11133,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -14698,7 +14698,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GmbPostSchema {
             action_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             coupon_code: ::std::result::Result<
@@ -14757,7 +14757,7 @@ pub mod types {
         impl GmbPostSchema {
             pub fn action_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.action_type = value
@@ -14922,7 +14922,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GmbPostSchemaResponse {
             action_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             coupon_code: ::std::result::Result<
@@ -14981,7 +14981,7 @@ pub mod types {
         impl GmbPostSchemaResponse {
             pub fn action_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.action_type = value
@@ -16341,7 +16341,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct PostApprovalSchema {
             approval_status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             approver: ::std::result::Result<
@@ -16370,7 +16370,7 @@ pub mod types {
         impl PostApprovalSchema {
             pub fn approval_status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.approval_status = value
@@ -16487,7 +16487,7 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             summary: ::std::result::Result<
@@ -16502,7 +16502,7 @@ pub mod types {
                 ::std::option::Option<super::TiktokPostSchema>,
                 ::std::string::String,
             >,
-            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::serde_json::Value, ::std::string::String>,
             user_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -16665,7 +16665,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -16717,7 +16717,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -17409,7 +17409,7 @@ pub mod types {
             >,
             limit: ::std::result::Result<::std::string::String, ::std::string::String>,
             post_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             skip: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -17483,7 +17483,7 @@ pub mod types {
             }
             pub fn post_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.post_type = value
@@ -17830,11 +17830,11 @@ pub mod types {
                 ::std::string::String,
             >,
             platform: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -17997,7 +17997,7 @@ pub mod types {
             }
             pub fn platform<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.platform = value
@@ -18009,7 +18009,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -18124,11 +18124,11 @@ pub mod types {
                 ::std::string::String,
             >,
             platform: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -18291,7 +18291,7 @@ pub mod types {
             }
             pub fn platform<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.platform = value
@@ -18303,7 +18303,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -18736,11 +18736,11 @@ pub mod types {
                 ::std::string::String,
             >,
             platform: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -18903,7 +18903,7 @@ pub mod types {
             }
             pub fn platform<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.platform = value
@@ -18915,7 +18915,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -19136,11 +19136,11 @@ pub mod types {
                 ::std::string::String,
             >,
             platform: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -19303,7 +19303,7 @@ pub mod types {
             }
             pub fn platform<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.platform = value
@@ -19315,7 +19315,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -19694,11 +19694,11 @@ pub mod types {
                 ::std::string::String,
             >,
             platform: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -19861,7 +19861,7 @@ pub mod types {
             }
             pub fn platform<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.platform = value
@@ -19873,7 +19873,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -20094,11 +20094,11 @@ pub mod types {
                 ::std::string::String,
             >,
             platform: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -20261,7 +20261,7 @@ pub mod types {
             }
             pub fn platform<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.platform = value
@@ -20273,7 +20273,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -20490,7 +20490,7 @@ pub mod types {
                 ::std::string::String,
             >,
             privacy_level: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             promote_other_brand: ::std::result::Result<
@@ -20560,7 +20560,7 @@ pub mod types {
             }
             pub fn privacy_level<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.privacy_level = value
@@ -20657,7 +20657,7 @@ pub mod types {
                 ::std::string::String,
             >,
             privacy_level: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             promote_other_brand: ::std::result::Result<
@@ -20727,7 +20727,7 @@ pub mod types {
             }
             pub fn privacy_level<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.privacy_level = value
@@ -20830,7 +20830,7 @@ pub mod types {
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             username: ::std::result::Result<
@@ -20904,7 +20904,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value

@@ -7670,7 +7670,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ShippingZoneCountryDto {
         ///Country code
-        pub code: ::std::string::String,
+        pub code: ::serde_json::Value,
         ///List of states that are available. If states is empty, then all states are available
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub states: ::std::vec::Vec<ShippingZoneCountryStateDto>,
@@ -7686,7 +7686,7 @@ pub mod types {
         ///Country code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub code: ::std::option::Option<::std::string::String>,
+        pub code: ::std::option::Option<::serde_json::Value>,
         ///List of states that are available. If states is empty, then all states are available
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -12839,7 +12839,7 @@ pub mod types {
         ///City name
         pub city: ::std::string::String,
         ///Country code
-        pub country: ::std::string::String,
+        pub country: ::serde_json::Value,
         ///Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -12878,7 +12878,7 @@ pub mod types {
         ///Country code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub country: ::std::option::Option<::std::string::String>,
+        pub country: ::std::option::Option<::serde_json::Value>,
         ///Email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -21527,7 +21527,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ShippingZoneCountryDto {
-            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            code: ::std::result::Result<::serde_json::Value, ::std::string::String>,
             states: ::std::result::Result<
                 ::std::vec::Vec<super::ShippingZoneCountryStateDto>,
                 ::std::string::String,
@@ -21544,7 +21544,7 @@ pub mod types {
         impl ShippingZoneCountryDto {
             pub fn code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.code = value
@@ -21593,7 +21593,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ShippingZoneCountryDtoResponse {
             code: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             states: ::std::result::Result<
@@ -21614,7 +21614,7 @@ pub mod types {
         impl ShippingZoneCountryDtoResponse {
             pub fn code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.code = value
@@ -22566,7 +22566,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct StoreShippingOriginDto {
             city: ::std::result::Result<::std::string::String, ::std::string::String>,
-            country: ::std::result::Result<::std::string::String, ::std::string::String>,
+            country: ::std::result::Result<::serde_json::Value, ::std::string::String>,
             email: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -22617,7 +22617,7 @@ pub mod types {
             }
             pub fn country<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.country = value
@@ -22756,7 +22756,7 @@ pub mod types {
                 ::std::string::String,
             >,
             country: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
             email: ::std::result::Result<
@@ -22818,7 +22818,7 @@ pub mod types {
             }
             pub fn country<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.country = value
