@@ -16,18 +16,28 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_reporting()
-                        .location_id(arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?)
-                        .group_by(arg::<highlevel::ad_manager::types::FbGetReportingGroupBy>(
-                            r#""month""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?,
+                        )
+                        .group_by(
+                            arg::<
+                                highlevel::ad_manager::types::FbGetReportingGroupBy,
+                            >(r#""month""#)?,
+                        )
                         .start_date(arg::<::std::string::String>(r#""2022-01-11""#)?)
                         .end_date(arg::<::std::string::String>(r#""2022-01-31""#)?)
-                        .type_(arg::<highlevel::ad_manager::types::FbGetReportingType>(
-                            r#""AD_MANAGER""#,
-                        )?)
-                        .fields(arg::<
-                            ::std::vec::Vec<highlevel::ad_manager::types::FbGetReportingFieldsItem>,
-                        >(r#"["impressions"]"#)?)
+                        .type_(
+                            arg::<
+                                highlevel::ad_manager::types::FbGetReportingType,
+                            >(r#""AD_MANAGER""#)?,
+                        )
+                        .fields(
+                            arg::<
+                                ::std::vec::Vec<
+                                    highlevel::ad_manager::types::FbGetReportingFieldsItem,
+                                >,
+                            >(r#"["impressions"]"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -45,8 +55,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_campaign_reporting()
-                        .campaign_id(arg::<::std::string::String>(r#""120208142050850608""#)?)
-                        .location_id(arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?)
+                        .campaign_id(
+                            arg::<::std::string::String>(r#""120208142050850608""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?,
+                        )
                         .start_date(arg::<::std::string::String>(r#""2022-01-11""#)?)
                         .end_date(arg::<::std::string::String>(r#""2022-01-31""#)?)
                         .send()
@@ -66,14 +80,20 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_reporting_list()
-                        .location_id(arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?,
+                        )
                         .list_type(arg::<::std::string::String>(r#""campaigns""#)?)
                         .start_date(arg::<::std::string::String>(r#""2022-01-11""#)?)
                         .end_date(arg::<::std::string::String>(r#""2022-01-31""#)?)
-                        .campaign_id(arg::<::std::string::String>(r#""196684453527082""#)?)
-                        .type_(arg::<highlevel::ad_manager::types::FbGetReportingListType>(
-                            r#""INTEGRATION""#,
-                        )?)
+                        .campaign_id(
+                            arg::<::std::string::String>(r#""196684453527082""#)?,
+                        )
+                        .type_(
+                            arg::<
+                                highlevel::ad_manager::types::FbGetReportingListType,
+                            >(r#""INTEGRATION""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -91,7 +111,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_current_user()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -129,10 +151,14 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_get_instagram_accounts()
                         .page_id(arg::<::std::string::String>(r#""103456789012345""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
-                        .type_(arg::<
-                            highlevel::ad_manager::types::FbGetInstagramAccountsType,
-                        >(r#""INTEGRATION""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
+                        .type_(
+                            arg::<
+                                highlevel::ad_manager::types::FbGetInstagramAccountsType,
+                            >(r#""INTEGRATION""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -151,7 +177,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_get_page_lead_forms()
                         .page_id(arg::<::std::string::String>(r#""103456789012345""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -216,8 +244,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_ad_account()
-                        .ad_account_id(arg::<::std::string::String>(r#""act_123456789""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .ad_account_id(
+                            arg::<::std::string::String>(r#""act_123456789""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -235,10 +267,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_delete_ad_account()
-                        .ad_account_id(arg::<::std::string::String>(r#""act_123456789""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .ad_account_id(
+                            arg::<::std::string::String>(r#""act_123456789""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -256,7 +292,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_conversation_forms()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -322,7 +360,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_integration()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -340,9 +380,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_delete_integration()
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -380,10 +422,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_publish_campaign()
-                        .campaign_id(arg::<::std::string::String>(r#""120208142050850608""#)?)
-                        .body(arg::<highlevel::ad_manager::types::PublishAdDto>(
-                            r#"{"locationId":"loc_abc123"}"#,
-                        )?)
+                        .campaign_id(
+                            arg::<::std::string::String>(r#""120208142050850608""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::PublishAdDto,
+                            >(r#"{"locationId":"loc_abc123"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -467,13 +513,15 @@ pub fn calls() -> Vec<Call> {
                         .fb_get_custom_audiences()
                         .location_id(arg::<::std::string::String>(r#""loc_abc123""#)?)
                         .type_(
-                            arg::<highlevel::ad_manager::types::FbGetCustomAudiencesType>(
-                                r#""custom""#,
-                            )?,
+                            arg::<
+                                highlevel::ad_manager::types::FbGetCustomAudiencesType,
+                            >(r#""custom""#)?,
                         )
-                        .source(arg::<
-                            highlevel::ad_manager::types::FbGetCustomAudiencesSource,
-                        >(r#""ad_manager""#)?)
+                        .source(
+                            arg::<
+                                highlevel::ad_manager::types::FbGetCustomAudiencesSource,
+                            >(r#""ad_manager""#)?,
+                        )
                         .ad_account_id(arg::<::std::string::String>(r#""act_123456""#)?)
                         .send()
                         .await;
@@ -492,8 +540,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_delete_custom_audience()
-                        .audience_id(arg::<::std::string::String>(r#""23851234567890123""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .audience_id(
+                            arg::<::std::string::String>(r#""23851234567890123""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -538,8 +590,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_custom_audience_by_id()
-                        .audience_id(arg::<::std::string::String>(r#""23851234567890123""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .audience_id(
+                            arg::<::std::string::String>(r#""23851234567890123""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -638,11 +694,13 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_set_default_page()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .body(
-                            arg::<highlevel::ad_manager::types::FbSetDefaultPageBodyDto>(
-                                r#"{"pageId":"103456789012345"}"#,
-                            )?,
+                            arg::<
+                                highlevel::ad_manager::types::FbSetDefaultPageBodyDto,
+                            >(r#"{"pageId":"103456789012345"}"#)?,
                         )
                         .send()
                         .await;
@@ -661,10 +719,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_lead_form()
-                        .lead_form_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .lead_form_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -682,7 +744,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .fb_get_campaign()
-                        .campaign_id(arg::<::std::string::String>(r#""120208142050850608""#)?)
+                        .campaign_id(
+                            arg::<::std::string::String>(r#""120208142050850608""#)?,
+                        )
                         .location_id(arg::<::std::string::String>(r#""loc_abc123""#)?)
                         .fields(arg::<::std::string::String>(r#""adsets,ads""#)?)
                         .source(arg::<::std::string::String>(r#""facebook""#)?)
@@ -704,18 +768,24 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_get_entity()
                         .location_id(arg::<::std::string::String>(r#""loc_abc123""#)?)
-                        .type_(arg::<highlevel::ad_manager::types::FbGetEntityType>(
-                            r#""AD_MANAGER""#,
-                        )?)
+                        .type_(
+                            arg::<
+                                highlevel::ad_manager::types::FbGetEntityType,
+                            >(r#""AD_MANAGER""#)?,
+                        )
                         .next(arg::<::std::string::String>(r#""cursor_abc""#)?)
                         .fetch_all(arg::<::std::string::String>(r#""true""#)?)
                         .campaign_id(arg::<::std::string::String>(r#""camp_123""#)?)
                         .ad_set_id(arg::<::std::string::String>(r#""adset_123""#)?)
-                        .entity_type(arg::<highlevel::ad_manager::types::FbGetEntityEntityType>(
-                            r#""CAMPAIGN""#,
-                        )?)
+                        .entity_type(
+                            arg::<
+                                highlevel::ad_manager::types::FbGetEntityEntityType,
+                            >(r#""CAMPAIGN""#)?,
+                        )
                         .search_id(arg::<::std::string::String>(r#""search_123""#)?)
-                        .selected_ad_account_id(arg::<::std::string::String>(r#""act_123456""#)?)
+                        .selected_ad_account_id(
+                            arg::<::std::string::String>(r#""act_123456""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -806,9 +876,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_pause_campaign()
                         .campaign_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -827,9 +899,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_resume_campaign()
                         .campaign_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -848,9 +922,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_duplicate_campaign()
                         .campaign_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -869,9 +945,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_delete_campaign()
                         .campaign_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -890,9 +968,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_pause_adset()
                         .adset_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -911,9 +991,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_resume_adset()
                         .adset_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -950,9 +1032,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_delete_adset()
                         .adset_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -971,9 +1055,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_pause_ad()
                         .ad_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -992,9 +1078,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_resume_ad()
                         .ad_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1031,9 +1119,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .fb_delete_ad()
                         .ad_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1051,20 +1141,28 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_reporting()
-                        .location_id(arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?)
-                        .group_by(arg::<
-                            highlevel::ad_manager::types::GoogleGetReportingGroupBy,
-                        >(r#""month""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?,
+                        )
+                        .group_by(
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetReportingGroupBy,
+                            >(r#""month""#)?,
+                        )
                         .start_date(arg::<::std::string::String>(r#""2022-01-11""#)?)
                         .end_date(arg::<::std::string::String>(r#""2022-01-31""#)?)
-                        .type_(arg::<highlevel::ad_manager::types::GoogleGetReportingType>(
-                            r#""AD_MANAGER""#,
-                        )?)
-                        .fields(arg::<
-                            ::std::vec::Vec<
-                                highlevel::ad_manager::types::GoogleGetReportingFieldsItem,
-                            >,
-                        >(r#"["impressions"]"#)?)
+                        .type_(
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetReportingType,
+                            >(r#""AD_MANAGER""#)?,
+                        )
+                        .fields(
+                            arg::<
+                                ::std::vec::Vec<
+                                    highlevel::ad_manager::types::GoogleGetReportingFieldsItem,
+                                >,
+                            >(r#"["impressions"]"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1082,14 +1180,20 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_reporting_list()
-                        .location_id(arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?,
+                        )
                         .list_type(arg::<::std::string::String>(r#""campaigns""#)?)
                         .start_date(arg::<::std::string::String>(r#""2022-01-11""#)?)
                         .end_date(arg::<::std::string::String>(r#""2022-01-31""#)?)
-                        .campaign_id(arg::<::std::string::String>(r#""196684453527082""#)?)
-                        .type_(arg::<
-                            highlevel::ad_manager::types::GoogleGetReportingListType,
-                        >(r#""INTEGRATION""#)?)
+                        .campaign_id(
+                            arg::<::std::string::String>(r#""196684453527082""#)?,
+                        )
+                        .type_(
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetReportingListType,
+                            >(r#""INTEGRATION""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1108,7 +1212,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .google_get_campaign_reporting()
                         .campaign_id(arg::<::std::string::String>(r#""camp_abc123""#)?)
-                        .location_id(arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""fRMewNQIxSyZ5R4nQyit""#)?,
+                        )
                         .start_date(arg::<::std::string::String>(r#""2022-01-11""#)?)
                         .end_date(arg::<::std::string::String>(r#""2022-01-31""#)?)
                         .send()
@@ -1130,9 +1236,9 @@ pub fn calls() -> Vec<Call> {
                         .google_get_conversions()
                         .location_id(arg::<::std::string::String>(r#""loc_abc123""#)?)
                         .type_(
-                            arg::<highlevel::ad_manager::types::GoogleGetConversionsType>(
-                                r#""AD_MANAGER""#,
-                            )?,
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetConversionsType,
+                            >(r#""AD_MANAGER""#)?,
                         )
                         .conversion_type(arg::<::std::string::String>(r#""WEBPAGE""#)?)
                         .category(arg::<::std::string::String>(r#""PURCHASE""#)?)
@@ -1180,7 +1286,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .google_get_conversion_by_id()
                         .conversion_id(arg::<::std::string::String>(r#""conv_abc123""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1199,7 +1307,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .google_delete_conversion()
                         .conversion_id(arg::<::std::string::String>(r#""conv_abc123""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1217,7 +1327,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_integration()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1259,7 +1371,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_current_user()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1277,11 +1391,13 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_ad_accounts()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .type_(
-                            arg::<highlevel::ad_manager::types::GoogleGetAdAccountsType>(
-                                r#""AD_MANAGER""#,
-                            )?,
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetAdAccountsType,
+                            >(r#""AD_MANAGER""#)?,
                         )
                         .send()
                         .await;
@@ -1300,7 +1416,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_ad_account_details()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .ad_account_id(arg::<::std::string::String>(r#""act_abc123""#)?)
                         .send()
                         .await;
@@ -1320,9 +1438,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .google_delete_ad_account()
                         .ad_account_id(arg::<::std::string::String>(r#""act_abc123""#)?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1340,9 +1460,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_publish_ad()
-                        .ad_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
+                        .ad_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1408,9 +1530,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .google_get_assets()
                         .location_id(arg::<::std::string::String>(r#""loc_abc123""#)?)
-                        .type_(arg::<highlevel::ad_manager::types::GoogleGetAssetsType>(
-                            r#""CALL""#,
-                        )?)
+                        .type_(
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetAssetsType,
+                            >(r#""CALL""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""asset_123""#)?)
                         .advertiser_only(arg::<::std::string::String>(r#""true""#)?)
                         .send()
@@ -1455,18 +1579,24 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .google_get_entity()
                         .location_id(arg::<::std::string::String>(r#""loc_abc123""#)?)
-                        .type_(arg::<highlevel::ad_manager::types::GoogleGetEntityType>(
-                            r#""AD_MANAGER""#,
-                        )?)
+                        .type_(
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetEntityType,
+                            >(r#""AD_MANAGER""#)?,
+                        )
                         .campaign_id(arg::<::std::string::String>(r#""camp_123""#)?)
                         .ad_group_id(arg::<::std::string::String>(r#""ag_123""#)?)
-                        .entity_type(arg::<
-                            highlevel::ad_manager::types::GoogleGetEntityEntityType,
-                        >(r#""CAMPAIGN""#)?)
+                        .entity_type(
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetEntityEntityType,
+                            >(r#""CAMPAIGN""#)?,
+                        )
                         .search_id(arg::<::std::string::String>(r#""search_123""#)?)
                         .start_date(arg::<::std::string::String>(r#""2024-01-01""#)?)
                         .end_date(arg::<::std::string::String>(r#""2024-12-31""#)?)
-                        .selected_ad_account_id(arg::<::std::string::String>(r#""123-456-7890""#)?)
+                        .selected_ad_account_id(
+                            arg::<::std::string::String>(r#""123-456-7890""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1484,11 +1614,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_target_interests()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
-                        .type_(arg::<
-                            highlevel::ad_manager::types::GoogleGetTargetInterestsType,
-                        >(r#""AFFINITY""#)?)
-                        .advertising_channel_type(arg::<::std::string::String>(r#""SEARCH""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
+                        .type_(
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetTargetInterestsType,
+                            >(r#""AFFINITY""#)?,
+                        )
+                        .advertising_channel_type(
+                            arg::<::std::string::String>(r#""SEARCH""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1558,11 +1694,13 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .google_delete_segment()
                         .segment_id(arg::<::std::string::String>(r#""seg_abc123""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .type_(
-                            arg::<highlevel::ad_manager::types::GoogleDeleteSegmentType>(
-                                r#""CUSTOM_SEGMENTS""#,
-                            )?,
+                            arg::<
+                                highlevel::ad_manager::types::GoogleDeleteSegmentType,
+                            >(r#""CUSTOM_SEGMENTS""#)?,
                         )
                         .send()
                         .await;
@@ -1582,11 +1720,13 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .google_get_segment_by_id()
                         .segment_id(arg::<::std::string::String>(r#""seg_abc123""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .type_(
-                            arg::<highlevel::ad_manager::types::GoogleGetSegmentByIdType>(
-                                r#""CUSTOM_SEGMENTS""#,
-                            )?,
+                            arg::<
+                                highlevel::ad_manager::types::GoogleGetSegmentByIdType,
+                            >(r#""CUSTOM_SEGMENTS""#)?,
                         )
                         .send()
                         .await;
@@ -1653,7 +1793,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_audiences()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1672,7 +1814,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .google_get_audience_by_id()
                         .audience_id(arg::<::std::string::String>(r#""aud_abc123""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1714,10 +1858,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_campaign_by_id()
-                        .ad_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .ad_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1735,7 +1883,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .google_get_conversion_goals()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1753,7 +1903,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_get_integration()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1795,7 +1947,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_get_ad_accounts()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1813,7 +1967,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_get_ad_account_details()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .ad_account_id(arg::<::std::string::String>(r#""12345678""#)?)
                         .send()
                         .await;
@@ -1832,7 +1988,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_delete_ad_account()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .ad_account_id(arg::<::std::string::String>(r#""12345678""#)?)
                         .send()
                         .await;
@@ -1851,7 +2009,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_get_current_user()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1869,10 +2029,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_get_campaign_group()
-                        .ad_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .ad_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1890,12 +2054,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_publish_campaign_group()
-                        .ad_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
-                        .body(arg::<highlevel::ad_manager::types::LocationIdBodyDto>(
-                            r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#,
-                        )?)
+                        .ad_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LocationIdBodyDto,
+                            >(r#"{"locationId":"HChooFuiyPpVYzeJ4HMe"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1937,7 +2105,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_search_targeting()
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .facet(arg::<::std::string::String>(r#""locations""#)?)
                         .query(arg::<::std::string::String>(r#""software""#)?)
                         .q(arg::<::std::string::String>(r#""typeahead""#)?)
@@ -1959,7 +2129,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .li_get_lead_forms()
                         .account_id(arg::<::std::string::String>(r#""12345678""#)?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -2005,15 +2177,19 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_update_ad_status()
-                        .ad_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?)
-                        .body(arg::<
-                            highlevel::ad_manager::types::LinkedInUpdateAdStatusBodyDto,
-                        >(
-                            r#"{"operationType":"PAUSED","type":"adCampaign"}"#
-                        )?)
+                        .ad_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""HChooFuiyPpVYzeJ4HMe""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::ad_manager::types::LinkedInUpdateAdStatusBodyDto,
+                            >(r#"{"operationType":"PAUSED","type":"adCampaign"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -2032,20 +2208,24 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .li_get_ad_analytics()
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .pivot(arg::<highlevel::ad_manager::types::LiGetAdAnalyticsPivot>(
-                            r#""ACCOUNT""#,
-                        )?)
+                        .pivot(
+                            arg::<
+                                highlevel::ad_manager::types::LiGetAdAnalyticsPivot,
+                            >(r#""ACCOUNT""#)?,
+                        )
                         .group_by(
-                            arg::<highlevel::ad_manager::types::LiGetAdAnalyticsGroupBy>(
-                                r#""day""#,
-                            )?,
+                            arg::<
+                                highlevel::ad_manager::types::LiGetAdAnalyticsGroupBy,
+                            >(r#""day""#)?,
                         )
                         .start_date(arg::<::std::string::String>(r#""2024-01-01""#)?)
                         .end_date(arg::<::std::string::String>(r#""2024-01-31""#)?)
                         .entity_urns(arg::<::std::string::String>(r#""conformance""#)?)
-                        .fields(arg::<::std::vec::Vec<::std::string::String>>(
-                            r#"["conformance"]"#,
-                        )?)
+                        .fields(
+                            arg::<
+                                ::std::vec::Vec<::std::string::String>,
+                            >(r#"["conformance"]"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -2066,12 +2246,16 @@ pub fn calls() -> Vec<Call> {
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .list_type(arg::<::std::string::String>(r#""conformance""#)?)
                         .campaign_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .campaign_group_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .campaign_group_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .start_date(arg::<::std::string::String>(r#""2024-01-01""#)?)
                         .end_date(arg::<::std::string::String>(r#""2024-01-31""#)?)
-                        .fields(arg::<::std::vec::Vec<::std::string::String>>(
-                            r#"["conformance"]"#,
-                        )?)
+                        .fields(
+                            arg::<
+                                ::std::vec::Vec<::std::string::String>,
+                            >(r#"["conformance"]"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -2089,14 +2273,20 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.ad_manager();
                     let response = client
                         .li_get_campaign_group_reporting()
-                        .campaign_group_id(arg::<::std::string::String>(r#""12345678""#)?)
+                        .campaign_group_id(
+                            arg::<::std::string::String>(r#""12345678""#)?,
+                        )
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .start_date(arg::<::std::string::String>(r#""conformance""#)?)
                         .end_date(arg::<::std::string::String>(r#""conformance""#)?)
-                        .fields(arg::<::std::vec::Vec<::std::string::String>>(
-                            r#"["conformance"]"#,
-                        )?)
-                        .campaign_group_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .fields(
+                            arg::<
+                                ::std::vec::Vec<::std::string::String>,
+                            >(r#"["conformance"]"#)?,
+                        )
+                        .campaign_group_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

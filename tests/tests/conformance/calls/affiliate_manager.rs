@@ -16,12 +16,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.affiliate_manager();
                     let response = client
                         .list_affiliates()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .query(arg::<::std::string::String>(r#""John""#)?)
                         .active(arg::<::std::string::String>(r#""conformance""#)?)
-                        .campaign_id(arg::<::std::string::String>(
-                            r#""63d376de11be1d26d38f7369""#,
-                        )?)
+                        .campaign_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""63d376de11be1d26d38f7369""#)?,
+                        )
                         .skip(arg::<i64>(r#"1"#)?)
                         .limit(arg::<i64>(r#"10"#)?)
                         .from_date(arg::<::std::string::String>(r#""2023-10-01""#)?)
@@ -43,8 +47,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.affiliate_manager();
                     let response = client
                         .get_affiliate()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .affiliate_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .affiliate_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -62,23 +70,33 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.affiliate_manager();
                     let response = client
                         .list_payouts()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .status(arg::<::std::string::String>(r#""pending""#)?)
                         .query(arg::<::std::string::String>(r#""john""#)?)
-                        .affiliate_id(arg::<::std::string::String>(
-                            r#""65df04201e428a0c5ebb6572""#,
-                        )?)
-                        .campaign_id(arg::<::std::string::String>(
-                            r#""65df04201e428a0c5ebb6573""#,
-                        )?)
+                        .affiliate_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65df04201e428a0c5ebb6572""#)?,
+                        )
+                        .campaign_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65df04201e428a0c5ebb6573""#)?,
+                        )
                         .skip(arg::<i64>(r#"1"#)?)
                         .limit(arg::<i64>(r#"10"#)?)
-                        .start(arg::<::std::string::String>(
-                            r#""2022-12-01T00:00:00.000Z""#,
-                        )?)
-                        .end(arg::<::std::string::String>(
-                            r#""2022-12-31T23:59:59.999Z""#,
-                        )?)
+                        .start(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2022-12-01T00:00:00.000Z""#)?,
+                        )
+                        .end(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2022-12-31T23:59:59.999Z""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -96,13 +114,19 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.affiliate_manager();
                     let response = client
                         .list_commissions()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .campaign_id(arg::<::std::string::String>(
-                            r#""6385d230f6d19db03eef6fb2""#,
-                        )?)
-                        .affiliate_id(arg::<::std::string::String>(
-                            r#""6385d230f6d19db03eef6fb2""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .campaign_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6385d230f6d19db03eef6fb2""#)?,
+                        )
+                        .affiliate_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6385d230f6d19db03eef6fb2""#)?,
+                        )
                         .status(arg::<::std::string::String>(r#""pending""#)?)
                         .query(arg::<::std::string::String>(r#""affiliate@gmail.com""#)?)
                         .skip(arg::<i64>(r#"1"#)?)

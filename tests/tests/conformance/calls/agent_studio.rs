@@ -41,7 +41,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.agent_studio();
                     let response = client
                         .get_agents()
-                        .location_id(arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?,
+                        )
                         .is_published(arg::<::std::string::String>(r#""true""#)?)
                         .limit(arg::<::std::string::String>(r#""20""#)?)
                         .offset(arg::<::std::string::String>(r#""0""#)?)
@@ -121,10 +123,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.agent_studio();
                     let response = client
                         .delete_agent()
-                        .agent_id(arg::<::std::string::String>(
-                            r#""p1q2r3s4t5u6v7w8x9y0z1a2""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?)
+                        .agent_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""p1q2r3s4t5u6v7w8x9y0z1a2""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?,
+                        )
                         .source(arg::<::std::string::String>(r#""api""#)?)
                         .send()
                         .await;
@@ -143,10 +149,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.agent_studio();
                     let response = client
                         .get_agent_by_id()
-                        .agent_id(arg::<::std::string::String>(
-                            r#""p1q2r3s4t5u6v7w8x9y0z1a2""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?)
+                        .agent_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""p1q2r3s4t5u6v7w8x9y0z1a2""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?,
+                        )
                         .source(arg::<::std::string::String>(r#""api""#)?)
                         .send()
                         .await;
@@ -223,7 +233,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.agent_studio();
                     let response = client
                         .get_agents_deprecated()
-                        .location_id(arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?,
+                        )
                         .limit(arg::<::std::string::String>(r#""20""#)?)
                         .offset(arg::<::std::string::String>(r#""0""#)?)
                         .source(arg::<::std::string::String>(r#""api""#)?)
@@ -244,10 +256,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.agent_studio();
                     let response = client
                         .get_agent_by_id_deprecated()
-                        .agent_id(arg::<::std::string::String>(
-                            r#""p1q2r3s4t5u6v7w8x9y0z1a2""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?)
+                        .agent_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""p1q2r3s4t5u6v7w8x9y0z1a2""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?,
+                        )
                         .source(arg::<::std::string::String>(r#""api""#)?)
                         .send()
                         .await;

@@ -41,12 +41,16 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .get_relations_by_record_id()
                         .record_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .location_id(arg::<::std::string::String>(r#""clF1LD04GTUKN3b3XuOj""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""clF1LD04GTUKN3b3XuOj""#)?,
+                        )
                         .skip(arg::<i64>(r#"1"#)?)
                         .limit(arg::<i64>(r#"1"#)?)
-                        .association_ids(arg::<::std::vec::Vec<::std::string::String>>(
-                            r#"["conformance"]"#,
-                        )?)
+                        .association_ids(
+                            arg::<
+                                ::std::vec::Vec<::std::string::String>,
+                            >(r#"["conformance"]"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -65,7 +69,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .delete_relation()
                         .relation_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .location_id(arg::<::std::string::String>(r#""clF1LD04GTUKN3b3XuOj""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""clF1LD04GTUKN3b3XuOj""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -102,8 +108,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.associations();
                     let response = client
                         .get_association_by_object_keys()
-                        .object_key(arg::<::std::string::String>(r#""custom_objects.car""#)?)
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .object_key(
+                            arg::<::std::string::String>(r#""custom_objects.car""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -121,12 +131,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.associations();
                     let response = client
                         .update_association()
-                        .association_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<
-                            highlevel::associations::types::UpdateAssociationReqDto,
-                        >(
-                            r#"{"firstObjectLabel":{},"secondObjectLabel":{}}"#
-                        )?)
+                        .association_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::associations::types::UpdateAssociationReqDto,
+                            >(r#"{"firstObjectLabel":{},"secondObjectLabel":{}}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -144,7 +156,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.associations();
                     let response = client
                         .delete_association()
-                        .association_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .association_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -162,7 +176,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.associations();
                     let response = client
                         .get_association_by_id()
-                        .association_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .association_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

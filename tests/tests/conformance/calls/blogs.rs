@@ -17,10 +17,14 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .check_url_slug_exists()
                         .url_slug(arg::<::std::string::String>(r#""conformance""#)?)
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .post_id(arg::<::std::string::String>(
-                            r#""66f429b8afdce84227a4610d""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .post_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""66f429b8afdce84227a4610d""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -87,7 +91,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.blogs();
                     let response = client
                         .get_all_blog_authors_by_location()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .limit(arg::<i64>(r#"5"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
                         .send()
@@ -107,7 +113,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.blogs();
                     let response = client
                         .get_all_categories_by_location()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .limit(arg::<i64>(r#"1"#)?)
                         .offset(arg::<i64>(r#"1"#)?)
                         .send()
@@ -127,16 +135,22 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.blogs();
                     let response = client
                         .get_blog_post()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .blog_id(arg::<::std::string::String>(
-                            r#""66f429b8afdce84227a4610d""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .blog_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""66f429b8afdce84227a4610d""#)?,
+                        )
                         .limit(arg::<i64>(r#"4"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
                         .search_term(arg::<::std::string::String>(r#""ai news""#)?)
-                        .status(arg::<highlevel::blogs::types::GetBlogPostStatus>(
-                            r#""PUBLISHED""#,
-                        )?)
+                        .status(
+                            arg::<
+                                highlevel::blogs::types::GetBlogPostStatus,
+                            >(r#""PUBLISHED""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -154,7 +168,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.blogs();
                     let response = client
                         .get_blogs()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .skip(arg::<i64>(r#"0"#)?)
                         .limit(arg::<i64>(r#"4"#)?)
                         .search_term(arg::<::std::string::String>(r#""ai news""#)?)

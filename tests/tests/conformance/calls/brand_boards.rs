@@ -38,10 +38,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.brand_boards();
                     let response = client
                         .get_brand_board_by_id()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -91,10 +95,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.brand_boards();
                     let response = client
                         .delete_brand_board()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -43,7 +43,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.businesses();
                     let response = client
                         .delete_business()
-                        .business_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .business_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -61,7 +63,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.businesses();
                     let response = client
                         .get_business()
-                        .business_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .business_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -79,7 +83,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.businesses();
                     let response = client
                         .get_businesses_by_location()
-                        .location_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .limit(arg::<::std::string::String>(r#""100""#)?)
                         .skip(arg::<::std::string::String>(r#""10""#)?)
                         .send()

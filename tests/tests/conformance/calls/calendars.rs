@@ -16,7 +16,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .get_groups()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -59,7 +61,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .validate_groups_slug()
                         .body(
-                            arg::<highlevel::calendars::types::ValidateGroupSlugPostBody>(
+                            arg::<
+                                highlevel::calendars::types::ValidateGroupSlugPostBody,
+                            >(
                                 r#"{"locationId":"ve9EPM428h8vShlRW1KT","slug":"calendar-1"}"#,
                             )?,
                         )
@@ -80,7 +84,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .delete_group()
-                        .group_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .group_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -125,10 +131,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .disable_group()
-                        .group_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
-                        .body(arg::<highlevel::calendars::types::GroupStatusUpdateParams>(
-                            r#"{"isActive":true}"#,
-                        )?)
+                        .group_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::calendars::types::GroupStatusUpdateParams,
+                            >(r#"{"isActive":true}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -213,10 +223,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .get_calendar_events()
-                        .location_id(arg::<::std::string::String>(r#""0007BWpSzSwfiuSl0tR2""#)?)
-                        .user_id(arg::<::std::string::String>(r#""CVokAlI8fgw4WYWoCtQz""#)?)
-                        .calendar_id(arg::<::std::string::String>(r#""BqTwX8QFwXzpegMve9EQ""#)?)
-                        .group_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""0007BWpSzSwfiuSl0tR2""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""CVokAlI8fgw4WYWoCtQz""#)?,
+                        )
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""BqTwX8QFwXzpegMve9EQ""#)?,
+                        )
+                        .group_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .start_time(arg::<::std::string::String>(r#""1680373800000""#)?)
                         .end_time(arg::<::std::string::String>(r#""1680978599999""#)?)
                         .send()
@@ -236,10 +254,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .get_blocked_slots()
-                        .location_id(arg::<::std::string::String>(r#""0007BWpSzSwfiuSl0tR2""#)?)
-                        .user_id(arg::<::std::string::String>(r#""CVokAlI8fgw4WYWoCtQz""#)?)
-                        .calendar_id(arg::<::std::string::String>(r#""BqTwX8QFwXzpegMve9EQ""#)?)
-                        .group_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""0007BWpSzSwfiuSl0tR2""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""CVokAlI8fgw4WYWoCtQz""#)?,
+                        )
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""BqTwX8QFwXzpegMve9EQ""#)?,
+                        )
+                        .group_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .start_time(arg::<::std::string::String>(r#""1680373800000""#)?)
                         .end_time(arg::<::std::string::String>(r#""1680978599999""#)?)
                         .send()
@@ -308,14 +334,22 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .get_slots()
-                        .calendar_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .start_date(arg::<i64>(r#"1548898600000"#)?)
                         .end_date(arg::<i64>(r#"1601490599999"#)?)
-                        .timezone(arg::<::std::string::String>(r#""America/Chihuahua""#)?)
-                        .user_id(arg::<::std::string::String>(r#""082goXVW3lIExEQPOnd3""#)?)
-                        .user_ids(arg::<::std::vec::Vec<::std::string::String>>(
-                            r#"["conformance"]"#,
-                        )?)
+                        .timezone(
+                            arg::<::std::string::String>(r#""America/Chihuahua""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""082goXVW3lIExEQPOnd3""#)?,
+                        )
+                        .user_ids(
+                            arg::<
+                                ::std::vec::Vec<::std::string::String>,
+                            >(r#"["conformance"]"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -360,7 +394,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .get_calendar()
-                        .calendar_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -378,7 +414,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .delete_calendar()
-                        .calendar_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -397,9 +435,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .delete_event()
                         .event_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::calendars::types::DeleteAppointmentSchema>(
-                            r#"{}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::calendars::types::DeleteAppointmentSchema,
+                            >(r#"{}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -419,7 +459,9 @@ pub fn calls() -> Vec<Call> {
                         .get_appointment_notes()
                         .limit(arg::<i64>(r#"10"#)?)
                         .offset(arg::<u64>(r#"0"#)?)
-                        .appointment_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .appointment_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -437,10 +479,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .create_appointment_note()
-                        .appointment_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::calendars::types::NotesDto>(
-                            r#"{"userId":"GCs5KuzPqTls7vWclkEV","body":"lorem ipsum"}"#,
-                        )?)
+                        .appointment_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::calendars::types::NotesDto,
+                            >(
+                                r#"{"userId":"GCs5KuzPqTls7vWclkEV","body":"lorem ipsum"}"#,
+                            )?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -458,10 +506,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .update_appointment_note()
-                        .appointment_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::calendars::types::NotesDto>(
-                            r#"{"userId":"GCs5KuzPqTls7vWclkEV","body":"lorem ipsum"}"#,
-                        )?)
+                        .appointment_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::calendars::types::NotesDto,
+                            >(
+                                r#"{"userId":"GCs5KuzPqTls7vWclkEV","body":"lorem ipsum"}"#,
+                            )?,
+                        )
                         .note_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
                         .await;
@@ -480,7 +534,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .delete_appointment_note()
-                        .appointment_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .appointment_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .note_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
                         .await;
@@ -499,9 +555,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .get_calendar_resource()
-                        .resource_type(arg::<
-                            highlevel::calendars::types::GetCalendarResourceResourceType,
-                        >(r#""equipments""#)?)
+                        .resource_type(
+                            arg::<
+                                highlevel::calendars::types::GetCalendarResourceResourceType,
+                            >(r#""equipments""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
                         .await;
@@ -550,9 +608,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .delete_calendar_resource()
-                        .resource_type(arg::<
-                            highlevel::calendars::types::DeleteCalendarResourceResourceType,
-                        >(r#""equipments""#)?)
+                        .resource_type(
+                            arg::<
+                                highlevel::calendars::types::DeleteCalendarResourceResourceType,
+                            >(r#""equipments""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
                         .await;
@@ -571,9 +631,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .fetch_calendar_resources()
-                        .resource_type(arg::<
-                            highlevel::calendars::types::FetchCalendarResourcesResourceType,
-                        >(r#""equipments""#)?)
+                        .resource_type(
+                            arg::<
+                                highlevel::calendars::types::FetchCalendarResourcesResourceType,
+                            >(r#""equipments""#)?,
+                        )
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .limit(arg::<i64>(r#"1"#)?)
                         .skip(arg::<i64>(r#"1"#)?)
@@ -673,7 +735,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .find_event_notification()
                         .calendar_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .notification_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .notification_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -720,7 +784,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .delete_event_notification()
                         .calendar_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .notification_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .notification_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -738,9 +804,15 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .get_all_schedules()
-                        .location_id(arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?)
-                        .user_id(arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?)
-                        .calendar_id(arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
+                        )
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?,
+                        )
                         .skip(arg::<u64>(r#"0"#)?)
                         .limit(arg::<::std::num::NonZeroU64>(r#"50"#)?)
                         .send()
@@ -846,7 +918,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .add_calendar_to_schedule()
                         .id(arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?)
-                        .calendar_id(arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?)
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -865,7 +939,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .remove_calendar_from_schedule()
                         .id(arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?)
-                        .calendar_id(arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?)
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -883,8 +959,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.calendars();
                     let response = client
                         .get_calendars()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .group_id(arg::<::std::string::String>(r#""BqTwX8QFwXzpegMve9EQ""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .group_id(
+                            arg::<::std::string::String>(r#""BqTwX8QFwXzpegMve9EQ""#)?,
+                        )
                         .show_drafted(arg::<bool>(r#"false"#)?)
                         .send()
                         .await;

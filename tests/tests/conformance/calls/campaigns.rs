@@ -4,23 +4,27 @@
 use highlevel_tests::conformance::{Call, arg, boxed, observe};
 /// One call per operation of the module, with arguments built from the upstream spec.
 pub fn calls() -> Vec<Call> {
-    Vec::from([Call {
-        module: "campaigns",
-        operation_id: "get-campaigns",
-        method: "GET",
-        path: "/campaigns/",
-        forced_statuses: &[401u16, 422u16],
-        run: |hl| {
-            boxed(async move {
-                let client = hl.campaigns();
-                let response = client
-                    .get_campaigns()
-                    .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                    .status(arg::<::std::string::String>(r#""draft""#)?)
-                    .send()
-                    .await;
-                Ok(observe(response))
-            })
+    Vec::from([
+        Call {
+            module: "campaigns",
+            operation_id: "get-campaigns",
+            method: "GET",
+            path: "/campaigns/",
+            forced_statuses: &[401u16, 422u16],
+            run: |hl| {
+                boxed(async move {
+                    let client = hl.campaigns();
+                    let response = client
+                        .get_campaigns()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .status(arg::<::std::string::String>(r#""draft""#)?)
+                        .send()
+                        .await;
+                    Ok(observe(response))
+                })
+            },
         },
-    }])
+    ])
 }

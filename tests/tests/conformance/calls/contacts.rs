@@ -16,7 +16,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .search_contacts_advanced()
-                        .body(arg::<highlevel::contacts::types::SearchBodyV2dto>(r#"{}"#)?)
+                        .body(
+                            arg::<highlevel::contacts::types::SearchBodyV2dto>(r#"{}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -34,7 +36,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .get_duplicate_contact()
-                        .location_id(arg::<::std::string::String>(r#""sadadya1u12basyhasd""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""sadadya1u12basyhasd""#)?,
+                        )
                         .number(arg::<::std::string::String>(r#""+1423164516""#)?)
                         .email(arg::<::std::string::String>(r#""abc@abc.com""#)?)
                         .send()
@@ -54,7 +58,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .get_all_tasks()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -99,8 +105,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .get_task()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
-                        .task_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
+                        .task_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -148,8 +158,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .delete_task()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
-                        .task_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
+                        .task_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -167,11 +181,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .update_task_completed()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
-                        .task_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
-                        .body(arg::<highlevel::contacts::types::UpdateTaskStatusParams>(
-                            r#"{"completed":true}"#,
-                        )?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
+                        .task_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::contacts::types::UpdateTaskStatusParams,
+                            >(r#"{"completed":true}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -189,7 +209,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .get_appointments_for_contact()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -207,10 +229,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .add_tags()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
-                        .body(arg::<highlevel::contacts::types::TagsDto>(
-                            r#"{"tags":["conformance"]}"#,
-                        )?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::contacts::types::TagsDto,
+                            >(r#"{"tags":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -228,10 +254,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .remove_tags()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
-                        .body(arg::<highlevel::contacts::types::TagsDto>(
-                            r#"{"tags":["conformance"]}"#,
-                        )?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::contacts::types::TagsDto,
+                            >(r#"{"tags":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -249,7 +279,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .get_all_notes()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -294,7 +326,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .get_note()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
                         .send()
                         .await;
@@ -341,7 +375,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .delete_note()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
                         .send()
                         .await;
@@ -409,7 +445,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .get_contact()
-                        .contact_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -454,7 +492,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .delete_contact()
-                        .contact_id(arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""ocQHyuzHvysMo5N5VsXc""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -498,7 +538,9 @@ pub fn calls() -> Vec<Call> {
                         .get_contacts_by_business_id()
                         .business_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .limit(arg::<::std::string::String>(r#""10""#)?)
-                        .location_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .skip(arg::<::std::string::String>(r#""10""#)?)
                         .query(arg::<::std::string::String>(r#""contact name""#)?)
                         .send()
@@ -518,10 +560,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .add_followers_contact()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?)
-                        .body(arg::<highlevel::contacts::types::FollowersDto>(
-                            r#"{"followers":["conformance"]}"#,
-                        )?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::contacts::types::FollowersDto,
+                            >(r#"{"followers":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -539,10 +585,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .remove_followers_contact()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?)
-                        .body(arg::<highlevel::contacts::types::FollowersDto>(
-                            r#"{"followers":["conformance"]}"#,
-                        )?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::contacts::types::FollowersDto,
+                            >(r#"{"followers":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -560,11 +610,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .add_contact_to_campaign()
-                        .contact_id(arg::<::std::string::String>(r#""3bZD1nQzbul0MCancbQD""#)?)
-                        .campaign_id(arg::<::std::string::String>(r#""Y2I9XM7aO1hncuSOlc9L""#)?)
-                        .body(arg::<highlevel::contacts::types::AddContactToCampaignDto>(
-                            r#"{}"#,
-                        )?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""3bZD1nQzbul0MCancbQD""#)?,
+                        )
+                        .campaign_id(
+                            arg::<::std::string::String>(r#""Y2I9XM7aO1hncuSOlc9L""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::contacts::types::AddContactToCampaignDto,
+                            >(r#"{}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -582,8 +638,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .remove_contact_from_campaign()
-                        .contact_id(arg::<::std::string::String>(r#""3bZD1nQzbul0MCancbQD""#)?)
-                        .campaign_id(arg::<::std::string::String>(r#""Y2I9XM7aO1hncuSOlc9L""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""3bZD1nQzbul0MCancbQD""#)?,
+                        )
+                        .campaign_id(
+                            arg::<::std::string::String>(r#""Y2I9XM7aO1hncuSOlc9L""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -601,7 +661,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .remove_contact_from_every_campaign()
-                        .contact_id(arg::<::std::string::String>(r#""3bZD1nQzbul0MCancbQD""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""3bZD1nQzbul0MCancbQD""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -619,11 +681,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .add_contact_to_workflow()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
-                        .workflow_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
-                        .body(arg::<highlevel::contacts::types::CreateWorkflowDto>(
-                            r#"{"eventStartTime":"2021-06-23T03:30:00+01:00"}"#,
-                        )?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
+                        .workflow_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::contacts::types::CreateWorkflowDto,
+                            >(r#"{"eventStartTime":"2021-06-23T03:30:00+01:00"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -641,11 +709,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .delete_contact_from_workflow()
-                        .contact_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
-                        .workflow_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?)
-                        .body(arg::<highlevel::contacts::types::CreateWorkflowDto>(
-                            r#"{"eventStartTime":"2021-06-23T03:30:00+01:00"}"#,
-                        )?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
+                        .workflow_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302LLNR""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::contacts::types::CreateWorkflowDto,
+                            >(r#"{"eventStartTime":"2021-06-23T03:30:00+01:00"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -687,8 +761,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.contacts();
                     let response = client
                         .get_contacts()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .start_after_id(arg::<::std::string::String>(r#""UIaE1WjAwWKdlyD7osQI""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .start_after_id(
+                            arg::<::std::string::String>(r#""UIaE1WjAwWKdlyD7osQI""#)?,
+                        )
                         .start_after(arg::<i64>(r#"1603870249758"#)?)
                         .query(arg::<::std::string::String>(r#""John""#)?)
                         .limit(arg::<i64>(r#"20"#)?)

@@ -254,9 +254,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .get_generation_details()
                         .message_id(arg::<::std::string::String>(r#""messageId123""#)?)
-                        .source(arg::<
-                            highlevel::conversation_ai::types::GetGenerationDetailsSource,
-                        >(r#""conversation""#)?)
+                        .source(
+                            arg::<
+                                highlevel::conversation_ai::types::GetGenerationDetailsSource,
+                            >(r#""conversation""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

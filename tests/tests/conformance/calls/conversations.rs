@@ -16,43 +16,67 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .search_conversation()
-                        .location_id(arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?)
-                        .contact_id(arg::<::std::string::String>(r#""9VEmS0si86GW6gXWU89b""#)?)
-                        .assigned_to(arg::<::std::string::String>(
-                            r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#,
-                        )?)
-                        .followers(arg::<::std::string::String>(
-                            r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#,
-                        )?)
-                        .mentions(arg::<::std::string::String>(
-                            r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""9VEmS0si86GW6gXWU89b""#)?,
+                        )
+                        .assigned_to(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
+                        )
+                        .followers(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
+                        )
+                        .mentions(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
+                        )
                         .query(arg::<::std::string::String>(r#""Search string""#)?)
-                        .sort(arg::<
-                            highlevel::conversations::types::SearchConversationSort,
-                        >(r#""asc""#)?)
+                        .sort(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationSort,
+                            >(r#""asc""#)?,
+                        )
                         .start_after_date(arg::<::serde_json::Value>(r#"1600854"#)?)
                         .id(arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?)
                         .limit(arg::<i64>(r#"20"#)?)
-                        .last_message_type(arg::<
-                            highlevel::conversations::types::SearchConversationLastMessageType,
-                        >(r#""TYPE_SMS""#)?)
-                        .last_message_action(arg::<
-                            highlevel::conversations::types::SearchConversationLastMessageAction,
-                        >(r#""manual""#)?)
-                        .last_message_direction(arg::<
-                            highlevel::conversations::types::SearchConversationLastMessageDirection,
-                        >(r#""inbound""#)?)
-                        .status(arg::<
-                            highlevel::conversations::types::SearchConversationStatus,
-                        >(r#""all""#)?)
-                        .sort_by(arg::<
-                            highlevel::conversations::types::SearchConversationSortBy,
-                        >(r#""last_message_date""#)?)
-                        .sort_score_profile(arg::<::std::string::String>(
-                            r#""ABCHkzuJQ8ZMd4Te84GK""#,
-                        )?)
-                        .score_profile(arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?)
+                        .last_message_type(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationLastMessageType,
+                            >(r#""TYPE_SMS""#)?,
+                        )
+                        .last_message_action(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationLastMessageAction,
+                            >(r#""manual""#)?,
+                        )
+                        .last_message_direction(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationLastMessageDirection,
+                            >(r#""inbound""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationStatus,
+                            >(r#""all""#)?,
+                        )
+                        .sort_by(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationSortBy,
+                            >(r#""last_message_date""#)?,
+                        )
+                        .sort_score_profile(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
+                        .score_profile(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
                         .score_profile_min(arg::<::serde_json::Value>(r#"1"#)?)
                         .score_profile_max(arg::<::serde_json::Value>(r#"1"#)?)
                         .start_date(arg::<i64>(r#"1640995200000"#)?)
@@ -74,7 +98,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .get_conversation()
-                        .conversation_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
+                        .conversation_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -119,7 +145,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .delete_conversation()
-                        .conversation_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
+                        .conversation_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -137,7 +165,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .get_all_custom_subtypes()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -210,8 +240,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .get_contact_unsubscription_status()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .contact_id(arg::<::std::string::String>(r#""OP7z4LCyPACyH5fcEIZa""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""OP7z4LCyPACyH5fcEIZa""#)?,
+                        )
                         .email(arg::<::std::string::String>(r#""user@example.com""#)?)
                         .send()
                         .await;
@@ -272,9 +306,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .cancel_scheduled_email_message()
-                        .email_message_id(arg::<::std::string::String>(
-                            r#""ve9EPM428h8vShlRW1KT""#,
-                        )?)
+                        .email_message_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -357,12 +391,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .get_messages()
-                        .conversation_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
-                        .last_message_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
+                        .conversation_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .last_message_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
                         .limit(arg::<i64>(r#"20"#)?)
-                        .type_(arg::<highlevel::conversations::types::GetMessagesType>(
-                            r#""TYPE_CALL""#,
-                        )?)
+                        .type_(
+                            arg::<
+                                highlevel::conversations::types::GetMessagesType,
+                            >(r#""TYPE_CALL""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -476,7 +516,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .cancel_scheduled_message()
-                        .message_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .message_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -494,20 +536,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .upload_file_attachments()
-                        .body(
-                            highlevel::conversations::multipart::UploadFileAttachmentsForm {
-                                conversation_id: "conformance".to_owned(),
-                                contact_id: "conformance".to_owned(),
-                                location_id: "conformance".to_owned(),
-                                attachment_urls: vec![
-                                    "conformance".to_owned(),
-                                    "conformance-2".to_owned(),
-                                ],
-                                chat_service_sid: Some("conformance".to_owned()),
-                                is_group_sms: Some("conformance".to_owned()),
-                                files: Vec::new(),
-                            },
-                        )
+                        .body(highlevel::conversations::multipart::UploadFileAttachmentsForm {
+                            conversation_id: "conformance".to_owned(),
+                            contact_id: "conformance".to_owned(),
+                            location_id: "conformance".to_owned(),
+                            attachment_urls: vec![
+                                "conformance".to_owned(), "conformance-2".to_owned()
+                            ],
+                            chat_service_sid: Some("conformance".to_owned()),
+                            is_group_sms: Some("conformance".to_owned()),
+                            files: Vec::new(),
+                        })
                         .send()
                         .await;
                     Ok(observe(response))
@@ -600,12 +639,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .add_message_attachments()
-                        .message_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .body(arg::<
-                            highlevel::conversations::types::AddMessageAttachmentsDto,
-                        >(
-                            r#"{"attachments":["conformance"]}"#
-                        )?)
+                        .message_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::conversations::types::AddMessageAttachmentsDto,
+                            >(r#"{"attachments":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -623,8 +664,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .get_message_recording()
-                        .location_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
-                        .message_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .message_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -642,8 +687,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .get_message_transcription()
-                        .location_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
-                        .message_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .message_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -661,8 +710,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.conversations();
                     let response = client
                         .download_message_transcription()
-                        .location_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
-                        .message_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .message_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

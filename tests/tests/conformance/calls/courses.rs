@@ -4,16 +4,17 @@
 use highlevel_tests::conformance::{Call, arg, boxed, observe};
 /// One call per operation of the module, with arguments built from the upstream spec.
 pub fn calls() -> Vec<Call> {
-    Vec::from([Call {
-        module: "courses",
-        operation_id: "import-courses",
-        method: "POST",
-        path: "/courses/courses-exporter/public/import",
-        forced_statuses: &[],
-        run: |hl| {
-            boxed(async move {
-                let client = hl.courses();
-                let response = client
+    Vec::from([
+        Call {
+            module: "courses",
+            operation_id: "import-courses",
+            method: "POST",
+            path: "/courses/courses-exporter/public/import",
+            forced_statuses: &[],
+            run: |hl| {
+                boxed(async move {
+                    let client = hl.courses();
+                    let response = client
                         .import_courses()
                         .body(
                             arg::<
@@ -24,8 +25,9 @@ pub fn calls() -> Vec<Call> {
                         )
                         .send()
                         .await;
-                Ok(observe(response))
-            })
+                    Ok(observe(response))
+                })
+            },
         },
-    }])
+    ])
 }

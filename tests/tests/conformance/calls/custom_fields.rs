@@ -77,7 +77,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.custom_fields();
                     let response = client
                         .get_custom_fields_by_object_key()
-                        .object_key(arg::<::std::string::String>(r#""custom_objects.pet""#)?)
+                        .object_key(
+                            arg::<::std::string::String>(r#""custom_objects.pet""#)?,
+                        )
                         .location_id(arg::<::std::string::String>(r#""Location Id""#)?)
                         .send()
                         .await;
@@ -121,9 +123,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .update_custom_field_folder()
                         .id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::custom_fields::types::UpdateFolder>(
-                            r#"{"name":"Name","locationId":"ve9EPM428h8vShlRW1KT"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::custom_fields::types::UpdateFolder,
+                            >(r#"{"name":"Name","locationId":"ve9EPM428h8vShlRW1KT"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -142,7 +146,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .delete_custom_field_folder()
                         .id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -16,9 +16,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.custom_menus();
                     let response = client
                         .get_custom_menu_by_id()
-                        .custom_menu_id(arg::<::std::string::String>(
-                            r#""62e589c1-c456-47e1-a9a7-cb8900014311""#,
-                        )?)
+                        .custom_menu_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""62e589c1-c456-47e1-a9a7-cb8900014311""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -36,9 +38,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.custom_menus();
                     let response = client
                         .delete_custom_menu()
-                        .custom_menu_id(arg::<::std::string::String>(
-                            r#""62e589c1-c456-47e1-a9a7-cb8900014311""#,
-                        )?)
+                        .custom_menu_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""62e589c1-c456-47e1-a9a7-cb8900014311""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -85,10 +89,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.custom_menus();
                     let response = client
                         .get_custom_menus()
-                        .location_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .skip(arg::<u64>(r#"0"#)?)
                         .limit(arg::<::std::num::NonZeroU64>(r#"10"#)?)
-                        .query(arg::<::std::string::String>(r#""custom-menu-link-name""#)?)
+                        .query(
+                            arg::<::std::string::String>(r#""custom-menu-link-name""#)?,
+                        )
                         .show_on_company(arg::<bool>(r#"true"#)?)
                         .send()
                         .await;

@@ -4,25 +4,31 @@
 use highlevel_tests::conformance::{Call, arg, boxed, observe};
 /// One call per operation of the module, with arguments built from the upstream spec.
 pub fn calls() -> Vec<Call> {
-    Vec::from([Call {
-        module: "email-isv",
-        operation_id: "verify-email",
-        method: "POST",
-        path: "/email/verify",
-        forced_statuses: &[401u16, 422u16],
-        run: |hl| {
-            boxed(async move {
-                let client = hl.email_isv();
-                let response = client
-                    .verify_email()
-                    .location_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
-                    .body(arg::<highlevel::email_isv::types::VerificationBodyDto>(
-                        r#"{"type":"email","verify":"abc@xyz.com"}"#,
-                    )?)
-                    .send()
-                    .await;
-                Ok(observe(response))
-            })
+    Vec::from([
+        Call {
+            module: "email-isv",
+            operation_id: "verify-email",
+            method: "POST",
+            path: "/email/verify",
+            forced_statuses: &[401u16, 422u16],
+            run: |hl| {
+                boxed(async move {
+                    let client = hl.email_isv();
+                    let response = client
+                        .verify_email()
+                        .location_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::email_isv::types::VerificationBodyDto,
+                            >(r#"{"type":"email","verify":"abc@xyz.com"}"#)?,
+                        )
+                        .send()
+                        .await;
+                    Ok(observe(response))
+                })
+            },
         },
-    }])
+    ])
 }

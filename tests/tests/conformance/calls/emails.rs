@@ -16,16 +16,24 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.emails();
                     let response = client
                         .fetch_campaigns()
-                        .location_id(arg::<::std::string::String>(r#""ohjiah0wdg3bzmzacvd6""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ohjiah0wdg3bzmzacvd6""#)?,
+                        )
                         .limit(arg::<i64>(r#"1"#)?)
                         .offset(arg::<i64>(r#"1"#)?)
-                        .status(arg::<highlevel::emails::types::FetchCampaignsStatus>(
-                            r#""active""#,
-                        )?)
-                        .email_status(arg::<highlevel::emails::types::FetchCampaignsEmailStatus>(
-                            r#""all""#,
-                        )?)
-                        .name(arg::<::std::string::String>(r#""Black Friday Campaign""#)?)
+                        .status(
+                            arg::<
+                                highlevel::emails::types::FetchCampaignsStatus,
+                            >(r#""active""#)?,
+                        )
+                        .email_status(
+                            arg::<
+                                highlevel::emails::types::FetchCampaignsEmailStatus,
+                            >(r#""all""#)?,
+                        )
+                        .name(
+                            arg::<::std::string::String>(r#""Black Friday Campaign""#)?,
+                        )
                         .parent_id(arg::<::std::string::String>(r#""folder123""#)?)
                         .limited_fields(arg::<bool>(r#"true"#)?)
                         .archived(arg::<bool>(r#"true"#)?)
@@ -72,19 +80,27 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.emails();
                     let response = client
                         .fetch_template()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .limit(arg::<::std::string::String>(r#""conformance""#)?)
                         .offset(arg::<::std::string::String>(r#""conformance""#)?)
                         .search(arg::<::std::string::String>(r#""conformance""#)?)
                         .sort_by_date(arg::<::std::string::String>(r#""conformance""#)?)
                         .archived(arg::<::std::string::String>(r#""conformance""#)?)
-                        .builder_version(arg::<
-                            highlevel::emails::types::FetchTemplateBuilderVersion,
-                        >(r#""1""#)?)
+                        .builder_version(
+                            arg::<
+                                highlevel::emails::types::FetchTemplateBuilderVersion,
+                            >(r#""1""#)?,
+                        )
                         .name(arg::<::std::string::String>(r#""conformance""#)?)
                         .parent_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .origin_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .templates_only(arg::<::std::string::String>(r#""conformance""#)?)
+                        .origin_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .templates_only(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -102,8 +118,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.emails();
                     let response = client
                         .delete_template()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .template_id(arg::<::std::string::String>(r#""zYy3YOUuHxgomU1uYJty""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .template_id(
+                            arg::<::std::string::String>(r#""zYy3YOUuHxgomU1uYJty""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

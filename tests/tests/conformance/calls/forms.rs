@@ -16,10 +16,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.forms();
                     let response = client
                         .get_forms_submissions()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .page(arg::<i64>(r#"1"#)?)
                         .limit(arg::<i64>(r#"20"#)?)
-                        .form_id(arg::<::std::string::String>(r#""jjusM6EOngDExnbo2DbU""#)?)
+                        .form_id(
+                            arg::<::std::string::String>(r#""jjusM6EOngDExnbo2DbU""#)?,
+                        )
                         .q(arg::<::std::string::String>(r#""john@deo.com""#)?)
                         .start_at(arg::<::std::string::String>(r#""2020-11-14""#)?)
                         .end_at(arg::<::std::string::String>(r#""2020-12-14""#)?)
@@ -40,8 +44,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.forms();
                     let response = client
                         .upload_to_custom_fields()
-                        .contact_id(arg::<::std::string::String>(r#""dtEv6KtI27yF92YPm3Zz""#)?)
-                        .location_id(arg::<::std::string::String>(r#""quXmPY59n1zgGBabY1bZ""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""dtEv6KtI27yF92YPm3Zz""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""quXmPY59n1zgGBabY1bZ""#)?,
+                        )
                         .body(highlevel::forms::multipart::UploadToCustomFieldsForm {
                             files: Vec::new(),
                         })
@@ -62,7 +70,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.forms();
                     let response = client
                         .get_forms()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .skip(arg::<i64>(r#"0"#)?)
                         .limit(arg::<i64>(r#"20"#)?)
                         .type_(arg::<::std::string::String>(r#""folder""#)?)

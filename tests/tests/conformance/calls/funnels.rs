@@ -66,7 +66,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .delete_redirect_by_id()
                         .id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .location_id(arg::<::std::string::String>(r#""6p2RxpgtMKQwO3E6IUaT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""6p2RxpgtMKQwO3E6IUaT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -84,7 +86,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.funnels();
                     let response = client
                         .fetch_redirects_list()
-                        .location_id(arg::<::std::string::String>(r#""6p2RxpgtMKQwO3E6IUaT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""6p2RxpgtMKQwO3E6IUaT""#)?,
+                        )
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"10"#)?)
                         .search(arg::<::std::string::String>(r#""example.com/test""#)?)

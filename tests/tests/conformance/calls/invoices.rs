@@ -40,19 +40,25 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .list_invoice_templates()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::invoices::types::ListInvoiceTemplatesAltType,
-                        >(r#""location""#)?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::ListInvoiceTemplatesAltType,
+                            >(r#""location""#)?,
+                        )
                         .status(arg::<::std::string::String>(r#""conformance""#)?)
                         .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
                         .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
                         .search(arg::<::std::string::String>(r#""Alex""#)?)
-                        .payment_mode(arg::<
-                            highlevel::invoices::types::ListInvoiceTemplatesPaymentMode,
-                        >(r#""live""#)?)
+                        .payment_mode(
+                            arg::<
+                                highlevel::invoices::types::ListInvoiceTemplatesPaymentMode,
+                            >(r#""live""#)?,
+                        )
                         .limit(arg::<::std::string::String>(r#""conformance""#)?)
                         .offset(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
@@ -72,16 +78,20 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .get_invoice_template()
-                        .template_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .template_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .alt_type(
-                            arg::<highlevel::invoices::types::GetInvoiceTemplateAltType>(
-                                r#""location""#,
-                            )?,
+                            arg::<
+                                highlevel::invoices::types::GetInvoiceTemplateAltType,
+                            >(r#""location""#)?,
                         )
                         .send()
                         .await;
@@ -129,15 +139,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .delete_invoice_template()
-                        .template_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::invoices::types::DeleteInvoiceTemplateAltType,
-                        >(r#""location""#)?)
+                        .template_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::DeleteInvoiceTemplateAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -237,19 +253,25 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .list_invoice_schedules()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::invoices::types::ListInvoiceSchedulesAltType,
-                        >(r#""location""#)?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::ListInvoiceSchedulesAltType,
+                            >(r#""location""#)?,
+                        )
                         .status(arg::<::std::string::String>(r#""conformance""#)?)
                         .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
                         .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
                         .search(arg::<::std::string::String>(r#""Alex""#)?)
-                        .payment_mode(arg::<
-                            highlevel::invoices::types::ListInvoiceSchedulesPaymentMode,
-                        >(r#""live""#)?)
+                        .payment_mode(
+                            arg::<
+                                highlevel::invoices::types::ListInvoiceSchedulesPaymentMode,
+                            >(r#""live""#)?,
+                        )
                         .limit(arg::<::std::string::String>(r#""conformance""#)?)
                         .offset(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
@@ -269,16 +291,20 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .get_invoice_schedule()
-                        .schedule_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .schedule_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .alt_type(
-                            arg::<highlevel::invoices::types::GetInvoiceScheduleAltType>(
-                                r#""location""#,
-                            )?,
+                            arg::<
+                                highlevel::invoices::types::GetInvoiceScheduleAltType,
+                            >(r#""location""#)?,
                         )
                         .send()
                         .await;
@@ -326,15 +352,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .delete_invoice_schedule()
-                        .schedule_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::invoices::types::DeleteInvoiceScheduleAltType,
-                        >(r#""location""#)?)
+                        .schedule_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::DeleteInvoiceScheduleAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -352,9 +384,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .update_and_schedule_invoice_schedule()
-                        .schedule_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .schedule_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -430,12 +464,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .cancel_invoice_schedule()
-                        .schedule_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .body(arg::<highlevel::invoices::types::CancelInvoiceScheduleDto>(
-                            r#"{"altId":"6578278e879ad2646715ba9c","altType":"location"}"#,
-                        )?)
+                        .schedule_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::invoices::types::CancelInvoiceScheduleDto,
+                            >(
+                                r#"{"altId":"6578278e879ad2646715ba9c","altType":"location"}"#,
+                            )?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -478,9 +518,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .generate_invoice_number()
                         .alt_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .alt_type(arg::<
-                            highlevel::invoices::types::GenerateInvoiceNumberAltType,
-                        >(r#""location""#)?)
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::GenerateInvoiceNumberAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -498,13 +540,15 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .get_invoice_settings()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .alt_type(
-                            arg::<highlevel::invoices::types::GetInvoiceSettingsAltType>(
-                                r#""location""#,
-                            )?,
+                            arg::<
+                                highlevel::invoices::types::GetInvoiceSettingsAltType,
+                            >(r#""location""#)?,
                         )
                         .send()
                         .await;
@@ -523,15 +567,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .get_invoice()
-                        .invoice_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::invoices::types::GetInvoiceAltType>(
-                            r#""location""#,
-                        )?)
+                        .invoice_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::GetInvoiceAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -578,15 +628,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .delete_invoice()
-                        .invoice_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::invoices::types::DeleteInvoiceAltType>(
-                            r#""location""#,
-                        )?)
+                        .invoice_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::DeleteInvoiceAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -633,12 +689,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .void_invoice()
-                        .invoice_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .body(arg::<highlevel::invoices::types::VoidInvoiceDto>(
-                            r#"{"altId":"6578278e879ad2646715ba9c","altType":"location"}"#,
-                        )?)
+                        .invoice_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::invoices::types::VoidInvoiceDto,
+                            >(
+                                r#"{"altId":"6578278e879ad2646715ba9c","altType":"location"}"#,
+                            )?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -714,11 +776,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .update_invoice_last_visited_at()
-                        .body(arg::<
-                            highlevel::invoices::types::PatchInvoiceStatsLastViewedDto,
-                        >(
-                            r#"{"invoiceId":"6578278e879ad2646715ba9c"}"#
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::invoices::types::PatchInvoiceStatsLastViewedDto,
+                            >(r#"{"invoiceId":"6578278e879ad2646715ba9c"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -789,12 +851,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .delete_estimate()
-                        .estimate_id(arg::<::std::string::String>(
-                            r#""5f9d6d8b1b2d2c001f2d9e4b""#,
-                        )?)
-                        .body(arg::<highlevel::invoices::types::AltDto>(
-                            r#"{"altId":"6578278e879ad2646715ba9c","altType":"location"}"#,
-                        )?)
+                        .estimate_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""5f9d6d8b1b2d2c001f2d9e4b""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::invoices::types::AltDto,
+                            >(
+                                r#"{"altId":"6578278e879ad2646715ba9c","altType":"location"}"#,
+                            )?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -812,12 +880,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .generate_estimate_number()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::invoices::types::GenerateEstimateNumberAltType,
-                        >(r#""location""#)?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::GenerateEstimateNumberAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -893,19 +965,29 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .list_estimates()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::invoices::types::ListEstimatesAltType>(
-                            r#""location""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::ListEstimatesAltType,
+                            >(r#""location""#)?,
+                        )
                         .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
                         .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
-                        .search(arg::<::std::string::String>(r#""Home services estimate""#)?)
-                        .status(arg::<highlevel::invoices::types::ListEstimatesStatus>(
-                            r#""sent""#,
-                        )?)
-                        .contact_id(arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?)
+                        .search(
+                            arg::<::std::string::String>(r#""Home services estimate""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::invoices::types::ListEstimatesStatus,
+                            >(r#""sent""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?,
+                        )
                         .limit(arg::<::std::string::String>(r#""conformance""#)?)
                         .offset(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
@@ -925,9 +1007,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .update_estimate_last_visited_at()
-                        .body(arg::<highlevel::invoices::types::EstimateIdParam>(
-                            r#"{"estimateId":"5f9d6d8b1b2d2c001f2d9e4b"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::invoices::types::EstimateIdParam,
+                            >(r#"{"estimateId":"5f9d6d8b1b2d2c001f2d9e4b"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -945,12 +1029,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .list_estimate_templates()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::invoices::types::ListEstimateTemplatesAltType,
-                        >(r#""location""#)?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::ListEstimateTemplatesAltType,
+                            >(r#""location""#)?,
+                        )
                         .search(arg::<::std::string::String>(r#""Alex""#)?)
                         .limit(arg::<::std::string::String>(r#""conformance""#)?)
                         .offset(arg::<::std::string::String>(r#""conformance""#)?)
@@ -1024,12 +1112,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .delete_estimate_template()
-                        .template_id(arg::<::std::string::String>(
-                            r#""5f9d6d8b1b2d2c001f2d9e4b""#,
-                        )?)
-                        .body(arg::<highlevel::invoices::types::AltDto>(
-                            r#"{"altId":"6578278e879ad2646715ba9c","altType":"location"}"#,
-                        )?)
+                        .template_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""5f9d6d8b1b2d2c001f2d9e4b""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::invoices::types::AltDto,
+                            >(
+                                r#"{"altId":"6578278e879ad2646715ba9c","altType":"location"}"#,
+                            )?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1047,15 +1141,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .preview_estimate_template()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::invoices::types::PreviewEstimateTemplateAltType,
-                        >(r#""location""#)?)
-                        .template_id(arg::<::std::string::String>(
-                            r#""5f9d6d8b1b2d2c001f2d9e4b""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::PreviewEstimateTemplateAltType,
+                            >(r#""location""#)?,
+                        )
+                        .template_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""5f9d6d8b1b2d2c001f2d9e4b""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -1097,28 +1197,40 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.invoices();
                     let response = client
                         .list_invoices()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::invoices::types::ListInvoicesAltType>(
-                            r#""location""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::invoices::types::ListInvoicesAltType,
+                            >(r#""location""#)?,
+                        )
                         .status(arg::<::std::string::String>(r#""conformance""#)?)
                         .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
                         .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
                         .search(arg::<::std::string::String>(r#""Alex""#)?)
-                        .payment_mode(arg::<highlevel::invoices::types::ListInvoicesPaymentMode>(
-                            r#""live""#,
-                        )?)
-                        .contact_id(arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?)
+                        .payment_mode(
+                            arg::<
+                                highlevel::invoices::types::ListInvoicesPaymentMode,
+                            >(r#""live""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?,
+                        )
                         .limit(arg::<::std::string::String>(r#""conformance""#)?)
                         .offset(arg::<::std::string::String>(r#""conformance""#)?)
-                        .sort_field(arg::<highlevel::invoices::types::ListInvoicesSortField>(
-                            r#""issueDate""#,
-                        )?)
-                        .sort_order(arg::<highlevel::invoices::types::ListInvoicesSortOrder>(
-                            r#""descend""#,
-                        )?)
+                        .sort_field(
+                            arg::<
+                                highlevel::invoices::types::ListInvoicesSortField,
+                            >(r#""issueDate""#)?,
+                        )
+                        .sort_order(
+                            arg::<
+                                highlevel::invoices::types::ListInvoicesSortOrder,
+                            >(r#""descend""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

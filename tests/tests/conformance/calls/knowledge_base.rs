@@ -16,12 +16,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.knowledge_base();
                     let response = client
                         .list()
-                        .knowledge_base_id(arg::<::std::string::String>(
-                            r#""710KoEzy793Fxubft0bc""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""qDZpF8GH3qvgJTmKCoL""#)?)
+                        .knowledge_base_id(
+                            arg::<::std::string::String>(r#""710KoEzy793Fxubft0bc""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""qDZpF8GH3qvgJTmKCoL""#)?,
+                        )
                         .limit(arg::<i64>(r#"10"#)?)
-                        .last_faq_id(arg::<::std::string::String>(r#""3rzeElC1FOVY91veVBkp""#)?)
+                        .last_faq_id(
+                            arg::<::std::string::String>(r#""3rzeElC1FOVY91veVBkp""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -106,10 +110,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.knowledge_base();
                     let response = client
                         .get_all_website_urls_data_by_knowledge_base()
-                        .knowledge_base_id(arg::<::std::string::String>(
-                            r#""tDtDnQdgm2LXpyiqYvZ6""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
+                        .knowledge_base_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
                         .page(arg::<i64>(r#"1"#)?)
                         .page_length(arg::<i64>(r#"1"#)?)
                         .query(arg::<::std::string::String>(r#""www.example.com/""#)?)
@@ -178,9 +184,13 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.knowledge_base();
                     let response = client
                         .get_crawling_status_for_latest_operation()
-                        .location_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
                         .operation_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .knowledge_base_id(arg::<::std::string::String>(r#""jjkkxftgvbhjmn,""#)?)
+                        .knowledge_base_id(
+                            arg::<::std::string::String>(r#""jjkkxftgvbhjmn,""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -222,7 +232,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.knowledge_base();
                     let response = client
                         .get_knowledge_base_by_id()
-                        .knowledge_base_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .knowledge_base_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -240,7 +252,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.knowledge_base();
                     let response = client
                         .delete_knowledge_base()
-                        .knowledge_base_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .knowledge_base_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -259,11 +273,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .update_knowledge_base()
                         .id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<
-                            highlevel::knowledge_base::types::UpdateKnowledgeBaseDto,
-                        >(
-                            r#"{"name":"conformance","description":"conformance"}"#
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::knowledge_base::types::UpdateKnowledgeBaseDto,
+                            >(r#"{"name":"conformance","description":"conformance"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -284,9 +298,9 @@ pub fn calls() -> Vec<Call> {
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .query(arg::<::std::string::String>(r#""conformance""#)?)
                         .limit(arg::<i64>(r#"20"#)?)
-                        .last_knowledge_base_id(arg::<::std::string::String>(
-                            r#""ZwTB8S0yo0FIBY6OPZTD""#,
-                        )?)
+                        .last_knowledge_base_id(
+                            arg::<::std::string::String>(r#""ZwTB8S0yo0FIBY6OPZTD""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -16,7 +16,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.links();
                     let response = client
                         .get_link_by_id()
-                        .location_id(arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
                         .link_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
                         .await;
@@ -36,9 +38,13 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .update_link()
                         .link_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::links::types::LinkUpdateDto>(
-                            r#"{"name":"first tag","redirectTo":"https://www.google.com/"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::links::types::LinkUpdateDto,
+                            >(
+                                r#"{"name":"first tag","redirectTo":"https://www.google.com/"}"#,
+                            )?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -74,7 +80,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.links();
                     let response = client
                         .search_trigger_links()
-                        .location_id(arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
                         .query(arg::<::std::string::String>(r#""Search string""#)?)
                         .skip(arg::<i64>(r#"1"#)?)
                         .limit(arg::<i64>(r#"10"#)?)
@@ -95,7 +103,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.links();
                     let response = client
                         .get_links()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -16,7 +16,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .search_locations()
-                        .company_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .skip(arg::<::std::string::String>(r#""1""#)?)
                         .limit(arg::<::std::string::String>(r#""10""#)?)
                         .order(arg::<::std::string::String>(r#""asc""#)?)
@@ -38,7 +40,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .get_location()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -83,7 +87,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .delete_location()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .delete_twilio_account(arg::<bool>(r#"false"#)?)
                         .send()
                         .await;
@@ -102,7 +108,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .get_location_tags()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -120,10 +128,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .create_tag()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .body(arg::<highlevel::locations::types::TagBody>(
-                            r#"{"name":"Tag"}"#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::locations::types::TagBody,
+                            >(r#"{"name":"Tag"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -141,8 +153,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .get_tag_by_id()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .tag_id(arg::<::std::string::String>(r#""flGwEuzsfJOia1i1ikRN""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .tag_id(
+                            arg::<::std::string::String>(r#""flGwEuzsfJOia1i1ikRN""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -160,11 +176,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .update_tag()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .tag_id(arg::<::std::string::String>(r#""flGwEuzsfJOia1i1ikRN""#)?)
-                        .body(arg::<highlevel::locations::types::TagBody>(
-                            r#"{"name":"Tag"}"#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .tag_id(
+                            arg::<::std::string::String>(r#""flGwEuzsfJOia1i1ikRN""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::locations::types::TagBody,
+                            >(r#"{"name":"Tag"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -182,8 +204,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .delete_tag()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .tag_id(arg::<::std::string::String>(r#""flGwEuzsfJOia1i1ikRN""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .tag_id(
+                            arg::<::std::string::String>(r#""flGwEuzsfJOia1i1ikRN""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -229,7 +255,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .get_recurring_task_by_id()
                         .id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?)
-                        .location_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -276,7 +304,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .delete_recurring_task()
                         .id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?)
-                        .location_id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -319,10 +349,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .get_custom_fields()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .model(arg::<highlevel::locations::types::GetCustomFieldsModel>(
-                            r#""opportunity""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .model(
+                            arg::<
+                                highlevel::locations::types::GetCustomFieldsModel,
+                            >(r#""opportunity""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -367,7 +401,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .get_custom_field()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
                         .await;
@@ -414,7 +450,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .delete_custom_field()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""00NhGCcN1tlO8ZHcu7Wb""#)?)
                         .send()
                         .await;
@@ -434,13 +472,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .upload_file_custom_fields()
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(
-                            highlevel::locations::multipart::UploadFileCustomFieldsForm {
-                                id: Some("conformance".to_owned()),
-                                max_files: Some("conformance".to_owned()),
-                                files: Vec::new(),
-                            },
-                        )
+                        .body(highlevel::locations::multipart::UploadFileCustomFieldsForm {
+                            id: Some("conformance".to_owned()),
+                            max_files: Some("conformance".to_owned()),
+                            files: Vec::new(),
+                        })
                         .send()
                         .await;
                     Ok(observe(response))
@@ -458,7 +494,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .get_custom_values()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -476,10 +514,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .create_custom_value()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .body(arg::<highlevel::locations::types::CustomValuesDto>(
-                            r#"{"name":"Custom Field Name","value":"Value"}"#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::locations::types::CustomValuesDto,
+                            >(r#"{"name":"Custom Field Name","value":"Value"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -497,7 +539,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .get_custom_value()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""kOBjMVAJhFuUeYIojVet""#)?)
                         .send()
                         .await;
@@ -516,11 +560,15 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .update_custom_value()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""kOBjMVAJhFuUeYIojVet""#)?)
-                        .body(arg::<highlevel::locations::types::CustomValuesDto>(
-                            r#"{"name":"Custom Field Name","value":"Value"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::locations::types::CustomValuesDto,
+                            >(r#"{"name":"Custom Field Name","value":"Value"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -538,7 +586,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .delete_custom_value()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""kOBjMVAJhFuUeYIojVet""#)?)
                         .send()
                         .await;
@@ -578,11 +628,17 @@ pub fn calls() -> Vec<Call> {
                         .deleted(arg::<bool>(r#"false"#)?)
                         .skip(arg::<::std::string::String>(r#""1""#)?)
                         .limit(arg::<::std::string::String>(r#""25""#)?)
-                        .type_(arg::<
-                            highlevel::locations::types::GetAllOrEmailSmsTemplatesType,
-                        >(r#""sms""#)?)
-                        .origin_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .type_(
+                            arg::<
+                                highlevel::locations::types::GetAllOrEmailSmsTemplatesType,
+                            >(r#""sms""#)?,
+                        )
+                        .origin_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -600,7 +656,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.locations();
                     let response = client
                         .delete_an_email_sms_template()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
                         .send()
                         .await;

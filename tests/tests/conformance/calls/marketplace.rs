@@ -40,9 +40,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.marketplace();
                     let response = client
                         .get_charges()
-                        .meter_id(arg::<::std::string::String>(
-                            r#""680b97022b4a34420f5f9b93""#,
-                        )?)
+                        .meter_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""680b97022b4a34420f5f9b93""#)?,
+                        )
                         .event_id(arg::<::std::string::String>(r#""evt_abc123""#)?)
                         .user_id(arg::<::std::string::String>(r#""user_abc123""#)?)
                         .start_date(arg::<::std::string::String>(r#""2025-03-26""#)?)
@@ -145,9 +147,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.marketplace();
                     let response = client
                         .get_installer_details()
-                        .app_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .app_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -165,10 +169,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.marketplace();
                     let response = client
                         .get_rebilling_config_for_app()
-                        .app_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .app_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

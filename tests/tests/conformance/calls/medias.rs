@@ -22,9 +22,11 @@ pub fn calls() -> Vec<Call> {
                         .sort_order(arg::<::std::string::String>(r#""asc""#)?)
                         .type_(arg::<::std::string::String>(r#""file""#)?)
                         .query(arg::<::std::string::String>(r#""Test file""#)?)
-                        .alt_type(arg::<highlevel::medias::types::FetchMediaContentAltType>(
-                            r#""location""#,
-                        )?)
+                        .alt_type(
+                            arg::<
+                                highlevel::medias::types::FetchMediaContentAltType,
+                            >(r#""location""#)?,
+                        )
                         .alt_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .parent_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .fetch_all(arg::<::std::string::String>(r#""false""#)?)
@@ -48,10 +50,10 @@ pub fn calls() -> Vec<Call> {
                         .body(highlevel::medias::multipart::UploadMediaContentForm {
                             file: Some(
                                 highlevel::runtime::FilePart::new(
-                                    "conformance.txt",
-                                    b"conformance".to_vec(),
-                                )
-                                .with_content_type("text/plain"),
+                                        "conformance.txt",
+                                        b"conformance".to_vec(),
+                                    )
+                                    .with_content_type("text/plain"),
                             ),
                             hosted: Some(true),
                             file_url: Some("conformance".to_owned()),
@@ -77,9 +79,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .delete_media_content()
                         .id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .alt_type(arg::<highlevel::medias::types::DeleteMediaContentAltType>(
-                            r#""location""#,
-                        )?)
+                        .alt_type(
+                            arg::<
+                                highlevel::medias::types::DeleteMediaContentAltType,
+                            >(r#""location""#)?,
+                        )
                         .alt_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
                         .await;

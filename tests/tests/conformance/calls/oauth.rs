@@ -41,7 +41,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .get_location_access_token()
                         .body(
-                            arg::<highlevel::oauth::types::GetLocationAccessCodeBodyDto>(
+                            arg::<
+                                highlevel::oauth::types::GetLocationAccessCodeBodyDto,
+                            >(
                                 r#"{"companyId":"conformance","locationId":"conformance"}"#,
                             )?,
                         )
@@ -66,9 +68,15 @@ pub fn calls() -> Vec<Call> {
                         .limit(arg::<::std::string::String>(r#""10""#)?)
                         .query(arg::<::std::string::String>(r#""location name""#)?)
                         .is_installed(arg::<bool>(r#"true"#)?)
-                        .company_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
-                        .app_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
-                        .version_id(arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?)
+                        .company_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .app_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .version_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
                         .on_trial(arg::<bool>(r#"true"#)?)
                         .plan_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .location_id(arg::<::std::string::String>(r#""1245""#)?)

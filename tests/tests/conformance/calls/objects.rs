@@ -17,10 +17,14 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .get_object_schema_by_key()
                         .key(arg::<::std::string::String>(r#""custom_objects.pet""#)?)
-                        .location_id(arg::<::std::string::String>(
-                            r#""632c34b4c9b7da3358ac9891""#,
-                        )?)
-                        .fetch_properties(arg::<::std::string::String>(r#""conformance""#)?)
+                        .location_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""632c34b4c9b7da3358ac9891""#)?,
+                        )
+                        .fetch_properties(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -63,12 +67,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.objects();
                     let response = client
                         .get_record_by_id()
-                        .schema_key(arg::<::std::string::String>(
-                            r#""custom_objects.pet or business.email (for company's email)""#,
-                        )?)
-                        .id(arg::<::std::string::String>(
-                            r#""632c34b4c9b7da3358ac9891""#,
-                        )?)
+                        .schema_key(
+                            arg::<
+                                ::std::string::String,
+                            >(
+                                r#""custom_objects.pet or business.email (for company's email)""#,
+                            )?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""632c34b4c9b7da3358ac9891""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -86,15 +96,23 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.objects();
                     let response = client
                         .update_object_record()
-                        .schema_key(arg::<::std::string::String>(
-                            r#""custom_objects.pet or business.email (for company's email)""#,
-                        )?)
-                        .id(arg::<::std::string::String>(
-                            r#""632c34b4c9b7da3358ac9891""#,
-                        )?)
+                        .schema_key(
+                            arg::<
+                                ::std::string::String,
+                            >(
+                                r#""custom_objects.pet or business.email (for company's email)""#,
+                            )?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""632c34b4c9b7da3358ac9891""#)?,
+                        )
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .body(
-                            arg::<highlevel::objects::types::UpdateCustomObjectRecordDto>(r#"{}"#)?,
+                            arg::<
+                                highlevel::objects::types::UpdateCustomObjectRecordDto,
+                            >(r#"{}"#)?,
                         )
                         .send()
                         .await;
@@ -113,12 +131,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.objects();
                     let response = client
                         .delete_object_record()
-                        .schema_key(arg::<::std::string::String>(
-                            r#""custom_objects.pet or business.email (for company's email)""#,
-                        )?)
-                        .id(arg::<::std::string::String>(
-                            r#""632c34b4c9b7da3358ac9891""#,
-                        )?)
+                        .schema_key(
+                            arg::<
+                                ::std::string::String,
+                            >(
+                                r#""custom_objects.pet or business.email (for company's email)""#,
+                            )?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""632c34b4c9b7da3358ac9891""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -136,11 +160,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.objects();
                     let response = client
                         .create_object_record()
-                        .schema_key(arg::<::std::string::String>(
-                            r#""custom_objects.pet or business.email (for company's email)""#,
-                        )?)
+                        .schema_key(
+                            arg::<
+                                ::std::string::String,
+                            >(
+                                r#""custom_objects.pet or business.email (for company's email)""#,
+                            )?,
+                        )
                         .body(
-                            arg::<highlevel::objects::types::CreateCustomObjectRecordDto>(r#"{}"#)?,
+                            arg::<
+                                highlevel::objects::types::CreateCustomObjectRecordDto,
+                            >(r#"{}"#)?,
                         )
                         .send()
                         .await;
@@ -188,9 +218,11 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.objects();
                     let response = client
                         .get_object_by_location_id()
-                        .location_id(arg::<::std::string::String>(
-                            r#""632c34b4c9b7da3358ac9891""#,
-                        )?)
+                        .location_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""632c34b4c9b7da3358ac9891""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

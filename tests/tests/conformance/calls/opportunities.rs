@@ -16,7 +16,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.opportunities();
                     let response = client
                         .get_lost_reason()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .name(arg::<::std::string::String>(r#""lost reason""#)?)
                         .deleted(arg::<bool>(r#"false"#)?)
                         .query(arg::<::std::string::String>(r#""dentist""#)?)
@@ -41,22 +43,38 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .search_opportunity()
                         .q(arg::<::std::string::String>(r#""john@deo.com""#)?)
-                        .location_id(arg::<::std::string::String>(r#""i2SpAtBVHSVea1sL6oah""#)?)
-                        .pipeline_id(arg::<::std::string::String>(r#""bCkKGpDsyPP4peuKowkG""#)?)
-                        .pipeline_stage_id(arg::<::std::string::String>(
-                            r#""7915dedc-8f18-44d5-8bc3-77c04e994a10""#,
-                        )?)
-                        .contact_id(arg::<::std::string::String>(r#""WFwVrSSjZ2CNHbZThQX2""#)?)
-                        .status(arg::<
-                            highlevel::opportunities::types::SearchOpportunityStatus,
-                        >(r#""open""#)?)
-                        .assigned_to(arg::<::std::string::String>(r#""082goXVW3lIExEQPOnd3""#)?)
-                        .campaign_id(arg::<::std::string::String>(r#""Y2I9XM7aO1hncuSOlc9L""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""i2SpAtBVHSVea1sL6oah""#)?,
+                        )
+                        .pipeline_id(
+                            arg::<::std::string::String>(r#""bCkKGpDsyPP4peuKowkG""#)?,
+                        )
+                        .pipeline_stage_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""7915dedc-8f18-44d5-8bc3-77c04e994a10""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""WFwVrSSjZ2CNHbZThQX2""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::opportunities::types::SearchOpportunityStatus,
+                            >(r#""open""#)?,
+                        )
+                        .assigned_to(
+                            arg::<::std::string::String>(r#""082goXVW3lIExEQPOnd3""#)?,
+                        )
+                        .campaign_id(
+                            arg::<::std::string::String>(r#""Y2I9XM7aO1hncuSOlc9L""#)?,
+                        )
                         .id(arg::<::std::string::String>(r#""123akv4LFn6C9frZoy3e""#)?)
                         .order(arg::<::std::string::String>(r#""added_asc""#)?)
                         .end_date(arg::<::std::string::String>(r#""mm-dd-yyyy""#)?)
                         .start_after(arg::<::std::string::String>(r#""1628008053263""#)?)
-                        .start_after_id(arg::<::std::string::String>(r#""UIaE1WjAwWKdlyD7osQI""#)?)
+                        .start_after_id(
+                            arg::<::std::string::String>(r#""UIaE1WjAwWKdlyD7osQI""#)?,
+                        )
                         .date(arg::<::std::string::String>(r#""mm-dd-yyyy""#)?)
                         .country(arg::<::std::string::String>(r#""US""#)?)
                         .page(arg::<i64>(r#"1"#)?)
@@ -105,7 +123,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.opportunities();
                     let response = client
                         .get_pipelines()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -185,9 +205,13 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .update_opportunity_status()
                         .id(arg::<::std::string::String>(r#""yWQobCRIhRguQtD2llvk""#)?)
-                        .body(arg::<highlevel::opportunities::types::UpdateStatusDto>(
-                            r#"{"status":"open","lostReasonId":"CLu7BaljjqrEjBGKTNNe"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::opportunities::types::UpdateStatusDto,
+                            >(
+                                r#"{"status":"open","lostReasonId":"CLu7BaljjqrEjBGKTNNe"}"#,
+                            )?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -230,9 +254,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .add_followers_opportunity()
                         .id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?)
-                        .body(arg::<highlevel::opportunities::types::FollowersDto>(
-                            r#"{"followers":["conformance"]}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::opportunities::types::FollowersDto,
+                            >(r#"{"followers":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -252,9 +278,11 @@ pub fn calls() -> Vec<Call> {
                         .remove_followers_opportunity()
                         .id(arg::<::std::string::String>(r#""sx6wyHhbFdRXh302Lunr""#)?)
                         .is_remove_all_followers(arg::<bool>(r#"false"#)?)
-                        .body(arg::<highlevel::opportunities::types::FollowersDto>(
-                            r#"{"followers":["conformance"]}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::opportunities::types::FollowersDto,
+                            >(r#"{"followers":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -40,12 +40,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .list_integration_providers()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::payments::types::ListIntegrationProvidersAltType,
-                        >(r#""location""#)?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::payments::types::ListIntegrationProvidersAltType,
+                            >(r#""location""#)?,
+                        )
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
                         .send()
@@ -65,23 +69,35 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .list_orders()
-                        .location_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
-                        .alt_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
                         .status(arg::<::std::string::String>(r#""completed""#)?)
-                        .payment_status(arg::<highlevel::payments::types::ListOrdersPaymentStatus>(
-                            r#""unpaid""#,
-                        )?)
+                        .payment_status(
+                            arg::<
+                                highlevel::payments::types::ListOrdersPaymentStatus,
+                            >(r#""unpaid""#)?,
+                        )
                         .payment_mode(arg::<::std::string::String>(r#""live""#)?)
                         .start_at(arg::<::std::string::String>(r#""2024-02-01""#)?)
                         .end_at(arg::<::std::string::String>(r#""2024-02-13""#)?)
                         .search(arg::<::std::string::String>(r#""Awesome order""#)?)
-                        .contact_id(arg::<::std::string::String>(r#""XPLSw2SVagl12LMDeTmQ""#)?)
-                        .funnel_product_ids(arg::<::std::string::String>(
-                            r#""61dd0c7dc077f712a5f787ff,61d6afc9d39ac5e35965c017""#,
-                        )?)
-                        .source_id(arg::<::std::string::String>(
-                            r#""61dd0c7dc077f712a5f787ff""#,
-                        )?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""XPLSw2SVagl12LMDeTmQ""#)?,
+                        )
+                        .funnel_product_ids(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""61dd0c7dc077f712a5f787ff,61d6afc9d39ac5e35965c017""#)?,
+                        )
+                        .source_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""61dd0c7dc077f712a5f787ff""#)?,
+                        )
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
                         .send()
@@ -101,11 +117,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .get_order_by_id()
-                        .order_id(arg::<::std::string::String>(
-                            r#""653f5e0cde5a1314e62a837c""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
-                        .alt_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
+                        .order_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""653f5e0cde5a1314e62a837c""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -181,15 +203,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .list_order_fulfillment()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::payments::types::ListOrderFulfillmentAltType,
-                        >(r#""location""#)?)
-                        .order_id(arg::<::std::string::String>(
-                            r#""653f5e0cde5a1314e62a837c""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::payments::types::ListOrderFulfillmentAltType,
+                            >(r#""location""#)?,
+                        )
+                        .order_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""653f5e0cde5a1314e62a837c""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -207,15 +235,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .list_order_notes()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::payments::types::ListOrderNotesAltType>(
-                            r#""location""#,
-                        )?)
-                        .order_id(arg::<::std::string::String>(
-                            r#""653f5e0cde5a1314e62a837c""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::payments::types::ListOrderNotesAltType,
+                            >(r#""location""#)?,
+                        )
+                        .order_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""653f5e0cde5a1314e62a837c""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -233,24 +267,36 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .list_transactions()
-                        .location_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
-                        .alt_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
                         .alt_type(arg::<::std::string::String>(r#""location""#)?)
                         .payment_mode(arg::<::std::string::String>(r#""live""#)?)
                         .start_at(arg::<::std::string::String>(r#""2024-02-01""#)?)
                         .end_at(arg::<::std::string::String>(r#""2024-02-13""#)?)
                         .entity_source_type(arg::<::std::string::String>(r#""funnel""#)?)
-                        .entity_source_sub_type(arg::<::std::string::String>(
-                            r#""two_step_order_form""#,
-                        )?)
-                        .search(arg::<::std::string::String>(r#""Awesome transaction""#)?)
-                        .subscription_id(arg::<::std::string::String>(
-                            r#""sub_1KGcXDCScnf89tZoVkoEMCEL""#,
-                        )?)
-                        .entity_id(arg::<::std::string::String>(
-                            r#""61dd0fe9c077f73e67f78803""#,
-                        )?)
-                        .contact_id(arg::<::std::string::String>(r#""XPLSw2SVagl12LMDeTmQ""#)?)
+                        .entity_source_sub_type(
+                            arg::<::std::string::String>(r#""two_step_order_form""#)?,
+                        )
+                        .search(
+                            arg::<::std::string::String>(r#""Awesome transaction""#)?,
+                        )
+                        .subscription_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""sub_1KGcXDCScnf89tZoVkoEMCEL""#)?,
+                        )
+                        .entity_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""61dd0fe9c077f73e67f78803""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""XPLSw2SVagl12LMDeTmQ""#)?,
+                        )
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
                         .send()
@@ -270,11 +316,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .get_transaction_by_id()
-                        .transaction_id(arg::<::std::string::String>(
-                            r#""61dd0feac077f72010f78804""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
-                        .alt_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
+                        .transaction_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""61dd0feac077f72010f78804""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
                         .alt_type(arg::<::std::string::String>(r#""location""#)?)
                         .send()
                         .await;
@@ -293,25 +345,39 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .list_subscriptions()
-                        .alt_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
-                        .alt_type(arg::<highlevel::payments::types::ListSubscriptionsAltType>(
-                            r#""location""#,
-                        )?)
-                        .entity_id(arg::<::std::string::String>(
-                            r#""61dd0fe9c077f73e67f78803""#,
-                        )?)
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::payments::types::ListSubscriptionsAltType,
+                            >(r#""location""#)?,
+                        )
+                        .entity_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""61dd0fe9c077f73e67f78803""#)?,
+                        )
                         .payment_mode(arg::<::std::string::String>(r#""live""#)?)
                         .start_at(arg::<::std::string::String>(r#""2024-02-01""#)?)
                         .end_at(arg::<::std::string::String>(r#""2024-02-13""#)?)
                         .entity_source_type(arg::<::std::string::String>(r#""funnel""#)?)
-                        .search(arg::<::std::string::String>(r#""Awesome subscription""#)?)
-                        .contact_id(arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?)
-                        .id(arg::<::std::string::String>(
-                            r#""64bf78af39118e4011926cba""#,
-                        )?)
+                        .search(
+                            arg::<::std::string::String>(r#""Awesome subscription""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""64bf78af39118e4011926cba""#)?,
+                        )
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
-                        .get_payments_collected_count(arg::<::serde_json::Value>(r#"true"#)?)
+                        .get_payments_collected_count(
+                            arg::<::serde_json::Value>(r#"true"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -329,14 +395,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .get_subscription_by_id()
-                        .subscription_id(arg::<::std::string::String>(
-                            r#""6322e9c9e39fc14ab3ed7042""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
+                        .subscription_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6322e9c9e39fc14ab3ed7042""#)?,
+                        )
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
                         .alt_type(
-                            arg::<highlevel::payments::types::GetSubscriptionByIdAltType>(
-                                r#""location""#,
-                            )?,
+                            arg::<
+                                highlevel::payments::types::GetSubscriptionByIdAltType,
+                            >(r#""location""#)?,
                         )
                         .send()
                         .await;
@@ -355,15 +425,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .list_coupons()
-                        .alt_id(arg::<::std::string::String>(r#""BQdAwxa0ky1iK2sstLGJ""#)?)
-                        .alt_type(arg::<highlevel::payments::types::ListCouponsAltType>(
-                            r#""location""#,
-                        )?)
+                        .alt_id(
+                            arg::<::std::string::String>(r#""BQdAwxa0ky1iK2sstLGJ""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::payments::types::ListCouponsAltType,
+                            >(r#""location""#)?,
+                        )
                         .limit(arg::<i64>(r#"10"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
-                        .status(arg::<highlevel::payments::types::ListCouponsStatus>(
-                            r#""active""#,
-                        )?)
+                        .status(
+                            arg::<
+                                highlevel::payments::types::ListCouponsStatus,
+                            >(r#""active""#)?,
+                        )
                         .search(arg::<::std::string::String>(r#""DEAL50""#)?)
                         .send()
                         .await;
@@ -454,13 +530,19 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .get_coupon()
-                        .alt_id(arg::<::std::string::String>(r#""BQdAwxa0ky1iK2sstLGJ""#)?)
-                        .alt_type(arg::<highlevel::payments::types::GetCouponAltType>(
-                            r#""location""#,
-                        )?)
-                        .id(arg::<::std::string::String>(
-                            r#""6241712be68f7a98102ba272""#,
-                        )?)
+                        .alt_id(
+                            arg::<::std::string::String>(r#""BQdAwxa0ky1iK2sstLGJ""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::payments::types::GetCouponAltType,
+                            >(r#""location""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6241712be68f7a98102ba272""#)?,
+                        )
                         .code(arg::<::std::string::String>(r#""DEAL50""#)?)
                         .send()
                         .await;
@@ -506,7 +588,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .delete_integration()
-                        .location_id(arg::<::std::string::String>(r#""Lk3nlfk4lxlelVEwcW""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""Lk3nlfk4lxlelVEwcW""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -524,7 +608,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .fetch_config()
-                        .location_id(arg::<::std::string::String>(r#""Lk3nlfk4lxlelVEwcW""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""Lk3nlfk4lxlelVEwcW""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -569,10 +655,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.payments();
                     let response = client
                         .disconnect_config()
-                        .location_id(arg::<::std::string::String>(r#""Lk3nlfk4lxlelVEwcW""#)?)
-                        .body(arg::<
-                            highlevel::payments::types::DeleteCustomProvidersConfigDto,
-                        >(r#"{"liveMode":true}"#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""Lk3nlfk4lxlelVEwcW""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::payments::types::DeleteCustomProvidersConfigDto,
+                            >(r#"{"liveMode":true}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -16,7 +16,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.phone_system();
                     let response = client
                         .get_number_pool_list()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -34,9 +36,13 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.phone_system();
                     let response = client
                         .available_numbers()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .country_code(arg::<::std::string::String>(r#""US""#)?)
-                        .number_types(arg::<::std::string::String>(r#""local,tollFree""#)?)
+                        .number_types(
+                            arg::<::std::string::String>(r#""local,tollFree""#)?,
+                        )
                         .first_part(arg::<::std::string::String>(r#""830""#)?)
                         .last_part(arg::<::std::string::String>(r#""825""#)?)
                         .anywhere(arg::<::std::string::String>(r#""825""#)?)
@@ -87,7 +93,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.phone_system();
                     let response = client
                         .active_numbers()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .page_size(arg::<::std::num::NonZeroU64>(r#"100"#)?)
                         .page(arg::<u64>(r#"0"#)?)
                         .search_filter(arg::<::std::string::String>(r#""+91""#)?)

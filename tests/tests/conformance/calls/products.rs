@@ -93,15 +93,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.products();
                     let response = client
                         .list_prices_for_product()
-                        .product_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .product_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
-                        .location_id(arg::<::std::string::String>(r#""3SwdhCsvxI8Au3KsPJt6""#)?)
-                        .ids(arg::<::std::string::String>(
-                            r#""6241712be68f7a98102ba272,632027d51f7876cd3020213d""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCsvxI8Au3KsPJt6""#)?,
+                        )
+                        .ids(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6241712be68f7a98102ba272,632027d51f7876cd3020213d""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -121,12 +127,16 @@ pub fn calls() -> Vec<Call> {
                         .get_list_inventory()
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::products::types::GetListInventoryAltType>(
-                            r#""location""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::products::types::GetListInventoryAltType,
+                            >(r#""location""#)?,
+                        )
                         .search(arg::<::std::string::String>(r#""Product Name""#)?)
                         .send()
                         .await;
@@ -169,15 +179,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.products();
                     let response = client
                         .get_price_by_id_for_product()
-                        .product_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .price_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .product_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .price_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .location_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -229,15 +245,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.products();
                     let response = client
                         .delete_price_by_id_for_product()
-                        .product_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .price_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .product_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .price_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .location_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -255,17 +277,25 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.products();
                     let response = client
                         .get_product_store_stats()
-                        .store_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::products::types::GetProductStoreStatsAltType,
-                        >(r#""location""#)?)
+                        .store_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::products::types::GetProductStoreStatsAltType,
+                            >(r#""location""#)?,
+                        )
                         .search(arg::<::std::string::String>(r#""Awesome product""#)?)
-                        .collection_ids(arg::<::std::string::String>(
-                            r#""65c2789a812e52f9bd6ec577,65c2789a812e52de9a6ec576""#,
-                        )?)
+                        .collection_ids(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65c2789a812e52f9bd6ec577,65c2789a812e52de9a6ec576""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -339,15 +369,21 @@ pub fn calls() -> Vec<Call> {
                         .get_product_collection()
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::products::types::GetProductCollectionAltType,
-                        >(r#""location""#)?)
-                        .collection_ids(arg::<::std::string::String>(
-                            r#""65d71377c326ea78e1c47df5,65d71377c326ea78e1c47d34""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::products::types::GetProductCollectionAltType,
+                            >(r#""location""#)?,
+                        )
+                        .collection_ids(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65d71377c326ea78e1c47df5,65d71377c326ea78e1c47d34""#)?,
+                        )
                         .name(arg::<::std::string::String>(r#""Best Sellers""#)?)
                         .send()
                         .await;
@@ -390,10 +426,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.products();
                     let response = client
                         .get_product_collection_id()
-                        .collection_id(arg::<::std::string::String>(
-                            r#""65d71377c326ea78e1c47df5""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(r#""3SwdhCsvxI8Au3KsPJt6""#)?)
+                        .collection_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65d71377c326ea78e1c47df5""#)?,
+                        )
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCsvxI8Au3KsPJt6""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -440,15 +480,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.products();
                     let response = client
                         .delete_product_collection()
-                        .collection_id(arg::<::std::string::String>(
-                            r#""65d71377c326ea78e1c47df5""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<
-                            highlevel::products::types::DeleteProductCollectionAltType,
-                        >(r#""location""#)?)
+                        .collection_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65d71377c326ea78e1c47df5""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::products::types::DeleteProductCollectionAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -603,20 +649,26 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.products();
                     let response = client
                         .delete_product_review()
-                        .review_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(
-                            arg::<highlevel::products::types::DeleteProductReviewAltType>(
-                                r#""location""#,
-                            )?,
+                        .review_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
                         )
-                        .product_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::products::types::DeleteProductReviewAltType,
+                            >(r#""location""#)?,
+                        )
+                        .product_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -658,12 +710,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.products();
                     let response = client
                         .get_product_by_id()
-                        .product_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .product_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .location_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .send_wishlist_status(arg::<bool>(r#"true"#)?)
                         .send()
                         .await;
@@ -682,12 +738,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.products();
                     let response = client
                         .delete_product_by_id()
-                        .product_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .product_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .location_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .send_wishlist_status(arg::<bool>(r#"true"#)?)
                         .send()
                         .await;
@@ -761,22 +821,36 @@ pub fn calls() -> Vec<Call> {
                         .list_invoices()
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
-                        .location_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
                         .search(arg::<::std::string::String>(r#""Awesome product""#)?)
-                        .collection_ids(arg::<::std::string::String>(r#""conformance""#)?)
-                        .collection_slug(arg::<::std::string::String>(r#""conformance""#)?)
-                        .expand(arg::<::std::vec::Vec<::std::string::String>>(
-                            r#"["conformance"]"#,
-                        )?)
-                        .product_ids(arg::<::std::vec::Vec<::std::string::String>>(
-                            r#"["conformance"]"#,
-                        )?)
-                        .store_id(arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?)
+                        .collection_ids(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .collection_slug(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .expand(
+                            arg::<
+                                ::std::vec::Vec<::std::string::String>,
+                            >(r#"["conformance"]"#)?,
+                        )
+                        .product_ids(
+                            arg::<
+                                ::std::vec::Vec<::std::string::String>,
+                            >(r#"["conformance"]"#)?,
+                        )
+                        .store_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
                         .included_in_store(arg::<bool>(r#"true"#)?)
                         .available_in_store(arg::<bool>(r#"true"#)?)
-                        .sort_order(arg::<highlevel::products::types::ListInvoicesSortOrder>(
-                            r#""desc""#,
-                        )?)
+                        .sort_order(
+                            arg::<
+                                highlevel::products::types::ListInvoicesSortOrder,
+                            >(r#""desc""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

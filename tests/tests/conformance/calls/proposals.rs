@@ -16,22 +16,32 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.proposals();
                     let response = client
                         .list_documents_contracts()
-                        .location_id(arg::<::std::string::String>(r#""hTlkh7t8gujsahgg93""#)?)
-                        .status(arg::<
-                            highlevel::proposals::types::ListDocumentsContractsStatus,
-                        >(r#""draft""#)?)
-                        .payment_status(arg::<
-                            highlevel::proposals::types::ListDocumentsContractsPaymentStatus,
-                        >(r#""paid""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""hTlkh7t8gujsahgg93""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::proposals::types::ListDocumentsContractsStatus,
+                            >(r#""draft""#)?,
+                        )
+                        .payment_status(
+                            arg::<
+                                highlevel::proposals::types::ListDocumentsContractsPaymentStatus,
+                            >(r#""paid""#)?,
+                        )
                         .limit(arg::<i64>(r#"10"#)?)
                         .skip(arg::<i64>(r#"0"#)?)
                         .query(arg::<::std::string::String>(r#""document""#)?)
-                        .date_from(arg::<::std::string::String>(
-                            r#""2025-02-03T18:30:00.000Z""#,
-                        )?)
-                        .date_to(arg::<::std::string::String>(
-                            r#""2025-02-14T18:29:59.999Z""#,
-                        )?)
+                        .date_from(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2025-02-03T18:30:00.000Z""#)?,
+                        )
+                        .date_to(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2025-02-14T18:29:59.999Z""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -73,13 +83,19 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.proposals();
                     let response = client
                         .list_documents_contracts_templates()
-                        .location_id(arg::<::std::string::String>(r#""jhg64gjhb436fv""#)?)
-                        .date_from(arg::<::std::string::String>(
-                            r#""2025-02-03T18:30:00.000Z""#,
-                        )?)
-                        .date_to(arg::<::std::string::String>(
-                            r#""2025-02-14T18:29:59.999Z""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""jhg64gjhb436fv""#)?,
+                        )
+                        .date_from(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2025-02-03T18:30:00.000Z""#)?,
+                        )
+                        .date_to(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2025-02-14T18:29:59.999Z""#)?,
+                        )
                         .type_(arg::<::std::string::String>(r#""proposal,estimate""#)?)
                         .name(arg::<::std::string::String>(r#""Template Name""#)?)
                         .is_public_document(arg::<bool>(r#"false"#)?)

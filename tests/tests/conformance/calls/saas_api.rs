@@ -16,11 +16,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.saas_api();
                     let response = client
                         .locations_deprecated()
-                        .customer_id(arg::<::std::string::String>(r#""cus_OD2oBjRfKEF6FV""#)?)
-                        .subscription_id(arg::<::std::string::String>(
-                            r#""sub_1NVqlLByVlfITvRXgirIdpyc""#,
-                        )?)
-                        .company_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .customer_id(
+                            arg::<::std::string::String>(r#""cus_OD2oBjRfKEF6FV""#)?,
+                        )
+                        .subscription_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""sub_1NVqlLByVlfITvRXgirIdpyc""#)?,
+                        )
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -65,10 +71,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.saas_api();
                     let response = client
                         .bulk_disable_saas_deprecated()
-                        .company_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
-                        .body(arg::<highlevel::saas_api::types::BulkDisableSaasDto>(
-                            r#"{"locationIds":["conformance"]}"#,
-                        )?)
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::saas_api::types::BulkDisableSaasDto,
+                            >(r#"{"locationIds":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -113,10 +123,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.saas_api();
                     let response = client
                         .pause_location_deprecated()
-                        .location_id(arg::<::std::string::String>(r#""AUKAtFVo0lWezBsBQ3FE""#)?)
-                        .body(arg::<highlevel::saas_api::types::PauseLocationDto>(
-                            r#"{"paused":true,"companyId":"companyId1"}"#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""AUKAtFVo0lWezBsBQ3FE""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::saas_api::types::PauseLocationDto,
+                            >(r#"{"paused":true,"companyId":"companyId1"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -161,7 +175,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.saas_api();
                     let response = client
                         .get_agency_plans_deprecated()
-                        .company_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -179,8 +195,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.saas_api();
                     let response = client
                         .get_location_subscription_deprecated()
-                        .location_id(arg::<::std::string::String>(r#""AUKAtFVo0lWezBsBQ3FE""#)?)
-                        .company_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""AUKAtFVo0lWezBsBQ3FE""#)?,
+                        )
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -225,7 +245,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.saas_api();
                     let response = client
                         .get_saas_locations_deprecated()
-                        .company_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .page(arg::<i64>(r#"1"#)?)
                         .send()
                         .await;
@@ -244,10 +266,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.saas_api();
                     let response = client
                         .get_saas_plan_deprecated()
-                        .plan_id(arg::<::std::string::String>(
-                            r#""66c4d36534f21f900dc2a265""#,
-                        )?)
-                        .company_id(arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?)
+                        .plan_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""66c4d36534f21f900dc2a265""#)?,
+                        )
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -266,7 +292,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .locations()
                         .customer_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .subscription_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .subscription_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
                         .company_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
                         .await;
@@ -311,9 +339,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .bulk_disable_saas()
                         .company_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::saas_api::types::BulkDisableSaasDto>(
-                            r#"{"locationIds":["conformance"]}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::saas_api::types::BulkDisableSaasDto,
+                            >(r#"{"locationIds":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -357,9 +387,11 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .pause_location()
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .body(arg::<highlevel::saas_api::types::PauseLocationDto>(
-                            r#"{"paused":true,"companyId":"companyId1"}"#,
-                        )?)
+                        .body(
+                            arg::<
+                                highlevel::saas_api::types::PauseLocationDto,
+                            >(r#"{"paused":true,"companyId":"companyId1"}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -16,7 +16,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.snapshots();
                     let response = client
                         .get_custom_snapshots()
-                        .company_id(arg::<::std::string::String>(r#""5D112kQsiKESj6rash""#)?)
+                        .company_id(
+                            arg::<::std::string::String>(r#""5D112kQsiKESj6rash""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -59,11 +61,17 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.snapshots();
                     let response = client
                         .get_snapshot_push()
-                        .snapshot_id(arg::<::std::string::String>(r#""39It2BFz7EkNaNBALPif""#)?)
-                        .company_id(arg::<::std::string::String>(r#""5D112kQsiKESj6rash""#)?)
+                        .snapshot_id(
+                            arg::<::std::string::String>(r#""39It2BFz7EkNaNBALPif""#)?,
+                        )
+                        .company_id(
+                            arg::<::std::string::String>(r#""5D112kQsiKESj6rash""#)?,
+                        )
                         .from(arg::<::std::string::String>(r#""10-10-2022 12:00 AM""#)?)
                         .to(arg::<::std::string::String>(r#""12-18-2023 11:59 PM""#)?)
-                        .last_doc(arg::<::std::string::String>(r#""VUJO4Sw2TrDNZ5lx4wZg""#)?)
+                        .last_doc(
+                            arg::<::std::string::String>(r#""VUJO4Sw2TrDNZ5lx4wZg""#)?,
+                        )
                         .limit(arg::<::std::string::String>(r#""10""#)?)
                         .send()
                         .await;
@@ -82,9 +90,15 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.snapshots();
                     let response = client
                         .get_latest_snapshot_push()
-                        .company_id(arg::<::std::string::String>(r#""5D112kQsiKESj6rash""#)?)
-                        .snapshot_id(arg::<::std::string::String>(r#""39It2BFz7EkNaNBALPif""#)?)
-                        .location_id(arg::<::std::string::String>(r#""IIRGHCgxSINdPT79M75P""#)?)
+                        .company_id(
+                            arg::<::std::string::String>(r#""5D112kQsiKESj6rash""#)?,
+                        )
+                        .snapshot_id(
+                            arg::<::std::string::String>(r#""39It2BFz7EkNaNBALPif""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""IIRGHCgxSINdPT79M75P""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

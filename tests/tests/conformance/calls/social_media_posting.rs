@@ -16,12 +16,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .start_google_oauth()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .user_id(arg::<::std::string::String>(
-                            r#""u37swmmLbA02zgqKPpxITe2""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""u37swmmLbA02zgqKPpxITe2""#)?,
+                        )
                         .page(arg::<::std::string::String>(r#""integration""#)?)
                         .reconnect(arg::<::std::string::String>(r#""true""#)?)
                         .send()
@@ -41,10 +41,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_google_locations()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .account_id(arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .account_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -62,15 +64,19 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .set_google_locations()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .account_id(arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?)
-                        .body(arg::<
-                            highlevel::social_media_posting::types::AttachGmbLocationDto,
-                        >(
-                            r#"{"location":{},"account":{},"companyId":"sdfdsfdsfEWEsdfsdsW32dd"}"#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .account_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::social_media_posting::types::AttachGmbLocationDto,
+                            >(
+                                r#"{"location":{},"account":{},"companyId":"sdfdsfdsfEWEsdfsdsW32dd"}"#,
+                            )?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -142,10 +148,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_post()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .id(arg::<::std::string::String>(
-                            r#""65fac446d599990d1313c1dd""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65fac446d599990d1313c1dd""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -195,10 +205,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .delete_post()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .id(arg::<::std::string::String>(
-                            r#""65fac446d599990d1313c1dd""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65fac446d599990d1313c1dd""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -217,9 +231,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .bulk_delete_social_planner_posts()
                         .body(
-                            arg::<highlevel::social_media_posting::types::DeletePostsDto>(
-                                r#"{"postIds":["conformance"]}"#,
-                            )?,
+                            arg::<
+                                highlevel::social_media_posting::types::DeletePostsDto,
+                            >(r#"{"postIds":["conformance"]}"#)?,
                         )
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
@@ -239,7 +253,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_account()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -257,16 +273,20 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .delete_account()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .id(arg::<::std::string::String>(
-                            r#""65fac446d599990d1313c1dd""#,
-                        )?)
-                        .company_id(arg::<::std::string::String>(
-                            r#""sdfdsfdsfEWEsdfsdsW32dd""#,
-                        )?)
-                        .user_id(arg::<::std::string::String>(
-                            r#""sdfdsfdsfEWEsdfsdsW32dd""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65fac446d599990d1313c1dd""#)?,
+                        )
+                        .company_id(
+                            arg::<::std::string::String>(r#""sdfdsfdsfEWEsdfsdsW32dd""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""sdfdsfdsfEWEsdfsdsW32dd""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -284,12 +304,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .start_facebook_oauth()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .user_id(arg::<::std::string::String>(
-                            r#""u37swmmLbA02zgqKPpxITe2""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""u37swmmLbA02zgqKPpxITe2""#)?,
+                        )
                         .page(arg::<::std::string::String>(r#""integration""#)?)
                         .reconnect(arg::<::std::string::String>(r#""true""#)?)
                         .send()
@@ -309,10 +329,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_facebook_page_group()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .account_id(arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .account_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -360,12 +382,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .start_instagram_oauth()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .user_id(arg::<::std::string::String>(
-                            r#""u37swmmLbA02zgqKPpxITe2""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""u37swmmLbA02zgqKPpxITe2""#)?,
+                        )
                         .page(arg::<::std::string::String>(r#""integration""#)?)
                         .reconnect(arg::<::std::string::String>(r#""true""#)?)
                         .send()
@@ -385,10 +407,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_instagram_page_group()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .account_id(arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .account_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -436,12 +460,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .start_linkedin_oauth()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .user_id(arg::<::std::string::String>(
-                            r#""u37swmmLbA02zgqKPpxITe2""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""u37swmmLbA02zgqKPpxITe2""#)?,
+                        )
                         .page(arg::<::std::string::String>(r#""integration""#)?)
                         .reconnect(arg::<::std::string::String>(r#""integration""#)?)
                         .send()
@@ -461,10 +485,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_linkedin_page_profile()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .account_id(arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .account_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -512,12 +538,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .start_twitter_oauth()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .user_id(arg::<::std::string::String>(
-                            r#""u37swmmLbA02zgqKPpxITe2""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""u37swmmLbA02zgqKPpxITe2""#)?,
+                        )
                         .page(arg::<::std::string::String>(r#""integration""#)?)
                         .reconnect(arg::<::std::string::String>(r#""true""#)?)
                         .send()
@@ -537,10 +563,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_twitter_profile()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .account_id(arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .account_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -588,14 +616,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .upload_csv()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .body(highlevel::social_media_posting::multipart::UploadCsvForm {
                             file: Some(
                                 highlevel::runtime::FilePart::new(
-                                    "conformance.txt",
-                                    b"conformance".to_vec(),
-                                )
-                                .with_content_type("text/plain"),
+                                        "conformance.txt",
+                                        b"conformance".to_vec(),
+                                    )
+                                    .with_content_type("text/plain"),
                             ),
                             files: Vec::new(),
                         })
@@ -616,13 +646,15 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_upload_status()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .skip(arg::<::std::string::String>(r#""1""#)?)
                         .limit(arg::<::std::string::String>(r#""10""#)?)
                         .include_users(arg::<::std::string::String>(r#""true""#)?)
-                        .user_id(arg::<::std::string::String>(
-                            r#""sdfdsfdsfEWEsdfsdsW32dd""#,
-                        )?)
+                        .user_id(
+                            arg::<::std::string::String>(r#""sdfdsfdsfEWEsdfsdsW32dd""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -667,12 +699,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_csv_post()
-                        .location_id(arg::<::std::string::String>(
-                            r#""sdfdsfdsfEWEsdfsdsW32dd""#,
-                        )?)
-                        .id(arg::<::std::string::String>(
-                            r#""65f92e55cc884f0d0845e447""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""sdfdsfdsfEWEsdfsdsW32dd""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65f92e55cc884f0d0845e447""#)?,
+                        )
                         .skip(arg::<::std::string::String>(r#""0""#)?)
                         .limit(arg::<::std::string::String>(r#""10""#)?)
                         .send()
@@ -692,16 +726,18 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .start_csv_finalize()
-                        .location_id(arg::<::std::string::String>(
-                            r#""sdfdsfdsfEWEsdfsdsW32dd""#,
-                        )?)
-                        .id(arg::<::std::string::String>(
-                            r#""65f92e55cc884f0d0845e447""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""sdfdsfdsfEWEsdfsdsW32dd""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65f92e55cc884f0d0845e447""#)?,
+                        )
                         .body(
-                            arg::<highlevel::social_media_posting::types::CsvDefaultDto>(
-                                r#"{"userId":"sdfdsfdsfEWEsdfsdsW32dd"}"#,
-                            )?,
+                            arg::<
+                                highlevel::social_media_posting::types::CsvDefaultDto,
+                            >(r#"{"userId":"sdfdsfdsfEWEsdfsdsW32dd"}"#)?,
                         )
                         .send()
                         .await;
@@ -720,12 +756,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .delete_csv()
-                        .location_id(arg::<::std::string::String>(
-                            r#""sdfdsfdsfEWEsdfsdsW32dd""#,
-                        )?)
-                        .id(arg::<::std::string::String>(
-                            r#""65f92e55cc884f0d0845e447""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""sdfdsfdsfEWEsdfsdsW32dd""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65f92e55cc884f0d0845e447""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -743,15 +781,19 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .delete_csv_post()
-                        .location_id(arg::<::std::string::String>(
-                            r#""sdfdsfdsfEWEsdfsdsW32dd""#,
-                        )?)
-                        .post_id(arg::<::std::string::String>(
-                            r#""65f92e55cc884f0d0845e447""#,
-                        )?)
-                        .csv_id(arg::<::std::string::String>(
-                            r#""65f92e55cc884f0d0845e447""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""sdfdsfdsfEWEsdfsdsW32dd""#)?,
+                        )
+                        .post_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65f92e55cc884f0d0845e447""#)?,
+                        )
+                        .csv_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65f92e55cc884f0d0845e447""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -769,12 +811,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .start_tiktok_oauth()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .user_id(arg::<::std::string::String>(
-                            r#""u37swmmLbA02zgqKPpxITe2""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""u37swmmLbA02zgqKPpxITe2""#)?,
+                        )
                         .page(arg::<::std::string::String>(r#""integration""#)?)
                         .reconnect(arg::<::std::string::String>(r#""true""#)?)
                         .send()
@@ -794,10 +836,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_tiktok_profile()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .account_id(arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .account_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -845,12 +889,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .start_tiktok_business_oauth()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .user_id(arg::<::std::string::String>(
-                            r#""u37swmmLbA02zgqKPpxITe2""#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""u37swmmLbA02zgqKPpxITe2""#)?,
+                        )
                         .page(arg::<::std::string::String>(r#""integration""#)?)
                         .reconnect(arg::<::std::string::String>(r#""true""#)?)
                         .send()
@@ -870,10 +914,12 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_tiktok_business_profile()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .account_id(arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .account_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -891,7 +937,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_categories_location_id()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .search_text(arg::<::std::string::String>(r#""test""#)?)
                         .limit(arg::<::std::string::String>(r#""10""#)?)
                         .skip(arg::<::std::string::String>(r#""0""#)?)
@@ -912,12 +960,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_categories_id()
-                        .id(arg::<::std::string::String>(
-                            r#""6284c43d519161e96cc09c13""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(
-                            r#""6284c43d519161e96cc09c13""#,
-                        )?)
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6284c43d519161e96cc09c13""#)?,
+                        )
+                        .location_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6284c43d519161e96cc09c13""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -935,7 +987,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_tags_location_id()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .search_text(arg::<::std::string::String>(r#""test""#)?)
                         .limit(arg::<::std::string::String>(r#""conformance""#)?)
                         .skip(arg::<::std::string::String>(r#""conformance""#)?)
@@ -956,10 +1010,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_tags_by_ids()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                        .body(arg::<highlevel::social_media_posting::types::UpdateTagDto>(
-                            r#"{"tagIds":["conformance"]}"#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::social_media_posting::types::UpdateTagDto,
+                            >(r#"{"tagIds":["conformance"]}"#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -977,14 +1035,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.social_media_posting();
                     let response = client
                         .get_social_media_statistics()
-                        .location_id(arg::<::std::string::String>(
-                            r#""w37swmmLbA02zgqKPpxITe2""#,
-                        )?)
-                        .body(arg::<
-                            highlevel::social_media_posting::types::GetSocialMediaStatisticsBody,
-                        >(
-                            r#"{"profileIds":["conformance"],"platforms":["facebook"]}"#,
-                        )?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""w37swmmLbA02zgqKPpxITe2""#)?,
+                        )
+                        .body(
+                            arg::<
+                                highlevel::social_media_posting::types::GetSocialMediaStatisticsBody,
+                            >(
+                                r#"{"profileIds":["conformance"],"platforms":["facebook"]}"#,
+                            )?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -40,12 +40,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .list_shipping_zones()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::store::types::ListShippingZonesAltType>(
-                            r#""location""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::store::types::ListShippingZonesAltType,
+                            >(r#""location""#)?,
+                        )
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
                         .with_shipping_rate(arg::<bool>(r#"true"#)?)
@@ -66,15 +70,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .get_shipping_zones()
-                        .shipping_zone_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::store::types::GetShippingZonesAltType>(
-                            r#""location""#,
-                        )?)
+                        .shipping_zone_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::store::types::GetShippingZonesAltType,
+                            >(r#""location""#)?,
+                        )
                         .with_shipping_rate(arg::<bool>(r#"true"#)?)
                         .send()
                         .await;
@@ -122,15 +132,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .delete_shipping_zone()
-                        .shipping_zone_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::store::types::DeleteShippingZoneAltType>(
-                            r#""location""#,
-                        )?)
+                        .shipping_zone_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::store::types::DeleteShippingZoneAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -201,15 +217,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .list_shipping_rates()
-                        .shipping_zone_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::store::types::ListShippingRatesAltType>(
-                            r#""location""#,
-                        )?)
+                        .shipping_zone_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::store::types::ListShippingRatesAltType,
+                            >(r#""location""#)?,
+                        )
                         .limit(arg::<i64>(r#"20"#)?)
                         .offset(arg::<i64>(r#"0"#)?)
                         .send()
@@ -229,18 +251,26 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .get_shipping_rates()
-                        .shipping_zone_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .shipping_rate_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::store::types::GetShippingRatesAltType>(
-                            r#""location""#,
-                        )?)
+                        .shipping_zone_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .shipping_rate_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::store::types::GetShippingRatesAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -292,18 +322,26 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .delete_shipping_rate()
-                        .shipping_zone_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .shipping_rate_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::store::types::DeleteShippingRateAltType>(
-                            r#""location""#,
-                        )?)
+                        .shipping_zone_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .shipping_rate_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::store::types::DeleteShippingRateAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -345,12 +383,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .list_shipping_carriers()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::store::types::ListShippingCarriersAltType>(
-                            r#""location""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::store::types::ListShippingCarriersAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -368,15 +410,21 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .get_shipping_carriers()
-                        .shipping_carrier_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::store::types::GetShippingCarriersAltType>(
-                            r#""location""#,
-                        )?)
+                        .shipping_carrier_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::store::types::GetShippingCarriersAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -423,16 +471,20 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .delete_shipping_carrier()
-                        .shipping_carrier_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
+                        .shipping_carrier_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
                         .alt_type(
-                            arg::<highlevel::store::types::DeleteShippingCarrierAltType>(
-                                r#""location""#,
-                            )?,
+                            arg::<
+                                highlevel::store::types::DeleteShippingCarrierAltType,
+                            >(r#""location""#)?,
                         )
                         .send()
                         .await;
@@ -475,12 +527,16 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.store();
                     let response = client
                         .get_store_settings()
-                        .alt_id(arg::<::std::string::String>(
-                            r#""6578278e879ad2646715ba9c""#,
-                        )?)
-                        .alt_type(arg::<highlevel::store::types::GetStoreSettingsAltType>(
-                            r#""location""#,
-                        )?)
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::store::types::GetStoreSettingsAltType,
+                            >(r#""location""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -16,10 +16,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.surveys();
                     let response = client
                         .get_surveys_submissions()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .page(arg::<i64>(r#"1"#)?)
                         .limit(arg::<i64>(r#"20"#)?)
-                        .survey_id(arg::<::std::string::String>(r#""jjusM6EOngDExnbo2DbU""#)?)
+                        .survey_id(
+                            arg::<::std::string::String>(r#""jjusM6EOngDExnbo2DbU""#)?,
+                        )
                         .q(arg::<::std::string::String>(r#""john@deo.com""#)?)
                         .start_at(arg::<::std::string::String>(r#""2020-11-14""#)?)
                         .end_at(arg::<::std::string::String>(r#""2020-12-14""#)?)
@@ -40,7 +44,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.surveys();
                     let response = client
                         .get_surveys()
-                        .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .skip(arg::<i64>(r#"0"#)?)
                         .limit(arg::<i64>(r#"20"#)?)
                         .type_(arg::<::std::string::String>(r#""folder""#)?)

@@ -16,16 +16,22 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.users();
                     let response = client
                         .search_users()
-                        .company_id(arg::<::std::string::String>(r#""5DP41231LkQsiKESj6rh""#)?)
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP41231LkQsiKESj6rh""#)?,
+                        )
                         .query(arg::<::std::string::String>(r#""John""#)?)
                         .skip(arg::<::std::string::String>(r#""1""#)?)
                         .limit(arg::<::std::string::String>(r#""10""#)?)
-                        .location_id(arg::<::std::string::String>(r#""5DP41231LkQsiKESj6rh""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""5DP41231LkQsiKESj6rh""#)?,
+                        )
                         .type_(arg::<::std::string::String>(r#""agency""#)?)
                         .role(arg::<::std::string::String>(r#""admin""#)?)
-                        .ids(arg::<::std::string::String>(
-                            r#""5DP4iH6HLkQsiKESj6rh,5DP4iH6HLkQsiKESj34h""#,
-                        )?)
+                        .ids(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""5DP4iH6HLkQsiKESj6rh,5DP4iH6HLkQsiKESj34h""#)?,
+                        )
                         .sort(arg::<::std::string::String>(r#""dateAdded""#)?)
                         .sort_direction(arg::<::std::string::String>(r#""asc""#)?)
                         .enabled2way_sync(arg::<bool>(r#"true"#)?)
@@ -70,7 +76,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.users();
                     let response = client
                         .get_user()
-                        .user_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
+                        .user_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -131,7 +139,9 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.users();
                     let response = client
                         .get_user_by_location()
-                        .location_id(arg::<::std::string::String>(r#""s4BtzHFWmT28mbb85uPa""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""s4BtzHFWmT28mbb85uPa""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))

@@ -93,10 +93,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.voice_ai();
                     let response = client
                         .get_agent()
-                        .agent_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?)
+                        .agent_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -114,10 +118,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.voice_ai();
                     let response = client
                         .delete_agent()
-                        .agent_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?)
+                        .agent_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -136,24 +144,36 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .get_call_logs()
                         .location_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .agent_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
-                        .contact_id(arg::<::std::string::String>(r#""contact123,contact456""#)?)
-                        .call_type(arg::<highlevel::voice_ai::types::GetCallLogsCallType>(
-                            r#""LIVE""#,
-                        )?)
+                        .agent_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""contact123,contact456""#)?,
+                        )
+                        .call_type(
+                            arg::<
+                                highlevel::voice_ai::types::GetCallLogsCallType,
+                            >(r#""LIVE""#)?,
+                        )
                         .start_date(arg::<i64>(r#"1679308800000"#)?)
                         .end_date(arg::<i64>(r#"1679395199000"#)?)
-                        .action_type(arg::<highlevel::voice_ai::types::GetCallLogsActionType>(
-                            r#""CALL_TRANSFER""#,
-                        )?)
-                        .sort_by(arg::<highlevel::voice_ai::types::GetCallLogsSortBy>(
-                            r#""duration""#,
-                        )?)
-                        .sort(arg::<highlevel::voice_ai::types::GetCallLogsSort>(
-                            r#""ascend""#,
-                        )?)
+                        .action_type(
+                            arg::<
+                                highlevel::voice_ai::types::GetCallLogsActionType,
+                            >(r#""CALL_TRANSFER""#)?,
+                        )
+                        .sort_by(
+                            arg::<
+                                highlevel::voice_ai::types::GetCallLogsSortBy,
+                            >(r#""duration""#)?,
+                        )
+                        .sort(
+                            arg::<
+                                highlevel::voice_ai::types::GetCallLogsSort,
+                            >(r#""ascend""#)?,
+                        )
                         .page(arg::<i64>(r#"1"#)?)
                         .page_size(arg::<i64>(r#"1"#)?)
                         .send()
@@ -173,10 +193,14 @@ pub fn calls() -> Vec<Call> {
                     let client = hl.voice_ai();
                     let response = client
                         .get_call_log()
-                        .call_id(arg::<::std::string::String>(
-                            r#""507f1f77bcf86cd799439011""#,
-                        )?)
-                        .location_id(arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?)
+                        .call_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -244,7 +268,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .get_action()
                         .action_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .location_id(arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?,
+                        )
                         .send()
                         .await;
                     Ok(observe(response))
@@ -263,7 +289,9 @@ pub fn calls() -> Vec<Call> {
                     let response = client
                         .delete_action()
                         .action_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .location_id(arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""LOC123456789ABCDEF""#)?,
+                        )
                         .agent_id(arg::<::std::string::String>(r#""conformance""#)?)
                         .send()
                         .await;

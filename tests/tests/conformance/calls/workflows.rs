@@ -4,22 +4,26 @@
 use highlevel_tests::conformance::{Call, arg, boxed, observe};
 /// One call per operation of the module, with arguments built from the upstream spec.
 pub fn calls() -> Vec<Call> {
-    Vec::from([Call {
-        module: "workflows",
-        operation_id: "get-workflow",
-        method: "GET",
-        path: "/workflows/",
-        forced_statuses: &[401u16, 422u16],
-        run: |hl| {
-            boxed(async move {
-                let client = hl.workflows();
-                let response = client
-                    .get_workflow()
-                    .location_id(arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?)
-                    .send()
-                    .await;
-                Ok(observe(response))
-            })
+    Vec::from([
+        Call {
+            module: "workflows",
+            operation_id: "get-workflow",
+            method: "GET",
+            path: "/workflows/",
+            forced_statuses: &[401u16, 422u16],
+            run: |hl| {
+                boxed(async move {
+                    let client = hl.workflows();
+                    let response = client
+                        .get_workflow()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .send()
+                        .await;
+                    Ok(observe(response))
+                })
+            },
         },
-    }])
+    ])
 }
