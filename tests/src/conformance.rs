@@ -7,7 +7,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
@@ -123,11 +123,19 @@ pub fn observe<T>(response: Result<ResponseValue<T>, Error>) -> Outcome {
             request_violations: Vec::new(),
             result: CallResult::Decode(decode.to_string()),
         },
-        Err(other) => Outcome {
-            status: other.status().map(|s| s.as_u16()),
-            request_violations: Vec::new(),
-            result: CallResult::Other(other.to_string()),
-        },
+        Err(other) => {
+            let mut message = other.to_string();
+            let mut source = std::error::Error::source(&other);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            Outcome {
+                status: other.status().map(|s| s.as_u16()),
+                request_violations: Vec::new(),
+                result: CallResult::Other(message),
+            }
+        }
     }
 }
 
@@ -227,17 +235,32 @@ impl Prism {
         seed: u64,
         wait: Duration,
     ) -> Result<Self, PrismError> {
+        let port = free_port().map_err(PrismError::Spawn)?;
+        Self::start_on(executable, spec, seed, port, wait)
+    }
+
+    /// Like [`Prism::start`], on a given loopback port.
+    ///
+    /// # Errors
+    ///
+    /// [`PrismError`]; [`PrismError::PortBusy`] when `port` is taken.
+    pub fn start_on(
+        executable: &Path,
+        spec: &Path,
+        seed: u64,
+        port: u16,
+        wait: Duration,
+    ) -> Result<Self, PrismError> {
         if !executable.is_file() {
             return Err(PrismError::NotInstalled(executable.to_path_buf()));
         }
         if !spec.is_file() {
             return Err(PrismError::SpecMissing(spec.to_path_buf()));
         }
-        let port = free_port().map_err(PrismError::Spawn)?;
         let mut child = Command::new(executable)
             .args(["mock", "--dynamic", "--seed", &seed.to_string()])
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--verboseLevel", "warn"])
+            .args(["--verboseLevel", "info"])
             .arg(spec)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -265,7 +288,9 @@ impl Prism {
                     PrismError::Exited(seen)
                 });
             }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            // Prism's own word, not a connect: on a busy port the connect reaches the other
+            // listener.
+            if seen.contains(&format!("Prism is listening on http://{address}")) {
                 return Ok(Self {
                     child,
                     url: format!("http://{address}"),

@@ -327,3 +327,46 @@ async fn every_operation_conforms_to_the_official_specs() {
         problems.len()
     );
 }
+
+#[test]
+#[ignore = "needs Prism: run `cargo xtask test`"]
+fn prism_failures_are_named_not_waited_out() {
+    let executable = workspace_path("HIGHLEVEL_PRISM", "tests/prism/node_modules/.bin/prism");
+    let spec = workspace_path(
+        "HIGHLEVEL_CONFORMANCE_SPEC",
+        "target/conformance/highlevel-v2.json",
+    );
+
+    let missing = spec.with_file_name("no-such-spec.json");
+    let err = Prism::start(&executable, &missing, SEED, PRISM_START)
+        .expect_err("a missing spec is refused");
+    assert!(
+        err.to_string().contains("no-such-spec.json"),
+        "names the spec: {err}"
+    );
+
+    let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a loopback port");
+    let port = taken.local_addr().expect("its address").port();
+    let started = Instant::now();
+    let err = Prism::start_on(&executable, &spec, SEED, port, PRISM_START)
+        .expect_err("a busy port is refused");
+    assert!(
+        matches!(err, highlevel_tests::conformance::PrismError::PortBusy(p) if p == port),
+        "reports the busy port: {err}"
+    );
+    assert!(
+        started.elapsed() < PRISM_START,
+        "reported when Prism exits, not after the start timeout"
+    );
+
+    let not_json =
+        std::env::temp_dir().join(format!("conformance-bad-{}.json", std::process::id()));
+    std::fs::write(&not_json, "{ not json").expect("scratch spec");
+    let err = Prism::start(&executable, &not_json, SEED, PRISM_START)
+        .expect_err("an unreadable spec is refused");
+    let _ = std::fs::remove_file(&not_json);
+    assert!(
+        matches!(err, highlevel_tests::conformance::PrismError::Exited(_)),
+        "Prism's own complaint is shown: {err}"
+    );
+}
