@@ -299,6 +299,18 @@ pub mod types {
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "companyName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub company_name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "contactName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub contact_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
@@ -314,9 +326,21 @@ pub mod types {
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "dateUpdated",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub date_updated: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "firstName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub first_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -324,11 +348,20 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(
+            rename = "lastName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub last_name: ::std::option::Option<::std::string::String>,
+        #[serde(
             rename = "locationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub phone: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
@@ -353,6 +386,9 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub meta: ::std::option::Option<ContactsMetaSchema>,
     }
     impl ContactsSearchSuccessfulResponseDto {
         pub fn builder() -> builder::ContactsSearchSuccessfulResponseDto {
@@ -3089,6 +3125,14 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            company_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            contact_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             country: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -3101,7 +3145,15 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            date_updated: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            first_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -3113,7 +3165,15 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            last_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             location_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -3135,13 +3195,19 @@ pub mod types {
                 Self {
                     attributions: Ok(Default::default()),
                     business_id: Ok(Default::default()),
+                    company_name: Ok(Default::default()),
+                    contact_name: Ok(Default::default()),
                     country: Ok(Default::default()),
                     custom_fields: Ok(Default::default()),
                     date_added: Ok(Default::default()),
+                    date_updated: Ok(Default::default()),
                     email: Ok(Default::default()),
+                    first_name: Ok(Default::default()),
                     followers: Ok(Default::default()),
                     id: Ok(Default::default()),
+                    last_name: Ok(Default::default()),
                     location_id: Ok(Default::default()),
+                    phone: Ok(Default::default()),
                     source: Ok(Default::default()),
                     tags: Ok(Default::default()),
                     timezone: Ok(Default::default()),
@@ -3172,6 +3238,30 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for business_id: {e}")
+                    });
+                self
+            }
+            pub fn company_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.company_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for company_name: {e}")
+                    });
+                self
+            }
+            pub fn contact_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for contact_name: {e}")
                     });
                 self
             }
@@ -3213,6 +3303,18 @@ pub mod types {
                     });
                 self
             }
+            pub fn date_updated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.date_updated = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for date_updated: {e}")
+                    });
+                self
+            }
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3222,6 +3324,18 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn first_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_name: {e}")
                     });
                 self
             }
@@ -3249,6 +3363,18 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            pub fn last_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_name: {e}")
+                    });
+                self
+            }
             pub fn location_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3258,6 +3384,18 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for location_id: {e}")
+                    });
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone: {e}")
                     });
                 self
             }
@@ -3309,13 +3447,19 @@ pub mod types {
                 Ok(Self {
                     attributions: value.attributions?,
                     business_id: value.business_id?,
+                    company_name: value.company_name?,
+                    contact_name: value.contact_name?,
                     country: value.country?,
                     custom_fields: value.custom_fields?,
                     date_added: value.date_added?,
+                    date_updated: value.date_updated?,
                     email: value.email?,
+                    first_name: value.first_name?,
                     followers: value.followers?,
                     id: value.id?,
+                    last_name: value.last_name?,
                     location_id: value.location_id?,
+                    phone: value.phone?,
                     source: value.source?,
                     tags: value.tags?,
                     timezone: value.timezone?,
@@ -3327,13 +3471,19 @@ pub mod types {
                 Self {
                     attributions: Ok(value.attributions),
                     business_id: Ok(value.business_id),
+                    company_name: Ok(value.company_name),
+                    contact_name: Ok(value.contact_name),
                     country: Ok(value.country),
                     custom_fields: Ok(value.custom_fields),
                     date_added: Ok(value.date_added),
+                    date_updated: Ok(value.date_updated),
                     email: Ok(value.email),
+                    first_name: Ok(value.first_name),
                     followers: Ok(value.followers),
                     id: Ok(value.id),
+                    last_name: Ok(value.last_name),
                     location_id: Ok(value.location_id),
+                    phone: Ok(value.phone),
                     source: Ok(value.source),
                     tags: Ok(value.tags),
                     timezone: Ok(value.timezone),
@@ -3350,12 +3500,17 @@ pub mod types {
                 ::std::option::Option<f64>,
                 ::std::string::String,
             >,
+            meta: ::std::result::Result<
+                ::std::option::Option<super::ContactsMetaSchema>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ContactsSearchSuccessfulResponseDto {
             fn default() -> Self {
                 Self {
                     contacts: Ok(Default::default()),
                     count: Ok(Default::default()),
+                    meta: Ok(Default::default()),
                 }
             }
         }
@@ -3386,6 +3541,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContactsMetaSchema>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<ContactsSearchSuccessfulResponseDto>
         for super::ContactsSearchSuccessfulResponseDto {
@@ -3396,6 +3565,7 @@ pub mod types {
                 Ok(Self {
                     contacts: value.contacts?,
                     count: value.count?,
+                    meta: value.meta?,
                 })
             }
         }
@@ -3405,6 +3575,7 @@ pub mod types {
                 Self {
                     contacts: Ok(value.contacts),
                     count: Ok(value.count),
+                    meta: Ok(value.meta),
                 }
             }
         }

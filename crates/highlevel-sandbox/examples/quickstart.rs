@@ -1,0 +1,288 @@
+//! `cargo run --example quickstart`: the SDK doing its job, with nothing to configure.
+//!
+//! With no configuration it starts the sandbox in-process and creates contacts, reads one
+//! back, searches, pages through all of them and shows what a bad request returns. With
+//! `HIGHLEVEL_TOKEN` and `HIGHLEVEL_LOCATION_ID` set it runs only the read-only steps against
+//! the real API (`HIGHLEVEL_BASE_URL` overrides where that is).
+//!
+//! Exits non-zero when a step fails.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use highlevel::HighLevel;
+use highlevel::contacts::types::{
+    ContactsSearchSchema, ContactsSearchSuccessfulResponseDto, CreateContactDto, SearchBodyV2dto,
+    UpdateContactDto,
+};
+use highlevel_sandbox::{RunningSandbox, Sandbox};
+use serde_json::json;
+
+type Step<T> = Result<T, String>;
+
+const PAGE_SIZE: i64 = 2;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let started = Instant::now();
+    let outcome = match (
+        std::env::var("HIGHLEVEL_TOKEN").ok(),
+        std::env::var("HIGHLEVEL_LOCATION_ID").ok(),
+    ) {
+        (Some(token), Some(location)) => against_highlevel(&token, &location).await,
+        _ => against_the_sandbox().await,
+    };
+    match outcome {
+        Ok(()) => {
+            println!("\nDone in {:.2} s.", started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(step) => {
+            eprintln!("\nFAILED: {step}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn against_the_sandbox() -> Step<()> {
+    let sandbox: RunningSandbox = Sandbox::start()
+        .await
+        .map_err(|e| format!("starting the sandbox: {e}"))?;
+    println!(
+        "Started the HighLevel sandbox on {} (location {}).",
+        sandbox.url(),
+        sandbox.location_id()
+    );
+    println!(
+        "Set HIGHLEVEL_TOKEN and HIGHLEVEL_LOCATION_ID to run the read-only steps against HighLevel itself.\n"
+    );
+    let hl = HighLevel::builder()
+        .private_integration_token(sandbox.token())
+        .base_url(sandbox.url())
+        .build()
+        .map_err(|e| format!("building the client: {e}"))?;
+    let location = sandbox.location_id();
+
+    println!("1. Create contacts");
+    let people = [
+        ("Ada", "Lovelace", "ada@example.com"),
+        ("Grace", "Hopper", "grace@example.com"),
+        ("Alan", "Turing", "alan@example.com"),
+        ("Katherine", "Johnson", "katherine@example.com"),
+        ("Edsger", "Dijkstra", "edsger@example.com"),
+    ];
+    let mut ids = Vec::new();
+    for (first, last, email) in people {
+        let created = hl
+            .contacts()
+            .create_contact()
+            .body(new_contact(location, first, last, email)?)
+            .send()
+            .await
+            .map_err(|e| format!("creating {first} {last}: {e}"))?
+            .into_inner();
+        let id = created
+            .contact
+            .and_then(|c| c.id)
+            .ok_or_else(|| format!("creating {first} {last}: the answer carried no id"))?;
+        println!("   created {first} {last} <{email}> as {id}");
+        ids.push(id);
+    }
+
+    println!("\n2. Read one back and update it");
+    let first_id = ids.first().ok_or("no contact was created")?;
+    let contact = hl
+        .contacts()
+        .get_contact()
+        .contact_id(first_id.as_str())
+        .send()
+        .await
+        .map_err(|e| format!("reading {first_id}: {e}"))?
+        .into_inner()
+        .contact
+        .ok_or_else(|| format!("reading {first_id}: no contact in the answer"))?;
+    println!(
+        "   {first_id} is {} {} <{}>, added {}",
+        contact.first_name.as_deref().unwrap_or("?"),
+        contact.last_name.as_deref().unwrap_or("?"),
+        contact.email.as_deref().unwrap_or("?"),
+        contact.date_added.as_deref().unwrap_or("?"),
+    );
+    let change = UpdateContactDto {
+        tags: vec!["vip".to_owned()],
+        city: Some("London".to_owned()),
+        ..UpdateContactDto::default()
+    };
+    hl.contacts()
+        .update_contact()
+        .contact_id(first_id.as_str())
+        .body(change)
+        .send()
+        .await
+        .map_err(|e| format!("updating {first_id}: {e}"))?;
+    println!("   tagged {first_id} `vip` and set its city");
+
+    println!("\n3. Search");
+    search(&hl, location, "hopper").await?;
+
+    println!("\n4. Page through every contact, {PAGE_SIZE} at a time");
+    let seen = page_through(&hl, location).await?;
+    if seen != ids.len() {
+        return Err(format!(
+            "paging saw {seen} contacts, {} were created",
+            ids.len()
+        ));
+    }
+
+    println!("\n5. A bad request");
+    let refused = hl
+        .contacts()
+        .create_contact()
+        .body(new_contact(location, "Bad", "Email", "not-an-email")?)
+        .send()
+        .await;
+    match refused {
+        Err(highlevel::Error::Api(api)) => println!(
+            "   creating a contact with email `not-an-email` was refused: HTTP {}, message {:?}, traceId {}",
+            api.status().as_u16(),
+            api.message().unwrap_or_default(),
+            api.trace_id().unwrap_or("(none)")
+        ),
+        Err(other) => return Err(format!("the bad request failed the wrong way: {other}")),
+        Ok(_) => return Err("the bad request was accepted".into()),
+    }
+
+    println!("\n6. Delete a contact");
+    let last_id = ids.last().ok_or("no contact was created")?;
+    hl.contacts()
+        .delete_contact()
+        .contact_id(last_id.as_str())
+        .send()
+        .await
+        .map_err(|e| format!("deleting {last_id}: {e}"))?;
+    match hl
+        .contacts()
+        .get_contact()
+        .contact_id(last_id.as_str())
+        .send()
+        .await
+    {
+        Err(highlevel::Error::Api(api)) if api.status().as_u16() == 404 => {
+            println!("   deleted {last_id}; reading it again answers 404");
+        }
+        Err(other) => return Err(format!("reading a deleted contact: {other}")),
+        Ok(_) => return Err(format!("{last_id} is still there after deleting it")),
+    }
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+async fn against_highlevel(token: &str, location: &str) -> Step<()> {
+    let base_url = std::env::var("HIGHLEVEL_BASE_URL")
+        .unwrap_or_else(|_| "https://services.leadconnectorhq.com".to_owned());
+    println!("Running the read-only steps against {base_url} (location {location}).\n");
+    let hl = HighLevel::builder()
+        .private_integration_token(token)
+        .base_url(base_url)
+        .build()
+        .map_err(|e| format!("building the client: {e}"))?;
+    println!("1. Search");
+    search(&hl, location, "a").await?;
+    println!("\n2. Page through every contact, {PAGE_SIZE} at a time (the first 5 pages)");
+    page_through_at_most(&hl, location, 5).await?;
+    Ok(())
+}
+
+fn new_contact(location: &str, first: &str, last: &str, email: &str) -> Step<CreateContactDto> {
+    CreateContactDto::builder()
+        .location_id(location.to_owned())
+        .first_name(Some(first.to_owned()))
+        .last_name(Some(last.to_owned()))
+        .email(Some(email.to_owned()))
+        .try_into()
+        .map_err(|e| format!("building the contact {first} {last}: {e}"))
+}
+
+async fn search(hl: &HighLevel, location: &str, query: &str) -> Step<()> {
+    // The spec leaves the search body open; it is a JSON object.
+    let body = json!({ "locationId": location, "query": query, "pageLimit": 10 });
+    let found = hl
+        .contacts()
+        .search_contacts_advanced()
+        .body(SearchBodyV2dto::from(
+            body.as_object().cloned().unwrap_or_default(),
+        ))
+        .send()
+        .await
+        .map_err(|e| format!("searching for `{query}`: {e}"))?
+        .into_inner();
+    let total = found.get("total").and_then(serde_json::Value::as_u64);
+    let names: Vec<String> = found
+        .get("contacts")
+        .and_then(serde_json::Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|c| {
+                    let field = |f: &str| c.get(f).and_then(|v| v.as_str()).unwrap_or("");
+                    format!("{} {}", field("firstName"), field("lastName"))
+                        .trim()
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    println!(
+        "   `{query}` matches {} contact(s): {}",
+        total.map_or_else(|| "?".to_owned(), |t| t.to_string()),
+        names.join(", ")
+    );
+    Ok(())
+}
+
+async fn page_through(hl: &HighLevel, location: &str) -> Step<usize> {
+    page_through_at_most(hl, location, usize::MAX).await
+}
+
+/// Follows `meta.startAfterId` / `meta.startAfter` until there is no next page.
+async fn page_through_at_most(hl: &HighLevel, location: &str, pages: usize) -> Step<usize> {
+    let mut cursor: Option<(String, i64)> = None;
+    let mut seen = 0;
+    let contacts_api = hl.contacts();
+    for page in 1..=pages {
+        let mut request = contacts_api
+            .get_contacts()
+            .location_id(location)
+            .limit(PAGE_SIZE);
+        if let Some((id, at)) = &cursor {
+            request = request.start_after_id(id.as_str()).start_after(*at);
+        }
+        let answer: ContactsSearchSuccessfulResponseDto = request
+            .send()
+            .await
+            .map_err(|e| format!("reading page {page}: {e}"))?
+            .into_inner();
+        let contacts: Vec<ContactsSearchSchema> = answer.contacts.unwrap_or_default();
+        let meta = answer.meta.unwrap_or_default();
+        let emails: Vec<&str> = contacts
+            .iter()
+            .map(|c| c.email.as_deref().unwrap_or("(no email)"))
+            .collect();
+        seen += contacts.len();
+        println!(
+            "   page {page}: {} of {} — {}",
+            contacts.len(),
+            meta.total.map_or_else(|| "?".to_owned(), |t| t.to_string()),
+            emails.join(", ")
+        );
+        cursor = match (meta.start_after_id, meta.start_after) {
+            (Some(id), Some(at)) if meta.next_page_url.is_some() => Some((id, at as i64)),
+            _ => None,
+        };
+        if cursor.is_none() || contacts.is_empty() {
+            println!("   no next page: {seen} contact(s) in all");
+            return Ok(seen);
+        }
+    }
+    println!("   stopped after {pages} pages: {seen} contact(s) so far");
+    Ok(seen)
+}

@@ -1,0 +1,27 @@
+//! Private integration token auth: `Authorization: Bearer <token>` or a 401 in HighLevel's
+//! shape. (OAuth access tokens join here when the sandbox grows an OAuth module.)
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::errors::ApiError;
+use crate::state::Shared;
+
+/// Refuses requests without the sandbox's token.
+pub async fn require_token(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    match presented {
+        None => ApiError::unauthorized("Unauthorized: no Authorization header").into_response(),
+        Some(value) => match value.strip_prefix("Bearer ") {
+            Some(token) if shared.accepts_token(token.trim()) => next.run(request).await,
+            // Never echo what was presented: it may be a real token sent to the wrong place.
+            _ => ApiError::unauthorized("Invalid JWT").into_response(),
+        },
+    }
+}

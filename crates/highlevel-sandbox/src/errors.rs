@@ -1,0 +1,67 @@
+//! Error answers in HighLevel's shape: `{"statusCode", "message", "error", "traceId"}`.
+//!
+//! Handlers return [`ApiError`] without a trace id; the trace layer (`app.rs`) stamps the
+//! request's `traceId` into every JSON error body and onto every response's headers.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// An error answer. `message` is a string or, for validation failures, a list of strings,
+/// as HighLevel sends them.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    message: Value,
+    meta: Option<Value>,
+}
+
+impl ApiError {
+    /// An error with a single message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: Value::String(message.into()),
+            meta: None,
+        }
+    }
+
+    /// A validation failure (422) listing every problem, as HighLevel's validators do.
+    pub fn validation(messages: Vec<String>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: Value::Array(messages.into_iter().map(Value::String).collect()),
+            meta: None,
+        }
+    }
+
+    /// Adds HighLevel's `meta` object (for example the contact a duplicate matched).
+    pub fn with_meta(mut self, meta: Value) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+
+    /// 401 for a missing or wrong token.
+    pub fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 404 for a route that does not exist, worded like HighLevel's framework.
+    pub fn no_route(method: &str, path: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("Cannot {method} {path}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "statusCode": self.status.as_u16(),
+            "message": self.message,
+            "error": self.status.canonical_reason().unwrap_or("Error"),
+        });
+        if let (Some(meta), Some(fields)) = (self.meta, body.as_object_mut()) {
+            fields.insert("meta".into(), meta);
+        }
+        (self.status, axum::Json(body)).into_response()
+    }
+}

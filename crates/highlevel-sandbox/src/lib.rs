@@ -1,0 +1,185 @@
+//! An in-memory twin of the HighLevel API, for the SDK's quickstart, its tests and yours.
+//!
+//! It answers as HighLevel does: a private integration token (`Authorization: Bearer …`,
+//! 401 otherwise), the `Version` header each operation declares (422 otherwise), error bodies
+//! shaped `{"statusCode", "message", "error", "traceId"}` (message a string, or a list for
+//! validation failures), a `traceid` header on every answer, and the contacts API: create, get,
+//! update, delete, search, and `GET /contacts/` paged with `meta.startAfterId` / `startAfter` /
+//! `nextPageUrl`. Malformed JSON, wrong content types, bodies over 1 MiB and unknown routes get
+//! HighLevel-shaped errors too.
+//!
+//! Start one per test; it listens on 127.0.0.1 with a port of its own and stops when the
+//! handle is dropped:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let sandbox = highlevel_sandbox::Sandbox::start().await?;
+//! // Point the SDK (or any HTTP client) at it:
+//! println!("{} {} {}", sandbox.url(), sandbox.token(), sandbox.location_id());
+//! # Ok(()) }
+//! ```
+//!
+//! Or run it as a program: `cargo run -p highlevel-sandbox -- --port 4010`.
+
+#![warn(missing_docs)]
+
+mod app;
+mod auth;
+mod contacts;
+mod errors;
+mod request;
+mod state;
+mod version;
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use tokio::sync::oneshot;
+
+pub use app::{BODY_LIMIT, TRACE_HEADER};
+
+/// The token a sandbox accepts unless told otherwise.
+pub const DEFAULT_TOKEN: &str = "pit-sandbox-0000-0000-0000-000000000000";
+/// The location a sandbox serves unless told otherwise.
+pub const DEFAULT_LOCATION_ID: &str = "sbxLocation0000000001";
+
+/// Starts sandboxes.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    token: String,
+    location_id: String,
+    port: u16,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self {
+            token: DEFAULT_TOKEN.into(),
+            location_id: DEFAULT_LOCATION_ID.into(),
+            port: 0,
+        }
+    }
+}
+
+impl Sandbox {
+    /// A sandbox with the default token and location, on a free port.
+    ///
+    /// # Errors
+    ///
+    /// When no loopback port can be bound.
+    pub async fn start() -> std::io::Result<RunningSandbox> {
+        Self::default().serve().await
+    }
+
+    /// Configures a sandbox before starting it.
+    pub fn builder() -> Self {
+        Self::default()
+    }
+
+    /// The private integration token it accepts.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = token.into();
+        self
+    }
+
+    /// The location it serves (other location ids get 403, as a token of one location does).
+    pub fn location_id(mut self, location_id: impl Into<String>) -> Self {
+        self.location_id = location_id.into();
+        self
+    }
+
+    /// The loopback port; 0 (the default) picks a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds 127.0.0.1 and serves until the returned handle is dropped or shut down.
+    ///
+    /// # Errors
+    ///
+    /// When the port cannot be bound.
+    pub async fn serve(self) -> std::io::Result<RunningSandbox> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
+        let address = listener.local_addr()?;
+        let url = format!("http://{address}");
+        let shared = state::Shared::new(self.token.clone(), self.location_id.clone());
+        shared.set_base_url(url.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = axum::serve(listener, app::router(shared)).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(async move {
+            // An accept error ends the server; requests then fail to connect, which the
+            // caller's HTTP client reports.
+            let _ = server.await;
+        });
+        Ok(RunningSandbox {
+            url,
+            address,
+            token: self.token,
+            location_id: self.location_id,
+            stop: Some(stop),
+            task,
+        })
+    }
+}
+
+/// A sandbox serving on loopback; stops when dropped.
+pub struct RunningSandbox {
+    url: String,
+    address: SocketAddr,
+    token: String,
+    location_id: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for RunningSandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token is a test value, but Debug output of test fixtures ends up in CI logs that
+        // users copy around; keep the habit.
+        f.debug_struct("RunningSandbox")
+            .field("url", &self.url)
+            .field("location_id", &self.location_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningSandbox {
+    /// Its base URL (`http://127.0.0.1:PORT`), to give the SDK as its base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The socket address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The private integration token it accepts.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The location it serves.
+    pub fn location_id(&self) -> &str {
+        &self.location_id
+    }
+
+    /// Stops serving and waits until in-flight requests are answered.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

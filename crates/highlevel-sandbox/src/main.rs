@@ -1,0 +1,62 @@
+//! `highlevel-sandbox [--port N] [--token T] [--location-id L]`: the sandbox as a program,
+//! for trying the SDK (or curl) against it. Stops on Ctrl-C.
+
+use std::process::ExitCode;
+
+use highlevel_sandbox::Sandbox;
+
+const USAGE: &str = "usage: highlevel-sandbox [--port N] [--token TOKEN] [--location-id ID]";
+
+fn parse(args: &[String]) -> Result<Sandbox, String> {
+    let mut sandbox = Sandbox::builder();
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let mut value = || {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        sandbox = match flag.as_str() {
+            "--port" => {
+                let text = value()?;
+                let port = text
+                    .parse()
+                    .map_err(|_| format!("--port: `{text}` is not a port number\n{USAGE}"))?;
+                sandbox.port(port)
+            }
+            "--token" => sandbox.token(value()?),
+            "--location-id" => sandbox.location_id(value()?),
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        };
+    }
+    Ok(sandbox)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sandbox = match parse(&args) {
+        Ok(sandbox) => sandbox,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let running = match sandbox.serve().await {
+        Ok(running) => running,
+        Err(e) => {
+            eprintln!("highlevel-sandbox: cannot listen: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("HighLevel sandbox listening on {}", running.url());
+    println!("  token:       {}", running.token());
+    println!("  location id: {}", running.location_id());
+    println!("Ctrl-C stops it.");
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("highlevel-sandbox: cannot wait for Ctrl-C: {e}");
+    }
+    running.shutdown().await;
+    ExitCode::SUCCESS
+}

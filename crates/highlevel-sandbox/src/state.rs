@@ -1,0 +1,57 @@
+//! What every module of the sandbox shares: its identity (token, location, base URL) and each
+//! module's in-memory data.
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use crate::contacts::ContactStore;
+
+/// The sandbox's state, cheap to clone into handlers.
+#[derive(Debug, Clone)]
+pub struct Shared(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    token: String,
+    location_id: String,
+    base_url: OnceLock<String>,
+    contacts: Mutex<ContactStore>,
+}
+
+impl Shared {
+    pub fn new(token: String, location_id: String) -> Self {
+        Self(Arc::new(Inner {
+            token,
+            location_id,
+            base_url: OnceLock::new(),
+            contacts: Mutex::new(ContactStore::default()),
+        }))
+    }
+
+    /// Whether `token` is the sandbox's private integration token.
+    pub fn accepts_token(&self, token: &str) -> bool {
+        // Constant-time enough for a test server; the point is only which token is valid.
+        token == self.0.token
+    }
+
+    pub fn location_id(&self) -> &str {
+        &self.0.location_id
+    }
+
+    /// Set once the listener is bound; paging links are absolute, as HighLevel's are.
+    pub fn set_base_url(&self, url: String) {
+        let _ = self.0.base_url.set(url);
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.0.base_url.get().map_or("", String::as_str)
+    }
+
+    /// The contacts, locked. A handler that panicked mid-update cannot leave them torn (every
+    /// update is one map operation), so a poisoned lock is taken over.
+    pub fn contacts(&self) -> MutexGuard<'_, ContactStore> {
+        self.0
+            .contacts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
