@@ -595,7 +595,8 @@ pub fn untype_any(spec: &mut Value) {
     });
 }
 
-fn value_fits_type(value: &Value, ty: Option<&str>) -> bool {
+/// Whether `value` is of the JSON Schema `type` named (any value when none is).
+pub fn value_fits_type(value: &Value, ty: Option<&str>) -> bool {
     match ty {
         Some("string") => value.is_string(),
         Some("number") => value.is_number(),

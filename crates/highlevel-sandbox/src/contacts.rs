@@ -25,6 +25,26 @@ const MAX_LIMIT: usize = 100;
 /// `POST /contacts/search` page size when none is asked for, and the most it allows.
 const DEFAULT_SEARCH_LIMIT: usize = 20;
 const MAX_SEARCH_LIMIT: usize = 500;
+/// Text fields a free-text query looks in.
+const SEARCHED_FIELDS: [&str; 6] = [
+    "firstName",
+    "lastName",
+    "name",
+    "email",
+    "phone",
+    "companyName",
+];
+/// The other text fields a create or update may set.
+const OTHER_TEXT_FIELDS: [&str; 8] = [
+    "source",
+    "address1",
+    "city",
+    "state",
+    "postalCode",
+    "website",
+    "timezone",
+    "country",
+];
 /// Fields a create or update may not set.
 const SERVER_FIELDS: [&str; 4] = ["id", "locationId", "dateAdded", "dateUpdated"];
 
@@ -101,24 +121,8 @@ fn new_id() -> String {
 /// Problems with a create or update body, as HighLevel's validators word them.
 fn validate(body: &Map<String, Value>) -> Vec<String> {
     let mut problems = Vec::new();
-    let strings = [
-        "firstName",
-        "lastName",
-        "name",
-        "email",
-        "phone",
-        "companyName",
-        "source",
-        "address1",
-        "city",
-        "state",
-        "postalCode",
-        "website",
-        "timezone",
-        "country",
-    ];
-    for field in strings {
-        if let Some(value) = body.get(field)
+    for field in SEARCHED_FIELDS.iter().chain(&OTHER_TEXT_FIELDS) {
+        if let Some(value) = body.get(*field)
             && !value.is_string()
             && !value.is_null()
         {
@@ -291,18 +295,11 @@ fn matches(contact: &Stored, query: Option<&str>) -> bool {
         return true;
     };
     let needle = query.to_lowercase();
-    let mut haystack: Vec<String> = [
-        "firstName",
-        "lastName",
-        "name",
-        "email",
-        "phone",
-        "companyName",
-    ]
-    .iter()
-    .filter_map(|f| text(&contact.fields, f))
-    .map(str::to_lowercase)
-    .collect();
+    let mut haystack: Vec<String> = SEARCHED_FIELDS
+        .iter()
+        .filter_map(|f| text(&contact.fields, f))
+        .map(str::to_lowercase)
+        .collect();
     haystack.extend(display_name(&contact.fields).map(|n| n.to_lowercase()));
     haystack.iter().any(|h| h.contains(&needle))
 }

@@ -12,8 +12,15 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    message: Value,
-    meta: Option<Value>,
+    message: Message,
+    // Boxed: handlers return `Result<_, ApiError>`, and a JSON value is large.
+    meta: Option<Box<Value>>,
+}
+
+#[derive(Debug, Clone)]
+enum Message {
+    Text(String),
+    List(Vec<String>),
 }
 
 impl ApiError {
@@ -21,7 +28,7 @@ impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            message: Value::String(message.into()),
+            message: Message::Text(message.into()),
             meta: None,
         }
     }
@@ -30,14 +37,14 @@ impl ApiError {
     pub fn validation(messages: Vec<String>) -> Self {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: Value::Array(messages.into_iter().map(Value::String).collect()),
+            message: Message::List(messages),
             meta: None,
         }
     }
 
     /// Adds HighLevel's `meta` object (for example the contact a duplicate matched).
     pub fn with_meta(mut self, meta: Value) -> Self {
-        self.meta = Some(meta);
+        self.meta = Some(Box::new(meta));
         self
     }
 
@@ -54,13 +61,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let message = match self.message {
+            Message::Text(text) => Value::String(text),
+            Message::List(list) => Value::Array(list.into_iter().map(Value::String).collect()),
+        };
         let mut body = json!({
             "statusCode": self.status.as_u16(),
-            "message": self.message,
+            "message": message,
             "error": self.status.canonical_reason().unwrap_or("Error"),
         });
         if let (Some(meta), Some(fields)) = (self.meta, body.as_object_mut()) {
-            fields.insert("meta".into(), meta);
+            fields.insert("meta".into(), *meta);
         }
         (self.status, axum::Json(body)).into_response()
     }

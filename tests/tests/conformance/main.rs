@@ -184,6 +184,20 @@ struct Row {
     forced_failed: usize,
 }
 
+fn print_row(name: &str, row: &Row) {
+    println!(
+        "{name:<24} {:>16} {:>11} {:>9} {:>17}",
+        format!("{}/{}", row.called, row.generated),
+        row.violations,
+        row.decode_failures,
+        format!(
+            "{}/{}",
+            row.forced_checked - row.forced_failed,
+            row.forced_checked
+        ),
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Prism and the merged spec: run `cargo xtask test`"]
 async fn every_operation_conforms_to_the_official_specs() {
@@ -269,17 +283,7 @@ async fn every_operation_conforms_to_the_official_specs() {
         "module", "called/generated", "violations", "decode", "forced errors ok"
     );
     for (module, row) in &rows {
-        println!(
-            "{module:<24} {:>16} {:>11} {:>9} {:>17}",
-            format!("{}/{}", row.called, row.generated),
-            row.violations,
-            row.decode_failures,
-            format!(
-                "{}/{}",
-                row.forced_checked - row.forced_failed,
-                row.forced_checked
-            ),
-        );
+        print_row(module, row);
         total.generated += row.generated;
         total.called += row.called;
         total.violations += row.violations;
@@ -287,18 +291,7 @@ async fn every_operation_conforms_to_the_official_specs() {
         total.forced_checked += row.forced_checked;
         total.forced_failed += row.forced_failed;
     }
-    println!(
-        "{:<24} {:>16} {:>11} {:>9} {:>17}",
-        "TOTAL",
-        format!("{}/{}", total.called, total.generated),
-        total.violations,
-        total.decode_failures,
-        format!(
-            "{}/{}",
-            total.forced_checked - total.forced_failed,
-            total.forced_checked
-        ),
-    );
+    print_row("TOTAL", &total);
     println!(
         "conformance: Prism 5.14.2 ready in {:.1} s, {} operations checked in {:.1} s",
         prism_ready.as_secs_f64(),

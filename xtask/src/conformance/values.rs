@@ -7,6 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::repair::value_fits_type;
+
 /// The documents a module's references can point into.
 #[derive(Clone, Copy)]
 pub struct Documents<'a> {
@@ -179,7 +181,7 @@ fn fitting_enum_values(schema: &Value) -> Option<Vec<&Value>> {
     Some(
         values
             .iter()
-            .filter(|v| !v.is_null() && fits_type(v, ty))
+            .filter(|v| !v.is_null() && value_fits_type(v, ty))
             .collect(),
     )
 }
@@ -188,18 +190,6 @@ fn fitting_enum_values(schema: &Value) -> Option<Vec<&Value>> {
 /// is left out, since sending it can only be refused.
 fn unsatisfiable(schema: &Value) -> bool {
     fitting_enum_values(schema).is_some_and(|values| values.is_empty())
-}
-
-fn fits_type(value: &Value, ty: Option<&str>) -> bool {
-    match ty {
-        Some("string") => value.is_string(),
-        Some("number") => value.is_number(),
-        Some("integer") => value.is_i64() || value.is_u64(),
-        Some("boolean") => value.is_boolean(),
-        Some("array") => value.is_array(),
-        Some("object") => value.is_object(),
-        _ => true,
-    }
 }
 
 fn enum_value(schema: &Value) -> Option<Value> {
