@@ -423,3 +423,123 @@ async fn every_answer_carries_a_fresh_trace_id() {
     }
     assert_eq!(seen.len(), 3, "one trace id per answer");
 }
+
+#[tokio::test]
+async fn the_next_page_url_keeps_the_query_and_a_stale_cursor_is_refused() {
+    let (sandbox, hl) = sandbox().await;
+    let location = sandbox.location_id();
+    for n in 0..10 {
+        let name = if n % 3 == 0 { "Other" } else { "Zed" };
+        create(
+            &hl,
+            location,
+            &format!("{name}{n}"),
+            &format!("q{n}@example.com"),
+        )
+        .await;
+    }
+    let first: Value = raw(
+        &sandbox,
+        reqwest::Method::GET,
+        &format!("/contacts/?locationId={location}&limit=3&query=zed"),
+    )
+    .send()
+    .await
+    .expect("first page")
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(first["meta"]["total"], 6, "{first}");
+    let next_url = first["meta"]["nextPageUrl"].as_str().expect("next page");
+    assert!(next_url.contains("query=zed"), "{next_url}");
+    let second: Value = reqwest::Client::new()
+        .get(next_url)
+        .bearer_auth(sandbox.token())
+        .header("Version", "2021-07-28")
+        .send()
+        .await
+        .expect("second page")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(second["meta"]["total"], 6, "{second}");
+    assert_eq!(second["meta"]["currentPage"], 2, "{second}");
+    assert_eq!(second["meta"]["nextPageUrl"], Value::Null, "{second}");
+
+    // A cursor naming no contact, without the timestamp to place it, is refused: silently
+    // starting over would make a paging loop run forever.
+    let err = hl
+        .contacts()
+        .get_contacts()
+        .location_id(location)
+        .start_after_id("noSuchContact")
+        .send()
+        .await
+        .expect_err("unknown cursor");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(422));
+}
+
+#[tokio::test]
+async fn unknown_properties_and_undecodable_paths_are_shaped_errors() {
+    let (sandbox, _) = sandbox().await;
+    let unknown = raw(&sandbox, reqwest::Method::POST, "/contacts/")
+        .json(&json!({ "locationId": sandbox.location_id(), "bogus": 1, "dnd": "yes" }))
+        .send()
+        .await
+        .expect("answer");
+    let body = shaped_error(unknown, 422).await;
+    assert_eq!(
+        body["message"],
+        json!([
+            "property bogus should not exist",
+            "dnd must be a boolean value"
+        ])
+    );
+
+    let bad_path = raw(&sandbox, reqwest::Method::GET, "/contacts/%FF")
+        .send()
+        .await
+        .expect("answer");
+    shaped_error(bad_path, 400).await;
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_gets_408_and_never_holds_the_sandbox() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sandbox = Sandbox::builder()
+        .body_timeout(std::time::Duration::from_millis(300))
+        .serve()
+        .await
+        .expect("sandbox");
+    let mut stalled = tokio::net::TcpStream::connect(sandbox.address())
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /contacts/ HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer {}\r\nVersion: 2021-07-28\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"loc",
+        sandbox.token()
+    );
+    stalled.write_all(head.as_bytes()).await.expect("send");
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stalled.read(&mut answer))
+        .await
+        .expect("answered before the test's own timeout")
+        .expect("read");
+    let text = String::from_utf8_lossy(&answer[..read]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"statusCode\":408"), "{text}");
+
+    // A second client that stalls and stays: shutdown still returns.
+    let mut hanging = tokio::net::TcpStream::connect(sandbox.address())
+        .await
+        .expect("connect");
+    hanging
+        .write_all(b"GET /contacts/ HTTP/1.1\r\nHost: s")
+        .await
+        .expect("send");
+    tokio::time::timeout(
+        highlevel_sandbox::SHUTDOWN_GRACE + std::time::Duration::from_secs(3),
+        sandbox.shutdown(),
+    )
+    .await
+    .expect("shutdown returns despite a stalled connection");
+}

@@ -18,8 +18,12 @@ pub async fn require_token(State(shared): State<Shared>, request: Request, next:
         .map(str::trim);
     match presented {
         None => ApiError::unauthorized("Unauthorized: no Authorization header").into_response(),
-        Some(value) => match value.strip_prefix("Bearer ") {
-            Some(token) if shared.accepts_token(token.trim()) => next.run(request).await,
+        Some(value) => match value.split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && shared.accepts_token(token.trim()) =>
+            {
+                next.run(request).await
+            }
             // Never echo what was presented: it may be a real token sent to the wrong place.
             _ => ApiError::unauthorized("Invalid JWT").into_response(),
         },

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::{TimeZone, Utc};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::errors::ApiError;
-use crate::request::{JsonObject, Params, text};
+use crate::request::{JsonObject, Params, PathText, text};
 use crate::state::Shared;
 use crate::version::Accepted;
 
@@ -45,6 +45,19 @@ const OTHER_TEXT_FIELDS: [&str; 8] = [
     "timezone",
     "country",
 ];
+/// The structured fields a create or update may set (as CreateContactDto declares them);
+/// `locationId` names the location and cannot change.
+const OTHER_FIELDS: [&str; 9] = [
+    "locationId",
+    "gender",
+    "dnd",
+    "dndSettings",
+    "inboundDndSettings",
+    "tags",
+    "customFields",
+    "dateOfBirth",
+    "assignedTo",
+];
 /// Fields a create or update may not set.
 const SERVER_FIELDS: [&str; 4] = ["id", "locationId", "dateAdded", "dateUpdated"];
 
@@ -52,6 +65,7 @@ const SERVER_FIELDS: [&str; 4] = ["id", "locationId", "dateAdded", "dateUpdated"
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/contacts/", get(list).post(create))
+        .route("/contacts", get(list).post(create))
         .route("/contacts/search", post(search))
         .route(
             "/contacts/{contactId}",
@@ -134,6 +148,19 @@ fn validate(body: &Map<String, Value>) -> Vec<String> {
     {
         problems.push("email must be an email".into());
     }
+    for field in body.keys() {
+        if !SEARCHED_FIELDS.contains(&field.as_str())
+            && !OTHER_TEXT_FIELDS.contains(&field.as_str())
+            && !OTHER_FIELDS.contains(&field.as_str())
+        {
+            problems.push(format!("property {field} should not exist"));
+        }
+    }
+    if let Some(dnd) = body.get("dnd")
+        && !dnd.is_boolean()
+    {
+        problems.push("dnd must be a boolean value".into());
+    }
     if let Some(tags) = body.get("tags")
         && !tags
             .as_array()
@@ -142,6 +169,19 @@ fn validate(body: &Map<String, Value>) -> Vec<String> {
         problems.push("tags must be an array of strings".into());
     }
     problems
+}
+
+/// `text` percent-encoded for a query string (everything but RFC 3986's unreserved set).
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn looks_like_email(email: &str) -> bool {
@@ -242,7 +282,7 @@ async fn create(
 
 async fn read(
     State(shared): State<Shared>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<Value>, ApiError> {
     let store = shared.contacts();
     let contact = store.by_id.get(&id).ok_or_else(|| not_found(&id))?;
@@ -251,7 +291,7 @@ async fn read(
 
 async fn update(
     State(shared): State<Shared>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Value>, ApiError> {
     let problems = validate(&body);
@@ -280,7 +320,7 @@ async fn update(
 
 async fn remove(
     State(shared): State<Shared>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<Value>, ApiError> {
     let mut store = shared.contacts();
     store.by_id.remove(&id).ok_or_else(|| not_found(&id))?;
@@ -362,17 +402,23 @@ async fn list(
     let skipped = match (start_after, query.start_after_id.as_deref()) {
         (None, None) => 0,
         (at, id) => {
-            let at = at.or_else(|| id.and_then(|id| store.by_id.get(id)).map(|c| c.added_ms));
-            match at {
-                None => 0,
-                Some(at) => matching
-                    .iter()
-                    .take_while(|c| match id {
-                        Some(id) => (c.added_ms, id_of(c)) <= (at, id),
-                        None => c.added_ms <= at,
-                    })
-                    .count(),
-            }
+            let at = match (at, id) {
+                (Some(at), _) => at,
+                (None, Some(id)) => store.by_id.get(id).map(|c| c.added_ms).ok_or_else(|| {
+                    // Starting over would make a client's paging loop run forever.
+                    ApiError::validation(vec![format!(
+                        "startAfterId {id} names no contact; send startAfter with it"
+                    )])
+                })?,
+                (None, None) => 0,
+            };
+            matching
+                .iter()
+                .take_while(|c| match id {
+                    Some(id) => (c.added_ms, id_of(c)) <= (at, id),
+                    None => c.added_ms <= at,
+                })
+                .count()
         }
     };
     let page: Vec<&Stored> = matching.iter().skip(skipped).take(limit).copied().collect();
@@ -380,13 +426,18 @@ async fn list(
     let current_page = skipped / limit + 1;
     let last = page.last().filter(|_| more);
     let next_url = last.map(|c| {
-        format!(
+        let mut url = format!(
             "{}/contacts/?locationId={}&limit={limit}&startAfter={}&startAfterId={}",
             shared.base_url(),
-            shared.location_id(),
+            encode(shared.location_id()),
             c.added_ms,
-            id_of(c)
-        )
+            encode(id_of(c))
+        );
+        if let Some(query) = query.query.as_deref() {
+            url.push_str("&query=");
+            url.push_str(&encode(query));
+        }
+        url
     });
     Ok(Json(json!({
         "contacts": page.iter().map(|c| view(c)).collect::<Vec<_>>(),
@@ -468,15 +519,24 @@ mod tests {
     }
 
     #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(encode("Az09-._~"), "Az09-._~");
+    }
+
+    #[test]
     fn validation_lists_every_problem() {
-        let body: Map<String, Value> =
-            serde_json::from_value(json!({ "email": "nope", "firstName": 3, "tags": "vip" }))
-                .unwrap_or_default();
+        let body: Map<String, Value> = serde_json::from_value(
+            json!({ "email": "nope", "firstName": 3, "tags": "vip", "bogus": 1, "dnd": "yes" }),
+        )
+        .unwrap_or_default();
         assert_eq!(
             validate(&body),
             vec![
                 "firstName must be a string".to_owned(),
                 "email must be an email".to_owned(),
+                "property bogus should not exist".to_owned(),
+                "dnd must be a boolean value".to_owned(),
                 "tags must be an array of strings".to_owned()
             ]
         );

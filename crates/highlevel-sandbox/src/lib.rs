@@ -33,10 +33,16 @@ mod version;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 pub use app::{BODY_LIMIT, TRACE_HEADER};
+
+/// How long [`RunningSandbox::shutdown`] lets in-flight requests finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// How long a request body may take to arrive unless told otherwise.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The token a sandbox accepts unless told otherwise.
 pub const DEFAULT_TOKEN: &str = "pit-sandbox-0000-0000-0000-000000000000";
@@ -49,6 +55,7 @@ pub struct Sandbox {
     token: String,
     location_id: String,
     port: u16,
+    body_timeout: Duration,
 }
 
 impl Default for Sandbox {
@@ -57,6 +64,7 @@ impl Default for Sandbox {
             token: DEFAULT_TOKEN.into(),
             location_id: DEFAULT_LOCATION_ID.into(),
             port: 0,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -94,6 +102,14 @@ impl Sandbox {
         self
     }
 
+    /// How long a request body may take to arrive before the answer is a shaped 408
+    /// (default [`DEFAULT_BODY_TIMEOUT`]): a client that announces more than it sends never
+    /// holds the sandbox.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
     /// Binds 127.0.0.1 and serves until the returned handle is dropped or shut down.
     ///
     /// # Errors
@@ -103,7 +119,11 @@ impl Sandbox {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let address = listener.local_addr()?;
         let url = format!("http://{address}");
-        let shared = state::Shared::new(self.token.clone(), self.location_id.clone());
+        let shared = state::Shared::new(
+            self.token.clone(),
+            self.location_id.clone(),
+            self.body_timeout,
+        );
         shared.set_base_url(url.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, app::router(shared)).with_graceful_shutdown(async {
@@ -167,12 +187,19 @@ impl RunningSandbox {
         &self.location_id
     }
 
-    /// Stops serving and waits until in-flight requests are answered.
+    /// Stops serving: waits up to [`SHUTDOWN_GRACE`] for in-flight requests to be answered,
+    /// then drops the connections still open (a client that never finishes its request must
+    /// not keep the sandbox alive).
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = (&mut self.task).await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
     }
 }
 
@@ -181,5 +208,7 @@ impl Drop for RunningSandbox {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // Dropped without `shutdown`: nothing waits for in-flight requests.
+        self.task.abort();
     }
 }

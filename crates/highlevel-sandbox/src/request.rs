@@ -1,6 +1,7 @@
 //! Request bodies and queries read without axum's plain-text rejections: every malformed
 //! input becomes a HighLevel-shaped [`ApiError`].
 
+use axum::extract::Path;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -9,16 +10,17 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::errors::ApiError;
+use crate::state::Shared;
 
 /// A JSON object body. Wrong content type → 415, unreadable or oversized body → 400 / 413,
 /// malformed JSON or a non-object → 400, all in HighLevel's error shape.
 #[derive(Debug)]
 pub struct JsonObject(pub Map<String, Value>);
 
-impl<S: Send + Sync> FromRequest<S> for JsonObject {
+impl FromRequest<Shared> for JsonObject {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -35,7 +37,16 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 "Content-Type must be application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        // A client that announces more than it sends must not hold a handler forever.
+        let read = tokio::time::timeout(state.body_timeout(), Bytes::from_request(req, state))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time",
+                )
+            })?;
+        let bytes = read.map_err(|rejection| {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(status, "request entity too large")
@@ -76,6 +87,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
             .await
             .map(|Query(value)| Self(value))
             .map_err(|rejection| ApiError::validation(vec![rejection.body_text()]))
+    }
+}
+
+/// A path parameter; one that is not valid text (`%FF`) is a shaped 400, not plain text.
+#[derive(Debug)]
+pub struct PathText(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathText {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))
     }
 }
 

@@ -2,6 +2,7 @@
 //! module's in-memory data.
 
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use crate::contacts::ContactStore;
 
@@ -13,15 +14,17 @@ pub struct Shared(Arc<Inner>);
 struct Inner {
     token: String,
     location_id: String,
+    body_timeout: Duration,
     base_url: OnceLock<String>,
     contacts: Mutex<ContactStore>,
 }
 
 impl Shared {
-    pub fn new(token: String, location_id: String) -> Self {
+    pub fn new(token: String, location_id: String, body_timeout: Duration) -> Self {
         Self(Arc::new(Inner {
             token,
             location_id,
+            body_timeout,
             base_url: OnceLock::new(),
             contacts: Mutex::new(ContactStore::default()),
         }))
@@ -31,6 +34,11 @@ impl Shared {
     pub fn accepts_token(&self, token: &str) -> bool {
         // Constant-time enough for a test server; the point is only which token is valid.
         token == self.0.token
+    }
+
+    /// How long a request body may take to arrive.
+    pub fn body_timeout(&self) -> Duration {
+        self.0.body_timeout
     }
 
     pub fn location_id(&self) -> &str {
