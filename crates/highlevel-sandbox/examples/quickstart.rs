@@ -30,7 +30,9 @@ async fn main() -> ExitCode {
         std::env::var("HIGHLEVEL_LOCATION_ID").ok(),
     ) {
         (Some(token), Some(location)) => against_highlevel(&token, &location).await,
-        _ => against_the_sandbox().await,
+        (None, None) => against_the_sandbox().await,
+        (Some(_), None) => Err("HIGHLEVEL_TOKEN is set but HIGHLEVEL_LOCATION_ID is not; set both to use HighLevel, or neither for the sandbox".into()),
+        (None, Some(_)) => Err("HIGHLEVEL_LOCATION_ID is set but HIGHLEVEL_TOKEN is not; set both to use HighLevel, or neither for the sandbox".into()),
     };
     match outcome {
         Ok(()) => {
@@ -189,7 +191,48 @@ async fn against_highlevel(token: &str, location: &str) -> Step<()> {
     println!("1. Search");
     search(&hl, location, "a").await?;
     println!("\n2. Page through every contact, {PAGE_SIZE} at a time (the first 5 pages)");
-    page_through_at_most(&hl, location, 5).await?;
+    let (_, first) = page_through_at_most(&hl, location, 5).await?;
+    if let Some(id) = first {
+        println!("\n3. Read one back");
+        let contact = hl
+            .contacts()
+            .get_contact()
+            .contact_id(id.as_str())
+            .send()
+            .await
+            .map_err(|e| format!("reading {id}: {e}"))?
+            .into_inner()
+            .contact
+            .ok_or_else(|| format!("reading {id}: no contact in the answer"))?;
+        let name: Vec<&str> = [&contact.first_name, &contact.last_name]
+            .into_iter()
+            .filter_map(|part| part.as_deref())
+            .collect();
+        println!(
+            "   {id} is {} <{}>, added {}",
+            name.join(" "),
+            contact.email.as_deref().unwrap_or("no email"),
+            contact.date_added.as_deref().unwrap_or("?"),
+        );
+    }
+    println!("\n4. A bad request (read-only: a page larger than HighLevel allows)");
+    match hl
+        .contacts()
+        .get_contacts()
+        .location_id(location)
+        .limit(101)
+        .send()
+        .await
+    {
+        Err(highlevel::Error::Api(api)) => println!(
+            "   limit=101 was refused: HTTP {}, message {:?}, traceId {}",
+            api.status().as_u16(),
+            api.message().unwrap_or_default(),
+            api.trace_id().unwrap_or("(none)")
+        ),
+        Err(other) => return Err(format!("the bad request failed the wrong way: {other}")),
+        Ok(_) => println!("   HighLevel accepted limit=101 this time"),
+    }
     Ok(())
 }
 
@@ -240,13 +283,19 @@ async fn search(hl: &HighLevel, location: &str, query: &str) -> Step<()> {
 }
 
 async fn page_through(hl: &HighLevel, location: &str) -> Step<usize> {
-    page_through_at_most(hl, location, usize::MAX).await
+    Ok(page_through_at_most(hl, location, usize::MAX).await?.0)
 }
 
-/// Follows `meta.startAfterId` / `meta.startAfter` until there is no next page.
-async fn page_through_at_most(hl: &HighLevel, location: &str, pages: usize) -> Step<usize> {
+/// Follows `meta.startAfterId` / `meta.startAfter` until there is no next page; returns how
+/// many contacts it saw and the first one's id.
+async fn page_through_at_most(
+    hl: &HighLevel,
+    location: &str,
+    pages: usize,
+) -> Step<(usize, Option<String>)> {
     let mut cursor: Option<(String, i64)> = None;
     let mut seen = 0;
+    let mut first = None;
     let contacts_api = hl.contacts();
     for page in 1..=pages {
         let mut request = contacts_api
@@ -268,6 +317,9 @@ async fn page_through_at_most(hl: &HighLevel, location: &str, pages: usize) -> S
             .map(|c| c.email.as_deref().unwrap_or("(no email)"))
             .collect();
         seen += contacts.len();
+        if first.is_none() {
+            first = contacts.first().and_then(|c| c.id.clone());
+        }
         println!(
             "   page {page}: {} of {} — {}",
             contacts.len(),
@@ -280,9 +332,9 @@ async fn page_through_at_most(hl: &HighLevel, location: &str, pages: usize) -> S
         };
         if cursor.is_none() || contacts.is_empty() {
             println!("   no next page: {seen} contact(s) in all");
-            return Ok(seen);
+            return Ok((seen, first));
         }
     }
     println!("   stopped after {pages} pages: {seen} contact(s) so far");
-    Ok(seen)
+    Ok((seen, first))
 }
