@@ -50,12 +50,23 @@ pub const DEFAULT_TOKEN: &str = "pit-sandbox-0000-0000-0000-000000000000";
 pub const DEFAULT_LOCATION_ID: &str = "sbxLocation0000000001";
 
 /// Starts sandboxes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Sandbox {
     token: String,
     location_id: String,
     port: u16,
     body_timeout: Duration,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A caller may configure a token that matters elsewhere; it stays out of Debug output.
+        f.debug_struct("Sandbox")
+            .field("location_id", &self.location_id)
+            .field("port", &self.port)
+            .field("body_timeout", &self.body_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Sandbox {
@@ -210,5 +221,19 @@ impl Drop for RunningSandbox {
         }
         // Dropped without `shutdown`: nothing waits for in-flight requests.
         self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn debug_output_never_shows_the_token() {
+        let configured = Sandbox::builder().token("pit-secret-abc123");
+        assert!(!format!("{configured:?}").contains("pit-secret-abc123"));
+        let running = configured.serve().await.expect("serves");
+        assert!(!format!("{running:?}").contains("pit-secret-abc123"));
+        running.shutdown().await;
     }
 }

@@ -36,6 +36,7 @@ fn parse(args: &[String]) -> Result<Sandbox, String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let own_token = args.iter().any(|a| a == "--token");
     let sandbox = match parse(&args) {
         Ok(sandbox) => sandbox,
         Err(message) => {
@@ -51,7 +52,11 @@ async fn main() -> ExitCode {
         }
     };
     println!("HighLevel sandbox listening on {}", running.url());
-    println!("  token:       {}", running.token());
+    if own_token {
+        println!("  token:       the one given with --token");
+    } else {
+        println!("  token:       {}", running.token());
+    }
     println!("  location id: {}", running.location_id());
     println!("Ctrl-C stops it.");
     if let Err(e) = tokio::signal::ctrl_c().await {

@@ -10,13 +10,21 @@ use crate::contacts::ContactStore;
 #[derive(Debug, Clone)]
 pub struct Shared(Arc<Inner>);
 
-#[derive(Debug)]
 struct Inner {
     token: String,
     location_id: String,
     body_timeout: Duration,
     base_url: OnceLock<String>,
     contacts: Mutex<ContactStore>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox state")
+            .field("location_id", &self.location_id)
+            .field("base_url", &self.base_url.get())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
