@@ -272,16 +272,17 @@ impl Prism {
         let started = Instant::now();
         let mut seen = String::new();
         loop {
-            while let Ok(line) = output.try_recv() {
-                seen.push_str(&line);
-                seen.push('\n');
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                std::thread::sleep(Duration::from_millis(200));
-                while let Ok(line) = output.try_recv() {
+            let drain = |seen: &mut String| {
+                for line in output.try_iter() {
                     seen.push_str(&line);
                     seen.push('\n');
                 }
+            };
+            drain(&mut seen);
+            if let Ok(Some(_)) = child.try_wait() {
+                // Its last words may still be in the pipe.
+                std::thread::sleep(Duration::from_millis(200));
+                drain(&mut seen);
                 return Err(if seen.contains("EADDRINUSE") {
                     PrismError::PortBusy(port)
                 } else {

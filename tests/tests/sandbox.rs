@@ -42,8 +42,17 @@ async fn create(hl: &HighLevel, location: &str, first: &str, email: &str) -> Str
 
 /// A raw request with the sandbox's token and the contacts `Version`.
 fn raw(sandbox: &RunningSandbox, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    raw_url(sandbox, method, &format!("{}{path}", sandbox.url()))
+}
+
+/// Like [`raw`], for an absolute URL the sandbox handed out (`nextPageUrl`).
+fn raw_url(
+    sandbox: &RunningSandbox,
+    method: reqwest::Method,
+    url: &str,
+) -> reqwest::RequestBuilder {
     reqwest::Client::new()
-        .request(method, format!("{}{path}", sandbox.url()))
+        .request(method, url)
         .bearer_auth(sandbox.token())
         .header("Version", "2021-07-28")
 }
@@ -213,10 +222,7 @@ async fn get_contacts_pages_with_start_after_id_until_no_next_page() {
     let next_url = first["meta"]["nextPageUrl"]
         .as_str()
         .expect("next page url");
-    let second: Value = reqwest::Client::new()
-        .get(next_url)
-        .bearer_auth(sandbox.token())
-        .header("Version", "2021-07-28")
+    let second: Value = raw_url(&sandbox, reqwest::Method::GET, next_url)
         .send()
         .await
         .expect("second page")
@@ -452,10 +458,7 @@ async fn the_next_page_url_keeps_the_query_and_a_stale_cursor_is_refused() {
     assert_eq!(first["meta"]["total"], 6, "{first}");
     let next_url = first["meta"]["nextPageUrl"].as_str().expect("next page");
     assert!(next_url.contains("query=zed"), "{next_url}");
-    let second: Value = reqwest::Client::new()
-        .get(next_url)
-        .bearer_auth(sandbox.token())
-        .header("Version", "2021-07-28")
+    let second: Value = raw_url(&sandbox, reqwest::Method::GET, next_url)
         .send()
         .await
         .expect("second page")

@@ -34,7 +34,7 @@ pub struct GeneratedModule<'a> {
 /// Generates every module; writes the files, or returns the paths that differ from disk.
 pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     let started = std::time::Instant::now();
-    let common = read_json(project, specs::SHARED_FILES[0])?;
+    let common = specs::read_json(project, specs::SHARED_FILES[0])?;
     let per_module = in_parallel(&project.modules, |module| {
         generate_module(project, module, &common).map_err(|e| e.to_string())
     });
@@ -65,11 +65,6 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     Ok(outcome)
 }
 
-fn read_json(project: &Project, rel: &str) -> Result<Value> {
-    let bytes = specs::read_verified(project, rel)?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{rel}: not valid JSON: {e}").into())
-}
-
 /// One module from its cached spec to its crate's files (and its conformance calls); returns
 /// them and its operation count.
 fn generate_module(
@@ -77,7 +72,7 @@ fn generate_module(
     module: &Module,
     common: &Value,
 ) -> Result<(BTreeMap<String, String>, usize)> {
-    let upstream = read_json(project, &module.spec)?;
+    let upstream = specs::read_json(project, &module.spec)?;
     let overlays: Vec<_> = project.overlays_for(&module.name).collect();
     let schema_overlays: Vec<_> = project.schema_overlays_for(&module.name).collect();
     let repaired = repair::repair(module, upstream.clone(), &overlays, &schema_overlays)?;
@@ -159,7 +154,7 @@ fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
                         "module `{}` ({}): operation `{upstream}` at #/paths/{}/{method} cannot be generated: {cause}",
                         module.name,
                         module.spec,
-                        path.replace('~', "~0").replace('/', "~1"),
+                        repair::pointer_token(path),
                     )
                     .into());
                 }
@@ -175,7 +170,7 @@ fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
                         "module `{}` ({}): schema #/components/schemas/{} cannot be generated: {cause}",
                         module.name,
                         module.spec,
-                        name.replace('~', "~0").replace('/', "~1"),
+                        repair::pointer_token(&name),
                     )
                     .into());
                 }

@@ -791,14 +791,16 @@ fn collect_refs(spec: &Value, node: &Value, acc: &mut BTreeSet<String>) {
     }
 }
 
+/// `name` escaped as one JSON pointer segment (`/contacts/{id}` → `~1contacts~1{id}`).
+pub fn pointer_token(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
 /// The spec reduced to one operation and the components it reaches, to pin a failure on it.
 pub fn only_operation(spec: &Value, path: &str, method: &str) -> Value {
     let mut single = spec.clone();
     let op = spec
-        .pointer(&format!(
-            "/paths/{}/{method}",
-            path.replace('~', "~0").replace('/', "~1")
-        ))
+        .pointer(&format!("/paths/{}/{method}", pointer_token(path)))
         .cloned()
         .unwrap_or(Value::Null);
     let mut reached = BTreeSet::new();

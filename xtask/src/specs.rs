@@ -121,12 +121,16 @@ fn parse_json(rel: &str, bytes: &[u8]) -> Result<serde_json::Value> {
     serde_json::from_slice(bytes).map_err(|e| format!("{rel}: not valid JSON: {e}").into())
 }
 
+/// Reads one pinned file from the cache, verified, as JSON.
+pub fn read_json(project: &Project, rel: &str) -> Result<serde_json::Value> {
+    parse_json(rel, &read_verified(project, rel)?)
+}
+
 /// Loads every module's spec from the cache, verified.
 pub fn load_modules(project: &Project) -> Result<spec_diff::SpecSet> {
     let mut set = BTreeMap::new();
     for module in &project.modules {
-        let bytes = read_verified(project, &module.spec)?;
-        set.insert(module.name.clone(), parse_json(&module.spec, &bytes)?);
+        set.insert(module.name.clone(), read_json(project, &module.spec)?);
     }
     Ok(set)
 }

@@ -50,6 +50,17 @@ fn mock_limit(call: &Call) -> Option<&'static MockLimit> {
         .find(|limit| limit.operation_id == call.operation_id)
 }
 
+/// Where `cargo xtask` put Prism and the merged spec, unless the environment says otherwise.
+fn prism_and_spec() -> (PathBuf, PathBuf) {
+    (
+        workspace_path("HIGHLEVEL_PRISM", "tests/prism/node_modules/.bin/prism"),
+        workspace_path(
+            "HIGHLEVEL_CONFORMANCE_SPEC",
+            "target/conformance/highlevel-v2.json",
+        ),
+    )
+}
+
 fn workspace_path(env: &str, default: &str) -> PathBuf {
     std::env::var_os(env).map_or_else(
         || {
@@ -201,11 +212,7 @@ fn print_row(name: &str, row: &Row) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Prism and the merged spec: run `cargo xtask test`"]
 async fn every_operation_conforms_to_the_official_specs() {
-    let executable = workspace_path("HIGHLEVEL_PRISM", "tests/prism/node_modules/.bin/prism");
-    let spec = workspace_path(
-        "HIGHLEVEL_CONFORMANCE_SPEC",
-        "target/conformance/highlevel-v2.json",
-    );
+    let (executable, spec) = prism_and_spec();
     let started = Instant::now();
     let prism = Prism::start(&executable, &spec, SEED, PRISM_START)
         .unwrap_or_else(|e| panic!("conformance: {e}"));
@@ -324,11 +331,7 @@ async fn every_operation_conforms_to_the_official_specs() {
 #[test]
 #[ignore = "needs Prism: run `cargo xtask test`"]
 fn prism_failures_are_named_not_waited_out() {
-    let executable = workspace_path("HIGHLEVEL_PRISM", "tests/prism/node_modules/.bin/prism");
-    let spec = workspace_path(
-        "HIGHLEVEL_CONFORMANCE_SPEC",
-        "target/conformance/highlevel-v2.json",
-    );
+    let (executable, spec) = prism_and_spec();
 
     let missing = spec.with_file_name("no-such-spec.json");
     let err = Prism::start(&executable, &missing, SEED, PRISM_START)

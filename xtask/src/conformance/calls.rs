@@ -17,7 +17,7 @@ use syn::visit_mut::VisitMut;
 use super::values::{Documents, value_for};
 use crate::Result;
 use crate::config::Module;
-use crate::repair::{BodyKind, FormFieldKind, OperationFacts};
+use crate::repair::{BodyKind, FormFieldKind, OperationFacts, pointer_token};
 
 /// Statuses the suite forces with `Prefer: code=N` where the upstream operation declares them.
 const FORCED_STATUSES: [&str; 2] = ["401", "422"];
@@ -51,12 +51,9 @@ pub fn module_calls(
         let setters = builders
             .get(&builder_name)
             .ok_or_else(|| fail(format!("no generated builder `{builder_name}`")))?;
-        let spec_op = upstream
-            .pointer(&format!(
-                "/paths/{}/{}",
-                op.path.replace('~', "~0").replace('/', "~1"),
-                op.method.to_ascii_lowercase()
-            ))
+        let path_item = upstream.pointer(&format!("/paths/{}", pointer_token(&op.path)));
+        let spec_op = path_item
+            .and_then(|item| item.get(op.method.to_ascii_lowercase()))
             .ok_or_else(|| {
                 fail(format!(
                     "{} {} not in the upstream spec",
@@ -66,7 +63,7 @@ pub fn module_calls(
         let method = syn::Ident::new(&op.id, Span::call_site());
         let mut chain = Vec::new();
         let mut unset: Vec<&String> = setters.keys().collect();
-        for param in parameters(upstream, &op.path, spec_op) {
+        for param in parameters(upstream, path_item, spec_op) {
             let location = param.get("in").and_then(Value::as_str).unwrap_or("");
             if !matches!(location, "path" | "query") {
                 continue;
@@ -136,11 +133,7 @@ pub fn module_calls(
 }
 
 /// Path-item and operation parameters, references resolved (operation ones win).
-fn parameters<'a>(upstream: &'a Value, path: &str, op: &'a Value) -> Vec<&'a Value> {
-    let item = upstream.pointer(&format!(
-        "/paths/{}",
-        path.replace('~', "~0").replace('/', "~1")
-    ));
+fn parameters<'a>(upstream: &'a Value, item: Option<&'a Value>, op: &'a Value) -> Vec<&'a Value> {
     let resolve = |p: &'a Value| -> Option<&'a Value> {
         match p.get("$ref").and_then(Value::as_str) {
             Some(target) => target

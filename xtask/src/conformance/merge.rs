@@ -15,7 +15,6 @@ use crate::Result;
 use crate::config::Project;
 use crate::specs;
 
-const COMMON_FILE: &str = "common/common-schemas.json";
 const COMMON_REF: &str = "../common/common-schemas.json#/components/schemas/";
 const LOCAL_REF: &str = "#/components/schemas/";
 const COMMON: &str = "common";
@@ -28,17 +27,15 @@ pub struct Merged {
 
 /// Merges every pinned module spec and the shared schemas, read verified from the cache.
 pub fn merged_specs(project: &Project) -> Result<Merged> {
-    let common = read(project, COMMON_FILE)?;
+    let common = specs::read_json(project, specs::SHARED_FILES[0])?;
     let mut modules = Vec::new();
     for module in &project.modules {
-        modules.push((module.name.clone(), read(project, &module.spec)?));
+        modules.push((
+            module.name.clone(),
+            specs::read_json(project, &module.spec)?,
+        ));
     }
     merge(&common, &modules)
-}
-
-fn read(project: &Project, rel: &str) -> Result<Value> {
-    let bytes = specs::read_verified(project, rel)?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{rel}: not valid JSON: {e}").into())
 }
 
 /// Merges `modules` (name, document) and `common` into one OpenAPI document.
