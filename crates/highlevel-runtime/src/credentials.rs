@@ -5,18 +5,22 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use crate::auth::OAuthApp;
+
 /// How requests authenticate.
 ///
-/// Both kinds are sent as `Authorization: Bearer <token>`; they are kept apart so that later
-/// work (OAuth refresh) can treat them differently. Tokens live in [`SecretString`] so they
-/// are zeroed on drop and never appear in `Debug` output. Non-exhaustive because more
-/// credential kinds (refreshable OAuth) are planned.
+/// Static tokens are sent as `Authorization: Bearer <token>` as given. An OAuth app picks,
+/// per call, the session of the location or agency the handle is scoped to and keeps it
+/// fresh. Tokens live in [`SecretString`] so they are zeroed on drop and never appear in
+/// `Debug` output.
 #[non_exhaustive]
 pub enum Credentials {
     /// A private integration token (agency or sub-account settings → Private Integrations).
     PrivateIntegrationToken(SecretString),
     /// An OAuth access token obtained elsewhere, sent as is.
     AccessToken(SecretString),
+    /// A marketplace app's sessions, refreshed and minted as needed.
+    OAuth(OAuthApp),
 }
 
 impl Credentials {
@@ -30,30 +34,35 @@ impl Credentials {
         Self::AccessToken(SecretString::from(token.into()))
     }
 
-    pub(crate) fn bearer(&self) -> &SecretString {
+    /// The token sent with every call, for static credentials.
+    pub(crate) fn static_bearer(&self) -> Option<&SecretString> {
         match self {
-            Self::PrivateIntegrationToken(token) | Self::AccessToken(token) => token,
+            Self::PrivateIntegrationToken(token) | Self::AccessToken(token) => Some(token),
+            Self::OAuth(_) => None,
         }
     }
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self {
-            Self::PrivateIntegrationToken(_) => "PrivateIntegrationToken",
-            Self::AccessToken(_) => "AccessToken",
-        };
-        write!(f, "{kind}([REDACTED])")
+        match self {
+            Self::PrivateIntegrationToken(_) => f.write_str("PrivateIntegrationToken([REDACTED])"),
+            Self::AccessToken(_) => f.write_str("AccessToken([REDACTED])"),
+            Self::OAuth(app) => f.debug_tuple("OAuth").field(app).finish(),
+        }
     }
 }
 
 /// State shared by every generated client of one `HighLevel` handle.
 ///
 /// It is the `Inner` type of every generated `Client`, and cheap to clone (one `Arc`) so
-/// all module clients share one set of credentials (and, later, one rate limiter).
+/// all module clients share one set of credentials (and, later, one rate limiter). With OAuth
+/// credentials it also names the location and/or agency whose tokens calls use.
 #[derive(Clone, Debug)]
 pub struct Runtime {
     shared: Arc<Shared>,
+    location: Option<Arc<str>>,
+    company: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -66,6 +75,46 @@ impl Runtime {
     pub fn new(credentials: Credentials) -> Self {
         Self {
             shared: Arc::new(Shared { credentials }),
+            location: None,
+            company: None,
+        }
+    }
+
+    /// The same credentials, scoped to a location (sub-account): calls use its token.
+    pub fn for_location(&self, location_id: &str) -> Self {
+        Self {
+            location: Some(Arc::from(location_id)),
+            ..self.clone()
+        }
+    }
+
+    /// The same credentials, scoped to an agency (company): calls that take an agency token
+    /// use its token, and its locations' tokens are minted from it.
+    pub fn for_agency(&self, company_id: &str) -> Self {
+        Self {
+            company: Some(Arc::from(company_id)),
+            ..self.clone()
+        }
+    }
+
+    /// The location this runtime is scoped to.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
+    /// The agency this runtime is scoped to, or the OAuth app's default agency.
+    pub fn company(&self) -> Option<&str> {
+        self.company.as_deref().or(match &self.shared.credentials {
+            Credentials::OAuth(app) => app.default_company(),
+            _ => None,
+        })
+    }
+
+    /// The OAuth app, when the credentials are one.
+    pub fn oauth_app(&self) -> Option<&OAuthApp> {
+        match &self.shared.credentials {
+            Credentials::OAuth(app) => Some(app),
+            _ => None,
         }
     }
 

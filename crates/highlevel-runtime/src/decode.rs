@@ -110,7 +110,13 @@ fn decode_error(
 async fn map_error(operation: &'static OperationMeta, error: GeneratedError<()>) -> Error {
     let operation_id = operation.operation_id;
     match error {
-        GeneratedError::UnexpectedResponse(response) => {
+        GeneratedError::UnexpectedResponse(mut response) => {
+            if let Some(source) = crate::hooks::AuthFailure::take(&mut response) {
+                return Error::Auth {
+                    operation_id,
+                    source,
+                };
+            }
             let status = response.status();
             let headers = response.headers().clone();
             match response.bytes().await {

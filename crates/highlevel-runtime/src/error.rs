@@ -44,6 +44,15 @@ pub enum Error {
         /// What is wrong; never contains the token.
         message: String,
     },
+    /// No usable OAuth token: the resource needs to install the app again, the token store
+    /// failed, the handle is not scoped to a location or agency, … The call was not sent
+    /// (or was sent and answered 401 and could not be renewed).
+    Auth {
+        /// The operation that was called.
+        operation_id: &'static str,
+        /// Why.
+        source: crate::auth::AuthError,
+    },
 }
 
 impl Error {
@@ -54,7 +63,8 @@ impl Error {
             Self::Decode(e) => e.operation_id,
             Self::Transport { operation_id, .. }
             | Self::InvalidRequest { operation_id, .. }
-            | Self::Hook { operation_id, .. } => operation_id,
+            | Self::Hook { operation_id, .. }
+            | Self::Auth { operation_id, .. } => operation_id,
         }
     }
 
@@ -64,7 +74,10 @@ impl Error {
         match self {
             Self::Api(e) => Some(e.status),
             Self::Transport { status, source, .. } => status.or_else(|| source.status()),
-            Self::Decode(_) | Self::InvalidRequest { .. } | Self::Hook { .. } => None,
+            Self::Decode(_)
+            | Self::InvalidRequest { .. }
+            | Self::Hook { .. }
+            | Self::Auth { .. } => None,
         }
     }
 
@@ -72,6 +85,14 @@ impl Error {
     pub fn as_api(&self) -> Option<&ApiError> {
         match self {
             Self::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The authentication failure, if the call failed for want of a usable OAuth token.
+    pub fn as_auth(&self) -> Option<&crate::auth::AuthError> {
+        match self {
+            Self::Auth { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -118,6 +139,10 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "{operation_id}: invalid request: {message}")
             }
+            Self::Auth {
+                operation_id,
+                source,
+            } => write!(f, "{operation_id}: authentication: {source}"),
             Self::Hook {
                 operation_id,
                 message,
@@ -138,6 +163,7 @@ impl std::error::Error for Error {
         match self {
             Self::Decode(e) => Some(&e.source),
             Self::Transport { source, .. } => Some(source),
+            Self::Auth { source, .. } => Some(source),
             Self::Api(_) | Self::InvalidRequest { .. } | Self::Hook { .. } => None,
         }
     }

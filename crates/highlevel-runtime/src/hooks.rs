@@ -4,8 +4,9 @@
 //! authentication or framing is one change here instead of a regeneration.
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
+use crate::auth::{AuthError, OAuthApp, resource_for};
 use crate::{OperationMeta, RequestBodyKind, Runtime};
 
 /// progenitor sends the spec's `info.version` (`1.0` for every HighLevel spec) under this
@@ -41,10 +42,12 @@ pub async fn pre(
         })?),
         None => None,
     };
-    let authorization = if operation.is_none_or(|o| o.authenticated) {
-        Some(authorization(runtime).map_err(|why| format!("{operation_id}: {why}"))?)
-    } else {
-        None
+    // OAuth tokens are picked (and refreshed) in `exec`, where a 401 can be retried.
+    let authorization = match runtime.credentials().static_bearer() {
+        Some(token) if operation.is_none_or(|o| o.authenticated) => {
+            Some(authorization(token).map_err(|why| format!("{operation_id}: {why}"))?)
+        }
+        _ => None,
     };
     let content_type = match operation.map(|o| o.request_body) {
         Some(RequestBodyKind::Multipart) => {
@@ -74,8 +77,8 @@ pub async fn pre(
 
 /// The `Authorization` value, marked sensitive so HTTP-level logging and `Debug` of the
 /// request redact it.
-fn authorization(runtime: &Runtime) -> Result<HeaderValue, &'static str> {
-    let token = runtime.credentials().bearer().expose_secret();
+fn authorization(token: &SecretString) -> Result<HeaderValue, &'static str> {
+    let token = token.expose_secret();
     if token.trim().is_empty() {
         return Err("the access token is empty");
     }
@@ -119,9 +122,13 @@ fn is_bchar(b: u8) -> bool {
 
 /// Sends a prepared request.
 ///
-/// This is the single place every SDK request leaves through, so retries and rate limiting
-/// (which need the runtime and the operation's metadata) will be added here without
-/// touching generated code.
+/// This is the single place every SDK request leaves through. With OAuth credentials it
+/// picks the session the operation's security schemes ask for (location or agency, within
+/// the handle's scope), keeps it fresh, and after a 401 refreshes once and retries.
+///
+/// An authentication failure cannot travel as a `reqwest::Error`; it comes back as a
+/// synthetic response carrying the [`AuthError`], which [`crate::finish_json`] turns into
+/// [`crate::Error::Auth`].
 ///
 /// # Errors
 ///
@@ -132,7 +139,88 @@ pub async fn exec(
     request: reqwest::Request,
     operation: Option<&'static OperationMeta>,
 ) -> reqwest::Result<reqwest::Response> {
-    send_once(runtime, client, request, operation).await
+    match runtime.oauth_app() {
+        Some(app) if operation.is_none_or(|o| o.authenticated) => {
+            match exec_oauth(app, runtime, client, request, operation).await {
+                Ok(response) => response,
+                Err(auth) => Ok(AuthFailure::response(auth)),
+            }
+        }
+        _ => send_once(runtime, client, request, operation).await,
+    }
+}
+
+async fn exec_oauth(
+    app: &OAuthApp,
+    runtime: &Runtime,
+    client: &reqwest::Client,
+    mut request: reqwest::Request,
+    operation: Option<&'static OperationMeta>,
+) -> Result<reqwest::Result<reqwest::Response>, AuthError> {
+    let resource = resource_for(
+        runtime.location(),
+        runtime.company(),
+        operation.is_none_or(OperationMeta::accepts_location_token),
+        operation.is_none_or(OperationMeta::accepts_agency_token),
+    )?;
+    let company = runtime.company();
+    let session = app.current(&resource, company).await?;
+    let retry = request.try_clone();
+    set_bearer(&mut request, &session.session.access_token)?;
+    let response = match send_once(runtime, client, request, operation).await {
+        Ok(response) => response,
+        Err(e) => return Ok(Err(e)),
+    };
+    if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+        return Ok(Ok(response));
+    }
+    // A body that cannot be replayed (a stream) gets no second attempt.
+    let Some(mut retry) = retry else {
+        return Ok(Ok(response));
+    };
+    let Some(renewed) = app.after_unauthorized(&resource, company, &session).await? else {
+        return Ok(Ok(response));
+    };
+    tracing::debug!(
+        operation = operation.map_or("unknown operation", |o| o.operation_id),
+        "oauth: retrying after a 401 with renewed tokens"
+    );
+    set_bearer(&mut retry, &renewed.session.access_token)?;
+    Ok(send_once(runtime, client, retry, operation).await)
+}
+
+fn set_bearer(request: &mut reqwest::Request, token: &SecretString) -> Result<(), AuthError> {
+    let value = authorization(token).map_err(|why| AuthError::InvalidConfig(why.into()))?;
+    request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(())
+}
+
+/// Carries an [`AuthError`] from [`exec`] to the error mapping through a synthetic response
+/// (extensions must be `Clone`; the error is taken out once).
+#[derive(Clone)]
+pub(crate) struct AuthFailure(std::sync::Arc<std::sync::Mutex<Option<AuthError>>>);
+
+impl AuthFailure {
+    fn response(error: AuthError) -> reqwest::Response {
+        let mut response = http::Response::new(Vec::<u8>::new());
+        *response.status_mut() = http::StatusCode::UNAUTHORIZED;
+        response
+            .extensions_mut()
+            .insert(Self(std::sync::Arc::new(std::sync::Mutex::new(Some(
+                error,
+            )))));
+        reqwest::Response::from(response)
+    }
+
+    /// The error, if `response` is one of these.
+    pub(crate) fn take(response: &mut reqwest::Response) -> Option<AuthError> {
+        let failure = response.extensions_mut().remove::<Self>()?;
+        let mut slot = failure
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.take()
+    }
 }
 
 /// One attempt on the wire; the future retry loop in [`exec`] calls this per attempt.

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 mod credentials;
 mod decode;
 mod error;
@@ -15,9 +16,12 @@ pub mod hooks;
 pub mod lenient;
 pub mod multipart;
 mod operation;
+mod scope;
 
+pub use auth::{AuthError, OAuthApp, OAuthConfig, Resource};
 pub use credentials::{Credentials, Runtime};
 pub use decode::{collect_bytes, decode_json, finish, finish_json};
 pub use error::{ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage};
 pub use multipart::{FilePart, MultipartForm};
 pub use operation::{OperationMeta, RequestBodyKind, ResponseBodyKind, SecurityScheme};
+pub use scope::{Scope, ScopeAccess};

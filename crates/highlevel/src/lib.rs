@@ -30,6 +30,7 @@
 
 use std::fmt;
 
+use highlevel_runtime::auth::{OAuthApp, OAuthConfig};
 use highlevel_runtime::{Credentials, Runtime};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -40,8 +41,10 @@ pub use modules::*;
 
 /// Re-exported so callers can name the runtime and build generated clients by hand.
 pub use highlevel_runtime as runtime;
+pub use highlevel_runtime::auth;
 pub use highlevel_runtime::{
-    ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage, OperationMeta, SecurityScheme,
+    ApiError, ApiErrorBody, AuthError, DecodeError, Error, ErrorMessage, OperationMeta, Scope,
+    ScopeAccess, SecurityScheme,
 };
 
 /// Where HighLevel serves its v2 API.
@@ -86,12 +89,41 @@ impl HighLevel {
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
     }
+
+    /// A handle whose calls act for one location (sub-account).
+    ///
+    /// With an OAuth app, calls use the location's stored session; a location without one
+    /// gets a token minted from its agency's (this handle's agency, or the app's default
+    /// company), stored and refreshed like any other. Operations that only take an agency
+    /// token use the agency's session. With a static token the scope changes nothing.
+    pub fn location(&self, location_id: &str) -> HighLevel {
+        HighLevel {
+            runtime: self.runtime.for_location(location_id),
+            ..self.clone()
+        }
+    }
+
+    /// A handle whose calls act for one agency (company); `.location(id)` on it scopes
+    /// further to one of its locations, whose token is minted from the agency's when needed.
+    pub fn agency(&self, company_id: &str) -> HighLevel {
+        HighLevel {
+            runtime: self.runtime.for_agency(company_id),
+            ..self.clone()
+        }
+    }
+
+    /// The OAuth app (install flow, sessions, agency→location minting), when the handle
+    /// was built with one.
+    pub fn oauth_app(&self) -> Option<&OAuthApp> {
+        self.runtime.oauth_app()
+    }
 }
 
 /// Configures a [`HighLevel`] handle.
 #[derive(Default)]
 pub struct HighLevelBuilder {
     credentials: Option<Credentials>,
+    oauth: Option<OAuthConfig>,
     base_url: Option<String>,
     http: Option<reqwest::Client>,
 }
@@ -100,6 +132,7 @@ impl fmt::Debug for HighLevelBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HighLevelBuilder")
             .field("credentials", &self.credentials)
+            .field("oauth", &self.oauth)
             .field("base_url", &self.base_url)
             .field("custom_http_client", &self.http.is_some())
             .finish()
@@ -110,6 +143,7 @@ impl HighLevelBuilder {
     /// Authenticates with a private integration token (sub-account or agency settings →
     /// Private Integrations).
     pub fn private_integration_token(mut self, token: impl Into<String>) -> Self {
+        self.oauth = None;
         self.credentials = Some(Credentials::PrivateIntegrationToken(SecretString::from(
             token.into(),
         )));
@@ -119,7 +153,17 @@ impl HighLevelBuilder {
     /// Authenticates with an OAuth access token obtained elsewhere; it is sent as is and
     /// never refreshed.
     pub fn access_token(mut self, token: impl Into<String>) -> Self {
+        self.oauth = None;
         self.credentials = Some(Credentials::AccessToken(SecretString::from(token.into())));
+        self
+    }
+
+    /// Authenticates as a marketplace app: each call uses the OAuth session of the location
+    /// or agency the handle is scoped to ([`HighLevel::location`], [`HighLevel::agency`]),
+    /// refreshed ahead of expiry and once after a 401, kept in the config's token store.
+    pub fn oauth_app(mut self, config: OAuthConfig) -> Self {
+        self.oauth = Some(config);
+        self.credentials = None;
         self
     }
 
@@ -142,13 +186,19 @@ impl HighLevelBuilder {
     /// [`BuildError`] when no credentials were given, the base URL is not an absolute http(s)
     /// URL, or the default HTTP client cannot be built.
     pub fn build(self) -> Result<HighLevel, BuildError> {
-        let credentials = self.credentials.ok_or(BuildError::MissingCredentials)?;
-        validate_token(&credentials)?;
         let base_url = validate_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let http = match self.http {
             Some(client) => client,
             None => default_http_client().map_err(BuildError::HttpClient)?,
         };
+        let credentials = match (self.oauth, self.credentials) {
+            (Some(config), _) => Credentials::OAuth(
+                OAuthApp::new(config, http.clone(), &base_url).map_err(BuildError::OAuth)?,
+            ),
+            (None, Some(credentials)) => credentials,
+            (None, None) => return Err(BuildError::MissingCredentials),
+        };
+        validate_token(&credentials)?;
         Ok(HighLevel {
             base_url,
             http,
@@ -217,17 +267,20 @@ pub enum BuildError {
     },
     /// The default `reqwest::Client` could not be built (TLS backend initialisation).
     HttpClient(reqwest::Error),
+    /// The OAuth app's configuration is unusable (an empty client id or secret).
+    OAuth(AuthError),
 }
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MissingCredentials => f.write_str(
-                "no credentials: call private_integration_token(..) or access_token(..)",
+                "no credentials: call private_integration_token(..), access_token(..) or oauth_app(..)",
             ),
             Self::InvalidToken(reason) => write!(f, "invalid token: {reason}"),
             Self::InvalidBaseUrl { url, reason } => write!(f, "invalid base URL `{url}`: {reason}"),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
+            Self::OAuth(e) => e.fmt(f),
         }
     }
 }
@@ -236,6 +289,7 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::HttpClient(e) => Some(e),
+            Self::OAuth(e) => Some(e),
             _ => None,
         }
     }

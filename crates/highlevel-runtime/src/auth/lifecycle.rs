@@ -1,0 +1,406 @@
+//! Keeping sessions usable: refresh ahead of expiry and after a 401, one refresh per token.
+//!
+//! Three layers keep a single-use refresh token from being spent twice:
+//! 1. in this process, one async lock per key: concurrent callers queue behind the first,
+//!    then find the new version in the store and use it;
+//! 2. across processes, the store's lease: one holder calls the token endpoint, the others
+//!    poll the store until the version moves;
+//! 3. the store's compare-and-swap: tokens are written only over the version they were
+//!    refreshed from, so a writer whose lease expired cannot overwrite newer tokens.
+//!
+//! Rotated tokens are written before they are used. When that write fails they are kept in
+//! `unsaved` and written before the next use of the key; every call fails meanwhile.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::app::OAuthApp;
+use super::endpoints::GrantError;
+use super::error::AuthError;
+use super::session::{Resource, Session, SessionKey, SessionStatus, unix};
+use super::store::{Expected, StoreError, Versioned};
+
+const LEASE_POLL: Duration = Duration::from_millis(20);
+
+#[derive(Default)]
+pub(crate) struct Lifecycle {
+    /// The holder name this process uses for store leases.
+    holder: Holder,
+    locks: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
+    cache: Mutex<HashMap<SessionKey, Versioned>>,
+    unsaved: Mutex<HashMap<SessionKey, (Session, Option<u64>)>>,
+}
+
+struct Holder(String);
+
+impl Default for Holder {
+    fn default() -> Self {
+        Self(format!(
+            "{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ))
+    }
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section is a single map operation.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Lifecycle {
+    pub(crate) fn remember(&self, key: &SessionKey, versioned: Versioned) {
+        locked(&self.cache).insert(key.clone(), versioned);
+    }
+
+    pub(crate) fn forget(&self, key: &SessionKey) {
+        locked(&self.cache).remove(key);
+        locked(&self.unsaved).remove(key);
+    }
+
+    fn cached(&self, key: &SessionKey) -> Option<Versioned> {
+        locked(&self.cache).get(key).cloned()
+    }
+
+    fn lock_for(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(locked(&self.locks).entry(key.clone()).or_default())
+    }
+}
+
+impl OAuthApp {
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.inner.lifecycle
+    }
+
+    fn usable(&self, versioned: &Versioned) -> bool {
+        !versioned.session.needs_reauthorization()
+            && !versioned
+                .session
+                .expires_within(self.inner.config.refresh_skew)
+    }
+
+    /// A session whose access token is good for at least the refresh skew.
+    pub(crate) async fn current(
+        &self,
+        resource: &Resource,
+        company: Option<&str>,
+    ) -> Result<Versioned, AuthError> {
+        let key = self.key(resource.clone());
+        self.write_unsaved(&key).await?;
+        if let Some(cached) = self.lifecycle().cached(&key)
+            && self.usable(&cached)
+        {
+            return Ok(cached);
+        }
+        let stored = self.store().get(&key).await?;
+        match stored {
+            Some(v) if v.session.needs_reauthorization() => Err(reauthorization(resource, &v)),
+            Some(v) if self.usable(&v) => {
+                self.lifecycle().remember(&key, v.clone());
+                Ok(v)
+            }
+            stale => {
+                let stale_version = stale.map(|v| v.version);
+                Box::pin(self.renew(&key, stale_version, company)).await
+            }
+        }
+    }
+
+    /// After a 401 for `used`: the session to retry with, or `None` when the 401 is not about
+    /// expiry (the token is too young to have expired) and the call should fail as it is.
+    pub(crate) async fn after_unauthorized(
+        &self,
+        resource: &Resource,
+        company: Option<&str>,
+        used: &Versioned,
+    ) -> Result<Option<Versioned>, AuthError> {
+        let age = unix(SystemTime::now()).saturating_sub(used.session.obtained_at_unix);
+        let key = self.key(resource.clone());
+        let newer = self
+            .store()
+            .get(&key)
+            .await?
+            .filter(|v| v.version != used.version);
+        if newer.is_none() && age < self.inner.config.unauthorized_refresh_after.as_secs() {
+            tracing::debug!(%key, age_s = age, "oauth: 401 for a fresh token; not refreshing");
+            return Ok(None);
+        }
+        Box::pin(self.renew(&key, Some(used.version), company))
+            .await
+            .map(Some)
+    }
+
+    /// Replaces the session at `stale` (or creates it when `stale` is `None`), unless someone
+    /// already did: single flight in this process, leased across processes.
+    async fn renew(
+        &self,
+        key: &SessionKey,
+        stale: Option<u64>,
+        company: Option<&str>,
+    ) -> Result<Versioned, AuthError> {
+        let lock = self.lifecycle().lock_for(key);
+        let _in_process = lock.lock().await;
+        let started = Instant::now();
+        loop {
+            if let Some(done) = self.renewed_elsewhere(key, stale).await? {
+                return Ok(done);
+            }
+            let holder = &self.lifecycle().holder.0;
+            if self
+                .store()
+                .try_lease(key, holder, self.inner.config.lease_ttl)
+                .await?
+            {
+                let result = self.renew_leased(key, stale, company).await;
+                if let Err(e) = self.store().release(key, holder).await {
+                    // The lease expires on its own; the refresh itself is done.
+                    tracing::warn!(%key, error = %e, "oauth: could not release the refresh lease");
+                }
+                return result;
+            }
+            if started.elapsed() > self.inner.config.lease_wait {
+                return Err(AuthError::LeaseTimeout {
+                    resource: key.resource.clone(),
+                    waited: started.elapsed(),
+                });
+            }
+            tracing::trace!(%key, "oauth: another process is refreshing; waiting");
+            tokio::time::sleep(LEASE_POLL).await;
+        }
+    }
+
+    /// The stored session if it moved past `stale` and is usable.
+    async fn renewed_elsewhere(
+        &self,
+        key: &SessionKey,
+        stale: Option<u64>,
+    ) -> Result<Option<Versioned>, AuthError> {
+        match self.store().get(key).await? {
+            Some(v) if v.session.needs_reauthorization() => Err(reauthorization(&key.resource, &v)),
+            Some(v) if Some(v.version) != stale && self.usable(&v) => {
+                self.lifecycle().remember(key, v.clone());
+                Ok(Some(v))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn renew_leased(
+        &self,
+        key: &SessionKey,
+        stale: Option<u64>,
+        company: Option<&str>,
+    ) -> Result<Versioned, AuthError> {
+        // Someone may have finished between our last read and taking the lease.
+        if let Some(done) = self.renewed_elsewhere(key, stale).await? {
+            return Ok(done);
+        }
+        let current = self.store().get(key).await?;
+        let base = current.as_ref().map(|v| v.version);
+        let Some(current) = current else {
+            return self.mint(key, company, None).await;
+        };
+        let session = &current.session;
+        let agency = session.company_id.as_deref().or(company);
+        let Some(refresh_token) = &session.refresh_token else {
+            return match (&key.resource, agency) {
+                (Resource::Location(_), Some(agency)) => self.mint(key, Some(agency), base).await,
+                _ => {
+                    self.mark_reauthorization(key, &current, "no refresh token stored")
+                        .await
+                }
+            };
+        };
+        tracing::debug!(%key, version = current.version, "oauth: refreshing");
+        match self
+            .endpoints()
+            .refresh(refresh_token, session.user_type)
+            .await
+        {
+            Ok(granted) => {
+                let mut fresh = granted.session;
+                fresh.company_id = fresh.company_id.or_else(|| session.company_id.clone());
+                fresh.location_id = fresh.location_id.or_else(|| session.location_id.clone());
+                fresh.minted_from_agency = session.minted_from_agency;
+                self.save_rotated(key, fresh, base).await
+            }
+            Err(GrantError::InvalidGrant(reason)) => {
+                // A location minted from its agency can be minted again; anything else
+                // needs its admin.
+                if let (Resource::Location(_), true, Some(agency)) =
+                    (&key.resource, session.minted_from_agency, agency)
+                {
+                    tracing::info!(%key, "oauth: refresh refused; minting from the agency again");
+                    return self.mint(key, Some(agency), base).await;
+                }
+                self.mark_reauthorization(key, &current, &reason).await
+            }
+            Err(GrantError::Other(e)) => Err(e),
+        }
+    }
+
+    /// Mints `key`'s location token from `company`'s agency token and stores it over `base`.
+    async fn mint(
+        &self,
+        key: &SessionKey,
+        company: Option<&str>,
+        base: Option<u64>,
+    ) -> Result<Versioned, AuthError> {
+        let (Resource::Location(location), Some(company)) = (&key.resource, company) else {
+            return Err(AuthError::NotInstalled {
+                resource: key.resource.clone(),
+            });
+        };
+        let agency_resource = Resource::Company(company.to_owned());
+        let mut agency = self.current(&agency_resource, None).await?;
+        let mut retried = false;
+        let granted = loop {
+            let minted = self
+                .endpoints()
+                .location_token(&agency.session.access_token, company, location)
+                .await;
+            match minted {
+                Ok(granted) => break granted,
+                Err(GrantError::Other(AuthError::Endpoint(e)))
+                    if e.status() == http::StatusCode::UNAUTHORIZED && !retried =>
+                {
+                    retried = true;
+                    match self
+                        .after_unauthorized(&agency_resource, None, &agency)
+                        .await?
+                    {
+                        Some(renewed) => agency = renewed,
+                        None => return Err(AuthError::Endpoint(e)),
+                    }
+                }
+                Err(GrantError::Other(e)) => return Err(e),
+                Err(GrantError::InvalidGrant(reason)) => {
+                    return Err(AuthError::ReauthorizationNeeded {
+                        resource: agency_resource,
+                        reason,
+                    });
+                }
+            }
+        };
+        tracing::debug!(%key, "oauth: minted a location token from the agency token");
+        self.save_rotated(key, granted.session, base).await
+    }
+
+    /// Stores freshly issued tokens over `base`; keeps them in memory if the store fails.
+    async fn save_rotated(
+        &self,
+        key: &SessionKey,
+        session: Session,
+        base: Option<u64>,
+    ) -> Result<Versioned, AuthError> {
+        let expected = base.map_or(Expected::Absent, Expected::Version);
+        match self.store().put(key, &session, expected).await {
+            Ok(version) => {
+                let saved = Versioned { session, version };
+                self.lifecycle().remember(key, saved.clone());
+                tracing::debug!(%key, version, "oauth: stored new tokens");
+                Ok(saved)
+            }
+            Err(source) => {
+                tracing::error!(%key, error = %source, "oauth: new tokens not stored; kept in memory");
+                locked(&self.lifecycle().unsaved).insert(key.clone(), (session, base));
+                Err(AuthError::RotatedTokensNotSaved {
+                    resource: key.resource.clone(),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Writes tokens a failed store write left in memory, before anything else uses the key.
+    async fn write_unsaved(&self, key: &SessionKey) -> Result<(), AuthError> {
+        if !locked(&self.lifecycle().unsaved).contains_key(key) {
+            return Ok(());
+        }
+        let lock = self.lifecycle().lock_for(key);
+        let _in_process = lock.lock().await;
+        let Some((session, base)) = locked(&self.lifecycle().unsaved).get(key).cloned() else {
+            return Ok(());
+        };
+        let expected = base.map_or(Expected::Absent, Expected::Version);
+        match self.store().put(key, &session, expected).await {
+            Ok(version) => {
+                locked(&self.lifecycle().unsaved).remove(key);
+                self.lifecycle()
+                    .remember(key, Versioned { session, version });
+                tracing::info!(%key, version, "oauth: stored tokens kept since a failed write");
+                Ok(())
+            }
+            Err(StoreError::Conflict { .. }) => {
+                // The store moved on (someone installed again); ours are outdated.
+                locked(&self.lifecycle().unsaved).remove(key);
+                Ok(())
+            }
+            Err(source) => Err(AuthError::RotatedTokensNotSaved {
+                resource: key.resource.clone(),
+                source,
+            }),
+        }
+    }
+
+    async fn mark_reauthorization(
+        &self,
+        key: &SessionKey,
+        current: &Versioned,
+        reason: &str,
+    ) -> Result<Versioned, AuthError> {
+        let mut marked = current.session.clone();
+        marked.status = SessionStatus::NeedsReauthorization {
+            reason: reason.to_owned(),
+            at_unix: unix(SystemTime::now()),
+        };
+        tracing::warn!(%key, reason, "oauth: refresh token refused; the app must be installed again");
+        match self
+            .store()
+            .put(key, &marked, Expected::Version(current.version))
+            .await
+        {
+            Ok(_) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.lifecycle().forget(key);
+        Err(AuthError::ReauthorizationNeeded {
+            resource: key.resource.clone(),
+            reason: reason.to_owned(),
+        })
+    }
+}
+
+fn reauthorization(resource: &Resource, stored: &Versioned) -> AuthError {
+    let reason = match &stored.session.status {
+        SessionStatus::NeedsReauthorization { reason, .. } => reason.clone(),
+        SessionStatus::Active => String::new(),
+    };
+    AuthError::ReauthorizationNeeded {
+        resource: resource.clone(),
+        reason,
+    }
+}
+
+/// Which resource's token an operation needs, given what the handle is scoped to.
+pub(crate) fn resource_for(
+    location: Option<&str>,
+    company: Option<&str>,
+    accepts_location: bool,
+    accepts_agency: bool,
+) -> Result<Resource, AuthError> {
+    match (location, company) {
+        (Some(location), _) if accepts_location => Ok(Resource::Location(location.to_owned())),
+        (_, Some(company)) if accepts_agency => Ok(Resource::Company(company.to_owned())),
+        (Some(location), None) => Err(AuthError::NoAgencyForOperation {
+            location_id: location.to_owned(),
+        }),
+        (None, Some(company)) => Err(AuthError::NoLocationForOperation {
+            company_id: company.to_owned(),
+        }),
+        (None, None) => Err(AuthError::NotScoped),
+        // Scoped to both and the operation takes neither token kind: ask for the agency one.
+        (Some(_), Some(company)) => Ok(Resource::Company(company.to_owned())),
+    }
+}

@@ -1,0 +1,28 @@
+//! OAuth 2.0 for HighLevel marketplace apps: the install flow, agency→location tokens,
+//! token stores, and the lifecycle that keeps every session usable.
+//!
+//! HighLevel's refresh tokens are single-use: each refresh returns a new one and kills the
+//! old. Everything here is built so that a refresh is never lost (the new tokens are stored
+//! before they are used) and never doubled (one refresh per token across tasks and
+//! processes). See [`lifecycle`](self) for how.
+
+mod app;
+mod authorize;
+mod endpoints;
+mod error;
+mod lifecycle;
+mod session;
+pub mod store;
+
+pub use app::{
+    DEFAULT_LEASE_TTL, DEFAULT_MINT_CONCURRENCY, DEFAULT_REFRESH_SKEW,
+    DEFAULT_UNAUTHORIZED_REFRESH_AFTER, Installed, MintReport, OAuthApp, OAuthConfig,
+};
+pub use authorize::{
+    AuthorizationHost, AuthorizationRequest, AuthorizeBuilder, PendingAuthorization,
+};
+pub use endpoints::InstalledLocation;
+pub use error::AuthError;
+pub(crate) use lifecycle::resource_for;
+pub use session::{Resource, Session, SessionKey, SessionStatus, UserType};
+pub use store::{Expected, FileStore, MemoryStore, StoreError, StoreFuture, TokenStore, Versioned};

@@ -1,0 +1,289 @@
+//! Sessions as files: one JSON document per key, replaced atomically, readable only by the
+//! owner.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{Expected, StoreError, StoreFuture, TokenStore, Versioned};
+use crate::auth::session::{Resource, Session, SessionKey};
+
+const STORE: &str = "file";
+/// A `.lock` older than this was left by a process that died holding it.
+const STALE_LOCK: Duration = Duration::from_secs(10);
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+const LOCK_POLL: Duration = Duration::from_millis(2);
+
+/// Sessions in a directory: `<dir>/<app>/<location|company>-<id>.json`.
+///
+/// Each write goes to a temporary file (mode 0600) that replaces the session by `rename`,
+/// so a reader sees the old or the new session, never half of one. Versions and leases are
+/// guarded by a per-key lock file created with `O_EXCL`, which several processes on one
+/// machine (or on one NFSv3+ share) respect.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    dir: PathBuf,
+}
+
+impl FileStore {
+    /// A store in `dir`, created (mode 0700) on first write.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The directory it writes to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn paths(&self, key: &SessionKey) -> KeyPaths {
+        let (kind, id) = match &key.resource {
+            Resource::Location(id) => ("location", id),
+            Resource::Company(id) => ("company", id),
+        };
+        let folder = self.dir.join(file_safe(&key.app));
+        let stem = format!("{kind}-{}", file_safe(id));
+        KeyPaths {
+            session: folder.join(format!("{stem}.json")),
+            lock: folder.join(format!("{stem}.lock")),
+            lease: folder.join(format!("{stem}.lease")),
+            folder,
+        }
+    }
+}
+
+struct KeyPaths {
+    folder: PathBuf,
+    session: PathBuf,
+    lock: PathBuf,
+    lease: PathBuf,
+}
+
+/// Ids are HighLevel's alphanumerics; anything else is escaped so that no id can name a
+/// path outside the store (`../`) or collide with another id.
+fn file_safe(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("-{b:02x}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("-empty");
+    }
+    out
+}
+
+fn io_error(error: io::Error) -> StoreError {
+    StoreError::backend(STORE, error)
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::backend(STORE, e))?
+}
+
+/// Held while a key's version or lease is read and changed.
+struct KeyLock {
+    path: PathBuf,
+}
+
+impl KeyLock {
+    fn acquire(paths: &KeyPaths) -> Result<Self, StoreError> {
+        create_private_dir(&paths.folder)?;
+        let started = std::time::Instant::now();
+        loop {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&paths.lock)
+            {
+                Ok(_) => {
+                    return Ok(Self {
+                        path: paths.lock.clone(),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let stale = fs::metadata(&paths.lock)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|at| at.elapsed().ok())
+                        .is_some_and(|age| age > STALE_LOCK);
+                    if stale {
+                        let _ = fs::remove_file(&paths.lock);
+                        continue;
+                    }
+                    if started.elapsed() > LOCK_WAIT {
+                        return Err(StoreError::backend(
+                            STORE,
+                            format!("{} stayed locked for {LOCK_WAIT:?}", paths.lock.display()),
+                        ));
+                    }
+                    std::thread::sleep(LOCK_POLL);
+                }
+                Err(e) => return Err(io_error(e)),
+            }
+        }
+    }
+}
+
+impl Drop for KeyLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io_error)
+}
+
+fn read_session(path: &Path, key: &SessionKey) -> Result<Option<Versioned>, StoreError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(e)),
+    };
+    let (version, document) = text.split_once('\n').ok_or_else(|| StoreError::Corrupt {
+        key: key.clone(),
+        reason: "no version line".into(),
+    })?;
+    let version = version.trim().parse().map_err(|_| StoreError::Corrupt {
+        key: key.clone(),
+        reason: "the version line is not a number".into(),
+    })?;
+    let session = Session::from_store_json(document).map_err(|e| StoreError::corrupt(key, &e))?;
+    Ok(Some(Versioned { session, version }))
+}
+
+/// Writes `contents` next to `target` (mode 0600) and renames it over `target`.
+fn replace_atomically(target: &Path, contents: &[u8]) -> Result<(), StoreError> {
+    let tmp = target.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+    let written = (|| {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&tmp, target)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written.map_err(io_error)
+}
+
+fn now_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+impl TokenStore for FileStore {
+    fn get<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, Option<Versioned>> {
+        let paths = self.paths(key);
+        let key = key.clone();
+        Box::pin(blocking(move || read_session(&paths.session, &key)))
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        session: &'a Session,
+        expected: Expected,
+    ) -> StoreFuture<'a, u64> {
+        let paths = self.paths(key);
+        let key = key.clone();
+        let document = session.to_store_json();
+        Box::pin(blocking(move || {
+            let _lock = KeyLock::acquire(&paths)?;
+            let current = read_session(&paths.session, &key)?.map(|v| v.version);
+            let version = match (expected, current) {
+                (Expected::Absent, None) => 1,
+                (Expected::Version(v), Some(c)) if v == c => c + 1,
+                _ => return Err(StoreError::Conflict { key }),
+            };
+            replace_atomically(&paths.session, format!("{version}\n{document}").as_bytes())?;
+            Ok(version)
+        }))
+    }
+
+    fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()> {
+        let paths = self.paths(key);
+        Box::pin(blocking(move || {
+            let _lock = KeyLock::acquire(&paths)?;
+            for path in [&paths.session, &paths.lease] {
+                match fs::remove_file(path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_error(e)),
+                    _ => {}
+                }
+            }
+            Ok(())
+        }))
+    }
+
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        let paths = self.paths(key);
+        let holder = holder.to_owned();
+        Box::pin(blocking(move || {
+            let _lock = KeyLock::acquire(&paths)?;
+            let now = now_millis();
+            let free = match fs::read_to_string(&paths.lease) {
+                Ok(text) => {
+                    let (who, until) = text.split_once('\n').unwrap_or(("", "0"));
+                    who == holder || until.trim().parse::<u128>().unwrap_or(0) <= now
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+                Err(e) => return Err(io_error(e)),
+            };
+            if free {
+                let until = now + ttl.as_millis();
+                replace_atomically(&paths.lease, format!("{holder}\n{until}").as_bytes())?;
+            }
+            Ok(free)
+        }))
+    }
+
+    fn release<'a>(&'a self, key: &'a SessionKey, holder: &'a str) -> StoreFuture<'a, ()> {
+        let paths = self.paths(key);
+        let holder = holder.to_owned();
+        Box::pin(blocking(move || {
+            let _lock = KeyLock::acquire(&paths)?;
+            if let Ok(text) = fs::read_to_string(&paths.lease)
+                && text.split_once('\n').is_some_and(|(who, _)| who == holder)
+            {
+                fs::remove_file(&paths.lease).map_err(io_error)?;
+            }
+            Ok(())
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_cannot_escape_the_store() {
+        assert_eq!(file_safe("abcXYZ09_"), "abcXYZ09_");
+        assert_eq!(file_safe("../x"), "-2e-2e-2fx");
+        assert_eq!(file_safe(""), "-empty");
+        assert_ne!(file_safe("a-b"), file_safe("a_b"));
+    }
+}

@@ -1,0 +1,219 @@
+//! Sessions in PostgreSQL, shared by every process of an app.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+use super::{Expected, StoreError, StoreFuture, TokenStore, Versioned};
+use crate::auth::session::{Resource, Session, SessionKey};
+
+const STORE: &str = "postgres";
+
+/// Sessions in two tables: `highlevel_oauth_sessions` (app, kind, resource, version,
+/// session) and `highlevel_oauth_leases` (app, kind, resource, holder, until), created on
+/// connect if missing.
+///
+/// Versions are checked in the `UPDATE`'s `WHERE`, leases taken with one
+/// `INSERT … ON CONFLICT DO UPDATE … WHERE until < now()`, so both hold across processes.
+/// Sessions hold tokens in clear: protect the database as you would the secrets.
+#[derive(Clone)]
+pub struct PostgresStore {
+    client: Arc<Client>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The connection string may carry a password.
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS highlevel_oauth_sessions (
+    app text NOT NULL,
+    kind text NOT NULL,
+    resource text NOT NULL,
+    version bigint NOT NULL,
+    session text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (app, kind, resource)
+);
+CREATE TABLE IF NOT EXISTS highlevel_oauth_leases (
+    app text NOT NULL,
+    kind text NOT NULL,
+    resource text NOT NULL,
+    holder text NOT NULL,
+    until timestamptz NOT NULL,
+    PRIMARY KEY (app, kind, resource)
+);";
+
+fn backend(e: tokio_postgres::Error) -> StoreError {
+    StoreError::backend(STORE, e)
+}
+
+fn parts(key: &SessionKey) -> (&str, &'static str, &str) {
+    match &key.resource {
+        Resource::Location(id) => (&key.app, "location", id),
+        Resource::Company(id) => (&key.app, "company", id),
+    }
+}
+
+impl PostgresStore {
+    /// Connects without TLS (a database on loopback or a private network) and creates the
+    /// tables if missing. For TLS, connect with your TLS connector and use
+    /// [`PostgresStore::with_client`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the server is unreachable or the tables cannot be made.
+    pub async fn connect(config: &str) -> Result<Self, StoreError> {
+        let (client, connection) = tokio_postgres::connect(config, NoTls)
+            .await
+            .map_err(backend)?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::error!(error = %e, "postgres token store: connection ended");
+            }
+        });
+        Self::with_client(client).await
+    }
+
+    /// Uses a connected client (its connection task already spawned) and creates the tables
+    /// if missing.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the tables cannot be made.
+    pub async fn with_client(client: Client) -> Result<Self, StoreError> {
+        client.batch_execute(SCHEMA).await.map_err(backend)?;
+        Ok(Self {
+            client: Arc::new(client),
+        })
+    }
+}
+
+impl TokenStore for PostgresStore {
+    fn get<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, Option<Versioned>> {
+        Box::pin(async move {
+            let (app, kind, id) = parts(key);
+            let row = self
+                .client
+                .query_opt(
+                    "SELECT version, session FROM highlevel_oauth_sessions \
+                     WHERE app = $1 AND kind = $2 AND resource = $3",
+                    &[&app, &kind, &id],
+                )
+                .await
+                .map_err(backend)?;
+            let Some(row) = row else { return Ok(None) };
+            let version: i64 = row.try_get(0).map_err(backend)?;
+            let document: String = row.try_get(1).map_err(backend)?;
+            let session =
+                Session::from_store_json(&document).map_err(|e| StoreError::corrupt(key, &e))?;
+            Ok(Some(Versioned {
+                session,
+                version: u64::try_from(version).unwrap_or_default(),
+            }))
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        session: &'a Session,
+        expected: Expected,
+    ) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let (app, kind, id) = parts(key);
+            let document = session.to_store_json();
+            let row = match expected {
+                Expected::Absent => {
+                    self.client
+                        .query_opt(
+                            "INSERT INTO highlevel_oauth_sessions (app, kind, resource, version, session) \
+                             VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING RETURNING version",
+                            &[&app, &kind, &id, &document],
+                        )
+                        .await
+                }
+                Expected::Version(version) => {
+                    let version = i64::try_from(version).unwrap_or(i64::MAX);
+                    self.client
+                        .query_opt(
+                            "UPDATE highlevel_oauth_sessions \
+                             SET version = version + 1, session = $5, updated_at = now() \
+                             WHERE app = $1 AND kind = $2 AND resource = $3 AND version = $4 \
+                             RETURNING version",
+                            &[&app, &kind, &id, &version, &document],
+                        )
+                        .await
+                }
+            }
+            .map_err(backend)?;
+            let row = row.ok_or_else(|| StoreError::Conflict { key: key.clone() })?;
+            let version: i64 = row.try_get(0).map_err(backend)?;
+            Ok(u64::try_from(version).unwrap_or_default())
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let (app, kind, id) = parts(key);
+            for table in ["highlevel_oauth_sessions", "highlevel_oauth_leases"] {
+                self.client
+                    .execute(
+                        &format!(
+                            "DELETE FROM {table} WHERE app = $1 AND kind = $2 AND resource = $3"
+                        ),
+                        &[&app, &kind, &id],
+                    )
+                    .await
+                    .map_err(backend)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let (app, kind, id) = parts(key);
+            let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+            let row = self
+                .client
+                .query_opt(
+                    "INSERT INTO highlevel_oauth_leases (app, kind, resource, holder, until) \
+                     VALUES ($1, $2, $3, $4, clock_timestamp() + $5 * interval '1 millisecond') \
+                     ON CONFLICT (app, kind, resource) DO UPDATE \
+                     SET holder = EXCLUDED.holder, until = EXCLUDED.until \
+                     WHERE highlevel_oauth_leases.until < clock_timestamp() \
+                        OR highlevel_oauth_leases.holder = EXCLUDED.holder \
+                     RETURNING holder",
+                    &[&app, &kind, &id, &holder, &(millis as f64)],
+                )
+                .await
+                .map_err(backend)?;
+            Ok(row.is_some())
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a SessionKey, holder: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let (app, kind, id) = parts(key);
+            self.client
+                .execute(
+                    "DELETE FROM highlevel_oauth_leases \
+                     WHERE app = $1 AND kind = $2 AND resource = $3 AND holder = $4",
+                    &[&app, &kind, &id, &holder],
+                )
+                .await
+                .map_err(backend)?;
+            Ok(())
+        })
+    }
+}
