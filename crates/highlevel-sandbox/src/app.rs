@@ -1,7 +1,8 @@
 //! The router: each API module's routes behind the token and its own `Version` check, a
 //! HighLevel-shaped 404 for everything else, a body limit, and a `traceId` on every answer.
 //!
-//! A new module (OAuth, rate limits, webhooks) is one more `.merge(...)` here.
+//! OAuth's routes authenticate by themselves (client secret, or an agency token). A new
+//! module (rate limits, webhooks) is one more `.merge(...)` here.
 
 use axum::Router;
 use axum::body::Body;
@@ -13,7 +14,7 @@ use serde_json::Value;
 
 use crate::errors::ApiError;
 use crate::state::Shared;
-use crate::{auth, contacts, version};
+use crate::{auth, contacts, oauth, version};
 
 /// Largest request body accepted; larger ones get a shaped 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -33,7 +34,8 @@ pub fn router(shared: Shared) -> Router {
             shared.clone(),
             auth::require_token,
         ));
-    api.fallback(no_route)
+    api.merge(oauth::routes())
+        .fallback(no_route)
         .method_not_allowed_fallback(no_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(stamp_trace_id))

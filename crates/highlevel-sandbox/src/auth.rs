@@ -1,5 +1,5 @@
-//! Private integration token auth: `Authorization: Bearer <token>` or a 401 in HighLevel's
-//! shape. (OAuth access tokens join here when the sandbox grows an OAuth module.)
+//! Bearer auth: the private integration token or an unexpired OAuth access token, or a 401 in
+//! HighLevel's shape.
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -7,9 +7,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::errors::ApiError;
+use crate::oauth::Bearer;
 use crate::state::Shared;
 
-/// Refuses requests without the sandbox's token.
+/// Refuses requests without the sandbox's token or a live access token.
 pub async fn require_token(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
@@ -20,7 +21,8 @@ pub async fn require_token(State(shared): State<Shared>, request: Request, next:
         None => ApiError::unauthorized("Unauthorized: no Authorization header").into_response(),
         Some(value) => match value.split_once(' ') {
             Some((scheme, token))
-                if scheme.eq_ignore_ascii_case("bearer") && shared.accepts_token(token.trim()) =>
+                if scheme.eq_ignore_ascii_case("bearer")
+                    && matches!(shared.bearer(token.trim()), Bearer::Valid(_)) =>
             {
                 next.run(request).await
             }

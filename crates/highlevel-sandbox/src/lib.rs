@@ -27,6 +27,7 @@ mod app;
 mod auth;
 mod contacts;
 mod errors;
+mod oauth;
 mod request;
 mod state;
 mod version;
@@ -38,6 +39,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 pub use app::{BODY_LIMIT, TRACE_HEADER};
+pub use oauth::OAuthStats;
 
 /// How long [`RunningSandbox::shutdown`] lets in-flight requests finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -48,6 +50,14 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_TOKEN: &str = "pit-sandbox-0000-0000-0000-000000000000";
 /// The location a sandbox serves unless told otherwise.
 pub const DEFAULT_LOCATION_ID: &str = "sbxLocation0000000001";
+/// The OAuth client id it accepts unless told otherwise (`<appId>-<suffix>`, as HighLevel's).
+pub const DEFAULT_CLIENT_ID: &str = "sbxapp00000000000001-sandboxclient";
+/// The OAuth client secret it accepts unless told otherwise.
+pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-client-secret";
+/// The agency the app is installed in unless told otherwise.
+pub const DEFAULT_COMPANY_ID: &str = "sbxCompany00000000001";
+/// How long access tokens live unless told otherwise (HighLevel's `expires_in`).
+pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(86_399);
 
 /// Starts sandboxes.
 #[derive(Clone)]
@@ -56,6 +66,11 @@ pub struct Sandbox {
     location_id: String,
     port: u16,
     body_timeout: Duration,
+    client_id: String,
+    client_secret: String,
+    company_id: String,
+    installed_locations: usize,
+    access_token_ttl: Duration,
 }
 
 impl fmt::Debug for Sandbox {
@@ -65,6 +80,10 @@ impl fmt::Debug for Sandbox {
             .field("location_id", &self.location_id)
             .field("port", &self.port)
             .field("body_timeout", &self.body_timeout)
+            .field("client_id", &self.client_id)
+            .field("company_id", &self.company_id)
+            .field("installed_locations", &self.installed_locations)
+            .field("access_token_ttl", &self.access_token_ttl)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +95,11 @@ impl Default for Sandbox {
             location_id: DEFAULT_LOCATION_ID.into(),
             port: 0,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            client_id: DEFAULT_CLIENT_ID.into(),
+            client_secret: DEFAULT_CLIENT_SECRET.into(),
+            company_id: DEFAULT_COMPANY_ID.into(),
+            installed_locations: 0,
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
         }
     }
 }
@@ -121,6 +145,36 @@ impl Sandbox {
         self
     }
 
+    /// The OAuth app it knows (client id `<appId>-<suffix>`, and secret).
+    pub fn oauth_client(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.client_id = client_id.into();
+        self.client_secret = client_secret.into();
+        self
+    }
+
+    /// The agency its locations belong to.
+    pub fn company_id(mut self, company_id: impl Into<String>) -> Self {
+        self.company_id = company_id.into();
+        self
+    }
+
+    /// How many more locations (besides the default one) the app is installed in:
+    /// `sbxInstalled00000001`, … listed by `installedLocations` and open to `locationToken`.
+    pub fn installed_locations(mut self, count: usize) -> Self {
+        self.installed_locations = count;
+        self
+    }
+
+    /// How long OAuth access tokens live (default [`DEFAULT_ACCESS_TOKEN_TTL`]).
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = ttl;
+        self
+    }
+
     /// Binds 127.0.0.1 and serves until the returned handle is dropped or shut down.
     ///
     /// # Errors
@@ -130,12 +184,22 @@ impl Sandbox {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let address = listener.local_addr()?;
         let url = format!("http://{address}");
+        let mut locations = vec![self.location_id.clone()];
+        locations.extend((1..=self.installed_locations).map(|i| format!("sbxInstalled{i:08}")));
         let shared = state::Shared::new(
             self.token.clone(),
             self.location_id.clone(),
             self.body_timeout,
+            oauth::OAuthSetup {
+                client_id: self.client_id,
+                client_secret: self.client_secret,
+                company_id: self.company_id,
+                locations,
+                access_token_ttl: self.access_token_ttl,
+            },
         );
         shared.set_base_url(url.clone());
+        let shared_handle = shared.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, app::router(shared)).with_graceful_shutdown(async {
             let _ = stopped.await;
@@ -150,6 +214,7 @@ impl Sandbox {
             address,
             token: self.token,
             location_id: self.location_id,
+            shared: shared_handle,
             stop: Some(stop),
             task,
         })
@@ -162,6 +227,7 @@ pub struct RunningSandbox {
     address: SocketAddr,
     token: String,
     location_id: String,
+    shared: state::Shared,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -196,6 +262,37 @@ impl RunningSandbox {
     /// The location it serves.
     pub fn location_id(&self) -> &str {
         &self.location_id
+    }
+
+    /// The OAuth client id it accepts.
+    pub fn client_id(&self) -> String {
+        self.shared.oauth().setup().client_id.clone()
+    }
+
+    /// The OAuth client secret it accepts.
+    pub fn client_secret(&self) -> String {
+        self.shared.oauth().setup().client_secret.clone()
+    }
+
+    /// The agency the app is installed in.
+    pub fn company_id(&self) -> String {
+        self.shared.oauth().setup().company_id.clone()
+    }
+
+    /// The locations the app is installed in, the default location first.
+    pub fn installed_location_ids(&self) -> Vec<String> {
+        self.shared.oauth().setup().locations.clone()
+    }
+
+    /// What the OAuth endpoints have done so far.
+    pub fn oauth_stats(&self) -> OAuthStats {
+        self.shared.oauth().stats()
+    }
+
+    /// Expires every OAuth access token issued so far (the private token is unaffected), so
+    /// the next call with one gets HighLevel's 401.
+    pub fn expire_access_tokens(&self) {
+        self.shared.oauth().expire_access_tokens();
     }
 
     /// Stops serving: waits up to [`SHUTDOWN_GRACE`] for in-flight requests to be answered,

@@ -1,14 +1,18 @@
-//! `highlevel-sandbox [--port N] [--token T] [--location-id L]`: the sandbox as a program,
+//! `highlevel-sandbox [--port N] [--token T] [--location-id L] [--client-id C]
+//! [--client-secret S] [--installed-locations N]`: the sandbox as a program,
 //! for trying the SDK (or curl) against it. Stops on Ctrl-C.
 
 use std::process::ExitCode;
 
 use highlevel_sandbox::Sandbox;
 
-const USAGE: &str = "usage: highlevel-sandbox [--port N] [--token TOKEN] [--location-id ID]";
+const USAGE: &str = "usage: highlevel-sandbox [--port N] [--token TOKEN] [--location-id ID] \
+                     [--client-id ID] [--client-secret SECRET] [--installed-locations N]";
 
 fn parse(args: &[String]) -> Result<Sandbox, String> {
     let mut sandbox = Sandbox::builder();
+    let mut client_id = highlevel_sandbox::DEFAULT_CLIENT_ID.to_owned();
+    let mut client_secret = highlevel_sandbox::DEFAULT_CLIENT_SECRET.to_owned();
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
         let mut value = || {
@@ -26,17 +30,33 @@ fn parse(args: &[String]) -> Result<Sandbox, String> {
             }
             "--token" => sandbox.token(value()?),
             "--location-id" => sandbox.location_id(value()?),
+            "--client-id" => {
+                client_id = value()?;
+                sandbox
+            }
+            "--client-secret" => {
+                client_secret = value()?;
+                sandbox
+            }
+            "--installed-locations" => {
+                let text = value()?;
+                let count = text.parse().map_err(|_| {
+                    format!("--installed-locations: `{text}` is not a count\n{USAGE}")
+                })?;
+                sandbox.installed_locations(count)
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         };
     }
-    Ok(sandbox)
+    Ok(sandbox.oauth_client(client_id, client_secret))
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let own_token = args.iter().any(|a| a == "--token");
+    let own_secret = args.iter().any(|a| a == "--client-secret");
     let sandbox = match parse(&args) {
         Ok(sandbox) => sandbox,
         Err(message) => {
@@ -58,6 +78,13 @@ async fn main() -> ExitCode {
         println!("  token:       {}", running.token());
     }
     println!("  location id: {}", running.location_id());
+    println!("  OAuth client id: {}", running.client_id());
+    if own_secret {
+        println!("  OAuth client secret: the one given with --client-secret");
+    } else {
+        println!("  OAuth client secret: {}", running.client_secret());
+    }
+    println!("  agency (company) id: {}", running.company_id());
     println!("Ctrl-C stops it.");
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("highlevel-sandbox: cannot wait for Ctrl-C: {e}");

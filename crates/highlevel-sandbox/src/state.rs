@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use crate::contacts::ContactStore;
+use crate::oauth::{Bearer, OAuthSetup, OAuthState};
 
 /// The sandbox's state, cheap to clone into handlers.
 #[derive(Debug, Clone)]
@@ -16,6 +17,7 @@ struct Inner {
     body_timeout: Duration,
     base_url: OnceLock<String>,
     contacts: Mutex<ContactStore>,
+    oauth: Mutex<OAuthState>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -28,20 +30,38 @@ impl std::fmt::Debug for Inner {
 }
 
 impl Shared {
-    pub fn new(token: String, location_id: String, body_timeout: Duration) -> Self {
+    pub fn new(
+        token: String,
+        location_id: String,
+        body_timeout: Duration,
+        oauth: OAuthSetup,
+    ) -> Self {
         Self(Arc::new(Inner {
             token,
             location_id,
             body_timeout,
             base_url: OnceLock::new(),
             contacts: Mutex::new(ContactStore::default()),
+            oauth: Mutex::new(OAuthState::new(oauth)),
         }))
     }
 
-    /// Whether `token` is the sandbox's private integration token.
-    pub fn accepts_token(&self, token: &str) -> bool {
+    /// What `token` is: the private integration token, an issued OAuth access token (valid
+    /// or expired), or nothing the sandbox knows.
+    pub fn bearer(&self, token: &str) -> Bearer {
         // Constant-time enough for a test server; the point is only which token is valid.
-        token == self.0.token
+        if token == self.0.token {
+            return Bearer::Valid(crate::oauth::Subject::Location(self.0.location_id.clone()));
+        }
+        self.oauth().bearer(token)
+    }
+
+    /// The OAuth side, locked (same reasoning as [`Shared::contacts`]).
+    pub fn oauth(&self) -> MutexGuard<'_, OAuthState> {
+        self.0
+            .oauth
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// How long a request body may take to arrive.

@@ -46,6 +46,8 @@ pub use highlevel_runtime::{
     ApiError, ApiErrorBody, AuthError, DecodeError, Error, ErrorMessage, OperationMeta, Scope,
     ScopeAccess, SecurityScheme,
 };
+/// Re-exported: sessions hold their tokens as `secrecy::SecretString`.
+pub use secrecy;
 
 /// Where HighLevel serves its v2 API.
 pub const DEFAULT_BASE_URL: &str = "https://services.leadconnectorhq.com";

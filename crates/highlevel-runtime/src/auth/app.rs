@@ -421,18 +421,32 @@ impl OAuthApp {
         company_id: &str,
     ) -> Result<Vec<InstalledLocation>, AuthError> {
         let company = Resource::Company(company_id.to_owned());
-        let agency = self.current(&company, None).await?;
-        let listed = self
-            .endpoints()
-            .installed_locations(&agency.session.access_token, company_id, self.app_id())
-            .await;
-        match listed {
-            Ok(locations) => Ok(locations),
-            Err(GrantError::Other(e)) => Err(e),
-            Err(GrantError::InvalidGrant(reason)) => Err(AuthError::ReauthorizationNeeded {
-                resource: company,
-                reason,
-            }),
+        let mut agency = self.current(&company, None).await?;
+        let mut retried = false;
+        loop {
+            let listed = self
+                .endpoints()
+                .installed_locations(&agency.session.access_token, company_id, self.app_id())
+                .await;
+            match listed {
+                Ok(locations) => return Ok(locations),
+                Err(GrantError::Other(AuthError::Endpoint(e)))
+                    if e.status() == http::StatusCode::UNAUTHORIZED && !retried =>
+                {
+                    retried = true;
+                    match self.after_unauthorized(&company, None, &agency).await? {
+                        Some(renewed) => agency = renewed,
+                        None => return Err(AuthError::Endpoint(e)),
+                    }
+                }
+                Err(GrantError::Other(e)) => return Err(e),
+                Err(GrantError::InvalidGrant(reason)) => {
+                    return Err(AuthError::ReauthorizationNeeded {
+                        resource: company,
+                        reason,
+                    });
+                }
+            }
         }
     }
 

@@ -1,0 +1,454 @@
+//! The OAuth lifecycle against the sandbox over real HTTP: install, refresh ahead of expiry
+//! and after a 401 (one refresh for many callers), invalid_grant, a failing store,
+//! agency→location minting, and no secret in any log line.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use highlevel::auth::{
+    AuthError, Expected, MemoryStore, Resource, Session, SessionKey, StoreError, StoreFuture,
+    TokenStore, UserType, Versioned,
+};
+use highlevel::secrecy::ExposeSecret;
+use highlevel::{Error, HighLevel};
+use highlevel_sandbox::{RunningSandbox, Sandbox};
+use highlevel_tests::oauth::{age_session, app_config, authorize, handle, install, reopen};
+
+async fn list_contacts(hl: &HighLevel, location: &str) -> Result<(), Error> {
+    hl.location(location)
+        .contacts()
+        .get_contacts()
+        .location_id(location)
+        .send()
+        .await
+        .map(drop)
+}
+
+async fn installed_location(sandbox: &RunningSandbox) -> HighLevel {
+    let hl = handle(sandbox, app_config(sandbox)).expect("handle");
+    let installed = install(&hl, UserType::Location).await.expect("installed");
+    assert_eq!(
+        installed.resource,
+        Resource::Location(sandbox.location_id().to_owned())
+    );
+    hl
+}
+
+#[tokio::test]
+async fn install_flow_checks_state_and_stores_the_session() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let hl = handle(&sandbox, app_config(&sandbox)).expect("handle");
+    let app = hl.oauth_app().expect("oauth");
+
+    // A callback whose state is not ours is refused before its code is spent.
+    let (callback, mut pending) = authorize(&hl, UserType::Location).await.expect("page");
+    let real_state = std::mem::replace(&mut pending.state, "forged".into());
+    let forged = app.complete_authorization(&callback, &pending).await;
+    assert!(
+        matches!(forged, Err(AuthError::StateMismatch)),
+        "{forged:?}"
+    );
+    assert_eq!(sandbox.oauth_stats().code_exchanges, 0);
+
+    pending.state = real_state;
+    let installed = app
+        .complete_authorization(&callback, &pending)
+        .await
+        .expect("exchanged");
+    assert_eq!(
+        installed.company_id.as_deref(),
+        Some(sandbox.company_id().as_str())
+    );
+    assert!(installed.scope.contains("contacts.readonly"));
+    // The code is single-use.
+    let again = app.complete_authorization(&callback, &pending).await;
+    assert!(
+        matches!(again, Err(AuthError::InvalidCallback(_))),
+        "{again:?}"
+    );
+
+    list_contacts(&hl, sandbox.location_id())
+        .await
+        .expect("call with the new session");
+    let stored = app
+        .session(Resource::Location(sandbox.location_id().to_owned()))
+        .await
+        .expect("store")
+        .expect("stored");
+    assert_eq!(stored.version, 1);
+    assert!(stored.session.refresh_token.is_some());
+}
+
+#[tokio::test]
+async fn fifty_concurrent_expired_callers_cause_one_refresh() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let hl = installed_location(&sandbox).await;
+    let location = sandbox.location_id().to_owned();
+    age_session(&hl, Resource::Location(location.clone()))
+        .await
+        .expect("aged");
+    let hl = reopen(&sandbox, &hl, app_config(&sandbox)).expect("restarted");
+
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let hl = hl.clone();
+            let location = location.clone();
+            tokio::spawn(async move { list_contacts(&hl, &location).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("call succeeds");
+    }
+    let stats = sandbox.oauth_stats();
+    assert_eq!(stats.refreshes, 1, "{stats:?}");
+    assert_eq!(stats.refresh_token_reuses, 0, "{stats:?}");
+    println!(
+        "50 concurrent expired callers -> {} refresh",
+        stats.refreshes
+    );
+}
+
+#[tokio::test]
+async fn a_401_refreshes_once_and_retries() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let config = app_config(&sandbox).unauthorized_refresh_after(Duration::ZERO);
+    let hl = handle(&sandbox, config).expect("handle");
+    install(&hl, UserType::Location).await.expect("installed");
+    let location = sandbox.location_id().to_owned();
+
+    // HighLevel revokes the token early: the SDK still thinks it good for a day.
+    sandbox.expire_access_tokens();
+    list_contacts(&hl, &location)
+        .await
+        .expect("retried after refresh");
+    let stats = sandbox.oauth_stats();
+    assert_eq!(stats.expired_token_rejections, 1, "{stats:?}");
+    assert_eq!(stats.refreshes, 1, "{stats:?}");
+
+    // Twenty callers hitting 401 at once still cause one refresh.
+    sandbox.expire_access_tokens();
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let hl = hl.clone();
+            let location = location.clone();
+            tokio::spawn(async move { list_contacts(&hl, &location).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("call succeeds");
+    }
+    let stats = sandbox.oauth_stats();
+    assert_eq!(stats.refreshes, 2, "{stats:?}");
+    assert_eq!(stats.refresh_token_reuses, 0, "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_401_for_a_fresh_token_is_not_taken_for_expiry() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let hl = installed_location(&sandbox).await;
+    sandbox.expire_access_tokens();
+    let err = list_contacts(&hl, sandbox.location_id())
+        .await
+        .expect_err("401 passes through");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err}");
+    assert_eq!(sandbox.oauth_stats().refreshes, 0);
+}
+
+#[tokio::test]
+async fn invalid_grant_needs_reauthorization_and_keeps_the_session() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let hl = installed_location(&sandbox).await;
+    let location = Resource::Location(sandbox.location_id().to_owned());
+    let app = hl.oauth_app().expect("oauth");
+
+    // Someone else spends the stored refresh token (the way a second, uncoordinated client
+    // would), so the SDK's copy is dead.
+    let stored = app
+        .session(location.clone())
+        .await
+        .expect("store")
+        .expect("stored");
+    let refresh = stored.session.refresh_token.expect("refresh token");
+    let spent = reqwest::Client::new()
+        .post(format!("{}/oauth/token", sandbox.url()))
+        .form(&[
+            ("client_id", sandbox.client_id().as_str()),
+            ("client_secret", sandbox.client_secret().as_str()),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.expose_secret()),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert!(spent.status().is_success());
+    age_session(&hl, location.clone()).await.expect("aged");
+    let hl = reopen(&sandbox, &hl, app_config(&sandbox)).expect("restarted");
+    let app = hl.oauth_app().expect("oauth");
+
+    let err = list_contacts(&hl, sandbox.location_id())
+        .await
+        .expect_err("no usable token");
+    let auth = err.as_auth().expect("an auth error");
+    assert!(auth.needs_reauthorization(), "{auth}");
+    assert_eq!(auth.resource(), Some(&location));
+    let kept = app
+        .session(location.clone())
+        .await
+        .expect("store")
+        .expect("kept");
+    assert!(kept.session.needs_reauthorization(), "{:?}", kept.session);
+
+    // Later calls fail the same way without spending anything at HighLevel.
+    let refreshes = sandbox.oauth_stats();
+    let again = list_contacts(&hl, sandbox.location_id()).await;
+    assert!(again.is_err_and(|e| e.as_auth().is_some_and(AuthError::needs_reauthorization)));
+    assert_eq!(sandbox.oauth_stats(), refreshes);
+}
+
+/// A real memory store whose writes can be made to fail, as a database outage would.
+#[derive(Debug, Default)]
+struct FlakyStore {
+    inner: MemoryStore,
+    failing: AtomicBool,
+}
+
+impl TokenStore for FlakyStore {
+    fn get<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, Option<Versioned>> {
+        self.inner.get(key)
+    }
+    fn put<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        session: &'a Session,
+        expected: Expected,
+    ) -> StoreFuture<'a, u64> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Box::pin(async {
+                Err(StoreError::Backend {
+                    store: "flaky",
+                    source: "disk full".into(),
+                })
+            });
+        }
+        self.inner.put(key, session, expected)
+    }
+    fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()> {
+        self.inner.delete(key)
+    }
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        self.inner.try_lease(key, holder, ttl)
+    }
+    fn release<'a>(&'a self, key: &'a SessionKey, holder: &'a str) -> StoreFuture<'a, ()> {
+        self.inner.release(key, holder)
+    }
+}
+
+#[tokio::test]
+async fn a_failed_store_write_surfaces_and_loses_nothing() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let store = Arc::new(FlakyStore::default());
+    let config = app_config(&sandbox).shared_store(store.clone());
+    let hl = handle(&sandbox, config).expect("handle");
+    install(&hl, UserType::Location).await.expect("installed");
+    let location = Resource::Location(sandbox.location_id().to_owned());
+    age_session(&hl, location.clone()).await.expect("aged");
+    let hl = reopen(&sandbox, &hl, app_config(&sandbox)).expect("restarted");
+
+    store.failing.store(true, Ordering::SeqCst);
+    let err = list_contacts(&hl, sandbox.location_id())
+        .await
+        .expect_err("the rotated tokens were not saved");
+    assert!(
+        matches!(err.as_auth(), Some(AuthError::RotatedTokensNotSaved { .. })),
+        "{err}"
+    );
+    assert_eq!(sandbox.oauth_stats().refreshes, 1);
+    let again = list_contacts(&hl, sandbox.location_id()).await;
+    assert!(again.is_err(), "no call runs on unsaved tokens");
+    assert_eq!(
+        sandbox.oauth_stats().refreshes,
+        1,
+        "and nothing refreshes twice"
+    );
+
+    // The store recovers: the tokens kept in memory are written, then used.
+    store.failing.store(false, Ordering::SeqCst);
+    list_contacts(&hl, sandbox.location_id())
+        .await
+        .expect("works again");
+    let stored = hl
+        .oauth_app()
+        .expect("oauth")
+        .session(location.clone())
+        .await
+        .expect("store")
+        .expect("stored");
+    assert_eq!(stored.version, 3, "install, aged, rotated");
+    // The rotated refresh token is the live one: refreshing with it works.
+    age_session(&hl, location).await.expect("aged");
+    let hl = reopen(&sandbox, &hl, app_config(&sandbox)).expect("restarted");
+    list_contacts(&hl, sandbox.location_id())
+        .await
+        .expect("refreshed again");
+    let stats = sandbox.oauth_stats();
+    assert_eq!(
+        (stats.refreshes, stats.refresh_token_reuses),
+        (2, 0),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn agency_tokens_mint_location_tokens_once_and_serve_agency_operations() {
+    let sandbox = Sandbox::builder()
+        .installed_locations(3)
+        .serve()
+        .await
+        .expect("sandbox");
+    let hl = handle(&sandbox, app_config(&sandbox)).expect("handle");
+    let installed = install(&hl, UserType::Company)
+        .await
+        .expect("agency install");
+    let company = sandbox.company_id();
+    assert_eq!(installed.resource, Resource::Company(company.clone()));
+    assert_eq!(installed.approved_locations.len(), 4);
+
+    let agency = hl.agency(&company);
+    let location = sandbox.location_id();
+    for _ in 0..3 {
+        agency
+            .location(location)
+            .contacts()
+            .get_contacts()
+            .location_id(location)
+            .send()
+            .await
+            .expect("call with a minted location token");
+    }
+    assert_eq!(
+        sandbox.oauth_stats().location_tokens,
+        1,
+        "minted once, then reused"
+    );
+    let minted = hl
+        .oauth_app()
+        .expect("oauth")
+        .session(Resource::Location(location.to_owned()))
+        .await
+        .expect("store")
+        .expect("stored");
+    assert!(minted.session.minted_from_agency);
+
+    // An agency-only operation from a location-scoped handle uses the agency's token.
+    let listed = agency
+        .location(location)
+        .oauth()
+        .get_installed_location()
+        .company_id(company.as_str())
+        .app_id("sbxapp00000000000001")
+        .send()
+        .await
+        .expect("agency operation");
+    assert_eq!(listed.into_inner().count, Some(4.0));
+
+    // A location-only operation from an agency handle says what is missing.
+    let err = agency
+        .agent_studio()
+        .get_agents()
+        .limit("10")
+        .offset("0")
+        .location_id(location)
+        .send()
+        .await
+        .expect_err("needs a location");
+    assert!(
+        matches!(
+            err.as_auth(),
+            Some(AuthError::NoLocationForOperation { .. })
+        ),
+        "{err}"
+    );
+    let unscoped = hl
+        .contacts()
+        .get_contacts()
+        .location_id(location)
+        .send()
+        .await;
+    assert!(unscoped.is_err_and(|e| matches!(e.as_auth(), Some(AuthError::NotScoped))),);
+
+    // The minted location session refreshes like any other.
+    age_session(&hl, Resource::Location(location.to_owned()))
+        .await
+        .expect("aged");
+    let hl = reopen(&sandbox, &hl, app_config(&sandbox)).expect("restarted");
+    hl.agency(&company)
+        .location(location)
+        .contacts()
+        .get_contacts()
+        .location_id(location)
+        .send()
+        .await
+        .expect("refreshed");
+    let stats = sandbox.oauth_stats();
+    assert_eq!(
+        (stats.refreshes, stats.location_tokens),
+        (1, 1),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_installed_location_is_minted_with_bounded_concurrency() {
+    let sandbox = Sandbox::builder()
+        .installed_locations(120)
+        .serve()
+        .await
+        .expect("sandbox");
+    let hl = handle(&sandbox, app_config(&sandbox)).expect("handle");
+    install(&hl, UserType::Company)
+        .await
+        .expect("agency install");
+    let app = hl.oauth_app().expect("oauth");
+    let report = app
+        .mint_installed_locations(&sandbox.company_id(), 8)
+        .await
+        .expect("listed");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let mut expected = sandbox.installed_location_ids();
+    expected.sort();
+    assert_eq!(report.minted, expected, "all 121 across pages");
+    assert_eq!(sandbox.oauth_stats().location_tokens, 121);
+    // Again: every location already has a usable session, nothing is minted.
+    app.mint_installed_locations(&sandbox.company_id(), 8)
+        .await
+        .expect("listed");
+    assert_eq!(sandbox.oauth_stats().location_tokens, 121);
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_a_typed_endpoint_error() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let config = highlevel::auth::OAuthConfig::new(sandbox.client_id(), "not-the-secret")
+        .authorization_host(highlevel::auth::AuthorizationHost::Custom(
+            sandbox.url().to_owned(),
+        ));
+    let hl = handle(&sandbox, config).expect("handle");
+    let (callback, pending) = authorize(&hl, UserType::Location).await.expect("page");
+    let err = hl
+        .oauth_app()
+        .expect("oauth")
+        .complete_authorization(&callback, &pending)
+        .await
+        .expect_err("refused");
+    let AuthError::Endpoint(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(api.status().as_u16(), 401);
+    assert!(!format!("{err} {err:?}").contains("not-the-secret"));
+}
