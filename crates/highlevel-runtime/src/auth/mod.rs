@@ -25,4 +25,8 @@ pub use endpoints::InstalledLocation;
 pub use error::AuthError;
 pub(crate) use lifecycle::resource_for;
 pub use session::{Resource, Session, SessionKey, SessionStatus, UserType};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
 pub use store::{Expected, FileStore, MemoryStore, StoreError, StoreFuture, TokenStore, Versioned};

@@ -29,7 +29,12 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+/// `CREATE TABLE IF NOT EXISTS` races with itself when several processes start at once
+/// (duplicate `pg_type` rows), so creation is serialised by a transaction-scoped advisory
+/// lock (the number is arbitrary, fixed for this store).
 const SCHEMA: &str = "
+BEGIN;
+SELECT pg_advisory_xact_lock(7262016473);
 CREATE TABLE IF NOT EXISTS highlevel_oauth_sessions (
     app text NOT NULL,
     kind text NOT NULL,
@@ -46,7 +51,8 @@ CREATE TABLE IF NOT EXISTS highlevel_oauth_leases (
     holder text NOT NULL,
     until timestamptz NOT NULL,
     PRIMARY KEY (app, kind, resource)
-);";
+);
+COMMIT;";
 
 fn backend(e: tokio_postgres::Error) -> StoreError {
     StoreError::backend(STORE, e)

@@ -1,0 +1,291 @@
+//! Every token store keeps the same contract (versions compare-and-swap, one lease holder),
+//! and several processes sharing one store refresh an expired session exactly once.
+//!
+//! Memory and file stores run everywhere. Redis and PostgreSQL need servers: `cargo xtask
+//! test` installs and starts both on loopback and runs the ignored tests here with
+//! `HIGHLEVEL_TEST_REDIS_URL` and `HIGHLEVEL_TEST_POSTGRES_URL` set (`cargo xtask services`
+//! does the same for a shell).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use highlevel::auth::{
+    Expected, FileStore, MemoryStore, PostgresStore, RedisStore, Resource, Session, SessionKey,
+    StoreError, TokenStore, UserType,
+};
+use highlevel::secrecy::ExposeSecret;
+use highlevel_sandbox::Sandbox;
+use highlevel_tests::oauth::{age_session, app_config, handle, install};
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid_like())
+}
+
+fn uuid_like() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}{:x}", std::process::id())
+}
+
+fn session(token: &str) -> Session {
+    Session::new(
+        token,
+        Some(format!("{token}-refresh")),
+        SystemTime::now() + Duration::from_secs(3600),
+        UserType::Location,
+    )
+}
+
+/// The contract every store keeps.
+async fn contract(store: Arc<dyn TokenStore>) {
+    let key = SessionKey::new(unique("app"), Resource::Location("loc/1 ü".into()));
+    let other = SessionKey::new(key.app.clone(), Resource::Company("loc/1 ü".into()));
+    assert!(store.get(&key).await.expect("get").is_none());
+
+    assert_eq!(
+        store
+            .put(&key, &session("a1"), Expected::Absent)
+            .await
+            .expect("first"),
+        1
+    );
+    assert!(matches!(
+        store.put(&key, &session("a2"), Expected::Absent).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(
+        store
+            .put(&key, &session("a2"), Expected::Version(1))
+            .await
+            .expect("cas"),
+        2
+    );
+    assert!(matches!(
+        store.put(&key, &session("a3"), Expected::Version(1)).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let stored = store.get(&key).await.expect("get").expect("stored");
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.session.access_token.expose_secret(), "a2");
+    assert_eq!(
+        stored
+            .session
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret()),
+        Some("a2-refresh")
+    );
+    assert!(
+        store.get(&other).await.expect("get").is_none(),
+        "a company and a location with the same id are different keys"
+    );
+
+    // Twenty writers racing on one version: exactly one wins.
+    let racers: Vec<_> = (0..20)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let key = key.clone();
+            tokio::spawn(async move {
+                store
+                    .put(&key, &session(&format!("r{i}")), Expected::Version(2))
+                    .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        match racer.await.expect("task") {
+            Ok(3) => won += 1,
+            Err(StoreError::Conflict { .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+
+    // Leases: one holder at a time, re-entrant for the holder, released only by it, and
+    // free again once expired.
+    let ttl = Duration::from_millis(400);
+    assert!(store.try_lease(&key, "p1", ttl).await.expect("lease"));
+    assert!(!store.try_lease(&key, "p2", ttl).await.expect("lease"));
+    assert!(store.try_lease(&key, "p1", ttl).await.expect("lease"));
+    store.release(&key, "p2").await.expect("release");
+    assert!(!store.try_lease(&key, "p2", ttl).await.expect("lease"));
+    store.release(&key, "p1").await.expect("release");
+    assert!(store.try_lease(&key, "p2", ttl).await.expect("lease"));
+    tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+    assert!(
+        store.try_lease(&key, "p3", ttl).await.expect("lease"),
+        "an expired lease is free"
+    );
+
+    store.delete(&key).await.expect("delete");
+    assert!(store.get(&key).await.expect("get").is_none());
+    store.delete(&key).await.expect("deleting nothing is fine");
+}
+
+fn env_url(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run these tests through `cargo xtask test` or `cargo xtask services`")
+    })
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique(&format!("highlevel-{name}-")));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[tokio::test]
+async fn memory_store_keeps_the_contract() {
+    contract(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn file_store_keeps_the_contract_with_private_files() {
+    let dir = scratch_dir("store");
+    contract(Arc::new(FileStore::new(&dir))).await;
+    let store = FileStore::new(&dir);
+    let key = SessionKey::new("app", Resource::Location("../../etc/passwd".into()));
+    store
+        .put(&key, &session("f1"), Expected::Absent)
+        .await
+        .expect("put");
+    let files: Vec<_> = walk(&dir);
+    assert!(
+        files.iter().all(|f| f.starts_with(&dir)),
+        "no id escapes the store"
+    );
+    #[cfg(unix)]
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "json"))
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+#[ignore = "needs Redis: run through `cargo xtask test`"]
+async fn redis_store_keeps_the_contract() {
+    let store = RedisStore::connect(&env_url("HIGHLEVEL_TEST_REDIS_URL"))
+        .await
+        .expect("redis");
+    contract(Arc::new(store)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask test`"]
+async fn postgres_store_keeps_the_contract() {
+    let store = PostgresStore::connect(&env_url("HIGHLEVEL_TEST_POSTGRES_URL"))
+        .await
+        .expect("postgres");
+    contract(Arc::new(store)).await;
+}
+
+const PROCESSES: usize = 4;
+const CALLERS: usize = 50;
+
+/// Installs a location on a fresh sandbox through `store`, ages its session, then lets
+/// [`PROCESSES`] worker processes with [`CALLERS`] concurrent calls each loose on it at one
+/// instant. Exactly one refresh may reach the sandbox, and no refresh token may be reused.
+async fn processes_share_one_refresh(store: Arc<dyn TokenStore>, store_arg: &str) {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let app_id = unique("app");
+    let config = app_config(&sandbox)
+        .app_id(&app_id)
+        .shared_store(Arc::clone(&store));
+    let hl = handle(&sandbox, config).expect("handle");
+    install(&hl, UserType::Location).await.expect("installed");
+    let location = sandbox.location_id().to_owned();
+    age_session(&hl, Resource::Location(location.clone()))
+        .await
+        .expect("aged");
+
+    let start_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+        + 1_500;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_oauth_worker"))
+                .args(["--sandbox", sandbox.url()])
+                .args(["--client-id", &sandbox.client_id()])
+                .args(["--client-secret", &sandbox.client_secret()])
+                .args(["--app-id", &app_id])
+                .args(["--store", store_arg])
+                .args(["--location", &location])
+                .args(["--callers", &CALLERS.to_string()])
+                .args(["--start-at-ms", &start_at.to_string()])
+                .output()
+        })
+        .collect();
+    let mut succeeded = 0;
+    for worker in workers {
+        let output = worker.await.expect("worker runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "worker failed: {}{}",
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        succeeded += stdout
+            .trim()
+            .strip_prefix("ok ")
+            .and_then(|n| n.parse::<usize>().ok())
+            .expect("ok N");
+    }
+    let stats = sandbox.oauth_stats();
+    println!(
+        "{PROCESSES} processes x {CALLERS} expired callers via {}: {} refresh(es), {} reuse(s), {succeeded} calls ok, {:.2?}",
+        store_arg.split(':').next().unwrap_or("file"),
+        stats.refreshes,
+        stats.refresh_token_reuses,
+        started.elapsed()
+    );
+    assert_eq!(succeeded, PROCESSES * CALLERS);
+    assert_eq!(stats.refreshes, 1, "{stats:?}");
+    assert_eq!(stats.refresh_token_reuses, 0, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn processes_sharing_a_file_store_refresh_once() {
+    let dir = scratch_dir("shared");
+    let store: Arc<dyn TokenStore> = Arc::new(FileStore::new(&dir));
+    processes_share_one_refresh(store, &dir.display().to_string()).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Redis: run through `cargo xtask test`"]
+async fn processes_sharing_redis_refresh_once() {
+    let url = env_url("HIGHLEVEL_TEST_REDIS_URL");
+    let store = RedisStore::connect(&url).await.expect("redis");
+    processes_share_one_refresh(Arc::new(store), &url).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs PostgreSQL: run through `cargo xtask test`"]
+async fn processes_sharing_postgres_refresh_once() {
+    let url = env_url("HIGHLEVEL_TEST_POSTGRES_URL");
+    let store = PostgresStore::connect(&url).await.expect("postgres");
+    processes_share_one_refresh(Arc::new(store), &url).await;
+}
