@@ -112,9 +112,7 @@ async fn fifty_concurrent_expired_callers_cause_one_refresh() {
 #[tokio::test]
 async fn a_401_refreshes_once_and_retries() {
     let sandbox = Sandbox::start().await.expect("sandbox");
-    let config = app_config(&sandbox).unauthorized_refresh_after(Duration::ZERO);
-    let hl = handle(&sandbox, config).expect("handle");
-    install(&hl, UserType::Location).await.expect("installed");
+    let hl = installed_location(&sandbox).await;
     let location = sandbox.location_id().to_owned();
 
     // HighLevel revokes the token early: the SDK still thinks it good for a day.
@@ -143,16 +141,77 @@ async fn a_401_refreshes_once_and_retries() {
     assert_eq!(stats.refresh_token_reuses, 0, "{stats:?}");
 }
 
+/// A 401 that a refresh does not cure (a missing scope, not an expired token) costs one
+/// refresh, then fails as it is for the cooldown instead of rotating tokens on every call.
 #[tokio::test]
-async fn a_401_for_a_fresh_token_is_not_taken_for_expiry() {
-    let sandbox = Sandbox::start().await.expect("sandbox");
-    let hl = installed_location(&sandbox).await;
-    sandbox.expire_access_tokens();
-    let err = list_contacts(&hl, sandbox.location_id())
+async fn a_401_that_a_refresh_does_not_cure_is_not_refreshed_again() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "at-2", "refresh_token": "rt-2", "expires_in": 86399,
+            "userType": "Location", "locationId": "loc1", "companyId": "co1"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/contacts/"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+            "statusCode": 401, "message": "The token is not authorized for this scope."
+        })))
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryStore::new());
+    let hl = HighLevel::builder()
+        .base_url(server.uri())
+        .oauth_app(
+            highlevel::auth::OAuthConfig::new("app1-x", "secret").shared_store(store.clone()),
+        )
+        .build()
+        .expect("handle");
+    let key = hl
+        .oauth_app()
+        .expect("oauth")
+        .key(Resource::Location("loc1".into()));
+    let session = Session::new(
+        "at-1",
+        Some("rt-1".into()),
+        std::time::SystemTime::now() + Duration::from_secs(3600),
+        UserType::Location,
+    );
+    store
+        .put(&key, &session, Expected::Absent)
         .await
-        .expect_err("401 passes through");
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err}");
-    assert_eq!(sandbox.oauth_stats().refreshes, 0);
+        .expect("seeded");
+
+    let token_calls = || async {
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/oauth/token")
+            .count()
+    };
+    for _ in 0..3 {
+        let err = list_contacts(&hl, "loc1").await.expect_err("401");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err}");
+    }
+    assert_eq!(token_calls().await, 1, "one refresh, then the cooldown");
+    let contact_calls = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/contacts/")
+        .count();
+    assert_eq!(
+        contact_calls, 4,
+        "first call and its retry, then one attempt each"
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,6 @@
 //! Alone in its binary: it installs the global subscriber.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use highlevel::auth::{Resource, UserType};
 use highlevel::secrecy::ExposeSecret;
@@ -43,7 +42,7 @@ async fn a_trace_log_of_a_whole_session_holds_no_secret() {
         .serve()
         .await
         .expect("sandbox");
-    let config = app_config(&sandbox).unauthorized_refresh_after(Duration::ZERO);
+    let config = app_config(&sandbox);
     let hl = handle(&sandbox, config).expect("handle");
     let app = hl.oauth_app().expect("oauth").clone();
 

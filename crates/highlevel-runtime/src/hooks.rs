@@ -186,7 +186,14 @@ async fn exec_oauth(
         "oauth: retrying after a 401 with renewed tokens"
     );
     set_bearer(&mut retry, &renewed.session.access_token)?;
-    Ok(send_once(runtime, client, retry, operation).await)
+    let retried = send_once(runtime, client, retry, operation).await;
+    if retried
+        .as_ref()
+        .is_ok_and(|r| r.status() == reqwest::StatusCode::UNAUTHORIZED)
+    {
+        app.refresh_did_not_cure(&resource);
+    }
+    Ok(retried)
 }
 
 fn set_bearer(request: &mut reqwest::Request, token: &SecretString) -> Result<(), AuthError> {

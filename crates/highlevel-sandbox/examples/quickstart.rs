@@ -1,7 +1,9 @@
 //! `cargo run --example quickstart`: the SDK doing its job, with nothing to configure.
 //!
 //! With no configuration it starts the sandbox in-process and creates contacts, reads one
-//! back, searches, pages through all of them and shows what a bad request returns. With
+//! back, searches, pages through all of them and shows what a bad request returns; then it
+//! installs itself as an OAuth app (authorization URL, callback with state, code exchange)
+//! and rides out an expired token. With
 //! `HIGHLEVEL_TOKEN` and `HIGHLEVEL_LOCATION_ID` set it runs only the read-only steps against
 //! the real API (`HIGHLEVEL_BASE_URL` overrides where that is).
 //!
@@ -11,6 +13,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use highlevel::HighLevel;
+use highlevel::Scope;
+use highlevel::auth::{AuthorizationHost, OAuthConfig};
 use highlevel::contacts::types::{
     ContactsSearchSchema, ContactsSearchSuccessfulResponseDto, CreateContactDto, SearchBodyV2dto,
     UpdateContactDto,
@@ -175,7 +179,89 @@ async fn against_the_sandbox() -> Step<()> {
         Err(other) => return Err(format!("reading a deleted contact: {other}")),
         Ok(_) => return Err(format!("{last_id} is still there after deleting it")),
     }
+
+    oauth_install(&sandbox).await?;
     sandbox.shutdown().await;
+    Ok(())
+}
+
+/// A marketplace app's install, as your web app would run it: send the admin to the
+/// authorization page, take the callback, and from then on call as the location.
+async fn oauth_install(sandbox: &RunningSandbox) -> Step<()> {
+    println!("\n7. Install as an OAuth app");
+    let hl = HighLevel::builder()
+        .base_url(sandbox.url())
+        .oauth_app(
+            OAuthConfig::new(sandbox.client_id(), sandbox.client_secret())
+                .authorization_host(AuthorizationHost::Custom(sandbox.url().to_owned())),
+        )
+        .build()
+        .map_err(|e| format!("building the OAuth client: {e}"))?;
+    let app = hl.oauth_app().ok_or("the handle has no OAuth app")?;
+    let request = app
+        .authorize("https://myapp.example/oauth/callback")
+        .scopes([
+            Scope::from("contacts.readonly"),
+            Scope::from("contacts.write"),
+        ])
+        .build()
+        .map_err(|e| format!("building the authorization URL: {e}"))?;
+    println!("   send the admin to {}", request.url);
+    // The admin picks a location and consents; the sandbox's page does so at once.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("building the browser: {e}"))?;
+    let page = browser
+        .get(request.url.clone())
+        .send()
+        .await
+        .map_err(|e| format!("opening the authorization page: {e}"))?;
+    let callback = page
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| format!("the authorization page answered {}", page.status()))?
+        .to_owned();
+    println!("   the browser comes back to /oauth/callback?code=…&state=…");
+    let installed = app
+        .complete_authorization(&callback, &request.pending)
+        .await
+        .map_err(|e| format!("completing the authorization: {e}"))?;
+    println!(
+        "   state checked, code exchanged: {} installed with scopes `{}`",
+        installed.resource, installed.scope
+    );
+    let location = sandbox.location_id();
+    let as_location = hl.location(location);
+    let count =
+        |answer: ContactsSearchSuccessfulResponseDto| answer.contacts.map_or(0, |c| c.len());
+    let listed = as_location
+        .contacts()
+        .get_contacts()
+        .location_id(location)
+        .send()
+        .await
+        .map_err(|e| format!("calling as the location: {e}"))?
+        .into_inner();
+    println!("   as {location}: {} contact(s)", count(listed));
+    // HighLevel can expire a token early; the SDK refreshes it once and retries the call.
+    sandbox.expire_access_tokens();
+    as_location
+        .contacts()
+        .get_contacts()
+        .location_id(location)
+        .send()
+        .await
+        .map_err(|e| format!("calling after the token expired: {e}"))?;
+    let stats = sandbox.oauth_stats();
+    println!(
+        "   the token expired: 401, {} refresh (rotated refresh token stored first), call retried",
+        stats.refreshes
+    );
+    if stats.refreshes != 1 || stats.refresh_token_reuses != 0 {
+        return Err(format!("unexpected refreshes: {stats:?}"));
+    }
     Ok(())
 }
 

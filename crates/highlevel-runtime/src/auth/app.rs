@@ -19,9 +19,10 @@ use super::store::{Expected, MemoryStore, StoreError, TokenStore, Versioned};
 pub const DEFAULT_REFRESH_SKEW: Duration = Duration::from_secs(300);
 /// How long one process may hold a refresh lease before others may take it over.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
-/// A 401 for a token younger than this is not taken for expiry (a missing scope, say): the
-/// call fails instead of rotating tokens on every request.
-pub const DEFAULT_UNAUTHORIZED_REFRESH_AFTER: Duration = Duration::from_secs(5);
+/// After a refresh did not cure a resource's 401 (a missing scope, say, not an expired
+/// token), further 401s for it fail as they are for this long instead of rotating tokens on
+/// every request.
+pub const DEFAULT_UNAUTHORIZED_COOLDOWN: Duration = Duration::from_secs(60);
 /// How many locations `mint_installed_locations` mints at once unless told otherwise.
 pub const DEFAULT_MINT_CONCURRENCY: usize = 16;
 
@@ -35,7 +36,7 @@ pub struct OAuthConfig {
     pub(crate) refresh_skew: Duration,
     pub(crate) lease_ttl: Duration,
     pub(crate) lease_wait: Duration,
-    pub(crate) unauthorized_refresh_after: Duration,
+    pub(crate) unauthorized_cooldown: Duration,
     pub(crate) host: AuthorizationHost,
     pub(crate) default_company: Option<String>,
 }
@@ -67,7 +68,7 @@ impl OAuthConfig {
             refresh_skew: DEFAULT_REFRESH_SKEW,
             lease_ttl: DEFAULT_LEASE_TTL,
             lease_wait: DEFAULT_LEASE_TTL + Duration::from_secs(5),
-            unauthorized_refresh_after: DEFAULT_UNAUTHORIZED_REFRESH_AFTER,
+            unauthorized_cooldown: DEFAULT_UNAUTHORIZED_COOLDOWN,
             host: AuthorizationHost::Standard,
             default_company: None,
         }
@@ -106,10 +107,10 @@ impl OAuthConfig {
         self
     }
 
-    /// A 401 for a token younger than this fails the call instead of refreshing (default
-    /// [`DEFAULT_UNAUTHORIZED_REFRESH_AFTER`]).
-    pub fn unauthorized_refresh_after(mut self, age: Duration) -> Self {
-        self.unauthorized_refresh_after = age;
+    /// How long 401s of a resource go unrefreshed after a refresh failed to cure one
+    /// (default [`DEFAULT_UNAUTHORIZED_COOLDOWN`]).
+    pub fn unauthorized_cooldown(mut self, cooldown: Duration) -> Self {
+        self.unauthorized_cooldown = cooldown;
         self
     }
 

@@ -30,6 +30,8 @@ pub(crate) struct Lifecycle {
     locks: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
     cache: Mutex<HashMap<SessionKey, Versioned>>,
     unsaved: Mutex<HashMap<SessionKey, (Session, Option<u64>)>>,
+    /// When a refresh last failed to cure a key's 401.
+    uncured: Mutex<HashMap<SessionKey, Instant>>,
 }
 
 struct Holder(String);
@@ -107,28 +109,33 @@ impl OAuthApp {
         }
     }
 
-    /// After a 401 for `used`: the session to retry with, or `None` when the 401 is not about
-    /// expiry (the token is too young to have expired) and the call should fail as it is.
+    /// After a 401 for `used`: the session to retry with, or `None` when a refresh recently
+    /// failed to cure this resource's 401s (so the 401 is not about expiry) and the call
+    /// should fail as it is.
     pub(crate) async fn after_unauthorized(
         &self,
         resource: &Resource,
         company: Option<&str>,
         used: &Versioned,
     ) -> Result<Option<Versioned>, AuthError> {
-        let age = unix(SystemTime::now()).saturating_sub(used.session.obtained_at_unix);
         let key = self.key(resource.clone());
-        let newer = self
-            .store()
+        let cooling = locked(&self.lifecycle().uncured)
             .get(&key)
-            .await?
-            .filter(|v| v.version != used.version);
-        if newer.is_none() && age < self.inner.config.unauthorized_refresh_after.as_secs() {
-            tracing::debug!(%key, age_s = age, "oauth: 401 for a fresh token; not refreshing");
+            .is_some_and(|at| at.elapsed() < self.inner.config.unauthorized_cooldown);
+        if cooling {
+            tracing::debug!(%key, "oauth: 401 again after a refresh did not cure one; not refreshing");
             return Ok(None);
         }
         Box::pin(self.renew(&key, Some(used.version), company))
             .await
             .map(Some)
+    }
+
+    /// The retry after a refresh got a 401 too: the token was not the problem.
+    pub(crate) fn refresh_did_not_cure(&self, resource: &Resource) {
+        let key = self.key(resource.clone());
+        tracing::debug!(%key, "oauth: 401 after a refresh; pausing 401 refreshes");
+        locked(&self.lifecycle().uncured).insert(key, Instant::now());
     }
 
     /// Replaces the session at `stale` (or creates it when `stale` is `None`), unless someone
