@@ -47,6 +47,7 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     }
     files.extend(emit::facade_files(project, &counts)?);
     files.extend(emit::conformance_index(project)?);
+    files.extend(crate::scopes::scope_file(project)?);
     let outcome = match mode {
         Mode::Write => {
             write_files(project, &files)?;

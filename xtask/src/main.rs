@@ -7,6 +7,7 @@ mod codegen;
 mod config;
 mod conformance;
 mod repair;
+mod scopes;
 mod spec_diff;
 mod specs;
 mod test_cmd;

@@ -24,8 +24,9 @@ pub enum Source {
 }
 
 /// Pinned files no module row names: the shared schemas the module specs reference as
-/// `../common/...`. The generator stubs those references; the conformance mock serves them.
-pub const SHARED_FILES: [&str; 1] = ["common/common-schemas.json"];
+/// `../common/...` (the generator stubs those references; the conformance mock serves them),
+/// and the OAuth scope table the `Scope` enum is generated from.
+pub const SHARED_FILES: [&str; 2] = ["common/common-schemas.json", crate::scopes::SCOPES_DOC];
 
 /// Fills the cache with every pinned file, checking each against its pinned hash.
 pub fn fetch(project: &Project, source: &Source) -> Result<()> {

@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod lenient;
 pub mod multipart;
 mod operation;
+#[rustfmt::skip]
 mod scope;
 
 pub use auth::{AuthError, OAuthApp, OAuthConfig, Resource};

@@ -22,6 +22,42 @@
 //! # }
 //! ```
 //!
+//! A marketplace app authenticates with its client id and secret instead, and calls as one
+//! of its installed locations or agencies; the SDK stores, refreshes and mints the tokens (see
+//! [`auth`] and the README):
+//!
+//! ```no_run
+//! # #[cfg(feature = "contacts")]
+//! # async fn example(callback_url: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! use highlevel::auth::{FileStore, OAuthConfig};
+//! use highlevel::{HighLevel, Scope};
+//!
+//! let hl = HighLevel::builder()
+//!     .oauth_app(
+//!         OAuthConfig::new("app123-clientsuffix", std::env::var("HL_CLIENT_SECRET")?)
+//!             .store(FileStore::new("/var/lib/myapp/highlevel-sessions")),
+//!     )
+//!     .build()?;
+//! let app = hl.oauth_app().expect("an OAuth handle");
+//! let request = app
+//!     .authorize("https://myapp.example/oauth/callback")
+//!     .scopes([Scope::ContactsReadonly, Scope::ContactsWrite])
+//!     .build()?;
+//! // Redirect the admin to `request.url`; keep `request.pending` until the callback.
+//! let installed = app.complete_authorization(callback_url, &request.pending).await?;
+//! let location = "ve9EPM428h8vShlRW1KT";
+//! let contacts = hl
+//!     .location(location)
+//!     .contacts()
+//!     .get_contacts()
+//!     .location_id(location)
+//!     .send()
+//!     .await?;
+//! # let _ = (installed, contacts);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Each call sends the operation's own `Version` header and `Authorization: Bearer …`,
 //! decodes responses leniently (an enum value the spec lacks lands in `Unrecognized(String)`,
 //! a missing field is `None`) and fails with [`Error`]: an API answer with status, message,
