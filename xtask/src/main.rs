@@ -8,6 +8,7 @@ mod config;
 mod conformance;
 mod repair;
 mod scopes;
+mod services;
 mod spec_diff;
 mod specs;
 mod test_cmd;
@@ -24,9 +25,11 @@ usage: cargo xtask <command>
                                     compares and names every file that differs
   test [--specs-from DIR]           everything CI runs: fetch, codegen --check, fmt, clippy,
                                     each module feature compiled alone, tests, the
-                                    conformance suite and the quickstart
+                                    conformance suite, the quickstart and the token stores
   conformance                       only the conformance suite: install Prism, merge the
                                     cached specs, call every operation against it
+  services                          start Redis and PostgreSQL on loopback (apt-installed
+                                    when missing), print their URLs, stop on Enter
 ";
 
 fn main() -> ExitCode {
@@ -83,6 +86,14 @@ fn run(args: &[&str]) -> Result<ExitCode> {
             if failed > 0 {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        ["services"] => {
+            services::ensure_installed()?;
+            let running = services::start()?;
+            println!("HIGHLEVEL_TEST_REDIS_URL={}", running.redis_url());
+            println!("HIGHLEVEL_TEST_POSTGRES_URL={}", running.postgres_url());
+            eprintln!("Enter (or end of input) stops both.");
+            let _ = std::io::stdin().read_line(&mut String::new());
         }
         ["test"] => test_cmd::run(&root, None)?,
         ["test", "--specs-from", dir] => test_cmd::run(&root, Some(Path::new(dir)))?,

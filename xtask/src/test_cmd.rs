@@ -97,6 +97,15 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
         counts.1 += failed;
         Ok(())
     })?;
+    step(
+        "token stores against Redis and PostgreSQL on loopback",
+        || {
+            let (passed, failed) = token_stores(root)?;
+            counts.0 += passed;
+            counts.1 += failed;
+            Ok(())
+        },
+    )?;
     eprintln!(
         "xtask test: all steps passed in {:.0} s",
         started.elapsed().as_secs_f64()
@@ -127,6 +136,33 @@ pub fn conformance(root: &Path, project: &Project) -> Result<(u64, u64)> {
         &[
             ("HIGHLEVEL_PRISM", prism.as_os_str()),
             ("HIGHLEVEL_CONFORMANCE_SPEC", spec.as_os_str()),
+        ],
+    )
+}
+
+/// Installs (apt, when missing) and starts Redis and PostgreSQL, and runs the token store
+/// tests that need them (ignored by plain `cargo test`).
+fn token_stores(root: &Path) -> Result<(u64, u64)> {
+    crate::services::ensure_installed()?;
+    let services = crate::services::start()?;
+    let redis = services.redis_url();
+    let postgres = services.postgres_url();
+    let args = [
+        "test",
+        "-p",
+        "highlevel-tests",
+        "--test",
+        "token_stores",
+        "--",
+        "--ignored",
+        "--nocapture",
+    ];
+    cargo_test_with_env(
+        root,
+        &args,
+        &[
+            ("HIGHLEVEL_TEST_REDIS_URL", redis.as_ref()),
+            ("HIGHLEVEL_TEST_POSTGRES_URL", postgres.as_ref()),
         ],
     )
 }
