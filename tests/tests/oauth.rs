@@ -511,3 +511,71 @@ async fn a_wrong_client_secret_is_a_typed_endpoint_error() {
     assert_eq!(api.status().as_u16(), 401);
     assert!(!format!("{err} {err:?}").contains("not-the-secret"));
 }
+
+/// A server that serves 30 locations per page whatever `limit` asks, one of them malformed.
+struct ThirtyPerPage;
+
+impl wiremock::Respond for ThirtyPerPage {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let skip: usize = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "skip")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let locations: Vec<serde_json::Value> = (skip..(skip + 30).min(75))
+            .map(|i| {
+                if i == 40 {
+                    serde_json::json!({ "name": "no id" })
+                } else {
+                    serde_json::json!({ "_id": format!("loc{i}"), "name": "x", "address": "y" })
+                }
+            })
+            .collect();
+        wiremock::ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({ "locations": locations, "count": 75 }))
+    }
+}
+
+#[tokio::test]
+async fn installed_locations_follow_the_count_across_short_pages() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer};
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/installedLocations"))
+        .respond_with(ThirtyPerPage)
+        .mount(&server)
+        .await;
+    let hl = HighLevel::builder()
+        .base_url(server.uri())
+        .oauth_app(highlevel::auth::OAuthConfig::new("app1-x", "secret"))
+        .build()
+        .expect("handle");
+    let app = hl.oauth_app().expect("oauth");
+    let agency = Session::new(
+        "agency-at",
+        Some("agency-rt".into()),
+        std::time::SystemTime::now() + Duration::from_secs(3600),
+        UserType::Company,
+    );
+    app.store()
+        .put(
+            &app.key(Resource::Company("co1".into())),
+            &agency,
+            Expected::Absent,
+        )
+        .await
+        .expect("seeded");
+    let locations = app.installed_locations("co1").await.expect("listed");
+    assert_eq!(
+        locations.len(),
+        74,
+        "75 listed, the one without an id skipped"
+    );
+    assert!(locations.iter().all(|l| l.id != "loc40"));
+    assert_eq!(locations.last().map(|l| l.id.as_str()), Some("loc74"));
+    let pages = server.received_requests().await.unwrap_or_default().len();
+    assert_eq!(pages, 3, "skip 0, 30, 60");
+}

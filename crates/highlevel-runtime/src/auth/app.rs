@@ -253,6 +253,7 @@ impl OAuthApp {
             base_url: &self.inner.base_url,
             client_id: &self.inner.config.client_id,
             client_secret: &self.inner.config.client_secret,
+            timeout: self.inner.config.lease_ttl / 2,
         }
     }
 

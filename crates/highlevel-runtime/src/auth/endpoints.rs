@@ -28,6 +28,9 @@ pub(crate) struct Endpoints<'a> {
     pub base_url: &'a str,
     pub client_id: &'a str,
     pub client_secret: &'a SecretString,
+    /// Each request's limit: shorter than the refresh lease, so that no refresh is still in
+    /// flight when another process may take the lease over and spend the same token.
+    pub timeout: std::time::Duration,
 }
 
 /// What the token endpoints answer; every field optional so that a missing one is reported
@@ -137,6 +140,7 @@ impl Endpoints<'_> {
         let request = self
             .http
             .post(format!("{}/oauth/token", self.base_url))
+            .timeout(self.timeout)
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form);
         let body = send(request, TOKEN, "get_access_token").await?;
@@ -153,6 +157,7 @@ impl Endpoints<'_> {
         let request = self
             .http
             .post(format!("{}/oauth/locationToken", self.base_url))
+            .timeout(self.timeout)
             .header(reqwest::header::ACCEPT, "application/json")
             .header("Version", VERSION)
             .header(AUTHORIZATION, bearer(agency_token)?)
@@ -178,12 +183,15 @@ impl Endpoints<'_> {
         app_id: &str,
     ) -> Result<Vec<InstalledLocation>, GrantError> {
         let mut all = Vec::new();
+        // Entries read so far, decodable or not: the next page's `skip`.
+        let mut seen = 0usize;
         loop {
-            let skip = all.len().to_string();
+            let skip = seen.to_string();
             let limit = INSTALLED_PAGE.to_string();
             let request = self
                 .http
                 .get(format!("{}/oauth/installedLocations", self.base_url))
+                .timeout(self.timeout)
                 .header(reqwest::header::ACCEPT, "application/json")
                 .header("Version", VERSION)
                 .header(AUTHORIZATION, bearer(agency_token)?)
@@ -201,14 +209,19 @@ impl Endpoints<'_> {
                     reason: e.to_string(),
                 })?;
             let fetched = page.locations.len();
+            seen += fetched;
             // One odd entry must not hide the others.
             all.extend(
                 page.locations
                     .into_iter()
                     .filter_map(|v| serde_json::from_value::<InstalledLocation>(v).ok()),
             );
-            let total = page.count.map_or(usize::MAX, |c| c as usize);
-            if fetched == 0 || fetched < INSTALLED_PAGE || all.len() >= total {
+            // HighLevel may serve fewer than asked per page: the count, when given, decides.
+            let done = match page.count {
+                Some(total) => seen >= total as usize,
+                None => fetched < INSTALLED_PAGE,
+            };
+            if fetched == 0 || done {
                 return Ok(all);
             }
         }
