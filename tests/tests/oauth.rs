@@ -25,6 +25,29 @@ async fn list_contacts(hl: &HighLevel, location: &str) -> Result<(), Error> {
         .map(drop)
 }
 
+/// A handle on a wiremock server whose store holds a session for `resource`, valid for an
+/// hour.
+async fn seeded_handle(server: &wiremock::MockServer, resource: Resource) -> HighLevel {
+    let hl = HighLevel::builder()
+        .base_url(server.uri())
+        .oauth_app(highlevel::auth::OAuthConfig::new("app1-x", "secret"))
+        .build()
+        .expect("handle");
+    let app = hl.oauth_app().expect("oauth");
+    let user_type = resource.user_type();
+    let session = Session::new(
+        "at-1",
+        Some("rt-1".into()),
+        std::time::SystemTime::now() + Duration::from_secs(3600),
+        user_type,
+    );
+    app.store()
+        .put(&app.key(resource), &session, Expected::Absent)
+        .await
+        .expect("seeded");
+    hl
+}
+
 async fn installed_location(sandbox: &RunningSandbox) -> HighLevel {
     let hl = handle(sandbox, app_config(sandbox)).expect("handle");
     let installed = install(&hl, UserType::Location).await.expect("installed");
@@ -164,28 +187,7 @@ async fn a_401_that_a_refresh_does_not_cure_is_not_refreshed_again() {
         })))
         .mount(&server)
         .await;
-    let store = Arc::new(MemoryStore::new());
-    let hl = HighLevel::builder()
-        .base_url(server.uri())
-        .oauth_app(
-            highlevel::auth::OAuthConfig::new("app1-x", "secret").shared_store(store.clone()),
-        )
-        .build()
-        .expect("handle");
-    let key = hl
-        .oauth_app()
-        .expect("oauth")
-        .key(Resource::Location("loc1".into()));
-    let session = Session::new(
-        "at-1",
-        Some("rt-1".into()),
-        std::time::SystemTime::now() + Duration::from_secs(3600),
-        UserType::Location,
-    );
-    store
-        .put(&key, &session, Expected::Absent)
-        .await
-        .expect("seeded");
+    let hl = seeded_handle(&server, Resource::Location("loc1".into())).await;
 
     let token_calls = || async {
         server
@@ -548,26 +550,8 @@ async fn installed_locations_follow_the_count_across_short_pages() {
         .respond_with(ThirtyPerPage)
         .mount(&server)
         .await;
-    let hl = HighLevel::builder()
-        .base_url(server.uri())
-        .oauth_app(highlevel::auth::OAuthConfig::new("app1-x", "secret"))
-        .build()
-        .expect("handle");
+    let hl = seeded_handle(&server, Resource::Company("co1".into())).await;
     let app = hl.oauth_app().expect("oauth");
-    let agency = Session::new(
-        "agency-at",
-        Some("agency-rt".into()),
-        std::time::SystemTime::now() + Duration::from_secs(3600),
-        UserType::Company,
-    );
-    app.store()
-        .put(
-            &app.key(Resource::Company("co1".into())),
-            &agency,
-            Expected::Absent,
-        )
-        .await
-        .expect("seeded");
     let locations = app.installed_locations("co1").await.expect("listed");
     assert_eq!(
         locations.len(),

@@ -120,24 +120,34 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
 pub fn conformance(root: &Path, project: &Project) -> Result<(u64, u64)> {
     let prism = conformance::setup::install_prism(root)?;
     let spec = conformance::setup::write_merged_spec(project)?;
-    let args = [
-        "test",
-        "-p",
-        "highlevel-tests",
-        "--test",
-        "conformance",
-        "--",
-        "--ignored",
-        "--nocapture",
-    ];
-    cargo_test_with_env(
+    ignored_tests(
         root,
-        &args,
+        "conformance",
         &[
             ("HIGHLEVEL_PRISM", prism.as_os_str()),
             ("HIGHLEVEL_CONFORMANCE_SPEC", spec.as_os_str()),
         ],
     )
+}
+
+/// Runs the ignored tests of one `highlevel-tests` test binary (those needing an outside
+/// server that `env` points them at), with their output.
+fn ignored_tests(
+    root: &Path,
+    binary: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<(u64, u64)> {
+    let args = [
+        "test",
+        "-p",
+        "highlevel-tests",
+        "--test",
+        binary,
+        "--",
+        "--ignored",
+        "--nocapture",
+    ];
+    cargo_test_with_env(root, &args, env)
 }
 
 /// Installs (apt, when missing) and starts Redis and PostgreSQL, and runs the token store
@@ -147,19 +157,9 @@ fn token_stores(root: &Path) -> Result<(u64, u64)> {
     let services = crate::services::start()?;
     let redis = services.redis_url();
     let postgres = services.postgres_url();
-    let args = [
-        "test",
-        "-p",
-        "highlevel-tests",
-        "--test",
-        "token_stores",
-        "--",
-        "--ignored",
-        "--nocapture",
-    ];
-    cargo_test_with_env(
+    ignored_tests(
         root,
-        &args,
+        "token_stores",
         &[
             ("HIGHLEVEL_TEST_REDIS_URL", redis.as_ref()),
             ("HIGHLEVEL_TEST_POSTGRES_URL", postgres.as_ref()),

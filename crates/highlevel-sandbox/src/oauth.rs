@@ -10,11 +10,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::errors::ApiError;
-use crate::request::Params;
+use crate::request::{Params, read_body};
 use crate::state::Shared;
 use crate::version::{self, Accepted};
 
@@ -298,30 +297,8 @@ impl FromRequest<Shared> for Form {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| {
-                m.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !is_form {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type must be application/x-www-form-urlencoded",
-            ));
-        }
-        let bytes = tokio::time::timeout(state.body_timeout(), Bytes::from_request(req, state))
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the request body did not arrive in time",
-                )
-            })?
-            .map_err(|r| ApiError::new(r.status(), "the request body could not be read"))?;
+        let form = "application/x-www-form-urlencoded";
+        let bytes = read_body(req, state, form, |mime| mime.eq_ignore_ascii_case(form)).await?;
         Ok(Self(
             url::form_urlencoded::parse(&bytes)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))

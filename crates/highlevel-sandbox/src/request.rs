@@ -21,42 +21,11 @@ impl FromRequest<Shared> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim();
-                mime.eq_ignore_ascii_case("application/json")
-                    || (mime.starts_with("application/") && mime.ends_with("+json"))
-            });
-        if !is_json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type must be application/json",
-            ));
-        }
-        // A client that announces more than it sends must not hold a handler forever.
-        let read = tokio::time::timeout(state.body_timeout(), Bytes::from_request(req, state))
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the request body did not arrive in time",
-                )
-            })?;
-        let bytes = read.map_err(|rejection| {
-            let status = rejection.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(status, "request entity too large")
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "the request body could not be read",
-                )
-            }
-        })?;
+        let bytes = read_body(req, state, "application/json", |mime| {
+            mime.eq_ignore_ascii_case("application/json")
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .await?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(fields)) => Ok(Self(fields)),
             Ok(_) => Err(ApiError::new(
@@ -73,6 +42,48 @@ impl FromRequest<Shared> for JsonObject {
             )),
         }
     }
+}
+
+/// A body whose media type `accepts` (415 naming `expected` otherwise), read within the body
+/// timeout (408) and the body limit (413).
+pub async fn read_body(
+    req: Request,
+    state: &Shared,
+    expected: &str,
+    accepts: impl Fn(&str) -> bool,
+) -> Result<Bytes, ApiError> {
+    let accepted = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| accepts(mime.trim()));
+    if !accepted {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type must be {expected}"),
+        ));
+    }
+    // A client that announces more than it sends must not hold a handler forever.
+    let read = tokio::time::timeout(state.body_timeout(), Bytes::from_request(req, state))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            )
+        })?;
+    read.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "request entity too large")
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            )
+        }
+    })
 }
 
 /// A query string decoded into `T`; a value of the wrong kind is a 422 naming it.

@@ -422,34 +422,12 @@ impl OAuthApp {
         &self,
         company_id: &str,
     ) -> Result<Vec<InstalledLocation>, AuthError> {
-        let company = Resource::Company(company_id.to_owned());
-        let mut agency = self.current(&company, None).await?;
-        let mut retried = false;
-        loop {
-            let listed = self
-                .endpoints()
-                .installed_locations(&agency.session.access_token, company_id, self.app_id())
-                .await;
-            match listed {
-                Ok(locations) => return Ok(locations),
-                Err(GrantError::Other(AuthError::Endpoint(e)))
-                    if e.status() == http::StatusCode::UNAUTHORIZED && !retried =>
-                {
-                    retried = true;
-                    match self.after_unauthorized(&company, None, &agency).await? {
-                        Some(renewed) => agency = renewed,
-                        None => return Err(AuthError::Endpoint(e)),
-                    }
-                }
-                Err(GrantError::Other(e)) => return Err(e),
-                Err(GrantError::InvalidGrant(reason)) => {
-                    return Err(AuthError::ReauthorizationNeeded {
-                        resource: company,
-                        reason,
-                    });
-                }
-            }
-        }
+        self.with_agency_token(company_id, |token| async move {
+            self.endpoints()
+                .installed_locations(&token, company_id, self.app_id())
+                .await
+        })
+        .await
     }
 
     /// Makes sure every location of `company_id` where the app is installed has a stored

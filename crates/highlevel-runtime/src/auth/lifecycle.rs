@@ -12,8 +12,11 @@
 //! `unsaved` and written before the next use of the key; every call fails meanwhile.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
+
+use secrecy::SecretString;
 
 use super::app::OAuthApp;
 use super::endpoints::GrantError;
@@ -259,39 +262,49 @@ impl OAuthApp {
                 resource: key.resource.clone(),
             });
         };
-        let agency_resource = Resource::Company(company.to_owned());
-        let mut agency = self.current(&agency_resource, None).await?;
+        let granted = self
+            .with_agency_token(company, |token| async move {
+                self.endpoints()
+                    .location_token(&token, company, location)
+                    .await
+            })
+            .await?;
+        tracing::debug!(%key, "oauth: minted a location token from the agency token");
+        self.save_rotated(key, granted.session, base).await
+    }
+
+    /// Calls an agency endpoint with `company`'s access token; after a 401, once more with a
+    /// renewed one (the agency's session follows the same lifecycle as any other).
+    pub(crate) async fn with_agency_token<T, F, Fut>(
+        &self,
+        company: &str,
+        call: F,
+    ) -> Result<T, AuthError>
+    where
+        F: Fn(SecretString) -> Fut,
+        Fut: Future<Output = Result<T, GrantError>>,
+    {
+        let resource = Resource::Company(company.to_owned());
+        let mut agency = self.current(&resource, None).await?;
         let mut retried = false;
-        let granted = loop {
-            let minted = self
-                .endpoints()
-                .location_token(&agency.session.access_token, company, location)
-                .await;
-            match minted {
-                Ok(granted) => break granted,
+        loop {
+            match call(agency.session.access_token.clone()).await {
+                Ok(answer) => return Ok(answer),
                 Err(GrantError::Other(AuthError::Endpoint(e)))
                     if e.status() == http::StatusCode::UNAUTHORIZED && !retried =>
                 {
                     retried = true;
-                    match self
-                        .after_unauthorized(&agency_resource, None, &agency)
-                        .await?
-                    {
+                    match self.after_unauthorized(&resource, None, &agency).await? {
                         Some(renewed) => agency = renewed,
                         None => return Err(AuthError::Endpoint(e)),
                     }
                 }
                 Err(GrantError::Other(e)) => return Err(e),
                 Err(GrantError::InvalidGrant(reason)) => {
-                    return Err(AuthError::ReauthorizationNeeded {
-                        resource: agency_resource,
-                        reason,
-                    });
+                    return Err(AuthError::ReauthorizationNeeded { resource, reason });
                 }
             }
-        };
-        tracing::debug!(%key, "oauth: minted a location token from the agency token");
-        self.save_rotated(key, granted.session, base).await
+        }
     }
 
     /// Stores freshly issued tokens over `base`; keeps them in memory if the store fails.
