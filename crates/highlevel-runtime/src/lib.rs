@@ -5,6 +5,10 @@
 //! failures with [`finish_json`] / [`finish`] into [`Error`]. Behaviour that every call needs
 //! (authentication, the per-operation `Version` header, multipart boundaries, errors) lives
 //! here once, keyed by each operation's generated [`OperationMeta`].
+//!
+//! [`auth`] is the OAuth 2.0 side: an app's sessions per location and agency, kept in a
+//! [`auth::TokenStore`], refreshed once per token across tasks and processes, and picked per
+//! call from the operation's security schemes.
 
 #![warn(missing_docs)]
 
