@@ -258,7 +258,8 @@ async fn choose_location(
         None | Some("Location") => {
             let location = query
                 .location_id
-                .unwrap_or_else(|| oauth.setup.locations[0].clone());
+                .or_else(|| oauth.setup.locations.first().cloned())
+                .unwrap_or_default();
             if !oauth.setup.locations.contains(&location) {
                 return Err(bad("the app is not installed in that location"));
             }
