@@ -158,6 +158,12 @@ pub fn render(scopes: &[(String, ScopeRow)]) -> Result<String> {
         if name == "Other" {
             return Err(format!("{SCOPES_DOC}: `{scope}` would be named Other").into());
         }
+        // `Self` is the one keyword an upper-camel name can be, and it has no raw form.
+        if name == "Self" || !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return Err(
+                format!("{SCOPES_DOC}: `{scope}` gives no usable Rust name (`{name}`)").into(),
+            );
+        }
         if let Some(previous) = names.insert(name.clone(), scope) {
             return Err(format!(
                 "{SCOPES_DOC}: `{previous}` and `{scope}` would both be Scope::{name}"
@@ -322,6 +328,74 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("would both be Scope::AB"), "{err}");
+    }
+
+    #[test]
+    fn unusable_names_stop_the_generator() {
+        for scope in ["self", "2fa.write", "other"] {
+            let err = render(&[(scope.to_owned(), ScopeRow::default())])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(scope), "{scope}: {err}");
+        }
+    }
+
+    /// The `Self::X => "x"` / `"x" => Self::X` arms and the `ALL` items of the rendered text.
+    fn arms(
+        text: &str,
+    ) -> (
+        Vec<String>,
+        BTreeMap<String, String>,
+        BTreeMap<String, String>,
+    ) {
+        let mut all = Vec::new();
+        let mut as_str = BTreeMap::new();
+        let mut from = BTreeMap::new();
+        for line in text.lines().map(str::trim) {
+            if let Some(name) = line
+                .strip_prefix("Scope::")
+                .and_then(|l| l.strip_suffix(','))
+            {
+                all.push(name.to_owned());
+            } else if let Some((name, scope)) = line
+                .strip_prefix("Self::")
+                .and_then(|l| l.split_once(" => \""))
+            {
+                as_str.insert(name.to_owned(), scope.trim_end_matches("\",").to_owned());
+            } else if let Some((scope, name)) = line
+                .strip_prefix('"')
+                .and_then(|l| l.split_once("\" => Self::"))
+            {
+                from.insert(scope.to_owned(), name.trim_end_matches(',').to_owned());
+            }
+        }
+        (all, as_str, from)
+    }
+
+    /// The pinned table itself (from the spec cache, verified against the pin; `cargo xtask
+    /// test` fills the cache first): every scope of `ALL` is written by `as_str` and read back
+    /// by `From<&str>` as the same variant, and every access type is known.
+    #[test]
+    fn pinned_table_round_trips() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let project = Project::load(&root).expect("project");
+        let bytes = specs::read_verified(&project, SCOPES_DOC)
+            .expect("Scopes.md in the spec cache: run `cargo xtask specs fetch`");
+        let markdown = String::from_utf8(bytes).expect("text");
+        let scopes = parse(&markdown).expect("parses");
+        assert!(scopes.len() >= 90, "{} scopes", scopes.len());
+        let text = render(&scopes).expect("renders");
+        let (all, as_str, from) = arms(&text);
+        assert_eq!(all.len(), scopes.len());
+        for name in &all {
+            let scope = as_str
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} has no as_str"));
+            assert_eq!(from.get(scope), Some(name), "{scope}");
+        }
+        assert_eq!(as_str.len(), all.len());
+        assert_eq!(from.len(), all.len());
     }
 
     #[test]

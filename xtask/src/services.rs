@@ -38,8 +38,7 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
-        let _ = self.redis.kill();
-        let _ = self.redis.wait();
+        stop(&mut self.redis);
         let _ = as_postgres_user(&self.postgres_bin.join("pg_ctl"))
             .arg("-D")
             .arg(&self.postgres_data)
@@ -49,6 +48,23 @@ impl Drop for Services {
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// SIGTERM, up to 5 s to exit, then SIGKILL.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .stderr(Stdio::null())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn is_root() -> bool {
