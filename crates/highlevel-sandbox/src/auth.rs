@@ -1,33 +1,52 @@
-//! Bearer auth: the private integration token or an unexpired OAuth access token, or a 401 in
-//! HighLevel's shape.
+//! Bearer auth for the location-level API: the private integration token or an unexpired
+//! OAuth access token of the sandbox's location, or an answer in HighLevel's shape (401 for
+//! a missing, unknown or expired token, 403 for another location's token, 401 for an agency
+//! token on a location route).
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::errors::ApiError;
-use crate::oauth::Bearer;
+use crate::oauth::{Bearer, Grant, Subject};
 use crate::state::Shared;
 
-/// Refuses requests without the sandbox's token or a live access token.
+/// Refuses requests without the sandbox's token or a live access token of its location.
 pub async fn require_token(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::trim);
-    match presented {
-        None => ApiError::unauthorized("Unauthorized: no Authorization header").into_response(),
-        Some(value) => match value.split_once(' ') {
-            Some((scheme, token))
-                if scheme.eq_ignore_ascii_case("bearer")
-                    && matches!(shared.bearer(token.trim()), Bearer::Valid(_)) =>
-            {
-                next.run(request).await
-            }
-            // Never echo what was presented: it may be a real token sent to the wrong place.
-            _ => ApiError::unauthorized("Invalid JWT").into_response(),
-        },
+    let Some(value) = presented else {
+        return ApiError::unauthorized("Unauthorized: no Authorization header").into_response();
+    };
+    let bearer = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            shared.bearer(token.trim())
+        }
+        _ => Bearer::Unknown,
+    };
+    // Never echo what was presented: it may be a real token sent to the wrong place.
+    match bearer {
+        Bearer::Valid(Grant {
+            subject: Subject::Location(location),
+            ..
+        }) if location == shared.location_id() => next.run(request).await,
+        Bearer::Valid(Grant {
+            subject: Subject::Location(_),
+            ..
+        }) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "The token does not have access to this location.",
+        )
+        .into_response(),
+        Bearer::Valid(Grant {
+            subject: Subject::Company(_),
+            ..
+        }) => ApiError::unauthorized("This route is not yet supported by the IAM Service")
+            .into_response(),
+        Bearer::Expired | Bearer::Unknown => ApiError::unauthorized("Invalid JWT").into_response(),
     }
 }

@@ -8,6 +8,24 @@
 //! `nextPageUrl`. Malformed JSON, wrong content types, bodies over 1 MiB and unknown routes get
 //! HighLevel-shaped errors too.
 //!
+//! It is also a marketplace app's OAuth 2.0 server, as HighLevel's:
+//!
+//! - `GET /v2/oauth/chooselocation`, the authorization page, where the simulated admin
+//!   consents at once: a 302 to `redirect_uri` with `code` and `state` (`location_id=…` picks
+//!   one of the [installed locations](Sandbox::installed_locations), `user_type=Company`
+//!   installs for the agency); a bad `client_id`, `response_type` or `redirect_uri` is a 400,
+//!   never a redirect. Codes are single-use and live 10 minutes.
+//! - `POST /oauth/token` (form body): `authorization_code` and `refresh_token` grants.
+//!   Refresh tokens are single-use: each refresh returns a new pair and presenting a spent
+//!   refresh token again is `invalid_grant`, counted in
+//!   [`OAuthStats::refresh_token_reuses`]. A wrong client is a 401 `invalid_client`.
+//! - `POST /oauth/locationToken` and `GET /oauth/installedLocations` with an agency token.
+//! - Issued access tokens work on the API until they expire
+//!   ([`Sandbox::access_token_ttl`], or at once with
+//!   [`RunningSandbox::expire_access_tokens`]); then they get HighLevel's 401.
+//!
+//! [`RunningSandbox::oauth_stats`] counts what happened, for tests to assert on.
+//!
 //! Start one per test; it listens on 127.0.0.1 with a port of its own and stops when the
 //! handle is dropped:
 //!
@@ -331,6 +349,16 @@ mod tests {
         assert!(!format!("{configured:?}").contains("pit-secret-abc123"));
         let running = configured.serve().await.expect("serves");
         assert!(!format!("{running:?}").contains("pit-secret-abc123"));
+        running.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn debug_output_never_shows_the_client_secret() {
+        let configured = Sandbox::builder().oauth_client("app9-client", "cs-secret-xyz789");
+        assert!(!format!("{configured:?}").contains("cs-secret-xyz789"));
+        let running = configured.serve().await.expect("serves");
+        assert!(!format!("{running:?}").contains("cs-secret-xyz789"));
+        assert_eq!(running.client_secret(), "cs-secret-xyz789");
         running.shutdown().await;
     }
 }

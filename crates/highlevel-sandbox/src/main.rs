@@ -85,6 +85,10 @@ async fn main() -> ExitCode {
         println!("  OAuth client secret: {}", running.client_secret());
     }
     println!("  agency (company) id: {}", running.company_id());
+    println!(
+        "  app installed in: {} location(s)",
+        running.installed_location_ids().len()
+    );
     println!("Ctrl-C stops it.");
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("highlevel-sandbox: cannot wait for Ctrl-C: {e}");

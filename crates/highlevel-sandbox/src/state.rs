@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use crate::contacts::ContactStore;
-use crate::oauth::{Bearer, OAuthSetup, OAuthState};
+use crate::oauth::{Bearer, Grant, OAuthSetup, OAuthState, Subject};
 
 /// The sandbox's state, cheap to clone into handlers.
 #[derive(Debug, Clone)]
@@ -51,7 +51,10 @@ impl Shared {
     pub fn bearer(&self, token: &str) -> Bearer {
         // Constant-time enough for a test server; the point is only which token is valid.
         if token == self.0.token {
-            return Bearer::Valid(crate::oauth::Subject::Location(self.0.location_id.clone()));
+            return Bearer::Valid(Grant {
+                subject: Subject::Location(self.0.location_id.clone()),
+                scope: String::new(),
+            });
         }
         self.oauth().bearer(token)
     }
