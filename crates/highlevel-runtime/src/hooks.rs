@@ -197,9 +197,16 @@ async fn exec_oauth(
 }
 
 fn set_bearer(request: &mut reqwest::Request, token: &SecretString) -> Result<(), AuthError> {
-    let value = authorization(token).map_err(|why| AuthError::InvalidConfig(why.into()))?;
-    request.headers_mut().insert(AUTHORIZATION, value);
+    request
+        .headers_mut()
+        .insert(AUTHORIZATION, oauth_authorization(token)?);
     Ok(())
+}
+
+/// The `Authorization` value for an OAuth access token (API calls and the agency OAuth
+/// endpoints alike).
+pub(crate) fn oauth_authorization(token: &SecretString) -> Result<HeaderValue, AuthError> {
+    authorization(token).map_err(|why| AuthError::InvalidConfig(why.into()))
 }
 
 /// Carries an [`AuthError`] from [`exec`] to the error mapping through a synthetic response

@@ -4,7 +4,7 @@
 //! token on a location route).
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -12,21 +12,26 @@ use crate::errors::ApiError;
 use crate::oauth::{Bearer, Grant, Subject};
 use crate::state::Shared;
 
-/// Refuses requests without the sandbox's token or a live access token of its location.
-pub async fn require_token(State(shared): State<Shared>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
+/// The token of an `Authorization: Bearer …` header (the scheme in any case); `None` for
+/// another scheme, a 401 when there is no header at all.
+pub fn presented_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(str::trim);
-    let Some(value) = presented else {
-        return ApiError::unauthorized("Unauthorized: no Authorization header").into_response();
-    };
-    let bearer = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-            shared.bearer(token.trim())
-        }
-        _ => Bearer::Unknown,
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("Unauthorized: no Authorization header"))?;
+    Ok(value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim()))
+}
+
+/// Refuses requests without the sandbox's token or a live access token of its location.
+pub async fn require_token(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    let bearer = match presented_token(request.headers()) {
+        Err(missing) => return missing.into_response(),
+        Ok(Some(token)) => shared.bearer(token),
+        Ok(None) => Bearer::Unknown,
     };
     // Never echo what was presented: it may be a real token sent to the wrong place.
     match bearer {

@@ -7,13 +7,14 @@
 
 use std::time::SystemTime;
 
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::AUTHORIZATION;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::error::AuthError;
 use super::session::{Session, SessionStatus, UserType, unix};
 use crate::ApiError;
+use crate::hooks::oauth_authorization;
 
 pub(crate) const TOKEN: &str = "POST /oauth/token";
 pub(crate) const LOCATION_TOKEN: &str = "POST /oauth/locationToken";
@@ -160,7 +161,7 @@ impl Endpoints<'_> {
             .timeout(self.timeout)
             .header(reqwest::header::ACCEPT, "application/json")
             .header("Version", VERSION)
-            .header(AUTHORIZATION, bearer(agency_token)?)
+            .header(AUTHORIZATION, oauth_authorization(agency_token)?)
             .form(&[("companyId", company_id), ("locationId", location_id)]);
         let body = send(request, LOCATION_TOKEN, "get_location_access_token").await?;
         let mut granted = granted(&body, LOCATION_TOKEN, UserType::Location)?;
@@ -194,7 +195,7 @@ impl Endpoints<'_> {
                 .timeout(self.timeout)
                 .header(reqwest::header::ACCEPT, "application/json")
                 .header("Version", VERSION)
-                .header(AUTHORIZATION, bearer(agency_token)?)
+                .header(AUTHORIZATION, oauth_authorization(agency_token)?)
                 .query(&[
                     ("companyId", company_id),
                     ("appId", app_id),
@@ -226,15 +227,6 @@ impl Endpoints<'_> {
             }
         }
     }
-}
-
-fn bearer(token: &SecretString) -> Result<HeaderValue, AuthError> {
-    let mut value =
-        HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).map_err(|_| {
-            AuthError::InvalidConfig("a stored access token is not a header value".into())
-        })?;
-    value.set_sensitive(true);
-    Ok(value)
 }
 
 /// Sends one request; a non-2xx answer is `invalid_grant` or an [`AuthError::Endpoint`].

@@ -153,7 +153,8 @@ impl OAuthApp {
         let _in_process = lock.lock().await;
         let started = Instant::now();
         loop {
-            if let Some(done) = self.renewed_elsewhere(key, stale).await? {
+            let stored = self.store().get(key).await?;
+            if let Some(done) = self.renewed_elsewhere(key, stored, stale)? {
                 return Ok(done);
             }
             let holder = &self.lifecycle().holder.0;
@@ -180,13 +181,14 @@ impl OAuthApp {
         }
     }
 
-    /// The stored session if it moved past `stale` and is usable.
-    async fn renewed_elsewhere(
+    /// `stored` if it moved past `stale` and is usable.
+    fn renewed_elsewhere(
         &self,
         key: &SessionKey,
+        stored: Option<Versioned>,
         stale: Option<u64>,
     ) -> Result<Option<Versioned>, AuthError> {
-        match self.store().get(key).await? {
+        match stored {
             Some(v) if v.session.needs_reauthorization() => Err(reauthorization(&key.resource, &v)),
             Some(v) if Some(v.version) != stale && self.usable(&v) => {
                 self.lifecycle().remember(key, v.clone());
@@ -203,10 +205,10 @@ impl OAuthApp {
         company: Option<&str>,
     ) -> Result<Versioned, AuthError> {
         // Someone may have finished between our last read and taking the lease.
-        if let Some(done) = self.renewed_elsewhere(key, stale).await? {
+        let current = self.store().get(key).await?;
+        if let Some(done) = self.renewed_elsewhere(key, current.clone(), stale)? {
             return Ok(done);
         }
-        let current = self.store().get(key).await?;
         let base = current.as_ref().map(|v| v.version);
         let Some(current) = current else {
             return self.mint(key, company, None).await;

@@ -4,12 +4,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::token::Form;
 use super::{Bearer, Grant, Subject, no_store};
+use crate::auth::presented_token;
 use crate::errors::ApiError;
 use crate::request::Params;
 use crate::state::Shared;
@@ -26,14 +27,10 @@ fn agency_of(
     headers: &HeaderMap,
     company_id: Option<&str>,
 ) -> Result<String, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(|| ApiError::unauthorized("Unauthorized: no Authorization header"))?;
-    let bearer = shared.oauth().bearer(token);
+    let bearer = match presented_token(headers)? {
+        Some(token) => shared.oauth().bearer(token),
+        None => Bearer::Unknown,
+    };
     match bearer {
         Bearer::Valid(Grant {
             subject: Subject::Company(company),
@@ -132,20 +129,24 @@ pub(super) async fn installed_locations(
         .iter()
         .enumerate()
         .filter(|_| installed)
-        .map(|(i, id)| {
+        .filter(|(_, id)| {
+            query
+                .location_id
+                .as_deref()
+                .is_none_or(|wanted| *id == wanted)
+        })
+        .map(|(i, id)| (id, format!("Sandbox Location {}", i + 1), i))
+        .filter(|(_, name, _)| {
+            name_part
+                .as_deref()
+                .is_none_or(|part| name.to_lowercase().contains(part))
+        })
+        .map(|(id, name, i)| {
             json!({
                 "_id": id,
-                "name": format!("Sandbox Location {}", i + 1),
+                "name": name,
                 "address": format!("{} Sandbox Street, Springfield", i + 1),
                 "isInstalled": true,
-            })
-        })
-        .filter(|l| query.location_id.as_deref().is_none_or(|id| l["_id"] == id))
-        .filter(|l| {
-            name_part.as_deref().is_none_or(|part| {
-                l["name"]
-                    .as_str()
-                    .is_some_and(|name| name.to_lowercase().contains(part))
             })
         })
         .collect();
