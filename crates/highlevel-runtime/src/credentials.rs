@@ -6,6 +6,8 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use crate::auth::OAuthApp;
+use crate::rate_limit::{RateLimitConfig, RateLimitStatus, RateLimiter};
+use crate::retry::RetryConfig;
 
 /// How requests authenticate.
 ///
@@ -56,28 +58,85 @@ impl fmt::Debug for Credentials {
 /// State shared by every generated client of one `HighLevel` handle.
 ///
 /// It is the `Inner` type of every generated `Client`, and cheap to clone (one `Arc`) so
-/// all module clients share one set of credentials (and, later, one rate limiter). With OAuth
+/// all module clients share one set of credentials and one set of rate-limit budgets. With OAuth
 /// credentials it also names the location and/or agency whose tokens calls use.
 #[derive(Clone, Debug)]
 pub struct Runtime {
     shared: Arc<Shared>,
     location: Option<Arc<str>>,
     company: Option<Arc<str>>,
+    /// This handle's retry policy, when it differs from the shared one.
+    retry: Option<Arc<RetryConfig>>,
 }
 
 #[derive(Debug)]
 struct Shared {
     credentials: Credentials,
+    rate_limiter: RateLimiter,
+    retry: RetryConfig,
 }
 
 impl Runtime {
-    /// A runtime that authenticates every request with `credentials`.
+    /// A runtime that authenticates every request with `credentials`, paced by HighLevel's
+    /// documented limits and retried with the default [`RetryConfig`].
     pub fn new(credentials: Credentials) -> Self {
+        Self::configured(
+            credentials,
+            RateLimitConfig::default(),
+            RetryConfig::default(),
+        )
+    }
+
+    /// A runtime with its own rate limits and retry policy.
+    pub fn configured(
+        credentials: Credentials,
+        rate_limit: RateLimitConfig,
+        retry: RetryConfig,
+    ) -> Self {
         Self {
-            shared: Arc::new(Shared { credentials }),
+            shared: Arc::new(Shared {
+                credentials,
+                rate_limiter: RateLimiter::new(rate_limit),
+                retry,
+            }),
             location: None,
             company: None,
+            retry: None,
         }
+    }
+
+    /// The same runtime (credentials, rate-limit budgets, scope) with another retry policy,
+    /// for one call or a group of calls.
+    pub fn with_retry(&self, retry: RetryConfig) -> Self {
+        Self {
+            retry: Some(Arc::new(retry)),
+            ..self.clone()
+        }
+    }
+
+    /// The retry policy calls through this runtime follow.
+    pub fn retry_config(&self) -> RetryConfig {
+        self.retry.as_deref().unwrap_or(&self.shared.retry).clone()
+    }
+
+    /// The rate-limit configuration every scope of this runtime shares.
+    pub fn rate_limit_config(&self) -> &RateLimitConfig {
+        self.shared.rate_limiter.config()
+    }
+
+    /// The latest known budget of every resource called so far, sorted by resource.
+    pub fn rate_limits(&self) -> Vec<RateLimitStatus> {
+        self.shared.rate_limiter.statuses()
+    }
+
+    /// The latest known budget of one resource: `location:<id>`, `company:<id>`, or
+    /// `token` for a private integration or static access token.
+    pub fn rate_limit(&self, resource: &str) -> Option<RateLimitStatus> {
+        self.shared.rate_limiter.status(resource)
+    }
+
+    pub(crate) fn rate_limiter(&self) -> &RateLimiter {
+        &self.shared.rate_limiter
     }
 
     /// The same credentials, scoped to a location (sub-account): calls use its token.

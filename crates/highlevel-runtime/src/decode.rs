@@ -111,11 +111,20 @@ async fn map_error(operation: &'static OperationMeta, error: GeneratedError<()>)
     let operation_id = operation.operation_id;
     match error {
         GeneratedError::UnexpectedResponse(mut response) => {
-            if let Some(source) = crate::hooks::AuthFailure::take(&mut response) {
-                return Error::Auth {
-                    operation_id,
-                    source,
-                };
+            match crate::hooks::Failure::take(&mut response) {
+                Some(crate::hooks::Failure::Auth(source)) => {
+                    return Error::Auth {
+                        operation_id,
+                        source,
+                    };
+                }
+                Some(crate::hooks::Failure::RateLimit(source)) => {
+                    return Error::RateLimited {
+                        operation_id,
+                        source,
+                    };
+                }
+                None => {}
             }
             let status = response.status();
             let headers = response.headers().clone();

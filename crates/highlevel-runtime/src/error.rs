@@ -53,6 +53,15 @@ pub enum Error {
         /// Why.
         source: crate::auth::AuthError,
     },
+    /// The call was not sent (or not sent again) for want of rate-limit budget: the
+    /// resource's daily quota is spent, or HighLevel asked for a longer wait than the retry
+    /// configuration allows. Ordinary throttling is waited out, never reported.
+    RateLimited {
+        /// The operation that was called.
+        operation_id: &'static str,
+        /// Which limit, for which resource, and until when.
+        source: crate::rate_limit::RateLimitError,
+    },
 }
 
 impl Error {
@@ -64,7 +73,8 @@ impl Error {
             Self::Transport { operation_id, .. }
             | Self::InvalidRequest { operation_id, .. }
             | Self::Hook { operation_id, .. }
-            | Self::Auth { operation_id, .. } => operation_id,
+            | Self::Auth { operation_id, .. }
+            | Self::RateLimited { operation_id, .. } => operation_id,
         }
     }
 
@@ -77,7 +87,8 @@ impl Error {
             Self::Decode(_)
             | Self::InvalidRequest { .. }
             | Self::Hook { .. }
-            | Self::Auth { .. } => None,
+            | Self::Auth { .. }
+            | Self::RateLimited { .. } => None,
         }
     }
 
@@ -97,14 +108,24 @@ impl Error {
         }
     }
 
+    /// The rate-limit failure, if the call failed for want of budget.
+    pub fn as_rate_limit(&self) -> Option<&crate::rate_limit::RateLimitError> {
+        match self {
+            Self::RateLimited { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
     /// Whether HighLevel answered with an error status (as opposed to the call never
     /// reaching it or the answer being unreadable).
     pub fn is_api(&self) -> bool {
         matches!(self, Self::Api(_))
     }
 
-    /// Whether the failure is likely transient (connection trouble, timeouts, 408, 429 and
-    /// 5xx), so callers can decide to try again.
+    /// Whether the failure is likely transient (connection trouble, timeouts, 408, 429,
+    /// 5xx, a long `Retry-After`), so callers can decide to try again later. The runtime
+    /// has already retried within its [`crate::retry::RetryConfig`]; a spent daily quota is
+    /// not transient.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Transport { source, .. } => {
@@ -116,6 +137,10 @@ impl Error {
                     StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
                 ) || e.status.is_server_error()
             }
+            Self::RateLimited { source, .. } => matches!(
+                source,
+                crate::rate_limit::RateLimitError::RetryAfterTooLong { .. }
+            ),
             _ => false,
         }
     }
@@ -143,6 +168,10 @@ impl fmt::Display for Error {
                 operation_id,
                 source,
             } => write!(f, "{operation_id}: authentication: {source}"),
+            Self::RateLimited {
+                operation_id,
+                source,
+            } => write!(f, "{operation_id}: rate limited: {source}"),
             Self::Hook {
                 operation_id,
                 message,
@@ -164,6 +193,7 @@ impl std::error::Error for Error {
             Self::Decode(e) => Some(&e.source),
             Self::Transport { source, .. } => Some(source),
             Self::Auth { source, .. } => Some(source),
+            Self::RateLimited { source, .. } => Some(source),
             Self::Api(_) | Self::InvalidRequest { .. } | Self::Hook { .. } => None,
         }
     }

@@ -3,10 +3,18 @@
 //! Keeping this logic in the runtime, rather than in 41 generated crates, means a fix to
 //! authentication or framing is one change here instead of a regeneration.
 
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
+use tracing::Instrument;
 
-use crate::auth::{AuthError, OAuthApp, resource_for};
+use crate::auth::{AuthError, OAuthApp, Resource, resource_for};
+use crate::rate_limit::headers::retry_after;
+use crate::rate_limit::{Advertised, RateLimitError, ResourceLimiter};
+use crate::retry::{Attempt, Decision, Outcome, decide, is_idempotent};
 use crate::{OperationMeta, RequestBodyKind, Runtime};
 
 /// progenitor sends the spec's `info.version` (`1.0` for every HighLevel spec) under this
@@ -122,78 +130,224 @@ fn is_bchar(b: u8) -> bool {
 
 /// Sends a prepared request.
 ///
-/// This is the single place every SDK request leaves through. With OAuth credentials it
-/// picks the session the operation's security schemes ask for (location or agency, within
-/// the handle's scope), keeps it fresh, and after a 401 refreshes once and retries.
+/// This is the single place every SDK request leaves through. Each attempt waits for the
+/// resource's rate-limit budget (see [`crate::rate_limit`]), goes out, and feeds the answer's
+/// `X-RateLimit-*` headers back into the budget; [`crate::retry::decide`] then says whether
+/// to try again. With OAuth credentials it picks the session the operation's security
+/// schemes ask for (location or agency, within the handle's scope), keeps it fresh, and
+/// after a 401 refreshes once and retries. Each call runs in a `highlevel.request` span
+/// carrying the operation id, the resource, the attempt, the status and the time spent
+/// waiting (never a token).
 ///
-/// An authentication failure cannot travel as a `reqwest::Error`; it comes back as a
-/// synthetic response carrying the [`AuthError`], which [`crate::finish_json`] turns into
-/// [`crate::Error::Auth`].
+/// A failure that cannot travel as a `reqwest::Error` (no usable OAuth token, a spent
+/// daily quota) comes back as a synthetic response carrying it, which [`crate::finish_json`]
+/// turns into [`crate::Error::Auth`] or [`crate::Error::RateLimited`].
 ///
 /// # Errors
 ///
-/// The transport error of `reqwest`.
+/// The transport error of `reqwest`, after the last attempt.
 pub async fn exec(
     runtime: &Runtime,
     client: &reqwest::Client,
     request: reqwest::Request,
     operation: Option<&'static OperationMeta>,
 ) -> reqwest::Result<reqwest::Response> {
-    match runtime.oauth_app() {
+    let operation_id = operation.map_or("unknown operation", |o| o.operation_id);
+    let oauth = match runtime.oauth_app() {
         Some(app) if operation.is_none_or(|o| o.authenticated) => {
-            match exec_oauth(app, runtime, client, request, operation).await {
-                Ok(response) => response,
-                Err(auth) => Ok(AuthFailure::response(auth)),
+            match resource_for(
+                runtime.location(),
+                runtime.company(),
+                operation.is_none_or(OperationMeta::accepts_location_token),
+                operation.is_none_or(OperationMeta::accepts_agency_token),
+            ) {
+                Ok(resource) => Some((app, resource)),
+                Err(auth) => return Ok(Failure::Auth(auth).into_response()),
             }
         }
-        _ => send_once(runtime, client, request, operation).await,
+        _ => None,
+    };
+    let key = match &oauth {
+        Some((_, Resource::Location(id))) => format!("location:{id}"),
+        Some((_, Resource::Company(id))) => format!("company:{id}"),
+        None => STATIC_TOKEN_RESOURCE.to_owned(),
+    };
+    let limiter = runtime.rate_limiter().resource(&key);
+    let span = tracing::info_span!(
+        "highlevel.request",
+        operation = operation_id,
+        resource = limiter.name(),
+        method = %request.method(),
+        attempt = tracing::field::Empty,
+        status = tracing::field::Empty,
+        wait_ms = tracing::field::Empty,
+    );
+    let call = Call {
+        runtime,
+        client,
+        oauth: oauth.as_ref().map(|(app, resource)| (*app, resource)),
+        limiter: &limiter,
+    };
+    call.run(request).instrument(span).await
+}
+
+/// The budget key of static tokens: a private integration token belongs to exactly one
+/// location or agency, so all its calls share one budget.
+const STATIC_TOKEN_RESOURCE: &str = "token";
+
+struct Call<'a> {
+    runtime: &'a Runtime,
+    client: &'a reqwest::Client,
+    oauth: Option<(&'a OAuthApp, &'a Resource)>,
+    limiter: &'a ResourceLimiter,
+}
+
+impl Call<'_> {
+    async fn run(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::Span::current();
+        let config = self.runtime.retry_config();
+        let idempotent = is_idempotent(request.method());
+        let started = tokio::time::Instant::now();
+        let mut backoffs = config.backoffs();
+        let mut waited = Duration::ZERO;
+        let mut next = Some(request);
+        let mut number = 0;
+        while let Some(request) = next.take() {
+            number += 1;
+            // A body that cannot be replayed (a stream) gets one attempt.
+            let copy = request.try_clone();
+            match self.limiter.acquire().await {
+                Ok(wait) => waited += wait,
+                Err(spent) => return Ok(Failure::RateLimit(spent).into_response()),
+            }
+            span.record("attempt", number);
+            span.record("wait_ms", waited.as_millis());
+            let result = match self.attempt(request).await {
+                Ok(result) => result,
+                Err(auth) => return Ok(Failure::Auth(auth).into_response()),
+            };
+            let outcome = match &result {
+                Ok(response) => {
+                    span.record("status", response.status().as_u16());
+                    let advertised = Advertised::read(response.headers());
+                    self.limiter.observe(&advertised);
+                    Outcome::Status {
+                        status: response.status(),
+                        retry_after: retry_after(response.headers(), SystemTime::now()),
+                        interval: advertised.interval,
+                        daily_exhausted: advertised.daily_remaining == Some(0),
+                    }
+                }
+                Err(error) => transport_outcome(error),
+            };
+            let attempt = Attempt {
+                number,
+                elapsed: started.elapsed(),
+                idempotent,
+            };
+            let backoff = backoffs.next().unwrap_or(config.cap);
+            match decide(&config, &attempt, &outcome, backoff) {
+                Decision::Retry(wait) if copy.is_some() => {
+                    let throttled = matches!(
+                        outcome,
+                        Outcome::Status { status, .. } if status == StatusCode::TOO_MANY_REQUESTS
+                    );
+                    if throttled {
+                        // Everyone else on this resource waits too, instead of collecting 429s.
+                        self.limiter.throttled(wait);
+                    } else {
+                        tokio::time::sleep(wait).await;
+                        waited += wait;
+                    }
+                    tracing::debug!(?outcome, wait_ms = wait.as_millis(), "retrying");
+                    next = copy;
+                }
+                Decision::DailyQuotaExhausted => {
+                    let retry_after = match outcome {
+                        Outcome::Status { retry_after, .. } => retry_after,
+                        _ => None,
+                    };
+                    let resets_at = self.limiter.daily_exhausted(retry_after);
+                    return Ok(Failure::RateLimit(RateLimitError::DailyQuotaExhausted {
+                        resource: self.limiter.name().to_owned(),
+                        resets_at,
+                    })
+                    .into_response());
+                }
+                Decision::RetryAfterTooLong(retry_after) => {
+                    return Ok(Failure::RateLimit(RateLimitError::RetryAfterTooLong {
+                        resource: self.limiter.name().to_owned(),
+                        retry_after,
+                        cap: config.max_retry_after,
+                    })
+                    .into_response());
+                }
+                _ => return result,
+            }
+        }
+        unreachable_request()
+    }
+
+    /// One attempt: with OAuth, the session's bearer and, after a 401, one renewal and a
+    /// second send (which waits for budget like any request).
+    async fn attempt(
+        &self,
+        mut request: reqwest::Request,
+    ) -> Result<reqwest::Result<reqwest::Response>, AuthError> {
+        let Some((app, resource)) = self.oauth else {
+            return Ok(self.client.execute(request).await);
+        };
+        let company = self.runtime.company();
+        let session = app.current(resource, company).await?;
+        let retry = request.try_clone();
+        set_bearer(&mut request, &session.session.access_token)?;
+        let response = match self.client.execute(request).await {
+            Ok(response) => response,
+            Err(e) => return Ok(Err(e)),
+        };
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(Ok(response));
+        }
+        let Some(mut retry) = retry else {
+            return Ok(Ok(response));
+        };
+        let Some(renewed) = app.after_unauthorized(resource, company, &session).await? else {
+            return Ok(Ok(response));
+        };
+        tracing::debug!("oauth: retrying after a 401 with renewed tokens");
+        set_bearer(&mut retry, &renewed.session.access_token)?;
+        if let Err(spent) = self.limiter.acquire().await {
+            return Ok(Ok(Failure::RateLimit(spent).into_response()));
+        }
+        let retried = self.client.execute(retry).await;
+        if retried
+            .as_ref()
+            .is_ok_and(|r| r.status() == StatusCode::UNAUTHORIZED)
+        {
+            app.refresh_did_not_cure(resource);
+        }
+        Ok(retried)
     }
 }
 
-async fn exec_oauth(
-    app: &OAuthApp,
-    runtime: &Runtime,
-    client: &reqwest::Client,
-    mut request: reqwest::Request,
-    operation: Option<&'static OperationMeta>,
-) -> Result<reqwest::Result<reqwest::Response>, AuthError> {
-    let resource = resource_for(
-        runtime.location(),
-        runtime.company(),
-        operation.is_none_or(OperationMeta::accepts_location_token),
-        operation.is_none_or(OperationMeta::accepts_agency_token),
-    )?;
-    let company = runtime.company();
-    let session = app.current(&resource, company).await?;
-    let retry = request.try_clone();
-    set_bearer(&mut request, &session.session.access_token)?;
-    let response = match send_once(runtime, client, request, operation).await {
-        Ok(response) => response,
-        Err(e) => return Ok(Err(e)),
-    };
-    if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-        return Ok(Ok(response));
+/// The loop above returns from every iteration that does not set `next`; an empty `next`
+/// after the loop would be a bug, reported as a synthetic failure rather than a panic.
+fn unreachable_request() -> reqwest::Result<reqwest::Response> {
+    Ok(Failure::Auth(AuthError::InvalidConfig(
+        "internal: the request loop ended without an answer".into(),
+    ))
+    .into_response())
+}
+
+/// How a transport error bears on retrying: a failed connect never reached HighLevel.
+fn transport_outcome(error: &reqwest::Error) -> Outcome {
+    if error.is_connect() {
+        Outcome::NotSent
+    } else if error.is_timeout() {
+        Outcome::TimedOut
+    } else {
+        Outcome::Interrupted
     }
-    // A body that cannot be replayed (a stream) gets no second attempt.
-    let Some(mut retry) = retry else {
-        return Ok(Ok(response));
-    };
-    let Some(renewed) = app.after_unauthorized(&resource, company, &session).await? else {
-        return Ok(Ok(response));
-    };
-    tracing::debug!(
-        operation = operation.map_or("unknown operation", |o| o.operation_id),
-        "oauth: retrying after a 401 with renewed tokens"
-    );
-    set_bearer(&mut retry, &renewed.session.access_token)?;
-    let retried = send_once(runtime, client, retry, operation).await;
-    if retried
-        .as_ref()
-        .is_ok_and(|r| r.status() == reqwest::StatusCode::UNAUTHORIZED)
-    {
-        app.refresh_did_not_cure(&resource);
-    }
-    Ok(retried)
 }
 
 fn set_bearer(request: &mut reqwest::Request, token: &SecretString) -> Result<(), AuthError> {
@@ -209,43 +363,40 @@ pub(crate) fn oauth_authorization(token: &SecretString) -> Result<HeaderValue, A
     authorization(token).map_err(|why| AuthError::InvalidConfig(why.into()))
 }
 
-/// Carries an [`AuthError`] from [`exec`] to the error mapping through a synthetic response
-/// (extensions must be `Clone`; the error is taken out once).
-#[derive(Clone)]
-pub(crate) struct AuthFailure(std::sync::Arc<std::sync::Mutex<Option<AuthError>>>);
+/// A failure of the runtime itself (not of HighLevel's answer), carried from [`exec`] to
+/// the error mapping.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Auth(AuthError),
+    RateLimit(RateLimitError),
+}
 
-impl AuthFailure {
-    fn response(error: AuthError) -> reqwest::Response {
+impl Failure {
+    /// A synthetic response carrying the failure (extensions must be `Clone`; the failure
+    /// is taken out once).
+    fn into_response(self) -> reqwest::Response {
+        let status = match &self {
+            Self::Auth(_) => http::StatusCode::UNAUTHORIZED,
+            Self::RateLimit(_) => http::StatusCode::TOO_MANY_REQUESTS,
+        };
         let mut response = http::Response::new(Vec::<u8>::new());
-        *response.status_mut() = http::StatusCode::UNAUTHORIZED;
+        *response.status_mut() = status;
         response
             .extensions_mut()
-            .insert(Self(std::sync::Arc::new(std::sync::Mutex::new(Some(
-                error,
-            )))));
+            .insert(CarriedFailure(Arc::new(Mutex::new(Some(self)))));
         reqwest::Response::from(response)
     }
 
-    /// The error, if `response` is one of these.
-    pub(crate) fn take(response: &mut reqwest::Response) -> Option<AuthError> {
-        let failure = response.extensions_mut().remove::<Self>()?;
-        let mut slot = failure
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// The failure, if `response` is a synthetic one.
+    pub(crate) fn take(response: &mut reqwest::Response) -> Option<Self> {
+        let carried = response.extensions_mut().remove::<CarriedFailure>()?;
+        let mut slot = carried.0.lock().unwrap_or_else(PoisonError::into_inner);
         slot.take()
     }
 }
 
-/// One attempt on the wire; the future retry loop in [`exec`] calls this per attempt.
-async fn send_once(
-    _runtime: &Runtime,
-    client: &reqwest::Client,
-    request: reqwest::Request,
-    _operation: Option<&'static OperationMeta>,
-) -> reqwest::Result<reqwest::Response> {
-    client.execute(request).await
-}
+#[derive(Clone)]
+struct CarriedFailure(Arc<Mutex<Option<Failure>>>);
 
 #[cfg(test)]
 mod tests {

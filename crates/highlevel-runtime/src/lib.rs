@@ -9,6 +9,9 @@
 //! [`auth`] is the OAuth 2.0 side: an app's sessions per location and agency, kept in a
 //! [`auth::TokenStore`], refreshed once per token across tasks and processes, and picked per
 //! call from the operation's security schemes.
+//!
+//! [`rate_limit`] paces requests per resource within HighLevel's budget (corrected live by
+//! its `X-RateLimit-*` headers), and [`retry`] decides which failed attempts go again.
 
 #![warn(missing_docs)]
 
@@ -20,6 +23,8 @@ pub mod hooks;
 pub mod lenient;
 pub mod multipart;
 mod operation;
+pub mod rate_limit;
+pub mod retry;
 #[rustfmt::skip]
 mod scope;
 
@@ -29,4 +34,6 @@ pub use decode::{collect_bytes, decode_json, finish, finish_json};
 pub use error::{ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage};
 pub use multipart::{FilePart, MultipartForm};
 pub use operation::{OperationMeta, RequestBodyKind, ResponseBodyKind, SecurityScheme};
+pub use rate_limit::{RateLimitConfig, RateLimitError, RateLimitStatus};
+pub use retry::RetryConfig;
 pub use scope::{Scope, ScopeAccess};

@@ -1,8 +1,9 @@
 //! The router: each API module's routes behind the token and its own `Version` check, a
 //! HighLevel-shaped 404 for everything else, a body limit, and a `traceId` on every answer.
 //!
-//! OAuth's routes authenticate by themselves (client secret, or an agency token). A new
-//! module (rate limits, webhooks) is one more `.merge(...)` here.
+//! The API routes count against their location's rate limit (after the token check, which
+//! names the location). OAuth's routes authenticate by themselves (client secret, or an
+//! agency token). A new module (webhooks) is one more `.merge(...)` here.
 
 use axum::Router;
 use axum::body::Body;
@@ -14,7 +15,7 @@ use serde_json::Value;
 
 use crate::errors::ApiError;
 use crate::state::Shared;
-use crate::{auth, contacts, oauth, version};
+use crate::{auth, contacts, locations, oauth, rate_limit, version};
 
 /// Largest request body accepted; larger ones get a shaped 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -25,11 +26,25 @@ pub const TRACE_HEADER: &str = "traceid";
 
 /// The whole sandbox application.
 pub fn router(shared: Shared) -> Router {
-    let contacts = contacts::routes().route_layer(middleware::from_fn(|request, next| {
-        version::require_version(contacts::VERSION, request, next)
+    let contacts = contacts::routes()
+        .route_layer(middleware::from_fn(|request, next| {
+            version::require_version(contacts::VERSION, request, next)
+        }))
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            auth::own_location_only,
+        ));
+    let locations = locations::routes().route_layer(middleware::from_fn(|request, next| {
+        version::require_version(locations::VERSION, request, next)
     }));
+    // Layers run outside in: the token check first, then the rate limit of its location.
     let api = Router::new()
         .merge(contacts)
+        .merge(locations)
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            rate_limit::enforce,
+        ))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             auth::require_token,

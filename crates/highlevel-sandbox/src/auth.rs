@@ -26,8 +26,17 @@ pub fn presented_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
         .map(|(_, token)| token.trim()))
 }
 
-/// Refuses requests without the sandbox's token or a live access token of its location.
-pub async fn require_token(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+/// The location a request's token belongs to, for the routes behind [`require_token`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub String);
+
+/// Refuses requests without the sandbox's token or a live access token of one of its
+/// locations; passes the token's location on as a [`Caller`].
+pub async fn require_token(
+    State(shared): State<Shared>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let bearer = match presented_token(request.headers()) {
         Err(missing) => return missing.into_response(),
         Ok(Some(token)) => shared.bearer(token),
@@ -38,15 +47,10 @@ pub async fn require_token(State(shared): State<Shared>, request: Request, next:
         Bearer::Valid(Grant {
             subject: Subject::Location(location),
             ..
-        }) if location == shared.location_id() => next.run(request).await,
-        Bearer::Valid(Grant {
-            subject: Subject::Location(_),
-            ..
-        }) => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "The token does not have access to this location.",
-        )
-        .into_response(),
+        }) => {
+            request.extensions_mut().insert(Caller(location));
+            next.run(request).await
+        }
         Bearer::Valid(Grant {
             subject: Subject::Company(_),
             ..
@@ -54,4 +58,25 @@ pub async fn require_token(State(shared): State<Shared>, request: Request, next:
             .into_response(),
         Bearer::Expired | Bearer::Unknown => ApiError::unauthorized("Invalid JWT").into_response(),
     }
+}
+
+/// For routes whose data belongs to the sandbox's own location (contacts): another
+/// location's token gets 403.
+pub async fn own_location_only(
+    State(shared): State<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match request.extensions().get::<Caller>() {
+        Some(Caller(location)) if location == shared.location_id() => next.run(request).await,
+        _ => forbidden().into_response(),
+    }
+}
+
+/// HighLevel's answer to a token of another location.
+pub fn forbidden() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "The token does not have access to this location.",
+    )
 }

@@ -24,7 +24,16 @@
 //!   ([`Sandbox::access_token_ttl`], or at once with
 //!   [`RunningSandbox::expire_access_tokens`]); then they get HighLevel's 401.
 //!
-//! [`RunningSandbox::oauth_stats`] counts what happened, for tests to assert on.
+//! Every API route counts against its location's rate limit, as HighLevel's do: 100
+//! requests per 10 s (a fixed window from the location's first request) and 200,000 per day
+//! by default, configurable per run ([`Sandbox::rate_limit`], [`Sandbox::daily_limit`],
+//! [`Sandbox::without_rate_limits`]). Every answer carries `X-RateLimit-Max`,
+//! `-Remaining`, `-Interval-Milliseconds`, `-Limit-Daily` and `-Daily-Remaining`; past a
+//! limit the answer is a 429 with `Retry-After`. `GET /locations/{id}` answers for every
+//! location the sandbox knows, so several locations can be called at once.
+//!
+//! [`RunningSandbox::oauth_stats`] and [`RunningSandbox::rate_limit_stats`] count what
+//! happened, for tests to assert on.
 //!
 //! Start one per test; it listens on 127.0.0.1 with a port of its own and stops when the
 //! handle is dropped:
@@ -45,7 +54,9 @@ mod app;
 mod auth;
 mod contacts;
 mod errors;
+mod locations;
 mod oauth;
+mod rate_limit;
 mod request;
 mod state;
 mod version;
@@ -58,6 +69,7 @@ use tokio::sync::oneshot;
 
 pub use app::{BODY_LIMIT, TRACE_HEADER};
 pub use oauth::OAuthStats;
+pub use rate_limit::{RateLimitStats, RateLimits};
 
 /// How long [`RunningSandbox::shutdown`] lets in-flight requests finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -89,6 +101,7 @@ pub struct Sandbox {
     company_id: String,
     installed_locations: usize,
     access_token_ttl: Duration,
+    rate_limits: Option<RateLimits>,
 }
 
 impl fmt::Debug for Sandbox {
@@ -102,6 +115,7 @@ impl fmt::Debug for Sandbox {
             .field("company_id", &self.company_id)
             .field("installed_locations", &self.installed_locations)
             .field("access_token_ttl", &self.access_token_ttl)
+            .field("rate_limits", &self.rate_limits)
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +132,7 @@ impl Default for Sandbox {
             company_id: DEFAULT_COMPANY_ID.into(),
             installed_locations: 0,
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            rate_limits: Some(RateLimits::default()),
         }
     }
 }
@@ -193,6 +208,31 @@ impl Sandbox {
         self
     }
 
+    /// Limits each location to `max` requests per `interval` (a fixed window from its first
+    /// request), instead of HighLevel's 100 per 10 s, so tests and benchmarks can run at,
+    /// say, 20 per second.
+    pub fn rate_limit(mut self, max: u32, interval: Duration) -> Self {
+        let limits = self.rate_limits.get_or_insert_with(RateLimits::default);
+        limits.max = max.max(1);
+        limits.interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Limits each location to `max` requests per day (window from its first request)
+    /// instead of HighLevel's 200,000.
+    pub fn daily_limit(mut self, max: u64) -> Self {
+        self.rate_limits
+            .get_or_insert_with(RateLimits::default)
+            .daily = max;
+        self
+    }
+
+    /// No rate limits and no `X-RateLimit-*` headers: for measuring the client alone.
+    pub fn without_rate_limits(mut self) -> Self {
+        self.rate_limits = None;
+        self
+    }
+
     /// Binds 127.0.0.1 and serves until the returned handle is dropped or shut down.
     ///
     /// # Errors
@@ -215,6 +255,7 @@ impl Sandbox {
                 locations,
                 access_token_ttl: self.access_token_ttl,
             },
+            self.rate_limits,
         );
         shared.set_base_url(url.clone());
         let shared_handle = shared.clone();
@@ -305,6 +346,11 @@ impl RunningSandbox {
     /// What the OAuth endpoints have done so far.
     pub fn oauth_stats(&self) -> OAuthStats {
         self.shared.oauth().stats()
+    }
+
+    /// What the rate limiter has done so far (requests let through, 429s).
+    pub fn rate_limit_stats(&self) -> RateLimitStats {
+        self.shared.rate_limits().stats()
     }
 
     /// Expires every OAuth access token issued so far (the private token is unaffected), so

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::contacts::ContactStore;
 use crate::oauth::{Bearer, Grant, OAuthSetup, OAuthState, Subject};
+use crate::rate_limit::{RateLimitState, RateLimits};
 
 /// The sandbox's state, cheap to clone into handlers.
 #[derive(Debug, Clone)]
@@ -18,6 +19,7 @@ struct Inner {
     base_url: OnceLock<String>,
     contacts: Mutex<ContactStore>,
     oauth: Mutex<OAuthState>,
+    rate_limits: Mutex<RateLimitState>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -35,6 +37,7 @@ impl Shared {
         location_id: String,
         body_timeout: Duration,
         oauth: OAuthSetup,
+        rate_limits: Option<RateLimits>,
     ) -> Self {
         Self(Arc::new(Inner {
             token,
@@ -43,6 +46,7 @@ impl Shared {
             base_url: OnceLock::new(),
             contacts: Mutex::new(ContactStore::default()),
             oauth: Mutex::new(OAuthState::new(oauth)),
+            rate_limits: Mutex::new(RateLimitState::new(rate_limits)),
         }))
     }
 
@@ -63,6 +67,14 @@ impl Shared {
     pub fn oauth(&self) -> MutexGuard<'_, OAuthState> {
         self.0
             .oauth
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The rate limiter, locked (same reasoning as [`Shared::contacts`]).
+    pub fn rate_limits(&self) -> MutexGuard<'_, RateLimitState> {
+        self.0
+            .rate_limits
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

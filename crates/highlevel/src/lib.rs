@@ -58,6 +58,12 @@
 //! # }
 //! ```
 //!
+//! Calls wait for their resource's rate-limit budget (HighLevel's 100 requests per 10 s
+//! and 200,000 per day per location or company, corrected live by its headers) instead of
+//! collecting 429s, and failed attempts are retried by [`RetryConfig`]: 429 after the wait
+//! HighLevel names, 408/5xx/timeouts with jittered backoff for idempotent methods. A spent
+//! daily quota fails at once with [`RateLimitError::DailyQuotaExhausted`].
+//!
 //! Each call sends the operation's own `Version` header and `Authorization: Bearer …`,
 //! decodes responses leniently (an enum value the spec lacks lands in `Unrecognized(String)`,
 //! a missing field is `None`) and fails with [`Error`]: an API answer with status, message,
@@ -79,8 +85,9 @@ pub use modules::*;
 pub use highlevel_runtime as runtime;
 pub use highlevel_runtime::auth;
 pub use highlevel_runtime::{
-    ApiError, ApiErrorBody, AuthError, DecodeError, Error, ErrorMessage, OperationMeta, Scope,
-    ScopeAccess, SecurityScheme,
+    ApiError, ApiErrorBody, AuthError, DecodeError, Error, ErrorMessage, OperationMeta,
+    RateLimitConfig, RateLimitError, RateLimitStatus, RetryConfig, Scope, ScopeAccess,
+    SecurityScheme,
 };
 /// Re-exported: sessions hold their tokens as `secrecy::SecretString`.
 pub use secrecy;
@@ -155,6 +162,43 @@ impl HighLevel {
     pub fn oauth_app(&self) -> Option<&OAuthApp> {
         self.runtime.oauth_app()
     }
+
+    /// A handle whose calls follow another retry policy; everything else (credentials,
+    /// scope, rate-limit budgets, connection pool) is shared. Cheap, so it can be made for a
+    /// single call:
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "contacts")]
+    /// # async fn example(hl: &highlevel::HighLevel) -> Result<(), highlevel::Error> {
+    /// use highlevel::RetryConfig;
+    /// // This create carries an idempotency key upstream, so repeating it is harmless.
+    /// hl.with_retry(RetryConfig::new().retry_non_idempotent(true))
+    ///     .contacts()
+    ///     .upsert_contact()
+    ///     .send()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_retry(&self, retry: RetryConfig) -> HighLevel {
+        HighLevel {
+            runtime: self.runtime.with_retry(retry),
+            ..self.clone()
+        }
+    }
+
+    /// The latest known rate-limit budget of every resource this handle (and its clones and
+    /// scoped handles) has called, from HighLevel's `X-RateLimit-*` headers and the requests
+    /// sent since.
+    pub fn rate_limits(&self) -> Vec<RateLimitStatus> {
+        self.runtime.rate_limits()
+    }
+
+    /// The latest known budget of one resource: `location:<id>`, `company:<id>`, or `token`
+    /// when the handle uses a private integration or static access token.
+    pub fn rate_limit(&self, resource: &str) -> Option<RateLimitStatus> {
+        self.runtime.rate_limit(resource)
+    }
 }
 
 /// Configures a [`HighLevel`] handle.
@@ -164,6 +208,8 @@ pub struct HighLevelBuilder {
     oauth: Option<OAuthConfig>,
     base_url: Option<String>,
     http: Option<reqwest::Client>,
+    rate_limit: RateLimitConfig,
+    retry: RetryConfig,
 }
 
 impl fmt::Debug for HighLevelBuilder {
@@ -173,6 +219,8 @@ impl fmt::Debug for HighLevelBuilder {
             .field("oauth", &self.oauth)
             .field("base_url", &self.base_url)
             .field("custom_http_client", &self.http.is_some())
+            .field("rate_limit", &self.rate_limit)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -217,6 +265,22 @@ impl HighLevelBuilder {
         self
     }
 
+    /// Paces requests per resource with these limits instead of HighLevel's documented
+    /// ones (100 per 10 s, 200,000 per day), or not at all with
+    /// [`RateLimitConfig::disabled`]. Answers' `X-RateLimit-*` headers still correct them
+    /// unless [`RateLimitConfig::follow_headers`] is off.
+    pub fn rate_limit(mut self, config: RateLimitConfig) -> Self {
+        self.rate_limit = config;
+        self
+    }
+
+    /// Retries failed attempts by this policy instead of the default one (see
+    /// [`RetryConfig`]); [`HighLevel::with_retry`] overrides it per call.
+    pub fn retry(mut self, config: RetryConfig) -> Self {
+        self.retry = config;
+        self
+    }
+
     /// Checks the configuration and builds the handle.
     ///
     /// # Errors
@@ -240,7 +304,7 @@ impl HighLevelBuilder {
         Ok(HighLevel {
             base_url,
             http,
-            runtime: Runtime::new(credentials),
+            runtime: Runtime::configured(credentials, self.rate_limit, self.retry),
         })
     }
 }
