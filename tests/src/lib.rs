@@ -26,9 +26,14 @@ impl Harness {
     /// When the handle cannot be built (a bug in the harness, not in a test subject).
     pub async fn start() -> Self {
         let server = MockServer::start().await;
+        // Retried failures wait milliseconds, not seconds, in tests.
         let hl = HighLevel::builder()
             .private_integration_token(TOKEN)
             .base_url(server.uri())
+            .retry(highlevel::RetryConfig::new().backoff(
+                std::time::Duration::from_millis(1),
+                std::time::Duration::from_millis(5),
+            ))
             .build()
             .unwrap_or_else(|e| panic!("harness handle: {e}"));
         Self { server, hl }

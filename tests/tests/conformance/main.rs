@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use highlevel::HighLevel;
+use highlevel::{HighLevel, RateLimitConfig, RetryConfig};
 use highlevel_tests::conformance::{Call, CallResult, Outcome, Prism};
 
 /// Fixed, so dynamic responses are the same on every run.
@@ -80,17 +80,25 @@ fn handle(url: &str, prefer: Option<u16>) -> HighLevel {
         headers.insert("prefer", value);
     }
     // Prism (Node) closes idle keep-alive connections after 5 s; a pooled connection reused
-    // just then fails before any byte is answered. Retries come with the runtime's retry
-    // policy; until then, never reuse a connection that old.
+    // just then fails before any byte is answered, which the retry policy repeats only for
+    // idempotent methods. Never reuse a connection that old.
     let client = reqwest::Client::builder()
         .default_headers(headers)
         .pool_idle_timeout(Duration::from_secs(1))
         .build()
         .unwrap_or_else(|e| panic!("reqwest client: {e}"));
+    // Prism has no rate limits; a forced error status is the answer under test, not a
+    // failure to retry.
+    let retry = match prefer {
+        Some(_) => RetryConfig::disabled(),
+        None => RetryConfig::default(),
+    };
     HighLevel::builder()
         .private_integration_token("pit-conformance-5e6f")
         .base_url(url)
         .http_client(client)
+        .rate_limit(RateLimitConfig::disabled())
+        .retry(retry)
         .build()
         .unwrap_or_else(|e| panic!("conformance handle: {e}"))
 }

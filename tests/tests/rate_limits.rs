@@ -1,0 +1,488 @@
+//! Rate limiting and retries over real HTTP: the sandbox's HighLevel-shaped limits (headers,
+//! 429s, daily quota) and wiremock for the answers a sandbox never gives (503, far-future
+//! `Retry-After`, nonsense headers, a server that is not there yet).
+
+use std::time::{Duration, Instant};
+
+use highlevel::auth::{OAuthConfig, UserType};
+use highlevel::{Error, HighLevel, RateLimitConfig, RateLimitError, RetryConfig};
+use highlevel_sandbox::{RunningSandbox, Sandbox};
+use highlevel_tests::oauth::{app_config, install};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn quick_retries() -> RetryConfig {
+    RetryConfig::new().backoff(Duration::from_millis(1), Duration::from_millis(5))
+}
+
+fn pit_handle(sandbox: &RunningSandbox, limits: RateLimitConfig) -> HighLevel {
+    HighLevel::builder()
+        .private_integration_token(sandbox.token())
+        .base_url(sandbox.url())
+        .rate_limit(limits)
+        .retry(quick_retries())
+        .build()
+        .expect("handle")
+}
+
+fn mock_handle(server: &MockServer, retry: RetryConfig) -> HighLevel {
+    HighLevel::builder()
+        .private_integration_token("pit-rate-limits")
+        .base_url(server.uri())
+        .retry(retry)
+        .build()
+        .expect("handle")
+}
+
+async fn get_location(hl: &HighLevel, id: &str) -> Result<(), Error> {
+    hl.locations()
+        .get_location()
+        .location_id(id)
+        .send()
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn concurrent_calls_wait_for_the_budget_instead_of_collecting_429s() {
+    let sandbox = Sandbox::builder()
+        .rate_limit(10, Duration::from_millis(250))
+        .serve()
+        .await
+        .expect("sandbox");
+    let hl = pit_handle(
+        &sandbox,
+        RateLimitConfig::new().per_interval(10, Duration::from_millis(250)),
+    );
+    let started = Instant::now();
+    let calls: Vec<_> = (0..40)
+        .map(|_| {
+            let hl = hl.clone();
+            let location = sandbox.location_id().to_owned();
+            tokio::spawn(async move { get_location(&hl, &location).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("every call succeeds");
+    }
+    let stats = sandbox.rate_limit_stats();
+    assert_eq!(stats.throttled, 0, "{stats:?}");
+    assert_eq!(stats.allowed, 40);
+    // 40 requests at 10 per 250 ms: three full windows of waiting at least.
+    assert!(
+        started.elapsed() >= Duration::from_millis(750),
+        "{:?}",
+        started.elapsed()
+    );
+    let status = hl.rate_limit("token").expect("the token's budget is known");
+    assert_eq!(
+        (status.max, status.interval),
+        (10, Duration::from_millis(250))
+    );
+    assert!(
+        status.remaining.is_some() && status.updated_at.is_some(),
+        "{status:?}"
+    );
+}
+
+#[tokio::test]
+async fn headers_correct_the_defaults_and_count_another_clients_requests() {
+    let sandbox = Sandbox::builder()
+        .rate_limit(10, Duration::from_secs(1))
+        .serve()
+        .await
+        .expect("sandbox");
+    // Another process spends 8 of the 10.
+    let other = pit_handle(&sandbox, RateLimitConfig::disabled());
+    for _ in 0..8 {
+        get_location(&other, sandbox.location_id())
+            .await
+            .expect("other");
+    }
+    // This client starts with HighLevel's defaults (100 per 10 s); its first answer says
+    // 10 per second with 1 left, so the next 5 calls are paced, not thrown at the server.
+    let hl = pit_handle(&sandbox, RateLimitConfig::new());
+    get_location(&hl, sandbox.location_id())
+        .await
+        .expect("first");
+    let status = hl.rate_limit("token").expect("known");
+    assert_eq!((status.max, status.interval), (10, Duration::from_secs(1)));
+    assert_eq!((status.remaining, status.available_now), (Some(1), 1));
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let hl = hl.clone();
+            let location = sandbox.location_id().to_owned();
+            tokio::spawn(async move { get_location(&hl, &location).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("paced call succeeds");
+    }
+    assert_eq!(sandbox.rate_limit_stats().throttled, 0);
+}
+
+#[tokio::test]
+async fn a_spent_daily_quota_fails_at_once_saying_when_it_resets() {
+    let sandbox = Sandbox::builder()
+        .daily_limit(3)
+        .serve()
+        .await
+        .expect("sandbox");
+    let hl = pit_handle(&sandbox, RateLimitConfig::new());
+    for _ in 0..3 {
+        get_location(&hl, sandbox.location_id())
+            .await
+            .expect("within the quota");
+    }
+    // The third answer said 0 remaining for the day: the fourth call is not even sent.
+    let started = Instant::now();
+    let err = get_location(&hl, sandbox.location_id())
+        .await
+        .expect_err("quota spent");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let Some(RateLimitError::DailyQuotaExhausted {
+        resource,
+        resets_at,
+    }) = err.as_rate_limit()
+    else {
+        panic!("expected DailyQuotaExhausted, got {err:?}");
+    };
+    assert_eq!(resource, "token");
+    assert!(*resets_at > std::time::SystemTime::now());
+    assert!(!err.is_transient());
+    assert!(err.to_string().contains("daily request quota"), "{err}");
+    let stats = sandbox.rate_limit_stats();
+    assert_eq!((stats.allowed, stats.daily_refused), (3, 0));
+
+    // A client that did not know (another process) learns it from the 429, after one send.
+    let fresh = pit_handle(&sandbox, RateLimitConfig::new());
+    let err = get_location(&fresh, sandbox.location_id())
+        .await
+        .expect_err("quota spent");
+    let Some(RateLimitError::DailyQuotaExhausted { resets_at, .. }) = err.as_rate_limit() else {
+        panic!("expected DailyQuotaExhausted, got {err:?}");
+    };
+    // The sandbox's day started with the first request: Retry-After is about a day.
+    let wait = resets_at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(wait > Duration::from_secs(86_000), "{wait:?}");
+    assert_eq!(sandbox.rate_limit_stats().daily_refused, 1);
+    get_location(&fresh, sandbox.location_id())
+        .await
+        .expect_err("still spent");
+    assert_eq!(
+        sandbox.rate_limit_stats().daily_refused,
+        1,
+        "not sent again"
+    );
+}
+
+#[tokio::test]
+async fn one_busy_location_never_holds_up_another() {
+    let sandbox = Sandbox::builder()
+        .installed_locations(2)
+        .rate_limit(2, Duration::from_secs(2))
+        .serve()
+        .await
+        .expect("sandbox");
+    let config: OAuthConfig = app_config(&sandbox);
+    let hl = HighLevel::builder()
+        .base_url(sandbox.url())
+        .oauth_app(config)
+        .rate_limit(RateLimitConfig::new().per_interval(2, Duration::from_secs(2)))
+        .build()
+        .expect("handle");
+    install(&hl, UserType::Company)
+        .await
+        .expect("agency install");
+    let agency = hl.agency(&sandbox.company_id());
+    let ids = sandbox.installed_location_ids();
+    let (busy, quiet) = (ids[1].clone(), ids[2].clone());
+    let busy_hl = agency.location(&busy);
+    get_location(&busy_hl, &busy).await.expect("1");
+    get_location(&busy_hl, &busy).await.expect("2");
+    let waiting = tokio::spawn({
+        let busy_hl = busy_hl.clone();
+        async move {
+            let started = Instant::now();
+            get_location(&busy_hl, &busy)
+                .await
+                .map(|()| started.elapsed())
+        }
+    });
+    let started = Instant::now();
+    get_location(&agency.location(&quiet), &quiet)
+        .await
+        .expect("quiet location");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let waited = waiting
+        .await
+        .expect("task")
+        .expect("busy location's third call");
+    assert!(waited >= Duration::from_millis(1_500), "{waited:?}");
+    assert_eq!(sandbox.rate_limit_stats().throttled, 0);
+    let resources: Vec<_> = hl.rate_limits().into_iter().map(|s| s.resource).collect();
+    assert_eq!(
+        resources,
+        [
+            format!("location:{}", ids[1]),
+            format!("location:{}", ids[2])
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_429_waits_for_retry_after_then_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/locations/loc1"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/locations/loc1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"location": {"id": "loc1"}})),
+        )
+        .mount(&server)
+        .await;
+    let hl = mock_handle(&server, quick_retries());
+    let started = Instant::now();
+    get_location(&hl, "loc1")
+        .await
+        .expect("retried after the wait");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_far_future_retry_after_is_an_error_not_a_sleep() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "86400"))
+        .mount(&server)
+        .await;
+    let hl = mock_handle(
+        &server,
+        quick_retries().max_retry_after(Duration::from_secs(30)),
+    );
+    let started = Instant::now();
+    let err = get_location(&hl, "loc1")
+        .await
+        .expect_err("too long to wait");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    match err.as_rate_limit() {
+        Some(RateLimitError::RetryAfterTooLong {
+            retry_after, cap, ..
+        }) => {
+            assert_eq!(*retry_after, Duration::from_secs(86_400));
+            assert_eq!(*cap, Duration::from_secs(30));
+        }
+        other => panic!("expected RetryAfterTooLong, got {other:?} from {err:?}"),
+    }
+    assert!(err.is_transient());
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn post_is_not_retried_after_a_5xx_unless_the_call_opts_in() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/contacts/"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let hl = mock_handle(&server, quick_retries());
+    let create = |hl: HighLevel| async move {
+        hl.contacts()
+            .create_contact()
+            .body(
+                highlevel::contacts::types::CreateContactDto::builder()
+                    .location_id("loc1")
+                    .first_name(Some("Ada".to_owned())),
+            )
+            .send()
+            .await
+    };
+    let err = create(hl.clone()).await.expect_err("503");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        1
+    );
+
+    let err = create(hl.with_retry(quick_retries().retry_non_idempotent(true)))
+        .await
+        .expect_err("503 four times");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        1 + 4
+    );
+
+    // The handle's own policy is unchanged by the per-call one.
+    create(hl).await.expect_err("503");
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        1 + 4 + 1
+    );
+}
+
+#[tokio::test]
+async fn post_is_retried_when_it_never_reached_the_server() {
+    // A port nobody listens on yet; the server starts there after the first attempt failed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let hl = HighLevel::builder()
+        .private_integration_token("pit-rate-limits")
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .retry(RetryConfig::new().backoff(Duration::from_millis(400), Duration::from_millis(400)))
+        .build()
+        .expect("handle");
+    let late_server = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the port");
+        let server = MockServer::builder().listener(listener).start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(serde_json::json!({"contact": {"id": "c1"}})),
+            )
+            .mount(&server)
+            .await;
+        server
+    });
+    let created = hl
+        .contacts()
+        .create_contact()
+        .body(
+            highlevel::contacts::types::CreateContactDto::builder()
+                .location_id("loc1")
+                .first_name(Some("Ada".to_owned())),
+        )
+        .send()
+        .await
+        .expect("the second attempt reaches the server");
+    let server = late_server.await.expect("server task");
+    assert_eq!(
+        created.into_inner().contact.and_then(|c| c.id).as_deref(),
+        Some("c1")
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn nonsense_rate_limit_headers_are_ignored() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"location": {"id": "loc1"}}))
+                .insert_header("x-ratelimit-max", "-5")
+                .insert_header("x-ratelimit-remaining", "lots")
+                .insert_header("x-ratelimit-interval-milliseconds", "99999999999999999999")
+                .insert_header("x-ratelimit-limit-daily", "0")
+                .insert_header("x-ratelimit-daily-remaining", "-1"),
+        )
+        .mount(&server)
+        .await;
+    let hl = mock_handle(&server, quick_retries());
+    let started = Instant::now();
+    for _ in 0..20 {
+        get_location(&hl, "loc1").await.expect("answers are fine");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "no stall");
+    let status = hl.rate_limit("token").expect("known");
+    assert_eq!(
+        (status.max, status.interval, status.daily_limit),
+        (100, Duration::from_secs(10), 200_000)
+    );
+    assert_eq!(
+        (status.remaining, status.daily_remaining, status.updated_at),
+        (None, None, None)
+    );
+}
+
+/// A subscriber writing to a buffer, as a user's log would.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_call_has_a_span_with_operation_resource_attempt_status_and_wait() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"location": {}})))
+        .mount(&server)
+        .await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test runtime is single-threaded: the default subscriber sees the whole call.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let hl = mock_handle(&server, quick_retries());
+    get_location(&hl, "loc1")
+        .await
+        .expect("second attempt succeeds");
+    let log = String::from_utf8_lossy(
+        &captured
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_owned();
+    assert!(log.contains("highlevel.request"), "{log}");
+    assert!(log.contains("operation=\"get_location\""), "{log}");
+    assert!(log.contains("resource=\"token\""), "{log}");
+    assert!(log.contains("attempt=2"), "{log}");
+    assert!(log.contains("status=200"), "{log}");
+    assert!(log.contains("wait_ms="), "{log}");
+    assert!(log.contains("retrying"), "{log}");
+    assert!(!log.contains("pit-rate-limits"), "the token leaked: {log}");
+}
