@@ -1,12 +1,14 @@
 //! Credentials and the per-client runtime every generated client carries as its `inner`.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use reqwest::header::HeaderValue;
 
 use secrecy::SecretString;
 
 use crate::auth::OAuthApp;
-use crate::rate_limit::{RateLimitConfig, RateLimitStatus, RateLimiter};
+use crate::rate_limit::{RateLimitConfig, RateLimitStatus, RateLimiter, ResourceLimiter};
 use crate::retry::RetryConfig;
 
 /// How requests authenticate.
@@ -74,7 +76,14 @@ struct Shared {
     credentials: Credentials,
     rate_limiter: RateLimiter,
     retry: RetryConfig,
+    /// A static token's `Authorization` value, built once rather than per request.
+    static_authorization: OnceLock<Result<HeaderValue, &'static str>>,
+    /// A static token's budget, looked up once rather than per request.
+    static_budget: OnceLock<Arc<ResourceLimiter>>,
 }
+
+/// The budget key of static tokens.
+pub(crate) const STATIC_TOKEN_RESOURCE: &str = "token";
 
 impl Runtime {
     /// A runtime that authenticates every request with `credentials`, paced by HighLevel's
@@ -98,6 +107,8 @@ impl Runtime {
                 credentials,
                 rate_limiter: RateLimiter::new(rate_limit),
                 retry,
+                static_authorization: OnceLock::new(),
+                static_budget: OnceLock::new(),
             }),
             location: None,
             company: None,
@@ -137,6 +148,26 @@ impl Runtime {
 
     pub(crate) fn rate_limiter(&self) -> &RateLimiter {
         &self.shared.rate_limiter
+    }
+
+    /// The budget every call with a static token spends (a private integration token
+    /// belongs to exactly one location or agency).
+    pub(crate) fn static_budget(&self) -> &Arc<ResourceLimiter> {
+        self.shared
+            .static_budget
+            .get_or_init(|| self.shared.rate_limiter.resource(STATIC_TOKEN_RESOURCE))
+    }
+
+    /// The `Authorization` value of a static token, or why the token cannot be one.
+    pub(crate) fn static_authorization(&self) -> Option<Result<&HeaderValue, &'static str>> {
+        let token = self.shared.credentials.static_bearer()?;
+        Some(
+            self.shared
+                .static_authorization
+                .get_or_init(|| crate::hooks::authorization(token))
+                .as_ref()
+                .map_err(|why| *why),
+        )
     }
 
     /// The same credentials, scoped to a location (sub-account): calls use its token.

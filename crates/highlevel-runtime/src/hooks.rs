@@ -51,10 +51,12 @@ pub async fn pre(
         None => None,
     };
     // OAuth tokens are picked (and refreshed) in `exec`, where a 401 can be retried.
-    let authorization = match runtime.credentials().static_bearer() {
-        Some(token) if operation.is_none_or(|o| o.authenticated) => {
-            Some(authorization(token).map_err(|why| format!("{operation_id}: {why}"))?)
-        }
+    let authorization = match runtime.static_authorization() {
+        Some(value) if operation.is_none_or(|o| o.authenticated) => Some(
+            value
+                .map_err(|why| format!("{operation_id}: {why}"))?
+                .clone(),
+        ),
         _ => None,
     };
     let content_type = match operation.map(|o| o.request_body) {
@@ -85,7 +87,7 @@ pub async fn pre(
 
 /// The `Authorization` value, marked sensitive so HTTP-level logging and `Debug` of the
 /// request redact it.
-fn authorization(token: &SecretString) -> Result<HeaderValue, &'static str> {
+pub(crate) fn authorization(token: &SecretString) -> Result<HeaderValue, &'static str> {
     let token = token.expose_secret();
     if token.trim().is_empty() {
         return Err("the access token is empty");
@@ -167,12 +169,15 @@ pub async fn exec(
         }
         _ => None,
     };
-    let key = match &oauth {
-        Some((_, Resource::Location(id))) => format!("location:{id}"),
-        Some((_, Resource::Company(id))) => format!("company:{id}"),
-        None => STATIC_TOKEN_RESOURCE.to_owned(),
+    let limiter = match &oauth {
+        Some((_, Resource::Location(id))) => {
+            runtime.rate_limiter().resource(&format!("location:{id}"))
+        }
+        Some((_, Resource::Company(id))) => {
+            runtime.rate_limiter().resource(&format!("company:{id}"))
+        }
+        None => runtime.static_budget().clone(),
     };
-    let limiter = runtime.rate_limiter().resource(&key);
     let span = tracing::info_span!(
         "highlevel.request",
         operation = operation_id,
@@ -190,10 +195,6 @@ pub async fn exec(
     };
     call.run(request).instrument(span).await
 }
-
-/// The budget key of static tokens: a private integration token belongs to exactly one
-/// location or agency, so all its calls share one budget.
-const STATIC_TOKEN_RESOURCE: &str = "token";
 
 struct Call<'a> {
     runtime: &'a Runtime,
@@ -246,16 +247,29 @@ impl Call<'_> {
                 idempotent,
             };
             let backoff = backoffs.next().unwrap_or(config.cap);
-            match decide(&config, &attempt, &outcome, backoff) {
+            let decision = decide(&config, &attempt, &outcome, backoff);
+            match outcome {
+                Outcome::Status {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    retry_after,
+                    interval,
+                    daily_exhausted: false,
+                } => {
+                    // Everyone on this resource waits, instead of collecting 429s too.
+                    let wait = retry_after.or(interval).unwrap_or(backoff);
+                    self.limiter.throttled(wait.min(config.max_retry_after));
+                }
+                Outcome::Status { .. } => self.limiter.answered(),
+                _ => {}
+            }
+            match decision {
                 Decision::Retry(wait) if copy.is_some() => {
                     let throttled = matches!(
                         outcome,
                         Outcome::Status { status, .. } if status == StatusCode::TOO_MANY_REQUESTS
                     );
-                    if throttled {
-                        // Everyone else on this resource waits too, instead of collecting 429s.
-                        self.limiter.throttled(wait);
-                    } else {
+                    // After a 429 the limiter holds the next attempt back; otherwise back off.
+                    if !throttled {
                         tokio::time::sleep(wait).await;
                         waited += wait;
                     }

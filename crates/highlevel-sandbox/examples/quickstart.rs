@@ -1,7 +1,8 @@
 //! `cargo run --example quickstart`: the SDK doing its job, with nothing to configure.
 //!
 //! With no configuration it starts the sandbox in-process and creates contacts, reads one
-//! back, searches, pages through all of them and shows what a bad request returns; then it
+//! back, searches, pages through all of them, shows what a bad request returns and what the
+//! rate-limit headers said; then it
 //! installs itself as an OAuth app (authorization URL, callback with state, code exchange)
 //! and rides out an expired token. With
 //! `HIGHLEVEL_TOKEN` and `HIGHLEVEL_LOCATION_ID` set it runs only the read-only steps against
@@ -180,6 +181,12 @@ async fn against_the_sandbox() -> Step<()> {
         Ok(_) => return Err(format!("{last_id} is still there after deleting it")),
     }
 
+    println!("\n7. Rate limits");
+    let status = rate_limits(&hl);
+    if status.is_none_or(|s| s.remaining.is_none()) {
+        return Err("the sandbox's answers carried no X-RateLimit headers".into());
+    }
+
     oauth_install(&sandbox).await?;
     sandbox.shutdown().await;
     Ok(())
@@ -188,7 +195,7 @@ async fn against_the_sandbox() -> Step<()> {
 /// A marketplace app's install, as your web app would run it: send the admin to the
 /// authorization page, take the callback, and from then on call as the location.
 async fn oauth_install(sandbox: &RunningSandbox) -> Step<()> {
-    println!("\n7. Install as an OAuth app");
+    println!("\n8. Install as an OAuth app");
     let hl = HighLevel::builder()
         .base_url(sandbox.url())
         .oauth_app(
@@ -319,7 +326,29 @@ async fn against_highlevel(token: &str, location: &str) -> Step<()> {
         Err(other) => return Err(format!("the bad request failed the wrong way: {other}")),
         Ok(_) => println!("   HighLevel accepted limit=101 this time"),
     }
+    println!("\n5. Rate limits");
+    rate_limits(&hl);
     Ok(())
+}
+
+/// Prints what the answers said about the budget, by which the SDK paces its calls.
+fn rate_limits(hl: &HighLevel) -> Option<highlevel::RateLimitStatus> {
+    let Some(status) = hl.rate_limits().into_iter().next() else {
+        println!("   no call made yet");
+        return None;
+    };
+    let count = |n: Option<u64>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    println!(
+        "   {}: {} of {} requests left in the {} ms window, {} of {} today; calls wait for \
+         their slot instead of collecting 429s",
+        status.resource,
+        count(status.remaining.map(u64::from)),
+        status.max,
+        status.interval.as_millis(),
+        count(status.daily_remaining),
+        status.daily_limit
+    );
+    Some(status)
 }
 
 fn new_contact(location: &str, first: &str, last: &str, email: &str) -> Step<CreateContactDto> {

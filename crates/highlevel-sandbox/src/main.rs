@@ -1,5 +1,6 @@
 //! `highlevel-sandbox [--port N] [--token T] [--location-id L] [--client-id C]
-//! [--client-secret S] [--installed-locations N]`: the sandbox as a program,
+//! [--client-secret S] [--installed-locations N] [--rate-limit MAX/MS] [--daily-limit N]
+//! [--no-rate-limits]`: the sandbox as a program,
 //! for trying the SDK (or curl) against it. Stops on Ctrl-C.
 
 use std::process::ExitCode;
@@ -7,7 +8,8 @@ use std::process::ExitCode;
 use highlevel_sandbox::Sandbox;
 
 const USAGE: &str = "usage: highlevel-sandbox [--port N] [--token TOKEN] [--location-id ID] \
-                     [--client-id ID] [--client-secret SECRET] [--installed-locations N]";
+                     [--client-id ID] [--client-secret SECRET] [--installed-locations N] \
+                     [--rate-limit MAX/MILLISECONDS] [--daily-limit N] [--no-rate-limits]";
 
 fn parse(args: &[String]) -> Result<Sandbox, String> {
     let mut sandbox = Sandbox::builder();
@@ -45,6 +47,27 @@ fn parse(args: &[String]) -> Result<Sandbox, String> {
                 })?;
                 sandbox.installed_locations(count)
             }
+            "--rate-limit" => {
+                let text = value()?;
+                let (max, ms) = text
+                    .split_once('/')
+                    .and_then(|(max, ms)| Some((max.parse().ok()?, ms.parse().ok()?)))
+                    .filter(|(max, ms): &(u32, u64)| *max > 0 && *ms > 0)
+                    .ok_or_else(|| {
+                        format!(
+                            "--rate-limit: `{text}` is not MAX/MILLISECONDS (e.g. 20/1000)\n{USAGE}"
+                        )
+                    })?;
+                sandbox.rate_limit(max, std::time::Duration::from_millis(ms))
+            }
+            "--daily-limit" => {
+                let text = value()?;
+                let max = text
+                    .parse()
+                    .map_err(|_| format!("--daily-limit: `{text}` is not a count\n{USAGE}"))?;
+                sandbox.daily_limit(max)
+            }
+            "--no-rate-limits" => sandbox.without_rate_limits(),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         };

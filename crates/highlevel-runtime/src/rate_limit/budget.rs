@@ -6,6 +6,12 @@
 //! fixed window's full rate: a burst of `max`, then the next `max` one interval later.
 //! A token bucket (GCRA, as in `governor`) cannot do both: with a burst of `max` it sends up
 //! to twice `max` within one interval, with a burst of 1 it loses ~10 % of the budget.
+//!
+//! Clients that share nothing but the budget (two processes with their own limiters) cannot
+//! see each other's bursts before they collide. So the window holds this client's *share* of
+//! `max`: a 429 the budget did not predict halves it (once per interval), and each quiet
+//! interval gives back a twentieth of `max`, as TCP shares a link: greedy clients converge
+//! on fair shares instead of colliding at every window.
 
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
@@ -21,6 +27,10 @@ const DAY_SECS: u64 = 86_400;
 #[derive(Debug)]
 pub(crate) struct Budget {
     max: u32,
+    /// How many of `max` this client takes per interval (all, until a 429 says otherwise).
+    share: u32,
+    last_cut: Option<Instant>,
+    last_raise: Option<Instant>,
     interval: Duration,
     margin_floor: Duration,
     /// Send times of the latest grants (and of requests other clients spent, as learned
@@ -56,6 +66,9 @@ impl Budget {
     ) -> Self {
         Self {
             max: max.max(1),
+            share: max.max(1),
+            last_cut: None,
+            last_raise: None,
             interval,
             margin_floor,
             grants: VecDeque::new(),
@@ -69,6 +82,11 @@ impl Budget {
 
     pub(crate) fn max(&self) -> u32 {
         self.max
+    }
+
+    /// Requests per interval this client allows itself.
+    pub(crate) fn share(&self) -> u32 {
+        self.share.clamp(1, self.max)
     }
 
     pub(crate) fn interval(&self) -> Duration {
@@ -107,8 +125,12 @@ impl Budget {
         while self.grants.len() > self.max as usize {
             self.grants.pop_front();
         }
-        if self.grants.len() == self.max as usize
-            && let Some(oldest) = self.grants.front()
+        let share = self.share() as usize;
+        if let Some(oldest) = self
+            .grants
+            .len()
+            .checked_sub(share)
+            .and_then(|i| self.grants.get(i))
         {
             at = at.max(*oldest + window);
         }
@@ -140,7 +162,15 @@ impl Budget {
             return;
         }
         self.last_advertised = Some((*advertised, wall));
-        if let Some(max) = advertised.max {
+        if let Some(max) = advertised.max
+            && max != self.max
+        {
+            // A client taking the whole budget keeps doing so at the new size.
+            self.share = if self.share >= self.max {
+                max
+            } else {
+                self.share.min(max)
+            };
             self.max = max;
         }
         if let Some(interval) = advertised.interval {
@@ -165,7 +195,27 @@ impl Budget {
         }
     }
 
-    /// After a 429 that was not about the daily quota: nothing goes before `until`.
+    /// After a 429 that was not about the daily quota: nothing goes before `until`, and
+    /// (`adapt`) the share halves, at most once per interval.
+    pub(crate) fn throttled(&mut self, now: Instant, until: Instant, adapt: bool) {
+        self.block_until(until);
+        if adapt && self.last_cut.is_none_or(|cut| now >= cut + self.interval) {
+            self.share = (self.share() / 2).max(1);
+            self.last_cut = Some(now);
+        }
+    }
+
+    /// After an answer that was not a 429: a share below `max` grows by a twentieth of
+    /// `max`, at most once per interval and not within an interval of the last cut.
+    pub(crate) fn answered(&mut self, now: Instant) {
+        let quiet = |at: Option<Instant>| at.is_none_or(|t| now >= t + self.interval);
+        if self.share < self.max && quiet(self.last_cut) && quiet(self.last_raise) {
+            self.share = (self.share + (self.max / 20).max(1)).min(self.max);
+            self.last_raise = Some(now);
+        }
+    }
+
+    /// Nothing goes before `until`.
     pub(crate) fn block_until(&mut self, until: Instant) {
         self.blocked_until = Some(self.blocked_until.map_or(until, |b| b.max(until)));
     }
@@ -197,7 +247,7 @@ impl Budget {
         }
         let window = self.interval + self.margin();
         let recent = self.grants.iter().filter(|t| **t + window > now).count();
-        u32::try_from((self.max as usize).saturating_sub(recent)).unwrap_or(0)
+        u32::try_from((self.share() as usize).saturating_sub(recent)).unwrap_or(0)
     }
 }
 
@@ -347,6 +397,43 @@ mod tests {
             budget.slot(start, wall()),
             Slot::DailyExhausted { resets_at }
         );
+    }
+
+    #[test]
+    fn an_unexpected_429_halves_the_share_once_per_interval_and_quiet_intervals_give_it_back() {
+        let start = Instant::now();
+        let second = Duration::from_secs(1);
+        let mut budget = Budget::new(20, second, 200_000, NO_FLOOR);
+        budget.throttled(start, start + second, true);
+        assert_eq!(budget.share(), 10);
+        // More 429s from the same burst change nothing.
+        budget.throttled(start + second / 2, start + second, true);
+        assert_eq!(budget.share(), 10);
+        // Within an interval of the cut nothing grows back; then one step per interval.
+        budget.answered(start + second / 2);
+        assert_eq!(budget.share(), 10);
+        budget.answered(start + second);
+        assert_eq!(budget.share(), 11);
+        budget.answered(start + second + second / 2);
+        assert_eq!(budget.share(), 11);
+        budget.answered(start + second * 2);
+        assert_eq!(budget.share(), 12);
+        // A window now holds 12 requests.
+        let sent = drain(&mut budget, start + second * 3, 13);
+        assert_eq!(sent[12] - sent[0], Duration::from_millis(1_010));
+        // Without adapting, a 429 only blocks.
+        let mut fixed = Budget::new(20, second, 200_000, NO_FLOOR);
+        fixed.throttled(start, start + second, false);
+        assert_eq!((fixed.share(), fixed.available(start)), (20, 0));
+        // A new advertised limit carries a full share along, and caps a partial one.
+        let bigger = Advertised {
+            max: Some(40),
+            ..Advertised::default()
+        };
+        fixed.observe(&bigger, start, wall());
+        assert_eq!(fixed.share(), 40);
+        budget.observe(&bigger, start, wall());
+        assert_eq!(budget.share(), 12);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub struct RateLimitConfig {
     pub(crate) max: u32,
     pub(crate) interval: Duration,
     pub(crate) daily: u64,
-    pub(crate) follow_headers: bool,
+    pub(crate) adaptive: bool,
     pub(crate) margin_floor: Duration,
 }
 
@@ -39,7 +39,7 @@ impl Default for RateLimitConfig {
             max: 100,
             interval: Duration::from_secs(10),
             daily: 200_000,
-            follow_headers: true,
+            adaptive: true,
             margin_floor: Duration::from_millis(20),
         }
     }
@@ -77,10 +77,13 @@ impl RateLimitConfig {
         self
     }
 
-    /// Whether answers' `X-RateLimit-*` headers replace the configured limits and count
-    /// requests other processes spent (default: yes). Off, the budget is what is configured.
-    pub fn follow_headers(mut self, follow: bool) -> Self {
-        self.follow_headers = follow;
+    /// Whether the budget adapts to what HighLevel says (default: yes): answers'
+    /// `X-RateLimit-*` headers replace the configured limits and count requests other
+    /// processes spent, and a 429 this client did not expect (someone else spends the same
+    /// budget) halves its share of each interval, which grows back by a twentieth per quiet
+    /// interval. Off, the budget is exactly what is configured.
+    pub fn adaptive(mut self, adaptive: bool) -> Self {
+        self.adaptive = adaptive;
         self
     }
 
@@ -107,6 +110,9 @@ pub struct RateLimitStatus {
     pub resource: String,
     /// Requests allowed per interval (advertised, else configured).
     pub max: u32,
+    /// How many of them this client takes per interval: `max`, or less after 429s showed
+    /// that another client spends the same budget.
+    pub share: u32,
     /// The interval (advertised, else configured).
     pub interval: Duration,
     /// Requests this client may send right now without waiting.
@@ -198,7 +204,7 @@ pub(crate) struct ResourceLimiter {
     name: Arc<str>,
     queue: tokio::sync::Mutex<()>,
     budget: Mutex<Budget>,
-    follow_headers: bool,
+    adaptive: bool,
     enabled: bool,
 }
 
@@ -235,7 +241,7 @@ impl RateLimiter {
                 self.config.daily,
                 self.config.margin_floor,
             )),
-            follow_headers: self.config.follow_headers,
+            adaptive: self.config.adaptive,
             enabled: self.config.enabled,
         });
         resources.insert(name, limiter.clone());
@@ -273,7 +279,11 @@ impl ResourceLimiter {
             return Ok(Duration::ZERO);
         }
         let started = Instant::now();
-        let _turn = self.queue.lock().await;
+        // Nobody waiting (the usual case): no need to queue.
+        let _turn = match self.queue.try_lock() {
+            Ok(turn) => turn,
+            Err(_) => self.queue.lock().await,
+        };
         loop {
             let now = Instant::now();
             let wall = SystemTime::now();
@@ -304,16 +314,25 @@ impl ResourceLimiter {
             return;
         }
         let mut budget = lock(&self.budget);
-        if self.follow_headers {
+        if self.adaptive {
             budget.observe(advertised, Instant::now(), SystemTime::now());
         } else {
             budget.last_advertised = Some((*advertised, SystemTime::now()));
         }
     }
 
-    /// A 429 said to wait `wait`: hold every caller of this resource back that long.
+    /// A 429 said to wait `wait`: hold every caller of this resource back that long (and,
+    /// adaptive, take a smaller share from now on).
     pub(crate) fn throttled(&self, wait: Duration) {
-        lock(&self.budget).block_until(Instant::now() + wait);
+        let now = Instant::now();
+        lock(&self.budget).throttled(now, now + wait, self.adaptive);
+    }
+
+    /// An answer that was not a 429: an adaptive share grows back.
+    pub(crate) fn answered(&self) {
+        if self.adaptive {
+            lock(&self.budget).answered(Instant::now());
+        }
     }
 
     /// A 429 said the daily quota is spent; returns the expected reset.
@@ -328,6 +347,7 @@ impl ResourceLimiter {
         RateLimitStatus {
             resource: self.name.to_string(),
             max: budget.max(),
+            share: budget.share(),
             interval: budget.interval(),
             available_now: budget.available(Instant::now()),
             remaining: advertised.and_then(|(a, _)| a.remaining),
@@ -413,7 +433,7 @@ mod tests {
         let limiter = RateLimiter::new(
             RateLimitConfig::new()
                 .per_interval(10, Duration::from_secs(1))
-                .follow_headers(false),
+                .adaptive(false),
         );
         let resource = limiter.resource("location:a");
         resource.observe(&Advertised {

@@ -67,14 +67,16 @@ pub fn is_idempotent(method: &Method) -> bool {
 /// `backoff` this retry would wait if the server names no wait of its own.
 ///
 /// - 429: retried after `Retry-After`, else the advertised interval, else `backoff`,
-///   whatever the method (HighLevel did not act on it); a spent daily quota fails at once,
-///   and a wait above `max_retry_after` fails at once.
+///   whatever the method (HighLevel did not act on it) and however many attempts came
+///   before, within the total budget; a spent daily quota fails at once, and a wait above
+///   `max_retry_after` fails at once.
 /// - 408 and 5xx (but 501 and 505, which will not change): retried after `Retry-After`
 ///   (when within `max_retry_after`) or `backoff`, for idempotent methods, or any method
 ///   when the config opts in.
 /// - Not sent at all: retried for every method. Timed out or interrupted: like 5xx.
-/// - Anything else returns. So does a retry past `max_attempts` or one whose wait would end
-///   past the config's total budget.
+/// - Anything else returns. So does a retry of a failure (not a 429) past `max_attempts`,
+///   any retry when `max_attempts` is 1, and any retry whose wait would end past the
+///   config's total budget.
 pub fn decide(
     config: &RetryConfig,
     attempt: &Attempt,
@@ -83,6 +85,8 @@ pub fn decide(
 ) -> Decision {
     let backoff = backoff.min(config.cap);
     let repeatable = attempt.idempotent || config.non_idempotent;
+    // A 429 is "not now", not a failure: it is retried for as long as the budget lasts.
+    let mut counts_as_failure = true;
     let wait = match *outcome {
         Outcome::Status {
             status: StatusCode::TOO_MANY_REQUESTS,
@@ -97,6 +101,7 @@ pub fn decide(
             if wait > config.max_retry_after {
                 return Decision::RetryAfterTooLong(wait);
             }
+            counts_as_failure = false;
             wait
         }
         Outcome::Status {
@@ -113,7 +118,10 @@ pub fn decide(
         Outcome::TimedOut | Outcome::Interrupted if repeatable => backoff,
         Outcome::TimedOut | Outcome::Interrupted => return Decision::Return,
     };
-    if attempt.number >= config.max_attempts || attempt.elapsed.saturating_add(wait) > config.budget
+    // One attempt in all means none is repeated, 429s included.
+    if config.max_attempts <= 1
+        || (counts_as_failure && attempt.number >= config.max_attempts)
+        || attempt.elapsed.saturating_add(wait) > config.budget
     {
         return Decision::Return;
     }
@@ -353,16 +361,22 @@ mod tests {
                 expected,
                 "attempt {number}"
             );
+            // A 429 is "not now", not a failure: only the time budget ends its retries.
             assert_eq!(
                 decide(&config, &at, &throttled(Some(1), None, false), BACKOFF),
-                if number < 3 {
-                    Decision::Retry(Duration::from_secs(1))
-                } else {
-                    Decision::Return
-                }
+                Decision::Retry(Duration::from_secs(1))
             );
         }
         let once = RetryConfig::disabled();
+        assert_eq!(
+            decide(
+                &once,
+                &first(true),
+                &throttled(Some(1), None, false),
+                BACKOFF
+            ),
+            Decision::Return
+        );
         assert_eq!(
             decide(&once, &first(true), &status(503), BACKOFF),
             Decision::Return

@@ -1,0 +1,323 @@
+//! `cargo bench -p highlevel-sandbox --bench rate_limits`: how much of HighLevel's rate-limit
+//! budget the SDK uses, and what its runtime costs per request, against the sandbox on
+//! loopback. Prints tables; asserts only that the work was done, never how fast.
+//!
+//! - budget use: 1,000 requests from 50 concurrent tasks at 20 requests per second per
+//!   location, on 1 location and spread over 10: 429s, lost requests, and wall time over the
+//!   least the limits allow;
+//! - two clients sharing nothing spend one location's budget, with the adaptive budget
+//!   (headers followed, share halved after an unexpected 429) and without;
+//! - requests per second through the SDK and through plain reqwest making the same call.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use highlevel::auth::{AuthorizationHost, OAuthConfig, UserType};
+use highlevel::locations::types::GetLocationByIdSuccessfulResponseDto;
+use highlevel::{HighLevel, RateLimitConfig, RetryConfig};
+use highlevel_sandbox::{RunningSandbox, Sandbox};
+
+/// Requests per window and window length the sandbox enforces (and the clients are told).
+const PER_WINDOW: u32 = 20;
+const WINDOW: Duration = Duration::from_secs(1);
+const REQUESTS: usize = 1_000;
+const TASKS: usize = 50;
+
+fn limits() -> RateLimitConfig {
+    RateLimitConfig::new().per_interval(PER_WINDOW, WINDOW)
+}
+
+/// The least wall time `requests` take on one location: the first window's burst at once,
+/// then one window per further `PER_WINDOW` (the sandbox's windows are fixed, from the
+/// first request).
+fn minimum(requests_per_location: usize) -> Duration {
+    WINDOW * (requests_per_location.div_ceil(PER_WINDOW as usize) as u32 - 1)
+}
+
+async fn oauth_handle(sandbox: &RunningSandbox, rate_limit: RateLimitConfig) -> HighLevel {
+    let hl = HighLevel::builder()
+        .base_url(sandbox.url())
+        .oauth_app(
+            OAuthConfig::new(sandbox.client_id(), sandbox.client_secret())
+                .authorization_host(AuthorizationHost::Custom(sandbox.url().to_owned())),
+        )
+        .rate_limit(rate_limit)
+        .build()
+        .expect("handle");
+    let app = hl.oauth_app().expect("oauth");
+    let request = app
+        .authorize("http://127.0.0.1:1/cb")
+        .agency()
+        .build()
+        .expect("url");
+    let mut url = request.url.clone();
+    url.query_pairs_mut().append_pair("user_type", "Company");
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("browser")
+        .get(url)
+        .send()
+        .await
+        .expect("page");
+    let callback = page.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    app.complete_authorization(&callback, &request.pending)
+        .await
+        .expect("installed");
+    let _ = UserType::Company;
+    hl.agency(&sandbox.company_id())
+}
+
+/// `requests` calls from `tasks` tasks, each call on `handles[i % handles.len()]`; returns
+/// the wall time and how many calls failed.
+async fn spend(
+    handles: &[(HighLevel, String)],
+    requests: usize,
+    tasks: usize,
+) -> (Duration, usize) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let handles = Arc::new(handles.to_vec());
+    let started = Instant::now();
+    let workers: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (next, failed, handles) = (next.clone(), failed.clone(), handles.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= requests {
+                        break;
+                    }
+                    let (hl, location) = &handles[i % handles.len()];
+                    let ok = hl
+                        .locations()
+                        .get_location()
+                        .location_id(location)
+                        .send()
+                        .await
+                        .is_ok();
+                    if !ok {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+    (started.elapsed(), failed.load(Ordering::Relaxed))
+}
+
+async fn budget_use(locations: usize) -> (u64, usize, Duration, Duration) {
+    let sandbox = Sandbox::builder()
+        .installed_locations(locations - 1)
+        .rate_limit(PER_WINDOW, WINDOW)
+        .serve()
+        .await
+        .expect("sandbox");
+    let agency = oauth_handle(&sandbox, limits()).await;
+    let handles: Vec<_> = sandbox
+        .installed_location_ids()
+        .into_iter()
+        .map(|id| (agency.location(&id), id))
+        .collect();
+    // Mint every location's token first: the measurement is of API calls only.
+    for (hl, id) in &handles {
+        hl.oauth_app()
+            .expect("oauth")
+            .location_token(&sandbox.company_id(), id)
+            .await
+            .expect("minted");
+    }
+    let (wall, lost) = spend(&handles, REQUESTS, TASKS).await;
+    let throttled = sandbox.rate_limit_stats().throttled;
+    (throttled, lost, wall, minimum(REQUESTS / locations))
+}
+
+async fn two_clients(adaptive: bool) -> (u64, usize, Duration, Duration) {
+    let sandbox = Sandbox::builder()
+        .rate_limit(PER_WINDOW, WINDOW)
+        .serve()
+        .await
+        .expect("sandbox");
+    let client = || {
+        let hl = HighLevel::builder()
+            .private_integration_token(sandbox.token())
+            .base_url(sandbox.url())
+            .rate_limit(limits().adaptive(adaptive))
+            .retry(RetryConfig::new())
+            .build()
+            .expect("handle");
+        vec![(hl, sandbox.location_id().to_owned())]
+    };
+    let (a, b) = (client(), client());
+    let half = REQUESTS / 2;
+    let ((wall_a, lost_a), (wall_b, lost_b)) =
+        tokio::join!(spend(&a, half, TASKS / 2), spend(&b, half, TASKS / 2));
+    let throttled = sandbox.rate_limit_stats().throttled;
+    (
+        throttled,
+        lost_a + lost_b,
+        wall_a.max(wall_b),
+        minimum(REQUESTS),
+    )
+}
+
+/// Requests per second: the SDK's `get_location`, or reqwest sending the same request and
+/// decoding the same type.
+async fn throughput(sandbox: &RunningSandbox, via: Via, requests: usize, tasks: usize) -> f64 {
+    let hl = HighLevel::builder()
+        .private_integration_token(sandbox.token())
+        .base_url(sandbox.url())
+        // Limits far above what loopback reaches: the limiter runs, nobody waits.
+        .rate_limit(RateLimitConfig::new().per_interval(1_000_000, WINDOW))
+        .build()
+        .expect("handle");
+    let plain = reqwest::Client::new();
+    let url = format!("{}/locations/{}", sandbox.url(), sandbox.location_id());
+    let bearer = format!("Bearer {}", sandbox.token());
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (hl, plain, url, bearer, next) = (
+                hl.clone(),
+                plain.clone(),
+                url.clone(),
+                bearer.clone(),
+                next.clone(),
+            );
+            let location = sandbox.location_id().to_owned();
+            tokio::spawn(async move {
+                while next.fetch_add(1, Ordering::Relaxed) < requests {
+                    let found = match via {
+                        Via::Plain => {
+                            let bytes = plain
+                                .get(&url)
+                                .header("authorization", &bearer)
+                                .header("version", "2021-07-28")
+                                .header("accept", "application/json")
+                                .send()
+                                .await
+                                .expect("sent")
+                                .error_for_status()
+                                .expect("200")
+                                .bytes()
+                                .await
+                                .expect("body");
+                            serde_json::from_slice::<GetLocationByIdSuccessfulResponseDto>(&bytes)
+                                .expect("decoded")
+                                .location
+                        }
+                        Via::Sdk => {
+                            hl.locations()
+                                .get_location()
+                                .location_id(&location)
+                                .send()
+                                .await
+                                .expect("200")
+                                .into_inner()
+                                .location
+                        }
+                    };
+                    assert!(found.is_some());
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+    requests as f64 / started.elapsed().as_secs_f64()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Plain,
+    Sdk,
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    println!(
+        "budget use: {REQUESTS} requests, {TASKS} tasks, sandbox and client at {PER_WINDOW} per {} ms per location",
+        WINDOW.as_millis()
+    );
+    println!("| locations | 429s | lost | wall | least possible | wall / least |");
+    println!("|---|---|---|---|---|---|");
+    for locations in [1, 10] {
+        let (throttled, lost, wall, least) = budget_use(locations).await;
+        println!(
+            "| {locations} | {throttled} | {lost} | {} | {} | {:.3} |",
+            secs(wall),
+            secs(least),
+            wall.as_secs_f64() / least.as_secs_f64()
+        );
+    }
+
+    println!();
+    println!(
+        "two clients sharing nothing, {} requests each ({} tasks each), one location at {PER_WINDOW} per {} ms",
+        REQUESTS / 2,
+        TASKS / 2,
+        WINDOW.as_millis()
+    );
+    println!("| adaptive budget | 429s | lost | wall | least possible | wall / least |");
+    println!("|---|---|---|---|---|---|");
+    for follow in [true, false] {
+        let (throttled, lost, wall, least) = two_clients(follow).await;
+        println!(
+            "| {} | {throttled} | {lost} | {} | {} | {:.3} |",
+            if follow { "on (default)" } else { "off" },
+            secs(wall),
+            secs(least),
+            wall.as_secs_f64() / least.as_secs_f64()
+        );
+    }
+
+    println!();
+    let sandbox = Sandbox::builder()
+        .without_rate_limits()
+        .serve()
+        .await
+        .expect("sandbox");
+    let requests = 20_000;
+    println!(
+        "per-request cost: GET /locations/{{id}} x {requests} on loopback (sandbox in the same process), best of 4"
+    );
+    println!(
+        "| tasks | plain reqwest (req/s) | SDK (req/s) | SDK / plain | SDK, limiter off (req/s) | / plain |"
+    );
+    println!("|---|---|---|---|---|---|");
+    // Warm the connection pools and the sandbox.
+    throughput(&sandbox, Via::Plain, 2_000, 8).await;
+    throughput(&sandbox, Via::Sdk, 2_000, 8).await;
+    for tasks in [1, 16] {
+        let mut best = [0.0f64; 3];
+        for _ in 0..3 {
+            for (slot, via) in [Via::Plain, Via::Sdk, Via::SdkLimiterOff]
+                .into_iter()
+                .enumerate()
+            {
+                best[slot] = best[slot].max(throughput(&sandbox, via, requests, tasks).await);
+            }
+        }
+        println!(
+            "| {tasks} | {:.0} | {:.0} | {:.3} | {:.0} | {:.3} |",
+            best[0],
+            best[1],
+            best[1] / best[0],
+            best[2],
+            best[2] / best[0]
+        );
+    }
+}
