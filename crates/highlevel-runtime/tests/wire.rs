@@ -48,8 +48,14 @@ const DOWNLOAD: OperationMeta = OperationMeta {
     authenticated: true,
 };
 
+/// These tests map one answer each: one attempt, no pacing (retries are tested in
+/// `tests/tests/rate_limits.rs` and `retry::decide`'s unit tests).
 fn runtime() -> Runtime {
-    Runtime::new(Credentials::private_integration_token(TOKEN))
+    Runtime::configured(
+        Credentials::private_integration_token(TOKEN),
+        highlevel_runtime::RateLimitConfig::disabled(),
+        highlevel_runtime::RetryConfig::disabled(),
+    )
 }
 
 /// A request as progenitor builds it: with its `api-version` header.
