@@ -21,10 +21,11 @@ const EMPTY_OBJECT: &[u8] = b"{}";
 /// progenitor's `ResponseBodyError` when the body cannot be read, `InvalidResponsePayload`
 /// when it does not decode.
 pub async fn decode_json<T: DeserializeOwned>(
-    response: reqwest::Response,
+    mut response: reqwest::Response,
 ) -> Result<ResponseValue<T>, GeneratedError<()>> {
     let status = response.status();
-    let headers = response.headers().clone();
+    // Taken, not cloned: reading the body consumes the response anyway.
+    let headers = std::mem::take(response.headers_mut());
     let bytes = response
         .bytes()
         .await

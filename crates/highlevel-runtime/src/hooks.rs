@@ -234,7 +234,7 @@ impl Call<'_> {
                     self.limiter.observe(&advertised);
                     Outcome::Status {
                         status: response.status(),
-                        retry_after: retry_after(response.headers(), SystemTime::now()),
+                        retry_after: retry_after(response.headers(), SystemTime::now),
                         interval: advertised.interval,
                         daily_exhausted: advertised.daily_remaining == Some(0),
                     }

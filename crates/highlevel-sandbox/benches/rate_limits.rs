@@ -1,4 +1,4 @@
-//! `cargo bench -p highlevel-sandbox --bench rate_limits`: how much of HighLevel's rate-limit
+//! `cargo bench -p highlevel-sandbox --bench rate_limits [-- budget|clients|cost]`: how much of HighLevel's rate-limit
 //! budget the SDK uses, and what its runtime costs per request, against the sandbox on
 //! loopback. Prints tables; asserts only that the work was done, never how fast.
 //!
@@ -7,7 +7,8 @@
 //!   least the limits allow;
 //! - two clients sharing nothing spend one location's budget, with the adaptive budget
 //!   (headers followed, share halved after an unexpected 429) and without;
-//! - requests per second through the SDK and through plain reqwest making the same call.
+//! - requests per second through the SDK and through plain reqwest making the same call
+//!   (the sandbox program in a process of its own, the client on one thread).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -170,17 +171,51 @@ async fn two_clients(adaptive: bool) -> (u64, usize, Duration, Duration) {
 
 /// Requests per second: the SDK's `get_location`, or reqwest sending the same request and
 /// decoding the same type.
-async fn throughput(sandbox: &RunningSandbox, via: Via, requests: usize, tasks: usize) -> f64 {
+/// The sandbox as a separate process, so that its work does not share the client's threads.
+struct Server {
+    url: String,
+    _process: tokio::process::Child,
+}
+
+impl Server {
+    async fn start() -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_highlevel-sandbox"))
+            .args(["--no-rate-limits"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the sandbox program starts");
+        let stdout = process.stdout.take().expect("piped stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Some(line) = lines.next_line().await.expect("sandbox output") {
+            if let Some(url) = line.strip_prefix("HighLevel sandbox listening on ") {
+                let url = url.trim().to_owned();
+                // Keep reading: a closed pipe would fail the program's next print.
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                return Self {
+                    url,
+                    _process: process,
+                };
+            }
+        }
+        panic!("the sandbox program exited before listening");
+    }
+}
+
+async fn throughput(server: &Server, via: Via, requests: usize, tasks: usize) -> f64 {
+    let token = highlevel_sandbox::DEFAULT_TOKEN;
+    let location = highlevel_sandbox::DEFAULT_LOCATION_ID;
     let hl = HighLevel::builder()
-        .private_integration_token(sandbox.token())
-        .base_url(sandbox.url())
+        .private_integration_token(token)
+        .base_url(&server.url)
         // Limits far above what loopback reaches: the limiter runs, nobody waits.
         .rate_limit(RateLimitConfig::new().per_interval(1_000_000, WINDOW))
         .build()
         .expect("handle");
     let plain = reqwest::Client::new();
-    let url = format!("{}/locations/{}", sandbox.url(), sandbox.location_id());
-    let bearer = format!("Bearer {}", sandbox.token());
+    let url = format!("{}/locations/{location}", server.url);
+    let bearer = format!("Bearer {token}");
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..tasks)
@@ -192,7 +227,6 @@ async fn throughput(sandbox: &RunningSandbox, via: Via, requests: usize, tasks: 
                 bearer.clone(),
                 next.clone(),
             );
-            let location = sandbox.location_id().to_owned();
             tokio::spawn(async move {
                 while next.fetch_add(1, Ordering::Relaxed) < requests {
                     let found = match via {
@@ -217,7 +251,7 @@ async fn throughput(sandbox: &RunningSandbox, via: Via, requests: usize, tasks: 
                         Via::Sdk => {
                             hl.locations()
                                 .get_location()
-                                .location_id(&location)
+                                .location_id(location)
                                 .send()
                                 .await
                                 .expect("200")
@@ -246,8 +280,35 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
+fn main() {
+    let runtime = |multi_thread: bool| {
+        let mut builder = if multi_thread {
+            tokio::runtime::Builder::new_multi_thread()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        };
+        builder.enable_all().build().expect("tokio runtime")
+    };
+    // `-- budget`, `-- clients` or `-- cost` runs one table; nothing (or cargo's `--bench`)
+    // runs all three.
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let runs = |table: &str| wanted.is_empty() || wanted.iter().any(|w| w == table);
+    if runs("budget") {
+        runtime(true).block_on(budget_table());
+    }
+    if runs("clients") {
+        runtime(true).block_on(clients_table());
+    }
+    if runs("cost") {
+        // One client thread: its CPU cost per request is what the table compares.
+        runtime(false).block_on(cost_table());
+    }
+}
+
+async fn budget_table() {
     println!(
         "budget use: {REQUESTS} requests, {TASKS} tasks, sandbox and client at {PER_WINDOW} per {} ms per location",
         WINDOW.as_millis()
@@ -265,6 +326,9 @@ async fn main() {
     }
 
     println!();
+}
+
+async fn clients_table() {
     println!(
         "two clients sharing nothing, {} requests each ({} tasks each), one location at {PER_WINDOW} per {} ms",
         REQUESTS / 2,
@@ -285,39 +349,67 @@ async fn main() {
     }
 
     println!();
-    let sandbox = Sandbox::builder()
-        .without_rate_limits()
-        .serve()
-        .await
-        .expect("sandbox");
-    let requests = 20_000;
+}
+
+async fn cost_table() {
+    let sandbox = Server::start().await;
+    let requests_for = |tasks: usize| if tasks == 1 { 10_000 } else { 40_000 };
     println!(
-        "per-request cost: GET /locations/{{id}} x {requests} on loopback (sandbox in the same process), best of 4"
+        "per-request cost: GET /locations/{{id}} x 10,000 (1 task) or 40,000 (16 tasks) on loopback (sandbox in its own process, client on one thread), {ROUNDS} rounds"
     );
-    println!("| tasks | plain reqwest (req/s) | SDK (req/s) | SDK / plain |");
-    println!("|---|---|---|---|");
+    println!(
+        "| tasks | plain reqwest (req/s, median) | SDK (req/s, median) | SDK / plain (median of pairs) | range |"
+    );
+    println!("|---|---|---|---|---|");
     // Warm the connection pools and the sandbox.
     throughput(&sandbox, Via::Plain, 2_000, 8).await;
     throughput(&sandbox, Via::Sdk, 2_000, 8).await;
     for tasks in [1, 16] {
-        let mut best = [0.0f64; 2];
-        for round in 0..4 {
-            // Alternate which goes first, so neither always meets a warmer sandbox.
-            let order = if round % 2 == 0 {
-                [Via::Plain, Via::Sdk]
-            } else {
-                [Via::Sdk, Via::Plain]
-            };
-            for via in order {
-                let slot = usize::from(via == Via::Sdk);
-                best[slot] = best[slot].max(throughput(&sandbox, via, requests, tasks).await);
-            }
+        let requests = requests_for(tasks);
+        let (mut plain, mut sdk, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            // Back to back, alternating which goes first: the machine's drift hits both.
+            let first_plain = round % 2 == 0;
+            let a = throughput(
+                &sandbox,
+                if first_plain { Via::Plain } else { Via::Sdk },
+                requests,
+                tasks,
+            )
+            .await;
+            let b = throughput(
+                &sandbox,
+                if first_plain { Via::Sdk } else { Via::Plain },
+                requests,
+                tasks,
+            )
+            .await;
+            let (p, s) = if first_plain { (a, b) } else { (b, a) };
+            plain.push(p);
+            sdk.push(s);
+            ratios.push(s / p);
         }
         println!(
-            "| {tasks} | {:.0} | {:.0} | {:.3} |",
-            best[0],
-            best[1],
-            best[1] / best[0]
+            "| {tasks} | {:.0} | {:.0} | {:.3} | {:.3} – {:.3} |",
+            median(&mut plain),
+            median(&mut sdk),
+            median(&mut ratios),
+            ratios.first().copied().unwrap_or_default(),
+            ratios.last().copied().unwrap_or_default(),
         );
+    }
+}
+
+/// Rounds of the per-request cost comparison.
+const ROUNDS: usize = 12;
+
+/// Sorts `values` and returns the middle one (mean of the two middle ones).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }

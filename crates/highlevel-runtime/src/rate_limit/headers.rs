@@ -6,13 +6,16 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
-pub(crate) const MAX: &str = "x-ratelimit-max";
-pub(crate) const REMAINING: &str = "x-ratelimit-remaining";
-pub(crate) const INTERVAL_MS: &str = "x-ratelimit-interval-milliseconds";
-pub(crate) const DAILY_LIMIT: &str = "x-ratelimit-limit-daily";
-pub(crate) const DAILY_REMAINING: &str = "x-ratelimit-daily-remaining";
+// Built once: looking a header up by `&str` parses the name on every call.
+pub(crate) const MAX: HeaderName = HeaderName::from_static("x-ratelimit-max");
+pub(crate) const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+pub(crate) const INTERVAL_MS: HeaderName =
+    HeaderName::from_static("x-ratelimit-interval-milliseconds");
+pub(crate) const DAILY_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit-daily");
+pub(crate) const DAILY_REMAINING: HeaderName =
+    HeaderName::from_static("x-ratelimit-daily-remaining");
 
 /// Largest per-interval limit believed; HighLevel documents 100.
 const MAX_LIMIT: u64 = 1_000_000;
@@ -33,26 +36,26 @@ pub(crate) struct Advertised {
 
 impl Advertised {
     pub(crate) fn read(headers: &HeaderMap) -> Self {
-        let max = number(headers, MAX, 1, MAX_LIMIT).and_then(|n| u32::try_from(n).ok());
-        let remaining = number(headers, REMAINING, 0, MAX_LIMIT)
+        let max = number(headers, &MAX, 1, MAX_LIMIT).and_then(|n| u32::try_from(n).ok());
+        let remaining = number(headers, &REMAINING, 0, MAX_LIMIT)
             .and_then(|n| u32::try_from(n).ok())
             .filter(|r| {
                 let fits = max.is_none_or(|m| *r <= m);
                 if !fits {
                     tracing::debug!(
-                        header = REMAINING,
+                        header = REMAINING.as_str(),
                         "rate limit: remaining above the maximum, ignored"
                     );
                 }
                 fits
             });
-        let daily_limit = number(headers, DAILY_LIMIT, 1, MAX_DAILY);
-        let daily_remaining = number(headers, DAILY_REMAINING, 0, MAX_DAILY)
+        let daily_limit = number(headers, &DAILY_LIMIT, 1, MAX_DAILY);
+        let daily_remaining = number(headers, &DAILY_REMAINING, 0, MAX_DAILY)
             .filter(|r| daily_limit.is_none_or(|l| *r <= l));
         Self {
             max,
             remaining,
-            interval: number(headers, INTERVAL_MS, 1, MAX_INTERVAL_MS).map(Duration::from_millis),
+            interval: number(headers, &INTERVAL_MS, 1, MAX_INTERVAL_MS).map(Duration::from_millis),
             daily_limit,
             daily_remaining,
         }
@@ -65,7 +68,7 @@ impl Advertised {
 }
 
 /// An unsigned decimal header within `low..=high`.
-fn number(headers: &HeaderMap, name: &'static str, low: u64, high: u64) -> Option<u64> {
+fn number(headers: &HeaderMap, name: &HeaderName, low: u64, high: u64) -> Option<u64> {
     let value = headers.get(name)?;
     let parsed = value
         .to_str()
@@ -73,21 +76,25 @@ fn number(headers: &HeaderMap, name: &'static str, low: u64, high: u64) -> Optio
         .and_then(|text| text.trim().parse::<u64>().ok())
         .filter(|n| (low..=high).contains(n));
     if parsed.is_none() {
-        tracing::debug!(header = name, value = ?value, "rate limit: unusable header value ignored");
+        tracing::debug!(header = name.as_str(), value = ?value, "rate limit: unusable header value ignored");
     }
     parsed
 }
 
-/// `Retry-After` as a wait from `now`: delta-seconds or an HTTP date (a date in the past is
-/// no wait). Absurd values come back as they are; the retry decision caps them.
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+/// `Retry-After` as a wait from `now` (read only when the header is there): delta-seconds
+/// or an HTTP date (a date in the past is no wait). Absurd values come back as they are;
+/// the retry decision caps them.
+pub(crate) fn retry_after(
+    headers: &HeaderMap,
+    now: impl FnOnce() -> SystemTime,
+) -> Option<Duration> {
     let value = headers.get(http::header::RETRY_AFTER)?;
     let text = value.to_str().ok()?.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
     match httpdate::parse_http_date(text) {
-        Ok(at) => Some(at.duration_since(now).unwrap_or(Duration::ZERO)),
+        Ok(at) => Some(at.duration_since(now()).unwrap_or(Duration::ZERO)),
         Err(_) => {
             tracing::debug!(header = "retry-after", value = ?value, "rate limit: unusable Retry-After ignored");
             None
@@ -99,13 +106,15 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
-            map.append(*name, value.parse().expect("test header value"));
+            map.append(name.clone(), value.parse().expect("test header value"));
         }
         map
     }
+
+    const RETRY_AFTER: HeaderName = http::header::RETRY_AFTER;
 
     #[test]
     fn documented_headers_are_read() {
@@ -188,34 +197,34 @@ mod tests {
     fn retry_after_takes_seconds_or_a_date() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "7")]), now),
+            retry_after(&headers(&[(RETRY_AFTER, "7")]), || now),
             Some(Duration::from_secs(7))
         );
         // 2015-10-21 07:28:00 GMT is exactly `now` + 120 s.
         assert_eq!(
             retry_after(
-                &headers(&[("retry-after", "Wed, 21 Oct 2015 07:30:00 GMT")]),
-                now
+                &headers(&[(RETRY_AFTER, "Wed, 21 Oct 2015 07:30:00 GMT")]),
+                || now
             ),
             Some(Duration::from_secs(120))
         );
         assert_eq!(
             retry_after(
-                &headers(&[("retry-after", "Wed, 21 Oct 2015 07:00:00 GMT")]),
-                now
+                &headers(&[(RETRY_AFTER, "Wed, 21 Oct 2015 07:00:00 GMT")]),
+                || now
             ),
             Some(Duration::ZERO)
         );
         for bad in ["-3", "soon", "1.5"] {
             assert_eq!(
-                retry_after(&headers(&[("retry-after", bad)]), now),
+                retry_after(&headers(&[(RETRY_AFTER, bad)]), || now),
                 None,
                 "{bad}"
             );
         }
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), || now), None);
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "99999999999")]), now),
+            retry_after(&headers(&[(RETRY_AFTER, "99999999999")]), || now),
             Some(Duration::from_secs(99_999_999_999))
         );
     }

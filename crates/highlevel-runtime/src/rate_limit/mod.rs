@@ -12,6 +12,7 @@ pub(crate) mod headers;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -206,6 +207,8 @@ pub(crate) struct ResourceLimiter {
     budget: Mutex<Budget>,
     adaptive: bool,
     enabled: bool,
+    /// Whether the share is below `max`, so that answers need the lock only then.
+    reduced: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -243,6 +246,7 @@ impl RateLimiter {
             )),
             adaptive: self.config.adaptive,
             enabled: self.config.enabled,
+            reduced: AtomicBool::new(false),
         });
         resources.insert(name, limiter.clone());
         limiter
@@ -326,12 +330,19 @@ impl ResourceLimiter {
     pub(crate) fn throttled(&self, wait: Duration) {
         let now = Instant::now();
         lock(&self.budget).throttled(now, now + wait, self.adaptive);
+        if self.adaptive {
+            self.reduced.store(true, Ordering::Relaxed);
+        }
     }
 
     /// An answer that was not a 429: an adaptive share grows back.
     pub(crate) fn answered(&self) {
-        if self.adaptive {
-            lock(&self.budget).answered(Instant::now());
+        if self.adaptive && self.reduced.load(Ordering::Relaxed) {
+            let mut budget = lock(&self.budget);
+            budget.answered(Instant::now());
+            if budget.share() >= budget.max() {
+                self.reduced.store(false, Ordering::Relaxed);
+            }
         }
     }
 
