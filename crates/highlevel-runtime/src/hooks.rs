@@ -211,9 +211,9 @@ impl Call<'_> {
         let started = tokio::time::Instant::now();
         let mut backoffs = config.backoffs();
         let mut waited = Duration::ZERO;
-        let mut next = Some(request);
+        let mut request = request;
         let mut number = 0;
-        while let Some(request) = next.take() {
+        loop {
             number += 1;
             // A body that cannot be replayed (a stream) gets one attempt.
             let copy = request.try_clone();
@@ -263,7 +263,10 @@ impl Call<'_> {
                 _ => {}
             }
             match decision {
-                Decision::Retry(wait) if copy.is_some() => {
+                Decision::Retry(wait) => {
+                    let Some(copy) = copy else {
+                        return result;
+                    };
                     let throttled = matches!(
                         outcome,
                         Outcome::Status { status, .. } if status == StatusCode::TOO_MANY_REQUESTS
@@ -274,7 +277,7 @@ impl Call<'_> {
                         waited += wait;
                     }
                     tracing::debug!(?outcome, wait_ms = wait.as_millis(), "retrying");
-                    next = copy;
+                    request = copy;
                 }
                 Decision::DailyQuotaExhausted => {
                     let retry_after = match outcome {
@@ -299,7 +302,6 @@ impl Call<'_> {
                 _ => return result,
             }
         }
-        unreachable_request()
     }
 
     /// One attempt: with OAuth, the session's bearer and, after a 401, one renewal and a
@@ -342,15 +344,6 @@ impl Call<'_> {
         }
         Ok(retried)
     }
-}
-
-/// The loop above returns from every iteration that does not set `next`; an empty `next`
-/// after the loop would be a bug, reported as a synthetic failure rather than a panic.
-fn unreachable_request() -> reqwest::Result<reqwest::Response> {
-    Ok(Failure::Auth(AuthError::InvalidConfig(
-        "internal: the request loop ended without an answer".into(),
-    ))
-    .into_response())
 }
 
 /// How a transport error bears on retrying: a failed connect never reached HighLevel.

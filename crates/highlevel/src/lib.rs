@@ -171,7 +171,7 @@ impl HighLevel {
     /// # #[cfg(feature = "contacts")]
     /// # async fn example(hl: &highlevel::HighLevel) -> Result<(), highlevel::Error> {
     /// use highlevel::RetryConfig;
-    /// // This create carries an idempotency key upstream, so repeating it is harmless.
+    /// // An upsert (matched on email or phone): sending it twice does no harm.
     /// hl.with_retry(RetryConfig::new().retry_non_idempotent(true))
     ///     .contacts()
     ///     .upsert_contact()
