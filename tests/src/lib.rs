@@ -1,6 +1,7 @@
 //! Test harness: a wiremock server on loopback and a `HighLevel` handle pointed at it.
 
 pub mod conformance;
+pub mod log;
 pub mod oauth;
 
 use highlevel::HighLevel;

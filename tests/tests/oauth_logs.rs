@@ -2,33 +2,15 @@
 //! refresh ahead of expiry, mint every location) holds no token, secret, code or state.
 //! Alone in its binary: it installs the global subscriber.
 
-use std::sync::{Arc, Mutex};
-
 use highlevel::auth::{Resource, UserType};
 use highlevel::secrecy::ExposeSecret;
 use highlevel_sandbox::Sandbox;
+use highlevel_tests::log::CapturedLog;
 use highlevel_tests::oauth::{age_session, app_config, authorize, handle, reopen};
-
-/// Collects every log line of the test, at TRACE.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn a_trace_log_of_a_whole_session_holds_no_secret() {
-    let captured = Captured::default();
+    let captured = CapturedLog::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -99,13 +81,7 @@ async fn a_trace_log_of_a_whole_session_holds_no_secret() {
             secrets.push(refresh.expose_secret().to_owned());
         }
     }
-    let log = String::from_utf8_lossy(
-        &captured
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    )
-    .into_owned();
+    let log = captured.text();
     assert!(
         log.contains("oauth: refreshing"),
         "the log is captured:\n{log}"

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use highlevel::auth::{OAuthConfig, UserType};
 use highlevel::{Error, HighLevel, RateLimitConfig, RateLimitError, RetryConfig};
 use highlevel_sandbox::{RunningSandbox, Sandbox};
+use highlevel_tests::log::CapturedLog;
 use highlevel_tests::oauth::{app_config, install};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -32,6 +33,11 @@ fn mock_handle(server: &MockServer, retry: RetryConfig) -> HighLevel {
         .retry(retry)
         .build()
         .expect("handle")
+}
+
+/// How many requests the mock server has received.
+async fn requests_seen(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
 }
 
 async fn get_location(hl: &HighLevel, id: &str) -> Result<(), Error> {
@@ -264,10 +270,7 @@ async fn a_429_waits_for_retry_after_then_retries() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(
-        server.received_requests().await.unwrap_or_default().len(),
-        2
-    );
+    assert_eq!(requests_seen(&server).await, 2);
 }
 
 #[tokio::test]
@@ -296,10 +299,7 @@ async fn a_far_future_retry_after_is_an_error_not_a_sleep() {
         other => panic!("expected RetryAfterTooLong, got {other:?} from {err:?}"),
     }
     assert!(err.is_transient());
-    assert_eq!(
-        server.received_requests().await.unwrap_or_default().len(),
-        1
-    );
+    assert_eq!(requests_seen(&server).await, 1);
 }
 
 #[tokio::test]
@@ -324,26 +324,17 @@ async fn post_is_not_retried_after_a_5xx_unless_the_call_opts_in() {
     };
     let err = create(hl.clone()).await.expect_err("503");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
-    assert_eq!(
-        server.received_requests().await.unwrap_or_default().len(),
-        1
-    );
+    assert_eq!(requests_seen(&server).await, 1);
 
     let err = create(hl.with_retry(quick_retries().retry_non_idempotent(true)))
         .await
         .expect_err("503 four times");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
-    assert_eq!(
-        server.received_requests().await.unwrap_or_default().len(),
-        1 + 4
-    );
+    assert_eq!(requests_seen(&server).await, 1 + 4);
 
     // The handle's own policy is unchanged by the per-call one.
     create(hl).await.expect_err("503");
-    assert_eq!(
-        server.received_requests().await.unwrap_or_default().len(),
-        1 + 4 + 1
-    );
+    assert_eq!(requests_seen(&server).await, 1 + 4 + 1);
 }
 
 #[tokio::test]
@@ -388,10 +379,7 @@ async fn post_is_retried_when_it_never_reached_the_server() {
         created.into_inner().contact.and_then(|c| c.id).as_deref(),
         Some("c1")
     );
-    assert_eq!(
-        server.received_requests().await.unwrap_or_default().len(),
-        1
-    );
+    assert_eq!(requests_seen(&server).await, 1);
 }
 
 #[tokio::test]
@@ -426,23 +414,6 @@ async fn nonsense_rate_limit_headers_are_ignored() {
     );
 }
 
-/// A subscriber writing to a buffer, as a user's log would.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn each_call_has_a_span_with_operation_resource_attempt_status_and_wait() {
     let server = MockServer::start().await;
@@ -456,7 +427,7 @@ async fn each_call_has_a_span_with_operation_resource_attempt_status_and_wait() 
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"location": {}})))
         .mount(&server)
         .await;
-    let captured = Captured::default();
+    let captured = CapturedLog::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -470,13 +441,7 @@ async fn each_call_has_a_span_with_operation_resource_attempt_status_and_wait() 
     get_location(&hl, "loc1")
         .await
         .expect("second attempt succeeds");
-    let log = String::from_utf8_lossy(
-        &captured
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    )
-    .into_owned();
+    let log = captured.text();
     assert!(log.contains("highlevel.request"), "{log}");
     assert!(log.contains("operation=\"get_location\""), "{log}");
     assert!(log.contains("resource=\"token\""), "{log}");

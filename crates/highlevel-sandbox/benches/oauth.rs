@@ -9,51 +9,20 @@
 
 use std::time::{Duration, Instant};
 
-use highlevel::HighLevel;
-use highlevel::auth::{AuthorizationHost, Expected, OAuthConfig, Resource, UserType};
+use highlevel::auth::{Expected, OAuthConfig, Resource, UserType};
+use highlevel::{HighLevel, RateLimitConfig};
 use highlevel_sandbox::{RunningSandbox, Sandbox};
 
 const LOCATIONS: usize = 1_000;
 const CALLERS: usize = 50;
 const RUNS: usize = 3;
 
-fn handle(sandbox: &RunningSandbox) -> HighLevel {
-    HighLevel::builder()
-        .base_url(sandbox.url())
-        .oauth_app(
-            OAuthConfig::new(sandbox.client_id(), sandbox.client_secret())
-                .authorization_host(AuthorizationHost::Custom(sandbox.url().to_owned())),
-        )
-        .build()
-        .expect("handle")
-}
+mod support;
 
-async fn install(hl: &HighLevel, user_type: UserType) {
-    let app = hl.oauth_app().expect("oauth");
-    let mut builder = app.authorize("http://127.0.0.1:1/cb");
-    if user_type == UserType::Company {
-        builder = builder.agency();
-    }
-    let request = builder.build().expect("url");
-    let mut url = request.url.clone();
-    if user_type == UserType::Company {
-        url.query_pairs_mut().append_pair("user_type", "Company");
-    }
-    let page = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("browser")
-        .get(url)
-        .send()
-        .await
-        .expect("page");
-    let callback = page.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    app.complete_authorization(&callback, &request.pending)
-        .await
-        .expect("installed");
+use support::install;
+
+fn handle(sandbox: &RunningSandbox) -> HighLevel {
+    support::handle(sandbox, RateLimitConfig::new())
 }
 
 async fn mint_all(concurrency: usize) -> Duration {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use highlevel::auth::{AuthorizationHost, OAuthConfig, UserType};
+use highlevel::auth::UserType;
 use highlevel::locations::types::GetLocationByIdSuccessfulResponseDto;
 use highlevel::{HighLevel, RateLimitConfig, RetryConfig};
 use highlevel_sandbox::{RunningSandbox, Sandbox};
@@ -36,40 +36,12 @@ fn minimum(requests_per_location: usize) -> Duration {
     WINDOW * (requests_per_location.div_ceil(PER_WINDOW as usize) as u32 - 1)
 }
 
-async fn oauth_handle(sandbox: &RunningSandbox, rate_limit: RateLimitConfig) -> HighLevel {
-    let hl = HighLevel::builder()
-        .base_url(sandbox.url())
-        .oauth_app(
-            OAuthConfig::new(sandbox.client_id(), sandbox.client_secret())
-                .authorization_host(AuthorizationHost::Custom(sandbox.url().to_owned())),
-        )
-        .rate_limit(rate_limit)
-        .build()
-        .expect("handle");
-    let app = hl.oauth_app().expect("oauth");
-    let request = app
-        .authorize("http://127.0.0.1:1/cb")
-        .agency()
-        .build()
-        .expect("url");
-    let mut url = request.url.clone();
-    url.query_pairs_mut().append_pair("user_type", "Company");
-    let page = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("browser")
-        .get(url)
-        .send()
-        .await
-        .expect("page");
-    let callback = page.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    app.complete_authorization(&callback, &request.pending)
-        .await
-        .expect("installed");
-    let _ = UserType::Company;
+mod support;
+
+/// The sandbox's app installed for its agency, as a handle scoped to that agency.
+async fn agency_handle(sandbox: &RunningSandbox, rate_limit: RateLimitConfig) -> HighLevel {
+    let hl = support::handle(sandbox, rate_limit);
+    support::install(&hl, UserType::Company).await;
     hl.agency(&sandbox.company_id())
 }
 
@@ -121,7 +93,7 @@ async fn budget_use(locations: usize) -> (u64, usize, Duration, Duration) {
         .serve()
         .await
         .expect("sandbox");
-    let agency = oauth_handle(&sandbox, limits()).await;
+    let agency = agency_handle(&sandbox, limits()).await;
     let handles: Vec<_> = sandbox
         .installed_location_ids()
         .into_iter()

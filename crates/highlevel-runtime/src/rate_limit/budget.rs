@@ -103,6 +103,12 @@ impl Budget {
         (self.interval / 100).max(self.margin_floor)
     }
 
+    /// Requests sent (or counted as sent) within the last window.
+    fn recent(&self, now: Instant) -> usize {
+        let window = self.interval + self.margin();
+        self.grants.iter().filter(|t| **t + window > now).count()
+    }
+
     /// When the next request may be sent.
     pub(crate) fn slot(&mut self, now: Instant, wall: SystemTime) -> Slot {
         if let (Some(0), Some(resets_at)) = (self.daily_remaining, self.daily_resets_at) {
@@ -180,8 +186,7 @@ impl Budget {
             self.daily_limit = limit;
         }
         if let Some(remaining) = advertised.remaining {
-            let window = self.interval + self.margin();
-            let recent = self.grants.iter().filter(|t| **t + window > now).count();
+            let recent = self.recent(now);
             let local_left = (self.max as usize).saturating_sub(recent);
             // More spent than this client sent: count the difference as sent now. Fewer
             // spent is normal (answers to requests still in flight come later) and ignored.
@@ -245,8 +250,7 @@ impl Budget {
         if self.blocked_until.is_some_and(|b| b > now) {
             return 0;
         }
-        let window = self.interval + self.margin();
-        let recent = self.grants.iter().filter(|t| **t + window > now).count();
+        let recent = self.recent(now);
         u32::try_from((self.share() as usize).saturating_sub(recent)).unwrap_or(0)
     }
 }
