@@ -1,6 +1,7 @@
 //! `cargo xtask codegen`: the repaired specs through progenitor into one crate per module.
 
 mod emit;
+mod paging;
 mod postprocess;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use serde_json::Value;
 use crate::Result;
 use crate::config::{Module, Project};
 use crate::conformance;
+use crate::pagination;
 use crate::repair::{self, OperationFacts};
 use crate::specs;
 
@@ -29,6 +31,8 @@ pub struct GeneratedModule<'a> {
     pub module: &'a Module,
     pub code: syn::File,
     pub operations: Vec<OperationFacts>,
+    /// The module's rows of the pagination table.
+    pub paging: Vec<pagination::Row>,
 }
 
 /// Generates every module; writes the files, or returns the paths that differ from disk.
@@ -40,11 +44,17 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     });
     let mut files = BTreeMap::new();
     let mut counts = Vec::new();
+    let mut paging = Vec::new();
     for (module, outcome) in project.modules.iter().zip(per_module) {
-        let (module_files, operations) = outcome?;
+        let (module_files, operations, rows, left) = outcome?;
         files.extend(module_files);
         counts.push((module, operations));
+        paging.push((module, rows, left));
     }
+    files.insert(
+        PAGINATION_TABLE.into(),
+        pagination::table_markdown(&paging, &project.pin.commit),
+    );
     files.extend(emit::facade_files(project, &counts)?);
     files.extend(emit::conformance_index(project)?);
     files.extend(crate::scopes::scope_file(project)?);
@@ -66,23 +76,34 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     Ok(outcome)
 }
 
+/// Where the pagination table is written.
+pub const PAGINATION_TABLE: &str = "crates/highlevel/PAGINATION.md";
+
+/// A module's files, operation count, and its pagination rows and list operations left out.
+type ModuleOutput = (
+    BTreeMap<String, String>,
+    usize,
+    Vec<pagination::Row>,
+    Vec<pagination::LeftOut>,
+);
+
 /// One module from its cached spec to its crate's files (and its conformance calls); returns
-/// them and its operation count.
-fn generate_module(
-    project: &Project,
-    module: &Module,
-    common: &Value,
-) -> Result<(BTreeMap<String, String>, usize)> {
+/// them, its operation count and its pagination rows.
+fn generate_module(project: &Project, module: &Module, common: &Value) -> Result<ModuleOutput> {
     let upstream = specs::read_json(project, &module.spec)?;
     let overlays: Vec<_> = project.overlays_for(&module.name).collect();
     let schema_overlays: Vec<_> = project.schema_overlays_for(&module.name).collect();
     let repaired = repair::repair(module, upstream.clone(), &overlays, &schema_overlays)?;
     let code = generate(module, &repaired.spec)?;
-    let code = postprocess::apply(module, code, &repaired.operations)?;
+    let paging_overrides: Vec<_> = project.paging_overrides_for(&module.name).collect();
+    let (rows, left) = pagination::derive(module, &repaired.spec, &paging_overrides)?;
+    let mut code = postprocess::apply(module, code, &repaired.operations)?;
+    paging::add_helpers(module, &mut code, &rows)?;
     let generated = GeneratedModule {
         module,
         code,
         operations: repaired.operations,
+        paging: rows,
     };
     let calls = conformance::calls::module_calls(
         module,
@@ -93,7 +114,7 @@ fn generate_module(
     )?;
     let mut files = emit::module_files(project, &generated)?;
     files.extend(emit::conformance_calls(project, module, calls)?);
-    Ok((files, generated.operations.len()))
+    Ok((files, generated.operations.len(), generated.paging, left))
 }
 
 /// Maps `f` over `items` on every core, keeping the input order (the output must not depend

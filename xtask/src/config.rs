@@ -75,7 +75,12 @@ pub struct SchemaOverlay {
     /// JSON pointer into the upstream spec, e.g. `/components/schemas/X/properties/y`.
     pub pointer: String,
     /// The JSON that replaces what is there.
-    pub replace: String,
+    #[serde(default)]
+    pub replace: Option<String>,
+    /// A JSON object whose keys are added to the object there (existing keys are replaced);
+    /// for adding properties the spec omits without restating the ones it has.
+    #[serde(default)]
+    pub merge: Option<String>,
     /// Why upstream is wrong here.
     #[allow(dead_code)]
     pub reason: String,
@@ -104,6 +109,8 @@ pub struct Project {
     pub modules: Vec<Module>,
     pub overlays: Vec<OperationOverlay>,
     pub schema_overlays: Vec<SchemaOverlay>,
+    /// `specs/pagination.toml`: what the specs do not say about paging.
+    pub paging_overrides: Vec<crate::pagination::PagingOverride>,
 }
 
 impl Project {
@@ -112,12 +119,14 @@ impl Project {
         let pin: Pin = read_toml(&specs.join("pin.toml"))?;
         let table: ModuleTable = read_toml(&specs.join("modules.toml"))?;
         let overlays: OverlayFile = read_toml(&specs.join("overlays.toml"))?;
+        let paging: crate::pagination::OverrideFile = read_toml(&specs.join("pagination.toml"))?;
         let project = Self {
             root: root.to_path_buf(),
             pin,
             modules: table.module,
             overlays: overlays.operation,
             schema_overlays: overlays.schema,
+            paging_overrides: paging.operation,
         };
         project.validate()?;
         Ok(project)
@@ -168,6 +177,15 @@ impl Project {
         module: &'a str,
     ) -> impl Iterator<Item = &'a SchemaOverlay> + 'a {
         self.schema_overlays
+            .iter()
+            .filter(move |o| o.module == module)
+    }
+
+    pub fn paging_overrides_for<'a>(
+        &'a self,
+        module: &'a str,
+    ) -> impl Iterator<Item = &'a crate::pagination::PagingOverride> + 'a {
+        self.paging_overrides
             .iter()
             .filter(move |o| o.module == module)
     }

@@ -136,9 +136,20 @@ fn apply_schema_overlays(
     overlays: &[&SchemaOverlay],
 ) -> Result<()> {
     for overlay in overlays {
-        let replacement: Value = serde_json::from_str(&overlay.replace).map_err(|e| {
+        let (key, text) = match (&overlay.replace, &overlay.merge) {
+            (Some(text), None) => ("replace", text),
+            (None, Some(text)) => ("merge", text),
+            _ => {
+                return Err(format!(
+                    "specs/overlays.toml: the overlay of {} needs exactly one of `replace` and `merge`",
+                    overlay.pointer
+                )
+                .into());
+            }
+        };
+        let value: Value = serde_json::from_str(text).map_err(|e| {
             format!(
-                "specs/overlays.toml: `replace` of {} is not JSON: {e}",
+                "specs/overlays.toml: `{key}` of {} is not JSON: {e}",
                 overlay.pointer
             )
         })?;
@@ -148,7 +159,26 @@ fn apply_schema_overlays(
                 module.name, overlay.pointer
             )
         })?;
-        *target = replacement;
+        match (key, value) {
+            ("merge", Value::Object(added)) => {
+                let Some(existing) = target.as_object_mut() else {
+                    return Err(format!(
+                        "specs/overlays.toml: `merge` at {} needs an object there",
+                        overlay.pointer
+                    )
+                    .into());
+                };
+                existing.extend(added);
+            }
+            ("merge", _) => {
+                return Err(format!(
+                    "specs/overlays.toml: `merge` of {} must be a JSON object",
+                    overlay.pointer
+                )
+                .into());
+            }
+            (_, value) => *target = value,
+        }
     }
     Ok(())
 }
@@ -1343,7 +1373,8 @@ mod tests {
         let overlay = SchemaOverlay {
             module: "m".into(),
             pointer: "/components/schemas/P/properties/stages/items".into(),
-            replace: r#"{ "type": "object" }"#.into(),
+            replace: Some(r#"{ "type": "object" }"#.into()),
+            merge: None,
             reason: "test".into(),
         };
         apply_schema_overlays(&module(), &mut spec, &[&overlay]).expect("applies");
@@ -1360,6 +1391,16 @@ mod tests {
             err.to_string().contains("/components/schemas/Gone"),
             "{err}"
         );
+        let added = SchemaOverlay {
+            pointer: "/components/schemas/P/properties".into(),
+            replace: None,
+            merge: Some(r#"{ "sort": { "type": "array" } }"#.into()),
+            ..gone
+        };
+        apply_schema_overlays(&module(), &mut spec, &[&added]).expect("merges");
+        let properties = &spec["components"]["schemas"]["P"]["properties"];
+        assert_eq!(properties["sort"], json!({ "type": "array" }));
+        assert_eq!(properties["stages"]["items"], json!({ "type": "object" }));
     }
 
     #[test]

@@ -3199,12 +3199,317 @@ pub mod builder {
             highlevel_runtime::finish_json(&crate::operations::GET_BLOGS, result).await
         }
     }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a>
+    for GetAllBlogAuthorsByLocation<'a> {
+        type Page = types::AuthorsResponseDto;
+        type Item = types::AuthorResponseDto;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::GET_ALL_BLOG_AUTHORS_BY_LOCATION
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "offset" => self.offset.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "offset" => {
+                    Ok(
+                        self
+                            .offset(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "get_all_blog_authors_by_location"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.authors.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.authors.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> GetAllBlogAuthorsByLocation<'a> {
+        /// Every page of `GET /blogs/authors`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /blogs/authors`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a>
+    for GetAllCategoriesByLocation<'a> {
+        type Page = types::CategoriesResponseDto;
+        type Item = types::CategoryResponseDto;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::GET_ALL_CATEGORIES_BY_LOCATION
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "offset" => self.offset.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "offset" => {
+                    Ok(
+                        self
+                            .offset(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "get_all_categories_by_location"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.categories.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.categories.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> GetAllCategoriesByLocation<'a> {
+        /// Every page of `GET /blogs/categories`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /blogs/categories`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetBlogPost<'a> {
+        type Page = types::BlogPostGetResponseWrapperDto;
+        type Item = types::BlogPostResponseDto;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::GET_BLOG_POST
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "offset" => self.offset.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "offset" => {
+                    Ok(
+                        self
+                            .offset(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`", "get_blog_post"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.blogs.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.blogs.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> GetBlogPost<'a> {
+        /// Every page of `GET /blogs/posts/all`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /blogs/posts/all`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetBlogs<'a> {
+        type Page = types::BlogGetResponseWrapperDto;
+        type Item = types::BlogResponseDto;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::GET_BLOGS
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "skip" => self.skip.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "skip" => {
+                    Ok(
+                        self
+                            .skip(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`", "get_blogs"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.data.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.data.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> GetBlogs<'a> {
+        /// Every page of `GET /blogs/site/all`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /blogs/site/all`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
     pub use self::super::Client;
 }
 pub mod operations;
+pub mod pagination;
 impl ClientHooks<highlevel_runtime::Runtime> for Client {
     async fn pre<E>(
         &self,

@@ -574,6 +574,18 @@ pub mod types {
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "dateAdded",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub date_added: ::std::option::Option<f64>,
+        #[serde(
+            rename = "dateUpdated",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub date_updated: ::std::option::Option<f64>,
         ///Primary email address of the contact
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -596,6 +608,12 @@ pub mod types {
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_body: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "lastMessageDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub last_message_date: ::std::option::Option<f64>,
         ///Channel/type of the most recent message (SMS, Email, Call, etc)
         #[serde(
             rename = "lastMessageType",
@@ -614,6 +632,9 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub sort: ::std::option::Option<::std::vec::Vec<f64>>,
         ///Primary channel/type of the conversation (Phone, Email, etc)
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -5851,6 +5872,14 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            date_added: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            date_updated: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
             email: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -5867,6 +5896,10 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            last_message_date: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
             last_message_type: ::std::result::Result<
                 ::std::option::Option<super::ConversationSchemaLastMessageType>,
                 ::std::string::String,
@@ -5877,6 +5910,10 @@ pub mod types {
             >,
             phone: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sort: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<f64>>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
@@ -5893,13 +5930,17 @@ pub mod types {
                 Self {
                     contact_id: Ok(Default::default()),
                     contact_name: Ok(Default::default()),
+                    date_added: Ok(Default::default()),
+                    date_updated: Ok(Default::default()),
                     email: Ok(Default::default()),
                     full_name: Ok(Default::default()),
                     id: Ok(Default::default()),
                     last_message_body: Ok(Default::default()),
+                    last_message_date: Ok(Default::default()),
                     last_message_type: Ok(Default::default()),
                     location_id: Ok(Default::default()),
                     phone: Ok(Default::default()),
+                    sort: Ok(Default::default()),
                     type_: Ok(Default::default()),
                     unread_count: Ok(Default::default()),
                 }
@@ -5927,6 +5968,30 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for contact_name: {e}")
+                    });
+                self
+            }
+            pub fn date_added<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.date_added = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for date_added: {e}")
+                    });
+                self
+            }
+            pub fn date_updated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.date_updated = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for date_updated: {e}")
                     });
                 self
             }
@@ -5978,6 +6043,20 @@ pub mod types {
                     });
                 self
             }
+            pub fn last_message_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_message_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_message_date: {e}"
+                        )
+                    });
+                self
+            }
             pub fn last_message_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6018,6 +6097,18 @@ pub mod types {
                     });
                 self
             }
+            pub fn sort<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<f64>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sort = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sort: {e}")
+                    });
+                self
+            }
             pub fn type_<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6053,13 +6144,17 @@ pub mod types {
                 Ok(Self {
                     contact_id: value.contact_id?,
                     contact_name: value.contact_name?,
+                    date_added: value.date_added?,
+                    date_updated: value.date_updated?,
                     email: value.email?,
                     full_name: value.full_name?,
                     id: value.id?,
                     last_message_body: value.last_message_body?,
+                    last_message_date: value.last_message_date?,
                     last_message_type: value.last_message_type?,
                     location_id: value.location_id?,
                     phone: value.phone?,
+                    sort: value.sort?,
                     type_: value.type_?,
                     unread_count: value.unread_count?,
                 })
@@ -6070,13 +6165,17 @@ pub mod types {
                 Self {
                     contact_id: Ok(value.contact_id),
                     contact_name: Ok(value.contact_name),
+                    date_added: Ok(value.date_added),
+                    date_updated: Ok(value.date_updated),
                     email: Ok(value.email),
                     full_name: Ok(value.full_name),
                     id: Ok(value.id),
                     last_message_body: Ok(value.last_message_body),
+                    last_message_date: Ok(value.last_message_date),
                     last_message_type: Ok(value.last_message_type),
                     location_id: Ok(value.location_id),
                     phone: Ok(value.phone),
+                    sort: Ok(value.sort),
                     type_: Ok(value.type_),
                     unread_count: Ok(value.unread_count),
                 }
@@ -15444,6 +15543,259 @@ pub mod builder {
                 .await
         }
     }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for SearchConversation<'a> {
+        type Page = types::SendConversationResponseDto;
+        type Item = types::ConversationSchema;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::SEARCH_CONVERSATION
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "startAfterDate" => self.start_after_date.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "startAfterDate" => {
+                    Ok(
+                        self
+                            .start_after_date(
+                                <::serde_json::Value as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "search_conversation"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.conversations.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.conversations.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "total",
+                &page.total,
+            );
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> SearchConversation<'a> {
+        /// Every page of `GET /conversations/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `startAfterDate` each answer names.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /conversations/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `startAfterDate` each answer names.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a>
+    for ExportMessagesByLocation<'a> {
+        type Page = types::ExportMessagesResponseDto;
+        type Item = types::GetMessageResponseDto;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::EXPORT_MESSAGES_BY_LOCATION
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "cursor" => self.cursor.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "cursor" => {
+                    Ok(
+                        self
+                            .cursor(
+                                <::std::string::String as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "export_messages_by_location"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.messages.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.messages.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "nextCursor",
+                &page.next_cursor,
+            );
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "total",
+                &page.total,
+            );
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> ExportMessagesByLocation<'a> {
+        /// Every page of `GET /conversations/messages/export`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `cursor` each answer names.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /conversations/messages/export`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `cursor` each answer names.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetMessages<'a> {
+        type Page = types::GetMessagesByConversationResponseDto;
+        type Item = types::GetMessageResponseDto;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::GET_MESSAGES
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "lastMessageId" => self.last_message_id.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "lastMessageId" => {
+                    Ok(
+                        self
+                            .last_message_id(
+                                <::std::string::String as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`", "get_messages"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.messages.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.messages.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "lastMessageId",
+                &page.last_message_id,
+            );
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "nextPage",
+                &page.next_page,
+            );
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> GetMessages<'a> {
+        /// Every page of `GET /conversations/{conversationId}/messages`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `lastMessageId` each answer names.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /conversations/{conversationId}/messages`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `lastMessageId` each answer names.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -15451,6 +15803,7 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod multipart;
+pub mod pagination;
 impl ClientHooks<highlevel_runtime::Runtime> for Client {
     async fn pre<E>(
         &self,

@@ -1984,6 +1984,163 @@ pub mod builder {
             highlevel_runtime::finish_json(&crate::operations::GET_FORMS, result).await
         }
     }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetFormsSubmissions<'a> {
+        type Page = types::FormsSubmissionsSuccessfulResponseDto;
+        type Item = types::FormsSubmissionsSubmissionsSchema;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::GET_FORMS_SUBMISSIONS
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "page" => self.page.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "page" => {
+                    Ok(
+                        self
+                            .page(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "get_forms_submissions"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.submissions.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.submissions.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(&mut envelope, "meta", &page.meta);
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> GetFormsSubmissions<'a> {
+        /// Every page of `GET /forms/submissions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `page`, from 1.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /forms/submissions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `page`, from 1.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetForms<'a> {
+        type Page = types::FormsSuccessfulResponseDto;
+        type Item = types::FormsParams;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::GET_FORMS
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "skip" => self.skip.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "skip" => {
+                    Ok(
+                        self
+                            .skip(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`", "get_forms"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.forms.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.forms.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "total",
+                &page.total,
+            );
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> GetForms<'a> {
+        /// Every page of `GET /forms/`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /forms/`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -1991,6 +2148,7 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod multipart;
+pub mod pagination;
 impl ClientHooks<highlevel_runtime::Runtime> for Client {
     async fn pre<E>(
         &self,

@@ -1328,12 +1328,89 @@ pub mod builder {
             highlevel_runtime::finish_json(&crate::operations::CREATE_LINK, result).await
         }
     }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for SearchTriggerLinks<'a> {
+        type Page = types::GetLinksSuccessfulResponseDto;
+        type Item = types::LinkSchema;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::SEARCH_TRIGGER_LINKS
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "skip" => self.skip.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "skip" => {
+                    Ok(
+                        self
+                            .skip(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "search_trigger_links"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.links.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.links.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> SearchTriggerLinks<'a> {
+        /// Every page of `GET /links/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /links/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
     pub use self::super::Client;
 }
 pub mod operations;
+pub mod pagination;
 impl ClientHooks<highlevel_runtime::Runtime> for Client {
     async fn pre<E>(
         &self,

@@ -16137,6 +16137,164 @@ pub mod builder {
                 .await
         }
     }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for SearchLocations<'a> {
+        type Page = types::SearchSuccessfulResponseDto;
+        type Item = types::GetLocationSchema;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::SEARCH_LOCATIONS
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "skip" => self.skip.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <::std::string::String as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "skip" => {
+                    Ok(
+                        self
+                            .skip(
+                                <::std::string::String as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "search_locations"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.locations.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.locations.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> SearchLocations<'a> {
+        /// Every page of `GET /locations/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /locations/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a>
+    for GetAllOrEmailSmsTemplates<'a> {
+        type Page = types::GetTemplatesSuccessfulResponseDto;
+        type Item = types::GetTemplatesSuccessfulResponseDtoTemplatesItem;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::GET_ALL_OR_EMAIL_SMS_TEMPLATES
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "skip" => self.skip.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <::std::string::String as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "skip" => {
+                    Ok(
+                        self
+                            .skip(
+                                <::std::string::String as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "get_all_or_email_sms_templates"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.templates.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.templates.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "totalCount",
+                &page.total_count,
+            );
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> GetAllOrEmailSmsTemplates<'a> {
+        /// Every page of `GET /locations/{locationId}/templates`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /locations/{locationId}/templates`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -16144,6 +16302,7 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod multipart;
+pub mod pagination;
 impl ClientHooks<highlevel_runtime::Runtime> for Client {
     async fn pre<E>(
         &self,

@@ -19178,12 +19178,335 @@ pub mod builder {
                 .await
         }
     }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListOrders<'a> {
+        type Page = types::ListOrdersResponseDto;
+        type Item = types::OrderResponseSchema;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::LIST_ORDERS
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "offset" => self.offset.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "offset" => {
+                    Ok(
+                        self
+                            .offset(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`", "list_orders"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.data.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.data.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "totalCount",
+                &page.total_count,
+            );
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> ListOrders<'a> {
+        /// Every page of `GET /payments/orders`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /payments/orders`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListTransactions<'a> {
+        type Page = types::ListTxnsResponseDto;
+        type Item = types::TxnResponseSchema;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::LIST_TRANSACTIONS
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "offset" => self.offset.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "offset" => {
+                    Ok(
+                        self
+                            .offset(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "list_transactions"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.data.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.data.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "totalCount",
+                &page.total_count,
+            );
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> ListTransactions<'a> {
+        /// Every page of `GET /payments/transactions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /payments/transactions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListSubscriptions<'a> {
+        type Page = types::ListSubscriptionResponseDto;
+        type Item = types::SubscriptionResponseSchema;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::LIST_SUBSCRIPTIONS
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "offset" => self.offset.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "offset" => {
+                    Ok(
+                        self
+                            .offset(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`",
+                            "list_subscriptions"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.data.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.data.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "totalCount",
+                &page.total_count,
+            );
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> ListSubscriptions<'a> {
+        /// Every page of `GET /payments/subscriptions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /payments/subscriptions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
+    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListCoupons<'a> {
+        type Page = types::ListCouponsResponseDto;
+        type Item = types::CouponDto;
+        fn paging() -> &'static highlevel_runtime::pagination::Paging {
+            &crate::pagination::LIST_COUPONS
+        }
+        fn requested_number(&self, param: &'static str) -> Option<u64> {
+            #[allow(unused_imports)]
+            use highlevel_runtime::pagination::QueryNumber as _;
+            match param {
+                "limit" => self.limit.query_number(),
+                "offset" => self.offset.query_number(),
+                _ => None,
+            }
+        }
+        fn with_query(
+            self,
+            param: &'static str,
+            value: &::serde_json::Value,
+        ) -> Result<Self, String> {
+            match param {
+                "limit" => {
+                    Ok(
+                        self
+                            .limit(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                "offset" => {
+                    Ok(
+                        self
+                            .offset(
+                                <i64 as highlevel_runtime::pagination::FromQuery>::from_query(
+                                    value,
+                                )?,
+                            ),
+                    )
+                }
+                other => {
+                    Err(
+                        format!(
+                            "`{other}` is not a query parameter of `{}`", "list_coupons"
+                        ),
+                    )
+                }
+            }
+        }
+        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+            Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
+        }
+        fn items(page: &Self::Page) -> &[Self::Item] {
+            page.data.as_deref().unwrap_or(&[])
+        }
+        fn into_items(page: Self::Page) -> Vec<Self::Item> {
+            page.data.unwrap_or_default()
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn envelope(page: &Self::Page) -> ::serde_json::Value {
+            let mut envelope = ::serde_json::Map::new();
+            highlevel_runtime::pagination::put_field(
+                &mut envelope,
+                "totalCount",
+                &page.total_count,
+            );
+            ::serde_json::Value::Object(envelope)
+        }
+    }
+    impl<'a> ListCoupons<'a> {
+        /// Every page of `GET /payments/coupon/list`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
+            highlevel_runtime::pagination::Pages::new(self)
+        }
+        /// Every item of `GET /payments/coupon/list`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
+            highlevel_runtime::pagination::Items::new(self)
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
     pub use self::super::Client;
 }
 pub mod operations;
+pub mod pagination;
 impl ClientHooks<highlevel_runtime::Runtime> for Client {
     async fn pre<E>(
         &self,

@@ -62,6 +62,14 @@ pub enum Error {
         /// Which limit, for which resource, and until when.
         source: crate::rate_limit::RateLimitError,
     },
+    /// A paginated stream stopped instead of looping: the server repeated a cursor or a
+    /// page, or named a next page the request cannot carry. The pages before were yielded.
+    Pagination {
+        /// The list operation.
+        operation_id: &'static str,
+        /// What went wrong.
+        source: crate::pagination::PaginationError,
+    },
 }
 
 impl Error {
@@ -74,7 +82,8 @@ impl Error {
             | Self::InvalidRequest { operation_id, .. }
             | Self::Hook { operation_id, .. }
             | Self::Auth { operation_id, .. }
-            | Self::RateLimited { operation_id, .. } => operation_id,
+            | Self::RateLimited { operation_id, .. }
+            | Self::Pagination { operation_id, .. } => operation_id,
         }
     }
 
@@ -88,7 +97,8 @@ impl Error {
             | Self::InvalidRequest { .. }
             | Self::Hook { .. }
             | Self::Auth { .. }
-            | Self::RateLimited { .. } => None,
+            | Self::RateLimited { .. }
+            | Self::Pagination { .. } => None,
         }
     }
 
@@ -112,6 +122,14 @@ impl Error {
     pub fn as_rate_limit(&self) -> Option<&crate::rate_limit::RateLimitError> {
         match self {
             Self::RateLimited { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The pagination failure, if a stream stopped instead of looping.
+    pub fn as_pagination(&self) -> Option<&crate::pagination::PaginationError> {
+        match self {
+            Self::Pagination { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -172,6 +190,10 @@ impl fmt::Display for Error {
                 operation_id,
                 source,
             } => write!(f, "{operation_id}: rate limited: {source}"),
+            Self::Pagination {
+                operation_id,
+                source,
+            } => write!(f, "{operation_id}: pagination: {source}"),
             Self::Hook {
                 operation_id,
                 message,
@@ -194,6 +216,7 @@ impl std::error::Error for Error {
             Self::Transport { source, .. } => Some(source),
             Self::Auth { source, .. } => Some(source),
             Self::RateLimited { source, .. } => Some(source),
+            Self::Pagination { source, .. } => Some(source),
             Self::Api(_) | Self::InvalidRequest { .. } | Self::Hook { .. } => None,
         }
     }

@@ -10,6 +10,8 @@
 //! [`auth::TokenStore`], refreshed once per token across tasks and processes, and picked per
 //! call from the operation's security schemes.
 //!
+//! [`pagination`] turns each list operation into lazy streams of pages and items.
+//!
 //! [`rate_limit`] paces requests per resource within HighLevel's budget (corrected live by
 //! its `X-RateLimit-*` headers), and [`retry`] decides which failed attempts go again.
 
@@ -23,6 +25,7 @@ pub mod hooks;
 pub mod lenient;
 pub mod multipart;
 mod operation;
+pub mod pagination;
 pub mod rate_limit;
 pub mod retry;
 #[rustfmt::skip]

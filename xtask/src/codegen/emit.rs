@@ -35,6 +35,13 @@ pub fn module_files(project: &Project, g: &GeneratedModule) -> Result<BTreeMap<S
         format!("{dir}/src/operations.rs"),
         operations_rs(project, g)?,
     );
+    if !g.paging.is_empty() {
+        let tokens = super::paging::pagination_module(&g.paging);
+        out.insert(
+            format!("{dir}/src/pagination.rs"),
+            rust_header(project, g.module) + &format_tokens(g.module, tokens)?,
+        );
+    }
     if let Some(forms) = multipart_rs(project, g)? {
         out.insert(format!("{dir}/src/multipart.rs"), forms);
     }
@@ -185,6 +192,7 @@ fn lib_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
         .iter()
         .any(|o| o.request_body == BodyKind::Multipart)
         .then(|| quote! { pub mod multipart; });
+    let pagination = (!g.paging.is_empty()).then(|| quote! { pub mod pagination; });
     // The module's own items are already parsed; only the crate attributes and the items the
     // xtask adds are parsed here, then appended.
     let additions = quote! {
@@ -193,6 +201,7 @@ fn lib_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
 
         pub mod operations;
         #multipart
+        #pagination
 
         impl ClientHooks<highlevel_runtime::Runtime> for Client {
             async fn pre<E>(

@@ -23,7 +23,7 @@ use crate::repair::{BodyKind, FormFieldKind, OperationFacts, pointer_token};
 const FORCED_STATUSES: [&str; 2] = ["401", "422"];
 
 /// A builder's setters: name → the type its `TryInto` bound names.
-type Setters = BTreeMap<String, syn::Type>;
+pub(crate) type Setters = BTreeMap<String, syn::Type>;
 
 /// The body of `tests/tests/conformance/calls/<module>.rs`: a `calls()` list for the module.
 pub fn module_calls(
@@ -171,7 +171,7 @@ fn as_parameter(value: Value, ty: Option<&syn::Type>) -> Value {
 }
 
 /// The setter progenitor made for the wire name `name` (it snake-cases and sanitises).
-fn setter_for<'s>(setters: &'s Setters, name: &str) -> Option<&'s String> {
+pub(crate) fn setter_for<'s>(setters: &'s Setters, name: &str) -> Option<&'s String> {
     let squash = |s: &str| {
         s.chars()
             .filter(char::is_ascii_alphanumeric)
@@ -298,7 +298,7 @@ fn qualified(module: &Module, ty: &syn::Type) -> TokenStream {
 }
 
 /// Every builder in the generated `builder` module and its setters' argument types.
-fn builder_setters(code: &syn::File) -> BTreeMap<String, Setters> {
+pub(crate) fn builder_setters(code: &syn::File) -> BTreeMap<String, Setters> {
     let mut out = BTreeMap::new();
     let builder_items = code.items.iter().find_map(|item| match item {
         syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref().map(|(_, items)| items),
