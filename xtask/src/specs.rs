@@ -244,7 +244,12 @@ mod tests {
         let specs = root.join("specs");
         std::fs::create_dir_all(&specs).expect("scratch dir");
         let project_specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
-        for file in ["pin.toml", "modules.toml", "overlays.toml"] {
+        for file in [
+            "pin.toml",
+            "modules.toml",
+            "overlays.toml",
+            "pagination.toml",
+        ] {
             std::fs::copy(project_specs.join(file), specs.join(file)).expect("copy specs data");
         }
         Project::load(&root).expect("scratch project loads")
