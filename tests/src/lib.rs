@@ -3,6 +3,7 @@
 pub mod conformance;
 pub mod log;
 pub mod oauth;
+pub mod paging;
 
 use highlevel::HighLevel;
 use wiremock::MockServer;

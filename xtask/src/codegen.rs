@@ -19,6 +19,7 @@ use crate::repair::{self, OperationFacts};
 use crate::specs;
 
 pub use emit::{form_extra_field, form_struct_name, safe_ident};
+pub use paging::const_ident as paging_const_ident;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -111,6 +112,7 @@ fn generate_module(project: &Project, module: &Module, common: &Value) -> Result
         common,
         &generated.code,
         &generated.operations,
+        &generated.paging,
     )?;
     let mut files = emit::module_files(project, &generated)?;
     files.extend(emit::conformance_calls(project, module, calls)?);

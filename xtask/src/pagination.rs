@@ -40,6 +40,9 @@ pub struct Row {
     pub style: Style,
     pub page_size_param: Option<String>,
     pub max_page_size: Option<u64>,
+    /// The size asked for when there is no maximum: the spec's default, or (for a required
+    /// parameter without one) its example or 20.
+    pub default_page_size: Option<u64>,
     /// The top-level response property holding the items.
     pub items: String,
     /// JSON pointers into the response.
@@ -49,6 +52,20 @@ pub struct Row {
     pub item: ItemShape,
     /// The reasons of the overrides applied.
     pub overridden: Vec<String>,
+}
+
+impl Row {
+    /// The query parameters the stream reads or sets.
+    pub fn query_params(&self) -> Vec<String> {
+        let mut params: Vec<String> = self.page_size_param.iter().cloned().collect();
+        match &self.style {
+            Style::Offset { param } | Style::PageNumber { param, .. } => {
+                params.push(param.clone());
+            }
+            Style::Cursor(cursor) => params.extend(cursor.iter().map(|c| c.param.clone())),
+        }
+        params
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,10 +242,13 @@ fn row(
                         .map(|(k, _)| k.clone())
                 }),
         },
+        // Untyped objects decode to a JSON map, which keeps any key.
         None if item_schema.get("type").and_then(Value::as_str) == Some("object")
             || item_schema.get("type").is_none() =>
         {
-            ItemShape::Object { key: None }
+            ItemShape::Object {
+                key: Some("id".into()),
+            }
         }
         None => ItemShape::Scalar,
     };
@@ -292,6 +312,18 @@ fn row(
         debug_assert!(!name.is_empty());
         maximum(param)
     });
+    let default_page_size = page_size_param.as_deref().and_then(|name| {
+        let (_, param) = query.iter().find(|(n, _)| *n == name)?;
+        let number = |key: &str| {
+            let value = param.get("schema")?.get(key)?;
+            value
+                .as_u64()
+                .or_else(|| value.as_str()?.parse().ok())
+                .filter(|n| *n > 0)
+        };
+        let required = param.get("required").and_then(Value::as_bool) == Some(true);
+        number("default").or_else(|| required.then(|| number("example").unwrap_or(20)))
+    });
     let total = fix.and_then(|f| f.total.clone()).or_else(|| {
         ["total", "totalCount"]
             .into_iter()
@@ -310,6 +342,7 @@ fn row(
         style,
         page_size_param,
         max_page_size,
+        default_page_size,
         items,
         total,
         has_more,
@@ -479,8 +512,8 @@ pub fn table_markdown(modules: &[(&Module, Vec<Row>, Vec<LeftOut>)], commit: &st
          (reasons below).\n\n\
          How to read a row: *moves by* is the query parameter the stream advances (an offset \
          grows by the items received, a page number by one, a cursor is copied from the answer \
-         or from the page's last item); *size* is the page-size parameter and its maximum \
-         (the stream asks for the maximum unless told otherwise); *items* is the response \
+         or from the page's last item); *page size asked* is what the stream sends \
+         when the caller sets no size: the maximum the spec states, else its default; *items* is the response \
          property holding the list; *ends on* lists what ends the stream besides an empty page \
          and a page shorter than asked for.\n",
         total = rows + left,
@@ -488,7 +521,7 @@ pub fn table_markdown(modules: &[(&Module, Vec<Row>, Vec<LeftOut>)], commit: &st
     );
     let _ = writeln!(
         out,
-        "| module | operation | path | moves by | size (max) | items | ends on |\n|---|---|---|---|---|---|---|"
+        "| module | operation | path | moves by | page size asked | items | ends on |\n|---|---|---|---|---|---|---|"
     );
     for (_, module_rows, _) in modules {
         for row in module_rows {
@@ -508,10 +541,15 @@ pub fn table_markdown(modules: &[(&Module, Vec<Row>, Vec<LeftOut>)], commit: &st
                     .collect::<Vec<_>>()
                     .join(", "),
             };
-            let size = match (&row.page_size_param, row.max_page_size) {
-                (Some(p), Some(max)) => format!("`{p}` ({max})"),
-                (Some(p), None) => format!("`{p}`"),
-                (None, _) => "server's".into(),
+            let size = match (
+                &row.page_size_param,
+                row.max_page_size,
+                row.default_page_size,
+            ) {
+                (Some(p), Some(max), _) => format!("`{p}` = {max} (maximum)"),
+                (Some(p), None, Some(default)) => format!("`{p}` = {default} (default)"),
+                (Some(p), None, None) => format!("`{p}` unset (server's default)"),
+                (None, ..) => "no parameter (server's)".into(),
             };
             let mut ends = Vec::new();
             if let Some(t) = &row.total {

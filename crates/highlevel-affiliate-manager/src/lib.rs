@@ -4847,7 +4847,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListAffiliates<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListAffiliates<'a> {
         type Page = types::ListAffiliatesResponseDto;
         type Item = types::OAuthAffiliateListItemResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -4898,7 +4898,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -4923,7 +4926,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListPayouts<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListPayouts<'a> {
         type Page = types::GetPayoutListResponseDto;
         type Item = types::PayoutListItemResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -4973,7 +4976,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -4998,7 +5004,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListCommissions<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListCommissions<'a> {
         type Page = types::GetCommissionListResponseDto;
         type Item = types::CommissionListItemResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -5049,7 +5055,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -4620,7 +4620,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetAgents<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetAgents<'a> {
         type Page = types::GetPublishedAgentsResponseDto;
         type Item = types::GetPublishedAgentsResponseDtoAgentsItem;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -4670,7 +4670,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -4700,7 +4703,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetAgentsDeprecated<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetAgentsDeprecated<'a> {
         type Page = types::GetPublishedAgentsResponseDto;
         type Item = types::GetPublishedAgentsResponseDtoAgentsItem;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -4751,7 +4754,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

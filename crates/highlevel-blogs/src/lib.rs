@@ -3199,7 +3199,7 @@ pub mod builder {
             highlevel_runtime::finish_json(&crate::operations::GET_BLOGS, result).await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
+    impl<'a> highlevel_runtime::pagination::Paginated
     for GetAllBlogAuthorsByLocation<'a> {
         type Page = types::AuthorsResponseDto;
         type Item = types::AuthorResponseDto;
@@ -3251,7 +3251,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -3276,7 +3279,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
+    impl<'a> highlevel_runtime::pagination::Paginated
     for GetAllCategoriesByLocation<'a> {
         type Page = types::CategoriesResponseDto;
         type Item = types::CategoryResponseDto;
@@ -3328,7 +3331,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -3353,7 +3359,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetBlogPost<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetBlogPost<'a> {
         type Page = types::BlogPostGetResponseWrapperDto;
         type Item = types::BlogPostResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -3403,7 +3409,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -3428,7 +3437,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetBlogs<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetBlogs<'a> {
         type Page = types::BlogGetResponseWrapperDto;
         type Item = types::BlogResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -3478,7 +3487,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

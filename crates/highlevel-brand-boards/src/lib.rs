@@ -3000,8 +3000,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
-    for GetBrandBoardsByLocation<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetBrandBoardsByLocation<'a> {
         type Page = types::GetBrandBoardsByLocationSuccessDto;
         type Item = types::BrandBoardListItemDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -3052,7 +3051,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -15,6 +15,7 @@ pub const GET_BRAND_BOARDS_BY_LOCATION: Paging = Paging {
     },
     page_size_param: Some("limit"),
     max_page_size: None,
+    default_page_size: Some(10u64),
     items: "brandBoards",
     total: Some("/totalCount"),
     has_more: None,

@@ -1954,8 +1954,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
-    for GetBusinessesByLocation<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetBusinessesByLocation<'a> {
         type Page = types::GetBusinessByLocationResponseDto;
         type Item = types::BusinessDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -2006,7 +2005,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -15,6 +15,7 @@ pub const GET_BUSINESSES_BY_LOCATION: Paging = Paging {
     },
     page_size_param: Some("limit"),
     max_page_size: None,
+    default_page_size: Some(100u64),
     items: "businesses",
     total: None,
     has_more: None,

@@ -25468,7 +25468,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetAppointmentNotes<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetAppointmentNotes<'a> {
         type Page = types::GetNotesListSuccessfulResponseDto;
         type Item = types::GetNoteSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -25519,7 +25519,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -25549,7 +25552,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetAllSchedules<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetAllSchedules<'a> {
         type Page = types::GetAllSchedulesResponseDto;
         type Item = types::ScheduleObjectResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -25600,7 +25603,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

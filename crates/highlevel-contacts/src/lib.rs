@@ -15232,8 +15232,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
-    for GetContactsByBusinessId<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetContactsByBusinessId<'a> {
         type Page = types::ContactsSearchSuccessfulResponseDto;
         type Item = types::ContactsSearchSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -15284,7 +15283,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -15310,7 +15312,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetContacts<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetContacts<'a> {
         type Page = types::ContactsSearchSuccessfulResponseDto;
         type Item = types::ContactsSearchSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -15371,7 +15373,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -13078,7 +13078,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for SearchAgent<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for SearchAgent<'a> {
         type Page = types::SearchEmployeeResponseDto;
         type Item = types::EmployeeListItemDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -13128,7 +13128,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

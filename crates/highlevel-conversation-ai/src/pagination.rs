@@ -20,6 +20,7 @@ pub const SEARCH_AGENT: Paging = Paging {
     },
     page_size_param: Some("limit"),
     max_page_size: None,
+    default_page_size: None,
     items: "agents",
     total: Some("/totalCount"),
     has_more: None,

@@ -15543,7 +15543,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for SearchConversation<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for SearchConversation<'a> {
         type Page = types::SendConversationResponseDto;
         type Item = types::ConversationSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -15594,7 +15594,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -15624,8 +15627,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
-    for ExportMessagesByLocation<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ExportMessagesByLocation<'a> {
         type Page = types::ExportMessagesResponseDto;
         type Item = types::GetMessageResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -15676,7 +15678,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -15711,7 +15716,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetMessages<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetMessages<'a> {
         type Page = types::GetMessagesByConversationResponseDto;
         type Item = types::GetMessageResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -15761,7 +15766,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -2947,7 +2947,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetCustomMenus<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetCustomMenus<'a> {
         type Page = types::GetCustomMenusResponseDto;
         type Item = types::CustomMenuSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -2998,7 +2998,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -3801,7 +3801,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for FetchCampaigns<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for FetchCampaigns<'a> {
         type Page = types::ScheduleFetchSuccessfulDto;
         type Item = types::ScheduleDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -3852,7 +3852,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -15,6 +15,7 @@ pub const FETCH_CAMPAIGNS: Paging = Paging {
     },
     page_size_param: Some("limit"),
     max_page_size: Some(100u64),
+    default_page_size: None,
     items: "schedules",
     total: None,
     has_more: None,

@@ -1984,7 +1984,7 @@ pub mod builder {
             highlevel_runtime::finish_json(&crate::operations::GET_FORMS, result).await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetFormsSubmissions<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetFormsSubmissions<'a> {
         type Page = types::FormsSubmissionsSuccessfulResponseDto;
         type Item = types::FormsSubmissionsSubmissionsSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -2035,7 +2035,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -2061,7 +2064,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetForms<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetForms<'a> {
         type Page = types::FormsSuccessfulResponseDto;
         type Item = types::FormsParams;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -2111,7 +2114,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -8238,7 +8238,11 @@ pub mod types {
         ///List of estimate templates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub data: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub data: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Total number of estimate templates available
         #[serde(
             rename = "totalCount",
@@ -8376,7 +8380,11 @@ pub mod types {
         ///List of estimates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub estimates: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub estimates: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        >,
         ///Total number of estimates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -26578,7 +26586,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListEstimateTemplateResponseDto {
             data: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             total_count: ::std::result::Result<
@@ -26603,7 +26615,11 @@ pub mod types {
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -26665,7 +26681,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListEstimatesResponseDto {
             estimates: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -26690,7 +26710,11 @@ pub mod types {
             pub fn estimates<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -40647,7 +40671,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListInvoiceTemplates<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListInvoiceTemplates<'a> {
         type Page = types::ListTemplatesResponseDto;
         type Item = types::GetTemplateResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -40698,7 +40722,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -40728,7 +40755,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListInvoiceSchedules<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListInvoiceSchedules<'a> {
         type Page = types::ListSchedulesResponseDto;
         type Item = types::GetScheduleResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -40779,7 +40806,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -40809,9 +40839,9 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListEstimates<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListEstimates<'a> {
         type Page = types::ListEstimatesResponseDto;
-        type Item = ::std::string::String;
+        type Item = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_ESTIMATES
         }
@@ -40860,7 +40890,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -40890,9 +40923,9 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListEstimateTemplates<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListEstimateTemplates<'a> {
         type Page = types::ListEstimateTemplateResponseDto;
-        type Item = ::std::string::String;
+        type Item = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_ESTIMATE_TEMPLATES
         }
@@ -40941,7 +40974,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -40971,7 +41007,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListInvoices<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListInvoices<'a> {
         type Page = types::ListInvoicesResponseDto;
         type Item = types::GetInvoiceResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -41021,7 +41057,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -6961,7 +6961,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
+    impl<'a> highlevel_runtime::pagination::Paginated
     for GetAllWebsiteUrlsDataByKnowledgeBase<'a> {
         type Page = types::GetAllUrlsByKnowledgeBaseResponseDto;
         type Item = types::CrawledUrlDto;
@@ -7002,7 +7002,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -16,6 +16,7 @@ pub const GET_ALL_WEBSITE_URLS_DATA_BY_KNOWLEDGE_BASE: Paging = Paging {
     },
     page_size_param: None,
     max_page_size: None,
+    default_page_size: None,
     items: "urls",
     total: None,
     has_more: None,

@@ -1328,7 +1328,7 @@ pub mod builder {
             highlevel_runtime::finish_json(&crate::operations::CREATE_LINK, result).await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for SearchTriggerLinks<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for SearchTriggerLinks<'a> {
         type Page = types::GetLinksSuccessfulResponseDto;
         type Item = types::LinkSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -1379,7 +1379,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -15,6 +15,7 @@ pub const SEARCH_TRIGGER_LINKS: Paging = Paging {
     },
     page_size_param: Some("limit"),
     max_page_size: None,
+    default_page_size: Some(20u64),
     items: "links",
     total: None,
     has_more: None,

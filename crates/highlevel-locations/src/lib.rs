@@ -16137,7 +16137,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for SearchLocations<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for SearchLocations<'a> {
         type Page = types::SearchSuccessfulResponseDto;
         type Item = types::GetLocationSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -16188,7 +16188,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -16213,8 +16216,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
-    for GetAllOrEmailSmsTemplates<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetAllOrEmailSmsTemplates<'a> {
         type Page = types::GetTemplatesSuccessfulResponseDto;
         type Item = types::GetTemplatesSuccessfulResponseDtoTemplatesItem;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -16265,7 +16267,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -4718,7 +4718,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetCharges<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetCharges<'a> {
         type Page = types::GetChargesResponse;
         type Item = types::GetChargesResponseChargesItem;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -4768,7 +4768,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

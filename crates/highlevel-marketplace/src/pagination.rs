@@ -15,6 +15,7 @@ pub const GET_CHARGES: Paging = Paging {
     },
     page_size_param: Some("limit"),
     max_page_size: None,
+    default_page_size: None,
     items: "charges",
     total: Some("/pagination/total"),
     has_more: None,

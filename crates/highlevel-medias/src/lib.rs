@@ -516,10 +516,52 @@ pub mod types {
         ///Array of File Objects
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
-        pub files: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+        pub files: ::std::option::Option<::std::vec::Vec<GetFilesResponseDtoFilesItem>>,
     }
     impl GetFilesResponseDto {
         pub fn builder() -> builder::GetFilesResponseDto {
+            Default::default()
+        }
+    }
+    ///`GetFilesResponseDtoFilesItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct GetFilesResponseDtoFilesItem {
+        #[serde(
+            rename = "altId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub alt_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "altType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub alt_type: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "parentId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub parent_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub path: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub type_: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl GetFilesResponseDtoFilesItem {
+        pub fn builder() -> builder::GetFilesResponseDtoFilesItem {
             Default::default()
         }
     }
@@ -1304,7 +1346,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetFilesResponseDto {
             files: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::GetFilesResponseDtoFilesItem>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -1319,7 +1363,9 @@ pub mod types {
             pub fn files<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::GetFilesResponseDtoFilesItem>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1343,6 +1389,184 @@ pub mod types {
         impl ::std::convert::From<super::GetFilesResponseDto> for GetFilesResponseDto {
             fn from(value: super::GetFilesResponseDto) -> Self {
                 Self { files: Ok(value.files) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GetFilesResponseDtoFilesItem {
+            alt_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            alt_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            parent_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            path: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GetFilesResponseDtoFilesItem {
+            fn default() -> Self {
+                Self {
+                    alt_id: Ok(Default::default()),
+                    alt_type: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    parent_id: Ok(Default::default()),
+                    path: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl GetFilesResponseDtoFilesItem {
+            pub fn alt_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.alt_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for alt_id: {e}")
+                    });
+                self
+            }
+            pub fn alt_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.alt_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for alt_type: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn parent_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.parent_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for parent_id: {e}")
+                    });
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for path: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GetFilesResponseDtoFilesItem>
+        for super::GetFilesResponseDtoFilesItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GetFilesResponseDtoFilesItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    alt_id: value.alt_id?,
+                    alt_type: value.alt_type?,
+                    id: value.id?,
+                    name: value.name?,
+                    parent_id: value.parent_id?,
+                    path: value.path?,
+                    type_: value.type_?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GetFilesResponseDtoFilesItem>
+        for GetFilesResponseDtoFilesItem {
+            fn from(value: super::GetFilesResponseDtoFilesItem) -> Self {
+                Self {
+                    alt_id: Ok(value.alt_id),
+                    alt_type: Ok(value.alt_type),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    parent_id: Ok(value.parent_id),
+                    path: Ok(value.path),
+                    type_: Ok(value.type_),
+                    url: Ok(value.url),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -2802,9 +3026,9 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for FetchMediaContent<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for FetchMediaContent<'a> {
         type Page = types::GetFilesResponseDto;
-        type Item = ::serde_json::Value;
+        type Item = types::GetFilesResponseDtoFilesItem;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::FETCH_MEDIA_CONTENT
         }
@@ -2853,7 +3077,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -15,6 +15,7 @@ pub const FETCH_MEDIA_CONTENT: Paging = Paging {
     },
     page_size_param: Some("limit"),
     max_page_size: None,
+    default_page_size: None,
     items: "files",
     total: None,
     has_more: None,

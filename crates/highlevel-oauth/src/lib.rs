@@ -1985,7 +1985,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetInstalledLocation<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetInstalledLocation<'a> {
         type Page = types::GetInstalledLocationsSuccessfulResponseDto;
         type Item = types::InstalledLocationSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -2036,7 +2036,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

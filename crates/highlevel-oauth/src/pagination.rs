@@ -15,6 +15,7 @@ pub const GET_INSTALLED_LOCATION: Paging = Paging {
     },
     page_size_param: Some("limit"),
     max_page_size: None,
+    default_page_size: Some(20u64),
     items: "locations",
     total: None,
     has_more: None,

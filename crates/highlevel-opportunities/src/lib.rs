@@ -6664,7 +6664,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetLostReason<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetLostReason<'a> {
         type Page = types::LostReasonsResponseSchema;
         type Item = types::LostReasonResponseSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -6715,7 +6715,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -6745,7 +6748,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for SearchOpportunity<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for SearchOpportunity<'a> {
         type Page = types::SearchSuccessfulResponseDto;
         type Item = types::SearchOpportunitiesResponseSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -6807,7 +6810,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

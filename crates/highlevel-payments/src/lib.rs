@@ -19178,7 +19178,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListOrders<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListOrders<'a> {
         type Page = types::ListOrdersResponseDto;
         type Item = types::OrderResponseSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -19228,7 +19228,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -19258,7 +19261,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListTransactions<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListTransactions<'a> {
         type Page = types::ListTxnsResponseDto;
         type Item = types::TxnResponseSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -19309,7 +19312,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -19339,7 +19345,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListSubscriptions<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListSubscriptions<'a> {
         type Page = types::ListSubscriptionResponseDto;
         type Item = types::SubscriptionResponseSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -19390,7 +19396,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -19420,7 +19429,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListCoupons<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListCoupons<'a> {
         type Page = types::ListCouponsResponseDto;
         type Item = types::CouponDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -19470,7 +19479,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

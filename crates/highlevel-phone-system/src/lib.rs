@@ -3973,7 +3973,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ActiveNumbers<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ActiveNumbers<'a> {
         type Page = types::ActiveNumbersResponse;
         type Item = types::DetailedPhoneNumberDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -4024,7 +4024,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

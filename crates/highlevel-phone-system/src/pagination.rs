@@ -16,6 +16,7 @@ pub const ACTIVE_NUMBERS: Paging = Paging {
     },
     page_size_param: Some("pageSize"),
     max_page_size: Some(1000u64),
+    default_page_size: Some(1000u64),
     items: "numbers",
     total: None,
     has_more: None,

@@ -2552,7 +2552,9 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<
-            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
         >,
         ///The total count of the collections present, which is useful to calculate the pagination
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2646,7 +2648,9 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<
-            ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
         >,
         ///The total count of the collections present, which is useful to calculate the pagination
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10490,7 +10494,7 @@ pub mod types {
             data: ::std::result::Result<
                 ::std::option::Option<
                     ::std::vec::Vec<
-                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                     >,
                 >,
                 ::std::string::String,
@@ -10514,7 +10518,7 @@ pub mod types {
                 T: ::std::convert::TryInto<
                     ::std::option::Option<
                         ::std::vec::Vec<
-                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                         >,
                     >,
                 >,
@@ -10636,7 +10640,7 @@ pub mod types {
             data: ::std::result::Result<
                 ::std::option::Option<
                     ::std::vec::Vec<
-                        ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                     >,
                 >,
                 ::std::string::String,
@@ -10660,7 +10664,7 @@ pub mod types {
                 T: ::std::convert::TryInto<
                     ::std::option::Option<
                         ::std::vec::Vec<
-                            ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                         >,
                     >,
                 >,
@@ -19451,7 +19455,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListPricesForProduct<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListPricesForProduct<'a> {
         type Page = types::ListPricesResponseDto;
         type Item = types::DefaultPriceResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -19502,7 +19506,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -19532,7 +19539,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetListInventory<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetListInventory<'a> {
         type Page = types::GetInventoryResponseDto;
         type Item = types::InventoryItemDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -19583,7 +19590,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -19608,9 +19618,9 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetProductCollection<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetProductCollection<'a> {
         type Page = types::ListCollectionResponseDto;
-        type Item = ::std::option::Option<::std::vec::Vec<::serde_json::Value>>;
+        type Item = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_PRODUCT_COLLECTION
         }
@@ -19659,7 +19669,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -19689,9 +19702,9 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetProductReviews<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetProductReviews<'a> {
         type Page = types::ListProductReviewsResponseDto;
-        type Item = ::std::option::Option<::std::vec::Vec<::serde_json::Value>>;
+        type Item = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_PRODUCT_REVIEWS
         }
@@ -19740,7 +19753,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -19770,7 +19786,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListInvoices<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListInvoices<'a> {
         type Page = types::ListProductsResponseDto;
         type Item = types::DefaultProductResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -19820,7 +19836,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

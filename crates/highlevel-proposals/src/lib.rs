@@ -5138,8 +5138,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
-    for ListDocumentsContracts<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListDocumentsContracts<'a> {
         type Page = types::DocumentListResponseDto;
         type Item = types::DocumentDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -5190,7 +5189,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -5220,7 +5222,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
+    impl<'a> highlevel_runtime::pagination::Paginated
     for ListDocumentsContractsTemplates<'a> {
         type Page = types::TemplateListPaginationResponseDto;
         type Item = types::TemplateListResponseDto;
@@ -5272,7 +5274,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

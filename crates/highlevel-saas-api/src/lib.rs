@@ -7092,7 +7092,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a>
+    impl<'a> highlevel_runtime::pagination::Paginated
     for GetSaasLocationsDeprecated<'a> {
         type Page = types::GetSaasLocationsResponseDto;
         type Item = types::SaasLocationDto;
@@ -7133,7 +7133,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

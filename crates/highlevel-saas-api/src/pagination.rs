@@ -16,6 +16,7 @@ pub const GET_SAAS_LOCATIONS_DEPRECATED: Paging = Paging {
     },
     page_size_param: None,
     max_page_size: None,
+    default_page_size: None,
     items: "locations",
     total: Some("/pagination/total"),
     has_more: Some("/pagination/hasNext"),

@@ -26497,7 +26497,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListShippingZones<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListShippingZones<'a> {
         type Page = types::ListShippingZoneResponseDto;
         type Item = types::ShippingZoneSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -26548,7 +26548,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -26578,7 +26581,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for ListShippingRates<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for ListShippingRates<'a> {
         type Page = types::ListShippingRateResponseDto;
         type Item = types::ShippingRateSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -26629,7 +26632,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -1836,7 +1836,7 @@ pub mod builder {
             highlevel_runtime::finish_json(&crate::operations::GET_SURVEYS, result).await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetSurveysSubmissions<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetSurveysSubmissions<'a> {
         type Page = types::GetSurveysSubmissionSuccessfulResponseDto;
         type Item = types::SubmissionSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -1887,7 +1887,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -1913,7 +1916,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetSurveys<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetSurveys<'a> {
         type Page = types::GetSurveysSuccessfulResponseDto;
         type Item = types::GetSurveysSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -1963,7 +1966,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

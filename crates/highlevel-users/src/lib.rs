@@ -11762,7 +11762,7 @@ pub mod builder {
             highlevel_runtime::finish_json(&crate::operations::CREATE_USER, result).await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for SearchUsers<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for SearchUsers<'a> {
         type Page = types::SearchUserSuccessfulResponseDto;
         type Item = types::UserSchema;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -11812,7 +11812,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

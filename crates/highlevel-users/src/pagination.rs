@@ -15,6 +15,7 @@ pub const SEARCH_USERS: Paging = Paging {
     },
     page_size_param: Some("limit"),
     max_page_size: None,
+    default_page_size: Some(25u64),
     items: "users",
     total: None,
     has_more: None,

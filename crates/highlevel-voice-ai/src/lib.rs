@@ -14872,7 +14872,7 @@ pub mod builder {
                 .await
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetAgents<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetAgents<'a> {
         type Page = types::GetAgentsResponseDto;
         type Item = types::GetAgentResponseDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -14922,7 +14922,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {
@@ -14952,7 +14955,7 @@ pub mod builder {
             highlevel_runtime::pagination::Items::new(self)
         }
     }
-    impl<'a> highlevel_runtime::pagination::Paginated<'a> for GetCallLogs<'a> {
+    impl<'a> highlevel_runtime::pagination::Paginated for GetCallLogs<'a> {
         type Page = types::CallLogsResponseDto;
         type Item = types::CallLogDto;
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
@@ -15002,7 +15005,10 @@ pub mod builder {
                 }
             }
         }
-        fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+        fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+        where
+            Self: 'f,
+        {
             Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
         }
         fn items(page: &Self::Page) -> &[Self::Item] {

@@ -64,6 +64,24 @@
 //! HighLevel names, 408/5xx/timeouts with jittered backoff for idempotent methods. A spent
 //! daily quota fails at once with [`RateLimitError::DailyQuotaExhausted`].
 //!
+//! Every paginated list operation (57 of the 82 in the specs; see [`pagination`]) has
+//! `.stream()` (items) and `.pages()` (whole pages) on its builder, lazy `Stream`s that page
+//! through the runtime and stop with [`Error::Pagination`] instead of looping:
+//!
+//! ```no_run
+//! # #[cfg(feature = "contacts")]
+//! # async fn example(hl: highlevel::HighLevel) -> Result<(), highlevel::Error> {
+//! use futures_util::TryStreamExt as _;
+//!
+//! let contacts = hl.contacts();
+//! let mut stream = contacts.get_contacts().location_id("ve9EPM428h8vShlRW1KT").stream();
+//! while let Some(contact) = stream.try_next().await? {
+//!     println!("{:?}", contact.email);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Each call sends the operation's own `Version` header and `Authorization: Bearer …`,
 //! decodes responses leniently (an enum value the spec lacks lands in `Unrecognized(String)`,
 //! a missing field is `None`) and fails with [`Error`]: an API answer with status, message,
@@ -91,6 +109,47 @@ pub use highlevel_runtime::{
 };
 /// Re-exported: sessions hold their tokens as `secrecy::SecretString`.
 pub use secrecy;
+
+/// Lazy streams over paginated list operations: `.stream()` and `.pages()` on a list
+/// operation's builder.
+///
+/// ```no_run
+/// # #[cfg(feature = "invoices")]
+/// # async fn example(hl: highlevel::HighLevel) -> Result<(), highlevel::Error> {
+/// use futures_util::TryStreamExt as _;
+///
+/// let invoices = hl.invoices();
+/// let pages = invoices
+///     .list_invoices()
+///     .alt_id("ve9EPM428h8vShlRW1KT")
+///     .alt_type("location")
+///     .pages()
+///     .page_size(50)
+///     .prefetch(1);
+/// let all: Vec<_> = pages.try_collect().await?;
+/// # let _ = all;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A stream sends one request at a time (`.prefetch(n)` keeps up to `n` more in flight for
+/// offset and page-number lists), each through the runtime, so authentication, rate limits
+/// and retries apply per page; a failed page ends the stream with that error after the items
+/// before it. It asks for the operation's largest page unless `.page_size(n)` or the builder's
+/// own `limit` / `pageSize` says otherwise (capped at the maximum), starts where the builder's
+/// `offset`, `skip`, `page` or cursor says, and ends on an empty page, a page shorter than
+/// asked for, no next cursor, `hasMore: false`, or the advertised total reached.
+///
+/// A server that repeats a cursor this stream already sent, or serves the previous page's
+/// items again, ends it with [`Error::Pagination`] ([`PaginationError`]) instead of looping.
+/// When the list changes while it is read, offset and page-number streams can yield an item
+/// twice (an insertion before the position) or skip one (a deletion); cursor streams move by
+/// the last item seen and do neither, but miss items inserted before it.
+///
+#[doc = include_str!("../PAGINATION.md")]
+pub mod pagination {
+    pub use highlevel_runtime::pagination::*;
+}
 
 /// Where HighLevel serves its v2 API.
 pub const DEFAULT_BASE_URL: &str = "https://services.leadconnectorhq.com";

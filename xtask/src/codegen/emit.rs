@@ -612,6 +612,13 @@ pub fn conformance_index(project: &Project) -> Result<BTreeMap<String, String>> 
             calls
         }
 
+        /// Every module's `.stream()` calls, one per row of the pagination table.
+        pub fn paging_calls() -> Vec<highlevel_tests::paging::PagingCall> {
+            let mut calls = Vec::new();
+            #(calls.extend(#modules::paging_calls());)*
+            calls
+        }
+
         /// How many operations each generated crate has, read from the crates themselves, so
         /// an operation without a call shows.
         pub fn generated() -> Vec<(&'static str, usize)> {

@@ -49,7 +49,7 @@ pub fn add_helpers(module: &Module, file: &mut syn::File, rows: &[Row]) -> Resul
         let item_type = qualify(&types, item_type);
         let mut numbers = Vec::new();
         let mut sets = Vec::new();
-        for param in query_params(row) {
+        for param in row.query_params() {
             let setter = setter_for(builder_setters, &param).ok_or_else(|| {
                 fail(format!(
                     "the builder has no setter for query parameter `{param}`"
@@ -96,7 +96,7 @@ pub fn add_helpers(module: &Module, file: &mut syn::File, rows: &[Row]) -> Resul
             style_doc(row)
         );
         additions.push(quote! {
-            impl<'a> highlevel_runtime::pagination::Paginated<'a> for #builder_ident<'a> {
+            impl<'a> highlevel_runtime::pagination::Paginated for #builder_ident<'a> {
                 type Page = #page_type;
                 type Item = #item_type;
 
@@ -124,7 +124,10 @@ pub fn add_helpers(module: &Module, file: &mut syn::File, rows: &[Row]) -> Resul
                     }
                 }
 
-                fn fetch(self) -> highlevel_runtime::pagination::PageFuture<'a, Self::Page> {
+                fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
+                where
+                    Self: 'f,
+                {
                     Box::pin(async move { self.send().await.map(ResponseValue::into_inner) })
                 }
 
@@ -212,6 +215,10 @@ pub fn pagination_module(rows: &[Row]) -> TokenStream {
             Some(max) => quote! { Some(#max) },
             None => quote! { None },
         };
+        let default = match row.default_page_size {
+            Some(size) => quote! { Some(#size) },
+            None => quote! { None },
+        };
         let total = option(&row.total);
         let has_more = option(&row.has_more);
         let items = &row.items;
@@ -226,6 +233,7 @@ pub fn pagination_module(rows: &[Row]) -> TokenStream {
                 style: #style,
                 page_size_param: #size,
                 max_page_size: #max,
+                default_page_size: #default,
                 items: #items,
                 total: #total,
                 has_more: #has_more,
@@ -261,16 +269,6 @@ fn style_doc(row: &Row) -> String {
                 .join("` + `")
         ),
     }
-}
-
-/// The query parameters the stream reads or sets.
-fn query_params(row: &Row) -> Vec<String> {
-    let mut params: Vec<String> = row.page_size_param.iter().cloned().collect();
-    match &row.style {
-        Style::Offset { param } | Style::PageNumber { param, .. } => params.push(param.clone()),
-        Style::Cursor(cursor) => params.extend(cursor.iter().map(|c| c.param.clone())),
-    }
-    params
 }
 
 /// The top-level response properties the row's pointers read.

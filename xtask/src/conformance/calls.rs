@@ -17,6 +17,7 @@ use syn::visit_mut::VisitMut;
 use super::values::{Documents, value_for};
 use crate::Result;
 use crate::config::Module;
+use crate::pagination::{ItemShape, Row};
 use crate::repair::{BodyKind, FormFieldKind, OperationFacts, pointer_token};
 
 /// Statuses the suite forces with `Prefer: code=N` where the upstream operation declares them.
@@ -32,6 +33,7 @@ pub fn module_calls(
     common: &Value,
     code: &syn::File,
     operations: &[OperationFacts],
+    paging: &[Row],
 ) -> Result<TokenStream> {
     let docs = Documents {
         module: upstream,
@@ -40,6 +42,7 @@ pub fn module_calls(
     let builders = builder_setters(code);
     let accessor = syn::Ident::new(&module.accessor(), Span::call_site());
     let mut calls = Vec::new();
+    let mut paging_calls = Vec::new();
     for op in operations {
         let fail = |what: String| {
             format!(
@@ -61,7 +64,11 @@ pub fn module_calls(
                 ))
             })?;
         let method = syn::Ident::new(&op.id, Span::call_site());
+        let row = paging.iter().find(|r| r.id == op.id);
+        let paging_params = row.map(Row::query_params).unwrap_or_default();
         let mut chain = Vec::new();
+        // The same arguments without the paging parameters, which the stream sets itself.
+        let mut paging_chain = Vec::new();
         let mut unset: Vec<&String> = setters.keys().collect();
         for param in parameters(upstream, path_item, spec_op) {
             let location = param.get("in").and_then(Value::as_str).unwrap_or("");
@@ -80,7 +87,11 @@ pub fn module_calls(
                 fields.entry("example").or_insert_with(|| example.clone());
             }
             let value = as_parameter(value_for(docs, &schema), setters.get(setter));
-            chain.push(setter_call(module, setters, setter, &value));
+            let call = setter_call(module, setters, setter, &value);
+            if !paging_params.iter().any(|p| p == name) {
+                paging_chain.push(call.clone());
+            }
+            chain.push(call);
         }
         if setters.contains_key("body") {
             unset.retain(|s| *s != "body");
@@ -89,12 +100,37 @@ pub fn module_calls(
         // Path parameters the upstream operation leaves undeclared (the generator declares
         // them): any string fills the path segment.
         for setter in unset {
-            chain.push(setter_call(
+            let call = setter_call(
                 module,
                 setters,
                 setter,
                 &Value::String("conformance".into()),
-            ));
+            );
+            paging_chain.push(call.clone());
+            chain.push(call);
+        }
+        if let Some(row) = row {
+            let constant = crate::codegen::paging_const_ident(row);
+            let item_key = match &row.item {
+                ItemShape::Object { key: Some(key) } => quote! { Some(#key) },
+                ItemShape::Object { key: None } | ItemShape::Scalar => quote! { None },
+            };
+            let module_name = &module.name;
+            let upstream_id = &op.upstream_id;
+            paging_calls.push(quote! {
+                PagingCall {
+                    module: #module_name,
+                    operation_id: #upstream_id,
+                    paging: &highlevel::#accessor::pagination::#constant,
+                    item_key: #item_key,
+                    run: |hl, options| {
+                        boxed_stream(async move {
+                            let client = hl.#accessor();
+                            Ok(collect(client.#method() #(#paging_chain)* .stream(), options).await)
+                        })
+                    },
+                }
+            });
         }
         let forced: Vec<u16> = FORCED_STATUSES
             .iter()
@@ -123,11 +159,20 @@ pub fn module_calls(
         });
     }
     Ok(quote! {
+        #[allow(unused_imports)]
         use highlevel_tests::conformance::{Call, arg, boxed, observe};
+        #[allow(unused_imports)]
+        use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 
         /// One call per operation of the module, with arguments built from the upstream spec.
         pub fn calls() -> Vec<Call> {
             Vec::from([#(#calls),*])
+        }
+
+        /// One `.stream()` per row of the pagination table in this module, with the same
+        /// arguments less the paging parameters.
+        pub fn paging_calls() -> Vec<PagingCall> {
+            Vec::from([#(#paging_calls),*])
         }
     })
 }

@@ -161,6 +161,7 @@ mod tests {
         style: PagingStyle::Offset { param: "offset" },
         page_size_param: Some("limit"),
         max_page_size: Some(100),
+        default_page_size: None,
         items: "items",
         total: None,
         has_more: None,

@@ -33,6 +33,9 @@ pub struct Paging {
     pub page_size_param: Option<&'static str>,
     /// The largest page size the operation accepts, when the spec says.
     pub max_page_size: Option<u64>,
+    /// The page size to ask for when neither the caller nor a maximum gives one: the spec's
+    /// default, or a size for a parameter the operation requires.
+    pub default_page_size: Option<u64>,
     /// The top-level response property holding the page's items.
     pub items: &'static str,
     /// JSON pointer into the response to the total number of items, if it reports one.
@@ -83,24 +86,25 @@ pub enum CursorSource {
 
 impl Paging {
     /// The page size to ask for: the caller's (at most the operation's maximum), else the
-    /// maximum, so that a walk over everything costs the fewest requests.
+    /// maximum, so that a walk over everything costs the fewest requests, else the default.
     pub fn effective_page_size(&self, requested: Option<u64>) -> Option<u64> {
         self.page_size_param?;
         match (requested, self.max_page_size) {
             (Some(requested), Some(max)) => Some(requested.clamp(1, max)),
             (Some(requested), None) => Some(requested.max(1)),
-            (None, max) => max,
+            (None, Some(max)) => Some(max),
+            (None, None) => self.default_page_size,
         }
     }
 }
 
 /// A list operation's builder that can page: implemented by generated code, used through
 /// the `.pages()` and `.stream()` methods generated next to `send()`.
-pub trait Paginated<'a>: Clone + Send + Sized + 'a {
+pub trait Paginated: Clone + Send + Sized {
     /// The whole decoded answer of one request.
-    type Page: Send + 'a;
+    type Page: Send;
     /// One item of the list.
-    type Item: serde::Serialize + Send + 'a;
+    type Item: serde::Serialize + Send;
 
     /// How the operation pages.
     fn paging() -> &'static Paging;
@@ -111,7 +115,9 @@ pub trait Paginated<'a>: Clone + Send + Sized + 'a {
     /// the parameter's type.
     fn with_query(self, param: &'static str, value: &Value) -> Result<Self, String>;
     /// Sends the request.
-    fn fetch(self) -> PageFuture<'a, Self::Page>;
+    fn fetch<'f>(self) -> PageFuture<'f, Self::Page>
+    where
+        Self: 'f;
     /// The items of a page.
     fn items(page: &Self::Page) -> &[Self::Item];
     /// The items of a page, taken out of it.
@@ -237,7 +243,7 @@ impl FromQuery for String {
     fn from_query(value: &Value) -> Result<Self, String> {
         match value {
             Value::String(s) => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
+            Value::Number(_) => Ok(whole(value).to_string()),
             Value::Bool(b) => Ok(b.to_string()),
             other => Err(format!("{} is not a string", kind(other))),
         }
@@ -246,7 +252,16 @@ impl FromQuery for String {
 
 impl FromQuery for Value {
     fn from_query(value: &Value) -> Result<Self, String> {
-        Ok(value.clone())
+        Ok(whole(value))
+    }
+}
+
+/// A whole number decoded as a float (`1628008053263.0`, from an `f64` field) back to an
+/// integer, so it goes on the wire as HighLevel sent it.
+fn whole(value: &Value) -> Value {
+    match value.as_f64() {
+        Some(f) if value.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+        _ => value.clone(),
     }
 }
 
@@ -349,6 +364,7 @@ mod tests {
         style: PagingStyle::Offset { param: "offset" },
         page_size_param: Some("limit"),
         max_page_size: Some(100),
+        default_page_size: None,
         items: "items",
         total: None,
         has_more: None,
@@ -366,6 +382,13 @@ mod tests {
         };
         assert_eq!(unbounded.effective_page_size(Some(500)), Some(500));
         assert_eq!(unbounded.effective_page_size(None), None);
+        let defaulted = Paging {
+            max_page_size: None,
+            default_page_size: Some(20),
+            ..LIMITED
+        };
+        assert_eq!(defaulted.effective_page_size(None), Some(20));
+        assert_eq!(defaulted.effective_page_size(Some(70)), Some(70));
         let sizeless = Paging {
             page_size_param: None,
             ..LIMITED
@@ -391,6 +414,12 @@ mod tests {
             Ok(5)
         );
         assert_eq!(String::from_query(&Value::from(7)), Ok("7".into()));
+        assert_eq!(
+            String::from_query(&Value::from(1_628_008_053_263.0)),
+            Ok("1628008053263".into())
+        );
+        assert_eq!(Value::from_query(&Value::from(10.0)), Ok(Value::from(10)));
+        assert_eq!(Value::from_query(&Value::from(2.5)), Ok(Value::from(2.5)));
         assert_eq!(String::from_query(&Value::from("x")), Ok("x".into()));
         assert!(String::from_query(&serde_json::json!({"a": 1})).is_err());
         assert_eq!(f64::from_query(&Value::from("2.5")), Ok(2.5));

@@ -28,7 +28,7 @@ type Landed<'a, P> = Pin<Box<dyn Future<Output = (Position, Result<P, Error>)> +
 /// page-number walks only: a cursor comes from the answer before it). Empty pages are not
 /// yielded. After an error the stream ends.
 #[must_use = "streams do nothing unless polled"]
-pub struct Pages<'a, R: Paginated<'a>> {
+pub struct Pages<'a, R: Paginated + 'a> {
     template: R,
     page_size: Option<u64>,
     prefetch: usize,
@@ -44,7 +44,7 @@ pub struct Pages<'a, R: Paginated<'a>> {
     done: bool,
 }
 
-impl<'a, R: Paginated<'a>> std::fmt::Debug for Pages<'a, R> {
+impl<'a, R: Paginated + 'a> std::fmt::Debug for Pages<'a, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pages")
             .field("operation_id", &R::paging().operation_id)
@@ -58,7 +58,7 @@ impl<'a, R: Paginated<'a>> std::fmt::Debug for Pages<'a, R> {
     }
 }
 
-impl<'a, R: Paginated<'a>> Pages<'a, R> {
+impl<'a, R: Paginated + 'a> Pages<'a, R> {
     /// Pages through the operation `builder` was set up for, from the position it names (an
     /// `offset`, `page` or cursor already set on it) or the first page.
     pub fn new(builder: R) -> Self {
@@ -253,9 +253,9 @@ impl<'a, R: Paginated<'a>> Pages<'a, R> {
     }
 }
 
-impl<'a, R: Paginated<'a>> Unpin for Pages<'a, R> {}
+impl<'a, R: Paginated + 'a> Unpin for Pages<'a, R> {}
 
-impl<'a, R: Paginated<'a>> Stream for Pages<'a, R> {
+impl<'a, R: Paginated + 'a> Stream for Pages<'a, R> {
     type Item = Result<R::Page, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -292,12 +292,12 @@ impl<'a, R: Paginated<'a>> Stream for Pages<'a, R> {
 
 /// A lazy stream of the items of every page, from a list operation's generated `.stream()`.
 #[must_use = "streams do nothing unless polled"]
-pub struct Items<'a, R: Paginated<'a>> {
+pub struct Items<'a, R: Paginated + 'a> {
     pages: Pages<'a, R>,
     buffer: std::vec::IntoIter<R::Item>,
 }
 
-impl<'a, R: Paginated<'a>> std::fmt::Debug for Items<'a, R> {
+impl<'a, R: Paginated + 'a> std::fmt::Debug for Items<'a, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Items")
             .field("pages", &self.pages)
@@ -306,7 +306,7 @@ impl<'a, R: Paginated<'a>> std::fmt::Debug for Items<'a, R> {
     }
 }
 
-impl<'a, R: Paginated<'a>> Items<'a, R> {
+impl<'a, R: Paginated + 'a> Items<'a, R> {
     /// The items of every page of `builder`'s operation.
     pub fn new(builder: R) -> Self {
         Self {
@@ -333,9 +333,9 @@ impl<'a, R: Paginated<'a>> Items<'a, R> {
     }
 }
 
-impl<'a, R: Paginated<'a>> Unpin for Items<'a, R> {}
+impl<'a, R: Paginated + 'a> Unpin for Items<'a, R> {}
 
-impl<'a, R: Paginated<'a>> Stream for Items<'a, R> {
+impl<'a, R: Paginated + 'a> Stream for Items<'a, R> {
     type Item = Result<R::Item, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -370,7 +370,7 @@ fn pagination_error(operation_id: &'static str, source: PaginationError) -> Erro
 }
 
 /// What a page says about the walk.
-fn facts<'a, R: Paginated<'a>>(paging: &Paging, page: &R::Page) -> PageFacts {
+fn facts<R: Paginated>(paging: &Paging, page: &R::Page) -> PageFacts {
     let items = R::items(page);
     let envelope = R::envelope(page);
     let read = |pointer: Option<&str>| pointer.and_then(|p| envelope.pointer(p));

@@ -89,6 +89,52 @@ pub fn all() -> Vec<highlevel_tests::conformance::Call> {
     calls.extend(workflows::calls());
     calls
 }
+/// Every module's `.stream()` calls, one per row of the pagination table.
+pub fn paging_calls() -> Vec<highlevel_tests::paging::PagingCall> {
+    let mut calls = Vec::new();
+    calls.extend(ad_manager::paging_calls());
+    calls.extend(affiliate_manager::paging_calls());
+    calls.extend(agent_studio::paging_calls());
+    calls.extend(associations::paging_calls());
+    calls.extend(blogs::paging_calls());
+    calls.extend(brand_boards::paging_calls());
+    calls.extend(businesses::paging_calls());
+    calls.extend(calendars::paging_calls());
+    calls.extend(campaigns::paging_calls());
+    calls.extend(companies::paging_calls());
+    calls.extend(contacts::paging_calls());
+    calls.extend(conversation_ai::paging_calls());
+    calls.extend(conversations::paging_calls());
+    calls.extend(courses::paging_calls());
+    calls.extend(custom_fields::paging_calls());
+    calls.extend(custom_menus::paging_calls());
+    calls.extend(email_isv::paging_calls());
+    calls.extend(emails::paging_calls());
+    calls.extend(forms::paging_calls());
+    calls.extend(funnels::paging_calls());
+    calls.extend(invoices::paging_calls());
+    calls.extend(knowledge_base::paging_calls());
+    calls.extend(links::paging_calls());
+    calls.extend(locations::paging_calls());
+    calls.extend(marketplace::paging_calls());
+    calls.extend(medias::paging_calls());
+    calls.extend(oauth::paging_calls());
+    calls.extend(objects::paging_calls());
+    calls.extend(opportunities::paging_calls());
+    calls.extend(payments::paging_calls());
+    calls.extend(phone_system::paging_calls());
+    calls.extend(products::paging_calls());
+    calls.extend(proposals::paging_calls());
+    calls.extend(saas_api::paging_calls());
+    calls.extend(snapshots::paging_calls());
+    calls.extend(social_media_posting::paging_calls());
+    calls.extend(store::paging_calls());
+    calls.extend(surveys::paging_calls());
+    calls.extend(users::paging_calls());
+    calls.extend(voice_ai::paging_calls());
+    calls.extend(workflows::paging_calls());
+    calls
+}
 /// How many operations each generated crate has, read from the crates themselves, so
 /// an operation without a call shows.
 pub fn generated() -> Vec<(&'static str, usize)> {
