@@ -143,39 +143,13 @@ async fn two_clients(adaptive: bool) -> (u64, usize, Duration, Duration) {
 
 /// Requests per second: the SDK's `get_location`, or reqwest sending the same request and
 /// decoding the same type.
-/// The sandbox as a separate process, so that its work does not share the client's threads.
-struct Server {
-    url: String,
-    _process: tokio::process::Child,
-}
 
-impl Server {
-    async fn start() -> Self {
-        use tokio::io::AsyncBufReadExt;
-        let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_highlevel-sandbox"))
-            .args(["--no-rate-limits"])
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the sandbox program starts");
-        let stdout = process.stdout.take().expect("piped stdout");
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        while let Some(line) = lines.next_line().await.expect("sandbox output") {
-            if let Some(url) = line.strip_prefix("HighLevel sandbox listening on ") {
-                let url = url.trim().to_owned();
-                // Keep reading: a closed pipe would fail the program's next print.
-                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                return Self {
-                    url,
-                    _process: process,
-                };
-            }
-        }
-        panic!("the sandbox program exited before listening");
-    }
-}
-
-async fn throughput(server: &Server, via: Via, requests: usize, tasks: usize) -> f64 {
+async fn throughput(
+    server: &support::SandboxProgram,
+    via: Via,
+    requests: usize,
+    tasks: usize,
+) -> f64 {
     let token = highlevel_sandbox::DEFAULT_TOKEN;
     let location = highlevel_sandbox::DEFAULT_LOCATION_ID;
     let hl = HighLevel::builder()
@@ -324,7 +298,7 @@ async fn clients_table() {
 }
 
 async fn cost_table() {
-    let sandbox = Server::start().await;
+    let sandbox = support::SandboxProgram::start(&["--no-rate-limits"]).await;
     let requests_for = |tasks: usize| if tasks == 1 { 10_000 } else { 40_000 };
     println!(
         "per-request cost: GET /locations/{{id}} x 10,000 (1 task) or 40,000 (16 tasks) on loopback (sandbox in its own process, client on one thread), {ROUNDS} rounds"

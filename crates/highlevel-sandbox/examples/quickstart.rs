@@ -13,6 +13,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use futures_util::StreamExt as _;
 use highlevel::HighLevel;
 use highlevel::Scope;
 use highlevel::auth::{AuthorizationHost, OAuthConfig};
@@ -25,7 +26,7 @@ use serde_json::json;
 
 type Step<T> = Result<T, String>;
 
-const PAGE_SIZE: i64 = 2;
+const PAGE_SIZE: u64 = 2;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -401,32 +402,27 @@ async fn page_through(hl: &HighLevel, location: &str) -> Step<usize> {
     Ok(page_through_at_most(hl, location, usize::MAX).await?.0)
 }
 
-/// Follows `meta.startAfterId` / `meta.startAfter` until there is no next page; returns how
-/// many contacts it saw and the first one's id.
+/// Reads pages with the generated `.pages()` stream, which follows `meta.startAfterId` /
+/// `meta.startAfter` itself and ends after the last page; returns how many contacts it saw
+/// and the first one's id. (`.stream()` yields the contacts one by one instead.)
 async fn page_through_at_most(
     hl: &HighLevel,
     location: &str,
     pages: usize,
 ) -> Step<(usize, Option<String>)> {
-    let mut cursor: Option<(String, i64)> = None;
-    let mut seen = 0;
-    let mut first = None;
     let contacts_api = hl.contacts();
-    for page in 1..=pages {
-        let mut request = contacts_api
-            .get_contacts()
-            .location_id(location)
-            .limit(PAGE_SIZE);
-        if let Some((id, at)) = &cursor {
-            request = request.start_after_id(id.as_str()).start_after(*at);
-        }
-        let answer: ContactsSearchSuccessfulResponseDto = request
-            .send()
-            .await
-            .map_err(|e| format!("reading page {page}: {e}"))?
-            .into_inner();
-        let contacts: Vec<ContactsSearchSchema> = answer.contacts.unwrap_or_default();
-        let meta = answer.meta.unwrap_or_default();
+    let mut stream = contacts_api
+        .get_contacts()
+        .location_id(location)
+        .pages()
+        .page_size(PAGE_SIZE)
+        .take(pages);
+    let (mut seen, mut number, mut first) = (0, 0, None);
+    while let Some(answer) = stream.next().await {
+        number += 1;
+        let answer: ContactsSearchSuccessfulResponseDto =
+            answer.map_err(|e| format!("reading page {number}: {e}"))?;
+        let contacts: &[ContactsSearchSchema] = answer.contacts.as_deref().unwrap_or_default();
         let emails: Vec<&str> = contacts
             .iter()
             .map(|c| c.email.as_deref().unwrap_or("(no email)"))
@@ -435,21 +431,18 @@ async fn page_through_at_most(
         if first.is_none() {
             first = contacts.first().and_then(|c| c.id.clone());
         }
+        let total = answer.meta.as_ref().and_then(|m| m.total);
         println!(
-            "   page {page}: {} of {} — {}",
+            "   page {number}: {} of {} — {}",
             contacts.len(),
-            meta.total.map_or_else(|| "?".to_owned(), |t| t.to_string()),
+            total.map_or_else(|| "?".to_owned(), |t| t.to_string()),
             emails.join(", ")
         );
-        cursor = match (meta.start_after_id, meta.start_after) {
-            (Some(id), Some(at)) if meta.next_page_url.is_some() => Some((id, at as i64)),
-            _ => None,
-        };
-        if cursor.is_none() || contacts.is_empty() {
-            println!("   no next page: {seen} contact(s) in all");
-            return Ok((seen, first));
-        }
     }
-    println!("   stopped after {pages} pages: {seen} contact(s) so far");
+    if number < pages {
+        println!("   no next page: {seen} contact(s) in all");
+    } else {
+        println!("   stopped after {pages} pages: {seen} contact(s) so far");
+    }
     Ok((seen, first))
 }

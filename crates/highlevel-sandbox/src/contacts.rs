@@ -77,6 +77,9 @@ pub fn routes() -> Router<Shared> {
 #[derive(Debug, Default)]
 pub struct ContactStore {
     by_id: BTreeMap<String, Stored>,
+    /// Every contact's list position, sorted: pages of a large list are found by binary
+    /// search instead of sorting every contact per request.
+    order: Vec<(i64, String)>,
     last_added_ms: i64,
 }
 
@@ -95,9 +98,46 @@ impl ContactStore {
     }
 
     fn ordered(&self) -> Vec<&Stored> {
-        let mut all: Vec<&Stored> = self.by_id.values().collect();
-        all.sort_by(|a, b| (a.added_ms, id_of(a)).cmp(&(b.added_ms, id_of(b))));
-        all
+        self.order
+            .iter()
+            .filter_map(|(_, id)| self.by_id.get(id))
+            .collect()
+    }
+
+    fn insert(&mut self, id: String, contact: Stored) {
+        let key = (contact.added_ms, id.clone());
+        let at = self.order.partition_point(|k| *k < key);
+        self.order.insert(at, key);
+        self.by_id.insert(id, contact);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Stored> {
+        let contact = self.by_id.remove(id)?;
+        let key = (contact.added_ms, id.to_owned());
+        if let Ok(at) = self.order.binary_search(&key) {
+            self.order.remove(at);
+        }
+        Some(contact)
+    }
+
+    /// Adds `count` generated contacts (`Seed Contact N`, `seed-N@example.com`), for benches
+    /// and demos that need a long list.
+    pub fn seed(&mut self, count: usize, location_id: &str) {
+        for n in 1..=count {
+            let added_ms = self.next_added_ms();
+            let id = new_id();
+            let mut fields = Map::new();
+            fields.insert("id".into(), json!(id));
+            fields.insert("locationId".into(), json!(location_id));
+            fields.insert("firstName".into(), json!("Seed"));
+            fields.insert("lastName".into(), json!(format!("Contact {n}")));
+            fields.insert("email".into(), json!(format!("seed-{n}@example.com")));
+            fields.insert("phone".into(), json!(format!("+1555{n:07}")));
+            fields.insert("tags".into(), json!(["seed"]));
+            fields.insert("dateAdded".into(), json!(iso(added_ms)));
+            fields.insert("dateUpdated".into(), json!(iso(added_ms)));
+            self.insert(id, Stored { added_ms, fields });
+        }
     }
 
     fn email_owner(&self, email: &str, except: Option<&str>) -> Option<&str> {
@@ -276,7 +316,7 @@ async fn create(
     fields.entry("tags").or_insert_with(|| json!([]));
     let contact = Stored { added_ms, fields };
     let answer = view(&contact);
-    store.by_id.insert(id, contact);
+    store.insert(id, contact);
     Ok((StatusCode::CREATED, Json(json!({ "contact": answer }))))
 }
 
@@ -323,7 +363,7 @@ async fn remove(
     PathText(id): PathText,
 ) -> Result<Json<Value>, ApiError> {
     let mut store = shared.contacts();
-    store.by_id.remove(&id).ok_or_else(|| not_found(&id))?;
+    store.remove(&id).ok_or_else(|| not_found(&id))?;
     // Spelled as HighLevel spells it.
     Ok(Json(json!({ "succeded": true })))
 }
@@ -391,37 +431,49 @@ async fn list(
     };
     let start_after = parse_number("startAfter", query.start_after.as_deref())?.map(|n| n as i64);
     let store = shared.contacts();
-    let matching: Vec<&Stored> = store
-        .ordered()
-        .into_iter()
-        .filter(|c| matches(c, query.query.as_deref()))
-        .collect();
-    let total = matching.len();
     // The cursor is the last contact of the previous page: (dateAdded, id). A cursor whose
     // contact was deleted still works, as it names a position, not a row.
-    let skipped = match (start_after, query.start_after_id.as_deref()) {
-        (None, None) => 0,
-        (at, id) => {
-            let at = match (at, id) {
-                (Some(at), _) => at,
-                (None, Some(id)) => store.by_id.get(id).map(|c| c.added_ms).ok_or_else(|| {
-                    // Starting over would make a client's paging loop run forever.
-                    ApiError::validation(vec![format!(
-                        "startAfterId {id} names no contact; send startAfter with it"
-                    )])
-                })?,
-                (None, None) => 0,
-            };
-            matching
-                .iter()
-                .take_while(|c| match id {
-                    Some(id) => (c.added_ms, id_of(c)) <= (at, id),
-                    None => c.added_ms <= at,
-                })
-                .count()
+    let cursor = match (start_after, query.start_after_id.as_deref()) {
+        (None, None) => None,
+        (Some(at), id) => Some((at, id)),
+        (None, Some(id)) => {
+            let at = store.by_id.get(id).map(|c| c.added_ms).ok_or_else(|| {
+                // Starting over would make a client's paging loop run forever.
+                ApiError::validation(vec![format!(
+                    "startAfterId {id} names no contact; send startAfter with it"
+                )])
+            })?;
+            Some((at, Some(id)))
         }
     };
-    let page: Vec<&Stored> = matching.iter().skip(skipped).take(limit).copied().collect();
+    let after = |key: &(i64, String)| match cursor {
+        None => false,
+        Some((at, Some(id))) => (key.0, key.1.as_str()) <= (at, id),
+        Some((at, None)) => key.0 <= at,
+    };
+    let (total, skipped, page): (usize, usize, Vec<&Stored>) =
+        if query.query.as_deref().is_none_or(|q| q.trim().is_empty()) {
+            // The whole list: its order index gives the position at once.
+            let skipped = store.order.partition_point(after);
+            let page = store.order[skipped..]
+                .iter()
+                .take(limit)
+                .filter_map(|(_, id)| store.by_id.get(id))
+                .collect();
+            (store.order.len(), skipped, page)
+        } else {
+            let matching: Vec<&Stored> = store
+                .ordered()
+                .into_iter()
+                .filter(|c| matches(c, query.query.as_deref()))
+                .collect();
+            let skipped = matching
+                .iter()
+                .take_while(|c| after(&(c.added_ms, id_of(c).to_owned())))
+                .count();
+            let page = matching.iter().skip(skipped).take(limit).copied().collect();
+            (matching.len(), skipped, page)
+        };
     let more = skipped + page.len() < total;
     let current_page = skipped / limit + 1;
     let last = page.last().filter(|_| more);

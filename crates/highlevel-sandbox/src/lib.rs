@@ -102,6 +102,7 @@ pub struct Sandbox {
     installed_locations: usize,
     access_token_ttl: Duration,
     rate_limits: Option<RateLimits>,
+    seeded_contacts: usize,
 }
 
 impl fmt::Debug for Sandbox {
@@ -116,6 +117,7 @@ impl fmt::Debug for Sandbox {
             .field("installed_locations", &self.installed_locations)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("rate_limits", &self.rate_limits)
+            .field("seeded_contacts", &self.seeded_contacts)
             .finish_non_exhaustive()
     }
 }
@@ -133,6 +135,7 @@ impl Default for Sandbox {
             installed_locations: 0,
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             rate_limits: Some(RateLimits::default()),
+            seeded_contacts: 0,
         }
     }
 }
@@ -227,6 +230,13 @@ impl Sandbox {
         self
     }
 
+    /// Starts with `count` generated contacts in the location (`Seed Contact N`,
+    /// `seed-N@example.com`), for paging through a long list.
+    pub fn seeded_contacts(mut self, count: usize) -> Self {
+        self.seeded_contacts = count;
+        self
+    }
+
     /// No rate limits and no `X-RateLimit-*` headers: for measuring the client alone.
     pub fn without_rate_limits(mut self) -> Self {
         self.rate_limits = None;
@@ -258,6 +268,9 @@ impl Sandbox {
             self.rate_limits,
         );
         shared.set_base_url(url.clone());
+        shared
+            .contacts()
+            .seed(self.seeded_contacts, &self.location_id);
         let shared_handle = shared.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, app::router(shared)).with_graceful_shutdown(async {

@@ -1,6 +1,6 @@
 //! `highlevel-sandbox [--port N] [--token T] [--location-id L] [--client-id C]
 //! [--client-secret S] [--installed-locations N] [--rate-limit MAX/MS] [--daily-limit N]
-//! [--no-rate-limits]`: the sandbox as a program,
+//! [--no-rate-limits] [--seed-contacts N]`: the sandbox as a program,
 //! for trying the SDK (or curl) against it. Stops on Ctrl-C.
 
 use std::process::ExitCode;
@@ -9,7 +9,8 @@ use highlevel_sandbox::Sandbox;
 
 const USAGE: &str = "usage: highlevel-sandbox [--port N] [--token TOKEN] [--location-id ID] \
                      [--client-id ID] [--client-secret SECRET] [--installed-locations N] \
-                     [--rate-limit MAX/MILLISECONDS] [--daily-limit N] [--no-rate-limits]";
+                     [--rate-limit MAX/MILLISECONDS] [--daily-limit N] [--no-rate-limits] \
+                     [--seed-contacts N]";
 
 fn parse(args: &[String]) -> Result<Sandbox, String> {
     let mut sandbox = Sandbox::builder();
@@ -46,6 +47,13 @@ fn parse(args: &[String]) -> Result<Sandbox, String> {
                     format!("--installed-locations: `{text}` is not a count\n{USAGE}")
                 })?;
                 sandbox.installed_locations(count)
+            }
+            "--seed-contacts" => {
+                let text = value()?;
+                let count = text
+                    .parse()
+                    .map_err(|_| format!("--seed-contacts: `{text}` is not a count\n{USAGE}"))?;
+                sandbox.seeded_contacts(count)
             }
             "--rate-limit" => {
                 let text = value()?;
