@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use futures_util::StreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use highlevel::pagination::{CursorSource, Items, Paginated, Paging, PagingStyle};
 use highlevel::{Error, HighLevel};
 use serde_json::{Map, Value, json};
@@ -63,9 +63,7 @@ pub async fn collect<R: Paginated>(
         items = items.page_size(size);
     }
     items
-        .map(|item| {
-            item.map(|item| serde_json::to_value(item).unwrap_or_else(|e| json!(e.to_string())))
-        })
+        .map_ok(|item| serde_json::to_value(item).unwrap_or_else(|e| json!(e.to_string())))
         .collect()
         .await
 }

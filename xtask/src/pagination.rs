@@ -646,7 +646,7 @@ mod tests {
             ]),
             json!({ "type": "object", "properties": { "things": things(), "total": { "type": "number" } } }),
         );
-        let (rows, left) = derive(&module(), &spec, &[]).unwrap();
+        let (rows, left) = derive(&module(), &spec, &[]).expect("derives");
         assert!(left.is_empty());
         let row = &rows[0];
         assert_eq!(row.id, "list_things");
@@ -678,7 +678,7 @@ mod tests {
             json!({ "type": "object", "properties": { "things": things(),
                 "meta": { "type": "object", "properties": { "startAfterId": { "type": "string" }, "total": { "type": "number" } } } } }),
         );
-        let (rows, _) = derive(&module(), &spec_cursor, &[]).unwrap();
+        let (rows, _) = derive(&module(), &spec_cursor, &[]).expect("derives");
         assert_eq!(
             rows[0].style,
             Style::Cursor(vec![CursorParam {
@@ -692,7 +692,7 @@ mod tests {
             json!([q("page", json!({"type": "integer", "minimum": 0}), "")]),
             json!({ "type": "object", "properties": { "things": things(), "hasMore": { "type": "boolean" } } }),
         );
-        let (rows, _) = derive(&module(), &spec_pages, &[]).unwrap();
+        let (rows, _) = derive(&module(), &spec_pages, &[]).expect("derives");
         assert_eq!(
             rows[0].style,
             Style::PageNumber {
@@ -710,14 +710,14 @@ mod tests {
             json!([q("limit", json!({"type": "integer"}), "")]),
             json!({ "type": "object", "properties": { "things": things() } }),
         );
-        let (rows, left) = derive(&module(), &limit_only, &[]).unwrap();
+        let (rows, left) = derive(&module(), &limit_only, &[]).expect("derives");
         assert!(rows.is_empty());
         assert!(left[0].reason.contains("only a size"), "{}", left[0].reason);
         let no_list = spec(
             json!([q("skip", json!({"type": "integer"}), "")]),
             json!({ "type": "object", "properties": { "name": { "type": "string" } } }),
         );
-        let (_, left) = derive(&module(), &no_list, &[]).unwrap();
+        let (_, left) = derive(&module(), &no_list, &[]).expect("derives");
         assert!(
             left[0].reason.contains("no item list"),
             "{}",
@@ -727,13 +727,13 @@ mod tests {
             json!([q("page", json!({"type": "string"}), "Facebook page")]),
             json!({ "type": "object", "properties": { "things": things() } }),
         );
-        let (_, left) = derive(&module(), &text_page, &[]).unwrap();
+        let (_, left) = derive(&module(), &text_page, &[]).expect("derives");
         assert!(left[0].reason.contains("text"), "{}", left[0].reason);
         let cursor_nowhere = spec(
             json!([q("cursor", json!({"type": "string"}), "")]),
             json!({ "type": "object", "properties": { "things": things() } }),
         );
-        let (_, left) = derive(&module(), &cursor_nowhere, &[]).unwrap();
+        let (_, left) = derive(&module(), &cursor_nowhere, &[]).expect("derives");
         assert!(
             left[0].reason.contains("no next `cursor`"),
             "{}",
@@ -766,7 +766,7 @@ mod tests {
             }],
             reason: "because".into(),
         };
-        let (rows, left) = derive(&module(), &spec, &[&fix]).unwrap();
+        let (rows, left) = derive(&module(), &spec, &[&fix]).expect("derives");
         assert!(left.is_empty(), "{left:?}");
         assert_eq!(rows[0].items, "things");
         assert_eq!(rows[0].max_page_size, Some(50));

@@ -143,7 +143,6 @@ async fn two_clients(adaptive: bool) -> (u64, usize, Duration, Duration) {
 
 /// Requests per second: the SDK's `get_location`, or reqwest sending the same request and
 /// decoding the same type.
-
 async fn throughput(
     server: &support::SandboxProgram,
     via: Via,

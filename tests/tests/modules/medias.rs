@@ -12,7 +12,10 @@ async fn fetch_media_content_sends_every_query_parameter() {
     let h = Harness::start().await;
     Mock::given(method("GET"))
         .and(path("/medias/files"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "files": [], "total": 0 })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "files": [{ "_id": "f1", "name": "logo.png", "url": "https://cdn.example/logo.png", "type": "file" }],
+            "total": 1
+        })))
         .mount(&h.server)
         .await;
 
@@ -39,7 +42,14 @@ async fn fetch_media_content_sends_every_query_parameter() {
         query(&request),
         "altId=sx6wyHhbFdRXh302LLNR&altType=location&limit=20&offset=40&sortBy=createdAt&sortOrder=desc&type=file"
     );
-    assert_eq!(files.files, Some(vec![]));
+    // The spec declares a list of strings; the files are objects (specs/overlays.toml).
+    let listed = files.files.unwrap_or_default();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name.as_deref(), Some("logo.png"));
+    assert_eq!(
+        listed[0].url.as_deref(),
+        Some("https://cdn.example/logo.png")
+    );
 }
 
 #[tokio::test]

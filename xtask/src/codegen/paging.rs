@@ -440,16 +440,16 @@ mod tests {
                 pub struct Contact {}
             }
         };
-        let types = module_items(&file, "types").unwrap();
+        let types = module_items(&file, "types").expect("types module");
         assert_eq!(
-            field_named(types, "Page", "startAfterId").unwrap().0,
+            field_named(types, "Page", "startAfterId").expect("renamed field").0,
             "start_after_id"
         );
         assert_eq!(
-            field_named(types, "Page", "type").unwrap().0.to_string(),
+            field_named(types, "Page", "type").expect("raw field").0.to_string(),
             "r#type"
         );
-        let (field, optional, item) = items_field(types, "Page", "contacts").unwrap();
+        let (field, optional, item) = items_field(types, "Page", "contacts").expect("items field");
         assert_eq!(field, "contacts");
         assert!(optional);
         assert_eq!(qualify(types, item).to_string(), "types :: Contact");

@@ -137,7 +137,8 @@ impl<'a, R: Paginated + 'a> Pages<'a, R> {
             let request = match self.at(&position) {
                 Ok(request) => request,
                 Err(error) => {
-                    self.deferred.get_or_insert(error);
+                    self.deferred
+                        .get_or_insert(pagination_error(R::paging().operation_id, error));
                     return;
                 }
             };
@@ -151,12 +152,12 @@ impl<'a, R: Paginated + 'a> Pages<'a, R> {
     }
 
     /// The builder for one position.
-    fn at(&self, position: &Position) -> Result<R, Error> {
+    fn at(&self, position: &Position) -> Result<R, PaginationError> {
         let request = self.template.clone();
         let set = |request: R, param: &'static str, value: Value| {
             request
                 .with_query(param, &value)
-                .map_err(|reason| unusable(R::paging().operation_id, param, reason))
+                .map_err(|reason| PaginationError::UnusableCursor { param, reason })
         };
         match (R::paging().style, position) {
             (PagingStyle::Offset { param }, Position::Offset(n))
