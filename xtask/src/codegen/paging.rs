@@ -442,11 +442,16 @@ mod tests {
         };
         let types = module_items(&file, "types").expect("types module");
         assert_eq!(
-            field_named(types, "Page", "startAfterId").expect("renamed field").0,
+            field_named(types, "Page", "startAfterId")
+                .expect("renamed field")
+                .0,
             "start_after_id"
         );
         assert_eq!(
-            field_named(types, "Page", "type").expect("raw field").0.to_string(),
+            field_named(types, "Page", "type")
+                .expect("raw field")
+                .0
+                .to_string(),
             "r#type"
         );
         let (field, optional, item) = items_field(types, "Page", "contacts").expect("items field");
