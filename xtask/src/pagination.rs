@@ -306,10 +306,9 @@ fn row(
     };
     let page_size_param = SIZE_PARAMS.into_iter().find(|p| has(p)).map(str::to_owned);
     let max_page_size = fix.and_then(|f| f.max_page_size).or_else(|| {
-        let (name, param) = query
+        let (_, param) = query
             .iter()
             .find(|(n, _)| Some(*n) == page_size_param.as_deref())?;
-        debug_assert!(!name.is_empty());
         maximum(param)
     });
     let default_page_size = page_size_param.as_deref().and_then(|name| {

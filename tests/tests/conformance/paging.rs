@@ -383,3 +383,44 @@ async fn prefetch_keeps_pages_in_order_and_stops_at_the_end() {
         }
     }
 }
+
+#[tokio::test]
+async fn nothing_is_sent_until_polled_and_then_one_page_at_a_time() {
+    use futures_util::StreamExt as _;
+
+    let mock = MockServer::start().await;
+    let server = ListServer::new(
+        &highlevel::contacts::pagination::GET_CONTACTS,
+        Some("id"),
+        25,
+        Misbehaviour::None,
+    );
+    server.mount(&mock).await;
+    let hl = handle(&mock);
+    let contacts = hl.contacts();
+    let mut stream = contacts
+        .get_contacts()
+        .location_id("loc")
+        .stream()
+        .page_size(10);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        server.requests(),
+        0,
+        "a stream that is not polled sends nothing"
+    );
+    for read in 1..=10 {
+        let contact = stream.next().await.expect("an item").expect("no error");
+        assert_eq!(contact.id.as_deref(), Some(read.to_string().as_str()));
+        assert_eq!(server.requests(), 1, "the first page serves items 1 to 10");
+    }
+    let eleventh = stream.next().await.expect("an item").expect("no error");
+    assert_eq!(eleventh.id.as_deref(), Some("11"));
+    assert_eq!(
+        server.requests(),
+        2,
+        "the second page only when item 11 is asked for"
+    );
+    assert_eq!(stream.count().await, 14);
+    assert_eq!(server.requests(), 3);
+}
