@@ -141,7 +141,8 @@ pub use secrecy;
 /// asked for, no next cursor, `hasMore: false`, or the advertised total reached.
 ///
 /// A server that repeats a cursor this stream already sent, or serves the previous page's
-/// items again, ends it with [`Error::Pagination`] ([`PaginationError`]) instead of looping.
+/// items again, ends it with [`Error::Pagination`]
+/// ([`PaginationError`](highlevel_runtime::pagination::PaginationError)) instead of looping.
 /// When the list changes while it is read, offset and page-number streams can yield an item
 /// twice (an insertion before the position) or skip one (a deletion); cursor streams move by
 /// the last item seen and do neither, but miss items inserted before it.
@@ -326,8 +327,7 @@ impl HighLevelBuilder {
 
     /// Paces requests per resource with these limits instead of HighLevel's documented
     /// ones (100 per 10 s, 200,000 per day), or not at all with
-    /// [`RateLimitConfig::disabled`]. Answers' `X-RateLimit-*` headers still correct them
-    /// unless [`RateLimitConfig::follow_headers`] is off.
+    /// [`RateLimitConfig::disabled`]. Answers' `X-RateLimit-*` headers still correct them.
     pub fn rate_limit(mut self, config: RateLimitConfig) -> Self {
         self.rate_limit = config;
         self

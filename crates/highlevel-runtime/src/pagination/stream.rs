@@ -91,9 +91,9 @@ impl<'a, R: Paginated + 'a> Pages<'a, R> {
         pages
     }
 
-    /// Asks for `size` items per page, at most the operation's maximum (the default is the
-    /// maximum, or the size set on the builder). Operations without a page-size parameter
-    /// ignore it.
+    /// Asks for `size` items per page, at most the operation's maximum. Without it: the size
+    /// set on the builder, else the maximum, else the spec's default, else the server's.
+    /// Operations without a page-size parameter ignore it.
     pub fn page_size(mut self, size: u64) -> Self {
         self.set_page_size(Some(size));
         self

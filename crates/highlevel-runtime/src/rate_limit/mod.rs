@@ -1,7 +1,7 @@
 //! Per-resource rate limiting: requests wait for the budget instead of collecting 429s.
 //!
 //! HighLevel gives each app a budget per resource (location or company): 100 requests per
-//! 10 seconds and 200,000 per day by default. Each resource gets its own [`Budget`] and its
+//! 10 seconds and 200,000 per day by default. Each resource gets its own `Budget` and its
 //! own queue, so callers of one resource are served in arrival order and a busy resource
 //! never holds up another. Every answer's `X-RateLimit-*` headers correct the budget: new
 //! limits take effect at once, and requests another process spent from the same budget
