@@ -2,7 +2,7 @@
 
 mod emit;
 mod paging;
-mod postprocess;
+pub(crate) mod postprocess;
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -59,6 +59,7 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     files.extend(emit::facade_files(project, &counts)?);
     files.extend(emit::conformance_index(project)?);
     files.extend(crate::scopes::scope_file(project)?);
+    files.extend(crate::webhook_events::event_files(project)?);
     let outcome = match mode {
         Mode::Write => {
             write_files(project, &files)?;

@@ -13,6 +13,7 @@ mod services;
 mod spec_diff;
 mod specs;
 mod test_cmd;
+mod webhook_events;
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 

@@ -25,8 +25,39 @@ pub enum Source {
 
 /// Pinned files no module row names: the shared schemas the module specs reference as
 /// `../common/...` (the generator stubs those references; the conformance mock serves them),
-/// and the OAuth scope table the `Scope` enum is generated from.
+/// and the OAuth scope table the `Scope` enum is generated from. The webhook event docs are
+/// pinned too: every `*.md` under [`crate::webhook_events::EVENTS_DIR`] (see [`folder_files`]).
 pub const SHARED_FILES: [&str; 2] = ["common/common-schemas.json", crate::scopes::SCOPES_DOC];
+
+/// Pinned files under `folder` (a path prefix ending in `/`), in path order.
+pub fn pinned_under<'a>(
+    project: &'a Project,
+    folder: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    project
+        .pin
+        .files
+        .keys()
+        .map(String::as_str)
+        .filter(move |rel| rel.starts_with(folder))
+}
+
+/// The `*.<ext>` files directly in `dir/<folder>` (a path prefix ending in `/`), as paths
+/// relative to `dir`, sorted.
+pub fn folder_files(dir: &Path, folder: &str, ext: &str) -> Result<Vec<String>> {
+    let path = dir.join(folder);
+    let entries =
+        std::fs::read_dir(&path).map_err(|e| format!("cannot list {}: {e}", path.display()))?;
+    let mut files: Vec<String> = entries
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(&format!(".{ext}")))
+        .map(|name| format!("{folder}{name}"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
 
 /// Fills the cache with every pinned file, checking each against its pinned hash.
 pub fn fetch(project: &Project, source: &Source) -> Result<()> {
@@ -158,6 +189,10 @@ pub fn pin(project: &Project, commit: &str, dir: &Path) -> Result<spec_diff::Spe
     for rel in SHARED_FILES {
         let bytes = std::fs::read(dir.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
         files.insert(rel.to_string(), sha256_hex(&bytes));
+    }
+    for rel in folder_files(dir, crate::webhook_events::EVENTS_DIR, "md")? {
+        let bytes = std::fs::read(dir.join(&rel)).map_err(|e| format!("{rel}: {e}"))?;
+        files.insert(rel, sha256_hex(&bytes));
     }
     let unknown = unknown_spec_files(project, dir)?;
     for (name, rel) in &unknown {

@@ -11,11 +11,12 @@ use crate::conformance;
 use crate::specs::{self, Source};
 
 /// Crates written by hand: formatted with rustfmt and held to clippy's warnings.
-const HAND_WRITTEN: [&str; 5] = [
+const HAND_WRITTEN: [&str; 6] = [
     "highlevel",
     "highlevel-runtime",
     "highlevel-sandbox",
     "highlevel-tests",
+    "highlevel-webhooks",
     "xtask",
 ];
 
@@ -98,7 +99,7 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
         Ok(())
     })?;
     step(
-        "token stores against Redis and PostgreSQL on loopback",
+        "token and webhook seen-stores against Redis and PostgreSQL on loopback",
         || {
             let (passed, failed) = token_stores(root)?;
             counts.0 += passed;
@@ -151,20 +152,23 @@ fn ignored_tests(
 }
 
 /// Installs (apt, when missing) and starts Redis and PostgreSQL, and runs the token store
-/// tests that need them (ignored by plain `cargo test`).
+/// and webhook seen-store tests that need them (ignored by plain `cargo test`).
 fn token_stores(root: &Path) -> Result<(u64, u64)> {
     crate::services::ensure_installed()?;
     let services = crate::services::start()?;
     let redis = services.redis_url();
     let postgres = services.postgres_url();
-    ignored_tests(
-        root,
-        "token_stores",
-        &[
-            ("HIGHLEVEL_TEST_REDIS_URL", redis.as_ref()),
-            ("HIGHLEVEL_TEST_POSTGRES_URL", postgres.as_ref()),
-        ],
-    )
+    let env = [
+        ("HIGHLEVEL_TEST_REDIS_URL", redis.as_ref()),
+        ("HIGHLEVEL_TEST_POSTGRES_URL", postgres.as_ref()),
+    ];
+    let (mut passed, mut failed) = (0, 0);
+    for binary in ["token_stores", "webhook_seen_stores"] {
+        let (p, f) = ignored_tests(root, binary, &env)?;
+        passed += p;
+        failed += f;
+    }
+    Ok((passed, failed))
 }
 
 /// CI and this workspace have the upstream copies beside the project; elsewhere, download.

@@ -110,6 +110,12 @@ pub use highlevel_runtime::{
 /// Re-exported: sessions hold their tokens as `secrecy::SecretString`.
 pub use secrecy;
 
+/// Webhook deliveries: signature verification over the raw body (Ed25519 `x-ghl-signature`,
+/// legacy RSA `x-wh-signature` with HighLevel's key bundled), replay protection, typed events
+/// (feature `webhooks`).
+#[cfg(feature = "webhooks")]
+pub use highlevel_webhooks as webhooks;
+
 /// Lazy streams over paginated list operations: `.stream()` and `.pages()` on a list
 /// operation's builder.
 ///

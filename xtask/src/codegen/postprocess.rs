@@ -72,9 +72,9 @@ pub fn apply(
 }
 
 #[derive(Default)]
-struct OpenEnums {
-    opened: BTreeSet<String>,
-    collisions: Vec<String>,
+pub(crate) struct OpenEnums {
+    pub(crate) opened: BTreeSet<String>,
+    pub(crate) collisions: Vec<String>,
 }
 
 fn is_string_enum(item: &syn::ItemEnum) -> bool {
@@ -132,7 +132,7 @@ impl VisitMut for OpenEnums {
     }
 }
 
-struct LenientFields;
+pub(crate) struct LenientFields;
 
 fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
@@ -182,8 +182,8 @@ impl VisitMut for LenientFields {
     }
 }
 
-struct OpenEnumDisplays<'a> {
-    enums: &'a BTreeSet<String>,
+pub(crate) struct OpenEnumDisplays<'a> {
+    pub(crate) enums: &'a BTreeSet<String>,
 }
 
 impl VisitMut for OpenEnumDisplays<'_> {

@@ -1,0 +1,101 @@
+//! Seen ids in PostgreSQL: one row per delivery, replaced once expired.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+use super::{SeenFuture, SeenStore};
+
+/// Created on connect; concurrent creation is serialised by an advisory lock, as
+/// `CREATE TABLE IF NOT EXISTS` races with itself.
+const SCHEMA: &str = "
+SELECT pg_advisory_xact_lock(7214993);
+CREATE TABLE IF NOT EXISTS highlevel_webhooks_seen (
+    webhook_id text PRIMARY KEY,
+    expires_at timestamptz NOT NULL
+);
+";
+
+/// A new id, or an expired one, is (re)recorded and returns a row; a live one returns none.
+const RECORD: &str = "
+INSERT INTO highlevel_webhooks_seen (webhook_id, expires_at)
+VALUES ($1, now() + make_interval(secs => $2))
+ON CONFLICT (webhook_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+WHERE highlevel_webhooks_seen.expires_at <= now()
+RETURNING 1";
+
+/// Seen ids in a PostgreSQL table (`highlevel_webhooks_seen`), shared by every process of an
+/// app. One connection; expired rows are replaced when their id comes again and swept by
+/// [`PostgresSeenStore::sweep`].
+#[derive(Clone)]
+pub struct PostgresSeenStore {
+    client: Arc<Client>,
+}
+
+impl std::fmt::Debug for PostgresSeenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSeenStore").finish_non_exhaustive()
+    }
+}
+
+impl PostgresSeenStore {
+    /// Connects with a libpq-style `config` (`postgres://user@host/db`) and creates the table.
+    ///
+    /// # Errors
+    ///
+    /// When the server does not answer or the table cannot be created.
+    pub async fn connect(config: &str) -> Result<Self, String> {
+        let (mut client, connection) = tokio_postgres::connect(config, NoTls)
+            .await
+            .map_err(|e| format!("postgres: {e}"))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::error!(error = %e, "postgres webhook seen-store: connection ended");
+            }
+        });
+        let transaction = client
+            .transaction()
+            .await
+            .map_err(|e| format!("postgres: {e}"))?;
+        transaction
+            .batch_execute(SCHEMA)
+            .await
+            .map_err(|e| format!("postgres: {e}"))?;
+        transaction
+            .commit()
+            .await
+            .map_err(|e| format!("postgres: {e}"))?;
+        Ok(Self {
+            client: Arc::new(client),
+        })
+    }
+
+    /// Deletes expired rows; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// When the statement fails.
+    pub async fn sweep(&self) -> Result<u64, String> {
+        self.client
+            .execute(
+                "DELETE FROM highlevel_webhooks_seen WHERE expires_at <= now()",
+                &[],
+            )
+            .await
+            .map_err(|e| format!("postgres: {e}"))
+    }
+}
+
+impl SeenStore for PostgresSeenStore {
+    fn first_sighting<'a>(&'a self, webhook_id: &'a str, ttl: Duration) -> SeenFuture<'a> {
+        Box::pin(async move {
+            let rows = self
+                .client
+                .query(RECORD, &[&webhook_id, &ttl.as_secs_f64()])
+                .await
+                .map_err(|e| format!("postgres: {e}"))?;
+            Ok(!rows.is_empty())
+        })
+    }
+}

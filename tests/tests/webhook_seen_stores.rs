@@ -1,0 +1,118 @@
+//! Webhook seen-stores on real Redis and PostgreSQL: a `webhookId` is accepted once across
+//! every process sharing the store. Ignored by plain `cargo test`; `cargo xtask test` starts
+//! both servers and runs these with `HIGHLEVEL_TEST_REDIS_URL` and
+//! `HIGHLEVEL_TEST_POSTGRES_URL` set (`cargo xtask services` does the same for a shell).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use highlevel::webhooks::SeenStore;
+use highlevel::webhooks::seen::{PostgresSeenStore, RedisSeenStore};
+
+fn env_url(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `cargo xtask test`"))
+}
+
+/// Two stores (two connections, as two processes have) race 32 times for each of 10 ids:
+/// exactly one sighting of each is first; after the time to live the id is new again.
+async fn once_across_connections(a: Arc<dyn SeenStore>, b: Arc<dyn SeenStore>, run: &str) {
+    let ttl = Duration::from_secs(2);
+    let mut tasks = Vec::new();
+    for id in 0..10 {
+        for attempt in 0..32 {
+            let store = if attempt % 2 == 0 {
+                a.clone()
+            } else {
+                b.clone()
+            };
+            let id = format!("{run}-{id}");
+            tasks.push(tokio::spawn(async move {
+                store.first_sighting(&id, ttl).await.expect("store answers")
+            }));
+        }
+    }
+    let mut first = 0;
+    for task in tasks {
+        first += usize::from(task.await.expect("task"));
+    }
+    assert_eq!(first, 10, "each id is first exactly once");
+    let id = format!("{run}-0");
+    assert_eq!(a.first_sighting(&id, ttl).await, Ok(false));
+    tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    assert_eq!(
+        b.first_sighting(&id, ttl).await,
+        Ok(true),
+        "expired, so new again"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Redis: run through `cargo xtask test`"]
+async fn redis_accepts_each_webhook_id_once_across_processes() {
+    let url = env_url("HIGHLEVEL_TEST_REDIS_URL");
+    let a = RedisSeenStore::connect(&url).await.expect("redis");
+    let b = RedisSeenStore::connect(&url).await.expect("redis");
+    let run = format!("redis-{}", std::process::id());
+    once_across_connections(Arc::new(a), Arc::new(b), &run).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask test`"]
+async fn postgres_accepts_each_webhook_id_once_across_processes() {
+    let url = env_url("HIGHLEVEL_TEST_POSTGRES_URL");
+    let (a, b) = tokio::join!(
+        PostgresSeenStore::connect(&url),
+        PostgresSeenStore::connect(&url)
+    );
+    let (a, b) = (a.expect("postgres"), b.expect("postgres"));
+    let run = format!("postgres-{}", std::process::id());
+    once_across_connections(Arc::new(a.clone()), Arc::new(b), &run).await;
+    assert!(a.sweep().await.expect("sweep") <= 10);
+}
+
+#[tokio::test]
+#[ignore = "needs Redis: run through `cargo xtask test`"]
+async fn a_verifier_on_redis_refuses_a_replay_seen_by_another_verifier() {
+    use base64::Engine as _;
+    let url = env_url("HIGHLEVEL_TEST_REDIS_URL");
+    let pair = aws_lc_rs::signature::Ed25519KeyPair::generate().expect("key");
+    let public = {
+        use aws_lc_rs::signature::KeyPair as _;
+        base64::engine::general_purpose::STANDARD.encode(pair.public_key().as_ref())
+    };
+    let verifier = |store: RedisSeenStore| {
+        highlevel::webhooks::WebhookVerifier::new()
+            .ed25519_key(&public)
+            .expect("key")
+            .seen_store(store)
+    };
+    let first = verifier(RedisSeenStore::connect(&url).await.expect("redis"));
+    let second = verifier(RedisSeenStore::connect(&url).await.expect("redis"));
+    let body = serde_json::to_vec(&serde_json::json!({
+        "type": "ContactDelete",
+        "webhookId": format!("replayed-{}", std::process::id()),
+        "timestamp": now_millis(),
+    }))
+    .expect("json");
+    let signature = base64::engine::general_purpose::STANDARD.encode(pair.sign(&body).as_ref());
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-ghl-signature",
+        http::HeaderValue::from_str(&signature).expect("header"),
+    );
+    first.verify(&headers, &body).await.expect("first delivery");
+    let error = second.verify(&headers, &body).await.expect_err("replay");
+    assert!(
+        matches!(error, highlevel::webhooks::WebhookError::Duplicate { .. }),
+        "{error}"
+    );
+}
+
+/// Now in epoch milliseconds, which the verifier reads as it reads RFC 3339 dates.
+fn now_millis() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default()
+        .to_string()
+}
