@@ -248,12 +248,17 @@ fn display_name(fields: &Map<String, Value>) -> Option<String> {
     }
 }
 
-fn view(contact: &Stored) -> Value {
+/// A contact's fields as the API answers them.
+fn fields_of(contact: &Stored) -> Map<String, Value> {
     let mut fields = contact.fields.clone();
     if let Some(name) = display_name(&fields) {
         fields.insert("contactName".into(), json!(name.to_lowercase()));
     }
-    Value::Object(fields)
+    fields
+}
+
+fn view(contact: &Stored) -> Value {
+    Value::Object(fields_of(contact))
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -316,6 +321,10 @@ async fn create(
     fields.entry("tags").or_insert_with(|| json!([]));
     let contact = Stored { added_ms, fields };
     let answer = view(&contact);
+    // Queued under the store's lock, so deliveries follow the order of the changes.
+    shared
+        .webhooks()
+        .emit("ContactCreate", || fields_of(&contact));
     store.insert(id, contact);
     Ok((StatusCode::CREATED, Json(json!({ "contact": answer }))))
 }
@@ -355,6 +364,9 @@ async fn update(
         }
     }
     contact.fields.insert("dateUpdated".into(), json!(now));
+    shared
+        .webhooks()
+        .emit("ContactUpdate", || fields_of(contact));
     Ok(Json(json!({ "succeded": true, "contact": view(contact) })))
 }
 
@@ -363,7 +375,10 @@ async fn remove(
     PathText(id): PathText,
 ) -> Result<Json<Value>, ApiError> {
     let mut store = shared.contacts();
-    store.remove(&id).ok_or_else(|| not_found(&id))?;
+    let removed = store.remove(&id).ok_or_else(|| not_found(&id))?;
+    shared
+        .webhooks()
+        .emit("ContactDelete", || fields_of(&removed));
     // Spelled as HighLevel spells it.
     Ok(Json(json!({ "succeded": true })))
 }

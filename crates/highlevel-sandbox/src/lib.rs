@@ -32,8 +32,16 @@
 //! limit the answer is a 429 with `Retry-After`. `GET /locations/{id}` answers for every
 //! location the sandbox knows, so several locations can be called at once.
 //!
-//! [`RunningSandbox::oauth_stats`] and [`RunningSandbox::rate_limit_stats`] count what
-//! happened, for tests to assert on.
+//! It delivers signed webhooks, as HighLevel does, to the URL given with
+//! [`Sandbox::webhook_url`]: `ContactCreate`, `ContactUpdate` and `ContactDelete` as the
+//! contacts API changes them, `INSTALL` when an OAuth code is exchanged. Each is a JSON body
+//! with `type`, `timestamp` and a unique `webhookId`, POSTed with `x-ghl-signature`: the
+//! Ed25519 signature of the body by a key pair generated at start, whose public key is
+//! [`RunningSandbox::webhook_public_key`]. Deliveries are sent in the order the events
+//! happened, after the API has answered, one attempt each.
+//!
+//! [`RunningSandbox::oauth_stats`], [`RunningSandbox::rate_limit_stats`] and
+//! [`RunningSandbox::webhook_stats`] count what happened, for tests to assert on.
 //!
 //! Start one per test; it listens on 127.0.0.1 with a port of its own and stops when the
 //! handle is dropped:
@@ -60,6 +68,7 @@ mod rate_limit;
 mod request;
 mod state;
 mod version;
+mod webhooks;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -70,6 +79,7 @@ use tokio::sync::oneshot;
 pub use app::{BODY_LIMIT, TRACE_HEADER};
 pub use oauth::OAuthStats;
 pub use rate_limit::{RateLimitStats, RateLimits};
+pub use webhooks::WebhookStats;
 
 /// How long [`RunningSandbox::shutdown`] lets in-flight requests finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -103,6 +113,7 @@ pub struct Sandbox {
     access_token_ttl: Duration,
     rate_limits: Option<RateLimits>,
     seeded_contacts: usize,
+    webhook_url: Option<String>,
 }
 
 impl fmt::Debug for Sandbox {
@@ -118,6 +129,7 @@ impl fmt::Debug for Sandbox {
             .field("access_token_ttl", &self.access_token_ttl)
             .field("rate_limits", &self.rate_limits)
             .field("seeded_contacts", &self.seeded_contacts)
+            .field("webhook_url", &self.webhook_url)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +148,7 @@ impl Default for Sandbox {
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             rate_limits: Some(RateLimits::default()),
             seeded_contacts: 0,
+            webhook_url: None,
         }
     }
 }
@@ -237,6 +250,13 @@ impl Sandbox {
         self
     }
 
+    /// Delivers signed webhooks to `url` (absolute http or https); without one nothing is
+    /// delivered.
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhook_url = Some(url.into());
+        self
+    }
+
     /// No rate limits and no `X-RateLimit-*` headers: for measuring the client alone.
     pub fn without_rate_limits(mut self) -> Self {
         self.rate_limits = None;
@@ -247,8 +267,9 @@ impl Sandbox {
     ///
     /// # Errors
     ///
-    /// When the port cannot be bound.
+    /// When the port cannot be bound, or the webhook URL is not an absolute http(s) URL.
     pub async fn serve(self) -> std::io::Result<RunningSandbox> {
+        let (webhooks, courier) = webhooks::Webhooks::start(self.webhook_url.as_deref())?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let address = listener.local_addr()?;
         let url = format!("http://{address}");
@@ -266,6 +287,7 @@ impl Sandbox {
                 access_token_ttl: self.access_token_ttl,
             },
             self.rate_limits,
+            webhooks,
         );
         shared.set_base_url(url.clone());
         shared
@@ -289,6 +311,7 @@ impl Sandbox {
             shared: shared_handle,
             stop: Some(stop),
             task,
+            courier,
         })
     }
 }
@@ -302,6 +325,7 @@ pub struct RunningSandbox {
     shared: state::Shared,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    courier: Option<webhooks::Courier>,
 }
 
 impl fmt::Debug for RunningSandbox {
@@ -366,6 +390,23 @@ impl RunningSandbox {
         self.shared.rate_limits().stats()
     }
 
+    /// The Ed25519 public key webhooks are signed with: base64 of its raw 32 bytes, as the
+    /// SDK's webhook verifier reads it.
+    pub fn webhook_public_key(&self) -> String {
+        self.shared.webhooks().public_key()
+    }
+
+    /// The `x-ghl-signature` value for `body` (base64 of its Ed25519 signature), for tests
+    /// that build deliveries of their own.
+    pub fn sign_webhook(&self, body: &[u8]) -> String {
+        self.shared.webhooks().sign(body)
+    }
+
+    /// How many webhook deliveries arrived and how many failed so far.
+    pub fn webhook_stats(&self) -> WebhookStats {
+        self.shared.webhooks().stats()
+    }
+
     /// Expires every OAuth access token issued so far (the private token is unaffected), so
     /// the next call with one gets HighLevel's 401.
     pub fn expire_access_tokens(&self) {
@@ -374,7 +415,8 @@ impl RunningSandbox {
 
     /// Stops serving: waits up to [`SHUTDOWN_GRACE`] for in-flight requests to be answered,
     /// then drops the connections still open (a client that never finishes its request must
-    /// not keep the sandbox alive).
+    /// not keep the sandbox alive); then up to as long again for the webhooks already queued
+    /// to be delivered.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -385,6 +427,9 @@ impl RunningSandbox {
         {
             self.task.abort();
         }
+        if let Some(courier) = self.courier.take() {
+            courier.finish(SHUTDOWN_GRACE).await;
+        }
     }
 }
 
@@ -393,8 +438,11 @@ impl Drop for RunningSandbox {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        // Dropped without `shutdown`: nothing waits for in-flight requests.
+        // Dropped without `shutdown`: nothing waits for in-flight requests or deliveries.
         self.task.abort();
+        if let Some(courier) = &self.courier {
+            courier.abort();
+        }
     }
 }
 

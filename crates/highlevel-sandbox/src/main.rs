@@ -1,6 +1,6 @@
 //! `highlevel-sandbox [--port N] [--token T] [--location-id L] [--client-id C]
 //! [--client-secret S] [--installed-locations N] [--rate-limit MAX/MS] [--daily-limit N]
-//! [--no-rate-limits] [--seed-contacts N]`: the sandbox as a program,
+//! [--no-rate-limits] [--seed-contacts N] [--webhook-url URL]`: the sandbox as a program,
 //! for trying the SDK (or curl) against it. Stops on Ctrl-C.
 
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use highlevel_sandbox::Sandbox;
 const USAGE: &str = "usage: highlevel-sandbox [--port N] [--token TOKEN] [--location-id ID] \
                      [--client-id ID] [--client-secret SECRET] [--installed-locations N] \
                      [--rate-limit MAX/MILLISECONDS] [--daily-limit N] [--no-rate-limits] \
-                     [--seed-contacts N]";
+                     [--seed-contacts N] [--webhook-url URL]";
 
 fn parse(args: &[String]) -> Result<Sandbox, String> {
     let mut sandbox = Sandbox::builder();
@@ -76,6 +76,16 @@ fn parse(args: &[String]) -> Result<Sandbox, String> {
                 sandbox.daily_limit(max)
             }
             "--no-rate-limits" => sandbox.without_rate_limits(),
+            "--webhook-url" => {
+                let text = value()?;
+                // Checked here too, so that a typo is a usage error and not a failed start.
+                if !url::Url::parse(&text).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                    return Err(format!(
+                        "--webhook-url: `{text}` is not an absolute http(s) URL\n{USAGE}"
+                    ));
+                }
+                sandbox.webhook_url(text)
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         };
@@ -95,10 +105,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let webhook_url = args
+        .iter()
+        .rposition(|a| a == "--webhook-url")
+        .and_then(|at| args.get(at + 1))
+        .cloned();
     let running = match sandbox.serve().await {
         Ok(running) => running,
         Err(e) => {
-            eprintln!("highlevel-sandbox: cannot listen: {e}");
+            eprintln!("highlevel-sandbox: cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -107,6 +122,14 @@ async fn main() -> ExitCode {
         println!("  token:       the one given with --token");
     } else {
         println!("  token:       {}", running.token());
+    }
+    println!(
+        "  webhook public key (Ed25519): {}",
+        running.webhook_public_key()
+    );
+    match &webhook_url {
+        Some(url) => println!("  webhooks delivered to: {url}"),
+        None => println!("  webhooks: none delivered (--webhook-url URL to receive them)"),
     }
     println!("  location id: {}", running.location_id());
     println!("  OAuth client id: {}", running.client_id());
@@ -123,6 +146,14 @@ async fn main() -> ExitCode {
     println!("Ctrl-C stops it.");
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("highlevel-sandbox: cannot wait for Ctrl-C: {e}");
+    }
+    if webhook_url.is_some() {
+        // The program installs no log subscriber: the counts are how failures show.
+        let stats = running.webhook_stats();
+        println!(
+            "webhooks: {} delivered, {} failed",
+            stats.delivered, stats.failed
+        );
     }
     running.shutdown().await;
     ExitCode::SUCCESS

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::contacts::ContactStore;
 use crate::oauth::{Bearer, Grant, OAuthSetup, OAuthState, Subject};
 use crate::rate_limit::{RateLimitState, RateLimits};
+use crate::webhooks::Webhooks;
 
 /// The sandbox's state, cheap to clone into handlers.
 #[derive(Debug, Clone)]
@@ -20,6 +21,7 @@ struct Inner {
     contacts: Mutex<ContactStore>,
     oauth: Mutex<OAuthState>,
     rate_limits: Mutex<RateLimitState>,
+    webhooks: Webhooks,
 }
 
 impl std::fmt::Debug for Inner {
@@ -38,6 +40,7 @@ impl Shared {
         body_timeout: Duration,
         oauth: OAuthSetup,
         rate_limits: Option<RateLimits>,
+        webhooks: Webhooks,
     ) -> Self {
         Self(Arc::new(Inner {
             token,
@@ -47,6 +50,7 @@ impl Shared {
             contacts: Mutex::new(ContactStore::default()),
             oauth: Mutex::new(OAuthState::new(oauth)),
             rate_limits: Mutex::new(RateLimitState::new(rate_limits)),
+            webhooks,
         }))
     }
 
@@ -77,6 +81,11 @@ impl Shared {
             .rate_limits
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Where events go (nowhere unless a webhook URL is configured).
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.0.webhooks
     }
 
     /// How long a request body may take to arrive.

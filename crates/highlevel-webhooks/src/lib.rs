@@ -22,6 +22,8 @@ mod error;
 #[rustfmt::skip]
 #[allow(missing_docs)]
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "axum")]
 pub mod receiver;
 pub mod seen;

@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::state::Shared;
 use crate::version::{self, Accepted};
@@ -32,6 +32,8 @@ const CODE_TTL: Duration = Duration::from_secs(10 * 60);
 const REFRESH_TTL: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// The user who installed the app, as HighLevel reports it.
 const INSTALLER: &str = "sbxUser0000000000001";
+/// The agency's name, as `INSTALL` webhooks report it.
+const COMPANY_NAME: &str = "Sandbox Company";
 
 /// Counts of what the OAuth endpoints did, for tests to assert on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -310,6 +312,21 @@ impl OAuthState {
         }))
     }
 
+    /// The `INSTALL` webhook of `session`, just issued by a code exchange: it names the
+    /// location for a location install and only the agency for an agency install, as
+    /// HighLevel's does.
+    fn install_event(&self, session: &Value) -> Map<String, Value> {
+        let mut event = Map::new();
+        event.insert("appId".into(), json!(self.setup.app_id()));
+        for field in ["locationId", "companyId", "userId"] {
+            if let Some(value) = session.get(field) {
+                event.insert(field.into(), value.clone());
+            }
+        }
+        event.insert("companyName".into(), json!(COMPANY_NAME));
+        event
+    }
+
     /// `grant_type=refresh_token`: a new access token and a new refresh token; the presented
     /// refresh token is dead from now on, and presenting it again is counted.
     fn refresh(&mut self, token: &str, user_type: Option<&str>) -> Result<Value, OAuthError> {
@@ -492,6 +509,32 @@ mod tests {
         assert_eq!(text(&body, "userType"), "Company");
         assert_eq!(body["approvedLocations"], json!(["loc1", "loc2"]));
         assert!(body.get("locationId").is_none());
+    }
+
+    #[test]
+    fn install_events_name_the_location_only_for_a_location_install() {
+        let mut state = state();
+        let code = state.issue_code("http://cb", Subject::Location("loc2".into()), "");
+        let session = state
+            .exchange_code("app1-client", &code, None, None)
+            .expect("exchanged");
+        assert_eq!(
+            Value::Object(state.install_event(&session)),
+            json!({
+                "appId": "app1",
+                "locationId": "loc2",
+                "companyId": "co1",
+                "userId": INSTALLER,
+                "companyName": COMPANY_NAME,
+            })
+        );
+        let code = state.issue_code("http://cb", Subject::Company("co1".into()), "");
+        let session = state
+            .exchange_code("app1-client", &code, None, None)
+            .expect("exchanged");
+        let event = state.install_event(&session);
+        assert!(!event.contains_key("locationId"), "{event:?}");
+        assert_eq!(event.get("companyId"), Some(&json!("co1")));
     }
 
     #[test]

@@ -78,7 +78,14 @@ pub(super) async fn token(State(shared): State<Shared>, form: Form) -> Result<Re
     let granted = match grant_type {
         "authorization_code" => {
             let [code] = form.required(["code"])?;
-            oauth.exchange_code(client_id, code, form.get("redirect_uri"), user_type)
+            let granted = oauth.exchange_code(client_id, code, form.get("redirect_uri"), user_type);
+            if let Ok(session) = &granted {
+                // Queued while the OAuth state is locked, so installs arrive in the order they happened.
+                shared
+                    .webhooks()
+                    .emit("INSTALL", || oauth.install_event(session));
+            }
+            granted
         }
         "refresh_token" => {
             let [refresh_token] = form.required(["refresh_token"])?;
