@@ -163,7 +163,7 @@ fn token_stores(root: &Path) -> Result<(u64, u64)> {
         ("HIGHLEVEL_TEST_POSTGRES_URL", postgres.as_ref()),
     ];
     let (mut passed, mut failed) = (0, 0);
-    for binary in ["token_stores", "webhook_seen_stores"] {
+    for binary in ["token_stores", "webhook_stores"] {
         let (p, f) = ignored_tests(root, binary, &env)?;
         passed += p;
         failed += f;

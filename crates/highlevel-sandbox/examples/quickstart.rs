@@ -4,7 +4,8 @@
 //! back, searches, pages through all of them, shows what a bad request returns and what the
 //! rate-limit headers said; then it
 //! installs itself as an OAuth app (authorization URL, callback with state, code exchange)
-//! and rides out an expired token. With
+//! and rides out an expired token; last, it shows the signed webhooks the sandbox delivered
+//! for all of that, verified by the SDK's endpoint. With
 //! `HIGHLEVEL_TOKEN` and `HIGHLEVEL_LOCATION_ID` set it runs only the read-only steps against
 //! the real API (`HIGHLEVEL_BASE_URL` overrides where that is).
 //!
@@ -21,6 +22,9 @@ use highlevel::contacts::types::{
     ContactsSearchSchema, ContactsSearchSuccessfulResponseDto, CreateContactDto, SearchBodyV2dto,
     UpdateContactDto,
 };
+use highlevel::webhooks::WebhookVerifier;
+use highlevel::webhooks::events::Event;
+use highlevel::webhooks::receiver::Received;
 use highlevel_sandbox::{RunningSandbox, Sandbox};
 use serde_json::json;
 
@@ -53,9 +57,22 @@ async fn main() -> ExitCode {
 }
 
 async fn against_the_sandbox() -> Step<()> {
-    let sandbox: RunningSandbox = Sandbox::start()
+    // Your app's webhook endpoint, bound first so the sandbox knows where to deliver.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("binding the webhook endpoint: {e}"))?;
+    let webhook_url = format!(
+        "http://{}/webhooks/highlevel",
+        listener
+            .local_addr()
+            .map_err(|e| format!("webhook endpoint address: {e}"))?
+    );
+    let sandbox: RunningSandbox = Sandbox::builder()
+        .webhook_url(webhook_url.as_str())
+        .serve()
         .await
         .map_err(|e| format!("starting the sandbox: {e}"))?;
+    let mut events = serve_webhooks(listener, &sandbox.webhook_public_key())?;
     println!(
         "Started the HighLevel sandbox on {} (location {}).",
         sandbox.url(),
@@ -189,7 +206,58 @@ async fn against_the_sandbox() -> Step<()> {
     }
 
     oauth_install(&sandbox).await?;
+
+    println!("\n9. Webhooks");
+    receive_webhooks(&mut events, &webhook_url).await?;
     sandbox.shutdown().await;
+    Ok(())
+}
+
+/// Serves the SDK's ready webhook endpoint (verification over the raw body, replay refusal,
+/// typed events on a channel) on `listener`, trusting `public_key` (Ed25519, base64).
+fn serve_webhooks(
+    listener: tokio::net::TcpListener,
+    public_key: &str,
+) -> Step<tokio::sync::mpsc::Receiver<Received>> {
+    let verifier = WebhookVerifier::new()
+        .ed25519_key(public_key)
+        .map_err(|e| format!("the sandbox's webhook key: {e}"))?;
+    let (app, events) = highlevel::webhooks::receiver::router("/webhooks/highlevel", verifier, 64);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(events)
+}
+
+/// Every change above was also delivered as a signed webhook: five creates, an update, a
+/// delete and the install.
+async fn receive_webhooks(
+    events: &mut tokio::sync::mpsc::Receiver<Received>,
+    url: &str,
+) -> Step<()> {
+    const EXPECTED: usize = 8;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut kinds: Vec<String> = Vec::new();
+    while kinds.len() < EXPECTED {
+        let received = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .map_err(|_| format!("{} of {EXPECTED} webhooks arrived in time", kinds.len()))?
+            .ok_or("the webhook endpoint stopped")?;
+        let kind = match &received.event {
+            Event::ContactCreate(c) => {
+                format!("ContactCreate {}", c.email.as_deref().unwrap_or("?"))
+            }
+            Event::ContactUpdate(c) => format!("ContactUpdate {}", c.id.as_deref().unwrap_or("?")),
+            Event::ContactDelete(c) => format!("ContactDelete {}", c.id.as_deref().unwrap_or("?")),
+            other => other.event_type().unwrap_or("(no type)").to_owned(),
+        };
+        println!(
+            "   {kind}: verified by {} (webhookId {})",
+            received.delivery.scheme, received.delivery.webhook_id
+        );
+        kinds.push(kind);
+    }
+    println!("   {EXPECTED} deliveries to {url}, each verified over its raw body and seen once");
     Ok(())
 }
 

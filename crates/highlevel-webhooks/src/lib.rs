@@ -24,6 +24,7 @@ mod error;
 pub mod events;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod installs;
 #[cfg(feature = "axum")]
 pub mod receiver;
 pub mod seen;

@@ -1,5 +1,5 @@
-//! Webhook seen-stores on real Redis and PostgreSQL: a `webhookId` is accepted once across
-//! every process sharing the store. Ignored by plain `cargo test`; `cargo xtask test` starts
+//! Webhook stores on real Redis and PostgreSQL: a `webhookId` is accepted once across every
+//! process sharing the seen-store, and a pending install is completed exactly once. Ignored by plain `cargo test`; `cargo xtask test` starts
 //! both servers and runs these with `HIGHLEVEL_TEST_REDIS_URL` and
 //! `HIGHLEVEL_TEST_POSTGRES_URL` set (`cargo xtask services` does the same for a shell).
 
@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use highlevel::webhooks::SeenStore;
+use highlevel::webhooks::installs::{
+    PendingInstalls, PostgresPendingInstalls, RedisPendingInstalls,
+};
 use highlevel::webhooks::seen::{PostgresSeenStore, RedisSeenStore};
 
 fn env_url(name: &str) -> String {
@@ -115,4 +118,60 @@ fn now_millis() -> String {
         .map(|d| d.as_millis())
         .unwrap_or_default()
         .to_string()
+}
+
+/// Adds, re-adds and removes; then two stores (two processes) race to take 20 locations:
+/// each is taken exactly once.
+async fn pending_installs_once(
+    a: Arc<dyn PendingInstalls>,
+    b: Arc<dyn PendingInstalls>,
+    run: &str,
+) {
+    let company = format!("company-{run}");
+    a.add(&company, "l1").await.expect("add");
+    b.add(&company, "l2").await.expect("add");
+    a.add(&company, "l1").await.expect("add again");
+    b.remove(&company, "l2").await.expect("remove");
+    assert_eq!(a.take_all(&company).await.expect("take"), ["l1"]);
+    assert!(b.take_all(&company).await.expect("take").is_empty());
+    for i in 0..20 {
+        a.add(&company, &format!("loc{i:02}")).await.expect("add");
+    }
+    let (x, y) = tokio::join!(a.take_all(&company), b.take_all(&company));
+    let mut all = x.expect("take");
+    all.extend(y.expect("take"));
+    all.sort();
+    let expected: Vec<String> = (0..20).map(|i| format!("loc{i:02}")).collect();
+    assert_eq!(all, expected, "every location taken exactly once");
+}
+
+#[tokio::test]
+#[ignore = "needs Redis: run through `cargo xtask test`"]
+async fn redis_pending_installs_are_completed_once() {
+    let url = env_url("HIGHLEVEL_TEST_REDIS_URL");
+    let a = RedisPendingInstalls::connect(&url).await.expect("redis");
+    let b = RedisPendingInstalls::connect(&url).await.expect("redis");
+    pending_installs_once(
+        Arc::new(a),
+        Arc::new(b),
+        &format!("redis-{}", std::process::id()),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask test`"]
+async fn postgres_pending_installs_are_completed_once() {
+    let url = env_url("HIGHLEVEL_TEST_POSTGRES_URL");
+    let (a, b) = tokio::join!(
+        PostgresPendingInstalls::connect(&url),
+        PostgresPendingInstalls::connect(&url)
+    );
+    let (a, b) = (a.expect("postgres"), b.expect("postgres"));
+    pending_installs_once(
+        Arc::new(a),
+        Arc::new(b),
+        &format!("pg-{}", std::process::id()),
+    )
+    .await;
 }
