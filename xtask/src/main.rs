@@ -27,7 +27,9 @@ usage: cargo xtask <command>
                                     compares and names every file that differs
   test [--specs-from DIR]           everything CI runs: fetch, codegen --check, fmt, clippy,
                                     each module feature compiled alone, tests, the
-                                    conformance suite, the quickstart and the token stores
+                                    conformance suite, the quickstart, the token and webhook
+                                    stores, and 30 s of fuzzing
+  fuzz [SECONDS]                    the webhooks' verify_and_parse fuzz target (default 60 s)
   conformance                       only the conformance suite: install Prism, merge the
                                     cached specs, call every operation against it
   services                          start Redis and PostgreSQL on loopback (apt-installed
@@ -96,6 +98,13 @@ fn run(args: &[&str]) -> Result<ExitCode> {
             println!("HIGHLEVEL_TEST_POSTGRES_URL={}", running.postgres_url());
             eprintln!("Enter (or end of input) stops both.");
             let _ = std::io::stdin().read_line(&mut String::new());
+        }
+        ["fuzz"] => test_cmd::fuzz(&root, 60)?,
+        ["fuzz", seconds] => {
+            let seconds = seconds
+                .parse()
+                .map_err(|_| format!("fuzz: `{seconds}` is not a number of seconds"))?;
+            test_cmd::fuzz(&root, seconds)?;
         }
         ["test"] => test_cmd::run(&root, None)?,
         ["test", "--specs-from", dir] => test_cmd::run(&root, Some(Path::new(dir)))?,

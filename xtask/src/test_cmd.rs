@@ -107,6 +107,10 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
             Ok(())
         },
     )?;
+    step(
+        "fuzz: verify_and_parse for 30 s (cargo-fuzz, libFuzzer)",
+        || fuzz(root, FUZZ_SECONDS),
+    )?;
     eprintln!(
         "xtask test: all steps passed in {:.0} s",
         started.elapsed().as_secs_f64()
@@ -114,6 +118,74 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
     // One closing line for CI, summed over every test binary cargo ran.
     println!("tests: {} passed, {} failed", counts.0, counts.1);
     Ok(())
+}
+
+/// How long CI fuzzes the webhook verification and event parsing.
+const FUZZ_SECONDS: u32 = 30;
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// Runs the webhooks crate's `verify_and_parse` fuzz target for `seconds`: installs
+/// cargo-fuzz from crates.io when missing; uses a nightly toolchain when rustup has one,
+/// else stable with `-s none` (no sanitizer) and `RUSTC_BOOTSTRAP=1` for libFuzzer's flags.
+/// A crash fails the step, and its input is left in `crates/highlevel-webhooks/fuzz/artifacts/`.
+pub fn fuzz(root: &Path, seconds: u32) -> Result<()> {
+    let quiet = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .current_dir(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !quiet("cargo", &["fuzz", "--version"]) {
+        eprintln!("    installing cargo-fuzz {CARGO_FUZZ_VERSION} from crates.io");
+        let status = Command::new("cargo")
+            .args([
+                "install",
+                "cargo-fuzz",
+                "--locked",
+                "--version",
+                CARGO_FUZZ_VERSION,
+            ])
+            .status()
+            .map_err(|e| format!("cannot run cargo install: {e}"))?;
+        if !status.success() {
+            return Err(format!("`cargo install cargo-fuzz` failed ({status})").into());
+        }
+    }
+    let budget = format!("-max_total_time={seconds}");
+    let dir = root.join("crates/highlevel-webhooks");
+    let nightly = quiet("rustup", &["run", "nightly", "rustc", "--version"]);
+    let mut command = if nightly {
+        let mut command = Command::new("rustup");
+        command.args(["run", "nightly", "cargo", "fuzz", "run", "verify_and_parse"]);
+        command
+    } else {
+        eprintln!("    no nightly toolchain: fuzzing on stable without a sanitizer");
+        let mut command = Command::new("cargo");
+        command
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args(["fuzz", "run", "-s", "none", "verify_and_parse"]);
+        command
+    };
+    let status = command
+        .args(["--", &budget])
+        .current_dir(&dir)
+        // The fuzz crate is its own workspace with its own toolchain flags.
+        .env_remove("CARGO")
+        .env_remove("RUSTC")
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the fuzz target failed ({status}); the input is in crates/highlevel-webhooks/fuzz/artifacts/"
+        )
+        .into())
+    }
 }
 
 /// Installs Prism, writes the merged spec and runs the conformance suite (ignored by plain
