@@ -97,12 +97,12 @@ async fn an_install_before_the_code_exchange_is_kept_and_completed_by_it() {
         }
     );
     assert!(
-        !has_session(&app, LOCATION).await,
+        !has_session(app, LOCATION).await,
         "nothing to mint it from yet"
     );
-    agency_code_exchange(&app, &installs).await;
+    agency_code_exchange(app, &installs).await;
     assert!(
-        has_session(&app, LOCATION).await,
+        has_session(app, LOCATION).await,
         "completed by the code exchange"
     );
     // HighLevel redelivers: handling it again is harmless.
@@ -121,7 +121,7 @@ async fn an_install_after_the_code_exchange_mints_at_once_and_uninstall_forgets(
     let (sandbox, hl) = sandbox().await;
     let app = hl.oauth_app().expect("oauth app");
     let installs = Installs::new(app.clone());
-    agency_code_exchange(&app, &installs).await;
+    agency_code_exchange(app, &installs).await;
     let outcome = installs
         .handle(&install(&sandbox, LOCATION))
         .await
@@ -133,7 +133,7 @@ async fn an_install_after_the_code_exchange_mints_at_once_and_uninstall_forgets(
             location: LOCATION.into()
         }
     );
-    assert!(has_session(&app, LOCATION).await);
+    assert!(has_session(app, LOCATION).await);
     for _ in 0..2 {
         let outcome = installs
             .handle(&uninstall(&sandbox, LOCATION))
@@ -143,7 +143,7 @@ async fn an_install_after_the_code_exchange_mints_at_once_and_uninstall_forgets(
             outcome,
             InstallOutcome::Forgotten(Resource::Location(LOCATION.into()))
         );
-        assert!(!has_session(&app, LOCATION).await);
+        assert!(!has_session(app, LOCATION).await);
     }
 }
 
@@ -165,13 +165,13 @@ async fn an_uninstall_before_the_code_exchange_cancels_the_pending_install() {
         .handle(&uninstall(&sandbox, LOCATION))
         .await
         .expect("cancelled");
-    agency_code_exchange(&app, &installs).await;
+    agency_code_exchange(app, &installs).await;
     assert!(
-        !has_session(&app, LOCATION).await,
+        !has_session(app, LOCATION).await,
         "uninstalled before it was completed"
     );
     assert!(
-        has_session(&app, other).await,
+        has_session(app, other).await,
         "the other install was completed"
     );
     let outcome = installs
