@@ -4,9 +4,11 @@
 use std::time::{Duration, Instant};
 
 use highlevel::HighLevel;
+use highlevel::auth::UserType;
 use highlevel::contacts::types::{CreateContactDto, UpdateContactDto};
 use highlevel::webhooks::{Scheme, WebhookError, WebhookVerifier};
 use highlevel_sandbox::{RunningSandbox, Sandbox, WebhookStats};
+use highlevel_tests::oauth;
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -198,55 +200,18 @@ async fn contact_changes_are_delivered_signed_and_in_order() {
     sandbox.shutdown().await;
 }
 
-/// Opens the authorization page as the admin's browser and exchanges the code it redirects
-/// with, as the app's backend does.
-async fn install(sandbox: &RunningSandbox, extra: &[(&str, &str)]) {
-    const CALLBACK: &str = "http://127.0.0.1:1/cb";
-    let mut query = vec![
-        ("response_type", "code".to_owned()),
-        ("client_id", sandbox.client_id()),
-        ("redirect_uri", CALLBACK.to_owned()),
-        ("scope", "contacts.readonly".to_owned()),
-    ];
-    query.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    let page = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-        .get(format!("{}/v2/oauth/chooselocation", sandbox.url()))
-        .query(&query)
-        .send()
-        .await
-        .expect("page");
-    assert_eq!(page.status().as_u16(), 302);
-    let location = page.headers()["location"].to_str().expect("text");
-    let code = reqwest::Url::parse(location)
-        .expect("a URL")
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .expect("a code");
-    let exchanged = reqwest::Client::new()
-        .post(format!("{}/oauth/token", sandbox.url()))
-        .form(&[
-            ("client_id", sandbox.client_id()),
-            ("client_secret", sandbox.client_secret()),
-            ("grant_type", "authorization_code".to_owned()),
-            ("code", code),
-            ("redirect_uri", CALLBACK.to_owned()),
-        ])
-        .send()
-        .await
-        .expect("exchanged");
-    assert_eq!(exchanged.status().as_u16(), 200);
+/// Installs the sandbox's app through its authorization page and the SDK's code exchange.
+async fn install(sandbox: &RunningSandbox, user_type: UserType) {
+    let hl = oauth::handle(sandbox, oauth::app_config(sandbox)).expect("handle");
+    oauth::install(&hl, user_type).await.expect("installed");
 }
 
 #[tokio::test]
 async fn oauth_installs_are_delivered() {
     let mock = receiver().await;
     let sandbox = sandbox_delivering_to(&mock).await;
-    install(&sandbox, &[]).await;
-    install(&sandbox, &[("user_type", "Company")]).await;
+    install(&sandbox, UserType::Location).await;
+    install(&sandbox, UserType::Company).await;
 
     let received = deliveries(&mock, 2).await;
     assert_eq!(received.len(), 2, "two deliveries");
@@ -296,7 +261,7 @@ async fn without_a_webhook_url_nothing_is_delivered() {
         .send()
         .await
         .expect("created");
-    install(&sandbox, &[]).await;
+    install(&sandbox, UserType::Location).await;
     assert_eq!(sandbox.webhook_stats(), WebhookStats::default());
 
     // The key is there all the same, for deliveries a test builds itself.

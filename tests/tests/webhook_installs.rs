@@ -2,10 +2,11 @@
 //! is never lost, whether its webhook arrives before or after the agency's code exchange.
 
 use highlevel::HighLevel;
-use highlevel::auth::{AuthorizationHost, OAuthApp, OAuthConfig, Resource};
+use highlevel::auth::{OAuthApp, Resource, UserType};
 use highlevel::webhooks::events::Event;
 use highlevel::webhooks::installs::{InstallOutcome, Installs};
 use highlevel_sandbox::{RunningSandbox, Sandbox};
+use highlevel_tests::oauth;
 use serde_json::json;
 
 const LOCATION: &str = "sbxInstalled00000001";
@@ -16,14 +17,7 @@ async fn sandbox() -> (RunningSandbox, HighLevel) {
         .serve()
         .await
         .expect("sandbox");
-    let hl = HighLevel::builder()
-        .base_url(sandbox.url())
-        .oauth_app(
-            OAuthConfig::new(sandbox.client_id(), sandbox.client_secret())
-                .authorization_host(AuthorizationHost::Custom(sandbox.url().to_owned())),
-        )
-        .build()
-        .expect("handle");
+    let hl = oauth::handle(&sandbox, oauth::app_config(&sandbox)).expect("handle");
     (sandbox, hl)
 }
 
@@ -46,28 +40,12 @@ fn uninstall(sandbox: &RunningSandbox, location: &str) -> Event {
 }
 
 /// The agency admin consents on the sandbox's page; the callback goes through `installs`.
-async fn agency_code_exchange(app: &OAuthApp, installs: &Installs) {
-    let request = app
-        .authorize("http://127.0.0.1:1/cb")
-        .agency()
-        .build()
-        .expect("authorization url");
-    let mut url = request.url.clone();
-    url.query_pairs_mut().append_pair("user_type", "Company");
-    let page = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("browser")
-        .get(url)
-        .send()
+async fn agency_code_exchange(hl: &HighLevel, installs: &Installs) {
+    let (callback, pending) = oauth::authorize(hl, UserType::Company)
         .await
         .expect("authorization page");
-    let callback = page.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .expect("callback")
-        .to_owned();
     let installed = installs
-        .complete_authorization(&callback, &request.pending)
+        .complete_authorization(&callback, &pending)
         .await
         .expect("code exchanged");
     assert!(matches!(installed.resource, Resource::Company(_)));
@@ -100,7 +78,7 @@ async fn an_install_before_the_code_exchange_is_kept_and_completed_by_it() {
         !has_session(app, LOCATION).await,
         "nothing to mint it from yet"
     );
-    agency_code_exchange(app, &installs).await;
+    agency_code_exchange(&hl, &installs).await;
     assert!(
         has_session(app, LOCATION).await,
         "completed by the code exchange"
@@ -121,7 +99,7 @@ async fn an_install_after_the_code_exchange_mints_at_once_and_uninstall_forgets(
     let (sandbox, hl) = sandbox().await;
     let app = hl.oauth_app().expect("oauth app");
     let installs = Installs::new(app.clone());
-    agency_code_exchange(app, &installs).await;
+    agency_code_exchange(&hl, &installs).await;
     let outcome = installs
         .handle(&install(&sandbox, LOCATION))
         .await
@@ -165,7 +143,7 @@ async fn an_uninstall_before_the_code_exchange_cancels_the_pending_install() {
         .handle(&uninstall(&sandbox, LOCATION))
         .await
         .expect("cancelled");
-    agency_code_exchange(app, &installs).await;
+    agency_code_exchange(&hl, &installs).await;
     assert!(
         !has_session(app, LOCATION).await,
         "uninstalled before it was completed"

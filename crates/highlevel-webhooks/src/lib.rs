@@ -18,6 +18,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod backend;
 mod error;
 #[rustfmt::skip]
 #[allow(missing_docs)]

@@ -293,7 +293,6 @@ async fn the_page_size_is_honoured_up_to_the_operations_maximum() {
     let mock = MockServer::start().await;
     let contacts = call("get-contacts");
     let server = ListServer::new(contacts.paging, contacts.item_key, 250, Misbehaviour::None);
-    server.mount(&mock).await;
     let asked = |requests: &[wiremock::Request]| -> Vec<String> {
         requests
             .iter()
@@ -305,61 +304,25 @@ async fn the_page_size_is_honoured_up_to_the_operations_maximum() {
             })
             .collect()
     };
-    let items = (contacts.run)(
-        handle(&mock),
-        StreamOptions {
-            page_size: Some(500),
+    for (page_size, limit, requests, why) in [
+        (Some(500), "100", 3, "500 asked, the maximum sent"),
+        (None, "100", 3, "no size: the maximum"),
+        (Some(30), "30", 9, "250 in pages of 30"),
+    ] {
+        mock.reset().await;
+        server.mount(&mock).await;
+        let options = StreamOptions {
+            page_size,
             prefetch: 0,
-        },
-    )
-    .await;
-    let items = items.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(ids(&items, contacts.item_key), upto(250));
-    let requests = mock.received_requests().await.unwrap_or_default();
-    assert_eq!(
-        asked(&requests),
-        ["100", "100", "100"],
-        "500 asked, the maximum sent"
-    );
-
-    mock.reset().await;
-    server.mount(&mock).await;
-    let items = (contacts.run)(
-        handle(&mock),
-        StreamOptions {
-            page_size: None,
-            prefetch: 0,
-        },
-    )
-    .await;
-    assert_eq!(
-        ids(&items.unwrap_or_else(|e| panic!("{e}")), contacts.item_key).len(),
-        250
-    );
-    let requests = mock.received_requests().await.unwrap_or_default();
-    assert_eq!(
-        asked(&requests),
-        ["100", "100", "100"],
-        "no size: the maximum"
-    );
-
-    mock.reset().await;
-    server.mount(&mock).await;
-    let items = (contacts.run)(
-        handle(&mock),
-        StreamOptions {
-            page_size: Some(30),
-            prefetch: 0,
-        },
-    )
-    .await;
-    assert_eq!(
-        ids(&items.unwrap_or_else(|e| panic!("{e}")), contacts.item_key).len(),
-        250
-    );
-    let requests = mock.received_requests().await.unwrap_or_default();
-    assert_eq!(requests.len(), 9, "250 in pages of 30");
-    assert!(asked(&requests).iter().all(|l| l == "30"));
+        };
+        let items = (contacts.run)(handle(&mock), options)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ids(&items, contacts.item_key), upto(250), "{why}");
+        let received = mock.received_requests().await.unwrap_or_default();
+        assert_eq!(received.len(), requests, "{why}");
+        assert_eq!(asked(&received), vec![limit; requests], "{why}");
+    }
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::{PendingFuture, PendingInstalls};
 
@@ -38,29 +38,8 @@ impl PostgresPendingInstalls {
     ///
     /// When the server does not answer or the table cannot be created.
     pub async fn connect(config: &str) -> Result<Self, String> {
-        let (mut client, connection) = tokio_postgres::connect(config, NoTls)
-            .await
-            .map_err(|e| format!("postgres: {e}"))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::error!(error = %e, "postgres pending installs: connection ended");
-            }
-        });
-        let transaction = client
-            .transaction()
-            .await
-            .map_err(|e| format!("postgres: {e}"))?;
-        transaction
-            .batch_execute(SCHEMA)
-            .await
-            .map_err(|e| format!("postgres: {e}"))?;
-        transaction
-            .commit()
-            .await
-            .map_err(|e| format!("postgres: {e}"))?;
-        Ok(Self {
-            client: Arc::new(client),
-        })
+        let client = crate::backend::postgres(config, SCHEMA, "pending installs").await?;
+        Ok(Self { client })
     }
 }
 

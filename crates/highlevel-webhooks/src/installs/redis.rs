@@ -27,12 +27,8 @@ impl RedisPendingInstalls {
     ///
     /// When the URL is invalid or the server does not answer.
     pub async fn connect(url: &str) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("redis: {e}"))?;
-        let connection = ConnectionManager::new(client)
-            .await
-            .map_err(|e| format!("redis: {e}"))?;
         Ok(Self {
-            connection,
+            connection: crate::backend::redis(url).await?,
             prefix: "highlevel:pending-installs".into(),
         })
     }
@@ -46,13 +42,17 @@ impl RedisPendingInstalls {
     fn key(&self, company: &str) -> String {
         format!("{}:{company}", self.prefix)
     }
-}
 
-impl PendingInstalls for RedisPendingInstalls {
-    fn add<'a>(&'a self, company: &'a str, location: &'a str) -> PendingFuture<'a, ()> {
+    /// `SADD` or `SREM` of `location` in `company`'s set.
+    fn member<'a>(
+        &'a self,
+        command: &'static str,
+        company: &'a str,
+        location: &'a str,
+    ) -> PendingFuture<'a, ()> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            redis::cmd("SADD")
+            redis::cmd(command)
                 .arg(self.key(company))
                 .arg(location)
                 .query_async::<i64>(&mut connection)
@@ -60,6 +60,12 @@ impl PendingInstalls for RedisPendingInstalls {
                 .map(|_| ())
                 .map_err(|e| format!("redis: {e}"))
         })
+    }
+}
+
+impl PendingInstalls for RedisPendingInstalls {
+    fn add<'a>(&'a self, company: &'a str, location: &'a str) -> PendingFuture<'a, ()> {
+        self.member("SADD", company, location)
     }
 
     fn take_all<'a>(&'a self, company: &'a str) -> PendingFuture<'a, Vec<String>> {
@@ -80,15 +86,6 @@ impl PendingInstalls for RedisPendingInstalls {
     }
 
     fn remove<'a>(&'a self, company: &'a str, location: &'a str) -> PendingFuture<'a, ()> {
-        Box::pin(async move {
-            let mut connection = self.connection.clone();
-            redis::cmd("SREM")
-                .arg(self.key(company))
-                .arg(location)
-                .query_async::<i64>(&mut connection)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("redis: {e}"))
-        })
+        self.member("SREM", company, location)
     }
 }

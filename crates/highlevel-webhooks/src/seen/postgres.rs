@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::{SeenFuture, SeenStore};
 
@@ -46,29 +46,8 @@ impl PostgresSeenStore {
     ///
     /// When the server does not answer or the table cannot be created.
     pub async fn connect(config: &str) -> Result<Self, String> {
-        let (mut client, connection) = tokio_postgres::connect(config, NoTls)
-            .await
-            .map_err(|e| format!("postgres: {e}"))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::error!(error = %e, "postgres webhook seen-store: connection ended");
-            }
-        });
-        let transaction = client
-            .transaction()
-            .await
-            .map_err(|e| format!("postgres: {e}"))?;
-        transaction
-            .batch_execute(SCHEMA)
-            .await
-            .map_err(|e| format!("postgres: {e}"))?;
-        transaction
-            .commit()
-            .await
-            .map_err(|e| format!("postgres: {e}"))?;
-        Ok(Self {
-            client: Arc::new(client),
-        })
+        let client = crate::backend::postgres(config, SCHEMA, "webhook seen-store").await?;
+        Ok(Self { client })
     }
 
     /// Deletes expired rows; returns how many.

@@ -30,12 +30,8 @@ impl RedisSeenStore {
     ///
     /// When the URL is invalid or the server does not answer.
     pub async fn connect(url: &str) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("redis: {e}"))?;
-        let connection = ConnectionManager::new(client)
-            .await
-            .map_err(|e| format!("redis: {e}"))?;
         Ok(Self {
-            connection,
+            connection: crate::backend::redis(url).await?,
             prefix: "highlevel:webhook".into(),
         })
     }
