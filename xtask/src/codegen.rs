@@ -1,5 +1,6 @@
 //! `cargo xtask codegen`: the repaired specs through progenitor into one crate per module.
 
+pub(crate) mod builders;
 mod emit;
 mod paging;
 pub(crate) mod postprocess;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::Result;
 use crate::config::{Module, Project};
 use crate::conformance;
+use crate::openapi;
 use crate::pagination;
 use crate::repair::{self, OperationFacts};
 use crate::specs;
@@ -167,7 +169,7 @@ fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
     match try_generate(spec) {
         Ok(tokens) => Ok(tokens),
         Err(whole) => {
-            for (path, method, op) in repair::operations(spec) {
+            for (path, method, op) in openapi::operations(spec) {
                 let single = repair::only_operation(spec, path, method);
                 if let Err(cause) = try_generate(&single) {
                     let upstream = op
@@ -176,10 +178,10 @@ fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
                         .and_then(Value::as_str)
                         .unwrap_or("without operationId");
                     return Err(format!(
-                        "module `{}` ({}): operation `{upstream}` at #/paths/{}/{method} cannot be generated: {cause}",
+                        "module `{}` ({}): operation `{upstream}` at #{} cannot be generated: {cause}",
                         module.name,
                         module.spec,
-                        repair::pointer_token(path),
+                        openapi::operation_pointer(path, method),
                     )
                     .into());
                 }
@@ -195,7 +197,7 @@ fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
                         "module `{}` ({}): schema #/components/schemas/{} cannot be generated: {cause}",
                         module.name,
                         module.spec,
-                        repair::pointer_token(&name),
+                        openapi::pointer_token(&name),
                     )
                     .into());
                 }

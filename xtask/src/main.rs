@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod codegen;
 mod config;
 mod conformance;
+mod openapi;
 mod pagination;
 mod repair;
 mod scopes;

@@ -145,7 +145,7 @@ pub fn derive(
     let mut rows = Vec::new();
     let mut left = Vec::new();
     let mut used = vec![false; overrides.len()];
-    for (path, method, op) in crate::repair::operations(spec) {
+    for (path, method, op) in crate::openapi::operations(spec) {
         if method != "get" {
             continue;
         }

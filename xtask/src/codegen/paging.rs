@@ -9,9 +9,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::Ident;
 
+use super::builders::{builder_setters, setter_for};
 use crate::Result;
 use crate::config::Module;
-use crate::conformance::calls::{builder_setters, setter_for};
 use crate::pagination::{Row, Style};
 
 /// The name of a row's `Paging` constant.

@@ -6,8 +6,6 @@
 //! read off the generated builders' setters, so the values are decoded into exactly the types
 //! a user would pass.
 
-use std::collections::BTreeMap;
-
 use heck::{ToPascalCase, ToSnakeCase};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
@@ -16,15 +14,14 @@ use syn::visit_mut::VisitMut;
 
 use super::values::{Documents, value_for};
 use crate::Result;
+use crate::codegen::builders::{Setters, builder_setters, setter_for};
 use crate::config::Module;
+use crate::openapi::pointer_token;
 use crate::pagination::{ItemShape, Row};
-use crate::repair::{BodyKind, FormFieldKind, OperationFacts, pointer_token};
+use crate::repair::{BodyKind, FormFieldKind, OperationFacts};
 
 /// Statuses the suite forces with `Prefer: code=N` where the upstream operation declares them.
 const FORCED_STATUSES: [&str; 2] = ["401", "422"];
-
-/// A builder's setters: name → the type its `TryInto` bound names.
-pub(crate) type Setters = BTreeMap<String, syn::Type>;
 
 /// The body of `tests/tests/conformance/calls/<module>.rs`: a `calls()` list for the module.
 pub fn module_calls(
@@ -215,22 +212,6 @@ fn as_parameter(value: Value, ty: Option<&syn::Type>) -> Value {
     }
 }
 
-/// The setter progenitor made for the wire name `name` (it snake-cases and sanitises).
-pub(crate) fn setter_for<'s>(setters: &'s Setters, name: &str) -> Option<&'s String> {
-    let squash = |s: &str| {
-        s.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase()
-    };
-    let snake = name.to_snake_case();
-    setters
-        .keys()
-        .find(|s| **s == snake)
-        .or_else(|| setters.keys().find(|s| squash(s) == squash(name)))
-        .filter(|s| *s != "body")
-}
-
 fn setter_call(module: &Module, setters: &Setters, setter: &str, value: &Value) -> TokenStream {
     let ident = syn::Ident::new(setter, Span::call_site());
     let ty = setters
@@ -340,69 +321,6 @@ fn qualified(module: &Module, ty: &syn::Type) -> TokenStream {
     let mut ty = ty.clone();
     Qualify(syn::Ident::new(&module.accessor(), Span::call_site())).visit_type_mut(&mut ty);
     quote! { #ty }
-}
-
-/// Every builder in the generated `builder` module and its setters' argument types.
-pub(crate) fn builder_setters(code: &syn::File) -> BTreeMap<String, Setters> {
-    let mut out = BTreeMap::new();
-    let builder_items = code.items.iter().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref().map(|(_, items)| items),
-        _ => None,
-    });
-    for item in builder_items.into_iter().flatten() {
-        let syn::Item::Impl(imp) = item else { continue };
-        if imp.trait_.is_some() {
-            continue;
-        }
-        let syn::Type::Path(self_ty) = &*imp.self_ty else {
-            continue;
-        };
-        let Some(name) = self_ty.path.segments.last().map(|s| s.ident.to_string()) else {
-            continue;
-        };
-        let setters: &mut Setters = out.entry(name).or_default();
-        for inner in &imp.items {
-            let syn::ImplItem::Fn(f) = inner else {
-                continue;
-            };
-            if let Some(target) = try_into_target(&f.sig) {
-                setters.insert(f.sig.ident.to_string(), target);
-            }
-        }
-    }
-    out
-}
-
-/// `T` of a setter's `V: std::convert::TryInto<T>` bound.
-fn try_into_target(sig: &syn::Signature) -> Option<syn::Type> {
-    let clause = sig.generics.where_clause.as_ref()?;
-    for predicate in &clause.predicates {
-        let syn::WherePredicate::Type(pt) = predicate else {
-            continue;
-        };
-        // Only the bound on the setter's own parameter, not `<V as ..>::Error: Display`.
-        if !matches!(&pt.bounded_ty, syn::Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1)
-        {
-            continue;
-        }
-        for bound in &pt.bounds {
-            let syn::TypeParamBound::Trait(t) = bound else {
-                continue;
-            };
-            let Some(last) = t.path.segments.last() else {
-                continue;
-            };
-            if last.ident != "TryInto" {
-                continue;
-            }
-            if let syn::PathArguments::AngleBracketed(args) = &last.arguments
-                && let Some(syn::GenericArgument::Type(target)) = args.args.first()
-            {
-                return Some(target.clone());
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::repair::value_fits_type;
+use crate::openapi::value_fits_type;
 
 /// The documents a module's references can point into.
 #[derive(Clone, Copy)]
