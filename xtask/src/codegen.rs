@@ -13,8 +13,9 @@ use proc_macro2::TokenStream;
 use serde_json::Value;
 
 use crate::Result;
-use crate::config::{Module, Project};
+use crate::config::{Module, Project, SpecSet};
 use crate::conformance;
+use crate::migration;
 use crate::openapi;
 use crate::pagination;
 use crate::repair::{self, OperationFacts};
@@ -41,18 +42,35 @@ pub struct GeneratedModule<'a> {
 /// Generates every module; writes the files, or returns the paths that differ from disk.
 pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     let started = std::time::Instant::now();
-    let common = specs::read_json(project, specs::SHARED_FILES[0])?;
-    let per_module = in_parallel(&project.modules, |module| {
-        generate_module(project, module, &common).map_err(|e| e.to_string())
-    });
     let mut files = BTreeMap::new();
     let mut counts = Vec::new();
     let mut paging = Vec::new();
-    for (module, outcome) in project.modules.iter().zip(per_module) {
-        let (module_files, operations, rows, left) = outcome?;
-        files.extend(module_files);
-        counts.push((module, operations));
-        paging.push((module, rows, left));
+    let mut previous: Option<(&SpecSet, specs::ModuleDocs)> = None;
+    for set in &project.sets {
+        let common = specs::read_json(project, &set.common)?;
+        let docs = specs::load_set(project, set)?;
+        specs::check_references(set, &docs, &common)?;
+        if let Some((old, old_docs)) = &previous {
+            files.insert(
+                migration::report_path(old, set),
+                migration::report(old, old_docs, set, &docs, &project.pin.commit),
+            );
+        }
+        if !set.generate {
+            previous = Some((set, docs));
+            continue;
+        }
+        let per_module = in_parallel(&set.modules, |module| {
+            generate_module(project, module, &docs[&module.name], &common)
+                .map_err(|e| e.to_string())
+        });
+        for (module, outcome) in set.modules.iter().zip(per_module) {
+            let (module_files, operations, rows, left) = outcome?;
+            files.extend(module_files);
+            counts.push((module, operations));
+            paging.push((module, rows, left));
+        }
+        previous = Some((set, docs));
     }
     files.insert(
         PAGINATION_TABLE.into(),
@@ -93,13 +111,17 @@ type ModuleOutput = (
 
 /// One module from its cached spec to its crate's files (and its conformance calls); returns
 /// them, its operation count and its pagination rows.
-fn generate_module(project: &Project, module: &Module, common: &Value) -> Result<ModuleOutput> {
-    let upstream = specs::read_json(project, &module.spec)?;
-    let overlays: Vec<_> = project.overlays_for(&module.name).collect();
-    let schema_overlays: Vec<_> = project.schema_overlays_for(&module.name).collect();
+fn generate_module(
+    project: &Project,
+    module: &Module,
+    upstream: &Value,
+    common: &Value,
+) -> Result<ModuleOutput> {
+    let overlays: Vec<_> = project.overlays_for(module).collect();
+    let schema_overlays: Vec<_> = project.schema_overlays_for(module).collect();
     let repaired = repair::repair(module, upstream.clone(), &overlays, &schema_overlays)?;
     let code = generate(module, &repaired.spec)?;
-    let paging_overrides: Vec<_> = project.paging_overrides_for(&module.name).collect();
+    let paging_overrides: Vec<_> = project.paging_overrides_for(module).collect();
     let (rows, left) = pagination::derive(module, &repaired.spec, &paging_overrides)?;
     let mut code = postprocess::apply(module, code, &repaired.operations)?;
     paging::add_helpers(module, &mut code, &rows)?;
@@ -111,7 +133,7 @@ fn generate_module(project: &Project, module: &Module, common: &Value) -> Result
     };
     let calls = conformance::calls::module_calls(
         module,
-        &upstream,
+        upstream,
         common,
         &generated.code,
         &generated.operations,
@@ -341,14 +363,7 @@ mod tests {
     use super::*;
 
     fn module() -> Module {
-        Module {
-            name: "things".into(),
-            spec: "apps/things.json".into(),
-            crate_name: "highlevel-things".into(),
-            feature: "things".into(),
-            title: "Things API".into(),
-            default_version: "2021-07-28".into(),
-        }
+        Module::for_tests("things")
     }
 
     fn spec(paths: serde_json::Value, schemas: serde_json::Value) -> Value {

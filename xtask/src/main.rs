@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod codegen;
 mod config;
 mod conformance;
+mod migration;
 mod openapi;
 mod pagination;
 mod repair;
@@ -26,10 +27,11 @@ usage: cargo xtask <command>
   specs pin <COMMIT> --from DIR     move the pin to COMMIT (files in DIR), print what changed
   codegen [--check]                 regenerate crates/ from the cached specs; --check only
                                     compares and names every file that differs
-  test [--specs-from DIR]           everything CI runs: fetch, codegen --check, fmt, clippy,
+  test [--spec-copies DIR]          everything CI runs: fetch, codegen --check, fmt, clippy,
                                     each module feature compiled alone, tests, the
                                     conformance suite, the quickstart, the token and webhook
-                                    stores, and 30 s of fuzzing
+                                    stores, and 30 s of fuzzing; DIR holds upstream trees
+                                    named by commit (else the pinned files are downloaded)
   fuzz [SECONDS]                    the webhooks' verify_and_parse fuzz target (default 60 s)
   conformance                       only the conformance suite: install Prism, merge the
                                     cached specs, call every operation against it
@@ -60,11 +62,18 @@ fn run(args: &[&str]) -> Result<ExitCode> {
             specs::fetch(&config::Project::load(&root)?, &source)?;
         }
         ["specs", "pin", commit, "--from", dir] => {
-            let diff = specs::pin(&config::Project::load(&root)?, commit, Path::new(dir))?;
-            if diff.is_empty() {
-                println!("no operation changed");
-            } else {
-                print!("{diff}");
+            let report = specs::pin(
+                &config::Project::load_tables(&root)?,
+                commit,
+                Path::new(dir),
+            )?;
+            for (set, diff) in report {
+                if diff.is_empty() {
+                    println!("set {set}: no operation changed");
+                } else {
+                    println!("set {set}:");
+                    print!("{diff}");
+                }
             }
             eprintln!("specs pin: now regenerate with `cargo xtask codegen`");
         }
@@ -108,7 +117,7 @@ fn run(args: &[&str]) -> Result<ExitCode> {
             test_cmd::fuzz(&root, seconds)?;
         }
         ["test"] => test_cmd::run(&root, None)?,
-        ["test", "--specs-from", dir] => test_cmd::run(&root, Some(Path::new(dir)))?,
+        ["test", "--spec-copies", dir] => test_cmd::run(&root, Some(Path::new(dir)))?,
         ["help" | "--help" | "-h"] | [] => print!("{USAGE}"),
         _ => {
             eprint!("unknown command: {}\n\n{USAGE}", args.join(" "));

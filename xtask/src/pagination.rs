@@ -7,11 +7,11 @@
 
 use std::fmt::Write as _;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Result;
 use crate::config::Module;
+pub use crate::config::{CursorParam, PagingOverride};
 
 /// Query parameters that move a request through a list.
 const POSITION_PARAMS: [&str; 8] = [
@@ -75,18 +75,6 @@ pub enum Style {
     Cursor(Vec<CursorParam>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CursorParam {
-    pub param: String,
-    /// A JSON pointer into the response.
-    #[serde(default)]
-    pub response: Option<String>,
-    /// JSON pointers into the last item, the first present wins.
-    #[serde(default)]
-    pub last_item: Vec<String>,
-}
-
 /// What an item of the list is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemShape {
@@ -103,37 +91,6 @@ pub struct LeftOut {
     pub upstream_id: String,
     pub path: String,
     pub reason: String,
-}
-
-/// One entry of `specs/pagination.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PagingOverride {
-    pub module: String,
-    /// The upstream operationId.
-    pub operation: String,
-    /// Leave the operation out.
-    #[serde(default)]
-    pub exclude: bool,
-    #[serde(default)]
-    pub items: Option<String>,
-    #[serde(default)]
-    pub total: Option<String>,
-    #[serde(default)]
-    pub has_more: Option<String>,
-    #[serde(default)]
-    pub max_page_size: Option<u64>,
-    #[serde(default)]
-    pub cursor: Vec<CursorParam>,
-    /// Why the spec is not enough here; shown in the table.
-    pub reason: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OverrideFile {
-    #[serde(default)]
-    pub operation: Vec<PagingOverride>,
 }
 
 /// The module's list operations: rows with helpers, and those left out.
@@ -600,14 +557,7 @@ mod tests {
     use serde_json::json;
 
     fn module() -> Module {
-        Module {
-            name: "things".into(),
-            spec: "apps/things.json".into(),
-            crate_name: "highlevel-things".into(),
-            feature: "things".into(),
-            title: "Things".into(),
-            default_version: "2021-07-28".into(),
-        }
+        Module::for_tests("things")
     }
 
     fn spec(params: Value, response: Value) -> Value {
@@ -751,6 +701,7 @@ mod tests {
             json!({ "type": "object", "properties": { "things": things(), "more": things() } }),
         );
         let fix = PagingOverride {
+            set: "v2".into(),
             module: "things".into(),
             operation: "list-things".into(),
             exclude: false,

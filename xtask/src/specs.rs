@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::Result;
-use crate::config::{self, Pin, Project};
+use crate::config::{self, Pin, Project, SpecSet};
 use crate::spec_diff;
+pub use crate::spec_diff::ModuleDocs;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -23,11 +25,10 @@ pub enum Source {
     Upstream,
 }
 
-/// Pinned files no module row names: the shared schemas the module specs reference as
-/// `../common/...` (the generator stubs those references; the conformance mock serves them),
-/// and the OAuth scope table the `Scope` enum is generated from. The webhook event docs are
-/// pinned too: every `*.md` under [`crate::webhook_events::EVENTS_DIR`] (see [`folder_files`]).
-pub const SHARED_FILES: [&str; 2] = ["common/common-schemas.json", crate::scopes::SCOPES_DOC];
+/// Pinned files no set names: the OAuth scope table the `Scope` enum is generated from. Each
+/// set's common schemas are pinned with it, and so are the webhook event docs: every `*.md`
+/// under [`crate::webhook_events::EVENTS_DIR`] (see [`folder_files`]).
+pub const SHARED_FILES: [&str; 1] = [crate::scopes::SCOPES_DOC];
 
 /// Pinned files under `folder` (a path prefix ending in `/`), in path order.
 pub fn pinned_under<'a>(
@@ -158,33 +159,179 @@ pub fn read_json(project: &Project, rel: &str) -> Result<serde_json::Value> {
     parse_json(rel, &read_verified(project, rel)?)
 }
 
-/// Loads every module's spec from the cache, verified.
-pub fn load_modules(project: &Project) -> Result<spec_diff::SpecSet> {
-    let mut set = BTreeMap::new();
-    for module in &project.modules {
-        set.insert(module.name.clone(), read_json(project, &module.spec)?);
+/// Loads every module spec of `set` from the cache, verified.
+pub fn load_set(project: &Project, set: &SpecSet) -> Result<ModuleDocs> {
+    let mut docs = BTreeMap::new();
+    for module in &set.modules {
+        docs.insert(module.name.clone(), read_json(project, &module.spec)?);
     }
-    Ok(set)
+    Ok(docs)
 }
 
-/// Moves the pin to `commit`, whose files are in `dir`, and prints what changed.
+/// The variable naming a folder of upstream trees by commit, for tests that compare commits.
+pub const SPEC_COPIES_ENV: &str = "HIGHLEVEL_SPEC_COPIES";
+
+/// The upstream tree of `commit` for a test, through the spec cache: `specs/.cache/<commit>`,
+/// filled from `$HIGHLEVEL_SPEC_COPIES/<commit>` when it is not there yet. Panics (the test
+/// fails, never skips) when neither has it.
+#[cfg(test)]
+pub fn test_copy(commit: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cached = config::cache_dir(&root, commit);
+    let marker = cached.join(".complete");
+    if marker.is_file() {
+        return cached;
+    }
+    let Some(copies) = std::env::var_os(SPEC_COPIES_ENV).filter(|v| !v.is_empty()) else {
+        panic!(
+            "the upstream tree of {commit} is not in {}; run `cargo xtask test --spec-copies DIR` \
+             or set {SPEC_COPIES_ENV} to a folder of upstream trees named by commit",
+            cached.display()
+        );
+    };
+    let source = PathBuf::from(copies).join(commit);
+    copy_tree(&source, &cached)
+        .unwrap_or_else(|e| panic!("cannot copy {} into the cache: {e}", source.display()));
+    std::fs::write(&marker, b"").expect("mark the cached copy complete");
+    cached
+}
+
+#[cfg(test)]
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Fails on the first reference of `set`'s module specs that leads nowhere: a local `$ref` to
+/// nothing is left to the repairs, but a reference into another file must name the set's common
+/// file (whatever relative path it spells) and something in it. The error names the set, the
+/// module, the reference and the JSON pointer where it stands.
+pub fn check_references(set: &SpecSet, docs: &spec_diff::ModuleDocs, common: &Value) -> Result<()> {
+    fn walk(node: &Value, at: &mut String, found: &mut Option<(String, String)>, common: &Value) {
+        if found.is_some() {
+            return;
+        }
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref")
+                    && let Some((file, pointer)) = reference.split_once('#')
+                    && !file.is_empty()
+                    && (!file.ends_with(COMMON_FILE_NAME) || common.pointer(pointer).is_none())
+                {
+                    *found = Some((reference.clone(), at.clone()));
+                    return;
+                }
+                for (key, value) in map {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&crate::openapi::pointer_token(key));
+                    walk(value, at, found, common);
+                    at.truncate(len);
+                }
+            }
+            Value::Array(items) => {
+                for (i, value) in items.iter().enumerate() {
+                    let len = at.len();
+                    at.push_str(&format!("/{i}"));
+                    walk(value, at, found, common);
+                    at.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    for module in &set.modules {
+        let Some(doc) = docs.get(&module.name) else {
+            continue;
+        };
+        let mut found = None;
+        walk(doc, &mut String::new(), &mut found, common);
+        if let Some((reference, pointer)) = found {
+            return Err(format!(
+                "set `{}`, module `{}` ({}): reference `{reference}` at #{pointer} does not \
+                 resolve in the set's common file {}",
+                set.name, module.name, module.spec, set.common
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The file name every set's module specs use for their common schemas.
+const COMMON_FILE_NAME: &str = "common-schemas.json";
+
+/// What `specs pin` found: per set, what changed in its operations.
+pub type PinReport = Vec<(String, spec_diff::SpecDiff)>;
+
+/// Moves the pin to `commit`, whose files are in `dir`, and reports what changed per set.
 ///
 /// Module rows whose file the new commit lacks are reported as removed and must be deleted
-/// from `specs/modules.toml`; spec files the table does not know yet are reported as new modules.
-pub fn pin(project: &Project, commit: &str, dir: &Path) -> Result<spec_diff::SpecDiff> {
+/// from their module table; spec files a set's folder holds that its table does not know yet
+/// are reported as new modules.
+pub fn pin(project: &Project, commit: &str, dir: &Path) -> Result<PinReport> {
     if commit.len() != 40 || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!("`{commit}` is not a full 40-digit commit hash").into());
     }
-    let old = load_modules(project)?;
-
-    let mut new = BTreeMap::new();
     let mut files = BTreeMap::new();
-    for module in &project.modules {
-        let Ok(bytes) = std::fs::read(dir.join(&module.spec)) else {
-            continue;
+    let mut report = Vec::new();
+    let mut unknown_all = Vec::new();
+    for set in &project.sets {
+        // A set added since the last pin has nothing pinned yet: all its modules are new.
+        let mut old = BTreeMap::new();
+        for module in set
+            .modules
+            .iter()
+            .filter(|m| project.pin.files.contains_key(&m.spec))
+        {
+            old.insert(module.name.clone(), read_json(project, &module.spec)?);
+        }
+        let mut new = BTreeMap::new();
+        for module in &set.modules {
+            let Ok(bytes) = std::fs::read(dir.join(&module.spec)) else {
+                continue;
+            };
+            new.insert(module.name.clone(), parse_json(&module.spec, &bytes)?);
+            files.insert(module.spec.clone(), sha256_hex(&bytes));
+        }
+        let Ok(common) = std::fs::read(dir.join(&set.common)) else {
+            if new.is_empty() {
+                eprintln!(
+                    "specs pin: set `{}` is absent at {} (no {} and none of its modules); \
+                     remove it from {} to generate from this commit",
+                    set.name,
+                    short(commit),
+                    set.common,
+                    config::SETS_FILE
+                );
+                report.push((set.name.clone(), spec_diff::diff(&old, &new)));
+                continue;
+            }
+            return Err(format!(
+                "set `{}`: common file {} is missing from {}",
+                set.name,
+                set.common,
+                dir.display()
+            )
+            .into());
         };
-        new.insert(module.name.clone(), parse_json(&module.spec, &bytes)?);
-        files.insert(module.spec.clone(), sha256_hex(&bytes));
+        files.insert(set.common.clone(), sha256_hex(&common));
+        let unknown = unknown_spec_files(set, dir)?;
+        for (name, rel) in &unknown {
+            let bytes = std::fs::read(dir.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
+            new.insert(name.clone(), parse_json(rel, &bytes)?);
+        }
+        unknown_all.extend(unknown.into_iter().map(|(_, rel)| (set, rel)));
+        report.push((set.name.clone(), spec_diff::diff(&old, &new)));
     }
     for rel in SHARED_FILES {
         let bytes = std::fs::read(dir.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
@@ -194,13 +341,7 @@ pub fn pin(project: &Project, commit: &str, dir: &Path) -> Result<spec_diff::Spe
         let bytes = std::fs::read(dir.join(&rel)).map_err(|e| format!("{rel}: {e}"))?;
         files.insert(rel, sha256_hex(&bytes));
     }
-    let unknown = unknown_spec_files(project, dir)?;
-    for (name, rel) in &unknown {
-        let bytes = std::fs::read(dir.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
-        new.insert(name.clone(), parse_json(rel, &bytes)?);
-    }
 
-    let diff = spec_diff::diff(&old, &new);
     let new_pin = Pin {
         upstream: project.pin.upstream.clone(),
         commit: commit.to_ascii_lowercase(),
@@ -213,46 +354,65 @@ pub fn pin(project: &Project, commit: &str, dir: &Path) -> Result<spec_diff::Spe
     };
     fetch(&moved, &Source::Dir(dir.to_path_buf()))?;
 
-    let missing: Vec<_> = project
-        .modules
-        .iter()
-        .filter(|m| !moved.pin.files.contains_key(&m.spec))
-        .map(|m| m.name.as_str())
-        .collect();
-    if !missing.is_empty() {
+    for set in &project.sets {
+        let missing: Vec<_> = set
+            .modules
+            .iter()
+            .filter(|m| !moved.pin.files.contains_key(&m.spec))
+            .map(|m| m.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            eprintln!(
+                "specs pin: remove these rows from specs/{}, their files are gone: {}",
+                set.module_table,
+                missing.join(", ")
+            );
+        }
+    }
+    for (set, rel) in &unknown_all {
         eprintln!(
-            "specs pin: remove these rows from specs/modules.toml, their files are gone: {}",
-            missing.join(", ")
+            "specs pin: add a row to specs/{} for the new spec file {rel}",
+            set.module_table
         );
     }
-    if !unknown.is_empty() {
-        let names: Vec<_> = unknown.iter().map(|(_, rel)| rel.as_str()).collect();
-        eprintln!(
-            "specs pin: add rows to specs/modules.toml for the new spec files: {}",
-            names.join(", ")
-        );
-    }
-    Ok(diff)
+    Ok(report)
 }
 
-/// Top-level `apps/*.json` files of `dir` that no module row reads.
-fn unknown_spec_files(project: &Project, dir: &Path) -> Result<Vec<(String, String)>> {
-    let apps = dir.join("apps");
-    let entries =
-        std::fs::read_dir(&apps).map_err(|e| format!("cannot list {}: {e}", apps.display()))?;
+/// The `*.json` files directly in `set`'s folder of `dir` that no module row reads, as
+/// (module name, path): `contacts-v3.json` names module `contacts` in a folder whose other files
+/// all end in `-v3`.
+fn unknown_spec_files(set: &SpecSet, dir: &Path) -> Result<Vec<(String, String)>> {
+    let folder = dir.join(&set.folder);
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot list {}: {e}", folder.display()).into()),
+    };
     let mut unknown = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(stem) = name.strip_suffix(".json") else {
             continue;
         };
-        let rel = format!("apps/{name}");
-        if !project.modules.iter().any(|m| m.spec == rel) {
-            unknown.push((stem.to_string(), rel));
+        let rel = format!("{}/{name}", set.folder);
+        if !set.modules.iter().any(|m| m.spec == rel) {
+            let module = set
+                .modules
+                .first()
+                .and_then(|m| suffix_of(m))
+                .and_then(|suffix| stem.strip_suffix(suffix))
+                .unwrap_or(stem);
+            unknown.push((module.to_string(), rel));
         }
     }
     unknown.sort();
     Ok(unknown)
+}
+
+/// The suffix a set's file stems add to module names (`-v3` for `contacts-v3.json`).
+fn suffix_of(module: &config::Module) -> Option<&str> {
+    let file = module.spec.rsplit('/').next()?.strip_suffix(".json")?;
+    file.strip_prefix(module.name.as_str())
 }
 
 pub fn short(commit: &str) -> &str {
@@ -267,9 +427,7 @@ mod tests {
     const OLDER: &str = "d9cbcd5adb6df45c3efcfd09155592312e1ca4b5";
 
     fn shared_copy(commit: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/specs/highlevel-api-docs")
-            .join(commit)
+        test_copy(commit)
     }
 
     /// A scratch workspace holding a copy of the project's `specs/` data (not the cache).
@@ -281,7 +439,9 @@ mod tests {
         let project_specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
         for file in [
             "pin.toml",
+            "sets.toml",
             "modules.toml",
+            "modules-v3.toml",
             "overlays.toml",
             "pagination.toml",
         ] {
@@ -300,8 +460,16 @@ mod tests {
         fetch(&project, &Source::Dir(shared_copy(NEWEST))).expect("fetch newest");
 
         // Step back to 2026-05-01, as if the project had been generated from it...
-        let diff = pin(&project, OLDER, &shared_copy(OLDER)).expect("pin older");
-        let older = Project::load(&project.root).expect("reload");
+        let report = pin(&project, OLDER, &shared_copy(OLDER)).expect("pin older");
+        let diff = &report[0].1;
+        assert_eq!(report[0].0, "v2");
+        assert_eq!(
+            report[1].1.modules_removed.len(),
+            42,
+            "the v3 set is absent in May"
+        );
+        // The v3 rows are not pinned at that commit: only the tables load.
+        let older = Project::load_tables(&project.root).expect("reload");
         assert_eq!(older.pin.commit, OLDER);
         for (rel, hash) in &older.pin.files {
             let bytes = std::fs::read(shared_copy(OLDER).join(rel)).expect("file of older copy");
@@ -312,7 +480,8 @@ mod tests {
         assert_eq!(diff.breaking_count(), 0, "{diff}");
 
         // ...then move the pin forward to 2026-06-19, as a maintainer would.
-        let diff = pin(&older, NEWEST, &shared_copy(NEWEST)).expect("pin newest");
+        let sets = pin(&older, NEWEST, &shared_copy(NEWEST)).expect("pin newest");
+        let diff = &sets[0].1;
         let report = diff.to_string();
         println!("{report}");
         let newest = Project::load(&project.root).expect("reload");
@@ -327,6 +496,48 @@ mod tests {
             "{report}"
         );
         assert!(report.contains("BREAKING"), "{report}");
+        let _ = std::fs::remove_dir_all(&project.root);
+    }
+
+    #[test]
+    fn a_reference_the_common_file_lacks_is_named_with_its_set_module_and_pointer() {
+        let project = scratch_project("refs");
+        let set = &project.sets[1];
+        let common = serde_json::json!({ "components": { "schemas": { "BadRequestDTO": {} } } });
+        let module = &set.modules[0];
+        let doc = serde_json::json!({ "paths": { "/a/{id}": { "get": { "responses": {
+            "400": { "$ref": "../common/common-schemas.json#/components/schemas/BadRequestDTO" },
+            "404": { "$ref": "../common/common-schemas.json#/components/schemas/NotFoundDTO" } } } } } });
+        let docs = ModuleDocs::from([(module.name.clone(), doc)]);
+        let err = check_references(set, &docs, &common).expect_err("NotFoundDTO is not there");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "set `v3`, module `{}` ({}): reference `../common/common-schemas.json#/components/schemas/NotFoundDTO` \
+                 at #/paths/~1a~1{{id}}/get/responses/404 does not resolve in the set's common file \
+                 apps/v3/common/common-schemas.json",
+                module.name, module.spec
+            )
+        );
+    }
+
+    #[test]
+    fn a_module_row_naming_an_unpinned_file_fails_at_load() {
+        let project = scratch_project("row");
+        let table = project.root.join("specs/modules-v3.toml");
+        let text = std::fs::read_to_string(&table).expect("table");
+        let text = text.replacen(
+            "apps/v3/ad-publishing-v3.json",
+            "apps/v3/nowhere-v3.json",
+            1,
+        );
+        std::fs::write(&table, text).expect("edit table");
+        let err = Project::load(&project.root).expect_err("the row's file is not pinned");
+        assert!(
+            err.to_string()
+                .contains("set `v3` module `ad-publishing` reads `apps/v3/nowhere-v3.json`"),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&project.root);
     }
 

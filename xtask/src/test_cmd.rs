@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the one command CI runs (`.ci/run`), from a fresh clone to green.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -20,14 +20,17 @@ const HAND_WRITTEN: [&str; 6] = [
     "xtask",
 ];
 
-pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
+/// `spec_copies`: a folder of upstream trees named by commit (as CI has them); the pinned
+/// commit's files come from there, and the xtask's tests that compare other commits find
+/// theirs there. Without it the pinned files are downloaded and those tests fail.
+pub fn run(root: &Path, spec_copies: Option<&Path>) -> Result<()> {
     let started = Instant::now();
     let project = Project::load(root)?;
 
     step("spec cache", || {
-        let source = match specs_from {
-            Some(dir) => Source::Dir(dir.to_path_buf()),
-            None => default_source(&project),
+        let source = match spec_copies {
+            Some(dir) => Source::Dir(dir.join(&project.pin.commit)),
+            None => Source::Upstream,
         };
         specs::fetch(&project, &source)
     })?;
@@ -59,7 +62,10 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
         cargo(root, &args)
     })?;
     step("each module feature compiles alone, and `full`", || {
-        let mut features: Vec<&str> = project.modules.iter().map(|m| m.feature.as_str()).collect();
+        let mut features: Vec<&str> = project
+            .generated_modules()
+            .map(|m| m.feature.as_str())
+            .collect();
         features.push("full");
         for feature in features {
             cargo(
@@ -86,7 +92,8 @@ pub fn run(root: &Path, specs_from: Option<&Path>) -> Result<()> {
         for krate in HAND_WRITTEN {
             args.extend(["-p", krate]);
         }
-        counts = cargo_test(root, &args)?;
+        let copies = spec_copies.map(Path::as_os_str).unwrap_or_default();
+        counts = cargo_test_with_env(root, &args, &[(specs::SPEC_COPIES_ENV, copies)])?;
         Ok(())
     })?;
     step("quickstart (README command 1) against the sandbox", || {
@@ -189,10 +196,15 @@ pub fn fuzz(root: &Path, seconds: u32) -> Result<()> {
 }
 
 /// Installs Prism, writes the merged spec and runs the conformance suite (ignored by plain
-/// `cargo test`, which has neither), printing its table.
+/// `cargo test`, which has neither), printing its table. The calls are generated for the
+/// generated sets; the suite serves the first one's merged spec (v2: the only one generated).
 pub fn conformance(root: &Path, project: &Project) -> Result<(u64, u64)> {
     let prism = conformance::setup::install_prism(root)?;
-    let spec = conformance::setup::write_merged_spec(project)?;
+    let set = project
+        .generated_sets()
+        .next()
+        .ok_or("specs/sets.toml: no set has `generate = true`")?;
+    let spec = conformance::setup::write_merged_spec(project, set)?;
     ignored_tests(
         root,
         "conformance",
@@ -243,22 +255,6 @@ fn token_stores(root: &Path) -> Result<(u64, u64)> {
     Ok((passed, failed))
 }
 
-/// CI and this workspace have the upstream copies beside the project; elsewhere, download.
-fn default_source(project: &Project) -> Source {
-    let local: PathBuf = project
-        .root
-        .join("..")
-        .join("shared")
-        .join("specs")
-        .join("highlevel-api-docs")
-        .join(&project.pin.commit);
-    if local.is_dir() {
-        Source::Dir(local)
-    } else {
-        Source::Upstream
-    }
-}
-
 fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
     eprintln!("==> {name}");
     let started = Instant::now();
@@ -267,11 +263,7 @@ fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
     Ok(())
 }
 
-/// Runs `cargo test`, echoing its output, and sums its `test result:` lines.
-fn cargo_test(root: &Path, args: &[&str]) -> Result<(u64, u64)> {
-    cargo_test_with_env(root, args, &[])
-}
-
+/// Runs `cargo test` with `env`, echoing its output, and sums its `test result:` lines.
 fn cargo_test_with_env(
     root: &Path,
     args: &[&str],

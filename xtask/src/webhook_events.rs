@@ -35,7 +35,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use heck::ToUpperCamelCase;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use syn::visit_mut::VisitMut;
 use syn::{Ident, parse_quote};
@@ -43,6 +42,7 @@ use syn::{Ident, parse_quote};
 use crate::Result;
 use crate::codegen::postprocess::{LenientFields, OpenEnumDisplays, OpenEnums};
 use crate::config::Project;
+use crate::config::webhooks::{MAPPING_FILE, Mapping};
 use crate::specs::{self, short};
 
 /// Where the event docs are in the pinned spec repository.
@@ -51,40 +51,8 @@ pub const EVENTS_DIR: &str = "docs/webhook events/";
 pub const EVENTS_FILE: &str = "crates/highlevel-webhooks/src/events.rs";
 /// Where the docs' examples are written, for the webhooks crate's tests.
 pub const EXAMPLES_FILE: &str = "crates/highlevel-webhooks/tests/examples/mod.rs";
-/// The wire types the docs do not state (or state wrongly).
-pub const MAPPING_FILE: &str = "specs/webhooks.toml";
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Mapping {
-    #[serde(default)]
-    pub event: Vec<TypeEntry>,
-    #[serde(default)]
-    pub example: Vec<TypeEntry>,
-}
-
-/// `[[event]]`: the wire type of the event documented in `file`; `[[example]]`: a `type` value
-/// of an example in `file` that does not name its event.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TypeEntry {
-    /// The doc's file stem (`AppInstall` for `docs/webhook events/AppInstall.md`).
-    pub file: String,
-    #[serde(rename = "type")]
-    pub wire_type: String,
-    /// Why; required so every entry explains itself.
-    #[allow(dead_code)]
-    pub reason: String,
-}
-
+/// The wire types the docs do not state (or state wrongly): checks and look-ups.
 impl Mapping {
-    pub fn load(project: &Project) -> Result<Self> {
-        let path = project.root.join(MAPPING_FILE);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{MAPPING_FILE}: {e}").into())
-    }
-
     /// Every entry must name an existing doc; an event listed twice is an error.
     fn validate(&self, stems: &BTreeSet<String>) -> Result<()> {
         let mut seen = BTreeSet::new();

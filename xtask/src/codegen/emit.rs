@@ -534,7 +534,7 @@ fn facade_manifest(project: &Project, version: &str) -> Result<String> {
         .map_err(|e| format!("cannot read {FACADE_MANIFEST}: {e}"))?;
     let mut deps = String::new();
     let mut features = String::from("full = [\n");
-    for m in &project.modules {
+    for m in project.generated_modules() {
         let _ = writeln!(
             deps,
             "{} = {{ path = \"../{}\", version = \"{version}\", optional = true }}",
@@ -543,7 +543,7 @@ fn facade_manifest(project: &Project, version: &str) -> Result<String> {
         let _ = writeln!(features, "    \"{}\",", m.feature);
     }
     features.push_str("]\n");
-    for m in &project.modules {
+    for m in project.generated_modules() {
         let _ = writeln!(features, "{} = [\"dep:{}\"]", m.feature, m.crate_name);
     }
     let text = splice(&text, "module dependencies", &deps)?;
@@ -595,11 +595,10 @@ pub fn conformance_calls(
 /// `tests/tests/conformance/calls/mod.rs`: every module's calls, in module table order.
 pub fn conformance_index(project: &Project) -> Result<BTreeMap<String, String>> {
     let modules: Vec<syn::Ident> = project
-        .modules
-        .iter()
+        .generated_modules()
         .map(|m| syn::Ident::new(&m.accessor(), proc_macro2::Span::call_site()))
         .collect();
-    let names = project.modules.iter().map(|m| m.name.as_str());
+    let names = project.generated_modules().map(|m| m.name.as_str());
     let tokens = quote! {
         //! One conformance call per generated operation, by module.
 

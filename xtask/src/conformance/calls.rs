@@ -354,14 +354,7 @@ mod tests {
             setters.keys().collect::<Vec<_>>(),
             vec!["body", "location_id"]
         );
-        let module = Module {
-            name: "things".into(),
-            spec: "apps/things.json".into(),
-            crate_name: "highlevel-things".into(),
-            feature: "things".into(),
-            title: "Things".into(),
-            default_version: "2021-07-28".into(),
-        };
+        let module = Module::for_tests("things");
         assert_eq!(
             qualified(&module, &setters["body"]).to_string(),
             quote! { highlevel::things::types::ThingDto }.to_string()

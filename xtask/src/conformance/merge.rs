@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use crate::Result;
-use crate::config::Project;
+use crate::config::{Project, SpecSet};
 use crate::specs;
 
 const COMMON_REF: &str = "../common/common-schemas.json#/components/schemas/";
@@ -25,11 +25,11 @@ pub struct Merged {
     pub repaired_references: Vec<String>,
 }
 
-/// Merges every pinned module spec and the shared schemas, read verified from the cache.
-pub fn merged_specs(project: &Project) -> Result<Merged> {
-    let common = specs::read_json(project, specs::SHARED_FILES[0])?;
+/// Merges every pinned module spec of `set` and its common schemas, read verified from the cache.
+pub fn merged_specs(project: &Project, set: &SpecSet) -> Result<Merged> {
+    let common = specs::read_json(project, &set.common)?;
     let mut modules = Vec::new();
-    for module in &project.modules {
+    for module in &set.modules {
         modules.push((
             module.name.clone(),
             specs::read_json(project, &module.spec)?,

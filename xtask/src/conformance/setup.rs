@@ -5,14 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::Result;
-use crate::config::Project;
+use crate::config::{Project, SpecSet};
 
 use super::merge;
 
 /// The npm project pinning `@stoplight/prism-cli` (5.14.2; 5.16.0 hangs on malformed JSON).
 pub const PRISM_DIR: &str = "tests/prism";
 /// Where the suite reads the merged spec (git-ignored: it is built from the pinned cache).
-pub const MERGED_SPEC: &str = "target/conformance/highlevel-v2.json";
+/// Where the merged spec of a set goes: `target/conformance/highlevel-<set>.json`.
+pub fn merged_spec_path(set: &SpecSet) -> String {
+    format!("target/conformance/highlevel-{}.json", set.name)
+}
 const PINNED_PRISM: &str = "5.14.2";
 
 /// Installs Prism with `npm ci --ignore-scripts` unless the pinned version is already there.
@@ -47,13 +50,13 @@ pub fn install_prism(root: &Path) -> Result<PathBuf> {
     Ok(executable)
 }
 
-/// Writes the merged spec of every pinned module; returns its path.
-pub fn write_merged_spec(project: &Project) -> Result<PathBuf> {
-    let merged = merge::merged_specs(project)?;
+/// Writes the merged spec of every pinned module of `set`; returns its path.
+pub fn write_merged_spec(project: &Project, set: &SpecSet) -> Result<PathBuf> {
+    let merged = merge::merged_specs(project, set)?;
     for repaired in &merged.repaired_references {
         eprintln!("    merged spec: dangling upstream reference {repaired}");
     }
-    let path = project.root.join(MERGED_SPEC);
+    let path = project.root.join(merged_spec_path(set));
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;

@@ -138,13 +138,6 @@ pub(crate) mod test_support {
     }
 
     pub fn module() -> Module {
-        Module {
-            name: "m".into(),
-            spec: "apps/m.json".into(),
-            crate_name: "highlevel-m".into(),
-            feature: "m".into(),
-            title: "M".into(),
-            default_version: "2021-07-28".into(),
-        }
+        Module::for_tests("m")
     }
 }

@@ -28,7 +28,7 @@ use serde_json::Value;
 use matching::{diff_module, operations};
 
 /// One module's spec: module name (e.g. "contacts") -> parsed OpenAPI JSON document.
-pub type SpecSet = BTreeMap<String, Value>;
+pub type ModuleDocs = BTreeMap<String, Value>;
 
 /// An operation as reported: `POST /contacts/search (search-contacts-advanced)`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -243,7 +243,7 @@ impl fmt::Display for SpecDiff {
 }
 
 /// Compares two spec sets keyed by module name.
-pub fn diff(old: &SpecSet, new: &SpecSet) -> SpecDiff {
+pub fn diff(old: &ModuleDocs, new: &ModuleDocs) -> SpecDiff {
     let mut out = SpecDiff::default();
     for (name, doc) in new {
         if !old.contains_key(name) {

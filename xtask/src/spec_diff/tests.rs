@@ -8,9 +8,9 @@ fn version(v: &str) -> Value {
 }
 
 /// A one-module spec set with the given paths and component schemas.
-fn set(paths: Value, schemas: Value) -> SpecSet {
+fn set(paths: Value, schemas: Value) -> ModuleDocs {
     let doc = json!({ "openapi": "3.0.0", "paths": paths, "components": { "schemas": schemas } });
-    SpecSet::from([("contacts".to_owned(), doc)])
+    ModuleDocs::from([("contacts".to_owned(), doc)])
 }
 
 /// `POST /things` taking `body` and answering `resp`, with extra parameters.
@@ -39,7 +39,7 @@ fn the_changes(d: &SpecDiff) -> Vec<Change> {
 }
 
 /// The single change of a diff, as (breaking, message).
-fn one_change(old: &SpecSet, new: &SpecSet) -> (bool, String) {
+fn one_change(old: &ModuleDocs, new: &ModuleDocs) -> (bool, String) {
     let d = diff(old, new);
     let changes = the_changes(&d);
     assert_eq!(changes.len(), 1, "{d}");
@@ -519,8 +519,8 @@ fn one_of_variants_match_by_schema_name() {
 #[test]
 fn modules_added_and_removed() {
     let doc = |id: &str| json!({ "paths": { format!("/{id}"): { "get": simple_op(id) } } });
-    let old = SpecSet::from([("a".to_owned(), doc("a")), ("gone".to_owned(), doc("gone"))]);
-    let new = SpecSet::from([
+    let old = ModuleDocs::from([("a".to_owned(), doc("a")), ("gone".to_owned(), doc("gone"))]);
+    let new = ModuleDocs::from([
         ("a".to_owned(), doc("a")),
         ("fresh".to_owned(), doc("fresh")),
     ]);
@@ -557,19 +557,16 @@ fn error_responses_are_ignored() {
 
 // ---- the real specs --------------------------------------------------------------------
 
-const SPECS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/specs/highlevel-api-docs"
-);
 const SEP_2025: &str = "5f8673c820917a063275d2760072496a4a4a0aaa";
 const MAY_2026: &str = "d9cbcd5adb6df45c3efcfd09155592312e1ca4b5";
 const JUN_2026: &str = "0af86a4cbd48c66a4071c7e509d1079f9f10ed17";
 
-/// Every top-level `apps/*.json` of a pinned commit, or None when the copies are absent.
-fn load(commit: &str) -> Option<SpecSet> {
-    let dir = std::path::Path::new(SPECS).join(commit).join("apps");
-    let entries = std::fs::read_dir(&dir).ok()?;
-    let mut out = SpecSet::new();
+/// Every top-level `apps/*.json` of a commit, through the spec cache (a test fails when the
+/// commit's tree cannot be had).
+fn load(commit: &str) -> Option<ModuleDocs> {
+    let dir = crate::specs::test_copy(commit).join("apps");
+    let entries = std::fs::read_dir(&dir).expect("the cached tree has apps/");
+    let mut out = ModuleDocs::new();
     for entry in entries {
         let path = entry.expect("dir entry").path();
         if path.extension().is_some_and(|e| e == "json") {
@@ -585,14 +582,8 @@ fn load(commit: &str) -> Option<SpecSet> {
     Some(out)
 }
 
-fn load_pair(old: &str, new: &str) -> Option<(SpecSet, SpecSet)> {
-    match (load(old), load(new)) {
-        (Some(a), Some(b)) => Some((a, b)),
-        _ => {
-            eprintln!("skipping: spec copies not found under {SPECS}");
-            None
-        }
-    }
+fn load_pair(old: &str, new: &str) -> Option<(ModuleDocs, ModuleDocs)> {
+    load(old).zip(load(new))
 }
 
 #[test]
