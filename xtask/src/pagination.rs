@@ -14,8 +14,9 @@ use crate::config::Module;
 pub use crate::config::{CursorParam, PagingOverride};
 
 /// Query parameters that move a request through a list.
-const POSITION_PARAMS: [&str; 8] = [
+const POSITION_PARAMS: [&str; 9] = [
     "offset",
+    "pageToken",
     "skip",
     "page",
     "cursor",
@@ -213,9 +214,14 @@ fn row(
     let cursor_fix = fix.map(|f| f.cursor.clone()).unwrap_or_default();
     let style = if !cursor_fix.is_empty() {
         Style::Cursor(cursor_fix)
-    } else if let Some(param) = ["cursor", "lastMessageId"].into_iter().find(|p| has(p)) {
+    } else if let Some(param) = ["cursor", "lastMessageId", "pageToken"]
+        .into_iter()
+        .find(|p| has(p))
+    {
         let source = match param {
             "cursor" => find("nextCursor"),
+            // v3 (AIP-158): `pagination.nextPageToken`.
+            "pageToken" => find("nextPageToken"),
             _ => find(param),
         };
         let source = source.ok_or_else(|| format!("the answer carries no next `{param}`"))?;
@@ -281,12 +287,12 @@ fn row(
         number("default").or_else(|| required.then(|| number("example").unwrap_or(20)))
     });
     let total = fix.and_then(|f| f.total.clone()).or_else(|| {
-        ["total", "totalCount"]
+        ["total", "totalCount", "totalRecords"]
             .into_iter()
             .find_map(|name| number_pointer(spec, properties, name))
     });
     let has_more = fix.and_then(|f| f.has_more.clone()).or_else(|| {
-        ["hasMore", "hasNext", "nextPage"]
+        ["hasMore", "hasNext", "nextPage", "hasNextPage"]
             .into_iter()
             .find_map(|name| bool_pointer(spec, properties, name))
     });
@@ -448,7 +454,15 @@ fn typed_pointer(
         return Some(format!("/{name}"));
     }
     ENVELOPES.into_iter().find_map(|envelope| {
-        let inner = resolve(spec, properties.get(envelope)?);
+        let mut inner = resolve(spec, properties.get(envelope)?);
+        // v3 wraps the envelope's `$ref` in a one-part `allOf` (to give it a description).
+        if let Some([only]) = inner
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            inner = resolve(spec, only);
+        }
         let schema = inner.get("properties")?.get(name)?;
         fits(type_of(schema).as_deref()).then(|| format!("/{envelope}/{name}"))
     })

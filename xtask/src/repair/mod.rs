@@ -9,9 +9,9 @@
 mod facts;
 mod isolate;
 mod lenient;
-mod multipart;
 mod overlays;
 mod parameters;
+mod request_bodies;
 mod responses;
 mod schemas;
 
@@ -24,19 +24,19 @@ use facts::read_operation_facts;
 pub use facts::{normalize_operation_ids, sdk_method_name};
 pub use isolate::{only_component, only_operation};
 use lenient::lenient_responses;
-use multipart::multipart_as_octet_stream;
 use overlays::{apply_schema_overlays, check_overlays};
 use parameters::{
     declare_path_params, drop_query_params_shadowing_path, integer_paging_params,
     lift_runtime_headers,
 };
+use request_bodies::{keep_first_request_media_type, multipart_as_octet_stream};
 use responses::{
     declare_untyped_success_bodies, drop_error_responses, drop_response_headers,
     merge_success_responses,
 };
 use schemas::{
-    drop_colliding_properties, drop_invalid_defaults, repair_enums, stub_missing_refs, untype_any,
-    untype_contradicted_schemas,
+    drop_colliding_properties, drop_invalid_defaults, drop_required_without_property, repair_enums,
+    stub_missing_refs, untype_any, untype_contradicted_schemas,
 };
 
 /// What the runtime needs to know about one operation, read off the upstream spec.
@@ -110,12 +110,14 @@ pub fn repair(
     drop_query_params_shadowing_path(&mut spec);
     integer_paging_params(&mut spec);
     multipart_as_octet_stream(&mut spec);
+    keep_first_request_media_type(&mut spec);
     untype_any(&mut spec);
     repair_enums(&mut spec);
     untype_contradicted_schemas(&mut spec);
     drop_invalid_defaults(&mut spec);
     stub_missing_refs(&mut spec);
     drop_colliding_properties(&mut spec);
+    drop_required_without_property(&mut spec);
     lenient_responses(&mut spec);
     Ok(Repaired { spec, operations })
 }

@@ -143,8 +143,9 @@ pub fn stub_missing_refs(spec: &mut Value) {
     });
 }
 
-/// Two properties that map to one Rust field (`_id` and `id`) do not compile; the one whose
-/// name already is snake_case is kept.
+/// Two properties that map to one Rust field (`_id` and `id`; v3 contacts' `fieldValue` and
+/// its deprecated alias `field_value`) do not compile. The one kept is the first of: not
+/// `deprecated`, already snake_case, declared first.
 pub fn drop_colliding_properties(spec: &mut Value) {
     for_each_schema(spec, &mut |schema| {
         let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
@@ -162,9 +163,12 @@ pub fn drop_colliding_properties(spec: &mut Value) {
             if names.len() < 2 {
                 continue;
             }
+            let deprecated = |n: &String| {
+                props.get(n).and_then(|p| p.get("deprecated")) == Some(&Value::Bool(true))
+            };
             let keep = names
                 .iter()
-                .find(|n| **n == field)
+                .min_by_key(|n| (deprecated(n), **n != field))
                 .unwrap_or(&names[0])
                 .clone();
             dropped.extend(names.into_iter().filter(|n| *n != keep));
@@ -174,6 +178,28 @@ pub fn drop_colliding_properties(spec: &mut Value) {
         }
         if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
             required.retain(|r| r.as_str().is_none_or(|r| !dropped.iter().any(|d| d == r)));
+        }
+    });
+}
+
+/// typify turns a `required` name with no property into a required `serde_json::Value` field
+/// (v3 social-planner: `platform`, and `_id` beside an `id` property, which collides); an
+/// object that lists its properties cannot require one it does not describe. Schemas composed
+/// with `allOf`/`anyOf`/`oneOf` are left alone (a part may require a sibling's property).
+pub fn drop_required_without_property(spec: &mut Value) {
+    for_each_schema(spec, &mut |schema| {
+        if ["allOf", "anyOf", "oneOf"]
+            .iter()
+            .any(|k| schema.contains_key(*k))
+        {
+            return;
+        }
+        let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+            return;
+        };
+        let names: BTreeSet<String> = props.keys().cloned().collect();
+        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+            required.retain(|r| r.as_str().is_none_or(|r| names.contains(r)));
         }
     });
 }
@@ -277,6 +303,33 @@ mod tests {
         assert_eq!(
             spec["components"]["schemas"]["A"],
             json!({ "type": "object", "required": ["name"], "properties": { "id": { "type": "string" }, "name": { "type": "string" } } })
+        );
+    }
+
+    #[test]
+    fn colliding_properties_keep_the_one_not_deprecated() {
+        let mut spec = json!({ "components": { "schemas": { "F": { "type": "object", "properties": {
+            "fieldValue": { "type": "string" }, "field_value": { "type": "string", "deprecated": true } } } } } });
+        drop_colliding_properties(&mut spec);
+        assert_eq!(
+            spec["components"]["schemas"]["F"]["properties"],
+            json!({ "fieldValue": { "type": "string" } })
+        );
+    }
+
+    #[test]
+    fn required_names_without_property_are_dropped() {
+        let mut spec = json!({ "components": { "schemas": {
+            "A": { "type": "object", "required": ["name", "platform"], "properties": { "name": { "type": "string" } } },
+            "B": { "allOf": [{ "$ref": "#/components/schemas/A" }], "required": ["platform"], "properties": {} } } } });
+        drop_required_without_property(&mut spec);
+        assert_eq!(
+            spec["components"]["schemas"]["A"]["required"],
+            json!(["name"])
+        );
+        assert_eq!(
+            spec["components"]["schemas"]["B"]["required"],
+            json!(["platform"])
         );
     }
 }

@@ -1,4 +1,4 @@
-//! Multipart request bodies, which progenitor 0.15 cannot send.
+//! Request bodies progenitor 0.15 cannot send: multipart, and more than one media type.
 
 use serde_json::{Value, json};
 
@@ -21,6 +21,24 @@ pub fn multipart_as_octet_stream(spec: &mut Value) {
                 "application/octet-stream".into(),
                 json!({ "schema": { "type": "string", "format": "binary" } }),
             );
+        }
+    });
+}
+
+/// progenitor takes one request media type (`todo!` "more media types than expected"); v3's
+/// `POST /oauth/token` offers form-urlencoded and JSON for one schema. The first declared one
+/// is kept: it is the one the operation facts record as the body kind, and upstream lists the
+/// form first (the OAuth 2 token endpoint's own encoding, RFC 6749 §4.1.3, and the only one the
+/// v2 spec declares).
+pub fn keep_first_request_media_type(spec: &mut Value) {
+    for_each_operation(spec, |_, _, op| {
+        if let Some(content) = op
+            .get_mut("requestBody")
+            .and_then(|b| b.get_mut("content"))
+            .and_then(Value::as_object_mut)
+        {
+            let first = content.keys().next().cloned();
+            content.retain(|media_type, _| Some(media_type) == first.as_ref());
         }
     });
 }
@@ -58,6 +76,22 @@ mod tests {
         assert_eq!(
             op_of(&spec)["requestBody"]["content"],
             json!({ "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } })
+        );
+    }
+
+    #[test]
+    fn request_bodies_keep_their_first_media_type() {
+        let mut spec = one_op(
+            "/oauth/token",
+            "post",
+            json!({ "requestBody": { "content": {
+                "application/x-www-form-urlencoded": { "schema": { "$ref": "#/components/schemas/T" } },
+                "application/json": { "schema": { "$ref": "#/components/schemas/T" } } } }, "responses": {} }),
+        );
+        keep_first_request_media_type(&mut spec);
+        assert_eq!(
+            op_of(&spec)["requestBody"]["content"],
+            json!({ "application/x-www-form-urlencoded": { "schema": { "$ref": "#/components/schemas/T" } } })
         );
     }
 }
