@@ -1,14 +1,16 @@
 //! The OAuth lifecycle against the sandbox over real HTTP: install, refresh ahead of expiry
 //! and after a 401 (one refresh for many callers), invalid_grant, a failing store,
-//! agency→location minting, and no secret in any log line.
+//! agency→location minting, and no secret in any log line; and both OAuth dialects
+//! (`OAuthEndpoints::V2`, byte for byte what it always sent, and `V3`) on wiremock and on the
+//! sandbox.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use highlevel::auth::{
-    AuthError, Expected, MemoryStore, Resource, Session, SessionKey, StoreError, StoreFuture,
-    TokenStore, UserType, Versioned,
+    AuthError, Expected, MemoryStore, OAuthEndpoints, Resource, Session, SessionKey, StoreError,
+    StoreFuture, TokenStore, UserType, Versioned,
 };
 use highlevel::secrecy::ExposeSecret;
 use highlevel::{Error, HighLevel};
@@ -562,4 +564,501 @@ async fn installed_locations_follow_the_count_across_short_pages() {
     assert_eq!(locations.last().map(|l| l.id.as_str()), Some("loc74"));
     let pages = server.received_requests().await.unwrap_or_default().len();
     assert_eq!(pages, 3, "skip 0, 30, 60");
+}
+
+// ---- The two OAuth dialects (`OAuthConfig::endpoints`) ----
+
+/// A handle on `server` calling the OAuth endpoints of `endpoints`, with `store` (fresh
+/// when `None`).
+fn dialect_handle(
+    server: &wiremock::MockServer,
+    endpoints: OAuthEndpoints,
+    store: Option<Arc<dyn TokenStore>>,
+) -> HighLevel {
+    let mut config = highlevel::auth::OAuthConfig::new("app1-x", "secret").endpoints(endpoints);
+    if let Some(store) = store {
+        config = config.shared_store(store);
+    }
+    HighLevel::builder()
+        .base_url(server.uri())
+        .oauth_app(config)
+        .build()
+        .expect("handle")
+}
+
+/// The requests `server` received on `path`, in order.
+async fn requests_to(server: &wiremock::MockServer, path: &str) -> Vec<wiremock::Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path() == path)
+        .collect()
+}
+
+fn header<'a>(request: &'a wiremock::Request, name: &str) -> Option<&'a str> {
+    request.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn body_text(request: &wiremock::Request) -> &str {
+    std::str::from_utf8(&request.body).unwrap_or_default()
+}
+
+/// A token answer in snake_case (v2's) or camelCase (v3's), for `user_type`.
+fn token_answer(camel: bool, n: u32, user_type: &str) -> serde_json::Value {
+    let mut answer = if camel {
+        serde_json::json!({
+            "accessToken": format!("at-{n}"), "tokenType": "Bearer", "expiresIn": 86399,
+            "refreshToken": format!("rt-{n}"), "scope": "contacts.readonly",
+        })
+    } else {
+        serde_json::json!({
+            "access_token": format!("at-{n}"), "token_type": "Bearer", "expires_in": 86399,
+            "refresh_token": format!("rt-{n}"), "scope": "contacts.readonly",
+        })
+    };
+    let fields = answer.as_object_mut().expect("an object");
+    fields.insert("userType".into(), user_type.into());
+    fields.insert("companyId".into(), "co1".into());
+    fields.insert("userId".into(), "u1".into());
+    if user_type == "Location" {
+        fields.insert("locationId".into(), "loc1".into());
+    }
+    answer
+}
+
+/// A token endpoint that issues `at-N`/`rt-N` with N counting up, in one casing.
+struct Issuing {
+    camel: bool,
+    issued: std::sync::atomic::AtomicU32,
+}
+
+impl wiremock::Respond for Issuing {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let n = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        let form: Vec<(String, String)> = url_pairs(&request.body);
+        let company = form
+            .iter()
+            .any(|(k, v)| (k == "user_type" || k == "userType") && v == "Company");
+        let user_type = if company { "Company" } else { "Location" };
+        wiremock::ResponseTemplate::new(200).set_body_json(token_answer(self.camel, n, user_type))
+    }
+}
+
+fn url_pairs(body: &[u8]) -> Vec<(String, String)> {
+    reqwest::Url::parse(&format!(
+        "http://x/?{}",
+        std::str::from_utf8(body).unwrap_or_default()
+    ))
+    .map(|u| u.query_pairs().into_owned().collect())
+    .unwrap_or_default()
+}
+
+async fn mount_token(server: &wiremock::MockServer, camel: bool) {
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/oauth/token"))
+        .respond_with(Issuing {
+            camel,
+            issued: std::sync::atomic::AtomicU32::new(0),
+        })
+        .mount(server)
+        .await;
+}
+
+/// Installs loc1 with a code, then refreshes it from a second handle on the same store
+/// (the first one's copy is still fresh): what the token endpoint received, as raw bodies.
+async fn exchange_then_refresh(
+    server: &wiremock::MockServer,
+    endpoints: OAuthEndpoints,
+) -> Vec<wiremock::Request> {
+    let hl = dialect_handle(server, endpoints, None);
+    let app = hl.oauth_app().expect("oauth");
+    let installed = app
+        .exchange_code("code-1", Some("https://cb.example/cb"), UserType::Location)
+        .await
+        .expect("exchanged");
+    assert_eq!(installed.resource, Resource::Location("loc1".into()));
+    let location = Resource::Location("loc1".into());
+    age_session(&hl, location.clone()).await.expect("aged");
+    let hl = dialect_handle(server, endpoints, Some(app.store().clone()));
+    let token = hl
+        .oauth_app()
+        .expect("oauth")
+        .access_token(location, None)
+        .await
+        .expect("refreshed");
+    assert_eq!(token.expose_secret(), "at-2");
+    requests_to(server, "/oauth/token").await
+}
+
+#[tokio::test]
+async fn the_v2_dialect_sends_exactly_what_it_always_sent() {
+    let server = wiremock::MockServer::start().await;
+    mount_token(&server, false).await;
+    let sent = exchange_then_refresh(&server, OAuthEndpoints::V2).await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        body_text(&sent[0]),
+        "client_id=app1-x&client_secret=secret&grant_type=authorization_code&code=code-1\
+         &user_type=Location&redirect_uri=https%3A%2F%2Fcb.example%2Fcb"
+    );
+    assert_eq!(
+        body_text(&sent[1]),
+        "client_id=app1-x&client_secret=secret&grant_type=refresh_token&refresh_token=rt-1\
+         &user_type=Location"
+    );
+    for request in &sent {
+        assert_eq!(header(request, "version"), None);
+        assert_eq!(header(request, "authorization"), None);
+        assert_eq!(header(request, "accept"), Some("application/json"));
+        assert_eq!(
+            header(request, "content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+    }
+
+    // The agency endpoints: v2 paths, `Version: 2021-07-28`, skip/limit.
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/oauth/locationToken"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(token_answer(false, 5, "Location")),
+        )
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/oauth/installedLocations"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "locations": [{ "_id": "loc1", "name": "One", "address": "x" }], "count": 1
+            })),
+        )
+        .mount(&server)
+        .await;
+    let hl = seeded_handle(&server, Resource::Company("co1".into())).await;
+    let report = hl
+        .oauth_app()
+        .expect("oauth")
+        .mint_installed_locations("co1", 1)
+        .await
+        .expect("minted");
+    assert_eq!(report.minted, ["loc1"]);
+    let listed = requests_to(&server, "/oauth/installedLocations").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].url.query(),
+        Some("companyId=co1&appId=app1&isInstalled=true&skip=0&limit=100")
+    );
+    let minted = requests_to(&server, "/oauth/locationToken").await;
+    assert_eq!(minted.len(), 1);
+    assert_eq!(body_text(&minted[0]), "companyId=co1&locationId=loc1");
+    for request in listed.iter().chain(&minted) {
+        assert_eq!(header(request, "version"), Some("2021-07-28"));
+        assert_eq!(header(request, "authorization"), Some("Bearer at-1"));
+    }
+}
+
+#[tokio::test]
+async fn the_v3_dialect_exchanges_and_refreshes_with_camel_case_fields() {
+    let server = wiremock::MockServer::start().await;
+    mount_token(&server, true).await;
+    let sent = exchange_then_refresh(&server, OAuthEndpoints::V3).await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        body_text(&sent[0]),
+        "clientId=app1-x&clientSecret=secret&grantType=authorization_code&code=code-1\
+         &userType=Location&redirectUri=https%3A%2F%2Fcb.example%2Fcb"
+    );
+    assert_eq!(
+        body_text(&sent[1]),
+        "clientId=app1-x&clientSecret=secret&grantType=refresh_token&refreshToken=rt-1\
+         &userType=Location"
+    );
+    for request in &sent {
+        assert_eq!(header(request, "version"), Some("v3"));
+        assert_eq!(header(request, "authorization"), None);
+        assert_eq!(
+            header(request, "content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+    }
+}
+
+#[tokio::test]
+async fn token_answers_decode_in_either_casing_in_both_dialects() {
+    for endpoints in [OAuthEndpoints::V2, OAuthEndpoints::V3] {
+        for camel in [false, true] {
+            let server = wiremock::MockServer::start().await;
+            mount_token(&server, camel).await;
+            // Exchange (at-1) and refresh (at-2) both read the answer's casing.
+            exchange_then_refresh(&server, endpoints).await;
+            let hl = dialect_handle(&server, endpoints, None);
+            let app = hl.oauth_app().expect("oauth");
+            app.exchange_code("code-2", None, UserType::Company)
+                .await
+                .expect("agency install");
+            let stored = app
+                .session(Resource::Company("co1".into()))
+                .await
+                .expect("store")
+                .expect("stored");
+            let session = &stored.session;
+            assert_eq!(session.access_token.expose_secret(), "at-3");
+            assert_eq!(
+                session.refresh_token.as_ref().map(|t| t.expose_secret()),
+                Some("rt-3")
+            );
+            assert!(
+                session.expires_at_unix >= session.obtained_at_unix + 86_000,
+                "{endpoints:?} camel={camel}: the expiry was read"
+            );
+            assert_eq!(session.scope, "contacts.readonly");
+            assert_eq!(session.user_id.as_deref(), Some("u1"));
+        }
+    }
+}
+
+/// An installed-locations endpoint in v3's shape: 12 locations, 5 per page whatever
+/// `pageSize` asks, page tokens `p2`, `p3`; or, with `stuck`, always the same next token.
+struct TokenPages {
+    stuck: bool,
+}
+
+impl wiremock::Respond for TokenPages {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let token = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "pageToken")
+            .map(|(_, v)| v.into_owned());
+        let start = match token.as_deref() {
+            None => 0,
+            Some("p2") => 5,
+            Some("p3") => 10,
+            Some(_) => return wiremock::ResponseTemplate::new(400),
+        };
+        let end = (start + 5).min(12);
+        let items: Vec<serde_json::Value> = (start..end)
+            .map(|i| serde_json::json!({ "_id": format!("loc{i}"), "name": "x", "address": "y", "isInstalled": true }))
+            .collect();
+        let next = if self.stuck {
+            Some("p2".to_owned())
+        } else {
+            (end < 12).then(|| format!("p{}", end / 5 + 1))
+        };
+        let mut pagination = serde_json::json!({
+            "totalRecords": 12, "hasNextPage": next.is_some(), "hasPrevPage": start > 0,
+            "currentPageSize": items.len(),
+        });
+        if let Some(next) = next {
+            pagination["nextPageToken"] = next.into();
+        }
+        wiremock::ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({ "items": items, "pagination": pagination }))
+    }
+}
+
+#[tokio::test]
+async fn the_v3_dialect_mints_location_tokens_and_pages_installed_locations_by_token() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/installed-locations"))
+        .respond_with(TokenPages { stuck: false })
+        .mount(&server)
+        .await;
+    // v3's location token answer: camelCase, no userType or companyId.
+    Mock::given(method("POST"))
+        .and(path("/oauth/location-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "accessToken": "at-loc", "tokenType": "Bearer", "expiresIn": 86399,
+            "refreshToken": "rt-loc", "scope": "contacts.readonly", "userId": "u1",
+            "appId": "app1",
+        })))
+        .mount(&server)
+        .await;
+    let seeded = seeded_handle(&server, Resource::Company("co1".into())).await;
+    let store = seeded.oauth_app().expect("oauth").store().clone();
+    let hl = dialect_handle(&server, OAuthEndpoints::V3, Some(store));
+    let app = hl.oauth_app().expect("oauth");
+    assert_eq!(app.oauth_endpoints(), OAuthEndpoints::V3);
+
+    let report = app
+        .mint_installed_locations("co1", 4)
+        .await
+        .expect("listed");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let mut expected: Vec<String> = (0..12).map(|i| format!("loc{i}")).collect();
+    expected.sort();
+    assert_eq!(report.minted, expected, "all 12 across 3 pages");
+
+    let pages = requests_to(&server, "/oauth/installed-locations").await;
+    let queries: Vec<Option<&str>> = pages.iter().map(|r| r.url.query()).collect();
+    assert_eq!(
+        queries,
+        [
+            Some("companyId=co1&appId=app1&isInstalled=true&pageSize=100"),
+            Some("companyId=co1&appId=app1&isInstalled=true&pageSize=100&pageToken=p2"),
+            Some("companyId=co1&appId=app1&isInstalled=true&pageSize=100&pageToken=p3"),
+        ]
+    );
+    let minted = requests_to(&server, "/oauth/location-token").await;
+    assert_eq!(minted.len(), 12);
+    assert!(
+        minted
+            .iter()
+            .any(|r| body_text(r) == "companyId=co1&locationId=loc7")
+    );
+    for request in pages.iter().chain(&minted) {
+        assert_eq!(header(request, "version"), Some("v3"));
+        assert_eq!(header(request, "authorization"), Some("Bearer at-1"));
+    }
+    assert!(
+        requests_to(&server, "/oauth/locationToken")
+            .await
+            .is_empty()
+    );
+
+    // The minted session knows its location and agency though the answer named neither.
+    let stored = app
+        .session(Resource::Location("loc7".into()))
+        .await
+        .expect("store")
+        .expect("stored");
+    assert_eq!(stored.session.location_id.as_deref(), Some("loc7"));
+    assert_eq!(stored.session.company_id.as_deref(), Some("co1"));
+    assert_eq!(stored.session.user_type, UserType::Location);
+    assert!(stored.session.minted_from_agency);
+}
+
+#[tokio::test]
+async fn a_repeated_page_token_ends_with_a_typed_error_not_a_loop() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer};
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/installed-locations"))
+        .respond_with(TokenPages { stuck: true })
+        .mount(&server)
+        .await;
+    let seeded = seeded_handle(&server, Resource::Company("co1".into())).await;
+    let store = seeded.oauth_app().expect("oauth").store().clone();
+    let hl = dialect_handle(&server, OAuthEndpoints::V3, Some(store));
+    let app = hl.oauth_app().expect("oauth");
+    let listed = tokio::time::timeout(Duration::from_secs(10), app.installed_locations("co1"))
+        .await
+        .expect("ends");
+    let err = listed.expect_err("the token repeats");
+    assert!(
+        matches!(
+            err,
+            AuthError::RepeatedPageToken {
+                endpoint: "GET /oauth/installed-locations",
+                pages: 2
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("already followed"), "{err}");
+    assert_eq!(
+        requests_to(&server, "/oauth/installed-locations")
+            .await
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn the_v3_dialect_runs_the_whole_lifecycle_on_the_sandbox() {
+    let sandbox = Sandbox::builder()
+        .installed_locations(249)
+        .serve()
+        .await
+        .expect("sandbox");
+    let config = || app_config(&sandbox).endpoints(OAuthEndpoints::V3);
+    let hl = handle(&sandbox, config()).expect("handle");
+    let location = sandbox.location_id().to_owned();
+
+    // A location install, refreshed ahead of expiry by 50 concurrent callers: one refresh.
+    install(&hl, UserType::Location).await.expect("installed");
+    age_session(&hl, Resource::Location(location.clone()))
+        .await
+        .expect("aged");
+    let hl = reopen(&sandbox, &hl, config()).expect("restarted");
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let hl = hl.clone();
+            let location = location.clone();
+            tokio::spawn(async move { list_contacts(&hl, &location).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.expect("task").expect("call succeeds");
+    }
+    // And after a 401.
+    sandbox.expire_access_tokens();
+    list_contacts(&hl, &location).await.expect("retried");
+    let stats = sandbox.oauth_stats();
+    assert_eq!(
+        (stats.refreshes, stats.refresh_token_reuses),
+        (2, 0),
+        "{stats:?}"
+    );
+
+    // An agency install mints every installed location (250, three pages of 100).
+    let company = sandbox.company_id();
+    install(&hl, UserType::Company)
+        .await
+        .expect("agency install");
+    hl.oauth_app()
+        .expect("oauth")
+        .forget(Resource::Location(location.clone()))
+        .await
+        .expect("forgotten");
+    let listed = hl
+        .oauth_app()
+        .expect("oauth")
+        .installed_locations(&company)
+        .await
+        .expect("listed");
+    assert_eq!(listed.len(), 250);
+    let report = hl
+        .oauth_app()
+        .expect("oauth")
+        .mint_installed_locations(&company, 8)
+        .await
+        .expect("minted");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let mut expected = sandbox.installed_location_ids();
+    expected.sort();
+    assert_eq!(report.minted, expected);
+    assert_eq!(sandbox.oauth_stats().location_tokens, 250);
+
+    // A minted session refreshes in v3 too, and calls through the agency handle.
+    age_session(&hl, Resource::Location(location.clone()))
+        .await
+        .expect("aged");
+    let hl = reopen(&sandbox, &hl, config()).expect("restarted");
+    hl.agency(&company)
+        .location(&location)
+        .contacts()
+        .get_contacts()
+        .location_id(location.as_str())
+        .send()
+        .await
+        .expect("refreshed");
+    let stats = sandbox.oauth_stats();
+    assert_eq!(
+        (
+            stats.refreshes,
+            stats.refresh_token_reuses,
+            stats.location_tokens
+        ),
+        (3, 0, 250),
+        "{stats:?}"
+    );
 }

@@ -323,7 +323,13 @@ async fn a_wrong_or_missing_token_is_401_in_highlevels_shape() {
 #[tokio::test]
 async fn a_missing_or_wrong_version_is_422() {
     let (sandbox, _) = sandbox().await;
-    for version in [None, Some("2021-04-15"), Some("nonsense")] {
+    for version in [
+        None,
+        Some("2021-04-15"),
+        Some("nonsense"),
+        Some("V3"),
+        Some("v2"),
+    ] {
         let mut request = reqwest::Client::new()
             .get(format!("{}/contacts/x", sandbox.url()))
             .bearer_auth(sandbox.token());
@@ -333,7 +339,7 @@ async fn a_missing_or_wrong_version_is_422() {
         let body = shaped_error(request.send().await.expect("answer"), 422).await;
         assert_eq!(
             body["message"],
-            json!(["version must be one of the following values: 2021-07-28"]),
+            json!(["version must be one of the following values: 2021-07-28, v3"]),
             "{version:?}"
         );
     }
@@ -545,4 +551,136 @@ async fn a_client_that_stalls_gets_408_and_never_holds_the_sandbox() {
     )
     .await
     .expect("shutdown returns despite a stalled connection");
+}
+
+/// A raw request as a v3 caller sends it: the sandbox's token, `Version: v3`.
+fn raw_v3(
+    sandbox: &RunningSandbox,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .request(method, format!("{}{path}", sandbox.url()))
+        .bearer_auth(sandbox.token())
+        .header("Version", "v3")
+}
+
+#[tokio::test]
+async fn contacts_routes_answer_version_v3_callers() {
+    let (sandbox, hl) = sandbox().await;
+    let location = sandbox.location_id().to_owned();
+    let created = raw_v3(&sandbox, reqwest::Method::POST, "/contacts/")
+        .json(&json!({ "locationId": location, "firstName": "Ada", "email": "ada@example.com" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(created.status().as_u16(), 201, "v3 create");
+    let ada: Value = created.json().await.expect("json");
+    let ada = ada["contact"]["id"].as_str().expect("an id").to_owned();
+    for n in 1..=4 {
+        create(
+            &hl,
+            &location,
+            &format!("Grace{n}"),
+            &format!("g{n}@example.com"),
+        )
+        .await;
+    }
+    let read = raw_v3(&sandbox, reqwest::Method::GET, &format!("/contacts/{ada}"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(read.status().as_u16(), 200);
+    let listed = raw_v3(&sandbox, reqwest::Method::GET, "/contacts/")
+        .query(&[("locationId", location.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(listed.status().as_u16(), 200);
+
+    // v3 lists contacts with POST /contacts/search: by page, then by searchAfter.
+    let search = |body: Value| {
+        let request = raw_v3(&sandbox, reqwest::Method::POST, "/contacts/search").json(&body);
+        async move {
+            let answer = request.send().await.expect("sent");
+            let status = answer.status().as_u16();
+            (status, answer.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["contacts"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .filter_map(|x| x["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (status, all) = search(json!({ "locationId": location, "pageLimit": 100 })).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["total"], 5, "{all}");
+    let every = ids(&all);
+    assert_eq!(every.first(), Some(&ada));
+    let (status, found) = search(json!({ "locationId": location, "query": "grace" })).await;
+    assert_eq!((status, found["total"].as_u64()), (200, Some(4)), "{found}");
+    let (_, second) = search(json!({ "locationId": location, "pageLimit": 2, "page": 2 })).await;
+    assert_eq!(ids(&second), every[2..4].to_vec());
+
+    let mut walked = Vec::new();
+    let mut after: Option<Value> = None;
+    loop {
+        let mut body = json!({ "locationId": location, "pageLimit": 2 });
+        if let Some(after) = &after {
+            body["searchAfter"] = after.clone();
+        }
+        let (status, page) = search(body).await;
+        assert_eq!(status, 200, "{page}");
+        let got = ids(&page);
+        if got.is_empty() {
+            break;
+        }
+        walked.extend(got);
+        after = page["contacts"]
+            .as_array()
+            .and_then(|c| c.last())
+            .map(|c| c["searchAfter"].clone());
+    }
+    assert_eq!(
+        walked, every,
+        "searchAfter walks every contact once, in order"
+    );
+    for bad in [
+        json!({ "locationId": location, "searchAfter": "x" }),
+        json!({ "locationId": location, "searchAfter": [1] }),
+        json!({ "locationId": location, "searchAfter": [1, "id"], "page": 2 }),
+        json!({ "locationId": location, "filters": [{ "field": "email" }] }),
+        json!({ "locationId": location, "pageLimit": 0 }),
+    ] {
+        let (status, body) = search(bad.clone()).await;
+        assert_eq!(status, 422, "{bad}: {body}");
+    }
+    let (status, _) = search(json!({ "locationId": "elsewhere" })).await;
+    assert_eq!(status, 403);
+
+    // Still refused: no Version, or one neither API declares.
+    for version in [None, Some("v4"), Some("2021-04-15")] {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/contacts/search", sandbox.url()))
+            .bearer_auth(sandbox.token())
+            .json(&json!({ "locationId": location }));
+        if let Some(version) = version {
+            request = request.header("Version", version);
+        }
+        shaped_error(request.send().await.expect("answer"), 422).await;
+    }
+    let location_read = raw_v3(
+        &sandbox,
+        reqwest::Method::GET,
+        &format!("/locations/{location}"),
+    )
+    .send()
+    .await
+    .expect("sent");
+    assert_eq!(location_read.status().as_u16(), 200);
 }

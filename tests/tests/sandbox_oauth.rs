@@ -1,6 +1,7 @@
 //! The sandbox's OAuth endpoints with raw requests, for what the SDK never sends: bad
 //! clients and redirects, wrong content types, reused codes and refresh tokens, the wrong
-//! token kind, out-of-range paging.
+//! token kind, out-of-range paging; and API v3's side: camelCase token requests and answers,
+//! `/oauth/location-token` and `/oauth/installed-locations` with page tokens.
 
 use std::time::Duration;
 
@@ -653,4 +654,321 @@ async fn installed_locations_are_paged_with_skip_and_limit() {
     assert_eq!(status, 403);
     let (status, _) = list("sbx-at-unknown".to_owned(), query("", "")).await;
     assert_eq!(status, 401);
+}
+
+// ---- API v3's OAuth: camelCase token requests, the kebab-case agency routes ----
+
+/// A token request in v3's camelCase (`clientId`, `clientSecret` added), `Version: v3`.
+async fn token_v3(sandbox: &RunningSandbox, fields: &[(&str, &str)]) -> (u16, Value) {
+    let mut form = vec![
+        ("clientId", sandbox.client_id()),
+        ("clientSecret", sandbox.client_secret()),
+    ];
+    form.extend(fields.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let answer = reqwest::Client::new()
+        .post(format!("{}/oauth/token", sandbox.url()))
+        .header("Version", "v3")
+        .form(&form)
+        .send()
+        .await
+        .expect("sent");
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn camel_case_token_requests_get_camel_case_answers() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let code = code(&sandbox, &[]).await;
+    let (status, session) = token_v3(
+        &sandbox,
+        &[
+            ("grantType", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirectUri", CALLBACK),
+            ("userType", "Location"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{session}");
+    for field in ["accessToken", "refreshToken", "tokenType"] {
+        assert!(!text(&session, field).is_empty(), "{field}: {session}");
+    }
+    assert_eq!(session["expiresIn"], 86_399);
+    for snake in ["access_token", "refresh_token", "token_type", "expires_in"] {
+        assert!(session.get(snake).is_none(), "{snake}: {session}");
+    }
+    assert_eq!(text(&session, "userType"), "Location");
+    assert_eq!(text(&session, "locationId"), sandbox.location_id());
+    assert_eq!(
+        list_contacts(&sandbox, text(&session, "accessToken")).await,
+        200
+    );
+
+    // Refresh in camelCase; the old refresh token is spent for either casing.
+    let refresh_token = text(&session, "refreshToken").to_owned();
+    let refresh = [
+        ("grantType", "refresh_token"),
+        ("refreshToken", refresh_token.as_str()),
+        ("userType", "Location"),
+    ];
+    let (status, renewed) = token_v3(&sandbox, &refresh).await;
+    assert_eq!(status, 200, "{renewed}");
+    assert!(!text(&renewed, "accessToken").is_empty(), "{renewed}");
+    let (status, body) = token(
+        &sandbox,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str()),
+        ],
+    )
+    .await;
+    assert_invalid_grant(status, &body);
+    assert_eq!(sandbox.oauth_stats().refresh_token_reuses, 1);
+
+    // A snake_case refresh of the camelCase pair is answered in snake_case.
+    let (status, snake) = token(
+        &sandbox,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", text(&renewed, "refreshToken")),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{snake}");
+    assert!(!text(&snake, "access_token").is_empty(), "{snake}");
+    assert!(snake.get("accessToken").is_none(), "{snake}");
+
+    // Fields of the other casing are not read: the camelCase names are reported missing.
+    let (status, body) = token_v3(&sandbox, &[("grant_type", "refresh_token")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        serde_json::json!(["grantType should not be empty"])
+    );
+    let (status, body) = token_v3(
+        &sandbox,
+        &[("grantType", "refresh_token"), ("refresh_token", "x")],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        serde_json::json!(["refreshToken should not be empty"])
+    );
+    let (status, body) = token_v3(
+        &sandbox,
+        &[
+            ("grantType", "refresh_token"),
+            ("refreshToken", "x"),
+            ("userType", "Agency"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = token_v3(&sandbox, &[("grantType", "password")]).await;
+    assert_eq!(status, 422, "{body}");
+}
+
+async fn mint_v3(
+    sandbox: &RunningSandbox,
+    bearer: &str,
+    version: Option<&str>,
+    location_id: &str,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/oauth/location-token", sandbox.url()))
+        .bearer_auth(bearer)
+        .form(&[
+            ("companyId", sandbox.company_id().as_str()),
+            ("locationId", location_id),
+        ]);
+    if let Some(version) = version {
+        request = request.header("Version", version);
+    }
+    let answer = request.send().await.expect("sent");
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn v3_location_tokens_take_version_v3_and_answer_in_camel_case() {
+    let sandbox = Sandbox::builder()
+        .installed_locations(3)
+        .serve()
+        .await
+        .expect("sandbox");
+    let agency = install(&sandbox, &[("user_type", "Company")]).await;
+    let bearer = text(&agency, "access_token");
+    let (status, minted) = mint_v3(&sandbox, bearer, Some("v3"), "sbxInstalled00000002").await;
+    assert_eq!(status, 200, "{minted}");
+    assert_eq!(text(&minted, "locationId"), "sbxInstalled00000002");
+    assert_eq!(text(&minted, "tokenType"), "Bearer");
+    assert_eq!(text(&minted, "appId"), APP_ID);
+    assert_eq!(minted["expiresIn"], 86_399);
+    assert!(!text(&minted, "refreshToken").is_empty(), "{minted}");
+    // v3's answer declares neither.
+    assert!(minted.get("userType").is_none(), "{minted}");
+    assert!(minted.get("companyId").is_none(), "{minted}");
+    assert!(minted.get("access_token").is_none(), "{minted}");
+    assert_eq!(
+        list_contacts(&sandbox, text(&minted, "accessToken")).await,
+        403,
+        "a token of another location than the sandbox's own"
+    );
+    for version in [None, Some("2021-07-28"), Some("v4")] {
+        let (status, body) = mint_v3(&sandbox, bearer, version, "sbxInstalled00000002").await;
+        assert_eq!(status, 422, "{version:?}: {body}");
+        assert_eq!(
+            body["message"],
+            serde_json::json!(["version must be one of the following values: v3"])
+        );
+    }
+    // v2's path takes v3's Version too, and answers as it always did.
+    let (status, body) = mint(
+        &sandbox,
+        bearer,
+        &sandbox.company_id(),
+        "sbxInstalled00000001",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let v3_on_v2 = reqwest::Client::new()
+        .post(format!("{}/oauth/locationToken", sandbox.url()))
+        .header("Version", "v3")
+        .bearer_auth(bearer)
+        .form(&[
+            ("companyId", sandbox.company_id().as_str()),
+            ("locationId", "sbxInstalled00000003"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(v3_on_v2.status().as_u16(), 200);
+    let body: Value = v3_on_v2.json().await.expect("json");
+    assert_eq!(text(&body, "userType"), "Location", "{body}");
+    assert_eq!(sandbox.oauth_stats().location_tokens, 3);
+}
+
+#[tokio::test]
+async fn v3_installed_locations_are_paged_with_page_tokens() {
+    let sandbox = Sandbox::builder()
+        .installed_locations(25)
+        .serve()
+        .await
+        .expect("sandbox");
+    let ids_all = sandbox.installed_location_ids();
+    let company = sandbox.company_id();
+    let agency = install(&sandbox, &[("user_type", "Company")]).await;
+    let bearer = text(&agency, "access_token").to_owned();
+    let list = |version: &'static str, extra: Vec<(&'static str, String)>| {
+        let url = format!("{}/oauth/installed-locations", sandbox.url());
+        let mut query = vec![
+            ("companyId", company.clone()),
+            ("appId", APP_ID.to_owned()),
+            ("isInstalled", "true".to_owned()),
+        ];
+        query.extend(extra);
+        let bearer = bearer.clone();
+        async move {
+            let answer = reqwest::Client::new()
+                .get(url)
+                .header("Version", version)
+                .bearer_auth(bearer)
+                .query(&query)
+                .send()
+                .await
+                .expect("sent");
+            let status = answer.status().as_u16();
+            (status, answer.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|x| x["_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    let (status, first) = list("v3", vec![]).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(ids(&first), ids_all[..20].to_vec(), "default pageSize 20");
+    let pagination = &first["pagination"];
+    assert_eq!(pagination["totalRecords"], 26);
+    assert_eq!(pagination["hasNextPage"], true);
+    assert_eq!(pagination["hasPrevPage"], false);
+    assert_eq!(pagination["currentPageSize"], 20);
+    assert!(pagination["nextPageToken"].is_string(), "{first}");
+    assert!(first.get("locations").is_none(), "{first}");
+    assert!(first["items"][0]["isInstalled"] == true);
+
+    // Walking the tokens at pageSize 10: three pages, every location once, in order.
+    let mut walked = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut extra = vec![("pageSize", "10".to_owned())];
+        if let Some(token) = &token {
+            extra.push(("pageToken", token.clone()));
+        }
+        let (status, page) = list("v3", extra).await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        walked.extend(ids(&page));
+        let pagination = &page["pagination"];
+        assert_eq!(pagination["hasPrevPage"], pages > 1, "{page}");
+        match pagination["nextPageToken"].as_str() {
+            Some(next) => {
+                assert_eq!(pagination["hasNextPage"], true);
+                token = Some(next.to_owned());
+            }
+            None => {
+                assert_eq!(pagination["hasNextPage"], false);
+                break;
+            }
+        }
+    }
+    assert_eq!((pages, walked), (3, ids_all.clone()));
+
+    for extra in [
+        vec![("pageSize", "0".to_owned())],
+        vec![("pageSize", "101".to_owned())],
+        vec![("pageSize", "x".to_owned())],
+        vec![("pageToken", "not-a-token".to_owned())],
+    ] {
+        let (status, body) = list("v3", extra.clone()).await;
+        assert_eq!(status, 422, "{extra:?}: {body}");
+    }
+    let (status, _) = list("v3", vec![("pageSize", "100".to_owned())]).await;
+    assert_eq!(status, 200);
+    let (status, body) = list("2021-07-28", vec![]).await;
+    assert_eq!(status, 422, "{body}");
+    let location = install(&sandbox, &[]).await;
+    let url = format!("{}/oauth/installed-locations", sandbox.url());
+    let refused = reqwest::Client::new()
+        .get(url)
+        .header("Version", "v3")
+        .bearer_auth(text(&location, "access_token"))
+        .query(&[("companyId", company.as_str()), ("appId", APP_ID)])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status().as_u16(), 403);
+
+    // v2's route takes v3's Version and keeps its own envelope.
+    let v2_route = reqwest::Client::new()
+        .get(format!("{}/oauth/installedLocations", sandbox.url()))
+        .header("Version", "v3")
+        .bearer_auth(&bearer)
+        .query(&[("companyId", company.as_str()), ("appId", APP_ID)])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(v2_route.status().as_u16(), 200);
+    let body: Value = v2_route.json().await.expect("json");
+    assert_eq!(body["count"], 26, "{body}");
 }

@@ -31,7 +31,7 @@ pub mod retry;
 #[rustfmt::skip]
 mod scope;
 
-pub use auth::{AuthError, OAuthApp, OAuthConfig, Resource};
+pub use auth::{AuthError, OAuthApp, OAuthConfig, OAuthEndpoints, Resource};
 pub use credentials::{Credentials, Runtime};
 pub use decode::{collect_bytes, decode_json, finish, finish_json};
 pub use error::{ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage};

@@ -1,4 +1,5 @@
-//! The contacts API: create, get, update, delete, search, and the `GET /contacts/` list with
+//! The contacts API: create, get, update, delete, search (`POST /contacts/search`, paged by
+//! `page` or `searchAfter`: v3's way to list contacts), and the `GET /contacts/` list with
 //! HighLevel's `meta` paging envelope (`startAfterId` / `startAfter` / `nextPageUrl`).
 
 use std::collections::BTreeMap;
@@ -15,10 +16,10 @@ use serde_json::{Map, Value, json};
 use crate::errors::ApiError;
 use crate::request::{JsonObject, Params, PathText, text};
 use crate::state::Shared;
-use crate::version::Accepted;
+use crate::version::{self, Accepted};
 
-/// The `Version` every contacts operation declares.
-pub const VERSION: Accepted = Accepted(&["2021-07-28"]);
+/// The `Version` every contacts operation declares (v2's `2021-07-28`; v3 declares `v3` for the same routes).
+pub const VERSION: Accepted = version::V2_AND_V3;
 /// `GET /contacts/` page size when none is asked for, and the most it allows.
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
@@ -521,6 +522,10 @@ async fn list(
     })))
 }
 
+/// `POST /contacts/search` (v2's and v3's way of listing contacts): `locationId`, a free-text
+/// `query`, `pageLimit` (1 to 500, default 20), and either `page` (from 1) or `searchAfter`
+/// (the `searchAfter` of the previous page's last contact: `[dateAdded in ms, id]`). Answers
+/// `{ contacts, total }`, each contact with its `searchAfter`.
 async fn search(
     State(shared): State<Shared>,
     JsonObject(body): JsonObject,
@@ -551,19 +556,57 @@ async fn search(
     };
     let page_limit = number("pageLimit", DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT)?;
     let page = number("page", 1, usize::MAX / MAX_SEARCH_LIMIT)?;
+    let after = search_after(&body)?;
     let store = shared.contacts();
     let found: Vec<&Stored> = store
         .ordered()
         .into_iter()
         .filter(|c| matches(c, text(&body, "query")))
         .collect();
+    let skipped = match &after {
+        // A position, not a row: a cursor whose contact was deleted still works.
+        Some((at, id)) => found
+            .iter()
+            .take_while(|c| (c.added_ms, id_of(c)) <= (*at, id.as_str()))
+            .count(),
+        None => (page - 1) * page_limit,
+    };
     let contacts: Vec<Value> = found
         .iter()
-        .skip((page - 1) * page_limit)
+        .skip(skipped)
         .take(page_limit)
-        .map(|c| view(c))
+        .map(|c| {
+            let mut fields = fields_of(c);
+            fields.insert("searchAfter".into(), json!([c.added_ms, id_of(c)]));
+            Value::Object(fields)
+        })
         .collect();
     Ok(Json(json!({ "contacts": contacts, "total": found.len() })))
+}
+
+/// A search body's `searchAfter` cursor, `[dateAdded in ms, id]`; it replaces `page`.
+fn search_after(body: &Map<String, Value>) -> Result<Option<(i64, String)>, ApiError> {
+    let cursor = match body.get("searchAfter") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(parts)) => match parts.as_slice() {
+            [at, id] => at.as_i64().zip(id.as_str().map(str::to_owned)),
+            _ => None,
+        },
+        Some(_) => None,
+    };
+    let Some(cursor) = cursor else {
+        return Err(ApiError::validation(vec![
+            "searchAfter must be the searchAfter of a contact of the previous page: \
+             [dateAdded in ms, id]"
+                .into(),
+        ]));
+    };
+    if body.get("page").is_some_and(|p| !p.is_null()) {
+        return Err(ApiError::validation(vec![
+            "page and searchAfter cannot be used together".into(),
+        ]));
+    }
+    Ok(Some(cursor))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! An in-memory twin of the HighLevel API, for the SDK's quickstart, its tests and yours.
 //!
 //! It answers as HighLevel does: a private integration token (`Authorization: Bearer …`,
-//! 401 otherwise), the `Version` header each operation declares (422 otherwise), error bodies
+//! 401 otherwise), the `Version` header each operation declares (422 otherwise; the routes
+//! v2 and v3 share take v2's `2021-07-28` and v3's `v3`), error bodies
 //! shaped `{"statusCode", "message", "error", "traceId"}` (message a string, or a list for
 //! validation failures), a `traceid` header on every answer, and the contacts API: create, get,
 //! update, delete, search, and `GET /contacts/` paged with `meta.startAfterId` / `startAfter` /
@@ -15,11 +16,17 @@
 //!   one of the [installed locations](Sandbox::installed_locations), `user_type=Company`
 //!   installs for the agency); a bad `client_id`, `response_type` or `redirect_uri` is a 400,
 //!   never a redirect. Codes are single-use and live 10 minutes.
-//! - `POST /oauth/token` (form body): `authorization_code` and `refresh_token` grants.
+//! - `POST /oauth/token` (form body): `authorization_code` and `refresh_token` grants, with
+//!   v2's snake_case fields (`client_id`, `grant_type`, …; answered `access_token`,
+//!   `expires_in`, …) or v3's camelCase ones (`clientId`, `grantType`, …; answered
+//!   `accessToken`, `expiresIn`, …).
 //!   Refresh tokens are single-use: each refresh returns a new pair and presenting a spent
 //!   refresh token again is `invalid_grant`, counted in
 //!   [`OAuthStats::refresh_token_reuses`]. A wrong client is a 401 `invalid_client`.
-//! - `POST /oauth/locationToken` and `GET /oauth/installedLocations` with an agency token.
+//! - `POST /oauth/locationToken` and `GET /oauth/installedLocations` (paged by `skip` and
+//!   `limit`) with an agency token, and v3's `POST /oauth/location-token` and
+//!   `GET /oauth/installed-locations` (`Version: v3`, paged by `pageSize` and `pageToken`,
+//!   answered `{ items, pagination: { totalRecords, hasNextPage, nextPageToken, … } }`).
 //! - Issued access tokens work on the API until they expire
 //!   ([`Sandbox::access_token_ttl`], or at once with
 //!   [`RunningSandbox::expire_access_tokens`]); then they get HighLevel's 401.

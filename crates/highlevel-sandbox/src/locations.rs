@@ -11,10 +11,10 @@ use crate::auth::{Caller, forbidden};
 use crate::errors::ApiError;
 use crate::request::PathText;
 use crate::state::Shared;
-use crate::version::Accepted;
+use crate::version::{self, Accepted};
 
-/// The `Version` HighLevel's locations module takes.
-pub const VERSION: Accepted = Accepted(&["2021-07-28"]);
+/// The `Version` HighLevel's locations module takes (v2's `2021-07-28`; v3 declares `v3` for the same routes).
+pub const VERSION: Accepted = version::V2_AND_V3;
 
 pub fn routes() -> Router<Shared> {
     Router::new().route("/locations/{locationId}", get(read))

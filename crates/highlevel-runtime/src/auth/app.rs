@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use super::authorize::{
     AuthorizationHost, AuthorizeBuilder, PendingAuthorization, code_from_callback,
 };
+use super::dialect::OAuthEndpoints;
 use super::endpoints::{Endpoints, GrantError, InstalledLocation};
 use super::error::AuthError;
 use super::lifecycle::Lifecycle;
@@ -39,6 +40,7 @@ pub struct OAuthConfig {
     pub(crate) unauthorized_cooldown: Duration,
     pub(crate) host: AuthorizationHost,
     pub(crate) default_company: Option<String>,
+    pub(crate) endpoints: OAuthEndpoints,
 }
 
 impl fmt::Debug for OAuthConfig {
@@ -52,6 +54,7 @@ impl fmt::Debug for OAuthConfig {
             .field("lease_ttl", &self.lease_ttl)
             .field("host", &self.host)
             .field("default_company", &self.default_company)
+            .field("endpoints", &self.endpoints)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +74,7 @@ impl OAuthConfig {
             unauthorized_cooldown: DEFAULT_UNAUTHORIZED_COOLDOWN,
             host: AuthorizationHost::Standard,
             default_company: None,
+            endpoints: OAuthEndpoints::V2,
         }
     }
 
@@ -124,6 +128,16 @@ impl OAuthConfig {
     /// have no session of their own.
     pub fn default_company(mut self, company_id: impl Into<String>) -> Self {
         self.default_company = Some(company_id.into());
+        self
+    }
+
+    /// Which OAuth endpoints the app calls (default [`OAuthEndpoints::V2`], the ones
+    /// HighLevel's OAuth guide documents); [`OAuthEndpoints::V3`] calls them as the official
+    /// Python SDK 3.0.0 does (kebab-case paths, camelCase token form fields, `Version: v3`,
+    /// installed locations paged by `pageToken`). Answers are read in either casing whatever
+    /// the choice; refresh, stores and minting work the same in both.
+    pub fn endpoints(mut self, endpoints: OAuthEndpoints) -> Self {
+        self.endpoints = endpoints;
         self
     }
 
@@ -237,6 +251,11 @@ impl OAuthApp {
         self.inner.config.default_company.as_deref()
     }
 
+    /// Which OAuth endpoints the app calls ([`OAuthConfig::endpoints`]).
+    pub fn oauth_endpoints(&self) -> OAuthEndpoints {
+        self.inner.config.endpoints
+    }
+
     /// The token store.
     pub fn store(&self) -> &Arc<dyn TokenStore> {
         &self.inner.config.store
@@ -254,6 +273,7 @@ impl OAuthApp {
             client_id: &self.inner.config.client_id,
             client_secret: &self.inner.config.client_secret,
             timeout: self.inner.config.lease_ttl / 2,
+            dialect: self.inner.config.endpoints,
         }
     }
 

@@ -1,27 +1,26 @@
-//! HighLevel's OAuth endpoints: `POST /oauth/token`, `POST /oauth/locationToken`,
-//! `GET /oauth/installedLocations`.
+//! HighLevel's OAuth endpoints: `POST /oauth/token`, the location token and the installed
+//! locations, in either dialect ([`OAuthEndpoints`]).
 //!
 //! Written by hand rather than through the generated `highlevel-oauth` client because the
 //! session lifecycle sits below every generated client (and the token endpoint's answers
 //! need the tokens handled as secrets from the first byte).
 
+use std::collections::HashSet;
 use std::time::SystemTime;
 
 use reqwest::header::AUTHORIZATION;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
+use super::dialect::{Call, Field, OAuthEndpoints, PageInfo, installed_query, next_page};
 use super::error::AuthError;
 use super::session::{Session, SessionStatus, UserType, unix};
 use crate::ApiError;
 use crate::hooks::oauth_authorization;
 
+/// The token endpoint, as errors name it (the same path in both dialects).
 pub(crate) const TOKEN: &str = "POST /oauth/token";
-pub(crate) const LOCATION_TOKEN: &str = "POST /oauth/locationToken";
-pub(crate) const INSTALLED_LOCATIONS: &str = "GET /oauth/installedLocations";
-/// The `Version` the two agency endpoints declare.
-const VERSION: &str = "2021-07-28";
-const INSTALLED_PAGE: usize = 100;
 
 /// Where and as whom the endpoints are called.
 pub(crate) struct Endpoints<'a> {
@@ -32,27 +31,8 @@ pub(crate) struct Endpoints<'a> {
     /// Each request's limit: shorter than the refresh lease, so that no refresh is still in
     /// flight when another process may take the lease over and spend the same token.
     pub timeout: std::time::Duration,
-}
-
-/// What the token endpoints answer; every field optional so that a missing one is reported
-/// by name instead of failing the decode.
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: Option<String>,
-    refresh_token: Option<String>,
-    expires_in: Option<f64>,
-    #[serde(default)]
-    scope: Option<String>,
-    #[serde(rename = "userType")]
-    user_type: Option<String>,
-    #[serde(rename = "companyId")]
-    company_id: Option<String>,
-    #[serde(rename = "locationId")]
-    location_id: Option<String>,
-    #[serde(rename = "userId")]
-    user_id: Option<String>,
-    #[serde(rename = "approvedLocations", default)]
-    approved_locations: Option<Vec<String>>,
+    /// Which paths, field names and `Version` headers.
+    pub dialect: OAuthEndpoints,
 }
 
 /// A token endpoint's answer: the session and what else it said.
@@ -73,7 +53,8 @@ impl From<AuthError> for GrantError {
     }
 }
 
-/// One installed location, as `installedLocations` lists it.
+/// One installed location, as the installed-locations endpoint lists it (v2's `locations`
+/// and v3's `items` hold the same entries).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InstalledLocation {
@@ -88,14 +69,42 @@ pub struct InstalledLocation {
     pub address: Option<String>,
 }
 
+/// An installed-locations page in either envelope: v2's `{ locations, count }`, v3's
+/// `{ items, pagination }`.
 #[derive(Deserialize)]
 struct InstalledPage {
-    #[serde(default)]
-    locations: Vec<serde_json::Value>,
+    #[serde(default, alias = "items")]
+    locations: Vec<Value>,
     count: Option<f64>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Pagination {
+    has_next_page: Option<bool>,
+    next_page_token: Option<String>,
 }
 
 impl Endpoints<'_> {
+    fn url(&self, call: Call) -> String {
+        format!("{}{}", self.base_url, self.dialect.path(call))
+    }
+
+    /// A request to `call` with its `Accept`, timeout and `Version` (when it has one).
+    fn request(&self, method: reqwest::Method, call: Call) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, self.url(call))
+            .timeout(self.timeout)
+            .header(reqwest::header::ACCEPT, "application/json");
+        match self.dialect.version(call) {
+            Some(version) => request.header("Version", version),
+            None => request,
+        }
+    }
+
     /// Exchanges an authorization code.
     pub async fn exchange_code(
         &self,
@@ -104,12 +113,12 @@ impl Endpoints<'_> {
         user_type: UserType,
     ) -> Result<Granted, GrantError> {
         let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("user_type", user_type.as_str()),
+            (Field::GrantType, "authorization_code"),
+            (Field::Code, code),
+            (Field::UserType, user_type.as_str()),
         ];
         if let Some(uri) = redirect_uri {
-            form.push(("redirect_uri", uri));
+            form.push((Field::RedirectUri, uri));
         }
         self.token_request(&form, user_type).await
     }
@@ -121,29 +130,28 @@ impl Endpoints<'_> {
         user_type: UserType,
     ) -> Result<Granted, GrantError> {
         let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose_secret()),
-            ("user_type", user_type.as_str()),
+            (Field::GrantType, "refresh_token"),
+            (Field::RefreshToken, refresh_token.expose_secret()),
+            (Field::UserType, user_type.as_str()),
         ];
         self.token_request(&form, user_type).await
     }
 
     async fn token_request(
         &self,
-        fields: &[(&str, &str)],
+        fields: &[(Field, &str)],
         user_type: UserType,
     ) -> Result<Granted, GrantError> {
-        let mut form = vec![
-            ("client_id", self.client_id),
-            ("client_secret", self.client_secret.expose_secret()),
+        let credentials = [
+            (Field::ClientId, self.client_id),
+            (Field::ClientSecret, self.client_secret.expose_secret()),
         ];
-        form.extend_from_slice(fields);
-        let request = self
-            .http
-            .post(format!("{}/oauth/token", self.base_url))
-            .timeout(self.timeout)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form);
+        let form: Vec<(&str, &str)> = credentials
+            .iter()
+            .chain(fields)
+            .map(|(field, value)| (self.dialect.field(*field), *value))
+            .collect();
+        let request = self.request(reqwest::Method::POST, Call::Token).form(&form);
         let body = send(request, TOKEN, "get_access_token").await?;
         granted(&body, TOKEN, user_type).map_err(GrantError::Other)
     }
@@ -155,16 +163,13 @@ impl Endpoints<'_> {
         company_id: &str,
         location_id: &str,
     ) -> Result<Granted, GrantError> {
+        let endpoint = self.dialect.label(Call::LocationToken);
         let request = self
-            .http
-            .post(format!("{}/oauth/locationToken", self.base_url))
-            .timeout(self.timeout)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .header("Version", VERSION)
+            .request(reqwest::Method::POST, Call::LocationToken)
             .header(AUTHORIZATION, oauth_authorization(agency_token)?)
             .form(&[("companyId", company_id), ("locationId", location_id)]);
-        let body = send(request, LOCATION_TOKEN, "get_location_access_token").await?;
-        let mut granted = granted(&body, LOCATION_TOKEN, UserType::Location)?;
+        let body = send(request, endpoint, "get_location_access_token").await?;
+        let mut granted = granted(&body, endpoint, UserType::Location)?;
         let session = &mut granted.session;
         session
             .company_id
@@ -176,54 +181,51 @@ impl Endpoints<'_> {
         Ok(granted)
     }
 
-    /// Every location of `company_id` where the app is installed.
+    /// Every location of `company_id` where the app is installed, across all pages.
     pub async fn installed_locations(
         &self,
         agency_token: &SecretString,
         company_id: &str,
         app_id: &str,
     ) -> Result<Vec<InstalledLocation>, GrantError> {
+        let endpoint = self.dialect.label(Call::InstalledLocations);
         let mut all = Vec::new();
-        // Entries read so far, decodable or not: the next page's `skip`.
-        let mut seen = 0usize;
+        let mut cursor = self.dialect.first_page();
+        let mut followed = HashSet::new();
+        let mut pages = 0usize;
         loop {
-            let skip = seen.to_string();
-            let limit = INSTALLED_PAGE.to_string();
             let request = self
-                .http
-                .get(format!("{}/oauth/installedLocations", self.base_url))
-                .timeout(self.timeout)
-                .header(reqwest::header::ACCEPT, "application/json")
-                .header("Version", VERSION)
+                .request(reqwest::Method::GET, Call::InstalledLocations)
                 .header(AUTHORIZATION, oauth_authorization(agency_token)?)
-                .query(&[
-                    ("companyId", company_id),
-                    ("appId", app_id),
-                    ("isInstalled", "true"),
-                    ("skip", &skip),
-                    ("limit", &limit),
-                ]);
-            let body = send(request, INSTALLED_LOCATIONS, "get_installed_location").await?;
+                .query(&installed_query(company_id, app_id, &cursor));
+            let body = send(request, endpoint, "get_installed_location").await?;
             let page: InstalledPage =
                 serde_json::from_slice(&body).map_err(|e| AuthError::InvalidTokenResponse {
-                    endpoint: INSTALLED_LOCATIONS,
+                    endpoint,
                     reason: e.to_string(),
                 })?;
-            let fetched = page.locations.len();
-            seen += fetched;
+            pages += 1;
+            let info = PageInfo {
+                fetched: page.locations.len(),
+                count: page.count,
+                has_next_page: page.pagination.as_ref().and_then(|p| p.has_next_page),
+                next_page_token: page.pagination.and_then(|p| p.next_page_token),
+            };
             // One odd entry must not hide the others.
             all.extend(
                 page.locations
                     .into_iter()
                     .filter_map(|v| serde_json::from_value::<InstalledLocation>(v).ok()),
             );
-            // HighLevel may serve fewer than asked per page: the count, when given, decides.
-            let done = match page.count {
-                Some(total) => seen >= total as usize,
-                None => fetched < INSTALLED_PAGE,
-            };
-            if fetched == 0 || done {
-                return Ok(all);
+            match next_page(&cursor, &info, &mut followed) {
+                Ok(Some(next)) => cursor = next,
+                Ok(None) => return Ok(all),
+                Err(_) => {
+                    return Err(GrantError::Other(AuthError::RepeatedPageToken {
+                        endpoint,
+                        pages,
+                    }));
+                }
             }
         }
     }
@@ -251,12 +253,20 @@ async fn send(
     ))))
 }
 
-/// `invalid_grant` in the OAuth (`error`) or the HighLevel (`message`) shape.
+/// `invalid_grant` in the OAuth (`error`), HighLevel (`message`) or v3 AIP
+/// (`error: { code, message }`) shape.
 fn invalid_grant(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let text = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-    let error = text("error").unwrap_or_default();
-    let message = text("error_description").or_else(|| text("message"));
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let text =
+        |value: &Value, name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let (error, message) = match value.get("error") {
+        Some(aip @ Value::Object(_)) => (text(aip, "code"), text(aip, "message")),
+        _ => (
+            text(&value, "error"),
+            text(&value, "error_description").or_else(|| text(&value, "message")),
+        ),
+    };
+    let error = error.unwrap_or_default();
     let says = |s: &str| {
         let s = s.to_ascii_lowercase();
         s == "invalid_grant" || s.contains("invalid grant") || s.contains("invalid_grant")
@@ -268,15 +278,69 @@ fn invalid_grant(body: &[u8]) -> Option<String> {
     }
 }
 
+/// A token answer's fields, each read under its snake_case or its camelCase name (whichever
+/// is present and not null, snake_case first): HighLevel's v2 answers mix both, v3's are
+/// camelCase, and either dialect may meet either.
+struct TokenFields(Map<String, Value>);
+
+impl TokenFields {
+    fn parse(body: &[u8]) -> Result<Self, String> {
+        // serde_json's messages name a position, never the text: no token can leak here.
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(fields)) => Ok(Self(fields)),
+            Ok(_) => Err("not the token JSON: not an object".into()),
+            Err(e) => Err(format!("not the token JSON: {e}")),
+        }
+    }
+
+    fn value(&self, names: [&str; 2]) -> Option<&Value> {
+        names
+            .into_iter()
+            .filter_map(|name| self.0.get(name))
+            .find(|v| !v.is_null())
+    }
+
+    /// A non-blank string.
+    fn text(&self, names: [&str; 2]) -> Option<String> {
+        self.value(names)
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_owned)
+    }
+
+    /// A number, or a string holding one (`"86399"`).
+    fn number(&self, names: [&str; 2]) -> Option<f64> {
+        match self.value(names)? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    fn texts(&self, names: [&str; 2]) -> Vec<String> {
+        self.value(names)
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The session a token answer (in either casing) makes; a missing access token is reported
+/// by name, never by quoting the body.
 fn granted(body: &[u8], endpoint: &'static str, requested: UserType) -> Result<Granted, AuthError> {
     let invalid = |reason: String| AuthError::InvalidTokenResponse { endpoint, reason };
-    let answer: TokenResponse =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("not the token JSON: {e}")))?;
+    let answer = TokenFields::parse(body).map_err(invalid)?;
     let access_token = answer
-        .access_token
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| invalid("no access_token".into()))?;
-    let user_type = match answer.user_type.as_deref() {
+        .text(["access_token", "accessToken"])
+        .map(SecretString::from)
+        .ok_or_else(|| invalid("no access_token (or accessToken)".into()))?;
+    let user_type = match answer.text(["userType", "user_type"]).as_deref() {
         Some("Company") => UserType::Company,
         Some("Location") => UserType::Location,
         _ => requested,
@@ -285,27 +349,26 @@ fn granted(body: &[u8], endpoint: &'static str, requested: UserType) -> Result<G
     // HighLevel documents 86399 s; a missing or odd value is treated as "expires now" so the
     // next call refreshes rather than trusting a token for an unknown time.
     let expires_in = answer
-        .expires_in
+        .number(["expires_in", "expiresIn"])
         .filter(|s| s.is_finite() && *s > 0.0)
         .map_or(0, |s| s as u64);
     Ok(Granted {
         session: Session {
-            access_token: SecretString::from(access_token),
+            access_token,
             refresh_token: answer
-                .refresh_token
-                .filter(|t| !t.trim().is_empty())
+                .text(["refresh_token", "refreshToken"])
                 .map(SecretString::from),
             expires_at_unix: now.saturating_add(expires_in),
             obtained_at_unix: now,
-            scope: answer.scope.unwrap_or_default(),
+            scope: answer.text(["scope", "scope"]).unwrap_or_default(),
             user_type,
-            company_id: answer.company_id,
-            location_id: answer.location_id,
-            user_id: answer.user_id,
+            company_id: answer.text(["companyId", "company_id"]),
+            location_id: answer.text(["locationId", "location_id"]),
+            user_id: answer.text(["userId", "user_id"]),
             minted_from_agency: false,
             status: SessionStatus::Active,
         },
-        approved_locations: answer.approved_locations.unwrap_or_default(),
+        approved_locations: answer.texts(["approvedLocations", "approved_locations"]),
     })
 }
 
@@ -325,6 +388,17 @@ mod tests {
             )
             .is_some()
         );
+        assert_eq!(
+            invalid_grant(
+                br#"{"error":{"code":"INVALID_GRANT","message":"Refresh token already used"}}"#
+            )
+            .as_deref(),
+            Some("Refresh token already used")
+        );
+        assert!(
+            invalid_grant(br#"{"error":{"code":"UNAUTHENTICATED","message":"bad client"}}"#)
+                .is_none()
+        );
         assert!(invalid_grant(br#"{"error":"invalid_client"}"#).is_none());
         assert!(invalid_grant(b"not json").is_none());
     }
@@ -341,5 +415,63 @@ mod tests {
         .unwrap_or_default();
         assert!(err.contains("no access_token"), "{err}");
         assert!(!err.contains("rt-secret"), "{err}");
+    }
+
+    #[test]
+    fn token_answers_decode_in_either_casing() {
+        let snake = br#"{"access_token":"at-s","refresh_token":"rt-s","expires_in":86399,
+            "token_type":"Bearer","scope":"a b","userType":"Company","companyId":"co1",
+            "userId":"u1","approvedLocations":["l1","l2"]}"#;
+        let camel = br#"{"accessToken":"at-c","refreshToken":"rt-c","expiresIn":"86399",
+            "tokenType":"Bearer","scope":"a b","userType":"Company","companyId":"co1",
+            "userId":"u1","approvedLocations":["l1","l2"]}"#;
+        for (body, access, refresh) in [(&snake[..], "at-s", "rt-s"), (&camel[..], "at-c", "rt-c")]
+        {
+            let granted = granted(body, TOKEN, UserType::Location)
+                .map_err(|e| e.to_string())
+                .expect("decoded");
+            let session = &granted.session;
+            assert_eq!(session.access_token.expose_secret(), access);
+            assert_eq!(
+                session.refresh_token.as_ref().map(|t| t.expose_secret()),
+                Some(refresh)
+            );
+            assert_eq!(session.expires_at_unix - session.obtained_at_unix, 86399);
+            assert_eq!(session.user_type, UserType::Company);
+            assert_eq!(session.company_id.as_deref(), Some("co1"));
+            assert_eq!(session.user_id.as_deref(), Some("u1"));
+            assert_eq!(session.scope, "a b");
+            assert_eq!(granted.approved_locations, ["l1", "l2"]);
+        }
+        // A null in one casing does not hide the other; odd types are ignored, not fatal.
+        let mixed = br#"{"access_token":null,"accessToken":"at-m","expires_in":"soon",
+            "location_id":"l9","scope":7}"#;
+        let granted = granted(mixed, TOKEN, UserType::Location)
+            .map_err(|e| e.to_string())
+            .expect("decoded");
+        assert_eq!(granted.session.access_token.expose_secret(), "at-m");
+        assert_eq!(
+            granted.session.expires_at_unix,
+            granted.session.obtained_at_unix
+        );
+        assert_eq!(granted.session.location_id.as_deref(), Some("l9"));
+        assert_eq!(granted.session.user_type, UserType::Location);
+        assert!(granted.session.refresh_token.is_none());
+    }
+
+    #[test]
+    fn unusable_token_answers_never_quote_the_body() {
+        for body in [
+            &br#"["at-secret"]"#[..],
+            br#"{"accessToken":"  ","refreshToken":"rt-secret"}"#,
+            br#"{"accessToken":"at-secret""#,
+        ] {
+            let err = granted(body, TOKEN, UserType::Location)
+                .err()
+                .map(|e| format!("{e} {e:?}"))
+                .unwrap_or_default();
+            assert!(err.contains("unusable answer"), "{err}");
+            assert!(!err.contains("secret"), "{err}");
+        }
     }
 }

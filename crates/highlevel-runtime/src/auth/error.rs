@@ -75,6 +75,14 @@ pub enum AuthError {
         /// What is missing or malformed (never the body, which holds tokens).
         reason: String,
     },
+    /// The installed-locations endpoint (v3) answered a `nextPageToken` that was already
+    /// followed: listing stopped rather than loop over the same pages.
+    RepeatedPageToken {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// How many pages were read before the repeat.
+        pages: usize,
+    },
     /// The callback's `state` is not the one this authorization was started with: the
     /// callback may be forged (CSRF) and was not exchanged.
     StateMismatch,
@@ -147,6 +155,11 @@ impl fmt::Display for AuthError {
             Self::InvalidTokenResponse { endpoint, reason } => {
                 write!(f, "{endpoint}: unusable answer: {reason}")
             }
+            Self::RepeatedPageToken { endpoint, pages } => write!(
+                f,
+                "{endpoint}: page {pages} names a nextPageToken already followed; stopped \
+                 instead of looping"
+            ),
             Self::StateMismatch => f.write_str(
                 "the callback's state does not match the authorization request (possible CSRF)",
             ),

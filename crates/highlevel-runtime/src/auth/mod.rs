@@ -8,6 +8,7 @@
 
 mod app;
 mod authorize;
+mod dialect;
 mod endpoints;
 mod error;
 mod lifecycle;
@@ -21,6 +22,7 @@ pub use app::{
 pub use authorize::{
     AuthorizationHost, AuthorizationRequest, AuthorizeBuilder, PendingAuthorization,
 };
+pub use dialect::OAuthEndpoints;
 pub use endpoints::InstalledLocation;
 pub use error::AuthError;
 pub(crate) use lifecycle::resource_for;

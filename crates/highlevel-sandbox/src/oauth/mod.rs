@@ -24,8 +24,12 @@ use serde_json::{Map, Value, json};
 use crate::state::Shared;
 use crate::version::{self, Accepted};
 
-/// The `Version` HighLevel's agency OAuth endpoints declare.
-pub const VERSION: Accepted = Accepted(&["2021-07-28"]);
+/// The `Version` of v2's agency OAuth endpoints (`/oauth/locationToken`,
+/// `/oauth/installedLocations`): v2's, and v3's for v3 callers of the same routes.
+pub const VERSION: Accepted = version::V2_AND_V3;
+/// The `Version` of v3's agency OAuth endpoints (`/oauth/location-token`,
+/// `/oauth/installed-locations`), as the v3 spec declares it.
+pub const VERSION_V3: Accepted = version::V3_ONLY;
 /// How long an authorization code can be exchanged.
 const CODE_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long an unused refresh token stays valid ("a year unless they are used").
@@ -157,6 +161,64 @@ impl IntoResponse for OAuthError {
             })),
         )
             .into_response()
+    }
+}
+
+/// How a token request names its fields, and so how its answer names the token fields: v2's
+/// snake_case (`client_id`, `refresh_token`; answer `access_token`, `expires_in`) or v3's
+/// camelCase (`clientId`, `refreshToken`; answer `accessToken`, `expiresIn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Casing {
+    Snake,
+    Camel,
+}
+
+/// The token fields whose names differ between the casings (the others, `userType`,
+/// `companyId`, `locationId`, …, are camelCase in both).
+const TOKEN_FIELDS: [(&str, &str); 4] = [
+    ("access_token", "accessToken"),
+    ("token_type", "tokenType"),
+    ("expires_in", "expiresIn"),
+    ("refresh_token", "refreshToken"),
+];
+
+impl Casing {
+    /// A request field's name in this casing, given its snake_case name.
+    pub fn field(self, snake: &'static str) -> &'static str {
+        const REQUEST_FIELDS: [(&str, &str); 6] = [
+            ("client_id", "clientId"),
+            ("client_secret", "clientSecret"),
+            ("grant_type", "grantType"),
+            ("refresh_token", "refreshToken"),
+            ("user_type", "userType"),
+            ("redirect_uri", "redirectUri"),
+        ];
+        match self {
+            Self::Snake => snake,
+            Self::Camel => REQUEST_FIELDS
+                .iter()
+                .find(|(s, _)| *s == snake)
+                .map_or(snake, |(_, camel)| camel),
+        }
+    }
+
+    /// A token answer (built snake_case) in this casing.
+    pub fn answer(self, body: Value) -> Value {
+        match (self, body) {
+            (Self::Camel, Value::Object(fields)) => Value::Object(
+                fields
+                    .into_iter()
+                    .map(|(name, value)| {
+                        let renamed = TOKEN_FIELDS
+                            .iter()
+                            .find(|(snake, _)| *snake == name)
+                            .map_or(name, |(_, camel)| (*camel).to_owned());
+                        (renamed, value)
+                    })
+                    .collect(),
+            ),
+            (_, body) => body,
+        }
     }
 }
 
@@ -431,6 +493,9 @@ impl OAuthState {
 
 /// The OAuth routes. None sits behind the token layer: the token endpoint authenticates the
 /// client by its secret, the agency endpoints check their own bearer (an agency token).
+/// v2's agency paths and v3's (kebab-case) are served side by side, each with its own
+/// `Version`; the token endpoint is one path for both and checks no `Version` (v2 declares
+/// none, v3 callers send `v3`), answering each request in its own casing.
 pub fn routes() -> Router<Shared> {
     let agency = Router::new()
         .route("/oauth/locationToken", post(agency::location_token))
@@ -441,10 +506,20 @@ pub fn routes() -> Router<Shared> {
         .route_layer(middleware::from_fn(|request, next| {
             version::require_version(VERSION, request, next)
         }));
+    let agency_v3 = Router::new()
+        .route("/oauth/location-token", post(agency::location_token_v3))
+        .route(
+            "/oauth/installed-locations",
+            get(agency::installed_locations_v3),
+        )
+        .route_layer(middleware::from_fn(|request, next| {
+            version::require_version(VERSION_V3, request, next)
+        }));
     Router::new()
         .route("/v2/oauth/chooselocation", get(authorize::choose_location))
         .route("/oauth/token", post(token::token))
         .merge(agency)
+        .merge(agency_v3)
 }
 
 #[cfg(test)]
@@ -588,5 +663,26 @@ mod tests {
         ] {
             assert!(!shown.contains(secret), "{shown}");
         }
+    }
+
+    #[test]
+    fn camel_case_answers_rename_only_the_token_fields() {
+        let mut state = state();
+        let body = state.issue(Grant {
+            subject: Subject::Location("loc1".into()),
+            scope: "s".into(),
+        });
+        assert_eq!(Casing::Snake.answer(body.clone()), body);
+        let camel = Casing::Camel.answer(body.clone());
+        for (snake, camel_name) in TOKEN_FIELDS {
+            assert_eq!(camel[camel_name], body[snake], "{camel_name}");
+            assert!(camel.get(snake).is_none(), "{snake}");
+        }
+        for kept in ["scope", "userType", "companyId", "locationId", "userId"] {
+            assert_eq!(camel[kept], body[kept], "{kept}");
+        }
+        assert_eq!(Casing::Camel.field("grant_type"), "grantType");
+        assert_eq!(Casing::Camel.field("code"), "code");
+        assert_eq!(Casing::Snake.field("grant_type"), "grant_type");
     }
 }

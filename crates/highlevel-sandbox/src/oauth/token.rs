@@ -1,5 +1,8 @@
 //! `POST /oauth/token`: authorization codes and refresh tokens for access tokens, the client
-//! authenticated by its id and secret in the form body.
+//! authenticated by its id and secret in the form body. v2's snake_case fields
+//! (`client_id`, `grant_type`, `refresh_token`, …) get a snake_case answer (`access_token`,
+//! `expires_in`, …); v3's camelCase ones (`clientId`, `grantType`, `refreshToken`, …) a
+//! camelCase answer (`accessToken`, `expiresIn`, …).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -8,7 +11,7 @@ use axum::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Response};
 
-use super::{OAuthError, no_store};
+use super::{Casing, OAuthError, no_store};
 use crate::errors::ApiError;
 use crate::request::read_body;
 use crate::state::Shared;
@@ -62,14 +65,27 @@ impl Form {
     }
 }
 
+/// The casing a token request uses: camelCase when it names `clientId` or `grantType` (v3),
+/// snake_case otherwise (v2). Fields of the other casing are then not read.
+fn casing_of(form: &Form) -> Casing {
+    if form.get("clientId").is_some() || form.get("grantType").is_some() {
+        Casing::Camel
+    } else {
+        Casing::Snake
+    }
+}
+
 pub(super) async fn token(State(shared): State<Shared>, form: Form) -> Result<Response, ApiError> {
+    let casing = casing_of(&form);
+    let name = |snake| casing.field(snake);
     let [client_id, client_secret, grant_type] =
-        form.required(["client_id", "client_secret", "grant_type"])?;
-    let user_type = form.get("user_type");
+        form.required([name("client_id"), name("client_secret"), name("grant_type")])?;
+    let user_type = form.get(name("user_type"));
     if user_type.is_some_and(|t| t != "Location" && t != "Company") {
-        return Err(ApiError::validation(vec![
-            "user_type must be one of the following values: Company, Location".into(),
-        ]));
+        return Err(ApiError::validation(vec![format!(
+            "{} must be one of the following values: Company, Location",
+            name("user_type")
+        )]));
     }
     let mut oauth = shared.oauth();
     if !oauth.client_matches(client_id, client_secret) {
@@ -78,7 +94,8 @@ pub(super) async fn token(State(shared): State<Shared>, form: Form) -> Result<Re
     let granted = match grant_type {
         "authorization_code" => {
             let [code] = form.required(["code"])?;
-            let granted = oauth.exchange_code(client_id, code, form.get("redirect_uri"), user_type);
+            let granted =
+                oauth.exchange_code(client_id, code, form.get(name("redirect_uri")), user_type);
             if let Ok(session) = &granted {
                 // Queued while the OAuth state is locked, so installs arrive in the order they happened.
                 shared
@@ -88,20 +105,19 @@ pub(super) async fn token(State(shared): State<Shared>, form: Form) -> Result<Re
             granted
         }
         "refresh_token" => {
-            let [refresh_token] = form.required(["refresh_token"])?;
+            let [refresh_token] = form.required([name("refresh_token")])?;
             oauth.refresh(refresh_token, user_type)
         }
         _ => {
-            return Err(ApiError::validation(vec![
-                "grant_type must be one of the following values: authorization_code, \
-                 refresh_token"
-                    .into(),
-            ]));
+            return Err(ApiError::validation(vec![format!(
+                "{} must be one of the following values: authorization_code, refresh_token",
+                name("grant_type")
+            )]));
         }
     };
     drop(oauth);
     Ok(match granted {
-        Ok(body) => (no_store(), Json(body)).into_response(),
+        Ok(body) => (no_store(), Json(casing.answer(body))).into_response(),
         Err(refused) => refused.into_response(),
     })
 }
