@@ -24,6 +24,8 @@ pub type CallFuture = Pin<Box<dyn Future<Output = Result<Outcome, ArgumentError>
 /// One generated operation call with arguments built from the upstream spec.
 #[derive(Debug, Clone, Copy)]
 pub struct Call {
+    /// The spec set (`v2`, `v3`).
+    pub set: &'static str,
     /// The module (`contacts`).
     pub module: &'static str,
     /// The upstream operation id.

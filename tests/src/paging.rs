@@ -25,6 +25,8 @@ pub type StreamFuture =
 /// One row of the pagination table as a call.
 #[derive(Debug, Clone, Copy)]
 pub struct PagingCall {
+    /// The spec set (`v2`, `v3`).
+    pub set: &'static str,
     /// The module (`contacts`).
     pub module: &'static str,
     /// The upstream operation id.

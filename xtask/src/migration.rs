@@ -317,6 +317,8 @@ mod tests {
             default_version: "v".into(),
             module_table: "modules.toml".into(),
             generate: false,
+            facade_module: None,
+            full_feature: "full".into(),
             modules,
         }
     }

@@ -469,6 +469,24 @@ fn typed_pointer(
 }
 
 /// `crates/highlevel/PAGINATION.md`: the table, for review and for the facade's rustdoc.
+/// `v2 57 of 82, v3 …`: per set, the rows with helpers of its list operations.
+fn per_set(modules: &[(&Module, Vec<Row>, Vec<LeftOut>)]) -> String {
+    let mut sets: Vec<(&str, usize, usize)> = Vec::new();
+    for (module, rows, left) in modules {
+        match sets.iter_mut().find(|(set, ..)| *set == module.set) {
+            Some((_, r, l)) => {
+                *r += rows.len();
+                *l += left.len();
+            }
+            None => sets.push((&module.set, rows.len(), left.len())),
+        }
+    }
+    sets.iter()
+        .map(|(set, rows, left)| format!("{set} {rows} of {}", rows + left))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn table_markdown(modules: &[(&Module, Vec<Row>, Vec<LeftOut>)], commit: &str) -> String {
     let rows: usize = modules.iter().map(|(_, r, _)| r.len()).sum();
     let left: usize = modules.iter().map(|(_, _, l)| l.len()).sum();
@@ -479,7 +497,7 @@ pub fn table_markdown(modules: &[(&Module, Vec<Row>, Vec<LeftOut>)], commit: &st
          # Pagination table\n\n\
          {total} list operations in the specs (GET operations with a paging or page-size query \
          parameter) at `{commit}`: **{rows} with `.pages()` and `.stream()`**, {left} left out \
-         (reasons below).\n\n\
+         (reasons below); per set: {per_set}.\n\n\
          How to read a row: *moves by* is the query parameter the stream advances (an offset \
          grows by the items received, a page number by one, a cursor is copied from the answer \
          or from the page's last item); *page size asked* is what the stream sends \
@@ -487,13 +505,14 @@ pub fn table_markdown(modules: &[(&Module, Vec<Row>, Vec<LeftOut>)], commit: &st
          property holding the list; *ends on* lists what ends the stream besides an empty page \
          and a page shorter than asked for.\n",
         total = rows + left,
-        commit = &commit[..commit.len().min(7)]
+        commit = &commit[..commit.len().min(7)],
+        per_set = per_set(modules)
     );
     let _ = writeln!(
         out,
-        "| module | operation | path | moves by | page size asked | items | ends on |\n|---|---|---|---|---|---|---|"
+        "| set | module | operation | path | moves by | page size asked | items | ends on |\n|---|---|---|---|---|---|---|---|"
     );
-    for (_, module_rows, _) in modules {
+    for (module, module_rows, _) in modules {
         for row in module_rows {
             let moves = match &row.style {
                 Style::Offset { param } => format!("offset `{param}`"),
@@ -537,7 +556,8 @@ pub fn table_markdown(modules: &[(&Module, Vec<Row>, Vec<LeftOut>)], commit: &st
             }
             let _ = writeln!(
                 out,
-                "| {} | {operation} | `{}` | {moves} | {size} | `{}` | {} |",
+                "| {} | {} | {operation} | `{}` | {moves} | {size} | `{}` | {} |",
+                module.set,
                 row.module,
                 row.path,
                 row.items,
@@ -551,14 +571,14 @@ pub fn table_markdown(modules: &[(&Module, Vec<Row>, Vec<LeftOut>)], commit: &st
     }
     let _ = writeln!(
         out,
-        "\n## Left out\n\n| module | operation | path | why |\n|---|---|---|---|"
+        "\n## Left out\n\n| set | module | operation | path | why |\n|---|---|---|---|---|"
     );
-    for (_, _, module_left) in modules {
+    for (module, _, module_left) in modules {
         for l in module_left {
             let _ = writeln!(
                 out,
-                "| {} | `{}` | `{}` | {} |",
-                l.module, l.upstream_id, l.path, l.reason
+                "| {} | {} | `{}` | `{}` | {} |",
+                module.set, l.module, l.upstream_id, l.path, l.reason
             );
         }
     }
@@ -715,7 +735,7 @@ mod tests {
             json!({ "type": "object", "properties": { "things": things(), "more": things() } }),
         );
         let fix = PagingOverride {
-            set: "v2".into(),
+            sets: vec!["v2".into()],
             module: "things".into(),
             operation: "list-things".into(),
             exclude: false,

@@ -1,7 +1,8 @@
 //! `cargo run --example quickstart`: the SDK doing its job, with nothing to configure.
 //!
 //! With no configuration it starts the sandbox in-process and creates contacts, reads one
-//! back, searches, pages through all of them, shows what a bad request returns and what the
+//! back, searches, pages through all of them, shows what a bad request returns, makes the same
+//! contact calls through API v3 (listing through search), and shows what the
 //! rate-limit headers said; then it
 //! installs itself as an OAuth app (authorization URL, callback with state, code exchange)
 //! and rides out an expired token; last, it shows the signed webhooks the sandbox delivered
@@ -199,7 +200,10 @@ async fn against_the_sandbox() -> Step<()> {
         Ok(_) => return Err(format!("{last_id} is still there after deleting it")),
     }
 
-    println!("\n7. Rate limits");
+    println!("\n7. The same calls through API v3");
+    same_calls_through_v3(&hl, location).await?;
+
+    println!("\n8. Rate limits");
     let status = rate_limits(&hl);
     if status.is_none_or(|s| s.remaining.is_none()) {
         return Err("the sandbox's answers carried no X-RateLimit headers".into());
@@ -207,7 +211,7 @@ async fn against_the_sandbox() -> Step<()> {
 
     oauth_install(&sandbox).await?;
 
-    println!("\n9. Webhooks");
+    println!("\n10. Webhooks");
     receive_webhooks(&mut events, &webhook_url).await?;
     sandbox.shutdown().await;
     Ok(())
@@ -231,11 +235,87 @@ fn serve_webhooks(
 
 /// Every change above was also delivered as a signed webhook: five creates, an update, a
 /// delete and the install.
+/// API v3 beside v2 in one build: the same contact calls through `hl.v3().contacts()`
+/// (feature `v3-contacts`), each sending `Version: v3`. v3 has no `GET /contacts/`: its contacts
+/// are listed through search, page by page.
+async fn same_calls_through_v3(hl: &HighLevel, location: &str) -> Step<()> {
+    use highlevel::v3::contacts::types::{CreateContactDtoV3, SearchBodyV2dto as SearchV3};
+    let v3 = hl.v3().contacts();
+    let body: CreateContactDtoV3 = CreateContactDtoV3::builder()
+        .location_id(location.to_owned())
+        .first_name(Some("Barbara".to_owned()))
+        .last_name(Some("Liskov".to_owned()))
+        .email(Some("barbara@example.com".to_owned()))
+        .try_into()
+        .map_err(|e| format!("building the v3 contact: {e}"))?;
+    let id = v3
+        .create_contact()
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("v3: creating Barbara Liskov: {e}"))?
+        .into_inner()
+        .contact
+        .and_then(|c| c.id)
+        .ok_or("v3: the created contact carried no id")?;
+    let read = v3
+        .get_contact()
+        .contact_id(id.as_str())
+        .send()
+        .await
+        .map_err(|e| format!("v3: reading {id}: {e}"))?
+        .into_inner()
+        .contact
+        .ok_or_else(|| format!("v3: reading {id}: no contact in the answer"))?;
+    println!(
+        "   created and read back {} {} <{}> as {id} (Version: v3)",
+        read.first_name.as_deref().unwrap_or("?"),
+        read.last_name.as_deref().unwrap_or("?"),
+        read.email.as_deref().unwrap_or("?"),
+    );
+    let (mut page, mut listed) = (1u64, 0usize);
+    let total = loop {
+        let body = json!({ "locationId": location, "pageLimit": 2, "page": page });
+        let answer = v3
+            .search_contacts_advanced()
+            .body(SearchV3::from(
+                body.as_object().cloned().unwrap_or_default(),
+            ))
+            .send()
+            .await
+            .map_err(|e| format!("v3: searching page {page}: {e}"))?
+            .into_inner();
+        let on_page = answer
+            .get("contacts")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len);
+        listed += on_page;
+        if on_page < 2 {
+            break answer.get("total").and_then(serde_json::Value::as_u64);
+        }
+        page += 1;
+    };
+    if total != Some(listed as u64) {
+        return Err(format!(
+            "v3: search listed {listed} contacts, its total says {total:?}"
+        ));
+    }
+    println!("   listed all {listed} contacts through search, 2 a page, {page} pages");
+    v3.delete_contact()
+        .contact_id(id.as_str())
+        .send()
+        .await
+        .map_err(|e| format!("v3: deleting {id}: {e}"))?;
+    println!("   deleted {id}");
+    Ok(())
+}
+
 async fn receive_webhooks(
     events: &mut tokio::sync::mpsc::Receiver<Received>,
     url: &str,
 ) -> Step<()> {
-    const EXPECTED: usize = 8;
+    // Five creates, an update and a delete (v2), a create and a delete (v3), the install.
+    const EXPECTED: usize = 10;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut kinds: Vec<String> = Vec::new();
     while kinds.len() < EXPECTED {
@@ -264,7 +344,7 @@ async fn receive_webhooks(
 /// A marketplace app's install, as your web app would run it: send the admin to the
 /// authorization page, take the callback, and from then on call as the location.
 async fn oauth_install(sandbox: &RunningSandbox) -> Step<()> {
-    println!("\n8. Install as an OAuth app");
+    println!("\n9. Install as an OAuth app");
     let hl = HighLevel::builder()
         .base_url(sandbox.url())
         .oauth_app(

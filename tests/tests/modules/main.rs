@@ -42,5 +42,6 @@ mod social_media_posting;
 mod store;
 mod surveys;
 mod users;
+mod v3;
 mod voice_ai;
 mod workflows;

@@ -56,7 +56,7 @@ pub fn facade_files(
 ) -> Result<BTreeMap<String, String>> {
     let version = workspace_version(project)?;
     let mut out = BTreeMap::new();
-    out.insert(FACADE_MODULES.into(), facade_modules(modules)?);
+    out.insert(FACADE_MODULES.into(), facade_modules(project, modules)?);
     out.insert(FACADE_MANIFEST.into(), facade_manifest(project, &version)?);
     Ok(out)
 }
@@ -158,7 +158,7 @@ fn readme(project: &Project, g: &GeneratedModule) -> String {
          [highlevel-rs](https://github.com/highlevel-rs/highlevel-rs) xtask.\n\n\
          Most users depend on the facade instead and enable this module as a feature:\n\n\
          ```sh\ncargo add highlevel --features {feature}\n```\n\n\
-         ```rust,ignore\nlet hl = highlevel::HighLevel::builder()\n    .private_integration_token(std::env::var(\"HIGHLEVEL_TOKEN\")?)\n    .build()?;\nlet client = hl.{accessor}();\n```\n\n\
+         ```rust,ignore\nlet hl = highlevel::HighLevel::builder()\n    .private_integration_token(std::env::var(\"HIGHLEVEL_TOKEN\")?)\n    .build()?;\nlet client = {client};\n```\n\n\
          Every call sends the operation's own `Version` header and the bearer token, decodes \
          responses leniently (unknown enum values land in `Unrecognized`, missing fields are \
          `None`) and fails with `highlevel_runtime::Error`. `operations` lists each operation's \
@@ -170,7 +170,7 @@ fn readme(project: &Project, g: &GeneratedModule) -> String {
         upstream = project.pin.upstream,
         short = short(&project.pin.commit),
         feature = m.feature,
-        accessor = m.accessor(),
+        client = m.client_expression("hl"),
     )
 }
 
@@ -489,39 +489,138 @@ pub fn safe_ident(name: &str) -> String {
     }
 }
 
-fn facade_modules(modules: &[(&Module, usize)]) -> Result<String> {
+fn facade_modules(project: &Project, modules: &[(&Module, usize)]) -> Result<String> {
+    let ident = |name: &str| syn::Ident::new(name, proc_macro2::Span::call_site());
     let mut items = Vec::new();
-    for &(m, operations) in modules {
-        let feature = &m.feature;
-        let lib = syn::Ident::new(&m.lib_name(), proc_macro2::Span::call_site());
-        let accessor = syn::Ident::new(&m.accessor(), proc_macro2::Span::call_site());
-        let module_doc = format!(
-            " HighLevel {} (`{}`): the generated client, types and builders.",
-            m.title, m.crate_name
-        );
-        let accessor_doc = format!(
-            " Client for the {} ({} operations), sharing this handle's connection pool and credentials.",
-            m.title, operations
-        );
-        items.push(quote! {
-            #[cfg(feature = #feature)]
-            #[doc = #module_doc]
-            pub use #lib as #accessor;
-        });
-        items.push(quote! {
-            impl crate::HighLevel {
+    for set in project.generated_sets() {
+        let in_set: Vec<(&Module, usize)> = modules
+            .iter()
+            .filter(|(m, _)| m.set == set.name)
+            .copied()
+            .collect();
+        let mut reexports = Vec::new();
+        let mut accessors = Vec::new();
+        let mut trait_fns = Vec::new();
+        let mut trait_impls = Vec::new();
+        for (m, operations) in in_set {
+            let feature = &m.feature;
+            let lib = ident(&m.lib_name());
+            let accessor = ident(&m.accessor());
+            let module_doc = format!(
+                " HighLevel {} (`{}`): the generated client, types and builders.",
+                m.title, m.crate_name
+            );
+            let accessor_doc = format!(
+                " Client for the {} ({} operations), sharing this handle's connection pool and credentials.",
+                m.title, operations
+            );
+            reexports.push(quote! {
                 #[cfg(feature = #feature)]
-                #[doc = #accessor_doc]
-                pub fn #accessor(&self) -> #lib::Client {
-                    #lib::Client::new_with_client(self.base_url(), self.http_client().clone(), self.runtime().clone())
+                #[doc = #module_doc]
+                pub use #lib as #accessor;
+            });
+            let body = quote! {
+                #lib::Client::new_with_client(hl.base_url(), hl.http_client().clone(), hl.runtime().clone())
+            };
+            match &set.facade_module {
+                None => accessors.push(quote! {
+                    impl crate::HighLevel {
+                        #[cfg(feature = #feature)]
+                        #[doc = #accessor_doc]
+                        pub fn #accessor(&self) -> #lib::Client {
+                            #lib::Client::new_with_client(self.base_url(), self.http_client().clone(), self.runtime().clone())
+                        }
+                    }
+                }),
+                Some(_) => {
+                    accessors.push(quote! {
+                        #[cfg(feature = #feature)]
+                        #[doc = #accessor_doc]
+                        pub fn #accessor(&self) -> #lib::Client {
+                            let hl = self.0;
+                            #body
+                        }
+                    });
+                    trait_fns.push(quote! {
+                        #[cfg(feature = #feature)]
+                        #[doc = #accessor_doc]
+                        fn #accessor(&self) -> #lib::Client;
+                    });
+                    trait_impls.push(quote! {
+                        #[cfg(feature = #feature)]
+                        fn #accessor(&self) -> #lib::Client {
+                            let hl = self;
+                            #body
+                        }
+                    });
                 }
             }
-        });
+        }
+        match &set.facade_module {
+            None => {
+                items.extend(reexports);
+                items.extend(accessors);
+            }
+            Some(name) => {
+                let module = ident(name);
+                let module_doc = format!(
+                    " HighLevel {}: its modules (`highlevel::{name}::contacts`) and their clients \
+                     (`hl.{name}().contacts()`), each behind its feature (`{name}-contacts`, or \
+                     `{}` for all).",
+                    set.title, set.full_feature
+                );
+                let view_doc = format!(
+                    " The {} modules of a [`HighLevel`](crate::HighLevel) handle: `hl.{name}().contacts()`.",
+                    set.title
+                );
+                let trait_doc = format!(
+                    " The {} modules as methods of the handle itself: with this trait in scope \
+                     `hl.contacts()` is the {name} client of every module whose `{name}-…` feature \
+                     is on, so moving a module between sets is its one feature line. Where both \
+                     sets of one module are on, the handle's own (crate-root) method wins; \
+                     `hl.{name}().contacts()` is always this set's.",
+                    set.title
+                );
+                let view_fn_doc = format!(" The {} modules: `hl.{name}().contacts()`.", set.title);
+                items.push(quote! {
+                    #[doc = #module_doc]
+                    pub mod #module {
+                        #(#reexports)*
+
+                        #[doc = #view_doc]
+                        #[derive(Debug, Clone, Copy)]
+                        // Read only by the accessors of the modules whose features are on.
+                        #[allow(dead_code)]
+                        pub struct Modules<'a>(&'a crate::HighLevel);
+
+                        impl Modules<'_> {
+                            #(#accessors)*
+                        }
+
+                        #[doc = #trait_doc]
+                        pub trait Api {
+                            #(#trait_fns)*
+                        }
+
+                        impl Api for crate::HighLevel {
+                            #(#trait_impls)*
+                        }
+
+                        impl crate::HighLevel {
+                            #[doc = #view_fn_doc]
+                            pub fn #module(&self) -> Modules<'_> {
+                                Modules(self)
+                            }
+                        }
+                    }
+                });
+            }
+        }
     }
     let tokens = quote! { #(#items)* };
     let file: syn::File = syn::parse2(tokens).map_err(|e| format!("facade modules: {e}"))?;
     Ok(format!(
-        "// @generated by `cargo xtask codegen` from specs/modules.toml; do not edit by hand.\n\n{}",
+        "// @generated by `cargo xtask codegen` from specs/sets.toml and its module tables; do not edit by hand.\n\n{}",
         prettyplease::unparse(&file)
     ))
 }
@@ -533,16 +632,19 @@ fn facade_manifest(project: &Project, version: &str) -> Result<String> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {FACADE_MANIFEST}: {e}"))?;
     let mut deps = String::new();
-    let mut features = String::from("full = [\n");
-    for m in project.generated_modules() {
-        let _ = writeln!(
-            deps,
-            "{} = {{ path = \"../{}\", version = \"{version}\", optional = true }}",
-            m.crate_name, m.crate_name
-        );
-        let _ = writeln!(features, "    \"{}\",", m.feature);
+    let mut features = String::new();
+    for set in project.generated_sets() {
+        let _ = writeln!(features, "{} = [", set.full_feature);
+        for m in &set.modules {
+            let _ = writeln!(
+                deps,
+                "{} = {{ path = \"../{}\", version = \"{version}\", optional = true }}",
+                m.crate_name, m.crate_name
+            );
+            let _ = writeln!(features, "    \"{}\",", m.feature);
+        }
+        features.push_str("]\n");
     }
-    features.push_str("]\n");
     for m in project.generated_modules() {
         let _ = writeln!(features, "{} = [\"dep:{}\"]", m.feature, m.crate_name);
     }
@@ -587,7 +689,11 @@ pub fn conformance_calls(
 ) -> Result<BTreeMap<String, String>> {
     let text = conformance_header(project, &module.spec) + &format_tokens(module, calls)?;
     Ok(BTreeMap::from([(
-        format!("{}/{}.rs", crate::conformance::CALLS_DIR, module.accessor()),
+        format!(
+            "{}/{}.rs",
+            crate::conformance::CALLS_DIR,
+            module.unique_name()
+        ),
         text,
     )]))
 }
@@ -596,9 +702,15 @@ pub fn conformance_calls(
 pub fn conformance_index(project: &Project) -> Result<BTreeMap<String, String>> {
     let modules: Vec<syn::Ident> = project
         .generated_modules()
-        .map(|m| syn::Ident::new(&m.accessor(), proc_macro2::Span::call_site()))
+        .map(|m| syn::Ident::new(&m.unique_name(), proc_macro2::Span::call_site()))
         .collect();
+    let sets = project.generated_modules().map(|m| m.set.as_str());
     let names = project.generated_modules().map(|m| m.name.as_str());
+    let paths = project
+        .generated_modules()
+        .map(|m| syn::parse_str::<syn::Path>(&format!("highlevel::{}", m.facade_path())))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| format!("conformance index: {e}"))?;
     let tokens = quote! {
         //! One conformance call per generated operation, by module.
 
@@ -618,14 +730,14 @@ pub fn conformance_index(project: &Project) -> Result<BTreeMap<String, String>> 
             calls
         }
 
-        /// How many operations each generated crate has, read from the crates themselves, so
-        /// an operation without a call shows.
-        pub fn generated() -> Vec<(&'static str, usize)> {
-            Vec::from([#((#names, highlevel::#modules::operations::ALL.len())),*])
+        /// How many operations each generated crate has (set, module, count), read from the
+        /// crates themselves, so an operation without a call shows.
+        pub fn generated() -> Vec<(&'static str, &'static str, usize)> {
+            Vec::from([#((#sets, #names, #paths::operations::ALL.len())),*])
         }
     };
     let file: syn::File = syn::parse2(tokens).map_err(|e| format!("conformance index: {e}"))?;
-    let text = conformance_header(project, "specs/modules.toml") + &prettyplease::unparse(&file);
+    let text = conformance_header(project, "specs/sets.toml") + &prettyplease::unparse(&file);
     Ok(BTreeMap::from([(
         format!("{}/mod.rs", crate::conformance::CALLS_DIR),
         text,

@@ -53,6 +53,7 @@ impl Project {
             set.modules = rows.module;
             for module in &mut set.modules {
                 module.set = set.name.clone();
+                module.facade_module = set.facade_module.clone();
                 if module.default_version.is_empty() {
                     module.default_version = set.default_version.clone();
                 }
@@ -123,30 +124,32 @@ impl Project {
                 }
             }
         }
-        let known = |set: &str, module: &str| self.module(set, module).is_some();
+        let known = |sets: &[String], module: &str| {
+            sets.iter().all(|set| self.module(set, module).is_some())
+        };
         for overlay in &self.schema_overlays {
-            if !known(&overlay.set, &overlay.module) {
+            if !known(&overlay.sets, &overlay.module) {
                 return Err(format!(
-                    "specs/overlays.toml: schema overlay `{}` names unknown module `{}` of set `{}`",
-                    overlay.pointer, overlay.module, overlay.set
+                    "specs/overlays.toml: schema overlay `{}` names module `{}`, which one of the sets {:?} lacks",
+                    overlay.pointer, overlay.module, overlay.sets
                 )
                 .into());
             }
         }
         for overlay in &self.overlays {
-            if !known(&overlay.set, &overlay.module) {
+            if !known(&overlay.sets, &overlay.module) {
                 return Err(format!(
-                    "specs/overlays.toml: overlay for `{}` names unknown module `{}` of set `{}`",
-                    overlay.operation, overlay.module, overlay.set
+                    "specs/overlays.toml: overlay for `{}` names module `{}`, which one of the sets {:?} lacks",
+                    overlay.operation, overlay.module, overlay.sets
                 )
                 .into());
             }
         }
         for entry in &self.paging_overrides {
-            if !known(&entry.set, &entry.module) {
+            if !known(&entry.sets, &entry.module) {
                 return Err(format!(
-                    "specs/pagination.toml: entry for `{}` names unknown module `{}` of set `{}`",
-                    entry.operation, entry.module, entry.set
+                    "specs/pagination.toml: entry for `{}` names module `{}`, which one of the sets {:?} lacks",
+                    entry.operation, entry.module, entry.sets
                 )
                 .into());
             }
@@ -189,7 +192,7 @@ impl Project {
     ) -> impl Iterator<Item = &'a SchemaOverlay> + 'a {
         self.schema_overlays
             .iter()
-            .filter(move |o| o.set == module.set && o.module == module.name)
+            .filter(move |o| o.sets.contains(&module.set) && o.module == module.name)
     }
 
     pub fn paging_overrides_for<'a>(
@@ -198,7 +201,7 @@ impl Project {
     ) -> impl Iterator<Item = &'a PagingOverride> + 'a {
         self.paging_overrides
             .iter()
-            .filter(move |o| o.set == module.set && o.module == module.name)
+            .filter(move |o| o.sets.contains(&module.set) && o.module == module.name)
     }
 
     pub fn overlays_for<'a>(
@@ -207,7 +210,7 @@ impl Project {
     ) -> impl Iterator<Item = &'a OperationOverlay> + 'a {
         self.overlays
             .iter()
-            .filter(move |o| o.set == module.set && o.module == module.name)
+            .filter(move |o| o.sets.contains(&module.set) && o.module == module.name)
     }
 }
 

@@ -6,8 +6,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperationOverlay {
-    /// The spec set (`v2`, `v3`).
-    pub set: String,
+    /// The spec sets whose module of this name has the defect (`["v2", "v3"]`).
+    pub sets: Vec<String>,
     pub module: String,
     /// The upstream operationId.
     pub operation: String,
@@ -28,7 +28,8 @@ pub struct OperationOverlay {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaOverlay {
-    pub set: String,
+    /// The spec sets whose module of this name has the defect (`["v2", "v3"]`).
+    pub sets: Vec<String>,
     pub module: String,
     /// JSON pointer into the upstream spec, e.g. `/components/schemas/X/properties/y`.
     pub pointer: String,

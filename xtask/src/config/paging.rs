@@ -18,7 +18,8 @@ pub struct CursorParam {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagingOverride {
-    pub set: String,
+    /// The spec sets whose module of this name has the defect (`["v2", "v3"]`).
+    pub sets: Vec<String>,
     pub module: String,
     /// The upstream operationId.
     pub operation: String,

@@ -25,6 +25,12 @@ pub struct SpecSet {
     pub module_table: String,
     /// Whether `cargo xtask codegen` generates crates for the set yet.
     pub generate: bool,
+    /// The facade module holding the set's modules (`v3` → `highlevel::v3::contacts`,
+    /// `hl.v3().contacts()`); none puts them at the crate root (`hl.contacts()`).
+    #[serde(default)]
+    pub facade_module: Option<String>,
+    /// The facade feature turning on every module of the set.
+    pub full_feature: String,
     /// The rows of `module_table`, filled at load.
     #[serde(skip)]
     pub modules: Vec<Module>,
@@ -65,6 +71,9 @@ pub struct Module {
     /// The set the row belongs to; filled at load.
     #[serde(skip)]
     pub set: String,
+    /// The set's facade module, if any; filled at load.
+    #[serde(skip)]
+    pub facade_module: Option<String>,
 }
 
 impl Module {
@@ -80,6 +89,7 @@ impl Module {
             default_version: "2021-07-28".into(),
             renamed_from: None,
             set: "v2".into(),
+            facade_module: None,
         }
     }
 
@@ -91,6 +101,31 @@ impl Module {
     /// The facade's accessor method (`ad_manager` for module `ad-manager`).
     pub fn accessor(&self) -> String {
         self.name.replace('-', "_")
+    }
+
+    /// The Rust path of the module under the facade (`contacts`, `v3::contacts`).
+    pub fn facade_path(&self) -> String {
+        match &self.facade_module {
+            Some(set) => format!("{set}::{}", self.accessor()),
+            None => self.accessor(),
+        }
+    }
+
+    /// The expression giving the module's client from a facade handle `hl`
+    /// (`hl.contacts()`, `hl.v3().contacts()`).
+    pub fn client_expression(&self, hl: &str) -> String {
+        match &self.facade_module {
+            Some(set) => format!("{hl}.{set}().{}()", self.accessor()),
+            None => format!("{hl}.{}()", self.accessor()),
+        }
+    }
+
+    /// A name unique across sets, for files and identifiers (`contacts`, `v3_contacts`).
+    pub fn unique_name(&self) -> String {
+        match &self.facade_module {
+            Some(set) => format!("{set}_{}", self.accessor()),
+            None => self.accessor(),
+        }
     }
 }
 

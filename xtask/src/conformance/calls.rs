@@ -37,7 +37,11 @@ pub fn module_calls(
         common,
     };
     let builders = builder_setters(code);
-    let accessor = syn::Ident::new(&module.accessor(), Span::call_site());
+    let client: syn::Expr = syn::parse_str(&module.client_expression("hl"))
+        .map_err(|e| format!("module `{}`: facade accessor: {e}", module.name))?;
+    let facade_path: syn::Path = syn::parse_str(&format!("highlevel::{}", module.facade_path()))
+        .map_err(|e| format!("module `{}`: facade path: {e}", module.name))?;
+    let set = &module.set;
     let mut calls = Vec::new();
     let mut paging_calls = Vec::new();
     for op in operations {
@@ -116,13 +120,14 @@ pub fn module_calls(
             let upstream_id = &op.upstream_id;
             paging_calls.push(quote! {
                 PagingCall {
+                    set: #set,
                     module: #module_name,
                     operation_id: #upstream_id,
-                    paging: &highlevel::#accessor::pagination::#constant,
+                    paging: &#facade_path::pagination::#constant,
                     item_key: #item_key,
                     run: |hl, options| {
                         boxed_stream(async move {
-                            let client = hl.#accessor();
+                            let client = #client;
                             Ok(collect(client.#method() #(#paging_chain)* .stream(), options).await)
                         })
                     },
@@ -140,6 +145,7 @@ pub fn module_calls(
         let path = &op.path;
         calls.push(quote! {
             Call {
+                set: #set,
                 module: #module_name,
                 operation_id: #upstream_id,
                 method: #http_method,
@@ -147,7 +153,7 @@ pub fn module_calls(
                 forced_statuses: &[#(#forced),*],
                 run: |hl| {
                     boxed(async move {
-                        let client = hl.#accessor();
+                        let client = #client;
                         let response = client.#method() #(#chain)* .send().await;
                         Ok(observe(response))
                     })
@@ -258,8 +264,17 @@ fn body_call(
     }
 }
 
+/// The module's path under the facade (`highlevel::v3::contacts`).
+fn facade_segments(module: &Module) -> Vec<syn::Ident> {
+    module
+        .facade_path()
+        .split("::")
+        .map(|segment| syn::Ident::new(segment, Span::call_site()))
+        .collect()
+}
+
 fn multipart_body(module: &Module, op: &OperationFacts) -> TokenStream {
-    let lib = syn::Ident::new(&module.accessor(), Span::call_site());
+    let facade = facade_segments(module);
     let form = syn::Ident::new(&crate::codegen::form_struct_name(op), Span::call_site());
     let extra = syn::Ident::new(&crate::codegen::form_extra_field(op), Span::call_site());
     let fields = op.multipart_fields.iter().map(|field| {
@@ -288,7 +303,7 @@ fn multipart_body(module: &Module, op: &OperationFacts) -> TokenStream {
         quote! { #ident: #value }
     });
     quote! {
-        .body(highlevel::#lib::multipart::#form {
+        .body(highlevel::#(#facade)::*::multipart::#form {
             #(#fields,)*
             #extra: Vec::new(),
         })
@@ -297,7 +312,7 @@ fn multipart_body(module: &Module, op: &OperationFacts) -> TokenStream {
 
 /// `ty` as the test crate names it: the generated crate's `types::…` through the facade.
 fn qualified(module: &Module, ty: &syn::Type) -> TokenStream {
-    struct Qualify(syn::Ident);
+    struct Qualify(Vec<syn::Ident>);
     impl VisitMut for Qualify {
         fn visit_type_path_mut(&mut self, node: &mut syn::TypePath) {
             let first = node.path.segments.first().map(|s| s.ident.to_string());
@@ -305,7 +320,7 @@ fn qualified(module: &Module, ty: &syn::Type) -> TokenStream {
                 && node.path.leading_colon.is_none()
                 && matches!(first.as_deref(), Some("types" | "super"))
             {
-                let lib = &self.0;
+                let facade = &self.0;
                 let rest: Vec<_> = node
                     .path
                     .segments
@@ -313,13 +328,13 @@ fn qualified(module: &Module, ty: &syn::Type) -> TokenStream {
                     .skip_while(|s| s.ident == "super")
                     .cloned()
                     .collect();
-                *node = syn::parse_quote! { highlevel::#lib::#(#rest)::* };
+                *node = syn::parse_quote! { highlevel::#(#facade)::*::#(#rest)::* };
             }
             syn::visit_mut::visit_type_path_mut(self, node);
         }
     }
     let mut ty = ty.clone();
-    Qualify(syn::Ident::new(&module.accessor(), Span::call_site())).visit_type_mut(&mut ty);
+    Qualify(facade_segments(module)).visit_type_mut(&mut ty);
     quote! { #ty }
 }
 

@@ -204,7 +204,7 @@ mod tests {
             "/b": { "get": { "operationId": "b", "responses": {} } } } });
         normalize_operation_ids(&mut spec);
         let overlay = OperationOverlay {
-            set: "v2".into(),
+            sets: vec!["v2".into()],
             module: "m".into(),
             operation: "b".into(),
             response: None,

@@ -90,7 +90,7 @@ mod tests {
         let mut spec = json!({ "components": { "schemas": { "P": { "properties": {
             "stages": { "type": "array", "items": { "type": "array" } } } } } } });
         let overlay = SchemaOverlay {
-            set: "v2".into(),
+            sets: vec!["v2".into()],
             module: "m".into(),
             pointer: "/components/schemas/P/properties/stages/items".into(),
             replace: Some(r#"{ "type": "object" }"#.into()),

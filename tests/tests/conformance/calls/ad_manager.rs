@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-reporting",
             method: "GET",
@@ -48,6 +49,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-campaign-reporting",
             method: "GET",
@@ -73,6 +75,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-reporting-list",
             method: "GET",
@@ -104,6 +107,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-current-user",
             method: "GET",
@@ -124,6 +128,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-pages",
             method: "GET",
@@ -143,6 +148,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-instagram-accounts",
             method: "GET",
@@ -169,6 +175,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-page-lead-forms",
             method: "GET",
@@ -190,6 +197,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-create-page-lead-form",
             method: "POST",
@@ -215,6 +223,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-ad-accounts",
             method: "GET",
@@ -237,6 +246,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-ad-account",
             method: "GET",
@@ -260,6 +270,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-delete-ad-account",
             method: "DELETE",
@@ -285,6 +296,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-conversation-forms",
             method: "GET",
@@ -305,6 +317,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-create-conversation-form",
             method: "POST",
@@ -329,6 +342,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-create-integration",
             method: "POST",
@@ -353,6 +367,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-integration",
             method: "GET",
@@ -373,6 +388,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-delete-integration",
             method: "DELETE",
@@ -395,6 +411,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-search-targeting",
             method: "GET",
@@ -415,6 +432,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-publish-campaign",
             method: "POST",
@@ -440,6 +458,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-delete-page",
             method: "DELETE",
@@ -459,6 +478,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-pixels",
             method: "GET",
@@ -480,6 +500,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-upsert-pixel",
             method: "PUT",
@@ -504,6 +525,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-custom-audiences",
             method: "GET",
@@ -533,6 +555,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-delete-custom-audience",
             method: "DELETE",
@@ -556,6 +579,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-update-custom-audience",
             method: "PUT",
@@ -583,6 +607,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-custom-audience-by-id",
             method: "GET",
@@ -606,6 +631,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-add-custom-audience-member",
             method: "PUT",
@@ -633,6 +659,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-remove-custom-audience-member",
             method: "DELETE",
@@ -660,6 +687,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-batch-update-audience-members",
             method: "PUT",
@@ -687,6 +715,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-set-default-page",
             method: "PUT",
@@ -712,6 +741,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-lead-form",
             method: "GET",
@@ -737,6 +767,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-campaign",
             method: "GET",
@@ -760,6 +791,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-get-entity",
             method: "GET",
@@ -796,6 +828,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-upsert-campaign",
             method: "PUT",
@@ -820,6 +853,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-upsert-adset",
             method: "PUT",
@@ -844,6 +878,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-upsert-ad",
             method: "PUT",
@@ -868,6 +903,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-pause-campaign",
             method: "POST",
@@ -891,6 +927,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-resume-campaign",
             method: "POST",
@@ -914,6 +951,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-duplicate-campaign",
             method: "POST",
@@ -937,6 +975,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-delete-campaign",
             method: "DELETE",
@@ -960,6 +999,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-pause-adset",
             method: "POST",
@@ -983,6 +1023,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-resume-adset",
             method: "POST",
@@ -1006,6 +1047,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-duplicate-adset",
             method: "POST",
@@ -1024,6 +1066,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-delete-adset",
             method: "DELETE",
@@ -1047,6 +1090,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-pause-ad",
             method: "POST",
@@ -1070,6 +1114,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-resume-ad",
             method: "POST",
@@ -1093,6 +1138,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-duplicate-ad",
             method: "POST",
@@ -1111,6 +1157,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "fb-delete-ad",
             method: "DELETE",
@@ -1134,6 +1181,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-reporting",
             method: "GET",
@@ -1173,6 +1221,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-reporting-list",
             method: "GET",
@@ -1204,6 +1253,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-campaign-reporting",
             method: "GET",
@@ -1227,6 +1277,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-conversions",
             method: "GET",
@@ -1254,6 +1305,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-upsert-conversion",
             method: "PUT",
@@ -1278,6 +1330,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-conversion-by-id",
             method: "GET",
@@ -1299,6 +1352,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-delete-conversion",
             method: "DELETE",
@@ -1320,6 +1374,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-integration",
             method: "GET",
@@ -1340,6 +1395,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-create-integration",
             method: "POST",
@@ -1364,6 +1420,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-current-user",
             method: "GET",
@@ -1384,6 +1441,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-ad-accounts",
             method: "GET",
@@ -1409,6 +1467,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-ad-account-details",
             method: "GET",
@@ -1430,6 +1489,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-delete-ad-account",
             method: "DELETE",
@@ -1453,6 +1513,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-publish-ad",
             method: "POST",
@@ -1475,6 +1536,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-search-targeting",
             method: "GET",
@@ -1495,6 +1557,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-keyword-ideas",
             method: "POST",
@@ -1522,6 +1585,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-assets",
             method: "GET",
@@ -1547,6 +1611,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-upsert-assets",
             method: "POST",
@@ -1571,6 +1636,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-entity",
             method: "GET",
@@ -1607,6 +1673,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-target-interests",
             method: "GET",
@@ -1635,6 +1702,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-segments",
             method: "GET",
@@ -1654,6 +1722,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-upsert-segment",
             method: "PUT",
@@ -1686,6 +1755,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-delete-segment",
             method: "DELETE",
@@ -1712,6 +1782,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-segment-by-id",
             method: "GET",
@@ -1738,6 +1809,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-create-offline-user-list-job",
             method: "POST",
@@ -1762,6 +1834,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-upsert-audience",
             method: "PUT",
@@ -1786,6 +1859,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-audiences",
             method: "GET",
@@ -1806,6 +1880,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-audience-by-id",
             method: "GET",
@@ -1827,6 +1902,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-upsert-campaign",
             method: "PUT",
@@ -1851,6 +1927,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-campaign-by-id",
             method: "GET",
@@ -1876,6 +1953,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "google-get-conversion-goals",
             method: "GET",
@@ -1896,6 +1974,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-get-integration",
             method: "GET",
@@ -1916,6 +1995,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-create-integration",
             method: "POST",
@@ -1940,6 +2020,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-get-ad-accounts",
             method: "GET",
@@ -1960,6 +2041,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-get-ad-account-details",
             method: "GET",
@@ -1981,6 +2063,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-delete-ad-account",
             method: "DELETE",
@@ -2002,6 +2085,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-get-current-user",
             method: "GET",
@@ -2022,6 +2106,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-get-campaign-group",
             method: "GET",
@@ -2047,6 +2132,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-publish-campaign-group",
             method: "POST",
@@ -2074,6 +2160,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-upsert-campaign-group",
             method: "PUT",
@@ -2098,6 +2185,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-search-targeting",
             method: "GET",
@@ -2121,6 +2209,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-get-lead-forms",
             method: "GET",
@@ -2142,6 +2231,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-create-lead-form",
             method: "POST",
@@ -2170,6 +2260,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-update-ad-status",
             method: "PATCH",
@@ -2200,6 +2291,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-get-ad-analytics",
             method: "GET",
@@ -2236,6 +2328,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-get-reporting-list",
             method: "GET",
@@ -2266,6 +2359,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "ad-manager",
             operation_id: "li-get-campaign-group-reporting",
             method: "GET",

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "affiliate-manager",
             operation_id: "list-affiliates",
             method: "GET",
@@ -40,6 +41,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "affiliate-manager",
             operation_id: "get-affiliate",
             method: "GET",
@@ -63,6 +65,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "affiliate-manager",
             operation_id: "list-payouts",
             method: "GET",
@@ -107,6 +110,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "affiliate-manager",
             operation_id: "list-commissions",
             method: "GET",
@@ -149,6 +153,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "affiliate-manager",
             operation_id: "list-affiliates",
             paging: &highlevel::affiliate_manager::pagination::LIST_AFFILIATES,
@@ -181,6 +186,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "affiliate-manager",
             operation_id: "list-payouts",
             paging: &highlevel::affiliate_manager::pagination::LIST_PAYOUTS,
@@ -226,6 +232,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "affiliate-manager",
             operation_id: "list-commissions",
             paging: &highlevel::affiliate_manager::pagination::LIST_COMMISSIONS,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "createAgent",
             method: "POST",
@@ -34,6 +35,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "getAgents",
             method: "GET",
@@ -58,6 +60,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "updateAgentVersion",
             method: "PATCH",
@@ -86,6 +89,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "updateAgentMetadata",
             method: "PATCH",
@@ -116,6 +120,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "deleteAgent",
             method: "DELETE",
@@ -142,6 +147,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "getAgentById",
             method: "GET",
@@ -168,6 +174,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "promoteAndPublish",
             method: "POST",
@@ -196,6 +203,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "executeAgent",
             method: "POST",
@@ -226,6 +234,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "getAgents-deprecated",
             method: "GET",
@@ -249,6 +258,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "getAgentById-deprecated",
             method: "GET",
@@ -275,6 +285,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "agent-studio",
             operation_id: "executeAgent-deprecated",
             method: "POST",
@@ -311,6 +322,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "agent-studio",
             operation_id: "getAgents",
             paging: &highlevel::agent_studio::pagination::GET_AGENTS,
@@ -336,6 +348,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "agent-studio",
             operation_id: "getAgents-deprecated",
             paging: &highlevel::agent_studio::pagination::GET_AGENTS_DEPRECATED,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "create-relation",
             method: "POST",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "get-relations-by-record-id",
             method: "GET",
@@ -61,6 +63,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "delete-relation",
             method: "DELETE",
@@ -82,6 +85,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "get-association-key-by-key-name",
             method: "GET",
@@ -101,6 +105,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "get-association-by-object-keys",
             method: "GET",
@@ -124,6 +129,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "update-association",
             method: "PUT",
@@ -149,6 +155,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "delete-association",
             method: "DELETE",
@@ -169,6 +176,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "get-association-by-ID",
             method: "GET",
@@ -189,6 +197,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "create-association",
             method: "POST",
@@ -213,6 +222,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "associations",
             operation_id: "find-associations",
             method: "GET",

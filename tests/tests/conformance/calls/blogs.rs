@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "blogs",
             operation_id: "check-url-slug-exists",
             method: "GET",
@@ -35,6 +36,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "blogs",
             operation_id: "update-blog-post",
             method: "PUT",
@@ -60,6 +62,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "blogs",
             operation_id: "create-blog-post",
             method: "POST",
@@ -84,6 +87,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "blogs",
             operation_id: "get-all-blog-authors-by-location",
             method: "GET",
@@ -106,6 +110,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "blogs",
             operation_id: "get-all-categories-by-location",
             method: "GET",
@@ -128,6 +133,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "blogs",
             operation_id: "get-blog-post",
             method: "GET",
@@ -161,6 +167,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "blogs",
             operation_id: "get-blogs",
             method: "GET",
@@ -190,6 +197,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "blogs",
             operation_id: "get-all-blog-authors-by-location",
             paging: &highlevel::blogs::pagination::GET_ALL_BLOG_AUTHORS_BY_LOCATION,
@@ -213,6 +221,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "blogs",
             operation_id: "get-all-categories-by-location",
             paging: &highlevel::blogs::pagination::GET_ALL_CATEGORIES_BY_LOCATION,
@@ -236,6 +245,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "blogs",
             operation_id: "get-blog-post",
             paging: &highlevel::blogs::pagination::GET_BLOG_POST,
@@ -270,6 +280,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "blogs",
             operation_id: "get-blogs",
             paging: &highlevel::blogs::pagination::GET_BLOGS,

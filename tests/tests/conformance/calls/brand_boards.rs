@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "brand-boards",
             operation_id: "getBrandBoardsByLocation",
             method: "GET",
@@ -31,6 +32,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "brand-boards",
             operation_id: "getBrandBoardById",
             method: "GET",
@@ -56,6 +58,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "brand-boards",
             operation_id: "updateBrandBoard",
             method: "PATCH",
@@ -88,6 +91,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "brand-boards",
             operation_id: "deleteBrandBoard",
             method: "DELETE",
@@ -113,6 +117,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "brand-boards",
             operation_id: "createBrandBoard",
             method: "POST",
@@ -143,6 +148,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "brand-boards",
             operation_id: "getBrandBoardsByLocation",
             paging: &highlevel::brand_boards::pagination::GET_BRAND_BOARDS_BY_LOCATION,

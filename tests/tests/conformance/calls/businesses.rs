@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "businesses",
             operation_id: "update-business",
             method: "PUT",
@@ -36,6 +37,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "businesses",
             operation_id: "delete-Business",
             method: "DELETE",
@@ -56,6 +58,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "businesses",
             operation_id: "get-business",
             method: "GET",
@@ -76,6 +79,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "businesses",
             operation_id: "get-businesses-by-location",
             method: "GET",
@@ -98,6 +102,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "businesses",
             operation_id: "create-business",
             method: "POST",
@@ -128,6 +133,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "businesses",
             operation_id: "get-businesses-by-location",
             paging: &highlevel::businesses::pagination::GET_BUSINESSES_BY_LOCATION,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-groups",
             method: "GET",
@@ -29,6 +30,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "create-calendar-group",
             method: "POST",
@@ -53,6 +55,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "validate-groups-slug",
             method: "POST",
@@ -77,6 +80,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "delete-group",
             method: "DELETE",
@@ -97,6 +101,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "edit-group",
             method: "PUT",
@@ -124,6 +129,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "disable-group",
             method: "PUT",
@@ -149,6 +155,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "create-appointment",
             method: "POST",
@@ -173,6 +180,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "edit-appointment",
             method: "PUT",
@@ -198,6 +206,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-appointment",
             method: "GET",
@@ -216,6 +225,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-calendar-events",
             method: "GET",
@@ -247,6 +257,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-blocked-slots",
             method: "GET",
@@ -278,6 +289,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "create-block-slot",
             method: "POST",
@@ -302,6 +314,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "edit-block-slot",
             method: "PUT",
@@ -327,6 +340,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-slots",
             method: "GET",
@@ -360,6 +374,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "update-calendar",
             method: "PUT",
@@ -387,6 +402,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-calendar",
             method: "GET",
@@ -407,6 +423,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "delete-calendar",
             method: "DELETE",
@@ -427,6 +444,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "delete-event",
             method: "DELETE",
@@ -450,6 +468,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-appointment-notes",
             method: "GET",
@@ -472,6 +491,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "create-appointment-note",
             method: "POST",
@@ -499,6 +519,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "update-appointment-note",
             method: "PUT",
@@ -527,6 +548,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "delete-appointment-note",
             method: "DELETE",
@@ -548,6 +570,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-calendar-resource",
             method: "GET",
@@ -571,6 +594,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "update-calendar-resource",
             method: "PUT",
@@ -601,6 +625,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "delete-calendar-resource",
             method: "DELETE",
@@ -624,6 +649,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "fetch-calendar-resources",
             method: "GET",
@@ -649,6 +675,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "create-calendar-resource",
             method: "POST",
@@ -678,6 +705,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-event-notification",
             method: "GET",
@@ -700,6 +728,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "create-event-notification",
             method: "POST",
@@ -727,6 +756,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "find-event-notification",
             method: "GET",
@@ -748,6 +778,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "update-event-notification",
             method: "PUT",
@@ -776,6 +807,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "delete-event-notification",
             method: "DELETE",
@@ -797,6 +829,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "getAllSchedules",
             method: "GET",
@@ -825,6 +858,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "getScheduleById",
             method: "GET",
@@ -843,6 +877,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "updateSchedule",
             method: "PUT",
@@ -868,6 +903,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "deleteSchedule",
             method: "DELETE",
@@ -886,6 +922,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "createSchedule",
             method: "POST",
@@ -910,6 +947,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "add-calendar-to-schedule",
             method: "PUT",
@@ -931,6 +969,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "remove-calendar-from-schedule",
             method: "DELETE",
@@ -952,6 +991,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "get-calendars",
             method: "GET",
@@ -976,6 +1016,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "calendars",
             operation_id: "create-calendar",
             method: "POST",
@@ -1006,6 +1047,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "calendars",
             operation_id: "get-appointment-notes",
             paging: &highlevel::calendars::pagination::GET_APPOINTMENT_NOTES,
@@ -1029,6 +1071,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "calendars",
             operation_id: "getAllSchedules",
             paging: &highlevel::calendars::pagination::GET_ALL_SCHEDULES,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "companies",
             operation_id: "get-company",
             method: "GET",

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "search-contacts-advanced",
             method: "POST",
@@ -29,6 +30,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "get-duplicate-contact",
             method: "GET",
@@ -51,6 +53,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "get-all-tasks",
             method: "GET",
@@ -71,6 +74,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "create-task",
             method: "POST",
@@ -98,6 +102,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "get-task",
             method: "GET",
@@ -121,6 +126,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "update-task",
             method: "PUT",
@@ -151,6 +157,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "delete-task",
             method: "DELETE",
@@ -174,6 +181,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "update-task-completed",
             method: "PUT",
@@ -202,6 +210,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "get-appointments-for-contact",
             method: "GET",
@@ -222,6 +231,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "add-tags",
             method: "POST",
@@ -247,6 +257,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "remove-tags",
             method: "DELETE",
@@ -272,6 +283,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "get-all-notes",
             method: "GET",
@@ -292,6 +304,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "create-note",
             method: "POST",
@@ -319,6 +332,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "get-note",
             method: "GET",
@@ -340,6 +354,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "update-note",
             method: "PUT",
@@ -368,6 +383,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "delete-note",
             method: "DELETE",
@@ -389,6 +405,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "create-association",
             method: "POST",
@@ -414,6 +431,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "add-remove-contact-from-business",
             method: "POST",
@@ -438,6 +456,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "get-contact",
             method: "GET",
@@ -458,6 +477,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "update-contact",
             method: "PUT",
@@ -485,6 +505,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "delete-contact",
             method: "DELETE",
@@ -505,6 +526,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "upsert-contact",
             method: "POST",
@@ -529,6 +551,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "get-contacts-by-businessId",
             method: "GET",
@@ -553,6 +576,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "add-followers-contact",
             method: "POST",
@@ -578,6 +602,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "remove-followers-contact",
             method: "DELETE",
@@ -603,6 +628,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "add-contact-to-campaign",
             method: "POST",
@@ -631,6 +657,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "remove-contact-from-campaign",
             method: "DELETE",
@@ -654,6 +681,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "remove-contact-from-every-campaign",
             method: "DELETE",
@@ -674,6 +702,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "add-contact-to-workflow",
             method: "POST",
@@ -702,6 +731,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "delete-contact-from-workflow",
             method: "DELETE",
@@ -730,6 +760,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "create-contact",
             method: "POST",
@@ -754,6 +785,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "contacts",
             operation_id: "get-contacts",
             method: "GET",
@@ -786,6 +818,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "contacts",
             operation_id: "get-contacts-by-businessId",
             paging: &highlevel::contacts::pagination::GET_CONTACTS_BY_BUSINESS_ID,
@@ -813,6 +846,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "contacts",
             operation_id: "get-contacts",
             paging: &highlevel::contacts::pagination::GET_CONTACTS,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "create-action",
             method: "POST",
@@ -34,6 +35,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "list-actions",
             method: "GET",
@@ -52,6 +54,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "get-action-by-id",
             method: "GET",
@@ -71,6 +74,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "update-action",
             method: "PUT",
@@ -97,6 +101,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "delete-action",
             method: "DELETE",
@@ -116,6 +121,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "update-followup-settings",
             method: "PATCH",
@@ -141,6 +147,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "create-agent",
             method: "POST",
@@ -165,6 +172,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "search-agent",
             method: "GET",
@@ -185,6 +193,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "update-agent",
             method: "PUT",
@@ -210,6 +219,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "get-agent",
             method: "GET",
@@ -228,6 +238,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "delete-agent",
             method: "DELETE",
@@ -246,6 +257,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "get-generation-details",
             method: "GET",
@@ -275,6 +287,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "conversation-ai",
             operation_id: "search-agent",
             paging: &highlevel::conversation_ai::pagination::SEARCH_AGENT,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "search-conversation",
             method: "GET",
@@ -91,6 +92,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "get-conversation",
             method: "GET",
@@ -111,6 +113,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "update-conversation",
             method: "PUT",
@@ -138,6 +141,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "delete-conversation",
             method: "DELETE",
@@ -158,6 +162,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "get-all-custom-subtypes",
             method: "GET",
@@ -178,6 +183,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "create-custom-subtype",
             method: "POST",
@@ -205,6 +211,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "update-custom-subtype",
             method: "PUT",
@@ -233,6 +240,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "get-contact-unsubscription-status",
             method: "GET",
@@ -257,6 +265,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "user-subscription-change",
             method: "POST",
@@ -281,6 +290,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "get-email-by-id",
             method: "GET",
@@ -299,6 +309,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "cancel-scheduled-email-message",
             method: "DELETE",
@@ -319,6 +330,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "export-messages-by-location",
             method: "GET",
@@ -366,6 +378,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "get-message",
             method: "GET",
@@ -384,6 +397,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "get-messages",
             method: "GET",
@@ -413,6 +427,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "send-a-new-message",
             method: "POST",
@@ -437,6 +452,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "add-an-inbound-message",
             method: "POST",
@@ -461,6 +477,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "add-an-outbound-message",
             method: "POST",
@@ -485,6 +502,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "send-review-reply",
             method: "POST",
@@ -509,6 +527,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "cancel-scheduled-message",
             method: "DELETE",
@@ -529,6 +548,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "upload-file-attachments",
             method: "POST",
@@ -557,6 +577,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "initiate-file-upload",
             method: "POST",
@@ -581,6 +602,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "complete-file-upload",
             method: "POST",
@@ -605,6 +627,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "update-message-status",
             method: "PUT",
@@ -632,6 +655,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "add-message-attachments",
             method: "PUT",
@@ -657,6 +681,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "get-message-recording",
             method: "GET",
@@ -680,6 +705,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "get-message-transcription",
             method: "GET",
@@ -703,6 +729,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "download-message-transcription",
             method: "GET",
@@ -726,6 +753,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "live-chat-agent-typing",
             method: "POST",
@@ -750,6 +778,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "conversations",
             operation_id: "create-conversation",
             method: "POST",
@@ -780,6 +809,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "conversations",
             operation_id: "search-conversation",
             paging: &highlevel::conversations::pagination::SEARCH_CONVERSATION,
@@ -865,6 +895,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "conversations",
             operation_id: "export-messages-by-location",
             paging: &highlevel::conversations::pagination::EXPORT_MESSAGES_BY_LOCATION,
@@ -913,6 +944,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "conversations",
             operation_id: "get-messages",
             paging: &highlevel::conversations::pagination::GET_MESSAGES,

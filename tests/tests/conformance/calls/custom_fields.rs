@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "custom-fields",
             operation_id: "get-custom-field-by-id",
             method: "GET",
@@ -27,6 +28,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-fields",
             operation_id: "update-custom-field",
             method: "PUT",
@@ -52,6 +54,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-fields",
             operation_id: "delete-custom-field",
             method: "DELETE",
@@ -70,6 +73,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-fields",
             operation_id: "get-custom-fields-by-object-key",
             method: "GET",
@@ -91,6 +95,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-fields",
             operation_id: "create-custom-field-folder",
             method: "POST",
@@ -115,6 +120,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-fields",
             operation_id: "update-custom-field-folder",
             method: "PUT",
@@ -138,6 +144,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-fields",
             operation_id: "delete-custom-field-folder",
             method: "DELETE",
@@ -159,6 +166,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-fields",
             operation_id: "create-custom-field",
             method: "POST",

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "custom-menus",
             operation_id: "get-custom-menu-by-id",
             method: "GET",
@@ -31,6 +32,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-menus",
             operation_id: "delete-custom-menu",
             method: "DELETE",
@@ -53,6 +55,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-menus",
             operation_id: "update-custom-menu",
             method: "PUT",
@@ -82,6 +85,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-menus",
             operation_id: "get-custom-menus",
             method: "GET",
@@ -108,6 +112,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "custom-menus",
             operation_id: "create-custom-menu",
             method: "POST",
@@ -138,6 +143,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "custom-menus",
             operation_id: "get-custom-menus",
             paging: &highlevel::custom_menus::pagination::GET_CUSTOM_MENUS,

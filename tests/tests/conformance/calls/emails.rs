@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "emails",
             operation_id: "fetch-campaigns",
             method: "GET",
@@ -49,6 +50,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "emails",
             operation_id: "create-template",
             method: "POST",
@@ -73,6 +75,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "emails",
             operation_id: "fetch-template",
             method: "GET",
@@ -111,6 +114,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "emails",
             operation_id: "delete-template",
             method: "DELETE",
@@ -134,6 +138,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "emails",
             operation_id: "update-template",
             method: "POST",
@@ -164,6 +169,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "emails",
             operation_id: "fetch-campaigns",
             paging: &highlevel::emails::pagination::FETCH_CAMPAIGNS,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "forms",
             operation_id: "get-forms-submissions",
             method: "GET",
@@ -37,6 +38,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "forms",
             operation_id: "upload-to-custom-fields",
             method: "POST",
@@ -63,6 +65,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "forms",
             operation_id: "get-forms",
             method: "GET",
@@ -92,6 +95,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "forms",
             operation_id: "get-forms-submissions",
             paging: &highlevel::forms::pagination::GET_FORMS_SUBMISSIONS,
@@ -121,6 +125,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "forms",
             operation_id: "get-forms",
             paging: &highlevel::forms::pagination::GET_FORMS,

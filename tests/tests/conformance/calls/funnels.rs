@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "funnels",
             operation_id: "create-redirect",
             method: "POST",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "funnels",
             operation_id: "update-redirect-by-id",
             method: "PATCH",
@@ -58,6 +60,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "funnels",
             operation_id: "delete-redirect-by-id",
             method: "DELETE",
@@ -79,6 +82,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "funnels",
             operation_id: "fetch-redirects-list",
             method: "GET",
@@ -102,6 +106,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "funnels",
             operation_id: "getFunnels",
             method: "GET",
@@ -126,6 +131,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "funnels",
             operation_id: "getPagesByFunnelId",
             method: "GET",
@@ -148,6 +154,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "funnels",
             operation_id: "getPagesCountByFunnelId",
             method: "GET",

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "create-invoice-template",
             method: "POST",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "list-invoice-templates",
             method: "GET",
@@ -71,6 +73,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "get-invoice-template",
             method: "GET",
@@ -103,6 +106,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-invoice-template",
             method: "PUT",
@@ -132,6 +136,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "delete-invoice-template",
             method: "DELETE",
@@ -164,6 +169,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-invoice-template-late-fees-configuration",
             method: "PATCH",
@@ -193,6 +199,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-invoice-payment-methods-configuration",
             method: "PATCH",
@@ -222,6 +229,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "create-invoice-schedule",
             method: "POST",
@@ -246,6 +254,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "list-invoice-schedules",
             method: "GET",
@@ -284,6 +293,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "get-invoice-schedule",
             method: "GET",
@@ -316,6 +326,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-invoice-schedule",
             method: "PUT",
@@ -345,6 +356,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "delete-invoice-schedule",
             method: "DELETE",
@@ -377,6 +389,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-and-schedule-invoice-schedule",
             method: "POST",
@@ -399,6 +412,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "schedule-invoice-schedule",
             method: "POST",
@@ -428,6 +442,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "auto-payment-invoice-schedule",
             method: "POST",
@@ -457,6 +472,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "cancel-invoice-schedule",
             method: "POST",
@@ -486,6 +502,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "text2pay-invoice",
             method: "POST",
@@ -510,6 +527,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "generate-invoice-number",
             method: "GET",
@@ -533,6 +551,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "get-invoice-settings",
             method: "GET",
@@ -560,6 +579,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "get-invoice",
             method: "GET",
@@ -592,6 +612,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-invoice",
             method: "PUT",
@@ -621,6 +642,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "delete-invoice",
             method: "DELETE",
@@ -653,6 +675,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-invoice-late-fees-configuration",
             method: "PATCH",
@@ -682,6 +705,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "void-invoice",
             method: "POST",
@@ -711,6 +735,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "send-invoice",
             method: "POST",
@@ -740,6 +765,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "record-invoice",
             method: "POST",
@@ -769,6 +795,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-invoice-last-visited-at",
             method: "PATCH",
@@ -791,6 +818,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "create-new-estimate",
             method: "POST",
@@ -815,6 +843,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-estimate",
             method: "PUT",
@@ -844,6 +873,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "delete-estimate",
             method: "DELETE",
@@ -873,6 +903,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "generate-estimate-number",
             method: "GET",
@@ -900,6 +931,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "send-estimate",
             method: "POST",
@@ -929,6 +961,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "create-invoice-from-estimate",
             method: "POST",
@@ -958,6 +991,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "list-estimates",
             method: "GET",
@@ -1000,6 +1034,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-estimate-last-visited-at",
             method: "PATCH",
@@ -1022,6 +1057,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "list-estimate-templates",
             method: "GET",
@@ -1052,6 +1088,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "create-estimate-template",
             method: "POST",
@@ -1076,6 +1113,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "update-estimate-template",
             method: "PUT",
@@ -1105,6 +1143,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "delete-estimate-template",
             method: "DELETE",
@@ -1134,6 +1173,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "preview-estimate-template",
             method: "GET",
@@ -1166,6 +1206,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "create-invoice",
             method: "POST",
@@ -1190,6 +1231,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "invoices",
             operation_id: "list-invoices",
             method: "GET",
@@ -1247,6 +1289,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "invoices",
             operation_id: "list-invoice-templates",
             paging: &highlevel::invoices::pagination::LIST_INVOICE_TEMPLATES,
@@ -1286,6 +1329,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "invoices",
             operation_id: "list-invoice-schedules",
             paging: &highlevel::invoices::pagination::LIST_INVOICE_SCHEDULES,
@@ -1325,6 +1369,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "invoices",
             operation_id: "list-estimates",
             paging: &highlevel::invoices::pagination::LIST_ESTIMATES,
@@ -1368,6 +1413,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "invoices",
             operation_id: "list-estimate-templates",
             paging: &highlevel::invoices::pagination::LIST_ESTIMATE_TEMPLATES,
@@ -1399,6 +1445,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "invoices",
             operation_id: "list-invoices",
             paging: &highlevel::invoices::pagination::LIST_INVOICES,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "list",
             method: "GET",
@@ -36,6 +37,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "create",
             method: "POST",
@@ -60,6 +62,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "update",
             method: "PUT",
@@ -85,6 +88,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "delete",
             method: "DELETE",
@@ -103,6 +107,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "getAllWebsiteUrlsDataByKnowledgeBase",
             method: "GET",
@@ -129,6 +134,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "discoverWebsite",
             method: "POST",
@@ -153,6 +159,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "deleteTrainedUrlsForKnowledgeBase",
             method: "DELETE",
@@ -177,6 +184,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "getCrawlingStatusForLatestOperation",
             method: "GET",
@@ -201,6 +209,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "trainDiscoveredUrls",
             method: "POST",
@@ -225,6 +234,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "getKnowledgeBaseById",
             method: "GET",
@@ -245,6 +255,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "deleteKnowledgeBase",
             method: "DELETE",
@@ -265,6 +276,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "updateKnowledgeBase",
             method: "PUT",
@@ -288,6 +300,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "listAllKnowledgeBasesPaginated",
             method: "GET",
@@ -311,6 +324,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "createKnowledgeBase",
             method: "POST",
@@ -341,6 +355,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "knowledge-base",
             operation_id: "getAllWebsiteUrlsDataByKnowledgeBase",
             paging: &highlevel::knowledge_base::pagination::GET_ALL_WEBSITE_URLS_DATA_BY_KNOWLEDGE_BASE,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "links",
             operation_id: "get-link-by-id",
             method: "GET",
@@ -30,6 +31,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "links",
             operation_id: "update-link",
             method: "PUT",
@@ -55,6 +57,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "links",
             operation_id: "delete-link",
             method: "DELETE",
@@ -73,6 +76,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "links",
             operation_id: "search-trigger-links",
             method: "GET",
@@ -96,6 +100,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "links",
             operation_id: "get-links",
             method: "GET",
@@ -116,6 +121,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "links",
             operation_id: "create-link",
             method: "POST",
@@ -146,6 +152,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "links",
             operation_id: "search-trigger-links",
             paging: &highlevel::links::pagination::SEARCH_TRIGGER_LINKS,

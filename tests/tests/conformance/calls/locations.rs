@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "search-locations",
             method: "GET",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "get-location",
             method: "GET",
@@ -53,6 +55,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "put-location",
             method: "PUT",
@@ -80,6 +83,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "delete-location",
             method: "DELETE",
@@ -101,6 +105,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "get-location-tags",
             method: "GET",
@@ -121,6 +126,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "create-tag",
             method: "POST",
@@ -146,6 +152,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "get-tag-by-id",
             method: "GET",
@@ -169,6 +176,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "update-tag",
             method: "PUT",
@@ -197,6 +205,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "delete-tag",
             method: "DELETE",
@@ -220,6 +229,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "task-search",
             method: "POST",
@@ -247,6 +257,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "get-recurring-task-by-id",
             method: "GET",
@@ -268,6 +279,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "update-recurring-task",
             method: "PUT",
@@ -296,6 +308,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "delete-recurring-task",
             method: "DELETE",
@@ -317,6 +330,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "create-recurring-task",
             method: "POST",
@@ -342,6 +356,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "get-custom-fields",
             method: "GET",
@@ -367,6 +382,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "create-custom-field",
             method: "POST",
@@ -394,6 +410,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "get-custom-field",
             method: "GET",
@@ -415,6 +432,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "update-custom-field",
             method: "PUT",
@@ -443,6 +461,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "delete-custom-field",
             method: "DELETE",
@@ -464,6 +483,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "upload-file-customFields",
             method: "POST",
@@ -487,6 +507,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "get-custom-values",
             method: "GET",
@@ -507,6 +528,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "create-custom-value",
             method: "POST",
@@ -532,6 +554,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "get-custom-value",
             method: "GET",
@@ -553,6 +576,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "update-custom-value",
             method: "PUT",
@@ -579,6 +603,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "delete-custom-value",
             method: "DELETE",
@@ -600,6 +625,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "get-timezones",
             method: "GET",
@@ -618,6 +644,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "GET-all-or-email-sms-templates",
             method: "GET",
@@ -649,6 +676,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "DELETE-an-email-sms-template",
             method: "DELETE",
@@ -670,6 +698,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "locations",
             operation_id: "create-location",
             method: "POST",
@@ -700,6 +729,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "locations",
             operation_id: "search-locations",
             paging: &highlevel::locations::pagination::SEARCH_LOCATIONS,
@@ -727,6 +757,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "locations",
             operation_id: "GET-all-or-email-sms-templates",
             paging: &highlevel::locations::pagination::GET_ALL_OR_EMAIL_SMS_TEMPLATES,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "marketplace",
             operation_id: "charge",
             method: "POST",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "marketplace",
             operation_id: "getCharges",
             method: "GET",
@@ -61,6 +63,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "marketplace",
             operation_id: "deleteCharge",
             method: "DELETE",
@@ -79,6 +82,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "marketplace",
             operation_id: "getSpecificCharge",
             method: "GET",
@@ -97,6 +101,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "marketplace",
             operation_id: "hasFunds",
             method: "GET",
@@ -111,6 +116,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "marketplace",
             operation_id: "uninstall-application",
             method: "DELETE",
@@ -140,6 +146,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "marketplace",
             operation_id: "get-installer-details",
             method: "GET",
@@ -162,6 +169,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "marketplace",
             operation_id: "get-rebilling-config-for-app",
             method: "GET",
@@ -187,6 +195,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "marketplace",
             operation_id: "migrateConnection",
             method: "POST",
@@ -217,6 +226,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "marketplace",
             operation_id: "getCharges",
             paging: &highlevel::marketplace::pagination::GET_CHARGES,

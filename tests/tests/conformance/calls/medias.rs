@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "medias",
             operation_id: "fetch-media-content",
             method: "GET",
@@ -40,6 +41,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "medias",
             operation_id: "upload-media-content",
             method: "POST",
@@ -71,6 +73,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "medias",
             operation_id: "delete-media-content",
             method: "DELETE",
@@ -95,6 +98,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "medias",
             operation_id: "update-media-object",
             method: "POST",
@@ -124,6 +128,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "medias",
             operation_id: "create-media-folder",
             method: "POST",
@@ -148,6 +153,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "medias",
             operation_id: "bulk-update-media-objects",
             method: "PUT",
@@ -172,6 +178,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "medias",
             operation_id: "bulk-delete-media-objects",
             method: "PUT",
@@ -202,6 +209,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "medias",
             operation_id: "fetch-media-content",
             paging: &highlevel::medias::pagination::FETCH_MEDIA_CONTENT,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "oauth",
             operation_id: "get-access-token",
             method: "POST",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "oauth",
             operation_id: "get-location-access-token",
             method: "POST",
@@ -57,6 +59,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "oauth",
             operation_id: "get-installed-location",
             method: "GET",
@@ -96,6 +99,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "oauth",
             operation_id: "get-installed-location",
             paging: &highlevel::oauth::pagination::GET_INSTALLED_LOCATION,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "objects",
             operation_id: "get-object-schema-by-key",
             method: "GET",
@@ -35,6 +36,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "objects",
             operation_id: "update-custom-object",
             method: "PUT",
@@ -60,6 +62,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "objects",
             operation_id: "get-record-by-id",
             method: "GET",
@@ -89,6 +92,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "objects",
             operation_id: "update-object-record",
             method: "PUT",
@@ -124,6 +128,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "objects",
             operation_id: "delete-object-record",
             method: "DELETE",
@@ -153,6 +158,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "objects",
             operation_id: "create-object-record",
             method: "POST",
@@ -182,6 +188,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "objects",
             operation_id: "search-object-records",
             method: "POST",
@@ -211,6 +218,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "objects",
             operation_id: "get-object-by-location-id",
             method: "GET",
@@ -233,6 +241,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "objects",
             operation_id: "create-custom-object-schema",
             method: "POST",

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "get-lost-reason",
             method: "GET",
@@ -35,6 +36,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "search-opportunity",
             method: "GET",
@@ -92,6 +94,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "search-opportunities-advanced",
             method: "POST",
@@ -116,6 +119,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "get-pipelines",
             method: "GET",
@@ -136,6 +140,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "get-opportunity",
             method: "GET",
@@ -154,6 +159,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "delete-opportunity",
             method: "DELETE",
@@ -172,6 +178,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "update-opportunity",
             method: "PUT",
@@ -197,6 +204,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "update-opportunity-status",
             method: "PUT",
@@ -222,6 +230,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "Upsert-opportunity",
             method: "POST",
@@ -246,6 +255,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "add-followers-opportunity",
             method: "POST",
@@ -269,6 +279,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "remove-followers-opportunity",
             method: "DELETE",
@@ -293,6 +304,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "opportunities",
             operation_id: "create-opportunity",
             method: "POST",
@@ -323,6 +335,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "opportunities",
             operation_id: "get-lost-reason",
             paging: &highlevel::opportunities::pagination::GET_LOST_REASON,
@@ -350,6 +363,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "opportunities",
             operation_id: "search-opportunity",
             paging: &highlevel::opportunities::pagination::SEARCH_OPPORTUNITY,

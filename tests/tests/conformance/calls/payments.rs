@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "create-integration provider",
             method: "POST",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "list-integration-providers",
             method: "GET",
@@ -62,6 +64,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "list-orders",
             method: "GET",
@@ -110,6 +113,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "get-order-by-id",
             method: "GET",
@@ -138,6 +142,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "record-order-payment",
             method: "POST",
@@ -167,6 +172,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "create-order-fulfillment",
             method: "POST",
@@ -196,6 +202,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "list-order-fulfillment",
             method: "GET",
@@ -228,6 +235,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "list-order-notes",
             method: "GET",
@@ -260,6 +268,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "list-transactions",
             method: "GET",
@@ -309,6 +318,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "get-transaction-by-id",
             method: "GET",
@@ -338,6 +348,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "list-subscriptions",
             method: "GET",
@@ -388,6 +399,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "get-subscription-by-id",
             method: "GET",
@@ -418,6 +430,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "list-coupons",
             method: "GET",
@@ -451,6 +464,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "create-coupon",
             method: "POST",
@@ -475,6 +489,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "update-coupon",
             method: "PUT",
@@ -499,6 +514,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "delete-coupon",
             method: "DELETE",
@@ -523,6 +539,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "get-coupon",
             method: "GET",
@@ -554,6 +571,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "create-integration",
             method: "POST",
@@ -581,6 +599,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "delete-integration",
             method: "DELETE",
@@ -601,6 +620,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "fetch-config",
             method: "GET",
@@ -621,6 +641,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "create-config",
             method: "POST",
@@ -648,6 +669,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "disconnect-config",
             method: "POST",
@@ -673,6 +695,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "payments",
             operation_id: "custom-provider-marketplace-app-update-capabilities",
             method: "PUT",
@@ -703,6 +726,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "payments",
             operation_id: "list-orders",
             paging: &highlevel::payments::pagination::LIST_ORDERS,
@@ -752,6 +776,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "payments",
             operation_id: "list-transactions",
             paging: &highlevel::payments::pagination::LIST_TRANSACTIONS,
@@ -804,6 +829,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "payments",
             operation_id: "list-subscriptions",
             paging: &highlevel::payments::pagination::LIST_SUBSCRIPTIONS,
@@ -857,6 +883,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "payments",
             operation_id: "list-coupons",
             paging: &highlevel::payments::pagination::LIST_COUPONS,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "phone-system",
             operation_id: "getNumberPoolList",
             method: "GET",
@@ -29,6 +30,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "phone-system",
             operation_id: "available-numbers",
             method: "GET",
@@ -59,6 +61,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "phone-system",
             operation_id: "purchase-phone-number",
             method: "POST",
@@ -86,6 +89,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "phone-system",
             operation_id: "active-numbers",
             method: "GET",
@@ -116,6 +120,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "phone-system",
             operation_id: "active-numbers",
             paging: &highlevel::phone_system::pagination::ACTIVE_NUMBERS,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "products",
             operation_id: "bulkUpdate",
             method: "POST",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "bulkEdit",
             method: "POST",
@@ -57,6 +59,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "create-price-for-product",
             method: "POST",
@@ -86,6 +89,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "list-prices-for-product",
             method: "GET",
@@ -118,6 +122,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "get-list-inventory",
             method: "GET",
@@ -148,6 +153,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "update-inventory",
             method: "POST",
@@ -172,6 +178,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "get-price-by-id-for-product",
             method: "GET",
@@ -204,6 +211,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "update-price-by-id-for-product",
             method: "PUT",
@@ -238,6 +246,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "delete-price-by-id-for-product",
             method: "DELETE",
@@ -270,6 +279,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "get-product-store-stats",
             method: "GET",
@@ -306,6 +316,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "update-store-status",
             method: "POST",
@@ -333,6 +344,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "update-display-priority",
             method: "POST",
@@ -360,6 +372,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "get-product-collection",
             method: "GET",
@@ -395,6 +408,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "create-product-collection",
             method: "POST",
@@ -419,6 +433,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "get-product-collection-id",
             method: "GET",
@@ -444,6 +459,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "update-product-collection",
             method: "PUT",
@@ -473,6 +489,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "delete-product-collection",
             method: "DELETE",
@@ -505,6 +522,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "get-product-reviews",
             method: "GET",
@@ -565,6 +583,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "get-reviews-count",
             method: "GET",
@@ -613,6 +632,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "update-product-review",
             method: "PUT",
@@ -642,6 +662,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "delete-product-review",
             method: "DELETE",
@@ -679,6 +700,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "bulk-update-product-review",
             method: "POST",
@@ -703,6 +725,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "get-product-by-id",
             method: "GET",
@@ -731,6 +754,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "delete-product-by-id",
             method: "DELETE",
@@ -759,6 +783,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "update-product-by-id",
             method: "PUT",
@@ -788,6 +813,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "create-product",
             method: "POST",
@@ -812,6 +838,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "products",
             operation_id: "list-invoices",
             method: "GET",
@@ -867,6 +894,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "products",
             operation_id: "list-prices-for-product",
             paging: &highlevel::products::pagination::LIST_PRICES_FOR_PRODUCT,
@@ -900,6 +928,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "products",
             operation_id: "get-list-inventory",
             paging: &highlevel::products::pagination::GET_LIST_INVENTORY,
@@ -931,6 +960,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "products",
             operation_id: "get-product-collection",
             paging: &highlevel::products::pagination::GET_PRODUCT_COLLECTION,
@@ -967,6 +997,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "products",
             operation_id: "get-product-reviews",
             paging: &highlevel::products::pagination::GET_PRODUCT_REVIEWS,
@@ -1028,6 +1059,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "products",
             operation_id: "list-invoices",
             paging: &highlevel::products::pagination::LIST_INVOICES,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "proposals",
             operation_id: "list-documents-contracts",
             method: "GET",
@@ -52,6 +53,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "proposals",
             operation_id: "send-documents-contracts",
             method: "POST",
@@ -76,6 +78,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "proposals",
             operation_id: "list-documents-contracts-templates",
             method: "GET",
@@ -112,6 +115,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "proposals",
             operation_id: "send-documents-contracts-template",
             method: "POST",
@@ -142,6 +146,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "proposals",
             operation_id: "list-documents-contracts",
             paging: &highlevel::proposals::pagination::LIST_DOCUMENTS_CONTRACTS,
@@ -186,6 +191,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "proposals",
             operation_id: "list-documents-contracts-templates",
             paging: &highlevel::proposals::pagination::LIST_DOCUMENTS_CONTRACTS_TEMPLATES,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "locations-deprecated",
             method: "GET",
@@ -37,6 +38,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "update-saas-subscription-deprecated",
             method: "PUT",
@@ -64,6 +66,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "bulk-disable-saas-deprecated",
             method: "POST",
@@ -89,6 +92,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "enable-saas-location-deprecated",
             method: "POST",
@@ -116,6 +120,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "pause-location-deprecated",
             method: "POST",
@@ -141,6 +146,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "update-rebilling-deprecated",
             method: "POST",
@@ -168,6 +174,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "get-agency-plans-deprecated",
             method: "GET",
@@ -188,6 +195,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "get-location-subscription-deprecated",
             method: "GET",
@@ -211,6 +219,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "bulk-enable-saas-deprecated",
             method: "POST",
@@ -238,6 +247,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "get-saas-locations-deprecated",
             method: "GET",
@@ -259,6 +269,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "get-saas-plan-deprecated",
             method: "GET",
@@ -284,6 +295,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "locations",
             method: "GET",
@@ -306,6 +318,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "generate-payment-link",
             method: "PUT",
@@ -331,6 +344,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "bulk-disable-saas",
             method: "POST",
@@ -354,6 +368,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "enable-saas-location",
             method: "POST",
@@ -379,6 +394,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "pause-location",
             method: "POST",
@@ -402,6 +418,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "update-rebilling",
             method: "POST",
@@ -427,6 +444,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "get-agency-plans",
             method: "GET",
@@ -445,6 +463,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "get-location-subscription",
             method: "GET",
@@ -464,6 +483,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "bulk-enable-saas",
             method: "POST",
@@ -489,6 +509,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "get-saas-locations",
             method: "GET",
@@ -508,6 +529,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "saas-api",
             operation_id: "get-saas-plan",
             method: "GET",
@@ -533,6 +555,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "saas-api",
             operation_id: "get-saas-locations-deprecated",
             paging: &highlevel::saas_api::pagination::GET_SAAS_LOCATIONS_DEPRECATED,

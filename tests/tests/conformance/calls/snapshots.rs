@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "snapshots",
             operation_id: "get-custom-snapshots",
             method: "GET",
@@ -29,6 +30,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "snapshots",
             operation_id: "create-snapshot-share-link",
             method: "POST",
@@ -54,6 +56,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "snapshots",
             operation_id: "get-snapshot-push",
             method: "GET",
@@ -83,6 +86,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "snapshots",
             operation_id: "get-latest-snapshot-push",
             method: "GET",

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "start-google-oauth",
             method: "GET",
@@ -34,6 +35,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-google-locations",
             method: "GET",
@@ -57,6 +59,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "set-google-locations",
             method: "POST",
@@ -87,6 +90,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-posts",
             method: "POST",
@@ -114,6 +118,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "create-post",
             method: "POST",
@@ -141,6 +146,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-post",
             method: "GET",
@@ -166,6 +172,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "edit-post",
             method: "PUT",
@@ -198,6 +205,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "delete-post",
             method: "DELETE",
@@ -223,6 +231,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "bulk-delete-social-planner-posts",
             method: "POST",
@@ -246,6 +255,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-account",
             method: "GET",
@@ -266,6 +276,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "delete-account",
             method: "DELETE",
@@ -297,6 +308,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "start-facebook-oauth",
             method: "GET",
@@ -322,6 +334,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-facebook-page-group",
             method: "GET",
@@ -345,6 +358,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "attach-facebook-page-group",
             method: "POST",
@@ -375,6 +389,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "start-instagram-oauth",
             method: "GET",
@@ -400,6 +415,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-instagram-page-group",
             method: "GET",
@@ -423,6 +439,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "attach-instagram-page-group",
             method: "POST",
@@ -453,6 +470,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "start-linkedin-oauth",
             method: "GET",
@@ -478,6 +496,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-linkedin-page-profile",
             method: "GET",
@@ -501,6 +520,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "attach-linkedin-page-profile",
             method: "POST",
@@ -531,6 +551,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "start-twitter-oauth",
             method: "GET",
@@ -556,6 +577,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-twitter-profile",
             method: "GET",
@@ -579,6 +601,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "attach-twitter-profile",
             method: "POST",
@@ -609,6 +632,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "upload-csv",
             method: "POST",
@@ -639,6 +663,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-upload-status",
             method: "GET",
@@ -665,6 +690,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "set-accounts",
             method: "POST",
@@ -692,6 +718,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-csv-post",
             method: "GET",
@@ -719,6 +746,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "start-csv-finalize",
             method: "PATCH",
@@ -749,6 +777,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "delete-csv",
             method: "DELETE",
@@ -774,6 +803,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "delete-csv-post",
             method: "DELETE",
@@ -804,6 +834,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "start-tiktok-oauth",
             method: "GET",
@@ -829,6 +860,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-tiktok-profile",
             method: "GET",
@@ -852,6 +884,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "attach-tiktok-profile",
             method: "POST",
@@ -882,6 +915,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "start-tiktok-business-oauth",
             method: "GET",
@@ -907,6 +941,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-tiktok-business-profile",
             method: "GET",
@@ -930,6 +965,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-categories-location-id",
             method: "GET",
@@ -953,6 +989,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-categories-id",
             method: "GET",
@@ -980,6 +1017,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-tags-location-id",
             method: "GET",
@@ -1003,6 +1041,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-tags-by-ids",
             method: "POST",
@@ -1028,6 +1067,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "social-media-posting",
             operation_id: "get-social-media-statistics",
             method: "POST",

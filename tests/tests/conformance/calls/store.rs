@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "store",
             operation_id: "create-shipping-zone",
             method: "POST",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "list-shipping-zones",
             method: "GET",
@@ -63,6 +65,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "get-shipping-zones",
             method: "GET",
@@ -96,6 +99,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "update-shipping-zone",
             method: "PUT",
@@ -125,6 +129,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "delete-shipping-zone",
             method: "DELETE",
@@ -157,6 +162,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "get-available-shipping-zones",
             method: "POST",
@@ -181,6 +187,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "create-shipping-rate",
             method: "POST",
@@ -210,6 +217,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "list-shipping-rates",
             method: "GET",
@@ -244,6 +252,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "get-shipping-rates",
             method: "GET",
@@ -281,6 +290,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "update-shipping-rate",
             method: "PUT",
@@ -315,6 +325,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "delete-shipping-rate",
             method: "DELETE",
@@ -352,6 +363,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "create-shipping-carrier",
             method: "POST",
@@ -376,6 +388,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "list-shipping-carriers",
             method: "GET",
@@ -403,6 +416,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "get-shipping-carriers",
             method: "GET",
@@ -435,6 +449,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "update-shipping-carrier",
             method: "PUT",
@@ -464,6 +479,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "delete-shipping-carrier",
             method: "DELETE",
@@ -496,6 +512,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "create-store-setting",
             method: "POST",
@@ -520,6 +537,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "store",
             operation_id: "get-store-settings",
             method: "GET",
@@ -553,6 +571,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "store",
             operation_id: "list-shipping-zones",
             paging: &highlevel::store::pagination::LIST_SHIPPING_ZONES,
@@ -584,6 +603,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "store",
             operation_id: "list-shipping-rates",
             paging: &highlevel::store::pagination::LIST_SHIPPING_RATES,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "surveys",
             operation_id: "get-surveys-submissions",
             method: "GET",
@@ -37,6 +38,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "surveys",
             operation_id: "get-surveys",
             method: "GET",
@@ -66,6 +68,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "surveys",
             operation_id: "get-surveys-submissions",
             paging: &highlevel::surveys::pagination::GET_SURVEYS_SUBMISSIONS,
@@ -95,6 +98,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "surveys",
             operation_id: "get-surveys",
             paging: &highlevel::surveys::pagination::GET_SURVEYS,

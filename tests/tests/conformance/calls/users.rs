@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "users",
             operation_id: "search-users",
             method: "GET",
@@ -45,6 +46,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "users",
             operation_id: "filter-users-by-email",
             method: "POST",
@@ -69,6 +71,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "users",
             operation_id: "get-user",
             method: "GET",
@@ -89,6 +92,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "users",
             operation_id: "update-user",
             method: "PUT",
@@ -114,6 +118,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "users",
             operation_id: "delete-user",
             method: "DELETE",
@@ -132,6 +137,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "users",
             operation_id: "get-user-by-location",
             method: "GET",
@@ -152,6 +158,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "users",
             operation_id: "create-user",
             method: "POST",
@@ -182,6 +189,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "users",
             operation_id: "search-users",
             paging: &highlevel::users::pagination::SEARCH_USERS,

@@ -9,6 +9,7 @@ use highlevel_tests::paging::{PagingCall, boxed_stream, collect};
 pub fn calls() -> Vec<Call> {
     Vec::from([
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "create-agent",
             method: "POST",
@@ -33,6 +34,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "get-agents",
             method: "GET",
@@ -54,6 +56,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "patch-agent",
             method: "PATCH",
@@ -86,6 +89,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "get-agent",
             method: "GET",
@@ -111,6 +115,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "delete-agent",
             method: "DELETE",
@@ -136,6 +141,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "get-call-logs",
             method: "GET",
@@ -186,6 +192,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "getCallLog",
             method: "GET",
@@ -211,6 +218,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "create-action",
             method: "POST",
@@ -235,6 +243,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "update-action",
             method: "PUT",
@@ -260,6 +269,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "get-action",
             method: "GET",
@@ -281,6 +291,7 @@ pub fn calls() -> Vec<Call> {
             },
         },
         Call {
+            set: "v2",
             module: "voice-ai",
             operation_id: "delete-action",
             method: "DELETE",
@@ -309,6 +320,7 @@ pub fn calls() -> Vec<Call> {
 pub fn paging_calls() -> Vec<PagingCall> {
     Vec::from([
         PagingCall {
+            set: "v2",
             module: "voice-ai",
             operation_id: "get-agents",
             paging: &highlevel::voice_ai::pagination::GET_AGENTS,
@@ -333,6 +345,7 @@ pub fn paging_calls() -> Vec<PagingCall> {
             },
         },
         PagingCall {
+            set: "v2",
             module: "voice-ai",
             operation_id: "get-call-logs",
             paging: &highlevel::voice_ai::pagination::GET_CALL_LOGS,
