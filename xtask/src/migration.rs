@@ -60,14 +60,7 @@ fn replacement(old_doc: &Value, removed: &Operation, new_doc: &Value) -> Option<
             || text.contains(&format!("{method} {}", path.trim_end_matches('/')));
         let by_link = summary.is_some_and(|s| s.len() > 2 && text.contains(&s));
         if by_route || by_link {
-            return Some(Operation {
-                path: path.to_owned(),
-                method: method.to_owned(),
-                operation_id: op
-                    .get("operationId")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            });
+            return Some(Operation::at(path, method, op));
         }
     }
     None
@@ -125,15 +118,11 @@ pub fn report(
             row.added = row.new_ops;
             let _ = writeln!(body, "\n## {} (new in {})\n", module.name, new.name);
             for (path, method, op) in openapi::operations(new_doc) {
-                let op = Operation {
-                    path: path.to_owned(),
-                    method: method.to_owned(),
-                    operation_id: op
-                        .get("operationId")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                };
-                let _ = writeln!(body, "- added {}", route_and_method(&op));
+                let _ = writeln!(
+                    body,
+                    "- added {}",
+                    route_and_method(&Operation::at(path, method, op))
+                );
             }
             continue;
         };

@@ -542,6 +542,24 @@ mod tests {
     }
 
     #[test]
+    fn an_overlay_naming_a_module_one_of_its_sets_lacks_fails_at_load() {
+        let project = scratch_project("overlay");
+        let overlays = project.root.join("specs/overlays.toml");
+        let text = std::fs::read_to_string(&overlays).expect("overlays");
+        let text = format!(
+            "{text}\n[[operation]]\nsets = [\"v2\", \"v3\"]\nmodule = \"saas-api\"\n\
+             operation = \"x\"\nreason = \"test\"\n"
+        );
+        std::fs::write(&overlays, text).expect("edit overlays");
+        let err = Project::load(&project.root).expect_err("v3 has no saas-api");
+        assert_eq!(
+            err.to_string(),
+            "specs/overlays.toml: the entry for `x` names module `saas-api`, which set `v3` does not have"
+        );
+        let _ = std::fs::remove_dir_all(&project.root);
+    }
+
+    #[test]
     fn altered_or_missing_files_are_named() {
         let project = scratch_project("tamper");
         let source = shared_copy(NEWEST);

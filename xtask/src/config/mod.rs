@@ -124,32 +124,26 @@ impl Project {
                 }
             }
         }
-        let known = |sets: &[String], module: &str| {
-            sets.iter().all(|set| self.module(set, module).is_some())
-        };
-        for overlay in &self.schema_overlays {
-            if !known(&overlay.sets, &overlay.module) {
+        // Every overlay and paging entry: (file, what it fixes, its sets, its module).
+        let entries = self
+            .schema_overlays
+            .iter()
+            .map(|o| ("overlays.toml", &o.pointer, &o.sets, &o.module))
+            .chain(
+                self.overlays
+                    .iter()
+                    .map(|o| ("overlays.toml", &o.operation, &o.sets, &o.module)),
+            )
+            .chain(
+                self.paging_overrides
+                    .iter()
+                    .map(|o| ("pagination.toml", &o.operation, &o.sets, &o.module)),
+            );
+        for (file, what, sets, module) in entries {
+            if let Some(set) = sets.iter().find(|set| self.module(set, module).is_none()) {
                 return Err(format!(
-                    "specs/overlays.toml: schema overlay `{}` names module `{}`, which one of the sets {:?} lacks",
-                    overlay.pointer, overlay.module, overlay.sets
-                )
-                .into());
-            }
-        }
-        for overlay in &self.overlays {
-            if !known(&overlay.sets, &overlay.module) {
-                return Err(format!(
-                    "specs/overlays.toml: overlay for `{}` names module `{}`, which one of the sets {:?} lacks",
-                    overlay.operation, overlay.module, overlay.sets
-                )
-                .into());
-            }
-        }
-        for entry in &self.paging_overrides {
-            if !known(&entry.sets, &entry.module) {
-                return Err(format!(
-                    "specs/pagination.toml: entry for `{}` names module `{}`, which one of the sets {:?} lacks",
-                    entry.operation, entry.module, entry.sets
+                    "specs/{file}: the entry for `{what}` names module `{module}`, which set \
+                     `{set}` does not have"
                 )
                 .into());
             }

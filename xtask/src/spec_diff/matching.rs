@@ -22,14 +22,7 @@ pub(super) type OpKey = (String, String);
 pub(super) fn operations(doc: &Value) -> BTreeMap<OpKey, OpIn<'_>> {
     openapi::operations(doc)
         .map(|(path, method, body)| {
-            let op = Operation {
-                path: path.to_owned(),
-                method: method.to_owned(),
-                operation_id: body
-                    .get("operationId")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            };
+            let op = Operation::at(path, method, body);
             let shared_params = doc.pointer(&format!(
                 "/paths/{}/parameters",
                 openapi::pointer_token(path)

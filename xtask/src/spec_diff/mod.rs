@@ -40,6 +40,18 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// The operation `op` found at `path` under `method` (lower case).
+    pub fn at(path: &str, method: &str, op: &Value) -> Self {
+        Self {
+            path: path.to_owned(),
+            method: method.to_owned(),
+            operation_id: op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }
+    }
+
     /// `POST /contacts/search`, without the operationId.
     pub fn route(&self) -> String {
         format!("{} {}", self.method.to_uppercase(), self.path)
