@@ -200,7 +200,8 @@ fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
                         .and_then(Value::as_str)
                         .unwrap_or("without operationId");
                     return Err(format!(
-                        "module `{}` ({}): operation `{upstream}` at #{} cannot be generated: {cause}",
+                        "set `{}`, module `{}` ({}): operation `{upstream}` at #{} cannot be generated: {cause}",
+                        module.set,
                         module.name,
                         module.spec,
                         openapi::operation_pointer(path, method),
@@ -216,7 +217,8 @@ fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
             for name in names {
                 if let Err(cause) = try_generate(&repair::only_component(spec, &name)) {
                     return Err(format!(
-                        "module `{}` ({}): schema #/components/schemas/{} cannot be generated: {cause}",
+                        "set `{}`, module `{}` ({}): schema #/components/schemas/{} cannot be generated: {cause}",
+                        module.set,
                         module.name,
                         module.spec,
                         openapi::pointer_token(&name),
@@ -225,8 +227,8 @@ fn generate(module: &Module, spec: &Value) -> Result<TokenStream> {
                 }
             }
             Err(format!(
-                "module `{}` ({}): cannot be generated: {whole}",
-                module.name, module.spec
+                "set `{}`, module `{}` ({}): cannot be generated: {whole}",
+                module.set, module.name, module.spec
             )
             .into())
         }
