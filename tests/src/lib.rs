@@ -8,6 +8,15 @@ pub mod paging;
 use highlevel::HighLevel;
 use wiremock::MockServer;
 
+/// A mock server of its own, shut down when dropped.
+///
+/// Never one from wiremock's pool (`MockServer::start`): a pooled server goes to the next test
+/// while requests that a dropped client (a prefetching stream, a cancelled call) had in flight
+/// may still arrive, and that test would count them.
+pub async fn mock_server() -> MockServer {
+    MockServer::builder().start().await
+}
+
 /// The token every harness handle sends; tests assert it arrives as `Bearer TOKEN`.
 pub const TOKEN: &str = "pit-test-0f1e2d3c";
 
@@ -27,7 +36,7 @@ impl Harness {
     ///
     /// When the handle cannot be built (a bug in the harness, not in a test subject).
     pub async fn start() -> Self {
-        let server = MockServer::start().await;
+        let server = mock_server().await;
         // Retried failures wait milliseconds, not seconds, in tests.
         let hl = HighLevel::builder()
             .private_integration_token(TOKEN)

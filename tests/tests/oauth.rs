@@ -171,9 +171,9 @@ async fn a_401_refreshes_once_and_retries() {
 #[tokio::test]
 async fn a_401_that_a_refresh_does_not_cure_is_not_refreshed_again() {
     use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::{Mock, ResponseTemplate};
 
-    let server = MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -543,10 +543,10 @@ impl wiremock::Respond for ThirtyPerPage {
 
 #[tokio::test]
 async fn installed_locations_follow_the_count_across_short_pages() {
+    use wiremock::Mock;
     use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer};
 
-    let server = MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     Mock::given(method("GET"))
         .and(path("/oauth/installedLocations"))
         .respond_with(ThirtyPerPage)
@@ -694,7 +694,7 @@ async fn exchange_then_refresh(
 
 #[tokio::test]
 async fn the_v2_dialect_sends_exactly_what_it_always_sent() {
-    let server = wiremock::MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     mount_token(&server, false).await;
     let sent = exchange_then_refresh(&server, OAuthEndpoints::V2).await;
     assert_eq!(sent.len(), 2);
@@ -719,7 +719,7 @@ async fn the_v2_dialect_sends_exactly_what_it_always_sent() {
     }
 
     // The agency endpoints: v2 paths, `Version: 2021-07-28`, skip/limit.
-    let server = wiremock::MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .and(wiremock::matchers::path("/oauth/locationToken"))
         .respond_with(
@@ -761,7 +761,7 @@ async fn the_v2_dialect_sends_exactly_what_it_always_sent() {
 
 #[tokio::test]
 async fn the_v3_dialect_exchanges_and_refreshes_with_camel_case_fields() {
-    let server = wiremock::MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     mount_token(&server, true).await;
     let sent = exchange_then_refresh(&server, OAuthEndpoints::V3).await;
     assert_eq!(sent.len(), 2);
@@ -789,7 +789,7 @@ async fn the_v3_dialect_exchanges_and_refreshes_with_camel_case_fields() {
 async fn token_answers_decode_in_either_casing_in_both_dialects() {
     for endpoints in [OAuthEndpoints::V2, OAuthEndpoints::V3] {
         for camel in [false, true] {
-            let server = wiremock::MockServer::start().await;
+            let server = highlevel_tests::mock_server().await;
             mount_token(&server, camel).await;
             // Exchange (at-1) and refresh (at-2) both read the answer's casing.
             exchange_then_refresh(&server, endpoints).await;
@@ -862,9 +862,9 @@ impl wiremock::Respond for TokenPages {
 #[tokio::test]
 async fn the_v3_dialect_mints_location_tokens_and_pages_installed_locations_by_token() {
     use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::{Mock, ResponseTemplate};
 
-    let server = MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     Mock::given(method("GET"))
         .and(path("/oauth/installed-locations"))
         .respond_with(TokenPages { stuck: false })
@@ -936,10 +936,10 @@ async fn the_v3_dialect_mints_location_tokens_and_pages_installed_locations_by_t
 
 #[tokio::test]
 async fn a_repeated_page_token_ends_with_a_typed_error_not_a_loop() {
+    use wiremock::Mock;
     use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer};
 
-    let server = MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     Mock::given(method("GET"))
         .and(path("/oauth/installed-locations"))
         .respond_with(TokenPages { stuck: true })

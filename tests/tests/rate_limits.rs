@@ -244,7 +244,7 @@ async fn one_busy_location_never_holds_up_another() {
 
 #[tokio::test]
 async fn a_429_waits_for_retry_after_then_retries() {
-    let server = MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     Mock::given(method("GET"))
         .and(path("/locations/loc1"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
@@ -275,7 +275,7 @@ async fn a_429_waits_for_retry_after_then_retries() {
 
 #[tokio::test]
 async fn a_far_future_retry_after_is_an_error_not_a_sleep() {
-    let server = MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "86400"))
         .mount(&server)
@@ -304,7 +304,7 @@ async fn a_far_future_retry_after_is_an_error_not_a_sleep() {
 
 #[tokio::test]
 async fn post_is_not_retried_after_a_5xx_unless_the_call_opts_in() {
-    let server = MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     Mock::given(method("POST"))
         .and(path("/contacts/"))
         .respond_with(ResponseTemplate::new(503))
@@ -384,7 +384,7 @@ async fn post_is_retried_when_it_never_reached_the_server() {
 
 #[tokio::test]
 async fn nonsense_rate_limit_headers_are_ignored() {
-    let server = MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -416,7 +416,7 @@ async fn nonsense_rate_limit_headers_are_ignored() {
 
 #[tokio::test]
 async fn each_call_has_a_span_with_operation_resource_attempt_status_and_wait() {
-    let server = MockServer::start().await;
+    let server = highlevel_tests::mock_server().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)

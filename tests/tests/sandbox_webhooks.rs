@@ -18,7 +18,7 @@ const DEADLINE: Duration = Duration::from_secs(10);
 
 /// A receiver answering 200 to `POST /hooks`.
 async fn receiver() -> MockServer {
-    let mock = MockServer::start().await;
+    let mock = highlevel_tests::mock_server().await;
     Mock::given(method("POST"))
         .and(path("/hooks"))
         .respond_with(ResponseTemplate::new(200))

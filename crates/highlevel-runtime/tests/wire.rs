@@ -1,5 +1,8 @@
 //! The runtime over real loopback HTTP: hooks on the wire, and responses mapped into errors
 //! exactly as a generated `send()` does it.
+//!
+//! Every server is `MockServer::builder().start()`, one of its own: a server from wiremock's
+//! pool goes to the next test while a dropped client's requests may still arrive there.
 
 use std::error::Error as _;
 
@@ -115,7 +118,7 @@ fn expect_api(result: Result<ResponseValue<serde_json::Value>, Error>) -> Error 
 
 #[tokio::test]
 async fn pre_sets_version_and_bearer_and_drops_api_version() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .and(path("/contacts/c1"))
         .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"ok":true}"#))
@@ -168,7 +171,7 @@ async fn pre_sets_version_and_bearer_and_drops_api_version() {
 
 #[tokio::test]
 async fn unknown_operation_is_still_authenticated_without_version() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
@@ -207,7 +210,7 @@ async fn unauthenticated_operation_sends_no_token() {
         response_body: ResponseBodyKind::Json,
         authenticated: false,
     };
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
@@ -233,7 +236,7 @@ async fn unauthenticated_operation_sends_no_token() {
 
 #[tokio::test]
 async fn multipart_content_type_carries_the_body_boundary() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("POST"))
         .and(path("/medias/upload-file"))
         .respond_with(ResponseTemplate::new(201).set_body_string(r#"{"fileId":"f1"}"#))
@@ -321,7 +324,7 @@ async fn multipart_operation_rejects_a_body_not_built_by_multipart_form() {
 
 #[tokio::test]
 async fn unusable_tokens_fail_before_sending_without_leaking() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     let client = reqwest::Client::new();
     for token in ["pit-secret\nInjected: header", "   "] {
         let runtime = Runtime::new(Credentials::private_integration_token(token));
@@ -346,7 +349,7 @@ async fn unusable_tokens_fail_before_sending_without_leaking() {
 
 #[tokio::test]
 async fn validation_error_with_message_list() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(422).set_body_raw(
             r#"{"statusCode":422,"message":["locationId must be a string","email must be an email"],"error":"Unprocessable Entity","traceId":"abc"}"#,
@@ -383,7 +386,7 @@ async fn validation_error_with_message_list() {
 
 #[tokio::test]
 async fn unauthorized_with_text_message_and_trace_header() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(401)
@@ -409,7 +412,7 @@ async fn unauthorized_with_text_message_and_trace_header() {
 
 #[tokio::test]
 async fn bad_gateway_html_is_kept_raw() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     let html = "<html><head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body></html>";
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(502).set_body_raw(html, "text/html"))
@@ -427,7 +430,7 @@ async fn bad_gateway_html_is_kept_raw() {
 
 #[tokio::test]
 async fn empty_and_plain_text_error_bodies() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(path("/empty"))
         .respond_with(ResponseTemplate::new(503))
         .mount(&server)
@@ -465,7 +468,7 @@ struct ContactEnvelope {
 
 #[tokio::test]
 async fn decode_failure_reports_the_json_path_and_a_body_prefix() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     // 'é' is two bytes; with the 9-byte `{"note":"` lead the 512-byte cut falls inside one.
     let note = "é".repeat(400);
     let body = format!(r#"{{"note":"{note}","contact":{{"id":"c1","tags":["a","b",3]}}}}"#);
@@ -514,7 +517,7 @@ struct Optional {
 
 #[tokio::test]
 async fn empty_success_bodies_decode_as_null_or_empty_object() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(path("/ok-empty"))
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
@@ -581,7 +584,7 @@ async fn refused_connection_is_a_transport_error() {
 
 #[tokio::test]
 async fn byte_stream_operations_map_errors_through_finish() {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().start().await;
     Mock::given(path("/pdf/ok"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(&b"%PDF-1.7"[..], "application/pdf"))
         .mount(&server)

@@ -44,7 +44,7 @@ async fn walk(
     misbehaviour: Misbehaviour,
     options: StreamOptions,
 ) -> Walk {
-    let mock = MockServer::start().await;
+    let mock = highlevel_tests::mock_server().await;
     let server = ListServer::new(call.paging, call.item_key, len, misbehaviour);
     server.mount(&mock).await;
     let items = (call.run)(handle(&mock), options)
@@ -290,7 +290,7 @@ async fn errors_mid_stream_are_retried_by_the_runtime_or_end_the_stream() {
 
 #[tokio::test]
 async fn the_page_size_is_honoured_up_to_the_operations_maximum() {
-    let mock = MockServer::start().await;
+    let mock = highlevel_tests::mock_server().await;
     let contacts = call("get-contacts");
     let server = ListServer::new(contacts.paging, contacts.item_key, 250, Misbehaviour::None);
     let asked = |requests: &[wiremock::Request]| -> Vec<String> {
@@ -351,7 +351,7 @@ async fn prefetch_keeps_pages_in_order_and_stops_at_the_end() {
 async fn nothing_is_sent_until_polled_and_then_one_page_at_a_time() {
     use futures_util::StreamExt as _;
 
-    let mock = MockServer::start().await;
+    let mock = highlevel_tests::mock_server().await;
     let server = ListServer::new(
         &highlevel::contacts::pagination::GET_CONTACTS,
         Some("id"),
