@@ -95,7 +95,7 @@ pub async fn age_session(
         .map_err(|e| e.to_string())?
         .ok_or("no session")?;
     let mut session = stored.session;
-    session.expires_at_unix = 1;
+    session.expires_at_unix = Some(1);
     session.obtained_at_unix = 0;
     app.store()
         .put(

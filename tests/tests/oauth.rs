@@ -810,7 +810,9 @@ async fn token_answers_decode_in_either_casing_in_both_dialects() {
                 Some("rt-3")
             );
             assert!(
-                session.expires_at_unix >= session.obtained_at_unix + 86_000,
+                session
+                    .expires_at_unix
+                    .is_some_and(|at| at >= session.obtained_at_unix + 86_000),
                 "{endpoints:?} camel={camel}: the expiry was read"
             );
             assert_eq!(session.scope, "contacts.readonly");
@@ -1061,4 +1063,151 @@ async fn the_v3_dialect_runs_the_whole_lifecycle_on_the_sandbox() {
         (3, 0, 250),
         "{stats:?}"
     );
+}
+
+// ---- Faults and hostile answers of the token endpoint ----
+
+#[tokio::test]
+async fn a_redirect_from_the_token_endpoint_is_refused_and_nothing_is_sent_there() {
+    let server = highlevel_tests::mock_server().await;
+    let elsewhere = highlevel_tests::mock_server().await;
+    let target = format!("{}/oauth/token", elsewhere.uri());
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/oauth/token"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(307).insert_header("location", target.as_str()),
+        )
+        .mount(&server)
+        .await;
+    mount_token(&elsewhere, false).await;
+    let location = Resource::Location("loc1".into());
+    let hl = seeded_handle(&server, location.clone()).await;
+    let app = hl.oauth_app().expect("oauth");
+    let redirected = |error: Option<AuthError>| match error {
+        Some(AuthError::Redirected {
+            status: 307,
+            location: Some(to),
+            ..
+        }) => to == target,
+        _ => false,
+    };
+    let exchanged = app
+        .exchange_code("code-1", Some("https://cb.example/cb"), UserType::Location)
+        .await
+        .err();
+    assert!(redirected(exchanged), "the code exchange");
+    age_session(&hl, location.clone()).await.expect("aged");
+    let refreshed = app.access_token(location.clone(), None).await.err();
+    assert!(redirected(refreshed), "the refresh");
+    assert!(
+        elsewhere
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "neither the code nor the refresh token nor the secret went to the redirect's target"
+    );
+    assert_eq!(requests_to(&server, "/oauth/token").await.len(), 2);
+    let kept = app
+        .store()
+        .get(&app.key(location))
+        .await
+        .expect("store")
+        .expect("kept");
+    assert!(
+        !kept.session.needs_reauthorization(),
+        "a redirect says nothing about the refresh token"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_follows_redirects_on_its_own_is_caught() {
+    let server = highlevel_tests::mock_server().await;
+    let elsewhere = highlevel_tests::mock_server().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/oauth/token"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(308)
+                .insert_header("location", format!("{}/oauth/token", elsewhere.uri())),
+        )
+        .mount(&server)
+        .await;
+    mount_token(&elsewhere, false).await;
+    let hl = HighLevel::builder()
+        .base_url(server.uri())
+        .oauth_app(highlevel::auth::OAuthConfig::new("app1-x", "secret"))
+        .oauth_http_client(reqwest::Client::new())
+        .build()
+        .expect("handle");
+    let app = hl.oauth_app().expect("oauth");
+    let error = app
+        .exchange_code("code-1", None, UserType::Location)
+        .await
+        .err();
+    assert!(
+        matches!(error, Some(AuthError::Redirected { status: 200, .. })),
+        "{error:?}"
+    );
+    assert!(
+        app.session(Resource::Location("loc1".into()))
+            .await
+            .expect("store")
+            .is_none(),
+        "an answer from a server that was never asked is not stored"
+    );
+}
+
+/// A token endpoint answering `answer` to every request, counting them.
+async fn token_endpoint_answering(server: &wiremock::MockServer, answer: serde_json::Value) {
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/oauth/token"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(answer))
+        .mount(server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/contacts/"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "contacts": [], "meta": { "total": 0 }
+            })),
+        )
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_token_without_a_usable_lifetime_is_renewed_on_401_only() {
+    for expires_in in [None, Some(serde_json::json!(1e300))] {
+        let server = highlevel_tests::mock_server().await;
+        let mut answer = serde_json::json!({
+            "access_token": "at-1", "refresh_token": "rt-1", "userType": "Location",
+            "locationId": "loc1", "companyId": "co1",
+        });
+        if let Some(value) = &expires_in {
+            answer["expires_in"] = value.clone();
+        }
+        token_endpoint_answering(&server, answer).await;
+        let hl = dialect_handle(&server, OAuthEndpoints::V2, None);
+        let app = hl.oauth_app().expect("oauth");
+        let installed = app
+            .exchange_code("code-1", None, UserType::Location)
+            .await
+            .expect("exchanged");
+        assert_eq!(installed.resource, Resource::Location("loc1".into()));
+        let stored = app
+            .session(Resource::Location("loc1".into()))
+            .await
+            .expect("store")
+            .expect("stored");
+        assert_eq!(stored.session.expires_at(), None, "{expires_in:?}");
+        for _ in 0..10 {
+            list_contacts(&hl, "loc1").await.expect("listed");
+        }
+        assert_eq!(
+            requests_to(&server, "/oauth/token").await.len(),
+            1,
+            "expires_in {expires_in:?}: the exchange only; no refresh token spent"
+        );
+        assert_eq!(requests_to(&server, "/contacts/").await.len(), 10);
+    }
 }

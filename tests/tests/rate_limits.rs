@@ -451,3 +451,186 @@ async fn each_call_has_a_span_with_operation_resource_attempt_status_and_wait() 
     assert!(log.contains("retrying"), "{log}");
     assert!(!log.contains("pit-rate-limits"), "the token leaked: {log}");
 }
+
+// ---- Hostile answers: no tight loop, no panic, no unbounded read ----
+
+#[tokio::test]
+async fn retry_after_is_honoured_when_pacing_is_off() {
+    let server = highlevel_tests::mock_server().await;
+    Mock::given(method("GET"))
+        .and(path("/locations/loc1"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/locations/loc1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"location": {"id": "loc1"}})),
+        )
+        .mount(&server)
+        .await;
+    let hl = HighLevel::builder()
+        .private_integration_token("pit-rate-limits")
+        .base_url(server.uri())
+        .rate_limit(RateLimitConfig::disabled())
+        .retry(quick_retries())
+        .build()
+        .expect("handle");
+    let started = Instant::now();
+    get_location(&hl, "loc1").await.expect("answered at last");
+    // Two 429s asking for a second each: the retries wait them out, not 1 ms of backoff.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(requests_seen(&server).await, 3);
+}
+
+#[tokio::test]
+async fn no_header_value_panics_the_client() {
+    let server = highlevel_tests::mock_server().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", u64::MAX.to_string().as_str())
+                .insert_header("x-ratelimit-daily-remaining", "0")
+                .insert_header(
+                    "x-ratelimit-interval-milliseconds",
+                    u64::MAX.to_string().as_str(),
+                )
+                .insert_header("x-ratelimit-max", u64::MAX.to_string().as_str()),
+        )
+        .mount(&server)
+        .await;
+    let hl = mock_handle(&server, quick_retries().max_retry_after(Duration::MAX));
+    let err = get_location(&hl, "loc1")
+        .await
+        .expect_err("the daily quota is spent");
+    match err.as_rate_limit() {
+        Some(RateLimitError::DailyQuotaExhausted { resets_at, .. }) => {
+            assert!(*resets_at > std::time::SystemTime::now());
+        }
+        other => panic!("expected DailyQuotaExhausted, got {other:?} from {err:?}"),
+    }
+    // The spent quota holds: the next call fails at once, unsent.
+    assert!(get_location(&hl, "loc1").await.is_err());
+    assert_eq!(requests_seen(&server).await, 1);
+}
+
+/// A server on loopback answering every request with a chunked body of `total` bytes (no
+/// `Content-Length`), in 64 KiB chunks; returns its address and the bytes it got to write.
+async fn endless_body_server(
+    status: u16,
+    total: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let written = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                if socket.read(&mut request).await.is_err() {
+                    return;
+                }
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                     transfer-encoding: chunked\r\n\r\n"
+                );
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 64 << 10];
+                let framed = [
+                    format!("{:x}\r\n", chunk.len()).into_bytes(),
+                    chunk,
+                    b"\r\n".to_vec(),
+                ]
+                .concat();
+                let mut sent = 0;
+                while sent < total {
+                    if socket.write_all(&framed).await.is_err() {
+                        return;
+                    }
+                    sent += 64 << 10;
+                    counter.store(sent, Ordering::SeqCst);
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    (address, written)
+}
+
+#[tokio::test]
+async fn response_bodies_are_capped_while_they_stream() {
+    const LIMIT: usize = 1 << 20;
+    const TOTAL: usize = 200 << 20;
+    for status in [200, 500] {
+        let (url, written) = endless_body_server(status, TOTAL).await;
+        let hl = HighLevel::builder()
+            .private_integration_token("pit-rate-limits")
+            .base_url(url)
+            .rate_limit(RateLimitConfig::disabled())
+            .retry(quick_retries().max_attempts(1))
+            .max_response_bytes(LIMIT)
+            .build()
+            .expect("handle");
+        let err = get_location(&hl, "loc1").await.expect_err("too large");
+        match &err {
+            Error::ResponseTooLarge {
+                status: seen,
+                limit,
+                ..
+            } => {
+                assert_eq!(seen.as_u16(), status);
+                assert_eq!(*limit, LIMIT);
+            }
+            other => panic!("{status}: expected ResponseTooLarge, got {other:?}"),
+        }
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let sent = written.load(std::sync::atomic::Ordering::SeqCst);
+        // The client stopped reading near the limit: what the server got out is the limit
+        // plus what the sockets buffer, not the 200 MiB it had.
+        assert!(
+            sent < 32 << 20,
+            "{status}: the server wrote {sent} bytes before the client hung up"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_unread() {
+    let server = highlevel_tests::mock_server().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(" ".repeat(2 << 20)))
+        .mount(&server)
+        .await;
+    let hl = mock_handle(&server, quick_retries());
+    let err = hl
+        .with_max_response_bytes(1 << 20)
+        .locations()
+        .get_location()
+        .location_id("loc1")
+        .send()
+        .await
+        .expect_err("over the limit");
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit, .. } if limit == 1 << 20),
+        "{err:?}"
+    );
+    // The same answer under the default limit decodes as far as it can: a blank body.
+    assert!(get_location(&hl, "loc1").await.is_ok());
+}

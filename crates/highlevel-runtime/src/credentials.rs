@@ -69,6 +69,8 @@ pub struct Runtime {
     company: Option<Arc<str>>,
     /// This handle's retry policy, when it differs from the shared one.
     retry: Option<Arc<RetryConfig>>,
+    /// The largest response body this handle reads.
+    max_response_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -113,6 +115,7 @@ impl Runtime {
             location: None,
             company: None,
             retry: None,
+            max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -123,6 +126,22 @@ impl Runtime {
             retry: Some(Arc::new(retry)),
             ..self.clone()
         }
+    }
+
+    /// The same runtime with another cap on response bodies (default
+    /// [`crate::DEFAULT_MAX_RESPONSE_BYTES`]): a larger body fails the call with
+    /// [`crate::Error::ResponseTooLarge`] as soon as the cap is passed, unread beyond it.
+    /// Downloads are not capped.
+    pub fn with_max_response_bytes(&self, bytes: usize) -> Self {
+        Self {
+            max_response_bytes: bytes,
+            ..self.clone()
+        }
+    }
+
+    /// The largest response body calls through this runtime read.
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
     }
 
     /// The retry policy calls through this runtime follow.

@@ -4,7 +4,9 @@ use bytes::Bytes;
 use progenitor_client::{Error as GeneratedError, ResponseValue};
 use serde::de::DeserializeOwned;
 
+use crate::body::{self, ReadError};
 use crate::error::{ApiError, DecodeError, body_prefix};
+use crate::hooks::Failure;
 use crate::{Error, OperationMeta};
 
 /// What an empty body is decoded as when `null` does not fit the type.
@@ -19,17 +21,29 @@ const EMPTY_OBJECT: &[u8] = b"{}";
 /// # Errors
 ///
 /// progenitor's `ResponseBodyError` when the body cannot be read, `InvalidResponsePayload`
-/// when it does not decode.
+/// when it does not decode, and a body past the handle's `max_response_bytes` that
+/// [`finish_json`] reports as [`Error::ResponseTooLarge`] (read no further than the limit).
 pub async fn decode_json<T: DeserializeOwned>(
     mut response: reqwest::Response,
 ) -> Result<ResponseValue<T>, GeneratedError<()>> {
     let status = response.status();
     // Taken, not cloned: reading the body consumes the response anyway.
     let headers = std::mem::take(response.headers_mut());
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(GeneratedError::ResponseBodyError)?;
+    let limit = body::limit_of(&response);
+    let bytes = match body::read_capped(response, limit).await {
+        Ok(bytes) => bytes,
+        Err(ReadError::Transport(source)) => {
+            return Err(GeneratedError::ResponseBodyError(source));
+        }
+        Err(ReadError::TooLarge { limit }) => {
+            let failure = Failure::TooLarge {
+                status,
+                headers,
+                limit,
+            };
+            return Err(GeneratedError::UnexpectedResponse(failure.into_response()));
+        }
+    };
     let inner = if is_blank(&bytes) {
         serde_json::from_slice(b"null")
             .or_else(|_| serde_json::from_slice(EMPTY_OBJECT))
@@ -125,16 +139,35 @@ async fn map_error(operation: &'static OperationMeta, error: GeneratedError<()>)
                         source,
                     };
                 }
+                Some(crate::hooks::Failure::TooLarge {
+                    status,
+                    headers,
+                    limit,
+                }) => {
+                    return Error::ResponseTooLarge {
+                        operation_id,
+                        status,
+                        headers,
+                        limit,
+                    };
+                }
                 None => {}
             }
             let status = response.status();
             let headers = response.headers().clone();
-            match response.bytes().await {
+            let limit = body::limit_of(&response);
+            match body::read_capped(response, limit).await {
                 Ok(raw) => Error::Api(Box::new(ApiError::new(operation_id, status, headers, raw))),
-                Err(source) => Error::Transport {
+                Err(ReadError::Transport(source)) => Error::Transport {
                     operation_id,
                     status: Some(status),
                     source,
+                },
+                Err(ReadError::TooLarge { limit }) => Error::ResponseTooLarge {
+                    operation_id,
+                    status,
+                    headers,
+                    limit,
                 },
             }
         }

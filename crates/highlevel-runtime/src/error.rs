@@ -62,6 +62,18 @@ pub enum Error {
         /// Which limit, for which resource, and until when.
         source: crate::rate_limit::RateLimitError,
     },
+    /// The response body was larger than the handle's limit (`max_response_bytes`, default
+    /// [`crate::DEFAULT_MAX_RESPONSE_BYTES`]): reading stopped there and nothing was decoded.
+    ResponseTooLarge {
+        /// The operation that was called.
+        operation_id: &'static str,
+        /// The answer's status.
+        status: StatusCode,
+        /// The answer's headers.
+        headers: HeaderMap,
+        /// The limit it passed, in bytes.
+        limit: usize,
+    },
     /// A paginated stream stopped instead of looping: the server repeated a cursor or a
     /// page, or named a next page the request cannot carry. The pages before were yielded.
     Pagination {
@@ -83,6 +95,7 @@ impl Error {
             | Self::Hook { operation_id, .. }
             | Self::Auth { operation_id, .. }
             | Self::RateLimited { operation_id, .. }
+            | Self::ResponseTooLarge { operation_id, .. }
             | Self::Pagination { operation_id, .. } => operation_id,
         }
     }
@@ -92,6 +105,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Api(e) => Some(e.status),
+            Self::ResponseTooLarge { status, .. } => Some(*status),
             Self::Transport { status, source, .. } => status.or_else(|| source.status()),
             Self::Decode(_)
             | Self::InvalidRequest { .. }
@@ -194,6 +208,16 @@ impl fmt::Display for Error {
                 operation_id,
                 source,
             } => write!(f, "{operation_id}: pagination: {source}"),
+            Self::ResponseTooLarge {
+                operation_id,
+                status,
+                limit,
+                ..
+            } => write!(
+                f,
+                "{operation_id}: the {status} answer's body is larger than {limit} bytes; \
+                 not read on (raise max_response_bytes if it is expected)"
+            ),
             Self::Hook {
                 operation_id,
                 message,
@@ -217,7 +241,10 @@ impl std::error::Error for Error {
             Self::Auth { source, .. } => Some(source),
             Self::RateLimited { source, .. } => Some(source),
             Self::Pagination { source, .. } => Some(source),
-            Self::Api(_) | Self::InvalidRequest { .. } | Self::Hook { .. } => None,
+            Self::Api(_)
+            | Self::InvalidRequest { .. }
+            | Self::Hook { .. }
+            | Self::ResponseTooLarge { .. } => None,
         }
     }
 }

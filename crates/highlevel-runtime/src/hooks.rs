@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
 use crate::auth::{AuthError, OAuthApp, Resource, resource_for};
+use crate::body::ResponseLimit;
 use crate::rate_limit::headers::retry_after;
 use crate::rate_limit::{Advertised, RateLimitError, ResourceLimiter};
 use crate::retry::{Attempt, Decision, Outcome, decide, is_idempotent};
@@ -193,7 +194,11 @@ pub async fn exec(
         oauth: oauth.as_ref().map(|(app, resource)| (*app, resource)),
         limiter: &limiter,
     };
-    call.run(request).instrument(span).await
+    let mut response = call.run(request).instrument(span).await?;
+    response
+        .extensions_mut()
+        .insert(ResponseLimit(runtime.max_response_bytes()));
+    Ok(response)
 }
 
 struct Call<'a> {
@@ -376,15 +381,22 @@ pub(crate) fn oauth_authorization(token: &SecretString) -> Result<HeaderValue, A
 pub(crate) enum Failure {
     Auth(AuthError),
     RateLimit(RateLimitError),
+    /// A body past the limit; its status and headers, for the error.
+    TooLarge {
+        status: StatusCode,
+        headers: http::HeaderMap,
+        limit: usize,
+    },
 }
 
 impl Failure {
     /// A synthetic response carrying the failure (extensions must be `Clone`; the failure
     /// is taken out once).
-    fn into_response(self) -> reqwest::Response {
+    pub(crate) fn into_response(self) -> reqwest::Response {
         let status = match &self {
             Self::Auth(_) => http::StatusCode::UNAUTHORIZED,
             Self::RateLimit(_) => http::StatusCode::TOO_MANY_REQUESTS,
+            Self::TooLarge { status, .. } => *status,
         };
         let mut response = http::Response::new(Vec::<u8>::new());
         *response.status_mut() = status;

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod body;
 mod credentials;
 mod decode;
 mod error;
@@ -28,10 +29,12 @@ mod operation;
 pub mod pagination;
 pub mod rate_limit;
 pub mod retry;
+mod saturating;
 #[rustfmt::skip]
 mod scope;
 
 pub use auth::{AuthError, OAuthApp, OAuthConfig, OAuthEndpoints, Resource};
+pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use credentials::{Credentials, Runtime};
 pub use decode::{collect_bytes, decode_json, finish, finish_json};
 pub use error::{ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage};

@@ -59,7 +59,7 @@ async fn expired_callers() -> (u64, Duration) {
     let key = app.key(Resource::Location(sandbox.location_id().to_owned()));
     let stored = app.store().get(&key).await.expect("get").expect("stored");
     let mut aged = stored.session;
-    aged.expires_at_unix = 1;
+    aged.expires_at_unix = Some(1);
     // A new handle on the same store: a process starting with yesterday's session.
     let store = app.store().clone();
     store

@@ -253,6 +253,16 @@ impl HighLevel {
         }
     }
 
+    /// The same handle with another cap on response bodies, for one call (or a group of
+    /// calls) whose answers are expected to be larger; see
+    /// [`HighLevelBuilder::max_response_bytes`].
+    pub fn with_max_response_bytes(&self, bytes: usize) -> HighLevel {
+        HighLevel {
+            runtime: self.runtime.with_max_response_bytes(bytes),
+            ..self.clone()
+        }
+    }
+
     /// The latest known rate-limit budget of every resource this handle (and its clones and
     /// scoped handles) has called, from HighLevel's `X-RateLimit-*` headers and the requests
     /// sent since.
@@ -274,8 +284,10 @@ pub struct HighLevelBuilder {
     oauth: Option<OAuthConfig>,
     base_url: Option<String>,
     http: Option<reqwest::Client>,
+    oauth_http: Option<reqwest::Client>,
     rate_limit: RateLimitConfig,
     retry: RetryConfig,
+    max_response_bytes: Option<usize>,
 }
 
 impl fmt::Debug for HighLevelBuilder {
@@ -285,6 +297,8 @@ impl fmt::Debug for HighLevelBuilder {
             .field("oauth", &self.oauth)
             .field("base_url", &self.base_url)
             .field("custom_http_client", &self.http.is_some())
+            .field("custom_oauth_http_client", &self.oauth_http.is_some())
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("rate_limit", &self.rate_limit)
             .field("retry", &self.retry)
             .finish()
@@ -325,9 +339,31 @@ impl HighLevelBuilder {
         self
     }
 
-    /// Uses this `reqwest::Client` (timeouts, proxy, TLS settings) instead of the default one.
+    /// Uses this `reqwest::Client` (timeouts, proxy, TLS settings) instead of the default one
+    /// for API calls. OAuth token requests keep a client of their own that never follows
+    /// redirects (see [`HighLevelBuilder::oauth_http_client`]).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// Uses this `reqwest::Client` for the OAuth endpoints (code exchange, refresh, location
+    /// tokens, installed locations). It must not follow redirects
+    /// (`.redirect(reqwest::redirect::Policy::none())`): those requests carry the client
+    /// secret and a code or refresh token. By default the SDK builds one that does not;
+    /// a redirect answer is then [`AuthError::Redirected`], and nothing is sent again. A
+    /// client that follows one anyway gets the same error, naming where it went.
+    pub fn oauth_http_client(mut self, client: reqwest::Client) -> Self {
+        self.oauth_http = Some(client);
+        self
+    }
+
+    /// The largest response body read (default [`runtime::DEFAULT_MAX_RESPONSE_BYTES`],
+    /// 32 MiB): a larger one fails the call with [`Error::ResponseTooLarge`] as soon as the
+    /// limit is passed, without reading on. Error answers are capped alike; downloads are
+    /// not.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = Some(bytes);
         self
     }
 
@@ -359,9 +395,15 @@ impl HighLevelBuilder {
             None => default_http_client().map_err(BuildError::HttpClient)?,
         };
         let credentials = match (self.oauth, self.credentials) {
-            (Some(config), _) => Credentials::OAuth(
-                OAuthApp::new(config, http.clone(), &base_url).map_err(BuildError::OAuth)?,
-            ),
+            (Some(config), _) => {
+                let oauth_http = match self.oauth_http {
+                    Some(client) => client,
+                    None => default_oauth_http_client().map_err(BuildError::HttpClient)?,
+                };
+                Credentials::OAuth(
+                    OAuthApp::new(config, oauth_http, &base_url).map_err(BuildError::OAuth)?,
+                )
+            }
             (None, Some(credentials)) => credentials,
             (None, None) => return Err(BuildError::MissingCredentials),
         };
@@ -369,17 +411,32 @@ impl HighLevelBuilder {
         Ok(HighLevel {
             base_url,
             http,
-            runtime: Runtime::configured(credentials, self.rate_limit, self.retry),
+            runtime: Runtime::configured(credentials, self.rate_limit, self.retry)
+                .with_max_response_bytes(
+                    self.max_response_bytes
+                        .unwrap_or(runtime::DEFAULT_MAX_RESPONSE_BYTES),
+                ),
         })
     }
 }
 
 fn default_http_client() -> reqwest::Result<reqwest::Client> {
+    http_client_builder().build()
+}
+
+/// The OAuth endpoints' client: a redirect would re-send the client secret and a code or
+/// refresh token to wherever it points.
+fn default_oauth_http_client() -> reqwest::Result<reqwest::Client> {
+    http_client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("highlevel-rs/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(60))
-        .build()
 }
 
 /// A token that cannot go into a header would fail every call; say so once, here.

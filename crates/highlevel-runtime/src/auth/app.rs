@@ -24,6 +24,9 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 /// token), further 401s for it fail as they are for this long instead of rotating tokens on
 /// every request.
 pub const DEFAULT_UNAUTHORIZED_COOLDOWN: Duration = Duration::from_secs(60);
+/// The longest refresh lease: a longer one would leave a resource without tokens that long
+/// after a process holding it died.
+pub const MAX_LEASE_TTL: Duration = Duration::from_secs(600);
 /// How many locations `mint_installed_locations` mints at once unless told otherwise.
 pub const DEFAULT_MINT_CONCURRENCY: usize = 16;
 
@@ -103,11 +106,12 @@ impl OAuthConfig {
         self
     }
 
-    /// How long a refresh lease lasts (default [`DEFAULT_LEASE_TTL`]); other processes wait
-    /// up to this plus 5 s for a refresh in progress elsewhere.
+    /// How long a refresh lease lasts (default [`DEFAULT_LEASE_TTL`], at most
+    /// [`MAX_LEASE_TTL`]); other processes wait up to this plus 5 s for a refresh in progress
+    /// elsewhere.
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
-        self.lease_ttl = ttl;
-        self.lease_wait = ttl + Duration::from_secs(5);
+        self.lease_ttl = ttl.min(MAX_LEASE_TTL);
+        self.lease_wait = self.lease_ttl + Duration::from_secs(5);
         self
     }
 

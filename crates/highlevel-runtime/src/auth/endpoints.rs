@@ -19,6 +19,13 @@ use super::session::{Session, SessionStatus, UserType, unix};
 use crate::ApiError;
 use crate::hooks::oauth_authorization;
 
+/// The longest `expires_in` taken at its word (ten years); a longer one (`1e300`) is no
+/// lifetime HighLevel gives, and is read as unknown.
+const MAX_EXPIRES_IN_SECS: f64 = 10.0 * 365.0 * 86_400.0;
+/// The largest OAuth answer read: a token answer is a few kilobytes, an installed-locations
+/// page of 100 some tens; anything larger is not one.
+const TOKEN_ANSWER_MAX_BYTES: usize = 4 << 20;
+
 /// The token endpoint, as errors name it (the same path in both dialects).
 pub(crate) const TOKEN: &str = "POST /oauth/token";
 
@@ -238,10 +245,41 @@ async fn send(
     operation_id: &'static str,
 ) -> Result<bytes::Bytes, GrantError> {
     let transport = |source| AuthError::Transport { endpoint, source };
-    let response = request.send().await.map_err(transport)?;
+    let (client, request) = request.build_split();
+    let request = request.map_err(transport)?;
+    let sent_to = request.url().clone();
+    let response = client.execute(request).await.map_err(transport)?;
     let status = response.status();
+    let redirected = |location: Option<String>| {
+        GrantError::Other(AuthError::Redirected {
+            endpoint,
+            status: status.as_u16(),
+            location,
+        })
+    };
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        return Err(redirected(location));
+    }
+    if *response.url() != sent_to {
+        // The given client followed a redirect on its own: say so rather than take an
+        // answer from a server that was never asked.
+        return Err(redirected(Some(response.url().to_string())));
+    }
     let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(transport)?;
+    let body = crate::body::read_capped(response, TOKEN_ANSWER_MAX_BYTES)
+        .await
+        .map_err(|e| match e {
+            crate::body::ReadError::Transport(source) => transport(source),
+            crate::body::ReadError::TooLarge { limit } => AuthError::InvalidTokenResponse {
+                endpoint,
+                reason: format!("the answer is larger than {limit} bytes"),
+            },
+        })?;
     if status.is_success() {
         return Ok(body);
     }
@@ -346,19 +384,20 @@ fn granted(body: &[u8], endpoint: &'static str, requested: UserType) -> Result<G
         _ => requested,
     };
     let now = unix(SystemTime::now());
-    // HighLevel documents 86399 s; a missing or odd value is treated as "expires now" so the
-    // next call refreshes rather than trusting a token for an unknown time.
+    // HighLevel documents 86399 s. Without a usable value the expiry is unknown and the
+    // token is renewed after a 401 only: treating it as "expires now" would renew on every
+    // call, spending a single-use refresh token each time.
     let expires_in = answer
         .number(["expires_in", "expiresIn"])
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map_or(0, |s| s as u64);
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_EXPIRES_IN_SECS)
+        .map(|s| s as u64);
     Ok(Granted {
         session: Session {
             access_token,
             refresh_token: answer
                 .text(["refresh_token", "refreshToken"])
                 .map(SecretString::from),
-            expires_at_unix: now.saturating_add(expires_in),
+            expires_at_unix: expires_in.map(|secs| now.saturating_add(secs)),
             obtained_at_unix: now,
             scope: answer.text(["scope", "scope"]).unwrap_or_default(),
             user_type,
@@ -436,7 +475,10 @@ mod tests {
                 session.refresh_token.as_ref().map(|t| t.expose_secret()),
                 Some(refresh)
             );
-            assert_eq!(session.expires_at_unix - session.obtained_at_unix, 86399);
+            assert_eq!(
+                session.expires_at_unix,
+                Some(session.obtained_at_unix + 86399)
+            );
             assert_eq!(session.user_type, UserType::Company);
             assert_eq!(session.company_id.as_deref(), Some("co1"));
             assert_eq!(session.user_id.as_deref(), Some("u1"));
@@ -451,8 +493,8 @@ mod tests {
             .expect("decoded");
         assert_eq!(granted.session.access_token.expose_secret(), "at-m");
         assert_eq!(
-            granted.session.expires_at_unix,
-            granted.session.obtained_at_unix
+            granted.session.expires_at_unix, None,
+            "\"soon\" is no lifetime"
         );
         assert_eq!(granted.session.location_id.as_deref(), Some("l9"));
         assert_eq!(granted.session.user_type, UserType::Location);
@@ -473,5 +515,28 @@ mod tests {
             assert!(err.contains("unusable answer"), "{err}");
             assert!(!err.contains("secret"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_lifetime_is_taken_only_when_it_is_one() {
+        let lifetime = |expires_in: &str| {
+            let body = format!(r#"{{"access_token":"at","expires_in":{expires_in}}}"#);
+            granted(body.as_bytes(), TOKEN, UserType::Location)
+                .map(|g| {
+                    g.session
+                        .expires_at_unix
+                        .map(|at| at - g.session.obtained_at_unix)
+                })
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(lifetime("86399"), Ok(Some(86_399)));
+        assert_eq!(lifetime("\"3600\""), Ok(Some(3_600)));
+        for unusable in ["1e300", "-5", "0", "null", "\"NaN\"", "315360001"] {
+            assert_eq!(lifetime(unusable), Ok(None), "expires_in {unusable}");
+        }
+        let missing = granted(br#"{"access_token":"at"}"#, TOKEN, UserType::Location)
+            .map(|g| g.session.expires_at_unix)
+            .map_err(|e| e.to_string());
+        assert_eq!(missing, Ok(None));
     }
 }

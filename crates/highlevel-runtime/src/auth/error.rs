@@ -75,6 +75,18 @@ pub enum AuthError {
         /// What is missing or malformed (never the body, which holds tokens).
         reason: String,
     },
+    /// The OAuth endpoint answered with a redirect. It is not followed: the request carried
+    /// the client secret and a code or refresh token, and nothing is sent anywhere else.
+    Redirected {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// The redirect's status (301, 302, 303, 307, 308), or 200 when the HTTP client
+        /// given to the app followed the redirect itself (it must not; see
+        /// `HighLevelBuilder::oauth_http_client`).
+        status: u16,
+        /// Where it pointed (`Location`), when it said.
+        location: Option<String>,
+    },
     /// The installed-locations endpoint (v3) answered a `nextPageToken` that was already
     /// followed: listing stopped rather than loop over the same pages.
     RepeatedPageToken {
@@ -155,6 +167,16 @@ impl fmt::Display for AuthError {
             Self::InvalidTokenResponse { endpoint, reason } => {
                 write!(f, "{endpoint}: unusable answer: {reason}")
             }
+            Self::Redirected {
+                endpoint,
+                status,
+                location,
+            } => write!(
+                f,
+                "{endpoint}: answered a redirect ({status}) to {}; not followed, so the \
+                 client secret went nowhere else",
+                location.as_deref().unwrap_or("an unnamed location")
+            ),
             Self::RepeatedPageToken { endpoint, pages } => write!(
                 f,
                 "{endpoint}: page {pages} names a nextPageToken already followed; stopped \

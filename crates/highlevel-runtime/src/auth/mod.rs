@@ -17,7 +17,7 @@ pub mod store;
 
 pub use app::{
     DEFAULT_LEASE_TTL, DEFAULT_MINT_CONCURRENCY, DEFAULT_REFRESH_SKEW,
-    DEFAULT_UNAUTHORIZED_COOLDOWN, Installed, MintReport, OAuthApp, OAuthConfig,
+    DEFAULT_UNAUTHORIZED_COOLDOWN, Installed, MAX_LEASE_TTL, MintReport, OAuthApp, OAuthConfig,
 };
 pub use authorize::{
     AuthorizationHost, AuthorizationRequest, AuthorizeBuilder, PendingAuthorization,

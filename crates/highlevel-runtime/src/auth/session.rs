@@ -116,8 +116,10 @@ pub struct Session {
     /// The single-use refresh token; `None` when HighLevel sent none (a location token
     /// minted from an agency token may come without one and is then minted again).
     pub refresh_token: Option<SecretString>,
-    /// When the access token expires (seconds since the Unix epoch).
-    pub expires_at_unix: u64,
+    /// When the access token expires (seconds since the Unix epoch); `None` when HighLevel
+    /// gave no usable lifetime, and the token is then renewed after a 401 only, never ahead
+    /// (each renewal spends a single-use refresh token).
+    pub expires_at_unix: Option<u64>,
     /// When HighLevel issued it (seconds since the Unix epoch).
     pub obtained_at_unix: u64,
     /// The space-separated scopes granted.
@@ -170,7 +172,7 @@ impl Session {
         Self {
             access_token: SecretString::from(access_token.into()),
             refresh_token: refresh_token.map(SecretString::from),
-            expires_at_unix: unix(expires_at),
+            expires_at_unix: Some(unix(expires_at)),
             obtained_at_unix: unix(SystemTime::now()),
             scope: String::new(),
             user_type,
@@ -182,14 +184,17 @@ impl Session {
         }
     }
 
-    /// When the access token expires.
-    pub fn expires_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.expires_at_unix)
+    /// When the access token expires; `None` when that is unknown, or too far ahead for the
+    /// platform's clock to represent.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        UNIX_EPOCH.checked_add(Duration::from_secs(self.expires_at_unix?))
     }
 
-    /// Whether the access token is expired or expires within `skew` from now.
+    /// Whether the access token is expired or expires within `skew` from now; never when
+    /// its expiry is unknown.
     pub fn expires_within(&self, skew: Duration) -> bool {
-        unix(SystemTime::now()).saturating_add(skew.as_secs()) >= self.expires_at_unix
+        self.expires_at_unix
+            .is_some_and(|at| unix(SystemTime::now()).saturating_add(skew.as_secs()) >= at)
     }
 
     /// Whether HighLevel refused this session's refresh token.
@@ -243,7 +248,7 @@ impl Session {
 struct Record<'a> {
     access_token: &'a str,
     refresh_token: Option<&'a str>,
-    expires_at_unix: u64,
+    expires_at_unix: Option<u64>,
     obtained_at_unix: u64,
     scope: &'a str,
     user_type: UserType,
@@ -258,7 +263,7 @@ struct Record<'a> {
 struct OwnedRecord {
     access_token: String,
     refresh_token: Option<String>,
-    expires_at_unix: u64,
+    expires_at_unix: Option<u64>,
     #[serde(default)]
     obtained_at_unix: u64,
     #[serde(default)]
@@ -296,7 +301,7 @@ mod tests {
             Some("refresh-secret-1")
         );
         assert_eq!(back.location_id.as_deref(), Some("loc1"));
-        assert_eq!(back.expires_at_unix, 1_900_000_000);
+        assert_eq!(back.expires_at_unix, Some(1_900_000_000));
         let shown = format!("{back:?}");
         assert!(!shown.contains("secret"), "{shown}");
         let err = Session::from_store_json("{\"access_token\":\"tok-leak\"").err();
@@ -313,5 +318,22 @@ mod tests {
         );
         assert!(!soon.expires_within(Duration::ZERO));
         assert!(soon.expires_within(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn an_unknown_or_unrepresentable_expiry_neither_panics_nor_renews_ahead() {
+        let mut session = Session::new("a", None, SystemTime::now(), UserType::Location);
+        session.expires_at_unix = None;
+        assert_eq!(session.expires_at(), None);
+        assert!(!session.expires_within(Duration::MAX));
+        session.expires_at_unix = Some(u64::MAX);
+        assert_eq!(session.expires_at(), None);
+        assert!(!session.expires_within(Duration::from_secs(3_600)));
+        // A record written before the expiry could be unknown still reads.
+        let old = r#"{"access_token":"a","refresh_token":null,"expires_at_unix":5,
+            "user_type":"Location","company_id":null,"location_id":null,"user_id":null,
+            "status":"Active"}"#;
+        let read = Session::from_store_json(old).map_err(|e| e.to_string());
+        assert_eq!(read.map(|s| s.expires_at_unix), Ok(Some(5)));
     }
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::headers::Advertised;
+use crate::saturating::{self, instant_after};
 
 /// Seconds in a day; the daily quota is assumed to reset at midnight UTC unless HighLevel
 /// says when (`Retry-After`).
@@ -69,8 +70,8 @@ impl Budget {
             share: max.max(1),
             last_cut: None,
             last_raise: None,
-            interval,
-            margin_floor,
+            interval: interval.min(saturating::LONGEST),
+            margin_floor: margin_floor.min(saturating::LONGEST),
             grants: VecDeque::new(),
             blocked_until: None,
             daily_limit,
@@ -103,10 +104,18 @@ impl Budget {
         (self.interval / 100).max(self.margin_floor)
     }
 
+    /// The interval and its margin.
+    fn window(&self) -> Duration {
+        self.interval.saturating_add(self.margin())
+    }
+
     /// Requests sent (or counted as sent) within the last window.
     fn recent(&self, now: Instant) -> usize {
-        let window = self.interval + self.margin();
-        self.grants.iter().filter(|t| **t + window > now).count()
+        let window = self.window();
+        self.grants
+            .iter()
+            .filter(|t| instant_after(**t, window) > now)
+            .count()
     }
 
     /// When the next request may be sent.
@@ -127,7 +136,7 @@ impl Budget {
                 self.blocked_until = None;
             }
         }
-        let window = self.interval + self.margin();
+        let window = self.window();
         while self.grants.len() > self.max as usize {
             self.grants.pop_front();
         }
@@ -138,7 +147,7 @@ impl Budget {
             .checked_sub(share)
             .and_then(|i| self.grants.get(i))
         {
-            at = at.max(*oldest + window);
+            at = at.max(instant_after(*oldest, window));
         }
         if at <= now { Slot::Now } else { Slot::At(at) }
     }
@@ -180,7 +189,7 @@ impl Budget {
             self.max = max;
         }
         if let Some(interval) = advertised.interval {
-            self.interval = interval;
+            self.interval = interval.min(saturating::LONGEST);
         }
         if let Some(limit) = advertised.daily_limit {
             self.daily_limit = limit;
@@ -204,7 +213,11 @@ impl Budget {
     /// (`adapt`) the share halves, at most once per interval.
     pub(crate) fn throttled(&mut self, now: Instant, until: Instant, adapt: bool) {
         self.block_until(until);
-        if adapt && self.last_cut.is_none_or(|cut| now >= cut + self.interval) {
+        if adapt
+            && self
+                .last_cut
+                .is_none_or(|cut| now >= instant_after(cut, self.interval))
+        {
             self.share = (self.share() / 2).max(1);
             self.last_cut = Some(now);
         }
@@ -213,11 +226,16 @@ impl Budget {
     /// After an answer that was not a 429: a share below `max` grows by a twentieth of
     /// `max`, at most once per interval and not within an interval of the last cut.
     pub(crate) fn answered(&mut self, now: Instant) {
-        let quiet = |at: Option<Instant>| at.is_none_or(|t| now >= t + self.interval);
+        let quiet = |at: Option<Instant>| at.is_none_or(|t| now >= instant_after(t, self.interval));
         if self.share < self.max && quiet(self.last_cut) && quiet(self.last_raise) {
             self.share = (self.share + (self.max / 20).max(1)).min(self.max);
             self.last_raise = Some(now);
         }
+    }
+
+    /// Until when a 429 holds requests back, if it still does at `now`.
+    pub(crate) fn blocked_until(&self, now: Instant) -> Option<Instant> {
+        self.blocked_until.filter(|until| *until > now)
     }
 
     /// Nothing goes before `until`.

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use crate::saturating::{instant_after, wall_after};
 use budget::{Budget, Slot};
 pub(crate) use headers::Advertised;
 
@@ -54,7 +55,7 @@ impl RateLimitConfig {
     }
 
     /// No pacing at all: every request goes at once (429s are still retried, see
-    /// `RetryConfig`). For servers without HighLevel's limits (mocks) or callers that pace
+    /// `RetryConfig`, after the wait their `Retry-After` asks for). For servers without HighLevel's limits (mocks) or callers that pace
     /// themselves.
     pub fn disabled() -> Self {
         Self {
@@ -277,12 +278,18 @@ impl ResourceLimiter {
     /// until the budget allows it, and re-reads the budget after sleeping because an
     /// answer may have changed it meanwhile.
     pub(crate) async fn acquire(&self) -> Result<Duration, RateLimitError> {
+        let started = Instant::now();
         if !self.enabled {
+            // Not paced, but a 429's `Retry-After` still holds: without it the retries of a
+            // 429 would follow each other at once until the retry budget ran out.
+            let blocked = lock(&self.budget).blocked_until(started);
+            if let Some(until) = blocked {
+                tokio::time::sleep_until(until).await;
+            }
             // Still counted, so the status shows the daily count going down.
             lock(&self.budget).grant(Instant::now(), SystemTime::now());
-            return Ok(Duration::ZERO);
+            return Ok(started.elapsed());
         }
-        let started = Instant::now();
         // Nobody waiting (the usual case): no need to queue.
         let _turn = match self.queue.try_lock() {
             Ok(turn) => turn,
@@ -329,7 +336,7 @@ impl ResourceLimiter {
     /// adaptive, take a smaller share from now on).
     pub(crate) fn throttled(&self, wait: Duration) {
         let now = Instant::now();
-        lock(&self.budget).throttled(now, now + wait, self.adaptive);
+        lock(&self.budget).throttled(now, instant_after(now, wait), self.adaptive);
         if self.adaptive {
             self.reduced.store(true, Ordering::Relaxed);
         }
@@ -349,7 +356,7 @@ impl ResourceLimiter {
     /// A 429 said the daily quota is spent; returns the expected reset.
     pub(crate) fn daily_exhausted(&self, retry_after: Option<Duration>) -> SystemTime {
         let wall = SystemTime::now();
-        lock(&self.budget).daily_exhausted(retry_after.map(|d| wall + d), wall)
+        lock(&self.budget).daily_exhausted(retry_after.map(|d| wall_after(wall, d)), wall)
     }
 
     fn status(&self) -> RateLimitStatus {
@@ -437,6 +444,37 @@ mod tests {
         assert_eq!(status.remaining, Some(7));
         assert!(status.updated_at.is_some());
         assert!(limiter.status("location:never-called").is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_holds_even_without_pacing() {
+        let limiter = RateLimiter::new(RateLimitConfig::disabled());
+        let resource = limiter.resource("token");
+        resource.throttled(Duration::from_secs(3));
+        assert_eq!(resource.acquire().await, Ok(Duration::from_secs(3)));
+        assert_eq!(
+            resource.acquire().await,
+            Ok(Duration::ZERO),
+            "the block is over"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_wait_or_interval_overflows_the_clock() {
+        let limiter = RateLimiter::new(
+            RateLimitConfig::new()
+                .per_interval(1, Duration::MAX)
+                .margin(Duration::MAX),
+        );
+        let resource = limiter.resource("location:a");
+        assert_eq!(resource.acquire().await, Ok(Duration::ZERO));
+        resource.throttled(Duration::MAX);
+        resource.answered();
+        let resets_at = resource.daily_exhausted(Some(Duration::from_secs(u64::MAX)));
+        assert!(resets_at > SystemTime::now());
+        let status = limiter.status("location:a").expect("known");
+        assert_eq!(status.available_now, 0);
+        assert_eq!(status.daily_resets_at, Some(resets_at));
     }
 
     #[tokio::test(start_paused = true)]

@@ -97,9 +97,8 @@ impl TokenStore for MemoryStore {
                 .get(key)
                 .is_none_or(|(who, until)| *until <= now || who == holder);
             if free {
-                inner
-                    .leases
-                    .insert(key.clone(), (holder.to_owned(), now + ttl));
+                let until = crate::saturating::instant_after(now.into(), ttl).into_std();
+                inner.leases.insert(key.clone(), (holder.to_owned(), until));
             }
             free
         };
