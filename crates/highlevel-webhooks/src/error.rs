@@ -100,7 +100,7 @@ impl fmt::Display for WebhookError {
             Self::MalformedSignature { scheme } => {
                 write!(
                     f,
-                    "webhook {} header is not a base64 signature",
+                    "webhook {} header is not a base64 signature of the scheme's length",
                     scheme.header()
                 )
             }

@@ -15,6 +15,12 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! With feature `axum`, `receiver` is a ready endpoint in one of two modes: fast and at most
+//! once (answered at once, events on a channel) or at least once (answered after your handler
+//! succeeded, so a failure is retried); its documentation says which to choose. Either way a
+//! body must arrive within a deadline and carry a valid signature before the request holds
+//! anything, so unauthenticated connections cannot starve it.
 
 #![warn(missing_docs)]
 
@@ -236,6 +242,19 @@ impl WebhookVerifier {
         body: &[u8],
     ) -> Result<Delivery, WebhookError> {
         let scheme = self.verify_signature(headers, body)?;
+        let delivery = self.within_window(scheme, body)?;
+        self.record(&delivery.webhook_id).await?;
+        Ok(delivery)
+    }
+
+    /// The checks after the signature, short of the seen-store: a JSON object, its
+    /// `timestamp` inside the window, a `webhookId`. Only for a body whose signature
+    /// verified by `scheme`.
+    pub(crate) fn within_window(
+        &self,
+        scheme: Scheme,
+        body: &[u8],
+    ) -> Result<Delivery, WebhookError> {
         let payload: Value =
             serde_json::from_slice(body).map_err(|e| WebhookError::MalformedBody {
                 reason: format!("not JSON ({e})"),
@@ -268,21 +287,52 @@ impl WebhookVerifier {
             .filter(|id| !id.is_empty())
             .ok_or(WebhookError::MissingWebhookId)?
             .to_owned();
-        // Past twice the window the timestamp check refuses a replay on its own.
-        let first = self
-            .seen
-            .first_sighting(&webhook_id, window * 2)
-            .await
-            .map_err(|message| WebhookError::SeenStore { message })?;
-        if !first {
-            return Err(WebhookError::Duplicate { webhook_id });
-        }
         Ok(Delivery {
             scheme,
             webhook_id,
             timestamp,
             payload,
         })
+    }
+
+    /// How long a seen id is kept: past twice the window the timestamp check refuses a
+    /// replay on its own. Saturating, as a window is the caller's to choose.
+    fn seen_ttl(&self) -> Duration {
+        self.window.saturating_mul(2)
+    }
+
+    /// Records `webhook_id` as seen.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::Duplicate`] when it was recorded already, [`WebhookError::SeenStore`]
+    /// when the store fails.
+    pub(crate) async fn record(&self, webhook_id: &str) -> Result<(), WebhookError> {
+        let first = self
+            .seen
+            .first_sighting(webhook_id, self.seen_ttl())
+            .await
+            .map_err(|message| WebhookError::SeenStore { message })?;
+        if first {
+            Ok(())
+        } else {
+            Err(WebhookError::Duplicate {
+                webhook_id: webhook_id.to_owned(),
+            })
+        }
+    }
+
+    /// Whether `webhook_id` is recorded as seen, recording nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::SeenStore`] when the store fails.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) async fn already_seen(&self, webhook_id: &str) -> Result<bool, WebhookError> {
+        self.seen
+            .seen(webhook_id)
+            .await
+            .map_err(|message| WebhookError::SeenStore { message })
     }
 }
 

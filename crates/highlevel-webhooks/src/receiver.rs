@@ -1,9 +1,33 @@
-//! A ready axum endpoint (feature `axum`): reads the body up to the verifier's limit,
-//! verifies, refuses replays, answers at once and hands each typed event to your code
-//! through a bounded channel.
+//! A ready axum endpoint (feature `axum`) for HighLevel's deliveries, in one of two modes.
+//!
+//! Every request is read first, up to the verifier's body limit and within a deadline
+//! ([`DEFAULT_BODY_DEADLINE`], [`WebhookEndpoint::body_deadline`]), and its signature checked;
+//! only a signed delivery gets any further. A connection that sends headers and then stalls
+//! is answered 408 at the deadline and holds nothing meanwhile, so unauthenticated clients
+//! cannot starve the endpoint.
+//!
+//! - **Fast, at most once** ([`WebhookEndpoint::channel`], [`router`]): a verified, first-seen
+//!   delivery is recorded as seen, put on a bounded channel and answered 200 at once; your
+//!   code takes it from the channel. Answers are quick whatever your code does, but an event
+//!   your code then fails to handle (or a process that stops with events still queued) is
+//!   lost: HighLevel saw 200 and will not deliver it again. Choose it when losing an
+//!   occasional event is acceptable, or when your code keeps its own durable queue.
+//! - **At least once** ([`WebhookEndpoint::handler`]): the endpoint awaits your handler and
+//!   answers 200 only once it succeeded, 500 when it failed, so HighLevel retries; the
+//!   `webhookId` is recorded as seen only after success, so that retry is handled rather than
+//!   refused as a duplicate. A delivery whose handler succeeded but whose answer HighLevel did
+//!   not get, or a duplicate arriving while the first is still being handled, is handled
+//!   twice: make the handler idempotent. HighLevel waits for the answer, so the handler should
+//!   be quick. Choose it when every event must be acted on.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -11,6 +35,9 @@ use tokio::sync::mpsc;
 
 use crate::events::Event;
 use crate::{Delivery, WebhookError, WebhookVerifier};
+
+/// How long a request's body may take to arrive by default.
+pub const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A verified, first-seen delivery and its typed event.
 #[derive(Debug, Clone)]
@@ -22,64 +49,210 @@ pub struct Received {
     pub event: Event,
 }
 
-#[derive(Clone)]
-struct Endpoint {
-    verifier: WebhookVerifier,
-    events: mpsc::Sender<Received>,
+impl Received {
+    fn new(delivery: Delivery) -> Self {
+        let event = Event::from_value(delivery.payload.clone());
+        Self { delivery, event }
+    }
 }
 
-/// A router with `POST path` receiving HighLevel's deliveries, and the channel their events
-/// arrive on (at most `capacity` waiting).
+/// Builds the endpoint: the verifier, how long a body may take, and then the mode
+/// ([`WebhookEndpoint::channel`] or [`WebhookEndpoint::handler`]; see the module's
+/// documentation for which to choose).
 ///
-/// Answers, so that HighLevel retries exactly what may succeed later: 200 for a delivery
-/// handed over, and for a duplicate (already handled); 503 when the channel is full or
-/// closed or the seen-store fails (nothing recorded, a retry is welcome); 413 for a body over
-/// the verifier's limit; 401 for a missing, malformed or wrong signature; 400 for a verified
-/// body without a usable `timestamp`/`webhookId` or outside the window.
+/// ```no_run
+/// # fn example(verifier: highlevel_webhooks::WebhookVerifier) {
+/// use std::time::Duration;
+/// use highlevel_webhooks::receiver::WebhookEndpoint;
+///
+/// let router = WebhookEndpoint::new(verifier)
+///     .body_deadline(Duration::from_secs(5))
+///     .handler("/webhooks/highlevel", |received| async move {
+///         // Store or act on received.event; an error makes HighLevel deliver it again.
+///         Ok::<(), std::io::Error>(())
+///     });
+/// # let _ = router;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct WebhookEndpoint {
+    verifier: WebhookVerifier,
+    body_deadline: Duration,
+}
+
+impl WebhookEndpoint {
+    /// An endpoint checking with `verifier`, bodies due within [`DEFAULT_BODY_DEADLINE`].
+    pub fn new(verifier: WebhookVerifier) -> Self {
+        Self {
+            verifier,
+            body_deadline: DEFAULT_BODY_DEADLINE,
+        }
+    }
+
+    /// How long a request's body may take to arrive, from when its headers did; a request
+    /// still sending then is answered 408.
+    pub fn body_deadline(mut self, deadline: Duration) -> Self {
+        self.body_deadline = deadline;
+        self
+    }
+
+    /// The fast, at-most-once mode: a router with `POST path`, and the channel verified
+    /// events arrive on (at most `capacity` waiting).
+    ///
+    /// Answers, so that HighLevel retries exactly what may succeed later: 200 for a delivery
+    /// handed over, and for a duplicate (already handed over); 503 when the channel is full
+    /// or closed or the seen-store fails (nothing recorded, a retry is welcome); 408 for a
+    /// body that does not arrive in time; 413 for a body over the verifier's limit; 401 for a
+    /// missing, malformed or wrong signature; 400 for a verified body without a usable
+    /// `timestamp`/`webhookId` or outside the window.
+    pub fn channel(self, path: &str, capacity: usize) -> (Router, mpsc::Receiver<Received>) {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let state = Channel {
+            endpoint: self,
+            events: sender,
+        };
+        let router = Router::new()
+            .route(path, post(into_channel))
+            .with_state(state);
+        (router, receiver)
+    }
+
+    /// The at-least-once mode: a router with `POST path` that awaits `handler` for each
+    /// verified delivery not seen before.
+    ///
+    /// Answers: 200 once the handler succeeded (the `webhookId` is then recorded), and for a
+    /// delivery already handled; 500 when the handler failed (its error is logged, never
+    /// sent; nothing is recorded, so HighLevel's retry is handled again); 503 when the
+    /// seen-store fails before handling; 408, 413, 401 and 400 as [`WebhookEndpoint::channel`].
+    pub fn handler<H, F, E>(self, path: &str, handler: H) -> Router
+    where
+        H: Fn(Received) -> F + Send + Sync + 'static,
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: fmt::Display + 'static,
+    {
+        let handler: Handler = Arc::new(move |received| {
+            let handled = handler(received);
+            Box::pin(async move { handled.await.map_err(|e| e.to_string()) })
+        });
+        let state = Awaiting {
+            endpoint: self,
+            handler,
+        };
+        Router::new()
+            .route(path, post(awaiting_handler))
+            .with_state(state)
+    }
+
+    /// The body within the deadline and the limit, and the delivery it holds once its
+    /// signature and window check out; nothing touches the seen-store.
+    async fn read_and_check(&self, request: Request<Body>) -> Result<Delivery, Answer> {
+        let (parts, body) = request.into_parts();
+        let limit = self.verifier.max_body();
+        let body: Bytes =
+            match tokio::time::timeout(self.body_deadline, axum::body::to_bytes(body, limit)).await
+            {
+                Ok(Ok(body)) => body,
+                Ok(Err(_)) => return Err((StatusCode::PAYLOAD_TOO_LARGE, "body too large")),
+                Err(_) => {
+                    tracing::warn!(
+                        deadline = ?self.body_deadline,
+                        "highlevel webhook body not received in time"
+                    );
+                    return Err((StatusCode::REQUEST_TIMEOUT, "body too slow"));
+                }
+            };
+        let scheme = self
+            .verifier
+            .verify_signature(&parts.headers, &body)
+            .map_err(refused)?;
+        self.verifier.within_window(scheme, &body).map_err(refused)
+    }
+}
+
+/// A router with `POST path` receiving HighLevel's deliveries in the fast, at-most-once mode,
+/// and the channel their events arrive on (at most `capacity` waiting); bodies are due within
+/// [`DEFAULT_BODY_DEADLINE`]. The same as `WebhookEndpoint::new(verifier).channel(path,
+/// capacity)`, whose documentation lists the answers.
 pub fn router(
     path: &str,
     verifier: WebhookVerifier,
     capacity: usize,
 ) -> (Router, mpsc::Receiver<Received>) {
-    let (sender, receiver) = mpsc::channel(capacity.max(1));
-    let endpoint = Endpoint {
-        verifier,
-        events: sender,
-    };
-    let router = Router::new()
-        .route(path, post(receive))
-        .with_state(endpoint);
-    (router, receiver)
+    WebhookEndpoint::new(verifier).channel(path, capacity)
 }
 
-async fn receive(
-    State(endpoint): State<Endpoint>,
-    request: Request<Body>,
-) -> (StatusCode, &'static str) {
-    // A slot first: a delivery verified (and its id recorded) but then dropped would be lost,
-    // as HighLevel's retry would be refused as a duplicate.
-    let Ok(slot) = endpoint.events.try_reserve() else {
+type Answer = (StatusCode, &'static str);
+
+type Handler =
+    Arc<dyn Fn(Received) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+#[derive(Clone)]
+struct Channel {
+    endpoint: WebhookEndpoint,
+    events: mpsc::Sender<Received>,
+}
+
+#[derive(Clone)]
+struct Awaiting {
+    endpoint: WebhookEndpoint,
+    handler: Handler,
+}
+
+async fn into_channel(State(state): State<Channel>, request: Request<Body>) -> Answer {
+    let delivery = match state.endpoint.read_and_check(request).await {
+        Ok(delivery) => delivery,
+        Err(answer) => return answer,
+    };
+    // The slot only now, for a signed delivery: taken before the body arrived, slots would be
+    // held by whoever opens connections. And before recording: a delivery recorded but then
+    // dropped would be lost, as HighLevel's retry would be refused as a duplicate.
+    let Ok(slot) = state.events.try_reserve() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "busy");
     };
-    let (parts, body) = request.into_parts();
-    let limit = endpoint.verifier.max_body();
-    let Ok(body) = axum::body::to_bytes(body, limit).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "body too large");
-    };
-    match endpoint.verifier.verify(&parts.headers, &body).await {
-        Ok(delivery) => {
-            let event = Event::from_value(delivery.payload.clone());
-            slot.send(Received { delivery, event });
-            (StatusCode::OK, "ok")
-        }
-        Err(error) => {
-            tracing::warn!(%error, "highlevel webhook refused");
-            answer(&error)
-        }
+    if let Err(error) = state.endpoint.verifier.record(&delivery.webhook_id).await {
+        return refused(error);
     }
+    slot.send(Received::new(delivery));
+    (StatusCode::OK, "ok")
 }
 
-fn answer(error: &WebhookError) -> (StatusCode, &'static str) {
+async fn awaiting_handler(State(state): State<Awaiting>, request: Request<Body>) -> Answer {
+    let delivery = match state.endpoint.read_and_check(request).await {
+        Ok(delivery) => delivery,
+        Err(answer) => return answer,
+    };
+    let verifier = &state.endpoint.verifier;
+    let webhook_id = delivery.webhook_id.clone();
+    match verifier.already_seen(&webhook_id).await {
+        Ok(true) => {
+            return refused(WebhookError::Duplicate { webhook_id });
+        }
+        Ok(false) => {}
+        Err(error) => return refused(error),
+    }
+    if let Err(error) = (state.handler)(Received::new(delivery)).await {
+        tracing::warn!(%error, %webhook_id, "highlevel webhook handler failed; HighLevel will retry");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "handler failed");
+    }
+    // Handled, whatever the store says now: a duplicate is a concurrent delivery handled as
+    // well, and a store failure only means a retry would be handled again.
+    match verifier.record(&webhook_id).await {
+        Ok(()) | Err(WebhookError::Duplicate { .. }) => {}
+        Err(error) => {
+            tracing::warn!(%error, %webhook_id, "highlevel webhook handled but not recorded");
+        }
+    }
+    (StatusCode::OK, "ok")
+}
+
+fn refused(error: WebhookError) -> Answer {
+    if !matches!(error, WebhookError::Duplicate { .. }) {
+        tracing::warn!(%error, "highlevel webhook refused");
+    }
+    answer(&error)
+}
+
+fn answer(error: &WebhookError) -> Answer {
     match error {
         WebhookError::Duplicate { .. } => (StatusCode::OK, "duplicate"),
         WebhookError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body too large"),

@@ -34,6 +34,9 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
 
+/// An Ed25519 signature's length in bytes.
+const ED25519_SIGNATURE_LEN: usize = 64;
+
 /// Which signature verified a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -150,6 +153,8 @@ impl Ed25519Key {
 pub struct RsaKey {
     der: Vec<u8>,
     parsed: Option<ParsedPublicKey>,
+    /// The modulus length in bytes, which a PKCS#1 v1.5 signature has exactly.
+    signature_len: usize,
 }
 
 impl PartialEq for RsaKey {
@@ -173,6 +178,7 @@ impl RsaKey {
         Self::parse(HIGHLEVEL_RSA_PUBLIC_KEY).unwrap_or(Self {
             der: Vec::new(),
             parsed: None,
+            signature_len: 0,
         })
     }
 
@@ -206,6 +212,7 @@ impl RsaKey {
         Ok(Self {
             der,
             parsed: Some(parsed),
+            signature_len: bits.div_ceil(8),
         })
     }
 
@@ -231,16 +238,25 @@ pub(crate) fn check(
     body: &[u8],
     signature: &str,
 ) -> Result<Check, crate::WebhookError> {
+    let malformed = crate::WebhookError::MalformedSignature { scheme };
     let decoded = STANDARD
         .decode(signature.trim())
-        .map_err(|_| crate::WebhookError::MalformedSignature { scheme })?;
+        .map_err(|_| malformed.clone())?;
+    // A signature of the wrong length is malformed, as `MalformedSignature` documents: it
+    // cannot be any key's signature, so it says nothing about the body.
     let valid = match scheme {
         Scheme::Ed25519 => {
             let key = ed25519.ok_or(crate::WebhookError::NoKey { scheme })?;
-            decoded.len() == 64 && key.verify(body, &decoded)
+            if decoded.len() != ED25519_SIGNATURE_LEN {
+                return Err(malformed);
+            }
+            key.verify(body, &decoded)
         }
         Scheme::Rsa => {
             let key = rsa.ok_or(crate::WebhookError::NoKey { scheme })?;
+            if decoded.len() != key.signature_len {
+                return Err(malformed);
+            }
             key.verify(body, &decoded)
         }
     };

@@ -236,18 +236,47 @@ async fn missing_or_malformed_signature_headers_are_refused() {
             .contains("x-ghl-signature or x-wh-signature"),
         "{error}"
     );
-    for garbage in ["not base64!", "", "AAAA"] {
+    // Not base64, or base64 of a length no signature of the scheme has (Ed25519: 64 bytes;
+    // RSA: the modulus, 512 bytes here), is malformed, as `MalformedSignature` documents.
+    let ed_sixty_three = STANDARD.encode([7u8; 63]);
+    let ed_sixty_five = STANDARD.encode([7u8; 65]);
+    let rsa_short = STANDARD.encode([7u8; 511]);
+    let rsa_long = STANDARD.encode([7u8; 513]);
+    for (header, garbage, scheme) in [
+        ("x-ghl-signature", "not base64!", Scheme::Ed25519),
+        ("x-ghl-signature", "", Scheme::Ed25519),
+        ("x-ghl-signature", "AAAA", Scheme::Ed25519),
+        ("x-ghl-signature", &ed_sixty_three, Scheme::Ed25519),
+        ("x-ghl-signature", &ed_sixty_five, Scheme::Ed25519),
+        ("x-wh-signature", "not base64!", Scheme::Rsa),
+        ("x-wh-signature", "AAAA", Scheme::Rsa),
+        ("x-wh-signature", &rsa_short, Scheme::Rsa),
+        ("x-wh-signature", &rsa_long, Scheme::Rsa),
+    ] {
         let error = verifier
-            .verify(&headers(&[("x-ghl-signature", garbage)]), &signed)
+            .verify(&headers(&[(header, garbage)]), &signed)
             .await
             .expect_err(garbage);
-        assert!(
-            matches!(
-                error,
-                WebhookError::MalformedSignature { .. } | WebhookError::BadSignature { .. }
-            ),
-            "{garbage}: {error}"
+        assert_eq!(
+            error,
+            WebhookError::MalformedSignature { scheme },
+            "{header}: {garbage}"
         );
+    }
+    // The right length but not the body's signature is a bad signature, not a malformed one.
+    for (header, wrong, scheme) in [
+        (
+            "x-ghl-signature",
+            STANDARD.encode([7u8; 64]),
+            Scheme::Ed25519,
+        ),
+        ("x-wh-signature", STANDARD.encode([7u8; 512]), Scheme::Rsa),
+    ] {
+        let error = verifier
+            .verify(&headers(&[(header, &wrong)]), &signed)
+            .await
+            .expect_err("wrong");
+        assert_eq!(error, WebhookError::BadSignature { scheme }, "{header}");
     }
     // Only RSA accepted: an Ed25519-only delivery has no accepted signature.
     let rsa_only = verifier.clone().accept(&[Scheme::Rsa]);

@@ -1,5 +1,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    highlevel_webhooks::fuzzing::verify_and_parse(data);
+    let _ = highlevel_webhooks::fuzzing::verify_and_parse(data);
 });

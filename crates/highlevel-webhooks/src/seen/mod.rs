@@ -26,6 +26,12 @@ pub trait SeenStore: fmt::Debug + Send + Sync {
     /// Records `webhook_id` for `ttl`, atomically; `Ok(true)` when it was not recorded
     /// (or its record expired), `Ok(false)` for a repeat, `Err` when the store failed.
     fn first_sighting<'a>(&'a self, webhook_id: &'a str, ttl: Duration) -> SeenFuture<'a>;
+
+    /// Whether `webhook_id` is recorded and its record has not expired, recording nothing;
+    /// `Err` when the store failed. The at-least-once endpoint asks this before handling a
+    /// delivery and calls [`SeenStore::first_sighting`] only once it was handled, so that a
+    /// retry after a failed handler is not refused as a duplicate.
+    fn seen<'a>(&'a self, webhook_id: &'a str) -> SeenFuture<'a>;
 }
 
 /// Seen ids in this process's memory, each forgotten after its time to live.
@@ -62,6 +68,12 @@ impl MemorySeenStore {
 
     fn record(&self, webhook_id: &str, ttl: Duration) -> bool {
         let now = Instant::now();
+        // A time to live past what `Instant` can hold would panic when added; a century is
+        // as good as forever here.
+        let expires = now
+            .checked_add(ttl)
+            .or_else(|| now.checked_add(CENTURY))
+            .unwrap_or(now);
         let mut seen = self.lock();
         if seen.len() >= SWEEP_AT {
             seen.retain(|_, expires| *expires > now);
@@ -69,17 +81,31 @@ impl MemorySeenStore {
         match seen.get(webhook_id) {
             Some(expires) if *expires > now => false,
             _ => {
-                seen.insert(webhook_id.to_owned(), now + ttl);
+                seen.insert(webhook_id.to_owned(), expires);
                 true
             }
         }
     }
+
+    fn holds(&self, webhook_id: &str) -> bool {
+        let now = Instant::now();
+        self.lock()
+            .get(webhook_id)
+            .is_some_and(|expires| *expires > now)
+    }
 }
+
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 impl SeenStore for MemorySeenStore {
     fn first_sighting<'a>(&'a self, webhook_id: &'a str, ttl: Duration) -> SeenFuture<'a> {
         let first = self.record(webhook_id, ttl);
         Box::pin(async move { Ok(first) })
+    }
+
+    fn seen<'a>(&'a self, webhook_id: &'a str) -> SeenFuture<'a> {
+        let seen = self.holds(webhook_id);
+        Box::pin(async move { Ok(seen) })
     }
 }
 
@@ -96,6 +122,27 @@ mod tests {
         assert_eq!(store.first_sighting("b", ttl).await, Ok(true));
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(store.first_sighting("a", ttl).await, Ok(true));
+    }
+
+    #[tokio::test]
+    async fn asking_whether_an_id_was_seen_records_nothing() {
+        let store = MemorySeenStore::new();
+        let ttl = Duration::from_millis(40);
+        assert_eq!(store.seen("a").await, Ok(false));
+        assert_eq!(store.seen("a").await, Ok(false), "asking did not record it");
+        assert_eq!(store.first_sighting("a", ttl).await, Ok(true));
+        assert_eq!(store.seen("a").await, Ok(true));
+        assert_eq!(store.seen("b").await, Ok(false));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(store.seen("a").await, Ok(false), "expired");
+    }
+
+    #[tokio::test]
+    async fn a_time_to_live_past_what_instant_holds_is_kept_not_a_panic() {
+        let store = MemorySeenStore::new();
+        assert_eq!(store.first_sighting("a", Duration::MAX).await, Ok(true));
+        assert_eq!(store.seen("a").await, Ok(true));
+        assert_eq!(store.first_sighting("a", Duration::MAX).await, Ok(false));
     }
 
     #[tokio::test]

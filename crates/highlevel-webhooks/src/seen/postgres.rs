@@ -25,6 +25,10 @@ ON CONFLICT (webhook_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
 WHERE highlevel_webhooks_seen.expires_at <= now()
 RETURNING 1";
 
+/// A live record returns a row; an expired one counts as not seen, as `RECORD` replaces it.
+const SEEN: &str = "
+SELECT 1 FROM highlevel_webhooks_seen WHERE webhook_id = $1 AND expires_at > now()";
+
 /// Seen ids in a PostgreSQL table (`highlevel_webhooks_seen`), shared by every process of an
 /// app. One connection; expired rows are replaced when their id comes again and swept by
 /// [`PostgresSeenStore::sweep`].
@@ -72,6 +76,17 @@ impl SeenStore for PostgresSeenStore {
             let rows = self
                 .client
                 .query(RECORD, &[&webhook_id, &ttl.as_secs_f64()])
+                .await
+                .map_err(|e| format!("postgres: {e}"))?;
+            Ok(!rows.is_empty())
+        })
+    }
+
+    fn seen<'a>(&'a self, webhook_id: &'a str) -> SeenFuture<'a> {
+        Box::pin(async move {
+            let rows = self
+                .client
+                .query(SEEN, &[&webhook_id])
                 .await
                 .map_err(|e| format!("postgres: {e}"))?;
             Ok(!rows.is_empty())

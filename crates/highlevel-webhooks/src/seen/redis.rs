@@ -59,4 +59,17 @@ impl SeenStore for RedisSeenStore {
             Ok(set.is_some())
         })
     }
+
+    fn seen<'a>(&'a self, webhook_id: &'a str) -> SeenFuture<'a> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            // Keys expire with their record: one that exists is live.
+            let exists: i64 = redis::cmd("EXISTS")
+                .arg(format!("{}:{webhook_id}", self.prefix))
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| format!("redis: {e}"))?;
+            Ok(exists > 0)
+        })
+    }
 }
