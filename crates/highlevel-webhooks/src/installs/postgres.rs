@@ -57,6 +57,23 @@ impl PendingInstalls for PostgresPendingInstalls {
         })
     }
 
+    fn list<'a>(&'a self, company: &'a str) -> PendingFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let rows = self
+                .client
+                .query(
+                    "SELECT location_id FROM highlevel_pending_installs WHERE company_id = $1 ORDER BY location_id",
+                    &[&company],
+                )
+                .await
+                .map_err(|e| format!("postgres: {e}"))?;
+            rows.iter()
+                .map(|row| row.try_get::<_, String>(0))
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("postgres: {e}"))
+        })
+    }
+
     fn take_all<'a>(&'a self, company: &'a str) -> PendingFuture<'a, Vec<String>> {
         Box::pin(async move {
             // One statement: two processes never both take a location.

@@ -68,6 +68,20 @@ impl PendingInstalls for RedisPendingInstalls {
         self.member("SADD", company, location)
     }
 
+    fn list<'a>(&'a self, company: &'a str) -> PendingFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let mut locations: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(self.key(company))
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| format!("redis: {e}"))?;
+            // A set has no order; a sorted answer makes completions reproducible.
+            locations.sort_unstable();
+            Ok(locations)
+        })
+    }
+
     fn take_all<'a>(&'a self, company: &'a str) -> PendingFuture<'a, Vec<String>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
