@@ -10,7 +10,7 @@ use highlevel::webhooks::{Scheme, WebhookError, WebhookVerifier};
 use highlevel_sandbox::{RunningSandbox, Sandbox, WebhookStats};
 use highlevel_tests::oauth;
 use serde_json::Value;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// How long deliveries may take to arrive before a test gives up.
@@ -19,6 +19,24 @@ const DEADLINE: Duration = Duration::from_secs(10);
 /// A receiver answering 200 to `POST /hooks`.
 async fn receiver() -> MockServer {
     let mock = highlevel_tests::mock_server().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&mock)
+        .await;
+    mock
+}
+
+/// A receiver answering 500 to deliveries of event type `failing` and 200 to the rest.
+async fn receiver_failing(failing: &str) -> MockServer {
+    let mock = highlevel_tests::mock_server().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks"))
+        .and(body_string_contains(format!(r#""type":"{failing}""#)))
+        .respond_with(ResponseTemplate::new(500))
+        .with_priority(1)
+        .mount(&mock)
+        .await;
     Mock::given(method("POST"))
         .and(path("/hooks"))
         .respond_with(ResponseTemplate::new(200))
@@ -104,8 +122,10 @@ fn text<'a>(value: &'a Value, field: &str) -> &'a str {
 
 #[tokio::test]
 async fn contact_changes_are_delivered_signed_and_in_order() {
-    let mock = receiver().await;
+    // The update's delivery is refused, so that both counts have something to count.
+    let mock = receiver_failing("ContactUpdate").await;
     let sandbox = sandbox_delivering_to(&mock).await;
+    assert_eq!(sandbox.webhook_stats(), WebhookStats::default());
     let hl = HighLevel::builder()
         .private_integration_token(sandbox.token())
         .base_url(sandbox.url())
@@ -193,9 +213,10 @@ async fn contact_changes_are_delivered_signed_and_in_order() {
     assert_eq!(
         settled_stats(&sandbox, 3).await,
         WebhookStats {
-            delivered: 3,
-            failed: 0
-        }
+            delivered: 2,
+            failed: 1
+        },
+        "create and delete answered 200, the update 500"
     );
     sandbox.shutdown().await;
 }
@@ -210,7 +231,16 @@ async fn install(sandbox: &RunningSandbox, user_type: UserType) {
 async fn oauth_installs_are_delivered() {
     let mock = receiver().await;
     let sandbox = sandbox_delivering_to(&mock).await;
+    assert_eq!(sandbox.webhook_stats(), WebhookStats::default());
     install(&sandbox, UserType::Location).await;
+    assert_eq!(
+        settled_stats(&sandbox, 1).await,
+        WebhookStats {
+            delivered: 1,
+            failed: 0
+        },
+        "the location's install"
+    );
     install(&sandbox, UserType::Company).await;
 
     let received = deliveries(&mock, 2).await;

@@ -17,9 +17,25 @@ fn env_url(name: &str) -> String {
 }
 
 /// Two stores (two connections, as two processes have) race 32 times for each of 10 ids:
-/// exactly one sighting of each is first; after the time to live the id is new again.
+/// exactly one sighting of each is first; after the time to live the id is new again. Asking
+/// whether an id was seen records nothing and sees what the other connection recorded. Leaves
+/// 10 expired ids (`run`-1 to -9 and the probe) and one live (`run`-0).
 async fn once_across_connections(a: Arc<dyn SeenStore>, b: Arc<dyn SeenStore>, run: &str) {
     let ttl = Duration::from_secs(2);
+    let probe = format!("{run}-probe");
+    assert_eq!(a.seen(&probe).await, Ok(false));
+    assert_eq!(b.seen(&probe).await, Ok(false));
+    assert_eq!(
+        b.first_sighting(&probe, ttl).await,
+        Ok(true),
+        "asking recorded nothing"
+    );
+    assert_eq!(
+        a.seen(&probe).await,
+        Ok(true),
+        "seen from the other connection"
+    );
+    assert_eq!(b.seen(&probe).await, Ok(true));
     let mut tasks = Vec::new();
     for id in 0..10 {
         for attempt in 0..32 {
@@ -41,12 +57,17 @@ async fn once_across_connections(a: Arc<dyn SeenStore>, b: Arc<dyn SeenStore>, r
     assert_eq!(first, 10, "each id is first exactly once");
     let id = format!("{run}-0");
     assert_eq!(a.first_sighting(&id, ttl).await, Ok(false));
+    assert_eq!(b.seen(&id).await, Ok(true));
     tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    assert_eq!(a.seen(&id).await, Ok(false), "expired, so not seen");
+    assert_eq!(a.seen(&probe).await, Ok(false));
     assert_eq!(
         b.first_sighting(&id, ttl).await,
         Ok(true),
         "expired, so new again"
     );
+    assert_eq!(a.seen(&id).await, Ok(true));
+    assert_eq!(a.seen(&format!("{run}-1")).await, Ok(false));
 }
 
 #[tokio::test]
@@ -69,8 +90,20 @@ async fn postgres_accepts_each_webhook_id_once_across_processes() {
     );
     let (a, b) = (a.expect("postgres"), b.expect("postgres"));
     let run = format!("postgres-{}", std::process::id());
-    once_across_connections(Arc::new(a.clone()), Arc::new(b), &run).await;
-    assert!(a.sweep().await.expect("sweep") <= 10);
+    // Whatever earlier runs left expired goes first, so that what is swept below is this run's.
+    a.sweep().await.expect("sweep");
+    once_across_connections(Arc::new(a.clone()), Arc::new(b.clone()), &run).await;
+    assert_eq!(
+        a.sweep().await,
+        Ok(10),
+        "the 10 expired ids, not the live one"
+    );
+    assert_eq!(b.sweep().await, Ok(0), "nothing left to sweep");
+    assert_eq!(
+        b.seen(&format!("{run}-0")).await,
+        Ok(true),
+        "the live id stays"
+    );
 }
 
 #[tokio::test]
