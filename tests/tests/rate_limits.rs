@@ -634,3 +634,52 @@ async fn a_declared_length_over_the_limit_is_refused_unread() {
     // The same answer under the default limit decodes as far as it can: a blank body.
     assert!(get_location(&hl, "loc1").await.is_ok());
 }
+
+#[tokio::test]
+async fn idle_budgets_are_dropped_as_new_resources_come() {
+    use highlevel::auth::{Expected, Resource, Session};
+
+    const CALLED: usize = 1_024;
+    let server = highlevel_tests::mock_server().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"location": {}})))
+        .mount(&server)
+        .await;
+    let hl = HighLevel::builder()
+        .base_url(server.uri())
+        .oauth_app(OAuthConfig::new("app1-x", "secret"))
+        .rate_limit(RateLimitConfig::new().per_interval(100, Duration::from_millis(200)))
+        .retry(quick_retries())
+        .build()
+        .expect("handle");
+    let app = hl.oauth_app().expect("oauth");
+    let expires = std::time::SystemTime::now() + Duration::from_secs(3_600);
+    for i in 0..=CALLED {
+        let id = format!("loc{i}");
+        let mut session = Session::new(format!("at-{i}"), None, expires, UserType::Location);
+        session.location_id = Some(id.clone());
+        app.store()
+            .put(&app.key(Resource::Location(id)), &session, Expected::Absent)
+            .await
+            .expect("seeded");
+    }
+    for i in 0..CALLED {
+        let id = format!("loc{i}");
+        get_location(&hl.location(&id), &id)
+            .await
+            .expect("answered");
+    }
+    assert_eq!(hl.rate_limits().len(), CALLED, "all within their window");
+    // Past the 200 ms window (and its 20 ms margin), every budget is idle.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = format!("loc{CALLED}");
+    get_location(&hl.location(&id), &id)
+        .await
+        .expect("answered");
+    let held: Vec<String> = hl.rate_limits().into_iter().map(|s| s.resource).collect();
+    assert_eq!(
+        held,
+        [format!("location:{id}")],
+        "only the budget in use is held"
+    );
+}

@@ -243,8 +243,9 @@ fn ignored_tests(
     cargo_test_with_env(root, &args, env)
 }
 
-/// Installs (apt, when missing) and starts Redis and PostgreSQL, and runs the token store
-/// and webhook seen-store tests that need them (ignored by plain `cargo test`).
+/// Installs (apt, when missing) and starts Redis and PostgreSQL, and runs the token store,
+/// webhook seen-store and pending-install tests that need them (ignored by plain
+/// `cargo test`).
 fn token_stores(root: &Path) -> Result<(u64, u64)> {
     crate::services::ensure_installed()?;
     let services = crate::services::start()?;
@@ -255,7 +256,7 @@ fn token_stores(root: &Path) -> Result<(u64, u64)> {
         ("HIGHLEVEL_TEST_POSTGRES_URL", postgres.as_ref()),
     ];
     let (mut passed, mut failed) = (0, 0);
-    for binary in ["token_stores", "webhook_stores"] {
+    for binary in ["token_stores", "webhook_stores", "webhook_installs"] {
         let (p, f) = ignored_tests(root, binary, &env)?;
         passed += p;
         failed += f;

@@ -23,6 +23,7 @@ mod credentials;
 mod decode;
 mod error;
 pub mod hooks;
+mod idle;
 pub mod lenient;
 pub mod multipart;
 mod operation;

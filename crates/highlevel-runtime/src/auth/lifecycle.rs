@@ -23,6 +23,7 @@ use super::endpoints::GrantError;
 use super::error::AuthError;
 use super::session::{Resource, Session, SessionKey, SessionStatus, unix};
 use super::store::{Expected, StoreError, Versioned};
+use crate::idle::{IDLE_AFTER, SweptMap};
 
 const LEASE_POLL: Duration = Duration::from_millis(20);
 
@@ -30,11 +31,15 @@ const LEASE_POLL: Duration = Duration::from_millis(20);
 pub(crate) struct Lifecycle {
     /// The holder name this process uses for store leases.
     holder: Holder,
-    locks: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
-    cache: Mutex<HashMap<SessionKey, Versioned>>,
+    /// Dropped once nobody holds them.
+    locks: Mutex<SweptMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Each with when it was last used; dropped after [`IDLE_AFTER`] unused.
+    cache: Mutex<SweptMap<SessionKey, (Versioned, Instant)>>,
+    /// Never dropped: these tokens exist nowhere else.
     unsaved: Mutex<HashMap<SessionKey, (Session, Option<u64>)>>,
-    /// When a refresh last failed to cure a key's 401.
-    uncured: Mutex<HashMap<SessionKey, Instant>>,
+    /// When a refresh last failed to cure a key's 401; dropped after [`IDLE_AFTER`] (or
+    /// the cooldown, if longer).
+    uncured: Mutex<SweptMap<SessionKey, Instant>>,
 }
 
 struct Holder(String);
@@ -56,7 +61,10 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Lifecycle {
     pub(crate) fn remember(&self, key: &SessionKey, versioned: Versioned) {
-        locked(&self.cache).insert(key.clone(), versioned);
+        let now = Instant::now();
+        locked(&self.cache).insert(key.clone(), (versioned, now), |_, (_, used)| {
+            now.duration_since(*used) < IDLE_AFTER
+        });
     }
 
     pub(crate) fn forget(&self, key: &SessionKey) {
@@ -65,11 +73,18 @@ impl Lifecycle {
     }
 
     fn cached(&self, key: &SessionKey) -> Option<Versioned> {
-        locked(&self.cache).get(key).cloned()
+        let mut cache = locked(&self.cache);
+        let (versioned, used) = cache.get_mut(key)?;
+        *used = Instant::now();
+        Some(versioned.clone())
     }
 
     fn lock_for(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<()>> {
-        Arc::clone(locked(&self.locks).entry(key.clone()).or_default())
+        let mut locks = locked(&self.locks);
+        let lock = locks.entry_or_insert_with(key.clone(), Default::default, |_, held| {
+            Arc::strong_count(held) > 1
+        });
+        Arc::clone(lock)
     }
 }
 
@@ -138,7 +153,10 @@ impl OAuthApp {
     pub(crate) fn refresh_did_not_cure(&self, resource: &Resource) {
         let key = self.key(resource.clone());
         tracing::debug!(%key, "oauth: 401 after a refresh; pausing 401 refreshes");
-        locked(&self.lifecycle().uncured).insert(key, Instant::now());
+        let now = Instant::now();
+        let kept_for = self.inner.config.unauthorized_cooldown.max(IDLE_AFTER);
+        locked(&self.lifecycle().uncured)
+            .insert(key, now, |_, at| now.duration_since(*at) < kept_for);
     }
 
     /// Replaces the session at `stale` (or creates it when `stale` is `None`), unless someone

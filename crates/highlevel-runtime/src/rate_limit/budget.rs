@@ -233,6 +233,14 @@ impl Budget {
         }
     }
 
+    /// Whether a fresh budget would behave the same from `now` on.
+    pub(crate) fn idle(&self, now: Instant) -> bool {
+        self.recent(now) == 0
+            && self.blocked_until(now).is_none()
+            && self.daily_remaining != Some(0)
+            && self.share() >= self.max
+    }
+
     /// Until when a 429 holds requests back, if it still does at `now`.
     pub(crate) fn blocked_until(&self, now: Instant) -> Option<Instant> {
         self.blocked_until.filter(|until| *until > now)

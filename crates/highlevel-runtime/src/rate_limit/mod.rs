@@ -10,7 +10,6 @@
 mod budget;
 pub(crate) mod headers;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -18,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use crate::idle::SweptMap;
 use crate::saturating::{instant_after, wall_after};
 use budget::{Budget, Slot};
 pub(crate) use headers::Advertised;
@@ -188,7 +188,9 @@ impl std::error::Error for RateLimitError {}
 /// The budgets of every resource one handle has called, shared by its clones.
 pub(crate) struct RateLimiter {
     config: RateLimitConfig,
-    resources: Mutex<HashMap<Arc<str>, Arc<ResourceLimiter>>>,
+    /// Budgets with nobody waiting, nothing sent within their window and nothing to
+    /// remember (no 429 block, no spent quota, a full share) are dropped as the map grows.
+    resources: Mutex<SweptMap<Arc<str>, Arc<ResourceLimiter>>>,
 }
 
 impl fmt::Debug for RateLimiter {
@@ -221,7 +223,7 @@ impl RateLimiter {
     pub(crate) fn new(config: RateLimitConfig) -> Self {
         Self {
             config,
-            resources: Mutex::new(HashMap::new()),
+            resources: Mutex::new(SweptMap::default()),
         }
     }
 
@@ -249,7 +251,10 @@ impl RateLimiter {
             enabled: self.config.enabled,
             reduced: AtomicBool::new(false),
         });
-        resources.insert(name, limiter.clone());
+        let now = Instant::now();
+        resources.insert(name, limiter.clone(), |_, held| {
+            Arc::strong_count(held) > 1 || !held.idle(now)
+        });
         limiter
     }
 
@@ -317,6 +322,12 @@ impl ResourceLimiter {
                 }
             }
         }
+    }
+
+    /// Whether dropping this budget loses nothing: no grant within the window, no block, no
+    /// spent daily quota, a full share.
+    fn idle(&self, now: Instant) -> bool {
+        lock(&self.budget).idle(now)
     }
 
     /// Follows an answer's headers (when configured to).
