@@ -332,8 +332,16 @@ async fn a_failed_store_write_surfaces_and_loses_nothing() {
         "{err}"
     );
     assert_eq!(sandbox.oauth_stats().refreshes, 1);
-    let again = list_contacts(&hl, sandbox.location_id()).await;
-    assert!(again.is_err(), "no call runs on unsaved tokens");
+    let again = list_contacts(&hl, sandbox.location_id())
+        .await
+        .expect_err("no call runs on unsaved tokens");
+    assert!(
+        matches!(
+            again.as_auth(),
+            Some(AuthError::RotatedTokensNotSaved { .. })
+        ),
+        "the same failure, not some other one: {again}"
+    );
     assert_eq!(
         sandbox.oauth_stats().refreshes,
         1,

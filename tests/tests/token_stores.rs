@@ -146,15 +146,40 @@ async fn file_store_keeps_the_contract_with_private_files() {
     let dir = scratch_dir("store");
     contract(Arc::new(FileStore::new(&dir))).await;
     let store = FileStore::new(&dir);
-    let key = SessionKey::new("app", Resource::Location("../../etc/passwd".into()));
-    store
-        .put(&key, &session("f1"), Expected::Absent)
-        .await
-        .expect("put");
-    let files: Vec<_> = walk(&dir);
+    // Ids that would name a file outside the directory if used as paths.
+    let marker = unique("escaped-");
+    let hostile = [
+        format!("../{marker}"),
+        format!("../../{marker}"),
+        format!("/tmp/{marker}"),
+        format!("..\\{marker}"),
+        format!("sub/../../{marker}"),
+    ];
+    let outside_before = walk_named(&std::env::temp_dir(), &marker, &dir);
+    for (i, id) in hostile.iter().enumerate() {
+        let key = SessionKey::new("app", Resource::Location(id.clone()));
+        store
+            .put(&key, &session(&format!("f{i}")), Expected::Absent)
+            .await
+            .expect("put");
+        let back = store.get(&key).await.expect("get").expect("stored");
+        assert_eq!(back.session.access_token.expose_secret(), format!("f{i}"));
+    }
+    assert!(outside_before.is_empty());
+    let outside = walk_named(&std::env::temp_dir(), &marker, &dir);
+    assert!(outside.is_empty(), "files outside the store: {outside:?}");
     assert!(
-        files.iter().all(|f| f.starts_with(&dir)),
-        "no id escapes the store"
+        !std::path::Path::new("/tmp").join(&marker).exists(),
+        "an absolute id escaped the store"
+    );
+    let files: Vec<_> = walk(&dir);
+    let sessions = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "json"))
+        .count();
+    assert!(
+        sessions >= hostile.len(),
+        "each hostile id has its own file inside the store: {files:?}"
     );
     #[cfg(unix)]
     for file in files
@@ -166,6 +191,37 @@ async fn file_store_keeps_the_contract_with_private_files() {
         assert_eq!(mode & 0o777, 0o600, "{}", file.display());
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Paths under `root`, outside `inside`, whose name holds `marker` (one level deep and the
+/// directories of `root` itself: where a `..` in an id would land).
+fn walk_named(
+    root: &std::path::Path,
+    marker: &str,
+    inside: &std::path::Path,
+) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.starts_with(inside) {
+            continue;
+        }
+        if path.to_string_lossy().contains(marker) {
+            found.push(path.clone());
+        }
+        if path.is_dir()
+            && path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("highlevel-"))
+        {
+            found.extend(
+                walk(&path)
+                    .into_iter()
+                    .filter(|p| p.to_string_lossy().contains(marker)),
+            );
+        }
+    }
+    found
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
