@@ -1219,3 +1219,184 @@ async fn a_token_without_a_usable_lifetime_is_renewed_on_401_only() {
         assert_eq!(requests_to(&server, "/contacts/").await.len(), 10);
     }
 }
+
+// ---- Lease fencing: a refresh that outlives its lease ----
+
+/// A real memory store whose next write (or a chosen read) can be held back, as a stalled
+/// database connection would hold it: the data is read or written, the answer comes late.
+#[derive(Debug)]
+struct StallingStore {
+    inner: Arc<dyn TokenStore>,
+    stall_next_put: std::sync::Mutex<Option<Duration>>,
+    /// Which read from now (1 = the next) answers late, and how late.
+    stall_get: std::sync::Mutex<Option<(usize, Duration)>>,
+}
+
+impl StallingStore {
+    fn over(inner: Arc<dyn TokenStore>) -> Self {
+        Self {
+            inner,
+            stall_next_put: std::sync::Mutex::new(None),
+            stall_get: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn take(slot: &std::sync::Mutex<Option<Duration>>) -> Option<Duration> {
+        slot.lock().ok().and_then(|mut s| s.take())
+    }
+}
+
+impl TokenStore for StallingStore {
+    fn get<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, Option<Versioned>> {
+        let stall = self.stall_get.lock().ok().and_then(|mut slot| match *slot {
+            Some((1, late)) => {
+                *slot = None;
+                Some(late)
+            }
+            Some((n, late)) => {
+                *slot = Some((n - 1, late));
+                None
+            }
+            None => None,
+        });
+        Box::pin(async move {
+            let read = self.inner.get(key).await;
+            if let Some(stall) = stall {
+                tokio::time::sleep(stall).await;
+            }
+            read
+        })
+    }
+    fn put<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        session: &'a Session,
+        expected: Expected,
+    ) -> StoreFuture<'a, u64> {
+        let stall = Self::take(&self.stall_next_put);
+        Box::pin(async move {
+            if let Some(stall) = stall {
+                tokio::time::sleep(stall).await;
+            }
+            self.inner.put(key, session, expected).await
+        })
+    }
+    fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()> {
+        self.inner.delete(key)
+    }
+    fn try_lease<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        self.inner.try_lease(key, holder, ttl)
+    }
+    fn release<'a>(&'a self, key: &'a SessionKey, holder: &'a str) -> StoreFuture<'a, ()> {
+        self.inner.release(key, holder)
+    }
+}
+
+/// An installed location whose session is due for refresh, in a store two "processes"
+/// (handles with their own lifecycles and lease holders, 200 ms leases) share; the first
+/// reaches it through a [`StallingStore`].
+async fn two_processes_racing(
+    sandbox: &RunningSandbox,
+) -> (HighLevel, Arc<StallingStore>, HighLevel, Resource) {
+    let shared: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let first = handle(sandbox, app_config(sandbox).shared_store(shared.clone())).expect("handle");
+    install(&first, UserType::Location)
+        .await
+        .expect("installed");
+    let location = Resource::Location(sandbox.location_id().to_owned());
+    age_session(&first, location.clone()).await.expect("aged");
+    let stalling = Arc::new(StallingStore::over(shared.clone()));
+    let lease = Duration::from_millis(200);
+    let slow = handle(
+        sandbox,
+        app_config(sandbox)
+            .shared_store(stalling.clone())
+            .lease_ttl(lease),
+    )
+    .expect("handle");
+    let fast = handle(
+        sandbox,
+        app_config(sandbox).shared_store(shared).lease_ttl(lease),
+    )
+    .expect("handle");
+    (slow, stalling, fast, location)
+}
+
+async fn stored_session(hl: &HighLevel, location: &Resource) -> Versioned {
+    let app = hl.oauth_app().expect("oauth");
+    app.session(location.clone())
+        .await
+        .expect("store")
+        .expect("stored")
+}
+
+#[tokio::test]
+async fn rotated_tokens_whose_write_outlived_the_lease_are_not_lost() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let (slow, stalling, fast, location) = two_processes_racing(&sandbox).await;
+    let id = sandbox.location_id().to_owned();
+    // The slow process refreshes, then its write of the rotated tokens stalls past its lease.
+    *stalling.stall_next_put.lock().expect("lock") = Some(Duration::from_millis(600));
+    let slow_call = tokio::spawn({
+        let slow = slow.clone();
+        let id = id.clone();
+        async move { list_contacts(&slow, &id).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The fast one takes the expired lease and spends the same (already spent) refresh token.
+    let fast_first = list_contacts(&fast, &id).await;
+    let refused = fast_first.as_ref().err().and_then(Error::as_auth);
+    assert!(
+        matches!(refused, Some(AuthError::ReauthorizationNeeded { .. })),
+        "HighLevel refused the spent refresh token: {fast_first:?}"
+    );
+    slow_call
+        .await
+        .expect("task")
+        .expect("the slow process's call succeeds on its rotated tokens");
+    let stored = stored_session(&slow, &location).await;
+    assert!(
+        !stored.session.needs_reauthorization(),
+        "no session is left marked for re-authorization"
+    );
+    assert_eq!(sandbox.oauth_stats().refreshes, 1, "one refresh succeeded");
+    list_contacts(&fast, &id)
+        .await
+        .expect("the other process uses the rotated tokens");
+    // The rotated refresh token is the live one.
+    age_session(&fast, location.clone()).await.expect("aged");
+    let later = reopen(&sandbox, &fast, app_config(&sandbox)).expect("restarted");
+    list_contacts(&later, &id).await.expect("refreshed again");
+    assert_eq!(sandbox.oauth_stats().refreshes, 2);
+}
+
+#[tokio::test]
+async fn a_refusal_after_another_process_renewed_uses_its_tokens() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let (slow, stalling, fast, location) = two_processes_racing(&sandbox).await;
+    let id = sandbox.location_id().to_owned();
+    // The slow process's third read (the one inside its lease, before it refreshes) answers
+    // the due session late: past its lease, after the fast one has refreshed and stored.
+    *stalling.stall_get.lock().expect("lock") = Some((3, Duration::from_millis(600)));
+    let slow_call = tokio::spawn({
+        let slow = slow.clone();
+        let id = id.clone();
+        async move { list_contacts(&slow, &id).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    list_contacts(&fast, &id)
+        .await
+        .expect("the fast process refreshes in the expired lease");
+    slow_call
+        .await
+        .expect("task")
+        .expect("the slow process's refused refresh ends on the fast one's tokens");
+    let stored = stored_session(&fast, &location).await;
+    assert!(!stored.session.needs_reauthorization(), "nothing marked");
+    assert_eq!(sandbox.oauth_stats().refreshes, 1);
+}

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::app::OAuthApp;
 use super::endpoints::GrantError;
@@ -253,7 +253,8 @@ impl OAuthApp {
                 fresh.company_id = fresh.company_id.or_else(|| session.company_id.clone());
                 fresh.location_id = fresh.location_id.or_else(|| session.location_id.clone());
                 fresh.minted_from_agency = session.minted_from_agency;
-                self.save_rotated(key, fresh, base).await
+                self.save_rotated(key, fresh, base, Some(refresh_token))
+                    .await
             }
             Err(GrantError::InvalidGrant(reason)) => {
                 // A location minted from its agency can be minted again; anything else
@@ -290,7 +291,7 @@ impl OAuthApp {
             })
             .await?;
         tracing::debug!(%key, "oauth: minted a location token from the agency token");
-        self.save_rotated(key, granted.session, base).await
+        self.save_rotated(key, granted.session, base, None).await
     }
 
     /// Calls an agency endpoint with `company`'s access token; after a 401, once more with a
@@ -327,15 +328,21 @@ impl OAuthApp {
         }
     }
 
-    /// Stores freshly issued tokens over `base`; keeps them in memory if the store fails.
+    /// Stores freshly issued tokens over `base` (renewed with `spent`, when a refresh);
+    /// keeps them in memory if the store fails.
     async fn save_rotated(
         &self,
         key: &SessionKey,
         session: Session,
         base: Option<u64>,
+        spent: Option<&SecretString>,
     ) -> Result<Versioned, AuthError> {
         let expected = base.map_or(Expected::Absent, Expected::Version);
-        match self.store().put(key, &session, expected).await {
+        let mut written = self.store().put(key, &session, expected).await;
+        if let (Err(StoreError::Conflict { .. }), Some(spent)) = (&written, spent) {
+            written = self.over_a_stale_mark(key, &session, spent).await;
+        }
+        match written {
             Ok(version) => {
                 let saved = Versioned { session, version };
                 self.lifecycle().remember(key, saved.clone());
@@ -351,6 +358,37 @@ impl OAuthApp {
                 })
             }
         }
+    }
+
+    /// After a conflict writing tokens renewed by spending the refresh token `spent`: when
+    /// the store now holds a session with that same refresh token marked for
+    /// re-authorization, the mark came from a process whose lease began after this one's ran
+    /// out (HighLevel refused it the refresh token this process had just spent), and these
+    /// tokens, the only live ones, replace it. Any other newer session (a new install, a
+    /// renewal this process did not race) stands.
+    async fn over_a_stale_mark(
+        &self,
+        key: &SessionKey,
+        session: &Session,
+        spent: &SecretString,
+    ) -> Result<u64, StoreError> {
+        let conflict = || StoreError::Conflict { key: key.clone() };
+        let Some(stored) = self.store().get(key).await? else {
+            return Err(conflict());
+        };
+        let marked_for_spent = stored.session.needs_reauthorization()
+            && stored
+                .session
+                .refresh_token
+                .as_ref()
+                .is_some_and(|t| t.expose_secret() == spent.expose_secret());
+        if !marked_for_spent {
+            return Err(conflict());
+        }
+        tracing::info!(%key, "oauth: replacing a re-authorization mark made by a process that lost the refresh race");
+        self.store()
+            .put(key, session, Expected::Version(stored.version))
+            .await
     }
 
     /// Writes tokens a failed store write left in memory, before anything else uses the key.
@@ -401,7 +439,17 @@ impl OAuthApp {
             .put(key, &marked, Expected::Version(current.version))
             .await
         {
-            Ok(_) | Err(StoreError::Conflict { .. }) => {}
+            Ok(_) => {}
+            Err(StoreError::Conflict { .. }) => {
+                // Another process renewed the session meanwhile (its lease began after this
+                // one's ran out): the refusal was of the refresh token it spent, not of the
+                // install.
+                let stored = self.store().get(key).await?;
+                if let Some(renewed) = self.renewed_elsewhere(key, stored, Some(current.version))? {
+                    tracing::info!(%key, "oauth: refresh token refused after another process renewed it; using theirs");
+                    return Ok(renewed);
+                }
+            }
             Err(e) => return Err(e.into()),
         }
         self.lifecycle().forget(key);
