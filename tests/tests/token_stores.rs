@@ -345,3 +345,260 @@ async fn processes_sharing_postgres_refresh_once() {
     let store = PostgresStore::connect(&url).await.expect("postgres");
     processes_share_one_refresh(Arc::new(store), &url).await;
 }
+
+/// Set in the child processes of [`file_store_stale_lock_is_broken_by_one_process`]: the
+/// store directory they race in.
+const STALE_LOCK_CHILD_DIR: &str = "HIGHLEVEL_TEST_STALE_LOCK_DIR";
+/// Set with [`STALE_LOCK_CHILD_DIR`]: the instant (ms since the epoch) round 0 starts.
+const STALE_LOCK_CHILD_START: &str = "HIGHLEVEL_TEST_STALE_LOCK_START";
+const STALE_LOCK_PROCESSES: usize = 4;
+const STALE_LOCK_ROUNDS: usize = 100;
+/// Keys raced on at once in each round, for more races per round.
+const STALE_LOCK_KEYS: usize = 8;
+const STALE_LOCK_ROUND_MS: u128 = 50;
+
+fn stale_lock_key(round: usize, k: usize) -> SessionKey {
+    SessionKey::new("app", Resource::Location(format!("loc{round}_{k}")))
+}
+
+fn epoch_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+/// [`STALE_LOCK_PROCESSES`] processes find the same stale `.lock` at one instant, in each
+/// round: all try to break it and to write version 2 over version 1. The lock may go to one
+/// of them at a time, so exactly one write wins and the others are conflicts. (When two break
+/// the lock, both read version 1 and both "win".)
+#[tokio::test]
+async fn file_store_stale_lock_is_broken_by_one_process() {
+    let dir = scratch_dir("stale-lock");
+    let store = FileStore::new(&dir);
+    for round in 0..STALE_LOCK_ROUNDS {
+        for k in 0..STALE_LOCK_KEYS {
+            let key = stale_lock_key(round, k);
+            store
+                .put(&key, &session("v1"), Expected::Absent)
+                .await
+                .expect("version 1");
+            // What a process that died holding the lock leaves behind.
+            let lock = dir
+                .join("app")
+                .join(format!("location-loc{round}_{k}.lock"));
+            let file = std::fs::File::create(&lock).expect("stale lock");
+            file.set_modified(SystemTime::now() - Duration::from_secs(60))
+                .expect("aged");
+        }
+    }
+    let start = epoch_millis() + 1_500;
+    let exe = std::env::current_exe().expect("test binary");
+    let children: Vec<_> = (0..STALE_LOCK_PROCESSES)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["stale_lock_race_child", "--exact", "--nocapture"])
+                .env(STALE_LOCK_CHILD_DIR, &dir)
+                .env(STALE_LOCK_CHILD_START, start.to_string())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("child")
+        })
+        .collect();
+    let mut wins = vec![0; STALE_LOCK_ROUNDS * STALE_LOCK_KEYS];
+    let mut conflicts = vec![0; STALE_LOCK_ROUNDS * STALE_LOCK_KEYS];
+    for child in children {
+        let out = child.wait_with_output().expect("child ran");
+        assert!(out.status.success(), "child failed: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            if words.next() != Some("ROUND") {
+                continue;
+            }
+            let race: usize = words.next().and_then(|r| r.parse().ok()).expect("race");
+            match words.next() {
+                Some("won") => wins[race] += 1,
+                Some("conflict") => conflicts[race] += 1,
+                other => panic!("race {race}: {other:?}"),
+            }
+        }
+    }
+    let races = STALE_LOCK_ROUNDS * STALE_LOCK_KEYS;
+    let broken_twice: Vec<_> = (0..races).filter(|&r| wins[r] > 1).collect();
+    assert!(
+        broken_twice.is_empty(),
+        "two processes held the lock at once in {} of {races} races: {broken_twice:?}",
+        broken_twice.len()
+    );
+    for race in 0..races {
+        assert_eq!(
+            (wins[race], conflicts[race]),
+            (1, STALE_LOCK_PROCESSES - 1),
+            "race {race}: one write wins, the others conflict"
+        );
+        let key = stale_lock_key(race / STALE_LOCK_KEYS, race % STALE_LOCK_KEYS);
+        let stored = store.get(&key).await.expect("get").expect("stored");
+        assert_eq!(stored.version, 2);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The child side of [`file_store_stale_lock_is_broken_by_one_process`]; does nothing
+/// unless that test started this process.
+#[tokio::test]
+async fn stale_lock_race_child() {
+    let Ok(dir) = std::env::var(STALE_LOCK_CHILD_DIR) else {
+        return;
+    };
+    let start: u128 = std::env::var(STALE_LOCK_CHILD_START)
+        .expect("start")
+        .parse()
+        .expect("start is a number");
+    let store = FileStore::new(dir);
+    let me = std::process::id();
+    for round in 0..STALE_LOCK_ROUNDS {
+        let at = start + round as u128 * STALE_LOCK_ROUND_MS;
+        // Spinning, not sleeping: both processes must reach the lock within microseconds.
+        while epoch_millis() < at {
+            std::hint::spin_loop();
+        }
+        let puts = (0..STALE_LOCK_KEYS).map(|k| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let key = stale_lock_key(round, k);
+                let result = store
+                    .put(&key, &session(&format!("p{me}")), Expected::Version(1))
+                    .await;
+                (k, result)
+            })
+        });
+        for put in futures_util::future::join_all(puts).await {
+            let (k, result) = put.expect("task");
+            let race = round * STALE_LOCK_KEYS + k;
+            match result {
+                Ok(2) => println!("ROUND {race} won"),
+                Err(StoreError::Conflict { .. }) => println!("ROUND {race} conflict"),
+                other => println!("ROUND {race} unexpected {other:?}"),
+            }
+        }
+    }
+}
+
+/// A store whose directory cannot be written: put and try_lease are a typed error (an I/O
+/// error from the backend, not a panic caught by the blocking pool), and the session stored
+/// before still reads back.
+#[tokio::test]
+async fn file_store_unwritable_directory_is_a_typed_error() {
+    fn io_backend_error(result: Result<impl std::fmt::Debug, StoreError>, what: &str) {
+        match result {
+            Err(StoreError::Backend { store, source }) => {
+                assert_eq!(store, "file");
+                assert!(
+                    source.downcast_ref::<std::io::Error>().is_some(),
+                    "{what}: not an I/O error: {source}"
+                );
+            }
+            other => panic!("{what}: expected a backend error, got {other:?}"),
+        }
+    }
+    let dir = scratch_dir("unwritable");
+    let store = FileStore::new(&dir);
+    let key = SessionKey::new("app", Resource::Location("loc1".into()));
+    store
+        .put(&key, &session("kept"), Expected::Absent)
+        .await
+        .expect("version 1");
+    let folder = dir.join("app");
+    let unwritable = {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o500))
+                .expect("chmod");
+            // root writes through a 0500 directory: probe before relying on the chmod.
+            let probe = folder.join("probe");
+            let blocked = std::fs::File::create(&probe).is_err();
+            let _ = std::fs::remove_file(&probe);
+            blocked
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
+    };
+    if unwritable {
+        io_backend_error(
+            store
+                .put(&key, &session("lost"), Expected::Version(1))
+                .await,
+            "put",
+        );
+        io_backend_error(
+            store
+                .try_lease(&key, "holder", Duration::from_secs(5))
+                .await,
+            "try_lease",
+        );
+    } else {
+        // Running as root (or without Unix modes): a store whose directory cannot be
+        // created, because its parent is a regular file, fails the same way.
+        let file = dir.join("not-a-directory");
+        std::fs::write(&file, b"").expect("file");
+        let blocked = FileStore::new(file.join("store"));
+        io_backend_error(
+            blocked.put(&key, &session("lost"), Expected::Absent).await,
+            "put",
+        );
+        io_backend_error(
+            blocked
+                .try_lease(&key, "holder", Duration::from_secs(5))
+                .await,
+            "try_lease",
+        );
+    }
+    let kept = store.get(&key).await.expect("get").expect("still stored");
+    assert_eq!(kept.version, 1);
+    assert_eq!(kept.session.access_token.expose_secret(), "kept");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A process that died while breaking a stale lock leaves its claim behind as well; the
+/// next writer breaks both and gets the lock, instead of waiting out the lock timeout.
+#[tokio::test]
+async fn file_store_breaks_a_stale_lock_whose_breaker_died() {
+    let dir = scratch_dir("stale-claim");
+    let store = FileStore::new(&dir);
+    let key = SessionKey::new("app", Resource::Location("loc1".into()));
+    store
+        .put(&key, &session("v1"), Expected::Absent)
+        .await
+        .expect("version 1");
+    let folder = dir.join("app");
+    for name in ["location-loc1.lock", "location-loc1.lock.claim-dead"] {
+        std::fs::write(folder.join(name), b"dead").expect("left behind");
+        let file = std::fs::File::options()
+            .write(true)
+            .open(folder.join(name))
+            .expect("open");
+        file.set_modified(SystemTime::now() - Duration::from_secs(60))
+            .expect("aged");
+    }
+    let started = Instant::now();
+    assert_eq!(
+        store
+            .put(&key, &session("v2"), Expected::Version(1))
+            .await
+            .expect("the stale lock and claim are broken"),
+        2
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "did not wait out the lock"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

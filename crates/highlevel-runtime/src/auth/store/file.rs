@@ -90,8 +90,15 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Held while a key's version or lease is read and changed.
+///
+/// The lock is a file created with `O_EXCL` that holds a token unique to this acquisition.
+/// A process that dies holding it leaves it behind; once it is older than [`STALE_LOCK`]
+/// another process breaks it (see [`break_if_stale`]). Like any lock that expires, this
+/// assumes no live process holds a lock, or a claim, for [`STALE_LOCK`]: the sections it
+/// guards are a read and a write of one small file.
 struct KeyLock {
     path: PathBuf,
+    token: String,
 }
 
 impl KeyLock {
@@ -99,24 +106,15 @@ impl KeyLock {
         create_private_dir(&paths.folder)?;
         let started = std::time::Instant::now();
         loop {
-            match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&paths.lock)
-            {
-                Ok(_) => {
+            match create_exclusive(&paths.lock) {
+                Ok(token) => {
                     return Ok(Self {
                         path: paths.lock.clone(),
+                        token,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let stale = fs::metadata(&paths.lock)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|at| at.elapsed().ok())
-                        .is_some_and(|age| age > STALE_LOCK);
-                    if stale {
-                        let _ = fs::remove_file(&paths.lock);
+                    if break_if_stale(&paths.lock, 0).map_err(io_error)? {
                         continue;
                     }
                     if started.elapsed() > LOCK_WAIT {
@@ -135,7 +133,108 @@ impl KeyLock {
 
 impl Drop for KeyLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        // Only our own lock: had we overrun STALE_LOCK, the file may be another process's
+        // by now, and removing it would let a third one in beside it.
+        if read_instance(&self.path).is_ok_and(|held| held.is_some_and(|(t, _)| t == self.token)) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// How many claims deep [`break_if_stale`] goes: a stale claim (its breaker died in the
+/// few instructions between taking it and giving it back) is broken once more; two such
+/// deaths in a row leave the key locked, which [`KeyLock::acquire`] reports after
+/// [`LOCK_WAIT`] with the lock's path, for an operator to remove.
+const MAX_CLAIM_DEPTH: usize = 1;
+
+/// Creates `path` with `O_EXCL` (mode 0600) and writes a fresh token into it.
+fn create_exclusive(path: &Path) -> io::Result<String> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    if let Err(e) = file.write_all(token.as_bytes()) {
+        let _ = fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(token)
+}
+
+/// The token in a lock or claim file and whether the file is stale, both read through one
+/// open handle so that they describe the same file; `None` when there is no file.
+fn read_instance(path: &Path) -> io::Result<Option<(String, bool)>> {
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut file, &mut bytes)?;
+    // A file we cannot date (or dated in the future) is never taken for stale.
+    let stale = file
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|at| at.elapsed().ok())
+        .is_some_and(|age| age > STALE_LOCK);
+    Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), stale)))
+}
+
+/// Removes the lock (or claim) at `path` if it is stale; `Ok(true)` when the caller should
+/// try to create it again at once, `Ok(false)` when it should wait.
+///
+/// Removing a stale file is check-then-act: two processes that both saw the same stale lock
+/// could both remove "it", the second removing the fresh lock the first had taken since,
+/// and both would hold the lock. So the stale instance is removed only under a claim: a
+/// second `O_EXCL` file named after the stale file's token, `<lock>.claim-<token>`.
+///
+/// - Of the processes that saw the stale instance with token T, only one creates the claim
+///   for T; the others wait for the lock as for any held lock.
+/// - Under the claim, the file at `path` is read again and removed only if it still holds T
+///   and is still stale. Between that read and the removal nothing else can remove T: its
+///   holder is dead (it is stale) and every other breaker of T needs the claim. So what is
+///   removed is T, never a fresh lock taken in between.
+/// - A fresh lock can be created only once T is gone, and tokens never repeat, so a claim
+///   for T, once given back, is never needed again: a later breaker that takes it finds T
+///   gone and removes nothing. For the same reason a claim left by a breaker that died
+///   after removing T is harmless.
+/// - A breaker that died holding the claim before removing T leaves the claim stale; it is
+///   broken by the same steps one level down (its own claim is named after its token).
+fn break_if_stale(path: &Path, depth: usize) -> io::Result<bool> {
+    let Some((token, stale)) = read_instance(path)? else {
+        return Ok(true);
+    };
+    if !stale {
+        return Ok(false);
+    }
+    let mut claim = path.as_os_str().to_owned();
+    let mut safe = file_safe(&token);
+    safe.truncate(64);
+    claim.push(format!(".claim-{safe}"));
+    let claim = PathBuf::from(claim);
+    match create_exclusive(&claim) {
+        Ok(_) => {
+            let removed = match read_instance(path) {
+                Ok(Some((now, true))) if now == token => match fs::remove_file(path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(true),
+                },
+                Ok(_) => Ok(true),
+                Err(e) => Err(e),
+            };
+            let _ = fs::remove_file(&claim);
+            removed
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            if depth < MAX_CLAIM_DEPTH {
+                break_if_stale(&claim, depth + 1)
+            } else {
+                Ok(false)
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -166,6 +265,11 @@ fn read_session(path: &Path, key: &SessionKey) -> Result<Option<Versioned>, Stor
 }
 
 /// Writes `contents` next to `target` (mode 0600) and renames it over `target`.
+///
+/// Durable once it returns: the data is synced before the rename (so the rename cannot
+/// land on a file whose blocks never reached the disk) and the directory after it (so a
+/// crash cannot undo the rename, which for a session would bring back a refresh token
+/// already spent).
 fn replace_atomically(target: &Path, contents: &[u8]) -> Result<(), StoreError> {
     let tmp = target.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
     let written = (|| {
@@ -181,7 +285,26 @@ fn replace_atomically(target: &Path, contents: &[u8]) -> Result<(), StoreError> 
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    written.map_err(io_error)
+    written.map_err(io_error)?;
+    sync_parent(target).map_err(io_error)
+}
+
+#[cfg(unix)]
+fn sync_parent(path: &Path) -> io::Result<()> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    match fs::File::open(parent).and_then(|dir| dir.sync_all()) {
+        // Some file systems cannot sync a directory (EINVAL); there is nothing more to do.
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
+        other => other,
+    }
+}
+
+/// Elsewhere a directory cannot be opened as a file; NTFS journals the rename itself.
+#[cfg(not(unix))]
+fn sync_parent(_path: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 fn now_millis() -> u128 {
