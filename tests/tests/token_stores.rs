@@ -484,6 +484,41 @@ async fn stale_lock_race_child() {
     }
 }
 
+/// Set when [`file_store_unwritable_directory_is_a_typed_error`] runs itself again as an
+/// unprivileged user.
+const UNWRITABLE_CHILD: &str = "HIGHLEVEL_TEST_UNWRITABLE_CHILD";
+/// Printed when the chmod did stop writes, so the parent knows the child tested that.
+const UNWRITABLE_BLOCKED: &str = "UNWRITABLE chmod 0500 blocks writes";
+
+/// As root, where chmod 0500 does not stop writes: the test again as `nobody` (uid 65534),
+/// where it does. Skipped, with a note, where this process may not change its user.
+#[cfg(unix)]
+fn unwritable_as_nobody() {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().expect("test binary");
+    let child = std::process::Command::new(exe)
+        .args([
+            "file_store_unwritable_directory_is_a_typed_error",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(UNWRITABLE_CHILD, "1")
+        .env("TMPDIR", "/tmp")
+        .uid(65534)
+        .gid(65534)
+        .output();
+    match child {
+        Ok(out) => {
+            assert!(out.status.success(), "as nobody: {out:?}");
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains(UNWRITABLE_BLOCKED),
+                "as nobody the chmod did not stop writes: {out:?}"
+            );
+        }
+        Err(e) => eprintln!("cannot run the test as nobody ({e}): tested as root only"),
+    }
+}
+
 /// A store whose directory cannot be written: put and try_lease are a typed error (an I/O
 /// error from the backend, not a panic caught by the blocking pool), and the session stored
 /// before still reads back.
@@ -527,6 +562,7 @@ async fn file_store_unwritable_directory_is_a_typed_error() {
         }
     };
     if unwritable {
+        println!("{UNWRITABLE_BLOCKED}");
         io_backend_error(
             store
                 .put(&key, &session("lost"), Expected::Version(1))
@@ -555,6 +591,10 @@ async fn file_store_unwritable_directory_is_a_typed_error() {
                 .await,
             "try_lease",
         );
+        #[cfg(unix)]
+        if std::env::var_os(UNWRITABLE_CHILD).is_none() {
+            unwritable_as_nobody();
+        }
     }
     let kept = store.get(&key).await.expect("get").expect("still stored");
     assert_eq!(kept.version, 1);
