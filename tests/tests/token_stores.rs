@@ -607,6 +607,151 @@ async fn file_store_unwritable_directory_is_a_typed_error() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A second connection to PostgreSQL, for what a test does to a store's from outside.
+async fn pg_admin(url: &str) -> highlevel::runtime::postgres::Reconnecting {
+    highlevel::runtime::postgres::Reconnecting::connect(
+        url,
+        "SELECT 1",
+        "test admin",
+        highlevel::runtime::postgres::PostgresOptions::new(),
+    )
+    .await
+    .expect("postgres admin")
+}
+
+/// `url` with an `application_name`, so that the admin connection can find its backend.
+fn pg_named(url: &str, name: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}application_name={name}")
+}
+
+/// Ends every backend named `name` from the server side, as a database restart does; how
+/// many.
+async fn pg_terminate(admin: &highlevel::runtime::postgres::Reconnecting, name: &str) -> usize {
+    let name = name.to_owned();
+    admin
+        .run(|client| async move {
+            client
+                .query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                    &[&name],
+                )
+                .await
+        })
+        .await
+        .expect("terminate")
+        .len()
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask test`"]
+async fn postgres_store_reconnects_after_the_server_drops_its_connection() {
+    let url = env_url("HIGHLEVEL_TEST_POSTGRES_URL");
+    let name = unique("hl-token-drop-");
+    let store = PostgresStore::connect(&pg_named(&url, &name))
+        .await
+        .expect("postgres");
+    let admin = pg_admin(&url).await;
+    let key = SessionKey::new(unique("app"), Resource::Location("loc-drop".into()));
+    assert_eq!(
+        store
+            .put(&key, &session("d1"), Expected::Absent)
+            .await
+            .expect("put"),
+        1
+    );
+    for round in 0..2 {
+        assert_eq!(pg_terminate(&admin, &name).await, 1, "round {round}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The call that finds the connection gone may fail, transiently; the next reconnects.
+        if let Err(e) = store.get(&key).await {
+            let source = std::error::Error::source(&e)
+                .and_then(|s| s.downcast_ref::<highlevel::runtime::postgres::PostgresError>());
+            assert!(
+                source.is_some_and(|s| s.is_transient()),
+                "round {round}: {e:?}"
+            );
+        }
+        let stored = tokio::time::timeout(Duration::from_secs(3), store.get(&key))
+            .await
+            .expect("no hang")
+            .expect("the store reconnected")
+            .expect("the session is still there");
+        assert_eq!(stored.version, 1 + round);
+        assert_eq!(
+            store
+                .put(&key, &session("d2"), Expected::Version(1 + round))
+                .await
+                .expect("put after the reconnect"),
+            2 + round
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask test`"]
+async fn postgres_store_statements_time_out_on_a_locked_row() {
+    use highlevel::runtime::postgres::{PostgresError, PostgresOptions};
+
+    let url = env_url("HIGHLEVEL_TEST_POSTGRES_URL");
+    let store = PostgresStore::connect_with(
+        &url,
+        PostgresOptions::new().statement_timeout(Duration::from_millis(300)),
+    )
+    .await
+    .expect("postgres");
+    let admin = pg_admin(&url).await;
+    let key = SessionKey::new(unique("app"), Resource::Location("loc-lock".into()));
+    store
+        .put(&key, &session("l1"), Expected::Absent)
+        .await
+        .expect("put");
+    let app = key.app.clone();
+    admin
+        .run(|client| async move {
+            client.batch_execute("BEGIN").await?;
+            client
+                .query(
+                    "SELECT 1 FROM highlevel_oauth_sessions \
+                     WHERE app = $1 AND kind = 'location' AND resource = 'loc-lock' FOR UPDATE",
+                    &[&app],
+                )
+                .await
+        })
+        .await
+        .expect("lock the row");
+
+    let started = Instant::now();
+    let blocked = tokio::time::timeout(
+        Duration::from_secs(3),
+        store.put(&key, &session("l2"), Expected::Version(1)),
+    )
+    .await
+    .expect("a typed error, not a hang");
+    let elapsed = started.elapsed();
+    let Err(StoreError::Backend { source, .. }) = blocked else {
+        panic!("expected a backend error, got {blocked:?}");
+    };
+    let error = source
+        .downcast_ref::<PostgresError>()
+        .expect("a PostgresError");
+    assert!(matches!(error, PostgresError::Timeout { .. }), "{error:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+
+    admin
+        .run(|client| async move { client.batch_execute("ROLLBACK").await })
+        .await
+        .expect("unlock");
+    assert_eq!(
+        store
+            .put(&key, &session("l2"), Expected::Version(1))
+            .await
+            .expect("put once unlocked"),
+        2
+    );
+}
+
 /// A process that died while breaking a stale lock leaves its claim behind as well; the
 /// next writer breaks both and gets the lock, instead of waiting out the lock timeout.
 #[tokio::test]

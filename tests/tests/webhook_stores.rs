@@ -208,3 +208,201 @@ async fn postgres_pending_installs_are_completed_once() {
     )
     .await;
 }
+
+/// Long enough that no id recorded here expires during another test's sweep (which
+/// counts what it deletes); the ids are deleted by [`pg_forget`] instead.
+const PG_LIVE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Deletes the seen ids starting with `prefix`.
+async fn pg_forget(admin: &highlevel::runtime::postgres::Reconnecting, prefix: &str) {
+    let pattern = format!("{prefix}%");
+    admin
+        .run(|client| async move {
+            client
+                .execute(
+                    "DELETE FROM highlevel_webhooks_seen WHERE webhook_id LIKE $1",
+                    &[&pattern],
+                )
+                .await
+        })
+        .await
+        .expect("forget");
+}
+
+/// A second connection to PostgreSQL, for what a test does to a store's from outside.
+async fn pg_admin(url: &str) -> highlevel::runtime::postgres::Reconnecting {
+    highlevel::runtime::postgres::Reconnecting::connect(
+        url,
+        "SELECT 1",
+        "test admin",
+        highlevel::runtime::postgres::PostgresOptions::new(),
+    )
+    .await
+    .expect("postgres admin")
+}
+
+/// `url` with an `application_name`, so that the admin connection can find its backend.
+fn pg_named(url: &str, name: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}application_name={name}")
+}
+
+/// Ends every backend named `name` from the server side, as a database restart does; how
+/// many.
+async fn pg_terminate(admin: &highlevel::runtime::postgres::Reconnecting, name: &str) -> usize {
+    let name = name.to_owned();
+    admin
+        .run(|client| async move {
+            client
+                .query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                    &[&name],
+                )
+                .await
+        })
+        .await
+        .expect("terminate")
+        .len()
+}
+
+/// Runs `statement` (with `$1` bound to `arg`) in a transaction left open on `admin`, holding
+/// the row locks it takes until [`pg_rollback`].
+async fn pg_lock(
+    admin: &highlevel::runtime::postgres::Reconnecting,
+    statement: &'static str,
+    arg: &str,
+) {
+    let arg = arg.to_owned();
+    admin
+        .run(|client| async move {
+            client.batch_execute("BEGIN").await?;
+            client.query(statement, &[&arg]).await
+        })
+        .await
+        .expect("lock");
+}
+
+async fn pg_rollback(admin: &highlevel::runtime::postgres::Reconnecting) {
+    admin
+        .run(|client| async move { client.batch_execute("ROLLBACK").await })
+        .await
+        .expect("rollback");
+}
+
+/// The call that finds the connection gone may fail; the next must not, within `bound`.
+async fn pg_recovered<T: std::fmt::Debug>(
+    first: Result<T, String>,
+    next: impl std::future::Future<Output = Result<T, String>>,
+) -> T {
+    if let Err(e) = first {
+        assert!(e.contains("postgres"), "{e}");
+    }
+    tokio::time::timeout(Duration::from_secs(3), next)
+        .await
+        .expect("no hang")
+        .expect("the store reconnected")
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask test`"]
+async fn postgres_seen_store_reconnects_after_the_server_drops_its_connection() {
+    let url = env_url("HIGHLEVEL_TEST_POSTGRES_URL");
+    let name = format!("hl-seen-drop-{}", now_millis());
+    let store = PostgresSeenStore::connect(&pg_named(&url, &name))
+        .await
+        .expect("postgres");
+    let admin = pg_admin(&url).await;
+    let ttl = PG_LIVE;
+    for round in 0..2 {
+        let id = format!("{name}-{round}");
+        assert_eq!(store.first_sighting(&id, ttl).await, Ok(true));
+        assert_eq!(pg_terminate(&admin, &name).await, 1, "round {round}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let seen = pg_recovered(store.seen(&id).await, store.seen(&id)).await;
+        assert!(seen, "round {round}: recorded before the drop");
+        assert_eq!(store.first_sighting(&id, ttl).await, Ok(false));
+    }
+    pg_forget(&admin, &name).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask test`"]
+async fn postgres_pending_installs_reconnect_after_the_server_drops_their_connection() {
+    let url = env_url("HIGHLEVEL_TEST_POSTGRES_URL");
+    let name = format!("hl-pending-drop-{}", now_millis());
+    let store = PostgresPendingInstalls::connect(&pg_named(&url, &name))
+        .await
+        .expect("postgres");
+    let admin = pg_admin(&url).await;
+    let company = format!("company-{name}");
+    for round in 0..2 {
+        store
+            .add(&company, &format!("l{round}"))
+            .await
+            .expect("add");
+        assert_eq!(pg_terminate(&admin, &name).await, 1, "round {round}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let listed = pg_recovered(store.list(&company).await, store.list(&company)).await;
+        assert_eq!(listed.len(), round + 1, "round {round}: {listed:?}");
+    }
+    assert_eq!(store.take_all(&company).await.expect("take"), ["l0", "l1"]);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through `cargo xtask test`"]
+async fn postgres_webhook_stores_time_out_on_a_locked_row() {
+    use highlevel::runtime::postgres::PostgresOptions;
+
+    let url = env_url("HIGHLEVEL_TEST_POSTGRES_URL");
+    let options = PostgresOptions::new().statement_timeout(Duration::from_millis(300));
+    let seen = PostgresSeenStore::connect_with(&url, options)
+        .await
+        .expect("postgres");
+    let pending = PostgresPendingInstalls::connect_with(&url, options)
+        .await
+        .expect("postgres");
+    let admin = pg_admin(&url).await;
+    let run = format!("lock-{}", now_millis());
+    let ttl = PG_LIVE;
+
+    assert_eq!(seen.first_sighting(&run, ttl).await, Ok(true));
+    pg_lock(
+        &admin,
+        "SELECT 1 FROM highlevel_webhooks_seen WHERE webhook_id = $1 FOR UPDATE",
+        &run,
+    )
+    .await;
+    let started = std::time::Instant::now();
+    // ON CONFLICT DO UPDATE waits for the row's lock.
+    let blocked = tokio::time::timeout(Duration::from_secs(3), seen.first_sighting(&run, ttl))
+        .await
+        .expect("an error, not a hang");
+    assert!(
+        blocked.as_ref().is_err_and(|e| e.contains("timed out")),
+        "{blocked:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    pg_rollback(&admin).await;
+    assert_eq!(seen.first_sighting(&run, ttl).await, Ok(false));
+    pg_forget(&admin, &run).await;
+
+    pending.add(&run, "l1").await.expect("add");
+    pg_lock(
+        &admin,
+        "SELECT 1 FROM highlevel_pending_installs WHERE company_id = $1 FOR UPDATE",
+        &run,
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let blocked = tokio::time::timeout(Duration::from_secs(3), pending.remove(&run, "l1"))
+        .await
+        .expect("an error, not a hang");
+    assert!(
+        blocked.as_ref().is_err_and(|e| e.contains("timed out")),
+        "{blocked:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    pg_rollback(&admin).await;
+    assert_eq!(pending.take_all(&run).await.expect("take"), ["l1"]);
+}

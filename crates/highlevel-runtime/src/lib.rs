@@ -28,6 +28,8 @@ pub mod lenient;
 pub mod multipart;
 mod operation;
 pub mod pagination;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod rate_limit;
 pub mod retry;
 mod saturating;

@@ -10,32 +10,16 @@ pub(crate) async fn redis(url: &str) -> Result<redis::aio::ConnectionManager, St
 }
 
 #[cfg(feature = "postgres")]
-/// A client for a libpq-style `config`, after running `schema` in one transaction (the
-/// schema takes its own advisory lock: `CREATE TABLE IF NOT EXISTS` races with itself).
+/// A connection for a libpq-style `config` that is made again after the server drops it,
+/// with `schema` run (in one transaction) on each new one. `schema` takes its own advisory
+/// lock: `CREATE TABLE IF NOT EXISTS` races with itself.
 pub(crate) async fn postgres(
     config: &str,
-    schema: &str,
+    schema: &'static str,
     what: &'static str,
-) -> Result<std::sync::Arc<tokio_postgres::Client>, String> {
-    let (mut client, connection) = tokio_postgres::connect(config, tokio_postgres::NoTls)
+    options: highlevel_runtime::postgres::PostgresOptions,
+) -> Result<highlevel_runtime::postgres::Reconnecting, String> {
+    highlevel_runtime::postgres::Reconnecting::connect(config, schema, what, options)
         .await
-        .map_err(|e| format!("postgres: {e}"))?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::error!(error = %e, store = what, "postgres: connection ended");
-        }
-    });
-    let transaction = client
-        .transaction()
-        .await
-        .map_err(|e| format!("postgres: {e}"))?;
-    transaction
-        .batch_execute(schema)
-        .await
-        .map_err(|e| format!("postgres: {e}"))?;
-    transaction
-        .commit()
-        .await
-        .map_err(|e| format!("postgres: {e}"))?;
-    Ok(std::sync::Arc::new(client))
+        .map_err(|e| e.to_string())
 }

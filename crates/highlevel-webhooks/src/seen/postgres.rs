@@ -1,13 +1,12 @@
 //! Seen ids in PostgreSQL: one row per delivery, replaced once expired.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_postgres::Client;
+use highlevel_runtime::postgres::{PostgresOptions, Reconnecting};
 
 use super::{SeenFuture, SeenStore};
 
-/// Created on connect; concurrent creation is serialised by an advisory lock, as
+/// Created on every (re)connect; concurrent creation is serialised by an advisory lock, as
 /// `CREATE TABLE IF NOT EXISTS` races with itself.
 const SCHEMA: &str = "
 SELECT pg_advisory_xact_lock(7214993);
@@ -30,11 +29,15 @@ const SEEN: &str = "
 SELECT 1 FROM highlevel_webhooks_seen WHERE webhook_id = $1 AND expires_at > now()";
 
 /// Seen ids in a PostgreSQL table (`highlevel_webhooks_seen`), shared by every process of an
-/// app. One connection; expired rows are replaced when their id comes again and swept by
+/// app. Expired rows are replaced when their id comes again and swept by
 /// [`PostgresSeenStore::sweep`].
+///
+/// One connection, made again after the server drops it (the call that finds it dropped may
+/// fail, the next reconnects); every statement is bounded by a statement timeout
+/// ([`PostgresSeenStore::connect_with`]).
 #[derive(Clone)]
 pub struct PostgresSeenStore {
-    client: Arc<Client>,
+    connection: Reconnecting,
 }
 
 impl std::fmt::Debug for PostgresSeenStore {
@@ -50,8 +53,19 @@ impl PostgresSeenStore {
     ///
     /// When the server does not answer or the table cannot be created.
     pub async fn connect(config: &str) -> Result<Self, String> {
-        let client = crate::backend::postgres(config, SCHEMA, "webhook seen-store").await?;
-        Ok(Self { client })
+        Self::connect_with(config, PostgresOptions::default()).await
+    }
+
+    /// [`PostgresSeenStore::connect`] with other time bounds. A statement past its timeout
+    /// fails with an error that says it timed out.
+    ///
+    /// # Errors
+    ///
+    /// When the server does not answer in time or the table cannot be created.
+    pub async fn connect_with(config: &str, options: PostgresOptions) -> Result<Self, String> {
+        let connection =
+            crate::backend::postgres(config, SCHEMA, "webhook seen-store", options).await?;
+        Ok(Self { connection })
     }
 
     /// Deletes expired rows; returns how many.
@@ -60,24 +74,29 @@ impl PostgresSeenStore {
     ///
     /// When the statement fails.
     pub async fn sweep(&self) -> Result<u64, String> {
-        self.client
-            .execute(
-                "DELETE FROM highlevel_webhooks_seen WHERE expires_at <= now()",
-                &[],
-            )
+        self.connection
+            .run(|client| async move {
+                client
+                    .execute(
+                        "DELETE FROM highlevel_webhooks_seen WHERE expires_at <= now()",
+                        &[],
+                    )
+                    .await
+            })
             .await
-            .map_err(|e| format!("postgres: {e}"))
+            .map_err(|e| e.to_string())
     }
 }
 
 impl SeenStore for PostgresSeenStore {
     fn first_sighting<'a>(&'a self, webhook_id: &'a str, ttl: Duration) -> SeenFuture<'a> {
         Box::pin(async move {
+            let seconds = ttl.as_secs_f64();
             let rows = self
-                .client
-                .query(RECORD, &[&webhook_id, &ttl.as_secs_f64()])
+                .connection
+                .run(|client| async move { client.query(RECORD, &[&webhook_id, &seconds]).await })
                 .await
-                .map_err(|e| format!("postgres: {e}"))?;
+                .map_err(|e| e.to_string())?;
             Ok(!rows.is_empty())
         })
     }
@@ -85,10 +104,10 @@ impl SeenStore for PostgresSeenStore {
     fn seen<'a>(&'a self, webhook_id: &'a str) -> SeenFuture<'a> {
         Box::pin(async move {
             let rows = self
-                .client
-                .query(SEEN, &[&webhook_id])
+                .connection
+                .run(|client| async move { client.query(SEEN, &[&webhook_id]).await })
                 .await
-                .map_err(|e| format!("postgres: {e}"))?;
+                .map_err(|e| e.to_string())?;
             Ok(!rows.is_empty())
         })
     }

@@ -1,12 +1,12 @@
 //! Sessions in PostgreSQL, shared by every process of an app.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::{Expected, StoreError, StoreFuture, TokenStore, Versioned};
 use crate::auth::session::{Resource, Session, SessionKey};
+use crate::postgres::{PostgresError, PostgresOptions, Reconnecting};
 
 const STORE: &str = "postgres";
 
@@ -17,9 +17,13 @@ const STORE: &str = "postgres";
 /// Versions are checked in the `UPDATE`'s `WHERE`, leases taken with one
 /// `INSERT … ON CONFLICT DO UPDATE … WHERE until < now()`, so both hold across processes.
 /// Sessions hold tokens in clear: protect the database as you would the secrets.
+///
+/// Every statement is bounded by a statement timeout and the connection is made again after
+/// the server drops it (see [`PostgresStore::connect_with`]); errors are
+/// [`StoreError::Backend`] whose source is a [`PostgresError`].
 #[derive(Clone)]
 pub struct PostgresStore {
-    client: Arc<Client>,
+    connection: Reconnecting,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -33,7 +37,6 @@ impl std::fmt::Debug for PostgresStore {
 /// (duplicate `pg_type` rows), so creation is serialised by a transaction-scoped advisory
 /// lock (the number is arbitrary, fixed for this store).
 const SCHEMA: &str = "
-BEGIN;
 SELECT pg_advisory_xact_lock(7262016473);
 CREATE TABLE IF NOT EXISTS highlevel_oauth_sessions (
     app text NOT NULL,
@@ -51,11 +54,15 @@ CREATE TABLE IF NOT EXISTS highlevel_oauth_leases (
     holder text NOT NULL,
     until timestamptz NOT NULL,
     PRIMARY KEY (app, kind, resource)
-);
-COMMIT;";
+);";
 
-fn backend(e: tokio_postgres::Error) -> StoreError {
+fn backend(e: PostgresError) -> StoreError {
     StoreError::backend(STORE, e)
+}
+
+/// A column of an unexpected type: the table is not ours as we made it.
+fn decode(e: tokio_postgres::Error) -> StoreError {
+    StoreError::backend(STORE, PostgresError::Backend(e))
 }
 
 fn parts(key: &SessionKey) -> (&str, &'static str, &str) {
@@ -66,36 +73,47 @@ fn parts(key: &SessionKey) -> (&str, &'static str, &str) {
 }
 
 impl PostgresStore {
-    /// Connects without TLS (a database on loopback or a private network) and creates the
-    /// tables if missing. For TLS, connect with your TLS connector and use
-    /// [`PostgresStore::with_client`].
+    /// Connects without TLS (a database on loopback or a private network) with the default
+    /// [`PostgresOptions`] and creates the tables if missing. For TLS, connect with your TLS
+    /// connector and use [`PostgresStore::with_client`].
     ///
     /// # Errors
     ///
-    /// [`StoreError::Backend`] when the server is unreachable or the tables cannot be made.
+    /// [`StoreError::Backend`] (its source a [`PostgresError`]) when the server is unreachable
+    /// or the tables cannot be made.
     pub async fn connect(config: &str) -> Result<Self, StoreError> {
-        let (client, connection) = tokio_postgres::connect(config, NoTls)
+        Self::connect_with(config, PostgresOptions::default()).await
+    }
+
+    /// [`PostgresStore::connect`] with other time bounds.
+    ///
+    /// The store reconnects by itself when the server drops its connection: the call that
+    /// finds it dropped may fail ([`PostgresError::is_transient`]), the next one reconnects.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] (its source a [`PostgresError`]) when the server is unreachable
+    /// or the tables cannot be made.
+    pub async fn connect_with(config: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        let connection = Reconnecting::connect(config, SCHEMA, "token store", options)
             .await
             .map_err(backend)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::error!(error = %e, "postgres token store: connection ended");
-            }
-        });
-        Self::with_client(client).await
+        Ok(Self { connection })
     }
 
     /// Uses a connected client (its connection task already spawned) and creates the tables
-    /// if missing.
+    /// if missing. Statements are bounded by the default statement timeout; the store cannot
+    /// reconnect a client it was handed, so once the connection closes every call fails.
     ///
     /// # Errors
     ///
     /// [`StoreError::Backend`] when the tables cannot be made.
     pub async fn with_client(client: Client) -> Result<Self, StoreError> {
-        client.batch_execute(SCHEMA).await.map_err(backend)?;
-        Ok(Self {
-            client: Arc::new(client),
-        })
+        let connection =
+            Reconnecting::with_client(client, SCHEMA, "token store", PostgresOptions::default())
+                .await
+                .map_err(backend)?;
+        Ok(Self { connection })
     }
 }
 
@@ -104,17 +122,21 @@ impl TokenStore for PostgresStore {
         Box::pin(async move {
             let (app, kind, id) = parts(key);
             let row = self
-                .client
-                .query_opt(
-                    "SELECT version, session FROM highlevel_oauth_sessions \
-                     WHERE app = $1 AND kind = $2 AND resource = $3",
-                    &[&app, &kind, &id],
-                )
+                .connection
+                .run(|client| async move {
+                    client
+                        .query_opt(
+                            "SELECT version, session FROM highlevel_oauth_sessions \
+                             WHERE app = $1 AND kind = $2 AND resource = $3",
+                            &[&app, &kind, &id],
+                        )
+                        .await
+                })
                 .await
                 .map_err(backend)?;
             let Some(row) = row else { return Ok(None) };
-            let version: i64 = row.try_get(0).map_err(backend)?;
-            let document: String = row.try_get(1).map_err(backend)?;
+            let version: i64 = row.try_get(0).map_err(decode)?;
+            let document: String = row.try_get(1).map_err(decode)?;
             let session =
                 Session::from_store_json(&document).map_err(|e| StoreError::corrupt(key, &e))?;
             Ok(Some(Versioned {
@@ -133,32 +155,40 @@ impl TokenStore for PostgresStore {
         Box::pin(async move {
             let (app, kind, id) = parts(key);
             let document = session.to_store_json();
-            let row = match expected {
-                Expected::Absent => {
-                    self.client
-                        .query_opt(
-                            "INSERT INTO highlevel_oauth_sessions (app, kind, resource, version, session) \
-                             VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING RETURNING version",
-                            &[&app, &kind, &id, &document],
-                        )
-                        .await
-                }
-                Expected::Version(version) => {
-                    let version = i64::try_from(version).unwrap_or(i64::MAX);
-                    self.client
-                        .query_opt(
-                            "UPDATE highlevel_oauth_sessions \
-                             SET version = version + 1, session = $5, updated_at = now() \
-                             WHERE app = $1 AND kind = $2 AND resource = $3 AND version = $4 \
-                             RETURNING version",
-                            &[&app, &kind, &id, &version, &document],
-                        )
-                        .await
-                }
-            }
-            .map_err(backend)?;
+            let document = document.as_str();
+            let row = self
+                .connection
+                .run(|client| async move {
+                    match expected {
+                        Expected::Absent => {
+                            client
+                                .query_opt(
+                                    "INSERT INTO highlevel_oauth_sessions \
+                                     (app, kind, resource, version, session) \
+                                     VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING \
+                                     RETURNING version",
+                                    &[&app, &kind, &id, &document],
+                                )
+                                .await
+                        }
+                        Expected::Version(version) => {
+                            let version = i64::try_from(version).unwrap_or(i64::MAX);
+                            client
+                                .query_opt(
+                                    "UPDATE highlevel_oauth_sessions \
+                                     SET version = version + 1, session = $5, updated_at = now() \
+                                     WHERE app = $1 AND kind = $2 AND resource = $3 \
+                                     AND version = $4 RETURNING version",
+                                    &[&app, &kind, &id, &version, &document],
+                                )
+                                .await
+                        }
+                    }
+                })
+                .await
+                .map_err(backend)?;
             let row = row.ok_or_else(|| StoreError::Conflict { key: key.clone() })?;
-            let version: i64 = row.try_get(0).map_err(backend)?;
+            let version: i64 = row.try_get(0).map_err(decode)?;
             Ok(u64::try_from(version).unwrap_or_default())
         })
     }
@@ -167,13 +197,13 @@ impl TokenStore for PostgresStore {
         Box::pin(async move {
             let (app, kind, id) = parts(key);
             for table in ["highlevel_oauth_sessions", "highlevel_oauth_leases"] {
-                self.client
-                    .execute(
-                        &format!(
-                            "DELETE FROM {table} WHERE app = $1 AND kind = $2 AND resource = $3"
-                        ),
-                        &[&app, &kind, &id],
-                    )
+                let statement =
+                    format!("DELETE FROM {table} WHERE app = $1 AND kind = $2 AND resource = $3");
+                let statement = statement.as_str();
+                self.connection
+                    .run(|client| async move {
+                        client.execute(statement, &[&app, &kind, &id]).await
+                    })
                     .await
                     .map_err(backend)?;
             }
@@ -189,19 +219,23 @@ impl TokenStore for PostgresStore {
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let (app, kind, id) = parts(key);
-            let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+            let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1) as f64;
             let row = self
-                .client
-                .query_opt(
-                    "INSERT INTO highlevel_oauth_leases (app, kind, resource, holder, until) \
-                     VALUES ($1, $2, $3, $4, clock_timestamp() + $5 * interval '1 millisecond') \
-                     ON CONFLICT (app, kind, resource) DO UPDATE \
-                     SET holder = EXCLUDED.holder, until = EXCLUDED.until \
-                     WHERE highlevel_oauth_leases.until < clock_timestamp() \
-                        OR highlevel_oauth_leases.holder = EXCLUDED.holder \
-                     RETURNING holder",
-                    &[&app, &kind, &id, &holder, &(millis as f64)],
-                )
+                .connection
+                .run(|client| async move {
+                    client
+                        .query_opt(
+                            "INSERT INTO highlevel_oauth_leases (app, kind, resource, holder, until) \
+                             VALUES ($1, $2, $3, $4, clock_timestamp() + $5 * interval '1 millisecond') \
+                             ON CONFLICT (app, kind, resource) DO UPDATE \
+                             SET holder = EXCLUDED.holder, until = EXCLUDED.until \
+                             WHERE highlevel_oauth_leases.until < clock_timestamp() \
+                                OR highlevel_oauth_leases.holder = EXCLUDED.holder \
+                             RETURNING holder",
+                            &[&app, &kind, &id, &holder, &millis],
+                        )
+                        .await
+                })
                 .await
                 .map_err(backend)?;
             Ok(row.is_some())
@@ -211,12 +245,16 @@ impl TokenStore for PostgresStore {
     fn release<'a>(&'a self, key: &'a SessionKey, holder: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let (app, kind, id) = parts(key);
-            self.client
-                .execute(
-                    "DELETE FROM highlevel_oauth_leases \
-                     WHERE app = $1 AND kind = $2 AND resource = $3 AND holder = $4",
-                    &[&app, &kind, &id, &holder],
-                )
+            self.connection
+                .run(|client| async move {
+                    client
+                        .execute(
+                            "DELETE FROM highlevel_oauth_leases \
+                             WHERE app = $1 AND kind = $2 AND resource = $3 AND holder = $4",
+                            &[&app, &kind, &id, &holder],
+                        )
+                        .await
+                })
                 .await
                 .map_err(backend)?;
             Ok(())

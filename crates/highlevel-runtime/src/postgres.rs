@@ -1,0 +1,387 @@
+//! A PostgreSQL connection that comes back after the server drops it, with every statement
+//! bounded in time: what the PostgreSQL stores (tokens here, seen ids and pending installs
+//! in `highlevel-webhooks`) are built on.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// How long a statement may run by default.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long connecting (and creating the tables) may take by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first wait after a failed reconnect; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// A down database is tried at most this rarely by each store.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The client-side bound is the server's plus this, so that the server's cancellation (which
+/// leaves the connection usable) normally comes first; the client's catches a dead network.
+const CLIENT_MARGIN: Duration = Duration::from_millis(500);
+
+/// Time bounds of a PostgreSQL store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PostgresOptions {
+    statement_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// [`DEFAULT_STATEMENT_TIMEOUT`] and [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long one statement may run (at least 1 ms). The server cancels it then
+    /// (`statement_timeout`), and the client gives up shortly after if the server does not
+    /// answer; either way the call fails with [`PostgresError::Timeout`].
+    #[must_use]
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long connecting, including creating the tables, may take (at least 1 ms).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    fn client_bound(&self) -> Duration {
+        self.statement_timeout.saturating_add(CLIENT_MARGIN)
+    }
+}
+
+/// Why a PostgreSQL call failed. [`PostgresError::is_transient`] says whether the next call
+/// may succeed without anything changing on this side.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PostgresError {
+    /// The statement ran past the statement timeout and was cancelled.
+    Timeout {
+        /// The timeout it ran past.
+        after: Duration,
+    },
+    /// Connecting (or creating the tables) took longer than the connect timeout.
+    ConnectTimeout {
+        /// The timeout.
+        after: Duration,
+    },
+    /// The connection was lost; the next call reconnects.
+    ConnectionLost(tokio_postgres::Error),
+    /// The last reconnect failed and the next is not due yet, so the database is not
+    /// hammered while it is down.
+    Unavailable {
+        /// When the next reconnect may be tried.
+        retry_in: Duration,
+    },
+    /// The connection string is invalid.
+    Config(tokio_postgres::Error),
+    /// The store was built on a connected client, which it cannot reconnect.
+    Closed,
+    /// The server refused the statement or the connection.
+    Backend(tokio_postgres::Error),
+}
+
+impl PostgresError {
+    /// Whether a later call may succeed: a timeout, a lost connection, a reconnect not due.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. }
+                | Self::ConnectTimeout { .. }
+                | Self::ConnectionLost(_)
+                | Self::Unavailable { .. }
+        )
+    }
+
+    /// Whether the statement or the connect timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::ConnectTimeout { .. })
+    }
+
+    fn from_statement(error: tokio_postgres::Error, after: Duration) -> Self {
+        if error.code() == Some(&SqlState::QUERY_CANCELED) {
+            Self::Timeout { after }
+        } else if error.is_closed() || error.code() == Some(&SqlState::ADMIN_SHUTDOWN) {
+            Self::ConnectionLost(error)
+        } else {
+            Self::Backend(error)
+        }
+    }
+}
+
+// tokio-postgres's errors name the server's message, never the connection string.
+impl std::fmt::Display for PostgresError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Timeout { after } => write!(f, "postgres: statement timed out after {after:?}"),
+            Self::ConnectTimeout { after } => {
+                write!(f, "postgres: connect timed out after {after:?}")
+            }
+            Self::ConnectionLost(e) => write!(
+                f,
+                "postgres: connection lost ({e}); the next call reconnects"
+            ),
+            Self::Unavailable { retry_in } => write!(
+                f,
+                "postgres: unavailable (reconnect failed; next try in {retry_in:?})"
+            ),
+            Self::Config(e) => write!(f, "postgres: invalid connection string: {e}"),
+            Self::Closed => write!(
+                f,
+                "postgres: connection closed (a store built on a client cannot reconnect)"
+            ),
+            Self::Backend(e) => write!(f, "postgres: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PostgresError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::ConnectionLost(e) | Self::Config(e) | Self::Backend(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+struct State {
+    client: Option<Arc<Client>>,
+    /// Set after a failed reconnect: none is tried before it.
+    next_attempt: Option<Instant>,
+    backoff: Duration,
+}
+
+/// One connection to PostgreSQL, made again lazily when the server drops it. The schema is run
+/// (in one transaction) on every new connection, with the statement timeout set for the
+/// session. Clones share the connection.
+#[derive(Clone)]
+pub struct Reconnecting {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `None` for a client handed in, which cannot be made again.
+    config: Option<Config>,
+    schema: &'static str,
+    what: &'static str,
+    options: PostgresOptions,
+    // An async lock: a reconnect is in flight at most once, the other calls wait for it.
+    state: Mutex<State>,
+}
+
+// The config holds the password.
+impl std::fmt::Debug for Reconnecting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconnecting")
+            .field("store", &self.inner.what)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reconnecting {
+    /// Connects without TLS with a libpq-style `config` and runs `schema` (statements without
+    /// `BEGIN`/`COMMIT`; they run in one transaction). `what` names the store in logs.
+    ///
+    /// # Errors
+    ///
+    /// When the string is invalid, the server does not answer in time or the schema fails.
+    pub async fn connect(
+        config: &str,
+        schema: &'static str,
+        what: &'static str,
+        options: PostgresOptions,
+    ) -> Result<Self, PostgresError> {
+        let mut config: Config = config.parse().map_err(PostgresError::Config)?;
+        config.connect_timeout(options.connect_timeout);
+        let inner = Inner {
+            config: Some(config),
+            schema,
+            what,
+            options,
+            state: Mutex::new(State {
+                client: None,
+                next_attempt: None,
+                backoff: FIRST_BACKOFF,
+            }),
+        };
+        let client = inner.open().await?;
+        inner.state.lock().await.client = Some(client);
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Uses a connected client (its connection task already spawned) and runs `schema` on
+    /// it. It is not made again once closed: every later call fails with
+    /// [`PostgresError::Closed`].
+    ///
+    /// # Errors
+    ///
+    /// When the schema fails or takes longer than the connect timeout.
+    pub async fn with_client(
+        client: Client,
+        schema: &'static str,
+        what: &'static str,
+        options: PostgresOptions,
+    ) -> Result<Self, PostgresError> {
+        prepare(&client, schema, &options).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config: None,
+                schema,
+                what,
+                options,
+                state: Mutex::new(State {
+                    client: Some(Arc::new(client)),
+                    next_attempt: None,
+                    backoff: FIRST_BACKOFF,
+                }),
+            }),
+        })
+    }
+
+    /// Runs `call` on the connection (reconnecting first when it was closed), bounded by the
+    /// statement timeout. A call that times out on the client side drops the connection, as
+    /// it may still be busy with the statement; the next call makes a new one.
+    ///
+    /// # Errors
+    ///
+    /// [`PostgresError`]: a timeout, a lost connection, a failed reconnect, the server's
+    /// refusal.
+    pub async fn run<T, F, Fut>(&self, call: F) -> Result<T, PostgresError>
+    where
+        F: FnOnce(Arc<Client>) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let client = self.client().await?;
+        let after = self.inner.options.statement_timeout;
+        match tokio::time::timeout(self.inner.options.client_bound(), call(client.clone())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                let error = PostgresError::from_statement(e, after);
+                if matches!(error, PostgresError::ConnectionLost(_)) {
+                    self.discard(&client).await;
+                }
+                Err(error)
+            }
+            Err(_) => {
+                tracing::warn!(
+                    store = self.inner.what,
+                    "postgres: statement timed out; reconnecting"
+                );
+                self.discard(&client).await;
+                Err(PostgresError::Timeout { after })
+            }
+        }
+    }
+
+    async fn client(&self) -> Result<Arc<Client>, PostgresError> {
+        let mut state = self.inner.state.lock().await;
+        if let Some(client) = &state.client {
+            if !client.is_closed() {
+                return Ok(client.clone());
+            }
+            state.client = None;
+        }
+        if self.inner.config.is_none() {
+            return Err(PostgresError::Closed);
+        }
+        let now = Instant::now();
+        if let Some(next) = state.next_attempt
+            && next > now
+        {
+            return Err(PostgresError::Unavailable {
+                retry_in: next - now,
+            });
+        }
+        match self.inner.open().await {
+            Ok(client) => {
+                tracing::info!(store = self.inner.what, "postgres: reconnected");
+                state.client = Some(client.clone());
+                state.next_attempt = None;
+                state.backoff = FIRST_BACKOFF;
+                Ok(client)
+            }
+            Err(e) => {
+                tracing::warn!(store = self.inner.what, error = %e, "postgres: reconnect failed");
+                state.next_attempt = Some(Instant::now() + state.backoff);
+                state.backoff = (state.backoff * 2).min(MAX_BACKOFF);
+                Err(e)
+            }
+        }
+    }
+
+    async fn discard(&self, client: &Arc<Client>) {
+        let mut state = self.inner.state.lock().await;
+        if state
+            .client
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, client))
+        {
+            state.client = None;
+        }
+    }
+}
+
+impl Inner {
+    async fn open(&self) -> Result<Arc<Client>, PostgresError> {
+        let Some(config) = &self.config else {
+            return Err(PostgresError::Closed);
+        };
+        let after = self.options.connect_timeout;
+        let what = self.what;
+        let connect = async {
+            let (client, connection) = config.connect(NoTls).await.map_err(|e| {
+                if e.is_closed() {
+                    PostgresError::ConnectionLost(e)
+                } else {
+                    PostgresError::Backend(e)
+                }
+            })?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, store = what, "postgres: connection ended");
+                }
+            });
+            prepare(&client, self.schema, &self.options).await?;
+            Ok(Arc::new(client))
+        };
+        tokio::time::timeout(after, connect)
+            .await
+            .unwrap_or(Err(PostgresError::ConnectTimeout { after }))
+    }
+}
+
+/// Sets the session's statement timeout and runs the schema, bounded by the connect timeout.
+async fn prepare(
+    client: &Client,
+    schema: &str,
+    options: &PostgresOptions,
+) -> Result<(), PostgresError> {
+    let millis = options.statement_timeout.as_millis().max(1);
+    let batch = format!("SET statement_timeout = {millis}; BEGIN; {schema}; COMMIT;");
+    let after = options.connect_timeout;
+    match tokio::time::timeout(after, client.batch_execute(&batch)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(PostgresError::from_statement(e, options.statement_timeout)),
+        Err(_) => Err(PostgresError::ConnectTimeout { after }),
+    }
+}
