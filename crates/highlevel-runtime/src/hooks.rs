@@ -195,9 +195,12 @@ pub async fn exec(
         limiter: &limiter,
     };
     let mut response = call.run(request).instrument(span).await?;
-    response
-        .extensions_mut()
-        .insert(ResponseLimit(runtime.max_response_bytes()));
+    // The body is read where the runtime is out of reach, so the cap travels with the
+    // response; the default is what is assumed there, and needs no per-request allocation.
+    let limit = runtime.max_response_bytes();
+    if limit != crate::DEFAULT_MAX_RESPONSE_BYTES {
+        response.extensions_mut().insert(ResponseLimit(limit));
+    }
     Ok(response)
 }
 
