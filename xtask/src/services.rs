@@ -28,6 +28,11 @@ impl Services {
         format!("redis://127.0.0.1:{}/", self.redis_port)
     }
 
+    /// The folder of PostgreSQL's programs, for tests that run servers of their own.
+    pub fn postgres_bin(&self) -> &Path {
+        &self.postgres_bin
+    }
+
     pub fn postgres_url(&self) -> String {
         format!(
             "postgres://{DB_USER}@127.0.0.1:{}/{DATABASE}",
@@ -109,13 +114,13 @@ fn postgres_bin() -> Option<PathBuf> {
 
 /// Installs `redis-server` and `postgresql` with apt when either is missing.
 pub fn ensure_installed() -> Result<()> {
-    if on_path("redis-server") && postgres_bin().is_some() {
+    if on_path("redis-server") && on_path("openssl") && postgres_bin().is_some() {
         return Ok(());
     }
     if !is_root() {
         return Err(
             "Redis and PostgreSQL servers are needed for the token store tests: \
-                    install Debian's `redis-server` and `postgresql` packages (or run as root)"
+                    install Debian's `redis-server`, `postgresql` and `openssl` packages (or run as root)"
                 .into(),
         );
     }
@@ -129,6 +134,8 @@ pub fn ensure_installed() -> Result<()> {
                 "--no-install-recommends",
                 "redis-server",
                 "postgresql",
+                // The TLS tests make their certificates with it.
+                "openssl",
             ])
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
@@ -147,7 +154,7 @@ pub fn ensure_installed() -> Result<()> {
         "    installed redis-server and postgresql in {:.0} s",
         started.elapsed().as_secs_f64()
     );
-    if on_path("redis-server") && postgres_bin().is_some() {
+    if on_path("redis-server") && on_path("openssl") && postgres_bin().is_some() {
         Ok(())
     } else {
         Err("redis-server or the PostgreSQL server is still missing after apt-get".into())
