@@ -1228,6 +1228,8 @@ async fn a_token_without_a_usable_lifetime_is_renewed_on_401_only() {
 struct StallingStore {
     inner: Arc<dyn TokenStore>,
     stall_next_put: std::sync::Mutex<Option<Duration>>,
+    /// The next write fails without writing, as a dropped connection would fail it.
+    fail_next_put: AtomicBool,
     /// Which read from now (1 = the next) answers late, and how late.
     stall_get: std::sync::Mutex<Option<(usize, Duration)>>,
 }
@@ -1237,6 +1239,7 @@ impl StallingStore {
         Self {
             inner,
             stall_next_put: std::sync::Mutex::new(None),
+            fail_next_put: AtomicBool::new(false),
             stall_get: std::sync::Mutex::new(None),
         }
     }
@@ -1274,7 +1277,14 @@ impl TokenStore for StallingStore {
         expected: Expected,
     ) -> StoreFuture<'a, u64> {
         let stall = Self::take(&self.stall_next_put);
+        let fail = self.fail_next_put.swap(false, Ordering::SeqCst);
         Box::pin(async move {
+            if fail {
+                return Err(StoreError::Backend {
+                    store: "stalling",
+                    source: "connection reset".into(),
+                });
+            }
             if let Some(stall) = stall {
                 tokio::time::sleep(stall).await;
             }
@@ -1369,6 +1379,54 @@ async fn rotated_tokens_whose_write_outlived_the_lease_are_not_lost() {
         .await
         .expect("the other process uses the rotated tokens");
     // The rotated refresh token is the live one.
+    age_session(&fast, location.clone()).await.expect("aged");
+    let later = reopen(&sandbox, &fast, app_config(&sandbox)).expect("restarted");
+    list_contacts(&later, &id).await.expect("refreshed again");
+    assert_eq!(sandbox.oauth_stats().refreshes, 2);
+}
+
+#[tokio::test]
+async fn tokens_kept_after_a_failed_write_replace_the_mark_of_a_process_refused_their_refresh_token()
+ {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let (slow, stalling, fast, location) = two_processes_racing(&sandbox).await;
+    let id = sandbox.location_id().to_owned();
+    // The slow process refreshes, and the write of its rotated tokens fails: it keeps them.
+    stalling.fail_next_put.store(true, Ordering::SeqCst);
+    let kept = list_contacts(&slow, &id).await;
+    assert!(
+        matches!(
+            kept.as_ref().err().and_then(Error::as_auth),
+            Some(AuthError::RotatedTokensNotSaved { .. })
+        ),
+        "the failed write is reported: {kept:?}"
+    );
+    // The other process still reads the spent refresh token, is refused it, and marks.
+    let refused = list_contacts(&fast, &id).await;
+    assert!(
+        matches!(
+            refused.as_ref().err().and_then(Error::as_auth),
+            Some(AuthError::ReauthorizationNeeded { .. })
+        ),
+        "HighLevel refused the spent refresh token: {refused:?}"
+    );
+    assert!(
+        stored_session(&fast, &location)
+            .await
+            .session
+            .needs_reauthorization()
+    );
+    // The kept tokens are the only live ones: they replace that mark.
+    list_contacts(&slow, &id)
+        .await
+        .expect("the slow process writes its kept tokens and uses them");
+    let stored = stored_session(&fast, &location).await;
+    assert!(!stored.session.needs_reauthorization(), "the mark is gone");
+    list_contacts(&fast, &id)
+        .await
+        .expect("the other process uses the kept tokens");
+    assert_eq!(sandbox.oauth_stats().refreshes, 1);
+    // And their refresh token is the live one.
     age_session(&fast, location.clone()).await.expect("aged");
     let later = reopen(&sandbox, &fast, app_config(&sandbox)).expect("restarted");
     list_contacts(&later, &id).await.expect("refreshed again");

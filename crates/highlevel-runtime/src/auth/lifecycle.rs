@@ -36,10 +36,20 @@ pub(crate) struct Lifecycle {
     /// Each with when it was last used; dropped after [`IDLE_AFTER`] unused.
     cache: Mutex<SweptMap<SessionKey, (Versioned, Instant)>>,
     /// Never dropped: these tokens exist nowhere else.
-    unsaved: Mutex<HashMap<SessionKey, (Session, Option<u64>)>>,
+    unsaved: Mutex<HashMap<SessionKey, Unsaved>>,
     /// When a refresh last failed to cure a key's 401; dropped after [`IDLE_AFTER`] (or
     /// the cooldown, if longer).
     uncured: Mutex<SweptMap<SessionKey, Instant>>,
+}
+
+/// Rotated tokens a store write failed to keep, with what the write must replace.
+#[derive(Clone)]
+struct Unsaved {
+    session: Session,
+    /// The version they were renewed from (`None`: the key was empty).
+    base: Option<u64>,
+    /// The refresh token spent to get them, when they came from a refresh.
+    spent: Option<SecretString>,
 }
 
 struct Holder(String);
@@ -351,7 +361,12 @@ impl OAuthApp {
             }
             Err(source) => {
                 tracing::error!(%key, error = %source, "oauth: new tokens not stored; kept in memory");
-                locked(&self.lifecycle().unsaved).insert(key.clone(), (session, base));
+                let unsaved = Unsaved {
+                    session,
+                    base,
+                    spent: spent.cloned(),
+                };
+                locked(&self.lifecycle().unsaved).insert(key.clone(), unsaved);
                 Err(AuthError::RotatedTokensNotSaved {
                     resource: key.resource.clone(),
                     source,
@@ -398,11 +413,22 @@ impl OAuthApp {
         }
         let lock = self.lifecycle().lock_for(key);
         let _in_process = lock.lock().await;
-        let Some((session, base)) = locked(&self.lifecycle().unsaved).get(key).cloned() else {
+        let Some(unsaved) = locked(&self.lifecycle().unsaved).get(key).cloned() else {
             return Ok(());
         };
+        let Unsaved {
+            session,
+            base,
+            spent,
+        } = unsaved;
         let expected = base.map_or(Expected::Absent, Expected::Version);
-        match self.store().put(key, &session, expected).await {
+        let mut written = self.store().put(key, &session, expected).await;
+        if let (Err(StoreError::Conflict { .. }), Some(spent)) = (&written, &spent) {
+            // Meanwhile another process may have been refused the refresh token these
+            // tokens were bought with, and marked the session: these are then the live ones.
+            written = self.over_a_stale_mark(key, &session, spent).await;
+        }
+        match written {
             Ok(version) => {
                 locked(&self.lifecycle().unsaved).remove(key);
                 self.lifecycle()
@@ -411,7 +437,8 @@ impl OAuthApp {
                 Ok(())
             }
             Err(StoreError::Conflict { .. }) => {
-                // The store moved on (someone installed again); ours are outdated.
+                // The store moved on to tokens of its own (a new install, or this very write
+                // when its answer was lost); ours are outdated or already there.
                 locked(&self.lifecycle().unsaved).remove(key);
                 Ok(())
             }
