@@ -1434,6 +1434,77 @@ async fn tokens_kept_after_a_failed_write_replace_the_mark_of_a_process_refused_
 }
 
 #[tokio::test]
+async fn a_hung_store_fails_the_call_at_the_store_timeout_and_keeps_rotated_tokens() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let shared: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let stalling = Arc::new(StallingStore::over(shared.clone()));
+    let timeout = Duration::from_millis(200);
+    let installer =
+        handle(&sandbox, app_config(&sandbox).shared_store(shared.clone())).expect("handle");
+    install(&installer, UserType::Location)
+        .await
+        .expect("installed");
+    let location = Resource::Location(sandbox.location_id().to_owned());
+    let id = sandbox.location_id().to_owned();
+    age_session(&installer, location.clone())
+        .await
+        .expect("aged");
+    let hl = handle(
+        &sandbox,
+        app_config(&sandbox)
+            .shared_store(stalling.clone())
+            .store_timeout(timeout),
+    )
+    .expect("handle");
+    // A read that hangs: the call fails at the timeout, typed, instead of hanging with it.
+    *stalling.stall_get.lock().expect("lock") = Some((1, Duration::from_secs(3600)));
+    let started = std::time::Instant::now();
+    let hung = list_contacts(&hl, &id).await;
+    assert!(
+        matches!(
+            hung.as_ref().err().and_then(Error::as_auth),
+            Some(AuthError::Store(StoreError::Timeout {
+                operation: "get",
+                ..
+            }))
+        ),
+        "a typed timeout: {hung:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // A write of rotated tokens that hangs: they are kept, and written by the next call.
+    *stalling.stall_next_put.lock().expect("lock") = Some(Duration::from_secs(3600));
+    let unsaved = list_contacts(&hl, &id).await;
+    assert!(
+        matches!(
+            unsaved.as_ref().err().and_then(Error::as_auth),
+            Some(AuthError::RotatedTokensNotSaved {
+                source: StoreError::Timeout {
+                    operation: "put",
+                    ..
+                },
+                ..
+            })
+        ),
+        "the kept tokens are reported: {unsaved:?}"
+    );
+    assert_eq!(sandbox.oauth_stats().refreshes, 1);
+    list_contacts(&hl, &id)
+        .await
+        .expect("the kept tokens are written and used");
+    assert_eq!(sandbox.oauth_stats().refreshes, 1, "no second refresh");
+    let stored = shared
+        .get(&hl.oauth_app().expect("oauth").key(location))
+        .await
+        .expect("store")
+        .expect("stored");
+    assert!(!stored.session.needs_reauthorization());
+}
+
+#[tokio::test]
 async fn a_refusal_after_another_process_renewed_uses_its_tokens() {
     let sandbox = Sandbox::start().await.expect("sandbox");
     let (slow, stalling, fast, location) = two_processes_racing(&sandbox).await;

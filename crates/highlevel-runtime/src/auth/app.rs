@@ -14,7 +14,7 @@ use super::endpoints::{Endpoints, GrantError, InstalledLocation};
 use super::error::AuthError;
 use super::lifecycle::Lifecycle;
 use super::session::{Resource, Session, SessionKey, UserType};
-use super::store::{Expected, MemoryStore, StoreError, TokenStore, Versioned};
+use super::store::{Expected, MemoryStore, StoreError, TimeBounded, TokenStore, Versioned};
 
 /// Refresh this long before HighLevel's expiry unless told otherwise.
 pub const DEFAULT_REFRESH_SKEW: Duration = Duration::from_secs(300);
@@ -27,6 +27,8 @@ pub const DEFAULT_UNAUTHORIZED_COOLDOWN: Duration = Duration::from_secs(60);
 /// The longest refresh lease: a longer one would leave a resource without tokens that long
 /// after a process holding it died.
 pub const MAX_LEASE_TTL: Duration = Duration::from_secs(600);
+/// How long one token store call may take unless told otherwise.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many locations `mint_installed_locations` mints at once unless told otherwise.
 pub const DEFAULT_MINT_CONCURRENCY: usize = 16;
 
@@ -37,6 +39,7 @@ pub struct OAuthConfig {
     pub(crate) client_secret: SecretString,
     pub(crate) app_id: Option<String>,
     pub(crate) store: Arc<dyn TokenStore>,
+    pub(crate) store_timeout: Duration,
     pub(crate) refresh_skew: Duration,
     pub(crate) lease_ttl: Duration,
     pub(crate) lease_wait: Duration,
@@ -53,6 +56,7 @@ impl fmt::Debug for OAuthConfig {
             .field("client_secret", &"[REDACTED]")
             .field("app_id", &self.app_id)
             .field("store", &self.store)
+            .field("store_timeout", &self.store_timeout)
             .field("refresh_skew", &self.refresh_skew)
             .field("lease_ttl", &self.lease_ttl)
             .field("host", &self.host)
@@ -71,6 +75,7 @@ impl OAuthConfig {
             client_secret: SecretString::from(client_secret.into()),
             app_id: None,
             store: Arc::new(MemoryStore::new()),
+            store_timeout: DEFAULT_STORE_TIMEOUT,
             refresh_skew: DEFAULT_REFRESH_SKEW,
             lease_ttl: DEFAULT_LEASE_TTL,
             lease_wait: DEFAULT_LEASE_TTL + Duration::from_secs(5),
@@ -90,6 +95,15 @@ impl OAuthConfig {
     /// A store already shared elsewhere.
     pub fn shared_store(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// How long one call to the store may take (default [`DEFAULT_STORE_TIMEOUT`], between
+    /// 1 ms and [`MAX_LEASE_TTL`]); a slower one fails with [`StoreError::Timeout`]. This
+    /// bounds what a hung store can hold up: the resource's refresh, and every call queued
+    /// behind it. The Redis and PostgreSQL stores have shorter bounds of their own.
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.store_timeout = timeout.clamp(Duration::from_millis(1), MAX_LEASE_TTL);
         self
     }
 
@@ -217,11 +231,12 @@ impl OAuthApp {
     ///
     /// [`AuthError::InvalidConfig`] for an empty client id or secret.
     pub fn new(
-        config: OAuthConfig,
+        mut config: OAuthConfig,
         http: reqwest::Client,
         base_url: impl Into<String>,
     ) -> Result<Self, AuthError> {
         config.validate()?;
+        config.store = Arc::new(TimeBounded::new(config.store, config.store_timeout));
         let app_id = config.app_id.clone().unwrap_or_else(|| {
             config
                 .client_id

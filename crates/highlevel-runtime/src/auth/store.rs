@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use super::session::{Session, SessionKey};
 
+mod bounded;
 mod file;
 mod memory;
 #[cfg(feature = "postgres")]
@@ -24,6 +25,7 @@ mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 
+pub(crate) use bounded::TimeBounded;
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
@@ -102,6 +104,14 @@ pub enum StoreError {
         /// Why (never the document itself, which holds tokens).
         reason: String,
     },
+    /// The store did not answer within the app's store timeout
+    /// (`OAuthConfig::store_timeout`). A write that timed out may still land.
+    Timeout {
+        /// Which call: `get`, `put`, `delete`, `try_lease` or `release`.
+        operation: &'static str,
+        /// The timeout.
+        after: Duration,
+    },
     /// The storage backend failed (I/O, connection, query).
     Backend {
         /// Which store.
@@ -135,6 +145,12 @@ impl fmt::Display for StoreError {
         match self {
             Self::Conflict { key } => write!(f, "token store: {key} was written by someone else"),
             Self::Corrupt { key, reason } => write!(f, "token store: {key}: {reason}"),
+            Self::Timeout { operation, after } => {
+                write!(
+                    f,
+                    "token store: {operation} did not answer within {after:?}"
+                )
+            }
             Self::Backend { store, source } => write!(f, "{store} token store: {source}"),
         }
     }
