@@ -4,6 +4,7 @@ pub mod conformance;
 pub mod log;
 pub mod oauth;
 pub mod paging;
+pub mod proxy;
 pub mod servers;
 
 use highlevel::HighLevel;

@@ -27,17 +27,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::events::Event;
 use crate::{Delivery, WebhookError, WebhookVerifier};
 
 /// How long a request's body may take to arrive by default.
 pub const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(10);
+/// How many handlers the at-least-once mode runs at once by default.
+pub const DEFAULT_MAX_CONCURRENT_HANDLERS: usize = 64;
 
 /// A verified, first-seen delivery and its typed event.
 #[derive(Debug, Clone)]
@@ -78,6 +80,7 @@ impl Received {
 pub struct WebhookEndpoint {
     verifier: WebhookVerifier,
     body_deadline: Duration,
+    max_concurrent_handlers: usize,
 }
 
 impl WebhookEndpoint {
@@ -86,6 +89,7 @@ impl WebhookEndpoint {
         Self {
             verifier,
             body_deadline: DEFAULT_BODY_DEADLINE,
+            max_concurrent_handlers: DEFAULT_MAX_CONCURRENT_HANDLERS,
         }
     }
 
@@ -96,14 +100,24 @@ impl WebhookEndpoint {
         self
     }
 
+    /// How many handlers the at-least-once mode ([`WebhookEndpoint::handler`]) runs at once
+    /// (default [`DEFAULT_MAX_CONCURRENT_HANDLERS`], at least 1). A signed delivery arriving
+    /// while that many are running is answered 503 at once, unrecorded, so HighLevel
+    /// delivers it again later; a burst cannot pile up unbounded work in the process.
+    pub fn max_concurrent_handlers(mut self, limit: usize) -> Self {
+        self.max_concurrent_handlers = limit.max(1);
+        self
+    }
+
     /// The fast, at-most-once mode: a router with `POST path`, and the channel verified
     /// events arrive on (at most `capacity` waiting).
     ///
     /// Answers, so that HighLevel retries exactly what may succeed later: 200 for a delivery
     /// handed over, and for a duplicate (already handed over); 503 when the channel is full
     /// or closed or the seen-store fails (nothing recorded, a retry is welcome); 408 for a
-    /// body that does not arrive in time; 413 for a body over the verifier's limit; 401 for a
-    /// missing, malformed or wrong signature; 400 for a verified body without a usable
+    /// body that does not arrive in time; 413 for a body over the verifier's limit; 400 for a
+    /// body that cannot be read (broken chunking, a client gone mid-body); 401 for a missing,
+    /// malformed or wrong signature; 400 for a verified body without a usable
     /// `timestamp`/`webhookId` or outside the window.
     pub fn channel(self, path: &str, capacity: usize) -> (Router, mpsc::Receiver<Received>) {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
@@ -122,8 +136,9 @@ impl WebhookEndpoint {
     ///
     /// Answers: 200 once the handler succeeded (the `webhookId` is then recorded), and for a
     /// delivery already handled; 500 when the handler failed (its error is logged, never
-    /// sent; nothing is recorded, so HighLevel's retry is handled again); 503 when the
-    /// seen-store fails before handling; 408, 413, 401 and 400 as [`WebhookEndpoint::channel`].
+    /// sent; nothing is recorded, so HighLevel's retry is handled again); 503 when
+    /// [`WebhookEndpoint::max_concurrent_handlers`] are already running or the seen-store
+    /// fails before handling; 408, 413, 401 and 400 as [`WebhookEndpoint::channel`].
     pub fn handler<H, F, E>(self, path: &str, handler: H) -> Router
     where
         H: Fn(Received) -> F + Send + Sync + 'static,
@@ -135,6 +150,7 @@ impl WebhookEndpoint {
             Box::pin(async move { handled.await.map_err(|e| e.to_string()) })
         });
         let state = Awaiting {
+            running: Arc::new(Semaphore::new(self.max_concurrent_handlers)),
             endpoint: self,
             handler,
         };
@@ -148,19 +164,23 @@ impl WebhookEndpoint {
     async fn read_and_check(&self, request: Request<Body>) -> Result<Delivery, Answer> {
         let (parts, body) = request.into_parts();
         let limit = self.verifier.max_body();
-        let body: Bytes =
-            match tokio::time::timeout(self.body_deadline, axum::body::to_bytes(body, limit)).await
-            {
-                Ok(Ok(body)) => body,
-                Ok(Err(_)) => return Err((StatusCode::PAYLOAD_TOO_LARGE, "body too large")),
-                Err(_) => {
-                    tracing::warn!(
-                        deadline = ?self.body_deadline,
-                        "highlevel webhook body not received in time"
-                    );
-                    return Err((StatusCode::REQUEST_TIMEOUT, "body too slow"));
-                }
-            };
+        let body = match tokio::time::timeout(self.body_deadline, read_capped(body, limit)).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(BodyRead::TooLarge)) => {
+                return Err((StatusCode::PAYLOAD_TOO_LARGE, "body too large"));
+            }
+            Ok(Err(BodyRead::Broken(error))) => {
+                tracing::warn!(%error, "highlevel webhook body could not be read");
+                return Err((StatusCode::BAD_REQUEST, "body unreadable"));
+            }
+            Err(_) => {
+                tracing::warn!(
+                    deadline = ?self.body_deadline,
+                    "highlevel webhook body not received in time"
+                );
+                return Err((StatusCode::REQUEST_TIMEOUT, "body too slow"));
+            }
+        };
         let scheme = self
             .verifier
             .verify_signature(&parts.headers, &body)
@@ -183,6 +203,27 @@ pub fn router(
 
 type Answer = (StatusCode, &'static str);
 
+enum BodyRead {
+    TooLarge,
+    /// The client's bytes were not a body (bad chunking) or stopped (a reset connection).
+    Broken(axum::Error),
+}
+
+/// The body, refused as soon as it passes `limit` bytes.
+async fn read_capped(mut body: Body, limit: usize) -> Result<Bytes, BodyRead> {
+    let mut collected = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let Ok(chunk) = frame.map_err(BodyRead::Broken)?.into_data() else {
+            continue; // trailers
+        };
+        if chunk.len() > limit.saturating_sub(collected.len()) {
+            return Err(BodyRead::TooLarge);
+        }
+        collected.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(collected))
+}
+
 type Handler =
     Arc<dyn Fn(Received) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
@@ -196,6 +237,8 @@ struct Channel {
 struct Awaiting {
     endpoint: WebhookEndpoint,
     handler: Handler,
+    /// One permit per handler running.
+    running: Arc<Semaphore>,
 }
 
 async fn into_channel(State(state): State<Channel>, request: Request<Body>) -> Answer {
@@ -220,6 +263,10 @@ async fn awaiting_handler(State(state): State<Awaiting>, request: Request<Body>)
     let delivery = match state.endpoint.read_and_check(request).await {
         Ok(delivery) => delivery,
         Err(answer) => return answer,
+    };
+    // A permit only now, for a signed delivery, as the channel mode's slot.
+    let Ok(_running) = state.running.clone().try_acquire_owned() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy");
     };
     let verifier = &state.endpoint.verifier;
     let webhook_id = delivery.webhook_id.clone();

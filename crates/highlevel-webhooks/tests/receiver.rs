@@ -13,6 +13,7 @@ use highlevel_webhooks::receiver::{WebhookEndpoint, router};
 use highlevel_webhooks::seen::SeenFuture;
 use highlevel_webhooks::{MemorySeenStore, SeenStore};
 use support::{PATH, delivery, key_and_verifier, post, serve, sign, stalled};
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test]
 async fn stalled_unsigned_connections_do_not_starve_a_signed_delivery() {
@@ -157,4 +158,74 @@ async fn a_handled_delivery_is_recorded_and_its_replay_not_handled_again() {
     // Unsigned requests never reach the handler.
     assert_eq!(post(addr, &body, None).await.0, 401);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_body_that_cannot_be_read_is_answered_400_not_413() {
+    let (key, verifier) = key_and_verifier();
+    let (app, mut events) = router(PATH, verifier, 1);
+    let addr = serve(app).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // A chunk size that is not hexadecimal: the bytes are not a body, whatever their length.
+    let request = format!(
+        "POST {PATH} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         transfer-encoding: chunked\r\nx-ghl-signature: AAAA\r\n\r\n5\r\n{{\"a\":\r\nzz\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let answer = support::answer(&mut stream, Duration::from_secs(5)).await;
+    assert_eq!(answer, Some((400, "body unreadable".into())));
+    // Nothing was taken: a signed delivery goes through.
+    let body = delivery("wh-after-400");
+    assert_eq!(post(addr, &body, Some(&sign(&key, &body))).await.0, 200);
+    assert!(events.try_recv().is_ok());
+}
+
+#[tokio::test]
+async fn handlers_beyond_the_limit_are_answered_503_and_their_retry_is_handled() {
+    let (key, verifier) = key_and_verifier();
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
+    let handled = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let app = WebhookEndpoint::new(verifier)
+        .max_concurrent_handlers(2)
+        .handler(PATH, {
+            let (release, started, handled) = (release.clone(), started.clone(), handled.clone());
+            move |received| {
+                let (release, started, handled) =
+                    (release.clone(), started.clone(), handled.clone());
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    let permit = release.acquire().await.map_err(|_| Failed)?;
+                    permit.forget();
+                    handled
+                        .lock()
+                        .map_err(|_| Failed)?
+                        .push(received.delivery.webhook_id);
+                    Ok::<(), Failed>(())
+                }
+            }
+        });
+    let addr = serve(app).await;
+    let send = |id: &str| {
+        let body = delivery(id);
+        let signature = sign(&key, &body);
+        tokio::spawn(async move { post(addr, &body, Some(&signature)).await })
+    };
+    let first = send("wh-1");
+    let second = send("wh-2");
+    while started.load(Ordering::SeqCst) < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Two handlers run: the third delivery is turned away, unrecorded and unhandled.
+    assert_eq!(send("wh-3").await.expect("task"), (503, "busy".into()));
+    assert_eq!(started.load(Ordering::SeqCst), 2);
+    release.add_permits(2);
+    assert_eq!(first.await.expect("task"), (200, "ok".into()));
+    assert_eq!(second.await.expect("task"), (200, "ok".into()));
+    // HighLevel's retry of the third is handled.
+    release.add_permits(1);
+    assert_eq!(send("wh-3").await.expect("task"), (200, "ok".into()));
+    let mut ids = handled.lock().expect("lock").clone();
+    ids.sort();
+    assert_eq!(ids, ["wh-1", "wh-2", "wh-3"]);
 }
