@@ -616,10 +616,10 @@ async fn stalled_write(server: Server, scenario: &str, pattern: &[u8], fault: Fa
     let sandbox = Sandbox::start().await.expect("sandbox");
     // The slow process's statements time out (past the lease) before a 1.5 s stall ends;
     // Redis's response timeout is 500 ms.
-    let options = PostgresOptions::new().statement_timeout(Duration::from_millis(500));
-    let direct = server.token_store(&server.url(), options.clone()).await;
+    let options = || PostgresOptions::new().statement_timeout(Duration::from_millis(500));
+    let direct = server.token_store(&server.url(), options()).await;
     let proxied = server
-        .token_store(&server.url_through(&proxy), options)
+        .token_store(&server.url_through(&proxy), options())
         .await;
     let location = sandbox.location_id().to_owned();
     let resource = Resource::Location(location.clone());
