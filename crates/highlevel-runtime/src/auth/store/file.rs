@@ -239,11 +239,17 @@ fn break_if_stale(path: &Path, depth: usize) -> io::Result<bool> {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(io_error)
+    builder.create(dir).map_err(io_error)?;
+    // A new folder's entry is durable only once its parent is synced; until then a crash
+    // could take it, and the first session written in it, away.
+    sync_parent(dir).map_err(io_error)
 }
 
 fn read_session(path: &Path, key: &SessionKey) -> Result<Option<Versioned>, StoreError> {
