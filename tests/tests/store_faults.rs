@@ -762,3 +762,113 @@ async fn postgres_write_stalled_past_the_statement_timeout() {
     )
     .await;
 }
+
+// ---- The proxy itself ----
+
+/// An echo server on loopback: what the proxy's controls are checked against.
+async fn echo_server() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut read, mut write) = stream.split();
+                let _ = tokio::io::copy(&mut read, &mut write).await;
+            });
+        }
+    });
+    address
+}
+
+/// Sends `bytes` and reads as many back, within `bound`.
+async fn round_trip(
+    stream: &mut tokio::net::TcpStream,
+    bytes: &[u8],
+    bound: Duration,
+) -> Result<Vec<u8>, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(bytes).await.map_err(|e| e.to_string())?;
+    let mut back = vec![0u8; bytes.len()];
+    tokio::time::timeout(bound, stream.read_exact(&mut back))
+        .await
+        .map_err(|_| "no answer in time".to_owned())?
+        .map_err(|e| e.to_string())?;
+    Ok(back)
+}
+
+#[tokio::test]
+async fn the_proxy_passes_delays_holds_cuts_and_refuses() {
+    use tokio::io::AsyncReadExt;
+    let proxy = Proxy::start(echo_server().await).await.expect("proxy");
+    let connect = || tokio::net::TcpStream::connect(proxy.address());
+    let second = Duration::from_secs(1);
+    let mut stream = connect().await.expect("connect");
+    assert_eq!(
+        round_trip(&mut stream, b"ping", second).await,
+        Ok(b"ping".to_vec())
+    );
+
+    proxy.delay(Duration::from_millis(300));
+    let started = Instant::now();
+    assert_eq!(
+        round_trip(&mut stream, b"slow", second).await,
+        Ok(b"slow".to_vec())
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300), "delayed");
+    proxy.pass();
+
+    // A hold matches across chunks and holds only from the chunk that completes it.
+    let hold = proxy.hold_next(b"EVALSHA");
+    assert_eq!(
+        round_trip(&mut stream, b"EVAL", second).await,
+        Ok(b"EVAL".to_vec())
+    );
+    assert!(!hold.is_reached());
+    assert_eq!(
+        round_trip(&mut stream, b"SHA 1", Duration::from_millis(300)).await,
+        Err("no answer in time".to_owned())
+    );
+    tokio::time::timeout(second, hold.reached())
+        .await
+        .expect("reached");
+    hold.release();
+    let mut back = [0u8; 5];
+    tokio::time::timeout(second, stream.read_exact(&mut back))
+        .await
+        .expect("released")
+        .expect("read");
+    assert_eq!(&back, b"SHA 1");
+    hold.released().await;
+
+    // A timed hold lets go by itself.
+    let timed = proxy.hold_next_for(b"x", Duration::from_millis(200));
+    assert_eq!(
+        round_trip(&mut stream, b"x", second).await,
+        Ok(b"x".to_vec())
+    );
+    assert!(timed.is_reached());
+
+    // Cut: open connections end; refused: new ones are closed on arrival.
+    proxy.drop_connections();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(second, stream.read_to_end(&mut rest))
+        .await
+        .expect("closed, not hanging");
+    assert!(read.is_err() || rest.is_empty(), "{read:?}");
+    proxy.refuse(true);
+    let mut refused = connect().await.expect("connect");
+    let read = tokio::time::timeout(second, refused.read_to_end(&mut rest))
+        .await
+        .expect("closed, not hanging");
+    assert!(read.is_err() || rest.is_empty(), "{read:?}");
+    assert_eq!(proxy.refused(), 1);
+    proxy.refuse(false);
+    let mut again = connect().await.expect("connect");
+    assert_eq!(
+        round_trip(&mut again, b"back", second).await,
+        Ok(b"back".to_vec())
+    );
+    assert_eq!(proxy.accepted(), 2);
+}
