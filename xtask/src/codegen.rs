@@ -1,5 +1,6 @@
 //! `cargo xtask codegen`: the repaired specs through progenitor into one crate per module.
 
+mod attributes;
 pub(crate) mod builders;
 mod emit;
 mod paging;
@@ -80,6 +81,10 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
     files.extend(emit::conformance_index(project)?);
     files.extend(crate::scopes::scope_file(project)?);
     files.extend(crate::webhook_events::event_files(project)?);
+    files.insert(
+        attributes::PATH.into(),
+        attributes::gitattributes(project, &files),
+    );
     let outcome = match mode {
         Mode::Write => {
             write_files(project, &files)?;
