@@ -191,6 +191,8 @@ impl Drop for Proxy {
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
+            // Out of descriptors, say: try again shortly rather than spin.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         if locked(&shared.faults).refuse {
