@@ -356,7 +356,7 @@ async fn postgres_webhook_stores_time_out_on_a_locked_row() {
 
     let url = env_url("HIGHLEVEL_TEST_POSTGRES_URL");
     let options = PostgresOptions::new().statement_timeout(Duration::from_millis(300));
-    let seen = PostgresSeenStore::connect_with(&url, options)
+    let seen = PostgresSeenStore::connect_with(&url, options.clone())
         .await
         .expect("postgres");
     let pending = PostgresPendingInstalls::connect_with(&url, options)

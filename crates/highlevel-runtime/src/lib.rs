@@ -30,11 +30,15 @@ mod operation;
 pub mod pagination;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod rate_limit;
 pub mod retry;
 mod saturating;
 #[rustfmt::skip]
 mod scope;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub mod tls;
 
 pub use auth::{AuthError, OAuthApp, OAuthConfig, OAuthEndpoints, Resource};
 pub use body::DEFAULT_MAX_RESPONSE_BYTES;

@@ -1,6 +1,31 @@
 //! A PostgreSQL connection that comes back after the server drops it, with every statement
 //! bounded in time: what the PostgreSQL stores (tokens here, seen ids and pending installs
 //! in `highlevel-webhooks`) are built on.
+//!
+//! # TLS
+//!
+//! The connection string's `sslmode` and [`PostgresOptions::tls`] decide:
+//!
+//! | `sslmode`            | no TLS setting                 | with [`PostgresTls`]            |
+//! |----------------------|--------------------------------|---------------------------------|
+//! | `disable`            | plain                          | plain                           |
+//! | `prefer` (default)   | plain                          | TLS if the server offers it     |
+//! | `require`            | TLS, the system's authorities  | TLS, as set                     |
+//!
+//! TLS is rustls on aws-lc-rs; the server's certificate is checked against the authorities
+//! and the host name (or IP address) connected to.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use highlevel_runtime::postgres::{PostgresOptions, PostgresTls};
+//! use highlevel_runtime::tls::TrustedRoots;
+//!
+//! let ca = TrustedRoots::from_pem(std::fs::read("ca.pem")?)?;
+//! let options = PostgresOptions::new().tls(PostgresTls::Trust(ca));
+//! # let _ = options;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::future::Future;
 use std::sync::Arc;
@@ -8,8 +33,12 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::tls::{TlsError, TrustedRoots};
 
 /// How long a statement may run by default.
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -24,11 +53,67 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// leaves the connection usable) normally comes first; the client's catches a dead network.
 const CLIENT_MARGIN: Duration = Duration::from_millis(500);
 
-/// Time bounds of a PostgreSQL store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Time bounds and TLS of a PostgreSQL store.
+///
+/// [`Debug`] prints no secret: the connection string (which may hold a password) is not part
+/// of it, and certificates are shown as a count.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PostgresOptions {
     statement_timeout: Duration,
     connect_timeout: Duration,
+    tls: Option<PostgresTls>,
+}
+
+/// Which certificate authorities a TLS connection to PostgreSQL trusts (see the
+/// [module](self) for when TLS is used).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PostgresTls {
+    /// The system's certificate authorities (read with `rustls-native-certs`).
+    SystemRoots,
+    /// Only these authorities (a private certificate authority).
+    Trust(TrustedRoots),
+}
+
+/// How one connection is made, decided by `sslmode` and the TLS setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TlsChoice {
+    /// No TLS.
+    Plain,
+    /// TLS as set in [`PostgresOptions::tls`] (tokio-postgres then follows `sslmode`).
+    Configured,
+    /// `sslmode=require` without a setting: the system's authorities.
+    SystemRoots,
+}
+
+fn choose(mode: SslMode, configured: bool) -> TlsChoice {
+    match (mode, configured) {
+        (SslMode::Disable, _) => TlsChoice::Plain,
+        (_, true) => TlsChoice::Configured,
+        (SslMode::Require, false) => TlsChoice::SystemRoots,
+        // `prefer` without a setting stays plain, as it always was.
+        (_, false) => TlsChoice::Plain,
+    }
+}
+
+/// A connector for each connection, built once.
+#[derive(Clone)]
+enum Connector {
+    Plain,
+    Tls(MakeRustlsConnect),
+}
+
+impl Connector {
+    fn new(mode: SslMode, tls: Option<&PostgresTls>) -> Result<Self, TlsError> {
+        let roots = match (choose(mode, tls.is_some()), tls) {
+            (TlsChoice::Plain, _) => return Ok(Self::Plain),
+            (TlsChoice::Configured, Some(PostgresTls::Trust(roots))) => roots.root_store()?,
+            (TlsChoice::Configured | TlsChoice::SystemRoots, _) => crate::tls::system_roots(),
+        };
+        Ok(Self::Tls(MakeRustlsConnect::new(
+            crate::tls::client_config(roots)?,
+        )))
+    }
 }
 
 impl Default for PostgresOptions {
@@ -36,6 +121,7 @@ impl Default for PostgresOptions {
         Self {
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -59,6 +145,15 @@ impl PostgresOptions {
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Speaks TLS trusting `tls`: with `sslmode=prefer` (the default) when the server offers
+    /// it, always with `sslmode=require`; never with `sslmode=disable`. Without this,
+    /// `sslmode=require` trusts the system's authorities and `prefer` stays plain.
+    #[must_use]
+    pub fn tls(mut self, tls: PostgresTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -96,6 +191,11 @@ pub enum PostgresError {
     Closed,
     /// The server refused the statement or the connection.
     Backend(tokio_postgres::Error),
+    /// The TLS setting cannot be used (see [`TlsError`]).
+    TlsConfig(TlsError),
+    /// The TLS handshake failed: the server's certificate is not trusted or not for this
+    /// host. Not transient: the setting or the certificate must change.
+    TlsHandshake(tokio_postgres::Error),
 }
 
 impl PostgresError {
@@ -148,6 +248,8 @@ impl std::fmt::Display for PostgresError {
                 "postgres: connection closed (a store built on a client cannot reconnect)"
             ),
             Self::Backend(e) => write!(f, "postgres: {e}"),
+            Self::TlsConfig(e) => write!(f, "postgres: {e}"),
+            Self::TlsHandshake(e) => write!(f, "postgres: TLS handshake failed: {e}"),
         }
     }
 }
@@ -155,7 +257,11 @@ impl std::fmt::Display for PostgresError {
 impl std::error::Error for PostgresError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::ConnectionLost(e) | Self::Config(e) | Self::Backend(e) => Some(e),
+            Self::ConnectionLost(e)
+            | Self::Config(e)
+            | Self::Backend(e)
+            | Self::TlsHandshake(e) => Some(e),
+            Self::TlsConfig(e) => Some(e),
             _ => None,
         }
     }
@@ -179,6 +285,7 @@ pub struct Reconnecting {
 struct Inner {
     /// `None` for a client handed in, which cannot be made again.
     config: Option<Config>,
+    connector: Connector,
     schema: &'static str,
     what: &'static str,
     options: PostgresOptions,
@@ -197,12 +304,14 @@ impl std::fmt::Debug for Reconnecting {
 }
 
 impl Reconnecting {
-    /// Connects without TLS with a libpq-style `config` and runs `schema` (statements without
-    /// `BEGIN`/`COMMIT`; they run in one transaction). `what` names the store in logs.
+    /// Connects with a libpq-style `config` and runs `schema` (statements without
+    /// `BEGIN`/`COMMIT`; they run in one transaction). `what` names the store in logs. TLS
+    /// follows `sslmode` and [`PostgresOptions::tls`] (see the [module](self)).
     ///
     /// # Errors
     ///
-    /// When the string is invalid, the server does not answer in time or the schema fails.
+    /// When the string or the TLS setting is invalid, the TLS handshake fails, the server
+    /// does not answer in time or the schema fails.
     pub async fn connect(
         config: &str,
         schema: &'static str,
@@ -211,8 +320,11 @@ impl Reconnecting {
     ) -> Result<Self, PostgresError> {
         let mut config: Config = config.parse().map_err(PostgresError::Config)?;
         config.connect_timeout(options.connect_timeout);
+        let connector = Connector::new(config.get_ssl_mode(), options.tls.as_ref())
+            .map_err(PostgresError::TlsConfig)?;
         let inner = Inner {
             config: Some(config),
+            connector,
             schema,
             what,
             options,
@@ -246,6 +358,7 @@ impl Reconnecting {
         Ok(Self {
             inner: Arc::new(Inner {
                 config: None,
+                connector: Connector::Plain,
                 schema,
                 what,
                 options,
@@ -349,18 +462,20 @@ impl Inner {
         let after = self.options.connect_timeout;
         let what = self.what;
         let connect = async {
-            let (client, connection) = config.connect(NoTls).await.map_err(|e| {
-                if e.is_closed() {
-                    PostgresError::ConnectionLost(e)
-                } else {
-                    PostgresError::Backend(e)
+            let client = match &self.connector {
+                Connector::Plain => {
+                    let (client, connection) =
+                        config.connect(NoTls).await.map_err(connect_error)?;
+                    spawn(connection, what);
+                    client
                 }
-            })?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(error = %e, store = what, "postgres: connection ended");
+                Connector::Tls(tls) => {
+                    let (client, connection) =
+                        config.connect(tls.clone()).await.map_err(connect_error)?;
+                    spawn(connection, what);
+                    client
                 }
-            });
+            };
             prepare(&client, self.schema, &self.options).await?;
             Ok(Arc::new(client))
         };
@@ -368,6 +483,28 @@ impl Inner {
             .await
             .unwrap_or(Err(PostgresError::ConnectTimeout { after }))
     }
+}
+
+fn connect_error(e: tokio_postgres::Error) -> PostgresError {
+    if crate::tls::is_tls_failure(&e) {
+        PostgresError::TlsHandshake(e)
+    } else if e.is_closed() {
+        PostgresError::ConnectionLost(e)
+    } else {
+        PostgresError::Backend(e)
+    }
+}
+
+/// Drives a connection until it ends.
+fn spawn<C>(connection: C, what: &'static str)
+where
+    C: Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, store = what, "postgres: connection ended");
+        }
+    });
 }
 
 /// Sets the session's statement timeout and runs the schema, bounded by the connect timeout.
@@ -383,5 +520,55 @@ async fn prepare(
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(PostgresError::from_statement(e, options.statement_timeout)),
         Err(_) => Err(PostgresError::ConnectTimeout { after }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sslmode_and_setting_decide_tls() {
+        assert_eq!(choose(SslMode::Disable, false), TlsChoice::Plain);
+        assert_eq!(choose(SslMode::Disable, true), TlsChoice::Plain);
+        assert_eq!(choose(SslMode::Prefer, false), TlsChoice::Plain);
+        assert_eq!(choose(SslMode::Prefer, true), TlsChoice::Configured);
+        assert_eq!(choose(SslMode::Require, false), TlsChoice::SystemRoots);
+        assert_eq!(choose(SslMode::Require, true), TlsChoice::Configured);
+    }
+
+    #[test]
+    fn connection_strings_choose_their_connector() {
+        let mode = |s: &str| s.parse::<Config>().expect("config").get_ssl_mode();
+        assert!(matches!(
+            Connector::new(mode("host=db user=u"), None),
+            Ok(Connector::Plain)
+        ));
+        assert!(matches!(
+            Connector::new(mode("postgres://u@db/x?sslmode=require"), None),
+            Ok(Connector::Tls(_))
+        ));
+        assert!(matches!(
+            Connector::new(
+                mode("postgres://u@db/x?sslmode=disable"),
+                Some(&PostgresTls::SystemRoots)
+            ),
+            Ok(Connector::Plain)
+        ));
+        assert!(matches!(
+            Connector::new(mode("postgres://u@db/x"), Some(&PostgresTls::SystemRoots)),
+            Ok(Connector::Tls(_))
+        ));
+    }
+
+    #[test]
+    fn debug_shows_the_setting_not_certificate_bytes() {
+        let options =
+            PostgresOptions::new().tls(PostgresTls::Trust(TrustedRoots::unchecked_for_tests()));
+        let printed = format!("{options:?}");
+        assert!(
+            printed.contains("Trust(TrustedRoots { certificates: 0 })"),
+            "{printed}"
+        );
     }
 }

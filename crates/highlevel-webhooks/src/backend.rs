@@ -1,12 +1,15 @@
 //! Connections of the shared stores (seen ids, pending installs), one way for each backend.
 
 #[cfg(feature = "redis")]
-/// A self-reconnecting connection to `url` (`redis://…`).
-pub(crate) async fn redis(url: &str) -> Result<redis::aio::ConnectionManager, String> {
-    let client = redis::Client::open(url).map_err(|e| format!("redis: {e}"))?;
-    redis::aio::ConnectionManager::new(client)
+/// A self-reconnecting connection to `url` (`redis://…`, `rediss://…`), made by the runtime
+/// as the token store's is.
+pub(crate) async fn redis(
+    url: &str,
+    options: &highlevel_runtime::redis::RedisOptions,
+) -> Result<redis::aio::ConnectionManager, String> {
+    highlevel_runtime::redis::connect(url, options)
         .await
-        .map_err(|e| format!("redis: {e}"))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(feature = "postgres")]

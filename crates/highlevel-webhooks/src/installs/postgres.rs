@@ -43,6 +43,7 @@ impl std::fmt::Debug for PostgresPendingInstalls {
 
 impl PostgresPendingInstalls {
     /// Connects with a libpq-style `config` (`postgres://user@host/db`) and creates the table.
+    /// `sslmode=require` speaks TLS trusting the system's certificate authorities.
     ///
     /// # Errors
     ///
@@ -51,7 +52,9 @@ impl PostgresPendingInstalls {
         Self::connect_with(config, PostgresOptions::default()).await
     }
 
-    /// [`PostgresPendingInstalls::connect`] with other time bounds. A statement past its
+    /// [`PostgresPendingInstalls::connect`] with other time bounds or TLS
+    /// ([`PostgresOptions::tls`]; `highlevel_runtime::postgres` says how it combines with
+    /// `sslmode`). A statement past its
     /// timeout fails with an error that says it timed out.
     ///
     /// # Errors

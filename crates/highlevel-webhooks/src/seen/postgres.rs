@@ -48,6 +48,7 @@ impl std::fmt::Debug for PostgresSeenStore {
 
 impl PostgresSeenStore {
     /// Connects with a libpq-style `config` (`postgres://user@host/db`) and creates the table.
+    /// `sslmode=require` speaks TLS trusting the system's certificate authorities.
     ///
     /// # Errors
     ///
@@ -56,7 +57,9 @@ impl PostgresSeenStore {
         Self::connect_with(config, PostgresOptions::default()).await
     }
 
-    /// [`PostgresSeenStore::connect`] with other time bounds. A statement past its timeout
+    /// [`PostgresSeenStore::connect`] with other time bounds or TLS
+    /// ([`PostgresOptions::tls`]; `highlevel_runtime::postgres` says how it combines with
+    /// `sslmode`). A statement past its timeout
     /// fails with an error that says it timed out.
     ///
     /// # Errors

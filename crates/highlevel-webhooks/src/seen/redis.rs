@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use highlevel_runtime::redis::RedisOptions;
 use redis::aio::ConnectionManager;
 
 use super::{SeenFuture, SeenStore};
@@ -24,14 +25,25 @@ impl std::fmt::Debug for RedisSeenStore {
 }
 
 impl RedisSeenStore {
-    /// Connects to `url` (`redis://…`).
+    /// Connects to `url` (`redis://…`, or `rediss://…` for TLS trusting the system's
+    /// certificate authorities) with the default [`RedisOptions`].
     ///
     /// # Errors
     ///
-    /// When the URL is invalid or the server does not answer.
+    /// When the URL is invalid, the TLS handshake fails or the server does not answer.
     pub async fn connect(url: &str) -> Result<Self, String> {
+        Self::connect_with(url, RedisOptions::default()).await
+    }
+
+    /// [`RedisSeenStore::connect`] with other options: a private certificate authority for
+    /// `rediss://` ([`RedisOptions::trust`]), other time bounds.
+    ///
+    /// # Errors
+    ///
+    /// When the URL is invalid, the TLS handshake fails or the server does not answer.
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, String> {
         Ok(Self {
-            connection: crate::backend::redis(url).await?,
+            connection: crate::backend::redis(url, &options).await?,
             prefix: "highlevel:webhook".into(),
         })
     }

@@ -73,9 +73,11 @@ fn parts(key: &SessionKey) -> (&str, &'static str, &str) {
 }
 
 impl PostgresStore {
-    /// Connects without TLS (a database on loopback or a private network) with the default
-    /// [`PostgresOptions`] and creates the tables if missing. For TLS, connect with your TLS
-    /// connector and use [`PostgresStore::with_client`].
+    /// Connects with the default [`PostgresOptions`] and creates the tables if missing.
+    /// `sslmode=require` in `config` speaks TLS trusting the system's certificate
+    /// authorities; otherwise the connection is plain (a database on loopback or a private
+    /// network). For a private certificate authority, use [`PostgresStore::connect_with`] and
+    /// [`PostgresOptions::tls`].
     ///
     /// # Errors
     ///
@@ -85,7 +87,25 @@ impl PostgresStore {
         Self::connect_with(config, PostgresOptions::default()).await
     }
 
-    /// [`PostgresStore::connect`] with other time bounds.
+    /// [`PostgresStore::connect`] with other time bounds or TLS (see
+    /// [`crate::postgres`] for how `sslmode` and [`PostgresOptions::tls`] combine).
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use highlevel_runtime::auth::PostgresStore;
+    /// use highlevel_runtime::postgres::{PostgresOptions, PostgresTls};
+    /// use highlevel_runtime::tls::TrustedRoots;
+    ///
+    /// let ca = TrustedRoots::from_pem(std::fs::read("ca.pem")?)?;
+    /// let store = PostgresStore::connect_with(
+    ///     "postgres://app@db.internal/app?sslmode=require",
+    ///     PostgresOptions::new().tls(PostgresTls::Trust(ca)),
+    /// )
+    /// .await?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// The store reconnects by itself when the server drops its connection: the call that
     /// finds it dropped may fail ([`PostgresError::is_transient`]), the next one reconnects.

@@ -6,6 +6,7 @@ use redis::aio::ConnectionManager;
 
 use super::{Expected, StoreError, StoreFuture, TokenStore, Versioned};
 use crate::auth::session::{Resource, Session, SessionKey};
+use crate::redis::RedisOptions;
 
 const STORE: &str = "redis";
 
@@ -58,14 +59,44 @@ fn backend(e: redis::RedisError) -> StoreError {
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://[:password@]host:port/db`, `rediss://` for TLS).
+    /// Connects to `url` (`redis://[:password@]host:port/db`, `rediss://` for TLS trusting
+    /// the system's certificate authorities) with the default [`RedisOptions`].
     ///
     /// # Errors
     ///
-    /// [`StoreError::Backend`] when the URL is invalid or the server unreachable.
+    /// [`StoreError::Backend`] (its source a
+    /// [`RedisConnectError`](crate::redis::RedisConnectError)) when the URL is invalid,
+    /// the TLS handshake fails or the server is unreachable.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(backend)?;
-        let connection = ConnectionManager::new(client).await.map_err(backend)?;
+        Self::connect_with(url, RedisOptions::default()).await
+    }
+
+    /// [`RedisStore::connect`] with other options: a private certificate authority for
+    /// `rediss://` ([`RedisOptions::trust`]), other time bounds.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use highlevel_runtime::auth::RedisStore;
+    /// use highlevel_runtime::redis::RedisOptions;
+    /// use highlevel_runtime::tls::TrustedRoots;
+    ///
+    /// let ca = TrustedRoots::from_pem(std::fs::read("ca.pem")?)?;
+    /// let options = RedisOptions::new().trust(ca);
+    /// let store = RedisStore::connect_with("rediss://redis.internal:6380/0", options).await?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] (its source a
+    /// [`RedisConnectError`](crate::redis::RedisConnectError)) when the URL is invalid,
+    /// the TLS handshake fails or the server is unreachable.
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        let connection = crate::redis::connect(url, &options)
+            .await
+            .map_err(|e| StoreError::backend(STORE, e))?;
         Ok(Self::with_connection(connection))
     }
 
