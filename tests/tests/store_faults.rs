@@ -112,6 +112,7 @@ fn postgres_kind(error: &PostgresError) -> String {
         PostgresError::Timeout { .. } => "timeout".into(),
         PostgresError::ConnectTimeout { .. } => "connect timeout".into(),
         PostgresError::ConnectionLost(_) => "connection lost".into(),
+        PostgresError::Unreachable(_) => "unreachable".into(),
         PostgresError::Unavailable { .. } => "unavailable".into(),
         PostgresError::Backend(e) => format!("backend ({})", text_kind(&e.to_string())),
         _ => "other".into(),

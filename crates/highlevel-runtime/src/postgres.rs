@@ -179,6 +179,9 @@ pub enum PostgresError {
     },
     /// The connection was lost; the next call reconnects.
     ConnectionLost(tokio_postgres::Error),
+    /// The server could not be reached (connection refused or reset), or it is starting up
+    /// or shutting down: a database down or restarting. The next call tries again.
+    Unreachable(tokio_postgres::Error),
     /// The last reconnect failed and the next is not due yet, so the database is not
     /// hammered while it is down.
     Unavailable {
@@ -199,13 +202,15 @@ pub enum PostgresError {
 }
 
 impl PostgresError {
-    /// Whether a later call may succeed: a timeout, a lost connection, a reconnect not due.
+    /// Whether a later call may succeed: a timeout, a lost connection, a server down or
+    /// restarting, a reconnect not due.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
             Self::Timeout { .. }
                 | Self::ConnectTimeout { .. }
                 | Self::ConnectionLost(_)
+                | Self::Unreachable(_)
                 | Self::Unavailable { .. }
         )
     }
@@ -238,6 +243,10 @@ impl std::fmt::Display for PostgresError {
                 f,
                 "postgres: connection lost ({e}); the next call reconnects"
             ),
+            Self::Unreachable(e) => write!(
+                f,
+                "postgres: server unreachable ({e}); the next call tries again"
+            ),
             Self::Unavailable { retry_in } => write!(
                 f,
                 "postgres: unavailable (reconnect failed; next try in {retry_in:?})"
@@ -258,6 +267,7 @@ impl std::error::Error for PostgresError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::ConnectionLost(e)
+            | Self::Unreachable(e)
             | Self::Config(e)
             | Self::Backend(e)
             | Self::TlsHandshake(e) => Some(e),
@@ -490,8 +500,28 @@ fn connect_error(e: tokio_postgres::Error) -> PostgresError {
         PostgresError::TlsHandshake(e)
     } else if e.is_closed() {
         PostgresError::ConnectionLost(e)
+    } else if not_reached(&e) {
+        PostgresError::Unreachable(e)
     } else {
         PostgresError::Backend(e)
+    }
+}
+
+/// A connect error that says nothing about this side's settings: the socket failed (refused,
+/// reset; no SQL state), or the server is starting up or shutting down.
+fn not_reached(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => [SqlState::CANNOT_CONNECT_NOW, SqlState::ADMIN_SHUTDOWN].contains(code),
+        None => {
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                if cause.is::<std::io::Error>() {
+                    return true;
+                }
+                source = cause.source();
+            }
+            false
+        }
     }
 }
 
@@ -570,5 +600,21 @@ mod tests {
             printed.contains("Trust(TrustedRoots { certificates: 0 })"),
             "{printed}"
         );
+    }
+
+    /// A database that is down (nothing listens on the port) is a transient failure, both
+    /// when the store is made and when it reconnects: the next call may find it back.
+    #[tokio::test]
+    async fn a_server_that_is_down_is_transient() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let config = format!("host=127.0.0.1 port={closed} user=u dbname=d");
+        let error = Reconnecting::connect(&config, "SELECT 1", "test", PostgresOptions::new())
+            .await
+            .expect_err("nothing listens");
+        assert!(matches!(error, PostgresError::Unreachable(_)), "{error:?}");
+        assert!(error.is_transient());
     }
 }

@@ -30,6 +30,12 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// default).
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How many times a failed connect (or reconnect) is tried again before the command waiting
+/// on it fails. redis's default, 6, makes every command wait out 6–13 s of retries while the
+/// server is down; with 2 it fails within about the connection timeout twice, and the next
+/// command tries again.
+const CONNECT_RETRIES: usize = 2;
+
 /// How a Redis store connects: the certificate authorities a `rediss://` connection trusts
 /// and the time bounds.
 ///
@@ -144,9 +150,13 @@ pub async fn connect(
         ),
     }
     .map_err(RedisConnectError::Config)?;
+    if url.starts_with("rediss:") {
+        ensure_crypto_provider();
+    }
     let config = ConnectionManagerConfig::new()
         .set_response_timeout(Some(options.response_timeout))
-        .set_connection_timeout(Some(options.connection_timeout));
+        .set_connection_timeout(Some(options.connection_timeout))
+        .set_number_of_retries(CONNECT_RETRIES);
     ConnectionManager::new_with_config(client, config)
         .await
         .map_err(|e| {
@@ -156,6 +166,18 @@ pub async fn connect(
                 RedisConnectError::Connect(e)
             }
         })
+}
+
+/// redis builds its TLS settings on rustls's process-wide provider, which rustls picks by
+/// itself only when exactly one is compiled in, and panics otherwise. Installing aws-lc-rs
+/// (the one this crate is built with) when none is set keeps `rediss://` working if another
+/// crate of the application also compiles ring in. A provider the application installed
+/// stays.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may have installed one meanwhile; either way one is set.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
 }
 
 #[cfg(test)]
