@@ -30,9 +30,9 @@ mod operation;
 pub mod pagination;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod rate_limit;
 #[cfg(feature = "redis")]
 pub mod redis;
-pub mod rate_limit;
 pub mod retry;
 mod saturating;
 #[rustfmt::skip]
