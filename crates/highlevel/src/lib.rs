@@ -87,6 +87,7 @@
 //! a missing field is `None`) and fails with [`Error`]: an API answer with status, message,
 //! `traceId`, headers and raw body; a decode failure with the JSON path; or a transport error,
 //! each naming the operation.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::fmt;
 
@@ -575,3 +576,16 @@ mod tests {
         assert!(!format!("{hl:?}").contains("pit-secret-123"));
     }
 }
+
+/// The README's Rust examples, compiled as doctests with the features they use (the test
+/// command's build has them all), so the first code a user copies cannot rot.
+#[cfg(all(
+    doctest,
+    feature = "full",
+    feature = "v3-full",
+    feature = "redis",
+    feature = "postgres",
+    feature = "webhooks-axum"
+))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
