@@ -16,6 +16,7 @@
 //! its `X-RateLimit-*` headers), and [`retry`] decides which failed attempts go again.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
 mod body;

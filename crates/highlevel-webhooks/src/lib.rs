@@ -23,6 +23,7 @@
 //! anything, so unauthenticated connections cannot starve it.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(any(feature = "redis", feature = "postgres"))]
 mod backend;
