@@ -1,8 +1,9 @@
 //! Certificate authorities that TLS connections to the shared stores trust: Redis
 //! (`rediss://`, [`crate::redis`]) and PostgreSQL ([`crate::postgres`]).
 //!
-//! TLS is rustls with the aws-lc-rs provider, passed explicitly: no process-wide default
-//! provider needs to be installed, and none is.
+//! TLS is rustls with the aws-lc-rs provider. PostgreSQL's configuration gets it passed
+//! explicitly; redis builds its own on rustls's process-wide provider, which
+//! [`crate::redis::connect`] installs for a `rediss://` URL when none is set.
 
 use std::sync::Arc;
 

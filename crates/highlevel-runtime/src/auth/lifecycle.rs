@@ -347,12 +347,7 @@ impl OAuthApp {
         base: Option<u64>,
         spent: Option<&SecretString>,
     ) -> Result<Versioned, AuthError> {
-        let expected = base.map_or(Expected::Absent, Expected::Version);
-        let mut written = self.store().put(key, &session, expected).await;
-        if let (Err(StoreError::Conflict { .. }), Some(spent)) = (&written, spent) {
-            written = self.over_a_stale_mark(key, &session, spent).await;
-        }
-        match written {
+        match self.write_rotated(key, &session, base, spent).await {
             Ok(version) => {
                 let saved = Versioned { session, version };
                 self.lifecycle().remember(key, saved.clone());
@@ -372,6 +367,26 @@ impl OAuthApp {
                     source,
                 })
             }
+        }
+    }
+
+    /// Writes rotated tokens over `base`. On a conflict, tokens renewed by spending `spent`
+    /// still replace a session marked for re-authorization meanwhile by a process HighLevel
+    /// refused that same refresh token ([`Self::over_a_stale_mark`]): they are the live ones.
+    async fn write_rotated(
+        &self,
+        key: &SessionKey,
+        session: &Session,
+        base: Option<u64>,
+        spent: Option<&SecretString>,
+    ) -> Result<u64, StoreError> {
+        let expected = base.map_or(Expected::Absent, Expected::Version);
+        let written = self.store().put(key, session, expected).await;
+        match (written, spent) {
+            (Err(StoreError::Conflict { .. }), Some(spent)) => {
+                self.over_a_stale_mark(key, session, spent).await
+            }
+            (written, _) => written,
         }
     }
 
@@ -421,14 +436,10 @@ impl OAuthApp {
             base,
             spent,
         } = unsaved;
-        let expected = base.map_or(Expected::Absent, Expected::Version);
-        let mut written = self.store().put(key, &session, expected).await;
-        if let (Err(StoreError::Conflict { .. }), Some(spent)) = (&written, &spent) {
-            // Meanwhile another process may have been refused the refresh token these
-            // tokens were bought with, and marked the session: these are then the live ones.
-            written = self.over_a_stale_mark(key, &session, spent).await;
-        }
-        match written {
+        match self
+            .write_rotated(key, &session, base, spent.as_ref())
+            .await
+        {
             Ok(version) => {
                 locked(&self.lifecycle().unsaved).remove(key);
                 self.lifecycle()
