@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bench_build;
 mod codegen;
 mod config;
 mod conformance;
@@ -37,6 +38,15 @@ usage: cargo xtask <command>
                                     cached specs, call every operation against it
   services                          start Redis and PostgreSQL on loopback (apt-installed
                                     when missing), print their URLs, stop on Enter
+  bench-build [--features OURS[=PEER]]... [--rounds N] [--peer NAME@VERSION]
+                                    a user's first debug build (empty target dir, registry
+                                    fetched beforehand) of a scratch binary using this SDK
+                                    with features OURS, and one using the peer (default
+                                    ghl-sdk@0.5.2) with PEER (default the same names; none
+                                    after `=`: no peer build); prints wall time, peak memory
+                                    and seconds per operation as a markdown table, medians
+                                    of N rounds (default 1). Default sets: `contacts`,
+                                    `full`, `full,v3-full=full`
 ";
 
 fn main() -> ExitCode {
@@ -118,6 +128,7 @@ fn run(args: &[&str]) -> Result<ExitCode> {
         }
         ["test"] => test_cmd::run(&root, None)?,
         ["test", "--spec-copies", dir] => test_cmd::run(&root, Some(Path::new(dir)))?,
+        ["bench-build", rest @ ..] => bench_build::run(&root, rest)?,
         ["help" | "--help" | "-h"] | [] => print!("{USAGE}"),
         _ => {
             eprint!("unknown command: {}\n\n{USAGE}", args.join(" "));
