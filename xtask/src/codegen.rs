@@ -3,6 +3,7 @@
 mod attributes;
 pub(crate) mod builders;
 mod emit;
+mod links;
 mod paging;
 pub(crate) mod postprocess;
 
@@ -23,6 +24,7 @@ use crate::repair::{self, OperationFacts};
 use crate::specs;
 
 pub use emit::{form_extra_field, form_struct_name, safe_ident};
+pub use links::LICENSE_FILES;
 pub use paging::const_ident as paging_const_ident;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,12 +87,18 @@ pub fn run(project: &Project, mode: Mode) -> Result<Vec<String>> {
         attributes::PATH.into(),
         attributes::gitattributes(project, &files),
     );
+    let links = links::license_links(project.generated_modules().map(|m| m.crate_name.as_str()));
     let outcome = match mode {
         Mode::Write => {
             write_files(project, &files)?;
+            links::write(&project.root, &links)?;
             Vec::new()
         }
-        Mode::Check => differing_files(project, &files),
+        Mode::Check => {
+            let mut differing = differing_files(project, &files);
+            differing.extend(links::differing(&project.root, &links));
+            differing
+        }
     };
     let operations: usize = counts.iter().map(|(_, n)| n).sum();
     let lines: usize = files.values().map(|text| text.lines().count()).sum();
