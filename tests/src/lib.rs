@@ -110,6 +110,22 @@ impl Harness {
     }
 }
 
+/// A plain reqwest client, as a test's browser or raw caller. reqwest is built without a
+/// rustls provider: it takes the process-wide one, which the SDK installs.
+pub fn http_client() -> reqwest::Client {
+    http_client_builder()
+        .build()
+        .unwrap_or_else(|e| panic!("reqwest client: {e}"))
+}
+
+/// [`http_client`]'s builder, for tests that set more.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    if let Err(e) = highlevel::runtime::tls::install_crypto_provider() {
+        panic!("no crypto provider: {e}");
+    }
+    reqwest::Client::builder()
+}
+
 /// The query string of a request, `""` when it has none.
 pub fn query(request: &wiremock::Request) -> &str {
     request.url.query().unwrap_or("")

@@ -48,6 +48,7 @@ pub async fn authorize(
     if user_type == UserType::Company {
         url.query_pairs_mut().append_pair("user_type", "Company");
     }
+    highlevel::runtime::tls::install_crypto_provider().map_err(|e| e.to_string())?;
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

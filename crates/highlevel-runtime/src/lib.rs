@@ -38,7 +38,6 @@ pub mod retry;
 mod saturating;
 #[rustfmt::skip]
 mod scope;
-#[cfg(any(feature = "redis", feature = "postgres"))]
 pub mod tls;
 
 pub use auth::{AuthError, OAuthApp, OAuthConfig, OAuthEndpoints, Resource};

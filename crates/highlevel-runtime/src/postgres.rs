@@ -12,7 +12,7 @@
 //! | `prefer` (default)   | plain                          | TLS if the server offers it     |
 //! | `require`            | TLS, the system's authorities  | TLS, as set                     |
 //!
-//! TLS is rustls on aws-lc-rs; the server's certificate is checked against the authorities
+//! TLS is rustls on the provider of [`crate::tls`]; the server's certificate is checked against the authorities
 //! and the host name (or IP address) connected to.
 //!
 //! ```no_run

@@ -1,7 +1,7 @@
 //! Connections to Redis for the shared stores (tokens here, seen ids and pending installs in
 //! `highlevel-webhooks`): one way to connect, with TLS and time bounds.
 //!
-//! `rediss://` URLs speak TLS (rustls on aws-lc-rs) and trust the system's certificate
+//! `rediss://` URLs speak TLS (rustls on the provider of [`crate::tls`]) and trust the system's certificate
 //! authorities, or only those of [`RedisOptions::trust`].
 //!
 //! ```no_run
@@ -151,7 +151,13 @@ pub async fn connect(
     }
     .map_err(RedisConnectError::Config)?;
     if url.starts_with("rediss:") {
-        ensure_crypto_provider();
+        // redis builds its TLS settings on rustls's process-wide provider.
+        crate::tls::install_crypto_provider()
+            .map_err(|e| RedisConnectError::Config(redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "rediss://",
+                e.to_string(),
+            ))))?;
     }
     let config = ConnectionManagerConfig::new()
         .set_response_timeout(Some(options.response_timeout))
@@ -166,18 +172,6 @@ pub async fn connect(
                 RedisConnectError::Connect(e)
             }
         })
-}
-
-/// redis builds its TLS settings on rustls's process-wide provider, which rustls picks by
-/// itself only when exactly one is compiled in, and panics otherwise. Installing aws-lc-rs
-/// (the one this crate is built with) when none is set keeps `rediss://` working if another
-/// crate of the application also compiles ring in. A provider the application installed
-/// stays.
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may have installed one meanwhile; either way one is set.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
-//! Certificate authorities that TLS connections to the shared stores trust: Redis
-//! (`rediss://`, [`crate::redis`]) and PostgreSQL ([`crate::postgres`]).
+//! TLS: which cryptography rustls runs on, and the certificate authorities that connections
+//! to the shared stores trust (Redis `rediss://` and PostgreSQL's `sslmode`).
 //!
-//! TLS is rustls with the aws-lc-rs provider. PostgreSQL's configuration gets it passed
-//! explicitly; redis builds its own on rustls's process-wide provider, which
-//! [`crate::redis::connect`] installs for a `rediss://` URL when none is set.
+//! reqwest is built without a rustls provider, so that the cryptography is chosen once, here:
+//! ring with the `ring` feature (the default; it builds in a fraction of aws-lc-rs's time) or
+//! aws-lc-rs with `aws-lc-rs` (for FIPS builds), aws-lc-rs when both are on. The facade
+//! installs it as rustls's process-wide provider before it builds its HTTP clients
+//! ([`install_crypto_provider`]); a provider the application installed first stays.
+//! PostgreSQL's configuration gets the provider passed explicitly; redis builds its own on the
+//! process-wide one, which [`crate::redis::connect`] installs for a `rediss://` URL.
 
 use std::sync::Arc;
 
@@ -64,7 +68,7 @@ impl TrustedRoots {
         self.certificates.is_empty()
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, any(feature = "redis", feature = "postgres")))]
     pub(crate) fn unchecked_for_tests() -> Self {
         Self {
             pem: Vec::new().into(),
@@ -121,6 +125,9 @@ pub enum TlsError {
     InvalidCertificate(String),
     /// rustls refused the configuration.
     Config(String),
+    /// No rustls provider is installed and this build has none: enable the `ring` (default)
+    /// or `aws-lc-rs` feature, or install one with `CryptoProvider::install_default`.
+    NoCryptoProvider,
 }
 
 impl std::fmt::Display for TlsError {
@@ -130,20 +137,77 @@ impl std::fmt::Display for TlsError {
             Self::InvalidPem(e) => write!(f, "tls: invalid PEM: {e}"),
             Self::InvalidCertificate(e) => write!(f, "tls: unusable root certificate: {e}"),
             Self::Config(e) => write!(f, "tls: {e}"),
+            Self::NoCryptoProvider => write!(
+                f,
+                "tls: no rustls crypto provider: enable the `ring` or `aws-lc-rs` feature, or \
+                 install one with rustls::crypto::CryptoProvider::install_default"
+            ),
         }
     }
 }
 
 impl std::error::Error for TlsError {}
 
-/// A client configuration trusting `roots`, on aws-lc-rs with rustls's safe default protocol
-/// versions (TLS 1.2 and 1.3).
+/// The provider this crate was built with: aws-lc-rs, else ring, else none.
+fn compiled_provider() -> Option<rustls::crypto::CryptoProvider> {
+    #[cfg(feature = "aws-lc-rs")]
+    return Some(rustls::crypto::aws_lc_rs::default_provider());
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    return Some(rustls::crypto::ring::default_provider());
+    #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+    return None;
+}
+
+/// The rustls provider TLS connections use: the process-wide one when the application (or an
+/// earlier call of [`install_crypto_provider`]) installed one, else the one this crate was
+/// built with.
+///
+/// # Errors
+///
+/// [`TlsError::NoCryptoProvider`] when neither the `ring` nor the `aws-lc-rs` feature is on
+/// and no provider is installed.
+pub fn crypto_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, TlsError> {
+    if let Some(installed) = rustls::crypto::CryptoProvider::get_default() {
+        return Ok(Arc::clone(installed));
+    }
+    compiled_provider()
+        .map(Arc::new)
+        .ok_or(TlsError::NoCryptoProvider)
+}
+
+/// Installs the provider this crate was built with as rustls's process-wide provider, unless
+/// one is installed already (which then stays). reqwest is built without a provider of its
+/// own: call this before building a `reqwest::Client` yourself (the facade's builder calls
+/// it for the clients it makes). Calling it again does nothing.
+///
+/// ```
+/// highlevel_runtime::tls::install_crypto_provider()?;
+/// let http = reqwest::Client::new();
+/// # let _ = http;
+/// # Ok::<(), highlevel_runtime::tls::TlsError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`TlsError::NoCryptoProvider`] when no provider is installed and neither the `ring` nor
+/// the `aws-lc-rs` feature is on.
+pub fn install_crypto_provider() -> Result<(), TlsError> {
+    if rustls::crypto::CryptoProvider::get_default().is_some() {
+        return Ok(());
+    }
+    let provider = compiled_provider().ok_or(TlsError::NoCryptoProvider)?;
+    // Another thread may have installed one meanwhile; either way one is set now.
+    let _ = provider.install_default();
+    Ok(())
+}
+
+/// A client configuration trusting `roots`, on [`crypto_provider`] with rustls's safe default
+/// protocol versions (TLS 1.2 and 1.3).
 #[cfg(feature = "postgres")]
 pub(crate) fn client_config(
     roots: rustls::RootCertStore,
 ) -> Result<rustls::ClientConfig, TlsError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
+    Ok(rustls::ClientConfig::builder_with_provider(crypto_provider()?)
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_root_certificates(roots)
@@ -169,6 +233,7 @@ pub(crate) fn system_roots() -> rustls::RootCertStore {
 /// Whether `error` (or an error it wraps) is rustls's: a failed handshake, e.g. a
 /// certificate not trusted. Wrappers whose `source()` skips the error they hold are looked
 /// through: `io::Error` (tokio-postgres, tokio-rustls) and `Arc<dyn Error>` (redis).
+#[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
 pub(crate) fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(e) = current {
@@ -201,6 +266,20 @@ fn is_rustls(error: &(dyn std::error::Error + 'static), depth: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compiled_provider_is_installed_once_and_an_installed_one_is_kept() {
+        install_crypto_provider().expect("a backend feature is on in tests");
+        let installed = crypto_provider().expect("installed");
+        let again = rustls::crypto::CryptoProvider::get_default().expect("process default");
+        assert!(Arc::ptr_eq(&installed, again), "the installed provider is used");
+        install_crypto_provider().expect("a second call is a no-op");
+        let still = rustls::crypto::CryptoProvider::get_default().expect("process default");
+        assert!(Arc::ptr_eq(again, still), "an installed provider stays");
+        // The cipher suites are the chosen backend's.
+        let suite = format!("{:?}", installed.cipher_suites.first());
+        assert!(suite.contains("TLS13"), "{suite}");
+    }
 
     #[test]
     fn pem_without_certificate_is_a_typed_error() {

@@ -53,6 +53,12 @@ const DOWNLOAD: OperationMeta = OperationMeta {
 
 /// These tests map one answer each: one attempt, no pacing (retries are tested in
 /// `tests/tests/rate_limits.rs` and `retry::decide`'s unit tests).
+/// reqwest is built without a rustls provider: it takes the one the runtime installs.
+fn http_client() -> reqwest::Client {
+    highlevel_runtime::tls::install_crypto_provider().expect("a crypto backend is compiled in");
+    reqwest::Client::new()
+}
+
 fn runtime() -> Runtime {
     Runtime::configured(
         Credentials::private_integration_token(TOKEN),
@@ -100,7 +106,7 @@ async fn get_json<T: DeserializeOwned>(
     server: &MockServer,
     route: &str,
 ) -> Result<ResponseValue<T>, Error> {
-    let client = reqwest::Client::new();
+    let client = http_client();
     let builder = progenitor_request(
         &client,
         reqwest::Method::GET,
@@ -125,7 +131,7 @@ async fn pre_sets_version_and_bearer_and_drops_api_version() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let runtime = runtime();
     let mut request = progenitor_request(
         &client,
@@ -176,7 +182,7 @@ async fn unknown_operation_is_still_authenticated_without_version() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
         .await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let runtime = Runtime::new(Credentials::access_token("oauth-access-token"));
     let mut request = progenitor_request(&client, reqwest::Method::GET, server.uri())
         .build()
@@ -215,7 +221,7 @@ async fn unauthenticated_operation_sends_no_token() {
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let runtime = Runtime::new(Credentials::access_token("oauth-access-token"));
     let mut request = progenitor_request(&client, reqwest::Method::POST, server.uri())
         .build()
@@ -243,7 +249,7 @@ async fn multipart_content_type_carries_the_body_boundary() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let form = MultipartForm::new()
         .text("hosted", "false")
         .text("na\"me", "line1\r\nline2")
@@ -305,7 +311,7 @@ async fn multipart_content_type_carries_the_body_boundary() {
 
 #[tokio::test]
 async fn multipart_operation_rejects_a_body_not_built_by_multipart_form() {
-    let client = reqwest::Client::new();
+    let client = http_client();
     let mut request = progenitor_request(
         &client,
         reqwest::Method::POST,
@@ -325,7 +331,7 @@ async fn multipart_operation_rejects_a_body_not_built_by_multipart_form() {
 #[tokio::test]
 async fn unusable_tokens_fail_before_sending_without_leaking() {
     let server = MockServer::builder().start().await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     for token in ["pit-secret\nInjected: header", "   "] {
         let runtime = Runtime::new(Credentials::private_integration_token(token));
         let builder = progenitor_request(
@@ -566,7 +572,7 @@ async fn refused_connection_is_a_transport_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = listener.local_addr().expect("address");
     drop(listener);
-    let client = reqwest::Client::new();
+    let client = http_client();
     let builder = progenitor_request(&client, reqwest::Method::GET, format!("http://{address}/"));
     let error = send_json::<serde_json::Value>(&runtime(), &client, &GET_CONTACT, builder)
         .await
@@ -596,7 +602,7 @@ async fn byte_stream_operations_map_errors_through_finish() {
         ))
         .mount(&server)
         .await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let runtime = runtime();
     let download = |route: &'static str| {
         let client = client.clone();

@@ -158,6 +158,8 @@ async fn throughput(
         .rate_limit(RateLimitConfig::new().per_interval(1_000_000, WINDOW))
         .build()
         .expect("handle");
+    // reqwest is built without a rustls provider: it takes the one the SDK installs.
+    highlevel::runtime::tls::install_crypto_provider().expect("crypto provider");
     let plain = reqwest::Client::new();
     let url = format!("{}/locations/{location}", server.url);
     let bearer = format!("Bearer {token}");

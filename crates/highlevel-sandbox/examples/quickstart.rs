@@ -343,6 +343,9 @@ async fn receive_webhooks(
 
 /// A marketplace app's install, as your web app would run it: send the admin to the
 /// authorization page, take the callback, and from then on call as the location.
+// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
+// the simplest authenticated list call, which is all this needs.
+#[allow(deprecated)]
 async fn oauth_install(sandbox: &RunningSandbox) -> Step<()> {
     println!("\n9. Install as an OAuth app");
     let hl = HighLevel::builder()
@@ -364,6 +367,8 @@ async fn oauth_install(sandbox: &RunningSandbox) -> Step<()> {
         .map_err(|e| format!("building the authorization URL: {e}"))?;
     println!("   send the admin to {}", request.url);
     // The admin picks a location and consents; the sandbox's page does so at once.
+    // reqwest is built without a rustls provider: it takes the one the SDK installs.
+    highlevel::runtime::tls::install_crypto_provider().map_err(|e| e.to_string())?;
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -421,6 +426,9 @@ async fn oauth_install(sandbox: &RunningSandbox) -> Step<()> {
     Ok(())
 }
 
+// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
+// the simplest authenticated list call, which is all this needs.
+#[allow(deprecated)]
 async fn against_highlevel(token: &str, location: &str) -> Step<()> {
     let base_url = std::env::var("HIGHLEVEL_BASE_URL")
         .unwrap_or_else(|_| "https://services.leadconnectorhq.com".to_owned());
@@ -553,6 +561,9 @@ async fn page_through(hl: &HighLevel, location: &str) -> Step<usize> {
 /// Reads pages with the generated `.pages()` stream, which follows `meta.startAfterId` /
 /// `meta.startAfter` itself and ends after the last page; returns how many contacts it saw
 /// and the first one's id. (`.stream()` yields the contacts one by one instead.)
+// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
+// the simplest authenticated list call, which is all this needs.
+#[allow(deprecated)]
 async fn page_through_at_most(
     hl: &HighLevel,
     location: &str,

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{SecondsFormat, Utc};
@@ -104,8 +105,10 @@ impl Webhooks {
     /// When `url` is not an absolute http(s) URL, no key pair can be generated or no HTTP
     /// client built.
     pub fn start(url: Option<&str>) -> std::io::Result<(Self, Option<Courier>)> {
-        let pair = Ed25519KeyPair::generate()
-            .map_err(|_| std::io::Error::other("cannot generate the webhook signing key"))?;
+        let unusable = |_| std::io::Error::other("cannot generate the webhook signing key");
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(unusable)?;
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+            .map_err(|_| std::io::Error::other("cannot read the webhook signing key"))?;
         let keys = Arc::new(Keys {
             pair,
             delivered: AtomicU64::new(0),
@@ -123,6 +126,11 @@ impl Webhooks {
                     format!("webhook URL `{url}` is not an absolute http(s) URL"),
                 )
             })?;
+        // reqwest is built without a rustls provider and takes the process-wide one; one the
+        // application installed stays.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let client = reqwest::Client::builder()
             .timeout(DELIVERY_TIMEOUT)
             // A redirect is an answer, not a delivery (and a POST must not turn into a GET).
@@ -248,7 +256,7 @@ async fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
+    use ring::signature::{ED25519, UnparsedPublicKey};
 
     #[tokio::test]
     async fn signatures_verify_with_the_public_key() {

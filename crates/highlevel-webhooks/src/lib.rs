@@ -27,6 +27,7 @@
 
 #[cfg(any(feature = "redis", feature = "postgres"))]
 mod backend;
+mod crypto;
 mod error;
 #[rustfmt::skip]
 #[allow(missing_docs)]

@@ -3,9 +3,10 @@
 
 use std::fmt;
 
-use aws_lc_rs::signature::{self, ParsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+
+use crate::crypto::VerifyingKey;
 
 /// The header of the current scheme.
 pub const ED25519_HEADER: &str = "x-ghl-signature";
@@ -88,7 +89,7 @@ impl std::error::Error for KeyError {}
 #[derive(Clone)]
 pub struct Ed25519Key {
     raw: [u8; 32],
-    parsed: ParsedPublicKey,
+    parsed: VerifyingKey,
 }
 
 impl PartialEq for Ed25519Key {
@@ -138,13 +139,12 @@ impl Ed25519Key {
         };
         let mut key = [0; 32];
         key.copy_from_slice(raw);
-        let parsed = ParsedPublicKey::new(&signature::ED25519, key)
-            .map_err(|e| fail(format!("not an Ed25519 point ({e})")))?;
+        let parsed = VerifyingKey::ed25519(key).map_err(fail)?;
         Ok(Self { raw: key, parsed })
     }
 
     fn verify(&self, body: &[u8], signature: &[u8]) -> bool {
-        self.parsed.verify_sig(body, signature).is_ok()
+        self.parsed.verify(body, signature)
     }
 }
 
@@ -152,7 +152,7 @@ impl Ed25519Key {
 #[derive(Clone)]
 pub struct RsaKey {
     der: Vec<u8>,
-    parsed: Option<ParsedPublicKey>,
+    parsed: Option<VerifyingKey>,
     /// The modulus length in bytes, which a PKCS#1 v1.5 signature has exactly.
     signature_len: usize,
 }
@@ -201,14 +201,10 @@ impl RsaKey {
                 .map_err(|e| fail(format!("not PEM or base64 ({e})")))?
         };
         // A key that cannot verify anything is reported now, not at the first delivery.
-        let parsed = aws_lc_rs::rsa::PublicEncryptingKey::from_der(&der)
-            .map_err(|_| fail("not a DER RSA SubjectPublicKeyInfo".into()))?;
-        let bits = parsed.key_size_bits();
+        let (parsed, bits) = VerifyingKey::rsa_pkcs1_sha256(&der).map_err(fail)?;
         if !(2048..=8192).contains(&bits) {
             return Err(fail(format!("{bits} bits; 2048 to 8192 are accepted")));
         }
-        let parsed = ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &der)
-            .map_err(|e| fail(format!("not usable for RSA-SHA256 ({e})")))?;
         Ok(Self {
             der,
             parsed: Some(parsed),
@@ -219,7 +215,7 @@ impl RsaKey {
     fn verify(&self, body: &[u8], signature: &[u8]) -> bool {
         self.parsed
             .as_ref()
-            .is_some_and(|key| key.verify_sig(body, signature).is_ok())
+            .is_some_and(|key| key.verify(body, signature))
     }
 }
 
@@ -288,7 +284,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+    use crate::crypto::signature::{Ed25519KeyPair, KeyPair as _};
 
     #[test]
     fn the_bundled_key_is_highlevels_4096_bit_rsa_key() {
@@ -304,7 +300,7 @@ mod tests {
 
     #[test]
     fn ed25519_keys_are_read_as_pem_base64_or_hex_raw_or_spki() {
-        let pair = Ed25519KeyPair::generate().expect("key");
+        let pair = Ed25519KeyPair::from_seed_unchecked(&[7; 32]).expect("key");
         let raw = pair.public_key().as_ref().to_vec();
         let mut spki = ED25519_SPKI_PREFIX.to_vec();
         spki.extend_from_slice(&raw);

@@ -343,6 +343,9 @@ impl HighLevelBuilder {
     /// Uses this `reqwest::Client` (timeouts, proxy, TLS settings) instead of the default one
     /// for API calls. OAuth token requests keep a client of their own that never follows
     /// redirects (see [`HighLevelBuilder::oauth_http_client`]).
+    ///
+    /// reqwest is built without a rustls provider of its own: install one before building
+    /// the client, e.g. the SDK's with [`runtime::tls::install_crypto_provider`].
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -393,13 +396,13 @@ impl HighLevelBuilder {
         let base_url = validate_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let http = match self.http {
             Some(client) => client,
-            None => default_http_client().map_err(BuildError::HttpClient)?,
+            None => default_http_client()?,
         };
         let credentials = match (self.oauth, self.credentials) {
             (Some(config), _) => {
                 let oauth_http = match self.oauth_http {
                     Some(client) => client,
-                    None => default_oauth_http_client().map_err(BuildError::HttpClient)?,
+                    None => default_oauth_http_client()?,
                 };
                 Credentials::OAuth(
                     OAuthApp::new(config, oauth_http, &base_url).map_err(BuildError::OAuth)?,
@@ -421,23 +424,28 @@ impl HighLevelBuilder {
     }
 }
 
-fn default_http_client() -> reqwest::Result<reqwest::Client> {
-    http_client_builder().build()
+fn default_http_client() -> Result<reqwest::Client, BuildError> {
+    http_client_builder()?
+        .build()
+        .map_err(BuildError::HttpClient)
 }
 
 /// The OAuth endpoints' client: a redirect would re-send the client secret and a code or
 /// refresh token to wherever it points.
-fn default_oauth_http_client() -> reqwest::Result<reqwest::Client> {
-    http_client_builder()
+fn default_oauth_http_client() -> Result<reqwest::Client, BuildError> {
+    http_client_builder()?
         .redirect(reqwest::redirect::Policy::none())
         .build()
+        .map_err(BuildError::HttpClient)
 }
 
-fn http_client_builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
+fn http_client_builder() -> Result<reqwest::ClientBuilder, BuildError> {
+    // reqwest is built without a rustls provider; it takes the process-wide one.
+    runtime::tls::install_crypto_provider().map_err(BuildError::Tls)?;
+    Ok(reqwest::Client::builder()
         .user_agent(concat!("highlevel-rs/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(60))
+        .timeout(std::time::Duration::from_secs(60)))
 }
 
 /// A token that cannot go into a header would fail every call; say so once, here.
@@ -492,6 +500,9 @@ pub enum BuildError {
     },
     /// The default `reqwest::Client` could not be built (TLS backend initialisation).
     HttpClient(reqwest::Error),
+    /// No rustls crypto provider: the `ring` (default) and `aws-lc-rs` features are both off
+    /// and the application installed none.
+    Tls(runtime::tls::TlsError),
     /// The OAuth app's configuration is unusable (an empty client id or secret).
     OAuth(AuthError),
 }
@@ -505,6 +516,7 @@ impl fmt::Display for BuildError {
             Self::InvalidToken(reason) => write!(f, "invalid token: {reason}"),
             Self::InvalidBaseUrl { url, reason } => write!(f, "invalid base URL `{url}`: {reason}"),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
+            Self::Tls(e) => write!(f, "cannot build the HTTP client: {e}"),
             Self::OAuth(e) => e.fmt(f),
         }
     }
@@ -514,6 +526,7 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::HttpClient(e) => Some(e),
+            Self::Tls(e) => Some(e),
             Self::OAuth(e) => Some(e),
             _ => None,
         }

@@ -31,6 +31,7 @@ pub async fn install(hl: &HighLevel, user_type: UserType) {
     if user_type == UserType::Company {
         url.query_pairs_mut().append_pair("user_type", "Company");
     }
+    highlevel::runtime::tls::install_crypto_provider().expect("crypto provider");
     let page = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
