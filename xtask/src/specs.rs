@@ -113,6 +113,10 @@ fn download(pin: &Pin, rel: &str) -> Result<Vec<u8>> {
         "https://raw.githubusercontent.com/{}/{}/{encoded}",
         pin.upstream, pin.commit
     );
+    // The workspace's reqwest has no rustls provider of its own (the SDK picks one).
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     let response =
         reqwest::blocking::get(&url).map_err(|e| format!("{rel}: download failed: {e}"))?;
     if !response.status().is_success() {
