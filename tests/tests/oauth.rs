@@ -1529,12 +1529,3 @@ async fn a_refusal_after_another_process_renewed_uses_its_tokens() {
     assert!(!stored.session.needs_reauthorization(), "nothing marked");
     assert_eq!(sandbox.oauth_stats().refreshes, 1);
 }
-// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
-// the simplest authenticated list call, which is all this needs.
-#[allow(deprecated)]
-// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
-// the simplest authenticated list call, which is all this needs.
-#[allow(deprecated)]
-// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
-// the simplest authenticated list call, which is all this needs.
-#[allow(deprecated)]

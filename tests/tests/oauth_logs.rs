@@ -97,6 +97,3 @@ async fn a_trace_log_of_a_whole_session_holds_no_secret() {
     let stats = sandbox.oauth_stats();
     assert_eq!(stats.refresh_token_reuses, 0, "{stats:?}");
 }
-// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
-// the simplest authenticated list call, which is all this needs.
-#[allow(deprecated)]

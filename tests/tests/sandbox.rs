@@ -684,12 +684,3 @@ async fn contacts_routes_answer_version_v3_callers() {
     .expect("sent");
     assert_eq!(location_read.status().as_u16(), 200);
 }
-// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
-// the simplest authenticated list call, which is all this needs.
-#[allow(deprecated)]
-// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
-// the simplest authenticated list call, which is all this needs.
-#[allow(deprecated)]
-// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
-// the simplest authenticated list call, which is all this needs.
-#[allow(deprecated)]

@@ -10,6 +10,8 @@ use crate::config::Project;
 use crate::conformance;
 use crate::specs::{self, Source};
 
+mod package;
+
 /// The workspace's crates that codegen does not write (every package under `crates/`, and
 /// `tests` and `xtask`, less the module crates of the sets' tables): formatted with rustfmt
 /// and held to clippy's warnings. A new hand-written crate is picked up by being there.
@@ -131,6 +133,9 @@ pub fn run(root: &Path, spec_copies: Option<&Path>) -> Result<()> {
         let copies = spec_copies.map(Path::as_os_str).unwrap_or_default();
         counts = cargo_test_with_env(root, &args, &[(specs::SPEC_COPIES_ENV, copies)])?;
         Ok(())
+    })?;
+    step("cargo package: every publishable crate", || {
+        package::run(root, &project)
     })?;
     step("quickstart (README command 1) against the sandbox", || {
         cargo(root, &["run", "--quiet", "--example", "quickstart"])

@@ -387,6 +387,3 @@ async fn nothing_is_sent_until_polled_and_then_one_page_at_a_time() {
     assert_eq!(stream.count().await, 14);
     assert_eq!(server.requests(), 3);
 }
-// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
-// the simplest authenticated list call, which is all this needs.
-#[allow(deprecated)]

@@ -794,7 +794,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.contacts();
-                    #[allow(deprecated)]
                     let response = client
                         .get_contacts()
                         .location_id(
@@ -827,15 +826,22 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.contacts();
-                    let stream = client
-                        .get_contacts_by_business_id()
-                        .business_id(arg::<::std::string::String>(r#""conformance""#)?)
-                        .location_id(
-                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
-                        )
-                        .query(arg::<::std::string::String>(r#""contact name""#)?)
-                        .stream();
-                    Ok(collect(stream, options).await)
+                    Ok(
+                        collect(
+                                client
+                                    .get_contacts_by_business_id()
+                                    .business_id(
+                                        arg::<::std::string::String>(r#""conformance""#)?,
+                                    )
+                                    .location_id(
+                                        arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                                    )
+                                    .query(arg::<::std::string::String>(r#""contact name""#)?)
+                                    .stream(),
+                                options,
+                            )
+                            .await,
+                    )
                 })
             },
         },
@@ -848,15 +854,19 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.contacts();
-                    #[allow(deprecated)]
-                    let stream = client
-                        .get_contacts()
-                        .location_id(
-                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                        )
-                        .query(arg::<::std::string::String>(r#""John""#)?)
-                        .stream();
-                    Ok(collect(stream, options).await)
+                    Ok(
+                        collect(
+                                client
+                                    .get_contacts()
+                                    .location_id(
+                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                                    )
+                                    .query(arg::<::std::string::String>(r#""John""#)?)
+                                    .stream(),
+                                options,
+                            )
+                            .await,
+                    )
                 })
             },
         },

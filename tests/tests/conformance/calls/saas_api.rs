@@ -18,7 +18,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .locations_deprecated()
                         .customer_id(
@@ -48,7 +47,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .update_saas_subscription_deprecated()
                         .location_id(
@@ -77,7 +75,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .bulk_disable_saas_deprecated()
                         .company_id(
@@ -104,7 +101,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .enable_saas_location_deprecated()
                         .location_id(
@@ -133,7 +129,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .pause_location_deprecated()
                         .location_id(
@@ -160,7 +155,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .update_rebilling_deprecated()
                         .company_id(
@@ -189,7 +183,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .get_agency_plans_deprecated()
                         .company_id(
@@ -211,7 +204,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .get_location_subscription_deprecated()
                         .location_id(
@@ -236,7 +228,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .bulk_enable_saas_deprecated()
                         .company_id(
@@ -265,7 +256,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .get_saas_locations_deprecated()
                         .company_id(
@@ -288,7 +278,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
                     let response = client
                         .get_saas_plan_deprecated()
                         .plan_id(
@@ -574,14 +563,18 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.saas_api();
-                    #[allow(deprecated)]
-                    let stream = client
-                        .get_saas_locations_deprecated()
-                        .company_id(
-                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
-                        )
-                        .stream();
-                    Ok(collect(stream, options).await)
+                    Ok(
+                        collect(
+                                client
+                                    .get_saas_locations_deprecated()
+                                    .company_id(
+                                        arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                                    )
+                                    .stream(),
+                                options,
+                            )
+                            .await,
+                    )
                 })
             },
         },

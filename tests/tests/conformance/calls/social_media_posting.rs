@@ -560,7 +560,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.social_media_posting();
-                    #[allow(deprecated)]
                     let response = client
                         .start_twitter_oauth()
                         .location_id(
@@ -587,7 +586,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.social_media_posting();
-                    #[allow(deprecated)]
                     let response = client
                         .get_twitter_profile()
                         .location_id(
@@ -612,7 +610,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.social_media_posting();
-                    #[allow(deprecated)]
                     let response = client
                         .attach_twitter_profile()
                         .location_id(

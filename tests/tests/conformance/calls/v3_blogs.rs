@@ -205,13 +205,18 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().blogs();
-                    let stream = client
-                        .get_all_blog_authors_by_location()
-                        .location_id(
-                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                        )
-                        .stream();
-                    Ok(collect(stream, options).await)
+                    Ok(
+                        collect(
+                                client
+                                    .get_all_blog_authors_by_location()
+                                    .location_id(
+                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                                    )
+                                    .stream(),
+                                options,
+                            )
+                            .await,
+                    )
                 })
             },
         },
@@ -224,13 +229,18 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().blogs();
-                    let stream = client
-                        .get_all_categories_by_location()
-                        .location_id(
-                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                        )
-                        .stream();
-                    Ok(collect(stream, options).await)
+                    Ok(
+                        collect(
+                                client
+                                    .get_all_categories_by_location()
+                                    .location_id(
+                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                                    )
+                                    .stream(),
+                                options,
+                            )
+                            .await,
+                    )
                 })
             },
         },
@@ -243,24 +253,29 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().blogs();
-                    let stream = client
-                        .get_blog_post()
-                        .location_id(
-                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                        )
-                        .blog_id(
-                            arg::<
-                                ::std::string::String,
-                            >(r#""66f429b8afdce84227a4610d""#)?,
-                        )
-                        .search_term(arg::<::std::string::String>(r#""ai news""#)?)
-                        .status(
-                            arg::<
-                                highlevel::v3::blogs::types::GetBlogPostStatus,
-                            >(r#""PUBLISHED""#)?,
-                        )
-                        .stream();
-                    Ok(collect(stream, options).await)
+                    Ok(
+                        collect(
+                                client
+                                    .get_blog_post()
+                                    .location_id(
+                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                                    )
+                                    .blog_id(
+                                        arg::<
+                                            ::std::string::String,
+                                        >(r#""66f429b8afdce84227a4610d""#)?,
+                                    )
+                                    .search_term(arg::<::std::string::String>(r#""ai news""#)?)
+                                    .status(
+                                        arg::<
+                                            highlevel::v3::blogs::types::GetBlogPostStatus,
+                                        >(r#""PUBLISHED""#)?,
+                                    )
+                                    .stream(),
+                                options,
+                            )
+                            .await,
+                    )
                 })
             },
         },
@@ -273,14 +288,19 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().blogs();
-                    let stream = client
-                        .get_blogs()
-                        .location_id(
-                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                        )
-                        .search_term(arg::<::std::string::String>(r#""ai news""#)?)
-                        .stream();
-                    Ok(collect(stream, options).await)
+                    Ok(
+                        collect(
+                                client
+                                    .get_blogs()
+                                    .location_id(
+                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                                    )
+                                    .search_term(arg::<::std::string::String>(r#""ai news""#)?)
+                                    .stream(),
+                                options,
+                            )
+                            .await,
+                    )
                 })
             },
         },

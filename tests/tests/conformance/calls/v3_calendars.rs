@@ -951,7 +951,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
-                    #[allow(deprecated)]
                     let response = client
                         .get_calendar_resource()
                         .resource_type(
@@ -976,7 +975,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
-                    #[allow(deprecated)]
                     let response = client
                         .update_calendar_resource()
                         .resource_type(
@@ -1008,7 +1006,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
-                    #[allow(deprecated)]
                     let response = client
                         .delete_calendar_resource()
                         .resource_type(
@@ -1033,7 +1030,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
-                    #[allow(deprecated)]
                     let response = client
                         .fetch_calendar_resources()
                         .resource_type(
@@ -1060,7 +1056,6 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
-                    #[allow(deprecated)]
                     let response = client
                         .create_calendar_resource()
                         .resource_type(
@@ -1509,13 +1504,18 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().calendars();
-                    let stream = client
-                        .get_appointment_notes()
-                        .appointment_id(
-                            arg::<::std::string::String>(r#""conformance""#)?,
-                        )
-                        .stream();
-                    Ok(collect(stream, options).await)
+                    Ok(
+                        collect(
+                                client
+                                    .get_appointment_notes()
+                                    .appointment_id(
+                                        arg::<::std::string::String>(r#""conformance""#)?,
+                                    )
+                                    .stream(),
+                                options,
+                            )
+                            .await,
+                    )
                 })
             },
         },
@@ -1528,19 +1528,24 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().calendars();
-                    let stream = client
-                        .get_all_schedules()
-                        .location_id(
-                            arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
-                        )
-                        .user_id(
-                            arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
-                        )
-                        .calendar_id(
-                            arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?,
-                        )
-                        .stream();
-                    Ok(collect(stream, options).await)
+                    Ok(
+                        collect(
+                                client
+                                    .get_all_schedules()
+                                    .location_id(
+                                        arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
+                                    )
+                                    .user_id(
+                                        arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
+                                    )
+                                    .calendar_id(
+                                        arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?,
+                                    )
+                                    .stream(),
+                                options,
+                            )
+                            .await,
+                    )
                 })
             },
         },
