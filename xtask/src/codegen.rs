@@ -419,6 +419,55 @@ mod tests {
         assert!(err.contains("#/components/schemas/Bad"), "{err}");
     }
 
+    /// The `Client` method of a `deprecated: true` operation carries `#[deprecated]` with the
+    /// spec's sentence about it (or the fallback); other methods and the builders do not.
+    #[test]
+    fn deprecated_operations_warn_through_their_client_method() {
+        let get = |id: &str, extra: serde_json::Value| {
+            let mut op = json!({ "operationId": id,
+                "responses": { "200": { "description": "ok" } } });
+            if let (Some(op), Some(extra)) = (op.as_object_mut(), extra.as_object()) {
+                op.extend(extra.clone());
+            }
+            json!({ "get": op })
+        };
+        let upstream = spec(
+            json!({
+                "/old": get("get-old", json!({ "deprecated": true,
+                    "description": "Lists old things.\n\n**Deprecated.** Use [New things](https://example.com) instead. More." })),
+                "/quiet": get("get-quiet", json!({ "deprecated": true, "description": "Lists quiet things" })),
+                "/new": get("get-new", json!({ "description": "Lists new things. Not deprecated." })),
+            }),
+            json!({}),
+        );
+        let repaired = repair::repair(&module(), upstream, &[], &[]).expect("repairs");
+        let code = generate(&module(), &repaired.spec).expect("generates");
+        let file = postprocess::apply(&module(), code, &repaired.operations).expect("rewrites");
+        let text = prettyplease::unparse(&file);
+
+        let attribute_before = |method: &str| {
+            let at = text
+                .find(&format!("pub fn {method}(&self)"))
+                .unwrap_or_else(|| panic!("no Client method {method}: {text}"));
+            let start = text[..at].rfind("*/").unwrap_or(0);
+            text[start..at].trim().to_owned()
+        };
+        assert_eq!(
+            attribute_before("get_old"),
+            "*/\n    #[deprecated(note = \"Deprecated. Use New things instead.\")]"
+        );
+        assert_eq!(
+            attribute_before("get_quiet"),
+            "*/\n    #[deprecated(note = \"deprecated in HighLevel's API spec\")]"
+        );
+        assert_eq!(attribute_before("get_new"), "*/");
+        assert_eq!(
+            text.matches("#[deprecated").count(),
+            2,
+            "only the two Client methods: {text}"
+        );
+    }
+
     /// The whole pipeline on a tiny spec: repairs, progenitor, then the rewrites.
     #[test]
     fn generated_code_opens_enums_and_routes_send_through_the_runtime() {
