@@ -3094,6 +3094,7 @@ let response = client.get_agents_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "Deprecated endpoint - use GET /agent instead.")]
     pub fn get_agents_deprecated(&self) -> builder::GetAgentsDeprecated<'_> {
         builder::GetAgentsDeprecated::new(self)
     }
@@ -3113,6 +3114,7 @@ let response = client.get_agent_by_id_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "Deprecated endpoint - use GET /agent/:agentId instead.")]
     pub fn get_agent_by_id_deprecated(&self) -> builder::GetAgentByIdDeprecated<'_> {
         builder::GetAgentByIdDeprecated::new(self)
     }
@@ -3137,6 +3139,9 @@ let response = client.execute_agent_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(
+        note = "Deprecated endpoint - use POST /agent/:agentId/execute instead."
+    )]
     pub fn execute_agent_deprecated(&self) -> builder::ExecuteAgentDeprecated<'_> {
         builder::ExecuteAgentDeprecated::new(self)
     }

@@ -11678,6 +11678,9 @@ let response = client.get_contacts()
     .send()
     .await;
 ```*/
+    #[deprecated(
+        note = "This API endpoint is deprecated. Please use the Search Contacts endpoint instead."
+    )]
     pub fn get_contacts(&self) -> builder::GetContacts<'_> {
         builder::GetContacts::new(self)
     }

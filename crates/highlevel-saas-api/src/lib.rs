@@ -4264,6 +4264,7 @@ let response = client.locations_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn locations_deprecated(&self) -> builder::LocationsDeprecated<'_> {
         builder::LocationsDeprecated::new(self)
     }
@@ -4283,6 +4284,7 @@ let response = client.update_saas_subscription_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn update_saas_subscription_deprecated(
         &self,
     ) -> builder::UpdateSaasSubscriptionDeprecated<'_> {
@@ -4304,6 +4306,7 @@ let response = client.bulk_disable_saas_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn bulk_disable_saas_deprecated(
         &self,
     ) -> builder::BulkDisableSaasDeprecated<'_> {
@@ -4348,6 +4351,7 @@ let response = client.enable_saas_location_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn enable_saas_location_deprecated(
         &self,
     ) -> builder::EnableSaasLocationDeprecated<'_> {
@@ -4369,6 +4373,7 @@ let response = client.pause_location_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn pause_location_deprecated(&self) -> builder::PauseLocationDeprecated<'_> {
         builder::PauseLocationDeprecated::new(self)
     }
@@ -4388,6 +4393,7 @@ let response = client.update_rebilling_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn update_rebilling_deprecated(&self) -> builder::UpdateRebillingDeprecated<'_> {
         builder::UpdateRebillingDeprecated::new(self)
     }
@@ -4405,6 +4411,7 @@ let response = client.get_agency_plans_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn get_agency_plans_deprecated(&self) -> builder::GetAgencyPlansDeprecated<'_> {
         builder::GetAgencyPlansDeprecated::new(self)
     }
@@ -4424,6 +4431,7 @@ let response = client.get_location_subscription_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn get_location_subscription_deprecated(
         &self,
     ) -> builder::GetLocationSubscriptionDeprecated<'_> {
@@ -4445,6 +4453,7 @@ let response = client.bulk_enable_saas_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn bulk_enable_saas_deprecated(&self) -> builder::BulkEnableSaasDeprecated<'_> {
         builder::BulkEnableSaasDeprecated::new(self)
     }
@@ -4464,6 +4473,7 @@ let response = client.get_saas_locations_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn get_saas_locations_deprecated(
         &self,
     ) -> builder::GetSaasLocationsDeprecated<'_> {
@@ -4485,6 +4495,7 @@ let response = client.get_saas_plan_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn get_saas_plan_deprecated(&self) -> builder::GetSaasPlanDeprecated<'_> {
         builder::GetSaasPlanDeprecated::new(self)
     }

@@ -111,6 +111,9 @@ enum Walk {
 
 impl Walk {
     /// Reads the first `count` contacts; returns how many it read.
+    // `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
+    // the simplest authenticated list call, which is all this needs.
+    #[allow(deprecated)]
     async fn run(self, hl: &HighLevel, count: usize) -> usize {
         let contacts = hl.contacts();
         let request = || {
@@ -159,6 +162,9 @@ impl Walk {
 }
 
 /// What a caller writes without the helpers: send, read `meta`, set the cursor, repeat.
+// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
+// the simplest authenticated list call, which is all this needs.
+#[allow(deprecated)]
 async fn plain_loop(hl: &HighLevel, count: usize) -> usize {
     let contacts = hl.contacts();
     let mut cursor: Option<(f64, String)> = None;

@@ -22293,6 +22293,9 @@ let response = client.start_twitter_oauth()
     .send()
     .await;
 ```*/
+    #[deprecated(
+        note = "As of December 4, 2024, X (formerly Twitter) is no longer supported."
+    )]
     pub fn start_twitter_oauth(&self) -> builder::StartTwitterOauth<'_> {
         builder::StartTwitterOauth::new(self)
     }
@@ -22327,6 +22330,9 @@ let response = client.get_twitter_profile()
     .send()
     .await;
 ```*/
+    #[deprecated(
+        note = "As of December 4, 2024, X (formerly Twitter) is no longer supported."
+    )]
     pub fn get_twitter_profile(&self) -> builder::GetTwitterProfile<'_> {
         builder::GetTwitterProfile::new(self)
     }
@@ -22363,6 +22369,9 @@ let response = client.attach_twitter_profile()
     .send()
     .await;
 ```*/
+    #[deprecated(
+        note = "As of December 4, 2024, X (formerly Twitter) is no longer supported."
+    )]
     pub fn attach_twitter_profile(&self) -> builder::AttachTwitterProfile<'_> {
         builder::AttachTwitterProfile::new(self)
     }

@@ -10892,6 +10892,7 @@ let response = client.get_user_by_location()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "Deprecated. Use `GET /users/search` instead.")]
     pub fn get_user_by_location(&self) -> builder::GetUserByLocation<'_> {
         builder::GetUserByLocation::new(self)
     }

@@ -28626,6 +28626,7 @@ let response = client.get_calendar_resource()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn get_calendar_resource(&self) -> builder::GetCalendarResource<'_> {
         builder::GetCalendarResource::new(self)
     }
@@ -28647,6 +28648,7 @@ let response = client.update_calendar_resource()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn update_calendar_resource(&self) -> builder::UpdateCalendarResource<'_> {
         builder::UpdateCalendarResource::new(self)
     }
@@ -28666,6 +28668,7 @@ let response = client.delete_calendar_resource()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn delete_calendar_resource(&self) -> builder::DeleteCalendarResource<'_> {
         builder::DeleteCalendarResource::new(self)
     }
@@ -28689,6 +28692,7 @@ let response = client.fetch_calendar_resources()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn fetch_calendar_resources(&self) -> builder::FetchCalendarResources<'_> {
         builder::FetchCalendarResources::new(self)
     }
@@ -28708,6 +28712,7 @@ let response = client.create_calendar_resource()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn create_calendar_resource(&self) -> builder::CreateCalendarResource<'_> {
         builder::CreateCalendarResource::new(self)
     }

@@ -11754,6 +11754,9 @@ let response = client.send_review_reply()
     .send()
     .await;
 ```*/
+    #[deprecated(
+        note = "This endpoint is internal-only and is not supported for OAuth or public API integrations."
+    )]
     pub fn send_review_reply(&self) -> builder::SendReviewReply<'_> {
         builder::SendReviewReply::new(self)
     }
@@ -11771,6 +11774,9 @@ let response = client.initiate_file_upload()
     .send()
     .await;
 ```*/
+    #[deprecated(
+        note = "This endpoint is internal-only and is not supported for OAuth or public API integrations."
+    )]
     pub fn initiate_file_upload(&self) -> builder::InitiateFileUpload<'_> {
         builder::InitiateFileUpload::new(self)
     }
@@ -11788,6 +11794,9 @@ let response = client.complete_file_upload()
     .send()
     .await;
 ```*/
+    #[deprecated(
+        note = "This endpoint is internal-only and is not supported for OAuth or public API integrations."
+    )]
     pub fn complete_file_upload(&self) -> builder::CompleteFileUpload<'_> {
         builder::CompleteFileUpload::new(self)
     }

@@ -4756,6 +4756,7 @@ let response = client.locations_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn locations_deprecated(&self) -> builder::LocationsDeprecated<'_> {
         builder::LocationsDeprecated::new(self)
     }
@@ -4775,6 +4776,7 @@ let response = client.generate_payment_link_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn generate_payment_link_deprecated(
         &self,
     ) -> builder::GeneratePaymentLinkDeprecated<'_> {
@@ -4796,6 +4798,7 @@ let response = client.bulk_disable_saas_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn bulk_disable_saas_deprecated(
         &self,
     ) -> builder::BulkDisableSaasDeprecated<'_> {
@@ -4827,6 +4830,7 @@ let response = client.enable_saas_location_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn enable_saas_location_deprecated(
         &self,
     ) -> builder::EnableSaasLocationDeprecated<'_> {
@@ -4848,6 +4852,7 @@ let response = client.pause_location_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn pause_location_deprecated(&self) -> builder::PauseLocationDeprecated<'_> {
         builder::PauseLocationDeprecated::new(self)
     }
@@ -4867,6 +4872,7 @@ let response = client.update_rebilling_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn update_rebilling_deprecated(&self) -> builder::UpdateRebillingDeprecated<'_> {
         builder::UpdateRebillingDeprecated::new(self)
     }
@@ -4884,6 +4890,7 @@ let response = client.get_agency_plans_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn get_agency_plans_deprecated(&self) -> builder::GetAgencyPlansDeprecated<'_> {
         builder::GetAgencyPlansDeprecated::new(self)
     }
@@ -4903,6 +4910,7 @@ let response = client.get_location_subscription_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn get_location_subscription_deprecated(
         &self,
     ) -> builder::GetLocationSubscriptionDeprecated<'_> {
@@ -4924,6 +4932,7 @@ let response = client.bulk_enable_saas_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn bulk_enable_saas_deprecated(&self) -> builder::BulkEnableSaasDeprecated<'_> {
         builder::BulkEnableSaasDeprecated::new(self)
     }
@@ -4943,6 +4952,7 @@ let response = client.get_saas_locations_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn get_saas_locations_deprecated(
         &self,
     ) -> builder::GetSaasLocationsDeprecated<'_> {
@@ -4964,6 +4974,7 @@ let response = client.get_saas_plan_deprecated()
     .send()
     .await;
 ```*/
+    #[deprecated(note = "deprecated in HighLevel's API spec")]
     pub fn get_saas_plan_deprecated(&self) -> builder::GetSaasPlanDeprecated<'_> {
         builder::GetSaasPlanDeprecated::new(self)
     }

@@ -6,6 +6,9 @@
 
 use highlevel::HighLevel;
 
+// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
+// the simplest authenticated list call, which is all this needs.
+#[allow(deprecated)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hl = HighLevel::builder()

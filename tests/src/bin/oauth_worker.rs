@@ -45,6 +45,9 @@ fn parse() -> Result<Args, String> {
     })
 }
 
+// `get_contacts` is deprecated upstream, yet HighLevel and the sandbox still serve it: it is
+// the simplest authenticated list call, which is all this needs.
+#[allow(deprecated)]
 async fn run(args: Args) -> Result<usize, String> {
     let config = OAuthConfig::new(&args.client_id, &args.client_secret).app_id(&args.app_id);
     let config = if args.store.starts_with("redis://") {

@@ -8,6 +8,10 @@
 //!   the server sends an object) reads as `None` instead of failing the whole response.
 //! - SDK errors: each builder's `send()` decodes through the runtime (empty bodies, JSON path on
 //!   failure) and returns `highlevel_runtime::Error`, carrying the operation's metadata.
+//! - Deprecations: the `Client` method of an operation the spec marks `deprecated: true` gets
+//!   `#[deprecated(note = ...)]`, so callers see it at compile time (progenitor ignores the flag).
+//!   Only that method: the builder and its `.stream()`/`.pages()` are reached through it, and the
+//!   metadata tables are read by the runtime, not called by users.
 
 use std::collections::BTreeSet;
 
@@ -68,7 +72,55 @@ pub fn apply(
         )
         .into());
     }
+
+    let mut deprecations = DeprecatedMethods {
+        notes: operations
+            .iter()
+            .filter_map(|o| Some((o.id.clone(), o.deprecation.clone()?)))
+            .collect(),
+        marked: BTreeSet::new(),
+    };
+    deprecations.visit_file_mut(&mut file);
+    let unmarked: Vec<_> = deprecations
+        .notes
+        .keys()
+        .filter(|id| !deprecations.marked.contains(*id))
+        .collect();
+    if !unmarked.is_empty() {
+        return Err(format!(
+            "module `{}`: no `Client` method to mark deprecated for operations {unmarked:?}",
+            module.name
+        )
+        .into());
+    }
     Ok(file)
+}
+
+/// Adds `#[deprecated(note)]` to the `Client` method (named after the operation id) of each
+/// deprecated operation.
+struct DeprecatedMethods {
+    /// Operation id -> note.
+    notes: std::collections::BTreeMap<String, String>,
+    marked: BTreeSet<String>,
+}
+
+impl VisitMut for DeprecatedMethods {
+    fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+        let is_client = matches!(&*item.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"));
+        if item.trait_.is_some() || !is_client {
+            return;
+        }
+        for impl_item in &mut item.items {
+            let syn::ImplItem::Fn(f) = impl_item else {
+                continue;
+            };
+            let id = f.sig.ident.to_string();
+            if let Some(note) = self.notes.get(&id) {
+                f.attrs.push(parse_quote! { #[deprecated(note = #note)] });
+                self.marked.insert(id);
+            }
+        }
+    }
 }
 
 #[derive(Default)]

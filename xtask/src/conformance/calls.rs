@@ -110,6 +110,12 @@ pub fn module_calls(
             paging_chain.push(call.clone());
             chain.push(call);
         }
+        // A call to a deprecated operation is meant (the suite covers every operation), so
+        // its warning is silenced on that statement alone.
+        let allow_deprecated = op
+            .deprecation
+            .is_some()
+            .then(|| quote! { #[allow(deprecated)] });
         if let Some(row) = row {
             let constant = crate::codegen::paging_const_ident(row);
             let item_key = match &row.item {
@@ -128,7 +134,9 @@ pub fn module_calls(
                     run: |hl, options| {
                         boxed_stream(async move {
                             let client = #client;
-                            Ok(collect(client.#method() #(#paging_chain)* .stream(), options).await)
+                            #allow_deprecated
+                            let stream = client.#method() #(#paging_chain)* .stream();
+                            Ok(collect(stream, options).await)
                         })
                     },
                 }
@@ -154,6 +162,7 @@ pub fn module_calls(
                 run: |hl| {
                     boxed(async move {
                         let client = #client;
+                        #allow_deprecated
                         let response = client.#method() #(#chain)* .send().await;
                         Ok(observe(response))
                     })

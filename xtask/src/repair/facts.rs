@@ -123,6 +123,7 @@ pub(super) fn read_operation_facts(
                 bytes_response: overlay.and_then(|o| o.response) == Some(ResponseOverride::Bytes),
                 authenticated: overlay.and_then(|o| o.authenticated).unwrap_or(true),
                 multipart_fields,
+                deprecation: super::deprecation::note(op),
             }
         })
         .collect()

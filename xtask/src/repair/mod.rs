@@ -6,6 +6,7 @@
 //! value, security schemes, body kinds) are read off before the steps that remove them from
 //! the spec.
 
+mod deprecation;
 mod facts;
 mod isolate;
 mod lenient;
@@ -55,6 +56,9 @@ pub struct OperationFacts {
     pub authenticated: bool,
     /// For multipart operations: the form's fields, from the upstream schema.
     pub multipart_fields: Vec<FormField>,
+    /// For operations the spec marks `deprecated: true`: the note of the `#[deprecated]` on
+    /// the client method (the spec's own words on it where it has some).
+    pub deprecation: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -132,6 +132,7 @@ mod tests {
             bytes_response: true,
             authenticated: true,
             multipart_fields: vec![],
+            deprecation: None,
         }];
         declare_untyped_success_bodies(&mut spec, &facts);
         assert_eq!(

@@ -156,20 +156,13 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.brand_boards();
-                    Ok(
-                        collect(
-                                client
-                                    .get_brand_boards_by_location()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .search(arg::<::std::string::String>(r#""brandboard""#)?)
-                                    .deleted(arg::<bool>(r#"false"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_brand_boards_by_location()
+                        .location_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .search(arg::<::std::string::String>(r#""brandboard""#)?)
+                        .deleted(arg::<bool>(r#"false"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

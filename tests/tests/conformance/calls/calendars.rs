@@ -1055,18 +1055,13 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.calendars();
-                    Ok(
-                        collect(
-                                client
-                                    .get_appointment_notes()
-                                    .appointment_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_appointment_notes()
+                        .appointment_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -1079,24 +1074,19 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.calendars();
-                    Ok(
-                        collect(
-                                client
-                                    .get_all_schedules()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
-                                    )
-                                    .user_id(
-                                        arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
-                                    )
-                                    .calendar_id(
-                                        arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_all_schedules()
+                        .location_id(
+                            arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
+                        )
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -794,6 +794,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.contacts();
+                    #[allow(deprecated)]
                     let response = client
                         .get_contacts()
                         .location_id(
@@ -826,22 +827,15 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.contacts();
-                    Ok(
-                        collect(
-                                client
-                                    .get_contacts_by_business_id()
-                                    .business_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
-                                    )
-                                    .query(arg::<::std::string::String>(r#""contact name""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_contacts_by_business_id()
+                        .business_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
+                        .query(arg::<::std::string::String>(r#""contact name""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -854,19 +848,15 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.contacts();
-                    Ok(
-                        collect(
-                                client
-                                    .get_contacts()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .query(arg::<::std::string::String>(r#""John""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    #[allow(deprecated)]
+                    let stream = client
+                        .get_contacts()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .query(arg::<::std::string::String>(r#""John""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -817,80 +817,73 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.conversations();
-                    Ok(
-                        collect(
-                                client
-                                    .search_conversation()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""9VEmS0si86GW6gXWU89b""#)?,
-                                    )
-                                    .assigned_to(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
-                                    )
-                                    .followers(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
-                                    )
-                                    .mentions(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
-                                    )
-                                    .query(arg::<::std::string::String>(r#""Search string""#)?)
-                                    .sort(
-                                        arg::<
-                                            highlevel::conversations::types::SearchConversationSort,
-                                        >(r#""asc""#)?,
-                                    )
-                                    .id(
-                                        arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
-                                    )
-                                    .last_message_type(
-                                        arg::<
-                                            highlevel::conversations::types::SearchConversationLastMessageType,
-                                        >(r#""TYPE_SMS""#)?,
-                                    )
-                                    .last_message_action(
-                                        arg::<
-                                            highlevel::conversations::types::SearchConversationLastMessageAction,
-                                        >(r#""manual""#)?,
-                                    )
-                                    .last_message_direction(
-                                        arg::<
-                                            highlevel::conversations::types::SearchConversationLastMessageDirection,
-                                        >(r#""inbound""#)?,
-                                    )
-                                    .status(
-                                        arg::<
-                                            highlevel::conversations::types::SearchConversationStatus,
-                                        >(r#""all""#)?,
-                                    )
-                                    .sort_by(
-                                        arg::<
-                                            highlevel::conversations::types::SearchConversationSortBy,
-                                        >(r#""last_message_date""#)?,
-                                    )
-                                    .sort_score_profile(
-                                        arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
-                                    )
-                                    .score_profile(
-                                        arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
-                                    )
-                                    .score_profile_min(arg::<::serde_json::Value>(r#"1"#)?)
-                                    .score_profile_max(arg::<::serde_json::Value>(r#"1"#)?)
-                                    .start_date(arg::<i64>(r#"1640995200000"#)?)
-                                    .end_date(arg::<i64>(r#"1672531199000"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .search_conversation()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""9VEmS0si86GW6gXWU89b""#)?,
+                        )
+                        .assigned_to(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
+                        )
+                        .followers(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
+                        )
+                        .mentions(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
+                        )
+                        .query(arg::<::std::string::String>(r#""Search string""#)?)
+                        .sort(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationSort,
+                            >(r#""asc""#)?,
+                        )
+                        .id(arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?)
+                        .last_message_type(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationLastMessageType,
+                            >(r#""TYPE_SMS""#)?,
+                        )
+                        .last_message_action(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationLastMessageAction,
+                            >(r#""manual""#)?,
+                        )
+                        .last_message_direction(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationLastMessageDirection,
+                            >(r#""inbound""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationStatus,
+                            >(r#""all""#)?,
+                        )
+                        .sort_by(
+                            arg::<
+                                highlevel::conversations::types::SearchConversationSortBy,
+                            >(r#""last_message_date""#)?,
+                        )
+                        .sort_score_profile(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
+                        .score_profile(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
+                        .score_profile_min(arg::<::serde_json::Value>(r#"1"#)?)
+                        .score_profile_max(arg::<::serde_json::Value>(r#"1"#)?)
+                        .start_date(arg::<i64>(r#"1640995200000"#)?)
+                        .end_date(arg::<i64>(r#"1672531199000"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -903,43 +896,32 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.conversations();
-                    Ok(
-                        collect(
-                                client
-                                    .export_messages_by_location()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .sort_by(
-                                        arg::<
-                                            highlevel::conversations::types::ExportMessagesByLocationSortBy,
-                                        >(r#""createdAt""#)?,
-                                    )
-                                    .sort_order(
-                                        arg::<
-                                            highlevel::conversations::types::ExportMessagesByLocationSortOrder,
-                                        >(r#""asc""#)?,
-                                    )
-                                    .conversation_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .channel(
-                                        arg::<
-                                            highlevel::conversations::types::ExportMessagesByLocationChannel,
-                                        >(r#""Call""#)?,
-                                    )
-                                    .start_date(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .end_date(arg::<::std::string::String>(r#""conformance""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .export_messages_by_location()
+                        .location_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .sort_by(
+                            arg::<
+                                highlevel::conversations::types::ExportMessagesByLocationSortBy,
+                            >(r#""createdAt""#)?,
+                        )
+                        .sort_order(
+                            arg::<
+                                highlevel::conversations::types::ExportMessagesByLocationSortOrder,
+                            >(r#""asc""#)?,
+                        )
+                        .conversation_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .contact_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .channel(
+                            arg::<
+                                highlevel::conversations::types::ExportMessagesByLocationChannel,
+                            >(r#""Call""#)?,
+                        )
+                        .start_date(arg::<::std::string::String>(r#""conformance""#)?)
+                        .end_date(arg::<::std::string::String>(r#""conformance""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -952,23 +934,18 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.conversations();
-                    Ok(
-                        collect(
-                                client
-                                    .get_messages()
-                                    .conversation_id(
-                                        arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
-                                    )
-                                    .type_(
-                                        arg::<
-                                            highlevel::conversations::types::GetMessagesType,
-                                        >(r#""TYPE_CALL""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_messages()
+                        .conversation_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .type_(
+                            arg::<
+                                highlevel::conversations::types::GetMessagesType,
+                            >(r#""TYPE_CALL""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -151,22 +151,17 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.custom_menus();
-                    Ok(
-                        collect(
-                                client
-                                    .get_custom_menus()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
-                                    )
-                                    .query(
-                                        arg::<::std::string::String>(r#""custom-menu-link-name""#)?,
-                                    )
-                                    .show_on_company(arg::<bool>(r#"true"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_custom_menus()
+                        .location_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
+                        .query(
+                            arg::<::std::string::String>(r#""custom-menu-link-name""#)?,
+                        )
+                        .show_on_company(arg::<bool>(r#"true"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

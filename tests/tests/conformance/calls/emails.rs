@@ -177,36 +177,31 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.emails();
-                    Ok(
-                        collect(
-                                client
-                                    .fetch_campaigns()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ohjiah0wdg3bzmzacvd6""#)?,
-                                    )
-                                    .status(
-                                        arg::<
-                                            highlevel::emails::types::FetchCampaignsStatus,
-                                        >(r#""active""#)?,
-                                    )
-                                    .email_status(
-                                        arg::<
-                                            highlevel::emails::types::FetchCampaignsEmailStatus,
-                                        >(r#""all""#)?,
-                                    )
-                                    .name(
-                                        arg::<::std::string::String>(r#""Black Friday Campaign""#)?,
-                                    )
-                                    .parent_id(arg::<::std::string::String>(r#""folder123""#)?)
-                                    .limited_fields(arg::<bool>(r#"true"#)?)
-                                    .archived(arg::<bool>(r#"true"#)?)
-                                    .campaigns_only(arg::<bool>(r#"true"#)?)
-                                    .show_stats(arg::<bool>(r#"true"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .fetch_campaigns()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ohjiah0wdg3bzmzacvd6""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::emails::types::FetchCampaignsStatus,
+                            >(r#""active""#)?,
+                        )
+                        .email_status(
+                            arg::<
+                                highlevel::emails::types::FetchCampaignsEmailStatus,
+                            >(r#""all""#)?,
+                        )
+                        .name(
+                            arg::<::std::string::String>(r#""Black Friday Campaign""#)?,
+                        )
+                        .parent_id(arg::<::std::string::String>(r#""folder123""#)?)
+                        .limited_fields(arg::<bool>(r#"true"#)?)
+                        .archived(arg::<bool>(r#"true"#)?)
+                        .campaigns_only(arg::<bool>(r#"true"#)?)
+                        .show_stats(arg::<bool>(r#"true"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -103,24 +103,19 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.forms();
-                    Ok(
-                        collect(
-                                client
-                                    .get_forms_submissions()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .form_id(
-                                        arg::<::std::string::String>(r#""jjusM6EOngDExnbo2DbU""#)?,
-                                    )
-                                    .q(arg::<::std::string::String>(r#""john@deo.com""#)?)
-                                    .start_at(arg::<::std::string::String>(r#""2020-11-14""#)?)
-                                    .end_at(arg::<::std::string::String>(r#""2020-12-14""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_forms_submissions()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .form_id(
+                            arg::<::std::string::String>(r#""jjusM6EOngDExnbo2DbU""#)?,
+                        )
+                        .q(arg::<::std::string::String>(r#""john@deo.com""#)?)
+                        .start_at(arg::<::std::string::String>(r#""2020-11-14""#)?)
+                        .end_at(arg::<::std::string::String>(r#""2020-12-14""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -133,19 +128,14 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.forms();
-                    Ok(
-                        collect(
-                                client
-                                    .get_forms()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .type_(arg::<::std::string::String>(r#""folder""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_forms()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .type_(arg::<::std::string::String>(r#""folder""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -160,19 +160,14 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.links();
-                    Ok(
-                        collect(
-                                client
-                                    .search_trigger_links()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
-                                    )
-                                    .query(arg::<::std::string::String>(r#""Search string""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .search_trigger_links()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
+                        .query(arg::<::std::string::String>(r#""Search string""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -217,29 +217,22 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.medias();
-                    Ok(
-                        collect(
-                                client
-                                    .fetch_media_content()
-                                    .sort_by(arg::<::std::string::String>(r#""createdAt""#)?)
-                                    .sort_order(arg::<::std::string::String>(r#""asc""#)?)
-                                    .type_(arg::<::std::string::String>(r#""file""#)?)
-                                    .query(arg::<::std::string::String>(r#""Test file""#)?)
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::medias::types::FetchMediaContentAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .alt_id(arg::<::std::string::String>(r#""conformance""#)?)
-                                    .parent_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .fetch_all(arg::<::std::string::String>(r#""false""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .fetch_media_content()
+                        .sort_by(arg::<::std::string::String>(r#""createdAt""#)?)
+                        .sort_order(arg::<::std::string::String>(r#""asc""#)?)
+                        .type_(arg::<::std::string::String>(r#""file""#)?)
+                        .query(arg::<::std::string::String>(r#""Test file""#)?)
+                        .alt_type(
+                            arg::<
+                                highlevel::medias::types::FetchMediaContentAltType,
+                            >(r#""location""#)?,
+                        )
+                        .alt_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .parent_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .fetch_all(arg::<::std::string::String>(r#""false""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

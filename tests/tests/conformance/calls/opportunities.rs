@@ -343,22 +343,17 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.opportunities();
-                    Ok(
-                        collect(
-                                client
-                                    .get_lost_reason()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .name(arg::<::std::string::String>(r#""lost reason""#)?)
-                                    .deleted(arg::<bool>(r#"false"#)?)
-                                    .query(arg::<::std::string::String>(r#""dentist""#)?)
-                                    .get_count(arg::<::serde_json::Value>(r#"true"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_lost_reason()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .name(arg::<::std::string::String>(r#""lost reason""#)?)
+                        .deleted(arg::<bool>(r#"false"#)?)
+                        .query(arg::<::std::string::String>(r#""dentist""#)?)
+                        .get_count(arg::<::serde_json::Value>(r#"true"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -371,52 +366,45 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.opportunities();
-                    Ok(
-                        collect(
-                                client
-                                    .search_opportunity()
-                                    .q(arg::<::std::string::String>(r#""john@deo.com""#)?)
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""i2SpAtBVHSVea1sL6oah""#)?,
-                                    )
-                                    .pipeline_id(
-                                        arg::<::std::string::String>(r#""bCkKGpDsyPP4peuKowkG""#)?,
-                                    )
-                                    .pipeline_stage_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""7915dedc-8f18-44d5-8bc3-77c04e994a10""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""WFwVrSSjZ2CNHbZThQX2""#)?,
-                                    )
-                                    .status(
-                                        arg::<
-                                            highlevel::opportunities::types::SearchOpportunityStatus,
-                                        >(r#""open""#)?,
-                                    )
-                                    .assigned_to(
-                                        arg::<::std::string::String>(r#""082goXVW3lIExEQPOnd3""#)?,
-                                    )
-                                    .campaign_id(
-                                        arg::<::std::string::String>(r#""Y2I9XM7aO1hncuSOlc9L""#)?,
-                                    )
-                                    .id(
-                                        arg::<::std::string::String>(r#""123akv4LFn6C9frZoy3e""#)?,
-                                    )
-                                    .order(arg::<::std::string::String>(r#""added_asc""#)?)
-                                    .end_date(arg::<::std::string::String>(r#""mm-dd-yyyy""#)?)
-                                    .date(arg::<::std::string::String>(r#""mm-dd-yyyy""#)?)
-                                    .country(arg::<::std::string::String>(r#""US""#)?)
-                                    .page(arg::<i64>(r#"1"#)?)
-                                    .get_tasks(arg::<bool>(r#"false"#)?)
-                                    .get_notes(arg::<bool>(r#"false"#)?)
-                                    .get_calendar_events(arg::<bool>(r#"false"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .search_opportunity()
+                        .q(arg::<::std::string::String>(r#""john@deo.com""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""i2SpAtBVHSVea1sL6oah""#)?,
+                        )
+                        .pipeline_id(
+                            arg::<::std::string::String>(r#""bCkKGpDsyPP4peuKowkG""#)?,
+                        )
+                        .pipeline_stage_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""7915dedc-8f18-44d5-8bc3-77c04e994a10""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""WFwVrSSjZ2CNHbZThQX2""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::opportunities::types::SearchOpportunityStatus,
+                            >(r#""open""#)?,
+                        )
+                        .assigned_to(
+                            arg::<::std::string::String>(r#""082goXVW3lIExEQPOnd3""#)?,
+                        )
+                        .campaign_id(
+                            arg::<::std::string::String>(r#""Y2I9XM7aO1hncuSOlc9L""#)?,
+                        )
+                        .id(arg::<::std::string::String>(r#""123akv4LFn6C9frZoy3e""#)?)
+                        .order(arg::<::std::string::String>(r#""added_asc""#)?)
+                        .end_date(arg::<::std::string::String>(r#""mm-dd-yyyy""#)?)
+                        .date(arg::<::std::string::String>(r#""mm-dd-yyyy""#)?)
+                        .country(arg::<::std::string::String>(r#""US""#)?)
+                        .page(arg::<i64>(r#"1"#)?)
+                        .get_tasks(arg::<bool>(r#"false"#)?)
+                        .get_notes(arg::<bool>(r#"false"#)?)
+                        .get_calendar_events(arg::<bool>(r#"false"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -734,44 +734,39 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.payments();
-                    Ok(
-                        collect(
-                                client
-                                    .list_orders()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
-                                    )
-                                    .alt_id(
-                                        arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
-                                    )
-                                    .status(arg::<::std::string::String>(r#""completed""#)?)
-                                    .payment_status(
-                                        arg::<
-                                            highlevel::payments::types::ListOrdersPaymentStatus,
-                                        >(r#""unpaid""#)?,
-                                    )
-                                    .payment_mode(arg::<::std::string::String>(r#""live""#)?)
-                                    .start_at(arg::<::std::string::String>(r#""2024-02-01""#)?)
-                                    .end_at(arg::<::std::string::String>(r#""2024-02-13""#)?)
-                                    .search(arg::<::std::string::String>(r#""Awesome order""#)?)
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""XPLSw2SVagl12LMDeTmQ""#)?,
-                                    )
-                                    .funnel_product_ids(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""61dd0c7dc077f712a5f787ff,61d6afc9d39ac5e35965c017""#)?,
-                                    )
-                                    .source_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""61dd0c7dc077f712a5f787ff""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_orders()
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .status(arg::<::std::string::String>(r#""completed""#)?)
+                        .payment_status(
+                            arg::<
+                                highlevel::payments::types::ListOrdersPaymentStatus,
+                            >(r#""unpaid""#)?,
+                        )
+                        .payment_mode(arg::<::std::string::String>(r#""live""#)?)
+                        .start_at(arg::<::std::string::String>(r#""2024-02-01""#)?)
+                        .end_at(arg::<::std::string::String>(r#""2024-02-13""#)?)
+                        .search(arg::<::std::string::String>(r#""Awesome order""#)?)
+                        .contact_id(
+                            arg::<::std::string::String>(r#""XPLSw2SVagl12LMDeTmQ""#)?,
+                        )
+                        .funnel_product_ids(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""61dd0c7dc077f712a5f787ff,61d6afc9d39ac5e35965c017""#)?,
+                        )
+                        .source_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""61dd0c7dc077f712a5f787ff""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -784,47 +779,40 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.payments();
-                    Ok(
-                        collect(
-                                client
-                                    .list_transactions()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
-                                    )
-                                    .alt_id(
-                                        arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
-                                    )
-                                    .alt_type(arg::<::std::string::String>(r#""location""#)?)
-                                    .payment_mode(arg::<::std::string::String>(r#""live""#)?)
-                                    .start_at(arg::<::std::string::String>(r#""2024-02-01""#)?)
-                                    .end_at(arg::<::std::string::String>(r#""2024-02-13""#)?)
-                                    .entity_source_type(
-                                        arg::<::std::string::String>(r#""funnel""#)?,
-                                    )
-                                    .entity_source_sub_type(
-                                        arg::<::std::string::String>(r#""two_step_order_form""#)?,
-                                    )
-                                    .search(
-                                        arg::<::std::string::String>(r#""Awesome transaction""#)?,
-                                    )
-                                    .subscription_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""sub_1KGcXDCScnf89tZoVkoEMCEL""#)?,
-                                    )
-                                    .entity_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""61dd0fe9c077f73e67f78803""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""XPLSw2SVagl12LMDeTmQ""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_transactions()
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_type(arg::<::std::string::String>(r#""location""#)?)
+                        .payment_mode(arg::<::std::string::String>(r#""live""#)?)
+                        .start_at(arg::<::std::string::String>(r#""2024-02-01""#)?)
+                        .end_at(arg::<::std::string::String>(r#""2024-02-13""#)?)
+                        .entity_source_type(arg::<::std::string::String>(r#""funnel""#)?)
+                        .entity_source_sub_type(
+                            arg::<::std::string::String>(r#""two_step_order_form""#)?,
+                        )
+                        .search(
+                            arg::<::std::string::String>(r#""Awesome transaction""#)?,
+                        )
+                        .subscription_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""sub_1KGcXDCScnf89tZoVkoEMCEL""#)?,
+                        )
+                        .entity_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""61dd0fe9c077f73e67f78803""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""XPLSw2SVagl12LMDeTmQ""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -837,48 +825,41 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.payments();
-                    Ok(
-                        collect(
-                                client
-                                    .list_subscriptions()
-                                    .alt_id(
-                                        arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::payments::types::ListSubscriptionsAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .entity_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""61dd0fe9c077f73e67f78803""#)?,
-                                    )
-                                    .payment_mode(arg::<::std::string::String>(r#""live""#)?)
-                                    .start_at(arg::<::std::string::String>(r#""2024-02-01""#)?)
-                                    .end_at(arg::<::std::string::String>(r#""2024-02-13""#)?)
-                                    .entity_source_type(
-                                        arg::<::std::string::String>(r#""funnel""#)?,
-                                    )
-                                    .search(
-                                        arg::<::std::string::String>(r#""Awesome subscription""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?,
-                                    )
-                                    .id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""64bf78af39118e4011926cba""#)?,
-                                    )
-                                    .get_payments_collected_count(
-                                        arg::<::serde_json::Value>(r#"true"#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_subscriptions()
+                        .alt_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::payments::types::ListSubscriptionsAltType,
+                            >(r#""location""#)?,
+                        )
+                        .entity_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""61dd0fe9c077f73e67f78803""#)?,
+                        )
+                        .payment_mode(arg::<::std::string::String>(r#""live""#)?)
+                        .start_at(arg::<::std::string::String>(r#""2024-02-01""#)?)
+                        .end_at(arg::<::std::string::String>(r#""2024-02-13""#)?)
+                        .entity_source_type(arg::<::std::string::String>(r#""funnel""#)?)
+                        .search(
+                            arg::<::std::string::String>(r#""Awesome subscription""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?,
+                        )
+                        .id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""64bf78af39118e4011926cba""#)?,
+                        )
+                        .get_payments_collected_count(
+                            arg::<::serde_json::Value>(r#"true"#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -891,29 +872,24 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.payments();
-                    Ok(
-                        collect(
-                                client
-                                    .list_coupons()
-                                    .alt_id(
-                                        arg::<::std::string::String>(r#""BQdAwxa0ky1iK2sstLGJ""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::payments::types::ListCouponsAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .status(
-                                        arg::<
-                                            highlevel::payments::types::ListCouponsStatus,
-                                        >(r#""active""#)?,
-                                    )
-                                    .search(arg::<::std::string::String>(r#""DEAL50""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_coupons()
+                        .alt_id(
+                            arg::<::std::string::String>(r#""BQdAwxa0ky1iK2sstLGJ""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::payments::types::ListCouponsAltType,
+                            >(r#""location""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::payments::types::ListCouponsStatus,
+                            >(r#""active""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""DEAL50""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -128,20 +128,15 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.phone_system();
-                    Ok(
-                        collect(
-                                client
-                                    .active_numbers()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .search_filter(arg::<::std::string::String>(r#""+91""#)?)
-                                    .skip_number_pool(arg::<bool>(r#"true"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .active_numbers()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .search_filter(arg::<::std::string::String>(r#""+91""#)?)
+                        .skip_number_pool(arg::<bool>(r#"true"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

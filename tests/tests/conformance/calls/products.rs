@@ -902,28 +902,23 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.products();
-                    Ok(
-                        collect(
-                                client
-                                    .list_prices_for_product()
-                                    .product_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""3SwdhCsvxI8Au3KsPJt6""#)?,
-                                    )
-                                    .ids(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6241712be68f7a98102ba272,632027d51f7876cd3020213d""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_prices_for_product()
+                        .product_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCsvxI8Au3KsPJt6""#)?,
+                        )
+                        .ids(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6241712be68f7a98102ba272,632027d51f7876cd3020213d""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -936,26 +931,21 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.products();
-                    Ok(
-                        collect(
-                                client
-                                    .get_list_inventory()
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::products::types::GetListInventoryAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .search(arg::<::std::string::String>(r#""Product Name""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_list_inventory()
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::products::types::GetListInventoryAltType,
+                            >(r#""location""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""Product Name""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -968,31 +958,26 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.products();
-                    Ok(
-                        collect(
-                                client
-                                    .get_product_collection()
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::products::types::GetProductCollectionAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .collection_ids(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""65d71377c326ea78e1c47df5,65d71377c326ea78e1c47d34""#)?,
-                                    )
-                                    .name(arg::<::std::string::String>(r#""Best Sellers""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_product_collection()
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::products::types::GetProductCollectionAltType,
+                            >(r#""location""#)?,
+                        )
+                        .collection_ids(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65d71377c326ea78e1c47df5,65d71377c326ea78e1c47d34""#)?,
+                        )
+                        .name(arg::<::std::string::String>(r#""Best Sellers""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -1005,56 +990,51 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.products();
-                    Ok(
-                        collect(
-                                client
-                                    .get_product_reviews()
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::products::types::GetProductReviewsAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .sort_field(
-                                        arg::<
-                                            highlevel::products::types::GetProductReviewsSortField,
-                                        >(r#""rating""#)?,
-                                    )
-                                    .sort_order(
-                                        arg::<
-                                            highlevel::products::types::GetProductReviewsSortOrder,
-                                        >(r#""desc""#)?,
-                                    )
-                                    .rating(arg::<f64>(r#"4"#)?)
-                                    .start_date(
-                                        arg::<::std::string::String>(r#""2023-01-01T00:00:00Z""#)?,
-                                    )
-                                    .end_date(
-                                        arg::<::std::string::String>(r#""2023-12-31T23:59:59Z""#)?,
-                                    )
-                                    .product_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(
-                                            r#""60d21b4667d0d8992e610c88,60d21b4667d0d8992e610c89,60d21b4667d0d8992e610c8a""#,
-                                        )?,
-                                    )
-                                    .store_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(
-                                            r#""60d21b4667d0d8992e610c85,60d21b4667d0d8992e610c86,60d21b4667d0d8992e610c87""#,
-                                        )?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_product_reviews()
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::products::types::GetProductReviewsAltType,
+                            >(r#""location""#)?,
+                        )
+                        .sort_field(
+                            arg::<
+                                highlevel::products::types::GetProductReviewsSortField,
+                            >(r#""rating""#)?,
+                        )
+                        .sort_order(
+                            arg::<
+                                highlevel::products::types::GetProductReviewsSortOrder,
+                            >(r#""desc""#)?,
+                        )
+                        .rating(arg::<f64>(r#"4"#)?)
+                        .start_date(
+                            arg::<::std::string::String>(r#""2023-01-01T00:00:00Z""#)?,
+                        )
+                        .end_date(
+                            arg::<::std::string::String>(r#""2023-12-31T23:59:59Z""#)?,
+                        )
+                        .product_id(
+                            arg::<
+                                ::std::string::String,
+                            >(
+                                r#""60d21b4667d0d8992e610c88,60d21b4667d0d8992e610c89,60d21b4667d0d8992e610c8a""#,
+                            )?,
+                        )
+                        .store_id(
+                            arg::<
+                                ::std::string::String,
+                            >(
+                                r#""60d21b4667d0d8992e610c85,60d21b4667d0d8992e610c86,60d21b4667d0d8992e610c87""#,
+                            )?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -1067,47 +1047,40 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.products();
-                    Ok(
-                        collect(
-                                client
-                                    .list_invoices()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
-                                    )
-                                    .search(
-                                        arg::<::std::string::String>(r#""Awesome product""#)?,
-                                    )
-                                    .collection_ids(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .collection_slug(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .expand(
-                                        arg::<
-                                            ::std::vec::Vec<::std::string::String>,
-                                        >(r#"["conformance"]"#)?,
-                                    )
-                                    .product_ids(
-                                        arg::<
-                                            ::std::vec::Vec<::std::string::String>,
-                                        >(r#"["conformance"]"#)?,
-                                    )
-                                    .store_id(
-                                        arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
-                                    )
-                                    .included_in_store(arg::<bool>(r#"true"#)?)
-                                    .available_in_store(arg::<bool>(r#"true"#)?)
-                                    .sort_order(
-                                        arg::<
-                                            highlevel::products::types::ListInvoicesSortOrder,
-                                        >(r#""desc""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_invoices()
+                        .location_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""Awesome product""#)?)
+                        .collection_ids(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .collection_slug(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .expand(
+                            arg::<
+                                ::std::vec::Vec<::std::string::String>,
+                            >(r#"["conformance"]"#)?,
+                        )
+                        .product_ids(
+                            arg::<
+                                ::std::vec::Vec<::std::string::String>,
+                            >(r#"["conformance"]"#)?,
+                        )
+                        .store_id(
+                            arg::<::std::string::String>(r#""3SwdhCu3svxI8AKsPJt6""#)?,
+                        )
+                        .included_in_store(arg::<bool>(r#"true"#)?)
+                        .available_in_store(arg::<bool>(r#"true"#)?)
+                        .sort_order(
+                            arg::<
+                                highlevel::products::types::ListInvoicesSortOrder,
+                            >(r#""desc""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -18,6 +18,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .locations_deprecated()
                         .customer_id(
@@ -47,6 +48,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .update_saas_subscription_deprecated()
                         .location_id(
@@ -75,6 +77,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .bulk_disable_saas_deprecated()
                         .company_id(
@@ -101,6 +104,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .enable_saas_location_deprecated()
                         .location_id(
@@ -129,6 +133,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .pause_location_deprecated()
                         .location_id(
@@ -155,6 +160,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .update_rebilling_deprecated()
                         .company_id(
@@ -183,6 +189,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .get_agency_plans_deprecated()
                         .company_id(
@@ -204,6 +211,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .get_location_subscription_deprecated()
                         .location_id(
@@ -228,6 +236,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .bulk_enable_saas_deprecated()
                         .company_id(
@@ -256,6 +265,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .get_saas_locations_deprecated()
                         .company_id(
@@ -278,6 +288,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.saas_api();
+                    #[allow(deprecated)]
                     let response = client
                         .get_saas_plan_deprecated()
                         .plan_id(
@@ -563,18 +574,14 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.saas_api();
-                    Ok(
-                        collect(
-                                client
-                                    .get_saas_locations_deprecated()
-                                    .company_id(
-                                        arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    #[allow(deprecated)]
+                    let stream = client
+                        .get_saas_locations_deprecated()
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

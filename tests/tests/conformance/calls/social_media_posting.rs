@@ -560,6 +560,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.social_media_posting();
+                    #[allow(deprecated)]
                     let response = client
                         .start_twitter_oauth()
                         .location_id(
@@ -586,6 +587,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.social_media_posting();
+                    #[allow(deprecated)]
                     let response = client
                         .get_twitter_profile()
                         .location_id(
@@ -610,6 +612,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.social_media_posting();
+                    #[allow(deprecated)]
                     let response = client
                         .attach_twitter_profile()
                         .location_id(

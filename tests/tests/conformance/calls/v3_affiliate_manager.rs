@@ -161,27 +161,22 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().affiliate_manager();
-                    Ok(
-                        collect(
-                                client
-                                    .list_affiliates()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .query(arg::<::std::string::String>(r#""John""#)?)
-                                    .active(arg::<::std::string::String>(r#""conformance""#)?)
-                                    .campaign_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""63d376de11be1d26d38f7369""#)?,
-                                    )
-                                    .from_date(arg::<::std::string::String>(r#""2023-10-01""#)?)
-                                    .to_date(arg::<::std::string::String>(r#""2023-10-01""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_affiliates()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .query(arg::<::std::string::String>(r#""John""#)?)
+                        .active(arg::<::std::string::String>(r#""conformance""#)?)
+                        .campaign_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""63d376de11be1d26d38f7369""#)?,
+                        )
+                        .from_date(arg::<::std::string::String>(r#""2023-10-01""#)?)
+                        .to_date(arg::<::std::string::String>(r#""2023-10-01""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -194,40 +189,35 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().affiliate_manager();
-                    Ok(
-                        collect(
-                                client
-                                    .list_payouts()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .status(arg::<::std::string::String>(r#""pending""#)?)
-                                    .query(arg::<::std::string::String>(r#""john""#)?)
-                                    .affiliate_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""65df04201e428a0c5ebb6572""#)?,
-                                    )
-                                    .campaign_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""65df04201e428a0c5ebb6573""#)?,
-                                    )
-                                    .start(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2022-12-01T00:00:00.000Z""#)?,
-                                    )
-                                    .end(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2022-12-31T23:59:59.999Z""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_payouts()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .status(arg::<::std::string::String>(r#""pending""#)?)
+                        .query(arg::<::std::string::String>(r#""john""#)?)
+                        .affiliate_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65df04201e428a0c5ebb6572""#)?,
+                        )
+                        .campaign_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""65df04201e428a0c5ebb6573""#)?,
+                        )
+                        .start(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2022-12-01T00:00:00.000Z""#)?,
+                        )
+                        .end(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2022-12-31T23:59:59.999Z""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -240,34 +230,27 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().affiliate_manager();
-                    Ok(
-                        collect(
-                                client
-                                    .list_commissions()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .campaign_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6385d230f6d19db03eef6fb2""#)?,
-                                    )
-                                    .affiliate_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6385d230f6d19db03eef6fb2""#)?,
-                                    )
-                                    .status(arg::<::std::string::String>(r#""pending""#)?)
-                                    .query(
-                                        arg::<::std::string::String>(r#""affiliate@gmail.com""#)?,
-                                    )
-                                    .from_date(arg::<::std::string::String>(r#""2023-10-01""#)?)
-                                    .to_date(arg::<::std::string::String>(r#""2023-10-01""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_commissions()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .campaign_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6385d230f6d19db03eef6fb2""#)?,
+                        )
+                        .affiliate_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6385d230f6d19db03eef6fb2""#)?,
+                        )
+                        .status(arg::<::std::string::String>(r#""pending""#)?)
+                        .query(arg::<::std::string::String>(r#""affiliate@gmail.com""#)?)
+                        .from_date(arg::<::std::string::String>(r#""2023-10-01""#)?)
+                        .to_date(arg::<::std::string::String>(r#""2023-10-01""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

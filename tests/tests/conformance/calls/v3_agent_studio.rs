@@ -243,6 +243,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().agent_studio();
+                    #[allow(deprecated)]
                     let response = client
                         .get_agents_deprecated()
                         .location_id(
@@ -267,6 +268,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().agent_studio();
+                    #[allow(deprecated)]
                     let response = client
                         .get_agent_by_id_deprecated()
                         .agent_id(
@@ -294,6 +296,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().agent_studio();
+                    #[allow(deprecated)]
                     let response = client
                         .execute_agent_deprecated()
                         .agent_id(
@@ -330,20 +333,15 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().agent_studio();
-                    Ok(
-                        collect(
-                                client
-                                    .get_agents()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?,
-                                    )
-                                    .is_published(arg::<::std::string::String>(r#""true""#)?)
-                                    .source(arg::<::std::string::String>(r#""api""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_agents()
+                        .location_id(
+                            arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?,
+                        )
+                        .is_published(arg::<::std::string::String>(r#""true""#)?)
+                        .source(arg::<::std::string::String>(r#""api""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -356,19 +354,15 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().agent_studio();
-                    Ok(
-                        collect(
-                                client
-                                    .get_agents_deprecated()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?,
-                                    )
-                                    .source(arg::<::std::string::String>(r#""api""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    #[allow(deprecated)]
+                    let stream = client
+                        .get_agents_deprecated()
+                        .location_id(
+                            arg::<::std::string::String>(r#""C2QujeCh8ZnC7al2InWR""#)?,
+                        )
+                        .source(arg::<::std::string::String>(r#""api""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

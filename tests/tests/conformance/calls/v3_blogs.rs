@@ -205,18 +205,13 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().blogs();
-                    Ok(
-                        collect(
-                                client
-                                    .get_all_blog_authors_by_location()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_all_blog_authors_by_location()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -229,18 +224,13 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().blogs();
-                    Ok(
-                        collect(
-                                client
-                                    .get_all_categories_by_location()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_all_categories_by_location()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -253,29 +243,24 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().blogs();
-                    Ok(
-                        collect(
-                                client
-                                    .get_blog_post()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .blog_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""66f429b8afdce84227a4610d""#)?,
-                                    )
-                                    .search_term(arg::<::std::string::String>(r#""ai news""#)?)
-                                    .status(
-                                        arg::<
-                                            highlevel::v3::blogs::types::GetBlogPostStatus,
-                                        >(r#""PUBLISHED""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_blog_post()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .blog_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""66f429b8afdce84227a4610d""#)?,
+                        )
+                        .search_term(arg::<::std::string::String>(r#""ai news""#)?)
+                        .status(
+                            arg::<
+                                highlevel::v3::blogs::types::GetBlogPostStatus,
+                            >(r#""PUBLISHED""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -288,19 +273,14 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().blogs();
-                    Ok(
-                        collect(
-                                client
-                                    .get_blogs()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .search_term(arg::<::std::string::String>(r#""ai news""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_blogs()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .search_term(arg::<::std::string::String>(r#""ai news""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -320,22 +320,15 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().brand_boards();
-                    Ok(
-                        collect(
-                                client
-                                    .list_brand_voices()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""oHJiAh0wDG3BzmzACVD6""#)?,
-                                    )
-                                    .search(
-                                        arg::<::std::string::String>(r#""My Brand Voice""#)?,
-                                    )
-                                    .deleted(arg::<bool>(r#"false"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_brand_voices()
+                        .location_id(
+                            arg::<::std::string::String>(r#""oHJiAh0wDG3BzmzACVD6""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""My Brand Voice""#)?)
+                        .deleted(arg::<bool>(r#"false"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -348,20 +341,15 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().brand_boards();
-                    Ok(
-                        collect(
-                                client
-                                    .get_brand_boards_by_location()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .search(arg::<::std::string::String>(r#""brandboard""#)?)
-                                    .deleted(arg::<bool>(r#"false"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_brand_boards_by_location()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""brandboard""#)?)
+                        .deleted(arg::<bool>(r#"false"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

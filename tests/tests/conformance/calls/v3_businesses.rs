@@ -141,18 +141,13 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().businesses();
-                    Ok(
-                        collect(
-                                client
-                                    .get_businesses_by_location()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_businesses_by_location()
+                        .location_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -951,6 +951,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
+                    #[allow(deprecated)]
                     let response = client
                         .get_calendar_resource()
                         .resource_type(
@@ -975,6 +976,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
+                    #[allow(deprecated)]
                     let response = client
                         .update_calendar_resource()
                         .resource_type(
@@ -1006,6 +1008,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
+                    #[allow(deprecated)]
                     let response = client
                         .delete_calendar_resource()
                         .resource_type(
@@ -1030,6 +1033,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
+                    #[allow(deprecated)]
                     let response = client
                         .fetch_calendar_resources()
                         .resource_type(
@@ -1056,6 +1060,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().calendars();
+                    #[allow(deprecated)]
                     let response = client
                         .create_calendar_resource()
                         .resource_type(
@@ -1504,18 +1509,13 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().calendars();
-                    Ok(
-                        collect(
-                                client
-                                    .get_appointment_notes()
-                                    .appointment_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_appointment_notes()
+                        .appointment_id(
+                            arg::<::std::string::String>(r#""conformance""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -1528,24 +1528,19 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().calendars();
-                    Ok(
-                        collect(
-                                client
-                                    .get_all_schedules()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
-                                    )
-                                    .user_id(
-                                        arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
-                                    )
-                                    .calendar_id(
-                                        arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_all_schedules()
+                        .location_id(
+                            arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
+                        )
+                        .user_id(
+                            arg::<::std::string::String>(r#""IkqiJlXJ7o9h61tCHHod""#)?,
+                        )
+                        .calendar_id(
+                            arg::<::std::string::String>(r#""WvVX9LpvlBO6K506xLbp""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -295,16 +295,11 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().conversation_ai();
-                    Ok(
-                        collect(
-                                client
-                                    .search_agent()
-                                    .query(arg::<::std::string::String>(r#""booking""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .search_agent()
+                        .query(arg::<::std::string::String>(r#""booking""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -645,6 +645,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().conversations();
+                    #[allow(deprecated)]
                     let response = client
                         .send_review_reply()
                         .body(
@@ -670,6 +671,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().conversations();
+                    #[allow(deprecated)]
                     let response = client
                         .initiate_file_upload()
                         .body(
@@ -695,6 +697,7 @@ pub fn calls() -> Vec<Call> {
             run: |hl| {
                 boxed(async move {
                     let client = hl.v3().conversations();
+                    #[allow(deprecated)]
                     let response = client
                         .complete_file_upload()
                         .body(
@@ -725,80 +728,73 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().conversations();
-                    Ok(
-                        collect(
-                                client
-                                    .search_conversation()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""9VEmS0si86GW6gXWU89b""#)?,
-                                    )
-                                    .assigned_to(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
-                                    )
-                                    .followers(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
-                                    )
-                                    .mentions(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
-                                    )
-                                    .query(arg::<::std::string::String>(r#""Search string""#)?)
-                                    .sort(
-                                        arg::<
-                                            highlevel::v3::conversations::types::SearchConversationSort,
-                                        >(r#""asc""#)?,
-                                    )
-                                    .id(
-                                        arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
-                                    )
-                                    .last_message_type(
-                                        arg::<
-                                            highlevel::v3::conversations::types::SearchConversationLastMessageType,
-                                        >(r#""TYPE_SMS""#)?,
-                                    )
-                                    .last_message_action(
-                                        arg::<
-                                            highlevel::v3::conversations::types::SearchConversationLastMessageAction,
-                                        >(r#""manual""#)?,
-                                    )
-                                    .last_message_direction(
-                                        arg::<
-                                            highlevel::v3::conversations::types::SearchConversationLastMessageDirection,
-                                        >(r#""inbound""#)?,
-                                    )
-                                    .status(
-                                        arg::<
-                                            highlevel::v3::conversations::types::SearchConversationStatus,
-                                        >(r#""all""#)?,
-                                    )
-                                    .sort_by(
-                                        arg::<
-                                            highlevel::v3::conversations::types::SearchConversationSortBy,
-                                        >(r#""last_message_date""#)?,
-                                    )
-                                    .sort_score_profile(
-                                        arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
-                                    )
-                                    .score_profile(
-                                        arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
-                                    )
-                                    .score_profile_min(arg::<::serde_json::Value>(r#"1"#)?)
-                                    .score_profile_max(arg::<::serde_json::Value>(r#"1"#)?)
-                                    .start_date(arg::<i64>(r#"1640995200000"#)?)
-                                    .end_date(arg::<i64>(r#"1672531199000"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .search_conversation()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""9VEmS0si86GW6gXWU89b""#)?,
+                        )
+                        .assigned_to(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
+                        )
+                        .followers(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
+                        )
+                        .mentions(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""ABCHkzuJQ8ZMd4Te84GK,fGiae4CHkzoskh8thsik""#)?,
+                        )
+                        .query(arg::<::std::string::String>(r#""Search string""#)?)
+                        .sort(
+                            arg::<
+                                highlevel::v3::conversations::types::SearchConversationSort,
+                            >(r#""asc""#)?,
+                        )
+                        .id(arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?)
+                        .last_message_type(
+                            arg::<
+                                highlevel::v3::conversations::types::SearchConversationLastMessageType,
+                            >(r#""TYPE_SMS""#)?,
+                        )
+                        .last_message_action(
+                            arg::<
+                                highlevel::v3::conversations::types::SearchConversationLastMessageAction,
+                            >(r#""manual""#)?,
+                        )
+                        .last_message_direction(
+                            arg::<
+                                highlevel::v3::conversations::types::SearchConversationLastMessageDirection,
+                            >(r#""inbound""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::v3::conversations::types::SearchConversationStatus,
+                            >(r#""all""#)?,
+                        )
+                        .sort_by(
+                            arg::<
+                                highlevel::v3::conversations::types::SearchConversationSortBy,
+                            >(r#""last_message_date""#)?,
+                        )
+                        .sort_score_profile(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
+                        .score_profile(
+                            arg::<::std::string::String>(r#""ABCHkzuJQ8ZMd4Te84GK""#)?,
+                        )
+                        .score_profile_min(arg::<::serde_json::Value>(r#"1"#)?)
+                        .score_profile_max(arg::<::serde_json::Value>(r#"1"#)?)
+                        .start_date(arg::<i64>(r#"1640995200000"#)?)
+                        .end_date(arg::<i64>(r#"1672531199000"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -811,49 +807,44 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().conversations();
-                    Ok(
-                        collect(
-                                client
-                                    .export_messages_by_location()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .sort_by(
-                                        arg::<
-                                            highlevel::v3::conversations::types::ExportMessagesByLocationSortBy,
-                                        >(r#""createdAt""#)?,
-                                    )
-                                    .sort_order(
-                                        arg::<
-                                            highlevel::v3::conversations::types::ExportMessagesByLocationSortOrder,
-                                        >(r#""desc""#)?,
-                                    )
-                                    .conversation_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .channel(
-                                        arg::<
-                                            highlevel::v3::conversations::types::ExportMessagesByLocationChannel,
-                                        >(r#""SMS""#)?,
-                                    )
-                                    .start_date(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2024-03-27T00:00:00.000Z""#)?,
-                                    )
-                                    .end_date(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2024-03-28T00:00:00.000Z""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .export_messages_by_location()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .sort_by(
+                            arg::<
+                                highlevel::v3::conversations::types::ExportMessagesByLocationSortBy,
+                            >(r#""createdAt""#)?,
+                        )
+                        .sort_order(
+                            arg::<
+                                highlevel::v3::conversations::types::ExportMessagesByLocationSortOrder,
+                            >(r#""desc""#)?,
+                        )
+                        .conversation_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .channel(
+                            arg::<
+                                highlevel::v3::conversations::types::ExportMessagesByLocationChannel,
+                            >(r#""SMS""#)?,
+                        )
+                        .start_date(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2024-03-27T00:00:00.000Z""#)?,
+                        )
+                        .end_date(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2024-03-28T00:00:00.000Z""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -866,23 +857,18 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().conversations();
-                    Ok(
-                        collect(
-                                client
-                                    .get_messages()
-                                    .conversation_id(
-                                        arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
-                                    )
-                                    .type_(
-                                        arg::<
-                                            highlevel::v3::conversations::types::GetMessagesType,
-                                        >(r#""TYPE_CALL""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_messages()
+                        .conversation_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .type_(
+                            arg::<
+                                highlevel::v3::conversations::types::GetMessagesType,
+                            >(r#""TYPE_CALL""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

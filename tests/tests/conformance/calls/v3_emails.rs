@@ -548,36 +548,31 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().emails();
-                    Ok(
-                        collect(
-                                client
-                                    .list_email_templates()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .search(arg::<::std::string::String>(r#""newsletter""#)?)
-                                    .sort_by(
-                                        arg::<
-                                            highlevel::v3::emails::types::ListEmailTemplatesSortBy,
-                                        >(r#""updatedAt""#)?,
-                                    )
-                                    .sort_order(
-                                        arg::<
-                                            highlevel::v3::emails::types::ListEmailTemplatesSortOrder,
-                                        >(r#""desc""#)?,
-                                    )
-                                    .archived(arg::<bool>(r#"false"#)?)
-                                    .folder_id(arg::<::std::string::String>(r#""root""#)?)
-                                    .include(
-                                        arg::<
-                                            highlevel::v3::emails::types::ListEmailTemplatesInclude,
-                                        >(r#""all""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_email_templates()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""newsletter""#)?)
+                        .sort_by(
+                            arg::<
+                                highlevel::v3::emails::types::ListEmailTemplatesSortBy,
+                            >(r#""updatedAt""#)?,
+                        )
+                        .sort_order(
+                            arg::<
+                                highlevel::v3::emails::types::ListEmailTemplatesSortOrder,
+                            >(r#""desc""#)?,
+                        )
+                        .archived(arg::<bool>(r#"false"#)?)
+                        .folder_id(arg::<::std::string::String>(r#""root""#)?)
+                        .include(
+                            arg::<
+                                highlevel::v3::emails::types::ListEmailTemplatesInclude,
+                            >(r#""all""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -590,24 +585,19 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().emails();
-                    Ok(
-                        collect(
-                                client
-                                    .list_email_campaigns()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .search(arg::<::std::string::String>(r#""newsletter""#)?)
-                                    .status(
-                                        arg::<
-                                            highlevel::v3::emails::types::ListEmailCampaignsStatus,
-                                        >(r#""all""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_email_campaigns()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""newsletter""#)?)
+                        .status(
+                            arg::<
+                                highlevel::v3::emails::types::ListEmailCampaignsStatus,
+                            >(r#""all""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -620,24 +610,19 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().emails();
-                    Ok(
-                        collect(
-                                client
-                                    .list_workflow_campaigns()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""k23k23jl23l32l""#)?,
-                                    )
-                                    .search(arg::<::std::string::String>(r#""workflow""#)?)
-                                    .status(
-                                        arg::<
-                                            highlevel::v3::emails::types::ListWorkflowCampaignsStatus,
-                                        >(r#""published""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_workflow_campaigns()
+                        .location_id(
+                            arg::<::std::string::String>(r#""k23k23jl23l32l""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""workflow""#)?)
+                        .status(
+                            arg::<
+                                highlevel::v3::emails::types::ListWorkflowCampaignsStatus,
+                            >(r#""published""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -650,34 +635,29 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().emails();
-                    Ok(
-                        collect(
-                                client
-                                    .list_bulk_action_campaigns()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .search(arg::<::std::string::String>(r#""action""#)?)
-                                    .date_from(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2024-01-01T00:00:00.000Z""#)?,
-                                    )
-                                    .date_to(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2024-12-31T23:59:59.999Z""#)?,
-                                    )
-                                    .status(
-                                        arg::<
-                                            highlevel::v3::emails::types::ListBulkActionCampaignsStatus,
-                                        >(r#""complete""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_bulk_action_campaigns()
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""action""#)?)
+                        .date_from(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2024-01-01T00:00:00.000Z""#)?,
+                        )
+                        .date_to(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2024-12-31T23:59:59.999Z""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::v3::emails::types::ListBulkActionCampaignsStatus,
+                            >(r#""complete""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -1297,34 +1297,29 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().invoices();
-                    Ok(
-                        collect(
-                                client
-                                    .list_invoice_templates()
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListInvoiceTemplatesAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .status(arg::<::std::string::String>(r#""conformance""#)?)
-                                    .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
-                                    .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
-                                    .search(arg::<::std::string::String>(r#""Alex""#)?)
-                                    .payment_mode(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListInvoiceTemplatesPaymentMode,
-                                        >(r#""live""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_invoice_templates()
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::v3::invoices::types::ListInvoiceTemplatesAltType,
+                            >(r#""location""#)?,
+                        )
+                        .status(arg::<::std::string::String>(r#""conformance""#)?)
+                        .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
+                        .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
+                        .search(arg::<::std::string::String>(r#""Alex""#)?)
+                        .payment_mode(
+                            arg::<
+                                highlevel::v3::invoices::types::ListInvoiceTemplatesPaymentMode,
+                            >(r#""live""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -1337,34 +1332,29 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().invoices();
-                    Ok(
-                        collect(
-                                client
-                                    .list_invoice_schedules()
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListInvoiceSchedulesAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .status(arg::<::std::string::String>(r#""conformance""#)?)
-                                    .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
-                                    .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
-                                    .search(arg::<::std::string::String>(r#""Alex""#)?)
-                                    .payment_mode(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListInvoiceSchedulesPaymentMode,
-                                        >(r#""live""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_invoice_schedules()
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::v3::invoices::types::ListInvoiceSchedulesAltType,
+                            >(r#""location""#)?,
+                        )
+                        .status(arg::<::std::string::String>(r#""conformance""#)?)
+                        .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
+                        .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
+                        .search(arg::<::std::string::String>(r#""Alex""#)?)
+                        .payment_mode(
+                            arg::<
+                                highlevel::v3::invoices::types::ListInvoiceSchedulesPaymentMode,
+                            >(r#""live""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -1377,38 +1367,33 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().invoices();
-                    Ok(
-                        collect(
-                                client
-                                    .list_estimates()
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListEstimatesAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
-                                    .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
-                                    .search(
-                                        arg::<::std::string::String>(r#""Home services estimate""#)?,
-                                    )
-                                    .status(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListEstimatesStatus,
-                                        >(r#""sent""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_estimates()
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::v3::invoices::types::ListEstimatesAltType,
+                            >(r#""location""#)?,
+                        )
+                        .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
+                        .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
+                        .search(
+                            arg::<::std::string::String>(r#""Home services estimate""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::v3::invoices::types::ListEstimatesStatus,
+                            >(r#""sent""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -1421,26 +1406,21 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().invoices();
-                    Ok(
-                        collect(
-                                client
-                                    .list_estimate_templates()
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListEstimateTemplatesAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .search(arg::<::std::string::String>(r#""Alex""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_estimate_templates()
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::v3::invoices::types::ListEstimateTemplatesAltType,
+                            >(r#""location""#)?,
+                        )
+                        .search(arg::<::std::string::String>(r#""Alex""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -1453,47 +1433,42 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().invoices();
-                    Ok(
-                        collect(
-                                client
-                                    .list_invoices()
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListInvoicesAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .status(arg::<::std::string::String>(r#""conformance""#)?)
-                                    .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
-                                    .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
-                                    .search(arg::<::std::string::String>(r#""Alex""#)?)
-                                    .payment_mode(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListInvoicesPaymentMode,
-                                        >(r#""live""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?,
-                                    )
-                                    .sort_field(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListInvoicesSortField,
-                                        >(r#""issueDate""#)?,
-                                    )
-                                    .sort_order(
-                                        arg::<
-                                            highlevel::v3::invoices::types::ListInvoicesSortOrder,
-                                        >(r#""descend""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_invoices()
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::v3::invoices::types::ListInvoicesAltType,
+                            >(r#""location""#)?,
+                        )
+                        .status(arg::<::std::string::String>(r#""conformance""#)?)
+                        .start_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
+                        .end_at(arg::<::std::string::String>(r#""2023-01-01""#)?)
+                        .search(arg::<::std::string::String>(r#""Alex""#)?)
+                        .payment_mode(
+                            arg::<
+                                highlevel::v3::invoices::types::ListInvoicesPaymentMode,
+                            >(r#""live""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""AmuzcoPBpgKeccNsFlib""#)?,
+                        )
+                        .sort_field(
+                            arg::<
+                                highlevel::v3::invoices::types::ListInvoicesSortField,
+                            >(r#""issueDate""#)?,
+                        )
+                        .sort_order(
+                            arg::<
+                                highlevel::v3::invoices::types::ListInvoicesSortOrder,
+                            >(r#""descend""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

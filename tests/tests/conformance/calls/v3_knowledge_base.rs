@@ -363,25 +363,18 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().knowledge_base();
-                    Ok(
-                        collect(
-                                client
-                                    .get_all_website_urls_data_by_knowledge_base()
-                                    .knowledge_base_id(
-                                        arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
-                                    )
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
-                                    )
-                                    .page_length(arg::<i64>(r#"1"#)?)
-                                    .query(
-                                        arg::<::std::string::String>(r#""www.example.com/""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_all_website_urls_data_by_knowledge_base()
+                        .knowledge_base_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .page_length(arg::<i64>(r#"1"#)?)
+                        .query(arg::<::std::string::String>(r#""www.example.com/""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -810,22 +810,15 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().locations();
-                    Ok(
-                        collect(
-                                client
-                                    .search_locations()
-                                    .company_id(
-                                        arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
-                                    )
-                                    .order(arg::<::std::string::String>(r#""asc""#)?)
-                                    .email(
-                                        arg::<::std::string::String>(r#""johndoe@mail.com""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .search_locations()
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP4iH6HLkQsiKESj6rh""#)?,
+                        )
+                        .order(arg::<::std::string::String>(r#""asc""#)?)
+                        .email(arg::<::std::string::String>(r#""johndoe@mail.com""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -838,27 +831,22 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().locations();
-                    Ok(
-                        collect(
-                                client
-                                    .get_all_or_email_sms_templates()
-                                    .deleted(arg::<bool>(r#"false"#)?)
-                                    .type_(
-                                        arg::<
-                                            highlevel::v3::locations::types::GetAllOrEmailSmsTemplatesType,
-                                        >(r#""sms""#)?,
-                                    )
-                                    .origin_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_all_or_email_sms_templates()
+                        .deleted(arg::<bool>(r#"false"#)?)
+                        .type_(
+                            arg::<
+                                highlevel::v3::locations::types::GetAllOrEmailSmsTemplatesType,
+                            >(r#""sms""#)?,
+                        )
+                        .origin_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .location_id(
+                            arg::<::std::string::String>(r#""ve9EPM428h8vShlRW1KT""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -234,26 +234,19 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().marketplace();
-                    Ok(
-                        collect(
-                                client
-                                    .get_charges()
-                                    .meter_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""680b97022b4a34420f5f9b93""#)?,
-                                    )
-                                    .event_id(arg::<::std::string::String>(r#""evt_abc123""#)?)
-                                    .user_id(arg::<::std::string::String>(r#""user_abc123""#)?)
-                                    .start_date(
-                                        arg::<::std::string::String>(r#""2025-03-26""#)?,
-                                    )
-                                    .end_date(arg::<::std::string::String>(r#""2025-03-26""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_charges()
+                        .meter_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""680b97022b4a34420f5f9b93""#)?,
+                        )
+                        .event_id(arg::<::std::string::String>(r#""evt_abc123""#)?)
+                        .user_id(arg::<::std::string::String>(r#""user_abc123""#)?)
+                        .start_date(arg::<::std::string::String>(r#""2025-03-26""#)?)
+                        .end_date(arg::<::std::string::String>(r#""2025-03-26""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

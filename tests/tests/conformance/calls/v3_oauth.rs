@@ -110,30 +110,25 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().oauth();
-                    Ok(
-                        collect(
-                                client
-                                    .get_installed_location()
-                                    .query(arg::<::std::string::String>(r#""location name""#)?)
-                                    .is_installed(arg::<bool>(r#"true"#)?)
-                                    .restrict_to_user_locations(arg::<bool>(r#"true"#)?)
-                                    .company_id(
-                                        arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
-                                    )
-                                    .app_id(
-                                        arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
-                                    )
-                                    .version_id(
-                                        arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
-                                    )
-                                    .on_trial(arg::<bool>(r#"true"#)?)
-                                    .plan_id(arg::<::std::string::String>(r#""conformance""#)?)
-                                    .location_id(arg::<::std::string::String>(r#""1245""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_installed_location()
+                        .query(arg::<::std::string::String>(r#""location name""#)?)
+                        .is_installed(arg::<bool>(r#"true"#)?)
+                        .restrict_to_user_locations(arg::<bool>(r#"true"#)?)
+                        .company_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .app_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .version_id(
+                            arg::<::std::string::String>(r#""tDtDnQdgm2LXpyiqYvZ6""#)?,
+                        )
+                        .on_trial(arg::<bool>(r#"true"#)?)
+                        .plan_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .location_id(arg::<::std::string::String>(r#""1245""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

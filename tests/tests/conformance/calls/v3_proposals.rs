@@ -154,39 +154,34 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().proposals();
-                    Ok(
-                        collect(
-                                client
-                                    .list_documents_contracts()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""hTlkh7t8gujsahgg93""#)?,
-                                    )
-                                    .status(
-                                        arg::<
-                                            highlevel::v3::proposals::types::ListDocumentsContractsStatus,
-                                        >(r#""draft""#)?,
-                                    )
-                                    .payment_status(
-                                        arg::<
-                                            highlevel::v3::proposals::types::ListDocumentsContractsPaymentStatus,
-                                        >(r#""paid""#)?,
-                                    )
-                                    .query(arg::<::std::string::String>(r#""document""#)?)
-                                    .date_from(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2025-02-03T18:30:00.000Z""#)?,
-                                    )
-                                    .date_to(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2025-02-14T18:29:59.999Z""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_documents_contracts()
+                        .location_id(
+                            arg::<::std::string::String>(r#""hTlkh7t8gujsahgg93""#)?,
+                        )
+                        .status(
+                            arg::<
+                                highlevel::v3::proposals::types::ListDocumentsContractsStatus,
+                            >(r#""draft""#)?,
+                        )
+                        .payment_status(
+                            arg::<
+                                highlevel::v3::proposals::types::ListDocumentsContractsPaymentStatus,
+                            >(r#""paid""#)?,
+                        )
+                        .query(arg::<::std::string::String>(r#""document""#)?)
+                        .date_from(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2025-02-03T18:30:00.000Z""#)?,
+                        )
+                        .date_to(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2025-02-14T18:29:59.999Z""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -199,34 +194,27 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().proposals();
-                    Ok(
-                        collect(
-                                client
-                                    .list_documents_contracts_templates()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""jhg64gjhb436fv""#)?,
-                                    )
-                                    .date_from(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2025-02-03T18:30:00.000Z""#)?,
-                                    )
-                                    .date_to(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""2025-02-14T18:29:59.999Z""#)?,
-                                    )
-                                    .type_(
-                                        arg::<::std::string::String>(r#""proposal,estimate""#)?,
-                                    )
-                                    .name(arg::<::std::string::String>(r#""Template Name""#)?)
-                                    .is_public_document(arg::<bool>(r#"false"#)?)
-                                    .user_id(arg::<::std::string::String>(r#""1234567890""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_documents_contracts_templates()
+                        .location_id(
+                            arg::<::std::string::String>(r#""jhg64gjhb436fv""#)?,
+                        )
+                        .date_from(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2025-02-03T18:30:00.000Z""#)?,
+                        )
+                        .date_to(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""2025-02-14T18:29:59.999Z""#)?,
+                        )
+                        .type_(arg::<::std::string::String>(r#""proposal,estimate""#)?)
+                        .name(arg::<::std::string::String>(r#""Template Name""#)?)
+                        .is_public_document(arg::<bool>(r#"false"#)?)
+                        .user_id(arg::<::std::string::String>(r#""1234567890""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

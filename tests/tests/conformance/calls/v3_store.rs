@@ -579,26 +579,21 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().store();
-                    Ok(
-                        collect(
-                                client
-                                    .list_shipping_zones()
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::v3::store::types::ListShippingZonesAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .with_shipping_rate(arg::<bool>(r#"true"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_shipping_zones()
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::v3::store::types::ListShippingZonesAltType,
+                            >(r#""location""#)?,
+                        )
+                        .with_shipping_rate(arg::<bool>(r#"true"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -611,30 +606,25 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().store();
-                    Ok(
-                        collect(
-                                client
-                                    .list_shipping_rates()
-                                    .shipping_zone_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""6578278e879ad2646715ba9c""#)?,
-                                    )
-                                    .alt_type(
-                                        arg::<
-                                            highlevel::v3::store::types::ListShippingRatesAltType,
-                                        >(r#""location""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .list_shipping_rates()
+                        .shipping_zone_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""6578278e879ad2646715ba9c""#)?,
+                        )
+                        .alt_type(
+                            arg::<
+                                highlevel::v3::store::types::ListShippingRatesAltType,
+                            >(r#""location""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

@@ -176,32 +176,27 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.v3().users();
-                    Ok(
-                        collect(
-                                client
-                                    .search_users()
-                                    .company_id(
-                                        arg::<::std::string::String>(r#""5DP41231LkQsiKESj6rh""#)?,
-                                    )
-                                    .query(arg::<::std::string::String>(r#""John""#)?)
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""5DP41231LkQsiKESj6rh""#)?,
-                                    )
-                                    .type_(arg::<::std::string::String>(r#""agency""#)?)
-                                    .role(arg::<::std::string::String>(r#""admin""#)?)
-                                    .ids(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""5DP4iH6HLkQsiKESj6rh,5DP4iH6HLkQsiKESj34h""#)?,
-                                    )
-                                    .sort(arg::<::std::string::String>(r#""dateAdded""#)?)
-                                    .sort_direction(arg::<::std::string::String>(r#""asc""#)?)
-                                    .enabled2way_sync(arg::<bool>(r#"true"#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .search_users()
+                        .company_id(
+                            arg::<::std::string::String>(r#""5DP41231LkQsiKESj6rh""#)?,
+                        )
+                        .query(arg::<::std::string::String>(r#""John""#)?)
+                        .location_id(
+                            arg::<::std::string::String>(r#""5DP41231LkQsiKESj6rh""#)?,
+                        )
+                        .type_(arg::<::std::string::String>(r#""agency""#)?)
+                        .role(arg::<::std::string::String>(r#""admin""#)?)
+                        .ids(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""5DP4iH6HLkQsiKESj6rh,5DP4iH6HLkQsiKESj34h""#)?,
+                        )
+                        .sort(arg::<::std::string::String>(r#""dateAdded""#)?)
+                        .sort_direction(arg::<::std::string::String>(r#""asc""#)?)
+                        .enabled2way_sync(arg::<bool>(r#"true"#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },

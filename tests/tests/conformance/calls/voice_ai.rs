@@ -328,19 +328,12 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.voice_ai();
-                    Ok(
-                        collect(
-                                client
-                                    .get_agents()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .query(arg::<::std::string::String>(r#""conformance""#)?)
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_agents()
+                        .location_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .query(arg::<::std::string::String>(r#""conformance""#)?)
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
@@ -353,48 +346,41 @@ pub fn paging_calls() -> Vec<PagingCall> {
             run: |hl, options| {
                 boxed_stream(async move {
                     let client = hl.voice_ai();
-                    Ok(
-                        collect(
-                                client
-                                    .get_call_logs()
-                                    .location_id(
-                                        arg::<::std::string::String>(r#""conformance""#)?,
-                                    )
-                                    .agent_id(
-                                        arg::<
-                                            ::std::string::String,
-                                        >(r#""507f1f77bcf86cd799439011""#)?,
-                                    )
-                                    .contact_id(
-                                        arg::<::std::string::String>(r#""contact123,contact456""#)?,
-                                    )
-                                    .call_type(
-                                        arg::<
-                                            highlevel::voice_ai::types::GetCallLogsCallType,
-                                        >(r#""LIVE""#)?,
-                                    )
-                                    .start_date(arg::<i64>(r#"1679308800000"#)?)
-                                    .end_date(arg::<i64>(r#"1679395199000"#)?)
-                                    .action_type(
-                                        arg::<
-                                            highlevel::voice_ai::types::GetCallLogsActionType,
-                                        >(r#""CALL_TRANSFER""#)?,
-                                    )
-                                    .sort_by(
-                                        arg::<
-                                            highlevel::voice_ai::types::GetCallLogsSortBy,
-                                        >(r#""duration""#)?,
-                                    )
-                                    .sort(
-                                        arg::<
-                                            highlevel::voice_ai::types::GetCallLogsSort,
-                                        >(r#""ascend""#)?,
-                                    )
-                                    .stream(),
-                                options,
-                            )
-                            .await,
-                    )
+                    let stream = client
+                        .get_call_logs()
+                        .location_id(arg::<::std::string::String>(r#""conformance""#)?)
+                        .agent_id(
+                            arg::<
+                                ::std::string::String,
+                            >(r#""507f1f77bcf86cd799439011""#)?,
+                        )
+                        .contact_id(
+                            arg::<::std::string::String>(r#""contact123,contact456""#)?,
+                        )
+                        .call_type(
+                            arg::<
+                                highlevel::voice_ai::types::GetCallLogsCallType,
+                            >(r#""LIVE""#)?,
+                        )
+                        .start_date(arg::<i64>(r#"1679308800000"#)?)
+                        .end_date(arg::<i64>(r#"1679395199000"#)?)
+                        .action_type(
+                            arg::<
+                                highlevel::voice_ai::types::GetCallLogsActionType,
+                            >(r#""CALL_TRANSFER""#)?,
+                        )
+                        .sort_by(
+                            arg::<
+                                highlevel::voice_ai::types::GetCallLogsSortBy,
+                            >(r#""duration""#)?,
+                        )
+                        .sort(
+                            arg::<
+                                highlevel::voice_ai::types::GetCallLogsSort,
+                            >(r#""ascend""#)?,
+                        )
+                        .stream();
+                    Ok(collect(stream, options).await)
                 })
             },
         },
