@@ -29,8 +29,9 @@ usage: cargo xtask <command>
   codegen [--check]                 regenerate crates/ from the cached specs; --check only
                                     compares and names every file that differs
   test [--spec-copies DIR]          everything CI runs: fetch, codegen --check, fmt, clippy,
-                                    each module feature compiled alone, tests, the
-                                    conformance suite, the quickstart, the token and webhook
+                                    each module feature compiled alone, tests, cargo
+                                    package of every publishable crate, the quickstart, the
+                                    conformance suite, the token and webhook
                                     stores, and 30 s of fuzzing; DIR holds upstream trees
                                     named by commit (else the pinned files are downloaded)
   fuzz [SECONDS]                    the webhooks' verify_and_parse fuzz target (default 60 s)
