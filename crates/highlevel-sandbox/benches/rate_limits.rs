@@ -8,7 +8,9 @@
 //! - two clients sharing nothing spend one location's budget, with the adaptive budget
 //!   (headers followed, share halved after an unexpected 429) and without;
 //! - requests per second through the SDK and through plain reqwest making the same call
-//!   (the sandbox program in a process of its own, the client on one thread).
+//!   (the sandbox program in a process of its own, the client on one thread), and the client
+//!   thread's CPU time per request (Linux `schedstat`), which other load on the machine
+//!   disturbs far less than wall time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -141,6 +143,25 @@ async fn two_clients(adaptive: bool) -> (u64, usize, Duration, Duration) {
     )
 }
 
+/// One run of [`throughput`].
+#[derive(Clone, Copy)]
+struct Run {
+    per_second: f64,
+    /// The client thread's CPU time per request, when the OS reports it.
+    cpu_micros: Option<f64>,
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux `/proc/thread-self/schedstat`). The
+/// client runs on a current-thread runtime, so this is all of its work.
+fn thread_cpu_nanos() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Requests per second: the SDK's `get_location`, or reqwest sending the same request and
 /// decoding the same type.
 async fn throughput(
@@ -148,7 +169,7 @@ async fn throughput(
     via: Via,
     requests: usize,
     tasks: usize,
-) -> f64 {
+) -> Run {
     let token = highlevel_sandbox::DEFAULT_TOKEN;
     let location = highlevel_sandbox::DEFAULT_LOCATION_ID;
     let hl = HighLevel::builder()
@@ -164,6 +185,7 @@ async fn throughput(
     let url = format!("{}/locations/{location}", server.url);
     let bearer = format!("Bearer {token}");
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = thread_cpu_nanos();
     let started = Instant::now();
     let workers: Vec<_> = (0..tasks)
         .map(|_| {
@@ -214,7 +236,14 @@ async fn throughput(
     for worker in workers {
         worker.await.expect("worker");
     }
-    requests as f64 / started.elapsed().as_secs_f64()
+    let per_second = requests as f64 / started.elapsed().as_secs_f64();
+    let cpu_micros = thread_cpu_nanos()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before) as f64 / 1_000.0 / requests as f64);
+    Run {
+        per_second,
+        cpu_micros,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -305,15 +334,16 @@ async fn cost_table() {
         "per-request cost: GET /locations/{{id}} x 10,000 (1 task) or 40,000 (16 tasks) on loopback (sandbox in its own process, client on one thread), {ROUNDS} rounds"
     );
     println!(
-        "| tasks | plain reqwest (req/s, median) | SDK (req/s, median) | SDK / plain (median of pairs) | range |"
+        "| tasks | plain reqwest (req/s, median) | SDK (req/s, median) | SDK / plain (median of pairs) | range | client CPU per request: plain / SDK (µs, median) | plain / SDK CPU (median of pairs) | range |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     // Warm the connection pools and the sandbox.
     throughput(&sandbox, Via::Plain, 2_000, 8).await;
     throughput(&sandbox, Via::Sdk, 2_000, 8).await;
     for tasks in [1, 16] {
         let requests = requests_for(tasks);
         let (mut plain, mut sdk, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut plain_cpu, mut sdk_cpu, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..ROUNDS {
             // Back to back, alternating which goes first: the machine's drift hits both.
             let first_plain = round % 2 == 0;
@@ -332,12 +362,30 @@ async fn cost_table() {
             )
             .await;
             let (p, s) = if first_plain { (a, b) } else { (b, a) };
-            plain.push(p);
-            sdk.push(s);
-            ratios.push(s / p);
+            plain.push(p.per_second);
+            sdk.push(s.per_second);
+            ratios.push(s.per_second / p.per_second);
+            if let (Some(p), Some(s)) = (p.cpu_micros, s.cpu_micros) {
+                plain_cpu.push(p);
+                sdk_cpu.push(s);
+                // Like the throughput ratio, 1.0 means the SDK costs what plain reqwest does.
+                cpu_ratios.push(p / s);
+            }
         }
+        let cpu = if cpu_ratios.is_empty() {
+            "not reported by this OS | – | –".to_owned()
+        } else {
+            format!(
+                "{:.1} / {:.1} | {:.3} | {:.3} – {:.3}",
+                median(&mut plain_cpu),
+                median(&mut sdk_cpu),
+                median(&mut cpu_ratios),
+                cpu_ratios.first().copied().unwrap_or_default(),
+                cpu_ratios.last().copied().unwrap_or_default(),
+            )
+        };
         println!(
-            "| {tasks} | {:.0} | {:.0} | {:.3} | {:.3} – {:.3} |",
+            "| {tasks} | {:.0} | {:.0} | {:.3} | {:.3} – {:.3} | {cpu} |",
             median(&mut plain),
             median(&mut sdk),
             median(&mut ratios),
