@@ -2,7 +2,7 @@
 //! mock it runs against.
 //!
 //! The calls themselves are generated (`tests/tests/conformance/calls/`); the runner is
-//! `tests/tests/conformance/main.rs`.
+//! `tests/tests/conformance/mod.rs`.
 
 use std::fmt;
 use std::future::Future;

@@ -1,6 +1,6 @@
 //! A TRACE-level log of a whole OAuth session (install, mint, 401 and refresh, restart and
 //! refresh ahead of expiry, mint every location) holds no token, secret, code or state.
-//! Alone in its binary: it installs the global subscriber.
+//! Alone in a process of its own ([`crate::ran_alone`]): it installs the global subscriber.
 
 use highlevel::auth::{Resource, UserType};
 use highlevel::secrecy::ExposeSecret;
@@ -13,6 +13,12 @@ use highlevel_tests::oauth::{age_session, app_config, authorize, handle, reopen}
 #[allow(deprecated)]
 #[tokio::test]
 async fn a_trace_log_of_a_whole_session_holds_no_secret() {
+    if crate::ran_alone(
+        module_path!(),
+        "a_trace_log_of_a_whole_session_holds_no_secret",
+    ) {
+        return;
+    }
     let captured = CapturedLog::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()

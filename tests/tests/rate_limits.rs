@@ -414,27 +414,15 @@ async fn nonsense_rate_limit_headers_are_ignored() {
     );
 }
 
-/// Set in the child process that runs the span test alone.
-const SPAN_TEST_ALONE: &str = "HIGHLEVEL_SPAN_TEST_ALONE";
-
 #[tokio::test]
 async fn each_call_has_a_span_with_operation_resource_attempt_status_and_wait() {
     // Whether a callsite is enabled is cached process-wide: another test's call registering
     // the span while this test installs its subscriber left it disabled (about 1 run in 20).
     // Alone in a process of its own, nothing else registers it.
-    if std::env::var_os(SPAN_TEST_ALONE).is_none() {
-        let name = "each_call_has_a_span_with_operation_resource_attempt_status_and_wait";
-        let run = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["--exact", name, "--nocapture"])
-            .env(SPAN_TEST_ALONE, "1")
-            .output()
-            .expect("the child runs");
-        assert!(
-            run.status.success() && String::from_utf8_lossy(&run.stdout).contains("1 passed"),
-            "{}\n{}",
-            String::from_utf8_lossy(&run.stdout),
-            String::from_utf8_lossy(&run.stderr)
-        );
+    if crate::ran_alone(
+        module_path!(),
+        "each_call_has_a_span_with_operation_resource_attempt_status_and_wait",
+    ) {
         return;
     }
     let server = highlevel_tests::mock_server().await;

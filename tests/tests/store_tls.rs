@@ -3,8 +3,8 @@
 //!
 //! Run through `cargo xtask test`, or by hand:
 //! `HIGHLEVEL_TEST_POSTGRES_BIN=/usr/lib/postgresql/15/bin cargo test -p highlevel-tests
-//! --test store_tls -- --ignored` (needs `redis-server` built with TLS, PostgreSQL and
-//! `openssl`).
+//! --test integration -- --ignored store_tls::` (needs `redis-server` built with TLS,
+//! PostgreSQL and `openssl`).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -393,10 +393,11 @@ async fn file_store_stale_lock_is_broken_by_one_process() {
     }
     let start = epoch_millis() + 1_500;
     let exe = std::env::current_exe().expect("test binary");
+    let child_test = crate::test_name(module_path!(), "stale_lock_race_child");
     let children: Vec<_> = (0..STALE_LOCK_PROCESSES)
         .map(|_| {
             std::process::Command::new(&exe)
-                .args(["stale_lock_race_child", "--exact", "--nocapture"])
+                .args([child_test.as_str(), "--exact", "--nocapture"])
                 .env(STALE_LOCK_CHILD_DIR, &dir)
                 .env(STALE_LOCK_CHILD_START, start.to_string())
                 .stdout(std::process::Stdio::piped())
@@ -496,12 +497,12 @@ const UNWRITABLE_BLOCKED: &str = "UNWRITABLE chmod 0500 blocks writes";
 fn unwritable_as_nobody() {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().expect("test binary");
+    let test = crate::test_name(
+        module_path!(),
+        "file_store_unwritable_directory_is_a_typed_error",
+    );
     let child = std::process::Command::new(exe)
-        .args([
-            "file_store_unwritable_directory_is_a_typed_error",
-            "--exact",
-            "--nocapture",
-        ])
+        .args([test.as_str(), "--exact", "--nocapture"])
         .env(UNWRITABLE_CHILD, "1")
         .env("TMPDIR", "/tmp")
         .uid(65534)

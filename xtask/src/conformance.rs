@@ -1,5 +1,5 @@
 //! The conformance suite's generated half: every operation's call, and the merged spec the
-//! mock serves. The runner is hand-written, in `tests/tests/conformance/main.rs`.
+//! mock serves. The runner is hand-written, in `tests/tests/conformance/mod.rs`.
 
 pub mod calls;
 pub mod merge;

@@ -249,7 +249,7 @@ pub fn conformance(root: &Path, project: &Project) -> Result<(u64, u64)> {
     ignored_tests(
         root,
         project,
-        "conformance",
+        &["conformance"],
         &[
             ("HIGHLEVEL_PRISM", prism.as_os_str()),
             ("HIGHLEVEL_CONFORMANCE_SPECS", specs.as_os_str()),
@@ -257,20 +257,37 @@ pub fn conformance(root: &Path, project: &Project) -> Result<(u64, u64)> {
     )
 }
 
-/// Runs the ignored tests of one `highlevel-tests` test binary (those needing an outside
-/// server that `env` points them at), with their output.
+/// The one test binary of `highlevel-tests`: a module per subject (`tests/tests/main.rs`).
+const INTEGRATION_TESTS: &str = "integration";
+
+/// Runs, in one `cargo test`, the ignored tests of the `highlevel-tests` modules named (those
+/// needing an outside server that `env` points them at), with their output.
 fn ignored_tests(
     root: &Path,
     project: &Project,
-    binary: &str,
+    modules: &[&str],
     env: &[(&str, &std::ffi::OsStr)],
 ) -> Result<(u64, u64)> {
     // The same packages as the tests step: a narrower selection unifies other features of
     // tokio, reqwest and hyper, and rebuilt all 83 module crates (about 5 minutes here).
     let crates = hand_written(root, project)?;
+    let filters = module_filters(modules);
     let mut args = over_hand_written(&["test"], &crates);
-    args.extend(["--test", binary, "--", "--ignored", "--nocapture"]);
+    args.extend([
+        "--test",
+        INTEGRATION_TESTS,
+        "--",
+        "--ignored",
+        "--nocapture",
+    ]);
+    args.extend(filters.iter().map(String::as_str));
     cargo_test_with_env(root, &args, env)
+}
+
+/// libtest filters selecting the tests of top-level `modules` of the integration binary: a
+/// filter matches anywhere in a test's path, so each is anchored on the `::` after the module.
+fn module_filters(modules: &[&str]) -> Vec<String> {
+    modules.iter().map(|module| format!("{module}::")).collect()
 }
 
 /// Installs (apt, when missing) and starts Redis and PostgreSQL, and runs the token store,
@@ -289,19 +306,18 @@ fn token_stores(root: &Path, project: &Project) -> Result<(u64, u64)> {
             services.postgres_bin().as_os_str(),
         ),
     ];
-    let (mut passed, mut failed) = (0, 0);
-    for binary in [
-        "token_stores",
-        "webhook_stores",
-        "webhook_installs",
-        "store_tls",
-        "store_faults",
-    ] {
-        let (p, f) = ignored_tests(root, project, binary, &env)?;
-        passed += p;
-        failed += f;
-    }
-    Ok((passed, failed))
+    ignored_tests(
+        root,
+        project,
+        &[
+            "token_stores",
+            "webhook_stores",
+            "webhook_installs",
+            "store_tls",
+            "store_faults",
+        ],
+        &env,
+    )
 }
 
 fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
@@ -413,6 +429,14 @@ mod tests {
         );
         assert_eq!(super::package_name("[workspace]\nmembers = []\n"), None);
         assert_eq!(super::package_name("not toml ["), None);
+    }
+
+    #[test]
+    fn module_filters_end_on_the_path_separator() {
+        assert_eq!(
+            super::module_filters(&["store_tls", "store_faults"]),
+            ["store_tls::", "store_faults::"]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use highlevel::{HighLevel, RateLimitConfig, RetryConfig};
 use highlevel_tests::paging::{ListServer, Misbehaviour, PagingCall, StreamOptions, ids};
 use wiremock::MockServer;
 
-use crate::calls;
+use super::calls;
 
 /// The table the xtask wrote; its rows must all have a call below.
 const TABLE: &str = include_str!("../../../crates/highlevel/PAGINATION.md");
