@@ -236,7 +236,7 @@ async fn invalid_grant_needs_reauthorization_and_keeps_the_session() {
         .expect("store")
         .expect("stored");
     let refresh = stored.session.refresh_token.expect("refresh token");
-    let spent = reqwest::Client::new()
+    let spent = highlevel_tests::http_client()
         .post(format!("{}/oauth/token", sandbox.url()))
         .form(&[
             ("client_id", sandbox.client_id().as_str()),
@@ -1153,7 +1153,7 @@ async fn a_client_that_follows_redirects_on_its_own_is_caught() {
     let hl = HighLevel::builder()
         .base_url(server.uri())
         .oauth_app(highlevel::auth::OAuthConfig::new("app1-x", "secret"))
-        .oauth_http_client(reqwest::Client::new())
+        .oauth_http_client(highlevel_tests::http_client())
         .build()
         .expect("handle");
     let app = hl.oauth_app().expect("oauth");

@@ -51,7 +51,7 @@ fn raw_url(
     method: reqwest::Method,
     url: &str,
 ) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
+    highlevel_tests::http_client()
         .request(method, url)
         .bearer_auth(sandbox.token())
         .header("Version", "2021-07-28")
@@ -317,7 +317,7 @@ async fn a_wrong_or_missing_token_is_401_in_highlevels_shape() {
         "the presented token is never echoed"
     );
 
-    let missing = reqwest::Client::new()
+    let missing = highlevel_tests::http_client()
         .get(format!("{}/contacts/x", sandbox.url()))
         .header("Version", "2021-07-28")
         .send()
@@ -336,7 +336,7 @@ async fn a_missing_or_wrong_version_is_422() {
         Some("V3"),
         Some("v2"),
     ] {
-        let mut request = reqwest::Client::new()
+        let mut request = highlevel_tests::http_client()
             .get(format!("{}/contacts/x", sandbox.url()))
             .bearer_auth(sandbox.token());
         if let Some(version) = version {
@@ -568,7 +568,7 @@ fn raw_v3(
     method: reqwest::Method,
     path: &str,
 ) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
+    highlevel_tests::http_client()
         .request(method, format!("{}{path}", sandbox.url()))
         .bearer_auth(sandbox.token())
         .header("Version", "v3")
@@ -674,7 +674,7 @@ async fn contacts_routes_answer_version_v3_callers() {
 
     // Still refused: no Version, or one neither API declares.
     for version in [None, Some("v4"), Some("2021-04-15")] {
-        let mut request = reqwest::Client::new()
+        let mut request = highlevel_tests::http_client()
             .post(format!("{}/contacts/search", sandbox.url()))
             .bearer_auth(sandbox.token())
             .json(&json!({ "locationId": location }));

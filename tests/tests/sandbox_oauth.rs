@@ -12,7 +12,7 @@ const CALLBACK: &str = "http://127.0.0.1:1/cb?keep=1";
 const APP_ID: &str = "sbxapp00000000000001";
 
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    highlevel_tests::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
@@ -62,7 +62,7 @@ async fn token(sandbox: &RunningSandbox, fields: &[(&str, &str)]) -> (u16, Value
         ("client_secret", sandbox.client_secret()),
     ];
     form.extend(fields.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    let answer = reqwest::Client::new()
+    let answer = highlevel_tests::http_client()
         .post(format!("{}/oauth/token", sandbox.url()))
         .form(&form)
         .send()
@@ -93,7 +93,7 @@ fn text<'a>(value: &'a Value, field: &str) -> &'a str {
 }
 
 async fn list_contacts(sandbox: &RunningSandbox, bearer: &str) -> u16 {
-    reqwest::Client::new()
+    highlevel_tests::http_client()
         .get(format!("{}/contacts/", sandbox.url()))
         .header("Version", "2021-07-28")
         .bearer_auth(bearer)
@@ -317,7 +317,7 @@ async fn the_token_endpoint_checks_client_grant_and_content_type() {
         (sandbox.client_id(), "nope-secret".to_owned()),
         ("other-client".to_owned(), sandbox.client_secret()),
     ] {
-        let wrong = reqwest::Client::new()
+        let wrong = highlevel_tests::http_client()
             .post(format!("{}/oauth/token", sandbox.url()))
             .form(&[
                 ("client_id", client.as_str()),
@@ -338,7 +338,7 @@ async fn the_token_endpoint_checks_client_grant_and_content_type() {
         assert!(!body.to_string().contains(&sandbox.client_secret()));
     }
 
-    let json = reqwest::Client::new()
+    let json = highlevel_tests::http_client()
         .post(format!("{}/oauth/token", sandbox.url()))
         .json(&serde_json::json!({ "client_id": sandbox.client_id() }))
         .send()
@@ -377,7 +377,7 @@ async fn expired_access_tokens_get_401_and_are_counted() {
     let access = text(&session, "access_token");
     assert_eq!(list_contacts(&sandbox, access).await, 200);
     sandbox.expire_access_tokens();
-    let refused = reqwest::Client::new()
+    let refused = highlevel_tests::http_client()
         .get(format!("{}/contacts/", sandbox.url()))
         .header("Version", "2021-07-28")
         .bearer_auth(access)
@@ -452,7 +452,7 @@ async fn mint(
     company_id: &str,
     location_id: &str,
 ) -> (u16, Value) {
-    let answer = reqwest::Client::new()
+    let answer = highlevel_tests::http_client()
         .post(format!("{}/oauth/locationToken", sandbox.url()))
         .header("Version", "2021-07-28")
         .bearer_auth(bearer)
@@ -517,7 +517,7 @@ async fn location_tokens_need_an_agency_token_of_that_company() {
     assert_eq!(status, 422, "{body}");
     let (status, body) = mint(&sandbox, "sbx-at-unknown", &company, "sbxInstalled00000007").await;
     assert_eq!((status, text(&body, "message")), (401, "Invalid JWT"));
-    let no_version = reqwest::Client::new()
+    let no_version = highlevel_tests::http_client()
         .post(format!("{}/oauth/locationToken", sandbox.url()))
         .bearer_auth(agency_token)
         .form(&[
@@ -555,7 +555,7 @@ async fn installed_locations_are_paged_with_skip_and_limit() {
     let list = |bearer: String, query: Vec<(&'static str, String)>| {
         let url = format!("{}/oauth/installedLocations", sandbox.url());
         async move {
-            let answer = reqwest::Client::new()
+            let answer = highlevel_tests::http_client()
                 .get(url)
                 .header("Version", "2021-07-28")
                 .bearer_auth(bearer)
@@ -665,7 +665,7 @@ async fn token_v3(sandbox: &RunningSandbox, fields: &[(&str, &str)]) -> (u16, Va
         ("clientSecret", sandbox.client_secret()),
     ];
     form.extend(fields.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    let answer = reqwest::Client::new()
+    let answer = highlevel_tests::http_client()
         .post(format!("{}/oauth/token", sandbox.url()))
         .header("Version", "v3")
         .form(&form)
@@ -776,7 +776,7 @@ async fn mint_v3(
     version: Option<&str>,
     location_id: &str,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
+    let mut request = highlevel_tests::http_client()
         .post(format!("{}/oauth/location-token", sandbox.url()))
         .bearer_auth(bearer)
         .form(&[
@@ -833,7 +833,7 @@ async fn v3_location_tokens_take_version_v3_and_answer_in_camel_case() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let v3_on_v2 = reqwest::Client::new()
+    let v3_on_v2 = highlevel_tests::http_client()
         .post(format!("{}/oauth/locationToken", sandbox.url()))
         .header("Version", "v3")
         .bearer_auth(bearer)
@@ -871,7 +871,7 @@ async fn v3_installed_locations_are_paged_with_page_tokens() {
         query.extend(extra);
         let bearer = bearer.clone();
         async move {
-            let answer = reqwest::Client::new()
+            let answer = highlevel_tests::http_client()
                 .get(url)
                 .header("Version", version)
                 .bearer_auth(bearer)
@@ -949,7 +949,7 @@ async fn v3_installed_locations_are_paged_with_page_tokens() {
     assert_eq!(status, 422, "{body}");
     let location = install(&sandbox, &[]).await;
     let url = format!("{}/oauth/installed-locations", sandbox.url());
-    let refused = reqwest::Client::new()
+    let refused = highlevel_tests::http_client()
         .get(url)
         .header("Version", "v3")
         .bearer_auth(text(&location, "access_token"))
@@ -960,7 +960,7 @@ async fn v3_installed_locations_are_paged_with_page_tokens() {
     assert_eq!(refused.status().as_u16(), 403);
 
     // v2's route takes v3's Version and keeps its own envelope.
-    let v2_route = reqwest::Client::new()
+    let v2_route = highlevel_tests::http_client()
         .get(format!("{}/oauth/installedLocations", sandbox.url()))
         .header("Version", "v3")
         .bearer_auth(&bearer)

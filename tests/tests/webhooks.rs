@@ -41,7 +41,7 @@ async fn endpoint(capacity: usize) -> Endpoint {
         url,
         key,
         events,
-        client: reqwest::Client::new(),
+        client: highlevel_tests::http_client(),
     }
 }
 

@@ -106,7 +106,7 @@ fn handle(url: &str, prefer: Option<u16>) -> HighLevel {
     // Prism (Node) closes idle keep-alive connections after 5 s; a pooled connection reused
     // just then fails before any byte is answered, which the retry policy repeats only for
     // idempotent methods. Never reuse a connection that old.
-    let client = reqwest::Client::builder()
+    let client = highlevel_tests::http_client_builder()
         .default_headers(headers)
         .pool_idle_timeout(Duration::from_secs(1))
         .build()
