@@ -152,12 +152,13 @@ pub async fn connect(
     .map_err(RedisConnectError::Config)?;
     if url.starts_with("rediss:") {
         // redis builds its TLS settings on rustls's process-wide provider.
-        crate::tls::install_crypto_provider()
-            .map_err(|e| RedisConnectError::Config(redis::RedisError::from((
+        crate::tls::install_crypto_provider().map_err(|e| {
+            RedisConnectError::Config(redis::RedisError::from((
                 redis::ErrorKind::InvalidClientConfig,
                 "rediss://",
                 e.to_string(),
-            ))))?;
+            )))
+        })?;
     }
     let config = ConnectionManagerConfig::new()
         .set_response_timeout(Some(options.response_timeout))

@@ -207,11 +207,13 @@ pub fn install_crypto_provider() -> Result<(), TlsError> {
 pub(crate) fn client_config(
     roots: rustls::RootCertStore,
 ) -> Result<rustls::ClientConfig, TlsError> {
-    Ok(rustls::ClientConfig::builder_with_provider(crypto_provider()?)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Config(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+    Ok(
+        rustls::ClientConfig::builder_with_provider(crypto_provider()?)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
 }
 
 /// The system's certificate authorities. Unreadable ones are skipped (and logged): with none,
@@ -272,7 +274,10 @@ mod tests {
         install_crypto_provider().expect("a backend feature is on in tests");
         let installed = crypto_provider().expect("installed");
         let again = rustls::crypto::CryptoProvider::get_default().expect("process default");
-        assert!(Arc::ptr_eq(&installed, again), "the installed provider is used");
+        assert!(
+            Arc::ptr_eq(&installed, again),
+            "the installed provider is used"
+        );
         install_crypto_provider().expect("a second call is a no-op");
         let still = rustls::crypto::CryptoProvider::get_default().expect("process default");
         assert!(Arc::ptr_eq(again, still), "an installed provider stays");

@@ -36,8 +36,8 @@ impl VerifyingKey {
     /// An RSA key for PKCS#1 v1.5 SHA-256 signatures from its DER SubjectPublicKeyInfo, with
     /// its modulus length in bits.
     pub(crate) fn rsa_pkcs1_sha256(spki: &[u8]) -> Result<(Self, usize), String> {
-        let (rsa_public_key, bits) = rsa_public_key(spki)
-            .ok_or_else(|| "not a DER RSA SubjectPublicKeyInfo".to_string())?;
+        let (rsa_public_key, bits) =
+            rsa_public_key(spki).ok_or_else(|| "not a DER RSA SubjectPublicKeyInfo".to_string())?;
         #[cfg(feature = "aws-lc-rs")]
         let key = {
             let _ = rsa_public_key;
@@ -120,12 +120,26 @@ mod tests {
 
     #[test]
     fn der_elements_are_read_in_short_and_long_form_and_never_past_the_input() {
-        assert_eq!(der(&[0x02, 0x01, 0x05, 0xff], 0x02), Some((&[5u8][..], &[0xffu8][..])));
+        assert_eq!(
+            der(&[0x02, 0x01, 0x05, 0xff], 0x02),
+            Some((&[5u8][..], &[0xffu8][..]))
+        );
         let long = [&[0x04u8, 0x81, 0x80][..], &[7; 128]].concat();
-        assert_eq!(der(&long, 0x04).map(|(c, r)| (c.len(), r.len())), Some((128, 0)));
+        assert_eq!(
+            der(&long, 0x04).map(|(c, r)| (c.len(), r.len())),
+            Some((128, 0))
+        );
         assert_eq!(der(&[0x02, 0x01, 0x05], 0x30), None, "another tag");
-        assert_eq!(der(&[0x02, 0x05, 0x05], 0x02), None, "shorter than its length");
-        assert_eq!(der(&[0x02, 0x85, 1, 1, 1, 1, 1], 0x02), None, "a 5-byte length");
+        assert_eq!(
+            der(&[0x02, 0x05, 0x05], 0x02),
+            None,
+            "shorter than its length"
+        );
+        assert_eq!(
+            der(&[0x02, 0x85, 1, 1, 1, 1, 1], 0x02),
+            None,
+            "a 5-byte length"
+        );
         assert_eq!(der(&[0x02, 0x84, 0xff, 0xff, 0xff, 0xff], 0x02), None);
         assert_eq!(der(&[0x02], 0x02), None);
         assert_eq!(der(&[], 0x02), None);
