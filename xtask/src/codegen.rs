@@ -6,6 +6,7 @@ mod emit;
 mod links;
 mod paging;
 pub(crate) mod postprocess;
+mod type_builders;
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -19,11 +19,6 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
-    impl DeleteLinksSuccessfulResponseDto {
-        pub fn builder() -> builder::DeleteLinksSuccessfulResponseDto {
-            Default::default()
-        }
-    }
     ///`GetLinkSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLinkSuccessfulResponseDto {
@@ -31,22 +26,12 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub link: ::std::option::Option<LinkSchema>,
     }
-    impl GetLinkSuccessfulResponseDto {
-        pub fn builder() -> builder::GetLinkSuccessfulResponseDto {
-            Default::default()
-        }
-    }
     ///`GetLinksSuccessfulResponseDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLinksSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub links: ::std::option::Option<::std::vec::Vec<LinkSchema>>,
-    }
-    impl GetLinksSuccessfulResponseDto {
-        pub fn builder() -> builder::GetLinksSuccessfulResponseDto {
-            Default::default()
-        }
     }
     ///`LinkSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
@@ -76,11 +61,6 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect_to: ::std::option::Option<::std::string::String>,
     }
-    impl LinkSchema {
-        pub fn builder() -> builder::LinkSchema {
-            Default::default()
-        }
-    }
     ///`LinkUpdateDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct LinkUpdateDto {
@@ -109,258 +89,6 @@ pub mod types {
     }
     /// Types for composing complex structures.
     pub mod builder {
-        #[derive(Clone, Debug)]
-        pub struct DeleteLinksSuccessfulResponseDto {
-            succeded: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for DeleteLinksSuccessfulResponseDto {
-            fn default() -> Self {
-                Self {
-                    succeded: Ok(Default::default()),
-                }
-            }
-        }
-        impl DeleteLinksSuccessfulResponseDto {
-            pub fn succeded<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.succeded = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for succeded: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<DeleteLinksSuccessfulResponseDto>
-        for super::DeleteLinksSuccessfulResponseDto {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: DeleteLinksSuccessfulResponseDto,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { succeded: value.succeded? })
-            }
-        }
-        impl ::std::convert::From<super::DeleteLinksSuccessfulResponseDto>
-        for DeleteLinksSuccessfulResponseDto {
-            fn from(value: super::DeleteLinksSuccessfulResponseDto) -> Self {
-                Self {
-                    succeded: Ok(value.succeded),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct GetLinkSuccessfulResponseDto {
-            link: ::std::result::Result<
-                ::std::option::Option<super::LinkSchema>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for GetLinkSuccessfulResponseDto {
-            fn default() -> Self {
-                Self {
-                    link: Ok(Default::default()),
-                }
-            }
-        }
-        impl GetLinkSuccessfulResponseDto {
-            pub fn link<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::LinkSchema>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.link = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for link: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<GetLinkSuccessfulResponseDto>
-        for super::GetLinkSuccessfulResponseDto {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: GetLinkSuccessfulResponseDto,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { link: value.link? })
-            }
-        }
-        impl ::std::convert::From<super::GetLinkSuccessfulResponseDto>
-        for GetLinkSuccessfulResponseDto {
-            fn from(value: super::GetLinkSuccessfulResponseDto) -> Self {
-                Self { link: Ok(value.link) }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct GetLinksSuccessfulResponseDto {
-            links: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<super::LinkSchema>>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for GetLinksSuccessfulResponseDto {
-            fn default() -> Self {
-                Self {
-                    links: Ok(Default::default()),
-                }
-            }
-        }
-        impl GetLinksSuccessfulResponseDto {
-            pub fn links<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<super::LinkSchema>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.links = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for links: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<GetLinksSuccessfulResponseDto>
-        for super::GetLinksSuccessfulResponseDto {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: GetLinksSuccessfulResponseDto,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { links: value.links? })
-            }
-        }
-        impl ::std::convert::From<super::GetLinksSuccessfulResponseDto>
-        for GetLinksSuccessfulResponseDto {
-            fn from(value: super::GetLinksSuccessfulResponseDto) -> Self {
-                Self { links: Ok(value.links) }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct LinkSchema {
-            field_key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            location_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            redirect_to: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for LinkSchema {
-            fn default() -> Self {
-                Self {
-                    field_key: Ok(Default::default()),
-                    id: Ok(Default::default()),
-                    location_id: Ok(Default::default()),
-                    name: Ok(Default::default()),
-                    redirect_to: Ok(Default::default()),
-                }
-            }
-        }
-        impl LinkSchema {
-            pub fn field_key<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.field_key = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field_key: {e}")
-                    });
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn location_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.location_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location_id: {e}")
-                    });
-                self
-            }
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
-                self
-            }
-            pub fn redirect_to<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.redirect_to = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for redirect_to: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<LinkSchema> for super::LinkSchema {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: LinkSchema,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field_key: value.field_key?,
-                    id: value.id?,
-                    location_id: value.location_id?,
-                    name: value.name?,
-                    redirect_to: value.redirect_to?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::LinkSchema> for LinkSchema {
-            fn from(value: super::LinkSchema) -> Self {
-                Self {
-                    field_key: Ok(value.field_key),
-                    id: Ok(value.id),
-                    location_id: Ok(value.location_id),
-                    name: Ok(value.name),
-                    redirect_to: Ok(value.redirect_to),
-                }
-            }
-        }
         #[derive(Clone, Debug)]
         pub struct LinkUpdateDto {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,

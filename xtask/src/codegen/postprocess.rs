@@ -12,6 +12,8 @@
 //!   `#[deprecated(note = ...)]`, so callers see it at compile time (progenitor ignores the flag).
 //!   Only that method: the builder and its `.stream()`/`.pages()` are reached through it, and the
 //!   metadata tables are read by the runtime, not called by users.
+//! - Type builders: only the types a request can carry keep typify's builder
+//!   (`super::type_builders`).
 
 use std::collections::BTreeSet;
 
@@ -54,6 +56,7 @@ pub fn apply(
     displays.visit_file_mut(&mut file);
 
     LenientFields.visit_file_mut(&mut file);
+    super::type_builders::drop_response_only(&mut file);
 
     let mut sends = SdkSends {
         known: operations.iter().map(|o| o.id.clone()).collect(),
