@@ -46,14 +46,14 @@
 //! // Redirect the admin to `request.url`; keep `request.pending` until the callback.
 //! let installed = app.complete_authorization(callback_url, &request.pending).await?;
 //! let location = "ve9EPM428h8vShlRW1KT";
-//! let contacts = hl
+//! let contact = hl
 //!     .location(location)
 //!     .contacts()
-//!     .get_contacts()
-//!     .location_id(location)
+//!     .get_contact()
+//!     .contact_id("JUTFTny8EXQOSB5NcvAA")
 //!     .send()
 //!     .await?;
-//! # let _ = (installed, contacts);
+//! # let _ = (installed, contact);
 //! # Ok(())
 //! # }
 //! ```
@@ -69,14 +69,17 @@
 //! through the runtime and stop with [`Error::Pagination`] instead of looping:
 //!
 //! ```no_run
-//! # #[cfg(feature = "contacts")]
+//! # #[cfg(feature = "conversations")]
 //! # async fn example(hl: highlevel::HighLevel) -> Result<(), highlevel::Error> {
 //! use futures_util::TryStreamExt as _;
 //!
-//! let contacts = hl.contacts();
-//! let mut stream = contacts.get_contacts().location_id("ve9EPM428h8vShlRW1KT").stream();
-//! while let Some(contact) = stream.try_next().await? {
-//!     println!("{:?}", contact.email);
+//! let conversations = hl.conversations();
+//! let mut stream = conversations
+//!     .search_conversation()
+//!     .location_id("ve9EPM428h8vShlRW1KT")
+//!     .stream();
+//! while let Some(conversation) = stream.try_next().await? {
+//!     println!("{:?}", conversation.last_message_body);
 //! }
 //! # Ok(())
 //! # }
