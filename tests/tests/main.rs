@@ -16,6 +16,7 @@ mod rate_limits;
 mod sandbox;
 mod sandbox_oauth;
 mod sandbox_webhooks;
+mod shared_budget;
 mod store_faults;
 mod store_tls;
 mod token_stores;
@@ -48,7 +49,8 @@ fn ran_alone(module: &str, function: &str) -> bool {
         return false;
     }
     let run = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args(["--exact", &test, "--nocapture"])
+        // `--include-ignored`: the test may be one that needs an outside server.
+        .args(["--exact", &test, "--nocapture", "--include-ignored"])
         .env(ALONE, &test)
         .output()
         .expect("the child runs");

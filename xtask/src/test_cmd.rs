@@ -291,8 +291,8 @@ fn module_filters(modules: &[&str]) -> Vec<String> {
 }
 
 /// Installs (apt, when missing) and starts Redis and PostgreSQL, and runs the token store,
-/// webhook seen-store and pending-install tests that need them (ignored by plain
-/// `cargo test`).
+/// webhook seen-store, pending-install and shared rate-limit budget tests that need them
+/// (ignored by plain `cargo test`).
 fn token_stores(root: &Path, project: &Project) -> Result<(u64, u64)> {
     crate::services::ensure_installed()?;
     let services = crate::services::start()?;
@@ -315,6 +315,7 @@ fn token_stores(root: &Path, project: &Project) -> Result<(u64, u64)> {
             "webhook_installs",
             "store_tls",
             "store_faults",
+            "shared_budget",
         ],
         &env,
     )

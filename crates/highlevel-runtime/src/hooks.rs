@@ -235,10 +235,11 @@ impl Call<'_> {
                 Ok(result) => result,
                 Err(auth) => return Ok(Failure::Auth(auth).into_response()),
             };
+            let mut advertised = Advertised::default();
             let outcome = match &result {
                 Ok(response) => {
                     span.record("status", response.status().as_u16());
-                    let advertised = Advertised::read(response.headers());
+                    advertised = Advertised::read(response.headers());
                     self.limiter.observe(&advertised);
                     Outcome::Status {
                         status: response.status(),
@@ -256,6 +257,7 @@ impl Call<'_> {
             };
             let backoff = backoffs.next().unwrap_or(config.cap);
             let decision = decide(&config, &attempt, &outcome, backoff);
+            let mut blocked_for = None;
             match outcome {
                 Outcome::Status {
                     status: StatusCode::TOO_MANY_REQUESTS,
@@ -266,10 +268,13 @@ impl Call<'_> {
                     // Everyone on this resource waits, instead of collecting 429s too.
                     let wait = retry_after.or(interval).unwrap_or(backoff);
                     self.limiter.throttled(wait.min(config.max_retry_after));
+                    blocked_for = Some(wait.min(config.max_retry_after));
                 }
                 Outcome::Status { .. } => self.limiter.answered(),
                 _ => {}
             }
+            // Every process sharing the budget follows what this answer said.
+            self.limiter.report(&advertised, blocked_for).await;
             match decision {
                 Decision::Retry(wait) => {
                     let Some(copy) = copy else {

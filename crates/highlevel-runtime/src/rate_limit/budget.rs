@@ -118,8 +118,9 @@ impl Budget {
             .count()
     }
 
-    /// When the next request may be sent.
-    pub(crate) fn slot(&mut self, now: Instant, wall: SystemTime) -> Slot {
+    /// What holds the next request back whatever the window says: a spent daily quota, a
+    /// 429's block. [`Slot::Now`] when neither does.
+    pub(crate) fn held(&mut self, now: Instant, wall: SystemTime) -> Slot {
         if let (Some(0), Some(resets_at)) = (self.daily_remaining, self.daily_resets_at) {
             if wall < resets_at {
                 return Slot::DailyExhausted { resets_at };
@@ -128,13 +129,22 @@ impl Budget {
             self.daily_remaining = None;
             self.daily_resets_at = None;
         }
-        let mut at = now;
         if let Some(blocked) = self.blocked_until {
             if blocked > now {
-                at = blocked;
-            } else {
-                self.blocked_until = None;
+                return Slot::At(blocked);
             }
+            self.blocked_until = None;
+        }
+        Slot::Now
+    }
+
+    /// When the next request may be sent.
+    pub(crate) fn slot(&mut self, now: Instant, wall: SystemTime) -> Slot {
+        let mut at = now;
+        match self.held(now, wall) {
+            Slot::Now => {}
+            Slot::At(blocked) => at = blocked,
+            spent @ Slot::DailyExhausted { .. } => return spent,
         }
         let window = self.window();
         while self.grants.len() > self.max as usize {
@@ -150,6 +160,30 @@ impl Budget {
             at = at.max(instant_after(*oldest, window));
         }
         if at <= now { Slot::Now } else { Slot::At(at) }
+    }
+
+    /// The limits a shared budget grants under: this budget's, with the margin.
+    pub(crate) fn shared_limits(&self) -> super::SharedLimits {
+        super::SharedLimits {
+            max: self.max,
+            window: self.window(),
+            daily_limit: self.daily_limit,
+        }
+    }
+
+    /// Requests this budget's log holds within the last window (with a shared backend: this
+    /// process's own grants).
+    pub(crate) fn own_recent(&self, now: Instant) -> u32 {
+        u32::try_from(self.recent(now)).unwrap_or(u32::MAX)
+    }
+
+    /// Takes `share` of `max` from now on (clamped to 1..=max); it grows back as after a
+    /// 429, from one interval on.
+    pub(crate) fn assume_share(&mut self, share: u32, now: Instant) {
+        self.share = share.clamp(1, self.max);
+        if self.share < self.max {
+            self.last_cut = Some(now);
+        }
     }
 
     /// Records a request sent at `now` (after [`Budget::slot`] said [`Slot::Now`]).

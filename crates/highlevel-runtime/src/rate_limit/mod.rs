@@ -6,9 +6,15 @@
 //! never holds up another. Every answer's `X-RateLimit-*` headers correct the budget: new
 //! limits take effect at once, and requests another process spent from the same budget
 //! (a remaining count lower than this client can explain) are counted as spent here too.
+//!
+//! Several processes of one app can share the budget itself through a [`SharedBudget`]
+//! backend (`RedisBudget` with feature `redis`): see [`RateLimitConfig::shared`].
 
 mod budget;
 pub(crate) mod headers;
+#[cfg(feature = "redis")]
+mod redis_budget;
+mod shared;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +27,21 @@ use crate::idle::SweptMap;
 use crate::saturating::{instant_after, wall_after};
 use budget::{Budget, Slot};
 pub(crate) use headers::Advertised;
+#[cfg(feature = "redis")]
+pub use redis_budget::{DEFAULT_SHARED_TIMEOUT, RedisBudget};
+pub use shared::{
+    SharedAnswer, SharedBudget, SharedBudgetError, SharedBudgetFuture, SharedCorrection,
+    SharedCount, SharedFigures, SharedLimits, SharedTake,
+};
+use shared::{SharedBackend, SharedLink, correction_for, fallback_share};
+
+/// The key prefix of shared budgets unless configured: one resource's budget is at
+/// `highlevel:ratelimit:location:<id>`.
+pub const DEFAULT_KEY_PREFIX: &str = "highlevel:ratelimit";
+
+/// How long a request waits for the shared budget by default before its process paces itself
+/// alone (the fallback).
+const SHARED_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// How requests are paced; the defaults are HighLevel's documented limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +53,10 @@ pub struct RateLimitConfig {
     pub(crate) daily: u64,
     pub(crate) adaptive: bool,
     pub(crate) margin_floor: Duration,
+    /// `None`: each process keeps its own budget (the memory backend).
+    pub(crate) shared: Option<SharedBackend>,
+    pub(crate) key_prefix: String,
+    pub(crate) shared_timeout: Duration,
 }
 
 impl Default for RateLimitConfig {
@@ -43,6 +68,9 @@ impl Default for RateLimitConfig {
             daily: 200_000,
             adaptive: true,
             margin_floor: Duration::from_millis(20),
+            shared: None,
+            key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            shared_timeout: SHARED_TIMEOUT,
         }
     }
 }
@@ -97,9 +125,54 @@ impl RateLimitConfig {
         self
     }
 
+    /// Takes every grant from `budget`, shared by all processes configured with the same
+    /// backend and [`RateLimitConfig::key_prefix`] (default: each process keeps its own
+    /// budget in memory). HighLevel's `X-RateLimit-Remaining` and 429 `Retry-After` are
+    /// written there, so every process follows them.
+    ///
+    /// When the backend does not answer within [`RateLimitConfig::shared_timeout`] the
+    /// process paces itself with its own budget, starting from the share of the window it was
+    /// using, logs that once, and goes back to the shared budget when it answers again
+    /// (it asks once a second). No call fails because the backend is down.
+    #[must_use]
+    pub fn shared(self, budget: impl SharedBudget + 'static) -> Self {
+        self.shared_arc(Arc::new(budget))
+    }
+
+    /// [`RateLimitConfig::shared`] with a backend already behind an `Arc` (one connection
+    /// for several handles).
+    #[must_use]
+    pub fn shared_arc(mut self, budget: Arc<dyn SharedBudget>) -> Self {
+        self.shared = Some(SharedBackend(budget));
+        self
+    }
+
+    /// Where the shared budgets live (default [`DEFAULT_KEY_PREFIX`]): apps that share one
+    /// Redis need one prefix each, or they share one budget. A process with a static token
+    /// (private integration token) keeps its budget at `<prefix>:token`, so give each token a
+    /// prefix of its own.
+    #[must_use]
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// How long a request waits for the shared budget before its process falls back to its
+    /// own (default 200 ms; at least 1 ms).
+    #[must_use]
+    pub fn shared_timeout(mut self, timeout: Duration) -> Self {
+        self.shared_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// Whether requests are paced.
     pub fn is_enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// Whether grants come from a shared backend.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
     }
 }
 
@@ -129,6 +202,11 @@ pub struct RateLimitStatus {
     pub daily_resets_at: Option<SystemTime>,
     /// When an answer last advertised limits.
     pub updated_at: Option<SystemTime>,
+    /// The shared budget's counts as it last reported them (`None` without a shared
+    /// backend, or before its first answer).
+    pub shared: Option<SharedFigures>,
+    /// Whether the process paces itself because the shared backend does not answer.
+    pub on_fallback: bool,
 }
 
 /// Why a call was not sent (or not sent again) for want of rate-limit budget.
@@ -191,6 +269,8 @@ pub(crate) struct RateLimiter {
     /// Budgets with nobody waiting, nothing sent within their window and nothing to
     /// remember (no 429 block, no spent quota, a full share) are dropped as the map grows.
     resources: Mutex<SweptMap<Arc<str>, Arc<ResourceLimiter>>>,
+    /// Whether the shared backend answers, for every resource of the handle.
+    link: Arc<SharedLink>,
 }
 
 impl fmt::Debug for RateLimiter {
@@ -212,6 +292,59 @@ pub(crate) struct ResourceLimiter {
     enabled: bool,
     /// Whether the share is below `max`, so that answers need the lock only then.
     reduced: AtomicBool,
+    shared: Option<SharedSide>,
+}
+
+/// One resource's side of the shared budget.
+#[derive(Debug)]
+struct SharedSide {
+    backend: SharedBackend,
+    /// `<prefix>:<resource>`.
+    key: String,
+    link: Arc<SharedLink>,
+    timeout: Duration,
+    /// The counts the backend last reported, and when.
+    last: Mutex<Option<(SharedCount, SystemTime)>>,
+    /// Whether this resource currently runs on its own budget (so that entering and leaving
+    /// the fallback adjust its share once).
+    local: AtomicBool,
+}
+
+impl SharedSide {
+    /// Runs one backend step within the timeout; records the outcome on the link and the
+    /// counts; `None` when the backend failed (the caller falls back).
+    async fn step<T>(
+        &self,
+        step: shared::SharedBudgetFuture<'_, T>,
+        count_of: impl Fn(&T) -> SharedCount,
+    ) -> Option<T> {
+        let result = match tokio::time::timeout(self.timeout, step).await {
+            Ok(result) => result,
+            Err(_) => Err(SharedBudgetError::Timeout(self.timeout)),
+        };
+        match result {
+            Ok(answer) => {
+                self.link.answered();
+                let count = count_of(&answer);
+                if count.discarded_nonsense {
+                    tracing::warn!(
+                        key = %self.key,
+                        "rate limit: unusable values in the shared budget were discarded"
+                    );
+                }
+                *lock(&self.last) = Some((count, SystemTime::now()));
+                Some(answer)
+            }
+            Err(error) => {
+                self.link.failed(Instant::now(), &error);
+                None
+            }
+        }
+    }
+
+    fn last_count(&self) -> Option<SharedCount> {
+        lock(&self.last).map(|(count, _)| count)
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -224,6 +357,7 @@ impl RateLimiter {
         Self {
             config,
             resources: Mutex::new(SweptMap::default()),
+            link: Arc::new(SharedLink::default()),
         }
     }
 
@@ -250,6 +384,14 @@ impl RateLimiter {
             adaptive: self.config.adaptive,
             enabled: self.config.enabled,
             reduced: AtomicBool::new(false),
+            shared: self.config.shared.clone().map(|backend| SharedSide {
+                backend,
+                key: format!("{}:{name}", self.config.key_prefix),
+                link: self.link.clone(),
+                timeout: self.config.shared_timeout,
+                last: Mutex::new(None),
+                local: AtomicBool::new(false),
+            }),
         });
         let now = Instant::now();
         resources.insert(name, limiter.clone(), |_, held| {
@@ -303,6 +445,25 @@ impl ResourceLimiter {
         loop {
             let now = Instant::now();
             let wall = SystemTime::now();
+            if let Some(shared) = &self.shared
+                && shared.link.shared_due(now)
+            {
+                match self.take_shared(shared, now, wall).await {
+                    Some(Slot::Now) => return Ok(Instant::now() - started),
+                    Some(Slot::At(at)) => {
+                        tokio::time::sleep_until(at).await;
+                        continue;
+                    }
+                    Some(Slot::DailyExhausted { resets_at }) => {
+                        return Err(RateLimitError::DailyQuotaExhausted {
+                            resource: self.name.to_string(),
+                            resets_at,
+                        });
+                    }
+                    // The backend failed: this process paces itself (below) meanwhile.
+                    None => {}
+                }
+            }
             let slot = {
                 let mut budget = lock(&self.budget);
                 let slot = budget.slot(now, wall);
@@ -324,6 +485,106 @@ impl ResourceLimiter {
         }
     }
 
+    /// One attempt at the shared budget: `None` when it did not answer.
+    ///
+    /// What only this process knows holds first (a `Retry-After` it was given, a daily quota
+    /// HighLevel said is spent); then the shared window decides.
+    async fn take_shared(
+        &self,
+        shared: &SharedSide,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Option<Slot> {
+        let limits = {
+            let mut budget = lock(&self.budget);
+            let held = budget.held(now, wall);
+            if held != Slot::Now {
+                return Some(held);
+            }
+            budget.shared_limits()
+        };
+        let Some(answer) = shared
+            .step(shared.backend.0.take(&shared.key, limits), |a| a.count)
+            .await
+        else {
+            self.enter_fallback(shared, now);
+            return None;
+        };
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let mut budget = lock(&self.budget);
+        if shared.local.swap(false, Ordering::Relaxed) {
+            // Back on the shared budget, which now decides the share.
+            let max = budget.max();
+            budget.assume_share(max, now);
+        }
+        Some(match answer.take {
+            SharedTake::Granted => {
+                // Counted here too: the own log is the fallback's starting point.
+                budget.grant(now, wall);
+                Slot::Now
+            }
+            // Asked again at least once per window, in case the budget changed meanwhile.
+            SharedTake::Wait(wait) => Slot::At(instant_after(now, wait.min(limits.window))),
+            SharedTake::DailySpent(left) => Slot::DailyExhausted {
+                resets_at: wall_after(wall, left),
+            },
+        })
+    }
+
+    /// The shared backend just failed: if this resource was on it, its own budget takes over
+    /// with the share of the window this process was using (adaptive; otherwise the budget
+    /// stays exactly as configured).
+    fn enter_fallback(&self, shared: &SharedSide, now: Instant) {
+        if shared.local.swap(true, Ordering::Relaxed) || !self.adaptive {
+            return;
+        }
+        let in_window = shared.last_count().map(|c| c.in_window);
+        let mut budget = lock(&self.budget);
+        let share = fallback_share(budget.max(), budget.own_recent(now), in_window);
+        budget.assume_share(share, now);
+        if share < budget.max() {
+            self.reduced.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes what an answer said to the shared budget, when it is news to it (see
+    /// [`shared::correction_for`]); a 429's block always is. Does nothing without a shared
+    /// backend or while the process is on its fallback (probing is the requests' job).
+    pub(crate) async fn report(&self, advertised: &Advertised, blocked_for: Option<Duration>) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        if shared.link.on_fallback() {
+            return;
+        }
+        let limits = lock(&self.budget).shared_limits();
+        // Not adaptive: the budget is exactly what is configured, whatever the headers say.
+        let (remaining, daily_remaining) = if self.adaptive {
+            (advertised.remaining, advertised.daily_remaining)
+        } else {
+            (None, None)
+        };
+        let Some(correction) = correction_for(
+            limits,
+            remaining,
+            daily_remaining,
+            blocked_for,
+            shared.last_count(),
+        ) else {
+            return;
+        };
+        if shared
+            .step(shared.backend.0.correct(&shared.key, correction), |count| {
+                *count
+            })
+            .await
+            .is_none()
+        {
+            self.enter_fallback(shared, Instant::now());
+        }
+    }
+
     /// Whether dropping this budget loses nothing: no grant within the window, no block, no
     /// spent daily quota, a full share.
     fn idle(&self, now: Instant) -> bool {
@@ -336,7 +597,16 @@ impl ResourceLimiter {
             return;
         }
         let mut budget = lock(&self.budget);
-        if self.adaptive {
+        if self.adaptive && self.shared.is_some() {
+            // Requests spent elsewhere go to the shared window (`report`); the own log keeps
+            // only this process's grants, the fallback's measure of its share.
+            let limits_only = Advertised {
+                remaining: None,
+                ..*advertised
+            };
+            budget.observe(&limits_only, Instant::now(), SystemTime::now());
+            budget.last_advertised = Some((*advertised, SystemTime::now()));
+        } else if self.adaptive {
             budget.observe(advertised, Instant::now(), SystemTime::now());
         } else {
             budget.last_advertised = Some((*advertised, SystemTime::now()));
@@ -373,6 +643,14 @@ impl ResourceLimiter {
     fn status(&self) -> RateLimitStatus {
         let budget = lock(&self.budget);
         let advertised = budget.last_advertised;
+        let shared = self.shared.as_ref().and_then(|side| {
+            lock(&side.last).map(|(count, seen_at)| SharedFigures {
+                in_window: count.in_window,
+                daily_used: count.daily_used,
+                seen_at,
+            })
+        });
+        let on_fallback = self.shared.as_ref().is_some_and(|s| s.link.on_fallback());
         RateLimitStatus {
             resource: self.name.to_string(),
             max: budget.max(),
@@ -384,6 +662,8 @@ impl ResourceLimiter {
             daily_remaining: budget.daily_remaining(),
             daily_resets_at: budget.daily_resets_at(),
             updated_at: advertised.map(|(_, at)| at),
+            shared,
+            on_fallback,
         }
     }
 }
@@ -391,6 +671,151 @@ impl ResourceLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shared budget in memory that can be switched off, counting grants per window.
+    #[derive(Debug, Default)]
+    struct SwitchableBudget {
+        down: AtomicBool,
+        grants: Mutex<Vec<Instant>>,
+        corrections: Mutex<Vec<SharedCorrection>>,
+    }
+
+    impl SharedBudget for SwitchableBudget {
+        fn take<'a>(
+            &'a self,
+            _key: &'a str,
+            limits: SharedLimits,
+        ) -> SharedBudgetFuture<'a, SharedAnswer> {
+            Box::pin(async move {
+                if self.down.load(Ordering::Relaxed) {
+                    return Err(SharedBudgetError::Unavailable("switched off".into()));
+                }
+                let now = Instant::now();
+                let mut grants = lock(&self.grants);
+                grants.retain(|t| *t + limits.window > now);
+                let in_window = u32::try_from(grants.len()).expect("small");
+                if in_window >= limits.max {
+                    let wait = grants[0] + limits.window - now;
+                    return Ok(SharedAnswer::new(
+                        SharedTake::Wait(wait),
+                        SharedCount::new(in_window, 0, false),
+                    ));
+                }
+                grants.push(now);
+                Ok(SharedAnswer::new(
+                    SharedTake::Granted,
+                    SharedCount::new(in_window + 1, 0, false),
+                ))
+            })
+        }
+
+        fn correct<'a>(
+            &'a self,
+            _key: &'a str,
+            correction: SharedCorrection,
+        ) -> SharedBudgetFuture<'a, SharedCount> {
+            Box::pin(async move {
+                lock(&self.corrections).push(correction);
+                Ok(SharedCount::default())
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_down_shared_budget_falls_back_to_the_share_used_and_recovers() {
+        let backend = Arc::new(SwitchableBudget::default());
+        let config = RateLimitConfig::new()
+            .per_interval(4, Duration::from_secs(1))
+            .margin(Duration::ZERO)
+            .shared_arc(backend.clone());
+        let limiter = RateLimiter::new(config);
+        let resource = limiter.resource("location:a");
+        // Another process took half of the window.
+        lock(&backend.grants).extend([Instant::now(), Instant::now()]);
+        for _ in 0..2 {
+            assert_eq!(resource.acquire().await, Ok(Duration::ZERO));
+        }
+        assert_eq!(
+            resource.acquire().await,
+            Ok(Duration::from_millis(1_010)),
+            "the shared window is full (1 s and the 1 % margin)"
+        );
+        let status = limiter.status("location:a").expect("known");
+        assert!(!status.on_fallback);
+        assert_eq!(status.shared.map(|s| s.in_window), Some(1));
+
+        backend.down.store(true, Ordering::Relaxed);
+        tokio::time::advance(Duration::from_millis(500)).await;
+        resource.acquire().await.expect("the fallback grants");
+        let status = limiter.status("location:a").expect("known");
+        assert!(status.on_fallback);
+        assert_eq!(status.share, 4, "it had the whole window to itself of late");
+
+        backend.down.store(false, Ordering::Relaxed);
+        tokio::time::advance(shared::PROBE_EVERY).await;
+        resource.acquire().await.expect("the shared budget grants");
+        assert!(!limiter.status("location:a").expect("known").on_fallback);
+        assert_eq!(
+            lock(&backend.grants).len(),
+            1,
+            "granted by the backend again"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_fallback_share_is_the_part_of_the_window_this_process_used() {
+        let backend = Arc::new(SwitchableBudget::default());
+        let limiter = RateLimiter::new(
+            RateLimitConfig::new()
+                .per_interval(10, Duration::from_secs(10))
+                .shared_arc(backend.clone()),
+        );
+        let resource = limiter.resource("location:a");
+        lock(&backend.grants).extend([Instant::now(); 6]);
+        for _ in 0..2 {
+            resource.acquire().await.expect("granted");
+        }
+        backend.down.store(true, Ordering::Relaxed);
+        resource.acquire().await.expect("the fallback grants");
+        let status = limiter.status("location:a").expect("known");
+        assert!(status.on_fallback);
+        // 2 of the 8 in the window: a quarter of 10, rounded up.
+        assert_eq!(status.share, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_news_and_blocks_reach_the_shared_budget() {
+        let backend = Arc::new(SwitchableBudget::default());
+        let limiter = RateLimiter::new(
+            RateLimitConfig::new()
+                .per_interval(10, Duration::from_secs(10))
+                .shared_arc(backend.clone()),
+        );
+        let resource = limiter.resource("location:a");
+        resource.acquire().await.expect("granted");
+        let explained = Advertised {
+            remaining: Some(9),
+            ..Advertised::default()
+        };
+        resource.report(&explained, None).await;
+        assert!(lock(&backend.corrections).is_empty());
+        let spent_elsewhere = Advertised {
+            remaining: Some(3),
+            ..Advertised::default()
+        };
+        resource.observe(&spent_elsewhere);
+        resource.report(&spent_elsewhere, None).await;
+        resource
+            .report(&Advertised::default(), Some(Duration::from_secs(2)))
+            .await;
+        let corrections = lock(&backend.corrections).clone();
+        assert_eq!(corrections.len(), 2);
+        assert_eq!(corrections[0].remaining, Some(3));
+        assert_eq!(corrections[1].blocked_for, Some(Duration::from_secs(2)));
+        // The own log keeps this process's grant only: the fallback's measure.
+        let status = limiter.status("location:a").expect("known");
+        assert_eq!((status.available_now, status.remaining), (9, Some(3)));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn callers_are_served_in_arrival_order() {
