@@ -267,8 +267,9 @@ impl Call<'_> {
                 } => {
                     // Everyone on this resource waits, instead of collecting 429s too.
                     let wait = retry_after.or(interval).unwrap_or(backoff);
-                    self.limiter.throttled(wait.min(config.max_retry_after));
-                    blocked_for = Some(wait.min(config.max_retry_after));
+                    let blocked = wait.min(config.max_retry_after);
+                    self.limiter.throttled(blocked);
+                    blocked_for = Some(blocked);
                 }
                 Outcome::Status { .. } => self.limiter.answered(),
                 _ => {}

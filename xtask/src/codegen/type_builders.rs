@@ -116,10 +116,12 @@ fn reachable(
     let mut kept = BTreeSet::new();
     let mut pending: Vec<String> = roots.iter().cloned().collect();
     while let Some(name) = pending.pop() {
-        if !references.contains_key(&name) || !kept.insert(name.clone()) {
+        let Some(named) = references.get(&name) else {
             continue;
+        };
+        if kept.insert(name) {
+            pending.extend(named.iter().cloned());
         }
-        pending.extend(references[&name].iter().cloned());
     }
     kept
 }
