@@ -177,6 +177,17 @@ impl Budget {
         u32::try_from(self.recent(now)).unwrap_or(u32::MAX)
     }
 
+    /// How long ago each grant of the last window sent at or after `since` went, oldest
+    /// first (with a shared backend: the requests this process sent on its fallback).
+    pub(crate) fn sent_since(&self, since: Instant, now: Instant) -> Vec<Duration> {
+        let window = self.window();
+        self.grants
+            .iter()
+            .filter(|t| **t >= since && instant_after(**t, window) > now)
+            .map(|t| now.saturating_duration_since(*t))
+            .collect()
+    }
+
     /// Takes `share` of `max` from now on (clamped to 1..=max); it grows back as after a
     /// 429, from one interval on.
     pub(crate) fn assume_share(&mut self, share: u32, now: Instant) {

@@ -30,8 +30,8 @@ pub(crate) use headers::Advertised;
 #[cfg(feature = "redis")]
 pub use redis_budget::{DEFAULT_SHARED_TIMEOUT, RedisBudget};
 pub use shared::{
-    SharedAnswer, SharedBudget, SharedBudgetError, SharedBudgetFuture, SharedCorrection,
-    SharedCount, SharedFigures, SharedLimits, SharedTake,
+    SHARED_WAIT_REFRESH, SharedAnswer, SharedBudget, SharedBudgetError, SharedBudgetFuture,
+    SharedCorrection, SharedCount, SharedFigures, SharedLimits, SharedTake, SharedWaiter,
 };
 use shared::{SharedBackend, SharedLink, correction_for, fallback_share};
 
@@ -308,6 +308,8 @@ struct SharedSide {
     /// Whether this resource currently runs on its own budget (so that entering and leaving
     /// the fallback adjust its share once).
     local: AtomicBool,
+    /// Since when, while the requests it sent on its own budget are not yet written back.
+    fell_back_at: Mutex<Option<Instant>>,
 }
 
 impl SharedSide {
@@ -391,6 +393,7 @@ impl RateLimiter {
                 timeout: self.config.shared_timeout,
                 last: Mutex::new(None),
                 local: AtomicBool::new(false),
+                fell_back_at: Mutex::new(None),
             }),
         });
         let now = Instant::now();
@@ -423,7 +426,8 @@ impl ResourceLimiter {
     ///
     /// Callers queue in arrival order (tokio's mutex is fair); the one at the head sleeps
     /// until the budget allows it, and re-reads the budget after sleeping because an
-    /// answer may have changed it meanwhile.
+    /// answer may have changed it meanwhile. With a shared backend the head of each process's
+    /// queue waits in the backend's queue too, as one [`SharedWaiter`] until it is granted.
     pub(crate) async fn acquire(&self) -> Result<Duration, RateLimitError> {
         let started = Instant::now();
         if !self.enabled {
@@ -442,13 +446,14 @@ impl ResourceLimiter {
             Ok(turn) => turn,
             Err(_) => self.queue.lock().await,
         };
+        let waiter = SharedWaiter::next();
         loop {
             let now = Instant::now();
             let wall = SystemTime::now();
             if let Some(shared) = &self.shared
                 && shared.link.shared_due(now)
             {
-                match self.take_shared(shared, now, wall).await {
+                match self.take_shared(shared, waiter, now, wall).await {
                     Some(Slot::Now) => return Ok(Instant::now() - started),
                     Some(Slot::At(at)) => {
                         tokio::time::sleep_until(at).await;
@@ -492,6 +497,7 @@ impl ResourceLimiter {
     async fn take_shared(
         &self,
         shared: &SharedSide,
+        waiter: SharedWaiter,
         now: Instant,
         wall: SystemTime,
     ) -> Option<Slot> {
@@ -503,8 +509,13 @@ impl ResourceLimiter {
             }
             budget.shared_limits()
         };
+        if !self.write_back(shared, limits, now).await {
+            return None;
+        }
         let Some(answer) = shared
-            .step(shared.backend.0.take(&shared.key, limits), |a| a.count)
+            .step(shared.backend.0.take(&shared.key, limits, waiter), |a| {
+                a.count
+            })
             .await
         else {
             self.enter_fallback(shared, now);
@@ -524,19 +535,50 @@ impl ResourceLimiter {
                 budget.grant(now, wall);
                 Slot::Now
             }
-            // Asked again at least once per window, in case the budget changed meanwhile.
-            SharedTake::Wait(wait) => Slot::At(instant_after(now, wait.min(limits.window))),
+            // Asked again at least once per window, in case the budget changed meanwhile, and
+            // often enough that the backend keeps this waiter's place in its queue.
+            SharedTake::Wait(wait) => Slot::At(instant_after(
+                now,
+                wait.min(limits.window).min(SHARED_WAIT_REFRESH),
+            )),
             SharedTake::DailySpent(left) => Slot::DailyExhausted {
                 resets_at: wall_after(wall, left),
             },
         })
     }
 
+    /// Back from the fallback: writes the requests this process sent on its own budget to
+    /// the shared window first, so that the processes that come back together do not each
+    /// take a whole window again. `false` when the backend still does not answer.
+    async fn write_back(&self, shared: &SharedSide, limits: SharedLimits, now: Instant) -> bool {
+        let Some(since) = *lock(&shared.fell_back_at) else {
+            return true;
+        };
+        let ages = lock(&self.budget).sent_since(since, now);
+        if !ages.is_empty()
+            && shared
+                .step(
+                    shared.backend.0.record_sent(&shared.key, limits, &ages),
+                    |count| *count,
+                )
+                .await
+                .is_none()
+        {
+            return false;
+        }
+        *lock(&shared.fell_back_at) = None;
+        true
+    }
+
     /// The shared backend just failed: if this resource was on it, its own budget takes over
     /// with the share of the window this process was using (adaptive; otherwise the budget
     /// stays exactly as configured).
     fn enter_fallback(&self, shared: &SharedSide, now: Instant) {
-        if shared.local.swap(true, Ordering::Relaxed) || !self.adaptive {
+        if shared.local.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        lock(&shared.fell_back_at).get_or_insert(now);
+        if !self.adaptive {
             return;
         }
         let in_window = shared.last_count().map(|c| c.in_window);
@@ -647,6 +689,7 @@ impl ResourceLimiter {
             lock(&side.last).map(|(count, seen_at)| SharedFigures {
                 in_window: count.in_window,
                 daily_used: count.daily_used,
+                waiting: count.waiting,
                 seen_at,
             })
         });
@@ -678,6 +721,7 @@ mod tests {
         down: AtomicBool,
         grants: Mutex<Vec<Instant>>,
         corrections: Mutex<Vec<SharedCorrection>>,
+        recorded: Mutex<Vec<Vec<Duration>>>,
     }
 
     impl SharedBudget for SwitchableBudget {
@@ -685,6 +729,7 @@ mod tests {
             &'a self,
             _key: &'a str,
             limits: SharedLimits,
+            _waiter: SharedWaiter,
         ) -> SharedBudgetFuture<'a, SharedAnswer> {
             Box::pin(async move {
                 if self.down.load(Ordering::Relaxed) {
@@ -717,6 +762,29 @@ mod tests {
             Box::pin(async move {
                 lock(&self.corrections).push(correction);
                 Ok(SharedCount::default())
+            })
+        }
+
+        fn record_sent<'a>(
+            &'a self,
+            _key: &'a str,
+            _limits: SharedLimits,
+            ages: &'a [Duration],
+        ) -> SharedBudgetFuture<'a, SharedCount> {
+            Box::pin(async move {
+                if self.down.load(Ordering::Relaxed) {
+                    return Err(SharedBudgetError::Unavailable("switched off".into()));
+                }
+                lock(&self.recorded).push(ages.to_vec());
+                let now = Instant::now();
+                let mut grants = lock(&self.grants);
+                grants.extend(ages.iter().map(|age| now - *age));
+                grants.sort();
+                Ok(SharedCount::new(
+                    u32::try_from(grants.len()).expect("small"),
+                    0,
+                    false,
+                ))
             })
         }
     }
@@ -756,10 +824,51 @@ mod tests {
         resource.acquire().await.expect("the shared budget grants");
         assert!(!limiter.status("location:a").expect("known").on_fallback);
         assert_eq!(
-            lock(&backend.grants).len(),
-            1,
-            "granted by the backend again"
+            *lock(&backend.recorded),
+            [vec![Duration::from_millis(1_000)]],
+            "the fallback's grant, written back first"
         );
+        assert_eq!(
+            lock(&backend.grants).len(),
+            2,
+            "the fallback's grant and one granted by the backend again"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_sent_on_the_fallback_are_written_back_once_when_it_answers() {
+        let backend = Arc::new(SwitchableBudget::default());
+        let limiter = RateLimiter::new(
+            RateLimitConfig::new()
+                .per_interval(10, Duration::from_secs(10))
+                .margin(Duration::ZERO)
+                .shared_arc(backend.clone()),
+        );
+        let resource = limiter.resource("location:a");
+        resource.acquire().await.expect("shared grant");
+        backend.down.store(true, Ordering::Relaxed);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        for _ in 0..3 {
+            resource.acquire().await.expect("the fallback grants");
+            tokio::time::advance(Duration::from_millis(100)).await;
+        }
+        // A probe while it is still down writes nothing and keeps the grants for later.
+        tokio::time::advance(shared::PROBE_EVERY).await;
+        resource.acquire().await.expect("the fallback grants");
+        assert!(lock(&backend.recorded).is_empty());
+
+        backend.down.store(false, Ordering::Relaxed);
+        tokio::time::advance(shared::PROBE_EVERY).await;
+        resource.acquire().await.expect("the shared budget grants");
+        let ms = |ms| Duration::from_millis(ms);
+        assert_eq!(
+            *lock(&backend.recorded),
+            [vec![ms(2_300), ms(2_200), ms(2_100), ms(1_000)]],
+            "the 4 fallback grants with their ages, not the shared grant before"
+        );
+        assert_eq!(lock(&backend.grants).len(), 1 + 4 + 1);
+        resource.acquire().await.expect("the shared budget grants");
+        assert_eq!(lock(&backend.recorded).len(), 1, "written back once");
     }
 
     #[tokio::test(start_paused = true)]

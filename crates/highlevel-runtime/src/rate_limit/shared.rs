@@ -14,6 +14,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -35,11 +36,29 @@ pub type SharedBudgetFuture<'a, T> =
 pub trait SharedBudget: Send + Sync + fmt::Debug {
     /// Takes one request from the budget if `limits` allow it now; otherwise says how long to
     /// wait (or that the daily quota is spent) and takes nothing.
+    ///
+    /// `waiter` is the same on every attempt of one call and new for each call, so that a
+    /// backend can serve waiting calls in arrival order across processes (a free slot goes
+    /// to the longest waiting, not to whoever asks first once it frees). A waiting call asks
+    /// again at least every [`SHARED_WAIT_REFRESH`]; a backend may forget a waiter that has
+    /// not asked for a few of those (its process died, or the call was dropped).
     fn take<'a>(
         &'a self,
         key: &'a str,
         limits: SharedLimits,
+        waiter: SharedWaiter,
     ) -> SharedBudgetFuture<'a, SharedAnswer>;
+
+    /// Adds requests this process sent while the backend did not answer (paced by its own
+    /// budget) to the window, each `ages[i]` ago, and to the daily count, so that the
+    /// processes do not overshoot the window once the backend answers again. Called once when
+    /// the backend answers after an outage, with at most one window's worth of requests.
+    fn record_sent<'a>(
+        &'a self,
+        key: &'a str,
+        limits: SharedLimits,
+        ages: &'a [Duration],
+    ) -> SharedBudgetFuture<'a, SharedCount>;
 
     /// Writes what an answer said into the budget: requests spent elsewhere
     /// (`X-RateLimit-Remaining` below the budget's own count) and a 429's block.
@@ -48,6 +67,29 @@ pub trait SharedBudget: Send + Sync + fmt::Debug {
         key: &'a str,
         correction: SharedCorrection,
     ) -> SharedBudgetFuture<'a, SharedCount>;
+}
+
+/// How often a call waiting for the shared budget asks it again at least, so that the
+/// backend knows it is still waiting.
+pub const SHARED_WAIT_REFRESH: Duration = Duration::from_secs(1);
+
+/// One call waiting for the shared budget (see [`SharedBudget::take`]): unique within the
+/// process, whatever the handle or backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SharedWaiter(u64);
+
+impl SharedWaiter {
+    /// A waiter no other call of this process has.
+    pub fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Its number, unique within the process (a backend adds what makes it unique across
+    /// processes).
+    pub fn id(self) -> u64 {
+        self.0
+    }
 }
 
 /// The limits a grant is taken under (this process's view: configured, or as HighLevel last
@@ -86,6 +128,9 @@ pub struct SharedCount {
     /// Whether the step found values it could not use (a hand-edited key, another program's
     /// data under the prefix) and discarded them.
     pub discarded_nonsense: bool,
+    /// Calls (at most one per process and resource) waiting in the shared queue, when the
+    /// backend keeps one.
+    pub waiting: u32,
 }
 
 impl SharedCount {
@@ -95,7 +140,15 @@ impl SharedCount {
             in_window,
             daily_used,
             discarded_nonsense,
+            waiting: 0,
         }
+    }
+
+    /// With the number of calls waiting in the backend's queue.
+    #[must_use]
+    pub fn with_waiting(mut self, waiting: u32) -> Self {
+        self.waiting = waiting;
+        self
     }
 }
 
@@ -195,6 +248,8 @@ pub struct SharedFigures {
     pub in_window: u32,
     /// Requests today (UTC), from every process of the app.
     pub daily_used: u64,
+    /// Calls waiting in the shared queue (one per waiting process at most).
+    pub waiting: u32,
     /// When the shared budget said so.
     pub seen_at: SystemTime,
 }
