@@ -18,6 +18,9 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Set in a worker process: the sandbox URL, token, key prefix and request count, `|`-joined.
 const WORKER: &str = "HIGHLEVEL_TEST_SHARED_BUDGET_WORKER";
+/// Set in a worker process of the fairness test: the sandbox URL, token, location, key prefix,
+/// Redis URL, task count and request count, `|`-joined.
+const FAIR_WORKER: &str = "HIGHLEVEL_TEST_SHARED_BUDGET_FAIR_WORKER";
 
 fn redis_url() -> String {
     std::env::var("HIGHLEVEL_TEST_REDIS_URL").unwrap_or_else(|_| {
@@ -167,6 +170,212 @@ async fn processes_sharing_one_budget_collect_no_429s() {
     assert!(elapsed >= Duration::from_millis(2_500), "{elapsed:?}");
 }
 
+/// In a fairness worker: `tasks` tasks of one handle make the calls between them, then the
+/// process prints its slowest call and when it finished; returns `true`.
+async fn worked_fairly() -> bool {
+    let Ok(spec) = std::env::var(FAIR_WORKER) else {
+        return false;
+    };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let [url, token, location, prefix, redis, tasks, count] = parts[..] else {
+        panic!("worker spec {spec}");
+    };
+    let (tasks, count): (usize, usize) = (
+        tasks.parse().expect("a task count"),
+        count.parse().expect("a count"),
+    );
+    let limits = RateLimitConfig::new()
+        .per_interval(4, Duration::from_millis(400))
+        .margin(Duration::from_millis(100));
+    let hl = handle(url, token, shared(redis, prefix, limits));
+    let calls: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (hl, location) = (hl.clone(), location.to_owned());
+            tokio::spawn(async move {
+                let mut slowest = Duration::ZERO;
+                for _ in 0..count / tasks {
+                    let call = Instant::now();
+                    get_location(&hl, &location).await;
+                    slowest = slowest.max(call.elapsed());
+                }
+                slowest
+            })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    for call in calls {
+        slowest = slowest.max(call.await.expect("the task"));
+    }
+    let finished = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    println!("fair-worker {} {finished}", slowest.as_millis());
+    true
+}
+
+/// A worker's slowest call and when it finished (ms since 1970), from its output.
+fn fair_result(output: &std::process::Output) -> (u128, u128) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "worker:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .find_map(|line| {
+            let mut numbers = line.strip_prefix("fair-worker ")?.split(' ');
+            Some((numbers.next()?.parse().ok()?, numbers.next()?.parse().ok()?))
+        })
+        .unwrap_or_else(|| panic!("no result in:\n{stdout}"))
+}
+
+/// A process that reaches Redis later than another (farther away, slower to wake) still gets
+/// its turn: waiting calls are served in arrival order across processes. Without the queue
+/// every waiter wakes when a slot frees and the nearer process, always waiting with one of
+/// its many tasks, wins every slot: the far one's calls would wait until it is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: cargo xtask test"]
+async fn a_process_farther_from_redis_is_not_starved() {
+    if worked_fairly().await {
+        return;
+    }
+    const GREEDY_TASKS: usize = 6;
+    const GREEDY_CALLS: usize = 48;
+    const FAR_CALLS: usize = 6;
+    let sandbox = Sandbox::builder()
+        .rate_limit(4, Duration::from_millis(400))
+        .serve()
+        .await
+        .expect("sandbox");
+    let redis = redis_url();
+    let proxy = Proxy::start(redis_address(&redis)).await.expect("proxy");
+    proxy.delay(Duration::from_millis(20));
+    let far_redis = format!("redis://127.0.0.1:{}/", proxy.port());
+    let prefix = unique_prefix("fair");
+    let test = crate::test_name(
+        module_path!(),
+        "a_process_farther_from_redis_is_not_starved",
+    );
+    let worker = |redis: &str, tasks: usize, calls: usize| {
+        tokio::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", &test, "--ignored", "--nocapture"])
+            .env(
+                FAIR_WORKER,
+                format!(
+                    "{}|{}|{}|{prefix}|{redis}|{tasks}|{calls}",
+                    sandbox.url(),
+                    sandbox.token(),
+                    sandbox.location_id()
+                ),
+            )
+            .output()
+    };
+    let (greedy, far) = tokio::join!(
+        worker(&redis, GREEDY_TASKS, GREEDY_CALLS),
+        worker(&far_redis, 1, FAR_CALLS)
+    );
+    let (_, greedy_finished) = fair_result(&greedy.expect("the greedy worker runs"));
+    let (far_slowest, far_finished) = fair_result(&far.expect("the far worker runs"));
+    println!(
+        "far process: slowest call {far_slowest} ms, done {} ms before the greedy one",
+        greedy_finished.saturating_sub(far_finished)
+    );
+    let stats = sandbox.rate_limit_stats();
+    assert_eq!(stats.throttled, 0, "{stats:?}");
+    assert_eq!(
+        stats.allowed,
+        (GREEDY_CALLS + FAR_CALLS) as u64,
+        "{stats:?}"
+    );
+    // In arrival order the far process's waiting call takes the next slot that frees: at most
+    // one window (500 ms) plus its 20 ms per command. Starved, its calls wait for the greedy
+    // process's 48 calls (6 s).
+    assert!(
+        far_slowest < 1_500,
+        "the far process's slowest call took {far_slowest} ms"
+    );
+    assert!(
+        far_finished + 1_000 < greedy_finished,
+        "the far process finished at {far_finished}, the greedy one at {greedy_finished}"
+    );
+}
+
+/// Requests a process sent on its own budget while Redis was down are in the shared window
+/// once it is back, so that the other processes do not spend that window again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: cargo xtask test"]
+async fn requests_sent_during_an_outage_are_written_back() {
+    let sandbox = Sandbox::builder()
+        .without_rate_limits()
+        .serve()
+        .await
+        .expect("sandbox");
+    let redis = redis_url();
+    let proxy = Proxy::start(redis_address(&redis)).await.expect("proxy");
+    let through_proxy = format!("redis://127.0.0.1:{}/", proxy.port());
+    let prefix = unique_prefix("write-back");
+    let limits = || RateLimitConfig::new().per_interval(10, Duration::from_secs(60));
+    let hl = handle(
+        sandbox.url(),
+        sandbox.token(),
+        shared(&through_proxy, &prefix, limits()),
+    );
+    let location = sandbox.location_id();
+    let window_key = format!("{{{prefix}:token}}:log");
+    get_location(&hl, location).await;
+
+    proxy.refuse(true);
+    proxy.drop_connections();
+    for _ in 0..3 {
+        get_location(&hl, location).await;
+    }
+    assert!(hl.rate_limit("token").expect("called").on_fallback);
+    assert_eq!(
+        redis_command(redis_address(&redis), &["ZCARD", &window_key]).await,
+        ":1"
+    );
+
+    proxy.pass();
+    let back = Instant::now();
+    while hl.rate_limit("token").expect("called").on_fallback {
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "never went back to the shared budget"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        get_location(&hl, location).await;
+    }
+    // 1 before, the outage's 3 (and any probes' that fell back meanwhile), the one that came
+    // back: as many as the sandbox saw.
+    let sent = sandbox_calls(&hl);
+    assert_eq!(
+        redis_command(redis_address(&redis), &["ZCARD", &window_key]).await,
+        format!(":{sent}")
+    );
+    let other_process = handle(
+        sandbox.url(),
+        sandbox.token(),
+        shared(&redis, &prefix, limits()),
+    );
+    let status = {
+        get_location(&other_process, location).await;
+        other_process.rate_limit("token").expect("called")
+    };
+    assert_eq!(
+        status.shared.map(|s| s.in_window),
+        Some(sent + 1),
+        "{status:?}"
+    );
+}
+
+/// How many requests `hl` sent within the window (its own log, fallback or not).
+fn sandbox_calls(hl: &HighLevel) -> u32 {
+    let status = hl.rate_limit("token").expect("called");
+    status.max - status.available_now
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis: cargo xtask test"]
 async fn two_prefixes_do_not_share_a_budget() {
@@ -203,6 +412,63 @@ async fn two_prefixes_do_not_share_a_budget() {
         "a's second process waits for what its first spent: {:?}",
         waited.elapsed()
     );
+}
+
+/// The sandbox program's `--redis-url`: sandboxes counting in one Redis refuse a location's
+/// requests past its limit together, whichever of them the requests reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: cargo xtask test"]
+async fn sandboxes_counting_in_one_redis_share_each_locations_limit() {
+    let location = unique_prefix("sandbox-location");
+    let start = || {
+        Sandbox::builder()
+            .location_id(&location)
+            .rate_limit(3, Duration::from_secs(60))
+            .shared_rate_limits(redis_url())
+            .serve()
+    };
+    let (first, second) = (
+        start().await.expect("sandbox"),
+        start().await.expect("sandbox"),
+    );
+    let client = highlevel_tests::http_client();
+    let mut answers = Vec::new();
+    for sandbox in [&first, &second, &first, &second, &first] {
+        let answer = client
+            .get(format!("{}/locations/{location}", sandbox.url()))
+            .bearer_auth(sandbox.token())
+            .header("Version", "2021-07-28")
+            .send()
+            .await
+            .expect("an answer");
+        let header = |name: &str| {
+            answer
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        answers.push((
+            answer.status().as_u16(),
+            header("x-ratelimit-remaining"),
+            header("retry-after"),
+        ));
+    }
+    let no_wait = String::new;
+    assert_eq!(
+        answers,
+        [
+            (200, "2".to_owned(), no_wait()),
+            (200, "1".to_owned(), no_wait()),
+            (200, "0".to_owned(), no_wait()),
+            (429, "0".to_owned(), "60".to_owned()),
+            (429, "0".to_owned(), "60".to_owned()),
+        ]
+    );
+    let (a, b) = (first.rate_limit_stats(), second.rate_limit_stats());
+    assert_eq!((a.allowed, a.throttled), (2, 1), "{a:?}");
+    assert_eq!((b.allowed, b.throttled), (1, 1), "{b:?}");
 }
 
 fn captured_subscriber() -> (CapturedLog, impl tracing::Subscriber + Send + Sync) {
@@ -305,9 +571,11 @@ async fn nonsense_in_the_shared_keys_is_discarded_with_a_log() {
     let redis = redis_url();
     let address = redis_address(&redis);
     let prefix = unique_prefix("nonsense");
-    let (window_key, state_key) = (
+    let (window_key, state_key, queue_key, alive_key) = (
         format!("{{{prefix}:token}}:log"),
         format!("{{{prefix}:token}}:state"),
+        format!("{{{prefix}:token}}:queue"),
+        format!("{{{prefix}:token}}:alive"),
     );
     let hl = handle(
         sandbox.url(),
@@ -315,11 +583,11 @@ async fn nonsense_in_the_shared_keys_is_discarded_with_a_log() {
         shared(
             &redis,
             &prefix,
-            RateLimitConfig::new().per_interval(5, Duration::from_secs(60)),
+            RateLimitConfig::new().per_interval(10, Duration::from_secs(60)),
         ),
     );
     let location = sandbox.location_id();
-    let edits: [&[&str]; 4] = [
+    let edits: [&[&str]; 7] = [
         &["SET", &window_key, "garbage"],
         &[
             "HSET",
@@ -331,6 +599,10 @@ async fn nonsense_in_the_shared_keys_is_discarded_with_a_log() {
         ],
         &["HSET", &state_key, "blocked_until", "99999999999999999"],
         &["ZADD", &window_key, "1e15", "from-the-far-future"],
+        &["SET", &queue_key, "garbage"],
+        // A waiter whose place the arrival counter never handed out, and a deadline days away.
+        &["ZADD", &queue_key, "99999", "ghost"],
+        &["ZADD", &alive_key, "1e15", "immortal"],
     ];
     for edit in edits {
         redis_command(address, edit).await;
@@ -352,7 +624,7 @@ async fn nonsense_in_the_shared_keys_is_discarded_with_a_log() {
     assert_eq!(
         text.matches("unusable values in the shared budget were discarded")
             .count(),
-        4,
+        7,
         "{text}"
     );
 }

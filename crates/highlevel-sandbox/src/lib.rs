@@ -119,6 +119,9 @@ pub struct Sandbox {
     installed_locations: usize,
     access_token_ttl: Duration,
     rate_limits: Option<RateLimits>,
+    /// Redis URL of the shared rate-limit counts (feature `redis`).
+    #[cfg(feature = "redis")]
+    rate_limit_redis: Option<String>,
     seeded_contacts: usize,
     webhook_url: Option<String>,
 }
@@ -126,7 +129,11 @@ pub struct Sandbox {
 impl fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A caller may configure a token that matters elsewhere; it stays out of Debug output.
-        f.debug_struct("Sandbox")
+        let mut debug = f.debug_struct("Sandbox");
+        // Whether the counts are in Redis; its URL may carry a password.
+        #[cfg(feature = "redis")]
+        debug.field("shared_rate_limits", &self.rate_limit_redis.is_some());
+        debug
             .field("location_id", &self.location_id)
             .field("port", &self.port)
             .field("body_timeout", &self.body_timeout)
@@ -154,6 +161,8 @@ impl Default for Sandbox {
             installed_locations: 0,
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             rate_limits: Some(RateLimits::default()),
+            #[cfg(feature = "redis")]
+            rate_limit_redis: None,
             seeded_contacts: 0,
             webhook_url: None,
         }
@@ -264,6 +273,18 @@ impl Sandbox {
         self
     }
 
+    /// Keeps the per-location rate-limit counts (window and day) in the Redis at `url`
+    /// (feature `redis`; `redis://[:password@]host:port/db`), so that every sandbox pointed at it counts each location's requests
+    /// together, as HighLevel does across its servers: several sandbox processes behind one
+    /// address, or one restarted mid-window. The limits themselves are each sandbox's own
+    /// (give them the same). The keys are `highlevel-sandbox:ratelimit:{<location>}:window`
+    /// and `:day`. When Redis does not answer, a limited request is answered 503.
+    #[cfg(feature = "redis")]
+    pub fn shared_rate_limits(mut self, url: impl Into<String>) -> Self {
+        self.rate_limit_redis = Some(url.into());
+        self
+    }
+
     /// No rate limits and no `X-RateLimit-*` headers: for measuring the client alone.
     pub fn without_rate_limits(mut self) -> Self {
         self.rate_limits = None;
@@ -274,8 +295,20 @@ impl Sandbox {
     ///
     /// # Errors
     ///
-    /// When the port cannot be bound, or the webhook URL is not an absolute http(s) URL.
+    /// When the port cannot be bound, the webhook URL is not an absolute http(s) URL, or
+    /// the Redis of [`Sandbox::shared_rate_limits`] cannot be reached.
     pub async fn serve(self) -> std::io::Result<RunningSandbox> {
+        #[cfg(feature = "redis")]
+        let redis_counts = match &self.rate_limit_redis {
+            Some(url) => Some(
+                rate_limit::redis_counts::RedisCounts::connect(url)
+                    .await
+                    .map_err(|e| {
+                        std::io::Error::other(format!("the rate-limit counts' Redis: {e}"))
+                    })?,
+            ),
+            None => None,
+        };
         let (webhooks, courier) = webhooks::Webhooks::start(self.webhook_url.as_deref())?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let address = listener.local_addr()?;
@@ -297,6 +330,10 @@ impl Sandbox {
             webhooks,
         );
         shared.set_base_url(url.clone());
+        #[cfg(feature = "redis")]
+        if let Some(counts) = redis_counts {
+            shared.rate_limits().count_in_redis(counts);
+        }
         shared
             .contacts()
             .seed(self.seeded_contacts, &self.location_id);

@@ -1,7 +1,10 @@
 //! `highlevel-sandbox [--port N] [--token T] [--location-id L] [--client-id C]
 //! [--client-secret S] [--installed-locations N] [--rate-limit MAX/MS] [--daily-limit N]
-//! [--no-rate-limits] [--seed-contacts N] [--webhook-url URL]`: the sandbox as a program,
-//! for trying the SDK (or curl) against it. Stops on Ctrl-C.
+//! [--no-rate-limits] [--redis-url URL] [--seed-contacts N] [--webhook-url URL]`: the sandbox
+//! as a program, for trying the SDK (or curl) against it. Stops on Ctrl-C.
+//!
+//! `--redis-url` (feature `redis`) keeps the per-location rate-limit counts in Redis, so that
+//! several sandbox processes (or one restarted) count each location's requests together.
 
 use std::process::ExitCode;
 
@@ -10,7 +13,9 @@ use highlevel_sandbox::Sandbox;
 const USAGE: &str = "usage: highlevel-sandbox [--port N] [--token TOKEN] [--location-id ID] \
                      [--client-id ID] [--client-secret SECRET] [--installed-locations N] \
                      [--rate-limit MAX/MILLISECONDS] [--daily-limit N] [--no-rate-limits] \
-                     [--seed-contacts N] [--webhook-url URL]";
+                     [--redis-url URL] [--seed-contacts N] [--webhook-url URL]\n\
+                     --redis-url URL: count each location's requests in this Redis, together \
+                     with every sandbox given the same URL (needs feature `redis`)";
 
 fn parse(args: &[String]) -> Result<Sandbox, String> {
     let mut sandbox = Sandbox::builder();
@@ -76,6 +81,15 @@ fn parse(args: &[String]) -> Result<Sandbox, String> {
                 sandbox.daily_limit(max)
             }
             "--no-rate-limits" => sandbox.without_rate_limits(),
+            "--redis-url" => {
+                let text = value()?;
+                if !url::Url::parse(&text).is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss")) {
+                    return Err(format!(
+                        "--redis-url: `{text}` is not a redis:// URL\n{USAGE}"
+                    ));
+                }
+                shared_rate_limits(sandbox, text)?
+            }
             "--webhook-url" => {
                 let text = value()?;
                 // Checked here too, so that a typo is a usage error and not a failed start.
@@ -91,6 +105,20 @@ fn parse(args: &[String]) -> Result<Sandbox, String> {
         };
     }
     Ok(sandbox.oauth_client(client_id, client_secret))
+}
+
+#[cfg(feature = "redis")]
+fn shared_rate_limits(sandbox: Sandbox, url: String) -> Result<Sandbox, String> {
+    Ok(sandbox.shared_rate_limits(url))
+}
+
+#[cfg(not(feature = "redis"))]
+fn shared_rate_limits(_: Sandbox, _: String) -> Result<Sandbox, String> {
+    Err(
+        "--redis-url: this sandbox was built without feature `redis` \
+         (cargo run -p highlevel-sandbox --features redis -- ...)"
+            .into(),
+    )
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -143,6 +171,9 @@ async fn main() -> ExitCode {
         "  app installed in: {} location(s)",
         running.installed_location_ids().len()
     );
+    if args.iter().any(|a| a == "--redis-url") {
+        println!("  rate-limit counts: in Redis, shared with every sandbox given that URL");
+    }
     println!("Ctrl-C stops it.");
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("highlevel-sandbox: cannot wait for Ctrl-C: {e}");
@@ -157,4 +188,27 @@ async fn main() -> ExitCode {
     }
     running.shutdown().await;
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_redis_url_must_be_one() {
+        let error = parse(&args(&["--redis-url", "http://x"])).expect_err("not redis");
+        assert!(error.contains("not a redis:// URL"), "{error}");
+        let parsed = parse(&args(&["--redis-url", "redis://127.0.0.1:6379/0"]));
+        if cfg!(feature = "redis") {
+            let shown = format!("{:?}", parsed.expect("a Redis URL"));
+            assert!(shown.contains("shared_rate_limits: true"), "{shown}");
+        } else {
+            let error = parsed.expect_err("no Redis client built in");
+            assert!(error.contains("feature `redis`"), "{error}");
+        }
+    }
 }
