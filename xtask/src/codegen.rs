@@ -3,6 +3,7 @@
 mod attributes;
 pub(crate) mod builders;
 mod emit;
+mod hook_calls;
 mod links;
 mod paging;
 pub(crate) mod postprocess;

@@ -8639,14 +8639,6 @@ pub mod builder {
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/conversations/search", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -8720,14 +8712,21 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
                     .query(&progenitor_client::QueryParam::new("status", &status))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "search_conversation",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::SEARCH_CONVERSATION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::SEARCH_CONVERSATION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -8792,14 +8791,6 @@ pub mod builder {
                     "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -8808,14 +8799,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_conversation",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_CONVERSATION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_CONVERSATION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -8911,14 +8909,6 @@ pub mod builder {
                     "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -8928,14 +8918,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_conversation",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_CONVERSATION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_CONVERSATION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9000,14 +8997,6 @@ pub mod builder {
                     "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9016,14 +9005,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_conversation",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DELETE_CONVERSATION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DELETE_CONVERSATION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9081,14 +9077,6 @@ pub mod builder {
                 let url = format!(
                     "{}/conversations/preferences/custom-subtypes", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9100,14 +9088,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_all_custom_subtypes",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_ALL_CUSTOM_SUBTYPES),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_ALL_CUSTOM_SUBTYPES),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9199,14 +9194,6 @@ pub mod builder {
                 let url = format!(
                     "{}/conversations/preferences/custom-subtypes", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9219,14 +9206,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_custom_subtype",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_CUSTOM_SUBTYPE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_CUSTOM_SUBTYPE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9334,14 +9328,6 @@ pub mod builder {
                     "{}/conversations/preferences/custom-subtypes/{}", client.baseurl,
                     encode_path(& id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9354,14 +9340,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_custom_subtype",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_CUSTOM_SUBTYPE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_CUSTOM_SUBTYPE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9451,14 +9444,6 @@ pub mod builder {
                     "{}/conversations/preferences/unsubscriptions/status", client
                     .baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9472,14 +9457,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_contact_unsubscription_status",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_CONTACT_UNSUBSCRIPTION_STATUS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_CONTACT_UNSUBSCRIPTION_STATUS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9558,14 +9550,6 @@ pub mod builder {
                     "{}/conversations/preferences/unsubscriptions/user-change", client
                     .baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9575,14 +9559,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "user_subscription_change",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::USER_SUBSCRIPTION_CHANGE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::USER_SUBSCRIPTION_CHANGE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9647,14 +9638,6 @@ pub mod builder {
                     "{}/conversations/messages/email/{}", client.baseurl, encode_path(&
                     id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9663,14 +9646,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_email_by_id",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_EMAIL_BY_ID),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_EMAIL_BY_ID),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9732,14 +9722,6 @@ pub mod builder {
                     "{}/conversations/messages/email/{}/schedule", client.baseurl,
                     encode_path(& email_message_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9748,14 +9730,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "cancel_scheduled_email_message",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CANCEL_SCHEDULED_EMAIL_MESSAGE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CANCEL_SCHEDULED_EMAIL_MESSAGE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9970,14 +9959,6 @@ pub mod builder {
                 let sort_order = sort_order.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/conversations/messages/export", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10003,14 +9984,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("sortBy", &sort_by))
                     .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "export_messages_by_location",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::EXPORT_MESSAGES_BY_LOCATION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::EXPORT_MESSAGES_BY_LOCATION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10072,14 +10060,6 @@ pub mod builder {
                     "{}/conversations/messages/{}", client.baseurl, encode_path(& id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10088,14 +10068,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_message",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_MESSAGE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_MESSAGE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10200,14 +10187,6 @@ pub mod builder {
                     "{}/conversations/{}/messages", client.baseurl, encode_path(&
                     conversation_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10224,14 +10203,21 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("type", &type_))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_messages",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_MESSAGES),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_MESSAGES),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10306,14 +10292,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/conversations/messages", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10323,14 +10301,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "send_a_new_message",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::SEND_A_NEW_MESSAGE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::SEND_A_NEW_MESSAGE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10411,14 +10396,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/conversations/messages/inbound", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10428,14 +10405,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "add_an_inbound_message",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::ADD_AN_INBOUND_MESSAGE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::ADD_AN_INBOUND_MESSAGE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10517,14 +10501,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/conversations/messages/outbound", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10534,14 +10510,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "add_an_outbound_message",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::ADD_AN_OUTBOUND_MESSAGE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::ADD_AN_OUTBOUND_MESSAGE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10621,14 +10604,6 @@ pub mod builder {
                 let url = format!(
                     "{}/conversations/messages/review-reply", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10638,14 +10613,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "send_review_reply",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::SEND_REVIEW_REPLY),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::SEND_REVIEW_REPLY),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10707,14 +10689,6 @@ pub mod builder {
                     "{}/conversations/messages/{}/schedule", client.baseurl,
                     encode_path(& message_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10723,14 +10697,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "cancel_scheduled_message",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CANCEL_SCHEDULED_MESSAGE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CANCEL_SCHEDULED_MESSAGE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10791,14 +10772,6 @@ pub mod builder {
                 let Self { client, body } = self;
                 let body = body.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/conversations/messages/upload", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10814,14 +10787,21 @@ pub mod builder {
                         ),
                     )
                     .body(body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "upload_file_attachments",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPLOAD_FILE_ATTACHMENTS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPLOAD_FILE_ATTACHMENTS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10904,14 +10884,6 @@ pub mod builder {
                 let url = format!(
                     "{}/conversations/messages/upload/initiate", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10921,14 +10893,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "initiate_file_upload",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::INITIATE_FILE_UPLOAD),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::INITIATE_FILE_UPLOAD),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11011,14 +10990,6 @@ pub mod builder {
                 let url = format!(
                     "{}/conversations/messages/upload/complete", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11028,14 +10999,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "complete_file_upload",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::COMPLETE_FILE_UPLOAD),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::COMPLETE_FILE_UPLOAD),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11134,14 +11112,6 @@ pub mod builder {
                     "{}/conversations/messages/{}/status", client.baseurl, encode_path(&
                     message_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11151,14 +11121,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_message_status",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_MESSAGE_STATUS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_MESSAGE_STATUS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11251,14 +11228,6 @@ pub mod builder {
                     "{}/conversations/messages/{}/attachments", client.baseurl,
                     encode_path(& message_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11268,14 +11237,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "add_message_attachments",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::ADD_MESSAGE_ATTACHMENTS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::ADD_MESSAGE_ATTACHMENTS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11350,22 +11326,22 @@ pub mod builder {
                     .baseurl, encode_path(& message_id.to_string()), encode_path(&
                     location_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
-                let mut request = client.client.get(url).headers(header_map).build()?;
-                let info = OperationInfo {
-                    operation_id: "get_message_recording",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let mut request = client.client.get(url).build()?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_MESSAGE_RECORDING),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_MESSAGE_RECORDING),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => Ok(ResponseValue::stream(response)),
@@ -11443,14 +11419,6 @@ pub mod builder {
                     .baseurl, encode_path(& location_id.to_string()), encode_path(&
                     message_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11459,14 +11427,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_message_transcription",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_MESSAGE_TRANSCRIPTION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_MESSAGE_TRANSCRIPTION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11541,22 +11516,22 @@ pub mod builder {
                     client.baseurl, encode_path(& location_id.to_string()), encode_path(&
                     message_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
-                let mut request = client.client.get(url).headers(header_map).build()?;
-                let info = OperationInfo {
-                    operation_id: "download_message_transcription",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                let mut request = client.client.get(url).build()?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DOWNLOAD_MESSAGE_TRANSCRIPTION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DOWNLOAD_MESSAGE_TRANSCRIPTION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => Ok(ResponseValue::stream(response)),
@@ -11636,14 +11611,6 @@ pub mod builder {
                 let url = format!(
                     "{}/conversations/providers/live-chat/typing", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11653,14 +11620,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "live_chat_agent_typing",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIVE_CHAT_AGENT_TYPING),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIVE_CHAT_AGENT_TYPING),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11741,14 +11715,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/conversations/", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11758,14 +11724,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_conversation",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_CONVERSATION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_CONVERSATION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,

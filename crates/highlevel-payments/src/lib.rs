@@ -7652,14 +7652,6 @@ pub mod builder {
                 let url = format!(
                     "{}/payments/integrations/provider/whitelabel", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -7672,14 +7664,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_integration_providers",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIST_INTEGRATION_PROVIDERS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIST_INTEGRATION_PROVIDERS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -7763,14 +7762,6 @@ pub mod builder {
                 let url = format!(
                     "{}/payments/integrations/provider/whitelabel", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -7780,14 +7771,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_integration_provider",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_INTEGRATION_PROVIDER),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_INTEGRATION_PROVIDER),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -8048,14 +8046,6 @@ pub mod builder {
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/payments/orders", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -8091,14 +8081,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("sourceId", &source_id))
                     .query(&progenitor_client::QueryParam::new("startAt", &start_at))
                     .query(&progenitor_client::QueryParam::new("status", &status))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_orders",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIST_ORDERS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIST_ORDERS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -8190,14 +8187,6 @@ pub mod builder {
                     "{}/payments/orders/{}", client.baseurl, encode_path(& order_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -8210,14 +8199,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_order_by_id",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_ORDER_BY_ID),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_ORDER_BY_ID),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -8314,14 +8310,6 @@ pub mod builder {
                     "{}/payments/orders/{}/record-payment", client.baseurl, encode_path(&
                     order_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -8331,14 +8319,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "record_order_payment",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::RECORD_ORDER_PAYMENT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::RECORD_ORDER_PAYMENT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -8433,14 +8428,6 @@ pub mod builder {
                     "{}/payments/orders/{}/fulfillments", client.baseurl, encode_path(&
                     order_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -8451,14 +8438,21 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_order_fulfillment",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIST_ORDER_FULFILLMENT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIST_ORDER_FULFILLMENT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -8557,14 +8551,6 @@ pub mod builder {
                     "{}/payments/orders/{}/fulfillments", client.baseurl, encode_path(&
                     order_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -8574,14 +8560,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_order_fulfillment",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_ORDER_FULFILLMENT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_ORDER_FULFILLMENT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -8670,14 +8663,6 @@ pub mod builder {
                     "{}/payments/orders/{}/notes", client.baseurl, encode_path(& order_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -8688,14 +8673,21 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_order_notes",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIST_ORDER_NOTES),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIST_ORDER_NOTES),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -8970,14 +8962,6 @@ pub mod builder {
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/payments/transactions", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9019,14 +9003,21 @@ pub mod builder {
                             &subscription_id,
                         ),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_transactions",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIST_TRANSACTIONS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIST_TRANSACTIONS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9131,14 +9122,6 @@ pub mod builder {
                     "{}/payments/transactions/{}", client.baseurl, encode_path(&
                     transaction_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9152,14 +9135,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_transaction_by_id",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_TRANSACTION_BY_ID),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_TRANSACTION_BY_ID),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9423,14 +9413,6 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/payments/subscriptions", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9464,14 +9446,21 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("search", &search))
                     .query(&progenitor_client::QueryParam::new("startAt", &start_at))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_subscriptions",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIST_SUBSCRIPTIONS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIST_SUBSCRIPTIONS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9566,14 +9555,6 @@ pub mod builder {
                     "{}/payments/subscriptions/{}", client.baseurl, encode_path(&
                     subscription_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9584,14 +9565,21 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_subscription_by_id",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_SUBSCRIPTION_BY_ID),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_SUBSCRIPTION_BY_ID),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9724,14 +9712,6 @@ pub mod builder {
                 let search = search.map_err(Error::InvalidRequest)?;
                 let status = status.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/payments/coupon/list", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9746,14 +9726,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .query(&progenitor_client::QueryParam::new("search", &search))
                     .query(&progenitor_client::QueryParam::new("status", &status))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_coupons",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIST_COUPONS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIST_COUPONS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9856,14 +9843,6 @@ pub mod builder {
                 let code = code.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/payments/coupon", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9876,14 +9855,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .query(&progenitor_client::QueryParam::new("code", &code))
                     .query(&progenitor_client::QueryParam::new("id", &id))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_coupon",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_COUPON),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_COUPON),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -9957,14 +9943,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/payments/coupon", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -9974,14 +9952,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_coupon",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_COUPON),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_COUPON),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10056,14 +10041,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/payments/coupon", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10073,14 +10050,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_coupon",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_COUPON),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_COUPON),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10155,14 +10139,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/payments/coupon", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10172,14 +10148,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_coupon",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DELETE_COUPON),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DELETE_COUPON),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10274,14 +10257,6 @@ pub mod builder {
                 let url = format!(
                     "{}/payments/custom-provider/provider", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10294,14 +10269,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_integration",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_INTEGRATION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_INTEGRATION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10365,14 +10347,6 @@ pub mod builder {
                 let url = format!(
                     "{}/payments/custom-provider/provider", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10384,14 +10358,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_integration",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DELETE_INTEGRATION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DELETE_INTEGRATION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10455,14 +10436,6 @@ pub mod builder {
                 let url = format!(
                     "{}/payments/custom-provider/connect", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10474,14 +10447,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "fetch_config",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::FETCH_CONFIG),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::FETCH_CONFIG),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10577,14 +10557,6 @@ pub mod builder {
                 let url = format!(
                     "{}/payments/custom-provider/connect", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10597,14 +10569,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_config",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_CONFIG),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_CONFIG),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10700,14 +10679,6 @@ pub mod builder {
                 let url = format!(
                     "{}/payments/custom-provider/disconnect", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10720,14 +10691,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "disconnect_config",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DISCONNECT_CONFIG),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DISCONNECT_CONFIG),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10808,14 +10786,6 @@ pub mod builder {
                 let url = format!(
                     "{}/payments/custom-provider/capabilities", client.baseurl,
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10825,14 +10795,25 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "custom_provider_marketplace_app_update_capabilities",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(
+                            &crate::operations::CUSTOM_PROVIDER_MARKETPLACE_APP_UPDATE_CAPABILITIES,
+                        ),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(
+                            &crate::operations::CUSTOM_PROVIDER_MARKETPLACE_APP_UPDATE_CAPABILITIES,
+                        ),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,

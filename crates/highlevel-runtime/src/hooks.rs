@@ -18,9 +18,6 @@ use crate::rate_limit::{Advertised, RateLimitError, ResourceLimiter};
 use crate::retry::{Attempt, Decision, Outcome, decide, is_idempotent};
 use crate::{OperationMeta, RequestBodyKind, Runtime};
 
-/// progenitor sends the spec's `info.version` (`1.0` for every HighLevel spec) under this
-/// name; HighLevel reads the per-operation `Version` header instead.
-const PROGENITOR_API_VERSION: &str = "api-version";
 const VERSION: HeaderName = HeaderName::from_static("version");
 /// RFC 2046 caps boundaries at 70 characters.
 const MAX_BOUNDARY_LEN: usize = 70;
@@ -44,7 +41,7 @@ pub async fn pre(
     let operation_id = operation.map_or("unknown operation", |o| o.operation_id);
 
     let version = match operation.and_then(|o| o.version) {
-        Some(version) => Some(HeaderValue::from_str(version).map_err(|_| {
+        Some(version) => Some(static_header_value(version).ok_or_else(|| {
             format!(
                 "{operation_id}: the metadata's Version `{version}` is not a valid header value"
             )
@@ -72,8 +69,9 @@ pub async fn pre(
         _ => None,
     };
 
+    // progenitor's `api-version` header (the spec's `info.version`) is never built: the
+    // generator drops it (`xtask/src/codegen/hook_calls.rs`).
     let headers = request.headers_mut();
-    headers.remove(PROGENITOR_API_VERSION);
     if let Some(version) = version {
         headers.insert(VERSION, version);
     }
@@ -84,6 +82,16 @@ pub async fn pre(
         headers.insert(CONTENT_TYPE, content_type);
     }
     Ok(())
+}
+
+/// A header value for a `&'static str` without copying it (every request sends its
+/// operation's `Version`); `None` when it holds a byte a header may not.
+fn static_header_value(value: &'static str) -> Option<HeaderValue> {
+    // The same test `HeaderValue::from_static` makes, done first so it cannot panic.
+    let valid = value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
+    valid.then(|| HeaderValue::from_static(value))
 }
 
 /// The `Authorization` value, marked sensitive so HTTP-level logging and `Debug` of the
@@ -429,6 +437,25 @@ struct CarriedFailure(Arc<Mutex<Option<Failure>>>);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_header_values_are_checked_not_panicked_on() {
+        assert_eq!(
+            static_header_value("2021-07-28")
+                .as_ref()
+                .map(HeaderValue::as_bytes),
+            Some(&b"2021-07-28"[..])
+        );
+        assert_eq!(
+            static_header_value("a\tb ~")
+                .as_ref()
+                .map(HeaderValue::as_bytes),
+            Some(&b"a\tb ~"[..])
+        );
+        for bad in ["2021\n07", "\u{7f}", "é", "a\rb", "\0"] {
+            assert!(static_header_value(bad).is_none(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn boundary_is_read_from_the_first_line() {

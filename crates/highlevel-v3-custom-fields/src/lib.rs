@@ -1851,14 +1851,6 @@ pub mod builder {
                 let url = format!(
                     "{}/custom-fields/{}", client.baseurl, encode_path(& id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1867,14 +1859,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_custom_field_by_id",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_CUSTOM_FIELD_BY_ID),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_CUSTOM_FIELD_BY_ID),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -1972,14 +1971,6 @@ pub mod builder {
                 let url = format!(
                     "{}/custom-fields/{}", client.baseurl, encode_path(& id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -1989,14 +1980,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_custom_field",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_CUSTOM_FIELD),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_CUSTOM_FIELD),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -2060,14 +2058,6 @@ pub mod builder {
                 let url = format!(
                     "{}/custom-fields/{}", client.baseurl, encode_path(& id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2076,14 +2066,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_custom_field",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DELETE_CUSTOM_FIELD),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DELETE_CUSTOM_FIELD),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -2163,14 +2160,6 @@ pub mod builder {
                     "{}/custom-fields/object-key/{}", client.baseurl, encode_path(&
                     object_key.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2182,14 +2171,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_custom_fields_by_object_key",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_CUSTOM_FIELDS_BY_OBJECT_KEY),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_CUSTOM_FIELDS_BY_OBJECT_KEY),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -2259,14 +2255,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/custom-fields/folder", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2276,14 +2264,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_custom_field_folder",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_CUSTOM_FIELD_FOLDER),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_CUSTOM_FIELD_FOLDER),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -2371,14 +2366,6 @@ pub mod builder {
                     "{}/custom-fields/folder/{}", client.baseurl, encode_path(& id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2388,14 +2375,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_custom_field_folder",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_CUSTOM_FIELD_FOLDER),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_CUSTOM_FIELD_FOLDER),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -2475,14 +2469,6 @@ pub mod builder {
                     "{}/custom-fields/folder/{}", client.baseurl, encode_path(& id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2494,14 +2480,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_custom_field_folder",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DELETE_CUSTOM_FIELD_FOLDER),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DELETE_CUSTOM_FIELD_FOLDER),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -2582,14 +2575,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/custom-fields/", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -2599,14 +2584,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_custom_field",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_CUSTOM_FIELD),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_CUSTOM_FIELD),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,

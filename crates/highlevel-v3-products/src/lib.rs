@@ -10572,14 +10572,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/bulk-update", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10589,14 +10581,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "bulk_update",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::BULK_UPDATE),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::BULK_UPDATE),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10667,14 +10666,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/bulk-update/edit", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10684,14 +10675,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "bulk_edit",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::BULK_EDIT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::BULK_EDIT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10806,14 +10804,6 @@ pub mod builder {
                     "{}/products/{}/price", client.baseurl, encode_path(& product_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10828,14 +10818,21 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_prices_for_product",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIST_PRICES_FOR_PRODUCT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIST_PRICES_FOR_PRODUCT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -10931,14 +10928,6 @@ pub mod builder {
                     "{}/products/{}/price", client.baseurl, encode_path(& product_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -10948,14 +10937,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_price_for_product",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_PRICE_FOR_PRODUCT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_PRICE_FOR_PRODUCT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11074,14 +11070,6 @@ pub mod builder {
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let search = search.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/inventory", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11095,14 +11083,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .query(&progenitor_client::QueryParam::new("search", &search))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_list_inventory",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_LIST_INVENTORY),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_LIST_INVENTORY),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11180,14 +11175,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/inventory", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11197,14 +11184,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_inventory",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_INVENTORY),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_INVENTORY),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11293,14 +11287,6 @@ pub mod builder {
                     "{}/products/{}/price/{}", client.baseurl, encode_path(& product_id
                     .to_string()), encode_path(& price_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11312,14 +11298,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_price_by_id_for_product",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_PRICE_BY_ID_FOR_PRODUCT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_PRICE_BY_ID_FOR_PRODUCT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11430,14 +11423,6 @@ pub mod builder {
                     "{}/products/{}/price/{}", client.baseurl, encode_path(& product_id
                     .to_string()), encode_path(& price_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11447,14 +11432,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_price_by_id_for_product",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_PRICE_BY_ID_FOR_PRODUCT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_PRICE_BY_ID_FOR_PRODUCT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11549,14 +11541,6 @@ pub mod builder {
                     "{}/products/{}/price/{}", client.baseurl, encode_path(& product_id
                     .to_string()), encode_path(& price_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11568,14 +11552,21 @@ pub mod builder {
                     .query(
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_price_by_id_for_product",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DELETE_PRICE_BY_ID_FOR_PRODUCT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DELETE_PRICE_BY_ID_FOR_PRODUCT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11709,14 +11700,6 @@ pub mod builder {
                     "{}/products/store/{}/stats", client.baseurl, encode_path(& store_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11734,14 +11717,21 @@ pub mod builder {
                         ),
                     )
                     .query(&progenitor_client::QueryParam::new("search", &search))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_product_store_stats",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_PRODUCT_STORE_STATS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_PRODUCT_STORE_STATS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11840,14 +11830,6 @@ pub mod builder {
                     "{}/products/store/{}", client.baseurl, encode_path(& store_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11857,14 +11839,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_store_status",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_STORE_STATUS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_STORE_STATUS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -11958,14 +11947,6 @@ pub mod builder {
                     "{}/products/store/{}/priority", client.baseurl, encode_path(&
                     store_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -11975,14 +11956,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_display_priority",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_DISPLAY_PRIORITY),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_DISPLAY_PRIORITY),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -12125,14 +12113,6 @@ pub mod builder {
                 let name = name.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/collections", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12152,14 +12132,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("name", &name))
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_product_collection",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_PRODUCT_COLLECTION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_PRODUCT_COLLECTION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -12241,14 +12228,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/collections", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12258,14 +12237,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_product_collection",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_PRODUCT_COLLECTION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_PRODUCT_COLLECTION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -12345,14 +12331,6 @@ pub mod builder {
                     "{}/products/collections/{}", client.baseurl, encode_path(&
                     collection_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12362,14 +12340,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_product_collection_id",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_PRODUCT_COLLECTION_ID),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_PRODUCT_COLLECTION_ID),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -12469,14 +12454,6 @@ pub mod builder {
                     "{}/products/collections/{}", client.baseurl, encode_path(&
                     collection_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12486,14 +12463,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_product_collection",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_PRODUCT_COLLECTION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_PRODUCT_COLLECTION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -12588,14 +12572,6 @@ pub mod builder {
                     "{}/products/collections/{}", client.baseurl, encode_path(&
                     collection_id.to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12606,14 +12582,21 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_product_collection",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DELETE_PRODUCT_COLLECTION),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DELETE_PRODUCT_COLLECTION),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -12838,14 +12821,6 @@ pub mod builder {
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/reviews", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -12865,14 +12840,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
                     .query(&progenitor_client::QueryParam::new("storeId", &store_id))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_product_reviews",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_PRODUCT_REVIEWS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_PRODUCT_REVIEWS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -13035,14 +13017,6 @@ pub mod builder {
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/reviews/count", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13058,14 +13032,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("rating", &rating))
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
                     .query(&progenitor_client::QueryParam::new("storeId", &store_id))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_reviews_count",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_REVIEWS_COUNT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_REVIEWS_COUNT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -13161,14 +13142,6 @@ pub mod builder {
                     "{}/products/reviews/{}", client.baseurl, encode_path(& review_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13178,14 +13151,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_product_review",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_PRODUCT_REVIEW),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_PRODUCT_REVIEW),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -13295,14 +13275,6 @@ pub mod builder {
                     "{}/products/reviews/{}", client.baseurl, encode_path(& review_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13314,14 +13286,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .query(&progenitor_client::QueryParam::new("productId", &product_id))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_product_review",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DELETE_PRODUCT_REVIEW),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DELETE_PRODUCT_REVIEW),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -13402,14 +13381,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/reviews/bulk-update", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13419,14 +13390,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "bulk_update_product_review",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::BULK_UPDATE_PRODUCT_REVIEW),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::BULK_UPDATE_PRODUCT_REVIEW),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -13519,14 +13497,6 @@ pub mod builder {
                     "{}/products/{}", client.baseurl, encode_path(& product_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13544,14 +13514,21 @@ pub mod builder {
                             &send_wishlist_status,
                         ),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_product_by_id",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_PRODUCT_BY_ID),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_PRODUCT_BY_ID),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -13644,14 +13621,6 @@ pub mod builder {
                     "{}/products/{}", client.baseurl, encode_path(& product_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13661,14 +13630,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "update_product_by_id",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::UPDATE_PRODUCT_BY_ID),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::UPDATE_PRODUCT_BY_ID),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -13764,14 +13740,6 @@ pub mod builder {
                     "{}/products/{}", client.baseurl, encode_path(& product_id
                     .to_string()),
                 );
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -13789,14 +13757,21 @@ pub mod builder {
                             &send_wishlist_status,
                         ),
                     )
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "delete_product_by_id",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::DELETE_PRODUCT_BY_ID),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::DELETE_PRODUCT_BY_ID),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -14042,14 +14017,6 @@ pub mod builder {
                 let sort_order = sort_order.map_err(Error::InvalidRequest)?;
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14094,14 +14061,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("search", &search))
                     .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
                     .query(&progenitor_client::QueryParam::new("storeId", &store_id))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "list_invoices",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::LIST_INVOICES),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::LIST_INVOICES),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -14176,14 +14150,6 @@ pub mod builder {
                     })
                     .map_err(Error::InvalidRequest)?;
                 let url = format!("{}/products/", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -14193,14 +14159,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "create_product",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::CREATE_PRODUCT),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::CREATE_PRODUCT),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,

@@ -541,14 +541,6 @@ pub mod builder {
                 let start_at = start_at.map_err(Error::InvalidRequest)?;
                 let survey_id = survey_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/surveys/submissions", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -566,14 +558,21 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("q", &q))
                     .query(&progenitor_client::QueryParam::new("startAt", &start_at))
                     .query(&progenitor_client::QueryParam::new("surveyId", &survey_id))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_surveys_submissions",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_SURVEYS_SUBMISSIONS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_SURVEYS_SUBMISSIONS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,
@@ -677,14 +676,6 @@ pub mod builder {
                 let skip = skip.map_err(Error::InvalidRequest)?;
                 let type_ = type_.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/surveys/", client.baseurl,);
-                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-                header_map
-                    .append(
-                        ::reqwest::header::HeaderName::from_static("api-version"),
-                        ::reqwest::header::HeaderValue::from_static(
-                            super::Client::api_version(),
-                        ),
-                    );
                 #[allow(unused_mut)]
                 let mut request = client
                     .client
@@ -699,14 +690,21 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .query(&progenitor_client::QueryParam::new("type", &type_))
-                    .headers(header_map)
                     .build()?;
-                let info = OperationInfo {
-                    operation_id: "get_surveys",
-                };
-                client.pre(&mut request, &info).await?;
-                let result = client.exec(request, &info).await;
-                client.post(&result, &info).await?;
+                highlevel_runtime::hooks::pre(
+                        &client.inner,
+                        &mut request,
+                        Some(&crate::operations::GET_SURVEYS),
+                    )
+                    .await
+                    .map_err(Error::Custom)?;
+                let result = highlevel_runtime::hooks::exec(
+                        &client.inner,
+                        &client.client,
+                        request,
+                        Some(&crate::operations::GET_SURVEYS),
+                    )
+                    .await;
                 let response = result?;
                 match response.status().as_u16() {
                     200..=299 => highlevel_runtime::decode_json(response).await,

@@ -14,6 +14,8 @@
 //!   metadata tables are read by the runtime, not called by users.
 //! - Type builders: only the types a request can carry keep typify's builder
 //!   (`super::type_builders`).
+//! - Hook calls: each `send()` hands the runtime its operation's metadata directly and sends
+//!   no `api-version` header (`super::hook_calls`).
 
 use std::collections::BTreeSet;
 
@@ -378,13 +380,17 @@ impl VisitMut for SdkSends {
             return;
         }
         RuntimeDecode.visit_block_mut(&mut f.block);
+        let meta = Ident::new(&const_name(&id), Span::call_site());
+        if let Err(error) = super::hook_calls::rewrite(&mut f.block, &meta) {
+            self.error = Some(error);
+            return;
+        }
         let is_stream = quote! { #success }.to_string().contains("ByteStream");
         let finish = if is_stream {
             quote! { highlevel_runtime::finish }
         } else {
             quote! { highlevel_runtime::finish_json }
         };
-        let meta = Ident::new(&const_name(&id), Span::call_site());
         let stmts = &f.block.stmts;
         f.block = parse_quote! {{
             let result: Result<ResponseValue<#success>, Error<()>> = async move { #(#stmts)* }.await;
