@@ -37,7 +37,7 @@ struct Spec {
 }
 
 /// In a worker: install, mint every location's token, say `ready`, wait for `go` on stdin,
-/// spend the requests, say `done <lost> <fallback>`.
+/// spend the requests, say `done <lost> <fallback> <finished, ms since 1970>`.
 pub async fn work(spec: &str) {
     let spec: Spec = serde_json::from_str(spec).expect("worker spec");
     let mut limits = super::limits();
@@ -77,7 +77,10 @@ pub async fn work(spec: &str) {
         .expect("go");
     let (_wall, lost) = super::spend(&handles, spec.requests, spec.tasks).await;
     let fell_back = hl.rate_limits().iter().any(|s| s.on_fallback);
-    println!("done {lost} {fell_back}");
+    let finished = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    println!("done {lost} {fell_back} {finished}");
 }
 
 /// A `redis-server` of the bench's own, on a free port, without persistence.
@@ -143,6 +146,9 @@ struct Row {
     wall: Duration,
     least: Duration,
     fell_back: usize,
+    /// Between the first and the last worker to finish: the same work each, so a process
+    /// that got fewer slots than the others finishes late.
+    finish_spread: Duration,
 }
 
 /// [`PROCESSES`] workers spend [`REQUESTS`] over `locations`, each with the Redis budget at
@@ -210,6 +216,7 @@ async fn processes(
     let finished = async {
         let mut lost = 0;
         let mut fell_back = 0;
+        let mut finished_at = Vec::new();
         for (mut child, mut lines) in workers {
             while let Some(line) = lines.next_line().await.expect("worker output") {
                 if let Some(done) = line.strip_prefix("done ") {
@@ -219,6 +226,7 @@ async fn processes(
                         .and_then(|n| n.parse::<usize>().ok())
                         .expect("lost count");
                     fell_back += usize::from(parts.next() == Some("true"));
+                    finished_at.extend(parts.next().and_then(|ms| ms.parse::<u64>().ok()));
                 }
             }
             assert!(
@@ -226,15 +234,23 @@ async fn processes(
                 "worker failed"
             );
         }
-        (started.elapsed(), lost, fell_back)
+        let spread = finished_at.iter().max().zip(finished_at.iter().min());
+        let spread = spread.map_or(0, |(last, first)| last - first);
+        (
+            started.elapsed(),
+            lost,
+            fell_back,
+            Duration::from_millis(spread),
+        )
     };
-    let ((), (wall, lost, fell_back)) = tokio::join!(outage, finished);
+    let ((), (wall, lost, fell_back, finish_spread)) = tokio::join!(outage, finished);
     Row {
         throttled: sandbox.rate_limit_stats().throttled - before,
         lost,
         wall,
         least: super::minimum(REQUESTS / locations),
         fell_back,
+        finish_spread,
     }
 }
 
@@ -270,18 +286,19 @@ pub async fn table(redis_url: Option<String>) {
         WINDOW.as_millis()
     );
     println!(
-        "| run | 429s | lost | wall | least possible | wall / least | processes that ended on the fallback |"
+        "| run | 429s | lost | wall | least possible | wall / least | processes that ended on the fallback | first to last worker done |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     let print = |name: &str, row: Row| {
         println!(
-            "| {name} | {} | {} | {} | {} | {:.3} | {} |",
+            "| {name} | {} | {} | {} | {} | {:.3} | {} | {} |",
             row.throttled,
             row.lost,
             super::secs(row.wall),
             super::secs(row.least),
             row.wall.as_secs_f64() / row.least.as_secs_f64(),
-            row.fell_back
+            row.fell_back,
+            super::secs(row.finish_spread)
         );
     };
     print(
@@ -331,13 +348,16 @@ pub async fn table(redis_url: Option<String>) {
         "per-request cost of the budget: GET /locations/{{id}} x {COST_REQUESTS}, 1 task, sandbox program in its own process, Redis on loopback, {COST_ROUNDS} rounds"
     );
     println!(
-        "| memory budget (req/s, median) | Redis budget (req/s, median) | added per request (µs, median) |"
+        "| memory budget (req/s, median) | Redis budget (req/s, median) | added per request (µs, median) | added, fewest–most of the rounds (µs) |"
     );
-    println!("|---|---|---|");
+    println!("|---|---|---|---|");
+    // Sorted by `median`, so the ends are the extremes.
+    let added = super::median(&mut extra);
     println!(
-        "| {:.0} | {:.0} | {:.0} |",
+        "| {:.0} | {:.0} | {added:.0} | {:.0}–{:.0} |",
         super::median(&mut memory),
         super::median(&mut redis_rates),
-        super::median(&mut extra)
+        extra.first().copied().unwrap_or_default(),
+        extra.last().copied().unwrap_or_default()
     );
 }
