@@ -330,11 +330,22 @@ impl Call<'_> {
     /// second send (which waits for budget like any request).
     async fn attempt(
         &self,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
     ) -> Result<reqwest::Result<reqwest::Response>, AuthError> {
         let Some((app, resource)) = self.oauth else {
             return Ok(self.client.execute(request).await);
         };
+        // Boxed: picking and renewing a session is a large future, and without the box every
+        // request's future (OAuth or not) would carry its size.
+        Box::pin(self.attempt_with_session(app, resource, request)).await
+    }
+
+    async fn attempt_with_session(
+        &self,
+        app: &OAuthApp,
+        resource: &Resource,
+        mut request: reqwest::Request,
+    ) -> Result<reqwest::Result<reqwest::Response>, AuthError> {
         let company = self.runtime.company();
         let session = app.current(resource, company).await?;
         let retry = request.try_clone();

@@ -8,8 +8,10 @@
 //!   least the limits allow;
 //! - two clients sharing nothing spend one location's budget, with the adaptive budget
 //!   (headers followed, share halved after an unexpected 429) and without;
-//! - requests per second through the SDK and through plain reqwest making the same call
-//!   (the sandbox program in a process of its own, the client on one thread), and the client
+//! - requests per second through the SDK and through plain reqwest making the same call,
+//!   both with the SDK's default transport settings (and bare `reqwest::Client::new()`, which
+//!   has no timeout, beside them), the sandbox program in a process of its own, the client on
+//!   one thread; and the client
 //!   thread's CPU time per request (Linux `schedstat`), which other load on the machine
 //!   disturbs far less than wall time;
 //! - one budget shared through Redis (`-- shared`): 4 worker processes (this program run
@@ -189,7 +191,18 @@ async fn throughput(
         .expect("handle");
     // reqwest is built without a rustls provider: it takes the one the SDK installs.
     highlevel::runtime::tls::install_crypto_provider().expect("crypto provider");
-    let plain = reqwest::Client::new();
+    let plain = match via {
+        // What the SDK's default transport is (`HighLevel::builder` without `.http_client`):
+        // the comparison is then of the runtime alone, not of a 60 s timeout (a timer per
+        // request) against none.
+        Via::Plain => reqwest::Client::builder()
+            .user_agent("plain-reqwest")
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("reqwest client"),
+        Via::Sdk | Via::Bare => reqwest::Client::new(),
+    };
     let url = format!("{}/locations/{location}", server.url);
     let bearer = format!("Bearer {token}");
     let next = Arc::new(AtomicUsize::new(0));
@@ -207,7 +220,7 @@ async fn throughput(
             tokio::spawn(async move {
                 while next.fetch_add(1, Ordering::Relaxed) < requests {
                     let found = match via {
-                        Via::Plain => {
+                        Via::Plain | Via::Bare => {
                             let bytes = plain
                                 .get(&url)
                                 .header("authorization", &bearer)
@@ -256,7 +269,10 @@ async fn throughput(
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Via {
+    /// reqwest with the SDK's default transport settings (timeouts, user agent).
     Plain,
+    /// `reqwest::Client::new()`: no timeout at all.
+    Bare,
     Sdk,
 }
 
@@ -355,42 +371,45 @@ async fn cost_table() {
         "per-request cost: GET /locations/{{id}} x 10,000 (1 task) or 40,000 (16 tasks) on loopback (sandbox in its own process, client on one thread), {ROUNDS} rounds"
     );
     println!(
-        "| tasks | plain reqwest (req/s, median) | SDK (req/s, median) | SDK / plain (median of pairs) | range | client CPU per request: plain / SDK (µs, median) | plain / SDK CPU (median of pairs) | range |"
+        "plain = reqwest with the SDK's default transport (60 s timeout, 10 s connect timeout, user agent); bare = reqwest::Client::new() (no timeout)"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| tasks | plain (req/s, median) | SDK (req/s, median) | SDK / plain (median of pairs) | range | client CPU per request: plain / SDK (µs, median) | plain / SDK CPU (median of pairs) | range | bare (req/s; CPU µs) | bare / SDK CPU (median) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     // Warm the connection pools and the sandbox.
-    throughput(&sandbox, Via::Plain, 2_000, 8).await;
-    throughput(&sandbox, Via::Sdk, 2_000, 8).await;
+    for via in [Via::Plain, Via::Bare, Via::Sdk] {
+        throughput(&sandbox, via, 2_000, 8).await;
+    }
     for tasks in [1, 16] {
         let requests = requests_for(tasks);
-        let (mut plain, mut sdk, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut plain_cpu, mut sdk_cpu, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut plain, mut sdk, mut bare) =
+            (Series::default(), Series::default(), Series::default());
+        let (mut ratios, mut cpu_ratios, mut bare_cpu_ratios) =
+            (Vec::new(), Vec::new(), Vec::new());
         for round in 0..ROUNDS {
-            // Back to back, alternating which goes first: the machine's drift hits both.
-            let first_plain = round % 2 == 0;
-            let a = throughput(
-                &sandbox,
-                if first_plain { Via::Plain } else { Via::Sdk },
-                requests,
-                tasks,
-            )
-            .await;
-            let b = throughput(
-                &sandbox,
-                if first_plain { Via::Sdk } else { Via::Plain },
-                requests,
-                tasks,
-            )
-            .await;
-            let (p, s) = if first_plain { (a, b) } else { (b, a) };
-            plain.push(p.per_second);
-            sdk.push(s.per_second);
+            // Back to back, rotating which goes first: the machine's drift hits all three.
+            let mut order = [Via::Plain, Via::Sdk, Via::Bare];
+            order.rotate_left(round % 3);
+            let mut runs = Vec::new();
+            for via in order {
+                runs.push((via, throughput(&sandbox, via, requests, tasks).await));
+            }
+            let run_of = |wanted: Via| {
+                runs.iter()
+                    .find(|(via, _)| *via == wanted)
+                    .map(|(_, run)| *run)
+                    .expect("every variant ran")
+            };
+            let (p, s, b) = (run_of(Via::Plain), run_of(Via::Sdk), run_of(Via::Bare));
+            plain.push(p);
+            sdk.push(s);
+            bare.push(b);
             ratios.push(s.per_second / p.per_second);
-            if let (Some(p), Some(s)) = (p.cpu_micros, s.cpu_micros) {
-                plain_cpu.push(p);
-                sdk_cpu.push(s);
-                // Like the throughput ratio, 1.0 means the SDK costs what plain reqwest does.
+            if let (Some(p), Some(s), Some(b)) = (p.cpu_micros, s.cpu_micros, b.cpu_micros) {
+                // Like the throughput ratio, 1.0 means the SDK costs what reqwest does.
                 cpu_ratios.push(p / s);
+                bare_cpu_ratios.push(b / s);
             }
         }
         let cpu = if cpu_ratios.is_empty() {
@@ -398,21 +417,38 @@ async fn cost_table() {
         } else {
             format!(
                 "{:.1} / {:.1} | {:.3} | {:.3} – {:.3}",
-                median(&mut plain_cpu),
-                median(&mut sdk_cpu),
+                median(&mut plain.cpu),
+                median(&mut sdk.cpu),
                 median(&mut cpu_ratios),
                 cpu_ratios.first().copied().unwrap_or_default(),
                 cpu_ratios.last().copied().unwrap_or_default(),
             )
         };
         println!(
-            "| {tasks} | {:.0} | {:.0} | {:.3} | {:.3} – {:.3} | {cpu} |",
-            median(&mut plain),
-            median(&mut sdk),
+            "| {tasks} | {:.0} | {:.0} | {:.3} | {:.3} – {:.3} | {cpu} | {:.0}; {:.1} | {:.3} |",
+            median(&mut plain.per_second),
+            median(&mut sdk.per_second),
             median(&mut ratios),
             ratios.first().copied().unwrap_or_default(),
             ratios.last().copied().unwrap_or_default(),
+            median(&mut bare.per_second),
+            median(&mut bare.cpu),
+            median(&mut bare_cpu_ratios),
         );
+    }
+}
+
+/// One variant's runs across the rounds.
+#[derive(Default)]
+struct Series {
+    per_second: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
+impl Series {
+    fn push(&mut self, run: Run) {
+        self.per_second.push(run.per_second);
+        self.cpu.extend(run.cpu_micros);
     }
 }
 
