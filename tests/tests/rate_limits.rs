@@ -644,6 +644,70 @@ async fn a_declared_length_over_the_limit_is_refused_unread() {
     assert!(get_location(&hl, "loc1").await.is_ok());
 }
 
+/// The body is collected in one go when its length is declared: a server that keeps writing
+/// past that length gets read no further, and the call decodes what was declared.
+#[tokio::test]
+async fn a_body_longer_than_its_declared_length_is_read_only_to_it() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const DECLARED: &str = r#"{"location":{"id":"loc1"}}"#;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let written = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    tokio::spawn(async move {
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
+        let mut request = [0u8; 4096];
+        if socket.read(&mut request).await.is_err() {
+            return;
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{DECLARED}",
+            DECLARED.len()
+        );
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let junk = vec![b'x'; 64 << 10];
+        for _ in 0..(200 << 20) / junk.len() {
+            if socket.write_all(&junk).await.is_err() {
+                return;
+            }
+            counter.fetch_add(junk.len(), Ordering::SeqCst);
+        }
+    });
+    let hl = HighLevel::builder()
+        .private_integration_token("pit-rate-limits")
+        .base_url(url)
+        .rate_limit(RateLimitConfig::disabled())
+        .retry(quick_retries().max_attempts(1))
+        .max_response_bytes(1 << 20)
+        .build()
+        .expect("handle");
+    let location = hl
+        .locations()
+        .get_location()
+        .location_id("loc1")
+        .send()
+        .await
+        .expect("the declared body decodes")
+        .into_inner()
+        .location
+        .and_then(|location| location.id);
+    assert_eq!(location.as_deref(), Some("loc1"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = written.load(Ordering::SeqCst);
+    assert!(
+        sent < 32 << 20,
+        "the server wrote {sent} bytes past the declared body before the client stopped"
+    );
+}
+
 #[tokio::test]
 async fn idle_budgets_are_dropped_as_new_resources_come() {
     use highlevel::auth::{Expected, Resource, Session};

@@ -38,8 +38,13 @@ pub(crate) async fn read_capped(
 ) -> Result<Bytes, ReadError> {
     let too_large = ReadError::TooLarge { limit };
     let declared = response.content_length();
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(too_large);
+    match declared {
+        Some(len) if len > limit as u64 => return Err(too_large),
+        // The transport reads no more than a declared length (HTTP/1.1 framing; HTTP/2
+        // checks it too), so the whole body fits: reqwest collects it with less work per
+        // response than the loop below.
+        Some(_) => return response.bytes().await.map_err(ReadError::Transport),
+        None => {}
     }
     // Most bodies come as one chunk: keep it as it is, without a copy.
     let Some(first) = response.chunk().await.map_err(ReadError::Transport)? else {
