@@ -84,8 +84,9 @@ fn parse(args: &[String]) -> Result<Sandbox, String> {
             "--redis-url" => {
                 let text = value()?;
                 if !url::Url::parse(&text).is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss")) {
+                    // Not echoed: a Redis URL may carry a password.
                     return Err(format!(
-                        "--redis-url: `{text}` is not a redis:// URL\n{USAGE}"
+                        "--redis-url: not a redis:// or rediss:// URL\n{USAGE}"
                     ));
                 }
                 shared_rate_limits(sandbox, text)?
@@ -200,8 +201,12 @@ mod tests {
 
     #[test]
     fn the_redis_url_must_be_one() {
-        let error = parse(&args(&["--redis-url", "http://x"])).expect_err("not redis");
-        assert!(error.contains("not a redis:// URL"), "{error}");
+        let error = parse(&args(&["--redis-url", "http://user:hunter2@x"])).expect_err("not redis");
+        assert!(error.contains("not a redis:// or rediss:// URL"), "{error}");
+        assert!(
+            !error.contains("hunter2"),
+            "the password is echoed: {error}"
+        );
         let parsed = parse(&args(&["--redis-url", "redis://127.0.0.1:6379/0"]));
         if cfg!(feature = "redis") {
             let shown = format!("{:?}", parsed.expect("a Redis URL"));
