@@ -446,11 +446,14 @@ impl ResourceLimiter {
             Ok(turn) => turn,
             Err(_) => self.queue.lock().await,
         };
-        let waiter = SharedWaiter::next();
+        // Only a shared backend needs this call told apart from others (a process-wide
+        // counter, so not paid per request without one).
+        let waiter = self.shared.is_some().then(SharedWaiter::next);
         loop {
             let now = Instant::now();
             let wall = SystemTime::now();
             if let Some(shared) = &self.shared
+                && let Some(waiter) = waiter
                 && shared.link.shared_due(now)
             {
                 match self.take_shared(shared, waiter, now, wall).await {
