@@ -4,6 +4,7 @@ mod attributes;
 pub(crate) mod builders;
 mod emit;
 mod hook_calls;
+mod lean_deserialize;
 mod links;
 mod paging;
 pub(crate) mod postprocess;

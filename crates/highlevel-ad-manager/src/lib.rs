@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AdCampaignDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AdCampaignDto {
         #[serde(
             rename = "adCampaignGroupId",
@@ -79,23 +79,149 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit_cost: ::std::option::Option<UnitCostDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AdCampaignDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adCampaignGroupId",
+                "adCampaignId",
+                "ads",
+                "audience",
+                "campaignType",
+                "id",
+                "linkedInError",
+                "locale",
+                "mediaType",
+                "meta",
+                "name",
+                "publishingStatus",
+                "unitCost",
+            ];
+            struct AdCampaignDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AdCampaignDtoVisitor {
+                type Value = AdCampaignDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AdCampaignDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AdCampaignDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AdCampaignDto {
+                        ad_campaign_group_id: field_0.unwrap_or_default(),
+                        ad_campaign_id: field_1.unwrap_or_default(),
+                        ads: field_2.unwrap_or_default(),
+                        audience: field_3.unwrap_or_default(),
+                        campaign_type: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        linked_in_error: field_6.unwrap_or_default(),
+                        locale: field_7.unwrap_or_default(),
+                        media_type: field_8.unwrap_or_default(),
+                        meta: field_9.unwrap_or_default(),
+                        name: field_10.unwrap_or_default(),
+                        publishing_status: field_11.unwrap_or_default(),
+                        unit_cost: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("AdCampaignDto", FIELDS, AdCampaignDtoVisitor)
+        }
+    }
     impl AdCampaignDto {
         pub fn builder() -> builder::AdCampaignDto {
             Default::default()
         }
     }
     ///Campaign audience targeting
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignDtoMediaType {
         #[serde(rename = "STANDARD_UPDATE")]
         StandardUpdate,
@@ -107,6 +233,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AdCampaignDtoMediaType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "STANDARD_UPDATE" => Self::StandardUpdate,
+                    "SINGLE_VIDEO" => Self::SingleVideo,
+                    "CAROUSEL" => Self::Carousel,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AdCampaignDtoMediaType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -148,17 +291,7 @@ pub mod types {
         }
     }
     ///`AdCampaignDtoPublishingStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignDtoPublishingStatus {
         #[serde(rename = "DRAFT")]
         Draft,
@@ -184,6 +317,30 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AdCampaignDtoPublishingStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DRAFT" => Self::Draft,
+                    "SCHEDULED" => Self::Scheduled,
+                    "PUBLISHED" => Self::Published,
+                    "PUBLISHING" => Self::Publishing,
+                    "FAILED" => Self::Failed,
+                    "IN_REVIEW" => Self::InReview,
+                    "PAUSED" => Self::Paused,
+                    "ARCHIVED" => Self::Archived,
+                    "WITH_ISSUES" => Self::WithIssues,
+                    "REJECTED" => Self::Rejected,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AdCampaignDtoPublishingStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -240,7 +397,7 @@ pub mod types {
         }
     }
     ///`AdCampaignGroupDataDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AdCampaignGroupDataDto {
         #[serde(
             rename = "adBudgetOptimization",
@@ -309,23 +466,154 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unpublished_changes: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AdCampaignGroupDataDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adBudgetOptimization",
+                "adCampaignGroupId",
+                "adCampaigns",
+                "budget",
+                "id",
+                "linkedInAdAccountId",
+                "linkedInError",
+                "locationId",
+                "meta",
+                "name",
+                "objectiveType",
+                "publishingStatus",
+                "unpublishedChanges",
+            ];
+            struct AdCampaignGroupDataDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AdCampaignGroupDataDtoVisitor {
+                type Value = AdCampaignGroupDataDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AdCampaignGroupDataDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AdCampaignGroupDataDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AdCampaignGroupDataDto {
+                        ad_budget_optimization: field_0.unwrap_or_default(),
+                        ad_campaign_group_id: field_1.unwrap_or_default(),
+                        ad_campaigns: field_2.unwrap_or_default(),
+                        budget: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        linked_in_ad_account_id: field_5.unwrap_or_default(),
+                        linked_in_error: field_6.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_7,
+                            "locationId",
+                        )?,
+                        meta: field_8.unwrap_or_default(),
+                        name: field_9.unwrap_or_default(),
+                        objective_type: field_10.unwrap_or_default(),
+                        publishing_status: field_11.unwrap_or_default(),
+                        unpublished_changes: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AdCampaignGroupDataDto",
+                    FIELDS,
+                    AdCampaignGroupDataDtoVisitor,
+                )
+        }
+    }
     impl AdCampaignGroupDataDto {
         pub fn builder() -> builder::AdCampaignGroupDataDto {
             Default::default()
         }
     }
     ///`AdCampaignGroupDataDtoAdBudgetOptimization`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignGroupDataDtoAdBudgetOptimization {
         #[serde(rename = "MAXIMUM_DELIVERY")]
         MaximumDelivery,
@@ -335,6 +623,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AdCampaignGroupDataDtoAdBudgetOptimization {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "MAXIMUM_DELIVERY" => Self::MaximumDelivery,
+                    "COST_CAP" => Self::CostCap,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoAdBudgetOptimization {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -375,17 +679,7 @@ pub mod types {
         }
     }
     ///`AdCampaignGroupDataDtoObjectiveType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignGroupDataDtoObjectiveType {
         #[serde(rename = "LEAD_GENERATION")]
         LeadGeneration,
@@ -395,6 +689,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AdCampaignGroupDataDtoObjectiveType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "LEAD_GENERATION" => Self::LeadGeneration,
+                    "WEBSITE_VISIT" => Self::WebsiteVisit,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoObjectiveType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -435,17 +745,7 @@ pub mod types {
         }
     }
     ///`AdCampaignGroupDataDtoPublishingStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignGroupDataDtoPublishingStatus {
         #[serde(rename = "DRAFT")]
         Draft,
@@ -471,6 +771,30 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AdCampaignGroupDataDtoPublishingStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DRAFT" => Self::Draft,
+                    "SCHEDULED" => Self::Scheduled,
+                    "PUBLISHED" => Self::Published,
+                    "PUBLISHING" => Self::Publishing,
+                    "FAILED" => Self::Failed,
+                    "IN_REVIEW" => Self::InReview,
+                    "PAUSED" => Self::Paused,
+                    "ARCHIVED" => Self::Archived,
+                    "WITH_ISSUES" => Self::WithIssues,
+                    "REJECTED" => Self::Rejected,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoPublishingStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -527,7 +851,7 @@ pub mod types {
         }
     }
     ///`AdScheduleTargetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AdScheduleTargetDto {
         ///Day of the week for this schedule
         #[serde(rename = "dayOfWeek")]
@@ -545,23 +869,98 @@ pub mod types {
         #[serde(rename = "startMinute")]
         pub start_minute: AdScheduleTargetDtoStartMinute,
     }
+    impl<'de> ::serde::Deserialize<'de> for AdScheduleTargetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "dayOfWeek",
+                "endHour",
+                "endMinute",
+                "startHour",
+                "startMinute",
+            ];
+            struct AdScheduleTargetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AdScheduleTargetDtoVisitor {
+                type Value = AdScheduleTargetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AdScheduleTargetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AdScheduleTargetDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AdScheduleTargetDto {
+                        day_of_week: highlevel_runtime::lenient::required(
+                            field_0,
+                            "dayOfWeek",
+                        )?,
+                        end_hour: highlevel_runtime::lenient::required(
+                            field_1,
+                            "endHour",
+                        )?,
+                        end_minute: highlevel_runtime::lenient::required(
+                            field_2,
+                            "endMinute",
+                        )?,
+                        start_hour: highlevel_runtime::lenient::required(
+                            field_3,
+                            "startHour",
+                        )?,
+                        start_minute: highlevel_runtime::lenient::required(
+                            field_4,
+                            "startMinute",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AdScheduleTargetDto",
+                    FIELDS,
+                    AdScheduleTargetDtoVisitor,
+                )
+        }
+    }
     impl AdScheduleTargetDto {
         pub fn builder() -> builder::AdScheduleTargetDto {
             Default::default()
         }
     }
     ///Day of the week for this schedule
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdScheduleTargetDtoDayOfWeek {
         #[serde(rename = "MONDAY")]
         Monday,
@@ -581,6 +980,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AdScheduleTargetDtoDayOfWeek {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "MONDAY" => Self::Monday,
+                    "TUESDAY" => Self::Tuesday,
+                    "WEDNESDAY" => Self::Wednesday,
+                    "THURSDAY" => Self::Thursday,
+                    "FRIDAY" => Self::Friday,
+                    "SATURDAY" => Self::Saturday,
+                    "SUNDAY" => Self::Sunday,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoDayOfWeek {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -631,17 +1051,7 @@ pub mod types {
         }
     }
     ///Minute mark the schedule ends at
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdScheduleTargetDtoEndMinute {
         #[serde(rename = "ZERO")]
         Zero,
@@ -655,6 +1065,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AdScheduleTargetDtoEndMinute {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "ZERO" => Self::Zero,
+                    "FIFTEEN" => Self::Fifteen,
+                    "THIRTY" => Self::Thirty,
+                    "FORTY_FIVE" => Self::FortyFive,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoEndMinute {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -699,17 +1127,7 @@ pub mod types {
         }
     }
     ///Minute mark the schedule starts at
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdScheduleTargetDtoStartMinute {
         #[serde(rename = "ZERO")]
         Zero,
@@ -723,6 +1141,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AdScheduleTargetDtoStartMinute {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "ZERO" => Self::Zero,
+                    "FIFTEEN" => Self::Fifteen,
+                    "THIRTY" => Self::Thirty,
+                    "FORTY_FIVE" => Self::FortyFive,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoStartMinute {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -767,12 +1203,62 @@ pub mod types {
         }
     }
     ///`AudienceCustomAudienceItemDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AudienceCustomAudienceItemDto {
         ///Custom audience ID
         pub id: ::std::string::String,
         ///Custom audience name
         pub name: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AudienceCustomAudienceItemDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "name"];
+            struct AudienceCustomAudienceItemDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for AudienceCustomAudienceItemDtoVisitor {
+                type Value = AudienceCustomAudienceItemDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AudienceCustomAudienceItemDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AudienceCustomAudienceItemDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AudienceCustomAudienceItemDto {
+                        id: highlevel_runtime::lenient::required(field_0, "id")?,
+                        name: highlevel_runtime::lenient::required(field_1, "name")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AudienceCustomAudienceItemDto",
+                    FIELDS,
+                    AudienceCustomAudienceItemDtoVisitor,
+                )
+        }
     }
     impl AudienceCustomAudienceItemDto {
         pub fn builder() -> builder::AudienceCustomAudienceItemDto {
@@ -780,7 +1266,7 @@ pub mod types {
         }
     }
     ///`AudienceDimensionDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AudienceDimensionDto {
         ///Age range filters
         #[serde(
@@ -814,13 +1300,87 @@ pub mod types {
         )]
         pub parental_statuses: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AudienceDimensionDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "ageRanges",
+                "audienceSegments",
+                "genders",
+                "isAgeUnknown",
+                "parentalStatuses",
+            ];
+            struct AudienceDimensionDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AudienceDimensionDtoVisitor {
+                type Value = AudienceDimensionDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AudienceDimensionDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AudienceDimensionDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AudienceDimensionDto {
+                        age_ranges: field_0.unwrap_or_default(),
+                        audience_segments: field_1.unwrap_or_default(),
+                        genders: field_2.unwrap_or_default(),
+                        is_age_unknown: field_3.unwrap_or_default(),
+                        parental_statuses: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AudienceDimensionDto",
+                    FIELDS,
+                    AudienceDimensionDtoVisitor,
+                )
+        }
+    }
     impl AudienceDimensionDto {
         pub fn builder() -> builder::AudienceDimensionDto {
             Default::default()
         }
     }
     ///`AudienceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AudienceDto {
         ///Geographic location targets
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -833,13 +1393,59 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub target_audience: ::std::option::Option<TargetAudienceDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AudienceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["geo_locations", "targetAudience"];
+            struct AudienceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AudienceDtoVisitor {
+                type Value = AudienceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AudienceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AudienceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AudienceDto {
+                        geo_locations: field_0.unwrap_or_default(),
+                        target_audience: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("AudienceDto", FIELDS, AudienceDtoVisitor)
+        }
+    }
     impl AudienceDto {
         pub fn builder() -> builder::AudienceDto {
             Default::default()
         }
     }
     ///`AudienceInterestDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AudienceInterestDto {
         ///Interest ID
         pub id: ::std::string::String,
@@ -850,18 +1456,123 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AudienceInterestDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "name", "type"];
+            struct AudienceInterestDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AudienceInterestDtoVisitor {
+                type Value = AudienceInterestDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AudienceInterestDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AudienceInterestDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AudienceInterestDto {
+                        id: highlevel_runtime::lenient::required(field_0, "id")?,
+                        name: highlevel_runtime::lenient::required(field_1, "name")?,
+                        type_: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AudienceInterestDto",
+                    FIELDS,
+                    AudienceInterestDtoVisitor,
+                )
+        }
+    }
     impl AudienceInterestDto {
         pub fn builder() -> builder::AudienceInterestDto {
             Default::default()
         }
     }
     ///`AudienceLocaleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AudienceLocaleDto {
         ///Facebook locale key
         pub key: f64,
         ///Locale display name
         pub name: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AudienceLocaleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["key", "name"];
+            struct AudienceLocaleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AudienceLocaleDtoVisitor {
+                type Value = AudienceLocaleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AudienceLocaleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AudienceLocaleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AudienceLocaleDto {
+                        key: highlevel_runtime::lenient::required(field_0, "key")?,
+                        name: highlevel_runtime::lenient::required(field_1, "name")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AudienceLocaleDto",
+                    FIELDS,
+                    AudienceLocaleDtoVisitor,
+                )
+        }
     }
     impl AudienceLocaleDto {
         pub fn builder() -> builder::AudienceLocaleDto {
@@ -869,7 +1580,7 @@ pub mod types {
         }
     }
     ///`AudienceLocationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AudienceLocationDto {
         ///Geometry data for address-based targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -897,23 +1608,104 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: AudienceLocationDtoType,
     }
+    impl<'de> ::serde::Deserialize<'de> for AudienceLocationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "geometry",
+                "key",
+                "name",
+                "radius",
+                "radiusUnit",
+                "selectionType",
+                "type",
+            ];
+            struct AudienceLocationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AudienceLocationDtoVisitor {
+                type Value = AudienceLocationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AudienceLocationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AudienceLocationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AudienceLocationDto {
+                        geometry: field_0.unwrap_or_default(),
+                        key: highlevel_runtime::lenient::required(field_1, "key")?,
+                        name: highlevel_runtime::lenient::required(field_2, "name")?,
+                        radius: field_3.unwrap_or_default(),
+                        radius_unit: field_4.unwrap_or_default(),
+                        selection_type: highlevel_runtime::lenient::required(
+                            field_5,
+                            "selectionType",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_6, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AudienceLocationDto",
+                    FIELDS,
+                    AudienceLocationDtoVisitor,
+                )
+        }
+    }
     impl AudienceLocationDto {
         pub fn builder() -> builder::AudienceLocationDto {
             Default::default()
         }
     }
     ///Unit for the targeting radius
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AudienceLocationDtoRadiusUnit {
         #[serde(rename = "km")]
         Km,
@@ -923,6 +1715,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AudienceLocationDtoRadiusUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "km" => Self::Km,
+                    "mi" => Self::Mi,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AudienceLocationDtoRadiusUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -963,17 +1771,7 @@ pub mod types {
         }
     }
     ///Whether the location is included or excluded from targeting
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AudienceLocationDtoSelectionType {
         #[serde(rename = "include")]
         Include,
@@ -983,6 +1781,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AudienceLocationDtoSelectionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "include" => Self::Include,
+                    "exclude" => Self::Exclude,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AudienceLocationDtoSelectionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1023,17 +1837,7 @@ pub mod types {
         }
     }
     ///Geographic location type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AudienceLocationDtoType {
         #[serde(rename = "country")]
         Country,
@@ -1063,6 +1867,32 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AudienceLocationDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "country" => Self::Country,
+                    "city" => Self::City,
+                    "region" => Self::Region,
+                    "country_group" => Self::CountryGroup,
+                    "geo_market" => Self::GeoMarket,
+                    "large_geo_area" => Self::LargeGeoArea,
+                    "medium_geo_area" => Self::MediumGeoArea,
+                    "small_geo_area" => Self::SmallGeoArea,
+                    "subcity" => Self::Subcity,
+                    "neighborhood" => Self::Neighborhood,
+                    "zip" => Self::Zip,
+                    "address" => Self::Address,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AudienceLocationDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1122,12 +1952,67 @@ pub mod types {
         }
     }
     ///`AudienceLocationGeometry`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AudienceLocationGeometry {
         ///Geographic coordinates
         pub location: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Geocoding result type
         pub location_type: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AudienceLocationGeometry {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["location", "location_type"];
+            struct AudienceLocationGeometryVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AudienceLocationGeometryVisitor {
+                type Value = AudienceLocationGeometry;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AudienceLocationGeometry)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AudienceLocationGeometry, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AudienceLocationGeometry {
+                        location: highlevel_runtime::lenient::required(
+                            field_0,
+                            "location",
+                        )?,
+                        location_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "location_type",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AudienceLocationGeometry",
+                    FIELDS,
+                    AudienceLocationGeometryVisitor,
+                )
+        }
     }
     impl AudienceLocationGeometry {
         pub fn builder() -> builder::AudienceLocationGeometry {
@@ -1135,7 +2020,7 @@ pub mod types {
         }
     }
     ///`AudiencePlacementsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AudiencePlacementsDto {
         ///Facebook placement positions
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1147,13 +2032,67 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub messenger: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AudiencePlacementsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["facebook", "instagram", "messenger"];
+            struct AudiencePlacementsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AudiencePlacementsDtoVisitor {
+                type Value = AudiencePlacementsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AudiencePlacementsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AudiencePlacementsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AudiencePlacementsDto {
+                        facebook: field_0.unwrap_or_default(),
+                        instagram: field_1.unwrap_or_default(),
+                        messenger: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AudiencePlacementsDto",
+                    FIELDS,
+                    AudiencePlacementsDtoVisitor,
+                )
+        }
+    }
     impl AudiencePlacementsDto {
         pub fn builder() -> builder::AudiencePlacementsDto {
             Default::default()
         }
     }
     ///`AudienceSegmentsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AudienceSegmentsDto {
         ///Resource names of custom audience segments
         #[serde(
@@ -1177,13 +2116,67 @@ pub mod types {
         )]
         pub user_lists: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AudienceSegmentsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["customAudiences", "userInterests", "userLists"];
+            struct AudienceSegmentsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AudienceSegmentsDtoVisitor {
+                type Value = AudienceSegmentsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AudienceSegmentsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AudienceSegmentsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AudienceSegmentsDto {
+                        custom_audiences: field_0.unwrap_or_default(),
+                        user_interests: field_1.unwrap_or_default(),
+                        user_lists: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AudienceSegmentsDto",
+                    FIELDS,
+                    AudienceSegmentsDtoVisitor,
+                )
+        }
+    }
     impl AudienceSegmentsDto {
         pub fn builder() -> builder::AudienceSegmentsDto {
             Default::default()
         }
     }
     ///`Budget`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Budget {
         ///Budget amount
         pub amount: f64,
@@ -1205,23 +2198,79 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_start_date: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for Budget {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "amount",
+                "budgetType",
+                "scheduleEndDate",
+                "scheduleStartDate",
+            ];
+            struct BudgetVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BudgetVisitor {
+                type Value = Budget;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (Budget)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<Budget, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(Budget {
+                        amount: highlevel_runtime::lenient::required(field_0, "amount")?,
+                        budget_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "budgetType",
+                        )?,
+                        schedule_end_date: field_2.unwrap_or_default(),
+                        schedule_start_date: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("Budget", FIELDS, BudgetVisitor)
+        }
+    }
     impl Budget {
         pub fn builder() -> builder::Budget {
             Default::default()
         }
     }
     ///Budget type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BudgetBudgetType {
         #[serde(rename = "DAILY")]
         Daily,
@@ -1231,6 +2280,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for BudgetBudgetType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DAILY" => Self::Daily,
+                    "LIFETIME" => Self::Lifetime,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for BudgetBudgetType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1270,7 +2335,7 @@ pub mod types {
         }
     }
     ///`CallAssetPayloadDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CallAssetPayloadDto {
         ///Ad schedule targets restricting when the call asset is shown
         #[serde(
@@ -1300,13 +2365,93 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CallAssetPayloadDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adScheduleTargets",
+                "callConversionAction",
+                "countryCode",
+                "phoneNumber",
+                "resourceName",
+            ];
+            struct CallAssetPayloadDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CallAssetPayloadDtoVisitor {
+                type Value = CallAssetPayloadDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CallAssetPayloadDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CallAssetPayloadDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CallAssetPayloadDto {
+                        ad_schedule_targets: field_0.unwrap_or_default(),
+                        call_conversion_action: field_1.unwrap_or_default(),
+                        country_code: highlevel_runtime::lenient::required(
+                            field_2,
+                            "countryCode",
+                        )?,
+                        phone_number: highlevel_runtime::lenient::required(
+                            field_3,
+                            "phoneNumber",
+                        )?,
+                        resource_name: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CallAssetPayloadDto",
+                    FIELDS,
+                    CallAssetPayloadDtoVisitor,
+                )
+        }
+    }
     impl CallAssetPayloadDto {
         pub fn builder() -> builder::CallAssetPayloadDto {
             Default::default()
         }
     }
     ///`CampaignDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CampaignDto {
         ///Campaign ad groups
         #[serde(
@@ -1440,23 +2585,218 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unpublished_changes: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CampaignDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adGroups",
+                "adSchedule",
+                "advancedOptions",
+                "advertisingChannelSubType",
+                "advertisingChannelType",
+                "assets",
+                "audience",
+                "biddingStrategy",
+                "budget",
+                "campaignGoal",
+                "goalType",
+                "googleAdAccountId",
+                "googleCampaignId",
+                "id",
+                "isEuPoliticalAds",
+                "locationId",
+                "maximumCpc",
+                "name",
+                "networkSettings",
+                "publishingStatus",
+                "source",
+                "unpublishedChanges",
+            ];
+            struct CampaignDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CampaignDtoVisitor {
+                type Value = CampaignDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CampaignDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CampaignDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CampaignDto {
+                        ad_groups: field_0.unwrap_or_default(),
+                        ad_schedule: field_1.unwrap_or_default(),
+                        advanced_options: field_2.unwrap_or_default(),
+                        advertising_channel_sub_type: field_3.unwrap_or_default(),
+                        advertising_channel_type: highlevel_runtime::lenient::required(
+                            field_4,
+                            "advertisingChannelType",
+                        )?,
+                        assets: field_5.unwrap_or_default(),
+                        audience: field_6.unwrap_or_default(),
+                        bidding_strategy: field_7.unwrap_or_default(),
+                        budget: field_8.unwrap_or_default(),
+                        campaign_goal: field_9.unwrap_or_default(),
+                        goal_type: field_10.unwrap_or_default(),
+                        google_ad_account_id: field_11.unwrap_or_default(),
+                        google_campaign_id: field_12.unwrap_or_default(),
+                        id: field_13.unwrap_or_default(),
+                        is_eu_political_ads: field_14.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_15,
+                            "locationId",
+                        )?,
+                        maximum_cpc: field_16.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_17, "name")?,
+                        network_settings: field_18.unwrap_or_default(),
+                        publishing_status: field_19.unwrap_or_default(),
+                        source: field_20.unwrap_or_default(),
+                        unpublished_changes: field_21.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("CampaignDto", FIELDS, CampaignDtoVisitor)
+        }
+    }
     impl CampaignDto {
         pub fn builder() -> builder::CampaignDto {
             Default::default()
         }
     }
     ///Channel sub type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CampaignDtoAdvertisingChannelSubType {
         #[serde(rename = "DEMAND_GEN")]
         DemandGen,
@@ -1464,6 +2804,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CampaignDtoAdvertisingChannelSubType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DEMAND_GEN" => Self::DemandGen,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CampaignDtoAdvertisingChannelSubType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1502,17 +2857,7 @@ pub mod types {
         }
     }
     ///Advertising channel
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CampaignDtoAdvertisingChannelType {
         #[serde(rename = "SEARCH")]
         Search,
@@ -1534,6 +2879,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CampaignDtoAdvertisingChannelType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "SEARCH" => Self::Search,
+                    "DISCOVERY" => Self::Discovery,
+                    "DISPLAY" => Self::Display,
+                    "HOTEL" => Self::Hotel,
+                    "LOCAL" => Self::Local,
+                    "MULTI_CHANNEL" => Self::MultiChannel,
+                    "PERFORMANCE_MAX" => Self::PerformanceMax,
+                    "DEMAND_GEN" => Self::DemandGen,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CampaignDtoAdvertisingChannelType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1586,17 +2953,7 @@ pub mod types {
         }
     }
     ///Goal type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CampaignDtoGoalType {
         #[serde(rename = "WEBSITE_TRAFFIC")]
         WebsiteTraffic,
@@ -1606,6 +2963,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CampaignDtoGoalType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "WEBSITE_TRAFFIC" => Self::WebsiteTraffic,
+                    "LEAD" => Self::Lead,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CampaignDtoGoalType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1645,17 +3018,7 @@ pub mod types {
         }
     }
     ///Publishing status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CampaignDtoPublishingStatus {
         #[serde(rename = "DRAFT")]
         Draft,
@@ -1681,6 +3044,30 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CampaignDtoPublishingStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DRAFT" => Self::Draft,
+                    "SCHEDULED" => Self::Scheduled,
+                    "PUBLISHED" => Self::Published,
+                    "PUBLISHING" => Self::Publishing,
+                    "FAILED" => Self::Failed,
+                    "IN_REVIEW" => Self::InReview,
+                    "PAUSED" => Self::Paused,
+                    "ARCHIVED" => Self::Archived,
+                    "WITH_ISSUES" => Self::WithIssues,
+                    "REJECTED" => Self::Rejected,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CampaignDtoPublishingStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1736,7 +3123,7 @@ pub mod types {
         }
     }
     ///`ConsentDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ConsentDto {
         ///Whether consent checkbox is required
         #[serde(rename = "checkRequired")]
@@ -1746,13 +3133,68 @@ pub mod types {
         ///Consent identifier
         pub id: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConsentDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["checkRequired", "consent", "id"];
+            struct ConsentDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ConsentDtoVisitor {
+                type Value = ConsentDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ConsentDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ConsentDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConsentDto {
+                        check_required: highlevel_runtime::lenient::required(
+                            field_0,
+                            "checkRequired",
+                        )?,
+                        consent: highlevel_runtime::lenient::required(
+                            field_1,
+                            "consent",
+                        )?,
+                        id: highlevel_runtime::lenient::required(field_2, "id")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("ConsentDto", FIELDS, ConsentDtoVisitor)
+        }
+    }
     impl ConsentDto {
         pub fn builder() -> builder::ConsentDto {
             Default::default()
         }
     }
     ///`ConversionValueSettings`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ConversionValueSettings {
         ///When true, always uses the default value even if a transaction-specific value is provided
         #[serde(rename = "alwaysUseDefaultValue")]
@@ -1764,13 +3206,80 @@ pub mod types {
         #[serde(rename = "defaultValue")]
         pub default_value: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConversionValueSettings {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "alwaysUseDefaultValue",
+                "defaultCurrencyCode",
+                "defaultValue",
+            ];
+            struct ConversionValueSettingsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ConversionValueSettingsVisitor {
+                type Value = ConversionValueSettings;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ConversionValueSettings)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ConversionValueSettings, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConversionValueSettings {
+                        always_use_default_value: highlevel_runtime::lenient::required(
+                            field_0,
+                            "alwaysUseDefaultValue",
+                        )?,
+                        default_currency_code: highlevel_runtime::lenient::required(
+                            field_1,
+                            "defaultCurrencyCode",
+                        )?,
+                        default_value: highlevel_runtime::lenient::required(
+                            field_2,
+                            "defaultValue",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ConversionValueSettings",
+                    FIELDS,
+                    ConversionValueSettingsVisitor,
+                )
+        }
+    }
     impl ConversionValueSettings {
         pub fn builder() -> builder::ConversionValueSettings {
             Default::default()
         }
     }
     ///`CreateConversationFormDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateConversationFormDto {
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -1782,13 +3291,78 @@ pub mod types {
         ///Welcome message text
         pub text: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateConversationFormDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["locationId", "name", "questions", "text"];
+            struct CreateConversationFormDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateConversationFormDtoVisitor {
+                type Value = CreateConversationFormDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateConversationFormDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateConversationFormDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateConversationFormDto {
+                        location_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_1, "name")?,
+                        questions: highlevel_runtime::lenient::required(
+                            field_2,
+                            "questions",
+                        )?,
+                        text: highlevel_runtime::lenient::required(field_3, "text")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateConversationFormDto",
+                    FIELDS,
+                    CreateConversationFormDtoVisitor,
+                )
+        }
+    }
     impl CreateConversationFormDto {
         pub fn builder() -> builder::CreateConversationFormDto {
             Default::default()
         }
     }
     ///`CreateGoogleIntegrationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateGoogleIntegrationDto {
         ///Ad account identifier
         #[serde(rename = "adAccountId")]
@@ -1800,13 +3374,73 @@ pub mod types {
         #[serde(rename = "mccId")]
         pub mcc_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateGoogleIntegrationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["adAccountId", "locationId", "mccId"];
+            struct CreateGoogleIntegrationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateGoogleIntegrationDtoVisitor {
+                type Value = CreateGoogleIntegrationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateGoogleIntegrationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateGoogleIntegrationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateGoogleIntegrationDto {
+                        ad_account_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "adAccountId",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        mcc_id: highlevel_runtime::lenient::required(field_2, "mccId")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateGoogleIntegrationDto",
+                    FIELDS,
+                    CreateGoogleIntegrationDtoVisitor,
+                )
+        }
+    }
     impl CreateGoogleIntegrationDto {
         pub fn builder() -> builder::CreateGoogleIntegrationDto {
             Default::default()
         }
     }
     ///`CreateIntegrationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateIntegrationDto {
         ///Ad account identifier
         #[serde(
@@ -1822,13 +3456,72 @@ pub mod types {
         #[serde(rename = "pageId")]
         pub page_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateIntegrationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["adAccountId", "locationId", "pageId"];
+            struct CreateIntegrationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateIntegrationDtoVisitor {
+                type Value = CreateIntegrationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateIntegrationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateIntegrationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateIntegrationDto {
+                        ad_account_id: field_0.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        page_id: highlevel_runtime::lenient::required(field_2, "pageId")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateIntegrationDto",
+                    FIELDS,
+                    CreateIntegrationDtoVisitor,
+                )
+        }
+    }
     impl CreateIntegrationDto {
         pub fn builder() -> builder::CreateIntegrationDto {
             Default::default()
         }
     }
     ///`CreateLeadFormDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateLeadFormDto {
         ///Custom disclaimer config
         #[serde(
@@ -1875,23 +3568,133 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: CreateLeadFormDtoType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateLeadFormDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "customDisclaimer",
+                "greetingCard",
+                "locationId",
+                "name",
+                "privacyPolicyLink",
+                "privacyPolicyText",
+                "questionPageHeadline",
+                "questions",
+                "thankYouPage",
+                "type",
+            ];
+            struct CreateLeadFormDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateLeadFormDtoVisitor {
+                type Value = CreateLeadFormDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateLeadFormDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateLeadFormDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateLeadFormDto {
+                        custom_disclaimer: field_0.unwrap_or_default(),
+                        greeting_card: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                        privacy_policy_link: highlevel_runtime::lenient::required(
+                            field_4,
+                            "privacyPolicyLink",
+                        )?,
+                        privacy_policy_text: field_5.unwrap_or_default(),
+                        question_page_headline: field_6.unwrap_or_default(),
+                        questions: highlevel_runtime::lenient::required(
+                            field_7,
+                            "questions",
+                        )?,
+                        thank_you_page: highlevel_runtime::lenient::required(
+                            field_8,
+                            "thankYouPage",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_9, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateLeadFormDto",
+                    FIELDS,
+                    CreateLeadFormDtoVisitor,
+                )
+        }
+    }
     impl CreateLeadFormDto {
         pub fn builder() -> builder::CreateLeadFormDto {
             Default::default()
         }
     }
     ///Lead form type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateLeadFormDtoType {
         #[serde(rename = "MORE_VOLUME")]
         MoreVolume,
@@ -1901,6 +3704,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateLeadFormDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "MORE_VOLUME" => Self::MoreVolume,
+                    "HIGHER_INTENT" => Self::HigherIntent,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateLeadFormDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1940,7 +3759,7 @@ pub mod types {
         }
     }
     ///`CreateLinkedinIntegrationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateLinkedinIntegrationDto {
         ///Ad account identifier
         #[serde(rename = "adAccountId")]
@@ -1958,13 +3777,98 @@ pub mod types {
         #[serde(rename = "organizationId")]
         pub organization_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateLinkedinIntegrationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adAccountId",
+                "adAccountName",
+                "currencyCode",
+                "locationId",
+                "organizationId",
+            ];
+            struct CreateLinkedinIntegrationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateLinkedinIntegrationDtoVisitor {
+                type Value = CreateLinkedinIntegrationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateLinkedinIntegrationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateLinkedinIntegrationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateLinkedinIntegrationDto {
+                        ad_account_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "adAccountId",
+                        )?,
+                        ad_account_name: highlevel_runtime::lenient::required(
+                            field_1,
+                            "adAccountName",
+                        )?,
+                        currency_code: highlevel_runtime::lenient::required(
+                            field_2,
+                            "currencyCode",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "locationId",
+                        )?,
+                        organization_id: highlevel_runtime::lenient::required(
+                            field_4,
+                            "organizationId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateLinkedinIntegrationDto",
+                    FIELDS,
+                    CreateLinkedinIntegrationDtoVisitor,
+                )
+        }
+    }
     impl CreateLinkedinIntegrationDto {
         pub fn builder() -> builder::CreateLinkedinIntegrationDto {
             Default::default()
         }
     }
     ///`CreateOfflineUserListJobDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateOfflineUserListJobDto {
         ///CSV file path
         #[serde(
@@ -1998,18 +3902,152 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_list_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateOfflineUserListJobDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "csvPath",
+                "isDynamic",
+                "locationId",
+                "smartListIds",
+                "userListId",
+            ];
+            struct CreateOfflineUserListJobDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateOfflineUserListJobDtoVisitor {
+                type Value = CreateOfflineUserListJobDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateOfflineUserListJobDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateOfflineUserListJobDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateOfflineUserListJobDto {
+                        csv_path: field_0.unwrap_or_default(),
+                        is_dynamic: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        smart_list_ids: field_3.unwrap_or_default(),
+                        user_list_id: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateOfflineUserListJobDto",
+                    FIELDS,
+                    CreateOfflineUserListJobDtoVisitor,
+                )
+        }
+    }
     impl CreateOfflineUserListJobDto {
         pub fn builder() -> builder::CreateOfflineUserListJobDto {
             Default::default()
         }
     }
     ///`CreationLocaleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreationLocaleDto {
         ///Country code
         pub country: ::std::string::String,
         ///Language code
         pub language: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreationLocaleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["country", "language"];
+            struct CreationLocaleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreationLocaleDtoVisitor {
+                type Value = CreationLocaleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreationLocaleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreationLocaleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreationLocaleDto {
+                        country: highlevel_runtime::lenient::required(
+                            field_0,
+                            "country",
+                        )?,
+                        language: highlevel_runtime::lenient::required(
+                            field_1,
+                            "language",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreationLocaleDto",
+                    FIELDS,
+                    CreationLocaleDtoVisitor,
+                )
+        }
     }
     impl CreationLocaleDto {
         pub fn builder() -> builder::CreationLocaleDto {
@@ -2017,7 +4055,7 @@ pub mod types {
         }
     }
     ///`CustomDisclaimer`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomDisclaimer {
         ///Disclaimer body text
         pub body: ::std::string::String,
@@ -2027,13 +4065,63 @@ pub mod types {
         ///Disclaimer title
         pub title: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomDisclaimer {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["body", "checkboxes", "title"];
+            struct CustomDisclaimerVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomDisclaimerVisitor {
+                type Value = CustomDisclaimer;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomDisclaimer)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomDisclaimer, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomDisclaimer {
+                        body: highlevel_runtime::lenient::required(field_0, "body")?,
+                        checkboxes: field_1.unwrap_or_default(),
+                        title: highlevel_runtime::lenient::required(field_2, "title")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CustomDisclaimer", FIELDS, CustomDisclaimerVisitor)
+        }
+    }
     impl CustomDisclaimer {
         pub fn builder() -> builder::CustomDisclaimer {
             Default::default()
         }
     }
     ///`CustomDisclaimerCheckbox`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomDisclaimerCheckbox {
         ///Checkbox required flag
         pub is_required: bool,
@@ -2042,13 +4130,70 @@ pub mod types {
         ///Checkbox text label
         pub text: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomDisclaimerCheckbox {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["is_required", "key", "text"];
+            struct CustomDisclaimerCheckboxVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomDisclaimerCheckboxVisitor {
+                type Value = CustomDisclaimerCheckbox;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomDisclaimerCheckbox)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomDisclaimerCheckbox, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomDisclaimerCheckbox {
+                        is_required: highlevel_runtime::lenient::required(
+                            field_0,
+                            "is_required",
+                        )?,
+                        key: highlevel_runtime::lenient::required(field_1, "key")?,
+                        text: highlevel_runtime::lenient::required(field_2, "text")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomDisclaimerCheckbox",
+                    FIELDS,
+                    CustomDisclaimerCheckboxVisitor,
+                )
+        }
+    }
     impl CustomDisclaimerCheckbox {
         pub fn builder() -> builder::CustomDisclaimerCheckbox {
             Default::default()
         }
     }
     ///`CustomQuestionFieldDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomQuestionFieldDto {
         ///Custom question text shown to the user
         #[serde(rename = "customQuestionText")]
@@ -2057,13 +4202,68 @@ pub mod types {
         #[serde(rename = "singleChoiceAnswers")]
         pub single_choice_answers: ::std::vec::Vec<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomQuestionFieldDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["customQuestionText", "singleChoiceAnswers"];
+            struct CustomQuestionFieldDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomQuestionFieldDtoVisitor {
+                type Value = CustomQuestionFieldDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomQuestionFieldDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomQuestionFieldDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomQuestionFieldDto {
+                        custom_question_text: highlevel_runtime::lenient::required(
+                            field_0,
+                            "customQuestionText",
+                        )?,
+                        single_choice_answers: highlevel_runtime::lenient::required(
+                            field_1,
+                            "singleChoiceAnswers",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomQuestionFieldDto",
+                    FIELDS,
+                    CustomQuestionFieldDtoVisitor,
+                )
+        }
+    }
     impl CustomQuestionFieldDto {
         pub fn builder() -> builder::CustomQuestionFieldDto {
             Default::default()
         }
     }
     ///`FacebookAudienceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FacebookAudienceDto {
         ///Maximum age for targeting
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2102,23 +4302,124 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub retargeting: ::std::vec::Vec<AudienceCustomAudienceItemDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FacebookAudienceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "age_max",
+                "age_min",
+                "genders",
+                "geo_locations",
+                "interests",
+                "locales",
+                "lookalike",
+                "placementType",
+                "placements",
+                "retargeting",
+            ];
+            struct FacebookAudienceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FacebookAudienceDtoVisitor {
+                type Value = FacebookAudienceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FacebookAudienceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FacebookAudienceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FacebookAudienceDto {
+                        age_max: field_0.unwrap_or_default(),
+                        age_min: field_1.unwrap_or_default(),
+                        genders: field_2.unwrap_or_default(),
+                        geo_locations: highlevel_runtime::lenient::required(
+                            field_3,
+                            "geo_locations",
+                        )?,
+                        interests: field_4.unwrap_or_default(),
+                        locales: field_5.unwrap_or_default(),
+                        lookalike: field_6.unwrap_or_default(),
+                        placement_type: field_7.unwrap_or_default(),
+                        placements: field_8.unwrap_or_default(),
+                        retargeting: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FacebookAudienceDto",
+                    FIELDS,
+                    FacebookAudienceDtoVisitor,
+                )
+        }
+    }
     impl FacebookAudienceDto {
         pub fn builder() -> builder::FacebookAudienceDto {
             Default::default()
         }
     }
     ///Placement strategy — "auto" lets Facebook choose, "manual" uses the placements config
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FacebookAudienceDtoPlacementType {
         #[serde(rename = "auto")]
         Auto,
@@ -2128,6 +4429,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FacebookAudienceDtoPlacementType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "auto" => Self::Auto,
+                    "manual" => Self::Manual,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FacebookAudienceDtoPlacementType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2168,17 +4485,7 @@ pub mod types {
         }
     }
     ///`FbGetCustomAudiencesSource`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetCustomAudiencesSource {
         #[serde(rename = "ad_manager")]
         AdManager,
@@ -2188,6 +4495,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbGetCustomAudiencesSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "ad_manager" => Self::AdManager,
+                    "integration" => Self::Integration,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FbGetCustomAudiencesSource {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2227,17 +4550,7 @@ pub mod types {
         }
     }
     ///`FbGetCustomAudiencesType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetCustomAudiencesType {
         #[serde(rename = "lookalike")]
         Lookalike,
@@ -2249,6 +4562,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbGetCustomAudiencesType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "lookalike" => Self::Lookalike,
+                    "custom" => Self::Custom,
+                    "all" => Self::All,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FbGetCustomAudiencesType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2290,17 +4620,7 @@ pub mod types {
         }
     }
     ///`FbGetEntityEntityType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetEntityEntityType {
         #[serde(rename = "CAMPAIGN")]
         Campaign,
@@ -2312,6 +4632,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbGetEntityEntityType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "CAMPAIGN" => Self::Campaign,
+                    "ADSET" => Self::Adset,
+                    "AD" => Self::Ad,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FbGetEntityEntityType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2353,17 +4690,7 @@ pub mod types {
         }
     }
     ///`FbGetEntityType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetEntityType {
         #[serde(rename = "AD_MANAGER")]
         AdManager,
@@ -2373,6 +4700,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbGetEntityType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AD_MANAGER" => Self::AdManager,
+                    "INTEGRATION" => Self::Integration,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FbGetEntityType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2412,17 +4755,7 @@ pub mod types {
         }
     }
     ///`FbGetInstagramAccountsType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetInstagramAccountsType {
         #[serde(rename = "INTEGRATION")]
         Integration,
@@ -2432,6 +4765,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbGetInstagramAccountsType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "INTEGRATION" => Self::Integration,
+                    "AD_MANAGER" => Self::AdManager,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FbGetInstagramAccountsType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2471,17 +4820,7 @@ pub mod types {
         }
     }
     ///`FbGetReportingFieldsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetReportingFieldsItem {
         #[serde(rename = "impressions")]
         Impressions,
@@ -2505,6 +4844,29 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbGetReportingFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "impressions" => Self::Impressions,
+                    "clicks" => Self::Clicks,
+                    "spend" => Self::Spend,
+                    "cpc" => Self::Cpc,
+                    "cost_per_conversion" => Self::CostPerConversion,
+                    "conversions" => Self::Conversions,
+                    "cpm" => Self::Cpm,
+                    "reach" => Self::Reach,
+                    "frequency" => Self::Frequency,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FbGetReportingFieldsItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2558,17 +4920,7 @@ pub mod types {
         }
     }
     ///`FbGetReportingGroupBy`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetReportingGroupBy {
         #[serde(rename = "day")]
         Day,
@@ -2580,6 +4932,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbGetReportingGroupBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "day" => Self::Day,
+                    "week" => Self::Week,
+                    "month" => Self::Month,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FbGetReportingGroupBy {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2621,17 +4990,7 @@ pub mod types {
         }
     }
     ///`FbGetReportingListType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetReportingListType {
         #[serde(rename = "AD_MANAGER")]
         AdManager,
@@ -2641,6 +5000,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbGetReportingListType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AD_MANAGER" => Self::AdManager,
+                    "INTEGRATION" => Self::Integration,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FbGetReportingListType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2680,17 +5055,7 @@ pub mod types {
         }
     }
     ///`FbGetReportingType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetReportingType {
         #[serde(rename = "AD_MANAGER")]
         AdManager,
@@ -2700,6 +5065,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbGetReportingType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AD_MANAGER" => Self::AdManager,
+                    "INTEGRATION" => Self::Integration,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FbGetReportingType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2739,11 +5120,55 @@ pub mod types {
         }
     }
     ///`FbSetDefaultPageBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FbSetDefaultPageBodyDto {
         ///Facebook page identifier
         #[serde(rename = "pageId")]
         pub page_id: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for FbSetDefaultPageBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["pageId"];
+            struct FbSetDefaultPageBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FbSetDefaultPageBodyDtoVisitor {
+                type Value = FbSetDefaultPageBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FbSetDefaultPageBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FbSetDefaultPageBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FbSetDefaultPageBodyDto {
+                        page_id: highlevel_runtime::lenient::required(field_0, "pageId")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FbSetDefaultPageBodyDto",
+                    FIELDS,
+                    FbSetDefaultPageBodyDtoVisitor,
+                )
+        }
     }
     impl FbSetDefaultPageBodyDto {
         pub fn builder() -> builder::FbSetDefaultPageBodyDto {
@@ -2751,7 +5176,7 @@ pub mod types {
         }
     }
     ///`FbUpdateAudienceBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FbUpdateAudienceBodyDto {
         ///Audience description
         pub description: ::std::string::String,
@@ -2761,13 +5186,73 @@ pub mod types {
         ///Audience name
         pub name: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for FbUpdateAudienceBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["description", "locationId", "name"];
+            struct FbUpdateAudienceBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FbUpdateAudienceBodyDtoVisitor {
+                type Value = FbUpdateAudienceBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FbUpdateAudienceBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FbUpdateAudienceBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FbUpdateAudienceBodyDto {
+                        description: highlevel_runtime::lenient::required(
+                            field_0,
+                            "description",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_2, "name")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FbUpdateAudienceBodyDto",
+                    FIELDS,
+                    FbUpdateAudienceBodyDtoVisitor,
+                )
+        }
+    }
     impl FbUpdateAudienceBodyDto {
         pub fn builder() -> builder::FbUpdateAudienceBodyDto {
             Default::default()
         }
     }
     ///`FlexibleRuleUserListDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FlexibleRuleUserListDto {
         ///Exclusive rule operands
         #[serde(rename = "exclusiveOperands")]
@@ -2783,13 +5268,79 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inclusive_rule_operator: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FlexibleRuleUserListDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "exclusiveOperands",
+                "inclusiveOperands",
+                "inclusiveRuleOperator",
+            ];
+            struct FlexibleRuleUserListDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FlexibleRuleUserListDtoVisitor {
+                type Value = FlexibleRuleUserListDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FlexibleRuleUserListDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FlexibleRuleUserListDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FlexibleRuleUserListDto {
+                        exclusive_operands: highlevel_runtime::lenient::required(
+                            field_0,
+                            "exclusiveOperands",
+                        )?,
+                        inclusive_operands: highlevel_runtime::lenient::required(
+                            field_1,
+                            "inclusiveOperands",
+                        )?,
+                        inclusive_rule_operator: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FlexibleRuleUserListDto",
+                    FIELDS,
+                    FlexibleRuleUserListDtoVisitor,
+                )
+        }
+    }
     impl FlexibleRuleUserListDto {
         pub fn builder() -> builder::FlexibleRuleUserListDto {
             Default::default()
         }
     }
     ///`FormQuestion`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FormQuestion {
         ///Question key
         pub key: ::std::string::String,
@@ -2804,18 +5355,123 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: FormQuestionType,
     }
+    impl<'de> ::serde::Deserialize<'de> for FormQuestion {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["key", "label", "options", "type"];
+            struct FormQuestionVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FormQuestionVisitor {
+                type Value = FormQuestion;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FormQuestion)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FormQuestion, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FormQuestion {
+                        key: highlevel_runtime::lenient::required(field_0, "key")?,
+                        label: field_1.unwrap_or_default(),
+                        options: field_2.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_3, "type")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("FormQuestion", FIELDS, FormQuestionVisitor)
+        }
+    }
     impl FormQuestion {
         pub fn builder() -> builder::FormQuestion {
             Default::default()
         }
     }
     ///`FormQuestionOption`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FormQuestionOption {
         ///Option key
         pub key: ::std::string::String,
         ///Option value
         pub value: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for FormQuestionOption {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["key", "value"];
+            struct FormQuestionOptionVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FormQuestionOptionVisitor {
+                type Value = FormQuestionOption;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FormQuestionOption)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FormQuestionOption, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FormQuestionOption {
+                        key: highlevel_runtime::lenient::required(field_0, "key")?,
+                        value: highlevel_runtime::lenient::required(field_1, "value")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FormQuestionOption",
+                    FIELDS,
+                    FormQuestionOptionVisitor,
+                )
+        }
     }
     impl FormQuestionOption {
         pub fn builder() -> builder::FormQuestionOption {
@@ -2823,17 +5479,7 @@ pub mod types {
         }
     }
     ///Question input type — use a prefilled type for standard fields or CUSTOM / SHORT_ANSWER for freeform questions
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FormQuestionType {
         #[serde(rename = "CUSTOM")]
         Custom,
@@ -2883,6 +5529,42 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FormQuestionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "CUSTOM" => Self::Custom,
+                    "CITY" => Self::City,
+                    "COMPANY_NAME" => Self::CompanyName,
+                    "COUNTRY" => Self::Country,
+                    "DATE_OF_BIRTH" => Self::DateOfBirth,
+                    "EMAIL" => Self::Email,
+                    "FIRST_NAME" => Self::FirstName,
+                    "FULL_NAME" => Self::FullName,
+                    "GENDER" => Self::Gender,
+                    "JOB_TITLE" => Self::JobTitle,
+                    "LAST_NAME" => Self::LastName,
+                    "MARITAL_STATUS" => Self::MaritalStatus,
+                    "MILITARY_STATUS" => Self::MilitaryStatus,
+                    "PHONE" => Self::Phone,
+                    "POST_CODE" => Self::PostCode,
+                    "RELATIONSHIP_STATUS" => Self::RelationshipStatus,
+                    "STATE" => Self::State,
+                    "STREET_ADDRESS" => Self::StreetAddress,
+                    "WORK_EMAIL" => Self::WorkEmail,
+                    "WORK_PHONE_NUMBER" => Self::WorkPhoneNumber,
+                    "ZIP" => Self::Zip,
+                    "SHORT_ANSWER" => Self::ShortAnswer,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FormQuestionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2962,7 +5644,7 @@ pub mod types {
         }
     }
     ///`GeoAddressComponentDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GeoAddressComponentDto {
         ///Full name of the address component
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2976,13 +5658,71 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub types: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GeoAddressComponentDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["long_name", "short_name", "types"];
+            struct GeoAddressComponentDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GeoAddressComponentDtoVisitor {
+                type Value = GeoAddressComponentDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GeoAddressComponentDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GeoAddressComponentDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GeoAddressComponentDto {
+                        long_name: field_0.unwrap_or_default(),
+                        short_name: field_1.unwrap_or_default(),
+                        types: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GeoAddressComponentDto",
+                    FIELDS,
+                    GeoAddressComponentDtoVisitor,
+                )
+        }
+    }
     impl GeoAddressComponentDto {
         pub fn builder() -> builder::GeoAddressComponentDto {
             Default::default()
         }
     }
     ///`GeoGeometryDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GeoGeometryDto {
         ///Location coordinates
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2997,13 +5737,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub viewport: ::std::option::Option<GeoViewportDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GeoGeometryDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["location", "location_type", "viewport"];
+            struct GeoGeometryDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GeoGeometryDtoVisitor {
+                type Value = GeoGeometryDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GeoGeometryDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GeoGeometryDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GeoGeometryDto {
+                        location: field_0.unwrap_or_default(),
+                        location_type: field_1.unwrap_or_default(),
+                        viewport: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GeoGeometryDto", FIELDS, GeoGeometryDtoVisitor)
+        }
+    }
     impl GeoGeometryDto {
         pub fn builder() -> builder::GeoGeometryDto {
             Default::default()
         }
     }
     ///`GeoLatLngDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GeoLatLngDto {
         ///Latitude
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3014,13 +5810,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lng: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GeoLatLngDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["lat", "lng"];
+            struct GeoLatLngDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GeoLatLngDtoVisitor {
+                type Value = GeoLatLngDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GeoLatLngDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GeoLatLngDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GeoLatLngDto {
+                        lat: field_0.unwrap_or_default(),
+                        lng: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("GeoLatLngDto", FIELDS, GeoLatLngDtoVisitor)
+        }
+    }
     impl GeoLatLngDto {
         pub fn builder() -> builder::GeoLatLngDto {
             Default::default()
         }
     }
     ///`GeoLocationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GeoLocationDto {
         ///Facet URN
         #[serde(rename = "facetUrn")]
@@ -3033,23 +5877,74 @@ pub mod types {
         ///Location URN
         pub urn: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for GeoLocationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["facetUrn", "name", "selectionType", "urn"];
+            struct GeoLocationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GeoLocationDtoVisitor {
+                type Value = GeoLocationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GeoLocationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GeoLocationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GeoLocationDto {
+                        facet_urn: highlevel_runtime::lenient::required(
+                            field_0,
+                            "facetUrn",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_1, "name")?,
+                        selection_type: highlevel_runtime::lenient::required(
+                            field_2,
+                            "selectionType",
+                        )?,
+                        urn: highlevel_runtime::lenient::required(field_3, "urn")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GeoLocationDto", FIELDS, GeoLocationDtoVisitor)
+        }
+    }
     impl GeoLocationDto {
         pub fn builder() -> builder::GeoLocationDto {
             Default::default()
         }
     }
     ///Selection type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GeoLocationDtoSelectionType {
         #[serde(rename = "include")]
         Include,
@@ -3059,6 +5954,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GeoLocationDtoSelectionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "include" => Self::Include,
+                    "exclude" => Self::Exclude,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GeoLocationDtoSelectionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3098,7 +6009,7 @@ pub mod types {
         }
     }
     ///`GeoViewportDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GeoViewportDto {
         ///Northeast corner of the viewport
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3109,13 +6020,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub southwest: ::std::option::Option<GeoLatLngDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GeoViewportDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["northeast", "southwest"];
+            struct GeoViewportDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GeoViewportDtoVisitor {
+                type Value = GeoViewportDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GeoViewportDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GeoViewportDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GeoViewportDto {
+                        northeast: field_0.unwrap_or_default(),
+                        southwest: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GeoViewportDto", FIELDS, GeoViewportDtoVisitor)
+        }
+    }
     impl GeoViewportDto {
         pub fn builder() -> builder::GeoViewportDto {
             Default::default()
         }
     }
     ///`GoogleAdContentDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleAdContentDto {
         ///Ad campaign identifier
         #[serde(
@@ -3250,23 +6210,223 @@ pub mod types {
         )]
         pub youtube_video_links: ::std::vec::Vec<GoogleYouTubeVideoLinkDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adCampaignId",
+                "adError",
+                "adGroupId",
+                "adId",
+                "businessName",
+                "callToActionLabel",
+                "carouselCards",
+                "customChannels",
+                "descriptions",
+                "finalUrl",
+                "googleAdId",
+                "headlines",
+                "id",
+                "isDeleted",
+                "longHeadlines",
+                "media",
+                "mediaType",
+                "name",
+                "path1",
+                "path2",
+                "placements",
+                "publishingStatus",
+                "youtubeVideoLinks",
+            ];
+            struct GoogleAdContentDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleAdContentDtoVisitor {
+                type Value = GoogleAdContentDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleAdContentDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleAdContentDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleAdContentDto {
+                        ad_campaign_id: field_0.unwrap_or_default(),
+                        ad_error: field_1.unwrap_or_default(),
+                        ad_group_id: field_2.unwrap_or_default(),
+                        ad_id: field_3.unwrap_or_default(),
+                        business_name: field_4.unwrap_or_default(),
+                        call_to_action_label: field_5.unwrap_or_default(),
+                        carousel_cards: field_6.unwrap_or_default(),
+                        custom_channels: field_7.unwrap_or_default(),
+                        descriptions: field_8.unwrap_or_default(),
+                        final_url: field_9.unwrap_or_default(),
+                        google_ad_id: field_10.unwrap_or_default(),
+                        headlines: field_11.unwrap_or_default(),
+                        id: field_12.unwrap_or_default(),
+                        is_deleted: field_13.unwrap_or_default(),
+                        long_headlines: field_14.unwrap_or_default(),
+                        media: field_15.unwrap_or_default(),
+                        media_type: field_16.unwrap_or_default(),
+                        name: field_17.unwrap_or_default(),
+                        path1: field_18.unwrap_or_default(),
+                        path2: field_19.unwrap_or_default(),
+                        placements: field_20.unwrap_or_default(),
+                        publishing_status: field_21.unwrap_or_default(),
+                        youtube_video_links: field_22.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleAdContentDto",
+                    FIELDS,
+                    GoogleAdContentDtoVisitor,
+                )
+        }
+    }
     impl GoogleAdContentDto {
         pub fn builder() -> builder::GoogleAdContentDto {
             Default::default()
         }
     }
     ///Call to action label
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdContentDtoCallToActionLabel {
         #[serde(rename = "AUTOMATED")]
         Automated,
@@ -3302,6 +6462,35 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDtoCallToActionLabel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AUTOMATED" => Self::Automated,
+                    "LEARN_MORE" => Self::LearnMore,
+                    "GET_QUOTE" => Self::GetQuote,
+                    "APPLY_NOW" => Self::ApplyNow,
+                    "SIGN_UP" => Self::SignUp,
+                    "CONTACT_US" => Self::ContactUs,
+                    "SUBSCRIBE" => Self::Subscribe,
+                    "DOWNLOAD" => Self::Download,
+                    "BOOK_NOW" => Self::BookNow,
+                    "SHOP_NOW" => Self::ShopNow,
+                    "BUY_NOW" => Self::BuyNow,
+                    "DONATE_NOW" => Self::DonateNow,
+                    "ORDER_NOW" => Self::OrderNow,
+                    "PLAY_NOW" => Self::PlayNow,
+                    "SEE_MORE" => Self::SeeMore,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoCallToActionLabel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3368,17 +6557,7 @@ pub mod types {
         }
     }
     ///Media type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdContentDtoMediaType {
         #[serde(rename = "IMAGE")]
         Image,
@@ -3390,6 +6569,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDtoMediaType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "IMAGE" => Self::Image,
+                    "VIDEO" => Self::Video,
+                    "CAROUSEL" => Self::Carousel,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoMediaType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3431,17 +6627,7 @@ pub mod types {
         }
     }
     ///`GoogleAdContentDtoPlacementsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdContentDtoPlacementsItem {
         #[serde(rename = "GMAIL")]
         Gmail,
@@ -3459,6 +6645,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDtoPlacementsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "GMAIL" => Self::Gmail,
+                    "YOUTUBE_IN_STREAM" => Self::YoutubeInStream,
+                    "YOUTUBE_SHORTS" => Self::YoutubeShorts,
+                    "YOUTUBE_IN_FEED" => Self::YoutubeInFeed,
+                    "DISCOVER" => Self::Discover,
+                    "DISPLAY" => Self::Display,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoPlacementsItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3507,17 +6713,7 @@ pub mod types {
         }
     }
     ///Ad publishing status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdContentDtoPublishingStatus {
         #[serde(rename = "DRAFT")]
         Draft,
@@ -3543,6 +6739,30 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDtoPublishingStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DRAFT" => Self::Draft,
+                    "SCHEDULED" => Self::Scheduled,
+                    "PUBLISHED" => Self::Published,
+                    "PUBLISHING" => Self::Publishing,
+                    "FAILED" => Self::Failed,
+                    "IN_REVIEW" => Self::InReview,
+                    "PAUSED" => Self::Paused,
+                    "ARCHIVED" => Self::Archived,
+                    "WITH_ISSUES" => Self::WithIssues,
+                    "REJECTED" => Self::Rejected,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoPublishingStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3599,7 +6819,7 @@ pub mod types {
         }
     }
     ///`GoogleAdGroupAudienceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleAdGroupAudienceDto {
         ///Geo-location targeting
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3608,13 +6828,62 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub locales: ::std::vec::Vec<GoogleLocaleDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdGroupAudienceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["geo_locations", "locales"];
+            struct GoogleAdGroupAudienceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleAdGroupAudienceDtoVisitor {
+                type Value = GoogleAdGroupAudienceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleAdGroupAudienceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleAdGroupAudienceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleAdGroupAudienceDto {
+                        geo_locations: field_0.unwrap_or_default(),
+                        locales: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleAdGroupAudienceDto",
+                    FIELDS,
+                    GoogleAdGroupAudienceDtoVisitor,
+                )
+        }
+    }
     impl GoogleAdGroupAudienceDto {
         pub fn builder() -> builder::GoogleAdGroupAudienceDto {
             Default::default()
         }
     }
     ///`GoogleAdGroupDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleAdGroupDto {
         ///Ad campaign identifier
         #[serde(
@@ -3696,23 +6965,149 @@ pub mod types {
         )]
         pub selected_channels: ::std::vec::Vec<GoogleAdGroupDtoSelectedChannelsItem>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdGroupDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adCampaignId",
+                "adContent",
+                "adGroupError",
+                "adGroupId",
+                "audience",
+                "customChannels",
+                "googleAdGroupId",
+                "googleAudienceId",
+                "id",
+                "keywords",
+                "name",
+                "publishingStatus",
+                "selectedChannels",
+            ];
+            struct GoogleAdGroupDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleAdGroupDtoVisitor {
+                type Value = GoogleAdGroupDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleAdGroupDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleAdGroupDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleAdGroupDto {
+                        ad_campaign_id: field_0.unwrap_or_default(),
+                        ad_content: field_1.unwrap_or_default(),
+                        ad_group_error: field_2.unwrap_or_default(),
+                        ad_group_id: field_3.unwrap_or_default(),
+                        audience: field_4.unwrap_or_default(),
+                        custom_channels: field_5.unwrap_or_default(),
+                        google_ad_group_id: field_6.unwrap_or_default(),
+                        google_audience_id: field_7.unwrap_or_default(),
+                        id: field_8.unwrap_or_default(),
+                        keywords: field_9.unwrap_or_default(),
+                        name: field_10.unwrap_or_default(),
+                        publishing_status: field_11.unwrap_or_default(),
+                        selected_channels: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GoogleAdGroupDto", FIELDS, GoogleAdGroupDtoVisitor)
+        }
+    }
     impl GoogleAdGroupDto {
         pub fn builder() -> builder::GoogleAdGroupDto {
             Default::default()
         }
     }
     ///Ad group publishing status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdGroupDtoPublishingStatus {
         #[serde(rename = "DRAFT")]
         Draft,
@@ -3738,6 +7133,30 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdGroupDtoPublishingStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DRAFT" => Self::Draft,
+                    "SCHEDULED" => Self::Scheduled,
+                    "PUBLISHED" => Self::Published,
+                    "PUBLISHING" => Self::Publishing,
+                    "FAILED" => Self::Failed,
+                    "IN_REVIEW" => Self::InReview,
+                    "PAUSED" => Self::Paused,
+                    "ARCHIVED" => Self::Archived,
+                    "WITH_ISSUES" => Self::WithIssues,
+                    "REJECTED" => Self::Rejected,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleAdGroupDtoPublishingStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3794,17 +7213,7 @@ pub mod types {
         }
     }
     ///`GoogleAdGroupDtoSelectedChannelsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdGroupDtoSelectedChannelsItem {
         #[serde(rename = "GMAIL")]
         Gmail,
@@ -3822,6 +7231,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdGroupDtoSelectedChannelsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "GMAIL" => Self::Gmail,
+                    "YOUTUBE_IN_STREAM" => Self::YoutubeInStream,
+                    "YOUTUBE_SHORTS" => Self::YoutubeShorts,
+                    "YOUTUBE_IN_FEED" => Self::YoutubeInFeed,
+                    "DISCOVER" => Self::Discover,
+                    "DISPLAY" => Self::Display,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleAdGroupDtoSelectedChannelsItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3870,7 +7299,7 @@ pub mod types {
         }
     }
     ///`GoogleAdScheduleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GoogleAdScheduleDto {
         ///Day of week
         #[serde(rename = "dayOfWeek")]
@@ -3880,23 +7309,70 @@ pub mod types {
         ///End time (HH:MM)
         pub to: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdScheduleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["dayOfWeek", "from", "to"];
+            struct GoogleAdScheduleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleAdScheduleDtoVisitor {
+                type Value = GoogleAdScheduleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleAdScheduleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleAdScheduleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleAdScheduleDto {
+                        day_of_week: highlevel_runtime::lenient::required(
+                            field_0,
+                            "dayOfWeek",
+                        )?,
+                        from: highlevel_runtime::lenient::required(field_1, "from")?,
+                        to: highlevel_runtime::lenient::required(field_2, "to")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleAdScheduleDto",
+                    FIELDS,
+                    GoogleAdScheduleDtoVisitor,
+                )
+        }
+    }
     impl GoogleAdScheduleDto {
         pub fn builder() -> builder::GoogleAdScheduleDto {
             Default::default()
         }
     }
     ///Day of week
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdScheduleDtoDayOfWeek {
         #[serde(rename = "FRIDAY")]
         Friday,
@@ -3926,6 +7402,32 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAdScheduleDtoDayOfWeek {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "FRIDAY" => Self::Friday,
+                    "MONDAY" => Self::Monday,
+                    "SATURDAY" => Self::Saturday,
+                    "SUNDAY" => Self::Sunday,
+                    "THURSDAY" => Self::Thursday,
+                    "TUESDAY" => Self::Tuesday,
+                    "UNKNOWN" => Self::Unknown,
+                    "UNSPECIFIED" => Self::Unspecified,
+                    "WEDNESDAY" => Self::Wednesday,
+                    "ALL_DAYS" => Self::AllDays,
+                    "MONDAY_TO_FRIDAY" => Self::MondayToFriday,
+                    "SATURDAY_AND_SUNDAY" => Self::SaturdayAndSunday,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleAdScheduleDtoDayOfWeek {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3986,7 +7488,7 @@ pub mod types {
         }
     }
     ///`GoogleAssetImageDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GoogleAssetImageDto {
         ///Error message if asset upload failed
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4006,13 +7508,78 @@ pub mod types {
         ///Image URL
         pub url: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAssetImageDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["error", "name", "resourceName", "url"];
+            struct GoogleAssetImageDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleAssetImageDtoVisitor {
+                type Value = GoogleAssetImageDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleAssetImageDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleAssetImageDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleAssetImageDto {
+                        error: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                        resource_name: field_2.unwrap_or_default(),
+                        url: highlevel_runtime::lenient::required(field_3, "url")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleAssetImageDto",
+                    FIELDS,
+                    GoogleAssetImageDtoVisitor,
+                )
+        }
+    }
     impl GoogleAssetImageDto {
         pub fn builder() -> builder::GoogleAssetImageDto {
             Default::default()
         }
     }
     ///`GoogleAssetsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleAssetsDto {
         ///Business logo asset
         #[serde(
@@ -4038,13 +7605,83 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub sitelinks: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleAssetsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "businessLogo",
+                "calls",
+                "images",
+                "leadForm",
+                "sitelinks",
+            ];
+            struct GoogleAssetsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleAssetsDtoVisitor {
+                type Value = GoogleAssetsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleAssetsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleAssetsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleAssetsDto {
+                        business_logo: field_0.unwrap_or_default(),
+                        calls: field_1.unwrap_or_default(),
+                        images: field_2.unwrap_or_default(),
+                        lead_form: field_3.unwrap_or_default(),
+                        sitelinks: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GoogleAssetsDto", FIELDS, GoogleAssetsDtoVisitor)
+        }
+    }
     impl GoogleAssetsDto {
         pub fn builder() -> builder::GoogleAssetsDto {
             Default::default()
         }
     }
     ///`GoogleBiddingStrategyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleBiddingStrategyDto {
         ///Bidding strategy type
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
@@ -4055,13 +7692,66 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleBiddingStrategyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["type", "value"];
+            struct GoogleBiddingStrategyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleBiddingStrategyDtoVisitor {
+                type Value = GoogleBiddingStrategyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleBiddingStrategyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleBiddingStrategyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleBiddingStrategyDto {
+                        type_: field_0.unwrap_or_default(),
+                        value: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleBiddingStrategyDto",
+                    FIELDS,
+                    GoogleBiddingStrategyDtoVisitor,
+                )
+        }
+    }
     impl GoogleBiddingStrategyDto {
         pub fn builder() -> builder::GoogleBiddingStrategyDto {
             Default::default()
         }
     }
     ///`GoogleBudgetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleBudgetDto {
         ///Budget amount in micros
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4089,23 +7779,81 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_start_date: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleBudgetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "amount",
+                "budgetType",
+                "scheduleEndDate",
+                "scheduleStartDate",
+            ];
+            struct GoogleBudgetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleBudgetDtoVisitor {
+                type Value = GoogleBudgetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleBudgetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleBudgetDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleBudgetDto {
+                        amount: field_0.unwrap_or_default(),
+                        budget_type: field_1.unwrap_or_default(),
+                        schedule_end_date: field_2.unwrap_or_default(),
+                        schedule_start_date: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GoogleBudgetDto", FIELDS, GoogleBudgetDtoVisitor)
+        }
+    }
     impl GoogleBudgetDto {
         pub fn builder() -> builder::GoogleBudgetDto {
             Default::default()
         }
     }
     ///Budget type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleBudgetDtoBudgetType {
         #[serde(rename = "DAILY")]
         Daily,
@@ -4115,6 +7863,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleBudgetDtoBudgetType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DAILY" => Self::Daily,
+                    "LIFETIME" => Self::Lifetime,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleBudgetDtoBudgetType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4154,7 +7918,7 @@ pub mod types {
         }
     }
     ///`GoogleCampaignAudienceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleCampaignAudienceDto {
         ///Age range targeting
         #[serde(
@@ -4183,13 +7947,91 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub target_interests: ::std::option::Option<GoogleTargetInterestsDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleCampaignAudienceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "ageRange",
+                "gender",
+                "geo_locations",
+                "locales",
+                "segments",
+                "targetInterests",
+            ];
+            struct GoogleCampaignAudienceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleCampaignAudienceDtoVisitor {
+                type Value = GoogleCampaignAudienceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleCampaignAudienceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleCampaignAudienceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleCampaignAudienceDto {
+                        age_range: field_0.unwrap_or_default(),
+                        gender: field_1.unwrap_or_default(),
+                        geo_locations: field_2.unwrap_or_default(),
+                        locales: field_3.unwrap_or_default(),
+                        segments: field_4.unwrap_or_default(),
+                        target_interests: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleCampaignAudienceDto",
+                    FIELDS,
+                    GoogleCampaignAudienceDtoVisitor,
+                )
+        }
+    }
     impl GoogleCampaignAudienceDto {
         pub fn builder() -> builder::GoogleCampaignAudienceDto {
             Default::default()
         }
     }
     ///`GoogleCampaignGoalDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GoogleCampaignGoalDto {
         ///Whether this is a custom conversion goal
         #[serde(
@@ -4206,23 +8048,71 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleCampaignGoalDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["isCustomConversionGoal", "type", "value"];
+            struct GoogleCampaignGoalDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleCampaignGoalDtoVisitor {
+                type Value = GoogleCampaignGoalDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleCampaignGoalDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleCampaignGoalDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleCampaignGoalDto {
+                        is_custom_conversion_goal: field_0.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_1, "type")?,
+                        value: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleCampaignGoalDto",
+                    FIELDS,
+                    GoogleCampaignGoalDtoVisitor,
+                )
+        }
+    }
     impl GoogleCampaignGoalDto {
         pub fn builder() -> builder::GoogleCampaignGoalDto {
             Default::default()
         }
     }
     ///Campaign goal type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleCampaignGoalDtoType {
         #[serde(rename = "CONVERSIONS")]
         Conversions,
@@ -4234,6 +8124,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleCampaignGoalDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "CONVERSIONS" => Self::Conversions,
+                    "CLICK" => Self::Click,
+                    "YOUTUBE_ENGAGEMENT" => Self::YoutubeEngagement,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleCampaignGoalDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4275,7 +8182,7 @@ pub mod types {
         }
     }
     ///`GoogleCarouselCardDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleCarouselCardDto {
         ///Call to action label
         #[serde(
@@ -4299,23 +8206,83 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub media: ::std::vec::Vec<GoogleMediaDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleCarouselCardDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "callToActionLabel",
+                "finalUrl",
+                "headline",
+                "media",
+            ];
+            struct GoogleCarouselCardDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleCarouselCardDtoVisitor {
+                type Value = GoogleCarouselCardDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleCarouselCardDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleCarouselCardDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleCarouselCardDto {
+                        call_to_action_label: field_0.unwrap_or_default(),
+                        final_url: field_1.unwrap_or_default(),
+                        headline: field_2.unwrap_or_default(),
+                        media: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleCarouselCardDto",
+                    FIELDS,
+                    GoogleCarouselCardDtoVisitor,
+                )
+        }
+    }
     impl GoogleCarouselCardDto {
         pub fn builder() -> builder::GoogleCarouselCardDto {
             Default::default()
         }
     }
     ///`GoogleDeleteSegmentType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleDeleteSegmentType {
         #[serde(rename = "CUSTOM_SEGMENTS")]
         CustomSegments,
@@ -4325,6 +8292,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleDeleteSegmentType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "CUSTOM_SEGMENTS" => Self::CustomSegments,
+                    "DATA_SEGMENTS" => Self::DataSegments,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleDeleteSegmentType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4364,7 +8347,7 @@ pub mod types {
         }
     }
     ///`GoogleDemographicTargetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GoogleDemographicTargetDto {
         ///Demographic enum value
         #[serde(rename = "enum")]
@@ -4372,13 +8355,65 @@ pub mod types {
         ///Whether this is a negative target
         pub negative: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleDemographicTargetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["enum", "negative"];
+            struct GoogleDemographicTargetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleDemographicTargetDtoVisitor {
+                type Value = GoogleDemographicTargetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleDemographicTargetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleDemographicTargetDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleDemographicTargetDto {
+                        enum_: highlevel_runtime::lenient::required(field_0, "enum")?,
+                        negative: highlevel_runtime::lenient::required(
+                            field_1,
+                            "negative",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleDemographicTargetDto",
+                    FIELDS,
+                    GoogleDemographicTargetDtoVisitor,
+                )
+        }
+    }
     impl GoogleDemographicTargetDto {
         pub fn builder() -> builder::GoogleDemographicTargetDto {
             Default::default()
         }
     }
     ///`GoogleGeoLocationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleGeoLocationDto {
         ///Address components from Google Geocoding API
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4441,23 +8476,155 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGeoLocationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address_components",
+                "country_name",
+                "formatted_address",
+                "geometry",
+                "id",
+                "key",
+                "name",
+                "place_id",
+                "radius",
+                "radiusUnit",
+                "resourceName",
+                "selectionType",
+                "type",
+            ];
+            struct GoogleGeoLocationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleGeoLocationDtoVisitor {
+                type Value = GoogleGeoLocationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleGeoLocationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleGeoLocationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleGeoLocationDto {
+                        address_components: field_0.unwrap_or_default(),
+                        country_name: field_1.unwrap_or_default(),
+                        formatted_address: field_2.unwrap_or_default(),
+                        geometry: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        key: field_5.unwrap_or_default(),
+                        name: field_6.unwrap_or_default(),
+                        place_id: field_7.unwrap_or_default(),
+                        radius: field_8.unwrap_or_default(),
+                        radius_unit: field_9.unwrap_or_default(),
+                        resource_name: field_10.unwrap_or_default(),
+                        selection_type: field_11.unwrap_or_default(),
+                        type_: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleGeoLocationDto",
+                    FIELDS,
+                    GoogleGeoLocationDtoVisitor,
+                )
+        }
+    }
     impl GoogleGeoLocationDto {
         pub fn builder() -> builder::GoogleGeoLocationDto {
             Default::default()
         }
     }
     ///Radius unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGeoLocationDtoRadiusUnit {
         #[serde(rename = "km")]
         Km,
@@ -4467,6 +8634,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGeoLocationDtoRadiusUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "km" => Self::Km,
+                    "mi" => Self::Mi,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGeoLocationDtoRadiusUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4507,17 +8690,7 @@ pub mod types {
         }
     }
     ///Include or exclude this location
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGeoLocationDtoSelectionType {
         #[serde(rename = "include")]
         Include,
@@ -4527,6 +8700,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGeoLocationDtoSelectionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "include" => Self::Include,
+                    "exclude" => Self::Exclude,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGeoLocationDtoSelectionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4567,17 +8756,7 @@ pub mod types {
         }
     }
     ///`GoogleGetAdAccountsType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetAdAccountsType {
         #[serde(rename = "INTEGRATION")]
         Integration,
@@ -4587,6 +8766,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetAdAccountsType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "INTEGRATION" => Self::Integration,
+                    "AD_MANAGER" => Self::AdManager,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetAdAccountsType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4626,17 +8821,7 @@ pub mod types {
         }
     }
     ///`GoogleGetAssetsType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetAssetsType {
         #[serde(rename = "CALL")]
         Call,
@@ -4652,6 +8837,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetAssetsType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "CALL" => Self::Call,
+                    "SITELINK" => Self::Sitelink,
+                    "LEAD_FORM" => Self::LeadForm,
+                    "IMAGE" => Self::Image,
+                    "TEXT" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetAssetsType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4697,17 +8901,7 @@ pub mod types {
         }
     }
     ///`GoogleGetConversionsType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetConversionsType {
         #[serde(rename = "AD_MANAGER")]
         AdManager,
@@ -4717,6 +8911,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetConversionsType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AD_MANAGER" => Self::AdManager,
+                    "AD_WORDS" => Self::AdWords,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetConversionsType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4756,17 +8966,7 @@ pub mod types {
         }
     }
     ///`GoogleGetEntityEntityType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetEntityEntityType {
         #[serde(rename = "CAMPAIGN")]
         Campaign,
@@ -4778,6 +8978,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetEntityEntityType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "CAMPAIGN" => Self::Campaign,
+                    "ADGROUP" => Self::Adgroup,
+                    "AD" => Self::Ad,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetEntityEntityType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4819,17 +9036,7 @@ pub mod types {
         }
     }
     ///`GoogleGetEntityType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetEntityType {
         #[serde(rename = "AD_MANAGER")]
         AdManager,
@@ -4839,6 +9046,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetEntityType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AD_MANAGER" => Self::AdManager,
+                    "INTEGRATION" => Self::Integration,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetEntityType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4878,17 +9101,7 @@ pub mod types {
         }
     }
     ///`GoogleGetReportingFieldsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetReportingFieldsItem {
         #[serde(rename = "impressions")]
         Impressions,
@@ -4910,6 +9123,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetReportingFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "impressions" => Self::Impressions,
+                    "clicks" => Self::Clicks,
+                    "cost_micros" => Self::CostMicros,
+                    "average_cpc" => Self::AverageCpc,
+                    "conversions" => Self::Conversions,
+                    "average_cpm" => Self::AverageCpm,
+                    "cost_per_conversion" => Self::CostPerConversion,
+                    "ctr" => Self::Ctr,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetReportingFieldsItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4962,17 +9197,7 @@ pub mod types {
         }
     }
     ///`GoogleGetReportingGroupBy`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetReportingGroupBy {
         #[serde(rename = "date")]
         Date,
@@ -4984,6 +9209,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetReportingGroupBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "date" => Self::Date,
+                    "week" => Self::Week,
+                    "month" => Self::Month,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetReportingGroupBy {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5025,17 +9267,7 @@ pub mod types {
         }
     }
     ///`GoogleGetReportingListType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetReportingListType {
         #[serde(rename = "AD_MANAGER")]
         AdManager,
@@ -5045,6 +9277,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetReportingListType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AD_MANAGER" => Self::AdManager,
+                    "INTEGRATION" => Self::Integration,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetReportingListType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5084,17 +9332,7 @@ pub mod types {
         }
     }
     ///`GoogleGetReportingType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetReportingType {
         #[serde(rename = "AD_MANAGER")]
         AdManager,
@@ -5104,6 +9342,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetReportingType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AD_MANAGER" => Self::AdManager,
+                    "INTEGRATION" => Self::Integration,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetReportingType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5143,17 +9397,7 @@ pub mod types {
         }
     }
     ///`GoogleGetSegmentByIdType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetSegmentByIdType {
         #[serde(rename = "CUSTOM_SEGMENTS")]
         CustomSegments,
@@ -5163,6 +9407,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetSegmentByIdType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "CUSTOM_SEGMENTS" => Self::CustomSegments,
+                    "DATA_SEGMENTS" => Self::DataSegments,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetSegmentByIdType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5202,17 +9462,7 @@ pub mod types {
         }
     }
     ///`GoogleGetTargetInterestsType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetTargetInterestsType {
         #[serde(rename = "AFFINITY")]
         Affinity,
@@ -5222,6 +9472,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleGetTargetInterestsType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AFFINITY" => Self::Affinity,
+                    "IN_MARKET" => Self::InMarket,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleGetTargetInterestsType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5262,7 +9528,7 @@ pub mod types {
         }
     }
     ///`GoogleKeywordItemDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GoogleKeywordItemDto {
         ///Keyword text
         pub keyword: ::std::string::String,
@@ -5270,13 +9536,68 @@ pub mod types {
         #[serde(rename = "matchType")]
         pub match_type: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleKeywordItemDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["keyword", "matchType"];
+            struct GoogleKeywordItemDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleKeywordItemDtoVisitor {
+                type Value = GoogleKeywordItemDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleKeywordItemDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleKeywordItemDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleKeywordItemDto {
+                        keyword: highlevel_runtime::lenient::required(
+                            field_0,
+                            "keyword",
+                        )?,
+                        match_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "matchType",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleKeywordItemDto",
+                    FIELDS,
+                    GoogleKeywordItemDtoVisitor,
+                )
+        }
+    }
     impl GoogleKeywordItemDto {
         pub fn builder() -> builder::GoogleKeywordItemDto {
             Default::default()
         }
     }
     ///`GoogleKeywordsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleKeywordsDto {
         ///Negative keywords
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -5285,13 +9606,62 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub positives: ::std::vec::Vec<GoogleKeywordItemDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleKeywordsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["negatives", "positives"];
+            struct GoogleKeywordsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleKeywordsDtoVisitor {
+                type Value = GoogleKeywordsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleKeywordsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleKeywordsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleKeywordsDto {
+                        negatives: field_0.unwrap_or_default(),
+                        positives: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleKeywordsDto",
+                    FIELDS,
+                    GoogleKeywordsDtoVisitor,
+                )
+        }
+    }
     impl GoogleKeywordsDto {
         pub fn builder() -> builder::GoogleKeywordsDto {
             Default::default()
         }
     }
     ///`GoogleLocaleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleLocaleDto {
         ///Language identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5313,13 +9683,76 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleLocaleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "key", "name", "resourceName"];
+            struct GoogleLocaleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleLocaleDtoVisitor {
+                type Value = GoogleLocaleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleLocaleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleLocaleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleLocaleDto {
+                        id: field_0.unwrap_or_default(),
+                        key: field_1.unwrap_or_default(),
+                        name: field_2.unwrap_or_default(),
+                        resource_name: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GoogleLocaleDto", FIELDS, GoogleLocaleDtoVisitor)
+        }
+    }
     impl GoogleLocaleDto {
         pub fn builder() -> builder::GoogleLocaleDto {
             Default::default()
         }
     }
     ///`GoogleMediaDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleMediaDto {
         ///Error message if media failed
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5352,23 +9785,97 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleMediaDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "error",
+                "imageType",
+                "isLogo",
+                "src",
+                "type",
+                "url",
+            ];
+            struct GoogleMediaDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleMediaDtoVisitor {
+                type Value = GoogleMediaDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleMediaDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleMediaDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleMediaDto {
+                        error: field_0.unwrap_or_default(),
+                        image_type: field_1.unwrap_or_default(),
+                        is_logo: field_2.unwrap_or_default(),
+                        src: field_3.unwrap_or_default(),
+                        type_: field_4.unwrap_or_default(),
+                        url: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GoogleMediaDto", FIELDS, GoogleMediaDtoVisitor)
+        }
+    }
     impl GoogleMediaDto {
         pub fn builder() -> builder::GoogleMediaDto {
             Default::default()
         }
     }
     ///Media type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleMediaDtoType {
         #[serde(rename = "IMAGE")]
         Image,
@@ -5376,6 +9883,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleMediaDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "IMAGE" => Self::Image,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleMediaDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5413,7 +9935,7 @@ pub mod types {
         }
     }
     ///`GoogleNetworkSettingsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GoogleNetworkSettingsDto {
         ///Target Google Display Network
         #[serde(rename = "targetContentNetwork")]
@@ -5422,13 +9944,68 @@ pub mod types {
         #[serde(rename = "targetSearchNetwork")]
         pub target_search_network: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleNetworkSettingsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["targetContentNetwork", "targetSearchNetwork"];
+            struct GoogleNetworkSettingsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleNetworkSettingsDtoVisitor {
+                type Value = GoogleNetworkSettingsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleNetworkSettingsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleNetworkSettingsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleNetworkSettingsDto {
+                        target_content_network: highlevel_runtime::lenient::required(
+                            field_0,
+                            "targetContentNetwork",
+                        )?,
+                        target_search_network: highlevel_runtime::lenient::required(
+                            field_1,
+                            "targetSearchNetwork",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleNetworkSettingsDto",
+                    FIELDS,
+                    GoogleNetworkSettingsDtoVisitor,
+                )
+        }
+    }
     impl GoogleNetworkSettingsDto {
         pub fn builder() -> builder::GoogleNetworkSettingsDto {
             Default::default()
         }
     }
     ///`GoogleSegmentTargetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GoogleSegmentTargetDto {
         ///Segment identifier
         pub id: ::std::string::String,
@@ -5436,13 +10013,62 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleSegmentTargetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "type"];
+            struct GoogleSegmentTargetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleSegmentTargetDtoVisitor {
+                type Value = GoogleSegmentTargetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleSegmentTargetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleSegmentTargetDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleSegmentTargetDto {
+                        id: highlevel_runtime::lenient::required(field_0, "id")?,
+                        type_: highlevel_runtime::lenient::required(field_1, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleSegmentTargetDto",
+                    FIELDS,
+                    GoogleSegmentTargetDtoVisitor,
+                )
+        }
+    }
     impl GoogleSegmentTargetDto {
         pub fn builder() -> builder::GoogleSegmentTargetDto {
             Default::default()
         }
     }
     ///`GoogleTargetInterestsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GoogleTargetInterestsDto {
         ///Affinity audience IDs
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -5455,23 +10081,62 @@ pub mod types {
         )]
         pub in_market: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GoogleTargetInterestsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["affinity", "inMarket"];
+            struct GoogleTargetInterestsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleTargetInterestsDtoVisitor {
+                type Value = GoogleTargetInterestsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleTargetInterestsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleTargetInterestsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleTargetInterestsDto {
+                        affinity: field_0.unwrap_or_default(),
+                        in_market: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleTargetInterestsDto",
+                    FIELDS,
+                    GoogleTargetInterestsDtoVisitor,
+                )
+        }
+    }
     impl GoogleTargetInterestsDto {
         pub fn builder() -> builder::GoogleTargetInterestsDto {
             Default::default()
         }
     }
     ///`GoogleUpsertSegmentType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleUpsertSegmentType {
         #[serde(rename = "CUSTOM_SEGMENTS")]
         CustomSegments,
@@ -5485,6 +10150,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleUpsertSegmentType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "CUSTOM_SEGMENTS" => Self::CustomSegments,
+                    "WEBSITE_VISITOR" => Self::WebsiteVisitor,
+                    "CUSTOMER_MATCH" => Self::CustomerMatch,
+                    "LOOKALIKE" => Self::Lookalike,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GoogleUpsertSegmentType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5528,11 +10211,58 @@ pub mod types {
         }
     }
     ///`GoogleYouTubeVideoLinkDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GoogleYouTubeVideoLinkDto {
         ///YouTube video ID
         #[serde(rename = "youtubeVideoId")]
         pub youtube_video_id: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for GoogleYouTubeVideoLinkDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["youtubeVideoId"];
+            struct GoogleYouTubeVideoLinkDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GoogleYouTubeVideoLinkDtoVisitor {
+                type Value = GoogleYouTubeVideoLinkDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GoogleYouTubeVideoLinkDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GoogleYouTubeVideoLinkDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GoogleYouTubeVideoLinkDto {
+                        youtube_video_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "youtubeVideoId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GoogleYouTubeVideoLinkDto",
+                    FIELDS,
+                    GoogleYouTubeVideoLinkDtoVisitor,
+                )
+        }
     }
     impl GoogleYouTubeVideoLinkDto {
         pub fn builder() -> builder::GoogleYouTubeVideoLinkDto {
@@ -5540,7 +10270,7 @@ pub mod types {
         }
     }
     ///`GreetingCard`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GreetingCard {
         ///Greeting card content
         pub content: ::std::vec::Vec<::std::string::String>,
@@ -5549,18 +10279,115 @@ pub mod types {
         ///Greeting card title
         pub title: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for GreetingCard {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["content", "style", "title"];
+            struct GreetingCardVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GreetingCardVisitor {
+                type Value = GreetingCard;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GreetingCard)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GreetingCard, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GreetingCard {
+                        content: highlevel_runtime::lenient::required(
+                            field_0,
+                            "content",
+                        )?,
+                        style: highlevel_runtime::lenient::required(field_1, "style")?,
+                        title: highlevel_runtime::lenient::required(field_2, "title")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("GreetingCard", FIELDS, GreetingCardVisitor)
+        }
+    }
     impl GreetingCard {
         pub fn builder() -> builder::GreetingCard {
             Default::default()
         }
     }
     ///`HiddenFieldDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct HiddenFieldDto {
         ///Field name
         pub name: ::std::string::String,
         ///Field value
         pub value: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for HiddenFieldDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name", "value"];
+            struct HiddenFieldDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for HiddenFieldDtoVisitor {
+                type Value = HiddenFieldDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (HiddenFieldDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<HiddenFieldDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(HiddenFieldDto {
+                        name: highlevel_runtime::lenient::required(field_0, "name")?,
+                        value: highlevel_runtime::lenient::required(field_1, "value")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("HiddenFieldDto", FIELDS, HiddenFieldDtoVisitor)
+        }
     }
     impl HiddenFieldDto {
         pub fn builder() -> builder::HiddenFieldDto {
@@ -5568,7 +10395,7 @@ pub mod types {
         }
     }
     ///`KeywordSuggestionDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct KeywordSuggestionDto {
         ///Seed keywords
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -5586,13 +10413,74 @@ pub mod types {
         ///Target URL
         pub url: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for KeywordSuggestionDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["keywords", "languageCode", "locations", "url"];
+            struct KeywordSuggestionDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for KeywordSuggestionDtoVisitor {
+                type Value = KeywordSuggestionDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (KeywordSuggestionDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<KeywordSuggestionDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(KeywordSuggestionDto {
+                        keywords: field_0.unwrap_or_default(),
+                        language_code: field_1.unwrap_or_default(),
+                        locations: field_2.unwrap_or_default(),
+                        url: highlevel_runtime::lenient::required(field_3, "url")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "KeywordSuggestionDto",
+                    FIELDS,
+                    KeywordSuggestionDtoVisitor,
+                )
+        }
+    }
     impl KeywordSuggestionDto {
         pub fn builder() -> builder::KeywordSuggestionDto {
             Default::default()
         }
     }
     ///`LeadFormAssetPayloadDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LeadFormAssetPayloadDto {
         ///Background image asset resource name
         #[serde(
@@ -5675,23 +10563,174 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LeadFormAssetPayloadDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "backgroundImageAsset",
+                "businessName",
+                "callToActionDescription",
+                "callToActionType",
+                "customQuestionFields",
+                "description",
+                "desiredIntent",
+                "fields",
+                "finalUrls",
+                "headline",
+                "postSubmitCallToActionType",
+                "postSubmitDescription",
+                "postSubmitHeadline",
+                "privacyPolicyUrl",
+                "resourceName",
+            ];
+            struct LeadFormAssetPayloadDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LeadFormAssetPayloadDtoVisitor {
+                type Value = LeadFormAssetPayloadDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LeadFormAssetPayloadDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LeadFormAssetPayloadDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LeadFormAssetPayloadDto {
+                        background_image_asset: field_0.unwrap_or_default(),
+                        business_name: highlevel_runtime::lenient::required(
+                            field_1,
+                            "businessName",
+                        )?,
+                        call_to_action_description: field_2.unwrap_or_default(),
+                        call_to_action_type: highlevel_runtime::lenient::required(
+                            field_3,
+                            "callToActionType",
+                        )?,
+                        custom_question_fields: field_4.unwrap_or_default(),
+                        description: highlevel_runtime::lenient::required(
+                            field_5,
+                            "description",
+                        )?,
+                        desired_intent: field_6.unwrap_or_default(),
+                        fields: highlevel_runtime::lenient::required(field_7, "fields")?,
+                        final_urls: field_8.unwrap_or_default(),
+                        headline: highlevel_runtime::lenient::required(
+                            field_9,
+                            "headline",
+                        )?,
+                        post_submit_call_to_action_type: field_10.unwrap_or_default(),
+                        post_submit_description: field_11.unwrap_or_default(),
+                        post_submit_headline: field_12.unwrap_or_default(),
+                        privacy_policy_url: highlevel_runtime::lenient::required(
+                            field_13,
+                            "privacyPolicyUrl",
+                        )?,
+                        resource_name: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LeadFormAssetPayloadDto",
+                    FIELDS,
+                    LeadFormAssetPayloadDtoVisitor,
+                )
+        }
+    }
     impl LeadFormAssetPayloadDto {
         pub fn builder() -> builder::LeadFormAssetPayloadDto {
             Default::default()
         }
     }
     ///Call to action button type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LeadFormAssetPayloadDtoCallToActionType {
         #[serde(rename = "LEARN_MORE")]
         LearnMore,
@@ -5727,6 +10766,35 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadFormAssetPayloadDtoCallToActionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "LEARN_MORE" => Self::LearnMore,
+                    "GET_QUOTE" => Self::GetQuote,
+                    "APPLY_NOW" => Self::ApplyNow,
+                    "SIGN_UP" => Self::SignUp,
+                    "CONTACT_US" => Self::ContactUs,
+                    "SUBSCRIBE" => Self::Subscribe,
+                    "DOWNLOAD" => Self::Download,
+                    "BOOK_NOW" => Self::BookNow,
+                    "GET_OFFER" => Self::GetOffer,
+                    "REGISTER" => Self::Register,
+                    "GET_INFO" => Self::GetInfo,
+                    "REQUEST_DEMO" => Self::RequestDemo,
+                    "JOIN_NOW" => Self::JoinNow,
+                    "GET_STARTED" => Self::GetStarted,
+                    "VISIT_SITE" => Self::VisitSite,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoCallToActionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5793,17 +10861,7 @@ pub mod types {
         }
     }
     ///Desired lead intent level
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LeadFormAssetPayloadDtoDesiredIntent {
         #[serde(rename = "LOW_INTENT")]
         LowIntent,
@@ -5813,6 +10871,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadFormAssetPayloadDtoDesiredIntent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "LOW_INTENT" => Self::LowIntent,
+                    "HIGH_INTENT" => Self::HighIntent,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoDesiredIntent {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5853,17 +10927,7 @@ pub mod types {
         }
     }
     ///Post-submit CTA button type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LeadFormAssetPayloadDtoPostSubmitCallToActionType {
         #[serde(rename = "VISIT_SITE")]
         VisitSite,
@@ -5877,6 +10941,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "VISIT_SITE" => Self::VisitSite,
+                    "DOWNLOAD" => Self::Download,
+                    "LEARN_MORE" => Self::LearnMore,
+                    "SHOP_NOW" => Self::ShopNow,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5922,7 +11005,7 @@ pub mod types {
         }
     }
     ///`LeadFormContentDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LeadFormContentDto {
         ///Form description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5939,13 +11022,97 @@ pub mod types {
         ///Form questions
         pub questions: ::std::vec::Vec<LeadFormQuestionDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LeadFormContentDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "description",
+                "headline",
+                "legalInfo",
+                "postSubmissionInfo",
+                "questions",
+            ];
+            struct LeadFormContentDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LeadFormContentDtoVisitor {
+                type Value = LeadFormContentDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LeadFormContentDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LeadFormContentDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LeadFormContentDto {
+                        description: field_0.unwrap_or_default(),
+                        headline: highlevel_runtime::lenient::required(
+                            field_1,
+                            "headline",
+                        )?,
+                        legal_info: highlevel_runtime::lenient::required(
+                            field_2,
+                            "legalInfo",
+                        )?,
+                        post_submission_info: highlevel_runtime::lenient::required(
+                            field_3,
+                            "postSubmissionInfo",
+                        )?,
+                        questions: highlevel_runtime::lenient::required(
+                            field_4,
+                            "questions",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LeadFormContentDto",
+                    FIELDS,
+                    LeadFormContentDtoVisitor,
+                )
+        }
+    }
     impl LeadFormContentDto {
         pub fn builder() -> builder::LeadFormContentDto {
             Default::default()
         }
     }
     ///`LeadFormFieldDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LeadFormFieldDto {
         ///Field input type from Google Ads LeadFormFieldUserInputType
         #[serde(rename = "inputType")]
@@ -5958,13 +11125,61 @@ pub mod types {
         )]
         pub single_choice_answers: ::std::vec::Vec<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LeadFormFieldDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["inputType", "singleChoiceAnswers"];
+            struct LeadFormFieldDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LeadFormFieldDtoVisitor {
+                type Value = LeadFormFieldDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LeadFormFieldDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LeadFormFieldDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LeadFormFieldDto {
+                        input_type: highlevel_runtime::lenient::required(
+                            field_0,
+                            "inputType",
+                        )?,
+                        single_choice_answers: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("LeadFormFieldDto", FIELDS, LeadFormFieldDtoVisitor)
+        }
+    }
     impl LeadFormFieldDto {
         pub fn builder() -> builder::LeadFormFieldDto {
             Default::default()
         }
     }
     ///`LeadFormQuestionDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LeadFormQuestionDto {
         ///Question field name
         pub name: ::std::string::String,
@@ -5981,13 +11196,85 @@ pub mod types {
         #[serde(rename = "questionDetails")]
         pub question_details: QuestionDetailsDto,
     }
+    impl<'de> ::serde::Deserialize<'de> for LeadFormQuestionDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "name",
+                "predefinedField",
+                "question",
+                "questionDetails",
+            ];
+            struct LeadFormQuestionDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LeadFormQuestionDtoVisitor {
+                type Value = LeadFormQuestionDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LeadFormQuestionDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LeadFormQuestionDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LeadFormQuestionDto {
+                        name: highlevel_runtime::lenient::required(field_0, "name")?,
+                        predefined_field: field_1.unwrap_or_default(),
+                        question: highlevel_runtime::lenient::required(
+                            field_2,
+                            "question",
+                        )?,
+                        question_details: highlevel_runtime::lenient::required(
+                            field_3,
+                            "questionDetails",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LeadFormQuestionDto",
+                    FIELDS,
+                    LeadFormQuestionDtoVisitor,
+                )
+        }
+    }
     impl LeadFormQuestionDto {
         pub fn builder() -> builder::LeadFormQuestionDto {
             Default::default()
         }
     }
     ///`LegalInfoDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LegalInfoDto {
         ///Consent entries
         pub consents: ::std::vec::Vec<ConsentDto>,
@@ -6002,23 +11289,70 @@ pub mod types {
         #[serde(rename = "privacyPolicyUrl")]
         pub privacy_policy_url: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for LegalInfoDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["consents", "legalDisclaimer", "privacyPolicyUrl"];
+            struct LegalInfoDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LegalInfoDtoVisitor {
+                type Value = LegalInfoDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LegalInfoDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LegalInfoDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LegalInfoDto {
+                        consents: highlevel_runtime::lenient::required(
+                            field_0,
+                            "consents",
+                        )?,
+                        legal_disclaimer: field_1.unwrap_or_default(),
+                        privacy_policy_url: highlevel_runtime::lenient::required(
+                            field_2,
+                            "privacyPolicyUrl",
+                        )?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("LegalInfoDto", FIELDS, LegalInfoDtoVisitor)
+        }
+    }
     impl LegalInfoDto {
         pub fn builder() -> builder::LegalInfoDto {
             Default::default()
         }
     }
     ///`LiGetAdAnalyticsGroupBy`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LiGetAdAnalyticsGroupBy {
         #[serde(rename = "day")]
         Day,
@@ -6030,6 +11364,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LiGetAdAnalyticsGroupBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "day" => Self::Day,
+                    "month" => Self::Month,
+                    "year" => Self::Year,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LiGetAdAnalyticsGroupBy {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6076,17 +11427,7 @@ pub mod types {
         }
     }
     ///`LiGetAdAnalyticsPivot`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LiGetAdAnalyticsPivot {
         #[serde(rename = "ACCOUNT")]
         Account,
@@ -6100,6 +11441,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LiGetAdAnalyticsPivot {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "ACCOUNT" => Self::Account,
+                    "CAMPAIGN" => Self::Campaign,
+                    "CAMPAIGN_GROUP" => Self::CampaignGroup,
+                    "CREATIVE" => Self::Creative,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LiGetAdAnalyticsPivot {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6148,7 +11507,7 @@ pub mod types {
         }
     }
     ///`LinkedInAdDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LinkedInAdDto {
         #[serde(
             rename = "adCampaignGroupId",
@@ -6225,23 +11584,173 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<LinkedInAdDtoPublishingStatus>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInAdDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adCampaignGroupId",
+                "adCampaignId",
+                "adId",
+                "callToActionLabel",
+                "contentReferenceString",
+                "description",
+                "destinationFormId",
+                "destinationUrl",
+                "headline",
+                "id",
+                "introductoryText",
+                "linkedInError",
+                "media",
+                "meta",
+                "name",
+                "publishingStatus",
+            ];
+            struct LinkedInAdDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LinkedInAdDtoVisitor {
+                type Value = LinkedInAdDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LinkedInAdDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LinkedInAdDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LinkedInAdDto {
+                        ad_campaign_group_id: field_0.unwrap_or_default(),
+                        ad_campaign_id: field_1.unwrap_or_default(),
+                        ad_id: field_2.unwrap_or_default(),
+                        call_to_action_label: field_3.unwrap_or_default(),
+                        content_reference_string: field_4.unwrap_or_default(),
+                        description: field_5.unwrap_or_default(),
+                        destination_form_id: field_6.unwrap_or_default(),
+                        destination_url: field_7.unwrap_or_default(),
+                        headline: field_8.unwrap_or_default(),
+                        id: field_9.unwrap_or_default(),
+                        introductory_text: field_10.unwrap_or_default(),
+                        linked_in_error: field_11.unwrap_or_default(),
+                        media: field_12.unwrap_or_default(),
+                        meta: field_13.unwrap_or_default(),
+                        name: field_14.unwrap_or_default(),
+                        publishing_status: field_15.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("LinkedInAdDto", FIELDS, LinkedInAdDtoVisitor)
+        }
+    }
     impl LinkedInAdDto {
         pub fn builder() -> builder::LinkedInAdDto {
             Default::default()
         }
     }
     ///`LinkedInAdDtoPublishingStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInAdDtoPublishingStatus {
         #[serde(rename = "DRAFT")]
         Draft,
@@ -6267,6 +11776,30 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInAdDtoPublishingStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DRAFT" => Self::Draft,
+                    "SCHEDULED" => Self::Scheduled,
+                    "PUBLISHED" => Self::Published,
+                    "PUBLISHING" => Self::Publishing,
+                    "FAILED" => Self::Failed,
+                    "IN_REVIEW" => Self::InReview,
+                    "PAUSED" => Self::Paused,
+                    "ARCHIVED" => Self::Archived,
+                    "WITH_ISSUES" => Self::WithIssues,
+                    "REJECTED" => Self::Rejected,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LinkedInAdDtoPublishingStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6323,7 +11856,7 @@ pub mod types {
         }
     }
     ///`LinkedInBudgetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LinkedInBudgetDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -6349,23 +11882,85 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_start_date: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInBudgetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "amount",
+                "budgetType",
+                "scheduleEndDate",
+                "scheduleStartDate",
+            ];
+            struct LinkedInBudgetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LinkedInBudgetDtoVisitor {
+                type Value = LinkedInBudgetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LinkedInBudgetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LinkedInBudgetDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LinkedInBudgetDto {
+                        amount: field_0.unwrap_or_default(),
+                        budget_type: field_1.unwrap_or_default(),
+                        schedule_end_date: field_2.unwrap_or_default(),
+                        schedule_start_date: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LinkedInBudgetDto",
+                    FIELDS,
+                    LinkedInBudgetDtoVisitor,
+                )
+        }
+    }
     impl LinkedInBudgetDto {
         pub fn builder() -> builder::LinkedInBudgetDto {
             Default::default()
         }
     }
     ///`LinkedInBudgetDtoBudgetType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInBudgetDtoBudgetType {
         #[serde(rename = "DAILY")]
         Daily,
@@ -6375,6 +11970,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInBudgetDtoBudgetType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DAILY" => Self::Daily,
+                    "LIFETIME" => Self::Lifetime,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LinkedInBudgetDtoBudgetType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6414,7 +12025,7 @@ pub mod types {
         }
     }
     ///`LinkedInCreateLeadFormBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LinkedInCreateLeadFormBodyDto {
         ///Form content
         pub content: LeadFormContentDto,
@@ -6435,23 +12046,96 @@ pub mod types {
         ///Form state
         pub state: LinkedInCreateLeadFormBodyDtoState,
     }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInCreateLeadFormBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "content",
+                "creationLocale",
+                "hiddenFields",
+                "name",
+                "owner",
+                "state",
+            ];
+            struct LinkedInCreateLeadFormBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LinkedInCreateLeadFormBodyDtoVisitor {
+                type Value = LinkedInCreateLeadFormBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LinkedInCreateLeadFormBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LinkedInCreateLeadFormBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LinkedInCreateLeadFormBodyDto {
+                        content: highlevel_runtime::lenient::required(
+                            field_0,
+                            "content",
+                        )?,
+                        creation_locale: highlevel_runtime::lenient::required(
+                            field_1,
+                            "creationLocale",
+                        )?,
+                        hidden_fields: field_2.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                        owner: highlevel_runtime::lenient::required(field_4, "owner")?,
+                        state: highlevel_runtime::lenient::required(field_5, "state")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LinkedInCreateLeadFormBodyDto",
+                    FIELDS,
+                    LinkedInCreateLeadFormBodyDtoVisitor,
+                )
+        }
+    }
     impl LinkedInCreateLeadFormBodyDto {
         pub fn builder() -> builder::LinkedInCreateLeadFormBodyDto {
             Default::default()
         }
     }
     ///Form state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInCreateLeadFormBodyDtoState {
         #[serde(rename = "PUBLISHED")]
         Published,
@@ -6459,6 +12143,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInCreateLeadFormBodyDtoState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "PUBLISHED" => Self::Published,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LinkedInCreateLeadFormBodyDtoState {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6497,7 +12196,7 @@ pub mod types {
         }
     }
     ///`LinkedInMediaDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LinkedInMediaDto {
         ///Click-through destination URL
         #[serde(
@@ -6547,23 +12246,119 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<LinkedInMediaDtoType>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInMediaDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "destinationUrl",
+                "fileSizeBytes",
+                "frames",
+                "headline",
+                "name",
+                "selectedPoster",
+                "src",
+                "thumbnailUrl",
+                "type",
+            ];
+            struct LinkedInMediaDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LinkedInMediaDtoVisitor {
+                type Value = LinkedInMediaDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LinkedInMediaDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LinkedInMediaDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LinkedInMediaDto {
+                        destination_url: field_0.unwrap_or_default(),
+                        file_size_bytes: field_1.unwrap_or_default(),
+                        frames: field_2.unwrap_or_default(),
+                        headline: field_3.unwrap_or_default(),
+                        name: field_4.unwrap_or_default(),
+                        selected_poster: field_5.unwrap_or_default(),
+                        src: field_6.unwrap_or_default(),
+                        thumbnail_url: field_7.unwrap_or_default(),
+                        type_: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("LinkedInMediaDto", FIELDS, LinkedInMediaDtoVisitor)
+        }
+    }
     impl LinkedInMediaDto {
         pub fn builder() -> builder::LinkedInMediaDto {
             Default::default()
         }
     }
     ///Media type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInMediaDtoType {
         #[serde(rename = "video")]
         Video,
@@ -6573,6 +12368,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInMediaDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "video" => Self::Video,
+                    "image" => Self::Image,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LinkedInMediaDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6612,7 +12423,7 @@ pub mod types {
         }
     }
     ///`LinkedInUpdateAdStatusBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LinkedInUpdateAdStatusBodyDto {
         ///Update operation
         #[serde(rename = "operationType")]
@@ -6621,23 +12432,66 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: LinkedInUpdateAdStatusBodyDtoType,
     }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInUpdateAdStatusBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["operationType", "type"];
+            struct LinkedInUpdateAdStatusBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LinkedInUpdateAdStatusBodyDtoVisitor {
+                type Value = LinkedInUpdateAdStatusBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LinkedInUpdateAdStatusBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LinkedInUpdateAdStatusBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LinkedInUpdateAdStatusBodyDto {
+                        operation_type: highlevel_runtime::lenient::required(
+                            field_0,
+                            "operationType",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_1, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LinkedInUpdateAdStatusBodyDto",
+                    FIELDS,
+                    LinkedInUpdateAdStatusBodyDtoVisitor,
+                )
+        }
+    }
     impl LinkedInUpdateAdStatusBodyDto {
         pub fn builder() -> builder::LinkedInUpdateAdStatusBodyDto {
             Default::default()
         }
     }
     ///Update operation
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInUpdateAdStatusBodyDtoOperationType {
         #[serde(rename = "PAUSED")]
         Paused,
@@ -6649,6 +12503,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInUpdateAdStatusBodyDtoOperationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "PAUSED" => Self::Paused,
+                    "ARCHIVED" => Self::Archived,
+                    "RESUME" => Self::Resume,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LinkedInUpdateAdStatusBodyDtoOperationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6691,17 +12562,7 @@ pub mod types {
         }
     }
     ///Ad object type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInUpdateAdStatusBodyDtoType {
         #[serde(rename = "adGroup")]
         AdGroup,
@@ -6713,6 +12574,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LinkedInUpdateAdStatusBodyDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "adGroup" => Self::AdGroup,
+                    "adCampaign" => Self::AdCampaign,
+                    "ad" => Self::Ad,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LinkedInUpdateAdStatusBodyDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6755,12 +12633,62 @@ pub mod types {
         }
     }
     ///`LocaleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LocaleDto {
         ///Country code
         pub country: ::std::string::String,
         ///Language code
         pub language: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LocaleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["country", "language"];
+            struct LocaleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LocaleDtoVisitor {
+                type Value = LocaleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocaleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocaleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocaleDto {
+                        country: highlevel_runtime::lenient::required(
+                            field_0,
+                            "country",
+                        )?,
+                        language: highlevel_runtime::lenient::required(
+                            field_1,
+                            "language",
+                        )?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("LocaleDto", FIELDS, LocaleDtoVisitor)
+        }
     }
     impl LocaleDto {
         pub fn builder() -> builder::LocaleDto {
@@ -6768,10 +12696,57 @@ pub mod types {
         }
     }
     ///`LocalizedStringDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LocalizedStringDto {
         ///Locale-keyed string map
         pub localized: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LocalizedStringDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["localized"];
+            struct LocalizedStringDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LocalizedStringDtoVisitor {
+                type Value = LocalizedStringDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocalizedStringDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocalizedStringDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocalizedStringDto {
+                        localized: highlevel_runtime::lenient::required(
+                            field_0,
+                            "localized",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocalizedStringDto",
+                    FIELDS,
+                    LocalizedStringDtoVisitor,
+                )
+        }
     }
     impl LocalizedStringDto {
         pub fn builder() -> builder::LocalizedStringDto {
@@ -6779,11 +12754,58 @@ pub mod types {
         }
     }
     ///`LocationIdBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LocationIdBodyDto {
         ///Location identifier
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LocationIdBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["locationId"];
+            struct LocationIdBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LocationIdBodyDtoVisitor {
+                type Value = LocationIdBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocationIdBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocationIdBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationIdBodyDto {
+                        location_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "locationId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationIdBodyDto",
+                    FIELDS,
+                    LocationIdBodyDtoVisitor,
+                )
+        }
     }
     impl LocationIdBodyDto {
         pub fn builder() -> builder::LocationIdBodyDto {
@@ -6791,7 +12813,7 @@ pub mod types {
         }
     }
     ///`MediaDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MediaDto {
         ///Media description
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6829,23 +12851,108 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: MediaDtoType,
     }
+    impl<'de> ::serde::Deserialize<'de> for MediaDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "description",
+                "headline",
+                "link",
+                "name",
+                "selectedPoster",
+                "src",
+                "thumbnailUrl",
+                "type",
+            ];
+            struct MediaDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for MediaDtoVisitor {
+                type Value = MediaDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (MediaDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<MediaDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(MediaDto {
+                        description: field_0.unwrap_or_default(),
+                        headline: field_1.unwrap_or_default(),
+                        link: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        selected_poster: field_4.unwrap_or_default(),
+                        src: highlevel_runtime::lenient::required(field_5, "src")?,
+                        thumbnail_url: field_6.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_7, "type")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("MediaDto", FIELDS, MediaDtoVisitor)
+        }
+    }
     impl MediaDto {
         pub fn builder() -> builder::MediaDto {
             Default::default()
         }
     }
     ///Media content type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum MediaDtoType {
         #[serde(rename = "image")]
         Image,
@@ -6855,6 +12962,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for MediaDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "image" => Self::Image,
+                    "video" => Self::Video,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for MediaDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6894,7 +13017,7 @@ pub mod types {
         }
     }
     ///`MemberDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MemberDto {
         ///App identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6912,23 +13035,76 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for MemberDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["app", "keyword", "memberType", "url"];
+            struct MemberDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for MemberDtoVisitor {
+                type Value = MemberDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (MemberDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<MemberDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(MemberDto {
+                        app: field_0.unwrap_or_default(),
+                        keyword: field_1.unwrap_or_default(),
+                        member_type: highlevel_runtime::lenient::required(
+                            field_2,
+                            "memberType",
+                        )?,
+                        url: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("MemberDto", FIELDS, MemberDtoVisitor)
+        }
+    }
     impl MemberDto {
         pub fn builder() -> builder::MemberDto {
             Default::default()
         }
     }
     ///Member type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum MemberDtoMemberType {
         #[serde(rename = "KEYWORD")]
         Keyword,
@@ -6940,6 +13116,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for MemberDtoMemberType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "KEYWORD" => Self::Keyword,
+                    "URL" => Self::Url,
+                    "APP" => Self::App,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for MemberDtoMemberType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6981,12 +13174,61 @@ pub mod types {
         }
     }
     ///`MultipleChoiceOptionDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MultipleChoiceOptionDto {
         ///Option ID
         pub id: f64,
         ///Option text
         pub text: LocalizedStringDto,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MultipleChoiceOptionDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "text"];
+            struct MultipleChoiceOptionDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for MultipleChoiceOptionDtoVisitor {
+                type Value = MultipleChoiceOptionDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (MultipleChoiceOptionDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<MultipleChoiceOptionDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(MultipleChoiceOptionDto {
+                        id: highlevel_runtime::lenient::required(field_0, "id")?,
+                        text: highlevel_runtime::lenient::required(field_1, "text")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "MultipleChoiceOptionDto",
+                    FIELDS,
+                    MultipleChoiceOptionDtoVisitor,
+                )
+        }
     }
     impl MultipleChoiceOptionDto {
         pub fn builder() -> builder::MultipleChoiceOptionDto {
@@ -6994,10 +13236,58 @@ pub mod types {
         }
     }
     ///`MultipleChoiceQuestionDetailsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MultipleChoiceQuestionDetailsDto {
         ///Choice options
         pub options: ::std::vec::Vec<MultipleChoiceOptionDto>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MultipleChoiceQuestionDetailsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["options"];
+            struct MultipleChoiceQuestionDetailsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for MultipleChoiceQuestionDetailsDtoVisitor {
+                type Value = MultipleChoiceQuestionDetailsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (MultipleChoiceQuestionDetailsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<MultipleChoiceQuestionDetailsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(MultipleChoiceQuestionDetailsDto {
+                        options: highlevel_runtime::lenient::required(
+                            field_0,
+                            "options",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "MultipleChoiceQuestionDetailsDto",
+                    FIELDS,
+                    MultipleChoiceQuestionDetailsDtoVisitor,
+                )
+        }
     }
     impl MultipleChoiceQuestionDetailsDto {
         pub fn builder() -> builder::MultipleChoiceQuestionDetailsDto {
@@ -7005,7 +13295,7 @@ pub mod types {
         }
     }
     ///`PostSubmissionCallToActionDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PostSubmissionCallToActionDto {
         ///Call to action label
         #[serde(rename = "callToActionLabel")]
@@ -7014,23 +13304,69 @@ pub mod types {
         #[serde(rename = "callToActionTarget")]
         pub call_to_action_target: PostSubmissionCallToActionTargetDto,
     }
+    impl<'de> ::serde::Deserialize<'de> for PostSubmissionCallToActionDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["callToActionLabel", "callToActionTarget"];
+            struct PostSubmissionCallToActionDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for PostSubmissionCallToActionDtoVisitor {
+                type Value = PostSubmissionCallToActionDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PostSubmissionCallToActionDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PostSubmissionCallToActionDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PostSubmissionCallToActionDto {
+                        call_to_action_label: highlevel_runtime::lenient::required(
+                            field_0,
+                            "callToActionLabel",
+                        )?,
+                        call_to_action_target: highlevel_runtime::lenient::required(
+                            field_1,
+                            "callToActionTarget",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PostSubmissionCallToActionDto",
+                    FIELDS,
+                    PostSubmissionCallToActionDtoVisitor,
+                )
+        }
+    }
     impl PostSubmissionCallToActionDto {
         pub fn builder() -> builder::PostSubmissionCallToActionDto {
             Default::default()
         }
     }
     ///Call to action label
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PostSubmissionCallToActionDtoCallToActionLabel {
         #[serde(rename = "VISIT_COMPANY_WEBSITE")]
         VisitCompanyWebsite,
@@ -7046,6 +13382,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for PostSubmissionCallToActionDtoCallToActionLabel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "VISIT_COMPANY_WEBSITE" => Self::VisitCompanyWebsite,
+                    "DOWNLOAD_NOW" => Self::DownloadNow,
+                    "TRY_NOW" => Self::TryNow,
+                    "VIEW_NOW" => Self::ViewNow,
+                    "LEARN_MORE" => Self::LearnMore,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for PostSubmissionCallToActionDtoCallToActionLabel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7093,11 +13449,63 @@ pub mod types {
         }
     }
     ///`PostSubmissionCallToActionTargetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PostSubmissionCallToActionTargetDto {
         ///Landing page URL
         #[serde(rename = "landingPageUrl")]
         pub landing_page_url: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for PostSubmissionCallToActionTargetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["landingPageUrl"];
+            struct PostSubmissionCallToActionTargetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for PostSubmissionCallToActionTargetDtoVisitor {
+                type Value = PostSubmissionCallToActionTargetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (PostSubmissionCallToActionTargetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    PostSubmissionCallToActionTargetDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PostSubmissionCallToActionTargetDto {
+                        landing_page_url: highlevel_runtime::lenient::required(
+                            field_0,
+                            "landingPageUrl",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PostSubmissionCallToActionTargetDto",
+                    FIELDS,
+                    PostSubmissionCallToActionTargetDtoVisitor,
+                )
+        }
     }
     impl PostSubmissionCallToActionTargetDto {
         pub fn builder() -> builder::PostSubmissionCallToActionTargetDto {
@@ -7105,7 +13513,7 @@ pub mod types {
         }
     }
     ///`PostSubmissionInfoDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PostSubmissionInfoDto {
         ///Post-submission call to action
         #[serde(rename = "callToAction")]
@@ -7113,17 +13521,114 @@ pub mod types {
         ///Thank-you message
         pub message: LocalizedStringDto,
     }
+    impl<'de> ::serde::Deserialize<'de> for PostSubmissionInfoDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["callToAction", "message"];
+            struct PostSubmissionInfoDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PostSubmissionInfoDtoVisitor {
+                type Value = PostSubmissionInfoDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PostSubmissionInfoDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PostSubmissionInfoDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PostSubmissionInfoDto {
+                        call_to_action: highlevel_runtime::lenient::required(
+                            field_0,
+                            "callToAction",
+                        )?,
+                        message: highlevel_runtime::lenient::required(
+                            field_1,
+                            "message",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PostSubmissionInfoDto",
+                    FIELDS,
+                    PostSubmissionInfoDtoVisitor,
+                )
+        }
+    }
     impl PostSubmissionInfoDto {
         pub fn builder() -> builder::PostSubmissionInfoDto {
             Default::default()
         }
     }
     ///`PublishAdDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PublishAdDto {
         ///Location identifier
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for PublishAdDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["locationId"];
+            struct PublishAdDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PublishAdDtoVisitor {
+                type Value = PublishAdDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PublishAdDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PublishAdDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PublishAdDto {
+                        location_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "locationId",
+                        )?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("PublishAdDto", FIELDS, PublishAdDtoVisitor)
+        }
     }
     impl PublishAdDto {
         pub fn builder() -> builder::PublishAdDto {
@@ -7131,7 +13636,7 @@ pub mod types {
         }
     }
     ///`QuestionDetailsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct QuestionDetailsDto {
         ///Multiple choice question details
         #[serde(
@@ -7153,13 +13658,67 @@ pub mod types {
             ::serde_json::Value,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for QuestionDetailsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "multipleChoiceQuestionDetails",
+                "textQuestionDetails",
+            ];
+            struct QuestionDetailsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for QuestionDetailsDtoVisitor {
+                type Value = QuestionDetailsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (QuestionDetailsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<QuestionDetailsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(QuestionDetailsDto {
+                        multiple_choice_question_details: field_0.unwrap_or_default(),
+                        text_question_details: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "QuestionDetailsDto",
+                    FIELDS,
+                    QuestionDetailsDtoVisitor,
+                )
+        }
+    }
     impl QuestionDetailsDto {
         pub fn builder() -> builder::QuestionDetailsDto {
             Default::default()
         }
     }
     ///`RuleBasedUserListDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RuleBasedUserListDto {
         ///Flexible rule user list configuration
         #[serde(rename = "flexibleRuleUserList")]
@@ -7174,23 +13733,67 @@ pub mod types {
             RuleBasedUserListDtoPrepopulationStatus,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for RuleBasedUserListDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["flexibleRuleUserList", "prepopulationStatus"];
+            struct RuleBasedUserListDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RuleBasedUserListDtoVisitor {
+                type Value = RuleBasedUserListDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RuleBasedUserListDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RuleBasedUserListDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RuleBasedUserListDto {
+                        flexible_rule_user_list: highlevel_runtime::lenient::required(
+                            field_0,
+                            "flexibleRuleUserList",
+                        )?,
+                        prepopulation_status: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "RuleBasedUserListDto",
+                    FIELDS,
+                    RuleBasedUserListDtoVisitor,
+                )
+        }
+    }
     impl RuleBasedUserListDto {
         pub fn builder() -> builder::RuleBasedUserListDto {
             Default::default()
         }
     }
     ///Prepopulation status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RuleBasedUserListDtoPrepopulationStatus {
         #[serde(rename = "REQUESTED")]
         Requested,
@@ -7198,6 +13801,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RuleBasedUserListDtoPrepopulationStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "REQUESTED" => Self::Requested,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RuleBasedUserListDtoPrepopulationStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7236,11 +13854,53 @@ pub mod types {
         }
     }
     ///`RuleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RuleDto {
         ///List of rule item groups
         #[serde(rename = "ruleItemGroups")]
         pub rule_item_groups: ::std::vec::Vec<RuleItemGroupDto>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RuleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["ruleItemGroups"];
+            struct RuleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RuleDtoVisitor {
+                type Value = RuleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RuleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RuleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RuleDto {
+                        rule_item_groups: highlevel_runtime::lenient::required(
+                            field_0,
+                            "ruleItemGroups",
+                        )?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("RuleDto", FIELDS, RuleDtoVisitor)
+        }
     }
     impl RuleDto {
         pub fn builder() -> builder::RuleDto {
@@ -7248,7 +13908,7 @@ pub mod types {
         }
     }
     ///`RuleItemDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RuleItemDto {
         ///Rule item name
         pub name: RuleItemDtoName,
@@ -7256,23 +13916,60 @@ pub mod types {
         #[serde(rename = "stringRuleItem")]
         pub string_rule_item: StringRuleItemDto,
     }
+    impl<'de> ::serde::Deserialize<'de> for RuleItemDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name", "stringRuleItem"];
+            struct RuleItemDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RuleItemDtoVisitor {
+                type Value = RuleItemDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RuleItemDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RuleItemDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RuleItemDto {
+                        name: highlevel_runtime::lenient::required(field_0, "name")?,
+                        string_rule_item: highlevel_runtime::lenient::required(
+                            field_1,
+                            "stringRuleItem",
+                        )?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("RuleItemDto", FIELDS, RuleItemDtoVisitor)
+        }
+    }
     impl RuleItemDto {
         pub fn builder() -> builder::RuleItemDto {
             Default::default()
         }
     }
     ///Rule item name
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RuleItemDtoName {
         #[serde(rename = "url__")]
         Url,
@@ -7282,6 +13979,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RuleItemDtoName {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "url__" => Self::Url,
+                    "referrer__" => Self::Referrer,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RuleItemDtoName {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7321,11 +14034,54 @@ pub mod types {
         }
     }
     ///`RuleItemGroupDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RuleItemGroupDto {
         ///List of rule items
         #[serde(rename = "ruleItems")]
         pub rule_items: ::std::vec::Vec<RuleItemDto>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RuleItemGroupDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["ruleItems"];
+            struct RuleItemGroupDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RuleItemGroupDtoVisitor {
+                type Value = RuleItemGroupDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RuleItemGroupDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RuleItemGroupDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RuleItemGroupDto {
+                        rule_items: highlevel_runtime::lenient::required(
+                            field_0,
+                            "ruleItems",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("RuleItemGroupDto", FIELDS, RuleItemGroupDtoVisitor)
+        }
     }
     impl RuleItemGroupDto {
         pub fn builder() -> builder::RuleItemGroupDto {
@@ -7333,7 +14089,7 @@ pub mod types {
         }
     }
     ///`RuleOperandDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RuleOperandDto {
         ///Lookback window in days
         #[serde(rename = "lookbackWindowDays")]
@@ -7341,13 +14097,61 @@ pub mod types {
         ///Rule definition
         pub rule: RuleDto,
     }
+    impl<'de> ::serde::Deserialize<'de> for RuleOperandDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["lookbackWindowDays", "rule"];
+            struct RuleOperandDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RuleOperandDtoVisitor {
+                type Value = RuleOperandDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RuleOperandDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RuleOperandDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RuleOperandDto {
+                        lookback_window_days: highlevel_runtime::lenient::required(
+                            field_0,
+                            "lookbackWindowDays",
+                        )?,
+                        rule: highlevel_runtime::lenient::required(field_1, "rule")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("RuleOperandDto", FIELDS, RuleOperandDtoVisitor)
+        }
+    }
     impl RuleOperandDto {
         pub fn builder() -> builder::RuleOperandDto {
             Default::default()
         }
     }
     ///`SelectedAttributeDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SelectedAttributeDto {
         ///Category name
         #[serde(rename = "categoryName")]
@@ -7359,13 +14163,75 @@ pub mod types {
         ///Targeting attribute URN
         pub urn: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for SelectedAttributeDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["categoryName", "facet", "name", "urn"];
+            struct SelectedAttributeDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SelectedAttributeDtoVisitor {
+                type Value = SelectedAttributeDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SelectedAttributeDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SelectedAttributeDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SelectedAttributeDto {
+                        category_name: highlevel_runtime::lenient::required(
+                            field_0,
+                            "categoryName",
+                        )?,
+                        facet: highlevel_runtime::lenient::required(field_1, "facet")?,
+                        name: highlevel_runtime::lenient::required(field_2, "name")?,
+                        urn: highlevel_runtime::lenient::required(field_3, "urn")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SelectedAttributeDto",
+                    FIELDS,
+                    SelectedAttributeDtoVisitor,
+                )
+        }
+    }
     impl SelectedAttributeDto {
         pub fn builder() -> builder::SelectedAttributeDto {
             Default::default()
         }
     }
     ///`SitelinkAssetPayloadDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SitelinkAssetPayloadDto {
         ///Ad schedule targets restricting when the sitelink is shown
         #[serde(
@@ -7410,17 +14276,168 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SitelinkAssetPayloadDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adScheduleTargets",
+                "description1",
+                "description2",
+                "endDate",
+                "finalUrls",
+                "linkText",
+                "resourceName",
+                "startDate",
+            ];
+            struct SitelinkAssetPayloadDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SitelinkAssetPayloadDtoVisitor {
+                type Value = SitelinkAssetPayloadDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SitelinkAssetPayloadDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SitelinkAssetPayloadDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SitelinkAssetPayloadDto {
+                        ad_schedule_targets: field_0.unwrap_or_default(),
+                        description1: field_1.unwrap_or_default(),
+                        description2: field_2.unwrap_or_default(),
+                        end_date: field_3.unwrap_or_default(),
+                        final_urls: highlevel_runtime::lenient::required(
+                            field_4,
+                            "finalUrls",
+                        )?,
+                        link_text: highlevel_runtime::lenient::required(
+                            field_5,
+                            "linkText",
+                        )?,
+                        resource_name: field_6.unwrap_or_default(),
+                        start_date: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SitelinkAssetPayloadDto",
+                    FIELDS,
+                    SitelinkAssetPayloadDtoVisitor,
+                )
+        }
+    }
     impl SitelinkAssetPayloadDto {
         pub fn builder() -> builder::SitelinkAssetPayloadDto {
             Default::default()
         }
     }
     ///`SponsoredAccountOwnerDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SponsoredAccountOwnerDto {
         ///Sponsored account URN
         #[serde(rename = "sponsoredAccount")]
         pub sponsored_account: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for SponsoredAccountOwnerDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["sponsoredAccount"];
+            struct SponsoredAccountOwnerDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SponsoredAccountOwnerDtoVisitor {
+                type Value = SponsoredAccountOwnerDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SponsoredAccountOwnerDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SponsoredAccountOwnerDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SponsoredAccountOwnerDto {
+                        sponsored_account: highlevel_runtime::lenient::required(
+                            field_0,
+                            "sponsoredAccount",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SponsoredAccountOwnerDto",
+                    FIELDS,
+                    SponsoredAccountOwnerDtoVisitor,
+                )
+        }
     }
     impl SponsoredAccountOwnerDto {
         pub fn builder() -> builder::SponsoredAccountOwnerDto {
@@ -7428,12 +14445,64 @@ pub mod types {
         }
     }
     ///`StringRuleItemDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct StringRuleItemDto {
         ///Rule operator
         pub operator: ::std::string::String,
         ///Rule value
         pub value: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StringRuleItemDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["operator", "value"];
+            struct StringRuleItemDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for StringRuleItemDtoVisitor {
+                type Value = StringRuleItemDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StringRuleItemDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StringRuleItemDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StringRuleItemDto {
+                        operator: highlevel_runtime::lenient::required(
+                            field_0,
+                            "operator",
+                        )?,
+                        value: highlevel_runtime::lenient::required(field_1, "value")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StringRuleItemDto",
+                    FIELDS,
+                    StringRuleItemDtoVisitor,
+                )
+        }
     }
     impl StringRuleItemDto {
         pub fn builder() -> builder::StringRuleItemDto {
@@ -7441,7 +14510,7 @@ pub mod types {
         }
     }
     ///`TargetAudienceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct TargetAudienceDto {
         ///Excluded targeting attributes
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -7450,13 +14519,62 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub include: ::std::vec::Vec<::std::vec::Vec<SelectedAttributeDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TargetAudienceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["exclude", "include"];
+            struct TargetAudienceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TargetAudienceDtoVisitor {
+                type Value = TargetAudienceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TargetAudienceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TargetAudienceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TargetAudienceDto {
+                        exclude: field_0.unwrap_or_default(),
+                        include: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TargetAudienceDto",
+                    FIELDS,
+                    TargetAudienceDtoVisitor,
+                )
+        }
+    }
     impl TargetAudienceDto {
         pub fn builder() -> builder::TargetAudienceDto {
             Default::default()
         }
     }
     ///`ThankYouPage`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ThankYouPage {
         ///Thank you page body
         pub body: ::std::string::String,
@@ -7490,16 +14608,144 @@ pub mod types {
         ///Thank you page title
         pub title: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for ThankYouPage {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "body",
+                "businessPhone",
+                "buttonLink",
+                "buttonText",
+                "buttonType",
+                "countryCode",
+                "title",
+            ];
+            struct ThankYouPageVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ThankYouPageVisitor {
+                type Value = ThankYouPage;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ThankYouPage)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ThankYouPage, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ThankYouPage {
+                        body: highlevel_runtime::lenient::required(field_0, "body")?,
+                        business_phone: field_1.unwrap_or_default(),
+                        button_link: field_2.unwrap_or_default(),
+                        button_text: highlevel_runtime::lenient::required(
+                            field_3,
+                            "buttonText",
+                        )?,
+                        button_type: highlevel_runtime::lenient::required(
+                            field_4,
+                            "buttonType",
+                        )?,
+                        country_code: field_5.unwrap_or_default(),
+                        title: highlevel_runtime::lenient::required(field_6, "title")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("ThankYouPage", FIELDS, ThankYouPageVisitor)
+        }
+    }
     impl ThankYouPage {
         pub fn builder() -> builder::ThankYouPage {
             Default::default()
         }
     }
     ///`UnitCostDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UnitCostDto {
         ///Bid amount in currency minor units
         pub amount: f64,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitCostDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["amount"];
+            struct UnitCostDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UnitCostDtoVisitor {
+                type Value = UnitCostDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UnitCostDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UnitCostDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UnitCostDto {
+                        amount: highlevel_runtime::lenient::required(field_0, "amount")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("UnitCostDto", FIELDS, UnitCostDtoVisitor)
+        }
     }
     impl UnitCostDto {
         pub fn builder() -> builder::UnitCostDto {
@@ -7507,7 +14753,7 @@ pub mod types {
         }
     }
     ///`UpdateCustomAudienceBatchDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateCustomAudienceBatchDto {
         ///CSV file path
         #[serde(
@@ -7537,13 +14783,93 @@ pub mod types {
         )]
         pub smartlist_ids: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCustomAudienceBatchDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "csvPath",
+                "dynamicAudience",
+                "locationId",
+                "operationType",
+                "smartlistIds",
+            ];
+            struct UpdateCustomAudienceBatchDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateCustomAudienceBatchDtoVisitor {
+                type Value = UpdateCustomAudienceBatchDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateCustomAudienceBatchDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateCustomAudienceBatchDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCustomAudienceBatchDto {
+                        csv_path: field_0.unwrap_or_default(),
+                        dynamic_audience: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        operation_type: highlevel_runtime::lenient::required(
+                            field_3,
+                            "operationType",
+                        )?,
+                        smartlist_ids: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCustomAudienceBatchDto",
+                    FIELDS,
+                    UpdateCustomAudienceBatchDtoVisitor,
+                )
+        }
+    }
     impl UpdateCustomAudienceBatchDto {
         pub fn builder() -> builder::UpdateCustomAudienceBatchDto {
             Default::default()
         }
     }
     ///`UpdateCustomAudienceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateCustomAudienceDto {
         ///Contact identifier
         #[serde(rename = "contactId")]
@@ -7559,13 +14885,75 @@ pub mod types {
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCustomAudienceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["contactId", "fbAdAccountId", "locationId"];
+            struct UpdateCustomAudienceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateCustomAudienceDtoVisitor {
+                type Value = UpdateCustomAudienceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateCustomAudienceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateCustomAudienceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCustomAudienceDto {
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "contactId",
+                        )?,
+                        fb_ad_account_id: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCustomAudienceDto",
+                    FIELDS,
+                    UpdateCustomAudienceDtoVisitor,
+                )
+        }
+    }
     impl UpdateCustomAudienceDto {
         pub fn builder() -> builder::UpdateCustomAudienceDto {
             Default::default()
         }
     }
     ///`UpsertAdDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertAdDto {
         ///Parent ad set ID
         #[serde(rename = "adsetId")]
@@ -7649,23 +15037,177 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub primary_text: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpsertAdDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adsetId",
+                "campaignId",
+                "conversationFormId",
+                "cta",
+                "description",
+                "destinationFormId",
+                "destinationLink",
+                "headline",
+                "id",
+                "imageUrl",
+                "locationId",
+                "media",
+                "mediaType",
+                "multiAdvertiserAds",
+                "name",
+                "primaryText",
+            ];
+            struct UpsertAdDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertAdDtoVisitor {
+                type Value = UpsertAdDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertAdDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertAdDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertAdDto {
+                        adset_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "adsetId",
+                        )?,
+                        campaign_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "campaignId",
+                        )?,
+                        conversation_form_id: field_2.unwrap_or_default(),
+                        cta: field_3.unwrap_or_default(),
+                        description: field_4.unwrap_or_default(),
+                        destination_form_id: field_5.unwrap_or_default(),
+                        destination_link: field_6.unwrap_or_default(),
+                        headline: field_7.unwrap_or_default(),
+                        id: field_8.unwrap_or_default(),
+                        image_url: field_9.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_10,
+                            "locationId",
+                        )?,
+                        media: field_11.unwrap_or_default(),
+                        media_type: field_12.unwrap_or_default(),
+                        multi_advertiser_ads: field_13.unwrap_or_default(),
+                        name: field_14.unwrap_or_default(),
+                        primary_text: field_15.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("UpsertAdDto", FIELDS, UpsertAdDtoVisitor)
+        }
+    }
     impl UpsertAdDto {
         pub fn builder() -> builder::UpsertAdDto {
             Default::default()
         }
     }
     ///Ad media type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertAdDtoMediaType {
         #[serde(rename = "SINGLE")]
         Single,
@@ -7675,6 +15217,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertAdDtoMediaType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "SINGLE" => Self::Single,
+                    "CAROUSEL" => Self::Carousel,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertAdDtoMediaType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7714,7 +15272,7 @@ pub mod types {
         }
     }
     ///`UpsertAdsetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertAdsetDto {
         ///Targeting audience configuration including geo-locations, locales, placements, and custom audiences
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7788,23 +15346,155 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whatsapp_number: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpsertAdsetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "audience",
+                "budget",
+                "campaignId",
+                "conversionLocation",
+                "customEventType",
+                "id",
+                "instagramActorId",
+                "locationId",
+                "messagingPlatforms",
+                "name",
+                "pageId",
+                "pixelId",
+                "whatsappNumber",
+            ];
+            struct UpsertAdsetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertAdsetDtoVisitor {
+                type Value = UpsertAdsetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertAdsetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertAdsetDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertAdsetDto {
+                        audience: field_0.unwrap_or_default(),
+                        budget: field_1.unwrap_or_default(),
+                        campaign_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "campaignId",
+                        )?,
+                        conversion_location: field_3.unwrap_or_default(),
+                        custom_event_type: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        instagram_actor_id: field_6.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_7,
+                            "locationId",
+                        )?,
+                        messaging_platforms: field_8.unwrap_or_default(),
+                        name: field_9.unwrap_or_default(),
+                        page_id: field_10.unwrap_or_default(),
+                        pixel_id: field_11.unwrap_or_default(),
+                        whatsapp_number: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpsertAdsetDto", FIELDS, UpsertAdsetDtoVisitor)
+        }
+    }
     impl UpsertAdsetDto {
         pub fn builder() -> builder::UpsertAdsetDto {
             Default::default()
         }
     }
     ///Messaging platforms
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertAdsetDtoMessagingPlatforms {
         #[serde(rename = "WHATSAPP")]
         Whatsapp,
@@ -7816,6 +15506,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertAdsetDtoMessagingPlatforms {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "WHATSAPP" => Self::Whatsapp,
+                    "MESSENGER" => Self::Messenger,
+                    "INSTAGRAM_DIRECT" => Self::InstagramDirect,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertAdsetDtoMessagingPlatforms {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7858,7 +15565,7 @@ pub mod types {
         }
     }
     ///`UpsertAssetsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertAssetsDto {
         ///Location identifier
         #[serde(rename = "locationId")]
@@ -7868,6 +15575,62 @@ pub mod types {
         ///Asset type to create or update
         #[serde(rename = "type")]
         pub type_: UpsertAssetsDtoType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertAssetsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["locationId", "payload", "type"];
+            struct UpsertAssetsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertAssetsDtoVisitor {
+                type Value = UpsertAssetsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertAssetsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertAssetsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertAssetsDto {
+                        location_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "locationId",
+                        )?,
+                        payload: highlevel_runtime::lenient::required(
+                            field_1,
+                            "payload",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_2, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpsertAssetsDto", FIELDS, UpsertAssetsDtoVisitor)
+        }
     }
     impl UpsertAssetsDto {
         pub fn builder() -> builder::UpsertAssetsDto {
@@ -7898,17 +15661,7 @@ pub mod types {
         }
     }
     ///Asset type to create or update
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertAssetsDtoType {
         #[serde(rename = "CALL")]
         Call,
@@ -7920,6 +15673,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertAssetsDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "CALL" => Self::Call,
+                    "SITELINK" => Self::Sitelink,
+                    "LEAD_FORM" => Self::LeadForm,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertAssetsDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7961,7 +15731,7 @@ pub mod types {
         }
     }
     ///`UpsertAudienceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertAudienceDto {
         ///Audience dimensions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7987,13 +15757,92 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpsertAudienceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "dimensions",
+                "exclusionDimension",
+                "locationId",
+                "name",
+                "resourceName",
+            ];
+            struct UpsertAudienceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertAudienceDtoVisitor {
+                type Value = UpsertAudienceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertAudienceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertAudienceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertAudienceDto {
+                        dimensions: field_0.unwrap_or_default(),
+                        exclusion_dimension: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                        resource_name: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpsertAudienceDto",
+                    FIELDS,
+                    UpsertAudienceDtoVisitor,
+                )
+        }
+    }
     impl UpsertAudienceDto {
         pub fn builder() -> builder::UpsertAudienceDto {
             Default::default()
         }
     }
     ///`UpsertCampaignDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertCampaignDto {
         ///Campaign identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8024,23 +15873,102 @@ pub mod types {
             UpsertCampaignDtoSpecialAdCategories,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpsertCampaignDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "id",
+                "locationId",
+                "name",
+                "objective",
+                "source",
+                "specialAdCategories",
+            ];
+            struct UpsertCampaignDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertCampaignDtoVisitor {
+                type Value = UpsertCampaignDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertCampaignDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertCampaignDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertCampaignDto {
+                        id: field_0.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        name: field_2.unwrap_or_default(),
+                        objective: field_3.unwrap_or_default(),
+                        source: field_4.unwrap_or_default(),
+                        special_ad_categories: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpsertCampaignDto",
+                    FIELDS,
+                    UpsertCampaignDtoVisitor,
+                )
+        }
+    }
     impl UpsertCampaignDto {
         pub fn builder() -> builder::UpsertCampaignDto {
             Default::default()
         }
     }
     ///Campaign objective
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertCampaignDtoObjective {
         #[serde(rename = "OUTCOME_LEADS")]
         OutcomeLeads,
@@ -8054,6 +15982,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertCampaignDtoObjective {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "OUTCOME_LEADS" => Self::OutcomeLeads,
+                    "OUTCOME_TRAFFIC" => Self::OutcomeTraffic,
+                    "OUTCOME_ENGAGEMENT" => Self::OutcomeEngagement,
+                    "OUTCOME_SALES" => Self::OutcomeSales,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertCampaignDtoObjective {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8097,17 +16043,7 @@ pub mod types {
         }
     }
     ///Special ad categories
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertCampaignDtoSpecialAdCategories {
         #[serde(rename = "EMPLOYMENT")]
         Employment,
@@ -8127,6 +16063,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertCampaignDtoSpecialAdCategories {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "EMPLOYMENT" => Self::Employment,
+                    "CREDIT" => Self::Credit,
+                    "FINANCIAL_PRODUCTS_SERVICES" => Self::FinancialProductsServices,
+                    "HOUSING" => Self::Housing,
+                    "ISSUES_ELECTIONS_POLITICS" => Self::IssuesElectionsPolitics,
+                    "ONLINE_GAMBLING_AND_GAMING" => Self::OnlineGamblingAndGaming,
+                    "NONE" => Self::None,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertCampaignDtoSpecialAdCategories {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8181,7 +16138,7 @@ pub mod types {
         }
     }
     ///`UpsertConversionDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertConversionDto {
         ///Attribution model used to credit conversions
         #[serde(rename = "attributionModel")]
@@ -8213,23 +16170,127 @@ pub mod types {
         #[serde(rename = "valueSettings")]
         pub value_settings: ConversionValueSettings,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpsertConversionDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "attributionModel",
+                "category",
+                "clickThroughWindow",
+                "conversionId",
+                "countingType",
+                "locationId",
+                "name",
+                "type",
+                "valueSettings",
+            ];
+            struct UpsertConversionDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertConversionDtoVisitor {
+                type Value = UpsertConversionDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertConversionDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertConversionDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertConversionDto {
+                        attribution_model: highlevel_runtime::lenient::required(
+                            field_0,
+                            "attributionModel",
+                        )?,
+                        category: highlevel_runtime::lenient::required(
+                            field_1,
+                            "category",
+                        )?,
+                        click_through_window: highlevel_runtime::lenient::required(
+                            field_2,
+                            "clickThroughWindow",
+                        )?,
+                        conversion_id: field_3.unwrap_or_default(),
+                        counting_type: highlevel_runtime::lenient::required(
+                            field_4,
+                            "countingType",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_5,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_6, "name")?,
+                        type_: highlevel_runtime::lenient::required(field_7, "type")?,
+                        value_settings: highlevel_runtime::lenient::required(
+                            field_8,
+                            "valueSettings",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpsertConversionDto",
+                    FIELDS,
+                    UpsertConversionDtoVisitor,
+                )
+        }
+    }
     impl UpsertConversionDto {
         pub fn builder() -> builder::UpsertConversionDto {
             Default::default()
         }
     }
     ///Attribution model used to credit conversions
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertConversionDtoAttributionModel {
         #[serde(rename = "GOOGLE_SEARCH_ATTRIBUTION_DATA_DRIVEN")]
         GoogleSearchAttributionDataDriven,
@@ -8239,6 +16300,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertConversionDtoAttributionModel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "GOOGLE_SEARCH_ATTRIBUTION_DATA_DRIVEN" => {
+                        Self::GoogleSearchAttributionDataDriven
+                    }
+                    "GOOGLE_ADS_LAST_CLICK" => Self::GoogleAdsLastClick,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertConversionDtoAttributionModel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8283,17 +16362,7 @@ pub mod types {
         }
     }
     ///How conversions are counted per interaction
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertConversionDtoCountingType {
         #[serde(rename = "ONE_PER_CLICK")]
         OnePerClick,
@@ -8303,6 +16372,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertConversionDtoCountingType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "ONE_PER_CLICK" => Self::OnePerClick,
+                    "MANY_PER_CLICK" => Self::ManyPerClick,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertConversionDtoCountingType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8343,17 +16428,7 @@ pub mod types {
         }
     }
     ///Conversion type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertConversionDtoType {
         #[serde(rename = "UPLOAD_CLICKS")]
         UploadClicks,
@@ -8367,6 +16442,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertConversionDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "UPLOAD_CLICKS" => Self::UploadClicks,
+                    "UPLOAD_CALLS" => Self::UploadCalls,
+                    "WEBPAGE" => Self::Webpage,
+                    "LEAD_FORM_SUBMIT" => Self::LeadFormSubmit,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertConversionDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8410,7 +16503,7 @@ pub mod types {
         }
     }
     ///`UpsertConversionPixelDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertConversionPixelDto {
         ///Conversion pixel ID
         #[serde(
@@ -8437,13 +16530,92 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpsertConversionPixelDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "conversionPixelId",
+                "igUserId",
+                "locationId",
+                "name",
+                "type",
+            ];
+            struct UpsertConversionPixelDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertConversionPixelDtoVisitor {
+                type Value = UpsertConversionPixelDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertConversionPixelDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertConversionPixelDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertConversionPixelDto {
+                        conversion_pixel_id: field_0.unwrap_or_default(),
+                        ig_user_id: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        name: field_3.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_4, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpsertConversionPixelDto",
+                    FIELDS,
+                    UpsertConversionPixelDtoVisitor,
+                )
+        }
+    }
     impl UpsertConversionPixelDto {
         pub fn builder() -> builder::UpsertConversionPixelDto {
             Default::default()
         }
     }
     ///`UpsertSegmentDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertSegmentDto {
         ///Country codes
         #[serde(
@@ -8509,23 +16681,137 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpsertSegmentDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "countryCodes",
+                "description",
+                "expansionLevel",
+                "id",
+                "members",
+                "membershipLifeSpan",
+                "membershipStatus",
+                "name",
+                "ruleBasedUserList",
+                "seedUserListIds",
+                "status",
+                "type",
+            ];
+            struct UpsertSegmentDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertSegmentDtoVisitor {
+                type Value = UpsertSegmentDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertSegmentDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertSegmentDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertSegmentDto {
+                        country_codes: field_0.unwrap_or_default(),
+                        description: field_1.unwrap_or_default(),
+                        expansion_level: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        members: field_4.unwrap_or_default(),
+                        membership_life_span: field_5.unwrap_or_default(),
+                        membership_status: field_6.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_7, "name")?,
+                        rule_based_user_list: field_8.unwrap_or_default(),
+                        seed_user_list_ids: field_9.unwrap_or_default(),
+                        status: field_10.unwrap_or_default(),
+                        type_: field_11.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpsertSegmentDto", FIELDS, UpsertSegmentDtoVisitor)
+        }
+    }
     impl UpsertSegmentDto {
         pub fn builder() -> builder::UpsertSegmentDto {
             Default::default()
         }
     }
     ///Expansion level
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertSegmentDtoExpansionLevel {
         #[serde(rename = "BALANCED")]
         Balanced,
@@ -8537,6 +16823,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertSegmentDtoExpansionLevel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "BALANCED" => Self::Balanced,
+                    "BROAD" => Self::Broad,
+                    "NARROW" => Self::Narrow,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertSegmentDtoExpansionLevel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8579,7 +16882,7 @@ pub mod types {
         }
     }
     ///`WelcomeMessageQuestion`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct WelcomeMessageQuestion {
         ///Question title text
         pub question: ::std::string::String,
@@ -8587,6 +16890,60 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub response: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for WelcomeMessageQuestion {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["question", "response"];
+            struct WelcomeMessageQuestionVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for WelcomeMessageQuestionVisitor {
+                type Value = WelcomeMessageQuestion;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (WelcomeMessageQuestion)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<WelcomeMessageQuestion, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(WelcomeMessageQuestion {
+                        question: highlevel_runtime::lenient::required(
+                            field_0,
+                            "question",
+                        )?,
+                        response: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "WelcomeMessageQuestion",
+                    FIELDS,
+                    WelcomeMessageQuestionVisitor,
+                )
+        }
     }
     impl WelcomeMessageQuestion {
         pub fn builder() -> builder::WelcomeMessageQuestion {

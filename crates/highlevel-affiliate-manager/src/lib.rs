@@ -13,15 +13,61 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AffiliateListMetaResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AffiliateListMetaResponseDto {
         ///Total affiliates matching the applied filters
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AffiliateListMetaResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["count"];
+            struct AffiliateListMetaResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AffiliateListMetaResponseDtoVisitor {
+                type Value = AffiliateListMetaResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AffiliateListMetaResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AffiliateListMetaResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AffiliateListMetaResponseDto {
+                        count: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AffiliateListMetaResponseDto",
+                    FIELDS,
+                    AffiliateListMetaResponseDtoVisitor,
+                )
+        }
+    }
     ///`CommissionAffiliateResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CommissionAffiliateResponseDto {
         ///Affiliate email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -36,8 +82,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CommissionAffiliateResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["email", "_id", "name"];
+            struct CommissionAffiliateResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CommissionAffiliateResponseDtoVisitor {
+                type Value = CommissionAffiliateResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CommissionAffiliateResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CommissionAffiliateResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CommissionAffiliateResponseDto {
+                        email: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        name: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CommissionAffiliateResponseDto",
+                    FIELDS,
+                    CommissionAffiliateResponseDtoVisitor,
+                )
+        }
+    }
     ///`CommissionCampaignResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CommissionCampaignResponseDto {
         ///Campaign id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -55,8 +162,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CommissionCampaignResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "liveMode", "name"];
+            struct CommissionCampaignResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CommissionCampaignResponseDtoVisitor {
+                type Value = CommissionCampaignResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CommissionCampaignResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CommissionCampaignResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CommissionCampaignResponseDto {
+                        id: field_0.unwrap_or_default(),
+                        live_mode: field_1.unwrap_or_default(),
+                        name: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CommissionCampaignResponseDto",
+                    FIELDS,
+                    CommissionCampaignResponseDtoVisitor,
+                )
+        }
+    }
     ///`CommissionCustomerResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CommissionCustomerResponseDto {
         ///Customer email
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -85,8 +253,83 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CommissionCustomerResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["email", "firstName", "_id", "lastName", "type"];
+            struct CommissionCustomerResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CommissionCustomerResponseDtoVisitor {
+                type Value = CommissionCustomerResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CommissionCustomerResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CommissionCustomerResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CommissionCustomerResponseDto {
+                        email: field_0.unwrap_or_default(),
+                        first_name: field_1.unwrap_or_default(),
+                        id: field_2.unwrap_or_default(),
+                        last_name: field_3.unwrap_or_default(),
+                        type_: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CommissionCustomerResponseDto",
+                    FIELDS,
+                    CommissionCustomerResponseDtoVisitor,
+                )
+        }
+    }
     ///`CommissionListItemResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CommissionListItemResponseDto {
         ///Affiliate details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -241,16 +484,312 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit_discount: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CommissionListItemResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "affiliate",
+                "affiliateId",
+                "amount",
+                "campaign",
+                "campaignName",
+                "commission",
+                "commissionAmount",
+                "commissionType",
+                "createdAt",
+                "currency",
+                "customer",
+                "dueAt",
+                "eventId",
+                "_id",
+                "isTrial",
+                "liveMode",
+                "payoutId",
+                "productCommission",
+                "productId",
+                "productName",
+                "qty",
+                "status",
+                "tier",
+                "transactionAt",
+                "transactionId",
+                "unitDiscount",
+            ];
+            struct CommissionListItemResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CommissionListItemResponseDtoVisitor {
+                type Value = CommissionListItemResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CommissionListItemResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CommissionListItemResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CommissionListItemResponseDto {
+                        affiliate: field_0.unwrap_or_default(),
+                        affiliate_id: field_1.unwrap_or_default(),
+                        amount: field_2.unwrap_or_default(),
+                        campaign: field_3.unwrap_or_default(),
+                        campaign_name: field_4.unwrap_or_default(),
+                        commission: field_5.unwrap_or_default(),
+                        commission_amount: field_6.unwrap_or_default(),
+                        commission_type: field_7.unwrap_or_default(),
+                        created_at: field_8.unwrap_or_default(),
+                        currency: field_9.unwrap_or_default(),
+                        customer: field_10.unwrap_or_default(),
+                        due_at: field_11.unwrap_or_default(),
+                        event_id: field_12.unwrap_or_default(),
+                        id: field_13.unwrap_or_default(),
+                        is_trial: field_14.unwrap_or_default(),
+                        live_mode: field_15.unwrap_or_default(),
+                        payout_id: field_16.unwrap_or_default(),
+                        product_commission: field_17.unwrap_or_default(),
+                        product_id: field_18.unwrap_or_default(),
+                        product_name: field_19.unwrap_or_default(),
+                        qty: field_20.unwrap_or_default(),
+                        status: field_21.unwrap_or_default(),
+                        tier: field_22.unwrap_or_default(),
+                        transaction_at: field_23.unwrap_or_default(),
+                        transaction_id: field_24.unwrap_or_default(),
+                        unit_discount: field_25.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CommissionListItemResponseDto",
+                    FIELDS,
+                    CommissionListItemResponseDtoVisitor,
+                )
+        }
+    }
     ///`CommissionListMetaResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CommissionListMetaResponseDto {
         ///Total commissions matching the filters
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CommissionListMetaResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["count"];
+            struct CommissionListMetaResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CommissionListMetaResponseDtoVisitor {
+                type Value = CommissionListMetaResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CommissionListMetaResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CommissionListMetaResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CommissionListMetaResponseDto {
+                        count: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CommissionListMetaResponseDto",
+                    FIELDS,
+                    CommissionListMetaResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetAffiliateResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAffiliateResponseDto {
         ///Whether the affiliate is active
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -448,8 +987,308 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube_url: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetAffiliateResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "active",
+                "address",
+                "avatar",
+                "campaignIds",
+                "clickCount",
+                "contactId",
+                "createdAt",
+                "createdBy",
+                "currency",
+                "customer",
+                "deleted",
+                "droppedCustomer",
+                "email",
+                "facebookUrl",
+                "firstName",
+                "_id",
+                "instagramUrl",
+                "lastName",
+                "lastUpdatedBy",
+                "lead",
+                "linkedInUrl",
+                "locationId",
+                "owned",
+                "paid",
+                "phone",
+                "revenue",
+                "twitterUrl",
+                "updatedAt",
+                "vatId",
+                "w8Form",
+                "w9Form",
+                "websiteUrl",
+                "youtubeUrl",
+            ];
+            struct GetAffiliateResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetAffiliateResponseDtoVisitor {
+                type Value = GetAffiliateResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetAffiliateResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetAffiliateResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetAffiliateResponseDto {
+                        active: field_0.unwrap_or_default(),
+                        address: field_1.unwrap_or_default(),
+                        avatar: field_2.unwrap_or_default(),
+                        campaign_ids: field_3.unwrap_or_default(),
+                        click_count: field_4.unwrap_or_default(),
+                        contact_id: field_5.unwrap_or_default(),
+                        created_at: field_6.unwrap_or_default(),
+                        created_by: field_7.unwrap_or_default(),
+                        currency: field_8.unwrap_or_default(),
+                        customer: field_9.unwrap_or_default(),
+                        deleted: field_10.unwrap_or_default(),
+                        dropped_customer: field_11.unwrap_or_default(),
+                        email: field_12.unwrap_or_default(),
+                        facebook_url: field_13.unwrap_or_default(),
+                        first_name: field_14.unwrap_or_default(),
+                        id: field_15.unwrap_or_default(),
+                        instagram_url: field_16.unwrap_or_default(),
+                        last_name: field_17.unwrap_or_default(),
+                        last_updated_by: field_18.unwrap_or_default(),
+                        lead: field_19.unwrap_or_default(),
+                        linked_in_url: field_20.unwrap_or_default(),
+                        location_id: field_21.unwrap_or_default(),
+                        owned: field_22.unwrap_or_default(),
+                        paid: field_23.unwrap_or_default(),
+                        phone: field_24.unwrap_or_default(),
+                        revenue: field_25.unwrap_or_default(),
+                        twitter_url: field_26.unwrap_or_default(),
+                        updated_at: field_27.unwrap_or_default(),
+                        vat_id: field_28.unwrap_or_default(),
+                        w8_form: field_29.unwrap_or_default(),
+                        w9_form: field_30.unwrap_or_default(),
+                        website_url: field_31.unwrap_or_default(),
+                        youtube_url: field_32.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetAffiliateResponseDto",
+                    FIELDS,
+                    GetAffiliateResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetCommissionListResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCommissionListResponseDto {
         ///Commission list
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -462,8 +1301,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<CommissionListMetaResponseDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCommissionListResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["commissions", "meta"];
+            struct GetCommissionListResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetCommissionListResponseDtoVisitor {
+                type Value = GetCommissionListResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetCommissionListResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetCommissionListResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCommissionListResponseDto {
+                        commissions: field_0.unwrap_or_default(),
+                        meta: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCommissionListResponseDto",
+                    FIELDS,
+                    GetCommissionListResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetPayoutListResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetPayoutListResponseDto {
         ///Pagination metadata
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -474,8 +1366,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payouts: ::std::option::Option<::std::vec::Vec<PayoutListItemResponseDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetPayoutListResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["meta", "payouts"];
+            struct GetPayoutListResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetPayoutListResponseDtoVisitor {
+                type Value = GetPayoutListResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetPayoutListResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetPayoutListResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetPayoutListResponseDto {
+                        meta: field_0.unwrap_or_default(),
+                        payouts: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetPayoutListResponseDto",
+                    FIELDS,
+                    GetPayoutListResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListAffiliatesResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListAffiliatesResponseDto {
         ///Affiliate list
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -488,8 +1433,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<AffiliateListMetaResponseDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListAffiliatesResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["affiliates", "meta"];
+            struct ListAffiliatesResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ListAffiliatesResponseDtoVisitor {
+                type Value = ListAffiliatesResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListAffiliatesResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListAffiliatesResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListAffiliatesResponseDto {
+                        affiliates: field_0.unwrap_or_default(),
+                        meta: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListAffiliatesResponseDto",
+                    FIELDS,
+                    ListAffiliatesResponseDtoVisitor,
+                )
+        }
+    }
     ///`OAuthAffiliateListItemResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct OAuthAffiliateListItemResponseDto {
         ///Whether the affiliate is active
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -687,8 +1685,309 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube_url: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for OAuthAffiliateListItemResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "active",
+                "address",
+                "avatar",
+                "campaignIds",
+                "clickCount",
+                "contactId",
+                "createdAt",
+                "createdBy",
+                "currency",
+                "customer",
+                "deleted",
+                "droppedCustomer",
+                "email",
+                "facebookUrl",
+                "firstName",
+                "_id",
+                "instagramUrl",
+                "lastName",
+                "lastUpdatedBy",
+                "lead",
+                "linkedInUrl",
+                "locationId",
+                "owned",
+                "paid",
+                "phone",
+                "revenue",
+                "twitterUrl",
+                "updatedAt",
+                "vatId",
+                "w8Form",
+                "w9Form",
+                "websiteUrl",
+                "youtubeUrl",
+            ];
+            struct OAuthAffiliateListItemResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for OAuthAffiliateListItemResponseDtoVisitor {
+                type Value = OAuthAffiliateListItemResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (OAuthAffiliateListItemResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<OAuthAffiliateListItemResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(OAuthAffiliateListItemResponseDto {
+                        active: field_0.unwrap_or_default(),
+                        address: field_1.unwrap_or_default(),
+                        avatar: field_2.unwrap_or_default(),
+                        campaign_ids: field_3.unwrap_or_default(),
+                        click_count: field_4.unwrap_or_default(),
+                        contact_id: field_5.unwrap_or_default(),
+                        created_at: field_6.unwrap_or_default(),
+                        created_by: field_7.unwrap_or_default(),
+                        currency: field_8.unwrap_or_default(),
+                        customer: field_9.unwrap_or_default(),
+                        deleted: field_10.unwrap_or_default(),
+                        dropped_customer: field_11.unwrap_or_default(),
+                        email: field_12.unwrap_or_default(),
+                        facebook_url: field_13.unwrap_or_default(),
+                        first_name: field_14.unwrap_or_default(),
+                        id: field_15.unwrap_or_default(),
+                        instagram_url: field_16.unwrap_or_default(),
+                        last_name: field_17.unwrap_or_default(),
+                        last_updated_by: field_18.unwrap_or_default(),
+                        lead: field_19.unwrap_or_default(),
+                        linked_in_url: field_20.unwrap_or_default(),
+                        location_id: field_21.unwrap_or_default(),
+                        owned: field_22.unwrap_or_default(),
+                        paid: field_23.unwrap_or_default(),
+                        phone: field_24.unwrap_or_default(),
+                        revenue: field_25.unwrap_or_default(),
+                        twitter_url: field_26.unwrap_or_default(),
+                        updated_at: field_27.unwrap_or_default(),
+                        vat_id: field_28.unwrap_or_default(),
+                        w8_form: field_29.unwrap_or_default(),
+                        w9_form: field_30.unwrap_or_default(),
+                        website_url: field_31.unwrap_or_default(),
+                        youtube_url: field_32.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "OAuthAffiliateListItemResponseDto",
+                    FIELDS,
+                    OAuthAffiliateListItemResponseDtoVisitor,
+                )
+        }
+    }
     ///`PayoutListItemResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct PayoutListItemResponseDto {
         ///Affiliate details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -824,13 +2123,273 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PayoutListItemResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "affiliate",
+                "affiliateEmail",
+                "affiliateId",
+                "affiliateName",
+                "altId",
+                "amount",
+                "campaign",
+                "campaignId",
+                "createdAt",
+                "currency",
+                "deleted",
+                "dueAt",
+                "_id",
+                "isMigrated",
+                "locationId",
+                "paidAt",
+                "paidMeta",
+                "paidMethod",
+                "payoutMethod",
+                "payoutMonth",
+                "status",
+                "updatedAt",
+            ];
+            struct PayoutListItemResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PayoutListItemResponseDtoVisitor {
+                type Value = PayoutListItemResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PayoutListItemResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PayoutListItemResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PayoutListItemResponseDto {
+                        affiliate: field_0.unwrap_or_default(),
+                        affiliate_email: field_1.unwrap_or_default(),
+                        affiliate_id: field_2.unwrap_or_default(),
+                        affiliate_name: field_3.unwrap_or_default(),
+                        alt_id: field_4.unwrap_or_default(),
+                        amount: field_5.unwrap_or_default(),
+                        campaign: field_6.unwrap_or_default(),
+                        campaign_id: field_7.unwrap_or_default(),
+                        created_at: field_8.unwrap_or_default(),
+                        currency: field_9.unwrap_or_default(),
+                        deleted: field_10.unwrap_or_default(),
+                        due_at: field_11.unwrap_or_default(),
+                        id: field_12.unwrap_or_default(),
+                        is_migrated: field_13.unwrap_or_default(),
+                        location_id: field_14.unwrap_or_default(),
+                        paid_at: field_15.unwrap_or_default(),
+                        paid_meta: field_16.unwrap_or_default(),
+                        paid_method: field_17.unwrap_or_default(),
+                        payout_method: field_18.unwrap_or_default(),
+                        payout_month: field_19.unwrap_or_default(),
+                        status: field_20.unwrap_or_default(),
+                        updated_at: field_21.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PayoutListItemResponseDto",
+                    FIELDS,
+                    PayoutListItemResponseDtoVisitor,
+                )
+        }
+    }
     ///`PayoutListMetaResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct PayoutListMetaResponseDto {
         ///Total payouts matching the filters
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for PayoutListMetaResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["count"];
+            struct PayoutListMetaResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PayoutListMetaResponseDtoVisitor {
+                type Value = PayoutListMetaResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PayoutListMetaResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PayoutListMetaResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PayoutListMetaResponseDto {
+                        count: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PayoutListMetaResponseDto",
+                    FIELDS,
+                    PayoutListMetaResponseDtoVisitor,
+                )
+        }
     }
     /// Error types.
     pub mod error {

@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateAssociationReqDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateAssociationReqDto {
         ///First Objects Key
         #[serde(rename = "firstObjectKey")]
@@ -32,13 +32,104 @@ pub mod types {
         #[serde(rename = "secondObjectLabel")]
         pub second_object_label: ::serde_json::Value,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateAssociationReqDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "firstObjectKey",
+                "firstObjectLabel",
+                "key",
+                "locationId",
+                "secondObjectKey",
+                "secondObjectLabel",
+            ];
+            struct CreateAssociationReqDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateAssociationReqDtoVisitor {
+                type Value = CreateAssociationReqDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateAssociationReqDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateAssociationReqDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateAssociationReqDto {
+                        first_object_key: highlevel_runtime::lenient::required(
+                            field_0,
+                            "firstObjectKey",
+                        )?,
+                        first_object_label: highlevel_runtime::lenient::required(
+                            field_1,
+                            "firstObjectLabel",
+                        )?,
+                        key: highlevel_runtime::lenient::required(field_2, "key")?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "locationId",
+                        )?,
+                        second_object_key: highlevel_runtime::lenient::required(
+                            field_4,
+                            "secondObjectKey",
+                        )?,
+                        second_object_label: highlevel_runtime::lenient::required(
+                            field_5,
+                            "secondObjectLabel",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateAssociationReqDto",
+                    FIELDS,
+                    CreateAssociationReqDtoVisitor,
+                )
+        }
+    }
     impl CreateAssociationReqDto {
         pub fn builder() -> builder::CreateAssociationReqDto {
             Default::default()
         }
     }
     ///`CreateRelationReqDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateRelationReqDto {
         ///Association's Id
         #[serde(rename = "associationId")]
@@ -53,13 +144,89 @@ pub mod types {
         #[serde(rename = "secondRecordId")]
         pub second_record_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateRelationReqDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "associationId",
+                "firstRecordId",
+                "locationId",
+                "secondRecordId",
+            ];
+            struct CreateRelationReqDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateRelationReqDtoVisitor {
+                type Value = CreateRelationReqDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateRelationReqDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateRelationReqDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateRelationReqDto {
+                        association_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "associationId",
+                        )?,
+                        first_record_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "firstRecordId",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        second_record_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "secondRecordId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateRelationReqDto",
+                    FIELDS,
+                    CreateRelationReqDtoVisitor,
+                )
+        }
+    }
     impl CreateRelationReqDto {
         pub fn builder() -> builder::CreateRelationReqDto {
             Default::default()
         }
     }
     ///`DeleteAssociationsResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteAssociationsResponseDto {
         ///Deletion status
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -73,8 +240,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteAssociationsResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["deleted", "id", "message"];
+            struct DeleteAssociationsResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteAssociationsResponseDtoVisitor {
+                type Value = DeleteAssociationsResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteAssociationsResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteAssociationsResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteAssociationsResponseDto {
+                        deleted: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        message: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteAssociationsResponseDto",
+                    FIELDS,
+                    DeleteAssociationsResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetPostSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetPostSuccessfulResponseDto {
         ///Association Type can be USER_DEFINED or SYSTEM_DEFINED
         #[serde(
@@ -125,13 +353,172 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub second_object_label: ::std::option::Option<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetPostSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "associationType",
+                "firstObjectKey",
+                "firstObjectLabel",
+                "id",
+                "key",
+                "locationId",
+                "secondObjectKey",
+                "secondObjectLabel",
+            ];
+            struct GetPostSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetPostSuccessfulResponseDtoVisitor {
+                type Value = GetPostSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetPostSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetPostSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetPostSuccessfulResponseDto {
+                        association_type: field_0.unwrap_or_default(),
+                        first_object_key: field_1.unwrap_or_default(),
+                        first_object_label: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        key: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        second_object_key: field_6.unwrap_or_default(),
+                        second_object_label: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetPostSuccessfulResponseDto",
+                    FIELDS,
+                    GetPostSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`UpdateAssociationReqDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateAssociationReqDto {
         #[serde(rename = "firstObjectLabel")]
         pub first_object_label: ::serde_json::Value,
         #[serde(rename = "secondObjectLabel")]
         pub second_object_label: ::serde_json::Value,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateAssociationReqDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["firstObjectLabel", "secondObjectLabel"];
+            struct UpdateAssociationReqDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateAssociationReqDtoVisitor {
+                type Value = UpdateAssociationReqDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateAssociationReqDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateAssociationReqDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateAssociationReqDto {
+                        first_object_label: highlevel_runtime::lenient::required(
+                            field_0,
+                            "firstObjectLabel",
+                        )?,
+                        second_object_label: highlevel_runtime::lenient::required(
+                            field_1,
+                            "secondObjectLabel",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateAssociationReqDto",
+                    FIELDS,
+                    UpdateAssociationReqDtoVisitor,
+                )
+        }
     }
     impl UpdateAssociationReqDto {
         pub fn builder() -> builder::UpdateAssociationReqDto {

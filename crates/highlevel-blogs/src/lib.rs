@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AuthorResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AuthorResponseDto {
         #[serde(
             rename = "canonicalLink",
@@ -40,39 +40,305 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AuthorResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "canonicalLink",
+                "_id",
+                "locationId",
+                "name",
+                "updatedAt",
+            ];
+            struct AuthorResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AuthorResponseDtoVisitor {
+                type Value = AuthorResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AuthorResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AuthorResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AuthorResponseDto {
+                        canonical_link: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        location_id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        updated_at: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AuthorResponseDto",
+                    FIELDS,
+                    AuthorResponseDtoVisitor,
+                )
+        }
+    }
     ///`AuthorsResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AuthorsResponseDto {
         ///Array of authors
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authors: ::std::option::Option<::std::vec::Vec<AuthorResponseDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AuthorsResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["authors"];
+            struct AuthorsResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AuthorsResponseDtoVisitor {
+                type Value = AuthorsResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AuthorsResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AuthorsResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AuthorsResponseDto {
+                        authors: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AuthorsResponseDto",
+                    FIELDS,
+                    AuthorsResponseDtoVisitor,
+                )
+        }
+    }
     ///`BlogGetResponseWrapperDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BlogGetResponseWrapperDto {
         ///Object containing response data of blog
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<BlogResponseDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlogGetResponseWrapperDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data"];
+            struct BlogGetResponseWrapperDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BlogGetResponseWrapperDtoVisitor {
+                type Value = BlogGetResponseWrapperDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlogGetResponseWrapperDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlogGetResponseWrapperDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlogGetResponseWrapperDto {
+                        data: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlogGetResponseWrapperDto",
+                    FIELDS,
+                    BlogGetResponseWrapperDtoVisitor,
+                )
+        }
+    }
     ///`BlogPostCreateResponseWrapperDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BlogPostCreateResponseWrapperDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<BlogPostResponseDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlogPostCreateResponseWrapperDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data"];
+            struct BlogPostCreateResponseWrapperDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BlogPostCreateResponseWrapperDtoVisitor {
+                type Value = BlogPostCreateResponseWrapperDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlogPostCreateResponseWrapperDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlogPostCreateResponseWrapperDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlogPostCreateResponseWrapperDto {
+                        data: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlogPostCreateResponseWrapperDto",
+                    FIELDS,
+                    BlogPostCreateResponseWrapperDtoVisitor,
+                )
+        }
+    }
     ///`BlogPostGetResponseWrapperDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BlogPostGetResponseWrapperDto {
         ///Object containing response data of blog posts
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub blogs: ::std::option::Option<::std::vec::Vec<BlogPostResponseDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlogPostGetResponseWrapperDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["blogs"];
+            struct BlogPostGetResponseWrapperDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BlogPostGetResponseWrapperDtoVisitor {
+                type Value = BlogPostGetResponseWrapperDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlogPostGetResponseWrapperDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlogPostGetResponseWrapperDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlogPostGetResponseWrapperDto {
+                        blogs: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlogPostGetResponseWrapperDto",
+                    FIELDS,
+                    BlogPostGetResponseWrapperDtoVisitor,
+                )
+        }
+    }
     ///`BlogPostResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BlogPostResponseDto {
         ///Indicates whether the blog post is archived
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -149,8 +415,160 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url_slug: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlogPostResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "archived",
+                "author",
+                "canonicalLink",
+                "categories",
+                "description",
+                "_id",
+                "imageAltText",
+                "imageUrl",
+                "publishedAt",
+                "status",
+                "tags",
+                "title",
+                "updatedAt",
+                "urlSlug",
+            ];
+            struct BlogPostResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BlogPostResponseDtoVisitor {
+                type Value = BlogPostResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlogPostResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlogPostResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlogPostResponseDto {
+                        archived: field_0.unwrap_or_default(),
+                        author: field_1.unwrap_or_default(),
+                        canonical_link: field_2.unwrap_or_default(),
+                        categories: field_3.unwrap_or_default(),
+                        description: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        image_alt_text: field_6.unwrap_or_default(),
+                        image_url: field_7.unwrap_or_default(),
+                        published_at: field_8.unwrap_or_default(),
+                        status: field_9.unwrap_or_default(),
+                        tags: field_10.unwrap_or_default(),
+                        title: field_11.unwrap_or_default(),
+                        updated_at: field_12.unwrap_or_default(),
+                        url_slug: field_13.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlogPostResponseDto",
+                    FIELDS,
+                    BlogPostResponseDtoVisitor,
+                )
+        }
+    }
     ///`BlogPostUpdateResponseWrapperDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BlogPostUpdateResponseWrapperDto {
         #[serde(
             rename = "updatedBlogPost",
@@ -159,8 +577,55 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_blog_post: ::std::option::Option<BlogPostResponseDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlogPostUpdateResponseWrapperDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["updatedBlogPost"];
+            struct BlogPostUpdateResponseWrapperDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BlogPostUpdateResponseWrapperDtoVisitor {
+                type Value = BlogPostUpdateResponseWrapperDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlogPostUpdateResponseWrapperDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlogPostUpdateResponseWrapperDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlogPostUpdateResponseWrapperDto {
+                        updated_blog_post: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlogPostUpdateResponseWrapperDto",
+                    FIELDS,
+                    BlogPostUpdateResponseWrapperDtoVisitor,
+                )
+        }
+    }
     ///`BlogResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BlogResponseDto {
         ///Unique identifier of the blog
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
@@ -171,16 +636,111 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlogResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["_id", "name"];
+            struct BlogResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BlogResponseDtoVisitor {
+                type Value = BlogResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlogResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlogResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlogResponseDto {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("BlogResponseDto", FIELDS, BlogResponseDtoVisitor)
+        }
+    }
     ///`CategoriesResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CategoriesResponseDto {
         ///Array of categories
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub categories: ::std::option::Option<::std::vec::Vec<CategoryResponseDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CategoriesResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["categories"];
+            struct CategoriesResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CategoriesResponseDtoVisitor {
+                type Value = CategoriesResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CategoriesResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CategoriesResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CategoriesResponseDto {
+                        categories: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CategoriesResponseDto",
+                    FIELDS,
+                    CategoriesResponseDtoVisitor,
+                )
+        }
+    }
     ///`CategoryResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CategoryResponseDto {
         #[serde(
             rename = "canonicalLink",
@@ -213,8 +773,96 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url_slug: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CategoryResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "canonicalLink",
+                "_id",
+                "label",
+                "locationId",
+                "updatedAt",
+                "urlSlug",
+            ];
+            struct CategoryResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CategoryResponseDtoVisitor {
+                type Value = CategoryResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CategoryResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CategoryResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CategoryResponseDto {
+                        canonical_link: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        label: field_2.unwrap_or_default(),
+                        location_id: field_3.unwrap_or_default(),
+                        updated_at: field_4.unwrap_or_default(),
+                        url_slug: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CategoryResponseDto",
+                    FIELDS,
+                    CategoryResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateBlogPostParams`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateBlogPostParams {
         ///This needs to be author id, which you can get from the author get api call.
         pub author: ::std::string::String,
@@ -248,23 +896,169 @@ pub mod types {
         #[serde(rename = "urlSlug")]
         pub url_slug: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateBlogPostParams {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "author",
+                "blogId",
+                "canonicalLink",
+                "categories",
+                "description",
+                "imageAltText",
+                "imageUrl",
+                "locationId",
+                "publishedAt",
+                "rawHTML",
+                "status",
+                "tags",
+                "title",
+                "urlSlug",
+            ];
+            struct CreateBlogPostParamsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateBlogPostParamsVisitor {
+                type Value = CreateBlogPostParams;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateBlogPostParams)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateBlogPostParams, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateBlogPostParams {
+                        author: highlevel_runtime::lenient::required(field_0, "author")?,
+                        blog_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "blogId",
+                        )?,
+                        canonical_link: field_2.unwrap_or_default(),
+                        categories: highlevel_runtime::lenient::required(
+                            field_3,
+                            "categories",
+                        )?,
+                        description: highlevel_runtime::lenient::required(
+                            field_4,
+                            "description",
+                        )?,
+                        image_alt_text: highlevel_runtime::lenient::required(
+                            field_5,
+                            "imageAltText",
+                        )?,
+                        image_url: highlevel_runtime::lenient::required(
+                            field_6,
+                            "imageUrl",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_7,
+                            "locationId",
+                        )?,
+                        published_at: highlevel_runtime::lenient::required(
+                            field_8,
+                            "publishedAt",
+                        )?,
+                        raw_html: highlevel_runtime::lenient::required(
+                            field_9,
+                            "rawHTML",
+                        )?,
+                        status: highlevel_runtime::lenient::required(
+                            field_10,
+                            "status",
+                        )?,
+                        tags: field_11.unwrap_or_default(),
+                        title: highlevel_runtime::lenient::required(field_12, "title")?,
+                        url_slug: highlevel_runtime::lenient::required(
+                            field_13,
+                            "urlSlug",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateBlogPostParams",
+                    FIELDS,
+                    CreateBlogPostParamsVisitor,
+                )
+        }
+    }
     impl CreateBlogPostParams {
         pub fn builder() -> builder::CreateBlogPostParams {
             Default::default()
         }
     }
     ///`CreateBlogPostParamsStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBlogPostParamsStatus {
         #[serde(rename = "DRAFT")]
         Draft,
@@ -278,6 +1072,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateBlogPostParamsStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DRAFT" => Self::Draft,
+                    "PUBLISHED" => Self::Published,
+                    "SCHEDULED" => Self::Scheduled,
+                    "ARCHIVED" => Self::Archived,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateBlogPostParamsStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -321,17 +1133,7 @@ pub mod types {
         }
     }
     ///`GetBlogPostStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetBlogPostStatus {
         #[serde(rename = "PUBLISHED")]
         Published,
@@ -345,6 +1147,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetBlogPostStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "PUBLISHED" => Self::Published,
+                    "SCHEDULED" => Self::Scheduled,
+                    "ARCHIVED" => Self::Archived,
+                    "DRAFT" => Self::Draft,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetBlogPostStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -388,7 +1208,7 @@ pub mod types {
         }
     }
     ///`UpdateBlogPostParams`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateBlogPostParams {
         ///This needs to be author id, which you can get from the author get api call.
         pub author: ::std::string::String,
@@ -422,23 +1242,169 @@ pub mod types {
         #[serde(rename = "urlSlug")]
         pub url_slug: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateBlogPostParams {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "author",
+                "blogId",
+                "canonicalLink",
+                "categories",
+                "description",
+                "imageAltText",
+                "imageUrl",
+                "locationId",
+                "publishedAt",
+                "rawHTML",
+                "status",
+                "tags",
+                "title",
+                "urlSlug",
+            ];
+            struct UpdateBlogPostParamsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateBlogPostParamsVisitor {
+                type Value = UpdateBlogPostParams;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateBlogPostParams)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateBlogPostParams, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateBlogPostParams {
+                        author: highlevel_runtime::lenient::required(field_0, "author")?,
+                        blog_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "blogId",
+                        )?,
+                        canonical_link: field_2.unwrap_or_default(),
+                        categories: highlevel_runtime::lenient::required(
+                            field_3,
+                            "categories",
+                        )?,
+                        description: highlevel_runtime::lenient::required(
+                            field_4,
+                            "description",
+                        )?,
+                        image_alt_text: highlevel_runtime::lenient::required(
+                            field_5,
+                            "imageAltText",
+                        )?,
+                        image_url: highlevel_runtime::lenient::required(
+                            field_6,
+                            "imageUrl",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_7,
+                            "locationId",
+                        )?,
+                        published_at: highlevel_runtime::lenient::required(
+                            field_8,
+                            "publishedAt",
+                        )?,
+                        raw_html: highlevel_runtime::lenient::required(
+                            field_9,
+                            "rawHTML",
+                        )?,
+                        status: highlevel_runtime::lenient::required(
+                            field_10,
+                            "status",
+                        )?,
+                        tags: field_11.unwrap_or_default(),
+                        title: highlevel_runtime::lenient::required(field_12, "title")?,
+                        url_slug: highlevel_runtime::lenient::required(
+                            field_13,
+                            "urlSlug",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateBlogPostParams",
+                    FIELDS,
+                    UpdateBlogPostParamsVisitor,
+                )
+        }
+    }
     impl UpdateBlogPostParams {
         pub fn builder() -> builder::UpdateBlogPostParams {
             Default::default()
         }
     }
     ///`UpdateBlogPostParamsStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateBlogPostParamsStatus {
         #[serde(rename = "DRAFT")]
         Draft,
@@ -452,6 +1418,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateBlogPostParamsStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DRAFT" => Self::Draft,
+                    "PUBLISHED" => Self::Published,
+                    "SCHEDULED" => Self::Scheduled,
+                    "ARCHIVED" => Self::Archived,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateBlogPostParamsStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -495,12 +1479,58 @@ pub mod types {
         }
     }
     ///`UrlSlugCheckResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UrlSlugCheckResponseDto {
         ///Indicates whether the url slug exists or not
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub exists: ::std::option::Option<bool>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UrlSlugCheckResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["exists"];
+            struct UrlSlugCheckResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UrlSlugCheckResponseDtoVisitor {
+                type Value = UrlSlugCheckResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UrlSlugCheckResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UrlSlugCheckResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UrlSlugCheckResponseDto {
+                        exists: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UrlSlugCheckResponseDto",
+                    FIELDS,
+                    UrlSlugCheckResponseDtoVisitor,
+                )
+        }
     }
     /// Types for composing complex structures.
     pub mod builder {

@@ -13,21 +13,115 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AddCalendarToScheduleResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AddCalendarToScheduleResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AddCalendarToScheduleResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct AddCalendarToScheduleResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for AddCalendarToScheduleResponseVisitor {
+                type Value = AddCalendarToScheduleResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AddCalendarToScheduleResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AddCalendarToScheduleResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AddCalendarToScheduleResponse {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AddCalendarToScheduleResponse",
+                    FIELDS,
+                    AddCalendarToScheduleResponseVisitor,
+                )
+        }
+    }
     ///`AllGroupsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AllGroupsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub groups: ::std::option::Option<::std::vec::Vec<GroupDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AllGroupsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["groups"];
+            struct AllGroupsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for AllGroupsSuccessfulResponseDtoVisitor {
+                type Value = AllGroupsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AllGroupsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AllGroupsSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AllGroupsSuccessfulResponseDto {
+                        groups: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AllGroupsSuccessfulResponseDto",
+                    FIELDS,
+                    AllGroupsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`AppointmentCreateSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AppointmentCreateSchema {
         ///Appointment Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -128,23 +222,194 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_notify: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "appointmentStatus",
+                "assignedUserId",
+                "calendarId",
+                "contactId",
+                "description",
+                "endTime",
+                "ignoreDateRange",
+                "ignoreFreeSlotValidation",
+                "locationId",
+                "meetingLocationId",
+                "meetingLocationType",
+                "overrideLocationConfig",
+                "rrule",
+                "startTime",
+                "title",
+                "toNotify",
+            ];
+            struct AppointmentCreateSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AppointmentCreateSchemaVisitor {
+                type Value = AppointmentCreateSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AppointmentCreateSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AppointmentCreateSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AppointmentCreateSchema {
+                        address: field_0.unwrap_or_default(),
+                        appointment_status: field_1.unwrap_or_default(),
+                        assigned_user_id: field_2.unwrap_or_default(),
+                        calendar_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "calendarId",
+                        )?,
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_4,
+                            "contactId",
+                        )?,
+                        description: field_5.unwrap_or_default(),
+                        end_time: field_6.unwrap_or_default(),
+                        ignore_date_range: field_7.unwrap_or_default(),
+                        ignore_free_slot_validation: field_8.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_9,
+                            "locationId",
+                        )?,
+                        meeting_location_id: field_10
+                            .unwrap_or_else(
+                                defaults::appointment_create_schema_meeting_location_id,
+                            ),
+                        meeting_location_type: field_11.unwrap_or_default(),
+                        override_location_config: field_12.unwrap_or_default(),
+                        rrule: field_13.unwrap_or_default(),
+                        start_time: highlevel_runtime::lenient::required(
+                            field_14,
+                            "startTime",
+                        )?,
+                        title: field_15.unwrap_or_default(),
+                        to_notify: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AppointmentCreateSchema",
+                    FIELDS,
+                    AppointmentCreateSchemaVisitor,
+                )
+        }
+    }
     impl AppointmentCreateSchema {
         pub fn builder() -> builder::AppointmentCreateSchema {
             Default::default()
         }
     }
     ///`AppointmentCreateSchemaAppointmentStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentCreateSchemaAppointmentStatus {
         #[serde(rename = "new")]
         New,
@@ -162,6 +427,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchemaAppointmentStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "new" => Self::New,
+                    "confirmed" => Self::Confirmed,
+                    "cancelled" => Self::Cancelled,
+                    "showed" => Self::Showed,
+                    "noshow" => Self::Noshow,
+                    "invalid" => Self::Invalid,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaAppointmentStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -211,17 +496,7 @@ pub mod types {
     }
     /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentCreateSchemaMeetingLocationType {
         #[serde(rename = "custom")]
         Custom,
@@ -241,6 +516,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchemaMeetingLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom" => Self::Zoom,
+                    "gmeet" => Self::Gmeet,
+                    "phone" => Self::Phone,
+                    "address" => Self::Address,
+                    "ms_teams" => Self::MsTeams,
+                    "google" => Self::Google,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaMeetingLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -291,7 +587,7 @@ pub mod types {
         }
     }
     ///`AppointmentEditSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AppointmentEditSchema {
         ///Appointment Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -394,6 +690,167 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_notify: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "appointmentStatus",
+                "assignedUserId",
+                "calendarId",
+                "description",
+                "endTime",
+                "ignoreDateRange",
+                "ignoreFreeSlotValidation",
+                "meetingLocationId",
+                "meetingLocationType",
+                "overrideLocationConfig",
+                "rrule",
+                "startTime",
+                "title",
+                "toNotify",
+            ];
+            struct AppointmentEditSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AppointmentEditSchemaVisitor {
+                type Value = AppointmentEditSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AppointmentEditSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AppointmentEditSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AppointmentEditSchema {
+                        address: field_0.unwrap_or_default(),
+                        appointment_status: field_1.unwrap_or_default(),
+                        assigned_user_id: field_2.unwrap_or_default(),
+                        calendar_id: field_3.unwrap_or_default(),
+                        description: field_4.unwrap_or_default(),
+                        end_time: field_5.unwrap_or_default(),
+                        ignore_date_range: field_6.unwrap_or_default(),
+                        ignore_free_slot_validation: field_7.unwrap_or_default(),
+                        meeting_location_id: field_8
+                            .unwrap_or_else(
+                                defaults::appointment_edit_schema_meeting_location_id,
+                            ),
+                        meeting_location_type: field_9.unwrap_or_default(),
+                        override_location_config: field_10.unwrap_or_default(),
+                        rrule: field_11.unwrap_or_default(),
+                        start_time: field_12.unwrap_or_default(),
+                        title: field_13.unwrap_or_default(),
+                        to_notify: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AppointmentEditSchema",
+                    FIELDS,
+                    AppointmentEditSchemaVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for AppointmentEditSchema {
         fn default() -> Self {
             Self {
@@ -421,17 +878,7 @@ pub mod types {
         }
     }
     ///`AppointmentEditSchemaAppointmentStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentEditSchemaAppointmentStatus {
         #[serde(rename = "new")]
         New,
@@ -449,6 +896,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchemaAppointmentStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "new" => Self::New,
+                    "confirmed" => Self::Confirmed,
+                    "cancelled" => Self::Cancelled,
+                    "showed" => Self::Showed,
+                    "noshow" => Self::Noshow,
+                    "invalid" => Self::Invalid,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaAppointmentStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -498,17 +965,7 @@ pub mod types {
     }
     /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentEditSchemaMeetingLocationType {
         #[serde(rename = "custom")]
         Custom,
@@ -528,6 +985,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchemaMeetingLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom" => Self::Zoom,
+                    "gmeet" => Self::Gmeet,
+                    "phone" => Self::Phone,
+                    "address" => Self::Address,
+                    "ms_teams" => Self::MsTeams,
+                    "google" => Self::Google,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaMeetingLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -578,7 +1056,7 @@ pub mod types {
         }
     }
     ///`AppointmentSchemaResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AppointmentSchemaResponse {
         ///Appointment Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -660,6 +1138,151 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentSchemaResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "appointmentStatus",
+                "assignedUserId",
+                "calendarId",
+                "contactId",
+                "endTime",
+                "id",
+                "isRecurring",
+                "locationId",
+                "meetingLocationType",
+                "rrule",
+                "startTime",
+                "title",
+            ];
+            struct AppointmentSchemaResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AppointmentSchemaResponseVisitor {
+                type Value = AppointmentSchemaResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AppointmentSchemaResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AppointmentSchemaResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AppointmentSchemaResponse {
+                        address: field_0.unwrap_or_default(),
+                        appointment_status: field_1.unwrap_or_default(),
+                        assigned_user_id: field_2.unwrap_or_default(),
+                        calendar_id: field_3.unwrap_or_default(),
+                        contact_id: field_4.unwrap_or_default(),
+                        end_time: field_5.unwrap_or_default(),
+                        id: field_6.unwrap_or_default(),
+                        is_recurring: field_7.unwrap_or_default(),
+                        location_id: field_8.unwrap_or_default(),
+                        meeting_location_type: field_9
+                            .unwrap_or_else(
+                                defaults::appointment_schema_response_meeting_location_type,
+                            ),
+                        rrule: field_10.unwrap_or_default(),
+                        start_time: field_11.unwrap_or_default(),
+                        title: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AppointmentSchemaResponse",
+                    FIELDS,
+                    AppointmentSchemaResponseVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for AppointmentSchemaResponse {
         fn default() -> Self {
             Self {
@@ -680,17 +1303,7 @@ pub mod types {
         }
     }
     ///`AppointmentSchemaResponseAppointmentStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentSchemaResponseAppointmentStatus {
         #[serde(rename = "new")]
         New,
@@ -712,6 +1325,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentSchemaResponseAppointmentStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "new" => Self::New,
+                    "confirmed" => Self::Confirmed,
+                    "cancelled" => Self::Cancelled,
+                    "showed" => Self::Showed,
+                    "noshow" => Self::Noshow,
+                    "invalid" => Self::Invalid,
+                    "active" => Self::Active,
+                    "completed" => Self::Completed,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentSchemaResponseAppointmentStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -764,7 +1399,7 @@ pub mod types {
         }
     }
     ///`Availability`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Availability {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         pub date: ::std::string::String,
@@ -772,13 +1407,62 @@ pub mod types {
         pub deleted: bool,
         pub hours: ::std::vec::Vec<Hour>,
     }
+    impl<'de> ::serde::Deserialize<'de> for Availability {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "deleted", "hours"];
+            struct AvailabilityVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AvailabilityVisitor {
+                type Value = Availability;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (Availability)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<Availability, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(Availability {
+                        date: highlevel_runtime::lenient::required(field_0, "date")?,
+                        deleted: field_1.unwrap_or_default(),
+                        hours: highlevel_runtime::lenient::required(field_2, "hours")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("Availability", FIELDS, AvailabilityVisitor)
+        }
+    }
     impl Availability {
         pub fn builder() -> builder::Availability {
             Default::default()
         }
     }
     ///`AvailabilityResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AvailabilityResponse {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -790,8 +1474,66 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AvailabilityResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "deleted", "hours"];
+            struct AvailabilityResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AvailabilityResponseVisitor {
+                type Value = AvailabilityResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AvailabilityResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AvailabilityResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AvailabilityResponse {
+                        date: field_0.unwrap_or_default(),
+                        deleted: field_1.unwrap_or_default(),
+                        hours: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AvailabilityResponse",
+                    FIELDS,
+                    AvailabilityResponseVisitor,
+                )
+        }
+    }
     ///`BlockSlotCreateRequestDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BlockSlotCreateRequestDto {
         ///Either calendarId or assignedUserId can be set, not both.
         #[serde(
@@ -825,13 +1567,103 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlockSlotCreateRequestDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedUserId",
+                "calendarId",
+                "endTime",
+                "locationId",
+                "startTime",
+                "title",
+            ];
+            struct BlockSlotCreateRequestDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BlockSlotCreateRequestDtoVisitor {
+                type Value = BlockSlotCreateRequestDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlockSlotCreateRequestDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlockSlotCreateRequestDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlockSlotCreateRequestDto {
+                        assigned_user_id: field_0.unwrap_or_default(),
+                        calendar_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "calendarId",
+                        )?,
+                        end_time: field_2.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "locationId",
+                        )?,
+                        start_time: field_4.unwrap_or_default(),
+                        title: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlockSlotCreateRequestDto",
+                    FIELDS,
+                    BlockSlotCreateRequestDtoVisitor,
+                )
+        }
+    }
     impl BlockSlotCreateRequestDto {
         pub fn builder() -> builder::BlockSlotCreateRequestDto {
             Default::default()
         }
     }
     ///`BlockSlotEditRequestDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BlockSlotEditRequestDto {
         ///Either calendarId or assignedUserId can be set, not both.
         #[serde(
@@ -865,13 +1697,103 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlockSlotEditRequestDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedUserId",
+                "calendarId",
+                "endTime",
+                "locationId",
+                "startTime",
+                "title",
+            ];
+            struct BlockSlotEditRequestDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BlockSlotEditRequestDtoVisitor {
+                type Value = BlockSlotEditRequestDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlockSlotEditRequestDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlockSlotEditRequestDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlockSlotEditRequestDto {
+                        assigned_user_id: field_0.unwrap_or_default(),
+                        calendar_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "calendarId",
+                        )?,
+                        end_time: field_2.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "locationId",
+                        )?,
+                        start_time: field_4.unwrap_or_default(),
+                        title: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlockSlotEditRequestDto",
+                    FIELDS,
+                    BlockSlotEditRequestDtoVisitor,
+                )
+        }
+    }
     impl BlockSlotEditRequestDto {
         pub fn builder() -> builder::BlockSlotEditRequestDto {
             Default::default()
         }
     }
     ///`BlockedSlotSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BlockedSlotSuccessfulResponseDto {
         ///Assigned User Id
         #[serde(
@@ -917,15 +1839,159 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlockedSlotSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedUserId",
+                "calendarId",
+                "endTime",
+                "id",
+                "locationId",
+                "startTime",
+                "title",
+            ];
+            struct BlockedSlotSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BlockedSlotSuccessfulResponseDtoVisitor {
+                type Value = BlockedSlotSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlockedSlotSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlockedSlotSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlockedSlotSuccessfulResponseDto {
+                        assigned_user_id: field_0.unwrap_or_default(),
+                        calendar_id: field_1.unwrap_or_default(),
+                        end_time: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        location_id: field_4.unwrap_or_default(),
+                        start_time: field_5.unwrap_or_default(),
+                        title: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlockedSlotSuccessfulResponseDto",
+                    FIELDS,
+                    BlockedSlotSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarByIdSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarByIdSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar: ::std::option::Option<CalendarDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarByIdSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["calendar"];
+            struct CalendarByIdSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarByIdSuccessfulResponseDtoVisitor {
+                type Value = CalendarByIdSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarByIdSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarByIdSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarByIdSuccessfulResponseDto {
+                        calendar: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarByIdSuccessfulResponseDto",
+                    FIELDS,
+                    CalendarByIdSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarCreateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarCreateDto {
         #[serde(
             rename = "alertEmail",
@@ -1233,23 +2299,473 @@ pub mod types {
         )]
         pub widget_type: CalendarCreateDtoWidgetType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "alertEmail",
+                "allowBookingAfter",
+                "allowBookingAfterUnit",
+                "allowBookingFor",
+                "allowBookingForUnit",
+                "allowCancellation",
+                "allowReschedule",
+                "appoinmentPerDay",
+                "appoinmentPerSlot",
+                "autoConfirm",
+                "availabilities",
+                "availabilityType",
+                "calendarCoverImage",
+                "calendarType",
+                "consentLabel",
+                "description",
+                "enableRecurring",
+                "eventColor",
+                "eventTitle",
+                "eventType",
+                "formId",
+                "formSubmitRedirectURL",
+                "formSubmitThanksMessage",
+                "formSubmitType",
+                "googleInvitationEmails",
+                "groupId",
+                "guestType",
+                "isActive",
+                "isLivePaymentMode",
+                "locationConfigurations",
+                "locationId",
+                "lookBusyConfig",
+                "meetingLocation",
+                "name",
+                "notes",
+                "notifications",
+                "openHours",
+                "pixelId",
+                "preBuffer",
+                "preBufferUnit",
+                "recurring",
+                "shouldAssignContactToTeamMember",
+                "shouldSendAlertEmailsToAssignedMember",
+                "shouldSkipAssigningContactForExisting",
+                "slotBuffer",
+                "slotBufferUnit",
+                "slotDuration",
+                "slotDurationUnit",
+                "slotInterval",
+                "slotIntervalUnit",
+                "slug",
+                "stickyContact",
+                "teamMembers",
+                "widgetSlug",
+                "widgetType",
+            ];
+            struct CalendarCreateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarCreateDtoVisitor {
+                type Value = CalendarCreateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarCreateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarCreateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    let mut field_38 = ::std::option::Option::None;
+                    let mut field_39 = ::std::option::Option::None;
+                    let mut field_40 = ::std::option::Option::None;
+                    let mut field_41 = ::std::option::Option::None;
+                    let mut field_42 = ::std::option::Option::None;
+                    let mut field_43 = ::std::option::Option::None;
+                    let mut field_44 = ::std::option::Option::None;
+                    let mut field_45 = ::std::option::Option::None;
+                    let mut field_46 = ::std::option::Option::None;
+                    let mut field_47 = ::std::option::Option::None;
+                    let mut field_48 = ::std::option::Option::None;
+                    let mut field_49 = ::std::option::Option::None;
+                    let mut field_50 = ::std::option::Option::None;
+                    let mut field_51 = ::std::option::Option::None;
+                    let mut field_52 = ::std::option::Option::None;
+                    let mut field_53 = ::std::option::Option::None;
+                    let mut field_54 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(38usize) => {
+                                field_38 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(39usize) => {
+                                field_39 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(40usize) => {
+                                field_40 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(41usize) => {
+                                field_41 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(42usize) => {
+                                field_42 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(43usize) => {
+                                field_43 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(44usize) => {
+                                field_44 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(45usize) => {
+                                field_45 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(46usize) => {
+                                field_46 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(47usize) => {
+                                field_47 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(48usize) => {
+                                field_48 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(49usize) => {
+                                field_49 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(50usize) => {
+                                field_50 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(51usize) => {
+                                field_51 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(52usize) => {
+                                field_52 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(53usize) => {
+                                field_53 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(54usize) => {
+                                field_54 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarCreateDto {
+                        alert_email: field_0.unwrap_or_default(),
+                        allow_booking_after: field_1.unwrap_or_default(),
+                        allow_booking_after_unit: field_2.unwrap_or_default(),
+                        allow_booking_for: field_3.unwrap_or_default(),
+                        allow_booking_for_unit: field_4.unwrap_or_default(),
+                        allow_cancellation: field_5
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        allow_reschedule: field_6
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        appoinment_per_day: field_7.unwrap_or_default(),
+                        appoinment_per_slot: field_8
+                            .unwrap_or_else(
+                                defaults::calendar_create_dto_appoinment_per_slot,
+                            ),
+                        auto_confirm: field_9
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        availabilities: field_10.unwrap_or_default(),
+                        availability_type: field_11.unwrap_or_default(),
+                        calendar_cover_image: field_12.unwrap_or_default(),
+                        calendar_type: field_13.unwrap_or_default(),
+                        consent_label: field_14.unwrap_or_default(),
+                        description: field_15.unwrap_or_default(),
+                        enable_recurring: field_16.unwrap_or_default(),
+                        event_color: field_17
+                            .unwrap_or_else(defaults::calendar_create_dto_event_color),
+                        event_title: field_18
+                            .unwrap_or_else(defaults::calendar_create_dto_event_title),
+                        event_type: field_19
+                            .unwrap_or_else(defaults::calendar_create_dto_event_type),
+                        form_id: field_20.unwrap_or_default(),
+                        form_submit_redirect_url: field_21.unwrap_or_default(),
+                        form_submit_thanks_message: field_22.unwrap_or_default(),
+                        form_submit_type: field_23
+                            .unwrap_or_else(
+                                defaults::calendar_create_dto_form_submit_type,
+                            ),
+                        google_invitation_emails: field_24.unwrap_or_default(),
+                        group_id: field_25.unwrap_or_default(),
+                        guest_type: field_26.unwrap_or_default(),
+                        is_active: field_27
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        is_live_payment_mode: field_28.unwrap_or_default(),
+                        location_configurations: field_29.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_30,
+                            "locationId",
+                        )?,
+                        look_busy_config: field_31.unwrap_or_default(),
+                        meeting_location: field_32.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_33, "name")?,
+                        notes: field_34.unwrap_or_default(),
+                        notifications: field_35.unwrap_or_default(),
+                        open_hours: field_36.unwrap_or_default(),
+                        pixel_id: field_37.unwrap_or_default(),
+                        pre_buffer: field_38.unwrap_or_default(),
+                        pre_buffer_unit: field_39.unwrap_or_default(),
+                        recurring: field_40.unwrap_or_default(),
+                        should_assign_contact_to_team_member: field_41
+                            .unwrap_or_default(),
+                        should_send_alert_emails_to_assigned_member: field_42
+                            .unwrap_or_default(),
+                        should_skip_assigning_contact_for_existing: field_43
+                            .unwrap_or_default(),
+                        slot_buffer: field_44.unwrap_or_default(),
+                        slot_buffer_unit: field_45.unwrap_or_default(),
+                        slot_duration: field_46
+                            .unwrap_or_else(defaults::calendar_create_dto_slot_duration),
+                        slot_duration_unit: field_47.unwrap_or_default(),
+                        slot_interval: field_48
+                            .unwrap_or_else(defaults::calendar_create_dto_slot_interval),
+                        slot_interval_unit: field_49.unwrap_or_default(),
+                        slug: field_50.unwrap_or_default(),
+                        sticky_contact: field_51.unwrap_or_default(),
+                        team_members: field_52.unwrap_or_default(),
+                        widget_slug: field_53.unwrap_or_default(),
+                        widget_type: field_54
+                            .unwrap_or_else(defaults::calendar_create_dto_widget_type),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarCreateDto",
+                    FIELDS,
+                    CalendarCreateDtoVisitor,
+                )
+        }
+    }
     impl CalendarCreateDto {
         pub fn builder() -> builder::CalendarCreateDto {
             Default::default()
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoAllowBookingAfterUnit {
         #[serde(rename = "hours")]
         Hours,
@@ -1263,6 +2779,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoAllowBookingAfterUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "hours" => Self::Hours,
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingAfterUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1307,17 +2841,7 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoAllowBookingForUnit {
         #[serde(rename = "days")]
         Days,
@@ -1329,6 +2853,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoAllowBookingForUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingForUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1410,17 +2951,7 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoCalendarType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoCalendarType {
         #[serde(rename = "round_robin")]
         RoundRobin,
@@ -1438,6 +2969,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoCalendarType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "round_robin" => Self::RoundRobin,
+                    "event" => Self::Event,
+                    "class_booking" => Self::ClassBooking,
+                    "collective" => Self::Collective,
+                    "service_booking" => Self::ServiceBooking,
+                    "personal" => Self::Personal,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoCalendarType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1486,17 +3037,7 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoEventType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoEventType {
         #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
@@ -1506,6 +3047,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoEventType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RoundRobin_OptimizeForAvailability" => {
+                        Self::RoundRobinOptimizeForAvailability
+                    }
+                    "RoundRobin_OptimizeForEqualDistribution" => {
+                        Self::RoundRobinOptimizeForEqualDistribution
+                    }
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoEventType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1558,17 +3119,7 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoFormSubmitType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoFormSubmitType {
         #[serde(rename = "RedirectURL")]
         RedirectUrl,
@@ -1577,6 +3128,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoFormSubmitType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RedirectURL" => Self::RedirectUrl,
+                    "ThankYouMessage" => Self::ThankYouMessage,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoFormSubmitType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1622,17 +3189,7 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoGuestType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoGuestType {
         #[serde(rename = "count_only")]
         CountOnly,
@@ -1642,6 +3199,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoGuestType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "count_only" => Self::CountOnly,
+                    "collect_detail" => Self::CollectDetail,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoGuestType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1681,17 +3254,7 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -1701,6 +3264,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1741,17 +3320,7 @@ pub mod types {
         }
     }
     ///Unit for slot buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -1761,6 +3330,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1801,17 +3386,7 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -1821,6 +3396,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1861,17 +3452,7 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotIntervalUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -1881,6 +3462,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotIntervalUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotIntervalUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1921,17 +3518,7 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoWidgetType {
         #[serde(rename = "default")]
         Default,
@@ -1941,6 +3528,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoWidgetType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "default" => Self::Default,
+                    "classic" => Self::Classic,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoWidgetType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1985,15 +3588,66 @@ pub mod types {
         }
     }
     ///`CalendarDeleteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarDeleteSuccessfulResponseDto {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDeleteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct CalendarDeleteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarDeleteSuccessfulResponseDtoVisitor {
+                type Value = CalendarDeleteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CalendarDeleteSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CalendarDeleteSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarDeleteSuccessfulResponseDto {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarDeleteSuccessfulResponseDto",
+                    FIELDS,
+                    CalendarDeleteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarDto {
         #[serde(
             rename = "alertEmail",
@@ -2304,6 +3958,476 @@ pub mod types {
         #[serde(rename = "widgetType", default = "defaults::calendar_dto_widget_type")]
         pub widget_type: CalendarDtoWidgetType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "alertEmail",
+                "allowBookingAfter",
+                "allowBookingAfterUnit",
+                "allowBookingFor",
+                "allowBookingForUnit",
+                "allowCancellation",
+                "allowReschedule",
+                "appoinmentPerDay",
+                "appoinmentPerSlot",
+                "autoConfirm",
+                "availabilities",
+                "availabilityType",
+                "calendarCoverImage",
+                "calendarType",
+                "consentLabel",
+                "description",
+                "enableRecurring",
+                "eventColor",
+                "eventTitle",
+                "eventType",
+                "formId",
+                "formSubmitRedirectURL",
+                "formSubmitThanksMessage",
+                "formSubmitType",
+                "googleInvitationEmails",
+                "groupId",
+                "guestType",
+                "id",
+                "isActive",
+                "isLivePaymentMode",
+                "locationConfigurations",
+                "locationId",
+                "lookBusyConfig",
+                "meetingLocation",
+                "name",
+                "notes",
+                "notifications",
+                "openHours",
+                "pixelId",
+                "preBuffer",
+                "preBufferUnit",
+                "recurring",
+                "shouldAssignContactToTeamMember",
+                "shouldSendAlertEmailsToAssignedMember",
+                "shouldSkipAssigningContactForExisting",
+                "slotBuffer",
+                "slotBufferUnit",
+                "slotDuration",
+                "slotDurationUnit",
+                "slotInterval",
+                "slotIntervalUnit",
+                "slug",
+                "stickyContact",
+                "teamMembers",
+                "widgetSlug",
+                "widgetType",
+            ];
+            struct CalendarDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarDtoVisitor {
+                type Value = CalendarDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    let mut field_38 = ::std::option::Option::None;
+                    let mut field_39 = ::std::option::Option::None;
+                    let mut field_40 = ::std::option::Option::None;
+                    let mut field_41 = ::std::option::Option::None;
+                    let mut field_42 = ::std::option::Option::None;
+                    let mut field_43 = ::std::option::Option::None;
+                    let mut field_44 = ::std::option::Option::None;
+                    let mut field_45 = ::std::option::Option::None;
+                    let mut field_46 = ::std::option::Option::None;
+                    let mut field_47 = ::std::option::Option::None;
+                    let mut field_48 = ::std::option::Option::None;
+                    let mut field_49 = ::std::option::Option::None;
+                    let mut field_50 = ::std::option::Option::None;
+                    let mut field_51 = ::std::option::Option::None;
+                    let mut field_52 = ::std::option::Option::None;
+                    let mut field_53 = ::std::option::Option::None;
+                    let mut field_54 = ::std::option::Option::None;
+                    let mut field_55 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(38usize) => {
+                                field_38 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(39usize) => {
+                                field_39 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(40usize) => {
+                                field_40 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(41usize) => {
+                                field_41 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(42usize) => {
+                                field_42 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(43usize) => {
+                                field_43 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(44usize) => {
+                                field_44 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(45usize) => {
+                                field_45 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(46usize) => {
+                                field_46 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(47usize) => {
+                                field_47 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(48usize) => {
+                                field_48 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(49usize) => {
+                                field_49 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(50usize) => {
+                                field_50 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(51usize) => {
+                                field_51 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(52usize) => {
+                                field_52 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(53usize) => {
+                                field_53 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(54usize) => {
+                                field_54 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(55usize) => {
+                                field_55 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarDto {
+                        alert_email: field_0.unwrap_or_default(),
+                        allow_booking_after: field_1.unwrap_or_default(),
+                        allow_booking_after_unit: field_2.unwrap_or_default(),
+                        allow_booking_for: field_3.unwrap_or_default(),
+                        allow_booking_for_unit: field_4.unwrap_or_default(),
+                        allow_cancellation: field_5
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        allow_reschedule: field_6
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        appoinment_per_day: field_7.unwrap_or_default(),
+                        appoinment_per_slot: field_8
+                            .unwrap_or_else(defaults::calendar_dto_appoinment_per_slot),
+                        auto_confirm: field_9
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        availabilities: field_10.unwrap_or_default(),
+                        availability_type: field_11.unwrap_or_default(),
+                        calendar_cover_image: field_12.unwrap_or_default(),
+                        calendar_type: field_13.unwrap_or_default(),
+                        consent_label: field_14.unwrap_or_default(),
+                        description: field_15.unwrap_or_default(),
+                        enable_recurring: field_16.unwrap_or_default(),
+                        event_color: field_17
+                            .unwrap_or_else(defaults::calendar_dto_event_color),
+                        event_title: field_18
+                            .unwrap_or_else(defaults::calendar_dto_event_title),
+                        event_type: field_19
+                            .unwrap_or_else(defaults::calendar_dto_event_type),
+                        form_id: field_20.unwrap_or_default(),
+                        form_submit_redirect_url: field_21.unwrap_or_default(),
+                        form_submit_thanks_message: field_22.unwrap_or_default(),
+                        form_submit_type: field_23
+                            .unwrap_or_else(defaults::calendar_dto_form_submit_type),
+                        google_invitation_emails: field_24.unwrap_or_default(),
+                        group_id: field_25.unwrap_or_default(),
+                        guest_type: field_26.unwrap_or_default(),
+                        id: field_27.unwrap_or_default(),
+                        is_active: field_28
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        is_live_payment_mode: field_29.unwrap_or_default(),
+                        location_configurations: field_30.unwrap_or_default(),
+                        location_id: field_31.unwrap_or_default(),
+                        look_busy_config: field_32.unwrap_or_default(),
+                        meeting_location: field_33.unwrap_or_default(),
+                        name: field_34.unwrap_or_default(),
+                        notes: field_35.unwrap_or_default(),
+                        notifications: field_36.unwrap_or_default(),
+                        open_hours: field_37.unwrap_or_default(),
+                        pixel_id: field_38.unwrap_or_default(),
+                        pre_buffer: field_39.unwrap_or_default(),
+                        pre_buffer_unit: field_40.unwrap_or_default(),
+                        recurring: field_41.unwrap_or_default(),
+                        should_assign_contact_to_team_member: field_42
+                            .unwrap_or_default(),
+                        should_send_alert_emails_to_assigned_member: field_43
+                            .unwrap_or_default(),
+                        should_skip_assigning_contact_for_existing: field_44
+                            .unwrap_or_default(),
+                        slot_buffer: field_45.unwrap_or_default(),
+                        slot_buffer_unit: field_46.unwrap_or_default(),
+                        slot_duration: field_47
+                            .unwrap_or_else(defaults::calendar_dto_slot_duration),
+                        slot_duration_unit: field_48.unwrap_or_default(),
+                        slot_interval: field_49
+                            .unwrap_or_else(defaults::calendar_dto_slot_interval),
+                        slot_interval_unit: field_50.unwrap_or_default(),
+                        slug: field_51.unwrap_or_default(),
+                        sticky_contact: field_52.unwrap_or_default(),
+                        team_members: field_53.unwrap_or_default(),
+                        widget_slug: field_54.unwrap_or_default(),
+                        widget_type: field_55
+                            .unwrap_or_else(defaults::calendar_dto_widget_type),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("CalendarDto", FIELDS, CalendarDtoVisitor)
+        }
+    }
     impl ::std::default::Default for CalendarDto {
         fn default() -> Self {
             Self {
@@ -2367,17 +4491,7 @@ pub mod types {
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoAllowBookingAfterUnit {
         #[serde(rename = "hours")]
         Hours,
@@ -2391,6 +4505,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoAllowBookingAfterUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "hours" => Self::Hours,
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingAfterUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2435,17 +4567,7 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoAllowBookingForUnit {
         #[serde(rename = "days")]
         Days,
@@ -2457,6 +4579,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoAllowBookingForUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingForUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2499,17 +4638,7 @@ pub mod types {
         }
     }
     ///`CalendarDtoCalendarType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoCalendarType {
         #[serde(rename = "round_robin")]
         RoundRobin,
@@ -2527,6 +4656,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoCalendarType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "round_robin" => Self::RoundRobin,
+                    "event" => Self::Event,
+                    "class_booking" => Self::ClassBooking,
+                    "collective" => Self::Collective,
+                    "service_booking" => Self::ServiceBooking,
+                    "personal" => Self::Personal,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoCalendarType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2574,17 +4723,7 @@ pub mod types {
         }
     }
     ///`CalendarDtoEventType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoEventType {
         #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
@@ -2594,6 +4733,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoEventType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RoundRobin_OptimizeForAvailability" => {
+                        Self::RoundRobinOptimizeForAvailability
+                    }
+                    "RoundRobin_OptimizeForEqualDistribution" => {
+                        Self::RoundRobinOptimizeForEqualDistribution
+                    }
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoEventType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2646,17 +4805,7 @@ pub mod types {
         }
     }
     ///`CalendarDtoFormSubmitType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoFormSubmitType {
         #[serde(rename = "RedirectURL")]
         RedirectUrl,
@@ -2665,6 +4814,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoFormSubmitType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RedirectURL" => Self::RedirectUrl,
+                    "ThankYouMessage" => Self::ThankYouMessage,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoFormSubmitType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2709,17 +4874,7 @@ pub mod types {
         }
     }
     ///`CalendarDtoGuestType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoGuestType {
         #[serde(rename = "count_only")]
         CountOnly,
@@ -2729,6 +4884,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoGuestType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "count_only" => Self::CountOnly,
+                    "collect_detail" => Self::CollectDetail,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoGuestType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2768,17 +4939,7 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -2788,6 +4949,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2827,17 +5004,7 @@ pub mod types {
         }
     }
     ///Unit for slot buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -2847,6 +5014,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoSlotBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2886,17 +5069,7 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -2906,6 +5079,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoSlotDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2945,17 +5134,7 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotIntervalUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -2965,6 +5144,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotIntervalUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoSlotIntervalUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3004,17 +5199,7 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoWidgetType {
         #[serde(rename = "default")]
         Default,
@@ -3024,6 +5209,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoWidgetType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "default" => Self::Default,
+                    "classic" => Self::Classic,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoWidgetType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3068,7 +5269,7 @@ pub mod types {
         }
     }
     ///`CalendarEventDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarEventDto {
         ///Calendar Event address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3199,8 +5400,212 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarEventDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "appointmentStatus",
+                "assignedResources",
+                "assignedUserId",
+                "calendarId",
+                "contactId",
+                "createdBy",
+                "dateAdded",
+                "dateUpdated",
+                "description",
+                "endTime",
+                "groupId",
+                "id",
+                "isRecurring",
+                "locationId",
+                "masterEventId",
+                "notes",
+                "rrule",
+                "startTime",
+                "title",
+                "users",
+            ];
+            struct CalendarEventDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarEventDtoVisitor {
+                type Value = CalendarEventDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarEventDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarEventDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarEventDto {
+                        address: field_0.unwrap_or_default(),
+                        appointment_status: field_1.unwrap_or_default(),
+                        assigned_resources: field_2.unwrap_or_default(),
+                        assigned_user_id: field_3.unwrap_or_default(),
+                        calendar_id: field_4.unwrap_or_default(),
+                        contact_id: field_5.unwrap_or_default(),
+                        created_by: field_6.unwrap_or_default(),
+                        date_added: field_7.unwrap_or_default(),
+                        date_updated: field_8.unwrap_or_default(),
+                        description: field_9.unwrap_or_default(),
+                        end_time: field_10.unwrap_or_default(),
+                        group_id: field_11.unwrap_or_default(),
+                        id: field_12.unwrap_or_default(),
+                        is_recurring: field_13.unwrap_or_default(),
+                        location_id: field_14.unwrap_or_default(),
+                        master_event_id: field_15.unwrap_or_default(),
+                        notes: field_16.unwrap_or_default(),
+                        rrule: field_17.unwrap_or_default(),
+                        start_time: field_18.unwrap_or_default(),
+                        title: field_19.unwrap_or_default(),
+                        users: field_20.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CalendarEventDto", FIELDS, CalendarEventDtoVisitor)
+        }
+    }
     ///`CalendarNotification`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarNotification {
         ///Comma separated emails
         #[serde(rename = "selectedUsers")]
@@ -3217,21 +5622,164 @@ pub mod types {
         #[serde(rename = "type", default = "defaults::calendar_notification_type")]
         pub type_: CalendarNotificationType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotification {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "selectedUsers",
+                "shouldSendToContact",
+                "shouldSendToGuest",
+                "shouldSendToSelectedUsers",
+                "shouldSendToUser",
+                "type",
+            ];
+            struct CalendarNotificationVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarNotificationVisitor {
+                type Value = CalendarNotification;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarNotification)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarNotification, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarNotification {
+                        selected_users: highlevel_runtime::lenient::required(
+                            field_0,
+                            "selectedUsers",
+                        )?,
+                        should_send_to_contact: highlevel_runtime::lenient::required(
+                            field_1,
+                            "shouldSendToContact",
+                        )?,
+                        should_send_to_guest: highlevel_runtime::lenient::required(
+                            field_2,
+                            "shouldSendToGuest",
+                        )?,
+                        should_send_to_selected_users: highlevel_runtime::lenient::required(
+                            field_3,
+                            "shouldSendToSelectedUsers",
+                        )?,
+                        should_send_to_user: highlevel_runtime::lenient::required(
+                            field_4,
+                            "shouldSendToUser",
+                        )?,
+                        type_: field_5
+                            .unwrap_or_else(defaults::calendar_notification_type),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarNotification",
+                    FIELDS,
+                    CalendarNotificationVisitor,
+                )
+        }
+    }
     impl CalendarNotification {
         pub fn builder() -> builder::CalendarNotification {
             Default::default()
         }
     }
     ///`CalendarNotificationDeleteResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarNotificationDeleteResponseDto {
         ///Result of delete/update operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationDeleteResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message"];
+            struct CalendarNotificationDeleteResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarNotificationDeleteResponseDtoVisitor {
+                type Value = CalendarNotificationDeleteResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CalendarNotificationDeleteResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CalendarNotificationDeleteResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarNotificationDeleteResponseDto {
+                        message: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarNotificationDeleteResponseDto",
+                    FIELDS,
+                    CalendarNotificationDeleteResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarNotificationResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarNotificationResponse {
         ///Comma separated emails
         #[serde(
@@ -3271,6 +5819,95 @@ pub mod types {
         )]
         pub type_: CalendarNotificationResponseType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "selectedUsers",
+                "shouldSendToContact",
+                "shouldSendToGuest",
+                "shouldSendToSelectedUsers",
+                "shouldSendToUser",
+                "type",
+            ];
+            struct CalendarNotificationResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarNotificationResponseVisitor {
+                type Value = CalendarNotificationResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarNotificationResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarNotificationResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarNotificationResponse {
+                        selected_users: field_0.unwrap_or_default(),
+                        should_send_to_contact: field_1.unwrap_or_default(),
+                        should_send_to_guest: field_2.unwrap_or_default(),
+                        should_send_to_selected_users: field_3.unwrap_or_default(),
+                        should_send_to_user: field_4.unwrap_or_default(),
+                        type_: field_5
+                            .unwrap_or_else(
+                                defaults::calendar_notification_response_type,
+                            ),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarNotificationResponse",
+                    FIELDS,
+                    CalendarNotificationResponseVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for CalendarNotificationResponse {
         fn default() -> Self {
             Self {
@@ -3284,7 +5921,7 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarNotificationResponseDto {
         #[serde(
             rename = "additionalEmailIds",
@@ -3375,18 +6012,169 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "additionalEmailIds",
+                "additionalPhoneNumbers",
+                "additionalWhatsappNumbers",
+                "afterTime",
+                "beforeTime",
+                "body",
+                "channel",
+                "deleted",
+                "_id",
+                "isActive",
+                "notificationType",
+                "receiverType",
+                "selectedUsers",
+                "subject",
+                "templateId",
+            ];
+            struct CalendarNotificationResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarNotificationResponseDtoVisitor {
+                type Value = CalendarNotificationResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarNotificationResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarNotificationResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarNotificationResponseDto {
+                        additional_email_ids: field_0.unwrap_or_default(),
+                        additional_phone_numbers: field_1.unwrap_or_default(),
+                        additional_whatsapp_numbers: field_2.unwrap_or_default(),
+                        after_time: field_3.unwrap_or_default(),
+                        before_time: field_4.unwrap_or_default(),
+                        body: field_5.unwrap_or_default(),
+                        channel: field_6.unwrap_or_default(),
+                        deleted: field_7.unwrap_or_default(),
+                        id: field_8.unwrap_or_default(),
+                        is_active: field_9.unwrap_or_default(),
+                        notification_type: field_10.unwrap_or_default(),
+                        receiver_type: field_11.unwrap_or_default(),
+                        selected_users: field_12.unwrap_or_default(),
+                        subject: field_13.unwrap_or_default(),
+                        template_id: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarNotificationResponseDto",
+                    FIELDS,
+                    CalendarNotificationResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarNotificationResponseDtoChannel`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoChannel {
         #[serde(rename = "email")]
         Email,
@@ -3400,6 +6188,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDtoChannel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    "inApp" => Self::InApp,
+                    "sms" => Self::Sms,
+                    "whatsapp" => Self::Whatsapp,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoChannel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3444,17 +6250,7 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDtoNotificationType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoNotificationType {
         #[serde(rename = "booked")]
         Booked,
@@ -3472,6 +6268,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CalendarNotificationResponseDtoNotificationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "booked" => Self::Booked,
+                    "confirmation" => Self::Confirmation,
+                    "cancellation" => Self::Cancellation,
+                    "reminder" => Self::Reminder,
+                    "followup" => Self::Followup,
+                    "reschedule" => Self::Reschedule,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoNotificationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3521,17 +6338,7 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDtoReceiverType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoReceiverType {
         #[serde(rename = "contact")]
         Contact,
@@ -3549,6 +6356,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDtoReceiverType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "guest" => Self::Guest,
+                    "assignedUser" => Self::AssignedUser,
+                    "emails" => Self::Emails,
+                    "phoneNumbers" => Self::PhoneNumbers,
+                    "business" => Self::Business,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoReceiverType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3597,17 +6424,7 @@ pub mod types {
         }
     }
     ///Calendar Notification
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseType {
         #[serde(rename = "email")]
         Email,
@@ -3615,6 +6432,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3658,17 +6490,7 @@ pub mod types {
         }
     }
     ///Calendar Notification
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationType {
         #[serde(rename = "email")]
         Email,
@@ -3676,6 +6498,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3718,7 +6555,7 @@ pub mod types {
         }
     }
     ///`CalendarResourceByIdResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarResourceByIdResponseDto {
         ///Calendar IDs
         #[serde(
@@ -3773,18 +6610,121 @@ pub mod types {
             CalendarResourceByIdResponseDtoResourceType,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarResourceByIdResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "capacity",
+                "description",
+                "isActive",
+                "locationId",
+                "name",
+                "outOfService",
+                "quantity",
+                "resourceType",
+            ];
+            struct CalendarResourceByIdResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarResourceByIdResponseDtoVisitor {
+                type Value = CalendarResourceByIdResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarResourceByIdResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarResourceByIdResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarResourceByIdResponseDto {
+                        calendar_ids: field_0.unwrap_or_default(),
+                        capacity: field_1.unwrap_or_default(),
+                        description: field_2.unwrap_or_default(),
+                        is_active: field_3.unwrap_or_default(),
+                        location_id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        out_of_service: field_6.unwrap_or_default(),
+                        quantity: field_7.unwrap_or_default(),
+                        resource_type: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarResourceByIdResponseDto",
+                    FIELDS,
+                    CalendarResourceByIdResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarResourceByIdResponseDtoResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarResourceByIdResponseDtoResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -3794,6 +6734,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarResourceByIdResponseDtoResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarResourceByIdResponseDtoResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3834,7 +6790,7 @@ pub mod types {
         }
     }
     ///`CalendarResourceResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarResourceResponseDto {
         ///Capacity of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3882,18 +6838,112 @@ pub mod types {
             CalendarResourceResponseDtoResourceType,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarResourceResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "capacity",
+                "description",
+                "isActive",
+                "locationId",
+                "name",
+                "outOfService",
+                "quantity",
+                "resourceType",
+            ];
+            struct CalendarResourceResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarResourceResponseDtoVisitor {
+                type Value = CalendarResourceResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarResourceResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarResourceResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarResourceResponseDto {
+                        capacity: field_0.unwrap_or_default(),
+                        description: field_1.unwrap_or_default(),
+                        is_active: field_2.unwrap_or_default(),
+                        location_id: field_3.unwrap_or_default(),
+                        name: field_4.unwrap_or_default(),
+                        out_of_service: field_5.unwrap_or_default(),
+                        quantity: field_6.unwrap_or_default(),
+                        resource_type: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarResourceResponseDto",
+                    FIELDS,
+                    CalendarResourceResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarResourceResponseDtoResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarResourceResponseDtoResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -3903,6 +6953,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarResourceResponseDtoResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarResourceResponseDtoResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3943,7 +7009,7 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarUpdateDto {
         #[serde(
             rename = "alertEmail",
@@ -4255,6 +7321,450 @@ pub mod types {
         )]
         pub widget_type: CalendarUpdateDtoWidgetType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "alertEmail",
+                "allowBookingAfter",
+                "allowBookingAfterUnit",
+                "allowBookingFor",
+                "allowBookingForUnit",
+                "allowCancellation",
+                "allowReschedule",
+                "appoinmentPerDay",
+                "appoinmentPerSlot",
+                "autoConfirm",
+                "availabilities",
+                "availabilityType",
+                "calendarCoverImage",
+                "consentLabel",
+                "description",
+                "enableRecurring",
+                "eventColor",
+                "eventTitle",
+                "eventType",
+                "formId",
+                "formSubmitRedirectURL",
+                "formSubmitThanksMessage",
+                "formSubmitType",
+                "googleInvitationEmails",
+                "groupId",
+                "guestType",
+                "isActive",
+                "isLivePaymentMode",
+                "locationConfigurations",
+                "lookBusyConfig",
+                "meetingLocation",
+                "name",
+                "notes",
+                "notifications",
+                "openHours",
+                "pixelId",
+                "preBuffer",
+                "preBufferUnit",
+                "recurring",
+                "shouldAssignContactToTeamMember",
+                "shouldSendAlertEmailsToAssignedMember",
+                "shouldSkipAssigningContactForExisting",
+                "slotBuffer",
+                "slotDuration",
+                "slotDurationUnit",
+                "slotInterval",
+                "slotIntervalUnit",
+                "slug",
+                "stickyContact",
+                "teamMembers",
+                "widgetSlug",
+                "widgetType",
+            ];
+            struct CalendarUpdateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarUpdateDtoVisitor {
+                type Value = CalendarUpdateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarUpdateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarUpdateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    let mut field_38 = ::std::option::Option::None;
+                    let mut field_39 = ::std::option::Option::None;
+                    let mut field_40 = ::std::option::Option::None;
+                    let mut field_41 = ::std::option::Option::None;
+                    let mut field_42 = ::std::option::Option::None;
+                    let mut field_43 = ::std::option::Option::None;
+                    let mut field_44 = ::std::option::Option::None;
+                    let mut field_45 = ::std::option::Option::None;
+                    let mut field_46 = ::std::option::Option::None;
+                    let mut field_47 = ::std::option::Option::None;
+                    let mut field_48 = ::std::option::Option::None;
+                    let mut field_49 = ::std::option::Option::None;
+                    let mut field_50 = ::std::option::Option::None;
+                    let mut field_51 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(38usize) => {
+                                field_38 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(39usize) => {
+                                field_39 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(40usize) => {
+                                field_40 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(41usize) => {
+                                field_41 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(42usize) => {
+                                field_42 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(43usize) => {
+                                field_43 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(44usize) => {
+                                field_44 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(45usize) => {
+                                field_45 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(46usize) => {
+                                field_46 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(47usize) => {
+                                field_47 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(48usize) => {
+                                field_48 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(49usize) => {
+                                field_49 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(50usize) => {
+                                field_50 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(51usize) => {
+                                field_51 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarUpdateDto {
+                        alert_email: field_0.unwrap_or_default(),
+                        allow_booking_after: field_1.unwrap_or_default(),
+                        allow_booking_after_unit: field_2.unwrap_or_default(),
+                        allow_booking_for: field_3.unwrap_or_default(),
+                        allow_booking_for_unit: field_4.unwrap_or_default(),
+                        allow_cancellation: field_5.unwrap_or_default(),
+                        allow_reschedule: field_6.unwrap_or_default(),
+                        appoinment_per_day: field_7.unwrap_or_default(),
+                        appoinment_per_slot: field_8.unwrap_or_default(),
+                        auto_confirm: field_9.unwrap_or_default(),
+                        availabilities: field_10.unwrap_or_default(),
+                        availability_type: field_11.unwrap_or_default(),
+                        calendar_cover_image: field_12.unwrap_or_default(),
+                        consent_label: field_13.unwrap_or_default(),
+                        description: field_14.unwrap_or_default(),
+                        enable_recurring: field_15.unwrap_or_default(),
+                        event_color: field_16
+                            .unwrap_or_else(defaults::calendar_update_dto_event_color),
+                        event_title: field_17.unwrap_or_default(),
+                        event_type: field_18.unwrap_or_default(),
+                        form_id: field_19.unwrap_or_default(),
+                        form_submit_redirect_url: field_20.unwrap_or_default(),
+                        form_submit_thanks_message: field_21.unwrap_or_default(),
+                        form_submit_type: field_22
+                            .unwrap_or_else(
+                                defaults::calendar_update_dto_form_submit_type,
+                            ),
+                        google_invitation_emails: field_23.unwrap_or_default(),
+                        group_id: field_24.unwrap_or_default(),
+                        guest_type: field_25.unwrap_or_default(),
+                        is_active: field_26.unwrap_or_default(),
+                        is_live_payment_mode: field_27.unwrap_or_default(),
+                        location_configurations: field_28.unwrap_or_default(),
+                        look_busy_config: field_29.unwrap_or_default(),
+                        meeting_location: field_30.unwrap_or_default(),
+                        name: field_31.unwrap_or_default(),
+                        notes: field_32.unwrap_or_default(),
+                        notifications: field_33.unwrap_or_default(),
+                        open_hours: field_34.unwrap_or_default(),
+                        pixel_id: field_35.unwrap_or_default(),
+                        pre_buffer: field_36.unwrap_or_default(),
+                        pre_buffer_unit: field_37.unwrap_or_default(),
+                        recurring: field_38.unwrap_or_default(),
+                        should_assign_contact_to_team_member: field_39
+                            .unwrap_or_default(),
+                        should_send_alert_emails_to_assigned_member: field_40
+                            .unwrap_or_default(),
+                        should_skip_assigning_contact_for_existing: field_41
+                            .unwrap_or_default(),
+                        slot_buffer: field_42.unwrap_or_default(),
+                        slot_duration: field_43
+                            .unwrap_or_else(defaults::calendar_update_dto_slot_duration),
+                        slot_duration_unit: field_44.unwrap_or_default(),
+                        slot_interval: field_45
+                            .unwrap_or_else(defaults::calendar_update_dto_slot_interval),
+                        slot_interval_unit: field_46.unwrap_or_default(),
+                        slug: field_47.unwrap_or_default(),
+                        sticky_contact: field_48.unwrap_or_default(),
+                        team_members: field_49.unwrap_or_default(),
+                        widget_slug: field_50.unwrap_or_default(),
+                        widget_type: field_51
+                            .unwrap_or_else(defaults::calendar_update_dto_widget_type),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarUpdateDto",
+                    FIELDS,
+                    CalendarUpdateDtoVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for CalendarUpdateDto {
         fn default() -> Self {
             Self {
@@ -4319,17 +7829,7 @@ pub mod types {
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoAllowBookingAfterUnit {
         #[serde(rename = "hours")]
         Hours,
@@ -4343,6 +7843,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoAllowBookingAfterUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "hours" => Self::Hours,
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingAfterUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4387,17 +7905,7 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoAllowBookingForUnit {
         #[serde(rename = "days")]
         Days,
@@ -4409,6 +7917,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoAllowBookingForUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingForUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4490,17 +8015,7 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoEventType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoEventType {
         #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
@@ -4510,6 +8025,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoEventType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RoundRobin_OptimizeForAvailability" => {
+                        Self::RoundRobinOptimizeForAvailability
+                    }
+                    "RoundRobin_OptimizeForEqualDistribution" => {
+                        Self::RoundRobinOptimizeForEqualDistribution
+                    }
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoEventType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4557,17 +8092,7 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoFormSubmitType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoFormSubmitType {
         #[serde(rename = "RedirectURL")]
         RedirectUrl,
@@ -4576,6 +8101,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoFormSubmitType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RedirectURL" => Self::RedirectUrl,
+                    "ThankYouMessage" => Self::ThankYouMessage,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoFormSubmitType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4621,17 +8162,7 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoGuestType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoGuestType {
         #[serde(rename = "count_only")]
         CountOnly,
@@ -4641,6 +8172,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoGuestType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "count_only" => Self::CountOnly,
+                    "collect_detail" => Self::CollectDetail,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoGuestType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4680,17 +8227,7 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -4700,6 +8237,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4740,17 +8293,7 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoSlotDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -4760,6 +8303,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoSlotDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4800,17 +8359,7 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoSlotIntervalUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -4820,6 +8369,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoSlotIntervalUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotIntervalUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4860,17 +8425,7 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoWidgetType {
         #[serde(rename = "default")]
         Default,
@@ -4880,6 +8435,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoWidgetType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "default" => Self::Default,
+                    "classic" => Self::Classic,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoWidgetType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4924,14 +8495,61 @@ pub mod types {
         }
     }
     ///`CalendarsGetSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarsGetSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendars: ::std::option::Option<::std::vec::Vec<CalendarDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarsGetSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["calendars"];
+            struct CalendarsGetSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarsGetSuccessfulResponseDtoVisitor {
+                type Value = CalendarsGetSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarsGetSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarsGetSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarsGetSuccessfulResponseDto {
+                        calendars: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarsGetSuccessfulResponseDto",
+                    FIELDS,
+                    CalendarsGetSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateCalendarNotificationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateCalendarNotificationDto {
         ///Additional email addresses to receive notifications.
         #[serde(
@@ -5016,23 +8634,166 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "additionalEmailIds",
+                "additionalPhoneNumbers",
+                "afterTime",
+                "beforeTime",
+                "body",
+                "channel",
+                "fromAddress",
+                "fromName",
+                "fromNumber",
+                "isActive",
+                "notificationType",
+                "receiverType",
+                "selectedUsers",
+                "subject",
+                "templateId",
+            ];
+            struct CreateCalendarNotificationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateCalendarNotificationDtoVisitor {
+                type Value = CreateCalendarNotificationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateCalendarNotificationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateCalendarNotificationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCalendarNotificationDto {
+                        additional_email_ids: field_0.unwrap_or_default(),
+                        additional_phone_numbers: field_1.unwrap_or_default(),
+                        after_time: field_2.unwrap_or_default(),
+                        before_time: field_3.unwrap_or_default(),
+                        body: field_4.unwrap_or_default(),
+                        channel: highlevel_runtime::lenient::required(
+                            field_5,
+                            "channel",
+                        )?,
+                        from_address: field_6.unwrap_or_default(),
+                        from_name: field_7.unwrap_or_default(),
+                        from_number: field_8.unwrap_or_default(),
+                        is_active: field_9
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        notification_type: highlevel_runtime::lenient::required(
+                            field_10,
+                            "notificationType",
+                        )?,
+                        receiver_type: highlevel_runtime::lenient::required(
+                            field_11,
+                            "receiverType",
+                        )?,
+                        selected_users: field_12.unwrap_or_default(),
+                        subject: field_13.unwrap_or_default(),
+                        template_id: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCalendarNotificationDto",
+                    FIELDS,
+                    CreateCalendarNotificationDtoVisitor,
+                )
+        }
+    }
     impl CreateCalendarNotificationDto {
         pub fn builder() -> builder::CreateCalendarNotificationDto {
             Default::default()
         }
     }
     ///Notification channel
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoChannel {
         #[serde(rename = "email")]
         Email,
@@ -5046,6 +8807,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDtoChannel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    "inApp" => Self::InApp,
+                    "sms" => Self::Sms,
+                    "whatsapp" => Self::Whatsapp,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoChannel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5090,17 +8869,7 @@ pub mod types {
         }
     }
     ///Notification type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoNotificationType {
         #[serde(rename = "booked")]
         Booked,
@@ -5118,6 +8887,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateCalendarNotificationDtoNotificationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "booked" => Self::Booked,
+                    "confirmation" => Self::Confirmation,
+                    "cancellation" => Self::Cancellation,
+                    "reminder" => Self::Reminder,
+                    "followup" => Self::Followup,
+                    "reschedule" => Self::Reschedule,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoNotificationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5167,17 +8957,7 @@ pub mod types {
         }
     }
     ///notification recipient type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoReceiverType {
         #[serde(rename = "contact")]
         Contact,
@@ -5195,6 +8975,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDtoReceiverType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "guest" => Self::Guest,
+                    "assignedUser" => Self::AssignedUser,
+                    "emails" => Self::Emails,
+                    "phoneNumbers" => Self::PhoneNumbers,
+                    "business" => Self::Business,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoReceiverType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5243,7 +9043,7 @@ pub mod types {
         }
     }
     ///`CreateCalendarResourceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateCalendarResourceDto {
         /**Service calendar IDs to be mapped with the resource.
 
@@ -5264,23 +9064,113 @@ One room can be mapped with multiple service calendars.*/
         ///Quantity of the equipment.
         pub quantity: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarResourceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "capacity",
+                "description",
+                "locationId",
+                "name",
+                "outOfService",
+                "quantity",
+            ];
+            struct CreateCalendarResourceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateCalendarResourceDtoVisitor {
+                type Value = CreateCalendarResourceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateCalendarResourceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateCalendarResourceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCalendarResourceDto {
+                        calendar_ids: highlevel_runtime::lenient::required(
+                            field_0,
+                            "calendarIds",
+                        )?,
+                        capacity: highlevel_runtime::lenient::required(
+                            field_1,
+                            "capacity",
+                        )?,
+                        description: highlevel_runtime::lenient::required(
+                            field_2,
+                            "description",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_4, "name")?,
+                        out_of_service: highlevel_runtime::lenient::required(
+                            field_5,
+                            "outOfService",
+                        )?,
+                        quantity: highlevel_runtime::lenient::required(
+                            field_6,
+                            "quantity",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCalendarResourceDto",
+                    FIELDS,
+                    CreateCalendarResourceDtoVisitor,
+                )
+        }
+    }
     impl CreateCalendarResourceDto {
         pub fn builder() -> builder::CreateCalendarResourceDto {
             Default::default()
         }
     }
     ///`CreateCalendarResourceResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarResourceResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -5290,6 +9180,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarResourceResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCalendarResourceResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5330,7 +9236,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateScheduleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateScheduleDto {
         ///Calendar IDs associated with the schedule
         #[serde(
@@ -5352,6 +9258,88 @@ One room can be mapped with multiple service calendars.*/
         ///User ID associated with the schedule
         #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateScheduleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "locationId",
+                "name",
+                "rules",
+                "timezone",
+                "userId",
+            ];
+            struct CreateScheduleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateScheduleDtoVisitor {
+                type Value = CreateScheduleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateScheduleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateScheduleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateScheduleDto {
+                        calendar_ids: field_0.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_2, "name")?,
+                        rules: field_3.unwrap_or_default(),
+                        timezone: highlevel_runtime::lenient::required(
+                            field_4,
+                            "timezone",
+                        )?,
+                        user_id: highlevel_runtime::lenient::required(field_5, "userId")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateScheduleDto",
+                    FIELDS,
+                    CreateScheduleDtoVisitor,
+                )
+        }
     }
     impl CreateScheduleDto {
         pub fn builder() -> builder::CreateScheduleDto {
@@ -5415,7 +9403,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreatedOrUpdatedBy`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreatedOrUpdatedBy {
         ///The source of the appointment
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5428,6 +9416,59 @@ One room can be mapped with multiple service calendars.*/
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreatedOrUpdatedBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["source", "userId"];
+            struct CreatedOrUpdatedByVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreatedOrUpdatedByVisitor {
+                type Value = CreatedOrUpdatedBy;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreatedOrUpdatedBy)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreatedOrUpdatedBy, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreatedOrUpdatedBy {
+                        source: field_0.unwrap_or_default(),
+                        user_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreatedOrUpdatedBy",
+                    FIELDS,
+                    CreatedOrUpdatedByVisitor,
+                )
+        }
     }
     ///`DeleteAppointmentSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -5459,17 +9500,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`DeleteCalendarResourceResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteCalendarResourceResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -5479,6 +9510,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCalendarResourceResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DeleteCalendarResourceResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5519,39 +9566,169 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`DeleteEventSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteEventSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteEventSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeeded"];
+            struct DeleteEventSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteEventSuccessfulResponseDtoVisitor {
+                type Value = DeleteEventSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteEventSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteEventSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteEventSuccessfulResponseDto {
+                        succeeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteEventSuccessfulResponseDto",
+                    FIELDS,
+                    DeleteEventSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteNoteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteNoteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteNoteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct DeleteNoteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteNoteSuccessfulResponseDtoVisitor {
+                type Value = DeleteNoteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteNoteSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteNoteSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteNoteSuccessfulResponseDto {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteNoteSuccessfulResponseDto",
+                    FIELDS,
+                    DeleteNoteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteScheduleResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteScheduleResponse {
         ///Whether the deletion was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteScheduleResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct DeleteScheduleResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DeleteScheduleResponseVisitor {
+                type Value = DeleteScheduleResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteScheduleResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteScheduleResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteScheduleResponse {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteScheduleResponse",
+                    FIELDS,
+                    DeleteScheduleResponseVisitor,
+                )
+        }
+    }
     ///`FetchCalendarResourcesResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FetchCalendarResourcesResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -5561,6 +9738,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FetchCalendarResourcesResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FetchCalendarResourcesResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5601,39 +9794,177 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GetAllSchedulesResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAllSchedulesResponseDto {
         ///Array of schedules
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedules: ::std::option::Option<::std::vec::Vec<ScheduleObjectResponseDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetAllSchedulesResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["schedules"];
+            struct GetAllSchedulesResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetAllSchedulesResponseDtoVisitor {
+                type Value = GetAllSchedulesResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetAllSchedulesResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetAllSchedulesResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetAllSchedulesResponseDto {
+                        schedules: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetAllSchedulesResponseDto",
+                    FIELDS,
+                    GetAllSchedulesResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetCalendarEventSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCalendarEventSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event: ::std::option::Option<CalendarEventDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCalendarEventSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["event"];
+            struct GetCalendarEventSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCalendarEventSuccessfulResponseDtoVisitor {
+                type Value = GetCalendarEventSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetCalendarEventSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetCalendarEventSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCalendarEventSuccessfulResponseDto {
+                        event: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCalendarEventSuccessfulResponseDto",
+                    FIELDS,
+                    GetCalendarEventSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetCalendarEventsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCalendarEventsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub events: ::std::option::Option<::std::vec::Vec<CalendarEventDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCalendarEventsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["events"];
+            struct GetCalendarEventsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCalendarEventsSuccessfulResponseDtoVisitor {
+                type Value = GetCalendarEventsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetCalendarEventsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetCalendarEventsSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCalendarEventsSuccessfulResponseDto {
+                        events: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCalendarEventsSuccessfulResponseDto",
+                    FIELDS,
+                    GetCalendarEventsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetCalendarResourceResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCalendarResourceResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -5643,6 +9974,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetCalendarResourceResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetCalendarResourceResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5683,14 +10030,67 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GetCreateUpdateNoteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCreateUpdateNoteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub note: ::std::option::Option<GetNoteSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCreateUpdateNoteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["note"];
+            struct GetCreateUpdateNoteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCreateUpdateNoteSuccessfulResponseDtoVisitor {
+                type Value = GetCreateUpdateNoteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (GetCreateUpdateNoteSuccessfulResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetCreateUpdateNoteSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCreateUpdateNoteSuccessfulResponseDto {
+                        note: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCreateUpdateNoteSuccessfulResponseDto",
+                    FIELDS,
+                    GetCreateUpdateNoteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetNoteSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNoteSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -5723,8 +10123,92 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetNoteSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "body",
+                "contactId",
+                "createdBy",
+                "dateAdded",
+                "id",
+                "userId",
+            ];
+            struct GetNoteSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetNoteSchemaVisitor {
+                type Value = GetNoteSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetNoteSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetNoteSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetNoteSchema {
+                        body: field_0.unwrap_or_default(),
+                        contact_id: field_1.unwrap_or_default(),
+                        created_by: field_2.unwrap_or_default(),
+                        date_added: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        user_id: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GetNoteSchema", FIELDS, GetNoteSchemaVisitor)
+        }
+    }
     ///`GetNotesListSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNotesListSuccessfulResponseDto {
         #[serde(
             rename = "hasMore",
@@ -5736,8 +10220,62 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::vec::Vec<GetNoteSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetNotesListSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["hasMore", "notes"];
+            struct GetNotesListSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetNotesListSuccessfulResponseDtoVisitor {
+                type Value = GetNotesListSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetNotesListSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetNotesListSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetNotesListSuccessfulResponseDto {
+                        has_more: field_0.unwrap_or_default(),
+                        notes: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetNotesListSuccessfulResponseDto",
+                    FIELDS,
+                    GetNotesListSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GroupCreateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GroupCreateDto {
         pub description: ::std::string::String,
         #[serde(
@@ -5751,20 +10289,141 @@ One room can be mapped with multiple service calendars.*/
         pub name: ::std::string::String,
         pub slug: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for GroupCreateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "description",
+                "isActive",
+                "locationId",
+                "name",
+                "slug",
+            ];
+            struct GroupCreateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupCreateDtoVisitor {
+                type Value = GroupCreateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupCreateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupCreateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupCreateDto {
+                        description: highlevel_runtime::lenient::required(
+                            field_0,
+                            "description",
+                        )?,
+                        is_active: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                        slug: highlevel_runtime::lenient::required(field_4, "slug")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GroupCreateDto", FIELDS, GroupCreateDtoVisitor)
+        }
+    }
     impl GroupCreateDto {
         pub fn builder() -> builder::GroupCreateDto {
             Default::default()
         }
     }
     ///`GroupCreateSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GroupCreateSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group: ::std::option::Option<GroupDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GroupCreateSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["group"];
+            struct GroupCreateSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GroupCreateSuccessfulResponseDtoVisitor {
+                type Value = GroupCreateSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupCreateSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupCreateSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupCreateSuccessfulResponseDto {
+                        group: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GroupCreateSuccessfulResponseDto",
+                    FIELDS,
+                    GroupCreateSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GroupDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GroupDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -5791,12 +10450,142 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GroupDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "description",
+                "id",
+                "isActive",
+                "locationId",
+                "name",
+                "slug",
+            ];
+            struct GroupDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupDtoVisitor {
+                type Value = GroupDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupDto {
+                        description: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        is_active: field_2.unwrap_or_default(),
+                        location_id: field_3.unwrap_or_default(),
+                        name: field_4.unwrap_or_default(),
+                        slug: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("GroupDto", FIELDS, GroupDtoVisitor)
+        }
+    }
     ///`GroupStatusUpdateParams`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GroupStatusUpdateParams {
         ///Is Active?
         #[serde(rename = "isActive")]
         pub is_active: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for GroupStatusUpdateParams {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["isActive"];
+            struct GroupStatusUpdateParamsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupStatusUpdateParamsVisitor {
+                type Value = GroupStatusUpdateParams;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupStatusUpdateParams)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupStatusUpdateParams, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupStatusUpdateParams {
+                        is_active: highlevel_runtime::lenient::required(
+                            field_0,
+                            "isActive",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GroupStatusUpdateParams",
+                    FIELDS,
+                    GroupStatusUpdateParamsVisitor,
+                )
+        }
     }
     impl GroupStatusUpdateParams {
         pub fn builder() -> builder::GroupStatusUpdateParams {
@@ -5804,19 +10593,118 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GroupSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GroupSuccessfulResponseDto {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GroupSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct GroupSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupSuccessfulResponseDtoVisitor {
+                type Value = GroupSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupSuccessfulResponseDto {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GroupSuccessfulResponseDto",
+                    FIELDS,
+                    GroupSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GroupUpdateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GroupUpdateDto {
         pub description: ::std::string::String,
         pub name: ::std::string::String,
         pub slug: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for GroupUpdateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["description", "name", "slug"];
+            struct GroupUpdateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupUpdateDtoVisitor {
+                type Value = GroupUpdateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupUpdateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupUpdateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupUpdateDto {
+                        description: highlevel_runtime::lenient::required(
+                            field_0,
+                            "description",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_1, "name")?,
+                        slug: highlevel_runtime::lenient::required(field_2, "slug")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GroupUpdateDto", FIELDS, GroupUpdateDtoVisitor)
+        }
     }
     impl GroupUpdateDto {
         pub fn builder() -> builder::GroupUpdateDto {
@@ -5824,7 +10712,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`Hour`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Hour {
         #[serde(rename = "closeHour")]
         pub close_hour: f64,
@@ -5835,13 +10723,84 @@ One room can be mapped with multiple service calendars.*/
         #[serde(rename = "openMinute")]
         pub open_minute: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for Hour {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "closeHour",
+                "closeMinute",
+                "openHour",
+                "openMinute",
+            ];
+            struct HourVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for HourVisitor {
+                type Value = Hour;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (Hour)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<Hour, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(Hour {
+                        close_hour: highlevel_runtime::lenient::required(
+                            field_0,
+                            "closeHour",
+                        )?,
+                        close_minute: highlevel_runtime::lenient::required(
+                            field_1,
+                            "closeMinute",
+                        )?,
+                        open_hour: highlevel_runtime::lenient::required(
+                            field_2,
+                            "openHour",
+                        )?,
+                        open_minute: highlevel_runtime::lenient::required(
+                            field_3,
+                            "openMinute",
+                        )?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("Hour", FIELDS, HourVisitor)
+        }
+    }
     impl Hour {
         pub fn builder() -> builder::Hour {
             Default::default()
         }
     }
     ///`HourResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct HourResponse {
         #[serde(
             rename = "closeHour",
@@ -5868,8 +10827,75 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_minute: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for HourResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "closeHour",
+                "closeMinute",
+                "openHour",
+                "openMinute",
+            ];
+            struct HourResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for HourResponseVisitor {
+                type Value = HourResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (HourResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<HourResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(HourResponse {
+                        close_hour: field_0.unwrap_or_default(),
+                        close_minute: field_1.unwrap_or_default(),
+                        open_hour: field_2.unwrap_or_default(),
+                        open_minute: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("HourResponse", FIELDS, HourResponseVisitor)
+        }
+    }
     ///`LocationConfiguration`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LocationConfiguration {
         ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
         pub kind: LocationConfigurationKind,
@@ -5878,23 +10904,64 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationConfiguration {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["kind", "location"];
+            struct LocationConfigurationVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LocationConfigurationVisitor {
+                type Value = LocationConfiguration;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocationConfiguration)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocationConfiguration, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationConfiguration {
+                        kind: highlevel_runtime::lenient::required(field_0, "kind")?,
+                        location: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationConfiguration",
+                    FIELDS,
+                    LocationConfigurationVisitor,
+                )
+        }
+    }
     impl LocationConfiguration {
         pub fn builder() -> builder::LocationConfiguration {
             Default::default()
         }
     }
     ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LocationConfigurationKind {
         #[serde(rename = "custom")]
         Custom,
@@ -5916,6 +10983,28 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LocationConfigurationKind {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom_conference" => Self::ZoomConference,
+                    "google_conference" => Self::GoogleConference,
+                    "inbound_call" => Self::InboundCall,
+                    "outbound_call" => Self::OutboundCall,
+                    "physical" => Self::Physical,
+                    "booker" => Self::Booker,
+                    "ms_teams_conference" => Self::MsTeamsConference,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LocationConfigurationKind {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5967,7 +11056,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`LocationConfigurationResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationConfigurationResponse {
         ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5985,18 +11074,69 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationConfigurationResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["kind", "location", "meetingId"];
+            struct LocationConfigurationResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LocationConfigurationResponseVisitor {
+                type Value = LocationConfigurationResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocationConfigurationResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocationConfigurationResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationConfigurationResponse {
+                        kind: field_0.unwrap_or_default(),
+                        location: field_1.unwrap_or_default(),
+                        meeting_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationConfigurationResponse",
+                    FIELDS,
+                    LocationConfigurationResponseVisitor,
+                )
+        }
+    }
     ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LocationConfigurationResponseKind {
         #[serde(rename = "custom")]
         Custom,
@@ -6018,6 +11158,28 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LocationConfigurationResponseKind {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom_conference" => Self::ZoomConference,
+                    "google_conference" => Self::GoogleConference,
+                    "inbound_call" => Self::InboundCall,
+                    "outbound_call" => Self::OutboundCall,
+                    "physical" => Self::Physical,
+                    "booker" => Self::Booker,
+                    "ms_teams_conference" => Self::MsTeamsConference,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LocationConfigurationResponseKind {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6070,7 +11232,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`LookBusyConfiguration`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LookBusyConfiguration {
         ///Apply Look Busy
         pub enabled: bool,
@@ -6078,13 +11240,68 @@ One room can be mapped with multiple service calendars.*/
         #[serde(rename = "LookBusyPercentage")]
         pub look_busy_percentage: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for LookBusyConfiguration {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["enabled", "LookBusyPercentage"];
+            struct LookBusyConfigurationVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LookBusyConfigurationVisitor {
+                type Value = LookBusyConfiguration;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LookBusyConfiguration)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LookBusyConfiguration, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LookBusyConfiguration {
+                        enabled: highlevel_runtime::lenient::required(
+                            field_0,
+                            "enabled",
+                        )?,
+                        look_busy_percentage: highlevel_runtime::lenient::required(
+                            field_1,
+                            "LookBusyPercentage",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LookBusyConfiguration",
+                    FIELDS,
+                    LookBusyConfigurationVisitor,
+                )
+        }
+    }
     impl LookBusyConfiguration {
         pub fn builder() -> builder::LookBusyConfiguration {
             Default::default()
         }
     }
     ///`LookBusyConfigurationResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LookBusyConfigurationResponse {
         ///Apply Look Busy
         #[serde(default)]
@@ -6097,8 +11314,60 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_percentage: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LookBusyConfigurationResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["enabled", "LookBusyPercentage"];
+            struct LookBusyConfigurationResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LookBusyConfigurationResponseVisitor {
+                type Value = LookBusyConfigurationResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LookBusyConfigurationResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LookBusyConfigurationResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LookBusyConfigurationResponse {
+                        enabled: field_0.unwrap_or_default(),
+                        look_busy_percentage: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LookBusyConfigurationResponse",
+                    FIELDS,
+                    LookBusyConfigurationResponseVisitor,
+                )
+        }
+    }
     ///`NoteCreatedBySchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct NoteCreatedBySchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -6107,8 +11376,61 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for NoteCreatedBySchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "name"];
+            struct NoteCreatedBySchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for NoteCreatedBySchemaVisitor {
+                type Value = NoteCreatedBySchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NoteCreatedBySchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NoteCreatedBySchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NoteCreatedBySchema {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "NoteCreatedBySchema",
+                    FIELDS,
+                    NoteCreatedBySchemaVisitor,
+                )
+        }
+    }
     ///`NotesDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NotesDto {
         ///Note body
         pub body: NotesDtoBody,
@@ -6118,6 +11440,52 @@ One room can be mapped with multiple service calendars.*/
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for NotesDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["body", "userId"];
+            struct NotesDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for NotesDtoVisitor {
+                type Value = NotesDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NotesDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NotesDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NotesDto {
+                        body: highlevel_runtime::lenient::required(field_0, "body")?,
+                        user_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("NotesDto", FIELDS, NotesDtoVisitor)
+        }
     }
     impl NotesDto {
         pub fn builder() -> builder::NotesDto {
@@ -6179,11 +11547,58 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`OpenHour`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OpenHour {
         #[serde(rename = "daysOfTheWeek")]
         pub days_of_the_week: ::std::vec::Vec<f64>,
         pub hours: ::std::vec::Vec<Hour>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OpenHour {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["daysOfTheWeek", "hours"];
+            struct OpenHourVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for OpenHourVisitor {
+                type Value = OpenHour;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (OpenHour)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<OpenHour, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(OpenHour {
+                        days_of_the_week: highlevel_runtime::lenient::required(
+                            field_0,
+                            "daysOfTheWeek",
+                        )?,
+                        hours: highlevel_runtime::lenient::required(field_1, "hours")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("OpenHour", FIELDS, OpenHourVisitor)
+        }
     }
     impl OpenHour {
         pub fn builder() -> builder::OpenHour {
@@ -6191,7 +11606,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`OpenHourResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct OpenHourResponse {
         #[serde(
             rename = "daysOfTheWeek",
@@ -6203,8 +11618,57 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for OpenHourResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["daysOfTheWeek", "hours"];
+            struct OpenHourResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for OpenHourResponseVisitor {
+                type Value = OpenHourResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (OpenHourResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<OpenHourResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(OpenHourResponse {
+                        days_of_the_week: field_0.unwrap_or_default(),
+                        hours: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("OpenHourResponse", FIELDS, OpenHourResponseVisitor)
+        }
+    }
     ///`Recurring`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct Recurring {
         ///This setting contols what to do incase a recurring slot is unavailable
         #[serde(
@@ -6230,23 +11694,80 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringFreq>,
     }
+    impl<'de> ::serde::Deserialize<'de> for Recurring {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "bookingOption",
+                "bookingOverlapDefaultStatus",
+                "count",
+                "freq",
+            ];
+            struct RecurringVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RecurringVisitor {
+                type Value = Recurring;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (Recurring)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<Recurring, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(Recurring {
+                        booking_option: field_0.unwrap_or_default(),
+                        booking_overlap_default_status: field_1.unwrap_or_default(),
+                        count: field_2.unwrap_or_default(),
+                        freq: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("Recurring", FIELDS, RecurringVisitor)
+        }
+    }
     impl Recurring {
         pub fn builder() -> builder::Recurring {
             Default::default()
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringBookingOption {
         #[serde(rename = "skip")]
         Skip,
@@ -6258,6 +11779,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringBookingOption {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "skip" => Self::Skip,
+                    "continue" => Self::Continue,
+                    "book_next" => Self::BookNext,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringBookingOption {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6299,17 +11837,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringBookingOverlapDefaultStatus {
         #[serde(rename = "confirmed")]
         Confirmed,
@@ -6319,6 +11847,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringBookingOverlapDefaultStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "confirmed" => Self::Confirmed,
+                    "new" => Self::New,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringBookingOverlapDefaultStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6359,17 +11903,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringFreq`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringFreq {
         #[serde(rename = "DAILY")]
         Daily,
@@ -6381,6 +11915,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringFreq {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DAILY" => Self::Daily,
+                    "WEEKLY" => Self::Weekly,
+                    "MONTHLY" => Self::Monthly,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringFreq {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6422,7 +11973,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RecurringResponse {
         ///This setting contols what to do incase a recurring slot is unavailable
         #[serde(
@@ -6448,18 +11999,80 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringResponseFreq>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RecurringResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "bookingOption",
+                "bookingOverlapDefaultStatus",
+                "count",
+                "freq",
+            ];
+            struct RecurringResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RecurringResponseVisitor {
+                type Value = RecurringResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RecurringResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RecurringResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RecurringResponse {
+                        booking_option: field_0.unwrap_or_default(),
+                        booking_overlap_default_status: field_1.unwrap_or_default(),
+                        count: field_2.unwrap_or_default(),
+                        freq: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "RecurringResponse",
+                    FIELDS,
+                    RecurringResponseVisitor,
+                )
+        }
+    }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseBookingOption {
         #[serde(rename = "skip")]
         Skip,
@@ -6471,6 +12084,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringResponseBookingOption {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "skip" => Self::Skip,
+                    "continue" => Self::Continue,
+                    "book_next" => Self::BookNext,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOption {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6513,17 +12143,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseBookingOverlapDefaultStatus {
         #[serde(rename = "confirmed")]
         Confirmed,
@@ -6533,6 +12153,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for RecurringResponseBookingOverlapDefaultStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "confirmed" => Self::Confirmed,
+                    "new" => Self::New,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOverlapDefaultStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6573,17 +12210,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringResponseFreq`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseFreq {
         #[serde(rename = "DAILY")]
         Daily,
@@ -6595,6 +12222,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringResponseFreq {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DAILY" => Self::Daily,
+                    "WEEKLY" => Self::Weekly,
+                    "MONTHLY" => Self::Monthly,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringResponseFreq {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6636,27 +12280,172 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RemoveCalendarFromScheduleResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RemoveCalendarFromScheduleResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RemoveCalendarFromScheduleResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct RemoveCalendarFromScheduleResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for RemoveCalendarFromScheduleResponseVisitor {
+                type Value = RemoveCalendarFromScheduleResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RemoveCalendarFromScheduleResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    RemoveCalendarFromScheduleResponse,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RemoveCalendarFromScheduleResponse {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "RemoveCalendarFromScheduleResponse",
+                    FIELDS,
+                    RemoveCalendarFromScheduleResponseVisitor,
+                )
+        }
+    }
     ///`ResourceDeleteResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ResourceDeleteResponseDto {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ResourceDeleteResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct ResourceDeleteResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ResourceDeleteResponseDtoVisitor {
+                type Value = ResourceDeleteResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ResourceDeleteResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ResourceDeleteResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ResourceDeleteResponseDto {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ResourceDeleteResponseDto",
+                    FIELDS,
+                    ResourceDeleteResponseDtoVisitor,
+                )
+        }
+    }
     ///`ScheduleIntervalDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleIntervalDto {
         ///Start time in HH:MM format (24-hour format)
         pub from: ScheduleIntervalDtoFrom,
         ///End time in HH:MM format (24-hour format)
         pub to: ScheduleIntervalDtoTo,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleIntervalDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["from", "to"];
+            struct ScheduleIntervalDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleIntervalDtoVisitor {
+                type Value = ScheduleIntervalDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleIntervalDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleIntervalDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleIntervalDto {
+                        from: highlevel_runtime::lenient::required(field_0, "from")?,
+                        to: highlevel_runtime::lenient::required(field_1, "to")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleIntervalDto",
+                    FIELDS,
+                    ScheduleIntervalDtoVisitor,
+                )
+        }
     }
     impl ScheduleIntervalDto {
         pub fn builder() -> builder::ScheduleIntervalDto {
@@ -6722,7 +12511,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleIntervalDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleIntervalDtoResponse {
         ///Start time in HH:MM format (24-hour format)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6732,6 +12521,59 @@ One room can be mapped with multiple service calendars.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleIntervalDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["from", "to"];
+            struct ScheduleIntervalDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleIntervalDtoResponseVisitor {
+                type Value = ScheduleIntervalDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleIntervalDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleIntervalDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleIntervalDtoResponse {
+                        from: field_0.unwrap_or_default(),
+                        to: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleIntervalDtoResponse",
+                    FIELDS,
+                    ScheduleIntervalDtoResponseVisitor,
+                )
+        }
     }
     ///End time in HH:MM format (24-hour format)
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6792,7 +12634,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleObjectResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleObjectResponseDto {
         ///Calendar IDs associated with the schedule
         #[serde(
@@ -6850,16 +12692,182 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleObjectResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "dateAdded",
+                "dateUpdated",
+                "deleted",
+                "id",
+                "locationId",
+                "name",
+                "rules",
+                "timezone",
+                "userId",
+            ];
+            struct ScheduleObjectResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleObjectResponseDtoVisitor {
+                type Value = ScheduleObjectResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleObjectResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleObjectResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleObjectResponseDto {
+                        calendar_ids: field_0.unwrap_or_default(),
+                        date_added: field_1.unwrap_or_default(),
+                        date_updated: field_2.unwrap_or_default(),
+                        deleted: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        name: field_6.unwrap_or_default(),
+                        rules: field_7.unwrap_or_default(),
+                        timezone: field_8.unwrap_or_default(),
+                        user_id: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleObjectResponseDto",
+                    FIELDS,
+                    ScheduleObjectResponseDtoVisitor,
+                )
+        }
+    }
     ///`ScheduleResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleResponseDto {
         ///Schedule
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleObjectResponseDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["schedule"];
+            struct ScheduleResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleResponseDtoVisitor {
+                type Value = ScheduleResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleResponseDto {
+                        schedule: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleResponseDto",
+                    FIELDS,
+                    ScheduleResponseDtoVisitor,
+                )
+        }
+    }
     ///`ScheduleRuleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleRuleDto {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6874,6 +12882,68 @@ One room can be mapped with multiple service calendars.*/
         ///Type of schedule rule - weekday (recurring) or date (specific date)
         #[serde(rename = "type")]
         pub type_: ScheduleRuleDtoType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "day", "intervals", "type"];
+            struct ScheduleRuleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleRuleDtoVisitor {
+                type Value = ScheduleRuleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleRuleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleRuleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleRuleDto {
+                        date: field_0.unwrap_or_default(),
+                        day: field_1.unwrap_or_default(),
+                        intervals: highlevel_runtime::lenient::required(
+                            field_2,
+                            "intervals",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_3, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("ScheduleRuleDto", FIELDS, ScheduleRuleDtoVisitor)
+        }
     }
     impl ScheduleRuleDto {
         pub fn builder() -> builder::ScheduleRuleDto {
@@ -6937,17 +13007,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Day of week (only for weekday-type rules)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoDay {
         #[serde(rename = "sunday")]
         Sunday,
@@ -6967,6 +13027,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoDay {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "sunday" => Self::Sunday,
+                    "monday" => Self::Monday,
+                    "tuesday" => Self::Tuesday,
+                    "wednesday" => Self::Wednesday,
+                    "thursday" => Self::Thursday,
+                    "friday" => Self::Friday,
+                    "saturday" => Self::Saturday,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoDay {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7016,7 +13097,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleRuleDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleRuleDtoResponse {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7037,18 +13118,75 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ScheduleRuleDtoResponseType>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "day", "intervals", "type"];
+            struct ScheduleRuleDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleRuleDtoResponseVisitor {
+                type Value = ScheduleRuleDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleRuleDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleRuleDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleRuleDtoResponse {
+                        date: field_0.unwrap_or_default(),
+                        day: field_1.unwrap_or_default(),
+                        intervals: field_2.unwrap_or_default(),
+                        type_: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleRuleDtoResponse",
+                    FIELDS,
+                    ScheduleRuleDtoResponseVisitor,
+                )
+        }
+    }
     ///Day of week (only for weekday-type rules)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoResponseDay {
         #[serde(rename = "sunday")]
         Sunday,
@@ -7068,6 +13206,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponseDay {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "sunday" => Self::Sunday,
+                    "monday" => Self::Monday,
+                    "tuesday" => Self::Tuesday,
+                    "wednesday" => Self::Wednesday,
+                    "thursday" => Self::Thursday,
+                    "friday" => Self::Friday,
+                    "saturday" => Self::Saturday,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseDay {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7117,17 +13276,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Type of schedule rule - weekday (recurring) or date (specific date)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoResponseType {
         #[serde(rename = "wday")]
         Wday,
@@ -7137,6 +13286,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponseType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "wday" => Self::Wday,
+                    "date" => Self::Date,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7176,17 +13341,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Type of schedule rule - weekday (recurring) or date (specific date)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoType {
         #[serde(rename = "wday")]
         Wday,
@@ -7196,6 +13351,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "wday" => Self::Wday,
+                    "date" => Self::Date,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7235,7 +13406,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`SchedulesDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SchedulesDto {
         #[serde(
             rename = "timeOffset",
@@ -7247,13 +13418,61 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SchedulesDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["timeOffset", "unit"];
+            struct SchedulesDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SchedulesDtoVisitor {
+                type Value = SchedulesDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SchedulesDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SchedulesDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SchedulesDto {
+                        time_offset: field_0.unwrap_or_default(),
+                        unit: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("SchedulesDto", FIELDS, SchedulesDtoVisitor)
+        }
+    }
     impl SchedulesDto {
         pub fn builder() -> builder::SchedulesDto {
             Default::default()
         }
     }
     ///`SchedulesDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SchedulesDtoResponse {
         #[serde(
             rename = "timeOffset",
@@ -7265,15 +13484,109 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SchedulesDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["timeOffset", "unit"];
+            struct SchedulesDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SchedulesDtoResponseVisitor {
+                type Value = SchedulesDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SchedulesDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SchedulesDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SchedulesDtoResponse {
+                        time_offset: field_0.unwrap_or_default(),
+                        unit: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SchedulesDtoResponse",
+                    FIELDS,
+                    SchedulesDtoResponseVisitor,
+                )
+        }
+    }
     ///`SlotsSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SlotsSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SlotsSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["slots"];
+            struct SlotsSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SlotsSchemaVisitor {
+                type Value = SlotsSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SlotsSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SlotsSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SlotsSchema {
+                        slots: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("SlotsSchema", FIELDS, SlotsSchemaVisitor)
+        }
+    }
     ///`TeamMember`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TeamMember {
         ///Marks a user as primary. This property is required in case of collective booking calendars. Only one user can be primary.
         #[serde(
@@ -7309,23 +13622,89 @@ One room can be mapped with multiple service calendars.*/
         #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for TeamMember {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "isPrimary",
+                "locationConfigurations",
+                "meetingLocation",
+                "meetingLocationType",
+                "priority",
+                "userId",
+            ];
+            struct TeamMemberVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TeamMemberVisitor {
+                type Value = TeamMember;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TeamMember)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TeamMember, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TeamMember {
+                        is_primary: field_0.unwrap_or_default(),
+                        location_configurations: field_1.unwrap_or_default(),
+                        meeting_location: field_2.unwrap_or_default(),
+                        meeting_location_type: field_3
+                            .unwrap_or_else(defaults::team_member_meeting_location_type),
+                        priority: field_4.unwrap_or_else(defaults::team_member_priority),
+                        user_id: highlevel_runtime::lenient::required(field_5, "userId")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("TeamMember", FIELDS, TeamMemberVisitor)
+        }
+    }
     impl TeamMember {
         pub fn builder() -> builder::TeamMember {
             Default::default()
         }
     }
     ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TeamMemberMeetingLocationType {
         #[serde(rename = "custom")]
         Custom,
@@ -7345,6 +13724,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for TeamMemberMeetingLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom" => Self::Zoom,
+                    "gmeet" => Self::Gmeet,
+                    "phone" => Self::Phone,
+                    "address" => Self::Address,
+                    "teams" => Self::Teams,
+                    "booker" => Self::Booker,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for TeamMemberMeetingLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7441,7 +13841,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`TeamMemberResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TeamMemberResponse {
         ///Marks a user as primary. This property is required in case of collective booking calendars. Only one user can be primary.
         #[serde(
@@ -7481,6 +13881,94 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TeamMemberResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "isPrimary",
+                "locationConfigurations",
+                "meetingLocation",
+                "meetingLocationType",
+                "priority",
+                "userId",
+            ];
+            struct TeamMemberResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TeamMemberResponseVisitor {
+                type Value = TeamMemberResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TeamMemberResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TeamMemberResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TeamMemberResponse {
+                        is_primary: field_0.unwrap_or_default(),
+                        location_configurations: field_1.unwrap_or_default(),
+                        meeting_location: field_2.unwrap_or_default(),
+                        meeting_location_type: field_3
+                            .unwrap_or_else(
+                                defaults::team_member_response_meeting_location_type,
+                            ),
+                        priority: field_4
+                            .unwrap_or_else(defaults::team_member_response_priority),
+                        user_id: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TeamMemberResponse",
+                    FIELDS,
+                    TeamMemberResponseVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for TeamMemberResponse {
         fn default() -> Self {
             Self {
@@ -7494,17 +13982,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TeamMemberResponseMeetingLocationType {
         #[serde(rename = "custom")]
         Custom,
@@ -7524,6 +14002,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for TeamMemberResponseMeetingLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom" => Self::Zoom,
+                    "gmeet" => Self::Gmeet,
+                    "phone" => Self::Phone,
+                    "address" => Self::Address,
+                    "teams" => Self::Teams,
+                    "booker" => Self::Booker,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for TeamMemberResponseMeetingLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7579,7 +14078,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateAvailability`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateAvailability {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         pub date: ::std::string::String,
@@ -7591,13 +14090,74 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateAvailability {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "deleted", "hours", "id"];
+            struct UpdateAvailabilityVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateAvailabilityVisitor {
+                type Value = UpdateAvailability;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateAvailability)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateAvailability, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateAvailability {
+                        date: highlevel_runtime::lenient::required(field_0, "date")?,
+                        deleted: field_1.unwrap_or_default(),
+                        hours: highlevel_runtime::lenient::required(field_2, "hours")?,
+                        id: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateAvailability",
+                    FIELDS,
+                    UpdateAvailabilityVisitor,
+                )
+        }
+    }
     impl UpdateAvailability {
         pub fn builder() -> builder::UpdateAvailability {
             Default::default()
         }
     }
     ///`UpdateCalendarNotificationsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateCalendarNotificationsDto {
         ///Additional email addresses to receive notifications.
         #[serde(
@@ -7699,6 +14259,162 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "additionalEmailIds",
+                "additionalPhoneNumbers",
+                "afterTime",
+                "beforeTime",
+                "body",
+                "channel",
+                "deleted",
+                "fromAddress",
+                "fromName",
+                "fromNumber",
+                "isActive",
+                "notificationType",
+                "receiverType",
+                "selectedUsers",
+                "subject",
+                "templateId",
+            ];
+            struct UpdateCalendarNotificationsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateCalendarNotificationsDtoVisitor {
+                type Value = UpdateCalendarNotificationsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateCalendarNotificationsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateCalendarNotificationsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCalendarNotificationsDto {
+                        additional_email_ids: field_0.unwrap_or_default(),
+                        additional_phone_numbers: field_1.unwrap_or_default(),
+                        after_time: field_2.unwrap_or_default(),
+                        before_time: field_3.unwrap_or_default(),
+                        body: field_4.unwrap_or_default(),
+                        channel: field_5.unwrap_or_default(),
+                        deleted: field_6.unwrap_or_default(),
+                        from_address: field_7.unwrap_or_default(),
+                        from_name: field_8.unwrap_or_default(),
+                        from_number: field_9.unwrap_or_default(),
+                        is_active: field_10
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        notification_type: field_11.unwrap_or_default(),
+                        receiver_type: field_12.unwrap_or_default(),
+                        selected_users: field_13.unwrap_or_default(),
+                        subject: field_14.unwrap_or_default(),
+                        template_id: field_15.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCalendarNotificationsDto",
+                    FIELDS,
+                    UpdateCalendarNotificationsDtoVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for UpdateCalendarNotificationsDto {
         fn default() -> Self {
             Self {
@@ -7727,17 +14443,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification channel
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoChannel {
         #[serde(rename = "email")]
         Email,
@@ -7751,6 +14457,24 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDtoChannel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    "inApp" => Self::InApp,
+                    "sms" => Self::Sms,
+                    "whatsapp" => Self::Whatsapp,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoChannel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7795,17 +14519,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoNotificationType {
         #[serde(rename = "booked")]
         Booked,
@@ -7823,6 +14537,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for UpdateCalendarNotificationsDtoNotificationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "booked" => Self::Booked,
+                    "confirmation" => Self::Confirmation,
+                    "cancellation" => Self::Cancellation,
+                    "reminder" => Self::Reminder,
+                    "followup" => Self::Followup,
+                    "reschedule" => Self::Reschedule,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoNotificationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7872,17 +14607,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification recipient type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoReceiverType {
         #[serde(rename = "contact")]
         Contact,
@@ -7900,6 +14625,26 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDtoReceiverType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "guest" => Self::Guest,
+                    "assignedUser" => Self::AssignedUser,
+                    "emails" => Self::Emails,
+                    "phoneNumbers" => Self::PhoneNumbers,
+                    "business" => Self::Business,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoReceiverType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7948,7 +14693,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateCalendarResourceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateCalendarResourceDto {
         /**Service calendar IDs to be mapped with the resource.
 
@@ -7995,23 +14740,115 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarResourceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "capacity",
+                "description",
+                "isActive",
+                "locationId",
+                "name",
+                "outOfService",
+                "quantity",
+            ];
+            struct UpdateCalendarResourceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateCalendarResourceDtoVisitor {
+                type Value = UpdateCalendarResourceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateCalendarResourceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateCalendarResourceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCalendarResourceDto {
+                        calendar_ids: field_0.unwrap_or_default(),
+                        capacity: field_1.unwrap_or_default(),
+                        description: field_2.unwrap_or_default(),
+                        is_active: field_3.unwrap_or_default(),
+                        location_id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        out_of_service: field_6.unwrap_or_default(),
+                        quantity: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCalendarResourceDto",
+                    FIELDS,
+                    UpdateCalendarResourceDtoVisitor,
+                )
+        }
+    }
     impl UpdateCalendarResourceDto {
         pub fn builder() -> builder::UpdateCalendarResourceDto {
             Default::default()
         }
     }
     ///`UpdateCalendarResourceResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarResourceResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -8021,6 +14858,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarResourceResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCalendarResourceResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8061,7 +14914,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateScheduleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateScheduleDto {
         ///Human-readable name for the schedule
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8074,6 +14927,64 @@ One room can be mapped with multiple service calendars.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<UpdateScheduleDtoTimezone>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateScheduleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name", "rules", "timezone"];
+            struct UpdateScheduleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateScheduleDtoVisitor {
+                type Value = UpdateScheduleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateScheduleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateScheduleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateScheduleDto {
+                        name: field_0.unwrap_or_default(),
+                        rules: field_1.unwrap_or_default(),
+                        timezone: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateScheduleDto",
+                    FIELDS,
+                    UpdateScheduleDtoVisitor,
+                )
+        }
     }
     impl UpdateScheduleDto {
         pub fn builder() -> builder::UpdateScheduleDto {
@@ -8137,7 +15048,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ValidateGroupSlugPostBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ValidateGroupSlugPostBody {
         ///Location Id
         #[serde(rename = "locationId")]
@@ -8145,17 +15056,120 @@ One room can be mapped with multiple service calendars.*/
         ///Slug
         pub slug: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for ValidateGroupSlugPostBody {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["locationId", "slug"];
+            struct ValidateGroupSlugPostBodyVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ValidateGroupSlugPostBodyVisitor {
+                type Value = ValidateGroupSlugPostBody;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ValidateGroupSlugPostBody)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ValidateGroupSlugPostBody, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ValidateGroupSlugPostBody {
+                        location_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "locationId",
+                        )?,
+                        slug: highlevel_runtime::lenient::required(field_1, "slug")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ValidateGroupSlugPostBody",
+                    FIELDS,
+                    ValidateGroupSlugPostBodyVisitor,
+                )
+        }
+    }
     impl ValidateGroupSlugPostBody {
         pub fn builder() -> builder::ValidateGroupSlugPostBody {
             Default::default()
         }
     }
     ///`ValidateGroupSlugSuccessResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ValidateGroupSlugSuccessResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available: ::std::option::Option<bool>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ValidateGroupSlugSuccessResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["available"];
+            struct ValidateGroupSlugSuccessResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ValidateGroupSlugSuccessResponseDtoVisitor {
+                type Value = ValidateGroupSlugSuccessResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ValidateGroupSlugSuccessResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ValidateGroupSlugSuccessResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ValidateGroupSlugSuccessResponseDto {
+                        available: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ValidateGroupSlugSuccessResponseDto",
+                    FIELDS,
+                    ValidateGroupSlugSuccessResponseDtoVisitor,
+                )
+        }
     }
     /// Types for composing complex structures.
     pub mod builder {

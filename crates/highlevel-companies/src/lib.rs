@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`GetCompanyByIdSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCompanyByIdSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -282,15 +282,511 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCompanyByIdSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "affiliatePolicyAcceptedBy",
+                "affiliatePolicyAcceptedDate",
+                "affiliatePolicyVersion",
+                "autoSuspendEnabled",
+                "businessAffinityGroup",
+                "businessCategory",
+                "businessNiche",
+                "cancelEnabledForClients",
+                "city",
+                "country",
+                "currency",
+                "customerType",
+                "disableEmailService",
+                "domain",
+                "email",
+                "enableDepreciatedFeatures",
+                "enableNewSubAccountDefaultData",
+                "id",
+                "isEnterpriseAccount",
+                "isReselling",
+                "isSandboxAccount",
+                "locationCount",
+                "logoUrl",
+                "name",
+                "onboardingInfo",
+                "phone",
+                "plan",
+                "postalCode",
+                "premiumUpgraded",
+                "privacyPolicy",
+                "privacyPolicyAcceptedBy",
+                "privacyPolicyAcceptedDate",
+                "privacyPolicyVersion",
+                "referralId",
+                "relationshipNumber",
+                "saasSettings",
+                "spareDomain",
+                "state",
+                "status",
+                "stripeConnectId",
+                "subdomain",
+                "termsConditions",
+                "termsOfServiceAcceptedBy",
+                "termsOfServiceAcceptedDate",
+                "termsOfServiceVersion",
+                "timezone",
+                "twilioFreeCredits",
+                "twilioTrialMode",
+                "upgradeEnabledForClients",
+                "website",
+            ];
+            struct GetCompanyByIdSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetCompanyByIdSchemaVisitor {
+                type Value = GetCompanyByIdSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetCompanyByIdSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetCompanyByIdSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    let mut field_38 = ::std::option::Option::None;
+                    let mut field_39 = ::std::option::Option::None;
+                    let mut field_40 = ::std::option::Option::None;
+                    let mut field_41 = ::std::option::Option::None;
+                    let mut field_42 = ::std::option::Option::None;
+                    let mut field_43 = ::std::option::Option::None;
+                    let mut field_44 = ::std::option::Option::None;
+                    let mut field_45 = ::std::option::Option::None;
+                    let mut field_46 = ::std::option::Option::None;
+                    let mut field_47 = ::std::option::Option::None;
+                    let mut field_48 = ::std::option::Option::None;
+                    let mut field_49 = ::std::option::Option::None;
+                    let mut field_50 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(38usize) => {
+                                field_38 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(39usize) => {
+                                field_39 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(40usize) => {
+                                field_40 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(41usize) => {
+                                field_41 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(42usize) => {
+                                field_42 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(43usize) => {
+                                field_43 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(44usize) => {
+                                field_44 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(45usize) => {
+                                field_45 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(46usize) => {
+                                field_46 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(47usize) => {
+                                field_47 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(48usize) => {
+                                field_48 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(49usize) => {
+                                field_49 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(50usize) => {
+                                field_50 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCompanyByIdSchema {
+                        address: field_0.unwrap_or_default(),
+                        affiliate_policy_accepted_by: field_1.unwrap_or_default(),
+                        affiliate_policy_accepted_date: field_2.unwrap_or_default(),
+                        affiliate_policy_version: field_3.unwrap_or_default(),
+                        auto_suspend_enabled: field_4.unwrap_or_default(),
+                        business_affinity_group: field_5.unwrap_or_default(),
+                        business_category: field_6.unwrap_or_default(),
+                        business_niche: field_7.unwrap_or_default(),
+                        cancel_enabled_for_clients: field_8.unwrap_or_default(),
+                        city: field_9.unwrap_or_default(),
+                        country: field_10.unwrap_or_default(),
+                        currency: field_11.unwrap_or_default(),
+                        customer_type: field_12.unwrap_or_default(),
+                        disable_email_service: field_13.unwrap_or_default(),
+                        domain: field_14.unwrap_or_default(),
+                        email: field_15.unwrap_or_default(),
+                        enable_depreciated_features: field_16.unwrap_or_default(),
+                        enable_new_sub_account_default_data: field_17
+                            .unwrap_or_default(),
+                        id: field_18.unwrap_or_default(),
+                        is_enterprise_account: field_19.unwrap_or_default(),
+                        is_reselling: field_20.unwrap_or_default(),
+                        is_sandbox_account: field_21.unwrap_or_default(),
+                        location_count: field_22.unwrap_or_default(),
+                        logo_url: field_23.unwrap_or_default(),
+                        name: field_24.unwrap_or_default(),
+                        onboarding_info: field_25.unwrap_or_default(),
+                        phone: field_26.unwrap_or_default(),
+                        plan: field_27.unwrap_or_default(),
+                        postal_code: field_28.unwrap_or_default(),
+                        premium_upgraded: field_29.unwrap_or_default(),
+                        privacy_policy: field_30.unwrap_or_default(),
+                        privacy_policy_accepted_by: field_31.unwrap_or_default(),
+                        privacy_policy_accepted_date: field_32.unwrap_or_default(),
+                        privacy_policy_version: field_33.unwrap_or_default(),
+                        referral_id: field_34.unwrap_or_default(),
+                        relationship_number: field_35.unwrap_or_default(),
+                        saas_settings: field_36.unwrap_or_default(),
+                        spare_domain: field_37.unwrap_or_default(),
+                        state: field_38.unwrap_or_default(),
+                        status: field_39.unwrap_or_default(),
+                        stripe_connect_id: field_40.unwrap_or_default(),
+                        subdomain: field_41.unwrap_or_default(),
+                        terms_conditions: field_42.unwrap_or_default(),
+                        terms_of_service_accepted_by: field_43.unwrap_or_default(),
+                        terms_of_service_accepted_date: field_44.unwrap_or_default(),
+                        terms_of_service_version: field_45.unwrap_or_default(),
+                        timezone: field_46.unwrap_or_default(),
+                        twilio_free_credits: field_47.unwrap_or_default(),
+                        twilio_trial_mode: field_48.unwrap_or_default(),
+                        upgrade_enabled_for_clients: field_49.unwrap_or_default(),
+                        website: field_50.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCompanyByIdSchema",
+                    FIELDS,
+                    GetCompanyByIdSchemaVisitor,
+                )
+        }
+    }
     ///`GetCompanyByIdSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCompanyByIdSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company: ::std::option::Option<GetCompanyByIdSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCompanyByIdSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["company"];
+            struct GetCompanyByIdSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCompanyByIdSuccessfulResponseDtoVisitor {
+                type Value = GetCompanyByIdSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetCompanyByIdSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetCompanyByIdSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCompanyByIdSuccessfulResponseDto {
+                        company: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCompanyByIdSuccessfulResponseDto",
+                    FIELDS,
+                    GetCompanyByIdSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`IOnboardingDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct IOnboardingDto {
         ///Set to true if it is from affiliate
         #[serde(
@@ -389,6 +885,176 @@ pub mod types {
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website_url: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for IOnboardingDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "affiliateSignup",
+                "conversationDemo",
+                "customerCount",
+                "hasJoinedImplementationCall",
+                "hasJoinedKickoffCall",
+                "haveWebsite",
+                "industryServed",
+                "kickoffActionTaken",
+                "location",
+                "locationId",
+                "metaData",
+                "pending",
+                "planId",
+                "snapshotId",
+                "tools",
+                "version",
+                "websiteUrl",
+            ];
+            struct IOnboardingDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for IOnboardingDtoVisitor {
+                type Value = IOnboardingDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (IOnboardingDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<IOnboardingDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(IOnboardingDto {
+                        affiliate_signup: field_0.unwrap_or_default(),
+                        conversation_demo: field_1.unwrap_or_default(),
+                        customer_count: field_2.unwrap_or_default(),
+                        has_joined_implementation_call: field_3.unwrap_or_default(),
+                        has_joined_kickoff_call: field_4.unwrap_or_default(),
+                        have_website: field_5.unwrap_or_default(),
+                        industry_served: field_6.unwrap_or_default(),
+                        kickoff_action_taken: field_7.unwrap_or_default(),
+                        location: field_8.unwrap_or_default(),
+                        location_id: field_9.unwrap_or_default(),
+                        meta_data: field_10.unwrap_or_default(),
+                        pending: field_11.unwrap_or_default(),
+                        plan_id: field_12.unwrap_or_default(),
+                        snapshot_id: field_13.unwrap_or_default(),
+                        tools: field_14.unwrap_or_default(),
+                        version: field_15.unwrap_or_default(),
+                        website_url: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("IOnboardingDto", FIELDS, IOnboardingDtoVisitor)
+        }
     }
     /// Error types.
     pub mod error {

@@ -42,7 +42,7 @@ pub mod types {
         }
     }
     ///`AttributionSource`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AttributionSource {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -120,8 +120,192 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub utm_source: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AttributionSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "campaign",
+                "campaignId",
+                "dclid",
+                "fbEventId",
+                "fbc",
+                "fbclid",
+                "fbp",
+                "gclid",
+                "ip",
+                "medium",
+                "mediumId",
+                "msclikid",
+                "referrer",
+                "url",
+                "userAgent",
+                "utmContent",
+                "utmMedium",
+                "utmSource",
+            ];
+            struct AttributionSourceVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AttributionSourceVisitor {
+                type Value = AttributionSource;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AttributionSource)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AttributionSource, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AttributionSource {
+                        campaign: field_0.unwrap_or_default(),
+                        campaign_id: field_1.unwrap_or_default(),
+                        dclid: field_2.unwrap_or_default(),
+                        fb_event_id: field_3.unwrap_or_default(),
+                        fbc: field_4.unwrap_or_default(),
+                        fbclid: field_5.unwrap_or_default(),
+                        fbp: field_6.unwrap_or_default(),
+                        gclid: field_7.unwrap_or_default(),
+                        ip: field_8.unwrap_or_default(),
+                        medium: field_9.unwrap_or_default(),
+                        medium_id: field_10.unwrap_or_default(),
+                        msclikid: field_11.unwrap_or_default(),
+                        referrer: field_12.unwrap_or_default(),
+                        url: field_13.unwrap_or_default(),
+                        user_agent: field_14.unwrap_or_default(),
+                        utm_content: field_15.unwrap_or_default(),
+                        utm_medium: field_16.unwrap_or_default(),
+                        utm_source: field_17.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AttributionSource",
+                    FIELDS,
+                    AttributionSourceVisitor,
+                )
+        }
+    }
     ///`CheckboxField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CheckboxField {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub field_value: ::std::vec::Vec<::std::string::String>,
@@ -130,13 +314,65 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CheckboxField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct CheckboxFieldVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CheckboxFieldVisitor {
+                type Value = CheckboxField;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CheckboxField)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CheckboxField, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CheckboxField {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CheckboxField", FIELDS, CheckboxFieldVisitor)
+        }
+    }
     impl CheckboxField {
         pub fn builder() -> builder::CheckboxField {
             Default::default()
         }
     }
     ///`ContactsBulkUpateResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactsBulkUpateResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -144,6 +380,59 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactsBulkUpateResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["ids", "success"];
+            struct ContactsBulkUpateResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ContactsBulkUpateResponseVisitor {
+                type Value = ContactsBulkUpateResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ContactsBulkUpateResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ContactsBulkUpateResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ContactsBulkUpateResponse {
+                        ids: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ContactsBulkUpateResponse",
+                    FIELDS,
+                    ContactsBulkUpateResponseVisitor,
+                )
+        }
     }
     ///`ContactsBusinessUpdate`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -218,14 +507,61 @@ pub mod types {
         }
     }
     ///`ContactsByIdSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactsByIdSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact: ::std::option::Option<GetContectByIdSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ContactsByIdSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["contact"];
+            struct ContactsByIdSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ContactsByIdSuccessfulResponseDtoVisitor {
+                type Value = ContactsByIdSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ContactsByIdSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ContactsByIdSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ContactsByIdSuccessfulResponseDto {
+                        contact: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ContactsByIdSuccessfulResponseDto",
+                    FIELDS,
+                    ContactsByIdSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`ContactsMetaSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactsMetaSchema {
         #[serde(
             rename = "currentPage",
@@ -267,8 +603,104 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ContactsMetaSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "currentPage",
+                "nextPage",
+                "nextPageUrl",
+                "prevPage",
+                "startAfter",
+                "startAfterId",
+                "total",
+            ];
+            struct ContactsMetaSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ContactsMetaSchemaVisitor {
+                type Value = ContactsMetaSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ContactsMetaSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ContactsMetaSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ContactsMetaSchema {
+                        current_page: field_0.unwrap_or_default(),
+                        next_page: field_1.unwrap_or_default(),
+                        next_page_url: field_2.unwrap_or_default(),
+                        prev_page: field_3.unwrap_or_default(),
+                        start_after: field_4.unwrap_or_default(),
+                        start_after_id: field_5.unwrap_or_default(),
+                        total: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ContactsMetaSchema",
+                    FIELDS,
+                    ContactsMetaSchemaVisitor,
+                )
+        }
+    }
     ///`ContactsSearchSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactsSearchSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -352,8 +784,192 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ContactsSearchSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "attributions",
+                "businessId",
+                "companyName",
+                "contactName",
+                "country",
+                "customFields",
+                "dateAdded",
+                "dateUpdated",
+                "email",
+                "firstName",
+                "followers",
+                "id",
+                "lastName",
+                "locationId",
+                "phone",
+                "source",
+                "tags",
+                "timezone",
+            ];
+            struct ContactsSearchSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ContactsSearchSchemaVisitor {
+                type Value = ContactsSearchSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ContactsSearchSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ContactsSearchSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ContactsSearchSchema {
+                        attributions: field_0.unwrap_or_default(),
+                        business_id: field_1.unwrap_or_default(),
+                        company_name: field_2.unwrap_or_default(),
+                        contact_name: field_3.unwrap_or_default(),
+                        country: field_4.unwrap_or_default(),
+                        custom_fields: field_5.unwrap_or_default(),
+                        date_added: field_6.unwrap_or_default(),
+                        date_updated: field_7.unwrap_or_default(),
+                        email: field_8.unwrap_or_default(),
+                        first_name: field_9.unwrap_or_default(),
+                        followers: field_10.unwrap_or_default(),
+                        id: field_11.unwrap_or_default(),
+                        last_name: field_12.unwrap_or_default(),
+                        location_id: field_13.unwrap_or_default(),
+                        phone: field_14.unwrap_or_default(),
+                        source: field_15.unwrap_or_default(),
+                        tags: field_16.unwrap_or_default(),
+                        timezone: field_17.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ContactsSearchSchema",
+                    FIELDS,
+                    ContactsSearchSchemaVisitor,
+                )
+        }
+    }
     ///`ContactsSearchSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactsSearchSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -365,15 +981,131 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<ContactsMetaSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ContactsSearchSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["contacts", "count", "meta"];
+            struct ContactsSearchSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ContactsSearchSuccessfulResponseDtoVisitor {
+                type Value = ContactsSearchSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ContactsSearchSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ContactsSearchSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ContactsSearchSuccessfulResponseDto {
+                        contacts: field_0.unwrap_or_default(),
+                        count: field_1.unwrap_or_default(),
+                        meta: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ContactsSearchSuccessfulResponseDto",
+                    FIELDS,
+                    ContactsSearchSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`ContactsWorkflowSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactsWorkflowSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ContactsWorkflowSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeded"];
+            struct ContactsWorkflowSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ContactsWorkflowSuccessfulResponseDtoVisitor {
+                type Value = ContactsWorkflowSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ContactsWorkflowSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ContactsWorkflowSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ContactsWorkflowSuccessfulResponseDto {
+                        succeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ContactsWorkflowSuccessfulResponseDto",
+                    FIELDS,
+                    ContactsWorkflowSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateAddFollowersSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateAddFollowersSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -387,15 +1119,120 @@ pub mod types {
             ::std::vec::Vec<::std::string::String>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateAddFollowersSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["followers", "followersAdded"];
+            struct CreateAddFollowersSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateAddFollowersSuccessfulResponseDtoVisitor {
+                type Value = CreateAddFollowersSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateAddFollowersSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateAddFollowersSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateAddFollowersSuccessfulResponseDto {
+                        followers: field_0.unwrap_or_default(),
+                        followers_added: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateAddFollowersSuccessfulResponseDto",
+                    FIELDS,
+                    CreateAddFollowersSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateAddTagSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateAddTagSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateAddTagSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["tags"];
+            struct CreateAddTagSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateAddTagSuccessfulResponseDtoVisitor {
+                type Value = CreateAddTagSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateAddTagSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateAddTagSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateAddTagSuccessfulResponseDto {
+                        tags: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateAddTagSuccessfulResponseDto",
+                    FIELDS,
+                    CreateAddTagSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateContactDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateContactDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -494,6 +1331,223 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateContactDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address1",
+                "assignedTo",
+                "city",
+                "companyName",
+                "country",
+                "customFields",
+                "dateOfBirth",
+                "dnd",
+                "dndSettings",
+                "email",
+                "firstName",
+                "gender",
+                "inboundDndSettings",
+                "lastName",
+                "locationId",
+                "name",
+                "phone",
+                "postalCode",
+                "source",
+                "state",
+                "tags",
+                "timezone",
+                "website",
+            ];
+            struct CreateContactDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateContactDtoVisitor {
+                type Value = CreateContactDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateContactDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateContactDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateContactDto {
+                        address1: field_0.unwrap_or_default(),
+                        assigned_to: field_1.unwrap_or_default(),
+                        city: field_2.unwrap_or_default(),
+                        company_name: field_3.unwrap_or_default(),
+                        country: field_4.unwrap_or_default(),
+                        custom_fields: field_5.unwrap_or_default(),
+                        date_of_birth: field_6.unwrap_or_default(),
+                        dnd: field_7.unwrap_or_default(),
+                        dnd_settings: field_8.unwrap_or_default(),
+                        email: field_9.unwrap_or_default(),
+                        first_name: field_10.unwrap_or_default(),
+                        gender: field_11.unwrap_or_default(),
+                        inbound_dnd_settings: field_12.unwrap_or_default(),
+                        last_name: field_13.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_14,
+                            "locationId",
+                        )?,
+                        name: field_15.unwrap_or_default(),
+                        phone: field_16.unwrap_or_default(),
+                        postal_code: field_17.unwrap_or_default(),
+                        source: field_18.unwrap_or_default(),
+                        state: field_19.unwrap_or_default(),
+                        tags: field_20.unwrap_or_default(),
+                        timezone: field_21.unwrap_or_default(),
+                        website: field_22.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CreateContactDto", FIELDS, CreateContactDtoVisitor)
+        }
+    }
     impl CreateContactDto {
         pub fn builder() -> builder::CreateContactDto {
             Default::default()
@@ -536,7 +1590,7 @@ pub mod types {
         }
     }
     ///`CreateContactSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateContactSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -711,29 +1765,513 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateContactSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address1",
+                "assignedTo",
+                "birthDay",
+                "birthMonth",
+                "bounceEmail",
+                "businessId",
+                "city",
+                "companyName",
+                "country",
+                "customFields",
+                "dateAdded",
+                "dateOfBirth",
+                "dateUpdated",
+                "deleted",
+                "dnd",
+                "dndSettings",
+                "email",
+                "emailLowerCase",
+                "firstName",
+                "firstNameLowerCase",
+                "fullNameLowerCase",
+                "id",
+                "lastName",
+                "lastNameLowerCase",
+                "lastSessionActivityAt",
+                "locationId",
+                "offers",
+                "phone",
+                "postalCode",
+                "products",
+                "source",
+                "state",
+                "tags",
+                "type",
+                "unsubscribeEmail",
+                "website",
+            ];
+            struct CreateContactSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateContactSchemaVisitor {
+                type Value = CreateContactSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateContactSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateContactSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateContactSchema {
+                        address1: field_0.unwrap_or_default(),
+                        assigned_to: field_1.unwrap_or_default(),
+                        birth_day: field_2.unwrap_or_default(),
+                        birth_month: field_3.unwrap_or_default(),
+                        bounce_email: field_4.unwrap_or_default(),
+                        business_id: field_5.unwrap_or_default(),
+                        city: field_6.unwrap_or_default(),
+                        company_name: field_7.unwrap_or_default(),
+                        country: field_8.unwrap_or_default(),
+                        custom_fields: field_9.unwrap_or_default(),
+                        date_added: field_10.unwrap_or_default(),
+                        date_of_birth: field_11.unwrap_or_default(),
+                        date_updated: field_12.unwrap_or_default(),
+                        deleted: field_13.unwrap_or_default(),
+                        dnd: field_14.unwrap_or_default(),
+                        dnd_settings: field_15.unwrap_or_default(),
+                        email: field_16.unwrap_or_default(),
+                        email_lower_case: field_17.unwrap_or_default(),
+                        first_name: field_18.unwrap_or_default(),
+                        first_name_lower_case: field_19.unwrap_or_default(),
+                        full_name_lower_case: field_20.unwrap_or_default(),
+                        id: field_21.unwrap_or_default(),
+                        last_name: field_22.unwrap_or_default(),
+                        last_name_lower_case: field_23.unwrap_or_default(),
+                        last_session_activity_at: field_24.unwrap_or_default(),
+                        location_id: field_25.unwrap_or_default(),
+                        offers: field_26.unwrap_or_default(),
+                        phone: field_27.unwrap_or_default(),
+                        postal_code: field_28.unwrap_or_default(),
+                        products: field_29.unwrap_or_default(),
+                        source: field_30.unwrap_or_default(),
+                        state: field_31.unwrap_or_default(),
+                        tags: field_32.unwrap_or_default(),
+                        type_: field_33.unwrap_or_default(),
+                        unsubscribe_email: field_34.unwrap_or_default(),
+                        website: field_35.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateContactSchema",
+                    FIELDS,
+                    CreateContactSchemaVisitor,
+                )
+        }
+    }
     ///`CreateContactsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateContactsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact: ::std::option::Option<CreateContactSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateContactsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["contact"];
+            struct CreateContactsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateContactsSuccessfulResponseDtoVisitor {
+                type Value = CreateContactsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateContactsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateContactsSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateContactsSuccessfulResponseDto {
+                        contact: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateContactsSuccessfulResponseDto",
+                    FIELDS,
+                    CreateContactsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateDeleteCantactsCampaignsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateDeleteCantactsCampaignsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateDeleteCantactsCampaignsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeded"];
+            struct CreateDeleteCantactsCampaignsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateDeleteCantactsCampaignsSuccessfulResponseDtoVisitor {
+                type Value = CreateDeleteCantactsCampaignsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (CreateDeleteCantactsCampaignsSuccessfulResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateDeleteCantactsCampaignsSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateDeleteCantactsCampaignsSuccessfulResponseDto {
+                        succeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateDeleteCantactsCampaignsSuccessfulResponseDto",
+                    FIELDS,
+                    CreateDeleteCantactsCampaignsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateDeleteTagSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateDeleteTagSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateDeleteTagSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["tags"];
+            struct CreateDeleteTagSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateDeleteTagSuccessfulResponseDtoVisitor {
+                type Value = CreateDeleteTagSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateDeleteTagSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateDeleteTagSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateDeleteTagSuccessfulResponseDto {
+                        tags: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateDeleteTagSuccessfulResponseDto",
+                    FIELDS,
+                    CreateDeleteTagSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateTaskParams`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateTaskParams {
         #[serde(
             rename = "assignedTo",
@@ -749,13 +2287,89 @@ pub mod types {
         pub due_date: ::std::string::String,
         pub title: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateTaskParams {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "body",
+                "completed",
+                "dueDate",
+                "title",
+            ];
+            struct CreateTaskParamsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateTaskParamsVisitor {
+                type Value = CreateTaskParams;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateTaskParams)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateTaskParams, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateTaskParams {
+                        assigned_to: field_0.unwrap_or_default(),
+                        body: field_1.unwrap_or_default(),
+                        completed: highlevel_runtime::lenient::required(
+                            field_2,
+                            "completed",
+                        )?,
+                        due_date: highlevel_runtime::lenient::required(
+                            field_3,
+                            "dueDate",
+                        )?,
+                        title: highlevel_runtime::lenient::required(field_4, "title")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CreateTaskParams", FIELDS, CreateTaskParamsVisitor)
+        }
+    }
     impl CreateTaskParams {
         pub fn builder() -> builder::CreateTaskParams {
             Default::default()
         }
     }
     ///`CreateWorkflowDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateWorkflowDto {
         #[serde(
             rename = "eventStartTime",
@@ -764,13 +2378,59 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_start_time: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateWorkflowDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["eventStartTime"];
+            struct CreateWorkflowDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateWorkflowDtoVisitor {
+                type Value = CreateWorkflowDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateWorkflowDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateWorkflowDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateWorkflowDto {
+                        event_start_time: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateWorkflowDto",
+                    FIELDS,
+                    CreateWorkflowDtoVisitor,
+                )
+        }
+    }
     impl CreateWorkflowDto {
         pub fn builder() -> builder::CreateWorkflowDto {
             Default::default()
         }
     }
     ///`CustomFieldSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -779,8 +2439,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "value"];
+            struct CustomFieldSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomFieldSchemaVisitor {
+                type Value = CustomFieldSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldSchema {
+                        id: field_0.unwrap_or_default(),
+                        value: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldSchema",
+                    FIELDS,
+                    CustomFieldSchemaVisitor,
+                )
+        }
+    }
     ///`CustomFieldsInputArraySchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomFieldsInputArraySchema {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub field_value: ::std::vec::Vec<::std::string::String>,
@@ -789,8 +2502,64 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputArraySchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct CustomFieldsInputArraySchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomFieldsInputArraySchemaVisitor {
+                type Value = CustomFieldsInputArraySchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldsInputArraySchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldsInputArraySchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldsInputArraySchema {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldsInputArraySchema",
+                    FIELDS,
+                    CustomFieldsInputArraySchemaVisitor,
+                )
+        }
+    }
     ///`CustomFieldsInputObjectSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomFieldsInputObjectSchema {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -799,8 +2568,65 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputObjectSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct CustomFieldsInputObjectSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomFieldsInputObjectSchemaVisitor {
+                type Value = CustomFieldsInputObjectSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldsInputObjectSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldsInputObjectSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldsInputObjectSchema {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldsInputObjectSchema",
+                    FIELDS,
+                    CustomFieldsInputObjectSchemaVisitor,
+                )
+        }
+    }
     ///`CustomFieldsInputStringSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldsInputStringSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -814,15 +2640,127 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputStringSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct CustomFieldsInputStringSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomFieldsInputStringSchemaVisitor {
+                type Value = CustomFieldsInputStringSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldsInputStringSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldsInputStringSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldsInputStringSchema {
+                        field_value: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldsInputStringSchema",
+                    FIELDS,
+                    CustomFieldsInputStringSchemaVisitor,
+                )
+        }
+    }
     ///`DeleteContactsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteContactsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteContactsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeded"];
+            struct DeleteContactsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteContactsSuccessfulResponseDtoVisitor {
+                type Value = DeleteContactsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (DeleteContactsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    DeleteContactsSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteContactsSuccessfulResponseDto {
+                        succeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteContactsSuccessfulResponseDto",
+                    FIELDS,
+                    DeleteContactsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteFollowersSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteFollowersSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -836,22 +2774,174 @@ pub mod types {
             ::std::vec::Vec<::std::string::String>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteFollowersSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["followers", "followersRemoved"];
+            struct DeleteFollowersSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteFollowersSuccessfulResponseDtoVisitor {
+                type Value = DeleteFollowersSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (DeleteFollowersSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    DeleteFollowersSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteFollowersSuccessfulResponseDto {
+                        followers: field_0.unwrap_or_default(),
+                        followers_removed: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteFollowersSuccessfulResponseDto",
+                    FIELDS,
+                    DeleteFollowersSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteNoteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteNoteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteNoteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeded"];
+            struct DeleteNoteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteNoteSuccessfulResponseDtoVisitor {
+                type Value = DeleteNoteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteNoteSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteNoteSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteNoteSuccessfulResponseDto {
+                        succeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteNoteSuccessfulResponseDto",
+                    FIELDS,
+                    DeleteNoteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteTaskSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteTaskSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteTaskSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeded"];
+            struct DeleteTaskSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteTaskSuccessfulResponseDtoVisitor {
+                type Value = DeleteTaskSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteTaskSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteTaskSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteTaskSuccessfulResponseDto {
+                        succeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteTaskSuccessfulResponseDto",
+                    FIELDS,
+                    DeleteTaskSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DndSettingSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DndSettingSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -861,13 +2951,67 @@ pub mod types {
         pub message: ::std::option::Option<::std::string::String>,
         pub status: DndSettingSchemaStatus,
     }
+    impl<'de> ::serde::Deserialize<'de> for DndSettingSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["code", "message", "status"];
+            struct DndSettingSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DndSettingSchemaVisitor {
+                type Value = DndSettingSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DndSettingSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DndSettingSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DndSettingSchema {
+                        code: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: highlevel_runtime::lenient::required(field_2, "status")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("DndSettingSchema", FIELDS, DndSettingSchemaVisitor)
+        }
+    }
     impl DndSettingSchema {
         pub fn builder() -> builder::DndSettingSchema {
             Default::default()
         }
     }
     ///`DndSettingSchemaResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DndSettingSchemaResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -879,18 +3023,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<DndSettingSchemaResponseStatus>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DndSettingSchemaResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["code", "message", "status"];
+            struct DndSettingSchemaResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DndSettingSchemaResponseVisitor {
+                type Value = DndSettingSchemaResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DndSettingSchemaResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DndSettingSchemaResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DndSettingSchemaResponse {
+                        code: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DndSettingSchemaResponse",
+                    FIELDS,
+                    DndSettingSchemaResponseVisitor,
+                )
+        }
+    }
     ///`DndSettingSchemaResponseStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DndSettingSchemaResponseStatus {
         #[serde(rename = "active")]
         Active,
@@ -902,6 +3096,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DndSettingSchemaResponseStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "active" => Self::Active,
+                    "inactive" => Self::Inactive,
+                    "permanent" => Self::Permanent,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DndSettingSchemaResponseStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -944,17 +3155,7 @@ pub mod types {
         }
     }
     ///`DndSettingSchemaStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DndSettingSchemaStatus {
         #[serde(rename = "active")]
         Active,
@@ -966,6 +3167,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DndSettingSchemaStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "active" => Self::Active,
+                    "inactive" => Self::Inactive,
+                    "permanent" => Self::Permanent,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DndSettingSchemaStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1007,7 +3225,7 @@ pub mod types {
         }
     }
     ///`DndSettingsSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DndSettingsSchema {
         #[serde(rename = "Call", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1034,13 +3252,94 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whats_app: ::std::option::Option<DndSettingSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DndSettingsSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["Call", "Email", "FB", "GMB", "SMS", "WhatsApp"];
+            struct DndSettingsSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DndSettingsSchemaVisitor {
+                type Value = DndSettingsSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DndSettingsSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DndSettingsSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DndSettingsSchema {
+                        call: field_0.unwrap_or_default(),
+                        email: field_1.unwrap_or_default(),
+                        fb: field_2.unwrap_or_default(),
+                        gmb: field_3.unwrap_or_default(),
+                        sms: field_4.unwrap_or_default(),
+                        whats_app: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DndSettingsSchema",
+                    FIELDS,
+                    DndSettingsSchemaVisitor,
+                )
+        }
+    }
     impl DndSettingsSchema {
         pub fn builder() -> builder::DndSettingsSchema {
             Default::default()
         }
     }
     ///`DndSettingsSchemaResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DndSettingsSchemaResponse {
         #[serde(rename = "Call", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1067,8 +3366,89 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whats_app: ::std::option::Option<DndSettingSchemaResponse>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DndSettingsSchemaResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["Call", "Email", "FB", "GMB", "SMS", "WhatsApp"];
+            struct DndSettingsSchemaResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DndSettingsSchemaResponseVisitor {
+                type Value = DndSettingsSchemaResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DndSettingsSchemaResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DndSettingsSchemaResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DndSettingsSchemaResponse {
+                        call: field_0.unwrap_or_default(),
+                        email: field_1.unwrap_or_default(),
+                        fb: field_2.unwrap_or_default(),
+                        gmb: field_3.unwrap_or_default(),
+                        sms: field_4.unwrap_or_default(),
+                        whats_app: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DndSettingsSchemaResponse",
+                    FIELDS,
+                    DndSettingsSchemaResponseVisitor,
+                )
+        }
+    }
     ///`FileField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FileField {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1077,15 +3457,108 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FileField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct FileFieldVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FileFieldVisitor {
+                type Value = FileField;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FileField)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FileField, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FileField {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("FileField", FIELDS, FileFieldVisitor)
+        }
+    }
     impl FileField {
         pub fn builder() -> builder::FileField {
             Default::default()
         }
     }
     ///`FollowersDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FollowersDto {
         pub followers: ::std::vec::Vec<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for FollowersDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["followers"];
+            struct FollowersDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FollowersDtoVisitor {
+                type Value = FollowersDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FollowersDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FollowersDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FollowersDto {
+                        followers: highlevel_runtime::lenient::required(
+                            field_0,
+                            "followers",
+                        )?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("FollowersDto", FIELDS, FollowersDtoVisitor)
+        }
     }
     impl FollowersDto {
         pub fn builder() -> builder::FollowersDto {
@@ -1093,7 +3566,7 @@ pub mod types {
         }
     }
     ///`GetContectByIdSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetContectByIdSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1268,15 +3741,404 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetContectByIdSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address1",
+                "assignedTo",
+                "attachments",
+                "attributionSource",
+                "businessId",
+                "city",
+                "companyName",
+                "country",
+                "customFields",
+                "dateAdded",
+                "dateOfBirth",
+                "dateUpdated",
+                "dnd",
+                "dndSettings",
+                "email",
+                "emailLowerCase",
+                "firstName",
+                "firstNameLowerCase",
+                "fullNameLowerCase",
+                "id",
+                "keyword",
+                "lastActivity",
+                "lastAttributionSource",
+                "lastName",
+                "lastNameLowerCase",
+                "locationId",
+                "name",
+                "phone",
+                "postalCode",
+                "source",
+                "ssn",
+                "state",
+                "tags",
+                "timezone",
+                "type",
+                "visitorId",
+                "website",
+            ];
+            struct GetContectByIdSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetContectByIdSchemaVisitor {
+                type Value = GetContectByIdSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetContectByIdSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetContectByIdSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetContectByIdSchema {
+                        address1: field_0.unwrap_or_default(),
+                        assigned_to: field_1.unwrap_or_default(),
+                        attachments: field_2.unwrap_or_default(),
+                        attribution_source: field_3.unwrap_or_default(),
+                        business_id: field_4.unwrap_or_default(),
+                        city: field_5.unwrap_or_default(),
+                        company_name: field_6.unwrap_or_default(),
+                        country: field_7.unwrap_or_default(),
+                        custom_fields: field_8.unwrap_or_default(),
+                        date_added: field_9.unwrap_or_default(),
+                        date_of_birth: field_10.unwrap_or_default(),
+                        date_updated: field_11.unwrap_or_default(),
+                        dnd: field_12.unwrap_or_default(),
+                        dnd_settings: field_13.unwrap_or_default(),
+                        email: field_14.unwrap_or_default(),
+                        email_lower_case: field_15.unwrap_or_default(),
+                        first_name: field_16.unwrap_or_default(),
+                        first_name_lower_case: field_17.unwrap_or_default(),
+                        full_name_lower_case: field_18.unwrap_or_default(),
+                        id: field_19.unwrap_or_default(),
+                        keyword: field_20.unwrap_or_default(),
+                        last_activity: field_21.unwrap_or_default(),
+                        last_attribution_source: field_22.unwrap_or_default(),
+                        last_name: field_23.unwrap_or_default(),
+                        last_name_lower_case: field_24.unwrap_or_default(),
+                        location_id: field_25.unwrap_or_default(),
+                        name: field_26.unwrap_or_default(),
+                        phone: field_27.unwrap_or_default(),
+                        postal_code: field_28.unwrap_or_default(),
+                        source: field_29.unwrap_or_default(),
+                        ssn: field_30.unwrap_or_default(),
+                        state: field_31.unwrap_or_default(),
+                        tags: field_32.unwrap_or_default(),
+                        timezone: field_33.unwrap_or_default(),
+                        type_: field_34.unwrap_or_default(),
+                        visitor_id: field_35.unwrap_or_default(),
+                        website: field_36.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetContectByIdSchema",
+                    FIELDS,
+                    GetContectByIdSchemaVisitor,
+                )
+        }
+    }
     ///`GetCreateUpdateNoteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCreateUpdateNoteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub note: ::std::option::Option<GetNoteSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCreateUpdateNoteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["note"];
+            struct GetCreateUpdateNoteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCreateUpdateNoteSuccessfulResponseDtoVisitor {
+                type Value = GetCreateUpdateNoteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (GetCreateUpdateNoteSuccessfulResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetCreateUpdateNoteSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCreateUpdateNoteSuccessfulResponseDto {
+                        note: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCreateUpdateNoteSuccessfulResponseDto",
+                    FIELDS,
+                    GetCreateUpdateNoteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetEventSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetEventSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1365,15 +4227,234 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetEventSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "appointmentStatus",
+                "assignedResources",
+                "assignedUserId",
+                "calendarId",
+                "contactId",
+                "dateAdded",
+                "dateUpdated",
+                "endTime",
+                "groupId",
+                "id",
+                "locationId",
+                "notes",
+                "startTime",
+                "status",
+                "title",
+                "users",
+            ];
+            struct GetEventSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetEventSchemaVisitor {
+                type Value = GetEventSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetEventSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetEventSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetEventSchema {
+                        address: field_0.unwrap_or_default(),
+                        appointment_status: field_1.unwrap_or_default(),
+                        assigned_resources: field_2.unwrap_or_default(),
+                        assigned_user_id: field_3.unwrap_or_default(),
+                        calendar_id: field_4.unwrap_or_default(),
+                        contact_id: field_5.unwrap_or_default(),
+                        date_added: field_6.unwrap_or_default(),
+                        date_updated: field_7.unwrap_or_default(),
+                        end_time: field_8.unwrap_or_default(),
+                        group_id: field_9.unwrap_or_default(),
+                        id: field_10.unwrap_or_default(),
+                        location_id: field_11.unwrap_or_default(),
+                        notes: field_12.unwrap_or_default(),
+                        start_time: field_13.unwrap_or_default(),
+                        status: field_14.unwrap_or_default(),
+                        title: field_15.unwrap_or_default(),
+                        users: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GetEventSchema", FIELDS, GetEventSchemaVisitor)
+        }
+    }
     ///`GetEventsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetEventsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub events: ::std::option::Option<::std::vec::Vec<GetEventSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetEventsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["events"];
+            struct GetEventsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetEventsSuccessfulResponseDtoVisitor {
+                type Value = GetEventsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetEventsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetEventsSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetEventsSuccessfulResponseDto {
+                        events: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetEventsSuccessfulResponseDto",
+                    FIELDS,
+                    GetEventsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetNoteSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNoteSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1409,20 +4490,218 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetNoteSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "body",
+                "color",
+                "contactId",
+                "dateAdded",
+                "id",
+                "pinned",
+                "title",
+                "userId",
+            ];
+            struct GetNoteSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetNoteSchemaVisitor {
+                type Value = GetNoteSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetNoteSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetNoteSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetNoteSchema {
+                        body: field_0.unwrap_or_default(),
+                        color: field_1.unwrap_or_default(),
+                        contact_id: field_2.unwrap_or_default(),
+                        date_added: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        pinned: field_5.unwrap_or_default(),
+                        title: field_6.unwrap_or_default(),
+                        user_id: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GetNoteSchema", FIELDS, GetNoteSchemaVisitor)
+        }
+    }
     ///`GetNotesListSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNotesListSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::vec::Vec<GetNoteSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetNotesListSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["notes"];
+            struct GetNotesListSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetNotesListSuccessfulResponseDtoVisitor {
+                type Value = GetNotesListSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetNotesListSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetNotesListSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetNotesListSuccessfulResponseDto {
+                        notes: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetNotesListSuccessfulResponseDto",
+                    FIELDS,
+                    GetNotesListSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`InboundDndSettingSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InboundDndSettingSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         pub status: InboundDndSettingSchemaStatus,
+    }
+    impl<'de> ::serde::Deserialize<'de> for InboundDndSettingSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "status"];
+            struct InboundDndSettingSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for InboundDndSettingSchemaVisitor {
+                type Value = InboundDndSettingSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (InboundDndSettingSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<InboundDndSettingSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(InboundDndSettingSchema {
+                        message: field_0.unwrap_or_default(),
+                        status: highlevel_runtime::lenient::required(field_1, "status")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "InboundDndSettingSchema",
+                    FIELDS,
+                    InboundDndSettingSchemaVisitor,
+                )
+        }
     }
     impl InboundDndSettingSchema {
         pub fn builder() -> builder::InboundDndSettingSchema {
@@ -1430,17 +4709,7 @@ pub mod types {
         }
     }
     ///`InboundDndSettingSchemaStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum InboundDndSettingSchemaStatus {
         #[serde(rename = "active")]
         Active,
@@ -1450,6 +4719,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for InboundDndSettingSchemaStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "active" => Self::Active,
+                    "inactive" => Self::Inactive,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for InboundDndSettingSchemaStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1490,11 +4775,57 @@ pub mod types {
         }
     }
     ///`InboundDndSettingsSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct InboundDndSettingsSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub all: ::std::option::Option<InboundDndSettingSchema>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for InboundDndSettingsSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["all"];
+            struct InboundDndSettingsSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for InboundDndSettingsSchemaVisitor {
+                type Value = InboundDndSettingsSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (InboundDndSettingsSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<InboundDndSettingsSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(InboundDndSettingsSchema {
+                        all: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "InboundDndSettingsSchema",
+                    FIELDS,
+                    InboundDndSettingsSchemaVisitor,
+                )
+        }
     }
     impl InboundDndSettingsSchema {
         pub fn builder() -> builder::InboundDndSettingsSchema {
@@ -1502,7 +4833,7 @@ pub mod types {
         }
     }
     ///`LargeTextField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LargeTextField {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1512,13 +4843,67 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LargeTextField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct LargeTextFieldVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LargeTextFieldVisitor {
+                type Value = LargeTextField;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LargeTextField)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LargeTextField, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LargeTextField {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("LargeTextField", FIELDS, LargeTextFieldVisitor)
+        }
+    }
     impl LargeTextField {
         pub fn builder() -> builder::LargeTextField {
             Default::default()
         }
     }
     ///`MonetoryField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MonetoryField {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1527,13 +4912,65 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for MonetoryField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct MonetoryFieldVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for MonetoryFieldVisitor {
+                type Value = MonetoryField;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (MonetoryField)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<MonetoryField, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(MonetoryField {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("MonetoryField", FIELDS, MonetoryFieldVisitor)
+        }
+    }
     impl MonetoryField {
         pub fn builder() -> builder::MonetoryField {
             Default::default()
         }
     }
     ///`MultiSelectField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MultiSelectField {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub field_value: ::std::vec::Vec<::std::string::String>,
@@ -1542,13 +4979,65 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for MultiSelectField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct MultiSelectFieldVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for MultiSelectFieldVisitor {
+                type Value = MultiSelectField;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (MultiSelectField)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<MultiSelectField, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(MultiSelectField {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("MultiSelectField", FIELDS, MultiSelectFieldVisitor)
+        }
+    }
     impl MultiSelectField {
         pub fn builder() -> builder::MultiSelectField {
             Default::default()
         }
     }
     ///`NotesDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NotesDto {
         pub body: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1567,13 +5056,80 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for NotesDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["body", "color", "pinned", "title", "userId"];
+            struct NotesDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for NotesDtoVisitor {
+                type Value = NotesDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NotesDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NotesDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NotesDto {
+                        body: highlevel_runtime::lenient::required(field_0, "body")?,
+                        color: field_1.unwrap_or_default(),
+                        pinned: field_2.unwrap_or_default(),
+                        title: field_3.unwrap_or_default(),
+                        user_id: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("NotesDto", FIELDS, NotesDtoVisitor)
+        }
+    }
     impl NotesDto {
         pub fn builder() -> builder::NotesDto {
             Default::default()
         }
     }
     ///`NumericField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NumericField {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1582,13 +5138,64 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for NumericField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct NumericFieldVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for NumericFieldVisitor {
+                type Value = NumericField;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NumericField)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NumericField, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NumericField {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("NumericField", FIELDS, NumericFieldVisitor)
+        }
+    }
     impl NumericField {
         pub fn builder() -> builder::NumericField {
             Default::default()
         }
     }
     ///`RadioField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RadioField {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1597,6 +5204,59 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RadioField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct RadioFieldVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RadioFieldVisitor {
+                type Value = RadioField;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RadioField)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RadioField, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RadioField {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("RadioField", FIELDS, RadioFieldVisitor)
+        }
     }
     impl RadioField {
         pub fn builder() -> builder::RadioField {
@@ -1633,7 +5293,7 @@ pub mod types {
         }
     }
     ///`SingleSelectField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SingleSelectField {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1643,15 +5303,112 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SingleSelectField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct SingleSelectFieldVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SingleSelectFieldVisitor {
+                type Value = SingleSelectField;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SingleSelectField)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SingleSelectField, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SingleSelectField {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SingleSelectField",
+                    FIELDS,
+                    SingleSelectFieldVisitor,
+                )
+        }
+    }
     impl SingleSelectField {
         pub fn builder() -> builder::SingleSelectField {
             Default::default()
         }
     }
     ///`TagsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TagsDto {
         pub tags: ::std::vec::Vec<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TagsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["tags"];
+            struct TagsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TagsDtoVisitor {
+                type Value = TagsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TagsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TagsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TagsDto {
+                        tags: highlevel_runtime::lenient::required(field_0, "tags")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("TagsDto", FIELDS, TagsDtoVisitor)
+        }
     }
     impl TagsDto {
         pub fn builder() -> builder::TagsDto {
@@ -1659,14 +5416,61 @@ pub mod types {
         }
     }
     ///`TaskByIsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct TaskByIsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub task: ::std::option::Option<TaskSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TaskByIsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["task"];
+            struct TaskByIsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for TaskByIsSuccessfulResponseDtoVisitor {
+                type Value = TaskByIsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TaskByIsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TaskByIsSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TaskByIsSuccessfulResponseDto {
+                        task: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TaskByIsSuccessfulResponseDto",
+                    FIELDS,
+                    TaskByIsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`TaskSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct TaskSchema {
         #[serde(
             rename = "assignedTo",
@@ -1699,15 +5503,153 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TaskSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "body",
+                "completed",
+                "contactId",
+                "dueDate",
+                "id",
+                "title",
+            ];
+            struct TaskSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TaskSchemaVisitor {
+                type Value = TaskSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TaskSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TaskSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TaskSchema {
+                        assigned_to: field_0.unwrap_or_default(),
+                        body: field_1.unwrap_or_default(),
+                        completed: field_2.unwrap_or_default(),
+                        contact_id: field_3.unwrap_or_default(),
+                        due_date: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        title: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("TaskSchema", FIELDS, TaskSchemaVisitor)
+        }
+    }
     ///`TasksListSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct TasksListSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tasks: ::std::option::Option<::std::vec::Vec<TaskSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TasksListSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["tasks"];
+            struct TasksListSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for TasksListSuccessfulResponseDtoVisitor {
+                type Value = TasksListSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TasksListSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TasksListSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TasksListSuccessfulResponseDto {
+                        tasks: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TasksListSuccessfulResponseDto",
+                    FIELDS,
+                    TasksListSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`TextField`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TextField {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1717,13 +5659,66 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TextField {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["field_value", "id", "key"];
+            struct TextFieldVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TextFieldVisitor {
+                type Value = TextField;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TextField)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TextField, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TextField {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("TextField", FIELDS, TextFieldVisitor)
+        }
+    }
     impl TextField {
         pub fn builder() -> builder::TextField {
             Default::default()
         }
     }
     ///`UpdateContactDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateContactDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1812,6 +5807,198 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateContactDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address1",
+                "assignedTo",
+                "city",
+                "country",
+                "customFields",
+                "dateOfBirth",
+                "dnd",
+                "dndSettings",
+                "email",
+                "firstName",
+                "inboundDndSettings",
+                "lastName",
+                "name",
+                "phone",
+                "postalCode",
+                "source",
+                "state",
+                "tags",
+                "timezone",
+                "website",
+            ];
+            struct UpdateContactDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateContactDtoVisitor {
+                type Value = UpdateContactDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateContactDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateContactDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateContactDto {
+                        address1: field_0.unwrap_or_default(),
+                        assigned_to: field_1.unwrap_or_default(),
+                        city: field_2.unwrap_or_default(),
+                        country: field_3.unwrap_or_default(),
+                        custom_fields: field_4.unwrap_or_default(),
+                        date_of_birth: field_5.unwrap_or_default(),
+                        dnd: field_6.unwrap_or_default(),
+                        dnd_settings: field_7.unwrap_or_default(),
+                        email: field_8.unwrap_or_default(),
+                        first_name: field_9.unwrap_or_default(),
+                        inbound_dnd_settings: field_10.unwrap_or_default(),
+                        last_name: field_11.unwrap_or_default(),
+                        name: field_12.unwrap_or_default(),
+                        phone: field_13.unwrap_or_default(),
+                        postal_code: field_14.unwrap_or_default(),
+                        source: field_15.unwrap_or_default(),
+                        state: field_16.unwrap_or_default(),
+                        tags: field_17.unwrap_or_default(),
+                        timezone: field_18.unwrap_or_default(),
+                        website: field_19.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpdateContactDto", FIELDS, UpdateContactDtoVisitor)
+        }
+    }
     impl UpdateContactDto {
         pub fn builder() -> builder::UpdateContactDto {
             Default::default()
@@ -1854,7 +6041,7 @@ pub mod types {
         }
     }
     ///`UpdateContactsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateContactsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1863,8 +6050,66 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateContactsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["contact", "succeded"];
+            struct UpdateContactsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateContactsSuccessfulResponseDtoVisitor {
+                type Value = UpdateContactsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (UpdateContactsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    UpdateContactsSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateContactsSuccessfulResponseDto {
+                        contact: field_0.unwrap_or_default(),
+                        succeded: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateContactsSuccessfulResponseDto",
+                    FIELDS,
+                    UpdateContactsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`UpdateNoteDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateNoteDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -1885,13 +6130,83 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateNoteDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["body", "color", "pinned", "title", "userId"];
+            struct UpdateNoteDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateNoteDtoVisitor {
+                type Value = UpdateNoteDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateNoteDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateNoteDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateNoteDto {
+                        body: field_0.unwrap_or_default(),
+                        color: field_1.unwrap_or_default(),
+                        pinned: field_2.unwrap_or_default(),
+                        title: field_3.unwrap_or_default(),
+                        user_id: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpdateNoteDto", FIELDS, UpdateNoteDtoVisitor)
+        }
+    }
     impl UpdateNoteDto {
         pub fn builder() -> builder::UpdateNoteDto {
             Default::default()
         }
     }
     ///`UpdateTagsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateTagsDto {
         ///list of contact ids to be processed
         pub contacts: ::std::vec::Vec<::std::string::String>,
@@ -1908,13 +6223,76 @@ pub mod types {
         ///list of tags to be added or removed
         pub tags: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateTagsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["contacts", "locationId", "removeAllTags", "tags"];
+            struct UpdateTagsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateTagsDtoVisitor {
+                type Value = UpdateTagsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateTagsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateTagsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateTagsDto {
+                        contacts: highlevel_runtime::lenient::required(
+                            field_0,
+                            "contacts",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        remove_all_tags: field_2.unwrap_or_default(),
+                        tags: highlevel_runtime::lenient::required(field_3, "tags")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpdateTagsDto", FIELDS, UpdateTagsDtoVisitor)
+        }
+    }
     impl UpdateTagsDto {
         pub fn builder() -> builder::UpdateTagsDto {
             Default::default()
         }
     }
     ///`UpdateTagsResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateTagsResponseDto {
         ///Number of errors encountered during the operation
         #[serde(
@@ -1932,8 +6310,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateTagsResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["errorCount", "responses", "succeded"];
+            struct UpdateTagsResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateTagsResponseDtoVisitor {
+                type Value = UpdateTagsResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateTagsResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateTagsResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateTagsResponseDto {
+                        error_count: field_0.unwrap_or_default(),
+                        responses: field_1.unwrap_or_default(),
+                        succeded: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateTagsResponseDto",
+                    FIELDS,
+                    UpdateTagsResponseDtoVisitor,
+                )
+        }
+    }
     ///`UpdateTaskBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateTaskBody {
         #[serde(
             rename = "assignedTo",
@@ -1957,15 +6395,138 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateTaskBody {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "body",
+                "completed",
+                "dueDate",
+                "title",
+            ];
+            struct UpdateTaskBodyVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateTaskBodyVisitor {
+                type Value = UpdateTaskBody;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateTaskBody)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateTaskBody, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateTaskBody {
+                        assigned_to: field_0.unwrap_or_default(),
+                        body: field_1.unwrap_or_default(),
+                        completed: field_2.unwrap_or_default(),
+                        due_date: field_3.unwrap_or_default(),
+                        title: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpdateTaskBody", FIELDS, UpdateTaskBodyVisitor)
+        }
+    }
     impl UpdateTaskBody {
         pub fn builder() -> builder::UpdateTaskBody {
             Default::default()
         }
     }
     ///`UpdateTaskStatusParams`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateTaskStatusParams {
         pub completed: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateTaskStatusParams {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["completed"];
+            struct UpdateTaskStatusParamsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateTaskStatusParamsVisitor {
+                type Value = UpdateTaskStatusParams;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateTaskStatusParams)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateTaskStatusParams, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateTaskStatusParams {
+                        completed: highlevel_runtime::lenient::required(
+                            field_0,
+                            "completed",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateTaskStatusParams",
+                    FIELDS,
+                    UpdateTaskStatusParamsVisitor,
+                )
+        }
     }
     impl UpdateTaskStatusParams {
         pub fn builder() -> builder::UpdateTaskStatusParams {
@@ -1973,7 +6534,7 @@ pub mod types {
         }
     }
     ///`UpsertContactDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertContactDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -2076,6 +6637,229 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpsertContactDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address1",
+                "assignedTo",
+                "city",
+                "companyName",
+                "country",
+                "createNewIfDuplicateAllowed",
+                "customFields",
+                "dateOfBirth",
+                "dnd",
+                "dndSettings",
+                "email",
+                "firstName",
+                "gender",
+                "inboundDndSettings",
+                "lastName",
+                "locationId",
+                "name",
+                "phone",
+                "postalCode",
+                "source",
+                "state",
+                "tags",
+                "timezone",
+                "website",
+            ];
+            struct UpsertContactDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertContactDtoVisitor {
+                type Value = UpsertContactDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertContactDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertContactDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertContactDto {
+                        address1: field_0.unwrap_or_default(),
+                        assigned_to: field_1.unwrap_or_default(),
+                        city: field_2.unwrap_or_default(),
+                        company_name: field_3.unwrap_or_default(),
+                        country: field_4.unwrap_or_default(),
+                        create_new_if_duplicate_allowed: field_5.unwrap_or_default(),
+                        custom_fields: field_6.unwrap_or_default(),
+                        date_of_birth: field_7.unwrap_or_default(),
+                        dnd: field_8.unwrap_or_default(),
+                        dnd_settings: field_9.unwrap_or_default(),
+                        email: field_10.unwrap_or_default(),
+                        first_name: field_11.unwrap_or_default(),
+                        gender: field_12.unwrap_or_default(),
+                        inbound_dnd_settings: field_13.unwrap_or_default(),
+                        last_name: field_14.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_15,
+                            "locationId",
+                        )?,
+                        name: field_16.unwrap_or_default(),
+                        phone: field_17.unwrap_or_default(),
+                        postal_code: field_18.unwrap_or_default(),
+                        source: field_19.unwrap_or_default(),
+                        state: field_20.unwrap_or_default(),
+                        tags: field_21.unwrap_or_default(),
+                        timezone: field_22.unwrap_or_default(),
+                        website: field_23.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpsertContactDto", FIELDS, UpsertContactDtoVisitor)
+        }
+    }
     impl UpsertContactDto {
         pub fn builder() -> builder::UpsertContactDto {
             Default::default()
@@ -2118,7 +6902,7 @@ pub mod types {
         }
     }
     ///`UpsertContactsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpsertContactsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -2132,6 +6916,71 @@ pub mod types {
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertContactsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["contact", "new", "traceId"];
+            struct UpsertContactsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpsertContactsSuccessfulResponseDtoVisitor {
+                type Value = UpsertContactsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (UpsertContactsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    UpsertContactsSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertContactsSuccessfulResponseDto {
+                        contact: field_0.unwrap_or_default(),
+                        new: field_1.unwrap_or_default(),
+                        trace_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpsertContactsSuccessfulResponseDto",
+                    FIELDS,
+                    UpsertContactsSuccessfulResponseDtoVisitor,
+                )
+        }
     }
     /// Types for composing complex structures.
     pub mod builder {

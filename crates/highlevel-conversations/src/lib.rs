@@ -13,10 +13,57 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AddMessageAttachmentsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AddMessageAttachmentsDto {
         ///Array of attachment URLs to set on the message (replaces existing). Maximum 5 URLs.
         pub attachments: ::std::vec::Vec<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AddMessageAttachmentsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["attachments"];
+            struct AddMessageAttachmentsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AddMessageAttachmentsDtoVisitor {
+                type Value = AddMessageAttachmentsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AddMessageAttachmentsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AddMessageAttachmentsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AddMessageAttachmentsDto {
+                        attachments: highlevel_runtime::lenient::required(
+                            field_0,
+                            "attachments",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AddMessageAttachmentsDto",
+                    FIELDS,
+                    AddMessageAttachmentsDtoVisitor,
+                )
+        }
     }
     impl AddMessageAttachmentsDto {
         pub fn builder() -> builder::AddMessageAttachmentsDto {
@@ -24,7 +71,7 @@ pub mod types {
         }
     }
     ///`CallDataDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CallDataDto {
         ///Phone number of the dialer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -39,23 +86,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CallDataDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["from", "status", "to"];
+            struct CallDataDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CallDataDtoVisitor {
+                type Value = CallDataDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CallDataDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CallDataDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CallDataDto {
+                        from: field_0.unwrap_or_default(),
+                        status: field_1.unwrap_or_default(),
+                        to: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("CallDataDto", FIELDS, CallDataDtoVisitor)
+        }
+    }
     impl CallDataDto {
         pub fn builder() -> builder::CallDataDto {
             Default::default()
         }
     }
     ///Call status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CallDataDtoStatus {
         #[serde(rename = "pending")]
         Pending,
@@ -77,6 +169,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CallDataDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "pending" => Self::Pending,
+                    "completed" => Self::Completed,
+                    "answered" => Self::Answered,
+                    "busy" => Self::Busy,
+                    "no-answer" => Self::NoAnswer,
+                    "failed" => Self::Failed,
+                    "canceled" => Self::Canceled,
+                    "voicemail" => Self::Voicemail,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CallDataDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -128,7 +242,7 @@ pub mod types {
         }
     }
     ///`CancelScheduledResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CancelScheduledResponseDto {
         ///Error message of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -139,8 +253,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CancelScheduledResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "status"];
+            struct CancelScheduledResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CancelScheduledResponseDtoVisitor {
+                type Value = CancelScheduledResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CancelScheduledResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CancelScheduledResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CancelScheduledResponseDto {
+                        message: field_0.unwrap_or_default(),
+                        status: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CancelScheduledResponseDto",
+                    FIELDS,
+                    CancelScheduledResponseDtoVisitor,
+                )
+        }
+    }
     ///`CompleteFileUploadDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CompleteFileUploadDto {
         ///Conversation ID
         #[serde(rename = "conversationId")]
@@ -157,13 +324,98 @@ pub mod types {
         #[serde(rename = "uploadId")]
         pub upload_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CompleteFileUploadDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "conversationId",
+                "filePath",
+                "filename",
+                "locationId",
+                "uploadId",
+            ];
+            struct CompleteFileUploadDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CompleteFileUploadDtoVisitor {
+                type Value = CompleteFileUploadDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CompleteFileUploadDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CompleteFileUploadDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CompleteFileUploadDto {
+                        conversation_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "conversationId",
+                        )?,
+                        file_path: highlevel_runtime::lenient::required(
+                            field_1,
+                            "filePath",
+                        )?,
+                        filename: highlevel_runtime::lenient::required(
+                            field_2,
+                            "filename",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "locationId",
+                        )?,
+                        upload_id: highlevel_runtime::lenient::required(
+                            field_4,
+                            "uploadId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CompleteFileUploadDto",
+                    FIELDS,
+                    CompleteFileUploadDtoVisitor,
+                )
+        }
+    }
     impl CompleteFileUploadDto {
         pub fn builder() -> builder::CompleteFileUploadDto {
             Default::default()
         }
     }
     ///`CompleteFileUploadResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CompleteFileUploadResponseDto {
         ///File metadata
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -179,8 +431,58 @@ pub mod types {
             ::serde_json::Value,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CompleteFileUploadResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["metadata", "uploadedFiles"];
+            struct CompleteFileUploadResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CompleteFileUploadResponseDtoVisitor {
+                type Value = CompleteFileUploadResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CompleteFileUploadResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CompleteFileUploadResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CompleteFileUploadResponseDto {
+                        metadata: field_0.unwrap_or_default(),
+                        uploaded_files: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CompleteFileUploadResponseDto",
+                    FIELDS,
+                    CompleteFileUploadResponseDtoVisitor,
+                )
+        }
+    }
     ///`ConversationCreateResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ConversationCreateResponseDto {
         ///Unique identifier of the team member assigned to this conversation
         #[serde(
@@ -233,8 +535,113 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConversationCreateResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "contactId",
+                "dateAdded",
+                "dateUpdated",
+                "deleted",
+                "id",
+                "lastMessageDate",
+                "locationId",
+            ];
+            struct ConversationCreateResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ConversationCreateResponseDtoVisitor {
+                type Value = ConversationCreateResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ConversationCreateResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ConversationCreateResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConversationCreateResponseDto {
+                        assigned_to: field_0.unwrap_or_default(),
+                        contact_id: field_1.unwrap_or_default(),
+                        date_added: field_2.unwrap_or_default(),
+                        date_updated: field_3.unwrap_or_default(),
+                        deleted: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        last_message_date: field_6.unwrap_or_default(),
+                        location_id: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ConversationCreateResponseDto",
+                    FIELDS,
+                    ConversationCreateResponseDtoVisitor,
+                )
+        }
+    }
     ///`ConversationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ConversationDto {
         ///Assigned User ID as string
         #[serde(
@@ -309,18 +716,140 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConversationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "contactId",
+                "deleted",
+                "id",
+                "inbox",
+                "lastMessageBody",
+                "lastMessageDate",
+                "lastMessageType",
+                "locationId",
+                "starred",
+                "unreadCount",
+                "userId",
+            ];
+            struct ConversationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ConversationDtoVisitor {
+                type Value = ConversationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ConversationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ConversationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConversationDto {
+                        assigned_to: field_0.unwrap_or_default(),
+                        contact_id: field_1.unwrap_or_default(),
+                        deleted: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        inbox: field_4.unwrap_or_default(),
+                        last_message_body: field_5.unwrap_or_default(),
+                        last_message_date: field_6.unwrap_or_default(),
+                        last_message_type: field_7.unwrap_or_default(),
+                        location_id: field_8.unwrap_or_default(),
+                        starred: field_9.unwrap_or_default(),
+                        unread_count: field_10.unwrap_or_default(),
+                        user_id: field_11.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("ConversationDto", FIELDS, ConversationDtoVisitor)
+        }
+    }
     ///Type of the last message sent/received in the conversation.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ConversationDtoLastMessageType {
         #[serde(rename = "TYPE_CALL")]
         TypeCall,
@@ -410,6 +939,64 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationDtoLastMessageType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "TYPE_CALL" => Self::TypeCall,
+                    "TYPE_SMS" => Self::TypeSms,
+                    "TYPE_RCS" => Self::TypeRcs,
+                    "TYPE_EMAIL" => Self::TypeEmail,
+                    "TYPE_SMS_REVIEW_REQUEST" => Self::TypeSmsReviewRequest,
+                    "TYPE_WEBCHAT" => Self::TypeWebchat,
+                    "TYPE_SMS_NO_SHOW_REQUEST" => Self::TypeSmsNoShowRequest,
+                    "TYPE_CAMPAIGN_SMS" => Self::TypeCampaignSms,
+                    "TYPE_CAMPAIGN_CALL" => Self::TypeCampaignCall,
+                    "TYPE_CAMPAIGN_EMAIL" => Self::TypeCampaignEmail,
+                    "TYPE_CAMPAIGN_VOICEMAIL" => Self::TypeCampaignVoicemail,
+                    "TYPE_FACEBOOK" => Self::TypeFacebook,
+                    "TYPE_CAMPAIGN_FACEBOOK" => Self::TypeCampaignFacebook,
+                    "TYPE_CAMPAIGN_MANUAL_CALL" => Self::TypeCampaignManualCall,
+                    "TYPE_CAMPAIGN_MANUAL_SMS" => Self::TypeCampaignManualSms,
+                    "TYPE_GMB" => Self::TypeGmb,
+                    "TYPE_CAMPAIGN_GMB" => Self::TypeCampaignGmb,
+                    "TYPE_REVIEW" => Self::TypeReview,
+                    "TYPE_INSTAGRAM" => Self::TypeInstagram,
+                    "TYPE_WHATSAPP" => Self::TypeWhatsapp,
+                    "TYPE_CUSTOM_SMS" => Self::TypeCustomSms,
+                    "TYPE_CUSTOM_EMAIL" => Self::TypeCustomEmail,
+                    "TYPE_CUSTOM_PROVIDER_SMS" => Self::TypeCustomProviderSms,
+                    "TYPE_CUSTOM_PROVIDER_EMAIL" => Self::TypeCustomProviderEmail,
+                    "TYPE_IVR_CALL" => Self::TypeIvrCall,
+                    "TYPE_ACTIVITY_CONTACT" => Self::TypeActivityContact,
+                    "TYPE_ACTIVITY_INVOICE" => Self::TypeActivityInvoice,
+                    "TYPE_ACTIVITY_PAYMENT" => Self::TypeActivityPayment,
+                    "TYPE_ACTIVITY_OPPORTUNITY" => Self::TypeActivityOpportunity,
+                    "TYPE_LIVE_CHAT" => Self::TypeLiveChat,
+                    "TYPE_LIVE_CHAT_INFO_MESSAGE" => Self::TypeLiveChatInfoMessage,
+                    "TYPE_ACTIVITY_APPOINTMENT" => Self::TypeActivityAppointment,
+                    "TYPE_FACEBOOK_COMMENT" => Self::TypeFacebookComment,
+                    "TYPE_INSTAGRAM_COMMENT" => Self::TypeInstagramComment,
+                    "TYPE_CUSTOM_CALL" => Self::TypeCustomCall,
+                    "TYPE_INTERNAL_COMMENT" => Self::TypeInternalComment,
+                    "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG" => {
+                        Self::TypeActivityEmployeeActionLog
+                    }
+                    "TYPE_TIKTOK" => Self::TypeTiktok,
+                    "TYPE_TIKTOK_COMMENT" => Self::TypeTiktokComment,
+                    "TYPE_ACTIVITY_WHATSAPP" => Self::TypeActivityWhatsapp,
+                    "TYPE_FORM_SUBMISSION" => Self::TypeFormSubmission,
+                    "TYPE_SMS_REACTION" => Self::TypeSmsReaction,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ConversationDtoLastMessageType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -538,7 +1125,7 @@ pub mod types {
         }
     }
     ///`ConversationSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ConversationSchema {
         ///Contact Id
         #[serde(
@@ -627,18 +1214,168 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConversationSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "contactId",
+                "contactName",
+                "dateAdded",
+                "dateUpdated",
+                "email",
+                "fullName",
+                "id",
+                "lastMessageBody",
+                "lastMessageDate",
+                "lastMessageType",
+                "locationId",
+                "phone",
+                "sort",
+                "type",
+                "unreadCount",
+            ];
+            struct ConversationSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ConversationSchemaVisitor {
+                type Value = ConversationSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ConversationSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ConversationSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConversationSchema {
+                        contact_id: field_0.unwrap_or_default(),
+                        contact_name: field_1.unwrap_or_default(),
+                        date_added: field_2.unwrap_or_default(),
+                        date_updated: field_3.unwrap_or_default(),
+                        email: field_4.unwrap_or_default(),
+                        full_name: field_5.unwrap_or_default(),
+                        id: field_6.unwrap_or_default(),
+                        last_message_body: field_7.unwrap_or_default(),
+                        last_message_date: field_8.unwrap_or_default(),
+                        last_message_type: field_9.unwrap_or_default(),
+                        location_id: field_10.unwrap_or_default(),
+                        phone: field_11.unwrap_or_default(),
+                        sort: field_12.unwrap_or_default(),
+                        type_: field_13.unwrap_or_default(),
+                        unread_count: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ConversationSchema",
+                    FIELDS,
+                    ConversationSchemaVisitor,
+                )
+        }
+    }
     ///Channel/type of the most recent message (SMS, Email, Call, etc)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ConversationSchemaLastMessageType {
         #[serde(rename = "TYPE_CALL")]
         TypeCall,
@@ -728,6 +1465,64 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationSchemaLastMessageType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "TYPE_CALL" => Self::TypeCall,
+                    "TYPE_SMS" => Self::TypeSms,
+                    "TYPE_RCS" => Self::TypeRcs,
+                    "TYPE_EMAIL" => Self::TypeEmail,
+                    "TYPE_SMS_REVIEW_REQUEST" => Self::TypeSmsReviewRequest,
+                    "TYPE_WEBCHAT" => Self::TypeWebchat,
+                    "TYPE_SMS_NO_SHOW_REQUEST" => Self::TypeSmsNoShowRequest,
+                    "TYPE_CAMPAIGN_SMS" => Self::TypeCampaignSms,
+                    "TYPE_CAMPAIGN_CALL" => Self::TypeCampaignCall,
+                    "TYPE_CAMPAIGN_EMAIL" => Self::TypeCampaignEmail,
+                    "TYPE_CAMPAIGN_VOICEMAIL" => Self::TypeCampaignVoicemail,
+                    "TYPE_FACEBOOK" => Self::TypeFacebook,
+                    "TYPE_CAMPAIGN_FACEBOOK" => Self::TypeCampaignFacebook,
+                    "TYPE_CAMPAIGN_MANUAL_CALL" => Self::TypeCampaignManualCall,
+                    "TYPE_CAMPAIGN_MANUAL_SMS" => Self::TypeCampaignManualSms,
+                    "TYPE_GMB" => Self::TypeGmb,
+                    "TYPE_CAMPAIGN_GMB" => Self::TypeCampaignGmb,
+                    "TYPE_REVIEW" => Self::TypeReview,
+                    "TYPE_INSTAGRAM" => Self::TypeInstagram,
+                    "TYPE_WHATSAPP" => Self::TypeWhatsapp,
+                    "TYPE_CUSTOM_SMS" => Self::TypeCustomSms,
+                    "TYPE_CUSTOM_EMAIL" => Self::TypeCustomEmail,
+                    "TYPE_CUSTOM_PROVIDER_SMS" => Self::TypeCustomProviderSms,
+                    "TYPE_CUSTOM_PROVIDER_EMAIL" => Self::TypeCustomProviderEmail,
+                    "TYPE_IVR_CALL" => Self::TypeIvrCall,
+                    "TYPE_ACTIVITY_CONTACT" => Self::TypeActivityContact,
+                    "TYPE_ACTIVITY_INVOICE" => Self::TypeActivityInvoice,
+                    "TYPE_ACTIVITY_PAYMENT" => Self::TypeActivityPayment,
+                    "TYPE_ACTIVITY_OPPORTUNITY" => Self::TypeActivityOpportunity,
+                    "TYPE_LIVE_CHAT" => Self::TypeLiveChat,
+                    "TYPE_LIVE_CHAT_INFO_MESSAGE" => Self::TypeLiveChatInfoMessage,
+                    "TYPE_ACTIVITY_APPOINTMENT" => Self::TypeActivityAppointment,
+                    "TYPE_FACEBOOK_COMMENT" => Self::TypeFacebookComment,
+                    "TYPE_INSTAGRAM_COMMENT" => Self::TypeInstagramComment,
+                    "TYPE_CUSTOM_CALL" => Self::TypeCustomCall,
+                    "TYPE_INTERNAL_COMMENT" => Self::TypeInternalComment,
+                    "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG" => {
+                        Self::TypeActivityEmployeeActionLog
+                    }
+                    "TYPE_TIKTOK" => Self::TypeTiktok,
+                    "TYPE_TIKTOK_COMMENT" => Self::TypeTiktokComment,
+                    "TYPE_ACTIVITY_WHATSAPP" => Self::TypeActivityWhatsapp,
+                    "TYPE_FORM_SUBMISSION" => Self::TypeFormSubmission,
+                    "TYPE_SMS_REACTION" => Self::TypeSmsReaction,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ConversationSchemaLastMessageType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -856,17 +1651,7 @@ pub mod types {
         }
     }
     ///Primary channel/type of the conversation (Phone, Email, etc)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ConversationSchemaType {
         #[serde(rename = "TYPE_PHONE")]
         TypePhone,
@@ -882,6 +1667,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationSchemaType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "TYPE_PHONE" => Self::TypePhone,
+                    "TYPE_EMAIL" => Self::TypeEmail,
+                    "TYPE_FB_MESSENGER" => Self::TypeFbMessenger,
+                    "TYPE_REVIEW" => Self::TypeReview,
+                    "TYPE_GROUP_SMS" => Self::TypeGroupSms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ConversationSchemaType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -927,7 +1731,7 @@ pub mod types {
         }
     }
     ///`CreateConversationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateConversationDto {
         ///Contact ID as string
         #[serde(rename = "contactId")]
@@ -936,13 +1740,68 @@ pub mod types {
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateConversationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["contactId", "locationId"];
+            struct CreateConversationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateConversationDtoVisitor {
+                type Value = CreateConversationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateConversationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateConversationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateConversationDto {
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "contactId",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateConversationDto",
+                    FIELDS,
+                    CreateConversationDtoVisitor,
+                )
+        }
+    }
     impl CreateConversationDto {
         pub fn builder() -> builder::CreateConversationDto {
             Default::default()
         }
     }
     ///`CreateConversationSuccessResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateConversationSuccessResponse {
         ///Conversation data of the provided conversation ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -953,8 +1812,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateConversationSuccessResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["conversation", "success"];
+            struct CreateConversationSuccessResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateConversationSuccessResponseVisitor {
+                type Value = CreateConversationSuccessResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateConversationSuccessResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateConversationSuccessResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateConversationSuccessResponse {
+                        conversation: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateConversationSuccessResponse",
+                    FIELDS,
+                    CreateConversationSuccessResponseVisitor,
+                )
+        }
+    }
     ///`CreateCustomSubtypeDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateCustomSubtypeDto {
         ///Communication channel
         pub channel: CreateCustomSubtypeDtoChannel,
@@ -967,23 +1880,80 @@ pub mod types {
         ///Name of the custom subtype (max 100 characters)
         pub name: CreateCustomSubtypeDtoName,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCustomSubtypeDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["channel", "description", "language", "name"];
+            struct CreateCustomSubtypeDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateCustomSubtypeDtoVisitor {
+                type Value = CreateCustomSubtypeDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateCustomSubtypeDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateCustomSubtypeDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCustomSubtypeDto {
+                        channel: highlevel_runtime::lenient::required(
+                            field_0,
+                            "channel",
+                        )?,
+                        description: field_1.unwrap_or_default(),
+                        language: highlevel_runtime::lenient::required(
+                            field_2,
+                            "language",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCustomSubtypeDto",
+                    FIELDS,
+                    CreateCustomSubtypeDtoVisitor,
+                )
+        }
+    }
     impl CreateCustomSubtypeDto {
         pub fn builder() -> builder::CreateCustomSubtypeDto {
             Default::default()
         }
     }
     ///Communication channel
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCustomSubtypeDtoChannel {
         #[serde(rename = "email")]
         Email,
@@ -993,6 +1963,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCustomSubtypeDtoChannel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    "sms" => Self::Sms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCustomSubtypeDtoChannel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1143,22 +2129,124 @@ pub mod types {
         }
     }
     ///`CreateLiveChatMessageFeedbackResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateLiveChatMessageFeedbackResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateLiveChatMessageFeedbackResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct CreateLiveChatMessageFeedbackResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateLiveChatMessageFeedbackResponseVisitor {
+                type Value = CreateLiveChatMessageFeedbackResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateLiveChatMessageFeedbackResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateLiveChatMessageFeedbackResponse,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateLiveChatMessageFeedbackResponse {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateLiveChatMessageFeedbackResponse",
+                    FIELDS,
+                    CreateLiveChatMessageFeedbackResponseVisitor,
+                )
+        }
+    }
     ///`DeleteConversationSuccessfulResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteConversationSuccessfulResponse {
         ///Boolean value as the API response.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteConversationSuccessfulResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct DeleteConversationSuccessfulResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteConversationSuccessfulResponseVisitor {
+                type Value = DeleteConversationSuccessfulResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (DeleteConversationSuccessfulResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    DeleteConversationSuccessfulResponse,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteConversationSuccessfulResponse {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteConversationSuccessfulResponse",
+                    FIELDS,
+                    DeleteConversationSuccessfulResponseVisitor,
+                )
+        }
+    }
     ///`ErrorDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ErrorDto {
         ///Error Code
         pub code: ::std::string::String,
@@ -1168,23 +2256,65 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for ErrorDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["code", "message", "type"];
+            struct ErrorDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ErrorDtoVisitor {
+                type Value = ErrorDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ErrorDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ErrorDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ErrorDto {
+                        code: highlevel_runtime::lenient::required(field_0, "code")?,
+                        message: highlevel_runtime::lenient::required(
+                            field_1,
+                            "message",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_2, "type")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("ErrorDto", FIELDS, ErrorDtoVisitor)
+        }
+    }
     impl ErrorDto {
         pub fn builder() -> builder::ErrorDto {
             Default::default()
         }
     }
     ///`ExportMessagesByLocationChannel`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ExportMessagesByLocationChannel {
         Call,
         #[serde(rename = "SMS")]
@@ -1197,6 +2327,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ExportMessagesByLocationChannel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "Call" => Self::Call,
+                    "SMS" => Self::Sms,
+                    "Email" => Self::Email,
+                    "WhatsApp" => Self::WhatsApp,
+                    "Instagram" => Self::Instagram,
+                    "Facebook" => Self::Facebook,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationChannel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1245,17 +2395,7 @@ pub mod types {
         }
     }
     ///`ExportMessagesByLocationSortBy`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ExportMessagesByLocationSortBy {
         #[serde(rename = "createdAt")]
         CreatedAt,
@@ -1265,6 +2405,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ExportMessagesByLocationSortBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "createdAt" => Self::CreatedAt,
+                    "updatedAt" => Self::UpdatedAt,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationSortBy {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1310,17 +2466,7 @@ pub mod types {
         }
     }
     ///`ExportMessagesByLocationSortOrder`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ExportMessagesByLocationSortOrder {
         #[serde(rename = "asc")]
         Asc,
@@ -1330,6 +2476,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ExportMessagesByLocationSortOrder {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "asc" => Self::Asc,
+                    "desc" => Self::Desc,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationSortOrder {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1375,7 +2537,7 @@ pub mod types {
         }
     }
     ///`ExportMessagesResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ExportMessagesResponseDto {
         ///Array of messages
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1393,8 +2555,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ExportMessagesResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["messages", "nextCursor", "total"];
+            struct ExportMessagesResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ExportMessagesResponseDtoVisitor {
+                type Value = ExportMessagesResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ExportMessagesResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ExportMessagesResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ExportMessagesResponseDto {
+                        messages: field_0.unwrap_or_default(),
+                        next_cursor: field_1.unwrap_or_default(),
+                        total: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ExportMessagesResponseDto",
+                    FIELDS,
+                    ExportMessagesResponseDtoVisitor,
+                )
+        }
+    }
     ///`ForwardConfigDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ForwardConfigDto {
         ///Email Message ID of the specific email being forwarded (source) - Required for single email forward, ignored for thread forward
         #[serde(
@@ -1456,13 +2678,122 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_email: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ForwardConfigDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "emailMessageId",
+                "forwardWholeThread",
+                "isForwarded",
+                "messageId",
+                "recipientContactId",
+                "recipientConversationId",
+                "sourceContactId",
+                "sourceConversationId",
+                "toEmail",
+            ];
+            struct ForwardConfigDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ForwardConfigDtoVisitor {
+                type Value = ForwardConfigDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ForwardConfigDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ForwardConfigDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ForwardConfigDto {
+                        email_message_id: field_0.unwrap_or_default(),
+                        forward_whole_thread: field_1.unwrap_or_default(),
+                        is_forwarded: highlevel_runtime::lenient::required(
+                            field_2,
+                            "isForwarded",
+                        )?,
+                        message_id: field_3.unwrap_or_default(),
+                        recipient_contact_id: field_4.unwrap_or_default(),
+                        recipient_conversation_id: field_5.unwrap_or_default(),
+                        source_contact_id: field_6.unwrap_or_default(),
+                        source_conversation_id: field_7.unwrap_or_default(),
+                        to_email: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("ForwardConfigDto", FIELDS, ForwardConfigDtoVisitor)
+        }
+    }
     impl ForwardConfigDto {
         pub fn builder() -> builder::ForwardConfigDto {
             Default::default()
         }
     }
     ///`ForwardResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ForwardResponseDto {
         ///Email Message ID of the forwarded email (source)
         #[serde(
@@ -1521,8 +2852,112 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_conversation_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ForwardResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "emailMessageId",
+                "forwardToEmail",
+                "forwardWholeThread",
+                "messageId",
+                "recipientContactId",
+                "recipientConversationId",
+                "sourceContactId",
+                "sourceConversationId",
+            ];
+            struct ForwardResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ForwardResponseDtoVisitor {
+                type Value = ForwardResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ForwardResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ForwardResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ForwardResponseDto {
+                        email_message_id: field_0.unwrap_or_default(),
+                        forward_to_email: field_1.unwrap_or_default(),
+                        forward_whole_thread: field_2.unwrap_or_default(),
+                        message_id: field_3.unwrap_or_default(),
+                        recipient_contact_id: field_4.unwrap_or_default(),
+                        recipient_conversation_id: field_5.unwrap_or_default(),
+                        source_contact_id: field_6.unwrap_or_default(),
+                        source_conversation_id: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ForwardResponseDto",
+                    FIELDS,
+                    ForwardResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetConversationByIdResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetConversationByIdResponse {
         ///Unique identifier of the team member currently responsible for handling this conversation
         #[serde(
@@ -1573,8 +3008,120 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetConversationByIdResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "contactId",
+                "deleted",
+                "id",
+                "inbox",
+                "locationId",
+                "starred",
+                "type",
+                "unreadCount",
+            ];
+            struct GetConversationByIdResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetConversationByIdResponseVisitor {
+                type Value = GetConversationByIdResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetConversationByIdResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetConversationByIdResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetConversationByIdResponse {
+                        assigned_to: field_0.unwrap_or_default(),
+                        contact_id: field_1.unwrap_or_default(),
+                        deleted: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        inbox: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        starred: field_6.unwrap_or_default(),
+                        type_: field_7.unwrap_or_default(),
+                        unread_count: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetConversationByIdResponse",
+                    FIELDS,
+                    GetConversationByIdResponseVisitor,
+                )
+        }
+    }
     ///`GetConversationSuccessfulResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetConversationSuccessfulResponse {
         ///Conversation data of the provided conversation ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1585,8 +3132,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetConversationSuccessfulResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["conversation", "success"];
+            struct GetConversationSuccessfulResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetConversationSuccessfulResponseVisitor {
+                type Value = GetConversationSuccessfulResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetConversationSuccessfulResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetConversationSuccessfulResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetConversationSuccessfulResponse {
+                        conversation: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetConversationSuccessfulResponse",
+                    FIELDS,
+                    GetConversationSuccessfulResponseVisitor,
+                )
+        }
+    }
     ///`GetEmailMessageResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetEmailMessageResponseDto {
         ///External Id
         #[serde(
@@ -1689,18 +3290,216 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetEmailMessageResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "attachments",
+                "bcc",
+                "body",
+                "cc",
+                "contactId",
+                "contentType",
+                "conversationId",
+                "conversationProviderId",
+                "dateAdded",
+                "direction",
+                "from",
+                "id",
+                "locationId",
+                "provider",
+                "replyToMessageId",
+                "source",
+                "status",
+                "subject",
+                "threadId",
+                "to",
+            ];
+            struct GetEmailMessageResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetEmailMessageResponseDtoVisitor {
+                type Value = GetEmailMessageResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetEmailMessageResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetEmailMessageResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetEmailMessageResponseDto {
+                        alt_id: field_0.unwrap_or_default(),
+                        attachments: field_1.unwrap_or_default(),
+                        bcc: field_2.unwrap_or_default(),
+                        body: field_3.unwrap_or_default(),
+                        cc: field_4.unwrap_or_default(),
+                        contact_id: field_5.unwrap_or_default(),
+                        content_type: field_6.unwrap_or_default(),
+                        conversation_id: field_7.unwrap_or_default(),
+                        conversation_provider_id: field_8.unwrap_or_default(),
+                        date_added: field_9.unwrap_or_default(),
+                        direction: field_10.unwrap_or_default(),
+                        from: field_11.unwrap_or_default(),
+                        id: field_12.unwrap_or_default(),
+                        location_id: field_13.unwrap_or_default(),
+                        provider: field_14.unwrap_or_default(),
+                        reply_to_message_id: field_15.unwrap_or_default(),
+                        source: field_16.unwrap_or_default(),
+                        status: field_17.unwrap_or_default(),
+                        subject: field_18.unwrap_or_default(),
+                        thread_id: field_19.unwrap_or_default(),
+                        to: field_20.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetEmailMessageResponseDto",
+                    FIELDS,
+                    GetEmailMessageResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetEmailMessageResponseDtoDirection`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailMessageResponseDtoDirection {
         #[serde(rename = "inbound")]
         Inbound,
@@ -1710,6 +3509,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetEmailMessageResponseDtoDirection {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "inbound" => Self::Inbound,
+                    "outbound" => Self::Outbound,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoDirection {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1750,17 +3565,7 @@ pub mod types {
         }
     }
     ///Email source
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailMessageResponseDtoSource {
         #[serde(rename = "workflow")]
         Workflow,
@@ -1776,6 +3581,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetEmailMessageResponseDtoSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "workflow" => Self::Workflow,
+                    "bulk_actions" => Self::BulkActions,
+                    "campaign" => Self::Campaign,
+                    "api" => Self::Api,
+                    "app" => Self::App,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoSource {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1822,17 +3646,7 @@ pub mod types {
         }
     }
     ///`GetEmailMessageResponseDtoStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailMessageResponseDtoStatus {
         #[serde(rename = "pending")]
         Pending,
@@ -1856,6 +3670,29 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetEmailMessageResponseDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "pending" => Self::Pending,
+                    "scheduled" => Self::Scheduled,
+                    "sent" => Self::Sent,
+                    "delivered" => Self::Delivered,
+                    "read" => Self::Read,
+                    "undelivered" => Self::Undelivered,
+                    "connected" => Self::Connected,
+                    "failed" => Self::Failed,
+                    "opened" => Self::Opened,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1910,7 +3747,7 @@ pub mod types {
         }
     }
     ///`GetMessageResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetMessageResponseDto {
         ///An array of attachment URLs. Attachments will be empty for Call and Voicemails, type 1 and 10. Please use get call recording API to fetch call recording and voicemails.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1997,18 +3834,184 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "attachments",
+                "body",
+                "chatWidgetId",
+                "contactId",
+                "contentType",
+                "conversationId",
+                "conversationProviderId",
+                "dateAdded",
+                "direction",
+                "id",
+                "locationId",
+                "messageType",
+                "meta",
+                "source",
+                "status",
+                "type",
+                "userId",
+            ];
+            struct GetMessageResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetMessageResponseDtoVisitor {
+                type Value = GetMessageResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetMessageResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetMessageResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetMessageResponseDto {
+                        attachments: field_0.unwrap_or_default(),
+                        body: field_1.unwrap_or_default(),
+                        chat_widget_id: field_2.unwrap_or_default(),
+                        contact_id: field_3.unwrap_or_default(),
+                        content_type: field_4.unwrap_or_default(),
+                        conversation_id: field_5.unwrap_or_default(),
+                        conversation_provider_id: field_6.unwrap_or_default(),
+                        date_added: field_7.unwrap_or_default(),
+                        direction: field_8.unwrap_or_default(),
+                        id: field_9.unwrap_or_default(),
+                        location_id: field_10.unwrap_or_default(),
+                        message_type: field_11.unwrap_or_default(),
+                        meta: field_12.unwrap_or_default(),
+                        source: field_13.unwrap_or_default(),
+                        status: field_14.unwrap_or_default(),
+                        type_: field_15.unwrap_or_default(),
+                        user_id: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetMessageResponseDto",
+                    FIELDS,
+                    GetMessageResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetMessageResponseDtoDirection`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessageResponseDtoDirection {
         #[serde(rename = "inbound")]
         Inbound,
@@ -2018,6 +4021,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDtoDirection {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "inbound" => Self::Inbound,
+                    "outbound" => Self::Outbound,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoDirection {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2058,17 +4077,7 @@ pub mod types {
         }
     }
     ///Type of the message as a string
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessageResponseDtoMessageType {
         #[serde(rename = "TYPE_CALL")]
         TypeCall,
@@ -2158,6 +4167,64 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDtoMessageType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "TYPE_CALL" => Self::TypeCall,
+                    "TYPE_SMS" => Self::TypeSms,
+                    "TYPE_RCS" => Self::TypeRcs,
+                    "TYPE_EMAIL" => Self::TypeEmail,
+                    "TYPE_SMS_REVIEW_REQUEST" => Self::TypeSmsReviewRequest,
+                    "TYPE_WEBCHAT" => Self::TypeWebchat,
+                    "TYPE_SMS_NO_SHOW_REQUEST" => Self::TypeSmsNoShowRequest,
+                    "TYPE_CAMPAIGN_SMS" => Self::TypeCampaignSms,
+                    "TYPE_CAMPAIGN_CALL" => Self::TypeCampaignCall,
+                    "TYPE_CAMPAIGN_EMAIL" => Self::TypeCampaignEmail,
+                    "TYPE_CAMPAIGN_VOICEMAIL" => Self::TypeCampaignVoicemail,
+                    "TYPE_FACEBOOK" => Self::TypeFacebook,
+                    "TYPE_CAMPAIGN_FACEBOOK" => Self::TypeCampaignFacebook,
+                    "TYPE_CAMPAIGN_MANUAL_CALL" => Self::TypeCampaignManualCall,
+                    "TYPE_CAMPAIGN_MANUAL_SMS" => Self::TypeCampaignManualSms,
+                    "TYPE_GMB" => Self::TypeGmb,
+                    "TYPE_CAMPAIGN_GMB" => Self::TypeCampaignGmb,
+                    "TYPE_REVIEW" => Self::TypeReview,
+                    "TYPE_INSTAGRAM" => Self::TypeInstagram,
+                    "TYPE_WHATSAPP" => Self::TypeWhatsapp,
+                    "TYPE_CUSTOM_SMS" => Self::TypeCustomSms,
+                    "TYPE_CUSTOM_EMAIL" => Self::TypeCustomEmail,
+                    "TYPE_CUSTOM_PROVIDER_SMS" => Self::TypeCustomProviderSms,
+                    "TYPE_CUSTOM_PROVIDER_EMAIL" => Self::TypeCustomProviderEmail,
+                    "TYPE_IVR_CALL" => Self::TypeIvrCall,
+                    "TYPE_ACTIVITY_CONTACT" => Self::TypeActivityContact,
+                    "TYPE_ACTIVITY_INVOICE" => Self::TypeActivityInvoice,
+                    "TYPE_ACTIVITY_PAYMENT" => Self::TypeActivityPayment,
+                    "TYPE_ACTIVITY_OPPORTUNITY" => Self::TypeActivityOpportunity,
+                    "TYPE_LIVE_CHAT" => Self::TypeLiveChat,
+                    "TYPE_LIVE_CHAT_INFO_MESSAGE" => Self::TypeLiveChatInfoMessage,
+                    "TYPE_ACTIVITY_APPOINTMENT" => Self::TypeActivityAppointment,
+                    "TYPE_FACEBOOK_COMMENT" => Self::TypeFacebookComment,
+                    "TYPE_INSTAGRAM_COMMENT" => Self::TypeInstagramComment,
+                    "TYPE_CUSTOM_CALL" => Self::TypeCustomCall,
+                    "TYPE_INTERNAL_COMMENT" => Self::TypeInternalComment,
+                    "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG" => {
+                        Self::TypeActivityEmployeeActionLog
+                    }
+                    "TYPE_TIKTOK" => Self::TypeTiktok,
+                    "TYPE_TIKTOK_COMMENT" => Self::TypeTiktokComment,
+                    "TYPE_ACTIVITY_WHATSAPP" => Self::TypeActivityWhatsapp,
+                    "TYPE_FORM_SUBMISSION" => Self::TypeFormSubmission,
+                    "TYPE_SMS_REACTION" => Self::TypeSmsReaction,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoMessageType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2286,17 +4353,7 @@ pub mod types {
         }
     }
     ///Message source
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessageResponseDtoSource {
         #[serde(rename = "workflow")]
         Workflow,
@@ -2312,6 +4369,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDtoSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "workflow" => Self::Workflow,
+                    "bulk_actions" => Self::BulkActions,
+                    "campaign" => Self::Campaign,
+                    "api" => Self::Api,
+                    "app" => Self::App,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoSource {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2357,17 +4433,7 @@ pub mod types {
         }
     }
     ///`GetMessageResponseDtoStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessageResponseDtoStatus {
         #[serde(rename = "connected")]
         Connected,
@@ -2397,6 +4463,32 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "connected" => Self::Connected,
+                    "delivered" => Self::Delivered,
+                    "failed" => Self::Failed,
+                    "opened" => Self::Opened,
+                    "pending" => Self::Pending,
+                    "read" => Self::Read,
+                    "scheduled" => Self::Scheduled,
+                    "sent" => Self::Sent,
+                    "undelivered" => Self::Undelivered,
+                    "clicked" => Self::Clicked,
+                    "opt_out" => Self::OptOut,
+                    "queued" => Self::Queued,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2456,7 +4548,7 @@ pub mod types {
         }
     }
     ///`GetMessageTranscriptionResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetMessageTranscriptionResponseDto {
         ///Confidence of the transcription
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2495,8 +4587,100 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transcript: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetMessageTranscriptionResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "confidence",
+                "endTime",
+                "mediaChannel",
+                "sentenceIndex",
+                "startTime",
+                "transcript",
+            ];
+            struct GetMessageTranscriptionResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetMessageTranscriptionResponseDtoVisitor {
+                type Value = GetMessageTranscriptionResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetMessageTranscriptionResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetMessageTranscriptionResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetMessageTranscriptionResponseDto {
+                        confidence: field_0.unwrap_or_default(),
+                        end_time: field_1.unwrap_or_default(),
+                        media_channel: field_2.unwrap_or_default(),
+                        sentence_index: field_3.unwrap_or_default(),
+                        start_time: field_4.unwrap_or_default(),
+                        transcript: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetMessageTranscriptionResponseDto",
+                    FIELDS,
+                    GetMessageTranscriptionResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetMessagesByConversationResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetMessagesByConversationResponseDto {
         ///Id of the last message in the messages array
         #[serde(
@@ -2517,18 +4701,73 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetMessagesByConversationResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["lastMessageId", "messages", "nextPage"];
+            struct GetMessagesByConversationResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetMessagesByConversationResponseDtoVisitor {
+                type Value = GetMessagesByConversationResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetMessagesByConversationResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetMessagesByConversationResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetMessagesByConversationResponseDto {
+                        last_message_id: field_0.unwrap_or_default(),
+                        messages: field_1.unwrap_or_default(),
+                        next_page: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetMessagesByConversationResponseDto",
+                    FIELDS,
+                    GetMessagesByConversationResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetMessagesType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessagesType {
         #[serde(rename = "TYPE_CALL")]
         TypeCall,
@@ -2572,6 +4811,41 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetMessagesType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "TYPE_CALL" => Self::TypeCall,
+                    "TYPE_SMS" => Self::TypeSms,
+                    "TYPE_RCS" => Self::TypeRcs,
+                    "TYPE_EMAIL" => Self::TypeEmail,
+                    "TYPE_FACEBOOK" => Self::TypeFacebook,
+                    "TYPE_GMB" => Self::TypeGmb,
+                    "TYPE_INSTAGRAM" => Self::TypeInstagram,
+                    "TYPE_WHATSAPP" => Self::TypeWhatsapp,
+                    "TYPE_ACTIVITY_APPOINTMENT" => Self::TypeActivityAppointment,
+                    "TYPE_ACTIVITY_CONTACT" => Self::TypeActivityContact,
+                    "TYPE_ACTIVITY_INVOICE" => Self::TypeActivityInvoice,
+                    "TYPE_ACTIVITY_PAYMENT" => Self::TypeActivityPayment,
+                    "TYPE_ACTIVITY_OPPORTUNITY" => Self::TypeActivityOpportunity,
+                    "TYPE_LIVE_CHAT" => Self::TypeLiveChat,
+                    "TYPE_INTERNAL_COMMENTS" => Self::TypeInternalComments,
+                    "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG" => {
+                        Self::TypeActivityEmployeeActionLog
+                    }
+                    "TYPE_TIKTOK" => Self::TypeTiktok,
+                    "TYPE_ACTIVITY_WHATSAPP" => Self::TypeActivityWhatsapp,
+                    "TYPE_FORM_SUBMISSION" => Self::TypeFormSubmission,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetMessagesType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2649,7 +4923,7 @@ pub mod types {
         }
     }
     ///`InitiateFileUploadDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InitiateFileUploadDto {
         ///Channel type for size limits (WHATSAPP for 100MB limit, others for 5MB)
         pub channel: ::std::string::String,
@@ -2672,13 +4946,106 @@ pub mod types {
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for InitiateFileUploadDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "channel",
+                "contentType",
+                "conversationId",
+                "fileSize",
+                "filename",
+                "locationId",
+            ];
+            struct InitiateFileUploadDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for InitiateFileUploadDtoVisitor {
+                type Value = InitiateFileUploadDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (InitiateFileUploadDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<InitiateFileUploadDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(InitiateFileUploadDto {
+                        channel: highlevel_runtime::lenient::required(
+                            field_0,
+                            "channel",
+                        )?,
+                        content_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "contentType",
+                        )?,
+                        conversation_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "conversationId",
+                        )?,
+                        file_size: field_3.unwrap_or_default(),
+                        filename: highlevel_runtime::lenient::required(
+                            field_4,
+                            "filename",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_5,
+                            "locationId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "InitiateFileUploadDto",
+                    FIELDS,
+                    InitiateFileUploadDtoVisitor,
+                )
+        }
+    }
     impl InitiateFileUploadDto {
         pub fn builder() -> builder::InitiateFileUploadDto {
             Default::default()
         }
     }
     ///`InitiateFileUploadResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct InitiateFileUploadResponseDto {
         ///URL expiration timestamp (Unix milliseconds)
         #[serde(
@@ -2716,8 +5083,89 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub upload_url: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for InitiateFileUploadResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "expiresAt",
+                "filePath",
+                "maxFileSize",
+                "uploadId",
+                "uploadUrl",
+            ];
+            struct InitiateFileUploadResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for InitiateFileUploadResponseDtoVisitor {
+                type Value = InitiateFileUploadResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (InitiateFileUploadResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<InitiateFileUploadResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(InitiateFileUploadResponseDto {
+                        expires_at: field_0.unwrap_or_default(),
+                        file_path: field_1.unwrap_or_default(),
+                        max_file_size: field_2.unwrap_or_default(),
+                        upload_id: field_3.unwrap_or_default(),
+                        upload_url: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "InitiateFileUploadResponseDto",
+                    FIELDS,
+                    InitiateFileUploadResponseDtoVisitor,
+                )
+        }
+    }
     ///`MessageMeta`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct MessageMeta {
         ///Call duration in seconds
         #[serde(
@@ -2737,18 +5185,61 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub email: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for MessageMeta {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["callDuration", "callStatus", "email"];
+            struct MessageMetaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for MessageMetaVisitor {
+                type Value = MessageMeta;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (MessageMeta)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<MessageMeta, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(MessageMeta {
+                        call_duration: field_0.unwrap_or_default(),
+                        call_status: field_1.unwrap_or_default(),
+                        email: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("MessageMeta", FIELDS, MessageMetaVisitor)
+        }
+    }
     ///Call status - can be pending, completed, answered, busy, no-answer, failed, canceled, or voicemail
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum MessageMetaCallStatus {
         #[serde(rename = "pending")]
         Pending,
@@ -2770,6 +5261,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessageMetaCallStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "pending" => Self::Pending,
+                    "completed" => Self::Completed,
+                    "answered" => Self::Answered,
+                    "busy" => Self::Busy,
+                    "no-answer" => Self::NoAnswer,
+                    "failed" => Self::Failed,
+                    "canceled" => Self::Canceled,
+                    "voicemail" => Self::Voicemail,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for MessageMetaCallStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2821,7 +5334,7 @@ pub mod types {
         }
     }
     ///`ProcessMessageBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ProcessMessageBodyDto {
         ///external mail provider's message id
         #[serde(
@@ -2904,23 +5417,182 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: ProcessMessageBodyDtoType,
     }
+    impl<'de> ::serde::Deserialize<'de> for ProcessMessageBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "attachments",
+                "call",
+                "contactId",
+                "conversationId",
+                "conversationProviderId",
+                "date",
+                "direction",
+                "emailBcc",
+                "emailCc",
+                "emailFrom",
+                "emailMessageId",
+                "emailTo",
+                "html",
+                "message",
+                "subject",
+                "type",
+            ];
+            struct ProcessMessageBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ProcessMessageBodyDtoVisitor {
+                type Value = ProcessMessageBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ProcessMessageBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ProcessMessageBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ProcessMessageBodyDto {
+                        alt_id: field_0.unwrap_or_default(),
+                        attachments: field_1.unwrap_or_default(),
+                        call: field_2.unwrap_or_default(),
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "contactId",
+                        )?,
+                        conversation_id: highlevel_runtime::lenient::required(
+                            field_4,
+                            "conversationId",
+                        )?,
+                        conversation_provider_id: highlevel_runtime::lenient::required(
+                            field_5,
+                            "conversationProviderId",
+                        )?,
+                        date: field_6.unwrap_or_default(),
+                        direction: field_7.unwrap_or_default(),
+                        email_bcc: field_8.unwrap_or_default(),
+                        email_cc: field_9.unwrap_or_default(),
+                        email_from: field_10.unwrap_or_default(),
+                        email_message_id: field_11.unwrap_or_default(),
+                        email_to: field_12.unwrap_or_default(),
+                        html: field_13.unwrap_or_default(),
+                        message: field_14.unwrap_or_default(),
+                        subject: field_15.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_16, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ProcessMessageBodyDto",
+                    FIELDS,
+                    ProcessMessageBodyDtoVisitor,
+                )
+        }
+    }
     impl ProcessMessageBodyDto {
         pub fn builder() -> builder::ProcessMessageBodyDto {
             Default::default()
         }
     }
     ///Message Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ProcessMessageBodyDtoType {
         #[serde(rename = "SMS")]
         Sms,
@@ -2955,6 +5627,37 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProcessMessageBodyDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "SMS" => Self::Sms,
+                    "RCS" => Self::Rcs,
+                    "Email" => Self::Email,
+                    "WhatsApp" => Self::WhatsApp,
+                    "GMB" => Self::Gmb,
+                    "IG" => Self::Ig,
+                    "FB" => Self::Fb,
+                    "Custom" => Self::Custom,
+                    "WebChat" => Self::WebChat,
+                    "Live_Chat" => Self::LiveChat,
+                    "Call" => Self::Call,
+                    "IVR_Call" => Self::IvrCall,
+                    "Campaign_Call" => Self::CampaignCall,
+                    "Campaign_VoiceMail" => Self::CampaignVoiceMail,
+                    "TIKTOK" => Self::Tiktok,
+                    "ALL_IN_ONE_CHAT" => Self::AllInOneChat,
+                    "FORM_SUBMISSION" => Self::FormSubmission,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ProcessMessageBodyDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3024,7 +5727,7 @@ pub mod types {
         }
     }
     ///`ProcessMessageResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ProcessMessageResponseDto {
         #[serde(
             rename = "contactId",
@@ -3065,8 +5768,104 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ProcessMessageResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "contactId",
+                "conversationId",
+                "dateAdded",
+                "emailMessageId",
+                "message",
+                "messageId",
+                "success",
+            ];
+            struct ProcessMessageResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ProcessMessageResponseDtoVisitor {
+                type Value = ProcessMessageResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ProcessMessageResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ProcessMessageResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ProcessMessageResponseDto {
+                        contact_id: field_0.unwrap_or_default(),
+                        conversation_id: field_1.unwrap_or_default(),
+                        date_added: field_2.unwrap_or_default(),
+                        email_message_id: field_3.unwrap_or_default(),
+                        message: field_4.unwrap_or_default(),
+                        message_id: field_5.unwrap_or_default(),
+                        success: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ProcessMessageResponseDto",
+                    FIELDS,
+                    ProcessMessageResponseDtoVisitor,
+                )
+        }
+    }
     ///`ProcessOutboundMessageBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ProcessOutboundMessageBodyDto {
         ///external mail provider's message id
         #[serde(
@@ -3096,29 +5895,129 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: ProcessOutboundMessageBodyDtoType,
     }
+    impl<'de> ::serde::Deserialize<'de> for ProcessOutboundMessageBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "attachments",
+                "call",
+                "conversationId",
+                "conversationProviderId",
+                "date",
+                "type",
+            ];
+            struct ProcessOutboundMessageBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ProcessOutboundMessageBodyDtoVisitor {
+                type Value = ProcessOutboundMessageBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ProcessOutboundMessageBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ProcessOutboundMessageBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ProcessOutboundMessageBodyDto {
+                        alt_id: field_0.unwrap_or_default(),
+                        attachments: field_1.unwrap_or_default(),
+                        call: field_2.unwrap_or_default(),
+                        conversation_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "conversationId",
+                        )?,
+                        conversation_provider_id: highlevel_runtime::lenient::required(
+                            field_4,
+                            "conversationProviderId",
+                        )?,
+                        date: field_5.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_6, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ProcessOutboundMessageBodyDto",
+                    FIELDS,
+                    ProcessOutboundMessageBodyDtoVisitor,
+                )
+        }
+    }
     impl ProcessOutboundMessageBodyDto {
         pub fn builder() -> builder::ProcessOutboundMessageBodyDto {
             Default::default()
         }
     }
     ///Message Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ProcessOutboundMessageBodyDtoType {
         Call,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProcessOutboundMessageBodyDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "Call" => Self::Call,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ProcessOutboundMessageBodyDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3157,17 +6056,7 @@ pub mod types {
         }
     }
     ///`SearchConversationLastMessageAction`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationLastMessageAction {
         #[serde(rename = "automated")]
         Automated,
@@ -3177,6 +6066,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchConversationLastMessageAction {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "automated" => Self::Automated,
+                    "manual" => Self::Manual,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageAction {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3217,17 +6122,7 @@ pub mod types {
         }
     }
     ///`SearchConversationLastMessageDirection`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationLastMessageDirection {
         #[serde(rename = "inbound")]
         Inbound,
@@ -3237,6 +6132,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchConversationLastMessageDirection {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "inbound" => Self::Inbound,
+                    "outbound" => Self::Outbound,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageDirection {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3277,17 +6188,7 @@ pub mod types {
         }
     }
     ///`SearchConversationLastMessageType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationLastMessageType {
         #[serde(rename = "TYPE_CALL")]
         TypeCall,
@@ -3377,6 +6278,64 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchConversationLastMessageType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "TYPE_CALL" => Self::TypeCall,
+                    "TYPE_SMS" => Self::TypeSms,
+                    "TYPE_RCS" => Self::TypeRcs,
+                    "TYPE_EMAIL" => Self::TypeEmail,
+                    "TYPE_SMS_REVIEW_REQUEST" => Self::TypeSmsReviewRequest,
+                    "TYPE_WEBCHAT" => Self::TypeWebchat,
+                    "TYPE_SMS_NO_SHOW_REQUEST" => Self::TypeSmsNoShowRequest,
+                    "TYPE_CAMPAIGN_SMS" => Self::TypeCampaignSms,
+                    "TYPE_CAMPAIGN_CALL" => Self::TypeCampaignCall,
+                    "TYPE_CAMPAIGN_EMAIL" => Self::TypeCampaignEmail,
+                    "TYPE_CAMPAIGN_VOICEMAIL" => Self::TypeCampaignVoicemail,
+                    "TYPE_FACEBOOK" => Self::TypeFacebook,
+                    "TYPE_CAMPAIGN_FACEBOOK" => Self::TypeCampaignFacebook,
+                    "TYPE_CAMPAIGN_MANUAL_CALL" => Self::TypeCampaignManualCall,
+                    "TYPE_CAMPAIGN_MANUAL_SMS" => Self::TypeCampaignManualSms,
+                    "TYPE_GMB" => Self::TypeGmb,
+                    "TYPE_CAMPAIGN_GMB" => Self::TypeCampaignGmb,
+                    "TYPE_REVIEW" => Self::TypeReview,
+                    "TYPE_INSTAGRAM" => Self::TypeInstagram,
+                    "TYPE_WHATSAPP" => Self::TypeWhatsapp,
+                    "TYPE_CUSTOM_SMS" => Self::TypeCustomSms,
+                    "TYPE_CUSTOM_EMAIL" => Self::TypeCustomEmail,
+                    "TYPE_CUSTOM_PROVIDER_SMS" => Self::TypeCustomProviderSms,
+                    "TYPE_CUSTOM_PROVIDER_EMAIL" => Self::TypeCustomProviderEmail,
+                    "TYPE_IVR_CALL" => Self::TypeIvrCall,
+                    "TYPE_ACTIVITY_CONTACT" => Self::TypeActivityContact,
+                    "TYPE_ACTIVITY_INVOICE" => Self::TypeActivityInvoice,
+                    "TYPE_ACTIVITY_PAYMENT" => Self::TypeActivityPayment,
+                    "TYPE_ACTIVITY_OPPORTUNITY" => Self::TypeActivityOpportunity,
+                    "TYPE_LIVE_CHAT" => Self::TypeLiveChat,
+                    "TYPE_LIVE_CHAT_INFO_MESSAGE" => Self::TypeLiveChatInfoMessage,
+                    "TYPE_ACTIVITY_APPOINTMENT" => Self::TypeActivityAppointment,
+                    "TYPE_FACEBOOK_COMMENT" => Self::TypeFacebookComment,
+                    "TYPE_INSTAGRAM_COMMENT" => Self::TypeInstagramComment,
+                    "TYPE_CUSTOM_CALL" => Self::TypeCustomCall,
+                    "TYPE_INTERNAL_COMMENT" => Self::TypeInternalComment,
+                    "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG" => {
+                        Self::TypeActivityEmployeeActionLog
+                    }
+                    "TYPE_TIKTOK" => Self::TypeTiktok,
+                    "TYPE_TIKTOK_COMMENT" => Self::TypeTiktokComment,
+                    "TYPE_ACTIVITY_WHATSAPP" => Self::TypeActivityWhatsapp,
+                    "TYPE_FORM_SUBMISSION" => Self::TypeFormSubmission,
+                    "TYPE_SMS_REACTION" => Self::TypeSmsReaction,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3505,17 +6464,7 @@ pub mod types {
         }
     }
     ///`SearchConversationSort`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationSort {
         #[serde(rename = "asc")]
         Asc,
@@ -3525,6 +6474,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchConversationSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "asc" => Self::Asc,
+                    "desc" => Self::Desc,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SearchConversationSort {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3564,17 +6529,7 @@ pub mod types {
         }
     }
     ///`SearchConversationSortBy`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationSortBy {
         #[serde(rename = "last_manual_message_date")]
         LastManualMessageDate,
@@ -3590,6 +6545,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchConversationSortBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "last_manual_message_date" => Self::LastManualMessageDate,
+                    "last_message_date" => Self::LastMessageDate,
+                    "score_profile" => Self::ScoreProfile,
+                    "overdue_at" => Self::OverdueAt,
+                    "due_at" => Self::DueAt,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SearchConversationSortBy {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3635,17 +6609,7 @@ pub mod types {
         }
     }
     ///`SearchConversationStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationStatus {
         #[serde(rename = "all")]
         All,
@@ -3661,6 +6625,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchConversationStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "all" => Self::All,
+                    "read" => Self::Read,
+                    "unread" => Self::Unread,
+                    "starred" => Self::Starred,
+                    "recents" => Self::Recents,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SearchConversationStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3706,7 +6689,7 @@ pub mod types {
         }
     }
     ///`SendConversationResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SendConversationResponseDto {
         ///The list of all conversations found for the given query
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3717,8 +6700,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SendConversationResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["conversations", "total"];
+            struct SendConversationResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SendConversationResponseDtoVisitor {
+                type Value = SendConversationResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SendConversationResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SendConversationResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SendConversationResponseDto {
+                        conversations: field_0.unwrap_or_default(),
+                        total: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SendConversationResponseDto",
+                    FIELDS,
+                    SendConversationResponseDtoVisitor,
+                )
+        }
+    }
     ///`SendMessageBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SendMessageBodyDto {
         ///ID of the associated appointment
         #[serde(
@@ -3865,23 +6901,248 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub uses_native_scheduling_ai: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "appointmentId",
+                "attachments",
+                "contactId",
+                "conversationProviderId",
+                "customSubtypeId",
+                "emailBcc",
+                "emailCc",
+                "emailFrom",
+                "emailReplyMode",
+                "emailTo",
+                "forward",
+                "fromNumber",
+                "html",
+                "message",
+                "optimizationPeriod",
+                "replyMessageId",
+                "scheduledTimestamp",
+                "status",
+                "subType",
+                "subject",
+                "templateId",
+                "threadId",
+                "toNumber",
+                "type",
+                "usesNativeSchedulingAi",
+            ];
+            struct SendMessageBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SendMessageBodyDtoVisitor {
+                type Value = SendMessageBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SendMessageBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SendMessageBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SendMessageBodyDto {
+                        appointment_id: field_0.unwrap_or_default(),
+                        attachments: field_1.unwrap_or_default(),
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "contactId",
+                        )?,
+                        conversation_provider_id: field_3.unwrap_or_default(),
+                        custom_subtype_id: field_4.unwrap_or_default(),
+                        email_bcc: field_5.unwrap_or_default(),
+                        email_cc: field_6.unwrap_or_default(),
+                        email_from: field_7.unwrap_or_default(),
+                        email_reply_mode: field_8.unwrap_or_default(),
+                        email_to: field_9.unwrap_or_default(),
+                        forward: field_10.unwrap_or_default(),
+                        from_number: field_11.unwrap_or_default(),
+                        html: field_12.unwrap_or_default(),
+                        message: field_13.unwrap_or_default(),
+                        optimization_period: field_14.unwrap_or_default(),
+                        reply_message_id: field_15.unwrap_or_default(),
+                        scheduled_timestamp: field_16.unwrap_or_default(),
+                        status: highlevel_runtime::lenient::required(
+                            field_17,
+                            "status",
+                        )?,
+                        sub_type: highlevel_runtime::lenient::required(
+                            field_18,
+                            "subType",
+                        )?,
+                        subject: field_19.unwrap_or_default(),
+                        template_id: field_20.unwrap_or_default(),
+                        thread_id: field_21.unwrap_or_default(),
+                        to_number: field_22.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_23, "type")?,
+                        uses_native_scheduling_ai: field_24.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SendMessageBodyDto",
+                    FIELDS,
+                    SendMessageBodyDtoVisitor,
+                )
+        }
+    }
     impl SendMessageBodyDto {
         pub fn builder() -> builder::SendMessageBodyDto {
             Default::default()
         }
     }
     ///Mode for email replies
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageBodyDtoEmailReplyMode {
         #[serde(rename = "reply")]
         Reply,
@@ -3891,6 +7152,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDtoEmailReplyMode {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "reply" => Self::Reply,
+                    "reply_all" => Self::ReplyAll,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoEmailReplyMode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3931,17 +7208,7 @@ pub mod types {
         }
     }
     ///Optimization period in hours (24h, 48h, or 72h)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageBodyDtoOptimizationPeriod {
         #[serde(rename = "24h")]
         X24h,
@@ -3953,6 +7220,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDtoOptimizationPeriod {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "24h" => Self::X24h,
+                    "48h" => Self::X48h,
+                    "72h" => Self::X72h,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoOptimizationPeriod {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3995,17 +7279,7 @@ pub mod types {
         }
     }
     ///Message status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageBodyDtoStatus {
         #[serde(rename = "delivered")]
         Delivered,
@@ -4019,6 +7293,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "delivered" => Self::Delivered,
+                    "failed" => Self::Failed,
+                    "pending" => Self::Pending,
+                    "read" => Self::Read,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4062,17 +7354,7 @@ pub mod types {
         }
     }
     ///Type of message being sent
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageBodyDtoType {
         #[serde(rename = "SMS")]
         Sms,
@@ -4093,6 +7375,29 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "SMS" => Self::Sms,
+                    "RCS" => Self::Rcs,
+                    "Email" => Self::Email,
+                    "WhatsApp" => Self::WhatsApp,
+                    "IG" => Self::Ig,
+                    "FB" => Self::Fb,
+                    "Custom" => Self::Custom,
+                    "Live_Chat" => Self::LiveChat,
+                    "TIKTOK" => Self::Tiktok,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4146,7 +7451,7 @@ pub mod types {
         }
     }
     ///`SendMessageResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SendMessageResponseDto {
         ///Conversation ID.
         #[serde(
@@ -4192,18 +7497,104 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<SendMessageResponseDtoStatus>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SendMessageResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "conversationId",
+                "emailMessageId",
+                "forwardData",
+                "messageId",
+                "messageIds",
+                "msg",
+                "status",
+            ];
+            struct SendMessageResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SendMessageResponseDtoVisitor {
+                type Value = SendMessageResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SendMessageResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SendMessageResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SendMessageResponseDto {
+                        conversation_id: field_0.unwrap_or_default(),
+                        email_message_id: field_1.unwrap_or_default(),
+                        forward_data: field_2.unwrap_or_default(),
+                        message_id: field_3.unwrap_or_default(),
+                        message_ids: field_4.unwrap_or_default(),
+                        msg: field_5.unwrap_or_default(),
+                        status: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SendMessageResponseDto",
+                    FIELDS,
+                    SendMessageResponseDtoVisitor,
+                )
+        }
+    }
     ///Message status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageResponseDtoStatus {
         #[serde(rename = "delivered")]
         Delivered,
@@ -4217,6 +7608,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SendMessageResponseDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "delivered" => Self::Delivered,
+                    "failed" => Self::Failed,
+                    "pending" => Self::Pending,
+                    "read" => Self::Read,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SendMessageResponseDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4261,7 +7670,7 @@ pub mod types {
         }
     }
     ///`SendReviewReplyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SendReviewReplyDto {
         ///Conversation ID (must have reviewId)
         #[serde(rename = "conversationId")]
@@ -4272,13 +7681,76 @@ pub mod types {
         ///Review reply message text
         pub message: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for SendReviewReplyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["conversationId", "locationId", "message"];
+            struct SendReviewReplyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SendReviewReplyDtoVisitor {
+                type Value = SendReviewReplyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SendReviewReplyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SendReviewReplyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SendReviewReplyDto {
+                        conversation_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "conversationId",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        message: highlevel_runtime::lenient::required(
+                            field_2,
+                            "message",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SendReviewReplyDto",
+                    FIELDS,
+                    SendReviewReplyDtoVisitor,
+                )
+        }
+    }
     impl SendReviewReplyDto {
         pub fn builder() -> builder::SendReviewReplyDto {
             Default::default()
         }
     }
     ///`StartAfterArrayNumberSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct StartAfterArrayNumberSchema {
         ///Search to begin after the specified date - should contain the sort value of the last document
         #[serde(
@@ -4288,8 +7760,52 @@ pub mod types {
         )]
         pub start_after_date: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for StartAfterArrayNumberSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["startAfterDate"];
+            struct StartAfterArrayNumberSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for StartAfterArrayNumberSchemaVisitor {
+                type Value = StartAfterArrayNumberSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StartAfterArrayNumberSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StartAfterArrayNumberSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StartAfterArrayNumberSchema {
+                        start_after_date: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StartAfterArrayNumberSchema",
+                    FIELDS,
+                    StartAfterArrayNumberSchemaVisitor,
+                )
+        }
+    }
     ///`StartAfterNumberSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct StartAfterNumberSchema {
         ///Search to begin after the specified date - should contain the sort value of the last document
         #[serde(
@@ -4299,8 +7815,54 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after_date: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for StartAfterNumberSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["startAfterDate"];
+            struct StartAfterNumberSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for StartAfterNumberSchemaVisitor {
+                type Value = StartAfterNumberSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StartAfterNumberSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StartAfterNumberSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StartAfterNumberSchema {
+                        start_after_date: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StartAfterNumberSchema",
+                    FIELDS,
+                    StartAfterNumberSchemaVisitor,
+                )
+        }
+    }
     ///`SubscriptionActionDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SubscriptionActionDto {
         ///Custom subscription type ID (required for custom types)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4316,23 +7878,84 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: SubscriptionActionDtoType,
     }
+    impl<'de> ::serde::Deserialize<'de> for SubscriptionActionDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "subtype_id",
+                "subtype_name",
+                "subtype_status",
+                "type",
+            ];
+            struct SubscriptionActionDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SubscriptionActionDtoVisitor {
+                type Value = SubscriptionActionDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SubscriptionActionDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SubscriptionActionDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SubscriptionActionDto {
+                        subtype_id: field_0.unwrap_or_default(),
+                        subtype_name: field_1.unwrap_or_default(),
+                        subtype_status: highlevel_runtime::lenient::required(
+                            field_2,
+                            "subtype_status",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_3, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SubscriptionActionDto",
+                    FIELDS,
+                    SubscriptionActionDtoVisitor,
+                )
+        }
+    }
     impl SubscriptionActionDto {
         pub fn builder() -> builder::SubscriptionActionDto {
             Default::default()
         }
     }
     ///Subscription type name (required for default types: "One on One")
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SubscriptionActionDtoSubtypeName {
         #[serde(rename = "One on One")]
         OneOnOne,
@@ -4340,6 +7963,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SubscriptionActionDtoSubtypeName {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "One on One" => Self::OneOnOne,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SubscriptionActionDtoSubtypeName {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4378,17 +8016,7 @@ pub mod types {
         }
     }
     ///Subscription status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SubscriptionActionDtoSubtypeStatus {
         #[serde(rename = "subscribed")]
         Subscribed,
@@ -4398,6 +8026,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SubscriptionActionDtoSubtypeStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "subscribed" => Self::Subscribed,
+                    "unsubscribed" => Self::Unsubscribed,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SubscriptionActionDtoSubtypeStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4438,17 +8082,7 @@ pub mod types {
         }
     }
     ///Type of subscription action
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SubscriptionActionDtoType {
         #[serde(rename = "default")]
         Default,
@@ -4460,6 +8094,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SubscriptionActionDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "default" => Self::Default,
+                    "custom" => Self::Custom,
+                    "resub_all" => Self::ResubAll,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SubscriptionActionDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4501,7 +8152,7 @@ pub mod types {
         }
     }
     ///`UpdateConversationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateConversationDto {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub feedback: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -4520,13 +8171,84 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateConversationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "feedback",
+                "locationId",
+                "starred",
+                "unreadCount",
+            ];
+            struct UpdateConversationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateConversationDtoVisitor {
+                type Value = UpdateConversationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateConversationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateConversationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateConversationDto {
+                        feedback: field_0.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        starred: field_2.unwrap_or_default(),
+                        unread_count: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateConversationDto",
+                    FIELDS,
+                    UpdateConversationDtoVisitor,
+                )
+        }
+    }
     impl UpdateConversationDto {
         pub fn builder() -> builder::UpdateConversationDto {
             Default::default()
         }
     }
     ///`UpdateCustomSubtypeDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateCustomSubtypeDto {
         ///Whether the custom subtype is archived
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4544,6 +8266,78 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resubscription_legal_form_id: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCustomSubtypeDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "archived",
+                "description",
+                "name",
+                "resubscription_legal_form_id",
+            ];
+            struct UpdateCustomSubtypeDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateCustomSubtypeDtoVisitor {
+                type Value = UpdateCustomSubtypeDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateCustomSubtypeDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateCustomSubtypeDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCustomSubtypeDto {
+                        archived: field_0.unwrap_or_default(),
+                        description: field_1.unwrap_or_default(),
+                        name: field_2.unwrap_or_default(),
+                        resubscription_legal_form_id: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCustomSubtypeDto",
+                    FIELDS,
+                    UpdateCustomSubtypeDtoVisitor,
+                )
+        }
     }
     impl UpdateCustomSubtypeDto {
         pub fn builder() -> builder::UpdateCustomSubtypeDto {
@@ -4661,7 +8455,7 @@ pub mod types {
         }
     }
     ///`UpdateMessageStatusDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateMessageStatusDto {
         ///Email message Id
         #[serde(
@@ -4680,23 +8474,76 @@ pub mod types {
         ///Message status
         pub status: UpdateMessageStatusDtoStatus,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateMessageStatusDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["emailMessageId", "error", "recipients", "status"];
+            struct UpdateMessageStatusDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateMessageStatusDtoVisitor {
+                type Value = UpdateMessageStatusDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateMessageStatusDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateMessageStatusDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateMessageStatusDto {
+                        email_message_id: field_0.unwrap_or_default(),
+                        error: field_1.unwrap_or_default(),
+                        recipients: field_2.unwrap_or_default(),
+                        status: highlevel_runtime::lenient::required(field_3, "status")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateMessageStatusDto",
+                    FIELDS,
+                    UpdateMessageStatusDtoVisitor,
+                )
+        }
+    }
     impl UpdateMessageStatusDto {
         pub fn builder() -> builder::UpdateMessageStatusDto {
             Default::default()
         }
     }
     ///Message status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateMessageStatusDtoStatus {
         #[serde(rename = "delivered")]
         Delivered,
@@ -4710,6 +8557,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateMessageStatusDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "delivered" => Self::Delivered,
+                    "failed" => Self::Failed,
+                    "pending" => Self::Pending,
+                    "read" => Self::Read,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateMessageStatusDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4754,7 +8619,7 @@ pub mod types {
         }
     }
     ///`UploadFilesDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UploadFilesDto {
         #[serde(rename = "attachmentUrls")]
         pub attachment_urls: ::std::vec::Vec<::std::string::String>,
@@ -4781,13 +8646,153 @@ pub mod types {
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for UploadFilesDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "attachmentUrls",
+                "chatServiceSid",
+                "contactId",
+                "conversationId",
+                "isGroupSms",
+                "locationId",
+            ];
+            struct UploadFilesDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UploadFilesDtoVisitor {
+                type Value = UploadFilesDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UploadFilesDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UploadFilesDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UploadFilesDto {
+                        attachment_urls: highlevel_runtime::lenient::required(
+                            field_0,
+                            "attachmentUrls",
+                        )?,
+                        chat_service_sid: field_1.unwrap_or_default(),
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "contactId",
+                        )?,
+                        conversation_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "conversationId",
+                        )?,
+                        is_group_sms: field_4.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_5,
+                            "locationId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UploadFilesDto", FIELDS, UploadFilesDtoVisitor)
+        }
+    }
     ///`UploadFilesErrorResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UploadFilesErrorResponseDto {
         ///Error message of the request
         pub message: ::std::string::String,
         ///HTTP Status code of the request
         pub status: UploadFilesErrorResponseDtoStatus,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UploadFilesErrorResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "status"];
+            struct UploadFilesErrorResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UploadFilesErrorResponseDtoVisitor {
+                type Value = UploadFilesErrorResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UploadFilesErrorResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UploadFilesErrorResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UploadFilesErrorResponseDto {
+                        message: highlevel_runtime::lenient::required(
+                            field_0,
+                            "message",
+                        )?,
+                        status: highlevel_runtime::lenient::required(field_1, "status")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UploadFilesErrorResponseDto",
+                    FIELDS,
+                    UploadFilesErrorResponseDtoVisitor,
+                )
+        }
     }
     ///HTTP Status code of the request
     #[derive(::serde::Serialize, Clone, Debug)]
@@ -4826,7 +8831,7 @@ pub mod types {
         }
     }
     ///`UploadFilesResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UploadFilesResponseDto {
         ///Twilio media SIDs for group SMS (when isGroupSms=true)
         #[serde(
@@ -4847,8 +8852,59 @@ pub mod types {
             ::serde_json::Value,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for UploadFilesResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["twilioMediaSids", "uploadedFiles"];
+            struct UploadFilesResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UploadFilesResponseDtoVisitor {
+                type Value = UploadFilesResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UploadFilesResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UploadFilesResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UploadFilesResponseDto {
+                        twilio_media_sids: field_0.unwrap_or_default(),
+                        uploaded_files: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UploadFilesResponseDto",
+                    FIELDS,
+                    UploadFilesResponseDtoVisitor,
+                )
+        }
+    }
     ///`UserSubscriptionChangeDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UserSubscriptionChangeDto {
         ///Contact Id
         #[serde(rename = "contactId")]
@@ -4869,13 +8925,102 @@ pub mod types {
         ///Subscription action details
         pub subscription_action: SubscriptionActionDto,
     }
+    impl<'de> ::serde::Deserialize<'de> for UserSubscriptionChangeDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "contactId",
+                "email",
+                "legal_description",
+                "legal_reason",
+                "locationId",
+                "subscription_action",
+            ];
+            struct UserSubscriptionChangeDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UserSubscriptionChangeDtoVisitor {
+                type Value = UserSubscriptionChangeDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UserSubscriptionChangeDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UserSubscriptionChangeDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UserSubscriptionChangeDto {
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "contactId",
+                        )?,
+                        email: highlevel_runtime::lenient::required(field_1, "email")?,
+                        legal_description: field_2.unwrap_or_default(),
+                        legal_reason: field_3.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_4,
+                            "locationId",
+                        )?,
+                        subscription_action: highlevel_runtime::lenient::required(
+                            field_5,
+                            "subscription_action",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UserSubscriptionChangeDto",
+                    FIELDS,
+                    UserSubscriptionChangeDtoVisitor,
+                )
+        }
+    }
     impl UserSubscriptionChangeDto {
         pub fn builder() -> builder::UserSubscriptionChangeDto {
             Default::default()
         }
     }
     ///`UserTypingBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UserTypingBody {
         ///Conversation Id
         #[serde(rename = "conversationId")]
@@ -4889,6 +9034,78 @@ pub mod types {
         ///visitorId is the Unique ID assigned to each Live chat visitor. visitorId will be added soon in <a href="https://highlevel.stoplight.io/docs/integrations/00c5ff21f0030-get-contact" target="_blank">GET Contact API</a>
         #[serde(rename = "visitorId")]
         pub visitor_id: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserTypingBody {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "conversationId",
+                "isTyping",
+                "locationId",
+                "visitorId",
+            ];
+            struct UserTypingBodyVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UserTypingBodyVisitor {
+                type Value = UserTypingBody;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UserTypingBody)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UserTypingBody, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UserTypingBody {
+                        conversation_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "conversationId",
+                        )?,
+                        is_typing: highlevel_runtime::lenient::required(
+                            field_1,
+                            "isTyping",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        visitor_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "visitorId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UserTypingBody", FIELDS, UserTypingBodyVisitor)
+        }
     }
     impl UserTypingBody {
         pub fn builder() -> builder::UserTypingBody {

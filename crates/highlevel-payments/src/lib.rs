@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AmountSummary`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AmountSummary {
         ///Discount value on order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24,8 +24,57 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtotal: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AmountSummary {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["discount", "subtotal"];
+            struct AmountSummaryVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AmountSummaryVisitor {
+                type Value = AmountSummary;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AmountSummary)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AmountSummary, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AmountSummary {
+                        discount: field_0.unwrap_or_default(),
+                        subtotal: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("AmountSummary", FIELDS, AmountSummaryVisitor)
+        }
+    }
     ///`ApplyToFuturePaymentsConfig`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ApplyToFuturePaymentsConfig {
         ///Duration the coupon to be applied in a subscription
         pub duration: f64,
@@ -36,13 +85,73 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: ApplyToFuturePaymentsConfigType,
     }
+    impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfig {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["duration", "durationType", "type"];
+            struct ApplyToFuturePaymentsConfigVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ApplyToFuturePaymentsConfigVisitor {
+                type Value = ApplyToFuturePaymentsConfig;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ApplyToFuturePaymentsConfig)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ApplyToFuturePaymentsConfig, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ApplyToFuturePaymentsConfig {
+                        duration: highlevel_runtime::lenient::required(
+                            field_0,
+                            "duration",
+                        )?,
+                        duration_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "durationType",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_2, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ApplyToFuturePaymentsConfig",
+                    FIELDS,
+                    ApplyToFuturePaymentsConfigVisitor,
+                )
+        }
+    }
     impl ApplyToFuturePaymentsConfig {
         pub fn builder() -> builder::ApplyToFuturePaymentsConfig {
             Default::default()
         }
     }
     ///`ApplyToFuturePaymentsConfigDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ApplyToFuturePaymentsConfigDto {
         ///Duration value for fixed type configurations
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -60,18 +169,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ApplyToFuturePaymentsConfigDtoType>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfigDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["duration", "durationType", "type"];
+            struct ApplyToFuturePaymentsConfigDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ApplyToFuturePaymentsConfigDtoVisitor {
+                type Value = ApplyToFuturePaymentsConfigDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ApplyToFuturePaymentsConfigDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ApplyToFuturePaymentsConfigDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ApplyToFuturePaymentsConfigDto {
+                        duration: field_0.unwrap_or_default(),
+                        duration_type: field_1.unwrap_or_default(),
+                        type_: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ApplyToFuturePaymentsConfigDto",
+                    FIELDS,
+                    ApplyToFuturePaymentsConfigDtoVisitor,
+                )
+        }
+    }
     ///Type of future payments configuration
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ApplyToFuturePaymentsConfigDtoType {
         #[serde(rename = "forever")]
         Forever,
@@ -81,6 +241,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfigDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "forever" => Self::Forever,
+                    "fixed" => Self::Fixed,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -121,17 +297,7 @@ pub mod types {
         }
     }
     ///Type of the duration
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ApplyToFuturePaymentsConfigDurationType {
         #[serde(rename = "months")]
         Months,
@@ -139,6 +305,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfigDurationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigDurationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -177,17 +358,7 @@ pub mod types {
         }
     }
     ///Type of the config
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ApplyToFuturePaymentsConfigType {
         #[serde(rename = "forever")]
         Forever,
@@ -197,6 +368,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfigType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "forever" => Self::Forever,
+                    "fixed" => Self::Fixed,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -237,12 +424,56 @@ pub mod types {
         }
     }
     ///`CardDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CardDto {
         ///Last 4 digit of the card
         pub last4: ::std::string::String,
         #[serde(rename = "type")]
         pub type_: CardDtoType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CardDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["last4", "type"];
+            struct CardDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CardDtoVisitor {
+                type Value = CardDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CardDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CardDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CardDto {
+                        last4: highlevel_runtime::lenient::required(field_0, "last4")?,
+                        type_: highlevel_runtime::lenient::required(field_1, "type")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("CardDto", FIELDS, CardDtoVisitor)
+        }
     }
     impl CardDto {
         pub fn builder() -> builder::CardDto {
@@ -250,17 +481,7 @@ pub mod types {
         }
     }
     ///`CardDtoType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CardDtoType {
         #[serde(rename = "visa")]
         Visa,
@@ -272,6 +493,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CardDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "visa" => Self::Visa,
+                    "mastercard" => Self::Mastercard,
+                    "other" => Self::Other,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CardDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -313,10 +551,49 @@ pub mod types {
         }
     }
     ///`ChequeDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ChequeDto {
         ///check number
         pub number: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChequeDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["number"];
+            struct ChequeDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ChequeDtoVisitor {
+                type Value = ChequeDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ChequeDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ChequeDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ChequeDto {
+                        number: highlevel_runtime::lenient::required(field_0, "number")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("ChequeDto", FIELDS, ChequeDtoVisitor)
+        }
     }
     impl ChequeDto {
         pub fn builder() -> builder::ChequeDto {
@@ -324,12 +601,62 @@ pub mod types {
         }
     }
     ///`ConnectCustomProvidersConfigDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ConnectCustomProvidersConfigDto {
         ///Live config containing api-key and publishable key for live payments
         pub live: CustomProviderKeys,
         ///Test config containing api-key and publishable-key for test payments
         pub test: CustomProviderKeys,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConnectCustomProvidersConfigDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["live", "test"];
+            struct ConnectCustomProvidersConfigDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ConnectCustomProvidersConfigDtoVisitor {
+                type Value = ConnectCustomProvidersConfigDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ConnectCustomProvidersConfigDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ConnectCustomProvidersConfigDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConnectCustomProvidersConfigDto {
+                        live: highlevel_runtime::lenient::required(field_0, "live")?,
+                        test: highlevel_runtime::lenient::required(field_1, "test")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ConnectCustomProvidersConfigDto",
+                    FIELDS,
+                    ConnectCustomProvidersConfigDtoVisitor,
+                )
+        }
     }
     impl ConnectCustomProvidersConfigDto {
         pub fn builder() -> builder::ConnectCustomProvidersConfigDto {
@@ -337,7 +664,7 @@ pub mod types {
         }
     }
     ///`ConnectCustomProvidersResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ConnectCustomProvidersResponseSchema {
         ///The creation timestamp of the custom provider.
         #[serde(
@@ -419,8 +746,157 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConnectCustomProvidersResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "deleted",
+                "description",
+                "_id",
+                "imageUrl",
+                "locationId",
+                "marketplaceAppId",
+                "name",
+                "paymentProvider",
+                "paymentsUrl",
+                "queryUrl",
+                "traceId",
+                "updatedAt",
+            ];
+            struct ConnectCustomProvidersResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ConnectCustomProvidersResponseSchemaVisitor {
+                type Value = ConnectCustomProvidersResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ConnectCustomProvidersResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ConnectCustomProvidersResponseSchema,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConnectCustomProvidersResponseSchema {
+                        created_at: field_0.unwrap_or_default(),
+                        deleted: field_1.unwrap_or_default(),
+                        description: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        image_url: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        marketplace_app_id: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        payment_provider: field_8.unwrap_or_default(),
+                        payments_url: field_9.unwrap_or_default(),
+                        query_url: field_10.unwrap_or_default(),
+                        trace_id: field_11.unwrap_or_default(),
+                        updated_at: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ConnectCustomProvidersResponseSchema",
+                    FIELDS,
+                    ConnectCustomProvidersResponseSchemaVisitor,
+                )
+        }
+    }
     ///`CouponDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CouponDto {
         ///Location Id
         #[serde(
@@ -532,18 +1008,179 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CouponDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "applyToFuturePayments",
+                "applyToFuturePaymentsConfig",
+                "code",
+                "createdAt",
+                "discountType",
+                "discountValue",
+                "endDate",
+                "_id",
+                "limitPerCustomer",
+                "name",
+                "startDate",
+                "status",
+                "updatedAt",
+                "usageCount",
+                "userId",
+            ];
+            struct CouponDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CouponDtoVisitor {
+                type Value = CouponDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CouponDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CouponDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CouponDto {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        apply_to_future_payments: field_2.unwrap_or_default(),
+                        apply_to_future_payments_config: field_3.unwrap_or_default(),
+                        code: field_4.unwrap_or_default(),
+                        created_at: field_5.unwrap_or_default(),
+                        discount_type: field_6.unwrap_or_default(),
+                        discount_value: field_7.unwrap_or_default(),
+                        end_date: field_8.unwrap_or_default(),
+                        id: field_9.unwrap_or_default(),
+                        limit_per_customer: field_10.unwrap_or_default(),
+                        name: field_11.unwrap_or_default(),
+                        start_date: field_12.unwrap_or_default(),
+                        status: field_13.unwrap_or_default(),
+                        updated_at: field_14.unwrap_or_default(),
+                        usage_count: field_15.unwrap_or_default(),
+                        user_id: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("CouponDto", FIELDS, CouponDtoVisitor)
+        }
+    }
     ///Type of discount (percentage or amount)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CouponDtoDiscountType {
         #[serde(rename = "percentage")]
         Percentage,
@@ -553,6 +1190,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CouponDtoDiscountType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "percentage" => Self::Percentage,
+                    "amount" => Self::Amount,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CouponDtoDiscountType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -592,17 +1245,7 @@ pub mod types {
         }
     }
     ///Current status of the coupon
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CouponDtoStatus {
         #[serde(rename = "scheduled")]
         Scheduled,
@@ -614,6 +1257,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CouponDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "scheduled" => Self::Scheduled,
+                    "active" => Self::Active,
+                    "expired" => Self::Expired,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CouponDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -655,7 +1315,7 @@ pub mod types {
         }
     }
     ///`CreateCouponParams`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateCouponParams {
         ///Location Id
         #[serde(rename = "altId")]
@@ -716,23 +1376,150 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_limit: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCouponParams {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "applyToFuturePayments",
+                "applyToFuturePaymentsConfig",
+                "code",
+                "discountType",
+                "discountValue",
+                "endDate",
+                "limitPerCustomer",
+                "name",
+                "productIds",
+                "startDate",
+                "usageLimit",
+            ];
+            struct CreateCouponParamsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateCouponParamsVisitor {
+                type Value = CreateCouponParams;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateCouponParams)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateCouponParams, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCouponParams {
+                        alt_id: highlevel_runtime::lenient::required(field_0, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "altType",
+                        )?,
+                        apply_to_future_payments: field_2
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        apply_to_future_payments_config: field_3.unwrap_or_default(),
+                        code: highlevel_runtime::lenient::required(field_4, "code")?,
+                        discount_type: highlevel_runtime::lenient::required(
+                            field_5,
+                            "discountType",
+                        )?,
+                        discount_value: highlevel_runtime::lenient::required(
+                            field_6,
+                            "discountValue",
+                        )?,
+                        end_date: field_7.unwrap_or_default(),
+                        limit_per_customer: field_8.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_9, "name")?,
+                        product_ids: field_10.unwrap_or_default(),
+                        start_date: highlevel_runtime::lenient::required(
+                            field_11,
+                            "startDate",
+                        )?,
+                        usage_limit: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCouponParams",
+                    FIELDS,
+                    CreateCouponParamsVisitor,
+                )
+        }
+    }
     impl CreateCouponParams {
         pub fn builder() -> builder::CreateCouponParams {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCouponParamsAltType {
         #[serde(rename = "location")]
         Location,
@@ -740,6 +1527,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCouponParamsAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCouponParamsAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -777,17 +1579,7 @@ pub mod types {
         }
     }
     ///Discount Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCouponParamsDiscountType {
         #[serde(rename = "percentage")]
         Percentage,
@@ -797,6 +1589,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCouponParamsDiscountType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "percentage" => Self::Percentage,
+                    "amount" => Self::Amount,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCouponParamsDiscountType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -837,7 +1645,7 @@ pub mod types {
         }
     }
     ///`CreateCouponResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateCouponResponseDto {
         ///Location Id
         #[serde(
@@ -956,18 +1764,192 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCouponResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "applyToFuturePayments",
+                "applyToFuturePaymentsConfig",
+                "code",
+                "createdAt",
+                "discountType",
+                "discountValue",
+                "endDate",
+                "_id",
+                "limitPerCustomer",
+                "name",
+                "startDate",
+                "status",
+                "traceId",
+                "updatedAt",
+                "usageCount",
+                "userId",
+            ];
+            struct CreateCouponResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateCouponResponseDtoVisitor {
+                type Value = CreateCouponResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateCouponResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateCouponResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCouponResponseDto {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        apply_to_future_payments: field_2.unwrap_or_default(),
+                        apply_to_future_payments_config: field_3.unwrap_or_default(),
+                        code: field_4.unwrap_or_default(),
+                        created_at: field_5.unwrap_or_default(),
+                        discount_type: field_6.unwrap_or_default(),
+                        discount_value: field_7.unwrap_or_default(),
+                        end_date: field_8.unwrap_or_default(),
+                        id: field_9.unwrap_or_default(),
+                        limit_per_customer: field_10.unwrap_or_default(),
+                        name: field_11.unwrap_or_default(),
+                        start_date: field_12.unwrap_or_default(),
+                        status: field_13.unwrap_or_default(),
+                        trace_id: field_14.unwrap_or_default(),
+                        updated_at: field_15.unwrap_or_default(),
+                        usage_count: field_16.unwrap_or_default(),
+                        user_id: field_17.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCouponResponseDto",
+                    FIELDS,
+                    CreateCouponResponseDtoVisitor,
+                )
+        }
+    }
     ///Type of discount (percentage or amount)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCouponResponseDtoDiscountType {
         #[serde(rename = "percentage")]
         Percentage,
@@ -977,6 +1959,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCouponResponseDtoDiscountType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "percentage" => Self::Percentage,
+                    "amount" => Self::Amount,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCouponResponseDtoDiscountType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1017,17 +2015,7 @@ pub mod types {
         }
     }
     ///Current status of the coupon
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCouponResponseDtoStatus {
         #[serde(rename = "scheduled")]
         Scheduled,
@@ -1039,6 +2027,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCouponResponseDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "scheduled" => Self::Scheduled,
+                    "active" => Self::Active,
+                    "expired" => Self::Expired,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCouponResponseDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1081,7 +2086,7 @@ pub mod types {
         }
     }
     ///`CreateCustomProvidersDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateCustomProvidersDto {
         ///Description of payment gateway. Shown on the payments integrations page as subtext
         pub description: ::std::string::String,
@@ -1100,13 +2105,104 @@ pub mod types {
         #[serde(rename = "supportsSubscriptionSchedule")]
         pub supports_subscription_schedule: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCustomProvidersDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "description",
+                "imageUrl",
+                "name",
+                "paymentsUrl",
+                "queryUrl",
+                "supportsSubscriptionSchedule",
+            ];
+            struct CreateCustomProvidersDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateCustomProvidersDtoVisitor {
+                type Value = CreateCustomProvidersDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateCustomProvidersDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateCustomProvidersDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCustomProvidersDto {
+                        description: highlevel_runtime::lenient::required(
+                            field_0,
+                            "description",
+                        )?,
+                        image_url: highlevel_runtime::lenient::required(
+                            field_1,
+                            "imageUrl",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_2, "name")?,
+                        payments_url: highlevel_runtime::lenient::required(
+                            field_3,
+                            "paymentsUrl",
+                        )?,
+                        query_url: highlevel_runtime::lenient::required(
+                            field_4,
+                            "queryUrl",
+                        )?,
+                        supports_subscription_schedule: highlevel_runtime::lenient::required(
+                            field_5,
+                            "supportsSubscriptionSchedule",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCustomProvidersDto",
+                    FIELDS,
+                    CreateCustomProvidersDtoVisitor,
+                )
+        }
+    }
     impl CreateCustomProvidersDto {
         pub fn builder() -> builder::CreateCustomProvidersDto {
             Default::default()
         }
     }
     ///`CreateCustomProvidersResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateCustomProvidersResponseSchema {
         ///The creation timestamp of the custom provider.
         #[serde(
@@ -1188,8 +2284,157 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCustomProvidersResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "deleted",
+                "description",
+                "_id",
+                "imageUrl",
+                "locationId",
+                "marketplaceAppId",
+                "name",
+                "paymentProvider",
+                "paymentsUrl",
+                "queryUrl",
+                "traceId",
+                "updatedAt",
+            ];
+            struct CreateCustomProvidersResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateCustomProvidersResponseSchemaVisitor {
+                type Value = CreateCustomProvidersResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateCustomProvidersResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateCustomProvidersResponseSchema,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCustomProvidersResponseSchema {
+                        created_at: field_0.unwrap_or_default(),
+                        deleted: field_1.unwrap_or_default(),
+                        description: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        image_url: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        marketplace_app_id: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        payment_provider: field_8.unwrap_or_default(),
+                        payments_url: field_9.unwrap_or_default(),
+                        query_url: field_10.unwrap_or_default(),
+                        trace_id: field_11.unwrap_or_default(),
+                        updated_at: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCustomProvidersResponseSchema",
+                    FIELDS,
+                    CreateCustomProvidersResponseSchemaVisitor,
+                )
+        }
+    }
     ///`CreateFulfillmentDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateFulfillmentDto {
         ///Location Id or Agency Id
         #[serde(rename = "altId")]
@@ -1204,23 +2449,92 @@ pub mod types {
         ///Fulfillment tracking information
         pub trackings: ::std::vec::Vec<FulfillmentTracking>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateFulfillmentDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "items",
+                "notifyCustomer",
+                "trackings",
+            ];
+            struct CreateFulfillmentDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateFulfillmentDtoVisitor {
+                type Value = CreateFulfillmentDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateFulfillmentDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateFulfillmentDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateFulfillmentDto {
+                        alt_id: highlevel_runtime::lenient::required(field_0, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "altType",
+                        )?,
+                        items: highlevel_runtime::lenient::required(field_2, "items")?,
+                        notify_customer: highlevel_runtime::lenient::required(
+                            field_3,
+                            "notifyCustomer",
+                        )?,
+                        trackings: highlevel_runtime::lenient::required(
+                            field_4,
+                            "trackings",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateFulfillmentDto",
+                    FIELDS,
+                    CreateFulfillmentDtoVisitor,
+                )
+        }
+    }
     impl CreateFulfillmentDto {
         pub fn builder() -> builder::CreateFulfillmentDto {
             Default::default()
         }
     }
     ///`CreateFulfillmentDtoAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateFulfillmentDtoAltType {
         #[serde(rename = "location")]
         Location,
@@ -1228,6 +2542,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateFulfillmentDtoAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateFulfillmentDtoAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1265,7 +2594,7 @@ pub mod types {
         }
     }
     ///`CreateFulfillmentResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateFulfillmentResponseDto {
         ///fulfillment data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1276,8 +2605,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateFulfillmentResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "status"];
+            struct CreateFulfillmentResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateFulfillmentResponseDtoVisitor {
+                type Value = CreateFulfillmentResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateFulfillmentResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateFulfillmentResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateFulfillmentResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        status: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateFulfillmentResponseDto",
+                    FIELDS,
+                    CreateFulfillmentResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateWhiteLabelIntegrationProviderDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateWhiteLabelIntegrationProviderDto {
         ///location Id / company Id based on altType
         #[serde(rename = "altId")]
@@ -1298,23 +2680,115 @@ pub mod types {
         #[serde(rename = "uniqueName")]
         pub unique_name: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateWhiteLabelIntegrationProviderDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "description",
+                "imageUrl",
+                "provider",
+                "title",
+                "uniqueName",
+            ];
+            struct CreateWhiteLabelIntegrationProviderDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateWhiteLabelIntegrationProviderDtoVisitor {
+                type Value = CreateWhiteLabelIntegrationProviderDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateWhiteLabelIntegrationProviderDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateWhiteLabelIntegrationProviderDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateWhiteLabelIntegrationProviderDto {
+                        alt_id: highlevel_runtime::lenient::required(field_0, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "altType",
+                        )?,
+                        description: highlevel_runtime::lenient::required(
+                            field_2,
+                            "description",
+                        )?,
+                        image_url: highlevel_runtime::lenient::required(
+                            field_3,
+                            "imageUrl",
+                        )?,
+                        provider: highlevel_runtime::lenient::required(
+                            field_4,
+                            "provider",
+                        )?,
+                        title: highlevel_runtime::lenient::required(field_5, "title")?,
+                        unique_name: highlevel_runtime::lenient::required(
+                            field_6,
+                            "uniqueName",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateWhiteLabelIntegrationProviderDto",
+                    FIELDS,
+                    CreateWhiteLabelIntegrationProviderDtoVisitor,
+                )
+        }
+    }
     impl CreateWhiteLabelIntegrationProviderDto {
         pub fn builder() -> builder::CreateWhiteLabelIntegrationProviderDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateWhiteLabelIntegrationProviderDtoAltType {
         #[serde(rename = "location")]
         Location,
@@ -1322,6 +2796,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateWhiteLabelIntegrationProviderDtoAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateWhiteLabelIntegrationProviderDtoAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1361,17 +2851,7 @@ pub mod types {
         }
     }
     ///The type of payment provider associated with the integration provider.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateWhiteLabelIntegrationProviderDtoProvider {
         #[serde(rename = "authorize-net")]
         AuthorizeNet,
@@ -1381,6 +2861,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateWhiteLabelIntegrationProviderDtoProvider {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "authorize-net" => Self::AuthorizeNet,
+                    "nmi" => Self::Nmi,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateWhiteLabelIntegrationProviderDtoProvider {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1422,7 +2919,7 @@ pub mod types {
         }
     }
     ///`CreateWhitelabelIntegrationResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateWhitelabelIntegrationResponseDto {
         ///The altId / locationId of the integration provider.
         #[serde(
@@ -1480,8 +2977,133 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateWhitelabelIntegrationResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "createdAt",
+                "description",
+                "_id",
+                "imageUrl",
+                "provider",
+                "route",
+                "title",
+                "updatedAt",
+            ];
+            struct CreateWhitelabelIntegrationResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateWhitelabelIntegrationResponseDtoVisitor {
+                type Value = CreateWhitelabelIntegrationResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateWhitelabelIntegrationResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateWhitelabelIntegrationResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateWhitelabelIntegrationResponseDto {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        created_at: field_2.unwrap_or_default(),
+                        description: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        image_url: field_5.unwrap_or_default(),
+                        provider: field_6.unwrap_or_default(),
+                        route: field_7.unwrap_or_default(),
+                        title: field_8.unwrap_or_default(),
+                        updated_at: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateWhitelabelIntegrationResponseDto",
+                    FIELDS,
+                    CreateWhitelabelIntegrationResponseDtoVisitor,
+                )
+        }
+    }
     ///`CustomProviderKeys`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomProviderKeys {
         ///Api-key for custom payment provider config
         #[serde(rename = "apiKey")]
@@ -1490,13 +3112,68 @@ pub mod types {
         #[serde(rename = "publishableKey")]
         pub publishable_key: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomProviderKeys {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["apiKey", "publishableKey"];
+            struct CustomProviderKeysVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomProviderKeysVisitor {
+                type Value = CustomProviderKeys;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomProviderKeys)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomProviderKeys, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomProviderKeys {
+                        api_key: highlevel_runtime::lenient::required(
+                            field_0,
+                            "apiKey",
+                        )?,
+                        publishable_key: highlevel_runtime::lenient::required(
+                            field_1,
+                            "publishableKey",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomProviderKeys",
+                    FIELDS,
+                    CustomProviderKeysVisitor,
+                )
+        }
+    }
     impl CustomProviderKeys {
         pub fn builder() -> builder::CustomProviderKeys {
             Default::default()
         }
     }
     ///`CustomRRuleOptionsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomRRuleOptionsDto {
         ///Max number of task executions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1573,18 +3250,144 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "count",
+                "dayOfMonth",
+                "dayOfWeek",
+                "daysBefore",
+                "endDate",
+                "endTime",
+                "interval",
+                "intervalType",
+                "monthOfYear",
+                "numOfWeek",
+                "startDate",
+                "startTime",
+            ];
+            struct CustomRRuleOptionsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomRRuleOptionsDtoVisitor {
+                type Value = CustomRRuleOptionsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomRRuleOptionsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomRRuleOptionsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomRRuleOptionsDto {
+                        count: field_0.unwrap_or_default(),
+                        day_of_month: field_1.unwrap_or_default(),
+                        day_of_week: field_2.unwrap_or_default(),
+                        days_before: field_3.unwrap_or_default(),
+                        end_date: field_4.unwrap_or_default(),
+                        end_time: field_5.unwrap_or_default(),
+                        interval: field_6.unwrap_or_default(),
+                        interval_type: field_7.unwrap_or_default(),
+                        month_of_year: field_8.unwrap_or_default(),
+                        num_of_week: field_9.unwrap_or_default(),
+                        start_date: field_10.unwrap_or_default(),
+                        start_time: field_11.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomRRuleOptionsDto",
+                    FIELDS,
+                    CustomRRuleOptionsDtoVisitor,
+                )
+        }
+    }
     ///`CustomRRuleOptionsDtoDayOfWeek`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoDayOfWeek {
         #[serde(rename = "mo")]
         Mo,
@@ -1604,6 +3407,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoDayOfWeek {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mo" => Self::Mo,
+                    "tu" => Self::Tu,
+                    "we" => Self::We,
+                    "th" => Self::Th,
+                    "fr" => Self::Fr,
+                    "sa" => Self::Sa,
+                    "su" => Self::Su,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoDayOfWeek {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1654,17 +3478,7 @@ pub mod types {
         }
     }
     ///`CustomRRuleOptionsDtoIntervalType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoIntervalType {
         #[serde(rename = "yearly")]
         Yearly,
@@ -1684,6 +3498,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoIntervalType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "yearly" => Self::Yearly,
+                    "monthly" => Self::Monthly,
+                    "weekly" => Self::Weekly,
+                    "daily" => Self::Daily,
+                    "hourly" => Self::Hourly,
+                    "minutely" => Self::Minutely,
+                    "secondly" => Self::Secondly,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoIntervalType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1734,17 +3569,7 @@ pub mod types {
         }
     }
     ///`CustomRRuleOptionsDtoMonthOfYear`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoMonthOfYear {
         #[serde(rename = "jan")]
         Jan,
@@ -1774,6 +3599,32 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoMonthOfYear {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "jan" => Self::Jan,
+                    "feb" => Self::Feb,
+                    "mar" => Self::Mar,
+                    "apr" => Self::Apr,
+                    "may" => Self::May,
+                    "jun" => Self::Jun,
+                    "jul" => Self::Jul,
+                    "aug" => Self::Aug,
+                    "sep" => Self::Sep,
+                    "oct" => Self::Oct,
+                    "nov" => Self::Nov,
+                    "dec" => Self::Dec,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoMonthOfYear {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1834,7 +3685,7 @@ pub mod types {
         }
     }
     ///`DefaultPriceResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DefaultPriceResponseDto {
         ///Continue selling when out of stock
         #[serde(
@@ -1939,18 +3790,184 @@ pub mod types {
             ::std::vec::Vec<::std::string::String>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for DefaultPriceResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "allowOutOfStockPurchases",
+                "amount",
+                "availableQuantity",
+                "compareAtPrice",
+                "createdAt",
+                "currency",
+                "_id",
+                "locationId",
+                "membershipOffers",
+                "name",
+                "product",
+                "recurring",
+                "trackInventory",
+                "type",
+                "updatedAt",
+                "userId",
+                "variantOptionIds",
+            ];
+            struct DefaultPriceResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DefaultPriceResponseDtoVisitor {
+                type Value = DefaultPriceResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DefaultPriceResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DefaultPriceResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DefaultPriceResponseDto {
+                        allow_out_of_stock_purchases: field_0.unwrap_or_default(),
+                        amount: field_1.unwrap_or_default(),
+                        available_quantity: field_2.unwrap_or_default(),
+                        compare_at_price: field_3.unwrap_or_default(),
+                        created_at: field_4.unwrap_or_default(),
+                        currency: field_5.unwrap_or_default(),
+                        id: field_6.unwrap_or_default(),
+                        location_id: field_7.unwrap_or_default(),
+                        membership_offers: field_8.unwrap_or_default(),
+                        name: field_9.unwrap_or_default(),
+                        product: field_10.unwrap_or_default(),
+                        recurring: field_11.unwrap_or_default(),
+                        track_inventory: field_12.unwrap_or_default(),
+                        type_: field_13.unwrap_or_default(),
+                        updated_at: field_14.unwrap_or_default(),
+                        user_id: field_15.unwrap_or_default(),
+                        variant_option_ids: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DefaultPriceResponseDto",
+                    FIELDS,
+                    DefaultPriceResponseDtoVisitor,
+                )
+        }
+    }
     ///The type of the price (e.g., one_time).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DefaultPriceResponseDtoType {
         #[serde(rename = "one_time")]
         OneTime,
@@ -1960,6 +3977,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DefaultPriceResponseDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "one_time" => Self::OneTime,
+                    "recurring" => Self::Recurring,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DefaultPriceResponseDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1999,7 +4032,7 @@ pub mod types {
         }
     }
     ///`DefaultProductResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DefaultProductResponseDto {
         ///Tax category ID for Automatic taxes calculation.
         #[serde(
@@ -2095,8 +4128,182 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DefaultProductResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "automaticTaxCategoryId",
+                "availableInStore",
+                "collectionIds",
+                "createdAt",
+                "description",
+                "_id",
+                "image",
+                "isTaxesEnabled",
+                "label",
+                "locationId",
+                "name",
+                "productType",
+                "slug",
+                "statementDescriptor",
+                "taxes",
+                "updatedAt",
+                "variants",
+            ];
+            struct DefaultProductResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DefaultProductResponseDtoVisitor {
+                type Value = DefaultProductResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DefaultProductResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DefaultProductResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DefaultProductResponseDto {
+                        automatic_tax_category_id: field_0.unwrap_or_default(),
+                        available_in_store: field_1.unwrap_or_default(),
+                        collection_ids: field_2.unwrap_or_default(),
+                        created_at: field_3.unwrap_or_default(),
+                        description: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        image: field_6.unwrap_or_default(),
+                        is_taxes_enabled: field_7.unwrap_or_default(),
+                        label: field_8.unwrap_or_default(),
+                        location_id: field_9.unwrap_or_default(),
+                        name: field_10.unwrap_or_default(),
+                        product_type: field_11.unwrap_or_default(),
+                        slug: field_12.unwrap_or_default(),
+                        statement_descriptor: field_13.unwrap_or_default(),
+                        taxes: field_14.unwrap_or_default(),
+                        updated_at: field_15.unwrap_or_default(),
+                        variants: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DefaultProductResponseDto",
+                    FIELDS,
+                    DefaultProductResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteCouponParams`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeleteCouponParams {
         ///Location Id
         #[serde(rename = "altId")]
@@ -2107,23 +4314,70 @@ pub mod types {
         ///Coupon Id
         pub id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCouponParams {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["altId", "altType", "id"];
+            struct DeleteCouponParamsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DeleteCouponParamsVisitor {
+                type Value = DeleteCouponParams;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteCouponParams)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteCouponParams, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteCouponParams {
+                        alt_id: highlevel_runtime::lenient::required(field_0, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "altType",
+                        )?,
+                        id: highlevel_runtime::lenient::required(field_2, "id")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteCouponParams",
+                    FIELDS,
+                    DeleteCouponParamsVisitor,
+                )
+        }
+    }
     impl DeleteCouponParams {
         pub fn builder() -> builder::DeleteCouponParams {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteCouponParamsAltType {
         #[serde(rename = "location")]
         Location,
@@ -2131,6 +4385,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCouponParamsAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DeleteCouponParamsAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2168,7 +4437,7 @@ pub mod types {
         }
     }
     ///`DeleteCouponResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteCouponResponseDto {
         ///Indicates whether the delete was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2182,12 +4451,113 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCouponResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success", "traceId"];
+            struct DeleteCouponResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DeleteCouponResponseDtoVisitor {
+                type Value = DeleteCouponResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteCouponResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteCouponResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteCouponResponseDto {
+                        success: field_0.unwrap_or_default(),
+                        trace_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteCouponResponseDto",
+                    FIELDS,
+                    DeleteCouponResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteCustomProvidersConfigDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct DeleteCustomProvidersConfigDto {
         ///Whether the config is for test mode or live mode. true represents config is for live payments
         #[serde(rename = "liveMode")]
         pub live_mode: ::serde_json::Value,
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCustomProvidersConfigDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["liveMode"];
+            struct DeleteCustomProvidersConfigDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteCustomProvidersConfigDtoVisitor {
+                type Value = DeleteCustomProvidersConfigDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteCustomProvidersConfigDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteCustomProvidersConfigDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteCustomProvidersConfigDto {
+                        live_mode: highlevel_runtime::lenient::required(
+                            field_0,
+                            "liveMode",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteCustomProvidersConfigDto",
+                    FIELDS,
+                    DeleteCustomProvidersConfigDtoVisitor,
+                )
+        }
     }
     impl DeleteCustomProvidersConfigDto {
         pub fn builder() -> builder::DeleteCustomProvidersConfigDto {
@@ -2195,23 +4565,125 @@ pub mod types {
         }
     }
     ///`DeleteCustomProvidersResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteCustomProvidersResponseSchema {
         ///Whether the custom provider config is disconnect or not. true represents config is disconnect
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCustomProvidersResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct DeleteCustomProvidersResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteCustomProvidersResponseSchemaVisitor {
+                type Value = DeleteCustomProvidersResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (DeleteCustomProvidersResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    DeleteCustomProvidersResponseSchema,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteCustomProvidersResponseSchema {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteCustomProvidersResponseSchema",
+                    FIELDS,
+                    DeleteCustomProvidersResponseSchemaVisitor,
+                )
+        }
+    }
     ///`DisconnectCustomProvidersResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DisconnectCustomProvidersResponseSchema {
         ///Whether the custom provider config is disconnect or not. true represents config is disconnect
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DisconnectCustomProvidersResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct DisconnectCustomProvidersResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DisconnectCustomProvidersResponseSchemaVisitor {
+                type Value = DisconnectCustomProvidersResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (DisconnectCustomProvidersResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    DisconnectCustomProvidersResponseSchema,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DisconnectCustomProvidersResponseSchema {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DisconnectCustomProvidersResponseSchema",
+                    FIELDS,
+                    DisconnectCustomProvidersResponseSchemaVisitor,
+                )
+        }
+    }
     ///`FulfilledItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct FulfilledItem {
         ///The id of product price
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
@@ -2234,8 +4706,78 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub qty: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FulfilledItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["_id", "name", "price", "product", "qty"];
+            struct FulfilledItemVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FulfilledItemVisitor {
+                type Value = FulfilledItem;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FulfilledItem)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FulfilledItem, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FulfilledItem {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                        price: field_2.unwrap_or_default(),
+                        product: field_3.unwrap_or_default(),
+                        qty: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("FulfilledItem", FIELDS, FulfilledItemVisitor)
+        }
+    }
     ///`FulfillmentItems`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FulfillmentItems {
         ///The id of product price
         #[serde(rename = "priceId")]
@@ -2243,13 +4785,61 @@ pub mod types {
         ///The no of quantity of the item
         pub qty: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for FulfillmentItems {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["priceId", "qty"];
+            struct FulfillmentItemsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FulfillmentItemsVisitor {
+                type Value = FulfillmentItems;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FulfillmentItems)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FulfillmentItems, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FulfillmentItems {
+                        price_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "priceId",
+                        )?,
+                        qty: highlevel_runtime::lenient::required(field_1, "qty")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("FulfillmentItems", FIELDS, FulfillmentItemsVisitor)
+        }
+    }
     impl FulfillmentItems {
         pub fn builder() -> builder::FulfillmentItems {
             Default::default()
         }
     }
     ///`FulfillmentSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct FulfillmentSchema {
         ///Location Id or Agency Id
         #[serde(
@@ -2293,18 +4883,104 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FulfillmentSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "createdAt",
+                "_id",
+                "items",
+                "trackings",
+                "updatedAt",
+            ];
+            struct FulfillmentSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FulfillmentSchemaVisitor {
+                type Value = FulfillmentSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FulfillmentSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FulfillmentSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FulfillmentSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        created_at: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        items: field_4.unwrap_or_default(),
+                        trackings: field_5.unwrap_or_default(),
+                        updated_at: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FulfillmentSchema",
+                    FIELDS,
+                    FulfillmentSchemaVisitor,
+                )
+        }
+    }
     ///`FulfillmentSchemaAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FulfillmentSchemaAltType {
         #[serde(rename = "location")]
         Location,
@@ -2312,6 +4988,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FulfillmentSchemaAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FulfillmentSchemaAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2349,7 +5040,7 @@ pub mod types {
         }
     }
     ///`FulfillmentTracking`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct FulfillmentTracking {
         ///Shipping carrier name
         #[serde(
@@ -2373,13 +5064,77 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_url: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FulfillmentTracking {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "shippingCarrier",
+                "trackingNumber",
+                "trackingUrl",
+            ];
+            struct FulfillmentTrackingVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FulfillmentTrackingVisitor {
+                type Value = FulfillmentTracking;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FulfillmentTracking)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FulfillmentTracking, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FulfillmentTracking {
+                        shipping_carrier: field_0.unwrap_or_default(),
+                        tracking_number: field_1.unwrap_or_default(),
+                        tracking_url: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FulfillmentTracking",
+                    FIELDS,
+                    FulfillmentTrackingVisitor,
+                )
+        }
+    }
     impl FulfillmentTracking {
         pub fn builder() -> builder::FulfillmentTracking {
             Default::default()
         }
     }
     ///`FulfillmentTrackingResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct FulfillmentTrackingResponse {
         ///Shipping carrier name
         #[serde(
@@ -2403,18 +5158,72 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_url: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FulfillmentTrackingResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "shippingCarrier",
+                "trackingNumber",
+                "trackingUrl",
+            ];
+            struct FulfillmentTrackingResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FulfillmentTrackingResponseVisitor {
+                type Value = FulfillmentTrackingResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FulfillmentTrackingResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FulfillmentTrackingResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FulfillmentTrackingResponse {
+                        shipping_carrier: field_0.unwrap_or_default(),
+                        tracking_number: field_1.unwrap_or_default(),
+                        tracking_url: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FulfillmentTrackingResponse",
+                    FIELDS,
+                    FulfillmentTrackingResponseVisitor,
+                )
+        }
+    }
     ///`GetCouponAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCouponAltType {
         #[serde(rename = "location")]
         Location,
@@ -2422,6 +5231,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetCouponAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetCouponAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2459,7 +5283,7 @@ pub mod types {
         }
     }
     ///`GetCustomProvidersResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCustomProvidersResponseSchema {
         ///The creation timestamp of the custom provider.
         #[serde(
@@ -2541,8 +5365,153 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCustomProvidersResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "deleted",
+                "description",
+                "_id",
+                "imageUrl",
+                "locationId",
+                "marketplaceAppId",
+                "name",
+                "paymentProvider",
+                "paymentsUrl",
+                "queryUrl",
+                "traceId",
+                "updatedAt",
+            ];
+            struct GetCustomProvidersResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCustomProvidersResponseSchemaVisitor {
+                type Value = GetCustomProvidersResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetCustomProvidersResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetCustomProvidersResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCustomProvidersResponseSchema {
+                        created_at: field_0.unwrap_or_default(),
+                        deleted: field_1.unwrap_or_default(),
+                        description: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        image_url: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        marketplace_app_id: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        payment_provider: field_8.unwrap_or_default(),
+                        payments_url: field_9.unwrap_or_default(),
+                        query_url: field_10.unwrap_or_default(),
+                        trace_id: field_11.unwrap_or_default(),
+                        updated_at: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCustomProvidersResponseSchema",
+                    FIELDS,
+                    GetCustomProvidersResponseSchemaVisitor,
+                )
+        }
+    }
     ///`GetOrderResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetOrderResponseSchema {
         ///AltId is the unique identifier eg: location id.
         #[serde(
@@ -2686,18 +5655,240 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetOrderResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "amountSummary",
+                "automaticTaxesCalculated",
+                "contactId",
+                "contactSnapshot",
+                "coupon",
+                "createdAt",
+                "createdBy",
+                "currency",
+                "fingerprint",
+                "fulfillmentStatus",
+                "_id",
+                "items",
+                "liveMode",
+                "markAsTest",
+                "meta",
+                "source",
+                "status",
+                "taxCalculationProvider",
+                "traceId",
+                "trackingId",
+                "updatedAt",
+            ];
+            struct GetOrderResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetOrderResponseSchemaVisitor {
+                type Value = GetOrderResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetOrderResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetOrderResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetOrderResponseSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        amount: field_2.unwrap_or_default(),
+                        amount_summary: field_3.unwrap_or_default(),
+                        automatic_taxes_calculated: field_4.unwrap_or_default(),
+                        contact_id: field_5.unwrap_or_default(),
+                        contact_snapshot: field_6.unwrap_or_default(),
+                        coupon: field_7.unwrap_or_default(),
+                        created_at: field_8.unwrap_or_default(),
+                        created_by: field_9.unwrap_or_default(),
+                        currency: field_10.unwrap_or_default(),
+                        fingerprint: field_11.unwrap_or_default(),
+                        fulfillment_status: field_12.unwrap_or_default(),
+                        id: field_13.unwrap_or_default(),
+                        items: field_14.unwrap_or_default(),
+                        live_mode: field_15.unwrap_or_default(),
+                        mark_as_test: field_16.unwrap_or_default(),
+                        meta: field_17.unwrap_or_default(),
+                        source: field_18.unwrap_or_default(),
+                        status: field_19.unwrap_or_default(),
+                        tax_calculation_provider: field_20.unwrap_or_default(),
+                        trace_id: field_21.unwrap_or_default(),
+                        tracking_id: field_22.unwrap_or_default(),
+                        updated_at: field_23.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetOrderResponseSchema",
+                    FIELDS,
+                    GetOrderResponseSchemaVisitor,
+                )
+        }
+    }
     ///`GetSubscriptionByIdAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetSubscriptionByIdAltType {
         #[serde(rename = "location")]
         Location,
@@ -2705,6 +5896,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetSubscriptionByIdAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetSubscriptionByIdAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2742,7 +5948,7 @@ pub mod types {
         }
     }
     ///`GetSubscriptionResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSubscriptionResponseSchema {
         ///AltId is the unique identifier eg: location id.
         #[serde(
@@ -2920,8 +6126,273 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetSubscriptionResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "autoPayment",
+                "canceledAt",
+                "canceledBy",
+                "contactId",
+                "contactSnapshot",
+                "coupon",
+                "createdAt",
+                "createdBy",
+                "currency",
+                "entityId",
+                "entitySource",
+                "entityType",
+                "_id",
+                "ipAddress",
+                "liveMode",
+                "markAsTest",
+                "meta",
+                "paymentProvider",
+                "recurringProduct",
+                "schedule",
+                "status",
+                "subscriptionId",
+                "subscriptionSnapshot",
+                "traceId",
+                "updatedAt",
+            ];
+            struct GetSubscriptionResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetSubscriptionResponseSchemaVisitor {
+                type Value = GetSubscriptionResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetSubscriptionResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetSubscriptionResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetSubscriptionResponseSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        amount: field_2.unwrap_or_default(),
+                        auto_payment: field_3.unwrap_or_default(),
+                        canceled_at: field_4.unwrap_or_default(),
+                        canceled_by: field_5.unwrap_or_default(),
+                        contact_id: field_6.unwrap_or_default(),
+                        contact_snapshot: field_7.unwrap_or_default(),
+                        coupon: field_8.unwrap_or_default(),
+                        created_at: field_9.unwrap_or_default(),
+                        created_by: field_10.unwrap_or_default(),
+                        currency: field_11.unwrap_or_default(),
+                        entity_id: field_12.unwrap_or_default(),
+                        entity_source: field_13.unwrap_or_default(),
+                        entity_type: field_14.unwrap_or_default(),
+                        id: field_15.unwrap_or_default(),
+                        ip_address: field_16.unwrap_or_default(),
+                        live_mode: field_17.unwrap_or_default(),
+                        mark_as_test: field_18.unwrap_or_default(),
+                        meta: field_19.unwrap_or_default(),
+                        payment_provider: field_20.unwrap_or_default(),
+                        recurring_product: field_21.unwrap_or_default(),
+                        schedule: field_22.unwrap_or_default(),
+                        status: field_23.unwrap_or_default(),
+                        subscription_id: field_24.unwrap_or_default(),
+                        subscription_snapshot: field_25.unwrap_or_default(),
+                        trace_id: field_26.unwrap_or_default(),
+                        updated_at: field_27.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetSubscriptionResponseSchema",
+                    FIELDS,
+                    GetSubscriptionResponseSchemaVisitor,
+                )
+        }
+    }
     ///`GetTxnResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTxnResponseSchema {
         ///AltId is the unique identifier eg: location id.
         #[serde(
@@ -3119,8 +6590,288 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetTxnResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "amountRefunded",
+                "chargeId",
+                "chargeSnapshot",
+                "contactId",
+                "contactSnapshot",
+                "createdAt",
+                "createdBy",
+                "currency",
+                "entityId",
+                "entitySource",
+                "entityType",
+                "_id",
+                "invoiceId",
+                "ipAddress",
+                "isParent",
+                "liveMode",
+                "markAsTest",
+                "mergedFromContactId",
+                "meta",
+                "paymentProvider",
+                "qboResponse",
+                "qboSynced",
+                "receiptId",
+                "status",
+                "subscriptionId",
+                "traceId",
+                "updatedAt",
+            ];
+            struct GetTxnResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetTxnResponseSchemaVisitor {
+                type Value = GetTxnResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetTxnResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetTxnResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetTxnResponseSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        amount: field_2.unwrap_or_default(),
+                        amount_refunded: field_3.unwrap_or_default(),
+                        charge_id: field_4.unwrap_or_default(),
+                        charge_snapshot: field_5.unwrap_or_default(),
+                        contact_id: field_6.unwrap_or_default(),
+                        contact_snapshot: field_7.unwrap_or_default(),
+                        created_at: field_8.unwrap_or_default(),
+                        created_by: field_9.unwrap_or_default(),
+                        currency: field_10.unwrap_or_default(),
+                        entity_id: field_11.unwrap_or_default(),
+                        entity_source: field_12.unwrap_or_default(),
+                        entity_type: field_13.unwrap_or_default(),
+                        id: field_14.unwrap_or_default(),
+                        invoice_id: field_15.unwrap_or_default(),
+                        ip_address: field_16.unwrap_or_default(),
+                        is_parent: field_17.unwrap_or_default(),
+                        live_mode: field_18.unwrap_or_default(),
+                        mark_as_test: field_19.unwrap_or_default(),
+                        merged_from_contact_id: field_20.unwrap_or_default(),
+                        meta: field_21.unwrap_or_default(),
+                        payment_provider: field_22.unwrap_or_default(),
+                        qbo_response: field_23.unwrap_or_default(),
+                        qbo_synced: field_24.unwrap_or_default(),
+                        receipt_id: field_25.unwrap_or_default(),
+                        status: field_26.unwrap_or_default(),
+                        subscription_id: field_27.unwrap_or_default(),
+                        trace_id: field_28.unwrap_or_default(),
+                        updated_at: field_29.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetTxnResponseSchema",
+                    FIELDS,
+                    GetTxnResponseSchemaVisitor,
+                )
+        }
+    }
     ///`IntegrationProviderSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct IntegrationProviderSchema {
         ///The altId / locationId of the integration provider.
         #[serde(
@@ -3178,18 +6929,128 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for IntegrationProviderSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "createdAt",
+                "description",
+                "_id",
+                "imageUrl",
+                "provider",
+                "route",
+                "title",
+                "updatedAt",
+            ];
+            struct IntegrationProviderSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for IntegrationProviderSchemaVisitor {
+                type Value = IntegrationProviderSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (IntegrationProviderSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<IntegrationProviderSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(IntegrationProviderSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        created_at: field_2.unwrap_or_default(),
+                        description: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        image_url: field_5.unwrap_or_default(),
+                        provider: field_6.unwrap_or_default(),
+                        route: field_7.unwrap_or_default(),
+                        title: field_8.unwrap_or_default(),
+                        updated_at: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "IntegrationProviderSchema",
+                    FIELDS,
+                    IntegrationProviderSchemaVisitor,
+                )
+        }
+    }
     ///`ListCouponsAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListCouponsAltType {
         #[serde(rename = "location")]
         Location,
@@ -3197,6 +7058,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListCouponsAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListCouponsAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3234,7 +7110,7 @@ pub mod types {
         }
     }
     ///`ListCouponsResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListCouponsResponseDto {
         ///Array of coupon objects
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3255,18 +7131,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListCouponsResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "totalCount", "traceId"];
+            struct ListCouponsResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ListCouponsResponseDtoVisitor {
+                type Value = ListCouponsResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListCouponsResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListCouponsResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListCouponsResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        total_count: field_1.unwrap_or_default(),
+                        trace_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListCouponsResponseDto",
+                    FIELDS,
+                    ListCouponsResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListCouponsStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListCouponsStatus {
         #[serde(rename = "scheduled")]
         Scheduled,
@@ -3278,6 +7204,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListCouponsStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "scheduled" => Self::Scheduled,
+                    "active" => Self::Active,
+                    "expired" => Self::Expired,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListCouponsStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3319,7 +7262,7 @@ pub mod types {
         }
     }
     ///`ListFulfillmentResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListFulfillmentResponseDto {
         ///An array of fulfilled items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3330,18 +7273,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListFulfillmentResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "status"];
+            struct ListFulfillmentResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ListFulfillmentResponseDtoVisitor {
+                type Value = ListFulfillmentResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListFulfillmentResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListFulfillmentResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListFulfillmentResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        status: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListFulfillmentResponseDto",
+                    FIELDS,
+                    ListFulfillmentResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListIntegrationProvidersAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListIntegrationProvidersAltType {
         #[serde(rename = "location")]
         Location,
@@ -3349,6 +7335,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListIntegrationProvidersAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListIntegrationProvidersAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3387,17 +7388,7 @@ pub mod types {
         }
     }
     ///`ListOrderFulfillmentAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListOrderFulfillmentAltType {
         #[serde(rename = "location")]
         Location,
@@ -3405,6 +7396,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListOrderFulfillmentAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListOrderFulfillmentAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3442,17 +7448,7 @@ pub mod types {
         }
     }
     ///`ListOrderNotesAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListOrderNotesAltType {
         #[serde(rename = "location")]
         Location,
@@ -3460,6 +7456,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListOrderNotesAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListOrderNotesAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3497,17 +7508,7 @@ pub mod types {
         }
     }
     ///`ListOrdersPaymentStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListOrdersPaymentStatus {
         #[serde(rename = "paid")]
         Paid,
@@ -3521,6 +7522,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListOrdersPaymentStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "paid" => Self::Paid,
+                    "unpaid" => Self::Unpaid,
+                    "refunded" => Self::Refunded,
+                    "partially_paid" => Self::PartiallyPaid,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListOrdersPaymentStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3564,7 +7583,7 @@ pub mod types {
         }
     }
     ///`ListOrdersResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListOrdersResponseDto {
         ///An array of orders
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3578,8 +7597,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListOrdersResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "totalCount"];
+            struct ListOrdersResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ListOrdersResponseDtoVisitor {
+                type Value = ListOrdersResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListOrdersResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListOrdersResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListOrdersResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        total_count: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListOrdersResponseDto",
+                    FIELDS,
+                    ListOrdersResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListSubscriptionResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListSubscriptionResponseDto {
         ///An array of subscriptions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3593,18 +7665,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListSubscriptionResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "totalCount"];
+            struct ListSubscriptionResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ListSubscriptionResponseDtoVisitor {
+                type Value = ListSubscriptionResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListSubscriptionResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListSubscriptionResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListSubscriptionResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        total_count: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListSubscriptionResponseDto",
+                    FIELDS,
+                    ListSubscriptionResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListSubscriptionsAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListSubscriptionsAltType {
         #[serde(rename = "location")]
         Location,
@@ -3612,6 +7727,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListSubscriptionsAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListSubscriptionsAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3649,7 +7779,7 @@ pub mod types {
         }
     }
     ///`ListTxnsResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListTxnsResponseDto {
         ///An array of transactions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3663,16 +7793,123 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListTxnsResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "totalCount"];
+            struct ListTxnsResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ListTxnsResponseDtoVisitor {
+                type Value = ListTxnsResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListTxnsResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListTxnsResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListTxnsResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        total_count: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListTxnsResponseDto",
+                    FIELDS,
+                    ListTxnsResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListWhitelabelIntegrationProviderResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListWhitelabelIntegrationProviderResponseDto {
         ///list of integration provider.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub providers: ::std::option::Option<IntegrationProviderSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de>
+    for ListWhitelabelIntegrationProviderResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["providers"];
+            struct ListWhitelabelIntegrationProviderResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ListWhitelabelIntegrationProviderResponseDtoVisitor {
+                type Value = ListWhitelabelIntegrationProviderResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (ListWhitelabelIntegrationProviderResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ListWhitelabelIntegrationProviderResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListWhitelabelIntegrationProviderResponseDto {
+                        providers: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListWhitelabelIntegrationProviderResponseDto",
+                    FIELDS,
+                    ListWhitelabelIntegrationProviderResponseDtoVisitor,
+                )
+        }
+    }
     ///`MembershipOfferDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct MembershipOfferDto {
         ///The unique identifier for the membership offer.
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
@@ -3687,8 +7924,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for MembershipOfferDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["_id", "label", "value"];
+            struct MembershipOfferDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for MembershipOfferDtoVisitor {
+                type Value = MembershipOfferDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (MembershipOfferDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<MembershipOfferDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(MembershipOfferDto {
+                        id: field_0.unwrap_or_default(),
+                        label: field_1.unwrap_or_default(),
+                        value: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "MembershipOfferDto",
+                    FIELDS,
+                    MembershipOfferDtoVisitor,
+                )
+        }
+    }
     ///`OrderResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct OrderResponseSchema {
         ///AltId is the unique identifier eg: location id.
         #[serde(
@@ -3848,8 +8145,248 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for OrderResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "contactEmail",
+                "contactId",
+                "contactName",
+                "couponCode",
+                "createdAt",
+                "createdBy",
+                "currency",
+                "discount",
+                "fulfillmentStatus",
+                "_id",
+                "liveMode",
+                "onetimeProducts",
+                "recurringProducts",
+                "sourceId",
+                "sourceMeta",
+                "sourceName",
+                "sourceSubType",
+                "sourceType",
+                "status",
+                "subtotal",
+                "totalProducts",
+                "updatedAt",
+            ];
+            struct OrderResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for OrderResponseSchemaVisitor {
+                type Value = OrderResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (OrderResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<OrderResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(OrderResponseSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        amount: field_2.unwrap_or_default(),
+                        contact_email: field_3.unwrap_or_default(),
+                        contact_id: field_4.unwrap_or_default(),
+                        contact_name: field_5.unwrap_or_default(),
+                        coupon_code: field_6.unwrap_or_default(),
+                        created_at: field_7.unwrap_or_default(),
+                        created_by: field_8.unwrap_or_default(),
+                        currency: field_9.unwrap_or_default(),
+                        discount: field_10.unwrap_or_default(),
+                        fulfillment_status: field_11.unwrap_or_default(),
+                        id: field_12.unwrap_or_default(),
+                        live_mode: field_13.unwrap_or_default(),
+                        onetime_products: field_14.unwrap_or_default(),
+                        recurring_products: field_15.unwrap_or_default(),
+                        source_id: field_16.unwrap_or_default(),
+                        source_meta: field_17.unwrap_or_default(),
+                        source_name: field_18.unwrap_or_default(),
+                        source_sub_type: field_19.unwrap_or_default(),
+                        source_type: field_20.unwrap_or_default(),
+                        status: field_21.unwrap_or_default(),
+                        subtotal: field_22.unwrap_or_default(),
+                        total_products: field_23.unwrap_or_default(),
+                        updated_at: field_24.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "OrderResponseSchema",
+                    FIELDS,
+                    OrderResponseSchemaVisitor,
+                )
+        }
+    }
     ///`OrderSource`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct OrderSource {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -3869,18 +8406,75 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<OrderSourceType>,
     }
+    impl<'de> ::serde::Deserialize<'de> for OrderSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "meta", "name", "subType", "type"];
+            struct OrderSourceVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for OrderSourceVisitor {
+                type Value = OrderSource;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (OrderSource)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<OrderSource, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(OrderSource {
+                        id: field_0.unwrap_or_default(),
+                        meta: field_1.unwrap_or_default(),
+                        name: field_2.unwrap_or_default(),
+                        sub_type: field_3.unwrap_or_default(),
+                        type_: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("OrderSource", FIELDS, OrderSourceVisitor)
+        }
+    }
     ///`OrderSourceSubType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OrderSourceSubType {
         #[serde(rename = "one_step_order_form")]
         OneStepOrderForm,
@@ -3924,6 +8518,39 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderSourceSubType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "one_step_order_form" => Self::OneStepOrderForm,
+                    "two_step_order_form" => Self::TwoStepOrderForm,
+                    "upsell" => Self::Upsell,
+                    "tap_to_pay" => Self::TapToPay,
+                    "card_payment" => Self::CardPayment,
+                    "store" => Self::Store,
+                    "contact_view" => Self::ContactView,
+                    "email_campaign" => Self::EmailCampaign,
+                    "payments_dashboard" => Self::PaymentsDashboard,
+                    "shopify" => Self::Shopify,
+                    "subscription_view" => Self::SubscriptionView,
+                    "store_upsell" => Self::StoreUpsell,
+                    "woocommerce" => Self::Woocommerce,
+                    "service" => Self::Service,
+                    "meeting" => Self::Meeting,
+                    "imported_csv" => Self::ImportedCsv,
+                    "qr_code" => Self::QrCode,
+                    "saas_one_time" => Self::SaasOneTime,
+                    "saas_subscription" => Self::SaasSubscription,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for OrderSourceSubType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3997,17 +8624,7 @@ pub mod types {
         }
     }
     ///`OrderSourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OrderSourceType {
         #[serde(rename = "funnel")]
         Funnel,
@@ -4043,6 +8660,35 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderSourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "funnel" => Self::Funnel,
+                    "website" => Self::Website,
+                    "invoice" => Self::Invoice,
+                    "calendar" => Self::Calendar,
+                    "text2Pay" => Self::Text2Pay,
+                    "document_contracts" => Self::DocumentContracts,
+                    "membership" => Self::Membership,
+                    "mobile_app" => Self::MobileApp,
+                    "communities" => Self::Communities,
+                    "point_of_sale" => Self::PointOfSale,
+                    "manual" => Self::Manual,
+                    "form" => Self::Form,
+                    "survey" => Self::Survey,
+                    "payment_link" => Self::PaymentLink,
+                    "external" => Self::External,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for OrderSourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4108,7 +8754,7 @@ pub mod types {
         }
     }
     ///`PostRecordOrderPaymentBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PostRecordOrderPaymentBody {
         ///location Id / company Id based on altType
         #[serde(rename = "altId")]
@@ -4145,23 +8791,120 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PostRecordOrderPaymentBody {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "card",
+                "cheque",
+                "isPartialPayment",
+                "meta",
+                "mode",
+                "notes",
+            ];
+            struct PostRecordOrderPaymentBodyVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PostRecordOrderPaymentBodyVisitor {
+                type Value = PostRecordOrderPaymentBody;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PostRecordOrderPaymentBody)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PostRecordOrderPaymentBody, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PostRecordOrderPaymentBody {
+                        alt_id: highlevel_runtime::lenient::required(field_0, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "altType",
+                        )?,
+                        amount: field_2.unwrap_or_default(),
+                        card: field_3.unwrap_or_default(),
+                        cheque: field_4.unwrap_or_default(),
+                        is_partial_payment: field_5.unwrap_or_default(),
+                        meta: field_6.unwrap_or_default(),
+                        mode: highlevel_runtime::lenient::required(field_7, "mode")?,
+                        notes: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PostRecordOrderPaymentBody",
+                    FIELDS,
+                    PostRecordOrderPaymentBodyVisitor,
+                )
+        }
+    }
     impl PostRecordOrderPaymentBody {
         pub fn builder() -> builder::PostRecordOrderPaymentBody {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PostRecordOrderPaymentBodyAltType {
         #[serde(rename = "location")]
         Location,
@@ -4169,6 +8912,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for PostRecordOrderPaymentBodyAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for PostRecordOrderPaymentBodyAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4207,17 +8965,7 @@ pub mod types {
         }
     }
     ///manual payment method
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PostRecordOrderPaymentBodyMode {
         #[serde(rename = "cash")]
         Cash,
@@ -4233,6 +8981,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for PostRecordOrderPaymentBodyMode {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "cash" => Self::Cash,
+                    "card" => Self::Card,
+                    "cheque" => Self::Cheque,
+                    "bank_transfer" => Self::BankTransfer,
+                    "other" => Self::Other,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for PostRecordOrderPaymentBodyMode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4279,15 +9046,62 @@ pub mod types {
         }
     }
     ///`PostRecordOrderPaymentResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct PostRecordOrderPaymentResponse {
         ///Success status of the request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PostRecordOrderPaymentResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct PostRecordOrderPaymentResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for PostRecordOrderPaymentResponseVisitor {
+                type Value = PostRecordOrderPaymentResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PostRecordOrderPaymentResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PostRecordOrderPaymentResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PostRecordOrderPaymentResponse {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PostRecordOrderPaymentResponse",
+                    FIELDS,
+                    PostRecordOrderPaymentResponseVisitor,
+                )
+        }
+    }
     ///`ProductLabelDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ProductLabelDto {
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
         #[serde(
@@ -4308,8 +9122,64 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ProductLabelDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["endDate", "startDate", "title"];
+            struct ProductLabelDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ProductLabelDtoVisitor {
+                type Value = ProductLabelDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ProductLabelDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ProductLabelDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ProductLabelDto {
+                        end_date: field_0.unwrap_or_default(),
+                        start_date: field_1.unwrap_or_default(),
+                        title: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("ProductLabelDto", FIELDS, ProductLabelDtoVisitor)
+        }
+    }
     ///`ProductVariantDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ProductVariantDto {
         ///A unique identifier for the variant.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4324,8 +9194,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub options: ::std::option::Option<::std::vec::Vec<ProductVariantOptionDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ProductVariantDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "name", "options"];
+            struct ProductVariantDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ProductVariantDtoVisitor {
+                type Value = ProductVariantDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ProductVariantDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ProductVariantDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ProductVariantDto {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                        options: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ProductVariantDto",
+                    FIELDS,
+                    ProductVariantDtoVisitor,
+                )
+        }
+    }
     ///`ProductVariantOptionDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ProductVariantOptionDto {
         ///The unique identifier for the option.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4336,8 +9266,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ProductVariantOptionDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "name"];
+            struct ProductVariantOptionDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ProductVariantOptionDtoVisitor {
+                type Value = ProductVariantOptionDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ProductVariantOptionDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ProductVariantOptionDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ProductVariantOptionDto {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ProductVariantOptionDto",
+                    FIELDS,
+                    ProductVariantOptionDtoVisitor,
+                )
+        }
+    }
     ///`RecurringDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RecurringDto {
         ///The interval at which the recurring event occurs.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4351,18 +9334,56 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RecurringDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["interval", "intervalCount"];
+            struct RecurringDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RecurringDtoVisitor {
+                type Value = RecurringDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RecurringDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RecurringDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RecurringDto {
+                        interval: field_0.unwrap_or_default(),
+                        interval_count: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("RecurringDto", FIELDS, RecurringDtoVisitor)
+        }
+    }
     ///The interval at which the recurring event occurs.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringDtoInterval {
         #[serde(rename = "day")]
         Day,
@@ -4376,6 +9397,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringDtoInterval {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "day" => Self::Day,
+                    "month" => Self::Month,
+                    "week" => Self::Week,
+                    "year" => Self::Year,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringDtoInterval {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4419,7 +9458,7 @@ pub mod types {
         }
     }
     ///`ScheduleOptionsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleOptionsDto {
         #[serde(
             rename = "executeAt",
@@ -4431,8 +9470,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<CustomRRuleOptionsDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleOptionsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["executeAt", "rrule"];
+            struct ScheduleOptionsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleOptionsDtoVisitor {
+                type Value = ScheduleOptionsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleOptionsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleOptionsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleOptionsDto {
+                        execute_at: field_0.unwrap_or_default(),
+                        rrule: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleOptionsDto",
+                    FIELDS,
+                    ScheduleOptionsDtoVisitor,
+                )
+        }
+    }
     ///`SubscriptionResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SubscriptionResponseSchema {
         ///AltId is the unique identifier eg: location id.
         #[serde(
@@ -4593,18 +9685,240 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SubscriptionResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "contactEmail",
+                "contactId",
+                "contactName",
+                "createdAt",
+                "createdBy",
+                "currency",
+                "entityId",
+                "entitySourceId",
+                "entitySourceMeta",
+                "entitySourceName",
+                "entitySourceType",
+                "entityType",
+                "_id",
+                "ipAddress",
+                "liveMode",
+                "paymentProviderConnectedAccount",
+                "paymentProviderType",
+                "status",
+                "subscriptionId",
+                "subscriptionSnapshot",
+                "updatedAt",
+            ];
+            struct SubscriptionResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SubscriptionResponseSchemaVisitor {
+                type Value = SubscriptionResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SubscriptionResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SubscriptionResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SubscriptionResponseSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        amount: field_2.unwrap_or_default(),
+                        contact_email: field_3.unwrap_or_default(),
+                        contact_id: field_4.unwrap_or_default(),
+                        contact_name: field_5.unwrap_or_default(),
+                        created_at: field_6.unwrap_or_default(),
+                        created_by: field_7.unwrap_or_default(),
+                        currency: field_8.unwrap_or_default(),
+                        entity_id: field_9.unwrap_or_default(),
+                        entity_source_id: field_10.unwrap_or_default(),
+                        entity_source_meta: field_11.unwrap_or_default(),
+                        entity_source_name: field_12.unwrap_or_default(),
+                        entity_source_type: field_13.unwrap_or_default(),
+                        entity_type: field_14.unwrap_or_default(),
+                        id: field_15.unwrap_or_default(),
+                        ip_address: field_16.unwrap_or_default(),
+                        live_mode: field_17.unwrap_or_default(),
+                        payment_provider_connected_account: field_18.unwrap_or_default(),
+                        payment_provider_type: field_19.unwrap_or_default(),
+                        status: field_20.unwrap_or_default(),
+                        subscription_id: field_21.unwrap_or_default(),
+                        subscription_snapshot: field_22.unwrap_or_default(),
+                        updated_at: field_23.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SubscriptionResponseSchema",
+                    FIELDS,
+                    SubscriptionResponseSchemaVisitor,
+                )
+        }
+    }
     ///AltType is the type of identifier.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SubscriptionResponseSchemaAltType {
         #[serde(rename = "location")]
         Location,
@@ -4612,6 +9926,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SubscriptionResponseSchemaAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SubscriptionResponseSchemaAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4650,7 +9979,7 @@ pub mod types {
         }
     }
     ///`TxnResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct TxnResponseSchema {
         ///AltId is the unique identifier eg: location id.
         #[serde(
@@ -4853,8 +10182,288 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TxnResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "amountRefunded",
+                "chargeId",
+                "chargeSnapshot",
+                "contactEmail",
+                "contactId",
+                "contactName",
+                "createdAt",
+                "createdBy",
+                "currency",
+                "entityId",
+                "entitySourceId",
+                "entitySourceMeta",
+                "entitySourceName",
+                "entitySourceSubType",
+                "entitySourceType",
+                "entityType",
+                "fulfilledAt",
+                "_id",
+                "ipAddress",
+                "liveMode",
+                "mergedFromContactId",
+                "paymentMethod",
+                "paymentProviderConnectedAccount",
+                "paymentProviderType",
+                "status",
+                "subscriptionId",
+                "updatedAt",
+            ];
+            struct TxnResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TxnResponseSchemaVisitor {
+                type Value = TxnResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TxnResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TxnResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TxnResponseSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        amount: field_2.unwrap_or_default(),
+                        amount_refunded: field_3.unwrap_or_default(),
+                        charge_id: field_4.unwrap_or_default(),
+                        charge_snapshot: field_5.unwrap_or_default(),
+                        contact_email: field_6.unwrap_or_default(),
+                        contact_id: field_7.unwrap_or_default(),
+                        contact_name: field_8.unwrap_or_default(),
+                        created_at: field_9.unwrap_or_default(),
+                        created_by: field_10.unwrap_or_default(),
+                        currency: field_11.unwrap_or_default(),
+                        entity_id: field_12.unwrap_or_default(),
+                        entity_source_id: field_13.unwrap_or_default(),
+                        entity_source_meta: field_14.unwrap_or_default(),
+                        entity_source_name: field_15.unwrap_or_default(),
+                        entity_source_sub_type: field_16.unwrap_or_default(),
+                        entity_source_type: field_17.unwrap_or_default(),
+                        entity_type: field_18.unwrap_or_default(),
+                        fulfilled_at: field_19.unwrap_or_default(),
+                        id: field_20.unwrap_or_default(),
+                        ip_address: field_21.unwrap_or_default(),
+                        live_mode: field_22.unwrap_or_default(),
+                        merged_from_contact_id: field_23.unwrap_or_default(),
+                        payment_method: field_24.unwrap_or_default(),
+                        payment_provider_connected_account: field_25.unwrap_or_default(),
+                        payment_provider_type: field_26.unwrap_or_default(),
+                        status: field_27.unwrap_or_default(),
+                        subscription_id: field_28.unwrap_or_default(),
+                        updated_at: field_29.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TxnResponseSchema",
+                    FIELDS,
+                    TxnResponseSchemaVisitor,
+                )
+        }
+    }
     ///`UpdateCouponParams`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateCouponParams {
         ///Location Id
         #[serde(rename = "altId")]
@@ -4917,23 +10526,156 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_limit: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCouponParams {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "applyToFuturePayments",
+                "applyToFuturePaymentsConfig",
+                "code",
+                "discountType",
+                "discountValue",
+                "endDate",
+                "id",
+                "limitPerCustomer",
+                "name",
+                "productIds",
+                "startDate",
+                "usageLimit",
+            ];
+            struct UpdateCouponParamsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateCouponParamsVisitor {
+                type Value = UpdateCouponParams;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateCouponParams)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateCouponParams, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCouponParams {
+                        alt_id: highlevel_runtime::lenient::required(field_0, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "altType",
+                        )?,
+                        apply_to_future_payments: field_2
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        apply_to_future_payments_config: field_3.unwrap_or_default(),
+                        code: highlevel_runtime::lenient::required(field_4, "code")?,
+                        discount_type: highlevel_runtime::lenient::required(
+                            field_5,
+                            "discountType",
+                        )?,
+                        discount_value: highlevel_runtime::lenient::required(
+                            field_6,
+                            "discountValue",
+                        )?,
+                        end_date: field_7.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_8, "id")?,
+                        limit_per_customer: field_9.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_10, "name")?,
+                        product_ids: field_11.unwrap_or_default(),
+                        start_date: highlevel_runtime::lenient::required(
+                            field_12,
+                            "startDate",
+                        )?,
+                        usage_limit: field_13.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCouponParams",
+                    FIELDS,
+                    UpdateCouponParamsVisitor,
+                )
+        }
+    }
     impl UpdateCouponParams {
         pub fn builder() -> builder::UpdateCouponParams {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCouponParamsAltType {
         #[serde(rename = "location")]
         Location,
@@ -4941,6 +10683,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCouponParamsAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCouponParamsAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4978,17 +10735,7 @@ pub mod types {
         }
     }
     ///Discount Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCouponParamsDiscountType {
         #[serde(rename = "percentage")]
         Percentage,
@@ -4998,6 +10745,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCouponParamsDiscountType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "percentage" => Self::Percentage,
+                    "amount" => Self::Amount,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCouponParamsDiscountType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5038,7 +10801,7 @@ pub mod types {
         }
     }
     ///`UpdateCustomProviderCapabilitiesDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateCustomProviderCapabilitiesDto {
         ///Company id. Mandatory if locationId is not provided
         #[serde(
@@ -5058,18 +10821,142 @@ pub mod types {
         #[serde(rename = "supportsSubscriptionSchedules")]
         pub supports_subscription_schedules: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCustomProviderCapabilitiesDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "companyId",
+                "locationId",
+                "supportsSubscriptionSchedules",
+            ];
+            struct UpdateCustomProviderCapabilitiesDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateCustomProviderCapabilitiesDtoVisitor {
+                type Value = UpdateCustomProviderCapabilitiesDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (UpdateCustomProviderCapabilitiesDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    UpdateCustomProviderCapabilitiesDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCustomProviderCapabilitiesDto {
+                        company_id: field_0.unwrap_or_default(),
+                        location_id: field_1.unwrap_or_default(),
+                        supports_subscription_schedules: highlevel_runtime::lenient::required(
+                            field_2,
+                            "supportsSubscriptionSchedules",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCustomProviderCapabilitiesDto",
+                    FIELDS,
+                    UpdateCustomProviderCapabilitiesDtoVisitor,
+                )
+        }
+    }
     impl UpdateCustomProviderCapabilitiesDto {
         pub fn builder() -> builder::UpdateCustomProviderCapabilitiesDto {
             Default::default()
         }
     }
     ///`UpdateCustomProviderCapabilitiesResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateCustomProviderCapabilitiesResponseSchema {
         ///Whether the custom provider capabilities are updated or not. true represents capabilities are updated
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for UpdateCustomProviderCapabilitiesResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct UpdateCustomProviderCapabilitiesResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateCustomProviderCapabilitiesResponseSchemaVisitor {
+                type Value = UpdateCustomProviderCapabilitiesResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (UpdateCustomProviderCapabilitiesResponseSchema)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    UpdateCustomProviderCapabilitiesResponseSchema,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCustomProviderCapabilitiesResponseSchema {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCustomProviderCapabilitiesResponseSchema",
+                    FIELDS,
+                    UpdateCustomProviderCapabilitiesResponseSchemaVisitor,
+                )
+        }
     }
     /// Types for composing complex structures.
     pub mod builder {

@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`ActiveNumbersResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ActiveNumbersResponse {
         ///Current status of the account
         #[serde(
@@ -45,18 +45,88 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_size: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ActiveNumbersResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "accountStatus",
+                "isUnderGhl",
+                "numbers",
+                "page",
+                "pageSize",
+            ];
+            struct ActiveNumbersResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ActiveNumbersResponseVisitor {
+                type Value = ActiveNumbersResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ActiveNumbersResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ActiveNumbersResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ActiveNumbersResponse {
+                        account_status: field_0.unwrap_or_default(),
+                        is_under_ghl: field_1.unwrap_or_default(),
+                        numbers: field_2.unwrap_or_default(),
+                        page: field_3.unwrap_or_default(),
+                        page_size: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ActiveNumbersResponse",
+                    FIELDS,
+                    ActiveNumbersResponseVisitor,
+                )
+        }
+    }
     ///Current status of the account
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ActiveNumbersResponseAccountStatus {
         #[serde(rename = "active")]
         Active,
@@ -68,6 +138,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActiveNumbersResponseAccountStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "active" => Self::Active,
+                    "suspended" => Self::Suspended,
+                    "closed" => Self::Closed,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ActiveNumbersResponseAccountStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -110,7 +197,7 @@ pub mod types {
         }
     }
     ///`AvailableNumbersResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AvailableNumbersResponseDto {
         ///Unique fingerprint ID for this search result, required when purchasing one of the returned numbers
         #[serde(
@@ -124,8 +211,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub numbers: ::std::option::Option<::std::vec::Vec<AvailablePhoneNumberDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AvailableNumbersResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["fingerprintId", "numbers"];
+            struct AvailableNumbersResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AvailableNumbersResponseDtoVisitor {
+                type Value = AvailableNumbersResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AvailableNumbersResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AvailableNumbersResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AvailableNumbersResponseDto {
+                        fingerprint_id: field_0.unwrap_or_default(),
+                        numbers: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AvailableNumbersResponseDto",
+                    FIELDS,
+                    AvailableNumbersResponseDtoVisitor,
+                )
+        }
+    }
     ///`AvailablePhoneNumberDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AvailablePhoneNumberDto {
         ///Address requirements for purchasing this number
         #[serde(
@@ -202,18 +342,160 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub region: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AvailablePhoneNumberDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "addressRequirements",
+                "beta",
+                "capabilities",
+                "friendlyName",
+                "isoCountry",
+                "lata",
+                "latitude",
+                "locality",
+                "longitude",
+                "phoneNumber",
+                "postalCode",
+                "price",
+                "rateCenter",
+                "region",
+            ];
+            struct AvailablePhoneNumberDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AvailablePhoneNumberDtoVisitor {
+                type Value = AvailablePhoneNumberDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AvailablePhoneNumberDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AvailablePhoneNumberDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AvailablePhoneNumberDto {
+                        address_requirements: field_0.unwrap_or_default(),
+                        beta: field_1.unwrap_or_default(),
+                        capabilities: field_2.unwrap_or_default(),
+                        friendly_name: field_3.unwrap_or_default(),
+                        iso_country: field_4.unwrap_or_default(),
+                        lata: field_5.unwrap_or_default(),
+                        latitude: field_6.unwrap_or_default(),
+                        locality: field_7.unwrap_or_default(),
+                        longitude: field_8.unwrap_or_default(),
+                        phone_number: field_9.unwrap_or_default(),
+                        postal_code: field_10.unwrap_or_default(),
+                        price: field_11.unwrap_or_default(),
+                        rate_center: field_12.unwrap_or_default(),
+                        region: field_13.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AvailablePhoneNumberDto",
+                    FIELDS,
+                    AvailablePhoneNumberDtoVisitor,
+                )
+        }
+    }
     ///Address requirements for purchasing this number
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AvailablePhoneNumberDtoAddressRequirements {
         #[serde(rename = "none")]
         None,
@@ -227,6 +509,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AvailablePhoneNumberDtoAddressRequirements {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "none" => Self::None,
+                    "any" => Self::Any,
+                    "local" => Self::Local,
+                    "foreign" => Self::Foreign,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AvailablePhoneNumberDtoAddressRequirements {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -271,7 +571,7 @@ pub mod types {
         }
     }
     ///Communication capabilities supported by this number
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AvailablePhoneNumberDtoCapabilities {
         #[serde(rename = "MMS", skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -283,8 +583,73 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AvailablePhoneNumberDtoCapabilities {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["MMS", "SMS", "voice"];
+            struct AvailablePhoneNumberDtoCapabilitiesVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for AvailablePhoneNumberDtoCapabilitiesVisitor {
+                type Value = AvailablePhoneNumberDtoCapabilities;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (AvailablePhoneNumberDtoCapabilities)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    AvailablePhoneNumberDtoCapabilities,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AvailablePhoneNumberDtoCapabilities {
+                        mms: field_0.unwrap_or_default(),
+                        sms: field_1.unwrap_or_default(),
+                        voice: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AvailablePhoneNumberDtoCapabilities",
+                    FIELDS,
+                    AvailablePhoneNumberDtoCapabilitiesVisitor,
+                )
+        }
+    }
     ///Pricing information for this number
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AvailablePhoneNumberDtoPrice {
         ///Type of number for billing purposes
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -299,8 +664,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_unit: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AvailablePhoneNumberDtoPrice {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["number_type", "price", "price_unit"];
+            struct AvailablePhoneNumberDtoPriceVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AvailablePhoneNumberDtoPriceVisitor {
+                type Value = AvailablePhoneNumberDtoPrice;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AvailablePhoneNumberDtoPrice)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AvailablePhoneNumberDtoPrice, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AvailablePhoneNumberDtoPrice {
+                        number_type: field_0.unwrap_or_default(),
+                        price: field_1.unwrap_or_default(),
+                        price_unit: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AvailablePhoneNumberDtoPrice",
+                    FIELDS,
+                    AvailablePhoneNumberDtoPriceVisitor,
+                )
+        }
+    }
     ///`DetailedPhoneNumberDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DetailedPhoneNumberDto {
         ///Address SID for compliance purposes
         #[serde(
@@ -413,8 +838,184 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DetailedPhoneNumberDtoType>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "addressSid",
+                "bundleSid",
+                "capabilities",
+                "countryCode",
+                "dateAdded",
+                "dateUpdated",
+                "forwardingNumber",
+                "friendlyName",
+                "inboundCallService",
+                "isDefaultNumber",
+                "isGroupConversationEnabled",
+                "linkedRingAllUsers",
+                "linkedUser",
+                "origin",
+                "phoneNumber",
+                "sid",
+                "type",
+            ];
+            struct DetailedPhoneNumberDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DetailedPhoneNumberDtoVisitor {
+                type Value = DetailedPhoneNumberDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DetailedPhoneNumberDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DetailedPhoneNumberDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DetailedPhoneNumberDto {
+                        address_sid: field_0.unwrap_or_default(),
+                        bundle_sid: field_1.unwrap_or_default(),
+                        capabilities: field_2.unwrap_or_default(),
+                        country_code: field_3.unwrap_or_default(),
+                        date_added: field_4.unwrap_or_default(),
+                        date_updated: field_5.unwrap_or_default(),
+                        forwarding_number: field_6.unwrap_or_default(),
+                        friendly_name: field_7.unwrap_or_default(),
+                        inbound_call_service: field_8.unwrap_or_default(),
+                        is_default_number: field_9.unwrap_or_default(),
+                        is_group_conversation_enabled: field_10.unwrap_or_default(),
+                        linked_ring_all_users: field_11.unwrap_or_default(),
+                        linked_user: field_12.unwrap_or_default(),
+                        origin: field_13.unwrap_or_default(),
+                        phone_number: field_14.unwrap_or_default(),
+                        sid: field_15.unwrap_or_default(),
+                        type_: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DetailedPhoneNumberDto",
+                    FIELDS,
+                    DetailedPhoneNumberDtoVisitor,
+                )
+        }
+    }
     ///Communication capabilities supported by this number
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DetailedPhoneNumberDtoCapabilities {
         ///Whether the number supports fax transmission
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -433,8 +1034,79 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDtoCapabilities {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["fax", "mms", "sms", "voice"];
+            struct DetailedPhoneNumberDtoCapabilitiesVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DetailedPhoneNumberDtoCapabilitiesVisitor {
+                type Value = DetailedPhoneNumberDtoCapabilities;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DetailedPhoneNumberDtoCapabilities)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    DetailedPhoneNumberDtoCapabilities,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DetailedPhoneNumberDtoCapabilities {
+                        fax: field_0.unwrap_or_default(),
+                        mms: field_1.unwrap_or_default(),
+                        sms: field_2.unwrap_or_default(),
+                        voice: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DetailedPhoneNumberDtoCapabilities",
+                    FIELDS,
+                    DetailedPhoneNumberDtoCapabilitiesVisitor,
+                )
+        }
+    }
     ///Configuration for inbound call handling service
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DetailedPhoneNumberDtoInboundCallService {
         ///Type of inbound call service
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
@@ -445,18 +1117,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDtoInboundCallService {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["type", "value"];
+            struct DetailedPhoneNumberDtoInboundCallServiceVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DetailedPhoneNumberDtoInboundCallServiceVisitor {
+                type Value = DetailedPhoneNumberDtoInboundCallService;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (DetailedPhoneNumberDtoInboundCallService)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    DetailedPhoneNumberDtoInboundCallService,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DetailedPhoneNumberDtoInboundCallService {
+                        type_: field_0.unwrap_or_default(),
+                        value: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DetailedPhoneNumberDtoInboundCallService",
+                    FIELDS,
+                    DetailedPhoneNumberDtoInboundCallServiceVisitor,
+                )
+        }
+    }
     ///Type of inbound call service
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DetailedPhoneNumberDtoInboundCallServiceType {
         #[serde(rename = "voice_ai")]
         VoiceAi,
@@ -468,6 +1190,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for DetailedPhoneNumberDtoInboundCallServiceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "voice_ai" => Self::VoiceAi,
+                    "ivr" => Self::Ivr,
+                    "forward" => Self::Forward,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DetailedPhoneNumberDtoInboundCallServiceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -510,17 +1250,7 @@ pub mod types {
         }
     }
     ///Source or origin of the phone number
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DetailedPhoneNumberDtoOrigin {
         #[serde(rename = "twilio")]
         Twilio,
@@ -532,6 +1262,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDtoOrigin {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "twilio" => Self::Twilio,
+                    "hosted" => Self::Hosted,
+                    "ported" => Self::Ported,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DetailedPhoneNumberDtoOrigin {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -574,17 +1321,7 @@ pub mod types {
         }
     }
     ///Type of phone number (local, toll-free, mobile, etc.)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DetailedPhoneNumberDtoType {
         #[serde(rename = "local")]
         Local,
@@ -598,6 +1335,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "local" => Self::Local,
+                    "toll-free" => Self::TollFree,
+                    "mobile" => Self::Mobile,
+                    "national" => Self::National,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DetailedPhoneNumberDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -641,7 +1396,7 @@ pub mod types {
         }
     }
     ///`GetNumberPoolListResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNumberPoolListResponse {
         ///Array of number pool objects
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -656,8 +1411,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetNumberPoolListResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "success", "total"];
+            struct GetNumberPoolListResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetNumberPoolListResponseVisitor {
+                type Value = GetNumberPoolListResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetNumberPoolListResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetNumberPoolListResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetNumberPoolListResponse {
+                        data: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                        total: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetNumberPoolListResponse",
+                    FIELDS,
+                    GetNumberPoolListResponseVisitor,
+                )
+        }
+    }
     ///`NumberPoolDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct NumberPoolDto {
         ///Whether call recording is enabled
         #[serde(
@@ -718,8 +1533,124 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whisper_message: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for NumberPoolDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "callRecording",
+                "forwardingNumber",
+                "id",
+                "inboundCallService",
+                "isActive",
+                "locationId",
+                "name",
+                "numbers",
+                "whisper",
+                "whisperMessage",
+            ];
+            struct NumberPoolDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for NumberPoolDtoVisitor {
+                type Value = NumberPoolDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NumberPoolDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NumberPoolDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NumberPoolDto {
+                        call_recording: field_0.unwrap_or_default(),
+                        forwarding_number: field_1.unwrap_or_default(),
+                        id: field_2.unwrap_or_default(),
+                        inbound_call_service: field_3.unwrap_or_default(),
+                        is_active: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        name: field_6.unwrap_or_default(),
+                        numbers: field_7.unwrap_or_default(),
+                        whisper: field_8.unwrap_or_default(),
+                        whisper_message: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("NumberPoolDto", FIELDS, NumberPoolDtoVisitor)
+        }
+    }
     ///Inbound call service configuration
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct NumberPoolDtoInboundCallService {
         ///Type of inbound call service
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
@@ -730,8 +1661,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for NumberPoolDtoInboundCallService {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["type", "value"];
+            struct NumberPoolDtoInboundCallServiceVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for NumberPoolDtoInboundCallServiceVisitor {
+                type Value = NumberPoolDtoInboundCallService;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NumberPoolDtoInboundCallService)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NumberPoolDtoInboundCallService, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NumberPoolDtoInboundCallService {
+                        type_: field_0.unwrap_or_default(),
+                        value: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "NumberPoolDtoInboundCallService",
+                    FIELDS,
+                    NumberPoolDtoInboundCallServiceVisitor,
+                )
+        }
+    }
     ///`NumberPoolDtoNumbersItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct NumberPoolDtoNumbersItem {
         ///Human-readable name for the number
         #[serde(
@@ -748,8 +1733,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for NumberPoolDtoNumbersItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["friendlyName", "phoneNumber"];
+            struct NumberPoolDtoNumbersItemVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for NumberPoolDtoNumbersItemVisitor {
+                type Value = NumberPoolDtoNumbersItem;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NumberPoolDtoNumbersItem)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NumberPoolDtoNumbersItem, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NumberPoolDtoNumbersItem {
+                        friendly_name: field_0.unwrap_or_default(),
+                        phone_number: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "NumberPoolDtoNumbersItem",
+                    FIELDS,
+                    NumberPoolDtoNumbersItemVisitor,
+                )
+        }
+    }
     ///`PurchasePhoneNumberBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PurchasePhoneNumberBodyDto {
         ///Twilio address SID for compliance
         #[serde(
@@ -805,23 +1843,126 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip_location_kyc: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PurchasePhoneNumberBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "addressSid",
+                "bundleSid",
+                "countryCode",
+                "fingerprintId",
+                "locality",
+                "numberType",
+                "phoneNumber",
+                "region",
+                "skipLocationKYC",
+            ];
+            struct PurchasePhoneNumberBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PurchasePhoneNumberBodyDtoVisitor {
+                type Value = PurchasePhoneNumberBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PurchasePhoneNumberBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PurchasePhoneNumberBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PurchasePhoneNumberBodyDto {
+                        address_sid: field_0.unwrap_or_default(),
+                        bundle_sid: field_1.unwrap_or_default(),
+                        country_code: field_2.unwrap_or_default(),
+                        fingerprint_id: field_3.unwrap_or_default(),
+                        locality: field_4.unwrap_or_default(),
+                        number_type: field_5.unwrap_or_default(),
+                        phone_number: highlevel_runtime::lenient::required(
+                            field_6,
+                            "phoneNumber",
+                        )?,
+                        region: field_7.unwrap_or_default(),
+                        skip_location_kyc: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PurchasePhoneNumberBodyDto",
+                    FIELDS,
+                    PurchasePhoneNumberBodyDtoVisitor,
+                )
+        }
+    }
     impl PurchasePhoneNumberBodyDto {
         pub fn builder() -> builder::PurchasePhoneNumberBodyDto {
             Default::default()
         }
     }
     ///Type of phone number
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PurchasePhoneNumberBodyDtoNumberType {
         #[serde(rename = "local")]
         Local,
@@ -833,6 +1974,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for PurchasePhoneNumberBodyDtoNumberType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "local" => Self::Local,
+                    "tollFree" => Self::TollFree,
+                    "mobile" => Self::Mobile,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for PurchasePhoneNumberBodyDtoNumberType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -875,7 +2033,7 @@ pub mod types {
         }
     }
     ///`TwilioAccountResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct TwilioAccountResponseDto {
         ///Twilio Account SID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -938,6 +2096,128 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub validate_sms: ::std::option::Option<bool>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TwilioAccountResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "account_sid",
+                "assigned_to_numbers",
+                "id",
+                "location_id",
+                "migration_numbers",
+                "migration_status",
+                "new_account_sid",
+                "number_name",
+                "numbers",
+                "under_ghl_account",
+                "validate_sms",
+            ];
+            struct TwilioAccountResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TwilioAccountResponseDtoVisitor {
+                type Value = TwilioAccountResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TwilioAccountResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TwilioAccountResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TwilioAccountResponseDto {
+                        account_sid: field_0.unwrap_or_default(),
+                        assigned_to_numbers: field_1.unwrap_or_default(),
+                        id: field_2.unwrap_or_default(),
+                        location_id: field_3.unwrap_or_default(),
+                        migration_numbers: field_4.unwrap_or_default(),
+                        migration_status: field_5.unwrap_or_default(),
+                        new_account_sid: field_6.unwrap_or_default(),
+                        number_name: field_7.unwrap_or_default(),
+                        numbers: field_8.unwrap_or_default(),
+                        under_ghl_account: field_9.unwrap_or_default(),
+                        validate_sms: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TwilioAccountResponseDto",
+                    FIELDS,
+                    TwilioAccountResponseDtoVisitor,
+                )
+        }
     }
     /// Types for composing complex structures.
     pub mod builder {

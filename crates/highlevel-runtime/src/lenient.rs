@@ -1,10 +1,19 @@
-//! Field-level leniency for generated response types.
+//! Decoding generated response types leniently, and cheaply to compile.
 //!
 //! The specs are wrong in places (an array declared where the server sends objects, an object
-//! where it sends a string). Generated types decode each optional field through [`optional`],
-//! so one such field reads as `None` instead of failing the whole response.
+//! where it sends a string). Each optional field of a generated type decodes through
+//! [`optional`] (or [`next_optional`]), so one such field reads as `None` instead of failing
+//! the whole response.
+//!
+//! Most generated structs do not use serde's derive for `Deserialize`: the generator writes a
+//! short `visit_map` that finds each key with [`FieldIndex`] and decodes the value in place
+//! (`xtask/src/codegen/lean_deserialize.rs`). serde's derive also emits a sequence visitor, a
+//! field-name enum and two wrapper types per lenient field; none of that is needed for JSON
+//! objects, and it was half of a generated crate's compile time.
 
-use serde::de::DeserializeOwned;
+use std::fmt;
+
+use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// Decodes an optional field; a value that does not fit the declared type reads as `None`.
@@ -19,6 +28,77 @@ where
 {
     let value = Option::<serde_json::Value>::deserialize(deserializer)?;
     Ok(value.and_then(|value| serde_json::from_value(value).ok()))
+}
+
+/// The next map value as an optional field, decoded like [`optional`].
+///
+/// # Errors
+///
+/// Only when the map itself cannot be read.
+pub fn next_optional<'de, A, T>(map: &mut A) -> Result<Option<T>, A::Error>
+where
+    A: MapAccess<'de>,
+    T: DeserializeOwned,
+{
+    Ok(map.next_value::<Lenient<T>>()?.0)
+}
+
+/// An optional value decoded like [`optional`].
+struct Lenient<T>(Option<T>);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        optional(deserializer).map(Lenient)
+    }
+}
+
+/// Reads an object key as its position in a struct's field names: `Some(index)`, or `None`
+/// for a key the struct does not have (its value is skipped).
+#[derive(Debug, Clone, Copy)]
+pub struct FieldIndex(pub &'static [&'static str]);
+
+impl FieldIndex {
+    fn find(self, key: &str) -> Option<usize> {
+        self.0.iter().position(|name| *name == key)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for FieldIndex {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for FieldIndex {
+    type Value = Option<usize>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a field name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self.find(key))
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, key: &[u8]) -> Result<Self::Value, E> {
+        Ok(std::str::from_utf8(key).ok().and_then(|key| self.find(key)))
+    }
+
+    // Formats whose maps have integer keys: no field of a generated type is named by one.
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A required field that was not in the object: serde's own "missing field" error.
+///
+/// # Errors
+///
+/// Always, when `value` is `None`.
+pub fn required<T, E: serde::de::Error>(value: Option<T>, name: &'static str) -> Result<T, E> {
+    value.ok_or_else(|| E::missing_field(name))
 }
 
 #[cfg(test)]

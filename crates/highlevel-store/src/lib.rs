@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AvailableShippingRate`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AvailableShippingRate {
         ///The amount of the shipping rate if it is normal rate (0 means free ). Fixed Handling fee if it is a carrier rate (it will add to the carrier rate).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -73,8 +73,128 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_zone_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AvailableShippingRate {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "amount",
+                "currency",
+                "description",
+                "_id",
+                "isCarrierRate",
+                "name",
+                "percentageOfRateFee",
+                "shippingCarrierId",
+                "shippingCarrierServices",
+                "shippingZoneId",
+            ];
+            struct AvailableShippingRateVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AvailableShippingRateVisitor {
+                type Value = AvailableShippingRate;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AvailableShippingRate)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AvailableShippingRate, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AvailableShippingRate {
+                        amount: field_0.unwrap_or_default(),
+                        currency: field_1.unwrap_or_default(),
+                        description: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        is_carrier_rate: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        percentage_of_rate_fee: field_6.unwrap_or_default(),
+                        shipping_carrier_id: field_7.unwrap_or_default(),
+                        shipping_carrier_services: field_8.unwrap_or_default(),
+                        shipping_zone_id: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AvailableShippingRate",
+                    FIELDS,
+                    AvailableShippingRateVisitor,
+                )
+        }
+    }
     ///`ContactAddress`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ContactAddress {
         ///Address line 1 of the customer
         #[serde(
@@ -117,23 +237,122 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub zip: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ContactAddress {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "addressLine1",
+                "city",
+                "companyName",
+                "country",
+                "email",
+                "name",
+                "phone",
+                "state",
+                "zip",
+            ];
+            struct ContactAddressVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ContactAddressVisitor {
+                type Value = ContactAddress;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ContactAddress)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ContactAddress, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ContactAddress {
+                        address_line1: field_0.unwrap_or_default(),
+                        city: field_1.unwrap_or_default(),
+                        company_name: field_2.unwrap_or_default(),
+                        country: highlevel_runtime::lenient::required(
+                            field_3,
+                            "country",
+                        )?,
+                        email: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        phone: field_6.unwrap_or_default(),
+                        state: field_7.unwrap_or_default(),
+                        zip: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("ContactAddress", FIELDS, ContactAddressVisitor)
+        }
+    }
     impl ContactAddress {
         pub fn builder() -> builder::ContactAddress {
             Default::default()
         }
     }
     ///Country code of the customer
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ContactAddressCountry {
         #[serde(rename = "US")]
         Us,
@@ -633,6 +852,267 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactAddressCountry {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "US" => Self::Us,
+                    "CA" => Self::Ca,
+                    "AF" => Self::Af,
+                    "AX" => Self::Ax,
+                    "AL" => Self::Al,
+                    "DZ" => Self::Dz,
+                    "AS" => Self::As,
+                    "AD" => Self::Ad,
+                    "AO" => Self::Ao,
+                    "AI" => Self::Ai,
+                    "AQ" => Self::Aq,
+                    "AG" => Self::Ag,
+                    "AR" => Self::Ar,
+                    "AM" => Self::Am,
+                    "AW" => Self::Aw,
+                    "AU" => Self::Au,
+                    "AT" => Self::At,
+                    "AZ" => Self::Az,
+                    "BS" => Self::Bs,
+                    "BH" => Self::Bh,
+                    "BD" => Self::Bd,
+                    "BB" => Self::Bb,
+                    "BY" => Self::By,
+                    "BE" => Self::Be,
+                    "BZ" => Self::Bz,
+                    "BJ" => Self::Bj,
+                    "BM" => Self::Bm,
+                    "BT" => Self::Bt,
+                    "BO" => Self::Bo,
+                    "BA" => Self::Ba,
+                    "BW" => Self::Bw,
+                    "BV" => Self::Bv,
+                    "BR" => Self::Br,
+                    "IO" => Self::Io,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BF" => Self::Bf,
+                    "BI" => Self::Bi,
+                    "KH" => Self::Kh,
+                    "CM" => Self::Cm,
+                    "CV" => Self::Cv,
+                    "KY" => Self::Ky,
+                    "CF" => Self::Cf,
+                    "TD" => Self::Td,
+                    "CL" => Self::Cl,
+                    "CN" => Self::Cn,
+                    "CX" => Self::Cx,
+                    "CC" => Self::Cc,
+                    "CO" => Self::Co,
+                    "KM" => Self::Km,
+                    "CG" => Self::Cg,
+                    "CD" => Self::Cd,
+                    "CK" => Self::Ck,
+                    "CR" => Self::Cr,
+                    "CI" => Self::Ci,
+                    "HR" => Self::Hr,
+                    "CU" => Self::Cu,
+                    "CY" => Self::Cy,
+                    "CZ" => Self::Cz,
+                    "DK" => Self::Dk,
+                    "DJ" => Self::Dj,
+                    "DM" => Self::Dm,
+                    "DO" => Self::Do,
+                    "EC" => Self::Ec,
+                    "EG" => Self::Eg,
+                    "SV" => Self::Sv,
+                    "GQ" => Self::Gq,
+                    "ER" => Self::Er,
+                    "EE" => Self::Ee,
+                    "ET" => Self::Et,
+                    "FK" => Self::Fk,
+                    "FO" => Self::Fo,
+                    "FJ" => Self::Fj,
+                    "FI" => Self::Fi,
+                    "FR" => Self::Fr,
+                    "GF" => Self::Gf,
+                    "PF" => Self::Pf,
+                    "TF" => Self::Tf,
+                    "GA" => Self::Ga,
+                    "GM" => Self::Gm,
+                    "GE" => Self::Ge,
+                    "DE" => Self::De,
+                    "GH" => Self::Gh,
+                    "GI" => Self::Gi,
+                    "GR" => Self::Gr,
+                    "GL" => Self::Gl,
+                    "GD" => Self::Gd,
+                    "GP" => Self::Gp,
+                    "GU" => Self::Gu,
+                    "GT" => Self::Gt,
+                    "GG" => Self::Gg,
+                    "GN" => Self::Gn,
+                    "GW" => Self::Gw,
+                    "GY" => Self::Gy,
+                    "HT" => Self::Ht,
+                    "HM" => Self::Hm,
+                    "VA" => Self::Va,
+                    "HN" => Self::Hn,
+                    "HK" => Self::Hk,
+                    "HU" => Self::Hu,
+                    "IS" => Self::Is,
+                    "IN" => Self::In,
+                    "ID" => Self::Id,
+                    "IR" => Self::Ir,
+                    "IQ" => Self::Iq,
+                    "IE" => Self::Ie,
+                    "IM" => Self::Im,
+                    "IL" => Self::Il,
+                    "IT" => Self::It,
+                    "JM" => Self::Jm,
+                    "JP" => Self::Jp,
+                    "JE" => Self::Je,
+                    "JO" => Self::Jo,
+                    "KZ" => Self::Kz,
+                    "KE" => Self::Ke,
+                    "KI" => Self::Ki,
+                    "KP" => Self::Kp,
+                    "XK" => Self::Xk,
+                    "KW" => Self::Kw,
+                    "KG" => Self::Kg,
+                    "LA" => Self::La,
+                    "LV" => Self::Lv,
+                    "LB" => Self::Lb,
+                    "LS" => Self::Ls,
+                    "LR" => Self::Lr,
+                    "LY" => Self::Ly,
+                    "LI" => Self::Li,
+                    "LT" => Self::Lt,
+                    "LU" => Self::Lu,
+                    "MO" => Self::Mo,
+                    "MK" => Self::Mk,
+                    "MG" => Self::Mg,
+                    "MW" => Self::Mw,
+                    "MY" => Self::My,
+                    "MV" => Self::Mv,
+                    "ML" => Self::Ml,
+                    "MT" => Self::Mt,
+                    "MH" => Self::Mh,
+                    "MQ" => Self::Mq,
+                    "MR" => Self::Mr,
+                    "MU" => Self::Mu,
+                    "YT" => Self::Yt,
+                    "MX" => Self::Mx,
+                    "FM" => Self::Fm,
+                    "MD" => Self::Md,
+                    "MC" => Self::Mc,
+                    "MN" => Self::Mn,
+                    "ME" => Self::Me,
+                    "MS" => Self::Ms,
+                    "MA" => Self::Ma,
+                    "MZ" => Self::Mz,
+                    "MM" => Self::Mm,
+                    "NA" => Self::Na,
+                    "NR" => Self::Nr,
+                    "NP" => Self::Np,
+                    "NL" => Self::Nl,
+                    "AN" => Self::An,
+                    "NC" => Self::Nc,
+                    "NZ" => Self::Nz,
+                    "NI" => Self::Ni,
+                    "NE" => Self::Ne,
+                    "NG" => Self::Ng,
+                    "NU" => Self::Nu,
+                    "NF" => Self::Nf,
+                    "MP" => Self::Mp,
+                    "NO" => Self::No,
+                    "OM" => Self::Om,
+                    "PK" => Self::Pk,
+                    "PW" => Self::Pw,
+                    "PS" => Self::Ps,
+                    "PA" => Self::Pa,
+                    "PG" => Self::Pg,
+                    "PY" => Self::Py,
+                    "PE" => Self::Pe,
+                    "PH" => Self::Ph,
+                    "PN" => Self::Pn,
+                    "PL" => Self::Pl,
+                    "PT" => Self::Pt,
+                    "PR" => Self::Pr,
+                    "QA" => Self::Qa,
+                    "RE" => Self::Re,
+                    "RO" => Self::Ro,
+                    "RU" => Self::Ru,
+                    "RW" => Self::Rw,
+                    "SH" => Self::Sh,
+                    "KN" => Self::Kn,
+                    "LC" => Self::Lc,
+                    "MF" => Self::Mf,
+                    "PM" => Self::Pm,
+                    "VC" => Self::Vc,
+                    "WS" => Self::Ws,
+                    "SM" => Self::Sm,
+                    "ST" => Self::St,
+                    "SA" => Self::Sa,
+                    "SN" => Self::Sn,
+                    "RS" => Self::Rs,
+                    "SC" => Self::Sc,
+                    "SL" => Self::Sl,
+                    "SG" => Self::Sg,
+                    "SX" => Self::Sx,
+                    "SK" => Self::Sk,
+                    "SI" => Self::Si,
+                    "SB" => Self::Sb,
+                    "SO" => Self::So,
+                    "ZA" => Self::Za,
+                    "GS" => Self::Gs,
+                    "KR" => Self::Kr,
+                    "ES" => Self::Es,
+                    "LK" => Self::Lk,
+                    "SD" => Self::Sd,
+                    "SR" => Self::Sr,
+                    "SJ" => Self::Sj,
+                    "SZ" => Self::Sz,
+                    "SE" => Self::Se,
+                    "CH" => Self::Ch,
+                    "SY" => Self::Sy,
+                    "TW" => Self::Tw,
+                    "TJ" => Self::Tj,
+                    "TZ" => Self::Tz,
+                    "TH" => Self::Th,
+                    "TL" => Self::Tl,
+                    "TG" => Self::Tg,
+                    "TK" => Self::Tk,
+                    "TO" => Self::To,
+                    "TT" => Self::Tt,
+                    "TN" => Self::Tn,
+                    "TR" => Self::Tr,
+                    "TM" => Self::Tm,
+                    "TC" => Self::Tc,
+                    "TV" => Self::Tv,
+                    "UG" => Self::Ug,
+                    "UA" => Self::Ua,
+                    "AE" => Self::Ae,
+                    "GB" => Self::Gb,
+                    "UM" => Self::Um,
+                    "UY" => Self::Uy,
+                    "UZ" => Self::Uz,
+                    "VU" => Self::Vu,
+                    "VE" => Self::Ve,
+                    "VN" => Self::Vn,
+                    "VG" => Self::Vg,
+                    "VI" => Self::Vi,
+                    "WF" => Self::Wf,
+                    "EH" => Self::Eh,
+                    "YE" => Self::Ye,
+                    "ZM" => Self::Zm,
+                    "ZW" => Self::Zw,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ContactAddressCountry {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1162,17 +1642,7 @@ pub mod types {
         }
     }
     ///State code of the customer
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ContactAddressState {
         #[serde(rename = "AL")]
         Al,
@@ -2339,6 +2809,608 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactAddressState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AL" => Self::Al,
+                    "AK" => Self::Ak,
+                    "AS" => Self::As,
+                    "AZ" => Self::Az,
+                    "AR" => Self::Ar,
+                    "AA" => Self::Aa,
+                    "AE" => Self::Ae,
+                    "AP" => Self::Ap,
+                    "CA" => Self::Ca,
+                    "CO" => Self::Co,
+                    "CT" => Self::Ct,
+                    "DE" => Self::De,
+                    "DC" => Self::Dc,
+                    "FM" => Self::Fm,
+                    "FL" => Self::Fl,
+                    "GA" => Self::Ga,
+                    "GU" => Self::Gu,
+                    "HI" => Self::Hi,
+                    "ID" => Self::Id,
+                    "IL" => Self::Il,
+                    "IN" => Self::In,
+                    "IA" => Self::Ia,
+                    "KS" => Self::Ks,
+                    "KY" => Self::Ky,
+                    "LA" => Self::La,
+                    "ME" => Self::Me,
+                    "MH" => Self::Mh,
+                    "MD" => Self::Md,
+                    "MA" => Self::Ma,
+                    "MI" => Self::Mi,
+                    "MN" => Self::Mn,
+                    "MS" => Self::Ms,
+                    "MO" => Self::Mo,
+                    "MT" => Self::Mt,
+                    "NE" => Self::Ne,
+                    "NV" => Self::Nv,
+                    "NH" => Self::Nh,
+                    "NJ" => Self::Nj,
+                    "NM" => Self::Nm,
+                    "NY" => Self::Ny,
+                    "NC" => Self::Nc,
+                    "ND" => Self::Nd,
+                    "MP" => Self::Mp,
+                    "OH" => Self::Oh,
+                    "OK" => Self::Ok,
+                    "OR" => Self::Or,
+                    "PW" => Self::Pw,
+                    "PA" => Self::Pa,
+                    "PR" => Self::Pr,
+                    "RI" => Self::Ri,
+                    "SC" => Self::Sc,
+                    "SD" => Self::Sd,
+                    "TN" => Self::Tn,
+                    "TX" => Self::Tx,
+                    "UT" => Self::Ut,
+                    "VT" => Self::Vt,
+                    "VI" => Self::Vi,
+                    "VA" => Self::Va,
+                    "WA" => Self::Wa,
+                    "WV" => Self::Wv,
+                    "WI" => Self::Wi,
+                    "WY" => Self::Wy,
+                    "AB" => Self::Ab,
+                    "BC" => Self::Bc,
+                    "MB" => Self::Mb,
+                    "NB" => Self::Nb,
+                    "NL" => Self::Nl,
+                    "NT" => Self::Nt,
+                    "NS" => Self::Ns,
+                    "NU" => Self::Nu,
+                    "ON" => Self::On,
+                    "PE" => Self::Pe,
+                    "QC" => Self::Qc,
+                    "SK" => Self::Sk,
+                    "YT" => Self::Yt,
+                    "BA" => Self::Ba,
+                    "CC" => Self::Cc,
+                    "CH" => Self::Ch,
+                    "CB" => Self::Cb,
+                    "CN" => Self::Cn,
+                    "ER" => Self::Er,
+                    "FO" => Self::Fo,
+                    "JY" => Self::Jy,
+                    "LP" => Self::Lp,
+                    "LR" => Self::Lr,
+                    "MZ" => Self::Mz,
+                    "NQ" => Self::Nq,
+                    "RN" => Self::Rn,
+                    "SA" => Self::Sa,
+                    "SJ" => Self::Sj,
+                    "SL" => Self::Sl,
+                    "SF" => Self::Sf,
+                    "SE" => Self::Se,
+                    "TF" => Self::Tf,
+                    "TU" => Self::Tu,
+                    "ACT" => Self::Act,
+                    "NSW" => Self::Nsw,
+                    "QLD" => Self::Qld,
+                    "TAS" => Self::Tas,
+                    "VIC" => Self::Vic,
+                    "AC" => Self::Ac,
+                    "AM" => Self::Am,
+                    "CE" => Self::Ce,
+                    "DF" => Self::Df,
+                    "ES" => Self::Es,
+                    "GO" => Self::Go,
+                    "MG" => Self::Mg,
+                    "PB" => Self::Pb,
+                    "PI" => Self::Pi,
+                    "RJ" => Self::Rj,
+                    "RO" => Self::Ro,
+                    "RR" => Self::Rr,
+                    "RS" => Self::Rs,
+                    "SP" => Self::Sp,
+                    "TO" => Self::To,
+                    "AI" => Self::Ai,
+                    "AN" => Self::An,
+                    "AT" => Self::At,
+                    "BI" => Self::Bi,
+                    "LI" => Self::Li,
+                    "LL" => Self::Ll,
+                    "ML" => Self::Ml,
+                    "RM" => Self::Rm,
+                    "TA" => Self::Ta,
+                    "VS" => Self::Vs,
+                    "AMA" => Self::Ama,
+                    "ANT" => Self::Ant,
+                    "ARA" => Self::Ara,
+                    "ATL" => Self::Atl,
+                    "BOL" => Self::Bol,
+                    "BOY" => Self::Boy,
+                    "CAL" => Self::Cal,
+                    "CAQ" => Self::Caq,
+                    "CAS" => Self::Cas,
+                    "CAU" => Self::Cau,
+                    "CES" => Self::Ces,
+                    "CHO" => Self::Cho,
+                    "CUN" => Self::Cun,
+                    "COR" => Self::Cor,
+                    "GUA" => Self::Gua,
+                    "GUV" => Self::Guv,
+                    "HUI" => Self::Hui,
+                    "LAG" => Self::Lag,
+                    "MAG" => Self::Mag,
+                    "MET" => Self::Met,
+                    "NAR" => Self::Nar,
+                    "NSA" => Self::Nsa,
+                    "PUT" => Self::Put,
+                    "QUI" => Self::Qui,
+                    "RIS" => Self::Ris,
+                    "SAP" => Self::Sap,
+                    "SAN" => Self::San,
+                    "SUC" => Self::Suc,
+                    "TOL" => Self::Tol,
+                    "VAC" => Self::Vac,
+                    "VAU" => Self::Vau,
+                    "VID" => Self::Vid,
+                    "CR-A" => Self::CrA,
+                    "CR-C" => Self::CrC,
+                    "CR-G" => Self::CrG,
+                    "CR-H" => Self::CrH,
+                    "CR-L" => Self::CrL,
+                    "CR-P" => Self::CrP,
+                    "CR-SJ" => Self::CrSj,
+                    "GT-16" => Self::Gt16,
+                    "GT-15" => Self::Gt15,
+                    "GT-04" => Self::Gt04,
+                    "GT-20" => Self::Gt20,
+                    "GT-02" => Self::Gt02,
+                    "GT-05" => Self::Gt05,
+                    "GT-01" => Self::Gt01,
+                    "GT-13" => Self::Gt13,
+                    "GT-18" => Self::Gt18,
+                    "GT-21" => Self::Gt21,
+                    "GT-22" => Self::Gt22,
+                    "GT-17" => Self::Gt17,
+                    "GT-09" => Self::Gt09,
+                    "GT-14" => Self::Gt14,
+                    "GT-11" => Self::Gt11,
+                    "GT-03" => Self::Gt03,
+                    "GT-12" => Self::Gt12,
+                    "GT-06" => Self::Gt06,
+                    "GT-07" => Self::Gt07,
+                    "GT-10" => Self::Gt10,
+                    "GT-08" => Self::Gt08,
+                    "GT-19" => Self::Gt19,
+                    "HK" => Self::Hk,
+                    "KL" => Self::Kl,
+                    "BR" => Self::Br,
+                    "CG" => Self::Cg,
+                    "DN" => Self::Dn,
+                    "DD" => Self::Dd,
+                    "DL" => Self::Dl,
+                    "GJ" => Self::Gj,
+                    "HR" => Self::Hr,
+                    "HP" => Self::Hp,
+                    "JK" => Self::Jk,
+                    "JH" => Self::Jh,
+                    "KA" => Self::Ka,
+                    "LD" => Self::Ld,
+                    "PY" => Self::Py,
+                    "TS" => Self::Ts,
+                    "TR" => Self::Tr,
+                    "UP" => Self::Up,
+                    "UK" => Self::Uk,
+                    "WB" => Self::Wb,
+                    "CW" => Self::Cw,
+                    "D" => Self::D,
+                    "G" => Self::G,
+                    "KE" => Self::Ke,
+                    "KK" => Self::Kk,
+                    "LS" => Self::Ls,
+                    "LM" => Self::Lm,
+                    "LK" => Self::Lk,
+                    "LH" => Self::Lh,
+                    "OY" => Self::Oy,
+                    "SO" => Self::So,
+                    "WD" => Self::Wd,
+                    "WH" => Self::Wh,
+                    "WX" => Self::Wx,
+                    "WW" => Self::Ww,
+                    "AG" => Self::Ag,
+                    "AO" => Self::Ao,
+                    "AV" => Self::Av,
+                    "BT" => Self::Bt,
+                    "BL" => Self::Bl,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BO" => Self::Bo,
+                    "BZ" => Self::Bz,
+                    "BS" => Self::Bs,
+                    "CL" => Self::Cl,
+                    "CI" => Self::Ci,
+                    "CZ" => Self::Cz,
+                    "CS" => Self::Cs,
+                    "CR" => Self::Cr,
+                    "KR" => Self::Kr,
+                    "EN" => Self::En,
+                    "FE" => Self::Fe,
+                    "FI" => Self::Fi,
+                    "FG" => Self::Fg,
+                    "FC" => Self::Fc,
+                    "FR" => Self::Fr,
+                    "GE" => Self::Ge,
+                    "GR" => Self::Gr,
+                    "IM" => Self::Im,
+                    "IS" => Self::Is,
+                    "AQ" => Self::Aq,
+                    "LT" => Self::Lt,
+                    "LE" => Self::Le,
+                    "LC" => Self::Lc,
+                    "LO" => Self::Lo,
+                    "LU" => Self::Lu,
+                    "MC" => Self::Mc,
+                    "NA" => Self::Na,
+                    "NO" => Self::No,
+                    "OG" => Self::Og,
+                    "OT" => Self::Ot,
+                    "PD" => Self::Pd,
+                    "PV" => Self::Pv,
+                    "PG" => Self::Pg,
+                    "PU" => Self::Pu,
+                    "PC" => Self::Pc,
+                    "PT" => Self::Pt,
+                    "PN" => Self::Pn,
+                    "PZ" => Self::Pz,
+                    "PO" => Self::Po,
+                    "RG" => Self::Rg,
+                    "RA" => Self::Ra,
+                    "RC" => Self::Rc,
+                    "RE" => Self::Re,
+                    "SS" => Self::Ss,
+                    "SV" => Self::Sv,
+                    "SI" => Self::Si,
+                    "SR" => Self::Sr,
+                    "TE" => Self::Te,
+                    "TP" => Self::Tp,
+                    "TV" => Self::Tv,
+                    "UD" => Self::Ud,
+                    "VE" => Self::Ve,
+                    "VB" => Self::Vb,
+                    "VC" => Self::Vc,
+                    "VR" => Self::Vr,
+                    "VV" => Self::Vv,
+                    "JP-23" => Self::Jp23,
+                    "JP-05" => Self::Jp05,
+                    "JP-02" => Self::Jp02,
+                    "JP-12" => Self::Jp12,
+                    "JP-38" => Self::Jp38,
+                    "JP-18" => Self::Jp18,
+                    "JP-40" => Self::Jp40,
+                    "JP-07" => Self::Jp07,
+                    "JP-21" => Self::Jp21,
+                    "JP-10" => Self::Jp10,
+                    "JP-34" => Self::Jp34,
+                    "JP-01" => Self::Jp01,
+                    "JP-28" => Self::Jp28,
+                    "JP-08" => Self::Jp08,
+                    "JP-17" => Self::Jp17,
+                    "JP-03" => Self::Jp03,
+                    "JP-37" => Self::Jp37,
+                    "JP-46" => Self::Jp46,
+                    "JP-14" => Self::Jp14,
+                    "JP-39" => Self::Jp39,
+                    "JP-43" => Self::Jp43,
+                    "JP-26" => Self::Jp26,
+                    "JP-24" => Self::Jp24,
+                    "JP-04" => Self::Jp04,
+                    "JP-45" => Self::Jp45,
+                    "JP-20" => Self::Jp20,
+                    "JP-42" => Self::Jp42,
+                    "JP-29" => Self::Jp29,
+                    "JP-15" => Self::Jp15,
+                    "JP-44" => Self::Jp44,
+                    "JP-33" => Self::Jp33,
+                    "JP-47" => Self::Jp47,
+                    "JP-27" => Self::Jp27,
+                    "JP-41" => Self::Jp41,
+                    "JP-11" => Self::Jp11,
+                    "JP-25" => Self::Jp25,
+                    "JP-32" => Self::Jp32,
+                    "JP-22" => Self::Jp22,
+                    "JP-09" => Self::Jp09,
+                    "JP-36" => Self::Jp36,
+                    "JP-13" => Self::Jp13,
+                    "JP-31" => Self::Jp31,
+                    "JP-16" => Self::Jp16,
+                    "JP-30" => Self::Jp30,
+                    "JP-06" => Self::Jp06,
+                    "JP-35" => Self::Jp35,
+                    "JP-19" => Self::Jp19,
+                    "JHR" => Self::Jhr,
+                    "KDH" => Self::Kdh,
+                    "KTN" => Self::Ktn,
+                    "KUL" => Self::Kul,
+                    "LBN" => Self::Lbn,
+                    "MLK" => Self::Mlk,
+                    "NSN" => Self::Nsn,
+                    "PHG" => Self::Phg,
+                    "PNG" => Self::Png,
+                    "PRK" => Self::Prk,
+                    "PLS" => Self::Pls,
+                    "PJY" => Self::Pjy,
+                    "SBH" => Self::Sbh,
+                    "SWK" => Self::Swk,
+                    "SGR" => Self::Sgr,
+                    "TRG" => Self::Trg,
+                    "AGU" => Self::Agu,
+                    "BCN" => Self::Bcn,
+                    "BCS" => Self::Bcs,
+                    "CAM" => Self::Cam,
+                    "CHP" => Self::Chp,
+                    "CHH" => Self::Chh,
+                    "CMX" => Self::Cmx,
+                    "COA" => Self::Coa,
+                    "COL" => Self::Col,
+                    "DUR" => Self::Dur,
+                    "GRO" => Self::Gro,
+                    "HID" => Self::Hid,
+                    "JAL" => Self::Jal,
+                    "MIC" => Self::Mic,
+                    "MOR" => Self::Mor,
+                    "MEX" => Self::Mex,
+                    "NAY" => Self::Nay,
+                    "NLE" => Self::Nle,
+                    "OAX" => Self::Oax,
+                    "PUE" => Self::Pue,
+                    "QUE" => Self::Que,
+                    "ROO" => Self::Roo,
+                    "SLP" => Self::Slp,
+                    "SIN" => Self::Sin,
+                    "SON" => Self::Son,
+                    "TAB" => Self::Tab,
+                    "TAM" => Self::Tam,
+                    "TLA" => Self::Tla,
+                    "VER" => Self::Ver,
+                    "YUC" => Self::Yuc,
+                    "ZAC" => Self::Zac,
+                    "AUK" => Self::Auk,
+                    "BOP" => Self::Bop,
+                    "CAN" => Self::Can,
+                    "CIT" => Self::Cit,
+                    "GIS" => Self::Gis,
+                    "HKB" => Self::Hkb,
+                    "MWT" => Self::Mwt,
+                    "MBH" => Self::Mbh,
+                    "NTL" => Self::Ntl,
+                    "OTA" => Self::Ota,
+                    "STL" => Self::Stl,
+                    "TKI" => Self::Tki,
+                    "WKO" => Self::Wko,
+                    "WGN" => Self::Wgn,
+                    "WTC" => Self::Wtc,
+                    "GB" => Self::Gb,
+                    "KP" => Self::Kp,
+                    "ANC" => Self::Anc,
+                    "APU" => Self::Apu,
+                    "ARE" => Self::Are,
+                    "AYA" => Self::Aya,
+                    "CAJ" => Self::Caj,
+                    "CUS" => Self::Cus,
+                    "HUV" => Self::Huv,
+                    "HUC" => Self::Huc,
+                    "ICA" => Self::Ica,
+                    "JUN" => Self::Jun,
+                    "LAL" => Self::Lal,
+                    "LAM" => Self::Lam,
+                    "LIM" => Self::Lim,
+                    "LOR" => Self::Lor,
+                    "MDD" => Self::Mdd,
+                    "MOQ" => Self::Moq,
+                    "PAS" => Self::Pas,
+                    "PIU" => Self::Piu,
+                    "PUN" => Self::Pun,
+                    "SAM" => Self::Sam,
+                    "TAC" => Self::Tac,
+                    "TUM" => Self::Tum,
+                    "UCA" => Self::Uca,
+                    "PH-ABR" => Self::PhAbr,
+                    "PH-AGN" => Self::PhAgn,
+                    "PH-AGS" => Self::PhAgs,
+                    "PH-AKL" => Self::PhAkl,
+                    "PH-ALB" => Self::PhAlb,
+                    "PH-ANT" => Self::PhAnt,
+                    "PH-APA" => Self::PhApa,
+                    "PH-AUR" => Self::PhAur,
+                    "PH-BAS" => Self::PhBas,
+                    "PH-BAN" => Self::PhBan,
+                    "PH-BTN" => Self::PhBtn,
+                    "PH-BTG" => Self::PhBtg,
+                    "PH-BEN" => Self::PhBen,
+                    "PH-BIL" => Self::PhBil,
+                    "PH-BOH" => Self::PhBoh,
+                    "PH-BUK" => Self::PhBuk,
+                    "PH-BUL" => Self::PhBul,
+                    "PH-CAG" => Self::PhCag,
+                    "PH-CAN" => Self::PhCan,
+                    "PH-CAS" => Self::PhCas,
+                    "PH-CAM" => Self::PhCam,
+                    "PH-CAP" => Self::PhCap,
+                    "PH-CAT" => Self::PhCat,
+                    "PH-CAV" => Self::PhCav,
+                    "PH-CEB" => Self::PhCeb,
+                    "PH-NCO" => Self::PhNco,
+                    "PH-DAO" => Self::PhDao,
+                    "PH-DAV" => Self::PhDav,
+                    "PH-DAS" => Self::PhDas,
+                    "PH-EAS" => Self::PhEas,
+                    "PH-GUI" => Self::PhGui,
+                    "PH-IFU" => Self::PhIfu,
+                    "PH-ILN" => Self::PhIln,
+                    "PH-ILS" => Self::PhIls,
+                    "PH-ILI" => Self::PhIli,
+                    "PH-ISA" => Self::PhIsa,
+                    "PH-KAL" => Self::PhKal,
+                    "PH-LUN" => Self::PhLun,
+                    "PH-LAG" => Self::PhLag,
+                    "PH-LAN" => Self::PhLan,
+                    "PH-LAS" => Self::PhLas,
+                    "PH-LEY" => Self::PhLey,
+                    "PH-MAG" => Self::PhMag,
+                    "PH-MAD" => Self::PhMad,
+                    "PH-MAS" => Self::PhMas,
+                    "PH-00" => Self::Ph00,
+                    "PH-MSC" => Self::PhMsc,
+                    "PH-MSR" => Self::PhMsr,
+                    "PH-MOU" => Self::PhMou,
+                    "PH-NEC" => Self::PhNec,
+                    "PH-NER" => Self::PhNer,
+                    "PH-NSA" => Self::PhNsa,
+                    "PH-NUE" => Self::PhNue,
+                    "PH-NUV" => Self::PhNuv,
+                    "PH-MDC" => Self::PhMdc,
+                    "PH-MDR" => Self::PhMdr,
+                    "PH-PLW" => Self::PhPlw,
+                    "PH-PAM" => Self::PhPam,
+                    "PH-PAN" => Self::PhPan,
+                    "PH-QUE" => Self::PhQue,
+                    "PH-QUI" => Self::PhQui,
+                    "PH-RIZ" => Self::PhRiz,
+                    "PH-ROM" => Self::PhRom,
+                    "PH-WSA" => Self::PhWsa,
+                    "PH-SAR" => Self::PhSar,
+                    "PH-SIG" => Self::PhSig,
+                    "PH-SOR" => Self::PhSor,
+                    "PH-SCO" => Self::PhSco,
+                    "PH-SLE" => Self::PhSle,
+                    "PH-SUK" => Self::PhSuk,
+                    "PH-SLU" => Self::PhSlu,
+                    "PH-SUN" => Self::PhSun,
+                    "PH-SUR" => Self::PhSur,
+                    "PH-TAR" => Self::PhTar,
+                    "PH-TAW" => Self::PhTaw,
+                    "PH-ZMB" => Self::PhZmb,
+                    "PH-ZAN" => Self::PhZan,
+                    "PH-ZAS" => Self::PhZas,
+                    "PH-ZSI" => Self::PhZsi,
+                    "PT-20" => Self::Pt20,
+                    "PT-01" => Self::Pt01,
+                    "PT-02" => Self::Pt02,
+                    "PT-03" => Self::Pt03,
+                    "PT-04" => Self::Pt04,
+                    "PT-05" => Self::Pt05,
+                    "PT-06" => Self::Pt06,
+                    "PT-07" => Self::Pt07,
+                    "PT-08" => Self::Pt08,
+                    "PT-09" => Self::Pt09,
+                    "PT-10" => Self::Pt10,
+                    "PT-11" => Self::Pt11,
+                    "PT-30" => Self::Pt30,
+                    "PT-12" => Self::Pt12,
+                    "PT-13" => Self::Pt13,
+                    "PT-14" => Self::Pt14,
+                    "PT-15" => Self::Pt15,
+                    "PT-16" => Self::Pt16,
+                    "PT-17" => Self::Pt17,
+                    "PT-18" => Self::Pt18,
+                    "BH" => Self::Bh,
+                    "BV" => Self::Bv,
+                    "B" => Self::B,
+                    "CJ" => Self::Cj,
+                    "CV" => Self::Cv,
+                    "DB" => Self::Db,
+                    "DJ" => Self::Dj,
+                    "GL" => Self::Gl,
+                    "HD" => Self::Hd,
+                    "IF" => Self::If,
+                    "MM" => Self::Mm,
+                    "PH" => Self::Ph,
+                    "SM" => Self::Sm,
+                    "SB" => Self::Sb,
+                    "TM" => Self::Tm,
+                    "TL" => Self::Tl,
+                    "VL" => Self::Vl,
+                    "VN" => Self::Vn,
+                    "KR-26" => Self::Kr26,
+                    "KR-43" => Self::Kr43,
+                    "KR-44" => Self::Kr44,
+                    "KR-27" => Self::Kr27,
+                    "KR-30" => Self::Kr30,
+                    "KR-42" => Self::Kr42,
+                    "KR-29" => Self::Kr29,
+                    "KR-47" => Self::Kr47,
+                    "KR-41" => Self::Kr41,
+                    "KR-48" => Self::Kr48,
+                    "KR-28" => Self::Kr28,
+                    "KR-49" => Self::Kr49,
+                    "KR-45" => Self::Kr45,
+                    "KR-46" => Self::Kr46,
+                    "KR-50" => Self::Kr50,
+                    "KR-11" => Self::Kr11,
+                    "KR-31" => Self::Kr31,
+                    "C" => Self::C,
+                    "A" => Self::A,
+                    "O" => Self::O,
+                    "PM" => Self::Pm,
+                    "BU" => Self::Bu,
+                    "S" => Self::S,
+                    "CU" => Self::Cu,
+                    "GI" => Self::Gi,
+                    "H" => Self::H,
+                    "HU" => Self::Hu,
+                    "J" => Self::J,
+                    "GC" => Self::Gc,
+                    "L" => Self::L,
+                    "M" => Self::M,
+                    "MU" => Self::Mu,
+                    "P" => Self::P,
+                    "SG" => Self::Sg,
+                    "T" => Self::T,
+                    "V" => Self::V,
+                    "ZA" => Self::Za,
+                    "Z" => Self::Z,
+                    "AJ" => Self::Aj,
+                    "DU" => Self::Du,
+                    "FU" => Self::Fu,
+                    "RK" => Self::Rk,
+                    "SH" => Self::Sh,
+                    "UQ" => Self::Uq,
+                    "BFP" => Self::Bfp,
+                    "ENG" => Self::Eng,
+                    "NIR" => Self::Nir,
+                    "SCT" => Self::Sct,
+                    "WLS" => Self::Wls,
+                    "FS" => Self::Fs,
+                    "FD" => Self::Fd,
+                    "RV" => Self::Rv,
+                    "TT" => Self::Tt,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ContactAddressState {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3550,7 +4622,7 @@ pub mod types {
         }
     }
     ///`CreateShippingCarrierDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateShippingCarrierDto {
         ///The seller can choose multiple services while creating shipping rates if this is true.
         #[serde(
@@ -3573,23 +4645,97 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub services: ::std::vec::Vec<ShippingCarrierServiceDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingCarrierDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "allowsMultipleServiceSelection",
+                "altId",
+                "altType",
+                "callbackUrl",
+                "name",
+                "services",
+            ];
+            struct CreateShippingCarrierDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateShippingCarrierDtoVisitor {
+                type Value = CreateShippingCarrierDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateShippingCarrierDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateShippingCarrierDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateShippingCarrierDto {
+                        allows_multiple_service_selection: field_0.unwrap_or_default(),
+                        alt_id: highlevel_runtime::lenient::required(field_1, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_2,
+                            "altType",
+                        )?,
+                        callback_url: highlevel_runtime::lenient::required(
+                            field_3,
+                            "callbackUrl",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_4, "name")?,
+                        services: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateShippingCarrierDto",
+                    FIELDS,
+                    CreateShippingCarrierDtoVisitor,
+                )
+        }
+    }
     impl CreateShippingCarrierDto {
         pub fn builder() -> builder::CreateShippingCarrierDto {
             Default::default()
         }
     }
     ///`CreateShippingCarrierDtoAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateShippingCarrierDtoAltType {
         #[serde(rename = "location")]
         Location,
@@ -3597,6 +4743,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingCarrierDtoAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateShippingCarrierDtoAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3635,7 +4796,7 @@ pub mod types {
         }
     }
     ///`CreateShippingCarrierResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateShippingCarrierResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3650,8 +4811,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingCarrierResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct CreateShippingCarrierResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateShippingCarrierResponseDtoVisitor {
+                type Value = CreateShippingCarrierResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateShippingCarrierResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateShippingCarrierResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateShippingCarrierResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateShippingCarrierResponseDto",
+                    FIELDS,
+                    CreateShippingCarrierResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateShippingRateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateShippingRateDto {
         ///Location Id or Agency Id
         #[serde(rename = "altId")]
@@ -3702,23 +4924,155 @@ pub mod types {
         )]
         pub shipping_carrier_services: ::std::vec::Vec<ShippingCarrierServiceDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingRateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "conditionType",
+                "currency",
+                "description",
+                "isCarrierRate",
+                "maxCondition",
+                "minCondition",
+                "name",
+                "percentageOfRateFee",
+                "shippingCarrierId",
+                "shippingCarrierServices",
+            ];
+            struct CreateShippingRateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateShippingRateDtoVisitor {
+                type Value = CreateShippingRateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateShippingRateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateShippingRateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateShippingRateDto {
+                        alt_id: highlevel_runtime::lenient::required(field_0, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "altType",
+                        )?,
+                        amount: highlevel_runtime::lenient::required(field_2, "amount")?,
+                        condition_type: highlevel_runtime::lenient::required(
+                            field_3,
+                            "conditionType",
+                        )?,
+                        currency: highlevel_runtime::lenient::required(
+                            field_4,
+                            "currency",
+                        )?,
+                        description: field_5.unwrap_or_default(),
+                        is_carrier_rate: field_6.unwrap_or_default(),
+                        max_condition: highlevel_runtime::lenient::required(
+                            field_7,
+                            "maxCondition",
+                        )?,
+                        min_condition: highlevel_runtime::lenient::required(
+                            field_8,
+                            "minCondition",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_9, "name")?,
+                        percentage_of_rate_fee: field_10.unwrap_or_default(),
+                        shipping_carrier_id: highlevel_runtime::lenient::required(
+                            field_11,
+                            "shippingCarrierId",
+                        )?,
+                        shipping_carrier_services: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateShippingRateDto",
+                    FIELDS,
+                    CreateShippingRateDtoVisitor,
+                )
+        }
+    }
     impl CreateShippingRateDto {
         pub fn builder() -> builder::CreateShippingRateDto {
             Default::default()
         }
     }
     ///`CreateShippingRateDtoAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateShippingRateDtoAltType {
         #[serde(rename = "location")]
         Location,
@@ -3726,6 +5080,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingRateDtoAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateShippingRateDtoAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3764,17 +5133,7 @@ pub mod types {
         }
     }
     ///Type of condition to provide the conditional pricing
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateShippingRateDtoConditionType {
         #[serde(rename = "none")]
         None,
@@ -3786,6 +5145,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingRateDtoConditionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "none" => Self::None,
+                    "price" => Self::Price,
+                    "weight" => Self::Weight,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateShippingRateDtoConditionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3828,7 +5204,7 @@ pub mod types {
         }
     }
     ///`CreateShippingRateResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateShippingRateResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3843,8 +5219,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingRateResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct CreateShippingRateResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateShippingRateResponseDtoVisitor {
+                type Value = CreateShippingRateResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateShippingRateResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateShippingRateResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateShippingRateResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateShippingRateResponseDto",
+                    FIELDS,
+                    CreateShippingRateResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateShippingZoneDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateShippingZoneDto {
         ///Location Id or Agency Id
         #[serde(rename = "altId")]
@@ -3856,23 +5293,78 @@ pub mod types {
         ///Name of the shipping zone
         pub name: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingZoneDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["altId", "altType", "countries", "name"];
+            struct CreateShippingZoneDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateShippingZoneDtoVisitor {
+                type Value = CreateShippingZoneDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateShippingZoneDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateShippingZoneDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateShippingZoneDto {
+                        alt_id: highlevel_runtime::lenient::required(field_0, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "altType",
+                        )?,
+                        countries: highlevel_runtime::lenient::required(
+                            field_2,
+                            "countries",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateShippingZoneDto",
+                    FIELDS,
+                    CreateShippingZoneDtoVisitor,
+                )
+        }
+    }
     impl CreateShippingZoneDto {
         pub fn builder() -> builder::CreateShippingZoneDto {
             Default::default()
         }
     }
     ///`CreateShippingZoneDtoAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateShippingZoneDtoAltType {
         #[serde(rename = "location")]
         Location,
@@ -3880,6 +5372,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingZoneDtoAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateShippingZoneDtoAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3918,7 +5425,7 @@ pub mod types {
         }
     }
     ///`CreateShippingZoneResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateShippingZoneResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3933,8 +5440,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateShippingZoneResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct CreateShippingZoneResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateShippingZoneResponseDtoVisitor {
+                type Value = CreateShippingZoneResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateShippingZoneResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateShippingZoneResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateShippingZoneResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateShippingZoneResponseDto",
+                    FIELDS,
+                    CreateShippingZoneResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateStoreSettingDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateStoreSettingDto {
         ///Location Id or Agency Id
         #[serde(rename = "altId")]
@@ -3961,23 +5529,94 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_order_notification: ::std::option::Option<StoreOrderNotificationDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateStoreSettingDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "shippingOrigin",
+                "storeOrderFulfillmentNotification",
+                "storeOrderNotification",
+            ];
+            struct CreateStoreSettingDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateStoreSettingDtoVisitor {
+                type Value = CreateStoreSettingDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateStoreSettingDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateStoreSettingDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateStoreSettingDto {
+                        alt_id: highlevel_runtime::lenient::required(field_0, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "altType",
+                        )?,
+                        shipping_origin: highlevel_runtime::lenient::required(
+                            field_2,
+                            "shippingOrigin",
+                        )?,
+                        store_order_fulfillment_notification: field_3
+                            .unwrap_or_default(),
+                        store_order_notification: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateStoreSettingDto",
+                    FIELDS,
+                    CreateStoreSettingDtoVisitor,
+                )
+        }
+    }
     impl CreateStoreSettingDto {
         pub fn builder() -> builder::CreateStoreSettingDto {
             Default::default()
         }
     }
     ///`CreateStoreSettingDtoAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateStoreSettingDtoAltType {
         #[serde(rename = "location")]
         Location,
@@ -3985,6 +5624,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateStoreSettingDtoAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateStoreSettingDtoAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4023,7 +5677,7 @@ pub mod types {
         }
     }
     ///`CreateStoreSettingResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateStoreSettingResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4038,18 +5692,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateStoreSettingResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct CreateStoreSettingResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateStoreSettingResponseDtoVisitor {
+                type Value = CreateStoreSettingResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateStoreSettingResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateStoreSettingResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateStoreSettingResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateStoreSettingResponseDto",
+                    FIELDS,
+                    CreateStoreSettingResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteShippingCarrierAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteShippingCarrierAltType {
         #[serde(rename = "location")]
         Location,
@@ -4057,6 +5762,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteShippingCarrierAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DeleteShippingCarrierAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4095,7 +5815,7 @@ pub mod types {
         }
     }
     ///`DeleteShippingCarrierResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteShippingCarrierResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4106,18 +5826,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteShippingCarrierResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "status"];
+            struct DeleteShippingCarrierResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteShippingCarrierResponseDtoVisitor {
+                type Value = DeleteShippingCarrierResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteShippingCarrierResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteShippingCarrierResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteShippingCarrierResponseDto {
+                        message: field_0.unwrap_or_default(),
+                        status: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteShippingCarrierResponseDto",
+                    FIELDS,
+                    DeleteShippingCarrierResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteShippingRateAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteShippingRateAltType {
         #[serde(rename = "location")]
         Location,
@@ -4125,6 +5889,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteShippingRateAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DeleteShippingRateAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4162,7 +5941,7 @@ pub mod types {
         }
     }
     ///`DeleteShippingRateResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteShippingRateResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4173,18 +5952,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteShippingRateResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "status"];
+            struct DeleteShippingRateResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteShippingRateResponseDtoVisitor {
+                type Value = DeleteShippingRateResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteShippingRateResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteShippingRateResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteShippingRateResponseDto {
+                        message: field_0.unwrap_or_default(),
+                        status: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteShippingRateResponseDto",
+                    FIELDS,
+                    DeleteShippingRateResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteShippingZoneAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteShippingZoneAltType {
         #[serde(rename = "location")]
         Location,
@@ -4192,6 +6015,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteShippingZoneAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DeleteShippingZoneAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4229,7 +6067,7 @@ pub mod types {
         }
     }
     ///`DeleteShippingZoneResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteShippingZoneResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4240,8 +6078,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteShippingZoneResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "status"];
+            struct DeleteShippingZoneResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteShippingZoneResponseDtoVisitor {
+                type Value = DeleteShippingZoneResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteShippingZoneResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteShippingZoneResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteShippingZoneResponseDto {
+                        message: field_0.unwrap_or_default(),
+                        status: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteShippingZoneResponseDto",
+                    FIELDS,
+                    DeleteShippingZoneResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetAvailableShippingRates`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetAvailableShippingRates {
         ///Address of the customer
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4288,23 +6180,142 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub weight_available: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRates {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "altId",
+                "altType",
+                "amountAvailable",
+                "country",
+                "couponCode",
+                "products",
+                "source",
+                "totalOrderAmount",
+                "totalOrderWeight",
+                "weightAvailable",
+            ];
+            struct GetAvailableShippingRatesVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetAvailableShippingRatesVisitor {
+                type Value = GetAvailableShippingRates;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetAvailableShippingRates)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetAvailableShippingRates, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetAvailableShippingRates {
+                        address: field_0.unwrap_or_default(),
+                        alt_id: highlevel_runtime::lenient::required(field_1, "altId")?,
+                        alt_type: highlevel_runtime::lenient::required(
+                            field_2,
+                            "altType",
+                        )?,
+                        amount_available: field_3.unwrap_or_default(),
+                        country: highlevel_runtime::lenient::required(
+                            field_4,
+                            "country",
+                        )?,
+                        coupon_code: field_5.unwrap_or_default(),
+                        products: highlevel_runtime::lenient::required(
+                            field_6,
+                            "products",
+                        )?,
+                        source: highlevel_runtime::lenient::required(field_7, "source")?,
+                        total_order_amount: highlevel_runtime::lenient::required(
+                            field_8,
+                            "totalOrderAmount",
+                        )?,
+                        total_order_weight: highlevel_runtime::lenient::required(
+                            field_9,
+                            "totalOrderWeight",
+                        )?,
+                        weight_available: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetAvailableShippingRates",
+                    FIELDS,
+                    GetAvailableShippingRatesVisitor,
+                )
+        }
+    }
     impl GetAvailableShippingRates {
         pub fn builder() -> builder::GetAvailableShippingRates {
             Default::default()
         }
     }
     ///`GetAvailableShippingRatesAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAvailableShippingRatesAltType {
         #[serde(rename = "location")]
         Location,
@@ -4312,6 +6323,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRatesAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetAvailableShippingRatesAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4350,17 +6376,7 @@ pub mod types {
         }
     }
     ///it will not calculate the order amount form backend if it is true
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAvailableShippingRatesAmountAvailable {
         #[serde(rename = "AF")]
         Af,
@@ -4860,6 +6876,267 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRatesAmountAvailable {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AF" => Self::Af,
+                    "AX" => Self::Ax,
+                    "AL" => Self::Al,
+                    "DZ" => Self::Dz,
+                    "AS" => Self::As,
+                    "AD" => Self::Ad,
+                    "AO" => Self::Ao,
+                    "AI" => Self::Ai,
+                    "AQ" => Self::Aq,
+                    "AG" => Self::Ag,
+                    "AR" => Self::Ar,
+                    "AM" => Self::Am,
+                    "AW" => Self::Aw,
+                    "AU" => Self::Au,
+                    "AT" => Self::At,
+                    "AZ" => Self::Az,
+                    "BS" => Self::Bs,
+                    "BH" => Self::Bh,
+                    "BD" => Self::Bd,
+                    "BB" => Self::Bb,
+                    "BY" => Self::By,
+                    "BE" => Self::Be,
+                    "BZ" => Self::Bz,
+                    "BJ" => Self::Bj,
+                    "BM" => Self::Bm,
+                    "BT" => Self::Bt,
+                    "BO" => Self::Bo,
+                    "BA" => Self::Ba,
+                    "BW" => Self::Bw,
+                    "BV" => Self::Bv,
+                    "BR" => Self::Br,
+                    "IO" => Self::Io,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BF" => Self::Bf,
+                    "BI" => Self::Bi,
+                    "KH" => Self::Kh,
+                    "CM" => Self::Cm,
+                    "CA" => Self::Ca,
+                    "CV" => Self::Cv,
+                    "KY" => Self::Ky,
+                    "CF" => Self::Cf,
+                    "TD" => Self::Td,
+                    "CL" => Self::Cl,
+                    "CN" => Self::Cn,
+                    "CX" => Self::Cx,
+                    "CC" => Self::Cc,
+                    "CO" => Self::Co,
+                    "KM" => Self::Km,
+                    "CG" => Self::Cg,
+                    "CD" => Self::Cd,
+                    "CK" => Self::Ck,
+                    "CR" => Self::Cr,
+                    "CI" => Self::Ci,
+                    "HR" => Self::Hr,
+                    "CU" => Self::Cu,
+                    "CY" => Self::Cy,
+                    "CZ" => Self::Cz,
+                    "DK" => Self::Dk,
+                    "DJ" => Self::Dj,
+                    "DM" => Self::Dm,
+                    "DO" => Self::Do,
+                    "EC" => Self::Ec,
+                    "EG" => Self::Eg,
+                    "SV" => Self::Sv,
+                    "GQ" => Self::Gq,
+                    "ER" => Self::Er,
+                    "EE" => Self::Ee,
+                    "ET" => Self::Et,
+                    "FK" => Self::Fk,
+                    "FO" => Self::Fo,
+                    "FJ" => Self::Fj,
+                    "FI" => Self::Fi,
+                    "FR" => Self::Fr,
+                    "GF" => Self::Gf,
+                    "PF" => Self::Pf,
+                    "TF" => Self::Tf,
+                    "GA" => Self::Ga,
+                    "GM" => Self::Gm,
+                    "GE" => Self::Ge,
+                    "DE" => Self::De,
+                    "GH" => Self::Gh,
+                    "GI" => Self::Gi,
+                    "GR" => Self::Gr,
+                    "GL" => Self::Gl,
+                    "GD" => Self::Gd,
+                    "GP" => Self::Gp,
+                    "GU" => Self::Gu,
+                    "GT" => Self::Gt,
+                    "GG" => Self::Gg,
+                    "GN" => Self::Gn,
+                    "GW" => Self::Gw,
+                    "GY" => Self::Gy,
+                    "HT" => Self::Ht,
+                    "HM" => Self::Hm,
+                    "VA" => Self::Va,
+                    "HN" => Self::Hn,
+                    "HK" => Self::Hk,
+                    "HU" => Self::Hu,
+                    "IS" => Self::Is,
+                    "IN" => Self::In,
+                    "ID" => Self::Id,
+                    "IR" => Self::Ir,
+                    "IQ" => Self::Iq,
+                    "IE" => Self::Ie,
+                    "IM" => Self::Im,
+                    "IL" => Self::Il,
+                    "IT" => Self::It,
+                    "JM" => Self::Jm,
+                    "JP" => Self::Jp,
+                    "JE" => Self::Je,
+                    "JO" => Self::Jo,
+                    "KZ" => Self::Kz,
+                    "KE" => Self::Ke,
+                    "KI" => Self::Ki,
+                    "KP" => Self::Kp,
+                    "KR" => Self::Kr,
+                    "XK" => Self::Xk,
+                    "KW" => Self::Kw,
+                    "KG" => Self::Kg,
+                    "LA" => Self::La,
+                    "LV" => Self::Lv,
+                    "LB" => Self::Lb,
+                    "LS" => Self::Ls,
+                    "LR" => Self::Lr,
+                    "LY" => Self::Ly,
+                    "LI" => Self::Li,
+                    "LT" => Self::Lt,
+                    "LU" => Self::Lu,
+                    "MO" => Self::Mo,
+                    "MK" => Self::Mk,
+                    "MG" => Self::Mg,
+                    "MW" => Self::Mw,
+                    "MY" => Self::My,
+                    "MV" => Self::Mv,
+                    "ML" => Self::Ml,
+                    "MT" => Self::Mt,
+                    "MH" => Self::Mh,
+                    "MQ" => Self::Mq,
+                    "MR" => Self::Mr,
+                    "MU" => Self::Mu,
+                    "YT" => Self::Yt,
+                    "MX" => Self::Mx,
+                    "FM" => Self::Fm,
+                    "MD" => Self::Md,
+                    "MC" => Self::Mc,
+                    "MN" => Self::Mn,
+                    "ME" => Self::Me,
+                    "MS" => Self::Ms,
+                    "MA" => Self::Ma,
+                    "MZ" => Self::Mz,
+                    "MM" => Self::Mm,
+                    "NA" => Self::Na,
+                    "NR" => Self::Nr,
+                    "NP" => Self::Np,
+                    "NL" => Self::Nl,
+                    "AN" => Self::An,
+                    "NC" => Self::Nc,
+                    "NZ" => Self::Nz,
+                    "NI" => Self::Ni,
+                    "NE" => Self::Ne,
+                    "NG" => Self::Ng,
+                    "NU" => Self::Nu,
+                    "NF" => Self::Nf,
+                    "MP" => Self::Mp,
+                    "NO" => Self::No,
+                    "OM" => Self::Om,
+                    "PK" => Self::Pk,
+                    "PW" => Self::Pw,
+                    "PS" => Self::Ps,
+                    "PA" => Self::Pa,
+                    "PG" => Self::Pg,
+                    "PY" => Self::Py,
+                    "PE" => Self::Pe,
+                    "PH" => Self::Ph,
+                    "PN" => Self::Pn,
+                    "PL" => Self::Pl,
+                    "PT" => Self::Pt,
+                    "PR" => Self::Pr,
+                    "QA" => Self::Qa,
+                    "RE" => Self::Re,
+                    "RO" => Self::Ro,
+                    "RU" => Self::Ru,
+                    "RW" => Self::Rw,
+                    "SH" => Self::Sh,
+                    "KN" => Self::Kn,
+                    "LC" => Self::Lc,
+                    "MF" => Self::Mf,
+                    "PM" => Self::Pm,
+                    "VC" => Self::Vc,
+                    "WS" => Self::Ws,
+                    "SM" => Self::Sm,
+                    "ST" => Self::St,
+                    "SA" => Self::Sa,
+                    "SN" => Self::Sn,
+                    "RS" => Self::Rs,
+                    "SC" => Self::Sc,
+                    "SL" => Self::Sl,
+                    "SG" => Self::Sg,
+                    "SX" => Self::Sx,
+                    "SK" => Self::Sk,
+                    "SI" => Self::Si,
+                    "SB" => Self::Sb,
+                    "SO" => Self::So,
+                    "ZA" => Self::Za,
+                    "GS" => Self::Gs,
+                    "ES" => Self::Es,
+                    "LK" => Self::Lk,
+                    "SD" => Self::Sd,
+                    "SR" => Self::Sr,
+                    "SJ" => Self::Sj,
+                    "SZ" => Self::Sz,
+                    "SE" => Self::Se,
+                    "CH" => Self::Ch,
+                    "SY" => Self::Sy,
+                    "TW" => Self::Tw,
+                    "TJ" => Self::Tj,
+                    "TZ" => Self::Tz,
+                    "TH" => Self::Th,
+                    "TL" => Self::Tl,
+                    "TG" => Self::Tg,
+                    "TK" => Self::Tk,
+                    "TO" => Self::To,
+                    "TT" => Self::Tt,
+                    "TN" => Self::Tn,
+                    "TR" => Self::Tr,
+                    "TM" => Self::Tm,
+                    "TC" => Self::Tc,
+                    "TV" => Self::Tv,
+                    "UG" => Self::Ug,
+                    "GB" => Self::Gb,
+                    "UA" => Self::Ua,
+                    "AE" => Self::Ae,
+                    "US" => Self::Us,
+                    "UM" => Self::Um,
+                    "UY" => Self::Uy,
+                    "UZ" => Self::Uz,
+                    "VU" => Self::Vu,
+                    "VE" => Self::Ve,
+                    "VN" => Self::Vn,
+                    "VG" => Self::Vg,
+                    "VI" => Self::Vi,
+                    "WF" => Self::Wf,
+                    "EH" => Self::Eh,
+                    "YE" => Self::Ye,
+                    "ZM" => Self::Zm,
+                    "ZW" => Self::Zw,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetAvailableShippingRatesAmountAvailable {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5390,17 +7667,7 @@ pub mod types {
         }
     }
     ///Country code of the customer
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAvailableShippingRatesCountry {
         #[serde(rename = "US")]
         Us,
@@ -5900,6 +8167,267 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRatesCountry {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "US" => Self::Us,
+                    "CA" => Self::Ca,
+                    "AF" => Self::Af,
+                    "AX" => Self::Ax,
+                    "AL" => Self::Al,
+                    "DZ" => Self::Dz,
+                    "AS" => Self::As,
+                    "AD" => Self::Ad,
+                    "AO" => Self::Ao,
+                    "AI" => Self::Ai,
+                    "AQ" => Self::Aq,
+                    "AG" => Self::Ag,
+                    "AR" => Self::Ar,
+                    "AM" => Self::Am,
+                    "AW" => Self::Aw,
+                    "AU" => Self::Au,
+                    "AT" => Self::At,
+                    "AZ" => Self::Az,
+                    "BS" => Self::Bs,
+                    "BH" => Self::Bh,
+                    "BD" => Self::Bd,
+                    "BB" => Self::Bb,
+                    "BY" => Self::By,
+                    "BE" => Self::Be,
+                    "BZ" => Self::Bz,
+                    "BJ" => Self::Bj,
+                    "BM" => Self::Bm,
+                    "BT" => Self::Bt,
+                    "BO" => Self::Bo,
+                    "BA" => Self::Ba,
+                    "BW" => Self::Bw,
+                    "BV" => Self::Bv,
+                    "BR" => Self::Br,
+                    "IO" => Self::Io,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BF" => Self::Bf,
+                    "BI" => Self::Bi,
+                    "KH" => Self::Kh,
+                    "CM" => Self::Cm,
+                    "CV" => Self::Cv,
+                    "KY" => Self::Ky,
+                    "CF" => Self::Cf,
+                    "TD" => Self::Td,
+                    "CL" => Self::Cl,
+                    "CN" => Self::Cn,
+                    "CX" => Self::Cx,
+                    "CC" => Self::Cc,
+                    "CO" => Self::Co,
+                    "KM" => Self::Km,
+                    "CG" => Self::Cg,
+                    "CD" => Self::Cd,
+                    "CK" => Self::Ck,
+                    "CR" => Self::Cr,
+                    "CI" => Self::Ci,
+                    "HR" => Self::Hr,
+                    "CU" => Self::Cu,
+                    "CY" => Self::Cy,
+                    "CZ" => Self::Cz,
+                    "DK" => Self::Dk,
+                    "DJ" => Self::Dj,
+                    "DM" => Self::Dm,
+                    "DO" => Self::Do,
+                    "EC" => Self::Ec,
+                    "EG" => Self::Eg,
+                    "SV" => Self::Sv,
+                    "GQ" => Self::Gq,
+                    "ER" => Self::Er,
+                    "EE" => Self::Ee,
+                    "ET" => Self::Et,
+                    "FK" => Self::Fk,
+                    "FO" => Self::Fo,
+                    "FJ" => Self::Fj,
+                    "FI" => Self::Fi,
+                    "FR" => Self::Fr,
+                    "GF" => Self::Gf,
+                    "PF" => Self::Pf,
+                    "TF" => Self::Tf,
+                    "GA" => Self::Ga,
+                    "GM" => Self::Gm,
+                    "GE" => Self::Ge,
+                    "DE" => Self::De,
+                    "GH" => Self::Gh,
+                    "GI" => Self::Gi,
+                    "GR" => Self::Gr,
+                    "GL" => Self::Gl,
+                    "GD" => Self::Gd,
+                    "GP" => Self::Gp,
+                    "GU" => Self::Gu,
+                    "GT" => Self::Gt,
+                    "GG" => Self::Gg,
+                    "GN" => Self::Gn,
+                    "GW" => Self::Gw,
+                    "GY" => Self::Gy,
+                    "HT" => Self::Ht,
+                    "HM" => Self::Hm,
+                    "VA" => Self::Va,
+                    "HN" => Self::Hn,
+                    "HK" => Self::Hk,
+                    "HU" => Self::Hu,
+                    "IS" => Self::Is,
+                    "IN" => Self::In,
+                    "ID" => Self::Id,
+                    "IR" => Self::Ir,
+                    "IQ" => Self::Iq,
+                    "IE" => Self::Ie,
+                    "IM" => Self::Im,
+                    "IL" => Self::Il,
+                    "IT" => Self::It,
+                    "JM" => Self::Jm,
+                    "JP" => Self::Jp,
+                    "JE" => Self::Je,
+                    "JO" => Self::Jo,
+                    "KZ" => Self::Kz,
+                    "KE" => Self::Ke,
+                    "KI" => Self::Ki,
+                    "KP" => Self::Kp,
+                    "XK" => Self::Xk,
+                    "KW" => Self::Kw,
+                    "KG" => Self::Kg,
+                    "LA" => Self::La,
+                    "LV" => Self::Lv,
+                    "LB" => Self::Lb,
+                    "LS" => Self::Ls,
+                    "LR" => Self::Lr,
+                    "LY" => Self::Ly,
+                    "LI" => Self::Li,
+                    "LT" => Self::Lt,
+                    "LU" => Self::Lu,
+                    "MO" => Self::Mo,
+                    "MK" => Self::Mk,
+                    "MG" => Self::Mg,
+                    "MW" => Self::Mw,
+                    "MY" => Self::My,
+                    "MV" => Self::Mv,
+                    "ML" => Self::Ml,
+                    "MT" => Self::Mt,
+                    "MH" => Self::Mh,
+                    "MQ" => Self::Mq,
+                    "MR" => Self::Mr,
+                    "MU" => Self::Mu,
+                    "YT" => Self::Yt,
+                    "MX" => Self::Mx,
+                    "FM" => Self::Fm,
+                    "MD" => Self::Md,
+                    "MC" => Self::Mc,
+                    "MN" => Self::Mn,
+                    "ME" => Self::Me,
+                    "MS" => Self::Ms,
+                    "MA" => Self::Ma,
+                    "MZ" => Self::Mz,
+                    "MM" => Self::Mm,
+                    "NA" => Self::Na,
+                    "NR" => Self::Nr,
+                    "NP" => Self::Np,
+                    "NL" => Self::Nl,
+                    "AN" => Self::An,
+                    "NC" => Self::Nc,
+                    "NZ" => Self::Nz,
+                    "NI" => Self::Ni,
+                    "NE" => Self::Ne,
+                    "NG" => Self::Ng,
+                    "NU" => Self::Nu,
+                    "NF" => Self::Nf,
+                    "MP" => Self::Mp,
+                    "NO" => Self::No,
+                    "OM" => Self::Om,
+                    "PK" => Self::Pk,
+                    "PW" => Self::Pw,
+                    "PS" => Self::Ps,
+                    "PA" => Self::Pa,
+                    "PG" => Self::Pg,
+                    "PY" => Self::Py,
+                    "PE" => Self::Pe,
+                    "PH" => Self::Ph,
+                    "PN" => Self::Pn,
+                    "PL" => Self::Pl,
+                    "PT" => Self::Pt,
+                    "PR" => Self::Pr,
+                    "QA" => Self::Qa,
+                    "RE" => Self::Re,
+                    "RO" => Self::Ro,
+                    "RU" => Self::Ru,
+                    "RW" => Self::Rw,
+                    "SH" => Self::Sh,
+                    "KN" => Self::Kn,
+                    "LC" => Self::Lc,
+                    "MF" => Self::Mf,
+                    "PM" => Self::Pm,
+                    "VC" => Self::Vc,
+                    "WS" => Self::Ws,
+                    "SM" => Self::Sm,
+                    "ST" => Self::St,
+                    "SA" => Self::Sa,
+                    "SN" => Self::Sn,
+                    "RS" => Self::Rs,
+                    "SC" => Self::Sc,
+                    "SL" => Self::Sl,
+                    "SG" => Self::Sg,
+                    "SX" => Self::Sx,
+                    "SK" => Self::Sk,
+                    "SI" => Self::Si,
+                    "SB" => Self::Sb,
+                    "SO" => Self::So,
+                    "ZA" => Self::Za,
+                    "GS" => Self::Gs,
+                    "KR" => Self::Kr,
+                    "ES" => Self::Es,
+                    "LK" => Self::Lk,
+                    "SD" => Self::Sd,
+                    "SR" => Self::Sr,
+                    "SJ" => Self::Sj,
+                    "SZ" => Self::Sz,
+                    "SE" => Self::Se,
+                    "CH" => Self::Ch,
+                    "SY" => Self::Sy,
+                    "TW" => Self::Tw,
+                    "TJ" => Self::Tj,
+                    "TZ" => Self::Tz,
+                    "TH" => Self::Th,
+                    "TL" => Self::Tl,
+                    "TG" => Self::Tg,
+                    "TK" => Self::Tk,
+                    "TO" => Self::To,
+                    "TT" => Self::Tt,
+                    "TN" => Self::Tn,
+                    "TR" => Self::Tr,
+                    "TM" => Self::Tm,
+                    "TC" => Self::Tc,
+                    "TV" => Self::Tv,
+                    "UG" => Self::Ug,
+                    "UA" => Self::Ua,
+                    "AE" => Self::Ae,
+                    "GB" => Self::Gb,
+                    "UM" => Self::Um,
+                    "UY" => Self::Uy,
+                    "UZ" => Self::Uz,
+                    "VU" => Self::Vu,
+                    "VE" => Self::Ve,
+                    "VN" => Self::Vn,
+                    "VG" => Self::Vg,
+                    "VI" => Self::Vi,
+                    "WF" => Self::Wf,
+                    "EH" => Self::Eh,
+                    "YE" => Self::Ye,
+                    "ZM" => Self::Zm,
+                    "ZW" => Self::Zw,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetAvailableShippingRatesCountry {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6430,7 +8958,7 @@ pub mod types {
         }
     }
     ///`GetAvailableShippingRatesResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAvailableShippingRatesResponseDto {
         ///Shipping rate data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6445,8 +8973,73 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRatesResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct GetAvailableShippingRatesResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetAvailableShippingRatesResponseDtoVisitor {
+                type Value = GetAvailableShippingRatesResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetAvailableShippingRatesResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetAvailableShippingRatesResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetAvailableShippingRatesResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetAvailableShippingRatesResponseDto",
+                    FIELDS,
+                    GetAvailableShippingRatesResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetShippingCarrierResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetShippingCarrierResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6461,18 +9054,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetShippingCarrierResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct GetShippingCarrierResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetShippingCarrierResponseDtoVisitor {
+                type Value = GetShippingCarrierResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetShippingCarrierResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetShippingCarrierResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetShippingCarrierResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetShippingCarrierResponseDto",
+                    FIELDS,
+                    GetShippingCarrierResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetShippingCarriersAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetShippingCarriersAltType {
         #[serde(rename = "location")]
         Location,
@@ -6480,6 +9124,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetShippingCarriersAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetShippingCarriersAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6517,7 +9176,7 @@ pub mod types {
         }
     }
     ///`GetShippingRateResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetShippingRateResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6532,18 +9191,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetShippingRateResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct GetShippingRateResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetShippingRateResponseDtoVisitor {
+                type Value = GetShippingRateResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetShippingRateResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetShippingRateResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetShippingRateResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetShippingRateResponseDto",
+                    FIELDS,
+                    GetShippingRateResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetShippingRatesAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetShippingRatesAltType {
         #[serde(rename = "location")]
         Location,
@@ -6551,6 +9260,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetShippingRatesAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetShippingRatesAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6588,7 +9312,7 @@ pub mod types {
         }
     }
     ///`GetShippingZoneResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetShippingZoneResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6603,18 +9327,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetShippingZoneResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct GetShippingZoneResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetShippingZoneResponseDtoVisitor {
+                type Value = GetShippingZoneResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetShippingZoneResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetShippingZoneResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetShippingZoneResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetShippingZoneResponseDto",
+                    FIELDS,
+                    GetShippingZoneResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetShippingZonesAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetShippingZonesAltType {
         #[serde(rename = "location")]
         Location,
@@ -6622,6 +9396,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetShippingZonesAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetShippingZonesAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6659,7 +9448,7 @@ pub mod types {
         }
     }
     ///`GetStoreSettingResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetStoreSettingResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6674,18 +9463,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetStoreSettingResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct GetStoreSettingResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetStoreSettingResponseDtoVisitor {
+                type Value = GetStoreSettingResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetStoreSettingResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetStoreSettingResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetStoreSettingResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetStoreSettingResponseDto",
+                    FIELDS,
+                    GetStoreSettingResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetStoreSettingsAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetStoreSettingsAltType {
         #[serde(rename = "location")]
         Location,
@@ -6693,6 +9532,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetStoreSettingsAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetStoreSettingsAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6730,7 +9584,7 @@ pub mod types {
         }
     }
     ///`ListShippingCarrierResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListShippingCarrierResponseDto {
         ///An array of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6745,18 +9599,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListShippingCarrierResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct ListShippingCarrierResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ListShippingCarrierResponseDtoVisitor {
+                type Value = ListShippingCarrierResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListShippingCarrierResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListShippingCarrierResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListShippingCarrierResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListShippingCarrierResponseDto",
+                    FIELDS,
+                    ListShippingCarrierResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListShippingCarriersAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListShippingCarriersAltType {
         #[serde(rename = "location")]
         Location,
@@ -6764,6 +9669,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListShippingCarriersAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListShippingCarriersAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6801,7 +9721,7 @@ pub mod types {
         }
     }
     ///`ListShippingRateResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListShippingRateResponseDto {
         ///An array of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6812,18 +9732,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListShippingRateResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "total"];
+            struct ListShippingRateResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ListShippingRateResponseDtoVisitor {
+                type Value = ListShippingRateResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListShippingRateResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListShippingRateResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListShippingRateResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        total: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListShippingRateResponseDto",
+                    FIELDS,
+                    ListShippingRateResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListShippingRatesAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListShippingRatesAltType {
         #[serde(rename = "location")]
         Location,
@@ -6831,6 +9794,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListShippingRatesAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListShippingRatesAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6868,7 +9846,7 @@ pub mod types {
         }
     }
     ///`ListShippingZoneResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListShippingZoneResponseDto {
         ///An array of items
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6879,18 +9857,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListShippingZoneResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "total"];
+            struct ListShippingZoneResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ListShippingZoneResponseDtoVisitor {
+                type Value = ListShippingZoneResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListShippingZoneResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListShippingZoneResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListShippingZoneResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        total: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListShippingZoneResponseDto",
+                    FIELDS,
+                    ListShippingZoneResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListShippingZonesAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListShippingZonesAltType {
         #[serde(rename = "location")]
         Location,
@@ -6898,6 +9919,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListShippingZonesAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListShippingZonesAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6935,7 +9971,7 @@ pub mod types {
         }
     }
     ///`OrderSource`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OrderSource {
         ///Source subtype of order
         #[serde(
@@ -6948,23 +9984,59 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: OrderSourceType,
     }
+    impl<'de> ::serde::Deserialize<'de> for OrderSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["subType", "type"];
+            struct OrderSourceVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for OrderSourceVisitor {
+                type Value = OrderSource;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (OrderSource)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<OrderSource, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(OrderSource {
+                        sub_type: field_0.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_1, "type")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("OrderSource", FIELDS, OrderSourceVisitor)
+        }
+    }
     impl OrderSource {
         pub fn builder() -> builder::OrderSource {
             Default::default()
         }
     }
     ///Source subtype of order
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OrderSourceSubType {
         #[serde(rename = "one_step_order_form")]
         OneStepOrderForm,
@@ -7004,6 +10076,37 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderSourceSubType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "one_step_order_form" => Self::OneStepOrderForm,
+                    "two_step_order_form" => Self::TwoStepOrderForm,
+                    "upsell" => Self::Upsell,
+                    "tap_to_pay" => Self::TapToPay,
+                    "card_payment" => Self::CardPayment,
+                    "store" => Self::Store,
+                    "contact_view" => Self::ContactView,
+                    "email_campaign" => Self::EmailCampaign,
+                    "payments_dashboard" => Self::PaymentsDashboard,
+                    "shopify" => Self::Shopify,
+                    "subscription_view" => Self::SubscriptionView,
+                    "store_upsell" => Self::StoreUpsell,
+                    "woocommerce" => Self::Woocommerce,
+                    "service" => Self::Service,
+                    "meeting" => Self::Meeting,
+                    "imported_csv" => Self::ImportedCsv,
+                    "qr_code" => Self::QrCode,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for OrderSourceSubType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7073,17 +10176,7 @@ pub mod types {
         }
     }
     ///Source of order
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OrderSourceType {
         #[serde(rename = "funnel")]
         Funnel,
@@ -7119,6 +10212,35 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderSourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "funnel" => Self::Funnel,
+                    "website" => Self::Website,
+                    "invoice" => Self::Invoice,
+                    "calendar" => Self::Calendar,
+                    "text2Pay" => Self::Text2Pay,
+                    "document_contracts" => Self::DocumentContracts,
+                    "membership" => Self::Membership,
+                    "mobile_app" => Self::MobileApp,
+                    "communities" => Self::Communities,
+                    "point_of_sale" => Self::PointOfSale,
+                    "manual" => Self::Manual,
+                    "form" => Self::Form,
+                    "survey" => Self::Survey,
+                    "payment_link" => Self::PaymentLink,
+                    "external" => Self::External,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for OrderSourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7184,12 +10306,56 @@ pub mod types {
         }
     }
     ///`ProductItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ProductItem {
         ///id of product
         pub id: ::std::string::String,
         ///No of quantities
         pub qty: f64,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "qty"];
+            struct ProductItemVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ProductItemVisitor {
+                type Value = ProductItem;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ProductItem)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ProductItem, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ProductItem {
+                        id: highlevel_runtime::lenient::required(field_0, "id")?,
+                        qty: highlevel_runtime::lenient::required(field_1, "qty")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("ProductItem", FIELDS, ProductItemVisitor)
+        }
     }
     impl ProductItem {
         pub fn builder() -> builder::ProductItem {
@@ -7197,7 +10363,7 @@ pub mod types {
         }
     }
     ///`ShippingCarrierSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ShippingCarrierSchema {
         ///The seller can choose multiple services while creating shipping rates if this is true.
         #[serde(
@@ -7262,18 +10428,128 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ShippingCarrierSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "allowsMultipleServiceSelection",
+                "altId",
+                "altType",
+                "callbackUrl",
+                "createdAt",
+                "_id",
+                "marketplaceAppId",
+                "name",
+                "services",
+                "updatedAt",
+            ];
+            struct ShippingCarrierSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ShippingCarrierSchemaVisitor {
+                type Value = ShippingCarrierSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ShippingCarrierSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ShippingCarrierSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ShippingCarrierSchema {
+                        allows_multiple_service_selection: field_0.unwrap_or_default(),
+                        alt_id: field_1.unwrap_or_default(),
+                        alt_type: field_2.unwrap_or_default(),
+                        callback_url: field_3.unwrap_or_default(),
+                        created_at: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        marketplace_app_id: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        services: field_8.unwrap_or_default(),
+                        updated_at: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ShippingCarrierSchema",
+                    FIELDS,
+                    ShippingCarrierSchemaVisitor,
+                )
+        }
+    }
     ///`ShippingCarrierSchemaAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingCarrierSchemaAltType {
         #[serde(rename = "location")]
         Location,
@@ -7281,6 +10557,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShippingCarrierSchemaAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ShippingCarrierSchemaAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7319,12 +10610,61 @@ pub mod types {
         }
     }
     ///`ShippingCarrierServiceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShippingCarrierServiceDto {
         ///Name of the shipping carrier service
         pub name: ::std::string::String,
         ///Value of the shipping carrier service
         pub value: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShippingCarrierServiceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name", "value"];
+            struct ShippingCarrierServiceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ShippingCarrierServiceDtoVisitor {
+                type Value = ShippingCarrierServiceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ShippingCarrierServiceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ShippingCarrierServiceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ShippingCarrierServiceDto {
+                        name: highlevel_runtime::lenient::required(field_0, "name")?,
+                        value: highlevel_runtime::lenient::required(field_1, "value")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ShippingCarrierServiceDto",
+                    FIELDS,
+                    ShippingCarrierServiceDtoVisitor,
+                )
+        }
     }
     impl ShippingCarrierServiceDto {
         pub fn builder() -> builder::ShippingCarrierServiceDto {
@@ -7332,7 +10672,7 @@ pub mod types {
         }
     }
     ///`ShippingCarrierServiceDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ShippingCarrierServiceDtoResponse {
         ///Name of the shipping carrier service
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7343,8 +10683,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ShippingCarrierServiceDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name", "value"];
+            struct ShippingCarrierServiceDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ShippingCarrierServiceDtoResponseVisitor {
+                type Value = ShippingCarrierServiceDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ShippingCarrierServiceDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ShippingCarrierServiceDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ShippingCarrierServiceDtoResponse {
+                        name: field_0.unwrap_or_default(),
+                        value: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ShippingCarrierServiceDtoResponse",
+                    FIELDS,
+                    ShippingCarrierServiceDtoResponseVisitor,
+                )
+        }
+    }
     ///`ShippingRateSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ShippingRateSchema {
         ///Location Id or Agency Id
         #[serde(
@@ -7452,18 +10846,184 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ShippingRateSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "conditionType",
+                "createdAt",
+                "currency",
+                "description",
+                "_id",
+                "isCarrierRate",
+                "maxCondition",
+                "minCondition",
+                "name",
+                "percentageOfRateFee",
+                "shippingCarrierId",
+                "shippingCarrierServices",
+                "shippingZoneId",
+                "updatedAt",
+            ];
+            struct ShippingRateSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ShippingRateSchemaVisitor {
+                type Value = ShippingRateSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ShippingRateSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ShippingRateSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ShippingRateSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        amount: field_2.unwrap_or_default(),
+                        condition_type: field_3.unwrap_or_default(),
+                        created_at: field_4.unwrap_or_default(),
+                        currency: field_5.unwrap_or_default(),
+                        description: field_6.unwrap_or_default(),
+                        id: field_7.unwrap_or_default(),
+                        is_carrier_rate: field_8.unwrap_or_default(),
+                        max_condition: field_9.unwrap_or_default(),
+                        min_condition: field_10.unwrap_or_default(),
+                        name: field_11.unwrap_or_default(),
+                        percentage_of_rate_fee: field_12.unwrap_or_default(),
+                        shipping_carrier_id: field_13.unwrap_or_default(),
+                        shipping_carrier_services: field_14.unwrap_or_default(),
+                        shipping_zone_id: field_15.unwrap_or_default(),
+                        updated_at: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ShippingRateSchema",
+                    FIELDS,
+                    ShippingRateSchemaVisitor,
+                )
+        }
+    }
     ///`ShippingRateSchemaAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingRateSchemaAltType {
         #[serde(rename = "location")]
         Location,
@@ -7471,6 +11031,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShippingRateSchemaAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ShippingRateSchemaAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7508,17 +11083,7 @@ pub mod types {
         }
     }
     ///Type of condition to provide the conditional pricing
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingRateSchemaConditionType {
         #[serde(rename = "none")]
         None,
@@ -7530,6 +11095,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShippingRateSchemaConditionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "none" => Self::None,
+                    "price" => Self::Price,
+                    "weight" => Self::Weight,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ShippingRateSchemaConditionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7572,7 +11154,7 @@ pub mod types {
         }
     }
     ///`ShippingZoneCountryDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShippingZoneCountryDto {
         ///Country code
         pub code: ::serde_json::Value,
@@ -7580,13 +11162,62 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub states: ::std::vec::Vec<ShippingZoneCountryStateDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["code", "states"];
+            struct ShippingZoneCountryDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ShippingZoneCountryDtoVisitor {
+                type Value = ShippingZoneCountryDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ShippingZoneCountryDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ShippingZoneCountryDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ShippingZoneCountryDto {
+                        code: highlevel_runtime::lenient::required(field_0, "code")?,
+                        states: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ShippingZoneCountryDto",
+                    FIELDS,
+                    ShippingZoneCountryDtoVisitor,
+                )
+        }
+    }
     impl ShippingZoneCountryDto {
         pub fn builder() -> builder::ShippingZoneCountryDto {
             Default::default()
         }
     }
     ///`ShippingZoneCountryDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ShippingZoneCountryDtoResponse {
         ///Country code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7599,11 +11230,109 @@ pub mod types {
             ::std::vec::Vec<ShippingZoneCountryStateDtoResponse>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["code", "states"];
+            struct ShippingZoneCountryDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ShippingZoneCountryDtoResponseVisitor {
+                type Value = ShippingZoneCountryDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ShippingZoneCountryDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ShippingZoneCountryDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ShippingZoneCountryDtoResponse {
+                        code: field_0.unwrap_or_default(),
+                        states: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ShippingZoneCountryDtoResponse",
+                    FIELDS,
+                    ShippingZoneCountryDtoResponseVisitor,
+                )
+        }
+    }
     ///`ShippingZoneCountryStateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ShippingZoneCountryStateDto {
         ///State code
         pub code: ShippingZoneCountryStateDtoCode,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryStateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["code"];
+            struct ShippingZoneCountryStateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ShippingZoneCountryStateDtoVisitor {
+                type Value = ShippingZoneCountryStateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ShippingZoneCountryStateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ShippingZoneCountryStateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ShippingZoneCountryStateDto {
+                        code: highlevel_runtime::lenient::required(field_0, "code")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ShippingZoneCountryStateDto",
+                    FIELDS,
+                    ShippingZoneCountryStateDtoVisitor,
+                )
+        }
     }
     impl ShippingZoneCountryStateDto {
         pub fn builder() -> builder::ShippingZoneCountryStateDto {
@@ -7611,17 +11340,7 @@ pub mod types {
         }
     }
     ///State code
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingZoneCountryStateDtoCode {
         #[serde(rename = "AL")]
         Al,
@@ -8788,6 +12507,608 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryStateDtoCode {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AL" => Self::Al,
+                    "AK" => Self::Ak,
+                    "AS" => Self::As,
+                    "AZ" => Self::Az,
+                    "AR" => Self::Ar,
+                    "AA" => Self::Aa,
+                    "AE" => Self::Ae,
+                    "AP" => Self::Ap,
+                    "CA" => Self::Ca,
+                    "CO" => Self::Co,
+                    "CT" => Self::Ct,
+                    "DE" => Self::De,
+                    "DC" => Self::Dc,
+                    "FM" => Self::Fm,
+                    "FL" => Self::Fl,
+                    "GA" => Self::Ga,
+                    "GU" => Self::Gu,
+                    "HI" => Self::Hi,
+                    "ID" => Self::Id,
+                    "IL" => Self::Il,
+                    "IN" => Self::In,
+                    "IA" => Self::Ia,
+                    "KS" => Self::Ks,
+                    "KY" => Self::Ky,
+                    "LA" => Self::La,
+                    "ME" => Self::Me,
+                    "MH" => Self::Mh,
+                    "MD" => Self::Md,
+                    "MA" => Self::Ma,
+                    "MI" => Self::Mi,
+                    "MN" => Self::Mn,
+                    "MS" => Self::Ms,
+                    "MO" => Self::Mo,
+                    "MT" => Self::Mt,
+                    "NE" => Self::Ne,
+                    "NV" => Self::Nv,
+                    "NH" => Self::Nh,
+                    "NJ" => Self::Nj,
+                    "NM" => Self::Nm,
+                    "NY" => Self::Ny,
+                    "NC" => Self::Nc,
+                    "ND" => Self::Nd,
+                    "MP" => Self::Mp,
+                    "OH" => Self::Oh,
+                    "OK" => Self::Ok,
+                    "OR" => Self::Or,
+                    "PW" => Self::Pw,
+                    "PA" => Self::Pa,
+                    "PR" => Self::Pr,
+                    "RI" => Self::Ri,
+                    "SC" => Self::Sc,
+                    "SD" => Self::Sd,
+                    "TN" => Self::Tn,
+                    "TX" => Self::Tx,
+                    "UT" => Self::Ut,
+                    "VT" => Self::Vt,
+                    "VI" => Self::Vi,
+                    "VA" => Self::Va,
+                    "WA" => Self::Wa,
+                    "WV" => Self::Wv,
+                    "WI" => Self::Wi,
+                    "WY" => Self::Wy,
+                    "AB" => Self::Ab,
+                    "BC" => Self::Bc,
+                    "MB" => Self::Mb,
+                    "NB" => Self::Nb,
+                    "NL" => Self::Nl,
+                    "NT" => Self::Nt,
+                    "NS" => Self::Ns,
+                    "NU" => Self::Nu,
+                    "ON" => Self::On,
+                    "PE" => Self::Pe,
+                    "QC" => Self::Qc,
+                    "SK" => Self::Sk,
+                    "YT" => Self::Yt,
+                    "BA" => Self::Ba,
+                    "CC" => Self::Cc,
+                    "CH" => Self::Ch,
+                    "CB" => Self::Cb,
+                    "CN" => Self::Cn,
+                    "ER" => Self::Er,
+                    "FO" => Self::Fo,
+                    "JY" => Self::Jy,
+                    "LP" => Self::Lp,
+                    "LR" => Self::Lr,
+                    "MZ" => Self::Mz,
+                    "NQ" => Self::Nq,
+                    "RN" => Self::Rn,
+                    "SA" => Self::Sa,
+                    "SJ" => Self::Sj,
+                    "SL" => Self::Sl,
+                    "SF" => Self::Sf,
+                    "SE" => Self::Se,
+                    "TF" => Self::Tf,
+                    "TU" => Self::Tu,
+                    "ACT" => Self::Act,
+                    "NSW" => Self::Nsw,
+                    "QLD" => Self::Qld,
+                    "TAS" => Self::Tas,
+                    "VIC" => Self::Vic,
+                    "AC" => Self::Ac,
+                    "AM" => Self::Am,
+                    "CE" => Self::Ce,
+                    "DF" => Self::Df,
+                    "ES" => Self::Es,
+                    "GO" => Self::Go,
+                    "MG" => Self::Mg,
+                    "PB" => Self::Pb,
+                    "PI" => Self::Pi,
+                    "RJ" => Self::Rj,
+                    "RO" => Self::Ro,
+                    "RR" => Self::Rr,
+                    "RS" => Self::Rs,
+                    "SP" => Self::Sp,
+                    "TO" => Self::To,
+                    "AI" => Self::Ai,
+                    "AN" => Self::An,
+                    "AT" => Self::At,
+                    "BI" => Self::Bi,
+                    "LI" => Self::Li,
+                    "LL" => Self::Ll,
+                    "ML" => Self::Ml,
+                    "RM" => Self::Rm,
+                    "TA" => Self::Ta,
+                    "VS" => Self::Vs,
+                    "AMA" => Self::Ama,
+                    "ANT" => Self::Ant,
+                    "ARA" => Self::Ara,
+                    "ATL" => Self::Atl,
+                    "BOL" => Self::Bol,
+                    "BOY" => Self::Boy,
+                    "CAL" => Self::Cal,
+                    "CAQ" => Self::Caq,
+                    "CAS" => Self::Cas,
+                    "CAU" => Self::Cau,
+                    "CES" => Self::Ces,
+                    "CHO" => Self::Cho,
+                    "CUN" => Self::Cun,
+                    "COR" => Self::Cor,
+                    "GUA" => Self::Gua,
+                    "GUV" => Self::Guv,
+                    "HUI" => Self::Hui,
+                    "LAG" => Self::Lag,
+                    "MAG" => Self::Mag,
+                    "MET" => Self::Met,
+                    "NAR" => Self::Nar,
+                    "NSA" => Self::Nsa,
+                    "PUT" => Self::Put,
+                    "QUI" => Self::Qui,
+                    "RIS" => Self::Ris,
+                    "SAP" => Self::Sap,
+                    "SAN" => Self::San,
+                    "SUC" => Self::Suc,
+                    "TOL" => Self::Tol,
+                    "VAC" => Self::Vac,
+                    "VAU" => Self::Vau,
+                    "VID" => Self::Vid,
+                    "CR-A" => Self::CrA,
+                    "CR-C" => Self::CrC,
+                    "CR-G" => Self::CrG,
+                    "CR-H" => Self::CrH,
+                    "CR-L" => Self::CrL,
+                    "CR-P" => Self::CrP,
+                    "CR-SJ" => Self::CrSj,
+                    "GT-16" => Self::Gt16,
+                    "GT-15" => Self::Gt15,
+                    "GT-04" => Self::Gt04,
+                    "GT-20" => Self::Gt20,
+                    "GT-02" => Self::Gt02,
+                    "GT-05" => Self::Gt05,
+                    "GT-01" => Self::Gt01,
+                    "GT-13" => Self::Gt13,
+                    "GT-18" => Self::Gt18,
+                    "GT-21" => Self::Gt21,
+                    "GT-22" => Self::Gt22,
+                    "GT-17" => Self::Gt17,
+                    "GT-09" => Self::Gt09,
+                    "GT-14" => Self::Gt14,
+                    "GT-11" => Self::Gt11,
+                    "GT-03" => Self::Gt03,
+                    "GT-12" => Self::Gt12,
+                    "GT-06" => Self::Gt06,
+                    "GT-07" => Self::Gt07,
+                    "GT-10" => Self::Gt10,
+                    "GT-08" => Self::Gt08,
+                    "GT-19" => Self::Gt19,
+                    "HK" => Self::Hk,
+                    "KL" => Self::Kl,
+                    "BR" => Self::Br,
+                    "CG" => Self::Cg,
+                    "DN" => Self::Dn,
+                    "DD" => Self::Dd,
+                    "DL" => Self::Dl,
+                    "GJ" => Self::Gj,
+                    "HR" => Self::Hr,
+                    "HP" => Self::Hp,
+                    "JK" => Self::Jk,
+                    "JH" => Self::Jh,
+                    "KA" => Self::Ka,
+                    "LD" => Self::Ld,
+                    "PY" => Self::Py,
+                    "TS" => Self::Ts,
+                    "TR" => Self::Tr,
+                    "UP" => Self::Up,
+                    "UK" => Self::Uk,
+                    "WB" => Self::Wb,
+                    "CW" => Self::Cw,
+                    "D" => Self::D,
+                    "G" => Self::G,
+                    "KE" => Self::Ke,
+                    "KK" => Self::Kk,
+                    "LS" => Self::Ls,
+                    "LM" => Self::Lm,
+                    "LK" => Self::Lk,
+                    "LH" => Self::Lh,
+                    "OY" => Self::Oy,
+                    "SO" => Self::So,
+                    "WD" => Self::Wd,
+                    "WH" => Self::Wh,
+                    "WX" => Self::Wx,
+                    "WW" => Self::Ww,
+                    "AG" => Self::Ag,
+                    "AO" => Self::Ao,
+                    "AV" => Self::Av,
+                    "BT" => Self::Bt,
+                    "BL" => Self::Bl,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BO" => Self::Bo,
+                    "BZ" => Self::Bz,
+                    "BS" => Self::Bs,
+                    "CL" => Self::Cl,
+                    "CI" => Self::Ci,
+                    "CZ" => Self::Cz,
+                    "CS" => Self::Cs,
+                    "CR" => Self::Cr,
+                    "KR" => Self::Kr,
+                    "EN" => Self::En,
+                    "FE" => Self::Fe,
+                    "FI" => Self::Fi,
+                    "FG" => Self::Fg,
+                    "FC" => Self::Fc,
+                    "FR" => Self::Fr,
+                    "GE" => Self::Ge,
+                    "GR" => Self::Gr,
+                    "IM" => Self::Im,
+                    "IS" => Self::Is,
+                    "AQ" => Self::Aq,
+                    "LT" => Self::Lt,
+                    "LE" => Self::Le,
+                    "LC" => Self::Lc,
+                    "LO" => Self::Lo,
+                    "LU" => Self::Lu,
+                    "MC" => Self::Mc,
+                    "NA" => Self::Na,
+                    "NO" => Self::No,
+                    "OG" => Self::Og,
+                    "OT" => Self::Ot,
+                    "PD" => Self::Pd,
+                    "PV" => Self::Pv,
+                    "PG" => Self::Pg,
+                    "PU" => Self::Pu,
+                    "PC" => Self::Pc,
+                    "PT" => Self::Pt,
+                    "PN" => Self::Pn,
+                    "PZ" => Self::Pz,
+                    "PO" => Self::Po,
+                    "RG" => Self::Rg,
+                    "RA" => Self::Ra,
+                    "RC" => Self::Rc,
+                    "RE" => Self::Re,
+                    "SS" => Self::Ss,
+                    "SV" => Self::Sv,
+                    "SI" => Self::Si,
+                    "SR" => Self::Sr,
+                    "TE" => Self::Te,
+                    "TP" => Self::Tp,
+                    "TV" => Self::Tv,
+                    "UD" => Self::Ud,
+                    "VE" => Self::Ve,
+                    "VB" => Self::Vb,
+                    "VC" => Self::Vc,
+                    "VR" => Self::Vr,
+                    "VV" => Self::Vv,
+                    "JP-23" => Self::Jp23,
+                    "JP-05" => Self::Jp05,
+                    "JP-02" => Self::Jp02,
+                    "JP-12" => Self::Jp12,
+                    "JP-38" => Self::Jp38,
+                    "JP-18" => Self::Jp18,
+                    "JP-40" => Self::Jp40,
+                    "JP-07" => Self::Jp07,
+                    "JP-21" => Self::Jp21,
+                    "JP-10" => Self::Jp10,
+                    "JP-34" => Self::Jp34,
+                    "JP-01" => Self::Jp01,
+                    "JP-28" => Self::Jp28,
+                    "JP-08" => Self::Jp08,
+                    "JP-17" => Self::Jp17,
+                    "JP-03" => Self::Jp03,
+                    "JP-37" => Self::Jp37,
+                    "JP-46" => Self::Jp46,
+                    "JP-14" => Self::Jp14,
+                    "JP-39" => Self::Jp39,
+                    "JP-43" => Self::Jp43,
+                    "JP-26" => Self::Jp26,
+                    "JP-24" => Self::Jp24,
+                    "JP-04" => Self::Jp04,
+                    "JP-45" => Self::Jp45,
+                    "JP-20" => Self::Jp20,
+                    "JP-42" => Self::Jp42,
+                    "JP-29" => Self::Jp29,
+                    "JP-15" => Self::Jp15,
+                    "JP-44" => Self::Jp44,
+                    "JP-33" => Self::Jp33,
+                    "JP-47" => Self::Jp47,
+                    "JP-27" => Self::Jp27,
+                    "JP-41" => Self::Jp41,
+                    "JP-11" => Self::Jp11,
+                    "JP-25" => Self::Jp25,
+                    "JP-32" => Self::Jp32,
+                    "JP-22" => Self::Jp22,
+                    "JP-09" => Self::Jp09,
+                    "JP-36" => Self::Jp36,
+                    "JP-13" => Self::Jp13,
+                    "JP-31" => Self::Jp31,
+                    "JP-16" => Self::Jp16,
+                    "JP-30" => Self::Jp30,
+                    "JP-06" => Self::Jp06,
+                    "JP-35" => Self::Jp35,
+                    "JP-19" => Self::Jp19,
+                    "JHR" => Self::Jhr,
+                    "KDH" => Self::Kdh,
+                    "KTN" => Self::Ktn,
+                    "KUL" => Self::Kul,
+                    "LBN" => Self::Lbn,
+                    "MLK" => Self::Mlk,
+                    "NSN" => Self::Nsn,
+                    "PHG" => Self::Phg,
+                    "PNG" => Self::Png,
+                    "PRK" => Self::Prk,
+                    "PLS" => Self::Pls,
+                    "PJY" => Self::Pjy,
+                    "SBH" => Self::Sbh,
+                    "SWK" => Self::Swk,
+                    "SGR" => Self::Sgr,
+                    "TRG" => Self::Trg,
+                    "AGU" => Self::Agu,
+                    "BCN" => Self::Bcn,
+                    "BCS" => Self::Bcs,
+                    "CAM" => Self::Cam,
+                    "CHP" => Self::Chp,
+                    "CHH" => Self::Chh,
+                    "CMX" => Self::Cmx,
+                    "COA" => Self::Coa,
+                    "COL" => Self::Col,
+                    "DUR" => Self::Dur,
+                    "GRO" => Self::Gro,
+                    "HID" => Self::Hid,
+                    "JAL" => Self::Jal,
+                    "MIC" => Self::Mic,
+                    "MOR" => Self::Mor,
+                    "MEX" => Self::Mex,
+                    "NAY" => Self::Nay,
+                    "NLE" => Self::Nle,
+                    "OAX" => Self::Oax,
+                    "PUE" => Self::Pue,
+                    "QUE" => Self::Que,
+                    "ROO" => Self::Roo,
+                    "SLP" => Self::Slp,
+                    "SIN" => Self::Sin,
+                    "SON" => Self::Son,
+                    "TAB" => Self::Tab,
+                    "TAM" => Self::Tam,
+                    "TLA" => Self::Tla,
+                    "VER" => Self::Ver,
+                    "YUC" => Self::Yuc,
+                    "ZAC" => Self::Zac,
+                    "AUK" => Self::Auk,
+                    "BOP" => Self::Bop,
+                    "CAN" => Self::Can,
+                    "CIT" => Self::Cit,
+                    "GIS" => Self::Gis,
+                    "HKB" => Self::Hkb,
+                    "MWT" => Self::Mwt,
+                    "MBH" => Self::Mbh,
+                    "NTL" => Self::Ntl,
+                    "OTA" => Self::Ota,
+                    "STL" => Self::Stl,
+                    "TKI" => Self::Tki,
+                    "WKO" => Self::Wko,
+                    "WGN" => Self::Wgn,
+                    "WTC" => Self::Wtc,
+                    "GB" => Self::Gb,
+                    "KP" => Self::Kp,
+                    "ANC" => Self::Anc,
+                    "APU" => Self::Apu,
+                    "ARE" => Self::Are,
+                    "AYA" => Self::Aya,
+                    "CAJ" => Self::Caj,
+                    "CUS" => Self::Cus,
+                    "HUV" => Self::Huv,
+                    "HUC" => Self::Huc,
+                    "ICA" => Self::Ica,
+                    "JUN" => Self::Jun,
+                    "LAL" => Self::Lal,
+                    "LAM" => Self::Lam,
+                    "LIM" => Self::Lim,
+                    "LOR" => Self::Lor,
+                    "MDD" => Self::Mdd,
+                    "MOQ" => Self::Moq,
+                    "PAS" => Self::Pas,
+                    "PIU" => Self::Piu,
+                    "PUN" => Self::Pun,
+                    "SAM" => Self::Sam,
+                    "TAC" => Self::Tac,
+                    "TUM" => Self::Tum,
+                    "UCA" => Self::Uca,
+                    "PH-ABR" => Self::PhAbr,
+                    "PH-AGN" => Self::PhAgn,
+                    "PH-AGS" => Self::PhAgs,
+                    "PH-AKL" => Self::PhAkl,
+                    "PH-ALB" => Self::PhAlb,
+                    "PH-ANT" => Self::PhAnt,
+                    "PH-APA" => Self::PhApa,
+                    "PH-AUR" => Self::PhAur,
+                    "PH-BAS" => Self::PhBas,
+                    "PH-BAN" => Self::PhBan,
+                    "PH-BTN" => Self::PhBtn,
+                    "PH-BTG" => Self::PhBtg,
+                    "PH-BEN" => Self::PhBen,
+                    "PH-BIL" => Self::PhBil,
+                    "PH-BOH" => Self::PhBoh,
+                    "PH-BUK" => Self::PhBuk,
+                    "PH-BUL" => Self::PhBul,
+                    "PH-CAG" => Self::PhCag,
+                    "PH-CAN" => Self::PhCan,
+                    "PH-CAS" => Self::PhCas,
+                    "PH-CAM" => Self::PhCam,
+                    "PH-CAP" => Self::PhCap,
+                    "PH-CAT" => Self::PhCat,
+                    "PH-CAV" => Self::PhCav,
+                    "PH-CEB" => Self::PhCeb,
+                    "PH-NCO" => Self::PhNco,
+                    "PH-DAO" => Self::PhDao,
+                    "PH-DAV" => Self::PhDav,
+                    "PH-DAS" => Self::PhDas,
+                    "PH-EAS" => Self::PhEas,
+                    "PH-GUI" => Self::PhGui,
+                    "PH-IFU" => Self::PhIfu,
+                    "PH-ILN" => Self::PhIln,
+                    "PH-ILS" => Self::PhIls,
+                    "PH-ILI" => Self::PhIli,
+                    "PH-ISA" => Self::PhIsa,
+                    "PH-KAL" => Self::PhKal,
+                    "PH-LUN" => Self::PhLun,
+                    "PH-LAG" => Self::PhLag,
+                    "PH-LAN" => Self::PhLan,
+                    "PH-LAS" => Self::PhLas,
+                    "PH-LEY" => Self::PhLey,
+                    "PH-MAG" => Self::PhMag,
+                    "PH-MAD" => Self::PhMad,
+                    "PH-MAS" => Self::PhMas,
+                    "PH-00" => Self::Ph00,
+                    "PH-MSC" => Self::PhMsc,
+                    "PH-MSR" => Self::PhMsr,
+                    "PH-MOU" => Self::PhMou,
+                    "PH-NEC" => Self::PhNec,
+                    "PH-NER" => Self::PhNer,
+                    "PH-NSA" => Self::PhNsa,
+                    "PH-NUE" => Self::PhNue,
+                    "PH-NUV" => Self::PhNuv,
+                    "PH-MDC" => Self::PhMdc,
+                    "PH-MDR" => Self::PhMdr,
+                    "PH-PLW" => Self::PhPlw,
+                    "PH-PAM" => Self::PhPam,
+                    "PH-PAN" => Self::PhPan,
+                    "PH-QUE" => Self::PhQue,
+                    "PH-QUI" => Self::PhQui,
+                    "PH-RIZ" => Self::PhRiz,
+                    "PH-ROM" => Self::PhRom,
+                    "PH-WSA" => Self::PhWsa,
+                    "PH-SAR" => Self::PhSar,
+                    "PH-SIG" => Self::PhSig,
+                    "PH-SOR" => Self::PhSor,
+                    "PH-SCO" => Self::PhSco,
+                    "PH-SLE" => Self::PhSle,
+                    "PH-SUK" => Self::PhSuk,
+                    "PH-SLU" => Self::PhSlu,
+                    "PH-SUN" => Self::PhSun,
+                    "PH-SUR" => Self::PhSur,
+                    "PH-TAR" => Self::PhTar,
+                    "PH-TAW" => Self::PhTaw,
+                    "PH-ZMB" => Self::PhZmb,
+                    "PH-ZAN" => Self::PhZan,
+                    "PH-ZAS" => Self::PhZas,
+                    "PH-ZSI" => Self::PhZsi,
+                    "PT-20" => Self::Pt20,
+                    "PT-01" => Self::Pt01,
+                    "PT-02" => Self::Pt02,
+                    "PT-03" => Self::Pt03,
+                    "PT-04" => Self::Pt04,
+                    "PT-05" => Self::Pt05,
+                    "PT-06" => Self::Pt06,
+                    "PT-07" => Self::Pt07,
+                    "PT-08" => Self::Pt08,
+                    "PT-09" => Self::Pt09,
+                    "PT-10" => Self::Pt10,
+                    "PT-11" => Self::Pt11,
+                    "PT-30" => Self::Pt30,
+                    "PT-12" => Self::Pt12,
+                    "PT-13" => Self::Pt13,
+                    "PT-14" => Self::Pt14,
+                    "PT-15" => Self::Pt15,
+                    "PT-16" => Self::Pt16,
+                    "PT-17" => Self::Pt17,
+                    "PT-18" => Self::Pt18,
+                    "BH" => Self::Bh,
+                    "BV" => Self::Bv,
+                    "B" => Self::B,
+                    "CJ" => Self::Cj,
+                    "CV" => Self::Cv,
+                    "DB" => Self::Db,
+                    "DJ" => Self::Dj,
+                    "GL" => Self::Gl,
+                    "HD" => Self::Hd,
+                    "IF" => Self::If,
+                    "MM" => Self::Mm,
+                    "PH" => Self::Ph,
+                    "SM" => Self::Sm,
+                    "SB" => Self::Sb,
+                    "TM" => Self::Tm,
+                    "TL" => Self::Tl,
+                    "VL" => Self::Vl,
+                    "VN" => Self::Vn,
+                    "KR-26" => Self::Kr26,
+                    "KR-43" => Self::Kr43,
+                    "KR-44" => Self::Kr44,
+                    "KR-27" => Self::Kr27,
+                    "KR-30" => Self::Kr30,
+                    "KR-42" => Self::Kr42,
+                    "KR-29" => Self::Kr29,
+                    "KR-47" => Self::Kr47,
+                    "KR-41" => Self::Kr41,
+                    "KR-48" => Self::Kr48,
+                    "KR-28" => Self::Kr28,
+                    "KR-49" => Self::Kr49,
+                    "KR-45" => Self::Kr45,
+                    "KR-46" => Self::Kr46,
+                    "KR-50" => Self::Kr50,
+                    "KR-11" => Self::Kr11,
+                    "KR-31" => Self::Kr31,
+                    "C" => Self::C,
+                    "A" => Self::A,
+                    "O" => Self::O,
+                    "PM" => Self::Pm,
+                    "BU" => Self::Bu,
+                    "S" => Self::S,
+                    "CU" => Self::Cu,
+                    "GI" => Self::Gi,
+                    "H" => Self::H,
+                    "HU" => Self::Hu,
+                    "J" => Self::J,
+                    "GC" => Self::Gc,
+                    "L" => Self::L,
+                    "M" => Self::M,
+                    "MU" => Self::Mu,
+                    "P" => Self::P,
+                    "SG" => Self::Sg,
+                    "T" => Self::T,
+                    "V" => Self::V,
+                    "ZA" => Self::Za,
+                    "Z" => Self::Z,
+                    "AJ" => Self::Aj,
+                    "DU" => Self::Du,
+                    "FU" => Self::Fu,
+                    "RK" => Self::Rk,
+                    "SH" => Self::Sh,
+                    "UQ" => Self::Uq,
+                    "BFP" => Self::Bfp,
+                    "ENG" => Self::Eng,
+                    "NIR" => Self::Nir,
+                    "SCT" => Self::Sct,
+                    "WLS" => Self::Wls,
+                    "FS" => Self::Fs,
+                    "FD" => Self::Fd,
+                    "RV" => Self::Rv,
+                    "TT" => Self::Tt,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ShippingZoneCountryStateDtoCode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -10000,25 +14321,66 @@ pub mod types {
         }
     }
     ///`ShippingZoneCountryStateDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ShippingZoneCountryStateDtoResponse {
         ///State code
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<ShippingZoneCountryStateDtoResponseCode>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryStateDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["code"];
+            struct ShippingZoneCountryStateDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ShippingZoneCountryStateDtoResponseVisitor {
+                type Value = ShippingZoneCountryStateDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ShippingZoneCountryStateDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ShippingZoneCountryStateDtoResponse,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ShippingZoneCountryStateDtoResponse {
+                        code: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ShippingZoneCountryStateDtoResponse",
+                    FIELDS,
+                    ShippingZoneCountryStateDtoResponseVisitor,
+                )
+        }
+    }
     ///State code
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingZoneCountryStateDtoResponseCode {
         #[serde(rename = "AL")]
         Al,
@@ -11185,6 +15547,608 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryStateDtoResponseCode {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AL" => Self::Al,
+                    "AK" => Self::Ak,
+                    "AS" => Self::As,
+                    "AZ" => Self::Az,
+                    "AR" => Self::Ar,
+                    "AA" => Self::Aa,
+                    "AE" => Self::Ae,
+                    "AP" => Self::Ap,
+                    "CA" => Self::Ca,
+                    "CO" => Self::Co,
+                    "CT" => Self::Ct,
+                    "DE" => Self::De,
+                    "DC" => Self::Dc,
+                    "FM" => Self::Fm,
+                    "FL" => Self::Fl,
+                    "GA" => Self::Ga,
+                    "GU" => Self::Gu,
+                    "HI" => Self::Hi,
+                    "ID" => Self::Id,
+                    "IL" => Self::Il,
+                    "IN" => Self::In,
+                    "IA" => Self::Ia,
+                    "KS" => Self::Ks,
+                    "KY" => Self::Ky,
+                    "LA" => Self::La,
+                    "ME" => Self::Me,
+                    "MH" => Self::Mh,
+                    "MD" => Self::Md,
+                    "MA" => Self::Ma,
+                    "MI" => Self::Mi,
+                    "MN" => Self::Mn,
+                    "MS" => Self::Ms,
+                    "MO" => Self::Mo,
+                    "MT" => Self::Mt,
+                    "NE" => Self::Ne,
+                    "NV" => Self::Nv,
+                    "NH" => Self::Nh,
+                    "NJ" => Self::Nj,
+                    "NM" => Self::Nm,
+                    "NY" => Self::Ny,
+                    "NC" => Self::Nc,
+                    "ND" => Self::Nd,
+                    "MP" => Self::Mp,
+                    "OH" => Self::Oh,
+                    "OK" => Self::Ok,
+                    "OR" => Self::Or,
+                    "PW" => Self::Pw,
+                    "PA" => Self::Pa,
+                    "PR" => Self::Pr,
+                    "RI" => Self::Ri,
+                    "SC" => Self::Sc,
+                    "SD" => Self::Sd,
+                    "TN" => Self::Tn,
+                    "TX" => Self::Tx,
+                    "UT" => Self::Ut,
+                    "VT" => Self::Vt,
+                    "VI" => Self::Vi,
+                    "VA" => Self::Va,
+                    "WA" => Self::Wa,
+                    "WV" => Self::Wv,
+                    "WI" => Self::Wi,
+                    "WY" => Self::Wy,
+                    "AB" => Self::Ab,
+                    "BC" => Self::Bc,
+                    "MB" => Self::Mb,
+                    "NB" => Self::Nb,
+                    "NL" => Self::Nl,
+                    "NT" => Self::Nt,
+                    "NS" => Self::Ns,
+                    "NU" => Self::Nu,
+                    "ON" => Self::On,
+                    "PE" => Self::Pe,
+                    "QC" => Self::Qc,
+                    "SK" => Self::Sk,
+                    "YT" => Self::Yt,
+                    "BA" => Self::Ba,
+                    "CC" => Self::Cc,
+                    "CH" => Self::Ch,
+                    "CB" => Self::Cb,
+                    "CN" => Self::Cn,
+                    "ER" => Self::Er,
+                    "FO" => Self::Fo,
+                    "JY" => Self::Jy,
+                    "LP" => Self::Lp,
+                    "LR" => Self::Lr,
+                    "MZ" => Self::Mz,
+                    "NQ" => Self::Nq,
+                    "RN" => Self::Rn,
+                    "SA" => Self::Sa,
+                    "SJ" => Self::Sj,
+                    "SL" => Self::Sl,
+                    "SF" => Self::Sf,
+                    "SE" => Self::Se,
+                    "TF" => Self::Tf,
+                    "TU" => Self::Tu,
+                    "ACT" => Self::Act,
+                    "NSW" => Self::Nsw,
+                    "QLD" => Self::Qld,
+                    "TAS" => Self::Tas,
+                    "VIC" => Self::Vic,
+                    "AC" => Self::Ac,
+                    "AM" => Self::Am,
+                    "CE" => Self::Ce,
+                    "DF" => Self::Df,
+                    "ES" => Self::Es,
+                    "GO" => Self::Go,
+                    "MG" => Self::Mg,
+                    "PB" => Self::Pb,
+                    "PI" => Self::Pi,
+                    "RJ" => Self::Rj,
+                    "RO" => Self::Ro,
+                    "RR" => Self::Rr,
+                    "RS" => Self::Rs,
+                    "SP" => Self::Sp,
+                    "TO" => Self::To,
+                    "AI" => Self::Ai,
+                    "AN" => Self::An,
+                    "AT" => Self::At,
+                    "BI" => Self::Bi,
+                    "LI" => Self::Li,
+                    "LL" => Self::Ll,
+                    "ML" => Self::Ml,
+                    "RM" => Self::Rm,
+                    "TA" => Self::Ta,
+                    "VS" => Self::Vs,
+                    "AMA" => Self::Ama,
+                    "ANT" => Self::Ant,
+                    "ARA" => Self::Ara,
+                    "ATL" => Self::Atl,
+                    "BOL" => Self::Bol,
+                    "BOY" => Self::Boy,
+                    "CAL" => Self::Cal,
+                    "CAQ" => Self::Caq,
+                    "CAS" => Self::Cas,
+                    "CAU" => Self::Cau,
+                    "CES" => Self::Ces,
+                    "CHO" => Self::Cho,
+                    "CUN" => Self::Cun,
+                    "COR" => Self::Cor,
+                    "GUA" => Self::Gua,
+                    "GUV" => Self::Guv,
+                    "HUI" => Self::Hui,
+                    "LAG" => Self::Lag,
+                    "MAG" => Self::Mag,
+                    "MET" => Self::Met,
+                    "NAR" => Self::Nar,
+                    "NSA" => Self::Nsa,
+                    "PUT" => Self::Put,
+                    "QUI" => Self::Qui,
+                    "RIS" => Self::Ris,
+                    "SAP" => Self::Sap,
+                    "SAN" => Self::San,
+                    "SUC" => Self::Suc,
+                    "TOL" => Self::Tol,
+                    "VAC" => Self::Vac,
+                    "VAU" => Self::Vau,
+                    "VID" => Self::Vid,
+                    "CR-A" => Self::CrA,
+                    "CR-C" => Self::CrC,
+                    "CR-G" => Self::CrG,
+                    "CR-H" => Self::CrH,
+                    "CR-L" => Self::CrL,
+                    "CR-P" => Self::CrP,
+                    "CR-SJ" => Self::CrSj,
+                    "GT-16" => Self::Gt16,
+                    "GT-15" => Self::Gt15,
+                    "GT-04" => Self::Gt04,
+                    "GT-20" => Self::Gt20,
+                    "GT-02" => Self::Gt02,
+                    "GT-05" => Self::Gt05,
+                    "GT-01" => Self::Gt01,
+                    "GT-13" => Self::Gt13,
+                    "GT-18" => Self::Gt18,
+                    "GT-21" => Self::Gt21,
+                    "GT-22" => Self::Gt22,
+                    "GT-17" => Self::Gt17,
+                    "GT-09" => Self::Gt09,
+                    "GT-14" => Self::Gt14,
+                    "GT-11" => Self::Gt11,
+                    "GT-03" => Self::Gt03,
+                    "GT-12" => Self::Gt12,
+                    "GT-06" => Self::Gt06,
+                    "GT-07" => Self::Gt07,
+                    "GT-10" => Self::Gt10,
+                    "GT-08" => Self::Gt08,
+                    "GT-19" => Self::Gt19,
+                    "HK" => Self::Hk,
+                    "KL" => Self::Kl,
+                    "BR" => Self::Br,
+                    "CG" => Self::Cg,
+                    "DN" => Self::Dn,
+                    "DD" => Self::Dd,
+                    "DL" => Self::Dl,
+                    "GJ" => Self::Gj,
+                    "HR" => Self::Hr,
+                    "HP" => Self::Hp,
+                    "JK" => Self::Jk,
+                    "JH" => Self::Jh,
+                    "KA" => Self::Ka,
+                    "LD" => Self::Ld,
+                    "PY" => Self::Py,
+                    "TS" => Self::Ts,
+                    "TR" => Self::Tr,
+                    "UP" => Self::Up,
+                    "UK" => Self::Uk,
+                    "WB" => Self::Wb,
+                    "CW" => Self::Cw,
+                    "D" => Self::D,
+                    "G" => Self::G,
+                    "KE" => Self::Ke,
+                    "KK" => Self::Kk,
+                    "LS" => Self::Ls,
+                    "LM" => Self::Lm,
+                    "LK" => Self::Lk,
+                    "LH" => Self::Lh,
+                    "OY" => Self::Oy,
+                    "SO" => Self::So,
+                    "WD" => Self::Wd,
+                    "WH" => Self::Wh,
+                    "WX" => Self::Wx,
+                    "WW" => Self::Ww,
+                    "AG" => Self::Ag,
+                    "AO" => Self::Ao,
+                    "AV" => Self::Av,
+                    "BT" => Self::Bt,
+                    "BL" => Self::Bl,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BO" => Self::Bo,
+                    "BZ" => Self::Bz,
+                    "BS" => Self::Bs,
+                    "CL" => Self::Cl,
+                    "CI" => Self::Ci,
+                    "CZ" => Self::Cz,
+                    "CS" => Self::Cs,
+                    "CR" => Self::Cr,
+                    "KR" => Self::Kr,
+                    "EN" => Self::En,
+                    "FE" => Self::Fe,
+                    "FI" => Self::Fi,
+                    "FG" => Self::Fg,
+                    "FC" => Self::Fc,
+                    "FR" => Self::Fr,
+                    "GE" => Self::Ge,
+                    "GR" => Self::Gr,
+                    "IM" => Self::Im,
+                    "IS" => Self::Is,
+                    "AQ" => Self::Aq,
+                    "LT" => Self::Lt,
+                    "LE" => Self::Le,
+                    "LC" => Self::Lc,
+                    "LO" => Self::Lo,
+                    "LU" => Self::Lu,
+                    "MC" => Self::Mc,
+                    "NA" => Self::Na,
+                    "NO" => Self::No,
+                    "OG" => Self::Og,
+                    "OT" => Self::Ot,
+                    "PD" => Self::Pd,
+                    "PV" => Self::Pv,
+                    "PG" => Self::Pg,
+                    "PU" => Self::Pu,
+                    "PC" => Self::Pc,
+                    "PT" => Self::Pt,
+                    "PN" => Self::Pn,
+                    "PZ" => Self::Pz,
+                    "PO" => Self::Po,
+                    "RG" => Self::Rg,
+                    "RA" => Self::Ra,
+                    "RC" => Self::Rc,
+                    "RE" => Self::Re,
+                    "SS" => Self::Ss,
+                    "SV" => Self::Sv,
+                    "SI" => Self::Si,
+                    "SR" => Self::Sr,
+                    "TE" => Self::Te,
+                    "TP" => Self::Tp,
+                    "TV" => Self::Tv,
+                    "UD" => Self::Ud,
+                    "VE" => Self::Ve,
+                    "VB" => Self::Vb,
+                    "VC" => Self::Vc,
+                    "VR" => Self::Vr,
+                    "VV" => Self::Vv,
+                    "JP-23" => Self::Jp23,
+                    "JP-05" => Self::Jp05,
+                    "JP-02" => Self::Jp02,
+                    "JP-12" => Self::Jp12,
+                    "JP-38" => Self::Jp38,
+                    "JP-18" => Self::Jp18,
+                    "JP-40" => Self::Jp40,
+                    "JP-07" => Self::Jp07,
+                    "JP-21" => Self::Jp21,
+                    "JP-10" => Self::Jp10,
+                    "JP-34" => Self::Jp34,
+                    "JP-01" => Self::Jp01,
+                    "JP-28" => Self::Jp28,
+                    "JP-08" => Self::Jp08,
+                    "JP-17" => Self::Jp17,
+                    "JP-03" => Self::Jp03,
+                    "JP-37" => Self::Jp37,
+                    "JP-46" => Self::Jp46,
+                    "JP-14" => Self::Jp14,
+                    "JP-39" => Self::Jp39,
+                    "JP-43" => Self::Jp43,
+                    "JP-26" => Self::Jp26,
+                    "JP-24" => Self::Jp24,
+                    "JP-04" => Self::Jp04,
+                    "JP-45" => Self::Jp45,
+                    "JP-20" => Self::Jp20,
+                    "JP-42" => Self::Jp42,
+                    "JP-29" => Self::Jp29,
+                    "JP-15" => Self::Jp15,
+                    "JP-44" => Self::Jp44,
+                    "JP-33" => Self::Jp33,
+                    "JP-47" => Self::Jp47,
+                    "JP-27" => Self::Jp27,
+                    "JP-41" => Self::Jp41,
+                    "JP-11" => Self::Jp11,
+                    "JP-25" => Self::Jp25,
+                    "JP-32" => Self::Jp32,
+                    "JP-22" => Self::Jp22,
+                    "JP-09" => Self::Jp09,
+                    "JP-36" => Self::Jp36,
+                    "JP-13" => Self::Jp13,
+                    "JP-31" => Self::Jp31,
+                    "JP-16" => Self::Jp16,
+                    "JP-30" => Self::Jp30,
+                    "JP-06" => Self::Jp06,
+                    "JP-35" => Self::Jp35,
+                    "JP-19" => Self::Jp19,
+                    "JHR" => Self::Jhr,
+                    "KDH" => Self::Kdh,
+                    "KTN" => Self::Ktn,
+                    "KUL" => Self::Kul,
+                    "LBN" => Self::Lbn,
+                    "MLK" => Self::Mlk,
+                    "NSN" => Self::Nsn,
+                    "PHG" => Self::Phg,
+                    "PNG" => Self::Png,
+                    "PRK" => Self::Prk,
+                    "PLS" => Self::Pls,
+                    "PJY" => Self::Pjy,
+                    "SBH" => Self::Sbh,
+                    "SWK" => Self::Swk,
+                    "SGR" => Self::Sgr,
+                    "TRG" => Self::Trg,
+                    "AGU" => Self::Agu,
+                    "BCN" => Self::Bcn,
+                    "BCS" => Self::Bcs,
+                    "CAM" => Self::Cam,
+                    "CHP" => Self::Chp,
+                    "CHH" => Self::Chh,
+                    "CMX" => Self::Cmx,
+                    "COA" => Self::Coa,
+                    "COL" => Self::Col,
+                    "DUR" => Self::Dur,
+                    "GRO" => Self::Gro,
+                    "HID" => Self::Hid,
+                    "JAL" => Self::Jal,
+                    "MIC" => Self::Mic,
+                    "MOR" => Self::Mor,
+                    "MEX" => Self::Mex,
+                    "NAY" => Self::Nay,
+                    "NLE" => Self::Nle,
+                    "OAX" => Self::Oax,
+                    "PUE" => Self::Pue,
+                    "QUE" => Self::Que,
+                    "ROO" => Self::Roo,
+                    "SLP" => Self::Slp,
+                    "SIN" => Self::Sin,
+                    "SON" => Self::Son,
+                    "TAB" => Self::Tab,
+                    "TAM" => Self::Tam,
+                    "TLA" => Self::Tla,
+                    "VER" => Self::Ver,
+                    "YUC" => Self::Yuc,
+                    "ZAC" => Self::Zac,
+                    "AUK" => Self::Auk,
+                    "BOP" => Self::Bop,
+                    "CAN" => Self::Can,
+                    "CIT" => Self::Cit,
+                    "GIS" => Self::Gis,
+                    "HKB" => Self::Hkb,
+                    "MWT" => Self::Mwt,
+                    "MBH" => Self::Mbh,
+                    "NTL" => Self::Ntl,
+                    "OTA" => Self::Ota,
+                    "STL" => Self::Stl,
+                    "TKI" => Self::Tki,
+                    "WKO" => Self::Wko,
+                    "WGN" => Self::Wgn,
+                    "WTC" => Self::Wtc,
+                    "GB" => Self::Gb,
+                    "KP" => Self::Kp,
+                    "ANC" => Self::Anc,
+                    "APU" => Self::Apu,
+                    "ARE" => Self::Are,
+                    "AYA" => Self::Aya,
+                    "CAJ" => Self::Caj,
+                    "CUS" => Self::Cus,
+                    "HUV" => Self::Huv,
+                    "HUC" => Self::Huc,
+                    "ICA" => Self::Ica,
+                    "JUN" => Self::Jun,
+                    "LAL" => Self::Lal,
+                    "LAM" => Self::Lam,
+                    "LIM" => Self::Lim,
+                    "LOR" => Self::Lor,
+                    "MDD" => Self::Mdd,
+                    "MOQ" => Self::Moq,
+                    "PAS" => Self::Pas,
+                    "PIU" => Self::Piu,
+                    "PUN" => Self::Pun,
+                    "SAM" => Self::Sam,
+                    "TAC" => Self::Tac,
+                    "TUM" => Self::Tum,
+                    "UCA" => Self::Uca,
+                    "PH-ABR" => Self::PhAbr,
+                    "PH-AGN" => Self::PhAgn,
+                    "PH-AGS" => Self::PhAgs,
+                    "PH-AKL" => Self::PhAkl,
+                    "PH-ALB" => Self::PhAlb,
+                    "PH-ANT" => Self::PhAnt,
+                    "PH-APA" => Self::PhApa,
+                    "PH-AUR" => Self::PhAur,
+                    "PH-BAS" => Self::PhBas,
+                    "PH-BAN" => Self::PhBan,
+                    "PH-BTN" => Self::PhBtn,
+                    "PH-BTG" => Self::PhBtg,
+                    "PH-BEN" => Self::PhBen,
+                    "PH-BIL" => Self::PhBil,
+                    "PH-BOH" => Self::PhBoh,
+                    "PH-BUK" => Self::PhBuk,
+                    "PH-BUL" => Self::PhBul,
+                    "PH-CAG" => Self::PhCag,
+                    "PH-CAN" => Self::PhCan,
+                    "PH-CAS" => Self::PhCas,
+                    "PH-CAM" => Self::PhCam,
+                    "PH-CAP" => Self::PhCap,
+                    "PH-CAT" => Self::PhCat,
+                    "PH-CAV" => Self::PhCav,
+                    "PH-CEB" => Self::PhCeb,
+                    "PH-NCO" => Self::PhNco,
+                    "PH-DAO" => Self::PhDao,
+                    "PH-DAV" => Self::PhDav,
+                    "PH-DAS" => Self::PhDas,
+                    "PH-EAS" => Self::PhEas,
+                    "PH-GUI" => Self::PhGui,
+                    "PH-IFU" => Self::PhIfu,
+                    "PH-ILN" => Self::PhIln,
+                    "PH-ILS" => Self::PhIls,
+                    "PH-ILI" => Self::PhIli,
+                    "PH-ISA" => Self::PhIsa,
+                    "PH-KAL" => Self::PhKal,
+                    "PH-LUN" => Self::PhLun,
+                    "PH-LAG" => Self::PhLag,
+                    "PH-LAN" => Self::PhLan,
+                    "PH-LAS" => Self::PhLas,
+                    "PH-LEY" => Self::PhLey,
+                    "PH-MAG" => Self::PhMag,
+                    "PH-MAD" => Self::PhMad,
+                    "PH-MAS" => Self::PhMas,
+                    "PH-00" => Self::Ph00,
+                    "PH-MSC" => Self::PhMsc,
+                    "PH-MSR" => Self::PhMsr,
+                    "PH-MOU" => Self::PhMou,
+                    "PH-NEC" => Self::PhNec,
+                    "PH-NER" => Self::PhNer,
+                    "PH-NSA" => Self::PhNsa,
+                    "PH-NUE" => Self::PhNue,
+                    "PH-NUV" => Self::PhNuv,
+                    "PH-MDC" => Self::PhMdc,
+                    "PH-MDR" => Self::PhMdr,
+                    "PH-PLW" => Self::PhPlw,
+                    "PH-PAM" => Self::PhPam,
+                    "PH-PAN" => Self::PhPan,
+                    "PH-QUE" => Self::PhQue,
+                    "PH-QUI" => Self::PhQui,
+                    "PH-RIZ" => Self::PhRiz,
+                    "PH-ROM" => Self::PhRom,
+                    "PH-WSA" => Self::PhWsa,
+                    "PH-SAR" => Self::PhSar,
+                    "PH-SIG" => Self::PhSig,
+                    "PH-SOR" => Self::PhSor,
+                    "PH-SCO" => Self::PhSco,
+                    "PH-SLE" => Self::PhSle,
+                    "PH-SUK" => Self::PhSuk,
+                    "PH-SLU" => Self::PhSlu,
+                    "PH-SUN" => Self::PhSun,
+                    "PH-SUR" => Self::PhSur,
+                    "PH-TAR" => Self::PhTar,
+                    "PH-TAW" => Self::PhTaw,
+                    "PH-ZMB" => Self::PhZmb,
+                    "PH-ZAN" => Self::PhZan,
+                    "PH-ZAS" => Self::PhZas,
+                    "PH-ZSI" => Self::PhZsi,
+                    "PT-20" => Self::Pt20,
+                    "PT-01" => Self::Pt01,
+                    "PT-02" => Self::Pt02,
+                    "PT-03" => Self::Pt03,
+                    "PT-04" => Self::Pt04,
+                    "PT-05" => Self::Pt05,
+                    "PT-06" => Self::Pt06,
+                    "PT-07" => Self::Pt07,
+                    "PT-08" => Self::Pt08,
+                    "PT-09" => Self::Pt09,
+                    "PT-10" => Self::Pt10,
+                    "PT-11" => Self::Pt11,
+                    "PT-30" => Self::Pt30,
+                    "PT-12" => Self::Pt12,
+                    "PT-13" => Self::Pt13,
+                    "PT-14" => Self::Pt14,
+                    "PT-15" => Self::Pt15,
+                    "PT-16" => Self::Pt16,
+                    "PT-17" => Self::Pt17,
+                    "PT-18" => Self::Pt18,
+                    "BH" => Self::Bh,
+                    "BV" => Self::Bv,
+                    "B" => Self::B,
+                    "CJ" => Self::Cj,
+                    "CV" => Self::Cv,
+                    "DB" => Self::Db,
+                    "DJ" => Self::Dj,
+                    "GL" => Self::Gl,
+                    "HD" => Self::Hd,
+                    "IF" => Self::If,
+                    "MM" => Self::Mm,
+                    "PH" => Self::Ph,
+                    "SM" => Self::Sm,
+                    "SB" => Self::Sb,
+                    "TM" => Self::Tm,
+                    "TL" => Self::Tl,
+                    "VL" => Self::Vl,
+                    "VN" => Self::Vn,
+                    "KR-26" => Self::Kr26,
+                    "KR-43" => Self::Kr43,
+                    "KR-44" => Self::Kr44,
+                    "KR-27" => Self::Kr27,
+                    "KR-30" => Self::Kr30,
+                    "KR-42" => Self::Kr42,
+                    "KR-29" => Self::Kr29,
+                    "KR-47" => Self::Kr47,
+                    "KR-41" => Self::Kr41,
+                    "KR-48" => Self::Kr48,
+                    "KR-28" => Self::Kr28,
+                    "KR-49" => Self::Kr49,
+                    "KR-45" => Self::Kr45,
+                    "KR-46" => Self::Kr46,
+                    "KR-50" => Self::Kr50,
+                    "KR-11" => Self::Kr11,
+                    "KR-31" => Self::Kr31,
+                    "C" => Self::C,
+                    "A" => Self::A,
+                    "O" => Self::O,
+                    "PM" => Self::Pm,
+                    "BU" => Self::Bu,
+                    "S" => Self::S,
+                    "CU" => Self::Cu,
+                    "GI" => Self::Gi,
+                    "H" => Self::H,
+                    "HU" => Self::Hu,
+                    "J" => Self::J,
+                    "GC" => Self::Gc,
+                    "L" => Self::L,
+                    "M" => Self::M,
+                    "MU" => Self::Mu,
+                    "P" => Self::P,
+                    "SG" => Self::Sg,
+                    "T" => Self::T,
+                    "V" => Self::V,
+                    "ZA" => Self::Za,
+                    "Z" => Self::Z,
+                    "AJ" => Self::Aj,
+                    "DU" => Self::Du,
+                    "FU" => Self::Fu,
+                    "RK" => Self::Rk,
+                    "SH" => Self::Sh,
+                    "UQ" => Self::Uq,
+                    "BFP" => Self::Bfp,
+                    "ENG" => Self::Eng,
+                    "NIR" => Self::Nir,
+                    "SCT" => Self::Sct,
+                    "WLS" => Self::Wls,
+                    "FS" => Self::Fs,
+                    "FD" => Self::Fd,
+                    "RV" => Self::Rv,
+                    "TT" => Self::Tt,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ShippingZoneCountryStateDtoResponseCode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -12397,7 +17361,7 @@ pub mod types {
         }
     }
     ///`ShippingZoneSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ShippingZoneSchema {
         ///Location Id or Agency Id
         #[serde(
@@ -12448,18 +17412,112 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ShippingZoneSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "countries",
+                "createdAt",
+                "_id",
+                "name",
+                "shippingRates",
+                "updatedAt",
+            ];
+            struct ShippingZoneSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ShippingZoneSchemaVisitor {
+                type Value = ShippingZoneSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ShippingZoneSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ShippingZoneSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ShippingZoneSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        countries: field_2.unwrap_or_default(),
+                        created_at: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        shipping_rates: field_6.unwrap_or_default(),
+                        updated_at: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ShippingZoneSchema",
+                    FIELDS,
+                    ShippingZoneSchemaVisitor,
+                )
+        }
+    }
     ///`ShippingZoneSchemaAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingZoneSchemaAltType {
         #[serde(rename = "location")]
         Location,
@@ -12467,6 +17525,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShippingZoneSchemaAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ShippingZoneSchemaAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -12504,7 +17577,7 @@ pub mod types {
         }
     }
     ///`StoreOrderFulfillmentNotificationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct StoreOrderFulfillmentNotificationDto {
         ///Default Email Template Id
         #[serde(rename = "defaultEmailTemplateId")]
@@ -12517,13 +17590,94 @@ pub mod types {
         ///Store order fulfillment email subject
         pub subject: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for StoreOrderFulfillmentNotificationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "defaultEmailTemplateId",
+                "emailTemplateId",
+                "enabled",
+                "subject",
+            ];
+            struct StoreOrderFulfillmentNotificationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for StoreOrderFulfillmentNotificationDtoVisitor {
+                type Value = StoreOrderFulfillmentNotificationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (StoreOrderFulfillmentNotificationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    StoreOrderFulfillmentNotificationDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StoreOrderFulfillmentNotificationDto {
+                        default_email_template_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "defaultEmailTemplateId",
+                        )?,
+                        email_template_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "emailTemplateId",
+                        )?,
+                        enabled: highlevel_runtime::lenient::required(
+                            field_2,
+                            "enabled",
+                        )?,
+                        subject: highlevel_runtime::lenient::required(
+                            field_3,
+                            "subject",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StoreOrderFulfillmentNotificationDto",
+                    FIELDS,
+                    StoreOrderFulfillmentNotificationDtoVisitor,
+                )
+        }
+    }
     impl StoreOrderFulfillmentNotificationDto {
         pub fn builder() -> builder::StoreOrderFulfillmentNotificationDto {
             Default::default()
         }
     }
     ///`StoreOrderFulfillmentNotificationDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct StoreOrderFulfillmentNotificationDtoResponse {
         ///Default Email Template Id
         #[serde(
@@ -12548,8 +17702,88 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de>
+    for StoreOrderFulfillmentNotificationDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "defaultEmailTemplateId",
+                "emailTemplateId",
+                "enabled",
+                "subject",
+            ];
+            struct StoreOrderFulfillmentNotificationDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for StoreOrderFulfillmentNotificationDtoResponseVisitor {
+                type Value = StoreOrderFulfillmentNotificationDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (StoreOrderFulfillmentNotificationDtoResponse)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    StoreOrderFulfillmentNotificationDtoResponse,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StoreOrderFulfillmentNotificationDtoResponse {
+                        default_email_template_id: field_0.unwrap_or_default(),
+                        email_template_id: field_1.unwrap_or_default(),
+                        enabled: field_2.unwrap_or_default(),
+                        subject: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StoreOrderFulfillmentNotificationDtoResponse",
+                    FIELDS,
+                    StoreOrderFulfillmentNotificationDtoResponseVisitor,
+                )
+        }
+    }
     ///`StoreOrderNotificationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct StoreOrderNotificationDto {
         ///Default Email Template Id
         #[serde(rename = "defaultEmailTemplateId")]
@@ -12562,13 +17796,89 @@ pub mod types {
         ///Store order email subject
         pub subject: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for StoreOrderNotificationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "defaultEmailTemplateId",
+                "emailTemplateId",
+                "enabled",
+                "subject",
+            ];
+            struct StoreOrderNotificationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for StoreOrderNotificationDtoVisitor {
+                type Value = StoreOrderNotificationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StoreOrderNotificationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StoreOrderNotificationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StoreOrderNotificationDto {
+                        default_email_template_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "defaultEmailTemplateId",
+                        )?,
+                        email_template_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "emailTemplateId",
+                        )?,
+                        enabled: highlevel_runtime::lenient::required(
+                            field_2,
+                            "enabled",
+                        )?,
+                        subject: highlevel_runtime::lenient::required(
+                            field_3,
+                            "subject",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StoreOrderNotificationDto",
+                    FIELDS,
+                    StoreOrderNotificationDtoVisitor,
+                )
+        }
+    }
     impl StoreOrderNotificationDto {
         pub fn builder() -> builder::StoreOrderNotificationDto {
             Default::default()
         }
     }
     ///`StoreOrderNotificationDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct StoreOrderNotificationDtoResponse {
         ///Default Email Template Id
         #[serde(
@@ -12593,8 +17903,81 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for StoreOrderNotificationDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "defaultEmailTemplateId",
+                "emailTemplateId",
+                "enabled",
+                "subject",
+            ];
+            struct StoreOrderNotificationDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for StoreOrderNotificationDtoResponseVisitor {
+                type Value = StoreOrderNotificationDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StoreOrderNotificationDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StoreOrderNotificationDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StoreOrderNotificationDtoResponse {
+                        default_email_template_id: field_0.unwrap_or_default(),
+                        email_template_id: field_1.unwrap_or_default(),
+                        enabled: field_2.unwrap_or_default(),
+                        subject: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StoreOrderNotificationDtoResponse",
+                    FIELDS,
+                    StoreOrderNotificationDtoResponseVisitor,
+                )
+        }
+    }
     ///`StoreSettingSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct StoreSettingSchema {
         ///Location Id or Agency Id
         #[serde(
@@ -12653,18 +18036,113 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for StoreSettingSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "createdAt",
+                "_id",
+                "shippingOrigin",
+                "storeOrderFulfillmentNotification",
+                "storeOrderNotification",
+                "updatedAt",
+            ];
+            struct StoreSettingSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for StoreSettingSchemaVisitor {
+                type Value = StoreSettingSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StoreSettingSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StoreSettingSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StoreSettingSchema {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        created_at: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        shipping_origin: field_4.unwrap_or_default(),
+                        store_order_fulfillment_notification: field_5
+                            .unwrap_or_default(),
+                        store_order_notification: field_6.unwrap_or_default(),
+                        updated_at: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StoreSettingSchema",
+                    FIELDS,
+                    StoreSettingSchemaVisitor,
+                )
+        }
+    }
     ///`StoreSettingSchemaAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StoreSettingSchemaAltType {
         #[serde(rename = "location")]
         Location,
@@ -12672,6 +18150,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for StoreSettingSchemaAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for StoreSettingSchemaAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -12709,7 +18202,7 @@ pub mod types {
         }
     }
     ///`StoreShippingOriginDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct StoreShippingOriginDto {
         ///City name
         pub city: ::std::string::String,
@@ -12738,13 +18231,121 @@ pub mod types {
         ///Zip code
         pub zip: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for StoreShippingOriginDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "city",
+                "country",
+                "email",
+                "name",
+                "phone",
+                "state",
+                "street1",
+                "street2",
+                "zip",
+            ];
+            struct StoreShippingOriginDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for StoreShippingOriginDtoVisitor {
+                type Value = StoreShippingOriginDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StoreShippingOriginDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StoreShippingOriginDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StoreShippingOriginDto {
+                        city: highlevel_runtime::lenient::required(field_0, "city")?,
+                        country: highlevel_runtime::lenient::required(
+                            field_1,
+                            "country",
+                        )?,
+                        email: field_2.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                        phone: field_4.unwrap_or_default(),
+                        state: field_5.unwrap_or_default(),
+                        street1: highlevel_runtime::lenient::required(
+                            field_6,
+                            "street1",
+                        )?,
+                        street2: field_7.unwrap_or_default(),
+                        zip: highlevel_runtime::lenient::required(field_8, "zip")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StoreShippingOriginDto",
+                    FIELDS,
+                    StoreShippingOriginDtoVisitor,
+                )
+        }
+    }
     impl StoreShippingOriginDto {
         pub fn builder() -> builder::StoreShippingOriginDto {
             Default::default()
         }
     }
     ///`StoreShippingOriginDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct StoreShippingOriginDtoResponse {
         ///City name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12783,18 +18384,121 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub zip: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for StoreShippingOriginDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "city",
+                "country",
+                "email",
+                "name",
+                "phone",
+                "state",
+                "street1",
+                "street2",
+                "zip",
+            ];
+            struct StoreShippingOriginDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for StoreShippingOriginDtoResponseVisitor {
+                type Value = StoreShippingOriginDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StoreShippingOriginDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StoreShippingOriginDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StoreShippingOriginDtoResponse {
+                        city: field_0.unwrap_or_default(),
+                        country: field_1.unwrap_or_default(),
+                        email: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        phone: field_4.unwrap_or_default(),
+                        state: field_5.unwrap_or_default(),
+                        street1: field_6.unwrap_or_default(),
+                        street2: field_7.unwrap_or_default(),
+                        zip: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StoreShippingOriginDtoResponse",
+                    FIELDS,
+                    StoreShippingOriginDtoResponseVisitor,
+                )
+        }
+    }
     ///State code
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StoreShippingOriginDtoResponseState {
         #[serde(rename = "AL")]
         Al,
@@ -13961,6 +19665,608 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for StoreShippingOriginDtoResponseState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AL" => Self::Al,
+                    "AK" => Self::Ak,
+                    "AS" => Self::As,
+                    "AZ" => Self::Az,
+                    "AR" => Self::Ar,
+                    "AA" => Self::Aa,
+                    "AE" => Self::Ae,
+                    "AP" => Self::Ap,
+                    "CA" => Self::Ca,
+                    "CO" => Self::Co,
+                    "CT" => Self::Ct,
+                    "DE" => Self::De,
+                    "DC" => Self::Dc,
+                    "FM" => Self::Fm,
+                    "FL" => Self::Fl,
+                    "GA" => Self::Ga,
+                    "GU" => Self::Gu,
+                    "HI" => Self::Hi,
+                    "ID" => Self::Id,
+                    "IL" => Self::Il,
+                    "IN" => Self::In,
+                    "IA" => Self::Ia,
+                    "KS" => Self::Ks,
+                    "KY" => Self::Ky,
+                    "LA" => Self::La,
+                    "ME" => Self::Me,
+                    "MH" => Self::Mh,
+                    "MD" => Self::Md,
+                    "MA" => Self::Ma,
+                    "MI" => Self::Mi,
+                    "MN" => Self::Mn,
+                    "MS" => Self::Ms,
+                    "MO" => Self::Mo,
+                    "MT" => Self::Mt,
+                    "NE" => Self::Ne,
+                    "NV" => Self::Nv,
+                    "NH" => Self::Nh,
+                    "NJ" => Self::Nj,
+                    "NM" => Self::Nm,
+                    "NY" => Self::Ny,
+                    "NC" => Self::Nc,
+                    "ND" => Self::Nd,
+                    "MP" => Self::Mp,
+                    "OH" => Self::Oh,
+                    "OK" => Self::Ok,
+                    "OR" => Self::Or,
+                    "PW" => Self::Pw,
+                    "PA" => Self::Pa,
+                    "PR" => Self::Pr,
+                    "RI" => Self::Ri,
+                    "SC" => Self::Sc,
+                    "SD" => Self::Sd,
+                    "TN" => Self::Tn,
+                    "TX" => Self::Tx,
+                    "UT" => Self::Ut,
+                    "VT" => Self::Vt,
+                    "VI" => Self::Vi,
+                    "VA" => Self::Va,
+                    "WA" => Self::Wa,
+                    "WV" => Self::Wv,
+                    "WI" => Self::Wi,
+                    "WY" => Self::Wy,
+                    "AB" => Self::Ab,
+                    "BC" => Self::Bc,
+                    "MB" => Self::Mb,
+                    "NB" => Self::Nb,
+                    "NL" => Self::Nl,
+                    "NT" => Self::Nt,
+                    "NS" => Self::Ns,
+                    "NU" => Self::Nu,
+                    "ON" => Self::On,
+                    "PE" => Self::Pe,
+                    "QC" => Self::Qc,
+                    "SK" => Self::Sk,
+                    "YT" => Self::Yt,
+                    "BA" => Self::Ba,
+                    "CC" => Self::Cc,
+                    "CH" => Self::Ch,
+                    "CB" => Self::Cb,
+                    "CN" => Self::Cn,
+                    "ER" => Self::Er,
+                    "FO" => Self::Fo,
+                    "JY" => Self::Jy,
+                    "LP" => Self::Lp,
+                    "LR" => Self::Lr,
+                    "MZ" => Self::Mz,
+                    "NQ" => Self::Nq,
+                    "RN" => Self::Rn,
+                    "SA" => Self::Sa,
+                    "SJ" => Self::Sj,
+                    "SL" => Self::Sl,
+                    "SF" => Self::Sf,
+                    "SE" => Self::Se,
+                    "TF" => Self::Tf,
+                    "TU" => Self::Tu,
+                    "ACT" => Self::Act,
+                    "NSW" => Self::Nsw,
+                    "QLD" => Self::Qld,
+                    "TAS" => Self::Tas,
+                    "VIC" => Self::Vic,
+                    "AC" => Self::Ac,
+                    "AM" => Self::Am,
+                    "CE" => Self::Ce,
+                    "DF" => Self::Df,
+                    "ES" => Self::Es,
+                    "GO" => Self::Go,
+                    "MG" => Self::Mg,
+                    "PB" => Self::Pb,
+                    "PI" => Self::Pi,
+                    "RJ" => Self::Rj,
+                    "RO" => Self::Ro,
+                    "RR" => Self::Rr,
+                    "RS" => Self::Rs,
+                    "SP" => Self::Sp,
+                    "TO" => Self::To,
+                    "AI" => Self::Ai,
+                    "AN" => Self::An,
+                    "AT" => Self::At,
+                    "BI" => Self::Bi,
+                    "LI" => Self::Li,
+                    "LL" => Self::Ll,
+                    "ML" => Self::Ml,
+                    "RM" => Self::Rm,
+                    "TA" => Self::Ta,
+                    "VS" => Self::Vs,
+                    "AMA" => Self::Ama,
+                    "ANT" => Self::Ant,
+                    "ARA" => Self::Ara,
+                    "ATL" => Self::Atl,
+                    "BOL" => Self::Bol,
+                    "BOY" => Self::Boy,
+                    "CAL" => Self::Cal,
+                    "CAQ" => Self::Caq,
+                    "CAS" => Self::Cas,
+                    "CAU" => Self::Cau,
+                    "CES" => Self::Ces,
+                    "CHO" => Self::Cho,
+                    "CUN" => Self::Cun,
+                    "COR" => Self::Cor,
+                    "GUA" => Self::Gua,
+                    "GUV" => Self::Guv,
+                    "HUI" => Self::Hui,
+                    "LAG" => Self::Lag,
+                    "MAG" => Self::Mag,
+                    "MET" => Self::Met,
+                    "NAR" => Self::Nar,
+                    "NSA" => Self::Nsa,
+                    "PUT" => Self::Put,
+                    "QUI" => Self::Qui,
+                    "RIS" => Self::Ris,
+                    "SAP" => Self::Sap,
+                    "SAN" => Self::San,
+                    "SUC" => Self::Suc,
+                    "TOL" => Self::Tol,
+                    "VAC" => Self::Vac,
+                    "VAU" => Self::Vau,
+                    "VID" => Self::Vid,
+                    "CR-A" => Self::CrA,
+                    "CR-C" => Self::CrC,
+                    "CR-G" => Self::CrG,
+                    "CR-H" => Self::CrH,
+                    "CR-L" => Self::CrL,
+                    "CR-P" => Self::CrP,
+                    "CR-SJ" => Self::CrSj,
+                    "GT-16" => Self::Gt16,
+                    "GT-15" => Self::Gt15,
+                    "GT-04" => Self::Gt04,
+                    "GT-20" => Self::Gt20,
+                    "GT-02" => Self::Gt02,
+                    "GT-05" => Self::Gt05,
+                    "GT-01" => Self::Gt01,
+                    "GT-13" => Self::Gt13,
+                    "GT-18" => Self::Gt18,
+                    "GT-21" => Self::Gt21,
+                    "GT-22" => Self::Gt22,
+                    "GT-17" => Self::Gt17,
+                    "GT-09" => Self::Gt09,
+                    "GT-14" => Self::Gt14,
+                    "GT-11" => Self::Gt11,
+                    "GT-03" => Self::Gt03,
+                    "GT-12" => Self::Gt12,
+                    "GT-06" => Self::Gt06,
+                    "GT-07" => Self::Gt07,
+                    "GT-10" => Self::Gt10,
+                    "GT-08" => Self::Gt08,
+                    "GT-19" => Self::Gt19,
+                    "HK" => Self::Hk,
+                    "KL" => Self::Kl,
+                    "BR" => Self::Br,
+                    "CG" => Self::Cg,
+                    "DN" => Self::Dn,
+                    "DD" => Self::Dd,
+                    "DL" => Self::Dl,
+                    "GJ" => Self::Gj,
+                    "HR" => Self::Hr,
+                    "HP" => Self::Hp,
+                    "JK" => Self::Jk,
+                    "JH" => Self::Jh,
+                    "KA" => Self::Ka,
+                    "LD" => Self::Ld,
+                    "PY" => Self::Py,
+                    "TS" => Self::Ts,
+                    "TR" => Self::Tr,
+                    "UP" => Self::Up,
+                    "UK" => Self::Uk,
+                    "WB" => Self::Wb,
+                    "CW" => Self::Cw,
+                    "D" => Self::D,
+                    "G" => Self::G,
+                    "KE" => Self::Ke,
+                    "KK" => Self::Kk,
+                    "LS" => Self::Ls,
+                    "LM" => Self::Lm,
+                    "LK" => Self::Lk,
+                    "LH" => Self::Lh,
+                    "OY" => Self::Oy,
+                    "SO" => Self::So,
+                    "WD" => Self::Wd,
+                    "WH" => Self::Wh,
+                    "WX" => Self::Wx,
+                    "WW" => Self::Ww,
+                    "AG" => Self::Ag,
+                    "AO" => Self::Ao,
+                    "AV" => Self::Av,
+                    "BT" => Self::Bt,
+                    "BL" => Self::Bl,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BO" => Self::Bo,
+                    "BZ" => Self::Bz,
+                    "BS" => Self::Bs,
+                    "CL" => Self::Cl,
+                    "CI" => Self::Ci,
+                    "CZ" => Self::Cz,
+                    "CS" => Self::Cs,
+                    "CR" => Self::Cr,
+                    "KR" => Self::Kr,
+                    "EN" => Self::En,
+                    "FE" => Self::Fe,
+                    "FI" => Self::Fi,
+                    "FG" => Self::Fg,
+                    "FC" => Self::Fc,
+                    "FR" => Self::Fr,
+                    "GE" => Self::Ge,
+                    "GR" => Self::Gr,
+                    "IM" => Self::Im,
+                    "IS" => Self::Is,
+                    "AQ" => Self::Aq,
+                    "LT" => Self::Lt,
+                    "LE" => Self::Le,
+                    "LC" => Self::Lc,
+                    "LO" => Self::Lo,
+                    "LU" => Self::Lu,
+                    "MC" => Self::Mc,
+                    "NA" => Self::Na,
+                    "NO" => Self::No,
+                    "OG" => Self::Og,
+                    "OT" => Self::Ot,
+                    "PD" => Self::Pd,
+                    "PV" => Self::Pv,
+                    "PG" => Self::Pg,
+                    "PU" => Self::Pu,
+                    "PC" => Self::Pc,
+                    "PT" => Self::Pt,
+                    "PN" => Self::Pn,
+                    "PZ" => Self::Pz,
+                    "PO" => Self::Po,
+                    "RG" => Self::Rg,
+                    "RA" => Self::Ra,
+                    "RC" => Self::Rc,
+                    "RE" => Self::Re,
+                    "SS" => Self::Ss,
+                    "SV" => Self::Sv,
+                    "SI" => Self::Si,
+                    "SR" => Self::Sr,
+                    "TE" => Self::Te,
+                    "TP" => Self::Tp,
+                    "TV" => Self::Tv,
+                    "UD" => Self::Ud,
+                    "VE" => Self::Ve,
+                    "VB" => Self::Vb,
+                    "VC" => Self::Vc,
+                    "VR" => Self::Vr,
+                    "VV" => Self::Vv,
+                    "JP-23" => Self::Jp23,
+                    "JP-05" => Self::Jp05,
+                    "JP-02" => Self::Jp02,
+                    "JP-12" => Self::Jp12,
+                    "JP-38" => Self::Jp38,
+                    "JP-18" => Self::Jp18,
+                    "JP-40" => Self::Jp40,
+                    "JP-07" => Self::Jp07,
+                    "JP-21" => Self::Jp21,
+                    "JP-10" => Self::Jp10,
+                    "JP-34" => Self::Jp34,
+                    "JP-01" => Self::Jp01,
+                    "JP-28" => Self::Jp28,
+                    "JP-08" => Self::Jp08,
+                    "JP-17" => Self::Jp17,
+                    "JP-03" => Self::Jp03,
+                    "JP-37" => Self::Jp37,
+                    "JP-46" => Self::Jp46,
+                    "JP-14" => Self::Jp14,
+                    "JP-39" => Self::Jp39,
+                    "JP-43" => Self::Jp43,
+                    "JP-26" => Self::Jp26,
+                    "JP-24" => Self::Jp24,
+                    "JP-04" => Self::Jp04,
+                    "JP-45" => Self::Jp45,
+                    "JP-20" => Self::Jp20,
+                    "JP-42" => Self::Jp42,
+                    "JP-29" => Self::Jp29,
+                    "JP-15" => Self::Jp15,
+                    "JP-44" => Self::Jp44,
+                    "JP-33" => Self::Jp33,
+                    "JP-47" => Self::Jp47,
+                    "JP-27" => Self::Jp27,
+                    "JP-41" => Self::Jp41,
+                    "JP-11" => Self::Jp11,
+                    "JP-25" => Self::Jp25,
+                    "JP-32" => Self::Jp32,
+                    "JP-22" => Self::Jp22,
+                    "JP-09" => Self::Jp09,
+                    "JP-36" => Self::Jp36,
+                    "JP-13" => Self::Jp13,
+                    "JP-31" => Self::Jp31,
+                    "JP-16" => Self::Jp16,
+                    "JP-30" => Self::Jp30,
+                    "JP-06" => Self::Jp06,
+                    "JP-35" => Self::Jp35,
+                    "JP-19" => Self::Jp19,
+                    "JHR" => Self::Jhr,
+                    "KDH" => Self::Kdh,
+                    "KTN" => Self::Ktn,
+                    "KUL" => Self::Kul,
+                    "LBN" => Self::Lbn,
+                    "MLK" => Self::Mlk,
+                    "NSN" => Self::Nsn,
+                    "PHG" => Self::Phg,
+                    "PNG" => Self::Png,
+                    "PRK" => Self::Prk,
+                    "PLS" => Self::Pls,
+                    "PJY" => Self::Pjy,
+                    "SBH" => Self::Sbh,
+                    "SWK" => Self::Swk,
+                    "SGR" => Self::Sgr,
+                    "TRG" => Self::Trg,
+                    "AGU" => Self::Agu,
+                    "BCN" => Self::Bcn,
+                    "BCS" => Self::Bcs,
+                    "CAM" => Self::Cam,
+                    "CHP" => Self::Chp,
+                    "CHH" => Self::Chh,
+                    "CMX" => Self::Cmx,
+                    "COA" => Self::Coa,
+                    "COL" => Self::Col,
+                    "DUR" => Self::Dur,
+                    "GRO" => Self::Gro,
+                    "HID" => Self::Hid,
+                    "JAL" => Self::Jal,
+                    "MIC" => Self::Mic,
+                    "MOR" => Self::Mor,
+                    "MEX" => Self::Mex,
+                    "NAY" => Self::Nay,
+                    "NLE" => Self::Nle,
+                    "OAX" => Self::Oax,
+                    "PUE" => Self::Pue,
+                    "QUE" => Self::Que,
+                    "ROO" => Self::Roo,
+                    "SLP" => Self::Slp,
+                    "SIN" => Self::Sin,
+                    "SON" => Self::Son,
+                    "TAB" => Self::Tab,
+                    "TAM" => Self::Tam,
+                    "TLA" => Self::Tla,
+                    "VER" => Self::Ver,
+                    "YUC" => Self::Yuc,
+                    "ZAC" => Self::Zac,
+                    "AUK" => Self::Auk,
+                    "BOP" => Self::Bop,
+                    "CAN" => Self::Can,
+                    "CIT" => Self::Cit,
+                    "GIS" => Self::Gis,
+                    "HKB" => Self::Hkb,
+                    "MWT" => Self::Mwt,
+                    "MBH" => Self::Mbh,
+                    "NTL" => Self::Ntl,
+                    "OTA" => Self::Ota,
+                    "STL" => Self::Stl,
+                    "TKI" => Self::Tki,
+                    "WKO" => Self::Wko,
+                    "WGN" => Self::Wgn,
+                    "WTC" => Self::Wtc,
+                    "GB" => Self::Gb,
+                    "KP" => Self::Kp,
+                    "ANC" => Self::Anc,
+                    "APU" => Self::Apu,
+                    "ARE" => Self::Are,
+                    "AYA" => Self::Aya,
+                    "CAJ" => Self::Caj,
+                    "CUS" => Self::Cus,
+                    "HUV" => Self::Huv,
+                    "HUC" => Self::Huc,
+                    "ICA" => Self::Ica,
+                    "JUN" => Self::Jun,
+                    "LAL" => Self::Lal,
+                    "LAM" => Self::Lam,
+                    "LIM" => Self::Lim,
+                    "LOR" => Self::Lor,
+                    "MDD" => Self::Mdd,
+                    "MOQ" => Self::Moq,
+                    "PAS" => Self::Pas,
+                    "PIU" => Self::Piu,
+                    "PUN" => Self::Pun,
+                    "SAM" => Self::Sam,
+                    "TAC" => Self::Tac,
+                    "TUM" => Self::Tum,
+                    "UCA" => Self::Uca,
+                    "PH-ABR" => Self::PhAbr,
+                    "PH-AGN" => Self::PhAgn,
+                    "PH-AGS" => Self::PhAgs,
+                    "PH-AKL" => Self::PhAkl,
+                    "PH-ALB" => Self::PhAlb,
+                    "PH-ANT" => Self::PhAnt,
+                    "PH-APA" => Self::PhApa,
+                    "PH-AUR" => Self::PhAur,
+                    "PH-BAS" => Self::PhBas,
+                    "PH-BAN" => Self::PhBan,
+                    "PH-BTN" => Self::PhBtn,
+                    "PH-BTG" => Self::PhBtg,
+                    "PH-BEN" => Self::PhBen,
+                    "PH-BIL" => Self::PhBil,
+                    "PH-BOH" => Self::PhBoh,
+                    "PH-BUK" => Self::PhBuk,
+                    "PH-BUL" => Self::PhBul,
+                    "PH-CAG" => Self::PhCag,
+                    "PH-CAN" => Self::PhCan,
+                    "PH-CAS" => Self::PhCas,
+                    "PH-CAM" => Self::PhCam,
+                    "PH-CAP" => Self::PhCap,
+                    "PH-CAT" => Self::PhCat,
+                    "PH-CAV" => Self::PhCav,
+                    "PH-CEB" => Self::PhCeb,
+                    "PH-NCO" => Self::PhNco,
+                    "PH-DAO" => Self::PhDao,
+                    "PH-DAV" => Self::PhDav,
+                    "PH-DAS" => Self::PhDas,
+                    "PH-EAS" => Self::PhEas,
+                    "PH-GUI" => Self::PhGui,
+                    "PH-IFU" => Self::PhIfu,
+                    "PH-ILN" => Self::PhIln,
+                    "PH-ILS" => Self::PhIls,
+                    "PH-ILI" => Self::PhIli,
+                    "PH-ISA" => Self::PhIsa,
+                    "PH-KAL" => Self::PhKal,
+                    "PH-LUN" => Self::PhLun,
+                    "PH-LAG" => Self::PhLag,
+                    "PH-LAN" => Self::PhLan,
+                    "PH-LAS" => Self::PhLas,
+                    "PH-LEY" => Self::PhLey,
+                    "PH-MAG" => Self::PhMag,
+                    "PH-MAD" => Self::PhMad,
+                    "PH-MAS" => Self::PhMas,
+                    "PH-00" => Self::Ph00,
+                    "PH-MSC" => Self::PhMsc,
+                    "PH-MSR" => Self::PhMsr,
+                    "PH-MOU" => Self::PhMou,
+                    "PH-NEC" => Self::PhNec,
+                    "PH-NER" => Self::PhNer,
+                    "PH-NSA" => Self::PhNsa,
+                    "PH-NUE" => Self::PhNue,
+                    "PH-NUV" => Self::PhNuv,
+                    "PH-MDC" => Self::PhMdc,
+                    "PH-MDR" => Self::PhMdr,
+                    "PH-PLW" => Self::PhPlw,
+                    "PH-PAM" => Self::PhPam,
+                    "PH-PAN" => Self::PhPan,
+                    "PH-QUE" => Self::PhQue,
+                    "PH-QUI" => Self::PhQui,
+                    "PH-RIZ" => Self::PhRiz,
+                    "PH-ROM" => Self::PhRom,
+                    "PH-WSA" => Self::PhWsa,
+                    "PH-SAR" => Self::PhSar,
+                    "PH-SIG" => Self::PhSig,
+                    "PH-SOR" => Self::PhSor,
+                    "PH-SCO" => Self::PhSco,
+                    "PH-SLE" => Self::PhSle,
+                    "PH-SUK" => Self::PhSuk,
+                    "PH-SLU" => Self::PhSlu,
+                    "PH-SUN" => Self::PhSun,
+                    "PH-SUR" => Self::PhSur,
+                    "PH-TAR" => Self::PhTar,
+                    "PH-TAW" => Self::PhTaw,
+                    "PH-ZMB" => Self::PhZmb,
+                    "PH-ZAN" => Self::PhZan,
+                    "PH-ZAS" => Self::PhZas,
+                    "PH-ZSI" => Self::PhZsi,
+                    "PT-20" => Self::Pt20,
+                    "PT-01" => Self::Pt01,
+                    "PT-02" => Self::Pt02,
+                    "PT-03" => Self::Pt03,
+                    "PT-04" => Self::Pt04,
+                    "PT-05" => Self::Pt05,
+                    "PT-06" => Self::Pt06,
+                    "PT-07" => Self::Pt07,
+                    "PT-08" => Self::Pt08,
+                    "PT-09" => Self::Pt09,
+                    "PT-10" => Self::Pt10,
+                    "PT-11" => Self::Pt11,
+                    "PT-30" => Self::Pt30,
+                    "PT-12" => Self::Pt12,
+                    "PT-13" => Self::Pt13,
+                    "PT-14" => Self::Pt14,
+                    "PT-15" => Self::Pt15,
+                    "PT-16" => Self::Pt16,
+                    "PT-17" => Self::Pt17,
+                    "PT-18" => Self::Pt18,
+                    "BH" => Self::Bh,
+                    "BV" => Self::Bv,
+                    "B" => Self::B,
+                    "CJ" => Self::Cj,
+                    "CV" => Self::Cv,
+                    "DB" => Self::Db,
+                    "DJ" => Self::Dj,
+                    "GL" => Self::Gl,
+                    "HD" => Self::Hd,
+                    "IF" => Self::If,
+                    "MM" => Self::Mm,
+                    "PH" => Self::Ph,
+                    "SM" => Self::Sm,
+                    "SB" => Self::Sb,
+                    "TM" => Self::Tm,
+                    "TL" => Self::Tl,
+                    "VL" => Self::Vl,
+                    "VN" => Self::Vn,
+                    "KR-26" => Self::Kr26,
+                    "KR-43" => Self::Kr43,
+                    "KR-44" => Self::Kr44,
+                    "KR-27" => Self::Kr27,
+                    "KR-30" => Self::Kr30,
+                    "KR-42" => Self::Kr42,
+                    "KR-29" => Self::Kr29,
+                    "KR-47" => Self::Kr47,
+                    "KR-41" => Self::Kr41,
+                    "KR-48" => Self::Kr48,
+                    "KR-28" => Self::Kr28,
+                    "KR-49" => Self::Kr49,
+                    "KR-45" => Self::Kr45,
+                    "KR-46" => Self::Kr46,
+                    "KR-50" => Self::Kr50,
+                    "KR-11" => Self::Kr11,
+                    "KR-31" => Self::Kr31,
+                    "C" => Self::C,
+                    "A" => Self::A,
+                    "O" => Self::O,
+                    "PM" => Self::Pm,
+                    "BU" => Self::Bu,
+                    "S" => Self::S,
+                    "CU" => Self::Cu,
+                    "GI" => Self::Gi,
+                    "H" => Self::H,
+                    "HU" => Self::Hu,
+                    "J" => Self::J,
+                    "GC" => Self::Gc,
+                    "L" => Self::L,
+                    "M" => Self::M,
+                    "MU" => Self::Mu,
+                    "P" => Self::P,
+                    "SG" => Self::Sg,
+                    "T" => Self::T,
+                    "V" => Self::V,
+                    "ZA" => Self::Za,
+                    "Z" => Self::Z,
+                    "AJ" => Self::Aj,
+                    "DU" => Self::Du,
+                    "FU" => Self::Fu,
+                    "RK" => Self::Rk,
+                    "SH" => Self::Sh,
+                    "UQ" => Self::Uq,
+                    "BFP" => Self::Bfp,
+                    "ENG" => Self::Eng,
+                    "NIR" => Self::Nir,
+                    "SCT" => Self::Sct,
+                    "WLS" => Self::Wls,
+                    "FS" => Self::Fs,
+                    "FD" => Self::Fd,
+                    "RV" => Self::Rv,
+                    "TT" => Self::Tt,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for StoreShippingOriginDtoResponseState {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -15173,17 +21479,7 @@ pub mod types {
         }
     }
     ///State code
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StoreShippingOriginDtoState {
         #[serde(rename = "AL")]
         Al,
@@ -16350,6 +22646,608 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for StoreShippingOriginDtoState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AL" => Self::Al,
+                    "AK" => Self::Ak,
+                    "AS" => Self::As,
+                    "AZ" => Self::Az,
+                    "AR" => Self::Ar,
+                    "AA" => Self::Aa,
+                    "AE" => Self::Ae,
+                    "AP" => Self::Ap,
+                    "CA" => Self::Ca,
+                    "CO" => Self::Co,
+                    "CT" => Self::Ct,
+                    "DE" => Self::De,
+                    "DC" => Self::Dc,
+                    "FM" => Self::Fm,
+                    "FL" => Self::Fl,
+                    "GA" => Self::Ga,
+                    "GU" => Self::Gu,
+                    "HI" => Self::Hi,
+                    "ID" => Self::Id,
+                    "IL" => Self::Il,
+                    "IN" => Self::In,
+                    "IA" => Self::Ia,
+                    "KS" => Self::Ks,
+                    "KY" => Self::Ky,
+                    "LA" => Self::La,
+                    "ME" => Self::Me,
+                    "MH" => Self::Mh,
+                    "MD" => Self::Md,
+                    "MA" => Self::Ma,
+                    "MI" => Self::Mi,
+                    "MN" => Self::Mn,
+                    "MS" => Self::Ms,
+                    "MO" => Self::Mo,
+                    "MT" => Self::Mt,
+                    "NE" => Self::Ne,
+                    "NV" => Self::Nv,
+                    "NH" => Self::Nh,
+                    "NJ" => Self::Nj,
+                    "NM" => Self::Nm,
+                    "NY" => Self::Ny,
+                    "NC" => Self::Nc,
+                    "ND" => Self::Nd,
+                    "MP" => Self::Mp,
+                    "OH" => Self::Oh,
+                    "OK" => Self::Ok,
+                    "OR" => Self::Or,
+                    "PW" => Self::Pw,
+                    "PA" => Self::Pa,
+                    "PR" => Self::Pr,
+                    "RI" => Self::Ri,
+                    "SC" => Self::Sc,
+                    "SD" => Self::Sd,
+                    "TN" => Self::Tn,
+                    "TX" => Self::Tx,
+                    "UT" => Self::Ut,
+                    "VT" => Self::Vt,
+                    "VI" => Self::Vi,
+                    "VA" => Self::Va,
+                    "WA" => Self::Wa,
+                    "WV" => Self::Wv,
+                    "WI" => Self::Wi,
+                    "WY" => Self::Wy,
+                    "AB" => Self::Ab,
+                    "BC" => Self::Bc,
+                    "MB" => Self::Mb,
+                    "NB" => Self::Nb,
+                    "NL" => Self::Nl,
+                    "NT" => Self::Nt,
+                    "NS" => Self::Ns,
+                    "NU" => Self::Nu,
+                    "ON" => Self::On,
+                    "PE" => Self::Pe,
+                    "QC" => Self::Qc,
+                    "SK" => Self::Sk,
+                    "YT" => Self::Yt,
+                    "BA" => Self::Ba,
+                    "CC" => Self::Cc,
+                    "CH" => Self::Ch,
+                    "CB" => Self::Cb,
+                    "CN" => Self::Cn,
+                    "ER" => Self::Er,
+                    "FO" => Self::Fo,
+                    "JY" => Self::Jy,
+                    "LP" => Self::Lp,
+                    "LR" => Self::Lr,
+                    "MZ" => Self::Mz,
+                    "NQ" => Self::Nq,
+                    "RN" => Self::Rn,
+                    "SA" => Self::Sa,
+                    "SJ" => Self::Sj,
+                    "SL" => Self::Sl,
+                    "SF" => Self::Sf,
+                    "SE" => Self::Se,
+                    "TF" => Self::Tf,
+                    "TU" => Self::Tu,
+                    "ACT" => Self::Act,
+                    "NSW" => Self::Nsw,
+                    "QLD" => Self::Qld,
+                    "TAS" => Self::Tas,
+                    "VIC" => Self::Vic,
+                    "AC" => Self::Ac,
+                    "AM" => Self::Am,
+                    "CE" => Self::Ce,
+                    "DF" => Self::Df,
+                    "ES" => Self::Es,
+                    "GO" => Self::Go,
+                    "MG" => Self::Mg,
+                    "PB" => Self::Pb,
+                    "PI" => Self::Pi,
+                    "RJ" => Self::Rj,
+                    "RO" => Self::Ro,
+                    "RR" => Self::Rr,
+                    "RS" => Self::Rs,
+                    "SP" => Self::Sp,
+                    "TO" => Self::To,
+                    "AI" => Self::Ai,
+                    "AN" => Self::An,
+                    "AT" => Self::At,
+                    "BI" => Self::Bi,
+                    "LI" => Self::Li,
+                    "LL" => Self::Ll,
+                    "ML" => Self::Ml,
+                    "RM" => Self::Rm,
+                    "TA" => Self::Ta,
+                    "VS" => Self::Vs,
+                    "AMA" => Self::Ama,
+                    "ANT" => Self::Ant,
+                    "ARA" => Self::Ara,
+                    "ATL" => Self::Atl,
+                    "BOL" => Self::Bol,
+                    "BOY" => Self::Boy,
+                    "CAL" => Self::Cal,
+                    "CAQ" => Self::Caq,
+                    "CAS" => Self::Cas,
+                    "CAU" => Self::Cau,
+                    "CES" => Self::Ces,
+                    "CHO" => Self::Cho,
+                    "CUN" => Self::Cun,
+                    "COR" => Self::Cor,
+                    "GUA" => Self::Gua,
+                    "GUV" => Self::Guv,
+                    "HUI" => Self::Hui,
+                    "LAG" => Self::Lag,
+                    "MAG" => Self::Mag,
+                    "MET" => Self::Met,
+                    "NAR" => Self::Nar,
+                    "NSA" => Self::Nsa,
+                    "PUT" => Self::Put,
+                    "QUI" => Self::Qui,
+                    "RIS" => Self::Ris,
+                    "SAP" => Self::Sap,
+                    "SAN" => Self::San,
+                    "SUC" => Self::Suc,
+                    "TOL" => Self::Tol,
+                    "VAC" => Self::Vac,
+                    "VAU" => Self::Vau,
+                    "VID" => Self::Vid,
+                    "CR-A" => Self::CrA,
+                    "CR-C" => Self::CrC,
+                    "CR-G" => Self::CrG,
+                    "CR-H" => Self::CrH,
+                    "CR-L" => Self::CrL,
+                    "CR-P" => Self::CrP,
+                    "CR-SJ" => Self::CrSj,
+                    "GT-16" => Self::Gt16,
+                    "GT-15" => Self::Gt15,
+                    "GT-04" => Self::Gt04,
+                    "GT-20" => Self::Gt20,
+                    "GT-02" => Self::Gt02,
+                    "GT-05" => Self::Gt05,
+                    "GT-01" => Self::Gt01,
+                    "GT-13" => Self::Gt13,
+                    "GT-18" => Self::Gt18,
+                    "GT-21" => Self::Gt21,
+                    "GT-22" => Self::Gt22,
+                    "GT-17" => Self::Gt17,
+                    "GT-09" => Self::Gt09,
+                    "GT-14" => Self::Gt14,
+                    "GT-11" => Self::Gt11,
+                    "GT-03" => Self::Gt03,
+                    "GT-12" => Self::Gt12,
+                    "GT-06" => Self::Gt06,
+                    "GT-07" => Self::Gt07,
+                    "GT-10" => Self::Gt10,
+                    "GT-08" => Self::Gt08,
+                    "GT-19" => Self::Gt19,
+                    "HK" => Self::Hk,
+                    "KL" => Self::Kl,
+                    "BR" => Self::Br,
+                    "CG" => Self::Cg,
+                    "DN" => Self::Dn,
+                    "DD" => Self::Dd,
+                    "DL" => Self::Dl,
+                    "GJ" => Self::Gj,
+                    "HR" => Self::Hr,
+                    "HP" => Self::Hp,
+                    "JK" => Self::Jk,
+                    "JH" => Self::Jh,
+                    "KA" => Self::Ka,
+                    "LD" => Self::Ld,
+                    "PY" => Self::Py,
+                    "TS" => Self::Ts,
+                    "TR" => Self::Tr,
+                    "UP" => Self::Up,
+                    "UK" => Self::Uk,
+                    "WB" => Self::Wb,
+                    "CW" => Self::Cw,
+                    "D" => Self::D,
+                    "G" => Self::G,
+                    "KE" => Self::Ke,
+                    "KK" => Self::Kk,
+                    "LS" => Self::Ls,
+                    "LM" => Self::Lm,
+                    "LK" => Self::Lk,
+                    "LH" => Self::Lh,
+                    "OY" => Self::Oy,
+                    "SO" => Self::So,
+                    "WD" => Self::Wd,
+                    "WH" => Self::Wh,
+                    "WX" => Self::Wx,
+                    "WW" => Self::Ww,
+                    "AG" => Self::Ag,
+                    "AO" => Self::Ao,
+                    "AV" => Self::Av,
+                    "BT" => Self::Bt,
+                    "BL" => Self::Bl,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BO" => Self::Bo,
+                    "BZ" => Self::Bz,
+                    "BS" => Self::Bs,
+                    "CL" => Self::Cl,
+                    "CI" => Self::Ci,
+                    "CZ" => Self::Cz,
+                    "CS" => Self::Cs,
+                    "CR" => Self::Cr,
+                    "KR" => Self::Kr,
+                    "EN" => Self::En,
+                    "FE" => Self::Fe,
+                    "FI" => Self::Fi,
+                    "FG" => Self::Fg,
+                    "FC" => Self::Fc,
+                    "FR" => Self::Fr,
+                    "GE" => Self::Ge,
+                    "GR" => Self::Gr,
+                    "IM" => Self::Im,
+                    "IS" => Self::Is,
+                    "AQ" => Self::Aq,
+                    "LT" => Self::Lt,
+                    "LE" => Self::Le,
+                    "LC" => Self::Lc,
+                    "LO" => Self::Lo,
+                    "LU" => Self::Lu,
+                    "MC" => Self::Mc,
+                    "NA" => Self::Na,
+                    "NO" => Self::No,
+                    "OG" => Self::Og,
+                    "OT" => Self::Ot,
+                    "PD" => Self::Pd,
+                    "PV" => Self::Pv,
+                    "PG" => Self::Pg,
+                    "PU" => Self::Pu,
+                    "PC" => Self::Pc,
+                    "PT" => Self::Pt,
+                    "PN" => Self::Pn,
+                    "PZ" => Self::Pz,
+                    "PO" => Self::Po,
+                    "RG" => Self::Rg,
+                    "RA" => Self::Ra,
+                    "RC" => Self::Rc,
+                    "RE" => Self::Re,
+                    "SS" => Self::Ss,
+                    "SV" => Self::Sv,
+                    "SI" => Self::Si,
+                    "SR" => Self::Sr,
+                    "TE" => Self::Te,
+                    "TP" => Self::Tp,
+                    "TV" => Self::Tv,
+                    "UD" => Self::Ud,
+                    "VE" => Self::Ve,
+                    "VB" => Self::Vb,
+                    "VC" => Self::Vc,
+                    "VR" => Self::Vr,
+                    "VV" => Self::Vv,
+                    "JP-23" => Self::Jp23,
+                    "JP-05" => Self::Jp05,
+                    "JP-02" => Self::Jp02,
+                    "JP-12" => Self::Jp12,
+                    "JP-38" => Self::Jp38,
+                    "JP-18" => Self::Jp18,
+                    "JP-40" => Self::Jp40,
+                    "JP-07" => Self::Jp07,
+                    "JP-21" => Self::Jp21,
+                    "JP-10" => Self::Jp10,
+                    "JP-34" => Self::Jp34,
+                    "JP-01" => Self::Jp01,
+                    "JP-28" => Self::Jp28,
+                    "JP-08" => Self::Jp08,
+                    "JP-17" => Self::Jp17,
+                    "JP-03" => Self::Jp03,
+                    "JP-37" => Self::Jp37,
+                    "JP-46" => Self::Jp46,
+                    "JP-14" => Self::Jp14,
+                    "JP-39" => Self::Jp39,
+                    "JP-43" => Self::Jp43,
+                    "JP-26" => Self::Jp26,
+                    "JP-24" => Self::Jp24,
+                    "JP-04" => Self::Jp04,
+                    "JP-45" => Self::Jp45,
+                    "JP-20" => Self::Jp20,
+                    "JP-42" => Self::Jp42,
+                    "JP-29" => Self::Jp29,
+                    "JP-15" => Self::Jp15,
+                    "JP-44" => Self::Jp44,
+                    "JP-33" => Self::Jp33,
+                    "JP-47" => Self::Jp47,
+                    "JP-27" => Self::Jp27,
+                    "JP-41" => Self::Jp41,
+                    "JP-11" => Self::Jp11,
+                    "JP-25" => Self::Jp25,
+                    "JP-32" => Self::Jp32,
+                    "JP-22" => Self::Jp22,
+                    "JP-09" => Self::Jp09,
+                    "JP-36" => Self::Jp36,
+                    "JP-13" => Self::Jp13,
+                    "JP-31" => Self::Jp31,
+                    "JP-16" => Self::Jp16,
+                    "JP-30" => Self::Jp30,
+                    "JP-06" => Self::Jp06,
+                    "JP-35" => Self::Jp35,
+                    "JP-19" => Self::Jp19,
+                    "JHR" => Self::Jhr,
+                    "KDH" => Self::Kdh,
+                    "KTN" => Self::Ktn,
+                    "KUL" => Self::Kul,
+                    "LBN" => Self::Lbn,
+                    "MLK" => Self::Mlk,
+                    "NSN" => Self::Nsn,
+                    "PHG" => Self::Phg,
+                    "PNG" => Self::Png,
+                    "PRK" => Self::Prk,
+                    "PLS" => Self::Pls,
+                    "PJY" => Self::Pjy,
+                    "SBH" => Self::Sbh,
+                    "SWK" => Self::Swk,
+                    "SGR" => Self::Sgr,
+                    "TRG" => Self::Trg,
+                    "AGU" => Self::Agu,
+                    "BCN" => Self::Bcn,
+                    "BCS" => Self::Bcs,
+                    "CAM" => Self::Cam,
+                    "CHP" => Self::Chp,
+                    "CHH" => Self::Chh,
+                    "CMX" => Self::Cmx,
+                    "COA" => Self::Coa,
+                    "COL" => Self::Col,
+                    "DUR" => Self::Dur,
+                    "GRO" => Self::Gro,
+                    "HID" => Self::Hid,
+                    "JAL" => Self::Jal,
+                    "MIC" => Self::Mic,
+                    "MOR" => Self::Mor,
+                    "MEX" => Self::Mex,
+                    "NAY" => Self::Nay,
+                    "NLE" => Self::Nle,
+                    "OAX" => Self::Oax,
+                    "PUE" => Self::Pue,
+                    "QUE" => Self::Que,
+                    "ROO" => Self::Roo,
+                    "SLP" => Self::Slp,
+                    "SIN" => Self::Sin,
+                    "SON" => Self::Son,
+                    "TAB" => Self::Tab,
+                    "TAM" => Self::Tam,
+                    "TLA" => Self::Tla,
+                    "VER" => Self::Ver,
+                    "YUC" => Self::Yuc,
+                    "ZAC" => Self::Zac,
+                    "AUK" => Self::Auk,
+                    "BOP" => Self::Bop,
+                    "CAN" => Self::Can,
+                    "CIT" => Self::Cit,
+                    "GIS" => Self::Gis,
+                    "HKB" => Self::Hkb,
+                    "MWT" => Self::Mwt,
+                    "MBH" => Self::Mbh,
+                    "NTL" => Self::Ntl,
+                    "OTA" => Self::Ota,
+                    "STL" => Self::Stl,
+                    "TKI" => Self::Tki,
+                    "WKO" => Self::Wko,
+                    "WGN" => Self::Wgn,
+                    "WTC" => Self::Wtc,
+                    "GB" => Self::Gb,
+                    "KP" => Self::Kp,
+                    "ANC" => Self::Anc,
+                    "APU" => Self::Apu,
+                    "ARE" => Self::Are,
+                    "AYA" => Self::Aya,
+                    "CAJ" => Self::Caj,
+                    "CUS" => Self::Cus,
+                    "HUV" => Self::Huv,
+                    "HUC" => Self::Huc,
+                    "ICA" => Self::Ica,
+                    "JUN" => Self::Jun,
+                    "LAL" => Self::Lal,
+                    "LAM" => Self::Lam,
+                    "LIM" => Self::Lim,
+                    "LOR" => Self::Lor,
+                    "MDD" => Self::Mdd,
+                    "MOQ" => Self::Moq,
+                    "PAS" => Self::Pas,
+                    "PIU" => Self::Piu,
+                    "PUN" => Self::Pun,
+                    "SAM" => Self::Sam,
+                    "TAC" => Self::Tac,
+                    "TUM" => Self::Tum,
+                    "UCA" => Self::Uca,
+                    "PH-ABR" => Self::PhAbr,
+                    "PH-AGN" => Self::PhAgn,
+                    "PH-AGS" => Self::PhAgs,
+                    "PH-AKL" => Self::PhAkl,
+                    "PH-ALB" => Self::PhAlb,
+                    "PH-ANT" => Self::PhAnt,
+                    "PH-APA" => Self::PhApa,
+                    "PH-AUR" => Self::PhAur,
+                    "PH-BAS" => Self::PhBas,
+                    "PH-BAN" => Self::PhBan,
+                    "PH-BTN" => Self::PhBtn,
+                    "PH-BTG" => Self::PhBtg,
+                    "PH-BEN" => Self::PhBen,
+                    "PH-BIL" => Self::PhBil,
+                    "PH-BOH" => Self::PhBoh,
+                    "PH-BUK" => Self::PhBuk,
+                    "PH-BUL" => Self::PhBul,
+                    "PH-CAG" => Self::PhCag,
+                    "PH-CAN" => Self::PhCan,
+                    "PH-CAS" => Self::PhCas,
+                    "PH-CAM" => Self::PhCam,
+                    "PH-CAP" => Self::PhCap,
+                    "PH-CAT" => Self::PhCat,
+                    "PH-CAV" => Self::PhCav,
+                    "PH-CEB" => Self::PhCeb,
+                    "PH-NCO" => Self::PhNco,
+                    "PH-DAO" => Self::PhDao,
+                    "PH-DAV" => Self::PhDav,
+                    "PH-DAS" => Self::PhDas,
+                    "PH-EAS" => Self::PhEas,
+                    "PH-GUI" => Self::PhGui,
+                    "PH-IFU" => Self::PhIfu,
+                    "PH-ILN" => Self::PhIln,
+                    "PH-ILS" => Self::PhIls,
+                    "PH-ILI" => Self::PhIli,
+                    "PH-ISA" => Self::PhIsa,
+                    "PH-KAL" => Self::PhKal,
+                    "PH-LUN" => Self::PhLun,
+                    "PH-LAG" => Self::PhLag,
+                    "PH-LAN" => Self::PhLan,
+                    "PH-LAS" => Self::PhLas,
+                    "PH-LEY" => Self::PhLey,
+                    "PH-MAG" => Self::PhMag,
+                    "PH-MAD" => Self::PhMad,
+                    "PH-MAS" => Self::PhMas,
+                    "PH-00" => Self::Ph00,
+                    "PH-MSC" => Self::PhMsc,
+                    "PH-MSR" => Self::PhMsr,
+                    "PH-MOU" => Self::PhMou,
+                    "PH-NEC" => Self::PhNec,
+                    "PH-NER" => Self::PhNer,
+                    "PH-NSA" => Self::PhNsa,
+                    "PH-NUE" => Self::PhNue,
+                    "PH-NUV" => Self::PhNuv,
+                    "PH-MDC" => Self::PhMdc,
+                    "PH-MDR" => Self::PhMdr,
+                    "PH-PLW" => Self::PhPlw,
+                    "PH-PAM" => Self::PhPam,
+                    "PH-PAN" => Self::PhPan,
+                    "PH-QUE" => Self::PhQue,
+                    "PH-QUI" => Self::PhQui,
+                    "PH-RIZ" => Self::PhRiz,
+                    "PH-ROM" => Self::PhRom,
+                    "PH-WSA" => Self::PhWsa,
+                    "PH-SAR" => Self::PhSar,
+                    "PH-SIG" => Self::PhSig,
+                    "PH-SOR" => Self::PhSor,
+                    "PH-SCO" => Self::PhSco,
+                    "PH-SLE" => Self::PhSle,
+                    "PH-SUK" => Self::PhSuk,
+                    "PH-SLU" => Self::PhSlu,
+                    "PH-SUN" => Self::PhSun,
+                    "PH-SUR" => Self::PhSur,
+                    "PH-TAR" => Self::PhTar,
+                    "PH-TAW" => Self::PhTaw,
+                    "PH-ZMB" => Self::PhZmb,
+                    "PH-ZAN" => Self::PhZan,
+                    "PH-ZAS" => Self::PhZas,
+                    "PH-ZSI" => Self::PhZsi,
+                    "PT-20" => Self::Pt20,
+                    "PT-01" => Self::Pt01,
+                    "PT-02" => Self::Pt02,
+                    "PT-03" => Self::Pt03,
+                    "PT-04" => Self::Pt04,
+                    "PT-05" => Self::Pt05,
+                    "PT-06" => Self::Pt06,
+                    "PT-07" => Self::Pt07,
+                    "PT-08" => Self::Pt08,
+                    "PT-09" => Self::Pt09,
+                    "PT-10" => Self::Pt10,
+                    "PT-11" => Self::Pt11,
+                    "PT-30" => Self::Pt30,
+                    "PT-12" => Self::Pt12,
+                    "PT-13" => Self::Pt13,
+                    "PT-14" => Self::Pt14,
+                    "PT-15" => Self::Pt15,
+                    "PT-16" => Self::Pt16,
+                    "PT-17" => Self::Pt17,
+                    "PT-18" => Self::Pt18,
+                    "BH" => Self::Bh,
+                    "BV" => Self::Bv,
+                    "B" => Self::B,
+                    "CJ" => Self::Cj,
+                    "CV" => Self::Cv,
+                    "DB" => Self::Db,
+                    "DJ" => Self::Dj,
+                    "GL" => Self::Gl,
+                    "HD" => Self::Hd,
+                    "IF" => Self::If,
+                    "MM" => Self::Mm,
+                    "PH" => Self::Ph,
+                    "SM" => Self::Sm,
+                    "SB" => Self::Sb,
+                    "TM" => Self::Tm,
+                    "TL" => Self::Tl,
+                    "VL" => Self::Vl,
+                    "VN" => Self::Vn,
+                    "KR-26" => Self::Kr26,
+                    "KR-43" => Self::Kr43,
+                    "KR-44" => Self::Kr44,
+                    "KR-27" => Self::Kr27,
+                    "KR-30" => Self::Kr30,
+                    "KR-42" => Self::Kr42,
+                    "KR-29" => Self::Kr29,
+                    "KR-47" => Self::Kr47,
+                    "KR-41" => Self::Kr41,
+                    "KR-48" => Self::Kr48,
+                    "KR-28" => Self::Kr28,
+                    "KR-49" => Self::Kr49,
+                    "KR-45" => Self::Kr45,
+                    "KR-46" => Self::Kr46,
+                    "KR-50" => Self::Kr50,
+                    "KR-11" => Self::Kr11,
+                    "KR-31" => Self::Kr31,
+                    "C" => Self::C,
+                    "A" => Self::A,
+                    "O" => Self::O,
+                    "PM" => Self::Pm,
+                    "BU" => Self::Bu,
+                    "S" => Self::S,
+                    "CU" => Self::Cu,
+                    "GI" => Self::Gi,
+                    "H" => Self::H,
+                    "HU" => Self::Hu,
+                    "J" => Self::J,
+                    "GC" => Self::Gc,
+                    "L" => Self::L,
+                    "M" => Self::M,
+                    "MU" => Self::Mu,
+                    "P" => Self::P,
+                    "SG" => Self::Sg,
+                    "T" => Self::T,
+                    "V" => Self::V,
+                    "ZA" => Self::Za,
+                    "Z" => Self::Z,
+                    "AJ" => Self::Aj,
+                    "DU" => Self::Du,
+                    "FU" => Self::Fu,
+                    "RK" => Self::Rk,
+                    "SH" => Self::Sh,
+                    "UQ" => Self::Uq,
+                    "BFP" => Self::Bfp,
+                    "ENG" => Self::Eng,
+                    "NIR" => Self::Nir,
+                    "SCT" => Self::Sct,
+                    "WLS" => Self::Wls,
+                    "FS" => Self::Fs,
+                    "FD" => Self::Fd,
+                    "RV" => Self::Rv,
+                    "TT" => Self::Tt,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for StoreShippingOriginDtoState {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -17561,7 +24459,7 @@ pub mod types {
         }
     }
     ///`UpdateShippingCarrierDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateShippingCarrierDto {
         ///The seller can choose multiple services while creating shipping rates if this is true.
         #[serde(
@@ -17598,23 +24496,99 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub services: ::std::vec::Vec<ShippingCarrierServiceDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingCarrierDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "allowsMultipleServiceSelection",
+                "altId",
+                "altType",
+                "callbackUrl",
+                "name",
+                "services",
+            ];
+            struct UpdateShippingCarrierDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateShippingCarrierDtoVisitor {
+                type Value = UpdateShippingCarrierDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateShippingCarrierDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateShippingCarrierDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateShippingCarrierDto {
+                        allows_multiple_service_selection: field_0.unwrap_or_default(),
+                        alt_id: field_1.unwrap_or_default(),
+                        alt_type: field_2.unwrap_or_default(),
+                        callback_url: field_3.unwrap_or_default(),
+                        name: field_4.unwrap_or_default(),
+                        services: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateShippingCarrierDto",
+                    FIELDS,
+                    UpdateShippingCarrierDtoVisitor,
+                )
+        }
+    }
     impl UpdateShippingCarrierDto {
         pub fn builder() -> builder::UpdateShippingCarrierDto {
             Default::default()
         }
     }
     ///`UpdateShippingCarrierDtoAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateShippingCarrierDtoAltType {
         #[serde(rename = "location")]
         Location,
@@ -17622,6 +24596,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingCarrierDtoAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateShippingCarrierDtoAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -17660,7 +24649,7 @@ pub mod types {
         }
     }
     ///`UpdateShippingCarrierResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateShippingCarrierResponseDto {
         ///Shipping carrier data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -17675,8 +24664,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingCarrierResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct UpdateShippingCarrierResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateShippingCarrierResponseDtoVisitor {
+                type Value = UpdateShippingCarrierResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateShippingCarrierResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateShippingCarrierResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateShippingCarrierResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateShippingCarrierResponseDto",
+                    FIELDS,
+                    UpdateShippingCarrierResponseDtoVisitor,
+                )
+        }
+    }
     ///`UpdateShippingRateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateShippingRateDto {
         ///Location Id or Agency Id
         #[serde(
@@ -17757,23 +24807,155 @@ pub mod types {
         )]
         pub shipping_carrier_services: ::std::vec::Vec<ShippingCarrierServiceDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingRateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "altId",
+                "altType",
+                "amount",
+                "conditionType",
+                "currency",
+                "description",
+                "isCarrierRate",
+                "maxCondition",
+                "minCondition",
+                "name",
+                "percentageOfRateFee",
+                "shippingCarrierId",
+                "shippingCarrierServices",
+            ];
+            struct UpdateShippingRateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateShippingRateDtoVisitor {
+                type Value = UpdateShippingRateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateShippingRateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateShippingRateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateShippingRateDto {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        amount: field_2.unwrap_or_default(),
+                        condition_type: field_3.unwrap_or_default(),
+                        currency: field_4.unwrap_or_default(),
+                        description: field_5.unwrap_or_default(),
+                        is_carrier_rate: field_6.unwrap_or_default(),
+                        max_condition: field_7.unwrap_or_default(),
+                        min_condition: field_8.unwrap_or_default(),
+                        name: field_9.unwrap_or_default(),
+                        percentage_of_rate_fee: field_10.unwrap_or_default(),
+                        shipping_carrier_id: field_11.unwrap_or_default(),
+                        shipping_carrier_services: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateShippingRateDto",
+                    FIELDS,
+                    UpdateShippingRateDtoVisitor,
+                )
+        }
+    }
     impl UpdateShippingRateDto {
         pub fn builder() -> builder::UpdateShippingRateDto {
             Default::default()
         }
     }
     ///`UpdateShippingRateDtoAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateShippingRateDtoAltType {
         #[serde(rename = "location")]
         Location,
@@ -17781,6 +24963,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingRateDtoAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateShippingRateDtoAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -17819,17 +25016,7 @@ pub mod types {
         }
     }
     ///Type of condition to provide the conditional pricing
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateShippingRateDtoConditionType {
         #[serde(rename = "none")]
         None,
@@ -17841,6 +25028,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingRateDtoConditionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "none" => Self::None,
+                    "price" => Self::Price,
+                    "weight" => Self::Weight,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateShippingRateDtoConditionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -17883,7 +25087,7 @@ pub mod types {
         }
     }
     ///`UpdateShippingRateResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateShippingRateResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -17898,8 +25102,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingRateResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct UpdateShippingRateResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateShippingRateResponseDtoVisitor {
+                type Value = UpdateShippingRateResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateShippingRateResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateShippingRateResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateShippingRateResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateShippingRateResponseDto",
+                    FIELDS,
+                    UpdateShippingRateResponseDtoVisitor,
+                )
+        }
+    }
     ///`UpdateShippingZoneDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateShippingZoneDto {
         ///Location Id or Agency Id
         #[serde(
@@ -17922,23 +25187,78 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingZoneDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["altId", "altType", "countries", "name"];
+            struct UpdateShippingZoneDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateShippingZoneDtoVisitor {
+                type Value = UpdateShippingZoneDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateShippingZoneDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateShippingZoneDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateShippingZoneDto {
+                        alt_id: field_0.unwrap_or_default(),
+                        alt_type: field_1.unwrap_or_default(),
+                        countries: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateShippingZoneDto",
+                    FIELDS,
+                    UpdateShippingZoneDtoVisitor,
+                )
+        }
+    }
     impl UpdateShippingZoneDto {
         pub fn builder() -> builder::UpdateShippingZoneDto {
             Default::default()
         }
     }
     ///`UpdateShippingZoneDtoAltType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateShippingZoneDtoAltType {
         #[serde(rename = "location")]
         Location,
@@ -17946,6 +25266,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingZoneDtoAltType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "location" => Self::Location,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateShippingZoneDtoAltType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -17984,7 +25319,7 @@ pub mod types {
         }
     }
     ///`UpdateShippingZoneResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateShippingZoneResponseDto {
         ///Shipping zone data
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -17998,6 +25333,67 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateShippingZoneResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["data", "message", "status"];
+            struct UpdateShippingZoneResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateShippingZoneResponseDtoVisitor {
+                type Value = UpdateShippingZoneResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateShippingZoneResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateShippingZoneResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateShippingZoneResponseDto {
+                        data: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateShippingZoneResponseDto",
+                    FIELDS,
+                    UpdateShippingZoneResponseDtoVisitor,
+                )
+        }
     }
     /// Types for composing complex structures.
     pub mod builder {

@@ -13,21 +13,115 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AddCalendarToScheduleResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AddCalendarToScheduleResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AddCalendarToScheduleResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct AddCalendarToScheduleResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for AddCalendarToScheduleResponseVisitor {
+                type Value = AddCalendarToScheduleResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AddCalendarToScheduleResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AddCalendarToScheduleResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AddCalendarToScheduleResponse {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AddCalendarToScheduleResponse",
+                    FIELDS,
+                    AddCalendarToScheduleResponseVisitor,
+                )
+        }
+    }
     ///`AllGroupsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AllGroupsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub groups: ::std::option::Option<::std::vec::Vec<GroupDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AllGroupsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["groups"];
+            struct AllGroupsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for AllGroupsSuccessfulResponseDtoVisitor {
+                type Value = AllGroupsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AllGroupsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AllGroupsSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AllGroupsSuccessfulResponseDto {
+                        groups: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AllGroupsSuccessfulResponseDto",
+                    FIELDS,
+                    AllGroupsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`AppointmentCreateSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AppointmentCreateSchema {
         ///Appointment Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -124,23 +218,193 @@ pub mod types {
         #[serde(rename = "toNotify", default = "defaults::default_bool::<true>")]
         pub to_notify: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "appointmentStatus",
+                "assignedUserId",
+                "calendarId",
+                "contactId",
+                "description",
+                "endTime",
+                "ignoreDateRange",
+                "ignoreFreeSlotValidation",
+                "locationId",
+                "meetingLocationId",
+                "meetingLocationType",
+                "overrideLocationConfig",
+                "rrule",
+                "startTime",
+                "title",
+                "toNotify",
+            ];
+            struct AppointmentCreateSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AppointmentCreateSchemaVisitor {
+                type Value = AppointmentCreateSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AppointmentCreateSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AppointmentCreateSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AppointmentCreateSchema {
+                        address: field_0.unwrap_or_default(),
+                        appointment_status: field_1.unwrap_or_default(),
+                        assigned_user_id: field_2.unwrap_or_default(),
+                        calendar_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "calendarId",
+                        )?,
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_4,
+                            "contactId",
+                        )?,
+                        description: field_5.unwrap_or_default(),
+                        end_time: field_6.unwrap_or_default(),
+                        ignore_date_range: field_7.unwrap_or_default(),
+                        ignore_free_slot_validation: field_8.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_9,
+                            "locationId",
+                        )?,
+                        meeting_location_id: field_10
+                            .unwrap_or_else(
+                                defaults::appointment_create_schema_meeting_location_id,
+                            ),
+                        meeting_location_type: field_11.unwrap_or_default(),
+                        override_location_config: field_12.unwrap_or_default(),
+                        rrule: field_13.unwrap_or_default(),
+                        start_time: highlevel_runtime::lenient::required(
+                            field_14,
+                            "startTime",
+                        )?,
+                        title: field_15.unwrap_or_default(),
+                        to_notify: field_16
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AppointmentCreateSchema",
+                    FIELDS,
+                    AppointmentCreateSchemaVisitor,
+                )
+        }
+    }
     impl AppointmentCreateSchema {
         pub fn builder() -> builder::AppointmentCreateSchema {
             Default::default()
         }
     }
     ///`AppointmentCreateSchemaAppointmentStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentCreateSchemaAppointmentStatus {
         #[serde(rename = "new")]
         New,
@@ -162,6 +426,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchemaAppointmentStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "new" => Self::New,
+                    "confirmed" => Self::Confirmed,
+                    "cancelled" => Self::Cancelled,
+                    "showed" => Self::Showed,
+                    "noshow" => Self::Noshow,
+                    "invalid" => Self::Invalid,
+                    "completed" => Self::Completed,
+                    "active" => Self::Active,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaAppointmentStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -215,17 +501,7 @@ pub mod types {
     }
     /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentCreateSchemaMeetingLocationType {
         #[serde(rename = "custom")]
         Custom,
@@ -245,6 +521,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchemaMeetingLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom" => Self::Zoom,
+                    "gmeet" => Self::Gmeet,
+                    "phone" => Self::Phone,
+                    "address" => Self::Address,
+                    "ms_teams" => Self::MsTeams,
+                    "google" => Self::Google,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaMeetingLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -295,7 +592,7 @@ pub mod types {
         }
     }
     ///`AppointmentEditSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AppointmentEditSchema {
         ///Appointment Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -394,6 +691,166 @@ pub mod types {
         #[serde(rename = "toNotify", default = "defaults::default_bool::<true>")]
         pub to_notify: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "appointmentStatus",
+                "assignedUserId",
+                "calendarId",
+                "description",
+                "endTime",
+                "ignoreDateRange",
+                "ignoreFreeSlotValidation",
+                "meetingLocationId",
+                "meetingLocationType",
+                "overrideLocationConfig",
+                "rrule",
+                "startTime",
+                "title",
+                "toNotify",
+            ];
+            struct AppointmentEditSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AppointmentEditSchemaVisitor {
+                type Value = AppointmentEditSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AppointmentEditSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AppointmentEditSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AppointmentEditSchema {
+                        address: field_0.unwrap_or_default(),
+                        appointment_status: field_1.unwrap_or_default(),
+                        assigned_user_id: field_2.unwrap_or_default(),
+                        calendar_id: field_3.unwrap_or_default(),
+                        description: field_4.unwrap_or_default(),
+                        end_time: field_5.unwrap_or_default(),
+                        ignore_date_range: field_6.unwrap_or_default(),
+                        ignore_free_slot_validation: field_7.unwrap_or_default(),
+                        meeting_location_id: field_8
+                            .unwrap_or_else(
+                                defaults::appointment_edit_schema_meeting_location_id,
+                            ),
+                        meeting_location_type: field_9.unwrap_or_default(),
+                        override_location_config: field_10.unwrap_or_default(),
+                        rrule: field_11.unwrap_or_default(),
+                        start_time: field_12.unwrap_or_default(),
+                        title: field_13.unwrap_or_default(),
+                        to_notify: field_14
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AppointmentEditSchema",
+                    FIELDS,
+                    AppointmentEditSchemaVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for AppointmentEditSchema {
         fn default() -> Self {
             Self {
@@ -421,17 +878,7 @@ pub mod types {
         }
     }
     ///`AppointmentEditSchemaAppointmentStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentEditSchemaAppointmentStatus {
         #[serde(rename = "new")]
         New,
@@ -453,6 +900,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchemaAppointmentStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "new" => Self::New,
+                    "confirmed" => Self::Confirmed,
+                    "cancelled" => Self::Cancelled,
+                    "showed" => Self::Showed,
+                    "noshow" => Self::Noshow,
+                    "invalid" => Self::Invalid,
+                    "completed" => Self::Completed,
+                    "active" => Self::Active,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaAppointmentStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -506,17 +975,7 @@ pub mod types {
     }
     /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentEditSchemaMeetingLocationType {
         #[serde(rename = "custom")]
         Custom,
@@ -536,6 +995,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchemaMeetingLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom" => Self::Zoom,
+                    "gmeet" => Self::Gmeet,
+                    "phone" => Self::Phone,
+                    "address" => Self::Address,
+                    "ms_teams" => Self::MsTeams,
+                    "google" => Self::Google,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaMeetingLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -586,7 +1066,7 @@ pub mod types {
         }
     }
     ///`AppointmentSchemaResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AppointmentSchemaResponse {
         ///Appointment Address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -682,6 +1162,167 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentSchemaResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "appointmentStatus",
+                "assignedUserId",
+                "calendarId",
+                "contactId",
+                "dateAdded",
+                "dateUpdated",
+                "endTime",
+                "id",
+                "isRecurring",
+                "locationId",
+                "meetingLocationType",
+                "rrule",
+                "startTime",
+                "title",
+            ];
+            struct AppointmentSchemaResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AppointmentSchemaResponseVisitor {
+                type Value = AppointmentSchemaResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AppointmentSchemaResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AppointmentSchemaResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AppointmentSchemaResponse {
+                        address: field_0.unwrap_or_default(),
+                        appointment_status: field_1.unwrap_or_default(),
+                        assigned_user_id: field_2.unwrap_or_default(),
+                        calendar_id: field_3.unwrap_or_default(),
+                        contact_id: field_4.unwrap_or_default(),
+                        date_added: field_5.unwrap_or_default(),
+                        date_updated: field_6.unwrap_or_default(),
+                        end_time: field_7.unwrap_or_default(),
+                        id: field_8.unwrap_or_default(),
+                        is_recurring: field_9.unwrap_or_default(),
+                        location_id: field_10.unwrap_or_default(),
+                        meeting_location_type: field_11
+                            .unwrap_or_else(
+                                defaults::appointment_schema_response_meeting_location_type,
+                            ),
+                        rrule: field_12.unwrap_or_default(),
+                        start_time: field_13.unwrap_or_default(),
+                        title: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AppointmentSchemaResponse",
+                    FIELDS,
+                    AppointmentSchemaResponseVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for AppointmentSchemaResponse {
         fn default() -> Self {
             Self {
@@ -704,17 +1345,7 @@ pub mod types {
         }
     }
     ///`AppointmentSchemaResponseAppointmentStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentSchemaResponseAppointmentStatus {
         #[serde(rename = "new")]
         New,
@@ -736,6 +1367,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppointmentSchemaResponseAppointmentStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "new" => Self::New,
+                    "confirmed" => Self::Confirmed,
+                    "cancelled" => Self::Cancelled,
+                    "showed" => Self::Showed,
+                    "noshow" => Self::Noshow,
+                    "invalid" => Self::Invalid,
+                    "active" => Self::Active,
+                    "completed" => Self::Completed,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AppointmentSchemaResponseAppointmentStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -788,7 +1441,7 @@ pub mod types {
         }
     }
     ///`Availability`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Availability {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         pub date: ::std::string::String,
@@ -796,13 +1449,62 @@ pub mod types {
         pub deleted: bool,
         pub hours: ::std::vec::Vec<Hour>,
     }
+    impl<'de> ::serde::Deserialize<'de> for Availability {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "deleted", "hours"];
+            struct AvailabilityVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AvailabilityVisitor {
+                type Value = Availability;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (Availability)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<Availability, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(Availability {
+                        date: highlevel_runtime::lenient::required(field_0, "date")?,
+                        deleted: field_1.unwrap_or_default(),
+                        hours: highlevel_runtime::lenient::required(field_2, "hours")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("Availability", FIELDS, AvailabilityVisitor)
+        }
+    }
     impl Availability {
         pub fn builder() -> builder::Availability {
             Default::default()
         }
     }
     ///`AvailabilityResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AvailabilityResponse {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -814,8 +1516,66 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AvailabilityResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "deleted", "hours"];
+            struct AvailabilityResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AvailabilityResponseVisitor {
+                type Value = AvailabilityResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AvailabilityResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AvailabilityResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AvailabilityResponse {
+                        date: field_0.unwrap_or_default(),
+                        deleted: field_1.unwrap_or_default(),
+                        hours: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AvailabilityResponse",
+                    FIELDS,
+                    AvailabilityResponseVisitor,
+                )
+        }
+    }
     ///`BlockSlotCreateRequestDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BlockSlotCreateRequestDto {
         ///Either calendarId or assignedUserId can be set, not both.
         #[serde(
@@ -849,13 +1609,103 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlockSlotCreateRequestDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedUserId",
+                "calendarId",
+                "endTime",
+                "locationId",
+                "startTime",
+                "title",
+            ];
+            struct BlockSlotCreateRequestDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BlockSlotCreateRequestDtoVisitor {
+                type Value = BlockSlotCreateRequestDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlockSlotCreateRequestDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlockSlotCreateRequestDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlockSlotCreateRequestDto {
+                        assigned_user_id: field_0.unwrap_or_default(),
+                        calendar_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "calendarId",
+                        )?,
+                        end_time: field_2.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "locationId",
+                        )?,
+                        start_time: field_4.unwrap_or_default(),
+                        title: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlockSlotCreateRequestDto",
+                    FIELDS,
+                    BlockSlotCreateRequestDtoVisitor,
+                )
+        }
+    }
     impl BlockSlotCreateRequestDto {
         pub fn builder() -> builder::BlockSlotCreateRequestDto {
             Default::default()
         }
     }
     ///`BlockSlotEditRequestDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BlockSlotEditRequestDto {
         ///Either calendarId or assignedUserId can be set, not both.
         #[serde(
@@ -889,13 +1739,103 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlockSlotEditRequestDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedUserId",
+                "calendarId",
+                "endTime",
+                "locationId",
+                "startTime",
+                "title",
+            ];
+            struct BlockSlotEditRequestDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BlockSlotEditRequestDtoVisitor {
+                type Value = BlockSlotEditRequestDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlockSlotEditRequestDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlockSlotEditRequestDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlockSlotEditRequestDto {
+                        assigned_user_id: field_0.unwrap_or_default(),
+                        calendar_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "calendarId",
+                        )?,
+                        end_time: field_2.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "locationId",
+                        )?,
+                        start_time: field_4.unwrap_or_default(),
+                        title: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlockSlotEditRequestDto",
+                    FIELDS,
+                    BlockSlotEditRequestDtoVisitor,
+                )
+        }
+    }
     impl BlockSlotEditRequestDto {
         pub fn builder() -> builder::BlockSlotEditRequestDto {
             Default::default()
         }
     }
     ///`BlockedSlotSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BlockedSlotSuccessfulResponseDto {
         ///Assigned User Id
         #[serde(
@@ -941,15 +1881,159 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BlockedSlotSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedUserId",
+                "calendarId",
+                "endTime",
+                "id",
+                "locationId",
+                "startTime",
+                "title",
+            ];
+            struct BlockedSlotSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BlockedSlotSuccessfulResponseDtoVisitor {
+                type Value = BlockedSlotSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BlockedSlotSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BlockedSlotSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BlockedSlotSuccessfulResponseDto {
+                        assigned_user_id: field_0.unwrap_or_default(),
+                        calendar_id: field_1.unwrap_or_default(),
+                        end_time: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        location_id: field_4.unwrap_or_default(),
+                        start_time: field_5.unwrap_or_default(),
+                        title: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BlockedSlotSuccessfulResponseDto",
+                    FIELDS,
+                    BlockedSlotSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarByIdSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarByIdSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar: ::std::option::Option<CalendarDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarByIdSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["calendar"];
+            struct CalendarByIdSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarByIdSuccessfulResponseDtoVisitor {
+                type Value = CalendarByIdSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarByIdSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarByIdSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarByIdSuccessfulResponseDto {
+                        calendar: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarByIdSuccessfulResponseDto",
+                    FIELDS,
+                    CalendarByIdSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarCreateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarCreateDto {
         #[serde(
             rename = "alertEmail",
@@ -1254,23 +2338,473 @@ pub mod types {
         )]
         pub widget_type: CalendarCreateDtoWidgetType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "alertEmail",
+                "allowBookingAfter",
+                "allowBookingAfterUnit",
+                "allowBookingFor",
+                "allowBookingForUnit",
+                "allowCancellation",
+                "allowReschedule",
+                "appoinmentPerDay",
+                "appoinmentPerSlot",
+                "autoConfirm",
+                "availabilities",
+                "availabilityType",
+                "calendarCoverImage",
+                "calendarType",
+                "consentLabel",
+                "description",
+                "enableRecurring",
+                "eventColor",
+                "eventTitle",
+                "eventType",
+                "formId",
+                "formSubmitRedirectURL",
+                "formSubmitThanksMessage",
+                "formSubmitType",
+                "googleInvitationEmails",
+                "groupId",
+                "guestType",
+                "isActive",
+                "isLivePaymentMode",
+                "locationConfigurations",
+                "locationId",
+                "lookBusyConfig",
+                "meetingLocation",
+                "name",
+                "notes",
+                "notifications",
+                "openHours",
+                "pixelId",
+                "preBuffer",
+                "preBufferUnit",
+                "recurring",
+                "shouldAssignContactToTeamMember",
+                "shouldSendAlertEmailsToAssignedMember",
+                "shouldSkipAssigningContactForExisting",
+                "slotBuffer",
+                "slotBufferUnit",
+                "slotDuration",
+                "slotDurationUnit",
+                "slotInterval",
+                "slotIntervalUnit",
+                "slug",
+                "stickyContact",
+                "teamMembers",
+                "widgetSlug",
+                "widgetType",
+            ];
+            struct CalendarCreateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarCreateDtoVisitor {
+                type Value = CalendarCreateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarCreateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarCreateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    let mut field_38 = ::std::option::Option::None;
+                    let mut field_39 = ::std::option::Option::None;
+                    let mut field_40 = ::std::option::Option::None;
+                    let mut field_41 = ::std::option::Option::None;
+                    let mut field_42 = ::std::option::Option::None;
+                    let mut field_43 = ::std::option::Option::None;
+                    let mut field_44 = ::std::option::Option::None;
+                    let mut field_45 = ::std::option::Option::None;
+                    let mut field_46 = ::std::option::Option::None;
+                    let mut field_47 = ::std::option::Option::None;
+                    let mut field_48 = ::std::option::Option::None;
+                    let mut field_49 = ::std::option::Option::None;
+                    let mut field_50 = ::std::option::Option::None;
+                    let mut field_51 = ::std::option::Option::None;
+                    let mut field_52 = ::std::option::Option::None;
+                    let mut field_53 = ::std::option::Option::None;
+                    let mut field_54 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(38usize) => {
+                                field_38 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(39usize) => {
+                                field_39 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(40usize) => {
+                                field_40 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(41usize) => {
+                                field_41 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(42usize) => {
+                                field_42 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(43usize) => {
+                                field_43 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(44usize) => {
+                                field_44 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(45usize) => {
+                                field_45 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(46usize) => {
+                                field_46 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(47usize) => {
+                                field_47 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(48usize) => {
+                                field_48 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(49usize) => {
+                                field_49 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(50usize) => {
+                                field_50 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(51usize) => {
+                                field_51 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(52usize) => {
+                                field_52 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(53usize) => {
+                                field_53 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(54usize) => {
+                                field_54 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarCreateDto {
+                        alert_email: field_0.unwrap_or_default(),
+                        allow_booking_after: field_1.unwrap_or_default(),
+                        allow_booking_after_unit: field_2.unwrap_or_default(),
+                        allow_booking_for: field_3.unwrap_or_default(),
+                        allow_booking_for_unit: field_4.unwrap_or_default(),
+                        allow_cancellation: field_5
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        allow_reschedule: field_6
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        appoinment_per_day: field_7.unwrap_or_default(),
+                        appoinment_per_slot: field_8
+                            .unwrap_or_else(
+                                defaults::calendar_create_dto_appoinment_per_slot,
+                            ),
+                        auto_confirm: field_9
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        availabilities: field_10.unwrap_or_default(),
+                        availability_type: field_11.unwrap_or_default(),
+                        calendar_cover_image: field_12.unwrap_or_default(),
+                        calendar_type: field_13.unwrap_or_default(),
+                        consent_label: field_14.unwrap_or_default(),
+                        description: field_15.unwrap_or_default(),
+                        enable_recurring: field_16.unwrap_or_default(),
+                        event_color: field_17
+                            .unwrap_or_else(defaults::calendar_create_dto_event_color),
+                        event_title: field_18
+                            .unwrap_or_else(defaults::calendar_create_dto_event_title),
+                        event_type: field_19
+                            .unwrap_or_else(defaults::calendar_create_dto_event_type),
+                        form_id: field_20.unwrap_or_default(),
+                        form_submit_redirect_url: field_21.unwrap_or_default(),
+                        form_submit_thanks_message: field_22.unwrap_or_default(),
+                        form_submit_type: field_23
+                            .unwrap_or_else(
+                                defaults::calendar_create_dto_form_submit_type,
+                            ),
+                        google_invitation_emails: field_24.unwrap_or_default(),
+                        group_id: field_25.unwrap_or_default(),
+                        guest_type: field_26.unwrap_or_default(),
+                        is_active: field_27
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        is_live_payment_mode: field_28.unwrap_or_default(),
+                        location_configurations: field_29.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_30,
+                            "locationId",
+                        )?,
+                        look_busy_config: field_31.unwrap_or_default(),
+                        meeting_location: field_32.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_33, "name")?,
+                        notes: field_34.unwrap_or_default(),
+                        notifications: field_35.unwrap_or_default(),
+                        open_hours: field_36.unwrap_or_default(),
+                        pixel_id: field_37.unwrap_or_default(),
+                        pre_buffer: field_38.unwrap_or_default(),
+                        pre_buffer_unit: field_39.unwrap_or_default(),
+                        recurring: field_40.unwrap_or_default(),
+                        should_assign_contact_to_team_member: field_41
+                            .unwrap_or_default(),
+                        should_send_alert_emails_to_assigned_member: field_42
+                            .unwrap_or_default(),
+                        should_skip_assigning_contact_for_existing: field_43
+                            .unwrap_or_default(),
+                        slot_buffer: field_44.unwrap_or_default(),
+                        slot_buffer_unit: field_45.unwrap_or_default(),
+                        slot_duration: field_46
+                            .unwrap_or_else(defaults::calendar_create_dto_slot_duration),
+                        slot_duration_unit: field_47.unwrap_or_default(),
+                        slot_interval: field_48
+                            .unwrap_or_else(defaults::calendar_create_dto_slot_interval),
+                        slot_interval_unit: field_49.unwrap_or_default(),
+                        slug: field_50.unwrap_or_default(),
+                        sticky_contact: field_51.unwrap_or_default(),
+                        team_members: field_52.unwrap_or_default(),
+                        widget_slug: field_53.unwrap_or_default(),
+                        widget_type: field_54
+                            .unwrap_or_else(defaults::calendar_create_dto_widget_type),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarCreateDto",
+                    FIELDS,
+                    CalendarCreateDtoVisitor,
+                )
+        }
+    }
     impl CalendarCreateDto {
         pub fn builder() -> builder::CalendarCreateDto {
             Default::default()
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoAllowBookingAfterUnit {
         #[serde(rename = "hours")]
         Hours,
@@ -1286,6 +2820,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoAllowBookingAfterUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "hours" => Self::Hours,
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    "mins" => Self::Mins,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingAfterUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1332,17 +2885,7 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoAllowBookingForUnit {
         #[serde(rename = "days")]
         Days,
@@ -1354,6 +2897,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoAllowBookingForUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingForUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1432,17 +2992,7 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoCalendarType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoCalendarType {
         #[serde(rename = "round_robin")]
         RoundRobin,
@@ -1460,6 +3010,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoCalendarType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "round_robin" => Self::RoundRobin,
+                    "event" => Self::Event,
+                    "class_booking" => Self::ClassBooking,
+                    "collective" => Self::Collective,
+                    "service_booking" => Self::ServiceBooking,
+                    "personal" => Self::Personal,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoCalendarType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1508,17 +3078,7 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoEventType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoEventType {
         #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
@@ -1528,6 +3088,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoEventType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RoundRobin_OptimizeForAvailability" => {
+                        Self::RoundRobinOptimizeForAvailability
+                    }
+                    "RoundRobin_OptimizeForEqualDistribution" => {
+                        Self::RoundRobinOptimizeForEqualDistribution
+                    }
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoEventType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1580,17 +3160,7 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoFormSubmitType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoFormSubmitType {
         #[serde(rename = "RedirectURL")]
         RedirectUrl,
@@ -1599,6 +3169,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoFormSubmitType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RedirectURL" => Self::RedirectUrl,
+                    "ThankYouMessage" => Self::ThankYouMessage,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoFormSubmitType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1644,17 +3230,7 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoGuestType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoGuestType {
         #[serde(rename = "count_only")]
         CountOnly,
@@ -1664,6 +3240,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoGuestType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "count_only" => Self::CountOnly,
+                    "collect_detail" => Self::CollectDetail,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoGuestType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1703,17 +3295,7 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -1723,6 +3305,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1763,17 +3361,7 @@ pub mod types {
         }
     }
     ///Unit for slot buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -1783,6 +3371,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1823,17 +3427,7 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -1843,6 +3437,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1883,17 +3493,7 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotIntervalUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -1903,6 +3503,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotIntervalUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotIntervalUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1943,17 +3559,7 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoWidgetType {
         #[serde(rename = "default")]
         Default,
@@ -1963,6 +3569,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoWidgetType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "default" => Self::Default,
+                    "classic" => Self::Classic,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarCreateDtoWidgetType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2007,15 +3629,66 @@ pub mod types {
         }
     }
     ///`CalendarDeleteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarDeleteSuccessfulResponseDto {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDeleteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct CalendarDeleteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarDeleteSuccessfulResponseDtoVisitor {
+                type Value = CalendarDeleteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CalendarDeleteSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CalendarDeleteSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarDeleteSuccessfulResponseDto {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarDeleteSuccessfulResponseDto",
+                    FIELDS,
+                    CalendarDeleteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarDto {
         #[serde(
             rename = "alertEmail",
@@ -2323,6 +3996,476 @@ pub mod types {
         #[serde(rename = "widgetType", default = "defaults::calendar_dto_widget_type")]
         pub widget_type: CalendarDtoWidgetType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "alertEmail",
+                "allowBookingAfter",
+                "allowBookingAfterUnit",
+                "allowBookingFor",
+                "allowBookingForUnit",
+                "allowCancellation",
+                "allowReschedule",
+                "appoinmentPerDay",
+                "appoinmentPerSlot",
+                "autoConfirm",
+                "availabilities",
+                "availabilityType",
+                "calendarCoverImage",
+                "calendarType",
+                "consentLabel",
+                "description",
+                "enableRecurring",
+                "eventColor",
+                "eventTitle",
+                "eventType",
+                "formId",
+                "formSubmitRedirectURL",
+                "formSubmitThanksMessage",
+                "formSubmitType",
+                "googleInvitationEmails",
+                "groupId",
+                "guestType",
+                "id",
+                "isActive",
+                "isLivePaymentMode",
+                "locationConfigurations",
+                "locationId",
+                "lookBusyConfig",
+                "meetingLocation",
+                "name",
+                "notes",
+                "notifications",
+                "openHours",
+                "pixelId",
+                "preBuffer",
+                "preBufferUnit",
+                "recurring",
+                "shouldAssignContactToTeamMember",
+                "shouldSendAlertEmailsToAssignedMember",
+                "shouldSkipAssigningContactForExisting",
+                "slotBuffer",
+                "slotBufferUnit",
+                "slotDuration",
+                "slotDurationUnit",
+                "slotInterval",
+                "slotIntervalUnit",
+                "slug",
+                "stickyContact",
+                "teamMembers",
+                "widgetSlug",
+                "widgetType",
+            ];
+            struct CalendarDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarDtoVisitor {
+                type Value = CalendarDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    let mut field_38 = ::std::option::Option::None;
+                    let mut field_39 = ::std::option::Option::None;
+                    let mut field_40 = ::std::option::Option::None;
+                    let mut field_41 = ::std::option::Option::None;
+                    let mut field_42 = ::std::option::Option::None;
+                    let mut field_43 = ::std::option::Option::None;
+                    let mut field_44 = ::std::option::Option::None;
+                    let mut field_45 = ::std::option::Option::None;
+                    let mut field_46 = ::std::option::Option::None;
+                    let mut field_47 = ::std::option::Option::None;
+                    let mut field_48 = ::std::option::Option::None;
+                    let mut field_49 = ::std::option::Option::None;
+                    let mut field_50 = ::std::option::Option::None;
+                    let mut field_51 = ::std::option::Option::None;
+                    let mut field_52 = ::std::option::Option::None;
+                    let mut field_53 = ::std::option::Option::None;
+                    let mut field_54 = ::std::option::Option::None;
+                    let mut field_55 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(38usize) => {
+                                field_38 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(39usize) => {
+                                field_39 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(40usize) => {
+                                field_40 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(41usize) => {
+                                field_41 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(42usize) => {
+                                field_42 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(43usize) => {
+                                field_43 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(44usize) => {
+                                field_44 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(45usize) => {
+                                field_45 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(46usize) => {
+                                field_46 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(47usize) => {
+                                field_47 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(48usize) => {
+                                field_48 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(49usize) => {
+                                field_49 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(50usize) => {
+                                field_50 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(51usize) => {
+                                field_51 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(52usize) => {
+                                field_52 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(53usize) => {
+                                field_53 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(54usize) => {
+                                field_54 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(55usize) => {
+                                field_55 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarDto {
+                        alert_email: field_0.unwrap_or_default(),
+                        allow_booking_after: field_1.unwrap_or_default(),
+                        allow_booking_after_unit: field_2.unwrap_or_default(),
+                        allow_booking_for: field_3.unwrap_or_default(),
+                        allow_booking_for_unit: field_4.unwrap_or_default(),
+                        allow_cancellation: field_5
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        allow_reschedule: field_6
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        appoinment_per_day: field_7.unwrap_or_default(),
+                        appoinment_per_slot: field_8
+                            .unwrap_or_else(defaults::calendar_dto_appoinment_per_slot),
+                        auto_confirm: field_9
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        availabilities: field_10.unwrap_or_default(),
+                        availability_type: field_11.unwrap_or_default(),
+                        calendar_cover_image: field_12.unwrap_or_default(),
+                        calendar_type: field_13.unwrap_or_default(),
+                        consent_label: field_14.unwrap_or_default(),
+                        description: field_15.unwrap_or_default(),
+                        enable_recurring: field_16.unwrap_or_default(),
+                        event_color: field_17
+                            .unwrap_or_else(defaults::calendar_dto_event_color),
+                        event_title: field_18
+                            .unwrap_or_else(defaults::calendar_dto_event_title),
+                        event_type: field_19
+                            .unwrap_or_else(defaults::calendar_dto_event_type),
+                        form_id: field_20.unwrap_or_default(),
+                        form_submit_redirect_url: field_21.unwrap_or_default(),
+                        form_submit_thanks_message: field_22.unwrap_or_default(),
+                        form_submit_type: field_23
+                            .unwrap_or_else(defaults::calendar_dto_form_submit_type),
+                        google_invitation_emails: field_24.unwrap_or_default(),
+                        group_id: field_25.unwrap_or_default(),
+                        guest_type: field_26.unwrap_or_default(),
+                        id: field_27.unwrap_or_default(),
+                        is_active: field_28
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        is_live_payment_mode: field_29.unwrap_or_default(),
+                        location_configurations: field_30.unwrap_or_default(),
+                        location_id: field_31.unwrap_or_default(),
+                        look_busy_config: field_32.unwrap_or_default(),
+                        meeting_location: field_33.unwrap_or_default(),
+                        name: field_34.unwrap_or_default(),
+                        notes: field_35.unwrap_or_default(),
+                        notifications: field_36.unwrap_or_default(),
+                        open_hours: field_37.unwrap_or_default(),
+                        pixel_id: field_38.unwrap_or_default(),
+                        pre_buffer: field_39.unwrap_or_default(),
+                        pre_buffer_unit: field_40.unwrap_or_default(),
+                        recurring: field_41.unwrap_or_default(),
+                        should_assign_contact_to_team_member: field_42
+                            .unwrap_or_default(),
+                        should_send_alert_emails_to_assigned_member: field_43
+                            .unwrap_or_default(),
+                        should_skip_assigning_contact_for_existing: field_44
+                            .unwrap_or_default(),
+                        slot_buffer: field_45.unwrap_or_default(),
+                        slot_buffer_unit: field_46.unwrap_or_default(),
+                        slot_duration: field_47
+                            .unwrap_or_else(defaults::calendar_dto_slot_duration),
+                        slot_duration_unit: field_48.unwrap_or_default(),
+                        slot_interval: field_49
+                            .unwrap_or_else(defaults::calendar_dto_slot_interval),
+                        slot_interval_unit: field_50.unwrap_or_default(),
+                        slug: field_51.unwrap_or_default(),
+                        sticky_contact: field_52.unwrap_or_default(),
+                        team_members: field_53.unwrap_or_default(),
+                        widget_slug: field_54.unwrap_or_default(),
+                        widget_type: field_55
+                            .unwrap_or_else(defaults::calendar_dto_widget_type),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("CalendarDto", FIELDS, CalendarDtoVisitor)
+        }
+    }
     impl ::std::default::Default for CalendarDto {
         fn default() -> Self {
             Self {
@@ -2386,17 +4529,7 @@ pub mod types {
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoAllowBookingAfterUnit {
         #[serde(rename = "hours")]
         Hours,
@@ -2412,6 +4545,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoAllowBookingAfterUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "hours" => Self::Hours,
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    "mins" => Self::Mins,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingAfterUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2458,17 +4610,7 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoAllowBookingForUnit {
         #[serde(rename = "days")]
         Days,
@@ -2480,6 +4622,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoAllowBookingForUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingForUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2522,17 +4681,7 @@ pub mod types {
         }
     }
     ///`CalendarDtoCalendarType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoCalendarType {
         #[serde(rename = "round_robin")]
         RoundRobin,
@@ -2550,6 +4699,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoCalendarType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "round_robin" => Self::RoundRobin,
+                    "event" => Self::Event,
+                    "class_booking" => Self::ClassBooking,
+                    "collective" => Self::Collective,
+                    "service_booking" => Self::ServiceBooking,
+                    "personal" => Self::Personal,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoCalendarType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2597,17 +4766,7 @@ pub mod types {
         }
     }
     ///`CalendarDtoEventType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoEventType {
         #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
@@ -2617,6 +4776,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoEventType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RoundRobin_OptimizeForAvailability" => {
+                        Self::RoundRobinOptimizeForAvailability
+                    }
+                    "RoundRobin_OptimizeForEqualDistribution" => {
+                        Self::RoundRobinOptimizeForEqualDistribution
+                    }
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoEventType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2669,17 +4848,7 @@ pub mod types {
         }
     }
     ///`CalendarDtoFormSubmitType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoFormSubmitType {
         #[serde(rename = "RedirectURL")]
         RedirectUrl,
@@ -2688,6 +4857,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoFormSubmitType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RedirectURL" => Self::RedirectUrl,
+                    "ThankYouMessage" => Self::ThankYouMessage,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoFormSubmitType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2732,17 +4917,7 @@ pub mod types {
         }
     }
     ///`CalendarDtoGuestType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoGuestType {
         #[serde(rename = "count_only")]
         CountOnly,
@@ -2752,6 +4927,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoGuestType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "count_only" => Self::CountOnly,
+                    "collect_detail" => Self::CollectDetail,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoGuestType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2791,17 +4982,7 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -2811,6 +4992,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2850,17 +5047,7 @@ pub mod types {
         }
     }
     ///Unit for slot buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -2870,6 +5057,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoSlotBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2909,17 +5112,7 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -2929,6 +5122,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoSlotDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2968,17 +5177,7 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotIntervalUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -2988,6 +5187,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotIntervalUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoSlotIntervalUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3027,17 +5242,7 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoWidgetType {
         #[serde(rename = "default")]
         Default,
@@ -3047,6 +5252,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarDtoWidgetType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "default" => Self::Default,
+                    "classic" => Self::Classic,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarDtoWidgetType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3091,7 +5312,7 @@ pub mod types {
         }
     }
     ///`CalendarEventDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarEventDto {
         ///Calendar Event address
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3226,8 +5447,220 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarEventDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "appointmentStatus",
+                "assignedResources",
+                "assignedUserId",
+                "calendarId",
+                "contactId",
+                "createdBy",
+                "dateAdded",
+                "dateUpdated",
+                "deleted",
+                "description",
+                "endTime",
+                "groupId",
+                "id",
+                "isRecurring",
+                "locationId",
+                "masterEventId",
+                "notes",
+                "rrule",
+                "startTime",
+                "title",
+                "users",
+            ];
+            struct CalendarEventDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarEventDtoVisitor {
+                type Value = CalendarEventDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarEventDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarEventDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarEventDto {
+                        address: field_0.unwrap_or_default(),
+                        appointment_status: field_1.unwrap_or_default(),
+                        assigned_resources: field_2.unwrap_or_default(),
+                        assigned_user_id: field_3.unwrap_or_default(),
+                        calendar_id: field_4.unwrap_or_default(),
+                        contact_id: field_5.unwrap_or_default(),
+                        created_by: field_6.unwrap_or_default(),
+                        date_added: field_7.unwrap_or_default(),
+                        date_updated: field_8.unwrap_or_default(),
+                        deleted: field_9.unwrap_or_default(),
+                        description: field_10.unwrap_or_default(),
+                        end_time: field_11.unwrap_or_default(),
+                        group_id: field_12.unwrap_or_default(),
+                        id: field_13.unwrap_or_default(),
+                        is_recurring: field_14.unwrap_or_default(),
+                        location_id: field_15.unwrap_or_default(),
+                        master_event_id: field_16.unwrap_or_default(),
+                        notes: field_17.unwrap_or_default(),
+                        rrule: field_18.unwrap_or_default(),
+                        start_time: field_19.unwrap_or_default(),
+                        title: field_20.unwrap_or_default(),
+                        users: field_21.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CalendarEventDto", FIELDS, CalendarEventDtoVisitor)
+        }
+    }
     ///`CalendarNotification`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarNotification {
         ///Comma separated emails
         #[serde(rename = "selectedUsers")]
@@ -3244,21 +5677,164 @@ pub mod types {
         #[serde(rename = "type", default = "defaults::calendar_notification_type")]
         pub type_: CalendarNotificationType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotification {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "selectedUsers",
+                "shouldSendToContact",
+                "shouldSendToGuest",
+                "shouldSendToSelectedUsers",
+                "shouldSendToUser",
+                "type",
+            ];
+            struct CalendarNotificationVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarNotificationVisitor {
+                type Value = CalendarNotification;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarNotification)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarNotification, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarNotification {
+                        selected_users: highlevel_runtime::lenient::required(
+                            field_0,
+                            "selectedUsers",
+                        )?,
+                        should_send_to_contact: highlevel_runtime::lenient::required(
+                            field_1,
+                            "shouldSendToContact",
+                        )?,
+                        should_send_to_guest: highlevel_runtime::lenient::required(
+                            field_2,
+                            "shouldSendToGuest",
+                        )?,
+                        should_send_to_selected_users: highlevel_runtime::lenient::required(
+                            field_3,
+                            "shouldSendToSelectedUsers",
+                        )?,
+                        should_send_to_user: highlevel_runtime::lenient::required(
+                            field_4,
+                            "shouldSendToUser",
+                        )?,
+                        type_: field_5
+                            .unwrap_or_else(defaults::calendar_notification_type),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarNotification",
+                    FIELDS,
+                    CalendarNotificationVisitor,
+                )
+        }
+    }
     impl CalendarNotification {
         pub fn builder() -> builder::CalendarNotification {
             Default::default()
         }
     }
     ///`CalendarNotificationDeleteResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarNotificationDeleteResponseDto {
         ///Result of delete/update operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationDeleteResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message"];
+            struct CalendarNotificationDeleteResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarNotificationDeleteResponseDtoVisitor {
+                type Value = CalendarNotificationDeleteResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CalendarNotificationDeleteResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CalendarNotificationDeleteResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarNotificationDeleteResponseDto {
+                        message: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarNotificationDeleteResponseDto",
+                    FIELDS,
+                    CalendarNotificationDeleteResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarNotificationResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarNotificationResponse {
         ///Comma separated emails
         #[serde(
@@ -3298,6 +5874,95 @@ pub mod types {
         )]
         pub type_: CalendarNotificationResponseType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "selectedUsers",
+                "shouldSendToContact",
+                "shouldSendToGuest",
+                "shouldSendToSelectedUsers",
+                "shouldSendToUser",
+                "type",
+            ];
+            struct CalendarNotificationResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarNotificationResponseVisitor {
+                type Value = CalendarNotificationResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarNotificationResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarNotificationResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarNotificationResponse {
+                        selected_users: field_0.unwrap_or_default(),
+                        should_send_to_contact: field_1.unwrap_or_default(),
+                        should_send_to_guest: field_2.unwrap_or_default(),
+                        should_send_to_selected_users: field_3.unwrap_or_default(),
+                        should_send_to_user: field_4.unwrap_or_default(),
+                        type_: field_5
+                            .unwrap_or_else(
+                                defaults::calendar_notification_response_type,
+                            ),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarNotificationResponse",
+                    FIELDS,
+                    CalendarNotificationResponseVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for CalendarNotificationResponse {
         fn default() -> Self {
             Self {
@@ -3311,7 +5976,7 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarNotificationResponseDto {
         #[serde(
             rename = "additionalEmailIds",
@@ -3402,18 +6067,169 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "additionalEmailIds",
+                "additionalPhoneNumbers",
+                "additionalWhatsappNumbers",
+                "afterTime",
+                "beforeTime",
+                "body",
+                "channel",
+                "deleted",
+                "_id",
+                "isActive",
+                "notificationType",
+                "receiverType",
+                "selectedUsers",
+                "subject",
+                "templateId",
+            ];
+            struct CalendarNotificationResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarNotificationResponseDtoVisitor {
+                type Value = CalendarNotificationResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarNotificationResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarNotificationResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarNotificationResponseDto {
+                        additional_email_ids: field_0.unwrap_or_default(),
+                        additional_phone_numbers: field_1.unwrap_or_default(),
+                        additional_whatsapp_numbers: field_2.unwrap_or_default(),
+                        after_time: field_3.unwrap_or_default(),
+                        before_time: field_4.unwrap_or_default(),
+                        body: field_5.unwrap_or_default(),
+                        channel: field_6.unwrap_or_default(),
+                        deleted: field_7.unwrap_or_default(),
+                        id: field_8.unwrap_or_default(),
+                        is_active: field_9.unwrap_or_default(),
+                        notification_type: field_10.unwrap_or_default(),
+                        receiver_type: field_11.unwrap_or_default(),
+                        selected_users: field_12.unwrap_or_default(),
+                        subject: field_13.unwrap_or_default(),
+                        template_id: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarNotificationResponseDto",
+                    FIELDS,
+                    CalendarNotificationResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarNotificationResponseDtoChannel`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoChannel {
         #[serde(rename = "email")]
         Email,
@@ -3427,6 +6243,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDtoChannel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    "inApp" => Self::InApp,
+                    "sms" => Self::Sms,
+                    "whatsapp" => Self::Whatsapp,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoChannel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3471,17 +6305,7 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDtoNotificationType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoNotificationType {
         #[serde(rename = "booked")]
         Booked,
@@ -3499,6 +6323,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CalendarNotificationResponseDtoNotificationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "booked" => Self::Booked,
+                    "confirmation" => Self::Confirmation,
+                    "cancellation" => Self::Cancellation,
+                    "reminder" => Self::Reminder,
+                    "followup" => Self::Followup,
+                    "reschedule" => Self::Reschedule,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoNotificationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3548,17 +6393,7 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDtoReceiverType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoReceiverType {
         #[serde(rename = "contact")]
         Contact,
@@ -3576,6 +6411,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDtoReceiverType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "guest" => Self::Guest,
+                    "assignedUser" => Self::AssignedUser,
+                    "emails" => Self::Emails,
+                    "phoneNumbers" => Self::PhoneNumbers,
+                    "business" => Self::Business,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoReceiverType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3624,17 +6479,7 @@ pub mod types {
         }
     }
     ///Calendar Notification
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseType {
         #[serde(rename = "email")]
         Email,
@@ -3642,6 +6487,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3685,17 +6545,7 @@ pub mod types {
         }
     }
     ///Calendar Notification
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationType {
         #[serde(rename = "email")]
         Email,
@@ -3703,6 +6553,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarNotificationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarNotificationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3745,7 +6610,7 @@ pub mod types {
         }
     }
     ///`CalendarResourceByIdResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarResourceByIdResponseDto {
         ///Calendar IDs
         #[serde(
@@ -3800,18 +6665,121 @@ pub mod types {
             CalendarResourceByIdResponseDtoResourceType,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarResourceByIdResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "capacity",
+                "description",
+                "isActive",
+                "locationId",
+                "name",
+                "outOfService",
+                "quantity",
+                "resourceType",
+            ];
+            struct CalendarResourceByIdResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarResourceByIdResponseDtoVisitor {
+                type Value = CalendarResourceByIdResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarResourceByIdResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarResourceByIdResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarResourceByIdResponseDto {
+                        calendar_ids: field_0.unwrap_or_default(),
+                        capacity: field_1.unwrap_or_default(),
+                        description: field_2.unwrap_or_default(),
+                        is_active: field_3.unwrap_or_default(),
+                        location_id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        out_of_service: field_6.unwrap_or_default(),
+                        quantity: field_7.unwrap_or_default(),
+                        resource_type: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarResourceByIdResponseDto",
+                    FIELDS,
+                    CalendarResourceByIdResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarResourceByIdResponseDtoResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarResourceByIdResponseDtoResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -3821,6 +6789,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarResourceByIdResponseDtoResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarResourceByIdResponseDtoResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3861,7 +6845,7 @@ pub mod types {
         }
     }
     ///`CalendarResourceResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarResourceResponseDto {
         ///Capacity of the resource
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3909,18 +6893,112 @@ pub mod types {
             CalendarResourceResponseDtoResourceType,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarResourceResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "capacity",
+                "description",
+                "isActive",
+                "locationId",
+                "name",
+                "outOfService",
+                "quantity",
+                "resourceType",
+            ];
+            struct CalendarResourceResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarResourceResponseDtoVisitor {
+                type Value = CalendarResourceResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarResourceResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarResourceResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarResourceResponseDto {
+                        capacity: field_0.unwrap_or_default(),
+                        description: field_1.unwrap_or_default(),
+                        is_active: field_2.unwrap_or_default(),
+                        location_id: field_3.unwrap_or_default(),
+                        name: field_4.unwrap_or_default(),
+                        out_of_service: field_5.unwrap_or_default(),
+                        quantity: field_6.unwrap_or_default(),
+                        resource_type: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarResourceResponseDto",
+                    FIELDS,
+                    CalendarResourceResponseDtoVisitor,
+                )
+        }
+    }
     ///`CalendarResourceResponseDtoResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarResourceResponseDtoResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -3930,6 +7008,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarResourceResponseDtoResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarResourceResponseDtoResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3970,7 +7064,7 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CalendarUpdateDto {
         #[serde(
             rename = "alertEmail",
@@ -4280,6 +7374,450 @@ pub mod types {
         )]
         pub widget_type: CalendarUpdateDtoWidgetType,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "alertEmail",
+                "allowBookingAfter",
+                "allowBookingAfterUnit",
+                "allowBookingFor",
+                "allowBookingForUnit",
+                "allowCancellation",
+                "allowReschedule",
+                "appoinmentPerDay",
+                "appoinmentPerSlot",
+                "autoConfirm",
+                "availabilities",
+                "availabilityType",
+                "calendarCoverImage",
+                "consentLabel",
+                "description",
+                "enableRecurring",
+                "eventColor",
+                "eventTitle",
+                "eventType",
+                "formId",
+                "formSubmitRedirectURL",
+                "formSubmitThanksMessage",
+                "formSubmitType",
+                "googleInvitationEmails",
+                "groupId",
+                "guestType",
+                "isActive",
+                "isLivePaymentMode",
+                "locationConfigurations",
+                "lookBusyConfig",
+                "meetingLocation",
+                "name",
+                "notes",
+                "notifications",
+                "openHours",
+                "pixelId",
+                "preBuffer",
+                "preBufferUnit",
+                "recurring",
+                "shouldAssignContactToTeamMember",
+                "shouldSendAlertEmailsToAssignedMember",
+                "shouldSkipAssigningContactForExisting",
+                "slotBuffer",
+                "slotDuration",
+                "slotDurationUnit",
+                "slotInterval",
+                "slotIntervalUnit",
+                "slug",
+                "stickyContact",
+                "teamMembers",
+                "widgetSlug",
+                "widgetType",
+            ];
+            struct CalendarUpdateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CalendarUpdateDtoVisitor {
+                type Value = CalendarUpdateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarUpdateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarUpdateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    let mut field_38 = ::std::option::Option::None;
+                    let mut field_39 = ::std::option::Option::None;
+                    let mut field_40 = ::std::option::Option::None;
+                    let mut field_41 = ::std::option::Option::None;
+                    let mut field_42 = ::std::option::Option::None;
+                    let mut field_43 = ::std::option::Option::None;
+                    let mut field_44 = ::std::option::Option::None;
+                    let mut field_45 = ::std::option::Option::None;
+                    let mut field_46 = ::std::option::Option::None;
+                    let mut field_47 = ::std::option::Option::None;
+                    let mut field_48 = ::std::option::Option::None;
+                    let mut field_49 = ::std::option::Option::None;
+                    let mut field_50 = ::std::option::Option::None;
+                    let mut field_51 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(38usize) => {
+                                field_38 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(39usize) => {
+                                field_39 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(40usize) => {
+                                field_40 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(41usize) => {
+                                field_41 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(42usize) => {
+                                field_42 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(43usize) => {
+                                field_43 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(44usize) => {
+                                field_44 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(45usize) => {
+                                field_45 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(46usize) => {
+                                field_46 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(47usize) => {
+                                field_47 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(48usize) => {
+                                field_48 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(49usize) => {
+                                field_49 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(50usize) => {
+                                field_50 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(51usize) => {
+                                field_51 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarUpdateDto {
+                        alert_email: field_0.unwrap_or_default(),
+                        allow_booking_after: field_1.unwrap_or_default(),
+                        allow_booking_after_unit: field_2.unwrap_or_default(),
+                        allow_booking_for: field_3.unwrap_or_default(),
+                        allow_booking_for_unit: field_4.unwrap_or_default(),
+                        allow_cancellation: field_5.unwrap_or_default(),
+                        allow_reschedule: field_6.unwrap_or_default(),
+                        appoinment_per_day: field_7.unwrap_or_default(),
+                        appoinment_per_slot: field_8.unwrap_or_default(),
+                        auto_confirm: field_9.unwrap_or_default(),
+                        availabilities: field_10.unwrap_or_default(),
+                        availability_type: field_11.unwrap_or_default(),
+                        calendar_cover_image: field_12.unwrap_or_default(),
+                        consent_label: field_13.unwrap_or_default(),
+                        description: field_14.unwrap_or_default(),
+                        enable_recurring: field_15.unwrap_or_default(),
+                        event_color: field_16
+                            .unwrap_or_else(defaults::calendar_update_dto_event_color),
+                        event_title: field_17.unwrap_or_default(),
+                        event_type: field_18.unwrap_or_default(),
+                        form_id: field_19.unwrap_or_default(),
+                        form_submit_redirect_url: field_20.unwrap_or_default(),
+                        form_submit_thanks_message: field_21.unwrap_or_default(),
+                        form_submit_type: field_22
+                            .unwrap_or_else(
+                                defaults::calendar_update_dto_form_submit_type,
+                            ),
+                        google_invitation_emails: field_23.unwrap_or_default(),
+                        group_id: field_24.unwrap_or_default(),
+                        guest_type: field_25.unwrap_or_default(),
+                        is_active: field_26.unwrap_or_default(),
+                        is_live_payment_mode: field_27.unwrap_or_default(),
+                        location_configurations: field_28.unwrap_or_default(),
+                        look_busy_config: field_29.unwrap_or_default(),
+                        meeting_location: field_30.unwrap_or_default(),
+                        name: field_31.unwrap_or_default(),
+                        notes: field_32.unwrap_or_default(),
+                        notifications: field_33.unwrap_or_default(),
+                        open_hours: field_34.unwrap_or_default(),
+                        pixel_id: field_35.unwrap_or_default(),
+                        pre_buffer: field_36.unwrap_or_default(),
+                        pre_buffer_unit: field_37.unwrap_or_default(),
+                        recurring: field_38.unwrap_or_default(),
+                        should_assign_contact_to_team_member: field_39
+                            .unwrap_or_default(),
+                        should_send_alert_emails_to_assigned_member: field_40
+                            .unwrap_or_default(),
+                        should_skip_assigning_contact_for_existing: field_41
+                            .unwrap_or_default(),
+                        slot_buffer: field_42.unwrap_or_default(),
+                        slot_duration: field_43
+                            .unwrap_or_else(defaults::calendar_update_dto_slot_duration),
+                        slot_duration_unit: field_44.unwrap_or_default(),
+                        slot_interval: field_45
+                            .unwrap_or_else(defaults::calendar_update_dto_slot_interval),
+                        slot_interval_unit: field_46.unwrap_or_default(),
+                        slug: field_47.unwrap_or_default(),
+                        sticky_contact: field_48.unwrap_or_default(),
+                        team_members: field_49.unwrap_or_default(),
+                        widget_slug: field_50.unwrap_or_default(),
+                        widget_type: field_51
+                            .unwrap_or_else(defaults::calendar_update_dto_widget_type),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarUpdateDto",
+                    FIELDS,
+                    CalendarUpdateDtoVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for CalendarUpdateDto {
         fn default() -> Self {
             Self {
@@ -4344,17 +7882,7 @@ pub mod types {
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoAllowBookingAfterUnit {
         #[serde(rename = "hours")]
         Hours,
@@ -4370,6 +7898,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoAllowBookingAfterUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "hours" => Self::Hours,
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    "mins" => Self::Mins,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingAfterUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4416,17 +7963,7 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoAllowBookingForUnit {
         #[serde(rename = "days")]
         Days,
@@ -4438,6 +7975,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoAllowBookingForUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "days" => Self::Days,
+                    "weeks" => Self::Weeks,
+                    "months" => Self::Months,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingForUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4516,17 +8070,7 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoEventType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoEventType {
         #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
@@ -4536,6 +8080,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoEventType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RoundRobin_OptimizeForAvailability" => {
+                        Self::RoundRobinOptimizeForAvailability
+                    }
+                    "RoundRobin_OptimizeForEqualDistribution" => {
+                        Self::RoundRobinOptimizeForEqualDistribution
+                    }
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoEventType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4583,17 +8147,7 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoFormSubmitType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoFormSubmitType {
         #[serde(rename = "RedirectURL")]
         RedirectUrl,
@@ -4602,6 +8156,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoFormSubmitType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "RedirectURL" => Self::RedirectUrl,
+                    "ThankYouMessage" => Self::ThankYouMessage,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoFormSubmitType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4647,17 +8217,7 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoGuestType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoGuestType {
         #[serde(rename = "count_only")]
         CountOnly,
@@ -4667,6 +8227,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoGuestType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "count_only" => Self::CountOnly,
+                    "collect_detail" => Self::CollectDetail,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoGuestType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4706,17 +8282,7 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -4726,6 +8292,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4766,17 +8348,7 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoSlotDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -4786,6 +8358,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoSlotDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4826,17 +8414,7 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoSlotIntervalUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -4846,6 +8424,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoSlotIntervalUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotIntervalUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4886,17 +8480,7 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoWidgetType {
         #[serde(rename = "default")]
         Default,
@@ -4906,6 +8490,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoWidgetType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "default" => Self::Default,
+                    "classic" => Self::Classic,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoWidgetType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4950,14 +8550,61 @@ pub mod types {
         }
     }
     ///`CalendarsGetSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CalendarsGetSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendars: ::std::option::Option<::std::vec::Vec<CalendarDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CalendarsGetSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["calendars"];
+            struct CalendarsGetSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CalendarsGetSuccessfulResponseDtoVisitor {
+                type Value = CalendarsGetSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CalendarsGetSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CalendarsGetSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CalendarsGetSuccessfulResponseDto {
+                        calendars: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CalendarsGetSuccessfulResponseDto",
+                    FIELDS,
+                    CalendarsGetSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateBookingServiceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateBookingServiceDto {
         ///Add-ons
         #[serde(
@@ -4980,13 +8627,76 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub staff_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateBookingServiceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["addOns", "id", "position", "staffId"];
+            struct CreateBookingServiceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateBookingServiceDtoVisitor {
+                type Value = CreateBookingServiceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateBookingServiceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateBookingServiceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateBookingServiceDto {
+                        add_ons: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        position: field_2.unwrap_or_default(),
+                        staff_id: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateBookingServiceDto",
+                    FIELDS,
+                    CreateBookingServiceDtoVisitor,
+                )
+        }
+    }
     impl CreateBookingServiceDto {
         pub fn builder() -> builder::CreateBookingServiceDto {
             Default::default()
         }
     }
     ///`CreateCalendarNotificationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateCalendarNotificationDto {
         ///Additional email addresses to receive notifications.
         #[serde(
@@ -5071,23 +8781,166 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "additionalEmailIds",
+                "additionalPhoneNumbers",
+                "afterTime",
+                "beforeTime",
+                "body",
+                "channel",
+                "fromAddress",
+                "fromName",
+                "fromNumber",
+                "isActive",
+                "notificationType",
+                "receiverType",
+                "selectedUsers",
+                "subject",
+                "templateId",
+            ];
+            struct CreateCalendarNotificationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateCalendarNotificationDtoVisitor {
+                type Value = CreateCalendarNotificationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateCalendarNotificationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateCalendarNotificationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCalendarNotificationDto {
+                        additional_email_ids: field_0.unwrap_or_default(),
+                        additional_phone_numbers: field_1.unwrap_or_default(),
+                        after_time: field_2.unwrap_or_default(),
+                        before_time: field_3.unwrap_or_default(),
+                        body: field_4.unwrap_or_default(),
+                        channel: highlevel_runtime::lenient::required(
+                            field_5,
+                            "channel",
+                        )?,
+                        from_address: field_6.unwrap_or_default(),
+                        from_name: field_7.unwrap_or_default(),
+                        from_number: field_8.unwrap_or_default(),
+                        is_active: field_9
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        notification_type: highlevel_runtime::lenient::required(
+                            field_10,
+                            "notificationType",
+                        )?,
+                        receiver_type: highlevel_runtime::lenient::required(
+                            field_11,
+                            "receiverType",
+                        )?,
+                        selected_users: field_12.unwrap_or_default(),
+                        subject: field_13.unwrap_or_default(),
+                        template_id: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCalendarNotificationDto",
+                    FIELDS,
+                    CreateCalendarNotificationDtoVisitor,
+                )
+        }
+    }
     impl CreateCalendarNotificationDto {
         pub fn builder() -> builder::CreateCalendarNotificationDto {
             Default::default()
         }
     }
     ///Notification channel
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoChannel {
         #[serde(rename = "email")]
         Email,
@@ -5101,6 +8954,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDtoChannel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    "inApp" => Self::InApp,
+                    "sms" => Self::Sms,
+                    "whatsapp" => Self::Whatsapp,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoChannel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5145,17 +9016,7 @@ pub mod types {
         }
     }
     ///Notification type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoNotificationType {
         #[serde(rename = "booked")]
         Booked,
@@ -5173,6 +9034,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateCalendarNotificationDtoNotificationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "booked" => Self::Booked,
+                    "confirmation" => Self::Confirmation,
+                    "cancellation" => Self::Cancellation,
+                    "reminder" => Self::Reminder,
+                    "followup" => Self::Followup,
+                    "reschedule" => Self::Reschedule,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoNotificationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5222,17 +9104,7 @@ pub mod types {
         }
     }
     ///notification recipient type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoReceiverType {
         #[serde(rename = "contact")]
         Contact,
@@ -5250,6 +9122,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDtoReceiverType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "guest" => Self::Guest,
+                    "assignedUser" => Self::AssignedUser,
+                    "emails" => Self::Emails,
+                    "phoneNumbers" => Self::PhoneNumbers,
+                    "business" => Self::Business,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoReceiverType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5298,7 +9190,7 @@ pub mod types {
         }
     }
     ///`CreateCalendarResourceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateCalendarResourceDto {
         /**Service calendar IDs to be mapped with the resource.
 
@@ -5319,23 +9211,113 @@ One room can be mapped with multiple service calendars.*/
         ///Quantity of the equipment.
         pub quantity: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarResourceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "capacity",
+                "description",
+                "locationId",
+                "name",
+                "outOfService",
+                "quantity",
+            ];
+            struct CreateCalendarResourceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateCalendarResourceDtoVisitor {
+                type Value = CreateCalendarResourceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateCalendarResourceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateCalendarResourceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCalendarResourceDto {
+                        calendar_ids: highlevel_runtime::lenient::required(
+                            field_0,
+                            "calendarIds",
+                        )?,
+                        capacity: highlevel_runtime::lenient::required(
+                            field_1,
+                            "capacity",
+                        )?,
+                        description: highlevel_runtime::lenient::required(
+                            field_2,
+                            "description",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_3,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_4, "name")?,
+                        out_of_service: highlevel_runtime::lenient::required(
+                            field_5,
+                            "outOfService",
+                        )?,
+                        quantity: highlevel_runtime::lenient::required(
+                            field_6,
+                            "quantity",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCalendarResourceDto",
+                    FIELDS,
+                    CreateCalendarResourceDtoVisitor,
+                )
+        }
+    }
     impl CreateCalendarResourceDto {
         pub fn builder() -> builder::CreateCalendarResourceDto {
             Default::default()
         }
     }
     ///`CreateCalendarResourceResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarResourceResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -5345,6 +9327,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCalendarResourceResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCalendarResourceResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5385,12 +9383,65 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateEventCalendarScheduleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateEventCalendarScheduleDto {
         ///Schedule rules defining when the schedule is active
         pub rules: ::std::vec::Vec<ScheduleRuleDto>,
         ///Timezone for the schedule (IANA timezone identifier)
         pub timezone: CreateEventCalendarScheduleDtoTimezone,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateEventCalendarScheduleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["rules", "timezone"];
+            struct CreateEventCalendarScheduleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateEventCalendarScheduleDtoVisitor {
+                type Value = CreateEventCalendarScheduleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateEventCalendarScheduleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateEventCalendarScheduleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateEventCalendarScheduleDto {
+                        rules: highlevel_runtime::lenient::required(field_0, "rules")?,
+                        timezone: highlevel_runtime::lenient::required(
+                            field_1,
+                            "timezone",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateEventCalendarScheduleDto",
+                    FIELDS,
+                    CreateEventCalendarScheduleDtoVisitor,
+                )
+        }
     }
     impl CreateEventCalendarScheduleDto {
         pub fn builder() -> builder::CreateEventCalendarScheduleDto {
@@ -5456,7 +9507,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateOrUpdateServiceBookingResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateOrUpdateServiceBookingResponseDto {
         ///Booking ID
         #[serde(
@@ -5555,8 +9606,181 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateOrUpdateServiceBookingResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "bookingId",
+                "contactId",
+                "createdBy",
+                "dateAdded",
+                "dateUpdated",
+                "deleted",
+                "endTime",
+                "locationId",
+                "meetingLocation",
+                "messages",
+                "serviceLocationId",
+                "services",
+                "startTime",
+                "status",
+                "timezone",
+                "title",
+            ];
+            struct CreateOrUpdateServiceBookingResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateOrUpdateServiceBookingResponseDtoVisitor {
+                type Value = CreateOrUpdateServiceBookingResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateOrUpdateServiceBookingResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateOrUpdateServiceBookingResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateOrUpdateServiceBookingResponseDto {
+                        booking_id: field_0.unwrap_or_default(),
+                        contact_id: field_1.unwrap_or_default(),
+                        created_by: field_2.unwrap_or_default(),
+                        date_added: field_3.unwrap_or_default(),
+                        date_updated: field_4.unwrap_or_default(),
+                        deleted: field_5.unwrap_or_default(),
+                        end_time: field_6.unwrap_or_default(),
+                        location_id: field_7.unwrap_or_default(),
+                        meeting_location: field_8.unwrap_or_default(),
+                        messages: field_9.unwrap_or_default(),
+                        service_location_id: field_10.unwrap_or_default(),
+                        services: field_11.unwrap_or_default(),
+                        start_time: field_12.unwrap_or_default(),
+                        status: field_13.unwrap_or_default(),
+                        timezone: field_14.unwrap_or_default(),
+                        title: field_15.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateOrUpdateServiceBookingResponseDto",
+                    FIELDS,
+                    CreateOrUpdateServiceBookingResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreatePublicServiceBookingDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreatePublicServiceBookingDto {
         ///Contact ID
         #[serde(rename = "contactId")]
@@ -5597,23 +9821,140 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreatePublicServiceBookingDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "contactId",
+                "endTime",
+                "locationId",
+                "meetingLocation",
+                "serviceLocationId",
+                "services",
+                "startTime",
+                "status",
+                "timezone",
+                "title",
+            ];
+            struct CreatePublicServiceBookingDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreatePublicServiceBookingDtoVisitor {
+                type Value = CreatePublicServiceBookingDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreatePublicServiceBookingDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreatePublicServiceBookingDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreatePublicServiceBookingDto {
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "contactId",
+                        )?,
+                        end_time: highlevel_runtime::lenient::required(
+                            field_1,
+                            "endTime",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        meeting_location: field_3.unwrap_or_default(),
+                        service_location_id: field_4.unwrap_or_default(),
+                        services: highlevel_runtime::lenient::required(
+                            field_5,
+                            "services",
+                        )?,
+                        start_time: highlevel_runtime::lenient::required(
+                            field_6,
+                            "startTime",
+                        )?,
+                        status: field_7.unwrap_or_default(),
+                        timezone: highlevel_runtime::lenient::required(
+                            field_8,
+                            "timezone",
+                        )?,
+                        title: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreatePublicServiceBookingDto",
+                    FIELDS,
+                    CreatePublicServiceBookingDtoVisitor,
+                )
+        }
+    }
     impl CreatePublicServiceBookingDto {
         pub fn builder() -> builder::CreatePublicServiceBookingDto {
             Default::default()
         }
     }
     ///Status. (If not provided, the status configured in Service Global Settings will be used.)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreatePublicServiceBookingDtoStatus {
         #[serde(rename = "confirmed")]
         Confirmed,
@@ -5623,6 +9964,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreatePublicServiceBookingDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "confirmed" => Self::Confirmed,
+                    "new" => Self::New,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreatePublicServiceBookingDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5663,7 +10020,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateScheduleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateScheduleDto {
         ///Calendar IDs associated with the schedule
         #[serde(
@@ -5685,6 +10042,88 @@ One room can be mapped with multiple service calendars.*/
         ///User ID associated with the schedule
         #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateScheduleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "locationId",
+                "name",
+                "rules",
+                "timezone",
+                "userId",
+            ];
+            struct CreateScheduleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateScheduleDtoVisitor {
+                type Value = CreateScheduleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateScheduleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateScheduleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateScheduleDto {
+                        calendar_ids: field_0.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_2, "name")?,
+                        rules: field_3.unwrap_or_default(),
+                        timezone: highlevel_runtime::lenient::required(
+                            field_4,
+                            "timezone",
+                        )?,
+                        user_id: highlevel_runtime::lenient::required(field_5, "userId")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateScheduleDto",
+                    FIELDS,
+                    CreateScheduleDtoVisitor,
+                )
+        }
     }
     impl CreateScheduleDto {
         pub fn builder() -> builder::CreateScheduleDto {
@@ -5748,7 +10187,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateServiceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateServiceDto {
         ///Service cover image URL
         #[serde(
@@ -5850,23 +10289,186 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub variations: ::std::vec::Vec<CreateServiceVariationDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateServiceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "coverImage",
+                "description",
+                "eventColor",
+                "formId",
+                "isPrivate",
+                "locationId",
+                "name",
+                "payment",
+                "postBuffer",
+                "postBufferUnit",
+                "preBuffer",
+                "preBufferUnit",
+                "serviceCategoryId",
+                "serviceDuration",
+                "serviceDurationUnit",
+                "slug",
+                "staff",
+                "variations",
+            ];
+            struct CreateServiceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateServiceDtoVisitor {
+                type Value = CreateServiceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateServiceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateServiceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateServiceDto {
+                        cover_image: field_0.unwrap_or_default(),
+                        description: field_1.unwrap_or_default(),
+                        event_color: field_2.unwrap_or_default(),
+                        form_id: field_3.unwrap_or_default(),
+                        is_private: field_4.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_5,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_6, "name")?,
+                        payment: field_7.unwrap_or_default(),
+                        post_buffer: field_8.unwrap_or_default(),
+                        post_buffer_unit: field_9.unwrap_or_default(),
+                        pre_buffer: field_10.unwrap_or_default(),
+                        pre_buffer_unit: field_11.unwrap_or_default(),
+                        service_category_id: field_12.unwrap_or_default(),
+                        service_duration: field_13.unwrap_or_default(),
+                        service_duration_unit: field_14.unwrap_or_default(),
+                        slug: highlevel_runtime::lenient::required(field_15, "slug")?,
+                        staff: highlevel_runtime::lenient::required(field_16, "staff")?,
+                        variations: field_17.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CreateServiceDto", FIELDS, CreateServiceDtoVisitor)
+        }
+    }
     impl CreateServiceDto {
         pub fn builder() -> builder::CreateServiceDto {
             Default::default()
         }
     }
     ///Post-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceDtoPostBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -5876,6 +10478,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateServiceDtoPostBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateServiceDtoPostBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5916,17 +10534,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -5936,6 +10544,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateServiceDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateServiceDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5976,17 +10600,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceDtoServiceDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -5996,6 +10610,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateServiceDtoServiceDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateServiceDtoServiceDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6036,7 +10666,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateServiceLocationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateServiceLocationDto {
         ///Use a full street address when locationType is offline. Use a user-facing label when locationType is ask_booker.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6068,23 +10698,106 @@ One room can be mapped with multiple service calendars.*/
         ///URL-friendly slug identifier
         pub slug: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateServiceLocationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "coverImage",
+                "locationId",
+                "locationType",
+                "name",
+                "phone",
+                "slug",
+            ];
+            struct CreateServiceLocationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateServiceLocationDtoVisitor {
+                type Value = CreateServiceLocationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateServiceLocationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateServiceLocationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateServiceLocationDto {
+                        address: field_0.unwrap_or_default(),
+                        cover_image: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        location_type: field_3.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_4, "name")?,
+                        phone: field_5.unwrap_or_default(),
+                        slug: highlevel_runtime::lenient::required(field_6, "slug")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateServiceLocationDto",
+                    FIELDS,
+                    CreateServiceLocationDtoVisitor,
+                )
+        }
+    }
     impl CreateServiceLocationDto {
         pub fn builder() -> builder::CreateServiceLocationDto {
             Default::default()
         }
     }
     ///Location type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceLocationDtoLocationType {
         #[serde(rename = "offline")]
         Offline,
@@ -6094,6 +10807,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateServiceLocationDtoLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "offline" => Self::Offline,
+                    "ask_booker" => Self::AskBooker,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateServiceLocationDtoLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6134,7 +10863,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateServiceVariationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateServiceVariationDto {
         ///Variation name
         pub name: ::std::string::String,
@@ -6191,23 +10920,115 @@ One room can be mapped with multiple service calendars.*/
             CreateServiceVariationDtoServiceDurationUnit,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateServiceVariationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "name",
+                "payment",
+                "postBuffer",
+                "postBufferUnit",
+                "preBuffer",
+                "preBufferUnit",
+                "serviceDuration",
+                "serviceDurationUnit",
+            ];
+            struct CreateServiceVariationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateServiceVariationDtoVisitor {
+                type Value = CreateServiceVariationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateServiceVariationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateServiceVariationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateServiceVariationDto {
+                        name: highlevel_runtime::lenient::required(field_0, "name")?,
+                        payment: field_1.unwrap_or_default(),
+                        post_buffer: field_2.unwrap_or_default(),
+                        post_buffer_unit: field_3.unwrap_or_default(),
+                        pre_buffer: field_4.unwrap_or_default(),
+                        pre_buffer_unit: field_5.unwrap_or_default(),
+                        service_duration: field_6.unwrap_or_default(),
+                        service_duration_unit: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateServiceVariationDto",
+                    FIELDS,
+                    CreateServiceVariationDtoVisitor,
+                )
+        }
+    }
     impl CreateServiceVariationDto {
         pub fn builder() -> builder::CreateServiceVariationDto {
             Default::default()
         }
     }
     ///Post-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceVariationDtoPostBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -6217,6 +11038,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateServiceVariationDtoPostBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateServiceVariationDtoPostBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6257,17 +11094,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceVariationDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -6277,6 +11104,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateServiceVariationDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateServiceVariationDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6317,17 +11160,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceVariationDtoServiceDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -6337,6 +11170,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateServiceVariationDtoServiceDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateServiceVariationDtoServiceDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6377,7 +11227,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreatedOrUpdatedBy`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreatedOrUpdatedBy {
         ///The source of the appointment
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6390,6 +11240,59 @@ One room can be mapped with multiple service calendars.*/
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreatedOrUpdatedBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["source", "userId"];
+            struct CreatedOrUpdatedByVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreatedOrUpdatedByVisitor {
+                type Value = CreatedOrUpdatedBy;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreatedOrUpdatedBy)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreatedOrUpdatedBy, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreatedOrUpdatedBy {
+                        source: field_0.unwrap_or_default(),
+                        user_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreatedOrUpdatedBy",
+                    FIELDS,
+                    CreatedOrUpdatedByVisitor,
+                )
+        }
     }
     ///`DeleteAppointmentSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -6421,17 +11324,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`DeleteCalendarResourceResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteCalendarResourceResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -6441,6 +11334,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCalendarResourceResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for DeleteCalendarResourceResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6481,29 +11390,169 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`DeleteEventSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteEventSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteEventSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeeded"];
+            struct DeleteEventSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteEventSuccessfulResponseDtoVisitor {
+                type Value = DeleteEventSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteEventSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteEventSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteEventSuccessfulResponseDto {
+                        succeeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteEventSuccessfulResponseDto",
+                    FIELDS,
+                    DeleteEventSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteNoteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteNoteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteNoteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct DeleteNoteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteNoteSuccessfulResponseDtoVisitor {
+                type Value = DeleteNoteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteNoteSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteNoteSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteNoteSuccessfulResponseDto {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteNoteSuccessfulResponseDto",
+                    FIELDS,
+                    DeleteNoteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteScheduleResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteScheduleResponse {
         ///Whether the deletion was successful
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteScheduleResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct DeleteScheduleResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DeleteScheduleResponseVisitor {
+                type Value = DeleteScheduleResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteScheduleResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteScheduleResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteScheduleResponse {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteScheduleResponse",
+                    FIELDS,
+                    DeleteScheduleResponseVisitor,
+                )
+        }
+    }
     ///`DeleteServiceBookingResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteServiceBookingResponseDto {
         ///Response message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6514,8 +11563,62 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteServiceBookingResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "success"];
+            struct DeleteServiceBookingResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteServiceBookingResponseDtoVisitor {
+                type Value = DeleteServiceBookingResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteServiceBookingResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteServiceBookingResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteServiceBookingResponseDto {
+                        message: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteServiceBookingResponseDto",
+                    FIELDS,
+                    DeleteServiceBookingResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteServiceLocationResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteServiceLocationResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6526,8 +11629,62 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteServiceLocationResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "success"];
+            struct DeleteServiceLocationResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteServiceLocationResponseDtoVisitor {
+                type Value = DeleteServiceLocationResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteServiceLocationResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteServiceLocationResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteServiceLocationResponseDto {
+                        message: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteServiceLocationResponseDto",
+                    FIELDS,
+                    DeleteServiceLocationResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteServiceResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteServiceResponseDto {
         ///Success message
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6538,8 +11695,61 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteServiceResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "success"];
+            struct DeleteServiceResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DeleteServiceResponseDtoVisitor {
+                type Value = DeleteServiceResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteServiceResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteServiceResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteServiceResponseDto {
+                        message: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteServiceResponseDto",
+                    FIELDS,
+                    DeleteServiceResponseDtoVisitor,
+                )
+        }
+    }
     ///`EventCalendarScheduleResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct EventCalendarScheduleResponseDto {
         ///Calendar ID associated with the schedule
         #[serde(
@@ -6571,26 +11781,144 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for EventCalendarScheduleResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarId",
+                "dateAdded",
+                "dateUpdated",
+                "rules",
+                "timezone",
+            ];
+            struct EventCalendarScheduleResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for EventCalendarScheduleResponseDtoVisitor {
+                type Value = EventCalendarScheduleResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (EventCalendarScheduleResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<EventCalendarScheduleResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(EventCalendarScheduleResponseDto {
+                        calendar_id: field_0.unwrap_or_default(),
+                        date_added: field_1.unwrap_or_default(),
+                        date_updated: field_2.unwrap_or_default(),
+                        rules: field_3.unwrap_or_default(),
+                        timezone: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "EventCalendarScheduleResponseDto",
+                    FIELDS,
+                    EventCalendarScheduleResponseDtoVisitor,
+                )
+        }
+    }
     ///`EventCalendarScheduleWrapperDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct EventCalendarScheduleWrapperDto {
         ///The event calendar schedule
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<EventCalendarScheduleResponseDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for EventCalendarScheduleWrapperDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["schedule"];
+            struct EventCalendarScheduleWrapperDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for EventCalendarScheduleWrapperDtoVisitor {
+                type Value = EventCalendarScheduleWrapperDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (EventCalendarScheduleWrapperDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<EventCalendarScheduleWrapperDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(EventCalendarScheduleWrapperDto {
+                        schedule: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "EventCalendarScheduleWrapperDto",
+                    FIELDS,
+                    EventCalendarScheduleWrapperDtoVisitor,
+                )
+        }
+    }
     ///`FetchCalendarResourcesResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FetchCalendarResourcesResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -6600,6 +11928,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for FetchCalendarResourcesResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for FetchCalendarResourcesResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6640,39 +11984,177 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GetAllSchedulesResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetAllSchedulesResponseDto {
         ///Array of schedules
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedules: ::std::option::Option<::std::vec::Vec<ScheduleObjectResponseDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetAllSchedulesResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["schedules"];
+            struct GetAllSchedulesResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetAllSchedulesResponseDtoVisitor {
+                type Value = GetAllSchedulesResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetAllSchedulesResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetAllSchedulesResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetAllSchedulesResponseDto {
+                        schedules: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetAllSchedulesResponseDto",
+                    FIELDS,
+                    GetAllSchedulesResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetCalendarEventSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCalendarEventSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event: ::std::option::Option<CalendarEventDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCalendarEventSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["event"];
+            struct GetCalendarEventSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCalendarEventSuccessfulResponseDtoVisitor {
+                type Value = GetCalendarEventSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetCalendarEventSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetCalendarEventSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCalendarEventSuccessfulResponseDto {
+                        event: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCalendarEventSuccessfulResponseDto",
+                    FIELDS,
+                    GetCalendarEventSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetCalendarEventsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCalendarEventsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub events: ::std::option::Option<::std::vec::Vec<CalendarEventDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCalendarEventsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["events"];
+            struct GetCalendarEventsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCalendarEventsSuccessfulResponseDtoVisitor {
+                type Value = GetCalendarEventsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetCalendarEventsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetCalendarEventsSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCalendarEventsSuccessfulResponseDto {
+                        events: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCalendarEventsSuccessfulResponseDto",
+                    FIELDS,
+                    GetCalendarEventsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetCalendarResourceResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCalendarResourceResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -6682,6 +12164,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetCalendarResourceResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetCalendarResourceResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6722,14 +12220,67 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GetCreateUpdateNoteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCreateUpdateNoteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub note: ::std::option::Option<GetNoteSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCreateUpdateNoteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["note"];
+            struct GetCreateUpdateNoteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCreateUpdateNoteSuccessfulResponseDtoVisitor {
+                type Value = GetCreateUpdateNoteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (GetCreateUpdateNoteSuccessfulResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetCreateUpdateNoteSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCreateUpdateNoteSuccessfulResponseDto {
+                        note: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCreateUpdateNoteSuccessfulResponseDto",
+                    FIELDS,
+                    GetCreateUpdateNoteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetNoteSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNoteSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -6762,8 +12313,92 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetNoteSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "body",
+                "contactId",
+                "createdBy",
+                "dateAdded",
+                "id",
+                "userId",
+            ];
+            struct GetNoteSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetNoteSchemaVisitor {
+                type Value = GetNoteSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetNoteSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetNoteSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetNoteSchema {
+                        body: field_0.unwrap_or_default(),
+                        contact_id: field_1.unwrap_or_default(),
+                        created_by: field_2.unwrap_or_default(),
+                        date_added: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        user_id: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GetNoteSchema", FIELDS, GetNoteSchemaVisitor)
+        }
+    }
     ///`GetNotesListSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetNotesListSuccessfulResponseDto {
         #[serde(
             rename = "hasMore",
@@ -6775,8 +12410,62 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::vec::Vec<GetNoteSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetNotesListSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["hasMore", "notes"];
+            struct GetNotesListSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetNotesListSuccessfulResponseDtoVisitor {
+                type Value = GetNotesListSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetNotesListSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetNotesListSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetNotesListSuccessfulResponseDto {
+                        has_more: field_0.unwrap_or_default(),
+                        notes: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetNotesListSuccessfulResponseDto",
+                    FIELDS,
+                    GetNotesListSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GroupCreateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GroupCreateDto {
         pub description: ::std::string::String,
         #[serde(
@@ -6790,20 +12479,141 @@ One room can be mapped with multiple service calendars.*/
         pub name: ::std::string::String,
         pub slug: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for GroupCreateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "description",
+                "isActive",
+                "locationId",
+                "name",
+                "slug",
+            ];
+            struct GroupCreateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupCreateDtoVisitor {
+                type Value = GroupCreateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupCreateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupCreateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupCreateDto {
+                        description: highlevel_runtime::lenient::required(
+                            field_0,
+                            "description",
+                        )?,
+                        is_active: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                        slug: highlevel_runtime::lenient::required(field_4, "slug")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GroupCreateDto", FIELDS, GroupCreateDtoVisitor)
+        }
+    }
     impl GroupCreateDto {
         pub fn builder() -> builder::GroupCreateDto {
             Default::default()
         }
     }
     ///`GroupCreateSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GroupCreateSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group: ::std::option::Option<GroupDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GroupCreateSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["group"];
+            struct GroupCreateSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GroupCreateSuccessfulResponseDtoVisitor {
+                type Value = GroupCreateSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupCreateSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupCreateSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupCreateSuccessfulResponseDto {
+                        group: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GroupCreateSuccessfulResponseDto",
+                    FIELDS,
+                    GroupCreateSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GroupDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GroupDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -6830,12 +12640,142 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GroupDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "description",
+                "id",
+                "isActive",
+                "locationId",
+                "name",
+                "slug",
+            ];
+            struct GroupDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupDtoVisitor {
+                type Value = GroupDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupDto {
+                        description: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        is_active: field_2.unwrap_or_default(),
+                        location_id: field_3.unwrap_or_default(),
+                        name: field_4.unwrap_or_default(),
+                        slug: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("GroupDto", FIELDS, GroupDtoVisitor)
+        }
+    }
     ///`GroupStatusUpdateParams`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GroupStatusUpdateParams {
         ///Is Active?
         #[serde(rename = "isActive")]
         pub is_active: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for GroupStatusUpdateParams {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["isActive"];
+            struct GroupStatusUpdateParamsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupStatusUpdateParamsVisitor {
+                type Value = GroupStatusUpdateParams;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupStatusUpdateParams)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupStatusUpdateParams, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupStatusUpdateParams {
+                        is_active: highlevel_runtime::lenient::required(
+                            field_0,
+                            "isActive",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GroupStatusUpdateParams",
+                    FIELDS,
+                    GroupStatusUpdateParamsVisitor,
+                )
+        }
     }
     impl GroupStatusUpdateParams {
         pub fn builder() -> builder::GroupStatusUpdateParams {
@@ -6843,19 +12783,118 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GroupSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GroupSuccessfulResponseDto {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GroupSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct GroupSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupSuccessfulResponseDtoVisitor {
+                type Value = GroupSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupSuccessfulResponseDto {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GroupSuccessfulResponseDto",
+                    FIELDS,
+                    GroupSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GroupUpdateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GroupUpdateDto {
         pub description: ::std::string::String,
         pub name: ::std::string::String,
         pub slug: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for GroupUpdateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["description", "name", "slug"];
+            struct GroupUpdateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GroupUpdateDtoVisitor {
+                type Value = GroupUpdateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GroupUpdateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GroupUpdateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GroupUpdateDto {
+                        description: highlevel_runtime::lenient::required(
+                            field_0,
+                            "description",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_1, "name")?,
+                        slug: highlevel_runtime::lenient::required(field_2, "slug")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("GroupUpdateDto", FIELDS, GroupUpdateDtoVisitor)
+        }
     }
     impl GroupUpdateDto {
         pub fn builder() -> builder::GroupUpdateDto {
@@ -6863,7 +12902,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`Hour`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct Hour {
         #[serde(rename = "closeHour")]
         pub close_hour: f64,
@@ -6874,13 +12913,84 @@ One room can be mapped with multiple service calendars.*/
         #[serde(rename = "openMinute")]
         pub open_minute: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for Hour {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "closeHour",
+                "closeMinute",
+                "openHour",
+                "openMinute",
+            ];
+            struct HourVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for HourVisitor {
+                type Value = Hour;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (Hour)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<Hour, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(Hour {
+                        close_hour: highlevel_runtime::lenient::required(
+                            field_0,
+                            "closeHour",
+                        )?,
+                        close_minute: highlevel_runtime::lenient::required(
+                            field_1,
+                            "closeMinute",
+                        )?,
+                        open_hour: highlevel_runtime::lenient::required(
+                            field_2,
+                            "openHour",
+                        )?,
+                        open_minute: highlevel_runtime::lenient::required(
+                            field_3,
+                            "openMinute",
+                        )?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("Hour", FIELDS, HourVisitor)
+        }
+    }
     impl Hour {
         pub fn builder() -> builder::Hour {
             Default::default()
         }
     }
     ///`HourResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct HourResponse {
         #[serde(
             rename = "closeHour",
@@ -6907,8 +13017,75 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_minute: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for HourResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "closeHour",
+                "closeMinute",
+                "openHour",
+                "openMinute",
+            ];
+            struct HourResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for HourResponseVisitor {
+                type Value = HourResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (HourResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<HourResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(HourResponse {
+                        close_hour: field_0.unwrap_or_default(),
+                        close_minute: field_1.unwrap_or_default(),
+                        open_hour: field_2.unwrap_or_default(),
+                        open_minute: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("HourResponse", FIELDS, HourResponseVisitor)
+        }
+    }
     ///`LocationConfiguration`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LocationConfiguration {
         ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
         pub kind: LocationConfigurationKind,
@@ -6917,23 +13094,64 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationConfiguration {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["kind", "location"];
+            struct LocationConfigurationVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LocationConfigurationVisitor {
+                type Value = LocationConfiguration;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocationConfiguration)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocationConfiguration, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationConfiguration {
+                        kind: highlevel_runtime::lenient::required(field_0, "kind")?,
+                        location: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationConfiguration",
+                    FIELDS,
+                    LocationConfigurationVisitor,
+                )
+        }
+    }
     impl LocationConfiguration {
         pub fn builder() -> builder::LocationConfiguration {
             Default::default()
         }
     }
     ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LocationConfigurationKind {
         #[serde(rename = "custom")]
         Custom,
@@ -6955,6 +13173,28 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LocationConfigurationKind {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom_conference" => Self::ZoomConference,
+                    "google_conference" => Self::GoogleConference,
+                    "inbound_call" => Self::InboundCall,
+                    "outbound_call" => Self::OutboundCall,
+                    "physical" => Self::Physical,
+                    "booker" => Self::Booker,
+                    "ms_teams_conference" => Self::MsTeamsConference,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LocationConfigurationKind {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7006,7 +13246,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`LocationConfigurationResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationConfigurationResponse {
         ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7024,18 +13264,69 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationConfigurationResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["kind", "location", "meetingId"];
+            struct LocationConfigurationResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LocationConfigurationResponseVisitor {
+                type Value = LocationConfigurationResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocationConfigurationResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocationConfigurationResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationConfigurationResponse {
+                        kind: field_0.unwrap_or_default(),
+                        location: field_1.unwrap_or_default(),
+                        meeting_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationConfigurationResponse",
+                    FIELDS,
+                    LocationConfigurationResponseVisitor,
+                )
+        }
+    }
     ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LocationConfigurationResponseKind {
         #[serde(rename = "custom")]
         Custom,
@@ -7057,6 +13348,28 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for LocationConfigurationResponseKind {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom_conference" => Self::ZoomConference,
+                    "google_conference" => Self::GoogleConference,
+                    "inbound_call" => Self::InboundCall,
+                    "outbound_call" => Self::OutboundCall,
+                    "physical" => Self::Physical,
+                    "booker" => Self::Booker,
+                    "ms_teams_conference" => Self::MsTeamsConference,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for LocationConfigurationResponseKind {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7109,7 +13422,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`LookBusyConfiguration`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct LookBusyConfiguration {
         ///Apply Look Busy
         pub enabled: bool,
@@ -7117,13 +13430,68 @@ One room can be mapped with multiple service calendars.*/
         #[serde(rename = "LookBusyPercentage")]
         pub look_busy_percentage: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for LookBusyConfiguration {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["enabled", "LookBusyPercentage"];
+            struct LookBusyConfigurationVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LookBusyConfigurationVisitor {
+                type Value = LookBusyConfiguration;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LookBusyConfiguration)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LookBusyConfiguration, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LookBusyConfiguration {
+                        enabled: highlevel_runtime::lenient::required(
+                            field_0,
+                            "enabled",
+                        )?,
+                        look_busy_percentage: highlevel_runtime::lenient::required(
+                            field_1,
+                            "LookBusyPercentage",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LookBusyConfiguration",
+                    FIELDS,
+                    LookBusyConfigurationVisitor,
+                )
+        }
+    }
     impl LookBusyConfiguration {
         pub fn builder() -> builder::LookBusyConfiguration {
             Default::default()
         }
     }
     ///`LookBusyConfigurationResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LookBusyConfigurationResponse {
         ///Apply Look Busy
         #[serde(default)]
@@ -7136,8 +13504,60 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_percentage: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LookBusyConfigurationResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["enabled", "LookBusyPercentage"];
+            struct LookBusyConfigurationResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LookBusyConfigurationResponseVisitor {
+                type Value = LookBusyConfigurationResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LookBusyConfigurationResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LookBusyConfigurationResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LookBusyConfigurationResponse {
+                        enabled: field_0.unwrap_or_default(),
+                        look_busy_percentage: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LookBusyConfigurationResponse",
+                    FIELDS,
+                    LookBusyConfigurationResponseVisitor,
+                )
+        }
+    }
     ///`NoteCreatedBySchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct NoteCreatedBySchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -7146,8 +13566,61 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for NoteCreatedBySchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "name"];
+            struct NoteCreatedBySchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for NoteCreatedBySchemaVisitor {
+                type Value = NoteCreatedBySchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NoteCreatedBySchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NoteCreatedBySchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NoteCreatedBySchema {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "NoteCreatedBySchema",
+                    FIELDS,
+                    NoteCreatedBySchemaVisitor,
+                )
+        }
+    }
     ///`NotesDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct NotesDto {
         ///Note body
         pub body: NotesDtoBody,
@@ -7157,6 +13630,52 @@ One room can be mapped with multiple service calendars.*/
         )]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for NotesDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["body", "userId"];
+            struct NotesDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for NotesDtoVisitor {
+                type Value = NotesDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NotesDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NotesDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NotesDto {
+                        body: highlevel_runtime::lenient::required(field_0, "body")?,
+                        user_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("NotesDto", FIELDS, NotesDtoVisitor)
+        }
     }
     impl NotesDto {
         pub fn builder() -> builder::NotesDto {
@@ -7218,11 +13737,58 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`OpenHour`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OpenHour {
         #[serde(rename = "daysOfTheWeek")]
         pub days_of_the_week: ::std::vec::Vec<f64>,
         pub hours: ::std::vec::Vec<Hour>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OpenHour {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["daysOfTheWeek", "hours"];
+            struct OpenHourVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for OpenHourVisitor {
+                type Value = OpenHour;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (OpenHour)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<OpenHour, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(OpenHour {
+                        days_of_the_week: highlevel_runtime::lenient::required(
+                            field_0,
+                            "daysOfTheWeek",
+                        )?,
+                        hours: highlevel_runtime::lenient::required(field_1, "hours")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("OpenHour", FIELDS, OpenHourVisitor)
+        }
     }
     impl OpenHour {
         pub fn builder() -> builder::OpenHour {
@@ -7230,7 +13796,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`OpenHourResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct OpenHourResponse {
         #[serde(
             rename = "daysOfTheWeek",
@@ -7242,8 +13808,57 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for OpenHourResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["daysOfTheWeek", "hours"];
+            struct OpenHourResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for OpenHourResponseVisitor {
+                type Value = OpenHourResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (OpenHourResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<OpenHourResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(OpenHourResponse {
+                        days_of_the_week: field_0.unwrap_or_default(),
+                        hours: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("OpenHourResponse", FIELDS, OpenHourResponseVisitor)
+        }
+    }
     ///`PaymentDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct PaymentDto {
         ///Service price
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7261,23 +13876,68 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deposit_type: ::std::option::Option<PaymentDtoDepositType>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PaymentDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["amount", "deposit", "depositType"];
+            struct PaymentDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PaymentDtoVisitor {
+                type Value = PaymentDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PaymentDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PaymentDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PaymentDto {
+                        amount: field_0.unwrap_or_default(),
+                        deposit: field_1.unwrap_or_default(),
+                        deposit_type: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("PaymentDto", FIELDS, PaymentDtoVisitor)
+        }
+    }
     impl PaymentDto {
         pub fn builder() -> builder::PaymentDto {
             Default::default()
         }
     }
     ///Deposit type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PaymentDtoDepositType {
         #[serde(rename = "percentage")]
         Percentage,
@@ -7287,6 +13947,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for PaymentDtoDepositType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "percentage" => Self::Percentage,
+                    "amount" => Self::Amount,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for PaymentDtoDepositType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7326,7 +14002,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`PaymentDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct PaymentDtoResponse {
         ///Service price
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7344,18 +14020,68 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deposit_type: ::std::option::Option<PaymentDtoResponseDepositType>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PaymentDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["amount", "deposit", "depositType"];
+            struct PaymentDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PaymentDtoResponseVisitor {
+                type Value = PaymentDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PaymentDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PaymentDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PaymentDtoResponse {
+                        amount: field_0.unwrap_or_default(),
+                        deposit: field_1.unwrap_or_default(),
+                        deposit_type: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PaymentDtoResponse",
+                    FIELDS,
+                    PaymentDtoResponseVisitor,
+                )
+        }
+    }
     ///Deposit type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PaymentDtoResponseDepositType {
         #[serde(rename = "percentage")]
         Percentage,
@@ -7365,6 +14091,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for PaymentDtoResponseDepositType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "percentage" => Self::Percentage,
+                    "amount" => Self::Amount,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for PaymentDtoResponseDepositType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7405,7 +14147,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`Recurring`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct Recurring {
         ///This setting contols what to do incase a recurring slot is unavailable
         #[serde(
@@ -7431,23 +14173,80 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringFreq>,
     }
+    impl<'de> ::serde::Deserialize<'de> for Recurring {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "bookingOption",
+                "bookingOverlapDefaultStatus",
+                "count",
+                "freq",
+            ];
+            struct RecurringVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RecurringVisitor {
+                type Value = Recurring;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (Recurring)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<Recurring, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(Recurring {
+                        booking_option: field_0.unwrap_or_default(),
+                        booking_overlap_default_status: field_1.unwrap_or_default(),
+                        count: field_2.unwrap_or_default(),
+                        freq: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("Recurring", FIELDS, RecurringVisitor)
+        }
+    }
     impl Recurring {
         pub fn builder() -> builder::Recurring {
             Default::default()
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringBookingOption {
         #[serde(rename = "skip")]
         Skip,
@@ -7459,6 +14258,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringBookingOption {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "skip" => Self::Skip,
+                    "continue" => Self::Continue,
+                    "book_next" => Self::BookNext,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringBookingOption {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7500,17 +14316,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringBookingOverlapDefaultStatus {
         #[serde(rename = "confirmed")]
         Confirmed,
@@ -7520,6 +14326,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringBookingOverlapDefaultStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "confirmed" => Self::Confirmed,
+                    "new" => Self::New,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringBookingOverlapDefaultStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7560,17 +14382,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringFreq`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringFreq {
         #[serde(rename = "DAILY")]
         Daily,
@@ -7582,6 +14394,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringFreq {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DAILY" => Self::Daily,
+                    "WEEKLY" => Self::Weekly,
+                    "MONTHLY" => Self::Monthly,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringFreq {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7623,7 +14452,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RecurringResponse {
         ///This setting contols what to do incase a recurring slot is unavailable
         #[serde(
@@ -7649,18 +14478,80 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringResponseFreq>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RecurringResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "bookingOption",
+                "bookingOverlapDefaultStatus",
+                "count",
+                "freq",
+            ];
+            struct RecurringResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RecurringResponseVisitor {
+                type Value = RecurringResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RecurringResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RecurringResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RecurringResponse {
+                        booking_option: field_0.unwrap_or_default(),
+                        booking_overlap_default_status: field_1.unwrap_or_default(),
+                        count: field_2.unwrap_or_default(),
+                        freq: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "RecurringResponse",
+                    FIELDS,
+                    RecurringResponseVisitor,
+                )
+        }
+    }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseBookingOption {
         #[serde(rename = "skip")]
         Skip,
@@ -7672,6 +14563,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringResponseBookingOption {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "skip" => Self::Skip,
+                    "continue" => Self::Continue,
+                    "book_next" => Self::BookNext,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOption {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7714,17 +14622,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseBookingOverlapDefaultStatus {
         #[serde(rename = "confirmed")]
         Confirmed,
@@ -7734,6 +14632,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for RecurringResponseBookingOverlapDefaultStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "confirmed" => Self::Confirmed,
+                    "new" => Self::New,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOverlapDefaultStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7774,17 +14689,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringResponseFreq`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseFreq {
         #[serde(rename = "DAILY")]
         Daily,
@@ -7796,6 +14701,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for RecurringResponseFreq {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "DAILY" => Self::Daily,
+                    "WEEKLY" => Self::Weekly,
+                    "MONTHLY" => Self::Monthly,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for RecurringResponseFreq {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7837,27 +14759,172 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RemoveCalendarFromScheduleResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RemoveCalendarFromScheduleResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RemoveCalendarFromScheduleResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct RemoveCalendarFromScheduleResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for RemoveCalendarFromScheduleResponseVisitor {
+                type Value = RemoveCalendarFromScheduleResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RemoveCalendarFromScheduleResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    RemoveCalendarFromScheduleResponse,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RemoveCalendarFromScheduleResponse {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "RemoveCalendarFromScheduleResponse",
+                    FIELDS,
+                    RemoveCalendarFromScheduleResponseVisitor,
+                )
+        }
+    }
     ///`ResourceDeleteResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ResourceDeleteResponseDto {
         ///Success
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ResourceDeleteResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["success"];
+            struct ResourceDeleteResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ResourceDeleteResponseDtoVisitor {
+                type Value = ResourceDeleteResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ResourceDeleteResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ResourceDeleteResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ResourceDeleteResponseDto {
+                        success: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ResourceDeleteResponseDto",
+                    FIELDS,
+                    ResourceDeleteResponseDtoVisitor,
+                )
+        }
+    }
     ///`ScheduleIntervalDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleIntervalDto {
         ///Start time in HH:MM format (24-hour format)
         pub from: ScheduleIntervalDtoFrom,
         ///End time in HH:MM format (24-hour format)
         pub to: ScheduleIntervalDtoTo,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleIntervalDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["from", "to"];
+            struct ScheduleIntervalDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleIntervalDtoVisitor {
+                type Value = ScheduleIntervalDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleIntervalDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleIntervalDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleIntervalDto {
+                        from: highlevel_runtime::lenient::required(field_0, "from")?,
+                        to: highlevel_runtime::lenient::required(field_1, "to")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleIntervalDto",
+                    FIELDS,
+                    ScheduleIntervalDtoVisitor,
+                )
+        }
     }
     impl ScheduleIntervalDto {
         pub fn builder() -> builder::ScheduleIntervalDto {
@@ -7923,7 +14990,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleIntervalDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleIntervalDtoResponse {
         ///Start time in HH:MM format (24-hour format)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7933,6 +15000,59 @@ One room can be mapped with multiple service calendars.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleIntervalDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["from", "to"];
+            struct ScheduleIntervalDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleIntervalDtoResponseVisitor {
+                type Value = ScheduleIntervalDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleIntervalDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleIntervalDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleIntervalDtoResponse {
+                        from: field_0.unwrap_or_default(),
+                        to: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleIntervalDtoResponse",
+                    FIELDS,
+                    ScheduleIntervalDtoResponseVisitor,
+                )
+        }
     }
     ///End time in HH:MM format (24-hour format)
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7993,7 +15113,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleObjectResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleObjectResponseDto {
         ///Calendar IDs associated with the schedule
         #[serde(
@@ -8051,16 +15171,182 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleObjectResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "dateAdded",
+                "dateUpdated",
+                "deleted",
+                "id",
+                "locationId",
+                "name",
+                "rules",
+                "timezone",
+                "userId",
+            ];
+            struct ScheduleObjectResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleObjectResponseDtoVisitor {
+                type Value = ScheduleObjectResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleObjectResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleObjectResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleObjectResponseDto {
+                        calendar_ids: field_0.unwrap_or_default(),
+                        date_added: field_1.unwrap_or_default(),
+                        date_updated: field_2.unwrap_or_default(),
+                        deleted: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        name: field_6.unwrap_or_default(),
+                        rules: field_7.unwrap_or_default(),
+                        timezone: field_8.unwrap_or_default(),
+                        user_id: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleObjectResponseDto",
+                    FIELDS,
+                    ScheduleObjectResponseDtoVisitor,
+                )
+        }
+    }
     ///`ScheduleResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleResponseDto {
         ///Schedule
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleObjectResponseDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["schedule"];
+            struct ScheduleResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleResponseDtoVisitor {
+                type Value = ScheduleResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleResponseDto {
+                        schedule: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleResponseDto",
+                    FIELDS,
+                    ScheduleResponseDtoVisitor,
+                )
+        }
+    }
     ///`ScheduleRuleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleRuleDto {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8075,6 +15361,68 @@ One room can be mapped with multiple service calendars.*/
         ///Type of schedule rule - weekday (recurring) or date (specific date)
         #[serde(rename = "type")]
         pub type_: ScheduleRuleDtoType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "day", "intervals", "type"];
+            struct ScheduleRuleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleRuleDtoVisitor {
+                type Value = ScheduleRuleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleRuleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleRuleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleRuleDto {
+                        date: field_0.unwrap_or_default(),
+                        day: field_1.unwrap_or_default(),
+                        intervals: highlevel_runtime::lenient::required(
+                            field_2,
+                            "intervals",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_3, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("ScheduleRuleDto", FIELDS, ScheduleRuleDtoVisitor)
+        }
     }
     impl ScheduleRuleDto {
         pub fn builder() -> builder::ScheduleRuleDto {
@@ -8138,17 +15486,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Day of week (only for weekday-type rules)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoDay {
         #[serde(rename = "sunday")]
         Sunday,
@@ -8168,6 +15506,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoDay {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "sunday" => Self::Sunday,
+                    "monday" => Self::Monday,
+                    "tuesday" => Self::Tuesday,
+                    "wednesday" => Self::Wednesday,
+                    "thursday" => Self::Thursday,
+                    "friday" => Self::Friday,
+                    "saturday" => Self::Saturday,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoDay {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8217,7 +15576,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleRuleDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleRuleDtoResponse {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8238,18 +15597,75 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ScheduleRuleDtoResponseType>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "day", "intervals", "type"];
+            struct ScheduleRuleDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleRuleDtoResponseVisitor {
+                type Value = ScheduleRuleDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleRuleDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleRuleDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleRuleDtoResponse {
+                        date: field_0.unwrap_or_default(),
+                        day: field_1.unwrap_or_default(),
+                        intervals: field_2.unwrap_or_default(),
+                        type_: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleRuleDtoResponse",
+                    FIELDS,
+                    ScheduleRuleDtoResponseVisitor,
+                )
+        }
+    }
     ///Day of week (only for weekday-type rules)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoResponseDay {
         #[serde(rename = "sunday")]
         Sunday,
@@ -8269,6 +15685,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponseDay {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "sunday" => Self::Sunday,
+                    "monday" => Self::Monday,
+                    "tuesday" => Self::Tuesday,
+                    "wednesday" => Self::Wednesday,
+                    "thursday" => Self::Thursday,
+                    "friday" => Self::Friday,
+                    "saturday" => Self::Saturday,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseDay {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8318,17 +15755,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Type of schedule rule - weekday (recurring) or date (specific date)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoResponseType {
         #[serde(rename = "wday")]
         Wday,
@@ -8338,6 +15765,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponseType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "wday" => Self::Wday,
+                    "date" => Self::Date,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8377,17 +15820,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Type of schedule rule - weekday (recurring) or date (specific date)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoType {
         #[serde(rename = "wday")]
         Wday,
@@ -8397,6 +15830,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "wday" => Self::Wday,
+                    "date" => Self::Date,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8436,7 +15885,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`SchedulesDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SchedulesDto {
         #[serde(
             rename = "timeOffset",
@@ -8448,13 +15897,61 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SchedulesDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["timeOffset", "unit"];
+            struct SchedulesDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SchedulesDtoVisitor {
+                type Value = SchedulesDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SchedulesDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SchedulesDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SchedulesDto {
+                        time_offset: field_0.unwrap_or_default(),
+                        unit: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("SchedulesDto", FIELDS, SchedulesDtoVisitor)
+        }
+    }
     impl SchedulesDto {
         pub fn builder() -> builder::SchedulesDto {
             Default::default()
         }
     }
     ///`SchedulesDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SchedulesDtoResponse {
         #[serde(
             rename = "timeOffset",
@@ -8466,8 +15963,61 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SchedulesDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["timeOffset", "unit"];
+            struct SchedulesDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SchedulesDtoResponseVisitor {
+                type Value = SchedulesDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SchedulesDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SchedulesDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SchedulesDtoResponse {
+                        time_offset: field_0.unwrap_or_default(),
+                        unit: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SchedulesDtoResponse",
+                    FIELDS,
+                    SchedulesDtoResponseVisitor,
+                )
+        }
+    }
     ///`ServiceAddOnDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ServiceAddOnDto {
         ///Add-on duration (in minutes)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8480,13 +16030,67 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceAddOnDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["duration", "id", "quantity"];
+            struct ServiceAddOnDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceAddOnDtoVisitor {
+                type Value = ServiceAddOnDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceAddOnDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceAddOnDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceAddOnDto {
+                        duration: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        quantity: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("ServiceAddOnDto", FIELDS, ServiceAddOnDtoVisitor)
+        }
+    }
     impl ServiceAddOnDto {
         pub fn builder() -> builder::ServiceAddOnDto {
             Default::default()
         }
     }
     ///`ServiceAddOnResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceAddOnResponseDto {
         ///Add-on ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8497,8 +16101,61 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceAddOnResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "quantity"];
+            struct ServiceAddOnResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceAddOnResponseDtoVisitor {
+                type Value = ServiceAddOnResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceAddOnResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceAddOnResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceAddOnResponseDto {
+                        id: field_0.unwrap_or_default(),
+                        quantity: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceAddOnResponseDto",
+                    FIELDS,
+                    ServiceAddOnResponseDtoVisitor,
+                )
+        }
+    }
     ///`ServiceBookingQueryDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceBookingQueryDto {
         ///If true the time slot validation would be avoided for any booking creation/update (even the skipSchedulingNotice)
         #[serde(rename = "overrideAvailability", default)]
@@ -8507,8 +16164,57 @@ One room can be mapped with multiple service calendars.*/
         #[serde(rename = "skipSchedulingNotice", default)]
         pub skip_scheduling_notice: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceBookingQueryDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["overrideAvailability", "skipSchedulingNotice"];
+            struct ServiceBookingQueryDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceBookingQueryDtoVisitor {
+                type Value = ServiceBookingQueryDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceBookingQueryDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceBookingQueryDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceBookingQueryDto {
+                        override_availability: field_0.unwrap_or_default(),
+                        skip_scheduling_notice: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceBookingQueryDto",
+                    FIELDS,
+                    ServiceBookingQueryDtoVisitor,
+                )
+        }
+    }
     ///`ServiceBookingResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceBookingResponseDto {
         ///Booking ID
         #[serde(
@@ -8601,16 +16307,223 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceBookingResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "bookingId",
+                "contactId",
+                "createdBy",
+                "dateAdded",
+                "dateUpdated",
+                "deleted",
+                "endTime",
+                "locationId",
+                "meetingLocation",
+                "serviceLocationId",
+                "services",
+                "startTime",
+                "status",
+                "timezone",
+                "title",
+            ];
+            struct ServiceBookingResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceBookingResponseDtoVisitor {
+                type Value = ServiceBookingResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceBookingResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceBookingResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceBookingResponseDto {
+                        booking_id: field_0.unwrap_or_default(),
+                        contact_id: field_1.unwrap_or_default(),
+                        created_by: field_2.unwrap_or_default(),
+                        date_added: field_3.unwrap_or_default(),
+                        date_updated: field_4.unwrap_or_default(),
+                        deleted: field_5.unwrap_or_default(),
+                        end_time: field_6.unwrap_or_default(),
+                        location_id: field_7.unwrap_or_default(),
+                        meeting_location: field_8.unwrap_or_default(),
+                        service_location_id: field_9.unwrap_or_default(),
+                        services: field_10.unwrap_or_default(),
+                        start_time: field_11.unwrap_or_default(),
+                        status: field_12.unwrap_or_default(),
+                        timezone: field_13.unwrap_or_default(),
+                        title: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceBookingResponseDto",
+                    FIELDS,
+                    ServiceBookingResponseDtoVisitor,
+                )
+        }
+    }
     ///`ServiceBookingsListResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceBookingsListResponseDto {
         ///Service Bookings
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bookings: ::std::option::Option<::std::vec::Vec<ServiceBookingResponseDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceBookingsListResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["bookings"];
+            struct ServiceBookingsListResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ServiceBookingsListResponseDtoVisitor {
+                type Value = ServiceBookingsListResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceBookingsListResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceBookingsListResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceBookingsListResponseDto {
+                        bookings: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceBookingsListResponseDto",
+                    FIELDS,
+                    ServiceBookingsListResponseDtoVisitor,
+                )
+        }
+    }
     ///`ServiceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceDto {
         ///Service ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8663,8 +16576,99 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_start_time: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "id",
+                "serviceAddOns",
+                "serviceCategoryId",
+                "serviceEndTime",
+                "serviceResources",
+                "serviceStaffId",
+                "serviceStartTime",
+            ];
+            struct ServiceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceDtoVisitor {
+                type Value = ServiceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceDto {
+                        id: field_0.unwrap_or_default(),
+                        service_add_ons: field_1.unwrap_or_default(),
+                        service_category_id: field_2.unwrap_or_default(),
+                        service_end_time: field_3.unwrap_or_default(),
+                        service_resources: field_4.unwrap_or_default(),
+                        service_staff_id: field_5.unwrap_or_default(),
+                        service_start_time: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("ServiceDto", FIELDS, ServiceDtoVisitor)
+        }
+    }
     ///`ServiceLocationListResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceLocationListResponseDto {
         ///List of service locations
         #[serde(
@@ -8676,8 +16680,55 @@ One room can be mapped with multiple service calendars.*/
             ::std::vec::Vec<ServiceLocationResponseDto>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceLocationListResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["serviceLocations"];
+            struct ServiceLocationListResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ServiceLocationListResponseDtoVisitor {
+                type Value = ServiceLocationListResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceLocationListResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceLocationListResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceLocationListResponseDto {
+                        service_locations: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceLocationListResponseDto",
+                    FIELDS,
+                    ServiceLocationListResponseDtoVisitor,
+                )
+        }
+    }
     ///`ServiceLocationResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ServiceLocationResponseDto {
         ///Use a full street address when locationType is offline. Use a user-facing label when locationType is ask_booker.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8727,6 +16778,123 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceLocationResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "coverImage",
+                "id",
+                "isActive",
+                "isPrivate",
+                "locationId",
+                "locationType",
+                "name",
+                "phone",
+                "slug",
+            ];
+            struct ServiceLocationResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceLocationResponseDtoVisitor {
+                type Value = ServiceLocationResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceLocationResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceLocationResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceLocationResponseDto {
+                        address: field_0.unwrap_or_default(),
+                        cover_image: field_1.unwrap_or_default(),
+                        id: field_2.unwrap_or_default(),
+                        is_active: field_3
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        is_private: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        location_type: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        phone: field_8.unwrap_or_default(),
+                        slug: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceLocationResponseDto",
+                    FIELDS,
+                    ServiceLocationResponseDtoVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for ServiceLocationResponseDto {
         fn default() -> Self {
             Self {
@@ -8744,17 +16912,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Location type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceLocationResponseDtoLocationType {
         #[serde(rename = "offline")]
         Offline,
@@ -8764,6 +16922,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ServiceLocationResponseDtoLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "offline" => Self::Offline,
+                    "ask_booker" => Self::AskBooker,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ServiceLocationResponseDtoLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8804,15 +16978,61 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ServiceResourceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceResourceDto {
         ///Resource ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceResourceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id"];
+            struct ServiceResourceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceResourceDtoVisitor {
+                type Value = ServiceResourceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceResourceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceResourceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceResourceDto {
+                        id: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceResourceDto",
+                    FIELDS,
+                    ServiceResourceDtoVisitor,
+                )
+        }
+    }
     ///`ServiceResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceResponseDto {
         ///Service cover image URL
         #[serde(
@@ -8925,18 +17145,198 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variations: ::std::option::Option<::std::vec::Vec<ServiceVariationDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "coverImage",
+                "description",
+                "eventColor",
+                "formId",
+                "id",
+                "isPrivate",
+                "locationId",
+                "name",
+                "payment",
+                "postBuffer",
+                "postBufferUnit",
+                "preBuffer",
+                "preBufferUnit",
+                "serviceCategoryId",
+                "serviceDuration",
+                "serviceDurationUnit",
+                "slug",
+                "staff",
+                "variations",
+            ];
+            struct ServiceResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceResponseDtoVisitor {
+                type Value = ServiceResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceResponseDto {
+                        cover_image: field_0.unwrap_or_default(),
+                        description: field_1.unwrap_or_default(),
+                        event_color: field_2.unwrap_or_default(),
+                        form_id: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        is_private: field_5.unwrap_or_default(),
+                        location_id: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        payment: field_8.unwrap_or_default(),
+                        post_buffer: field_9.unwrap_or_default(),
+                        post_buffer_unit: field_10.unwrap_or_default(),
+                        pre_buffer: field_11.unwrap_or_default(),
+                        pre_buffer_unit: field_12.unwrap_or_default(),
+                        service_category_id: field_13.unwrap_or_default(),
+                        service_duration: field_14.unwrap_or_default(),
+                        service_duration_unit: field_15.unwrap_or_default(),
+                        slug: field_16.unwrap_or_default(),
+                        staff: field_17.unwrap_or_default(),
+                        variations: field_18.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceResponseDto",
+                    FIELDS,
+                    ServiceResponseDtoVisitor,
+                )
+        }
+    }
     ///Post-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceResponseDtoPostBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -8946,6 +17346,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ServiceResponseDtoPostBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ServiceResponseDtoPostBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -8986,17 +17402,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceResponseDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -9006,6 +17412,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ServiceResponseDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ServiceResponseDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9046,17 +17468,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceResponseDtoServiceDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -9066,6 +17478,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ServiceResponseDtoServiceDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ServiceResponseDtoServiceDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9106,15 +17534,61 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ServiceResponseWrapperDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceResponseWrapperDto {
         ///Service details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service: ::std::option::Option<ServiceResponseDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceResponseWrapperDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["service"];
+            struct ServiceResponseWrapperDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceResponseWrapperDtoVisitor {
+                type Value = ServiceResponseWrapperDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceResponseWrapperDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceResponseWrapperDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceResponseWrapperDto {
+                        service: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceResponseWrapperDto",
+                    FIELDS,
+                    ServiceResponseWrapperDtoVisitor,
+                )
+        }
+    }
     ///`ServiceVariationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServiceVariationDto {
         ///Variation ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9173,18 +17647,120 @@ One room can be mapped with multiple service calendars.*/
             ServiceVariationDtoServiceDurationUnit,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServiceVariationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "id",
+                "name",
+                "payment",
+                "postBuffer",
+                "postBufferUnit",
+                "preBuffer",
+                "preBufferUnit",
+                "serviceDuration",
+                "serviceDurationUnit",
+            ];
+            struct ServiceVariationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServiceVariationDtoVisitor {
+                type Value = ServiceVariationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServiceVariationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServiceVariationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServiceVariationDto {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                        payment: field_2.unwrap_or_default(),
+                        post_buffer: field_3.unwrap_or_default(),
+                        post_buffer_unit: field_4.unwrap_or_default(),
+                        pre_buffer: field_5.unwrap_or_default(),
+                        pre_buffer_unit: field_6.unwrap_or_default(),
+                        service_duration: field_7.unwrap_or_default(),
+                        service_duration_unit: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServiceVariationDto",
+                    FIELDS,
+                    ServiceVariationDtoVisitor,
+                )
+        }
+    }
     ///Post-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceVariationDtoPostBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -9194,6 +17770,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ServiceVariationDtoPostBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ServiceVariationDtoPostBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9234,17 +17826,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceVariationDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -9254,6 +17836,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ServiceVariationDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ServiceVariationDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9294,17 +17892,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceVariationDtoServiceDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -9314,6 +17902,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ServiceVariationDtoServiceDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ServiceVariationDtoServiceDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9354,25 +17958,151 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ServicesListResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ServicesListResponseDto {
         ///List of services
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub services: ::std::option::Option<::std::vec::Vec<ServiceResponseDto>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ServicesListResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["services"];
+            struct ServicesListResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ServicesListResponseDtoVisitor {
+                type Value = ServicesListResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ServicesListResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ServicesListResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ServicesListResponseDto {
+                        services: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ServicesListResponseDto",
+                    FIELDS,
+                    ServicesListResponseDtoVisitor,
+                )
+        }
+    }
     ///`SlotsSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SlotsSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SlotsSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["slots"];
+            struct SlotsSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SlotsSchemaVisitor {
+                type Value = SlotsSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SlotsSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SlotsSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SlotsSchema {
+                        slots: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("SlotsSchema", FIELDS, SlotsSchemaVisitor)
+        }
+    }
     ///`StaffDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct StaffDto {
         ///Staff ID
         pub id: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StaffDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id"];
+            struct StaffDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for StaffDtoVisitor {
+                type Value = StaffDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StaffDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StaffDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StaffDto {
+                        id: highlevel_runtime::lenient::required(field_0, "id")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("StaffDto", FIELDS, StaffDtoVisitor)
+        }
     }
     impl StaffDto {
         pub fn builder() -> builder::StaffDto {
@@ -9380,15 +18110,57 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`StaffDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct StaffDtoResponse {
         ///Staff ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for StaffDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id"];
+            struct StaffDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for StaffDtoResponseVisitor {
+                type Value = StaffDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StaffDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StaffDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StaffDtoResponse {
+                        id: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("StaffDtoResponse", FIELDS, StaffDtoResponseVisitor)
+        }
+    }
     ///`TeamMember`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TeamMember {
         ///Marks a user as primary. This property is required in case of collective booking calendars. Only one user can be primary.
         #[serde(
@@ -9424,23 +18196,89 @@ One room can be mapped with multiple service calendars.*/
         #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for TeamMember {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "isPrimary",
+                "locationConfigurations",
+                "meetingLocation",
+                "meetingLocationType",
+                "priority",
+                "userId",
+            ];
+            struct TeamMemberVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TeamMemberVisitor {
+                type Value = TeamMember;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TeamMember)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TeamMember, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TeamMember {
+                        is_primary: field_0.unwrap_or_default(),
+                        location_configurations: field_1.unwrap_or_default(),
+                        meeting_location: field_2.unwrap_or_default(),
+                        meeting_location_type: field_3
+                            .unwrap_or_else(defaults::team_member_meeting_location_type),
+                        priority: field_4.unwrap_or_else(defaults::team_member_priority),
+                        user_id: highlevel_runtime::lenient::required(field_5, "userId")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("TeamMember", FIELDS, TeamMemberVisitor)
+        }
+    }
     impl TeamMember {
         pub fn builder() -> builder::TeamMember {
             Default::default()
         }
     }
     ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TeamMemberMeetingLocationType {
         #[serde(rename = "custom")]
         Custom,
@@ -9460,6 +18298,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for TeamMemberMeetingLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom" => Self::Zoom,
+                    "gmeet" => Self::Gmeet,
+                    "phone" => Self::Phone,
+                    "address" => Self::Address,
+                    "teams" => Self::Teams,
+                    "booker" => Self::Booker,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for TeamMemberMeetingLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9556,7 +18415,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`TeamMemberResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TeamMemberResponse {
         ///Marks a user as primary. This property is required in case of collective booking calendars. Only one user can be primary.
         #[serde(
@@ -9596,6 +18455,94 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TeamMemberResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "isPrimary",
+                "locationConfigurations",
+                "meetingLocation",
+                "meetingLocationType",
+                "priority",
+                "userId",
+            ];
+            struct TeamMemberResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TeamMemberResponseVisitor {
+                type Value = TeamMemberResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TeamMemberResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TeamMemberResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TeamMemberResponse {
+                        is_primary: field_0.unwrap_or_default(),
+                        location_configurations: field_1.unwrap_or_default(),
+                        meeting_location: field_2.unwrap_or_default(),
+                        meeting_location_type: field_3
+                            .unwrap_or_else(
+                                defaults::team_member_response_meeting_location_type,
+                            ),
+                        priority: field_4
+                            .unwrap_or_else(defaults::team_member_response_priority),
+                        user_id: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TeamMemberResponse",
+                    FIELDS,
+                    TeamMemberResponseVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for TeamMemberResponse {
         fn default() -> Self {
             Self {
@@ -9609,17 +18556,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TeamMemberResponseMeetingLocationType {
         #[serde(rename = "custom")]
         Custom,
@@ -9639,6 +18576,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for TeamMemberResponseMeetingLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "custom" => Self::Custom,
+                    "zoom" => Self::Zoom,
+                    "gmeet" => Self::Gmeet,
+                    "phone" => Self::Phone,
+                    "address" => Self::Address,
+                    "teams" => Self::Teams,
+                    "booker" => Self::Booker,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for TeamMemberResponseMeetingLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9694,7 +18652,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateAvailability`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateAvailability {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         pub date: ::std::string::String,
@@ -9706,13 +18664,74 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateAvailability {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["date", "deleted", "hours", "id"];
+            struct UpdateAvailabilityVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateAvailabilityVisitor {
+                type Value = UpdateAvailability;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateAvailability)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateAvailability, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateAvailability {
+                        date: highlevel_runtime::lenient::required(field_0, "date")?,
+                        deleted: field_1.unwrap_or_default(),
+                        hours: highlevel_runtime::lenient::required(field_2, "hours")?,
+                        id: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateAvailability",
+                    FIELDS,
+                    UpdateAvailabilityVisitor,
+                )
+        }
+    }
     impl UpdateAvailability {
         pub fn builder() -> builder::UpdateAvailability {
             Default::default()
         }
     }
     ///`UpdateCalendarNotificationsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateCalendarNotificationsDto {
         ///Additional email addresses to receive notifications.
         #[serde(
@@ -9814,6 +18833,162 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "additionalEmailIds",
+                "additionalPhoneNumbers",
+                "afterTime",
+                "beforeTime",
+                "body",
+                "channel",
+                "deleted",
+                "fromAddress",
+                "fromName",
+                "fromNumber",
+                "isActive",
+                "notificationType",
+                "receiverType",
+                "selectedUsers",
+                "subject",
+                "templateId",
+            ];
+            struct UpdateCalendarNotificationsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateCalendarNotificationsDtoVisitor {
+                type Value = UpdateCalendarNotificationsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateCalendarNotificationsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateCalendarNotificationsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCalendarNotificationsDto {
+                        additional_email_ids: field_0.unwrap_or_default(),
+                        additional_phone_numbers: field_1.unwrap_or_default(),
+                        after_time: field_2.unwrap_or_default(),
+                        before_time: field_3.unwrap_or_default(),
+                        body: field_4.unwrap_or_default(),
+                        channel: field_5.unwrap_or_default(),
+                        deleted: field_6.unwrap_or_default(),
+                        from_address: field_7.unwrap_or_default(),
+                        from_name: field_8.unwrap_or_default(),
+                        from_number: field_9.unwrap_or_default(),
+                        is_active: field_10
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        notification_type: field_11.unwrap_or_default(),
+                        receiver_type: field_12.unwrap_or_default(),
+                        selected_users: field_13.unwrap_or_default(),
+                        subject: field_14.unwrap_or_default(),
+                        template_id: field_15.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCalendarNotificationsDto",
+                    FIELDS,
+                    UpdateCalendarNotificationsDtoVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for UpdateCalendarNotificationsDto {
         fn default() -> Self {
             Self {
@@ -9842,17 +19017,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification channel
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoChannel {
         #[serde(rename = "email")]
         Email,
@@ -9866,6 +19031,24 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDtoChannel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email" => Self::Email,
+                    "inApp" => Self::InApp,
+                    "sms" => Self::Sms,
+                    "whatsapp" => Self::Whatsapp,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoChannel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9910,17 +19093,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoNotificationType {
         #[serde(rename = "booked")]
         Booked,
@@ -9938,6 +19111,27 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for UpdateCalendarNotificationsDtoNotificationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "booked" => Self::Booked,
+                    "confirmation" => Self::Confirmation,
+                    "cancellation" => Self::Cancellation,
+                    "reminder" => Self::Reminder,
+                    "followup" => Self::Followup,
+                    "reschedule" => Self::Reschedule,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoNotificationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -9987,17 +19181,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification recipient type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoReceiverType {
         #[serde(rename = "contact")]
         Contact,
@@ -10015,6 +19199,26 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDtoReceiverType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "guest" => Self::Guest,
+                    "assignedUser" => Self::AssignedUser,
+                    "emails" => Self::Emails,
+                    "phoneNumbers" => Self::PhoneNumbers,
+                    "business" => Self::Business,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoReceiverType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -10063,7 +19267,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateCalendarResourceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateCalendarResourceDto {
         /**Service calendar IDs to be mapped with the resource.
 
@@ -10110,23 +19314,115 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarResourceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarIds",
+                "capacity",
+                "description",
+                "isActive",
+                "locationId",
+                "name",
+                "outOfService",
+                "quantity",
+            ];
+            struct UpdateCalendarResourceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateCalendarResourceDtoVisitor {
+                type Value = UpdateCalendarResourceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateCalendarResourceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateCalendarResourceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCalendarResourceDto {
+                        calendar_ids: field_0.unwrap_or_default(),
+                        capacity: field_1.unwrap_or_default(),
+                        description: field_2.unwrap_or_default(),
+                        is_active: field_3.unwrap_or_default(),
+                        location_id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        out_of_service: field_6.unwrap_or_default(),
+                        quantity: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCalendarResourceDto",
+                    FIELDS,
+                    UpdateCalendarResourceDtoVisitor,
+                )
+        }
+    }
     impl UpdateCalendarResourceDto {
         pub fn builder() -> builder::UpdateCalendarResourceDto {
             Default::default()
         }
     }
     ///`UpdateCalendarResourceResourceType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarResourceResourceType {
         #[serde(rename = "equipments")]
         Equipments,
@@ -10136,6 +19432,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCalendarResourceResourceType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "equipments" => Self::Equipments,
+                    "rooms" => Self::Rooms,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCalendarResourceResourceType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -10176,7 +19488,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateEventCalendarScheduleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateEventCalendarScheduleDto {
         ///Updated schedule rules defining when the schedule is active
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -10185,6 +19497,58 @@ One room can be mapped with multiple service calendars.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<UpdateEventCalendarScheduleDtoTimezone>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateEventCalendarScheduleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["rules", "timezone"];
+            struct UpdateEventCalendarScheduleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateEventCalendarScheduleDtoVisitor {
+                type Value = UpdateEventCalendarScheduleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateEventCalendarScheduleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateEventCalendarScheduleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateEventCalendarScheduleDto {
+                        rules: field_0.unwrap_or_default(),
+                        timezone: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateEventCalendarScheduleDto",
+                    FIELDS,
+                    UpdateEventCalendarScheduleDtoVisitor,
+                )
+        }
     }
     impl UpdateEventCalendarScheduleDto {
         pub fn builder() -> builder::UpdateEventCalendarScheduleDto {
@@ -10250,7 +19614,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateScheduleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateScheduleDto {
         ///Human-readable name for the schedule
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10263,6 +19627,64 @@ One room can be mapped with multiple service calendars.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<UpdateScheduleDtoTimezone>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateScheduleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name", "rules", "timezone"];
+            struct UpdateScheduleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateScheduleDtoVisitor {
+                type Value = UpdateScheduleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateScheduleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateScheduleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateScheduleDto {
+                        name: field_0.unwrap_or_default(),
+                        rules: field_1.unwrap_or_default(),
+                        timezone: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateScheduleDto",
+                    FIELDS,
+                    UpdateScheduleDtoVisitor,
+                )
+        }
     }
     impl UpdateScheduleDto {
         pub fn builder() -> builder::UpdateScheduleDto {
@@ -10326,7 +19748,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateServiceBookingDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateServiceBookingDto {
         ///End Time
         #[serde(
@@ -10372,23 +19794,115 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceBookingDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "endTime",
+                "meetingLocation",
+                "serviceLocationId",
+                "services",
+                "startTime",
+                "status",
+                "timezone",
+                "title",
+            ];
+            struct UpdateServiceBookingDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateServiceBookingDtoVisitor {
+                type Value = UpdateServiceBookingDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateServiceBookingDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateServiceBookingDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateServiceBookingDto {
+                        end_time: field_0.unwrap_or_default(),
+                        meeting_location: field_1.unwrap_or_default(),
+                        service_location_id: field_2.unwrap_or_default(),
+                        services: field_3.unwrap_or_default(),
+                        start_time: field_4.unwrap_or_default(),
+                        status: field_5.unwrap_or_default(),
+                        timezone: field_6.unwrap_or_default(),
+                        title: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateServiceBookingDto",
+                    FIELDS,
+                    UpdateServiceBookingDtoVisitor,
+                )
+        }
+    }
     impl UpdateServiceBookingDto {
         pub fn builder() -> builder::UpdateServiceBookingDto {
             Default::default()
         }
     }
     ///Status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceBookingDtoStatus {
         #[serde(rename = "confirmed")]
         Confirmed,
@@ -10406,6 +19920,26 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceBookingDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "confirmed" => Self::Confirmed,
+                    "cancelled" => Self::Cancelled,
+                    "invalid" => Self::Invalid,
+                    "new" => Self::New,
+                    "showed" => Self::Showed,
+                    "no_show" => Self::NoShow,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateServiceBookingDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -10454,7 +19988,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateServiceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateServiceDto {
         ///Service cover image URL
         #[serde(
@@ -10558,23 +20092,181 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub variations: ::std::vec::Vec<UpdateServiceVariationDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "coverImage",
+                "description",
+                "eventColor",
+                "formId",
+                "isPrivate",
+                "name",
+                "payment",
+                "postBuffer",
+                "postBufferUnit",
+                "preBuffer",
+                "preBufferUnit",
+                "serviceCategoryId",
+                "serviceDuration",
+                "serviceDurationUnit",
+                "slug",
+                "staff",
+                "variations",
+            ];
+            struct UpdateServiceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateServiceDtoVisitor {
+                type Value = UpdateServiceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateServiceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateServiceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateServiceDto {
+                        cover_image: field_0.unwrap_or_default(),
+                        description: field_1.unwrap_or_default(),
+                        event_color: field_2.unwrap_or_default(),
+                        form_id: field_3.unwrap_or_default(),
+                        is_private: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        payment: field_6.unwrap_or_default(),
+                        post_buffer: field_7.unwrap_or_default(),
+                        post_buffer_unit: field_8.unwrap_or_default(),
+                        pre_buffer: field_9.unwrap_or_default(),
+                        pre_buffer_unit: field_10.unwrap_or_default(),
+                        service_category_id: field_11.unwrap_or_default(),
+                        service_duration: field_12.unwrap_or_default(),
+                        service_duration_unit: field_13.unwrap_or_default(),
+                        slug: field_14.unwrap_or_default(),
+                        staff: field_15.unwrap_or_default(),
+                        variations: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpdateServiceDto", FIELDS, UpdateServiceDtoVisitor)
+        }
+    }
     impl UpdateServiceDto {
         pub fn builder() -> builder::UpdateServiceDto {
             Default::default()
         }
     }
     ///Post-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceDtoPostBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -10584,6 +20276,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceDtoPostBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateServiceDtoPostBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -10624,17 +20332,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -10644,6 +20342,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateServiceDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -10684,17 +20398,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceDtoServiceDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -10704,6 +20408,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceDtoServiceDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateServiceDtoServiceDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -10744,7 +20464,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateServiceLocationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateServiceLocationDto {
         ///Use a full street address when locationType is offline. Use a user-facing label when locationType is ask_booker.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10777,23 +20497,101 @@ One room can be mapped with multiple service calendars.*/
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceLocationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "coverImage",
+                "locationType",
+                "name",
+                "phone",
+                "slug",
+            ];
+            struct UpdateServiceLocationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateServiceLocationDtoVisitor {
+                type Value = UpdateServiceLocationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateServiceLocationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateServiceLocationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateServiceLocationDto {
+                        address: field_0.unwrap_or_default(),
+                        cover_image: field_1.unwrap_or_default(),
+                        location_type: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        phone: field_4.unwrap_or_default(),
+                        slug: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateServiceLocationDto",
+                    FIELDS,
+                    UpdateServiceLocationDtoVisitor,
+                )
+        }
+    }
     impl UpdateServiceLocationDto {
         pub fn builder() -> builder::UpdateServiceLocationDto {
             Default::default()
         }
     }
     ///Location type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceLocationDtoLocationType {
         #[serde(rename = "offline")]
         Offline,
@@ -10803,6 +20601,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceLocationDtoLocationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "offline" => Self::Offline,
+                    "ask_booker" => Self::AskBooker,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateServiceLocationDtoLocationType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -10843,7 +20657,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateServiceVariationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateServiceVariationDto {
         ///Variation ID
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10906,23 +20720,125 @@ One room can be mapped with multiple service calendars.*/
             UpdateServiceVariationDtoServiceDurationUnit,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceVariationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "id",
+                "name",
+                "payment",
+                "postBuffer",
+                "postBufferUnit",
+                "preBuffer",
+                "preBufferUnit",
+                "serviceDuration",
+                "serviceDurationUnit",
+            ];
+            struct UpdateServiceVariationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateServiceVariationDtoVisitor {
+                type Value = UpdateServiceVariationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateServiceVariationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateServiceVariationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateServiceVariationDto {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                        payment: field_2.unwrap_or_default(),
+                        post_buffer: field_3.unwrap_or_default(),
+                        post_buffer_unit: field_4.unwrap_or_default(),
+                        pre_buffer: field_5.unwrap_or_default(),
+                        pre_buffer_unit: field_6.unwrap_or_default(),
+                        service_duration: field_7.unwrap_or_default(),
+                        service_duration_unit: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateServiceVariationDto",
+                    FIELDS,
+                    UpdateServiceVariationDtoVisitor,
+                )
+        }
+    }
     impl UpdateServiceVariationDto {
         pub fn builder() -> builder::UpdateServiceVariationDto {
             Default::default()
         }
     }
     ///Post-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceVariationDtoPostBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -10932,6 +20848,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceVariationDtoPostBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateServiceVariationDtoPostBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -10972,17 +20904,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceVariationDtoPreBufferUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -10992,6 +20914,22 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateServiceVariationDtoPreBufferUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateServiceVariationDtoPreBufferUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -11032,17 +20970,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceVariationDtoServiceDurationUnit {
         #[serde(rename = "mins")]
         Mins,
@@ -11052,6 +20980,23 @@ One room can be mapped with multiple service calendars.*/
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for UpdateServiceVariationDtoServiceDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mins" => Self::Mins,
+                    "hours" => Self::Hours,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateServiceVariationDtoServiceDurationUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -11092,7 +21037,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ValidateGroupSlugPostBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ValidateGroupSlugPostBody {
         ///Location Id
         #[serde(rename = "locationId")]
@@ -11100,17 +21045,120 @@ One room can be mapped with multiple service calendars.*/
         ///Slug
         pub slug: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for ValidateGroupSlugPostBody {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["locationId", "slug"];
+            struct ValidateGroupSlugPostBodyVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ValidateGroupSlugPostBodyVisitor {
+                type Value = ValidateGroupSlugPostBody;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ValidateGroupSlugPostBody)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ValidateGroupSlugPostBody, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ValidateGroupSlugPostBody {
+                        location_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "locationId",
+                        )?,
+                        slug: highlevel_runtime::lenient::required(field_1, "slug")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ValidateGroupSlugPostBody",
+                    FIELDS,
+                    ValidateGroupSlugPostBodyVisitor,
+                )
+        }
+    }
     impl ValidateGroupSlugPostBody {
         pub fn builder() -> builder::ValidateGroupSlugPostBody {
             Default::default()
         }
     }
     ///`ValidateGroupSlugSuccessResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ValidateGroupSlugSuccessResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available: ::std::option::Option<bool>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ValidateGroupSlugSuccessResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["available"];
+            struct ValidateGroupSlugSuccessResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ValidateGroupSlugSuccessResponseDtoVisitor {
+                type Value = ValidateGroupSlugSuccessResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ValidateGroupSlugSuccessResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ValidateGroupSlugSuccessResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ValidateGroupSlugSuccessResponseDto {
+                        available: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ValidateGroupSlugSuccessResponseDto",
+                    FIELDS,
+                    ValidateGroupSlugSuccessResponseDtoVisitor,
+                )
+        }
     }
     /// Types for composing complex structures.
     pub mod builder {

@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`A2pComplianceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct A2pComplianceDto {
         ///A2P Opt In Form 1
         #[serde(
@@ -100,13 +100,145 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_of_service_link: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for A2pComplianceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "a2pOptInForm1",
+                "a2pOptInForm1PreChecked",
+                "a2pOptInForm1ShowCheckbox",
+                "a2pOptInForm2",
+                "a2pOptInForm2PreChecked",
+                "a2pOptInForm2ShowCheckbox",
+                "enableA2PCompliance",
+                "isA2POptInForm1",
+                "isA2POptInForm2",
+                "messageType",
+                "privacyPolicyLink",
+                "termsOfServiceLink",
+            ];
+            struct A2pComplianceDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for A2pComplianceDtoVisitor {
+                type Value = A2pComplianceDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (A2pComplianceDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<A2pComplianceDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(A2pComplianceDto {
+                        a2p_opt_in_form1: field_0.unwrap_or_default(),
+                        a2p_opt_in_form1_pre_checked: field_1.unwrap_or_default(),
+                        a2p_opt_in_form1_show_checkbox: field_2.unwrap_or_default(),
+                        a2p_opt_in_form2: field_3.unwrap_or_default(),
+                        a2p_opt_in_form2_pre_checked: field_4.unwrap_or_default(),
+                        a2p_opt_in_form2_show_checkbox: field_5.unwrap_or_default(),
+                        enable_a2p_compliance: field_6.unwrap_or_default(),
+                        is_a2p_opt_in_form1: field_7.unwrap_or_default(),
+                        is_a2p_opt_in_form2: field_8.unwrap_or_default(),
+                        message_type: field_9.unwrap_or_default(),
+                        privacy_policy_link: field_10.unwrap_or_default(),
+                        terms_of_service_link: field_11.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("A2pComplianceDto", FIELDS, A2pComplianceDtoVisitor)
+        }
+    }
     impl A2pComplianceDto {
         pub fn builder() -> builder::A2pComplianceDto {
             Default::default()
         }
     }
     ///`AcknowledgementDetailsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AcknowledgementDetailsDto {
         ///Icon
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -134,13 +266,85 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder_color: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AcknowledgementDetailsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "icon",
+                "liveChatIcon",
+                "liveChatPlaceholderColor",
+                "placeholderColor",
+            ];
+            struct AcknowledgementDetailsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AcknowledgementDetailsDtoVisitor {
+                type Value = AcknowledgementDetailsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AcknowledgementDetailsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AcknowledgementDetailsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AcknowledgementDetailsDto {
+                        icon: field_0.unwrap_or_default(),
+                        live_chat_icon: field_1.unwrap_or_default(),
+                        live_chat_placeholder_color: field_2.unwrap_or_default(),
+                        placeholder_color: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AcknowledgementDetailsDto",
+                    FIELDS,
+                    AcknowledgementDetailsDtoVisitor,
+                )
+        }
+    }
     impl AcknowledgementDetailsDto {
         pub fn builder() -> builder::AcknowledgementDetailsDto {
             Default::default()
         }
     }
     ///`AdvanceSettingsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct AdvanceSettingsDto {
         ///A2P Compliance
         #[serde(
@@ -264,23 +468,183 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_ai_send_action_text: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for AdvanceSettingsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "aTwoPCompliance",
+                "allInOneChatTypes",
+                "allInOneInitialMsg",
+                "brandingTitle",
+                "businessOfficeHours",
+                "contactFormIntroMessage",
+                "contactFormOptions",
+                "contactFormSystemMessage",
+                "defaultConsentCheck",
+                "enableContactForm",
+                "fbPage",
+                "instagramPage",
+                "playNotificationSound",
+                "prefilledMessageText",
+                "redirect",
+                "voiceAiAgent",
+                "voiceAiSendActionText",
+            ];
+            struct AdvanceSettingsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AdvanceSettingsDtoVisitor {
+                type Value = AdvanceSettingsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AdvanceSettingsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AdvanceSettingsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AdvanceSettingsDto {
+                        a_two_p_compliance: field_0.unwrap_or_default(),
+                        all_in_one_chat_types: field_1.unwrap_or_default(),
+                        all_in_one_initial_msg: field_2.unwrap_or_default(),
+                        branding_title: field_3.unwrap_or_default(),
+                        business_office_hours: field_4.unwrap_or_default(),
+                        contact_form_intro_message: field_5.unwrap_or_default(),
+                        contact_form_options: field_6.unwrap_or_default(),
+                        contact_form_system_message: field_7.unwrap_or_default(),
+                        default_consent_check: field_8.unwrap_or_default(),
+                        enable_contact_form: field_9.unwrap_or_default(),
+                        fb_page: field_10.unwrap_or_default(),
+                        instagram_page: field_11.unwrap_or_default(),
+                        play_notification_sound: field_12.unwrap_or_default(),
+                        prefilled_message_text: field_13.unwrap_or_default(),
+                        redirect: field_14.unwrap_or_default(),
+                        voice_ai_agent: field_15.unwrap_or_default(),
+                        voice_ai_send_action_text: field_16.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AdvanceSettingsDto",
+                    FIELDS,
+                    AdvanceSettingsDtoVisitor,
+                )
+        }
+    }
     impl AdvanceSettingsDto {
         pub fn builder() -> builder::AdvanceSettingsDto {
             Default::default()
         }
     }
     ///`AdvanceSettingsDtoAllInOneChatTypesItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdvanceSettingsDtoAllInOneChatTypesItem {
         #[serde(rename = "liveChat")]
         LiveChat,
@@ -302,6 +666,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for AdvanceSettingsDtoAllInOneChatTypesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "liveChat" => Self::LiveChat,
+                    "waChat" => Self::WaChat,
+                    "emailChat" => Self::EmailChat,
+                    "allInOneChat" => Self::AllInOneChat,
+                    "voiceAiChat" => Self::VoiceAiChat,
+                    "facebookChat" => Self::FacebookChat,
+                    "instagramChat" => Self::InstagramChat,
+                    "webChat" => Self::WebChat,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for AdvanceSettingsDtoAllInOneChatTypesItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -354,7 +740,7 @@ pub mod types {
         }
     }
     ///`BusinessOfficeHoursDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BusinessOfficeHoursDto {
         ///Enable Business Hours
         #[serde(
@@ -384,13 +770,83 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BusinessOfficeHoursDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "enableBusinessHours",
+                "openHours",
+                "outsideOfficeHoursWelcomeMsg",
+                "timezone",
+            ];
+            struct BusinessOfficeHoursDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BusinessOfficeHoursDtoVisitor {
+                type Value = BusinessOfficeHoursDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BusinessOfficeHoursDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BusinessOfficeHoursDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BusinessOfficeHoursDto {
+                        enable_business_hours: field_0.unwrap_or_default(),
+                        open_hours: field_1.unwrap_or_default(),
+                        outside_office_hours_welcome_msg: field_2.unwrap_or_default(),
+                        timezone: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BusinessOfficeHoursDto",
+                    FIELDS,
+                    BusinessOfficeHoursDtoVisitor,
+                )
+        }
+    }
     impl BusinessOfficeHoursDto {
         pub fn builder() -> builder::BusinessOfficeHoursDto {
             Default::default()
         }
     }
     ///`CloneChatWidgetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CloneChatWidgetDto {
         ///chat widget ID
         #[serde(rename = "chatWidgetId")]
@@ -403,13 +859,75 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CloneChatWidgetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["chatWidgetId", "locationId", "name"];
+            struct CloneChatWidgetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CloneChatWidgetDtoVisitor {
+                type Value = CloneChatWidgetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CloneChatWidgetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CloneChatWidgetDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CloneChatWidgetDto {
+                        chat_widget_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "chatWidgetId",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "locationId",
+                        )?,
+                        name: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CloneChatWidgetDto",
+                    FIELDS,
+                    CloneChatWidgetDtoVisitor,
+                )
+        }
+    }
     impl CloneChatWidgetDto {
         pub fn builder() -> builder::CloneChatWidgetDto {
             Default::default()
         }
     }
     ///`CreateWidgetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateWidgetDto {
         ///Chat type
         #[serde(rename = "chatType")]
@@ -430,23 +948,98 @@ pub mod types {
         ///Version
         pub version: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateWidgetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "chatType",
+                "deleted",
+                "locationId",
+                "name",
+                "settings",
+                "version",
+            ];
+            struct CreateWidgetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateWidgetDtoVisitor {
+                type Value = CreateWidgetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateWidgetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateWidgetDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateWidgetDto {
+                        chat_type: highlevel_runtime::lenient::required(
+                            field_0,
+                            "chatType",
+                        )?,
+                        deleted: field_1.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                        settings: field_4.unwrap_or_default(),
+                        version: highlevel_runtime::lenient::required(
+                            field_5,
+                            "version",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CreateWidgetDto", FIELDS, CreateWidgetDtoVisitor)
+        }
+    }
     impl CreateWidgetDto {
         pub fn builder() -> builder::CreateWidgetDto {
             Default::default()
         }
     }
     ///Chat type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateWidgetDtoChatType {
         #[serde(rename = "liveChat")]
         LiveChat,
@@ -456,6 +1049,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateWidgetDtoChatType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "liveChat" => Self::LiveChat,
+                    "emailChat" => Self::EmailChat,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateWidgetDtoChatType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -495,7 +1104,7 @@ pub mod types {
         }
     }
     ///`FbPageDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct FbPageDto {
         ///Facebook Page ID
         #[serde(
@@ -512,13 +1121,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_page_name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FbPageDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["facebookPageId", "facebookPageName"];
+            struct FbPageDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FbPageDtoVisitor {
+                type Value = FbPageDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FbPageDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FbPageDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FbPageDto {
+                        facebook_page_id: field_0.unwrap_or_default(),
+                        facebook_page_name: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("FbPageDto", FIELDS, FbPageDtoVisitor)
+        }
+    }
     impl FbPageDto {
         pub fn builder() -> builder::FbPageDto {
             Default::default()
         }
     }
     ///`InstagramPageDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct InstagramPageDto {
         ///Facebook Page ID
         #[serde(
@@ -549,23 +1206,81 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_username: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for InstagramPageDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "facebookPageId",
+                "facebookPageName",
+                "instagramPageId",
+                "instagramUsername",
+            ];
+            struct InstagramPageDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for InstagramPageDtoVisitor {
+                type Value = InstagramPageDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (InstagramPageDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<InstagramPageDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(InstagramPageDto {
+                        facebook_page_id: field_0.unwrap_or_default(),
+                        facebook_page_name: field_1.unwrap_or_default(),
+                        instagram_page_id: field_2.unwrap_or_default(),
+                        instagram_username: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("InstagramPageDto", FIELDS, InstagramPageDtoVisitor)
+        }
+    }
     impl InstagramPageDto {
         pub fn builder() -> builder::InstagramPageDto {
             Default::default()
         }
     }
     ///`ListChatWidgetAllInOneChatTypes`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListChatWidgetAllInOneChatTypes {
         #[serde(rename = "liveChat")]
         LiveChat,
@@ -587,6 +1302,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListChatWidgetAllInOneChatTypes {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "liveChat" => Self::LiveChat,
+                    "waChat" => Self::WaChat,
+                    "emailChat" => Self::EmailChat,
+                    "allInOneChat" => Self::AllInOneChat,
+                    "voiceAiChat" => Self::VoiceAiChat,
+                    "facebookChat" => Self::FacebookChat,
+                    "instagramChat" => Self::InstagramChat,
+                    "webChat" => Self::WebChat,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListChatWidgetAllInOneChatTypes {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -639,17 +1376,7 @@ pub mod types {
         }
     }
     ///`ListChatWidgetChatType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListChatWidgetChatType {
         #[serde(rename = "liveChat")]
         LiveChat,
@@ -671,6 +1398,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListChatWidgetChatType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "liveChat" => Self::LiveChat,
+                    "waChat" => Self::WaChat,
+                    "emailChat" => Self::EmailChat,
+                    "allInOneChat" => Self::AllInOneChat,
+                    "voiceAiChat" => Self::VoiceAiChat,
+                    "facebookChat" => Self::FacebookChat,
+                    "instagramChat" => Self::InstagramChat,
+                    "webChat" => Self::WebChat,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListChatWidgetChatType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -722,17 +1471,7 @@ pub mod types {
         }
     }
     ///`ListChatWidgetExcludeChatType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListChatWidgetExcludeChatType {
         #[serde(rename = "liveChat")]
         LiveChat,
@@ -752,6 +1491,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListChatWidgetExcludeChatType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "liveChat" => Self::LiveChat,
+                    "waChat" => Self::WaChat,
+                    "emailChat" => Self::EmailChat,
+                    "allInOneChat" => Self::AllInOneChat,
+                    "voiceAiChat" => Self::VoiceAiChat,
+                    "facebookChat" => Self::FacebookChat,
+                    "instagramChat" => Self::InstagramChat,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListChatWidgetExcludeChatType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -802,7 +1562,7 @@ pub mod types {
         }
     }
     ///`RedirectDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RedirectDto {
         ///Redirect Action
         #[serde(
@@ -826,13 +1586,72 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect_website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RedirectDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "redirectAction",
+                "redirectText",
+                "redirectWebsite",
+            ];
+            struct RedirectDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RedirectDtoVisitor {
+                type Value = RedirectDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RedirectDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RedirectDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RedirectDto {
+                        redirect_action: field_0.unwrap_or_default(),
+                        redirect_text: field_1.unwrap_or_default(),
+                        redirect_website: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("RedirectDto", FIELDS, RedirectDtoVisitor)
+        }
+    }
     impl RedirectDto {
         pub fn builder() -> builder::RedirectDto {
             Default::default()
         }
     }
     ///`UpdateWidgetDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateWidgetDto {
         ///Chat type
         #[serde(
@@ -854,23 +1673,76 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateWidgetDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["chatType", "name", "settings", "version"];
+            struct UpdateWidgetDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateWidgetDtoVisitor {
+                type Value = UpdateWidgetDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateWidgetDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateWidgetDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateWidgetDto {
+                        chat_type: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                        settings: field_2.unwrap_or_default(),
+                        version: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpdateWidgetDto", FIELDS, UpdateWidgetDtoVisitor)
+        }
+    }
     impl UpdateWidgetDto {
         pub fn builder() -> builder::UpdateWidgetDto {
             Default::default()
         }
     }
     ///Chat type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateWidgetDtoChatType {
         #[serde(rename = "liveChat")]
         LiveChat,
@@ -880,6 +1752,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateWidgetDtoChatType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "liveChat" => Self::LiveChat,
+                    "emailChat" => Self::EmailChat,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateWidgetDtoChatType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -919,7 +1807,7 @@ pub mod types {
         }
     }
     ///`WidgetSettingsCustomizationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct WidgetSettingsCustomizationDto {
         ///Position
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -930,13 +1818,67 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sizes: ::std::option::Option<WidgetSettingsCustomizationSizeDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for WidgetSettingsCustomizationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["position", "sizes"];
+            struct WidgetSettingsCustomizationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for WidgetSettingsCustomizationDtoVisitor {
+                type Value = WidgetSettingsCustomizationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (WidgetSettingsCustomizationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<WidgetSettingsCustomizationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(WidgetSettingsCustomizationDto {
+                        position: field_0.unwrap_or_default(),
+                        sizes: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "WidgetSettingsCustomizationDto",
+                    FIELDS,
+                    WidgetSettingsCustomizationDtoVisitor,
+                )
+        }
+    }
     impl WidgetSettingsCustomizationDto {
         pub fn builder() -> builder::WidgetSettingsCustomizationDto {
             Default::default()
         }
     }
     ///`WidgetSettingsCustomizationSizeDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct WidgetSettingsCustomizationSizeDto {
         ///Height
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -947,13 +1889,70 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub width: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for WidgetSettingsCustomizationSizeDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["height", "width"];
+            struct WidgetSettingsCustomizationSizeDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for WidgetSettingsCustomizationSizeDtoVisitor {
+                type Value = WidgetSettingsCustomizationSizeDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (WidgetSettingsCustomizationSizeDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    WidgetSettingsCustomizationSizeDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(WidgetSettingsCustomizationSizeDto {
+                        height: field_0.unwrap_or_default(),
+                        width: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "WidgetSettingsCustomizationSizeDto",
+                    FIELDS,
+                    WidgetSettingsCustomizationSizeDtoVisitor,
+                )
+        }
+    }
     impl WidgetSettingsCustomizationSizeDto {
         pub fn builder() -> builder::WidgetSettingsCustomizationSizeDto {
             Default::default()
         }
     }
     ///`WidgetSettingsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct WidgetSettingsDto {
         ///Acknowledgement Details
         #[serde(
@@ -1262,13 +2261,423 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_primary_color: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for WidgetSettingsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "acknowledgementDetails",
+                "advanceSettings",
+                "agencyName",
+                "agencyWebsite",
+                "allowAvatarImage",
+                "autoCountryCode",
+                "chatIcon",
+                "chatType",
+                "countryCode",
+                "dimensions",
+                "enableRevisitMessage",
+                "heading",
+                "isPromptAvatarImageOptimize",
+                "legalMsg",
+                "liveChatAckMsg",
+                "liveChatEndedMsg",
+                "liveChatFeedbackMsg",
+                "liveChatFeedbackNote",
+                "liveChatIntroMsg",
+                "liveChatUserInactiveMsg",
+                "liveChatUserInactiveTime",
+                "liveChatVisitorInactiveMsg",
+                "liveChatVisitorInactiveTime",
+                "locale",
+                "locationCountryCode",
+                "promptAvatar",
+                "promptAvatarAltText",
+                "promptMsg",
+                "promptType",
+                "representativeAssignedMessage",
+                "revisitPromptMsg",
+                "sendActionText",
+                "showAgencyBranding",
+                "showConsentCheckbox",
+                "showLiveChatWelcomeMsg",
+                "showPrompt",
+                "subHeading",
+                "successMsg",
+                "supportContact",
+                "thankYouMsg",
+                "theme",
+                "useEmailField",
+                "waNumber",
+                "widgetId",
+                "widgetPlacement",
+                "widgetPrimaryColor",
+            ];
+            struct WidgetSettingsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for WidgetSettingsDtoVisitor {
+                type Value = WidgetSettingsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (WidgetSettingsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<WidgetSettingsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    let mut field_38 = ::std::option::Option::None;
+                    let mut field_39 = ::std::option::Option::None;
+                    let mut field_40 = ::std::option::Option::None;
+                    let mut field_41 = ::std::option::Option::None;
+                    let mut field_42 = ::std::option::Option::None;
+                    let mut field_43 = ::std::option::Option::None;
+                    let mut field_44 = ::std::option::Option::None;
+                    let mut field_45 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(38usize) => {
+                                field_38 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(39usize) => {
+                                field_39 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(40usize) => {
+                                field_40 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(41usize) => {
+                                field_41 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(42usize) => {
+                                field_42 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(43usize) => {
+                                field_43 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(44usize) => {
+                                field_44 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(45usize) => {
+                                field_45 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(WidgetSettingsDto {
+                        acknowledgement_details: field_0.unwrap_or_default(),
+                        advance_settings: field_1.unwrap_or_default(),
+                        agency_name: field_2.unwrap_or_default(),
+                        agency_website: field_3.unwrap_or_default(),
+                        allow_avatar_image: field_4.unwrap_or_default(),
+                        auto_country_code: field_5.unwrap_or_default(),
+                        chat_icon: highlevel_runtime::lenient::required(
+                            field_6,
+                            "chatIcon",
+                        )?,
+                        chat_type: highlevel_runtime::lenient::required(
+                            field_7,
+                            "chatType",
+                        )?,
+                        country_code: field_8.unwrap_or_default(),
+                        dimensions: field_9.unwrap_or_default(),
+                        enable_revisit_message: field_10.unwrap_or_default(),
+                        heading: field_11.unwrap_or_default(),
+                        is_prompt_avatar_image_optimize: field_12.unwrap_or_default(),
+                        legal_msg: field_13.unwrap_or_default(),
+                        live_chat_ack_msg: field_14.unwrap_or_default(),
+                        live_chat_ended_msg: field_15.unwrap_or_default(),
+                        live_chat_feedback_msg: field_16.unwrap_or_default(),
+                        live_chat_feedback_note: field_17.unwrap_or_default(),
+                        live_chat_intro_msg: field_18.unwrap_or_default(),
+                        live_chat_user_inactive_msg: field_19.unwrap_or_default(),
+                        live_chat_user_inactive_time: field_20.unwrap_or_default(),
+                        live_chat_visitor_inactive_msg: field_21.unwrap_or_default(),
+                        live_chat_visitor_inactive_time: field_22.unwrap_or_default(),
+                        locale: field_23.unwrap_or_default(),
+                        location_country_code: field_24.unwrap_or_default(),
+                        prompt_avatar: field_25.unwrap_or_default(),
+                        prompt_avatar_alt_text: field_26.unwrap_or_default(),
+                        prompt_msg: field_27.unwrap_or_default(),
+                        prompt_type: field_28.unwrap_or_default(),
+                        representative_assigned_message: field_29.unwrap_or_default(),
+                        revisit_prompt_msg: field_30.unwrap_or_default(),
+                        send_action_text: field_31.unwrap_or_default(),
+                        show_agency_branding: field_32.unwrap_or_default(),
+                        show_consent_checkbox: field_33.unwrap_or_default(),
+                        show_live_chat_welcome_msg: field_34.unwrap_or_default(),
+                        show_prompt: field_35.unwrap_or_default(),
+                        sub_heading: field_36.unwrap_or_default(),
+                        success_msg: field_37.unwrap_or_default(),
+                        support_contact: field_38.unwrap_or_default(),
+                        thank_you_msg: field_39.unwrap_or_default(),
+                        theme: field_40.unwrap_or_default(),
+                        use_email_field: field_41.unwrap_or_default(),
+                        wa_number: field_42.unwrap_or_default(),
+                        widget_id: field_43.unwrap_or_default(),
+                        widget_placement: field_44.unwrap_or_default(),
+                        widget_primary_color: field_45.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "WidgetSettingsDto",
+                    FIELDS,
+                    WidgetSettingsDtoVisitor,
+                )
+        }
+    }
     impl WidgetSettingsDto {
         pub fn builder() -> builder::WidgetSettingsDto {
             Default::default()
         }
     }
     ///`WidgetSettingsThemeCustomColorDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct WidgetSettingsThemeCustomColorDto {
         ///Avatar Background Color
         #[serde(
@@ -1327,13 +2736,118 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sender_message_color: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for WidgetSettingsThemeCustomColorDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "avatarBackgroundColor",
+                "avatarBorderColor",
+                "backgroundColor",
+                "buttonColor",
+                "chatBubbleColor",
+                "headerColor",
+                "receivedMessageColor",
+                "senderMessageColor",
+            ];
+            struct WidgetSettingsThemeCustomColorDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for WidgetSettingsThemeCustomColorDtoVisitor {
+                type Value = WidgetSettingsThemeCustomColorDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (WidgetSettingsThemeCustomColorDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<WidgetSettingsThemeCustomColorDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(WidgetSettingsThemeCustomColorDto {
+                        avatar_background_color: field_0.unwrap_or_default(),
+                        avatar_border_color: field_1.unwrap_or_default(),
+                        background_color: field_2.unwrap_or_default(),
+                        button_color: field_3.unwrap_or_default(),
+                        chat_bubble_color: field_4.unwrap_or_default(),
+                        header_color: field_5.unwrap_or_default(),
+                        received_message_color: field_6.unwrap_or_default(),
+                        sender_message_color: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "WidgetSettingsThemeCustomColorDto",
+                    FIELDS,
+                    WidgetSettingsThemeCustomColorDtoVisitor,
+                )
+        }
+    }
     impl WidgetSettingsThemeCustomColorDto {
         pub fn builder() -> builder::WidgetSettingsThemeCustomColorDto {
             Default::default()
         }
     }
     ///`WidgetSettingsThemeDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct WidgetSettingsThemeDto {
         ///Custom Color Options
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1343,6 +2857,59 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for WidgetSettingsThemeDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["colors", "name"];
+            struct WidgetSettingsThemeDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for WidgetSettingsThemeDtoVisitor {
+                type Value = WidgetSettingsThemeDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (WidgetSettingsThemeDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<WidgetSettingsThemeDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(WidgetSettingsThemeDto {
+                        colors: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "WidgetSettingsThemeDto",
+                    FIELDS,
+                    WidgetSettingsThemeDtoVisitor,
+                )
+        }
     }
     impl WidgetSettingsThemeDto {
         pub fn builder() -> builder::WidgetSettingsThemeDto {

@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CategoryInterface`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CategoryInterface {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub posts: ::std::vec::Vec<PostInterface>,
@@ -32,23 +32,88 @@ pub mod types {
         pub title: ::std::string::String,
         pub visibility: Visibility,
     }
+    impl<'de> ::serde::Deserialize<'de> for CategoryInterface {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "posts",
+                "subCategories",
+                "thumbnailUrl",
+                "title",
+                "visibility",
+            ];
+            struct CategoryInterfaceVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CategoryInterfaceVisitor {
+                type Value = CategoryInterface;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CategoryInterface)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CategoryInterface, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CategoryInterface {
+                        posts: field_0.unwrap_or_default(),
+                        sub_categories: field_1.unwrap_or_default(),
+                        thumbnail_url: field_2.unwrap_or_default(),
+                        title: highlevel_runtime::lenient::required(field_3, "title")?,
+                        visibility: highlevel_runtime::lenient::required(
+                            field_4,
+                            "visibility",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CategoryInterface",
+                    FIELDS,
+                    CategoryInterfaceVisitor,
+                )
+        }
+    }
     impl CategoryInterface {
         pub fn builder() -> builder::CategoryInterface {
             Default::default()
         }
     }
     ///`ContentType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ContentType {
         #[serde(rename = "video")]
         Video,
@@ -60,6 +125,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContentType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "video" => Self::Video,
+                    "assignment" => Self::Assignment,
+                    "quiz" => Self::Quiz,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ContentType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -101,10 +183,62 @@ pub mod types {
         }
     }
     ///`InstructorDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct InstructorDetails {
         pub description: ::std::string::String,
         pub name: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for InstructorDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["description", "name"];
+            struct InstructorDetailsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for InstructorDetailsVisitor {
+                type Value = InstructorDetails;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (InstructorDetails)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<InstructorDetails, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(InstructorDetails {
+                        description: highlevel_runtime::lenient::required(
+                            field_0,
+                            "description",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_1, "name")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "InstructorDetails",
+                    FIELDS,
+                    InstructorDetailsVisitor,
+                )
+        }
     }
     impl InstructorDetails {
         pub fn builder() -> builder::InstructorDetails {
@@ -112,7 +246,7 @@ pub mod types {
         }
     }
     ///`PostInterface`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PostInterface {
         #[serde(
             rename = "bucketVideoUrl",
@@ -138,18 +272,163 @@ pub mod types {
         pub title: ::std::string::String,
         pub visibility: Visibility,
     }
+    impl<'de> ::serde::Deserialize<'de> for PostInterface {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "bucketVideoUrl",
+                "contentType",
+                "description",
+                "postMaterials",
+                "thumbnailUrl",
+                "title",
+                "visibility",
+            ];
+            struct PostInterfaceVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PostInterfaceVisitor {
+                type Value = PostInterface;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PostInterface)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PostInterface, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PostInterface {
+                        bucket_video_url: field_0.unwrap_or_default(),
+                        content_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "contentType",
+                        )?,
+                        description: highlevel_runtime::lenient::required(
+                            field_2,
+                            "description",
+                        )?,
+                        post_materials: field_3.unwrap_or_default(),
+                        thumbnail_url: field_4.unwrap_or_default(),
+                        title: highlevel_runtime::lenient::required(field_5, "title")?,
+                        visibility: highlevel_runtime::lenient::required(
+                            field_6,
+                            "visibility",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("PostInterface", FIELDS, PostInterfaceVisitor)
+        }
+    }
     impl PostInterface {
         pub fn builder() -> builder::PostInterface {
             Default::default()
         }
     }
     ///`PostMaterialInterface`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PostMaterialInterface {
         pub title: ::std::string::String,
         #[serde(rename = "type")]
         pub type_: Type,
         pub url: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for PostMaterialInterface {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["title", "type", "url"];
+            struct PostMaterialInterfaceVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PostMaterialInterfaceVisitor {
+                type Value = PostMaterialInterface;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PostMaterialInterface)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PostMaterialInterface, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PostMaterialInterface {
+                        title: highlevel_runtime::lenient::required(field_0, "title")?,
+                        type_: highlevel_runtime::lenient::required(field_1, "type")?,
+                        url: highlevel_runtime::lenient::required(field_2, "url")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PostMaterialInterface",
+                    FIELDS,
+                    PostMaterialInterfaceVisitor,
+                )
+        }
     }
     impl PostMaterialInterface {
         pub fn builder() -> builder::PostMaterialInterface {
@@ -157,7 +436,7 @@ pub mod types {
         }
     }
     ///`ProductInterface`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ProductInterface {
         pub categories: ::std::vec::Vec<CategoryInterface>,
         pub description: ::std::string::String,
@@ -175,13 +454,89 @@ pub mod types {
         pub instructor_details: ::std::option::Option<InstructorDetails>,
         pub title: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for ProductInterface {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "categories",
+                "description",
+                "imageUrl",
+                "instructorDetails",
+                "title",
+            ];
+            struct ProductInterfaceVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ProductInterfaceVisitor {
+                type Value = ProductInterface;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ProductInterface)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ProductInterface, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ProductInterface {
+                        categories: highlevel_runtime::lenient::required(
+                            field_0,
+                            "categories",
+                        )?,
+                        description: highlevel_runtime::lenient::required(
+                            field_1,
+                            "description",
+                        )?,
+                        image_url: field_2.unwrap_or_default(),
+                        instructor_details: field_3.unwrap_or_default(),
+                        title: highlevel_runtime::lenient::required(field_4, "title")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("ProductInterface", FIELDS, ProductInterfaceVisitor)
+        }
+    }
     impl ProductInterface {
         pub fn builder() -> builder::ProductInterface {
             Default::default()
         }
     }
     ///`PublicExporterPayload`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PublicExporterPayload {
         #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
@@ -193,13 +548,75 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PublicExporterPayload {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["locationId", "products", "userId"];
+            struct PublicExporterPayloadVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PublicExporterPayloadVisitor {
+                type Value = PublicExporterPayload;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PublicExporterPayload)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PublicExporterPayload, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PublicExporterPayload {
+                        location_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "locationId",
+                        )?,
+                        products: highlevel_runtime::lenient::required(
+                            field_1,
+                            "products",
+                        )?,
+                        user_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PublicExporterPayload",
+                    FIELDS,
+                    PublicExporterPayloadVisitor,
+                )
+        }
+    }
     impl PublicExporterPayload {
         pub fn builder() -> builder::PublicExporterPayload {
             Default::default()
         }
     }
     ///`SubCategoryInterface`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SubCategoryInterface {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub posts: ::std::vec::Vec<PostInterface>,
@@ -212,23 +629,77 @@ pub mod types {
         pub title: ::std::string::String,
         pub visibility: Visibility,
     }
+    impl<'de> ::serde::Deserialize<'de> for SubCategoryInterface {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["posts", "thumbnailUrl", "title", "visibility"];
+            struct SubCategoryInterfaceVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SubCategoryInterfaceVisitor {
+                type Value = SubCategoryInterface;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SubCategoryInterface)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SubCategoryInterface, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SubCategoryInterface {
+                        posts: field_0.unwrap_or_default(),
+                        thumbnail_url: field_1.unwrap_or_default(),
+                        title: highlevel_runtime::lenient::required(field_2, "title")?,
+                        visibility: highlevel_runtime::lenient::required(
+                            field_3,
+                            "visibility",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SubCategoryInterface",
+                    FIELDS,
+                    SubCategoryInterfaceVisitor,
+                )
+        }
+    }
     impl SubCategoryInterface {
         pub fn builder() -> builder::SubCategoryInterface {
             Default::default()
         }
     }
     ///`Type`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum Type {
         #[serde(rename = "pdf")]
         Pdf,
@@ -340,6 +811,73 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for Type {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "pdf" => Self::Pdf,
+                    "image" => Self::Image,
+                    "docx" => Self::Docx,
+                    "pptx" => Self::Pptx,
+                    "xlsx" => Self::Xlsx,
+                    "html" => Self::Html,
+                    "dotx" => Self::Dotx,
+                    "epub" => Self::Epub,
+                    "webp" => Self::Webp,
+                    "gdoc" => Self::Gdoc,
+                    "mp3" => Self::Mp3,
+                    "doc" => Self::Doc,
+                    "txt" => Self::Txt,
+                    "zip" => Self::Zip,
+                    "ppt" => Self::Ppt,
+                    "key" => Self::Key,
+                    "htm" => Self::Htm,
+                    "xls" => Self::Xls,
+                    "odp" => Self::Odp,
+                    "odt" => Self::Odt,
+                    "rtf" => Self::Rtf,
+                    "m4a" => Self::M4a,
+                    "ods" => Self::Ods,
+                    "mp4" => Self::Mp4,
+                    "ai" => Self::Ai,
+                    "avi" => Self::Avi,
+                    "mov" => Self::Mov,
+                    "wmv" => Self::Wmv,
+                    "mkv" => Self::Mkv,
+                    "wav" => Self::Wav,
+                    "flac" => Self::Flac,
+                    "ogg" => Self::Ogg,
+                    "png" => Self::Png,
+                    "jpeg" => Self::Jpeg,
+                    "jpg" => Self::Jpg,
+                    "gif" => Self::Gif,
+                    "bmp" => Self::Bmp,
+                    "tiff" => Self::Tiff,
+                    "svg" => Self::Svg,
+                    "odg" => Self::Odg,
+                    "sxw" => Self::Sxw,
+                    "sxc" => Self::Sxc,
+                    "sxi" => Self::Sxi,
+                    "rar" => Self::Rar,
+                    "7z" => Self::X7z,
+                    "json" => Self::Json,
+                    "xml" => Self::Xml,
+                    "csv" => Self::Csv,
+                    "md" => Self::Md,
+                    "obj" => Self::Obj,
+                    "stl" => Self::Stl,
+                    "woff" => Self::Woff,
+                    "ttf" => Self::Ttf,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for Type {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -481,17 +1019,7 @@ pub mod types {
         }
     }
     ///`Visibility`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum Visibility {
         #[serde(rename = "published")]
         Published,
@@ -501,6 +1029,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for Visibility {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "published" => Self::Published,
+                    "draft" => Self::Draft,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for Visibility {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {

@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`BuilderAttributePublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BuilderAttributePublicV2Dto {
         ///Attribute name
         pub name: ::std::string::String,
@@ -22,8 +22,59 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BuilderAttributePublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name", "unit"];
+            struct BuilderAttributePublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BuilderAttributePublicV2DtoVisitor {
+                type Value = BuilderAttributePublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BuilderAttributePublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BuilderAttributePublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BuilderAttributePublicV2Dto {
+                        name: highlevel_runtime::lenient::required(field_0, "name")?,
+                        unit: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BuilderAttributePublicV2Dto",
+                    FIELDS,
+                    BuilderAttributePublicV2DtoVisitor,
+                )
+        }
+    }
     ///`BuilderCustomFlagsPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BuilderCustomFlagsPublicV2Dto {
         ///Layout ID
         #[serde(
@@ -46,18 +97,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub theme: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BuilderCustomFlagsPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["layoutId", "socialElementType", "theme"];
+            struct BuilderCustomFlagsPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BuilderCustomFlagsPublicV2DtoVisitor {
+                type Value = BuilderCustomFlagsPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BuilderCustomFlagsPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BuilderCustomFlagsPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BuilderCustomFlagsPublicV2Dto {
+                        layout_id: field_0.unwrap_or_default(),
+                        social_element_type: field_1.unwrap_or_default(),
+                        theme: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BuilderCustomFlagsPublicV2Dto",
+                    FIELDS,
+                    BuilderCustomFlagsPublicV2DtoVisitor,
+                )
+        }
+    }
     ///Social element rendering type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BuilderCustomFlagsPublicV2DtoSocialElementType {
         #[serde(rename = "icon")]
         Icon,
@@ -69,6 +171,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for BuilderCustomFlagsPublicV2DtoSocialElementType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "icon" => Self::Icon,
+                    "icon-text" => Self::IconText,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for BuilderCustomFlagsPublicV2DtoSocialElementType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -112,7 +232,7 @@ pub mod types {
         }
     }
     ///`BuilderEditorContentPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BuilderEditorContentPublicV2Dto {
         ///Builder attributes map keyed by element ID
         #[serde(
@@ -137,8 +257,63 @@ pub mod types {
             ::std::vec::Vec<BuilderAttributePublicV2Dto>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for BuilderEditorContentPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["attrs", "elements", "templateSettings"];
+            struct BuilderEditorContentPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BuilderEditorContentPublicV2DtoVisitor {
+                type Value = BuilderEditorContentPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BuilderEditorContentPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BuilderEditorContentPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BuilderEditorContentPublicV2Dto {
+                        attrs: field_0.unwrap_or_default(),
+                        elements: field_1.unwrap_or_default(),
+                        template_settings: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BuilderEditorContentPublicV2Dto",
+                    FIELDS,
+                    BuilderEditorContentPublicV2DtoVisitor,
+                )
+        }
+    }
     ///`BuilderElementNodePublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BuilderElementNodePublicV2Dto {
         ///Child elements
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -149,8 +324,66 @@ pub mod types {
         #[serde(rename = "tagName")]
         pub tag_name: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for BuilderElementNodePublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["children", "id", "tagName"];
+            struct BuilderElementNodePublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BuilderElementNodePublicV2DtoVisitor {
+                type Value = BuilderElementNodePublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BuilderElementNodePublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BuilderElementNodePublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BuilderElementNodePublicV2Dto {
+                        children: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        tag_name: highlevel_runtime::lenient::required(
+                            field_2,
+                            "tagName",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BuilderElementNodePublicV2Dto",
+                    FIELDS,
+                    BuilderElementNodePublicV2DtoVisitor,
+                )
+        }
+    }
     ///`BuilderNodeAttrsPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BuilderNodeAttrsPublicV2Dto {
         ///Element attributes
         pub attributes: ::std::vec::Vec<BuilderAttributePublicV2Dto>,
@@ -169,8 +402,77 @@ pub mod types {
         #[serde(rename = "tagName")]
         pub tag_name: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for BuilderNodeAttrsPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["attributes", "content", "customFlags", "tagName"];
+            struct BuilderNodeAttrsPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BuilderNodeAttrsPublicV2DtoVisitor {
+                type Value = BuilderNodeAttrsPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BuilderNodeAttrsPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BuilderNodeAttrsPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BuilderNodeAttrsPublicV2Dto {
+                        attributes: highlevel_runtime::lenient::required(
+                            field_0,
+                            "attributes",
+                        )?,
+                        content: field_1.unwrap_or_default(),
+                        custom_flags: field_2.unwrap_or_default(),
+                        tag_name: highlevel_runtime::lenient::required(
+                            field_3,
+                            "tagName",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BuilderNodeAttrsPublicV2Dto",
+                    FIELDS,
+                    BuilderNodeAttrsPublicV2DtoVisitor,
+                )
+        }
+    }
     ///`BuilderUpdateSuccessfulDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BuilderUpdateSuccessfulDto {
         ///ok
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -205,8 +507,88 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BuilderUpdateSuccessfulDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "ok",
+                "previewUrl",
+                "templateDownloadUrl",
+                "traceId",
+                "versionId",
+            ];
+            struct BuilderUpdateSuccessfulDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BuilderUpdateSuccessfulDtoVisitor {
+                type Value = BuilderUpdateSuccessfulDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BuilderUpdateSuccessfulDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BuilderUpdateSuccessfulDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BuilderUpdateSuccessfulDto {
+                        ok: field_0.unwrap_or_default(),
+                        preview_url: field_1.unwrap_or_default(),
+                        template_download_url: field_2.unwrap_or_default(),
+                        trace_id: field_3.unwrap_or_default(),
+                        version_id: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BuilderUpdateSuccessfulDto",
+                    FIELDS,
+                    BuilderUpdateSuccessfulDtoVisitor,
+                )
+        }
+    }
     ///`BulkActionCampaignDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct BulkActionCampaignDto {
         ///Processing completion timestamp
         #[serde(
@@ -243,18 +625,127 @@ pub mod types {
         #[serde(rename = "updatedAt")]
         pub updated_at: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "completedAt",
+                "createdAt",
+                "createdBy",
+                "deleted",
+                "emailMetadata",
+                "id",
+                "name",
+                "scheduleType",
+                "status",
+                "updatedAt",
+            ];
+            struct BulkActionCampaignDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BulkActionCampaignDtoVisitor {
+                type Value = BulkActionCampaignDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BulkActionCampaignDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BulkActionCampaignDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BulkActionCampaignDto {
+                        completed_at: field_0.unwrap_or_default(),
+                        created_at: highlevel_runtime::lenient::required(
+                            field_1,
+                            "createdAt",
+                        )?,
+                        created_by: highlevel_runtime::lenient::required(
+                            field_2,
+                            "createdBy",
+                        )?,
+                        deleted: highlevel_runtime::lenient::required(
+                            field_3,
+                            "deleted",
+                        )?,
+                        email_metadata: field_4.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_5, "id")?,
+                        name: highlevel_runtime::lenient::required(field_6, "name")?,
+                        schedule_type: highlevel_runtime::lenient::required(
+                            field_7,
+                            "scheduleType",
+                        )?,
+                        status: highlevel_runtime::lenient::required(field_8, "status")?,
+                        updated_at: highlevel_runtime::lenient::required(
+                            field_9,
+                            "updatedAt",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BulkActionCampaignDto",
+                    FIELDS,
+                    BulkActionCampaignDtoVisitor,
+                )
+        }
+    }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BulkActionCampaignDtoStatus {
         #[serde(rename = "processing")]
         Processing,
@@ -270,6 +761,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "processing" => Self::Processing,
+                    "scheduled" => Self::Scheduled,
+                    "paused" => Self::Paused,
+                    "complete" => Self::Complete,
+                    "cancelled" => Self::Cancelled,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for BulkActionCampaignDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -315,7 +825,7 @@ pub mod types {
         }
     }
     ///`BulkActionCampaignEmailDetailsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BulkActionCampaignEmailDetailsDto {
         ///Sender (name and email)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -337,8 +847,76 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignEmailDetailsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["from", "name", "subject", "templateId"];
+            struct BulkActionCampaignEmailDetailsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BulkActionCampaignEmailDetailsDtoVisitor {
+                type Value = BulkActionCampaignEmailDetailsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BulkActionCampaignEmailDetailsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BulkActionCampaignEmailDetailsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BulkActionCampaignEmailDetailsDto {
+                        from: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                        subject: field_2.unwrap_or_default(),
+                        template_id: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BulkActionCampaignEmailDetailsDto",
+                    FIELDS,
+                    BulkActionCampaignEmailDetailsDtoVisitor,
+                )
+        }
+    }
     ///`BulkActionCampaignPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BulkActionCampaignPublicV2Dto {
         ///Processing completion timestamp
         #[serde(
@@ -405,18 +983,137 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "completedAt",
+                "createdAt",
+                "deleted",
+                "emailMetadata",
+                "id",
+                "name",
+                "scheduleType",
+                "source",
+                "sourceId",
+                "status",
+                "updatedAt",
+            ];
+            struct BulkActionCampaignPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for BulkActionCampaignPublicV2DtoVisitor {
+                type Value = BulkActionCampaignPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BulkActionCampaignPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BulkActionCampaignPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BulkActionCampaignPublicV2Dto {
+                        completed_at: field_0.unwrap_or_default(),
+                        created_at: field_1.unwrap_or_default(),
+                        deleted: field_2.unwrap_or_default(),
+                        email_metadata: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        schedule_type: field_6.unwrap_or_default(),
+                        source: field_7.unwrap_or_default(),
+                        source_id: field_8.unwrap_or_default(),
+                        status: field_9.unwrap_or_default(),
+                        updated_at: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "BulkActionCampaignPublicV2Dto",
+                    FIELDS,
+                    BulkActionCampaignPublicV2DtoVisitor,
+                )
+        }
+    }
     ///Schedule type (NOW, SCHEDULED, or DRIP)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BulkActionCampaignPublicV2DtoScheduleType {
         #[serde(rename = "NOW")]
         Now,
@@ -428,6 +1125,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignPublicV2DtoScheduleType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "NOW" => Self::Now,
+                    "SCHEDULED" => Self::Scheduled,
+                    "DRIP" => Self::Drip,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for BulkActionCampaignPublicV2DtoScheduleType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -470,17 +1184,7 @@ pub mod types {
         }
     }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BulkActionCampaignPublicV2DtoStatus {
         #[serde(rename = "processing")]
         Processing,
@@ -496,6 +1200,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignPublicV2DtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "processing" => Self::Processing,
+                    "scheduled" => Self::Scheduled,
+                    "paused" => Self::Paused,
+                    "complete" => Self::Complete,
+                    "cancelled" => Self::Cancelled,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for BulkActionCampaignPublicV2DtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -542,7 +1265,7 @@ pub mod types {
         }
     }
     ///`CreateBuilderDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateBuilderDto {
         #[serde(
             rename = "builderVersion",
@@ -622,18 +1345,173 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateBuilderDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "builderVersion",
+                "fromEmail",
+                "fromName",
+                "importProvider",
+                "importURL",
+                "isPlainText",
+                "locationId",
+                "name",
+                "parentId",
+                "previewText",
+                "subjectLine",
+                "templateDataUrl",
+                "templateSource",
+                "title",
+                "type",
+                "updatedBy",
+            ];
+            struct CreateBuilderDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateBuilderDtoVisitor {
+                type Value = CreateBuilderDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateBuilderDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateBuilderDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateBuilderDto {
+                        builder_version: field_0
+                            .unwrap_or_else(
+                                defaults::create_builder_dto_builder_version,
+                            ),
+                        from_email: field_1.unwrap_or_default(),
+                        from_name: field_2.unwrap_or_default(),
+                        import_provider: highlevel_runtime::lenient::required(
+                            field_3,
+                            "importProvider",
+                        )?,
+                        import_url: field_4.unwrap_or_default(),
+                        is_plain_text: field_5.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_6,
+                            "locationId",
+                        )?,
+                        name: field_7.unwrap_or_default(),
+                        parent_id: field_8.unwrap_or_default(),
+                        preview_text: field_9.unwrap_or_default(),
+                        subject_line: field_10.unwrap_or_default(),
+                        template_data_url: field_11.unwrap_or_default(),
+                        template_source: field_12.unwrap_or_default(),
+                        title: field_13.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_14, "type")?,
+                        updated_by: field_15.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CreateBuilderDto", FIELDS, CreateBuilderDtoVisitor)
+        }
+    }
     ///`CreateBuilderDtoBuilderVersion`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBuilderDtoBuilderVersion {
         #[serde(rename = "1")]
         X1,
@@ -643,6 +1521,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateBuilderDtoBuilderVersion {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "1" => Self::X1,
+                    "2" => Self::X2,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateBuilderDtoBuilderVersion {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -688,17 +1582,7 @@ pub mod types {
         }
     }
     ///`CreateBuilderDtoImportProvider`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBuilderDtoImportProvider {
         #[serde(rename = "mailchimp")]
         Mailchimp,
@@ -714,6 +1598,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateBuilderDtoImportProvider {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mailchimp" => Self::Mailchimp,
+                    "active_campaign" => Self::ActiveCampaign,
+                    "kajabi" => Self::Kajabi,
+                    "other" => Self::Other,
+                    "import_with_email_ai" => Self::ImportWithEmailAi,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateBuilderDtoImportProvider {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -760,17 +1663,7 @@ pub mod types {
         }
     }
     ///`CreateBuilderDtoType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBuilderDtoType {
         #[serde(rename = "html")]
         Html,
@@ -790,6 +1683,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateBuilderDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "folder" => Self::Folder,
+                    "import" => Self::Import,
+                    "builder" => Self::Builder,
+                    "blank" => Self::Blank,
+                    "ai_template" => Self::AiTemplate,
+                    "vibe-editor" => Self::VibeEditor,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateBuilderDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -839,7 +1753,7 @@ pub mod types {
         }
     }
     ///`CreateBuilderSuccesfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateBuilderSuccesfulResponseDto {
         ///template id
         pub redirect: ::std::string::String,
@@ -847,8 +1761,64 @@ pub mod types {
         #[serde(rename = "traceId")]
         pub trace_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateBuilderSuccesfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["redirect", "traceId"];
+            struct CreateBuilderSuccesfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateBuilderSuccesfulResponseDtoVisitor {
+                type Value = CreateBuilderSuccesfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateBuilderSuccesfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateBuilderSuccesfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateBuilderSuccesfulResponseDto {
+                        redirect: highlevel_runtime::lenient::required(
+                            field_0,
+                            "redirect",
+                        )?,
+                        trace_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "traceId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateBuilderSuccesfulResponseDto",
+                    FIELDS,
+                    CreateBuilderSuccesfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateEmailCampaignPublicV2BodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateEmailCampaignPublicV2BodyDto {
         ///Optional initial editor content to persist immediately after campaign creation. Provide HTML or plain-text string content.
         #[serde(
@@ -890,23 +1860,122 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateEmailCampaignPublicV2BodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "editorContent",
+                "editorType",
+                "name",
+                "parentFolderId",
+                "templateId",
+                "timeZone",
+                "userId",
+                "userName",
+            ];
+            struct CreateEmailCampaignPublicV2BodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateEmailCampaignPublicV2BodyDtoVisitor {
+                type Value = CreateEmailCampaignPublicV2BodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateEmailCampaignPublicV2BodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateEmailCampaignPublicV2BodyDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateEmailCampaignPublicV2BodyDto {
+                        editor_content: field_0.unwrap_or_default(),
+                        editor_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "editorType",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_2, "name")?,
+                        parent_folder_id: field_3.unwrap_or_default(),
+                        template_id: field_4.unwrap_or_default(),
+                        time_zone: highlevel_runtime::lenient::required(
+                            field_5,
+                            "timeZone",
+                        )?,
+                        user_id: highlevel_runtime::lenient::required(
+                            field_6,
+                            "userId",
+                        )?,
+                        user_name: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateEmailCampaignPublicV2BodyDto",
+                    FIELDS,
+                    CreateEmailCampaignPublicV2BodyDtoVisitor,
+                )
+        }
+    }
     impl CreateEmailCampaignPublicV2BodyDto {
         pub fn builder() -> builder::CreateEmailCampaignPublicV2BodyDto {
             Default::default()
         }
     }
     ///Editor type for the campaign content. Use `html` for code-editor campaigns or `text` for plain-text campaigns.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateEmailCampaignPublicV2BodyDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -916,6 +1985,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateEmailCampaignPublicV2BodyDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateEmailCampaignPublicV2BodyDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -956,7 +2042,7 @@ pub mod types {
         }
     }
     ///`CreateEmailCampaignPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateEmailCampaignPublicV2ResponseDto {
         ///Campaign category
         #[serde(
@@ -1027,18 +2113,149 @@ pub mod types {
             ::std::vec::Vec<EmailCampaignVariationPublicV2Dto>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateEmailCampaignPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "campaignCategory",
+                "campaignType",
+                "createdAt",
+                "deleted",
+                "id",
+                "name",
+                "source",
+                "sourceId",
+                "status",
+                "traceId",
+                "updatedAt",
+                "variations",
+            ];
+            struct CreateEmailCampaignPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateEmailCampaignPublicV2ResponseDtoVisitor {
+                type Value = CreateEmailCampaignPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateEmailCampaignPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateEmailCampaignPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateEmailCampaignPublicV2ResponseDto {
+                        campaign_category: field_0.unwrap_or_default(),
+                        campaign_type: field_1.unwrap_or_default(),
+                        created_at: field_2.unwrap_or_default(),
+                        deleted: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        source: field_6.unwrap_or_default(),
+                        source_id: field_7.unwrap_or_default(),
+                        status: field_8.unwrap_or_default(),
+                        trace_id: field_9.unwrap_or_default(),
+                        updated_at: field_10.unwrap_or_default(),
+                        variations: field_11.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateEmailCampaignPublicV2ResponseDto",
+                    FIELDS,
+                    CreateEmailCampaignPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateEmailCampaignPublicV2ResponseDtoStatus {
         #[serde(rename = "all")]
         All,
@@ -1062,6 +2279,30 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateEmailCampaignPublicV2ResponseDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "all" => Self::All,
+                    "sent" => Self::Sent,
+                    "failed" => Self::Failed,
+                    "archived" => Self::Archived,
+                    "draft" => Self::Draft,
+                    "processing" => Self::Processing,
+                    "scheduled" => Self::Scheduled,
+                    "cancelled" => Self::Cancelled,
+                    "paused" => Self::Paused,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateEmailCampaignPublicV2ResponseDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1116,7 +2357,7 @@ pub mod types {
         }
     }
     ///`CreateTemplateFolderPublicV2BodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateTemplateFolderPublicV2BodyDto {
         ///Folder name
         pub name: ::std::string::String,
@@ -1128,13 +2369,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateTemplateFolderPublicV2BodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name", "userId"];
+            struct CreateTemplateFolderPublicV2BodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateTemplateFolderPublicV2BodyDtoVisitor {
+                type Value = CreateTemplateFolderPublicV2BodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateTemplateFolderPublicV2BodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateTemplateFolderPublicV2BodyDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateTemplateFolderPublicV2BodyDto {
+                        name: highlevel_runtime::lenient::required(field_0, "name")?,
+                        user_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateTemplateFolderPublicV2BodyDto",
+                    FIELDS,
+                    CreateTemplateFolderPublicV2BodyDtoVisitor,
+                )
+        }
+    }
     impl CreateTemplateFolderPublicV2BodyDto {
         pub fn builder() -> builder::CreateTemplateFolderPublicV2BodyDto {
             Default::default()
         }
     }
     ///`CreateTemplateFolderPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateTemplateFolderPublicV2ResponseDto {
         ///Created timestamp
         #[serde(
@@ -1166,8 +2463,87 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateTemplateFolderPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["createdAt", "id", "name", "traceId", "updatedAt"];
+            struct CreateTemplateFolderPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateTemplateFolderPublicV2ResponseDtoVisitor {
+                type Value = CreateTemplateFolderPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateTemplateFolderPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateTemplateFolderPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateTemplateFolderPublicV2ResponseDto {
+                        created_at: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        name: field_2.unwrap_or_default(),
+                        trace_id: field_3.unwrap_or_default(),
+                        updated_at: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateTemplateFolderPublicV2ResponseDto",
+                    FIELDS,
+                    CreateTemplateFolderPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateTemplatePublicV2BodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateTemplatePublicV2BodyDto {
         ///Optional initial editor content. Provide HTML or plain-text string content.
         #[serde(
@@ -1224,23 +2600,125 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateTemplatePublicV2BodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "editorContent",
+                "editorType",
+                "fromEmail",
+                "fromName",
+                "name",
+                "parentFolderId",
+                "previewText",
+                "subjectLine",
+                "userId",
+            ];
+            struct CreateTemplatePublicV2BodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateTemplatePublicV2BodyDtoVisitor {
+                type Value = CreateTemplatePublicV2BodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateTemplatePublicV2BodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateTemplatePublicV2BodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateTemplatePublicV2BodyDto {
+                        editor_content: field_0.unwrap_or_default(),
+                        editor_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "editorType",
+                        )?,
+                        from_email: field_2.unwrap_or_default(),
+                        from_name: field_3.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_4, "name")?,
+                        parent_folder_id: field_5.unwrap_or_default(),
+                        preview_text: field_6.unwrap_or_default(),
+                        subject_line: field_7.unwrap_or_default(),
+                        user_id: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateTemplatePublicV2BodyDto",
+                    FIELDS,
+                    CreateTemplatePublicV2BodyDtoVisitor,
+                )
+        }
+    }
     impl CreateTemplatePublicV2BodyDto {
         pub fn builder() -> builder::CreateTemplatePublicV2BodyDto {
             Default::default()
         }
     }
     ///Editor type for the new template. Use `html` for code-editor templates or `text` for plain-text templates.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateTemplatePublicV2BodyDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -1250,6 +2728,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateTemplatePublicV2BodyDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateTemplatePublicV2BodyDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1290,7 +2784,7 @@ pub mod types {
         }
     }
     ///`CreateTemplatePublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateTemplatePublicV2ResponseDto {
         ///Created timestamp
         #[serde(
@@ -1380,18 +2874,153 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateTemplatePublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "editorType",
+                "fromEmail",
+                "fromName",
+                "id",
+                "isPlainText",
+                "name",
+                "parentFolderId",
+                "previewText",
+                "previewUrl",
+                "subjectLine",
+                "traceId",
+                "updatedAt",
+            ];
+            struct CreateTemplatePublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateTemplatePublicV2ResponseDtoVisitor {
+                type Value = CreateTemplatePublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateTemplatePublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateTemplatePublicV2ResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateTemplatePublicV2ResponseDto {
+                        created_at: field_0.unwrap_or_default(),
+                        editor_type: field_1.unwrap_or_default(),
+                        from_email: field_2.unwrap_or_default(),
+                        from_name: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        is_plain_text: field_5.unwrap_or_default(),
+                        name: field_6.unwrap_or_default(),
+                        parent_folder_id: field_7.unwrap_or_default(),
+                        preview_text: field_8.unwrap_or_default(),
+                        preview_url: field_9.unwrap_or_default(),
+                        subject_line: field_10.unwrap_or_default(),
+                        trace_id: field_11.unwrap_or_default(),
+                        updated_at: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateTemplatePublicV2ResponseDto",
+                    FIELDS,
+                    CreateTemplatePublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Editor type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateTemplatePublicV2ResponseDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -1401,6 +3030,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateTemplatePublicV2ResponseDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateTemplatePublicV2ResponseDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1441,7 +3086,7 @@ pub mod types {
         }
     }
     ///`DeleteBuilderSuccesfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteBuilderSuccesfulResponseDto {
         ///ok
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1455,8 +3100,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteBuilderSuccesfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["ok", "traceId"];
+            struct DeleteBuilderSuccesfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteBuilderSuccesfulResponseDtoVisitor {
+                type Value = DeleteBuilderSuccesfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteBuilderSuccesfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteBuilderSuccesfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteBuilderSuccesfulResponseDto {
+                        ok: field_0.unwrap_or_default(),
+                        trace_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteBuilderSuccesfulResponseDto",
+                    FIELDS,
+                    DeleteBuilderSuccesfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteCampaignPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteCampaignPublicV2ResponseDto {
         ///Whether the campaign was deleted successfully
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1470,8 +3169,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteCampaignPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["deleted", "traceId"];
+            struct DeleteCampaignPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteCampaignPublicV2ResponseDtoVisitor {
+                type Value = DeleteCampaignPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteCampaignPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteCampaignPublicV2ResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteCampaignPublicV2ResponseDto {
+                        deleted: field_0.unwrap_or_default(),
+                        trace_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteCampaignPublicV2ResponseDto",
+                    FIELDS,
+                    DeleteCampaignPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteTemplatePublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteTemplatePublicV2ResponseDto {
         ///Whether the template was deleted successfully
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1485,8 +3238,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteTemplatePublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["deleted", "traceId"];
+            struct DeleteTemplatePublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteTemplatePublicV2ResponseDtoVisitor {
+                type Value = DeleteTemplatePublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteTemplatePublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteTemplatePublicV2ResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteTemplatePublicV2ResponseDto {
+                        deleted: field_0.unwrap_or_default(),
+                        trace_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteTemplatePublicV2ResponseDto",
+                    FIELDS,
+                    DeleteTemplatePublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///`EmailCampaignPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct EmailCampaignPublicV2Dto {
         ///Campaign category
         #[serde(
@@ -1550,18 +3357,136 @@ pub mod types {
             ::std::vec::Vec<EmailCampaignVariationPublicV2Dto>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for EmailCampaignPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "campaignCategory",
+                "campaignType",
+                "createdAt",
+                "deleted",
+                "id",
+                "name",
+                "source",
+                "sourceId",
+                "status",
+                "updatedAt",
+                "variations",
+            ];
+            struct EmailCampaignPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for EmailCampaignPublicV2DtoVisitor {
+                type Value = EmailCampaignPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (EmailCampaignPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<EmailCampaignPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(EmailCampaignPublicV2Dto {
+                        campaign_category: field_0.unwrap_or_default(),
+                        campaign_type: field_1.unwrap_or_default(),
+                        created_at: field_2.unwrap_or_default(),
+                        deleted: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        source: field_6.unwrap_or_default(),
+                        source_id: field_7.unwrap_or_default(),
+                        status: field_8.unwrap_or_default(),
+                        updated_at: field_9.unwrap_or_default(),
+                        variations: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "EmailCampaignPublicV2Dto",
+                    FIELDS,
+                    EmailCampaignPublicV2DtoVisitor,
+                )
+        }
+    }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmailCampaignPublicV2DtoStatus {
         #[serde(rename = "all")]
         All,
@@ -1585,6 +3510,29 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailCampaignPublicV2DtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "all" => Self::All,
+                    "sent" => Self::Sent,
+                    "failed" => Self::Failed,
+                    "archived" => Self::Archived,
+                    "draft" => Self::Draft,
+                    "processing" => Self::Processing,
+                    "scheduled" => Self::Scheduled,
+                    "cancelled" => Self::Cancelled,
+                    "paused" => Self::Paused,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for EmailCampaignPublicV2DtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1639,7 +3587,7 @@ pub mod types {
         }
     }
     ///`EmailCampaignVariationPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct EmailCampaignVariationPublicV2Dto {
         ///Whether this is the winning variation
         #[serde(
@@ -1656,8 +3604,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for EmailCampaignVariationPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["isWinner", "sourceId"];
+            struct EmailCampaignVariationPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for EmailCampaignVariationPublicV2DtoVisitor {
+                type Value = EmailCampaignVariationPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (EmailCampaignVariationPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<EmailCampaignVariationPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(EmailCampaignVariationPublicV2Dto {
+                        is_winner: field_0.unwrap_or_default(),
+                        source_id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "EmailCampaignVariationPublicV2Dto",
+                    FIELDS,
+                    EmailCampaignVariationPublicV2DtoVisitor,
+                )
+        }
+    }
     ///`EmailStatsNumbersDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct EmailStatsNumbersDto {
         ///Links clicked
         pub clicked: f64,
@@ -1682,8 +3684,132 @@ pub mod types {
         ///Unsubscribes
         pub unsubscribed: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for EmailStatsNumbersDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "clicked",
+                "complained",
+                "delivered",
+                "failed",
+                "opened",
+                "permanentFail",
+                "rejected",
+                "replied",
+                "temporaryFail",
+                "unsubscribed",
+            ];
+            struct EmailStatsNumbersDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for EmailStatsNumbersDtoVisitor {
+                type Value = EmailStatsNumbersDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (EmailStatsNumbersDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<EmailStatsNumbersDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(EmailStatsNumbersDto {
+                        clicked: highlevel_runtime::lenient::required(
+                            field_0,
+                            "clicked",
+                        )?,
+                        complained: highlevel_runtime::lenient::required(
+                            field_1,
+                            "complained",
+                        )?,
+                        delivered: highlevel_runtime::lenient::required(
+                            field_2,
+                            "delivered",
+                        )?,
+                        failed: highlevel_runtime::lenient::required(field_3, "failed")?,
+                        opened: highlevel_runtime::lenient::required(field_4, "opened")?,
+                        permanent_fail: highlevel_runtime::lenient::required(
+                            field_5,
+                            "permanentFail",
+                        )?,
+                        rejected: highlevel_runtime::lenient::required(
+                            field_6,
+                            "rejected",
+                        )?,
+                        replied: highlevel_runtime::lenient::required(
+                            field_7,
+                            "replied",
+                        )?,
+                        temporary_fail: highlevel_runtime::lenient::required(
+                            field_8,
+                            "temporaryFail",
+                        )?,
+                        unsubscribed: highlevel_runtime::lenient::required(
+                            field_9,
+                            "unsubscribed",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "EmailStatsNumbersDto",
+                    FIELDS,
+                    EmailStatsNumbersDtoVisitor,
+                )
+        }
+    }
     ///`EmailStatsNumbersPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct EmailStatsNumbersPublicV2Dto {
         ///Emails accepted by the mail server
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1782,8 +3908,192 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unsubscribed: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for EmailStatsNumbersPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "accepted",
+                "bounceRate",
+                "clickRate",
+                "clicked",
+                "complained",
+                "complaintRate",
+                "delivered",
+                "failed",
+                "openRate",
+                "opened",
+                "permanentFail",
+                "rejected",
+                "replied",
+                "replyRate",
+                "sent",
+                "temporaryFail",
+                "unsubscribeRate",
+                "unsubscribed",
+            ];
+            struct EmailStatsNumbersPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for EmailStatsNumbersPublicV2DtoVisitor {
+                type Value = EmailStatsNumbersPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (EmailStatsNumbersPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<EmailStatsNumbersPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(EmailStatsNumbersPublicV2Dto {
+                        accepted: field_0.unwrap_or_default(),
+                        bounce_rate: field_1.unwrap_or_default(),
+                        click_rate: field_2.unwrap_or_default(),
+                        clicked: field_3.unwrap_or_default(),
+                        complained: field_4.unwrap_or_default(),
+                        complaint_rate: field_5.unwrap_or_default(),
+                        delivered: field_6.unwrap_or_default(),
+                        failed: field_7.unwrap_or_default(),
+                        open_rate: field_8.unwrap_or_default(),
+                        opened: field_9.unwrap_or_default(),
+                        permanent_fail: field_10.unwrap_or_default(),
+                        rejected: field_11.unwrap_or_default(),
+                        replied: field_12.unwrap_or_default(),
+                        reply_rate: field_13.unwrap_or_default(),
+                        sent: field_14.unwrap_or_default(),
+                        temporary_fail: field_15.unwrap_or_default(),
+                        unsubscribe_rate: field_16.unwrap_or_default(),
+                        unsubscribed: field_17.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "EmailStatsNumbersPublicV2Dto",
+                    FIELDS,
+                    EmailStatsNumbersPublicV2DtoVisitor,
+                )
+        }
+    }
     ///`FetchBuilderSuccesfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct FetchBuilderSuccesfulResponseDto {
         ///date added
         #[serde(
@@ -1840,8 +4150,121 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FetchBuilderSuccesfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "dateAdded",
+                "id",
+                "isPlainText",
+                "lastUpdated",
+                "name",
+                "previewUrl",
+                "templateType",
+                "updatedBy",
+                "version",
+            ];
+            struct FetchBuilderSuccesfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for FetchBuilderSuccesfulResponseDtoVisitor {
+                type Value = FetchBuilderSuccesfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FetchBuilderSuccesfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FetchBuilderSuccesfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FetchBuilderSuccesfulResponseDto {
+                        date_added: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        is_plain_text: field_2.unwrap_or_default(),
+                        last_updated: field_3.unwrap_or_default(),
+                        name: field_4.unwrap_or_default(),
+                        preview_url: field_5.unwrap_or_default(),
+                        template_type: field_6.unwrap_or_default(),
+                        updated_by: field_7.unwrap_or_default(),
+                        version: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FetchBuilderSuccesfulResponseDto",
+                    FIELDS,
+                    FetchBuilderSuccesfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetBulkActionCampaignPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetBulkActionCampaignPublicV2ResponseDto {
         ///Processing completion timestamp
         #[serde(
@@ -1965,18 +4388,207 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetBulkActionCampaignPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "completedAt",
+                "createdAt",
+                "deleted",
+                "editorContentUrl",
+                "editorType",
+                "fromEmail",
+                "fromName",
+                "id",
+                "isPlainText",
+                "name",
+                "previewText",
+                "replyToAddress",
+                "scheduleType",
+                "source",
+                "sourceId",
+                "status",
+                "subject",
+                "traceId",
+                "updatedAt",
+            ];
+            struct GetBulkActionCampaignPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetBulkActionCampaignPublicV2ResponseDtoVisitor {
+                type Value = GetBulkActionCampaignPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (GetBulkActionCampaignPublicV2ResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetBulkActionCampaignPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetBulkActionCampaignPublicV2ResponseDto {
+                        completed_at: field_0.unwrap_or_default(),
+                        created_at: field_1.unwrap_or_default(),
+                        deleted: field_2.unwrap_or_default(),
+                        editor_content_url: field_3.unwrap_or_default(),
+                        editor_type: field_4.unwrap_or_default(),
+                        from_email: field_5.unwrap_or_default(),
+                        from_name: field_6.unwrap_or_default(),
+                        id: field_7.unwrap_or_default(),
+                        is_plain_text: field_8.unwrap_or_default(),
+                        name: field_9.unwrap_or_default(),
+                        preview_text: field_10.unwrap_or_default(),
+                        reply_to_address: field_11.unwrap_or_default(),
+                        schedule_type: field_12.unwrap_or_default(),
+                        source: field_13.unwrap_or_default(),
+                        source_id: field_14.unwrap_or_default(),
+                        status: field_15.unwrap_or_default(),
+                        subject: field_16.unwrap_or_default(),
+                        trace_id: field_17.unwrap_or_default(),
+                        updated_at: field_18.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetBulkActionCampaignPublicV2ResponseDto",
+                    FIELDS,
+                    GetBulkActionCampaignPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Editor type for this campaign
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetBulkActionCampaignPublicV2ResponseDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -1988,6 +4600,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for GetBulkActionCampaignPublicV2ResponseDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "builder" => Self::Builder,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetBulkActionCampaignPublicV2ResponseDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2031,17 +4661,7 @@ pub mod types {
         }
     }
     ///Schedule type (NOW, SCHEDULED, or DRIP)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
         #[serde(rename = "NOW")]
         Now,
@@ -2053,6 +4673,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "NOW" => Self::Now,
+                    "SCHEDULED" => Self::Scheduled,
+                    "DRIP" => Self::Drip,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2096,17 +4734,7 @@ pub mod types {
         }
     }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetBulkActionCampaignPublicV2ResponseDtoStatus {
         #[serde(rename = "processing")]
         Processing,
@@ -2122,6 +4750,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for GetBulkActionCampaignPublicV2ResponseDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "processing" => Self::Processing,
+                    "scheduled" => Self::Scheduled,
+                    "paused" => Self::Paused,
+                    "complete" => Self::Complete,
+                    "cancelled" => Self::Cancelled,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetBulkActionCampaignPublicV2ResponseDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2169,15 +4817,68 @@ pub mod types {
         }
     }
     ///`GetBulkActionCampaignsResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetBulkActionCampaignsResponseDto {
         ///List of bulk action campaigns
         pub campaigns: ::std::vec::Vec<BulkActionCampaignDto>,
         ///Total count of bulk action campaigns
         pub total: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetBulkActionCampaignsResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["campaigns", "total"];
+            struct GetBulkActionCampaignsResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetBulkActionCampaignsResponseDtoVisitor {
+                type Value = GetBulkActionCampaignsResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetBulkActionCampaignsResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetBulkActionCampaignsResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetBulkActionCampaignsResponseDto {
+                        campaigns: highlevel_runtime::lenient::required(
+                            field_0,
+                            "campaigns",
+                        )?,
+                        total: highlevel_runtime::lenient::required(field_1, "total")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetBulkActionCampaignsResponseDto",
+                    FIELDS,
+                    GetBulkActionCampaignsResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetCampaignStatsPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetCampaignStatsPublicV2ResponseDto {
         ///Location ID
         #[serde(
@@ -2216,18 +4917,101 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "locationId",
+                "source",
+                "sourceId",
+                "stats",
+                "subSourceId",
+                "traceId",
+            ];
+            struct GetCampaignStatsPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetCampaignStatsPublicV2ResponseDtoVisitor {
+                type Value = GetCampaignStatsPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetCampaignStatsPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetCampaignStatsPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCampaignStatsPublicV2ResponseDto {
+                        location_id: field_0.unwrap_or_default(),
+                        source: field_1.unwrap_or_default(),
+                        source_id: field_2.unwrap_or_default(),
+                        stats: field_3.unwrap_or_default(),
+                        sub_source_id: field_4.unwrap_or_default(),
+                        trace_id: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCampaignStatsPublicV2ResponseDto",
+                    FIELDS,
+                    GetCampaignStatsPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Source type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCampaignStatsPublicV2ResponseDtoSource {
         #[serde(rename = "email-campaigns")]
         EmailCampaigns,
@@ -2239,6 +5023,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsPublicV2ResponseDtoSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email-campaigns" => Self::EmailCampaigns,
+                    "workflow-campaigns" => Self::WorkflowCampaigns,
+                    "bulk-actions" => Self::BulkActions,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetCampaignStatsPublicV2ResponseDtoSource {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2281,7 +5082,7 @@ pub mod types {
         }
     }
     ///`GetCampaignStatsResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetCampaignStatsResponseDto {
         ///Location ID
         #[serde(rename = "locationId")]
@@ -2301,18 +5102,86 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_source_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "locationId",
+                "source",
+                "sourceId",
+                "stats",
+                "subSourceId",
+            ];
+            struct GetCampaignStatsResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetCampaignStatsResponseDtoVisitor {
+                type Value = GetCampaignStatsResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetCampaignStatsResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetCampaignStatsResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetCampaignStatsResponseDto {
+                        location_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "locationId",
+                        )?,
+                        source: highlevel_runtime::lenient::required(field_1, "source")?,
+                        source_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "sourceId",
+                        )?,
+                        stats: highlevel_runtime::lenient::required(field_3, "stats")?,
+                        sub_source_id: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetCampaignStatsResponseDto",
+                    FIELDS,
+                    GetCampaignStatsResponseDtoVisitor,
+                )
+        }
+    }
     ///Source type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCampaignStatsResponseDtoSource {
         #[serde(rename = "email-campaigns")]
         EmailCampaigns,
@@ -2324,6 +5193,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsResponseDtoSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email-campaigns" => Self::EmailCampaigns,
+                    "workflow-campaigns" => Self::WorkflowCampaigns,
+                    "bulk-actions" => Self::BulkActions,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetCampaignStatsResponseDtoSource {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2366,17 +5252,7 @@ pub mod types {
         }
     }
     ///`GetCampaignStatsSource`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCampaignStatsSource {
         #[serde(rename = "email-campaigns")]
         EmailCampaigns,
@@ -2388,6 +5264,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsSource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "email-campaigns" => Self::EmailCampaigns,
+                    "workflow-campaigns" => Self::WorkflowCampaigns,
+                    "bulk-actions" => Self::BulkActions,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetCampaignStatsSource {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2429,7 +5322,7 @@ pub mod types {
         }
     }
     ///`GetEmailCampaignPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetEmailCampaignPublicV2ResponseDto {
         ///Campaign category
         #[serde(
@@ -2555,18 +5448,213 @@ pub mod types {
             ::std::vec::Vec<EmailCampaignVariationPublicV2Dto>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetEmailCampaignPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "campaignCategory",
+                "campaignType",
+                "createdAt",
+                "deleted",
+                "editorContentUrl",
+                "editorType",
+                "fromEmail",
+                "fromName",
+                "id",
+                "isPlainText",
+                "name",
+                "previewText",
+                "replyToAddress",
+                "source",
+                "sourceId",
+                "status",
+                "subject",
+                "traceId",
+                "updatedAt",
+                "variations",
+            ];
+            struct GetEmailCampaignPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetEmailCampaignPublicV2ResponseDtoVisitor {
+                type Value = GetEmailCampaignPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetEmailCampaignPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetEmailCampaignPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetEmailCampaignPublicV2ResponseDto {
+                        campaign_category: field_0.unwrap_or_default(),
+                        campaign_type: field_1.unwrap_or_default(),
+                        created_at: field_2.unwrap_or_default(),
+                        deleted: field_3.unwrap_or_default(),
+                        editor_content_url: field_4.unwrap_or_default(),
+                        editor_type: field_5.unwrap_or_default(),
+                        from_email: field_6.unwrap_or_default(),
+                        from_name: field_7.unwrap_or_default(),
+                        id: field_8.unwrap_or_default(),
+                        is_plain_text: field_9.unwrap_or_default(),
+                        name: field_10.unwrap_or_default(),
+                        preview_text: field_11.unwrap_or_default(),
+                        reply_to_address: field_12.unwrap_or_default(),
+                        source: field_13.unwrap_or_default(),
+                        source_id: field_14.unwrap_or_default(),
+                        status: field_15.unwrap_or_default(),
+                        subject: field_16.unwrap_or_default(),
+                        trace_id: field_17.unwrap_or_default(),
+                        updated_at: field_18.unwrap_or_default(),
+                        variations: field_19.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetEmailCampaignPublicV2ResponseDto",
+                    FIELDS,
+                    GetEmailCampaignPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Original editor type the campaign was created with
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailCampaignPublicV2ResponseDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -2578,6 +5666,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for GetEmailCampaignPublicV2ResponseDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "builder" => Self::Builder,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetEmailCampaignPublicV2ResponseDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2621,17 +5727,7 @@ pub mod types {
         }
     }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailCampaignPublicV2ResponseDtoStatus {
         #[serde(rename = "all")]
         All,
@@ -2655,6 +5751,29 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetEmailCampaignPublicV2ResponseDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "all" => Self::All,
+                    "sent" => Self::Sent,
+                    "failed" => Self::Failed,
+                    "archived" => Self::Archived,
+                    "draft" => Self::Draft,
+                    "processing" => Self::Processing,
+                    "scheduled" => Self::Scheduled,
+                    "cancelled" => Self::Cancelled,
+                    "paused" => Self::Paused,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetEmailCampaignPublicV2ResponseDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2709,7 +5828,7 @@ pub mod types {
         }
     }
     ///`GetTemplatePublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTemplatePublicV2ResponseDto {
         ///Created timestamp
         #[serde(
@@ -2798,18 +5917,161 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetTemplatePublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "deleted",
+                "editorContentUrl",
+                "editorType",
+                "fromEmail",
+                "fromName",
+                "id",
+                "isPlainText",
+                "name",
+                "parentFolderId",
+                "previewText",
+                "subject",
+                "traceId",
+                "updatedAt",
+            ];
+            struct GetTemplatePublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetTemplatePublicV2ResponseDtoVisitor {
+                type Value = GetTemplatePublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetTemplatePublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetTemplatePublicV2ResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetTemplatePublicV2ResponseDto {
+                        created_at: field_0.unwrap_or_default(),
+                        deleted: field_1.unwrap_or_default(),
+                        editor_content_url: field_2.unwrap_or_default(),
+                        editor_type: field_3.unwrap_or_default(),
+                        from_email: field_4.unwrap_or_default(),
+                        from_name: field_5.unwrap_or_default(),
+                        id: field_6.unwrap_or_default(),
+                        is_plain_text: field_7.unwrap_or_default(),
+                        name: field_8.unwrap_or_default(),
+                        parent_folder_id: field_9.unwrap_or_default(),
+                        preview_text: field_10.unwrap_or_default(),
+                        subject: field_11.unwrap_or_default(),
+                        trace_id: field_12.unwrap_or_default(),
+                        updated_at: field_13.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetTemplatePublicV2ResponseDto",
+                    FIELDS,
+                    GetTemplatePublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Editor type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetTemplatePublicV2ResponseDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -2821,6 +6083,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetTemplatePublicV2ResponseDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "builder" => Self::Builder,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetTemplatePublicV2ResponseDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2863,7 +6142,7 @@ pub mod types {
         }
     }
     ///`GetWorkflowCampaignPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetWorkflowCampaignPublicV2ResponseDto {
         ///Created at timestamp
         #[serde(
@@ -2923,18 +6202,133 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetWorkflowCampaignPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "deleted",
+                "id",
+                "name",
+                "source",
+                "sourceId",
+                "status",
+                "subSources",
+                "traceId",
+                "updatedAt",
+            ];
+            struct GetWorkflowCampaignPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetWorkflowCampaignPublicV2ResponseDtoVisitor {
+                type Value = GetWorkflowCampaignPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetWorkflowCampaignPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetWorkflowCampaignPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetWorkflowCampaignPublicV2ResponseDto {
+                        created_at: field_0.unwrap_or_default(),
+                        deleted: field_1.unwrap_or_default(),
+                        id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        source: field_4.unwrap_or_default(),
+                        source_id: field_5.unwrap_or_default(),
+                        status: field_6.unwrap_or_default(),
+                        sub_sources: field_7.unwrap_or_default(),
+                        trace_id: field_8.unwrap_or_default(),
+                        updated_at: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetWorkflowCampaignPublicV2ResponseDto",
+                    FIELDS,
+                    GetWorkflowCampaignPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetWorkflowCampaignPublicV2ResponseDtoStatus {
         #[serde(rename = "published")]
         Published,
@@ -2944,6 +6338,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for GetWorkflowCampaignPublicV2ResponseDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "published" => Self::Published,
+                    "draft" => Self::Draft,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetWorkflowCampaignPublicV2ResponseDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2984,15 +6395,72 @@ pub mod types {
         }
     }
     ///`GetWorkflowCampaignsPublicResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct GetWorkflowCampaignsPublicResponseDto {
         ///List of workflow campaigns
         pub campaigns: ::std::vec::Vec<WorkflowCampaignPublicDto>,
         ///Total count of campaigns
         pub total: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetWorkflowCampaignsPublicResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["campaigns", "total"];
+            struct GetWorkflowCampaignsPublicResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetWorkflowCampaignsPublicResponseDtoVisitor {
+                type Value = GetWorkflowCampaignsPublicResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetWorkflowCampaignsPublicResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetWorkflowCampaignsPublicResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetWorkflowCampaignsPublicResponseDto {
+                        campaigns: highlevel_runtime::lenient::required(
+                            field_0,
+                            "campaigns",
+                        )?,
+                        total: highlevel_runtime::lenient::required(field_1, "total")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetWorkflowCampaignsPublicResponseDto",
+                    FIELDS,
+                    GetWorkflowCampaignsPublicResponseDtoVisitor,
+                )
+        }
+    }
     ///`IBuilderJsonMapper`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct IBuilderJsonMapper {
         ///Object mapping element IDs to their attributes and styles
         pub attrs: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -3002,8 +6470,68 @@ pub mod types {
         #[serde(rename = "templateSettings")]
         pub template_settings: TemplateSettings,
     }
+    impl<'de> ::serde::Deserialize<'de> for IBuilderJsonMapper {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["attrs", "elements", "templateSettings"];
+            struct IBuilderJsonMapperVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for IBuilderJsonMapperVisitor {
+                type Value = IBuilderJsonMapper;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (IBuilderJsonMapper)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<IBuilderJsonMapper, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(IBuilderJsonMapper {
+                        attrs: highlevel_runtime::lenient::required(field_0, "attrs")?,
+                        elements: highlevel_runtime::lenient::required(
+                            field_1,
+                            "elements",
+                        )?,
+                        template_settings: highlevel_runtime::lenient::required(
+                            field_2,
+                            "templateSettings",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "IBuilderJsonMapper",
+                    FIELDS,
+                    IBuilderJsonMapperVisitor,
+                )
+        }
+    }
     ///`ImportTemplatePublicV2BodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ImportTemplatePublicV2BodyDto {
         ///Import provider (URL-based providers only)
         #[serde(rename = "importProvider")]
@@ -3030,23 +6558,96 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ImportTemplatePublicV2BodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "importProvider",
+                "importUrl",
+                "name",
+                "parentFolderId",
+                "userId",
+            ];
+            struct ImportTemplatePublicV2BodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ImportTemplatePublicV2BodyDtoVisitor {
+                type Value = ImportTemplatePublicV2BodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ImportTemplatePublicV2BodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ImportTemplatePublicV2BodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ImportTemplatePublicV2BodyDto {
+                        import_provider: highlevel_runtime::lenient::required(
+                            field_0,
+                            "importProvider",
+                        )?,
+                        import_url: highlevel_runtime::lenient::required(
+                            field_1,
+                            "importUrl",
+                        )?,
+                        name: field_2.unwrap_or_default(),
+                        parent_folder_id: field_3.unwrap_or_default(),
+                        user_id: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ImportTemplatePublicV2BodyDto",
+                    FIELDS,
+                    ImportTemplatePublicV2BodyDtoVisitor,
+                )
+        }
+    }
     impl ImportTemplatePublicV2BodyDto {
         pub fn builder() -> builder::ImportTemplatePublicV2BodyDto {
             Default::default()
         }
     }
     ///Import provider (URL-based providers only)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ImportTemplatePublicV2BodyDtoImportProvider {
         #[serde(rename = "mailchimp")]
         Mailchimp,
@@ -3056,6 +6657,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ImportTemplatePublicV2BodyDtoImportProvider {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "mailchimp" => Self::Mailchimp,
+                    "active_campaign" => Self::ActiveCampaign,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ImportTemplatePublicV2BodyDtoImportProvider {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3096,7 +6713,7 @@ pub mod types {
         }
     }
     ///`ImportTemplatePublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ImportTemplatePublicV2ResponseDto {
         ///Created timestamp
         #[serde(
@@ -3186,18 +6803,153 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ImportTemplatePublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "editorType",
+                "fromEmail",
+                "fromName",
+                "id",
+                "isPlainText",
+                "name",
+                "parentFolderId",
+                "previewText",
+                "previewUrl",
+                "subjectLine",
+                "traceId",
+                "updatedAt",
+            ];
+            struct ImportTemplatePublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ImportTemplatePublicV2ResponseDtoVisitor {
+                type Value = ImportTemplatePublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ImportTemplatePublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ImportTemplatePublicV2ResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ImportTemplatePublicV2ResponseDto {
+                        created_at: field_0.unwrap_or_default(),
+                        editor_type: field_1.unwrap_or_default(),
+                        from_email: field_2.unwrap_or_default(),
+                        from_name: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        is_plain_text: field_5.unwrap_or_default(),
+                        name: field_6.unwrap_or_default(),
+                        parent_folder_id: field_7.unwrap_or_default(),
+                        preview_text: field_8.unwrap_or_default(),
+                        preview_url: field_9.unwrap_or_default(),
+                        subject_line: field_10.unwrap_or_default(),
+                        trace_id: field_11.unwrap_or_default(),
+                        updated_at: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ImportTemplatePublicV2ResponseDto",
+                    FIELDS,
+                    ImportTemplatePublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Editor type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ImportTemplatePublicV2ResponseDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -3207,6 +6959,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ImportTemplatePublicV2ResponseDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ImportTemplatePublicV2ResponseDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3247,7 +7015,7 @@ pub mod types {
         }
     }
     ///`InvalidLocationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct InvalidLocationDto {
         ///Error message describing the location access failure
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3261,8 +7029,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for InvalidLocationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "statusCode"];
+            struct InvalidLocationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for InvalidLocationDtoVisitor {
+                type Value = InvalidLocationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (InvalidLocationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<InvalidLocationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(InvalidLocationDto {
+                        message: field_0.unwrap_or_default(),
+                        status_code: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "InvalidLocationDto",
+                    FIELDS,
+                    InvalidLocationDtoVisitor,
+                )
+        }
+    }
     ///`ListBulkActionCampaignsPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListBulkActionCampaignsPublicV2ResponseDto {
         ///List of bulk action campaigns
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3282,18 +7103,75 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListBulkActionCampaignsPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["campaigns", "total", "traceId"];
+            struct ListBulkActionCampaignsPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ListBulkActionCampaignsPublicV2ResponseDtoVisitor {
+                type Value = ListBulkActionCampaignsPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (ListBulkActionCampaignsPublicV2ResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ListBulkActionCampaignsPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListBulkActionCampaignsPublicV2ResponseDto {
+                        campaigns: field_0.unwrap_or_default(),
+                        total: field_1.unwrap_or_default(),
+                        trace_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListBulkActionCampaignsPublicV2ResponseDto",
+                    FIELDS,
+                    ListBulkActionCampaignsPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListBulkActionCampaignsStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListBulkActionCampaignsStatus {
         #[serde(rename = "processing")]
         Processing,
@@ -3309,6 +7187,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListBulkActionCampaignsStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "processing" => Self::Processing,
+                    "scheduled" => Self::Scheduled,
+                    "paused" => Self::Paused,
+                    "complete" => Self::Complete,
+                    "cancelled" => Self::Cancelled,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListBulkActionCampaignsStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3355,7 +7252,7 @@ pub mod types {
         }
     }
     ///`ListEmailCampaignsPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListEmailCampaignsPublicV2ResponseDto {
         ///List of email campaigns
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3373,18 +7270,73 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListEmailCampaignsPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["campaigns", "total", "traceId"];
+            struct ListEmailCampaignsPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ListEmailCampaignsPublicV2ResponseDtoVisitor {
+                type Value = ListEmailCampaignsPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ListEmailCampaignsPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ListEmailCampaignsPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListEmailCampaignsPublicV2ResponseDto {
+                        campaigns: field_0.unwrap_or_default(),
+                        total: field_1.unwrap_or_default(),
+                        trace_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListEmailCampaignsPublicV2ResponseDto",
+                    FIELDS,
+                    ListEmailCampaignsPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListEmailCampaignsStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEmailCampaignsStatus {
         #[serde(rename = "all")]
         All,
@@ -3408,6 +7360,29 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListEmailCampaignsStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "all" => Self::All,
+                    "sent" => Self::Sent,
+                    "failed" => Self::Failed,
+                    "archived" => Self::Archived,
+                    "draft" => Self::Draft,
+                    "processing" => Self::Processing,
+                    "scheduled" => Self::Scheduled,
+                    "cancelled" => Self::Cancelled,
+                    "paused" => Self::Paused,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListEmailCampaignsStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3461,17 +7436,7 @@ pub mod types {
         }
     }
     ///`ListEmailTemplatesInclude`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEmailTemplatesInclude {
         #[serde(rename = "all")]
         All,
@@ -3483,6 +7448,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListEmailTemplatesInclude {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "all" => Self::All,
+                    "templates" => Self::Templates,
+                    "folders" => Self::Folders,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListEmailTemplatesInclude {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3529,17 +7511,7 @@ pub mod types {
         }
     }
     ///`ListEmailTemplatesSortBy`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEmailTemplatesSortBy {
         #[serde(rename = "updatedAt")]
         UpdatedAt,
@@ -3547,6 +7519,21 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListEmailTemplatesSortBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "updatedAt" => Self::UpdatedAt,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListEmailTemplatesSortBy {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3589,17 +7576,7 @@ pub mod types {
         }
     }
     ///`ListEmailTemplatesSortOrder`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEmailTemplatesSortOrder {
         #[serde(rename = "asc")]
         Asc,
@@ -3609,6 +7586,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListEmailTemplatesSortOrder {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "asc" => Self::Asc,
+                    "desc" => Self::Desc,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListEmailTemplatesSortOrder {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3653,7 +7646,7 @@ pub mod types {
         }
     }
     ///`ListTemplatesPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListTemplatesPublicV2ResponseDto {
         ///List of template and folder resources
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3671,8 +7664,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListTemplatesPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["items", "total", "traceId"];
+            struct ListTemplatesPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ListTemplatesPublicV2ResponseDtoVisitor {
+                type Value = ListTemplatesPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ListTemplatesPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ListTemplatesPublicV2ResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListTemplatesPublicV2ResponseDto {
+                        items: field_0.unwrap_or_default(),
+                        total: field_1.unwrap_or_default(),
+                        trace_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListTemplatesPublicV2ResponseDto",
+                    FIELDS,
+                    ListTemplatesPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListWorkflowCampaignsPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ListWorkflowCampaignsPublicV2ResponseDto {
         ///List of workflow campaigns
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3692,18 +7746,75 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ListWorkflowCampaignsPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["campaigns", "total", "traceId"];
+            struct ListWorkflowCampaignsPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ListWorkflowCampaignsPublicV2ResponseDtoVisitor {
+                type Value = ListWorkflowCampaignsPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (ListWorkflowCampaignsPublicV2ResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ListWorkflowCampaignsPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ListWorkflowCampaignsPublicV2ResponseDto {
+                        campaigns: field_0.unwrap_or_default(),
+                        total: field_1.unwrap_or_default(),
+                        trace_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ListWorkflowCampaignsPublicV2ResponseDto",
+                    FIELDS,
+                    ListWorkflowCampaignsPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///`ListWorkflowCampaignsStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListWorkflowCampaignsStatus {
         #[serde(rename = "published")]
         Published,
@@ -3713,6 +7824,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListWorkflowCampaignsStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "published" => Self::Published,
+                    "draft" => Self::Draft,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ListWorkflowCampaignsStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3752,7 +7879,7 @@ pub mod types {
         }
     }
     ///`NotFoundDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct NotFoundDto {
         ///Error type identifier
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3770,8 +7897,63 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for NotFoundDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["error", "message", "statusCode"];
+            struct NotFoundDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for NotFoundDtoVisitor {
+                type Value = NotFoundDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (NotFoundDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<NotFoundDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(NotFoundDto {
+                        error: field_0.unwrap_or_default(),
+                        message: field_1.unwrap_or_default(),
+                        status_code: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("NotFoundDto", FIELDS, NotFoundDtoVisitor)
+        }
+    }
     ///`SaveBuilderDataDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SaveBuilderDataDto {
         pub dnd: IBuilderJsonMapper,
         #[serde(rename = "editorType")]
@@ -3803,18 +7985,120 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub used_email_ai: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SaveBuilderDataDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "dnd",
+                "editorType",
+                "html",
+                "isPlainText",
+                "locationId",
+                "previewText",
+                "templateId",
+                "updatedBy",
+                "usedEmailAI",
+            ];
+            struct SaveBuilderDataDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SaveBuilderDataDtoVisitor {
+                type Value = SaveBuilderDataDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SaveBuilderDataDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SaveBuilderDataDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SaveBuilderDataDto {
+                        dnd: highlevel_runtime::lenient::required(field_0, "dnd")?,
+                        editor_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "editorType",
+                        )?,
+                        html: highlevel_runtime::lenient::required(field_2, "html")?,
+                        is_plain_text: field_3.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_4,
+                            "locationId",
+                        )?,
+                        preview_text: field_5.unwrap_or_default(),
+                        template_id: highlevel_runtime::lenient::required(
+                            field_6,
+                            "templateId",
+                        )?,
+                        updated_by: highlevel_runtime::lenient::required(
+                            field_7,
+                            "updatedBy",
+                        )?,
+                        used_email_ai: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SaveBuilderDataDto",
+                    FIELDS,
+                    SaveBuilderDataDtoVisitor,
+                )
+        }
+    }
     ///`SaveBuilderDataDtoEditorType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SaveBuilderDataDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -3824,6 +8108,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SaveBuilderDataDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "builder" => Self::Builder,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SaveBuilderDataDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3864,7 +8164,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignAbTestConfigPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleCampaignAbTestConfigPublicV2Dto {
         ///Seconds to run the test before picking a winner
         #[serde(rename = "testDuration")]
@@ -3884,23 +8184,112 @@ pub mod types {
         #[serde(rename = "winningCriteria")]
         pub winning_criteria: ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignAbTestConfigPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "testDuration",
+                "testSize",
+                "testType",
+                "variationCount",
+                "variations",
+                "winningCriteria",
+            ];
+            struct ScheduleCampaignAbTestConfigPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignAbTestConfigPublicV2DtoVisitor {
+                type Value = ScheduleCampaignAbTestConfigPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ScheduleCampaignAbTestConfigPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ScheduleCampaignAbTestConfigPublicV2Dto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignAbTestConfigPublicV2Dto {
+                        test_duration: highlevel_runtime::lenient::required(
+                            field_0,
+                            "testDuration",
+                        )?,
+                        test_size: highlevel_runtime::lenient::required(
+                            field_1,
+                            "testSize",
+                        )?,
+                        test_type: highlevel_runtime::lenient::required(
+                            field_2,
+                            "testType",
+                        )?,
+                        variation_count: highlevel_runtime::lenient::required(
+                            field_3,
+                            "variationCount",
+                        )?,
+                        variations: highlevel_runtime::lenient::required(
+                            field_4,
+                            "variations",
+                        )?,
+                        winning_criteria: highlevel_runtime::lenient::required(
+                            field_5,
+                            "winningCriteria",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignAbTestConfigPublicV2Dto",
+                    FIELDS,
+                    ScheduleCampaignAbTestConfigPublicV2DtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignAbTestConfigPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignAbTestConfigPublicV2Dto {
             Default::default()
         }
     }
     ///What is being tested
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignAbTestConfigPublicV2DtoTestType {
         #[serde(rename = "emailContent")]
         EmailContent,
@@ -3910,6 +8299,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ScheduleCampaignAbTestConfigPublicV2DtoTestType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "emailContent" => Self::EmailContent,
+                    "subjectLine" => Self::SubjectLine,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignAbTestConfigPublicV2DtoTestType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3951,17 +8357,7 @@ pub mod types {
         }
     }
     ///How to pick the winner
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
         #[serde(rename = "openRate")]
         OpenRate,
@@ -3971,6 +8367,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "openRate" => Self::OpenRate,
+                    "clickRate" => Self::ClickRate,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4012,7 +8425,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignAbTestVariationPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleCampaignAbTestVariationPublicV2Dto {
         ///Template/document ID for this variation
         #[serde(
@@ -4026,13 +8439,73 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignAbTestVariationPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["documentId", "subject"];
+            struct ScheduleCampaignAbTestVariationPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignAbTestVariationPublicV2DtoVisitor {
+                type Value = ScheduleCampaignAbTestVariationPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (ScheduleCampaignAbTestVariationPublicV2Dto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ScheduleCampaignAbTestVariationPublicV2Dto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignAbTestVariationPublicV2Dto {
+                        document_id: field_0.unwrap_or_default(),
+                        subject: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignAbTestVariationPublicV2Dto",
+                    FIELDS,
+                    ScheduleCampaignAbTestVariationPublicV2DtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignAbTestVariationPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignAbTestVariationPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleCampaignBatchConfigPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleCampaignBatchConfigPublicV2Dto {
         ///Number of contacts to process per batch
         #[serde(rename = "batchSize")]
@@ -4066,23 +8539,107 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub window_start: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignBatchConfigPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "batchSize",
+                "interval",
+                "intervalUnit",
+                "skipDays",
+                "windowEnd",
+                "windowStart",
+            ];
+            struct ScheduleCampaignBatchConfigPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignBatchConfigPublicV2DtoVisitor {
+                type Value = ScheduleCampaignBatchConfigPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ScheduleCampaignBatchConfigPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ScheduleCampaignBatchConfigPublicV2Dto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignBatchConfigPublicV2Dto {
+                        batch_size: highlevel_runtime::lenient::required(
+                            field_0,
+                            "batchSize",
+                        )?,
+                        interval: highlevel_runtime::lenient::required(
+                            field_1,
+                            "interval",
+                        )?,
+                        interval_unit: highlevel_runtime::lenient::required(
+                            field_2,
+                            "intervalUnit",
+                        )?,
+                        skip_days: field_3.unwrap_or_default(),
+                        window_end: field_4.unwrap_or_default(),
+                        window_start: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignBatchConfigPublicV2Dto",
+                    FIELDS,
+                    ScheduleCampaignBatchConfigPublicV2DtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignBatchConfigPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignBatchConfigPublicV2Dto {
             Default::default()
         }
     }
     ///Unit for the interval
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
         #[serde(rename = "minutes")]
         Minutes,
@@ -4094,6 +8651,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "minutes" => Self::Minutes,
+                    "hours" => Self::Hours,
+                    "days" => Self::Days,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4137,17 +8712,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
         Mon,
         Tue,
@@ -4160,6 +8725,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "Mon" => Self::Mon,
+                    "Tue" => Self::Tue,
+                    "Wed" => Self::Wed,
+                    "Thu" => Self::Thu,
+                    "Fri" => Self::Fri,
+                    "Sat" => Self::Sat,
+                    "Sun" => Self::Sun,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4211,7 +8798,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignEmailMetaPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleCampaignEmailMetaPublicV2Dto {
         ///Attachment download URLs
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4239,13 +8826,107 @@ pub mod types {
         ///Email subject line
         pub subject: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignEmailMetaPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "attachments",
+                "fromEmail",
+                "fromName",
+                "previewText",
+                "replyToAddress",
+                "subject",
+            ];
+            struct ScheduleCampaignEmailMetaPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignEmailMetaPublicV2DtoVisitor {
+                type Value = ScheduleCampaignEmailMetaPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ScheduleCampaignEmailMetaPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ScheduleCampaignEmailMetaPublicV2Dto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignEmailMetaPublicV2Dto {
+                        attachments: field_0.unwrap_or_default(),
+                        from_email: highlevel_runtime::lenient::required(
+                            field_1,
+                            "fromEmail",
+                        )?,
+                        from_name: highlevel_runtime::lenient::required(
+                            field_2,
+                            "fromName",
+                        )?,
+                        preview_text: field_3.unwrap_or_default(),
+                        reply_to_address: field_4.unwrap_or_default(),
+                        subject: highlevel_runtime::lenient::required(
+                            field_5,
+                            "subject",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignEmailMetaPublicV2Dto",
+                    FIELDS,
+                    ScheduleCampaignEmailMetaPublicV2DtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignEmailMetaPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignEmailMetaPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleCampaignPublicV2BodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleCampaignPublicV2BodyDto {
         ///A/B test configuration. Can be combined with any scheduleType except rss.
         #[serde(
@@ -4301,23 +8982,137 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignPublicV2BodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "abTestConfig",
+                "emailMeta",
+                "recipients",
+                "rssConfig",
+                "scheduleConfig",
+                "scheduleType",
+                "sendDays",
+                "timeZone",
+                "userId",
+                "userName",
+            ];
+            struct ScheduleCampaignPublicV2BodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignPublicV2BodyDtoVisitor {
+                type Value = ScheduleCampaignPublicV2BodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleCampaignPublicV2BodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleCampaignPublicV2BodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignPublicV2BodyDto {
+                        ab_test_config: field_0.unwrap_or_default(),
+                        email_meta: highlevel_runtime::lenient::required(
+                            field_1,
+                            "emailMeta",
+                        )?,
+                        recipients: highlevel_runtime::lenient::required(
+                            field_2,
+                            "recipients",
+                        )?,
+                        rss_config: field_3.unwrap_or_default(),
+                        schedule_config: field_4.unwrap_or_default(),
+                        schedule_type: highlevel_runtime::lenient::required(
+                            field_5,
+                            "scheduleType",
+                        )?,
+                        send_days: field_6.unwrap_or_default(),
+                        time_zone: highlevel_runtime::lenient::required(
+                            field_7,
+                            "timeZone",
+                        )?,
+                        user_id: highlevel_runtime::lenient::required(
+                            field_8,
+                            "userId",
+                        )?,
+                        user_name: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignPublicV2BodyDto",
+                    FIELDS,
+                    ScheduleCampaignPublicV2BodyDtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignPublicV2BodyDto {
         pub fn builder() -> builder::ScheduleCampaignPublicV2BodyDto {
             Default::default()
         }
     }
     ///How to schedule the campaign
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignPublicV2BodyDtoScheduleType {
         #[serde(rename = "immediate")]
         Immediate,
@@ -4333,6 +9128,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignPublicV2BodyDtoScheduleType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "immediate" => Self::Immediate,
+                    "scheduled" => Self::Scheduled,
+                    "batch" => Self::Batch,
+                    "rss" => Self::Rss,
+                    "smart_send" => Self::SmartSend,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignPublicV2BodyDtoScheduleType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4379,17 +9193,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignPublicV2BodyDtoSendDaysItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignPublicV2BodyDtoSendDaysItem {
         Mon,
         Tue,
@@ -4402,6 +9206,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignPublicV2BodyDtoSendDaysItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "Mon" => Self::Mon,
+                    "Tue" => Self::Tue,
+                    "Wed" => Self::Wed,
+                    "Thu" => Self::Thu,
+                    "Fri" => Self::Fri,
+                    "Sat" => Self::Sat,
+                    "Sun" => Self::Sun,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignPublicV2BodyDtoSendDaysItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4452,7 +9277,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleCampaignPublicV2ResponseDto {
         ///Campaign ID
         #[serde(
@@ -4476,8 +9301,73 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["campaignId", "sourceId", "traceId"];
+            struct ScheduleCampaignPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignPublicV2ResponseDtoVisitor {
+                type Value = ScheduleCampaignPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ScheduleCampaignPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ScheduleCampaignPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignPublicV2ResponseDto {
+                        campaign_id: field_0.unwrap_or_default(),
+                        source_id: field_1.unwrap_or_default(),
+                        trace_id: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignPublicV2ResponseDto",
+                    FIELDS,
+                    ScheduleCampaignPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///`ScheduleCampaignRecipientsPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleCampaignRecipientsPublicV2Dto {
         ///Contact IDs to send to. Required when type is contact.
         #[serde(
@@ -4504,23 +9394,91 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: ScheduleCampaignRecipientsPublicV2DtoType,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignRecipientsPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "contactIds",
+                "freezeList",
+                "segment",
+                "tagIds",
+                "type",
+            ];
+            struct ScheduleCampaignRecipientsPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignRecipientsPublicV2DtoVisitor {
+                type Value = ScheduleCampaignRecipientsPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ScheduleCampaignRecipientsPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ScheduleCampaignRecipientsPublicV2Dto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignRecipientsPublicV2Dto {
+                        contact_ids: field_0.unwrap_or_default(),
+                        freeze_list: field_1
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        segment: field_2.unwrap_or_default(),
+                        tag_ids: field_3.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_4, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignRecipientsPublicV2Dto",
+                    FIELDS,
+                    ScheduleCampaignRecipientsPublicV2DtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignRecipientsPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignRecipientsPublicV2Dto {
             Default::default()
         }
     }
     ///Segment type for pre-built segments. Required when type is segment.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignRecipientsPublicV2DtoSegment {
         #[serde(rename = "engaged_last_7_days")]
         EngagedLast7Days,
@@ -4536,6 +9494,26 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ScheduleCampaignRecipientsPublicV2DtoSegment {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "engaged_last_7_days" => Self::EngagedLast7Days,
+                    "engaged_last_30_days" => Self::EngagedLast30Days,
+                    "engaged_last_60_days" => Self::EngagedLast60Days,
+                    "engaged_last_5_campaigns" => Self::EngagedLast5Campaigns,
+                    "unengaged_last_5_campaigns" => Self::UnengagedLast5Campaigns,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignRecipientsPublicV2DtoSegment {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4584,17 +9562,7 @@ pub mod types {
         }
     }
     ///Recipient selection type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignRecipientsPublicV2DtoType {
         #[serde(rename = "contact")]
         Contact,
@@ -4606,6 +9574,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignRecipientsPublicV2DtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "tag" => Self::Tag,
+                    "segment" => Self::Segment,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignRecipientsPublicV2DtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4648,7 +9633,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignResendPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleCampaignResendPublicV2Dto {
         ///Enable resend to contacts who did not open
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4666,13 +9651,74 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_hours: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignResendPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["enabled", "subject", "waitHours"];
+            struct ScheduleCampaignResendPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignResendPublicV2DtoVisitor {
+                type Value = ScheduleCampaignResendPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleCampaignResendPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleCampaignResendPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignResendPublicV2Dto {
+                        enabled: field_0.unwrap_or_default(),
+                        subject: field_1.unwrap_or_default(),
+                        wait_hours: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignResendPublicV2Dto",
+                    FIELDS,
+                    ScheduleCampaignResendPublicV2DtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignResendPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignResendPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleCampaignRssConfigPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleCampaignRssConfigPublicV2Dto {
         ///Override first execution date/time
         #[serde(
@@ -4716,23 +9762,123 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_at_month_day: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignRssConfigPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "firstExecutionDate",
+                "name",
+                "repeatAfter",
+                "repeatAfterTime",
+                "rssFeedLimit",
+                "rssFeedURL",
+                "startAtDay",
+                "startAtMonthDay",
+            ];
+            struct ScheduleCampaignRssConfigPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignRssConfigPublicV2DtoVisitor {
+                type Value = ScheduleCampaignRssConfigPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ScheduleCampaignRssConfigPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ScheduleCampaignRssConfigPublicV2Dto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignRssConfigPublicV2Dto {
+                        first_execution_date: field_0.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_1, "name")?,
+                        repeat_after: highlevel_runtime::lenient::required(
+                            field_2,
+                            "repeatAfter",
+                        )?,
+                        repeat_after_time: highlevel_runtime::lenient::required(
+                            field_3,
+                            "repeatAfterTime",
+                        )?,
+                        rss_feed_limit: field_4.unwrap_or_default(),
+                        rss_feed_url: highlevel_runtime::lenient::required(
+                            field_5,
+                            "rssFeedURL",
+                        )?,
+                        start_at_day: field_6.unwrap_or_default(),
+                        start_at_month_day: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignRssConfigPublicV2Dto",
+                    FIELDS,
+                    ScheduleCampaignRssConfigPublicV2DtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignRssConfigPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignRssConfigPublicV2Dto {
             Default::default()
         }
     }
     ///How often to check the feed
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
         #[serde(rename = "every_day")]
         EveryDay,
@@ -4744,6 +9890,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "every_day" => Self::EveryDay,
+                    "every_week" => Self::EveryWeek,
+                    "every_month" => Self::EveryMonth,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4787,17 +9951,7 @@ pub mod types {
         }
     }
     ///Day of week for weekly RSS
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
         Monday,
         Tuesday,
@@ -4810,6 +9964,28 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "Monday" => Self::Monday,
+                    "Tuesday" => Self::Tuesday,
+                    "Wednesday" => Self::Wednesday,
+                    "Thursday" => Self::Thursday,
+                    "Friday" => Self::Friday,
+                    "Saturday" => Self::Saturday,
+                    "Sunday" => Self::Sunday,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4861,7 +10037,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignScheduleConfigPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleCampaignScheduleConfigPublicV2Dto {
         ///Batch/drip configuration. Required when scheduleType is batch. Ignored otherwise.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4890,13 +10066,100 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking: ::std::option::Option<ScheduleCampaignTrackingPublicV2Dto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignScheduleConfigPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "batch",
+                "emailPreferenceId",
+                "resend",
+                "sendAt",
+                "tracking",
+            ];
+            struct ScheduleCampaignScheduleConfigPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignScheduleConfigPublicV2DtoVisitor {
+                type Value = ScheduleCampaignScheduleConfigPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (ScheduleCampaignScheduleConfigPublicV2Dto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ScheduleCampaignScheduleConfigPublicV2Dto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignScheduleConfigPublicV2Dto {
+                        batch: field_0.unwrap_or_default(),
+                        email_preference_id: field_1.unwrap_or_default(),
+                        resend: field_2.unwrap_or_default(),
+                        send_at: field_3.unwrap_or_default(),
+                        tracking: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignScheduleConfigPublicV2Dto",
+                    FIELDS,
+                    ScheduleCampaignScheduleConfigPublicV2DtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignScheduleConfigPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignScheduleConfigPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleCampaignTrackingPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ScheduleCampaignTrackingPublicV2Dto {
         ///Enable click tracking on links
         #[serde(
@@ -4913,13 +10176,71 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub utm_tracking: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignTrackingPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["clickTracking", "utmTracking"];
+            struct ScheduleCampaignTrackingPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ScheduleCampaignTrackingPublicV2DtoVisitor {
+                type Value = ScheduleCampaignTrackingPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (ScheduleCampaignTrackingPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    ScheduleCampaignTrackingPublicV2Dto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleCampaignTrackingPublicV2Dto {
+                        click_tracking: field_0.unwrap_or_default(),
+                        utm_tracking: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleCampaignTrackingPublicV2Dto",
+                    FIELDS,
+                    ScheduleCampaignTrackingPublicV2DtoVisitor,
+                )
+        }
+    }
     impl ScheduleCampaignTrackingPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignTrackingPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleDto {
         pub archived: bool,
         #[serde(rename = "bulkActionVersion")]
@@ -4967,8 +10288,265 @@ pub mod types {
         #[serde(rename = "__v")]
         pub v: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "archived",
+                "bulkActionVersion",
+                "campaignType",
+                "child",
+                "childCount",
+                "createdAt",
+                "deleted",
+                "documentId",
+                "downloadUrl",
+                "enableResendToUnopened",
+                "hasTracking",
+                "hasUtmTracking",
+                "id",
+                "isPlainText",
+                "locationId",
+                "migrated",
+                "name",
+                "parentId",
+                "repeatAfter",
+                "sendDays",
+                "status",
+                "templateDataDownloadUrl",
+                "templateId",
+                "templateType",
+                "updatedAt",
+                "__v",
+            ];
+            struct ScheduleDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleDtoVisitor {
+                type Value = ScheduleDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleDto {
+                        archived: highlevel_runtime::lenient::required(
+                            field_0,
+                            "archived",
+                        )?,
+                        bulk_action_version: highlevel_runtime::lenient::required(
+                            field_1,
+                            "bulkActionVersion",
+                        )?,
+                        campaign_type: highlevel_runtime::lenient::required(
+                            field_2,
+                            "campaignType",
+                        )?,
+                        child: highlevel_runtime::lenient::required(field_3, "child")?,
+                        child_count: highlevel_runtime::lenient::required(
+                            field_4,
+                            "childCount",
+                        )?,
+                        created_at: highlevel_runtime::lenient::required(
+                            field_5,
+                            "createdAt",
+                        )?,
+                        deleted: highlevel_runtime::lenient::required(
+                            field_6,
+                            "deleted",
+                        )?,
+                        document_id: highlevel_runtime::lenient::required(
+                            field_7,
+                            "documentId",
+                        )?,
+                        download_url: highlevel_runtime::lenient::required(
+                            field_8,
+                            "downloadUrl",
+                        )?,
+                        enable_resend_to_unopened: highlevel_runtime::lenient::required(
+                            field_9,
+                            "enableResendToUnopened",
+                        )?,
+                        has_tracking: highlevel_runtime::lenient::required(
+                            field_10,
+                            "hasTracking",
+                        )?,
+                        has_utm_tracking: highlevel_runtime::lenient::required(
+                            field_11,
+                            "hasUtmTracking",
+                        )?,
+                        id: highlevel_runtime::lenient::required(field_12, "id")?,
+                        is_plain_text: highlevel_runtime::lenient::required(
+                            field_13,
+                            "isPlainText",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_14,
+                            "locationId",
+                        )?,
+                        migrated: highlevel_runtime::lenient::required(
+                            field_15,
+                            "migrated",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_16, "name")?,
+                        parent_id: highlevel_runtime::lenient::required(
+                            field_17,
+                            "parentId",
+                        )?,
+                        repeat_after: highlevel_runtime::lenient::required(
+                            field_18,
+                            "repeatAfter",
+                        )?,
+                        send_days: highlevel_runtime::lenient::required(
+                            field_19,
+                            "sendDays",
+                        )?,
+                        status: highlevel_runtime::lenient::required(
+                            field_20,
+                            "status",
+                        )?,
+                        template_data_download_url: highlevel_runtime::lenient::required(
+                            field_21,
+                            "templateDataDownloadUrl",
+                        )?,
+                        template_id: highlevel_runtime::lenient::required(
+                            field_22,
+                            "templateId",
+                        )?,
+                        template_type: highlevel_runtime::lenient::required(
+                            field_23,
+                            "templateType",
+                        )?,
+                        updated_at: highlevel_runtime::lenient::required(
+                            field_24,
+                            "updatedAt",
+                        )?,
+                        v: highlevel_runtime::lenient::required(field_25, "__v")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("ScheduleDto", FIELDS, ScheduleDtoVisitor)
+        }
+    }
     ///`ScheduleFetchSuccessfulDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ScheduleFetchSuccessfulDto {
         ///The list of campaigns
         pub schedules: ::std::vec::Vec<ScheduleDto>,
@@ -4978,8 +10556,68 @@ pub mod types {
         #[serde(rename = "traceId")]
         pub trace_id: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for ScheduleFetchSuccessfulDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["schedules", "total", "traceId"];
+            struct ScheduleFetchSuccessfulDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ScheduleFetchSuccessfulDtoVisitor {
+                type Value = ScheduleFetchSuccessfulDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ScheduleFetchSuccessfulDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ScheduleFetchSuccessfulDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ScheduleFetchSuccessfulDto {
+                        schedules: highlevel_runtime::lenient::required(
+                            field_0,
+                            "schedules",
+                        )?,
+                        total: highlevel_runtime::lenient::required(field_1, "total")?,
+                        trace_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "traceId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ScheduleFetchSuccessfulDto",
+                    FIELDS,
+                    ScheduleFetchSuccessfulDtoVisitor,
+                )
+        }
+    }
     ///`TemplateListItemPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct TemplateListItemPublicV2Dto {
         ///Children count for folder resources
         #[serde(
@@ -5050,18 +10688,136 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TemplateListItemPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "childCount",
+                "createdAt",
+                "editorType",
+                "hasChildren",
+                "id",
+                "isPlainText",
+                "name",
+                "parentFolderId",
+                "previewUrl",
+                "type",
+                "updatedAt",
+            ];
+            struct TemplateListItemPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TemplateListItemPublicV2DtoVisitor {
+                type Value = TemplateListItemPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TemplateListItemPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TemplateListItemPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TemplateListItemPublicV2Dto {
+                        child_count: field_0.unwrap_or_default(),
+                        created_at: field_1.unwrap_or_default(),
+                        editor_type: field_2.unwrap_or_default(),
+                        has_children: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        is_plain_text: field_5.unwrap_or_default(),
+                        name: field_6.unwrap_or_default(),
+                        parent_folder_id: field_7.unwrap_or_default(),
+                        preview_url: field_8.unwrap_or_default(),
+                        type_: field_9.unwrap_or_default(),
+                        updated_at: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TemplateListItemPublicV2Dto",
+                    FIELDS,
+                    TemplateListItemPublicV2DtoVisitor,
+                )
+        }
+    }
     ///Editor type for template resources
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TemplateListItemPublicV2DtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -5073,6 +10829,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for TemplateListItemPublicV2DtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "builder" => Self::Builder,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for TemplateListItemPublicV2DtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5115,17 +10888,7 @@ pub mod types {
         }
     }
     ///Resource type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TemplateListItemPublicV2DtoType {
         #[serde(rename = "template")]
         Template,
@@ -5135,6 +10898,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for TemplateListItemPublicV2DtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "template" => Self::Template,
+                    "folder" => Self::Folder,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for TemplateListItemPublicV2DtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5204,7 +10983,7 @@ pub mod types {
         }
     }
     ///`UpdateEmailCampaignPublicV2BodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateEmailCampaignPublicV2BodyDto {
         ///Editor content to update. Required only when updating campaign content, and must be provided together with editorType. Provide HTML or plain-text string content.
         #[serde(
@@ -5234,23 +11013,84 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateEmailCampaignPublicV2BodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["editorContent", "editorType", "name", "userId"];
+            struct UpdateEmailCampaignPublicV2BodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateEmailCampaignPublicV2BodyDtoVisitor {
+                type Value = UpdateEmailCampaignPublicV2BodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateEmailCampaignPublicV2BodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    UpdateEmailCampaignPublicV2BodyDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateEmailCampaignPublicV2BodyDto {
+                        editor_content: field_0.unwrap_or_default(),
+                        editor_type: field_1.unwrap_or_default(),
+                        name: field_2.unwrap_or_default(),
+                        user_id: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateEmailCampaignPublicV2BodyDto",
+                    FIELDS,
+                    UpdateEmailCampaignPublicV2BodyDtoVisitor,
+                )
+        }
+    }
     impl UpdateEmailCampaignPublicV2BodyDto {
         pub fn builder() -> builder::UpdateEmailCampaignPublicV2BodyDto {
             Default::default()
         }
     }
     ///Editor type for campaign content. Required only when updating campaign content, and must be provided together with editorContent.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmailCampaignPublicV2BodyDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -5260,6 +11100,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for UpdateEmailCampaignPublicV2BodyDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateEmailCampaignPublicV2BodyDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5300,7 +11157,7 @@ pub mod types {
         }
     }
     ///`UpdateEmailCampaignPublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateEmailCampaignPublicV2ResponseDto {
         ///Campaign category
         #[serde(
@@ -5371,18 +11228,149 @@ pub mod types {
             ::std::vec::Vec<EmailCampaignVariationPublicV2Dto>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateEmailCampaignPublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "campaignCategory",
+                "campaignType",
+                "createdAt",
+                "deleted",
+                "id",
+                "name",
+                "source",
+                "sourceId",
+                "status",
+                "traceId",
+                "updatedAt",
+                "variations",
+            ];
+            struct UpdateEmailCampaignPublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateEmailCampaignPublicV2ResponseDtoVisitor {
+                type Value = UpdateEmailCampaignPublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (UpdateEmailCampaignPublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    UpdateEmailCampaignPublicV2ResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateEmailCampaignPublicV2ResponseDto {
+                        campaign_category: field_0.unwrap_or_default(),
+                        campaign_type: field_1.unwrap_or_default(),
+                        created_at: field_2.unwrap_or_default(),
+                        deleted: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        source: field_6.unwrap_or_default(),
+                        source_id: field_7.unwrap_or_default(),
+                        status: field_8.unwrap_or_default(),
+                        trace_id: field_9.unwrap_or_default(),
+                        updated_at: field_10.unwrap_or_default(),
+                        variations: field_11.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateEmailCampaignPublicV2ResponseDto",
+                    FIELDS,
+                    UpdateEmailCampaignPublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmailCampaignPublicV2ResponseDtoStatus {
         #[serde(rename = "all")]
         All,
@@ -5406,6 +11394,30 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for UpdateEmailCampaignPublicV2ResponseDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "all" => Self::All,
+                    "sent" => Self::Sent,
+                    "failed" => Self::Failed,
+                    "archived" => Self::Archived,
+                    "draft" => Self::Draft,
+                    "processing" => Self::Processing,
+                    "scheduled" => Self::Scheduled,
+                    "cancelled" => Self::Cancelled,
+                    "paused" => Self::Paused,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateEmailCampaignPublicV2ResponseDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5460,7 +11472,7 @@ pub mod types {
         }
     }
     ///`UpdateEmailTemplateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateEmailTemplateDto {
         ///Whether the template is archived
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5533,6 +11545,133 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateEmailTemplateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "archived",
+                "editorContent",
+                "editorType",
+                "fieldDefaults",
+                "fromEmail",
+                "fromName",
+                "locationId",
+                "name",
+                "previewText",
+                "subjectLine",
+                "updatedBy",
+            ];
+            struct UpdateEmailTemplateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateEmailTemplateDtoVisitor {
+                type Value = UpdateEmailTemplateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateEmailTemplateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateEmailTemplateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateEmailTemplateDto {
+                        archived: field_0.unwrap_or_default(),
+                        editor_content: field_1.unwrap_or_default(),
+                        editor_type: field_2.unwrap_or_default(),
+                        field_defaults: field_3.unwrap_or_default(),
+                        from_email: field_4.unwrap_or_default(),
+                        from_name: field_5.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_6,
+                            "locationId",
+                        )?,
+                        name: field_7.unwrap_or_default(),
+                        preview_text: field_8.unwrap_or_default(),
+                        subject_line: field_9.unwrap_or_default(),
+                        updated_by: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateEmailTemplateDto",
+                    FIELDS,
+                    UpdateEmailTemplateDtoVisitor,
+                )
+        }
+    }
     ///Editor content - can be HTML string, plain text string, or DND builder object depending on editorType. When editorType is "html" or "text", this should be a string. When editorType is "builder", this should be a DND object with elements, attrs, and templateSettings. Must be provided together with editorType.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
@@ -5547,17 +11686,7 @@ pub mod types {
         }
     }
     ///Type of editor content: "html" for HTML content, "text" for plain text content, "builder" for drag-and-drop builder content. Must be provided together with editorContent.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmailTemplateDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -5569,6 +11698,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateEmailTemplateDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "builder" => Self::Builder,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateEmailTemplateDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5611,7 +11757,7 @@ pub mod types {
         }
     }
     ///`UpdateEmailTemplateResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateEmailTemplateResponseDto {
         ///Whether the template is archived
         pub archived: bool,
@@ -5662,18 +11808,169 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: UpdateEmailTemplateResponseDtoType,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateEmailTemplateResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "archived",
+                "builderVersion",
+                "createdAt",
+                "fieldDefaults",
+                "fromEmail",
+                "fromName",
+                "id",
+                "isPlainText",
+                "lastUpdated",
+                "name",
+                "ok",
+                "previewText",
+                "previewUrl",
+                "subjectLine",
+                "type",
+            ];
+            struct UpdateEmailTemplateResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateEmailTemplateResponseDtoVisitor {
+                type Value = UpdateEmailTemplateResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateEmailTemplateResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateEmailTemplateResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateEmailTemplateResponseDto {
+                        archived: highlevel_runtime::lenient::required(
+                            field_0,
+                            "archived",
+                        )?,
+                        builder_version: highlevel_runtime::lenient::required(
+                            field_1,
+                            "builderVersion",
+                        )?,
+                        created_at: highlevel_runtime::lenient::required(
+                            field_2,
+                            "createdAt",
+                        )?,
+                        field_defaults: field_3.unwrap_or_default(),
+                        from_email: highlevel_runtime::lenient::required(
+                            field_4,
+                            "fromEmail",
+                        )?,
+                        from_name: highlevel_runtime::lenient::required(
+                            field_5,
+                            "fromName",
+                        )?,
+                        id: highlevel_runtime::lenient::required(field_6, "id")?,
+                        is_plain_text: highlevel_runtime::lenient::required(
+                            field_7,
+                            "isPlainText",
+                        )?,
+                        last_updated: highlevel_runtime::lenient::required(
+                            field_8,
+                            "lastUpdated",
+                        )?,
+                        name: highlevel_runtime::lenient::required(field_9, "name")?,
+                        ok: highlevel_runtime::lenient::required(field_10, "ok")?,
+                        preview_text: highlevel_runtime::lenient::required(
+                            field_11,
+                            "previewText",
+                        )?,
+                        preview_url: highlevel_runtime::lenient::required(
+                            field_12,
+                            "previewUrl",
+                        )?,
+                        subject_line: highlevel_runtime::lenient::required(
+                            field_13,
+                            "subjectLine",
+                        )?,
+                        type_: highlevel_runtime::lenient::required(field_14, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateEmailTemplateResponseDto",
+                    FIELDS,
+                    UpdateEmailTemplateResponseDtoVisitor,
+                )
+        }
+    }
     ///Type of template editor used
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmailTemplateResponseDtoType {
         #[serde(rename = "html")]
         Html,
@@ -5683,6 +11980,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateEmailTemplateResponseDtoType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "builder" => Self::Builder,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateEmailTemplateResponseDtoType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5723,7 +12036,7 @@ pub mod types {
         }
     }
     ///`UpdateTemplatePublicV2BodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateTemplatePublicV2BodyDto {
         ///Whether template is archived
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5790,23 +12103,134 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateTemplatePublicV2BodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "archived",
+                "editorContent",
+                "editorType",
+                "fromEmail",
+                "fromName",
+                "name",
+                "parentFolderId",
+                "previewText",
+                "subjectLine",
+                "userId",
+            ];
+            struct UpdateTemplatePublicV2BodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateTemplatePublicV2BodyDtoVisitor {
+                type Value = UpdateTemplatePublicV2BodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateTemplatePublicV2BodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateTemplatePublicV2BodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateTemplatePublicV2BodyDto {
+                        archived: field_0.unwrap_or_default(),
+                        editor_content: field_1.unwrap_or_default(),
+                        editor_type: field_2.unwrap_or_default(),
+                        from_email: field_3.unwrap_or_default(),
+                        from_name: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        parent_folder_id: field_6.unwrap_or_default(),
+                        preview_text: field_7.unwrap_or_default(),
+                        subject_line: field_8.unwrap_or_default(),
+                        user_id: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateTemplatePublicV2BodyDto",
+                    FIELDS,
+                    UpdateTemplatePublicV2BodyDtoVisitor,
+                )
+        }
+    }
     impl UpdateTemplatePublicV2BodyDto {
         pub fn builder() -> builder::UpdateTemplatePublicV2BodyDto {
             Default::default()
         }
     }
     ///Type of editor content. Required only when updating template content, and must be provided together with editorContent.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateTemplatePublicV2BodyDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -5816,6 +12240,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateTemplatePublicV2BodyDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateTemplatePublicV2BodyDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5856,7 +12296,7 @@ pub mod types {
         }
     }
     ///`UpdateTemplatePublicV2ResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateTemplatePublicV2ResponseDto {
         ///Whether template is archived
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5950,18 +12390,161 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateTemplatePublicV2ResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "archived",
+                "createdAt",
+                "editorType",
+                "fromEmail",
+                "fromName",
+                "id",
+                "isPlainText",
+                "name",
+                "parentFolderId",
+                "previewText",
+                "previewUrl",
+                "subjectLine",
+                "traceId",
+                "updatedAt",
+            ];
+            struct UpdateTemplatePublicV2ResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpdateTemplatePublicV2ResponseDtoVisitor {
+                type Value = UpdateTemplatePublicV2ResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateTemplatePublicV2ResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateTemplatePublicV2ResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateTemplatePublicV2ResponseDto {
+                        archived: field_0.unwrap_or_default(),
+                        created_at: field_1.unwrap_or_default(),
+                        editor_type: field_2.unwrap_or_default(),
+                        from_email: field_3.unwrap_or_default(),
+                        from_name: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        is_plain_text: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        parent_folder_id: field_8.unwrap_or_default(),
+                        preview_text: field_9.unwrap_or_default(),
+                        preview_url: field_10.unwrap_or_default(),
+                        subject_line: field_11.unwrap_or_default(),
+                        trace_id: field_12.unwrap_or_default(),
+                        updated_at: field_13.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateTemplatePublicV2ResponseDto",
+                    FIELDS,
+                    UpdateTemplatePublicV2ResponseDtoVisitor,
+                )
+        }
+    }
     ///Template type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateTemplatePublicV2ResponseDtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -5971,6 +12554,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateTemplatePublicV2ResponseDtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateTemplatePublicV2ResponseDtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6011,7 +12610,7 @@ pub mod types {
         }
     }
     ///`WorkflowCampaignPublicDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct WorkflowCampaignPublicDto {
         ///Created at timestamp
         #[serde(rename = "createdAt")]
@@ -6031,18 +12630,102 @@ pub mod types {
         #[serde(rename = "updatedAt")]
         pub updated_at: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignPublicDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "deleted",
+                "id",
+                "name",
+                "sourceId",
+                "status",
+                "updatedAt",
+            ];
+            struct WorkflowCampaignPublicDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for WorkflowCampaignPublicDtoVisitor {
+                type Value = WorkflowCampaignPublicDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (WorkflowCampaignPublicDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<WorkflowCampaignPublicDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(WorkflowCampaignPublicDto {
+                        created_at: highlevel_runtime::lenient::required(
+                            field_0,
+                            "createdAt",
+                        )?,
+                        deleted: highlevel_runtime::lenient::required(
+                            field_1,
+                            "deleted",
+                        )?,
+                        id: highlevel_runtime::lenient::required(field_2, "id")?,
+                        name: highlevel_runtime::lenient::required(field_3, "name")?,
+                        source_id: highlevel_runtime::lenient::required(
+                            field_4,
+                            "sourceId",
+                        )?,
+                        status: highlevel_runtime::lenient::required(field_5, "status")?,
+                        updated_at: highlevel_runtime::lenient::required(
+                            field_6,
+                            "updatedAt",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "WorkflowCampaignPublicDto",
+                    FIELDS,
+                    WorkflowCampaignPublicDtoVisitor,
+                )
+        }
+    }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum WorkflowCampaignPublicDtoStatus {
         #[serde(rename = "published")]
         Published,
@@ -6052,6 +12735,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignPublicDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "published" => Self::Published,
+                    "draft" => Self::Draft,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for WorkflowCampaignPublicDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6092,7 +12791,7 @@ pub mod types {
         }
     }
     ///`WorkflowCampaignPublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct WorkflowCampaignPublicV2Dto {
         ///Created at timestamp
         #[serde(
@@ -6136,18 +12835,112 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignPublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "deleted",
+                "id",
+                "name",
+                "source",
+                "sourceId",
+                "status",
+                "updatedAt",
+            ];
+            struct WorkflowCampaignPublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for WorkflowCampaignPublicV2DtoVisitor {
+                type Value = WorkflowCampaignPublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (WorkflowCampaignPublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<WorkflowCampaignPublicV2Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(WorkflowCampaignPublicV2Dto {
+                        created_at: field_0.unwrap_or_default(),
+                        deleted: field_1.unwrap_or_default(),
+                        id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        source: field_4.unwrap_or_default(),
+                        source_id: field_5.unwrap_or_default(),
+                        status: field_6.unwrap_or_default(),
+                        updated_at: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "WorkflowCampaignPublicV2Dto",
+                    FIELDS,
+                    WorkflowCampaignPublicV2DtoVisitor,
+                )
+        }
+    }
     ///Campaign status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum WorkflowCampaignPublicV2DtoStatus {
         #[serde(rename = "published")]
         Published,
@@ -6157,6 +12950,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignPublicV2DtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "published" => Self::Published,
+                    "draft" => Self::Draft,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for WorkflowCampaignPublicV2DtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6197,7 +13006,7 @@ pub mod types {
         }
     }
     ///`WorkflowCampaignSubSourcePublicV2Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct WorkflowCampaignSubSourcePublicV2Dto {
         ///Timestamp when this step was added to the workflow
         #[serde(
@@ -6270,18 +13079,141 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignSubSourcePublicV2Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "editorContentUrl",
+                "editorType",
+                "fromEmail",
+                "fromName",
+                "id",
+                "isPlainText",
+                "name",
+                "previewText",
+                "subject",
+                "updatedAt",
+            ];
+            struct WorkflowCampaignSubSourcePublicV2DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for WorkflowCampaignSubSourcePublicV2DtoVisitor {
+                type Value = WorkflowCampaignSubSourcePublicV2Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (WorkflowCampaignSubSourcePublicV2Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    WorkflowCampaignSubSourcePublicV2Dto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(WorkflowCampaignSubSourcePublicV2Dto {
+                        created_at: field_0.unwrap_or_default(),
+                        editor_content_url: field_1.unwrap_or_default(),
+                        editor_type: field_2.unwrap_or_default(),
+                        from_email: field_3.unwrap_or_default(),
+                        from_name: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        is_plain_text: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        preview_text: field_8.unwrap_or_default(),
+                        subject: field_9.unwrap_or_default(),
+                        updated_at: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "WorkflowCampaignSubSourcePublicV2Dto",
+                    FIELDS,
+                    WorkflowCampaignSubSourcePublicV2DtoVisitor,
+                )
+        }
+    }
     ///Editor type for this step
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum WorkflowCampaignSubSourcePublicV2DtoEditorType {
         #[serde(rename = "html")]
         Html,
@@ -6293,6 +13225,24 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for WorkflowCampaignSubSourcePublicV2DtoEditorType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "html" => Self::Html,
+                    "builder" => Self::Builder,
+                    "text" => Self::Text,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for WorkflowCampaignSubSourcePublicV2DtoEditorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {

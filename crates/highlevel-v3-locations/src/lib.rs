@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`BusinessSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct BusinessSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -49,8 +49,116 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for BusinessSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "city",
+                "country",
+                "logoUrl",
+                "name",
+                "postalCode",
+                "state",
+                "timezone",
+                "website",
+            ];
+            struct BusinessSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for BusinessSchemaVisitor {
+                type Value = BusinessSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (BusinessSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<BusinessSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(BusinessSchema {
+                        address: field_0.unwrap_or_default(),
+                        city: field_1.unwrap_or_default(),
+                        country: field_2.unwrap_or_default(),
+                        logo_url: field_3.unwrap_or_default(),
+                        name: field_4.unwrap_or_default(),
+                        postal_code: field_5.unwrap_or_default(),
+                        state: field_6.unwrap_or_default(),
+                        timezone: field_7.unwrap_or_default(),
+                        website: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("BusinessSchema", FIELDS, BusinessSchemaVisitor)
+        }
+    }
     ///`ConversationChannelEntrySchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ConversationChannelEntrySchema {
         #[serde(
             rename = "conversationProvider",
@@ -59,8 +167,55 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_provider: ::std::option::Option<ConversationProviderSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConversationChannelEntrySchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["conversationProvider"];
+            struct ConversationChannelEntrySchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for ConversationChannelEntrySchemaVisitor {
+                type Value = ConversationChannelEntrySchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ConversationChannelEntrySchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ConversationChannelEntrySchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConversationChannelEntrySchema {
+                        conversation_provider: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ConversationChannelEntrySchema",
+                    FIELDS,
+                    ConversationChannelEntrySchemaVisitor,
+                )
+        }
+    }
     ///`ConversationChannelSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ConversationChannelSchema {
         ///List of Email providers configured for this location
         #[serde(
@@ -76,8 +231,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms: ::std::option::Option<::std::vec::Vec<ConversationChannelEntrySchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConversationChannelSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["Email", "SMS"];
+            struct ConversationChannelSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ConversationChannelSchemaVisitor {
+                type Value = ConversationChannelSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ConversationChannelSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ConversationChannelSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConversationChannelSchema {
+                        email: field_0.unwrap_or_default(),
+                        sms: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ConversationChannelSchema",
+                    FIELDS,
+                    ConversationChannelSchemaVisitor,
+                )
+        }
+    }
     ///`ConversationProviderSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct ConversationProviderSchema {
         ///Provider ID
         #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
@@ -92,18 +300,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ConversationProviderSchemaType>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConversationProviderSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["_id", "name", "type"];
+            struct ConversationProviderSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ConversationProviderSchemaVisitor {
+                type Value = ConversationProviderSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ConversationProviderSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ConversationProviderSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ConversationProviderSchema {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                        type_: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ConversationProviderSchema",
+                    FIELDS,
+                    ConversationProviderSchemaVisitor,
+                )
+        }
+    }
     ///Provider type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ConversationProviderSchemaType {
         #[serde(rename = "SMS")]
         Sms,
@@ -112,6 +370,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationProviderSchemaType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "SMS" => Self::Sms,
+                    "Email" => Self::Email,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for ConversationProviderSchemaType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -152,7 +426,7 @@ pub mod types {
         }
     }
     ///`CreateCustomFieldsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateCustomFieldsDto {
         #[serde(
             rename = "acceptedFormat",
@@ -193,23 +467,119 @@ pub mod types {
             CreateCustomFieldsDtoTextBoxListOptionsItem,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateCustomFieldsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "acceptedFormat",
+                "dataType",
+                "isMultipleFile",
+                "maxNumberOfFiles",
+                "model",
+                "name",
+                "placeholder",
+                "position",
+                "textBoxListOptions",
+            ];
+            struct CreateCustomFieldsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateCustomFieldsDtoVisitor {
+                type Value = CreateCustomFieldsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateCustomFieldsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateCustomFieldsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateCustomFieldsDto {
+                        accepted_format: field_0.unwrap_or_default(),
+                        data_type: highlevel_runtime::lenient::required(
+                            field_1,
+                            "dataType",
+                        )?,
+                        is_multiple_file: field_2.unwrap_or_default(),
+                        max_number_of_files: field_3.unwrap_or_default(),
+                        model: field_4.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_5, "name")?,
+                        placeholder: field_6.unwrap_or_default(),
+                        position: field_7
+                            .unwrap_or_else(defaults::create_custom_fields_dto_position),
+                        text_box_list_options: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateCustomFieldsDto",
+                    FIELDS,
+                    CreateCustomFieldsDtoVisitor,
+                )
+        }
+    }
     impl CreateCustomFieldsDto {
         pub fn builder() -> builder::CreateCustomFieldsDto {
             Default::default()
         }
     }
     ///Model of the custom field you want to create
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCustomFieldsDtoModel {
         #[serde(rename = "contact")]
         Contact,
@@ -219,6 +589,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCustomFieldsDtoModel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "opportunity" => Self::Opportunity,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateCustomFieldsDtoModel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -273,7 +659,7 @@ pub mod types {
         }
     }
     ///`CreateLocationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateLocationDto {
         ///The address of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -345,23 +731,180 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateLocationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "city",
+                "companyId",
+                "country",
+                "mailgun",
+                "name",
+                "phone",
+                "postalCode",
+                "prospectInfo",
+                "settings",
+                "snapshotId",
+                "social",
+                "state",
+                "timezone",
+                "twilio",
+                "website",
+            ];
+            struct CreateLocationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateLocationDtoVisitor {
+                type Value = CreateLocationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateLocationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateLocationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateLocationDto {
+                        address: field_0.unwrap_or_default(),
+                        city: field_1.unwrap_or_default(),
+                        company_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "companyId",
+                        )?,
+                        country: field_3.unwrap_or_default(),
+                        mailgun: field_4.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_5, "name")?,
+                        phone: field_6.unwrap_or_default(),
+                        postal_code: field_7.unwrap_or_default(),
+                        prospect_info: field_8.unwrap_or_default(),
+                        settings: field_9.unwrap_or_default(),
+                        snapshot_id: field_10.unwrap_or_default(),
+                        social: field_11.unwrap_or_default(),
+                        state: field_12.unwrap_or_default(),
+                        timezone: field_13.unwrap_or_default(),
+                        twilio: field_14.unwrap_or_default(),
+                        website: field_15.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateLocationDto",
+                    FIELDS,
+                    CreateLocationDtoVisitor,
+                )
+        }
+    }
     impl CreateLocationDto {
         pub fn builder() -> builder::CreateLocationDto {
             Default::default()
         }
     }
     ///The 2 letter country-code in which the business is present for which sub-account is created
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateLocationDtoCountry {
         #[serde(rename = "AF")]
         Af,
@@ -861,6 +1404,267 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateLocationDtoCountry {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AF" => Self::Af,
+                    "AX" => Self::Ax,
+                    "AL" => Self::Al,
+                    "DZ" => Self::Dz,
+                    "AS" => Self::As,
+                    "AD" => Self::Ad,
+                    "AO" => Self::Ao,
+                    "AI" => Self::Ai,
+                    "AQ" => Self::Aq,
+                    "AG" => Self::Ag,
+                    "AR" => Self::Ar,
+                    "AM" => Self::Am,
+                    "AW" => Self::Aw,
+                    "AU" => Self::Au,
+                    "AT" => Self::At,
+                    "AZ" => Self::Az,
+                    "BS" => Self::Bs,
+                    "BH" => Self::Bh,
+                    "BD" => Self::Bd,
+                    "BB" => Self::Bb,
+                    "BY" => Self::By,
+                    "BE" => Self::Be,
+                    "BZ" => Self::Bz,
+                    "BJ" => Self::Bj,
+                    "BM" => Self::Bm,
+                    "BT" => Self::Bt,
+                    "BO" => Self::Bo,
+                    "BA" => Self::Ba,
+                    "BW" => Self::Bw,
+                    "BV" => Self::Bv,
+                    "BR" => Self::Br,
+                    "IO" => Self::Io,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BF" => Self::Bf,
+                    "BI" => Self::Bi,
+                    "KH" => Self::Kh,
+                    "CM" => Self::Cm,
+                    "CA" => Self::Ca,
+                    "CV" => Self::Cv,
+                    "KY" => Self::Ky,
+                    "CF" => Self::Cf,
+                    "TD" => Self::Td,
+                    "CL" => Self::Cl,
+                    "CN" => Self::Cn,
+                    "CX" => Self::Cx,
+                    "CC" => Self::Cc,
+                    "CO" => Self::Co,
+                    "KM" => Self::Km,
+                    "CG" => Self::Cg,
+                    "CD" => Self::Cd,
+                    "CK" => Self::Ck,
+                    "CR" => Self::Cr,
+                    "CI" => Self::Ci,
+                    "HR" => Self::Hr,
+                    "CU" => Self::Cu,
+                    "CY" => Self::Cy,
+                    "CZ" => Self::Cz,
+                    "DK" => Self::Dk,
+                    "DJ" => Self::Dj,
+                    "DM" => Self::Dm,
+                    "DO" => Self::Do,
+                    "EC" => Self::Ec,
+                    "EG" => Self::Eg,
+                    "SV" => Self::Sv,
+                    "GQ" => Self::Gq,
+                    "ER" => Self::Er,
+                    "EE" => Self::Ee,
+                    "ET" => Self::Et,
+                    "FK" => Self::Fk,
+                    "FO" => Self::Fo,
+                    "FJ" => Self::Fj,
+                    "FI" => Self::Fi,
+                    "FR" => Self::Fr,
+                    "GF" => Self::Gf,
+                    "PF" => Self::Pf,
+                    "TF" => Self::Tf,
+                    "GA" => Self::Ga,
+                    "GM" => Self::Gm,
+                    "GE" => Self::Ge,
+                    "DE" => Self::De,
+                    "GH" => Self::Gh,
+                    "GI" => Self::Gi,
+                    "GR" => Self::Gr,
+                    "GL" => Self::Gl,
+                    "GD" => Self::Gd,
+                    "GP" => Self::Gp,
+                    "GU" => Self::Gu,
+                    "GT" => Self::Gt,
+                    "GG" => Self::Gg,
+                    "GN" => Self::Gn,
+                    "GW" => Self::Gw,
+                    "GY" => Self::Gy,
+                    "HT" => Self::Ht,
+                    "HM" => Self::Hm,
+                    "VA" => Self::Va,
+                    "HN" => Self::Hn,
+                    "HK" => Self::Hk,
+                    "HU" => Self::Hu,
+                    "IS" => Self::Is,
+                    "IN" => Self::In,
+                    "ID" => Self::Id,
+                    "IR" => Self::Ir,
+                    "IQ" => Self::Iq,
+                    "IE" => Self::Ie,
+                    "IM" => Self::Im,
+                    "IL" => Self::Il,
+                    "IT" => Self::It,
+                    "JM" => Self::Jm,
+                    "JP" => Self::Jp,
+                    "JE" => Self::Je,
+                    "JO" => Self::Jo,
+                    "KZ" => Self::Kz,
+                    "KE" => Self::Ke,
+                    "KI" => Self::Ki,
+                    "KP" => Self::Kp,
+                    "KR" => Self::Kr,
+                    "XK" => Self::Xk,
+                    "KW" => Self::Kw,
+                    "KG" => Self::Kg,
+                    "LA" => Self::La,
+                    "LV" => Self::Lv,
+                    "LB" => Self::Lb,
+                    "LS" => Self::Ls,
+                    "LR" => Self::Lr,
+                    "LY" => Self::Ly,
+                    "LI" => Self::Li,
+                    "LT" => Self::Lt,
+                    "LU" => Self::Lu,
+                    "MO" => Self::Mo,
+                    "MK" => Self::Mk,
+                    "MG" => Self::Mg,
+                    "MW" => Self::Mw,
+                    "MY" => Self::My,
+                    "MV" => Self::Mv,
+                    "ML" => Self::Ml,
+                    "MT" => Self::Mt,
+                    "MH" => Self::Mh,
+                    "MQ" => Self::Mq,
+                    "MR" => Self::Mr,
+                    "MU" => Self::Mu,
+                    "YT" => Self::Yt,
+                    "MX" => Self::Mx,
+                    "FM" => Self::Fm,
+                    "MD" => Self::Md,
+                    "MC" => Self::Mc,
+                    "MN" => Self::Mn,
+                    "ME" => Self::Me,
+                    "MS" => Self::Ms,
+                    "MA" => Self::Ma,
+                    "MZ" => Self::Mz,
+                    "MM" => Self::Mm,
+                    "NA" => Self::Na,
+                    "NR" => Self::Nr,
+                    "NP" => Self::Np,
+                    "NL" => Self::Nl,
+                    "AN" => Self::An,
+                    "NC" => Self::Nc,
+                    "NZ" => Self::Nz,
+                    "NI" => Self::Ni,
+                    "NE" => Self::Ne,
+                    "NG" => Self::Ng,
+                    "NU" => Self::Nu,
+                    "NF" => Self::Nf,
+                    "MP" => Self::Mp,
+                    "NO" => Self::No,
+                    "OM" => Self::Om,
+                    "PK" => Self::Pk,
+                    "PW" => Self::Pw,
+                    "PS" => Self::Ps,
+                    "PA" => Self::Pa,
+                    "PG" => Self::Pg,
+                    "PY" => Self::Py,
+                    "PE" => Self::Pe,
+                    "PH" => Self::Ph,
+                    "PN" => Self::Pn,
+                    "PL" => Self::Pl,
+                    "PT" => Self::Pt,
+                    "PR" => Self::Pr,
+                    "QA" => Self::Qa,
+                    "RE" => Self::Re,
+                    "RO" => Self::Ro,
+                    "RU" => Self::Ru,
+                    "RW" => Self::Rw,
+                    "SH" => Self::Sh,
+                    "KN" => Self::Kn,
+                    "LC" => Self::Lc,
+                    "MF" => Self::Mf,
+                    "PM" => Self::Pm,
+                    "VC" => Self::Vc,
+                    "WS" => Self::Ws,
+                    "SM" => Self::Sm,
+                    "ST" => Self::St,
+                    "SA" => Self::Sa,
+                    "SN" => Self::Sn,
+                    "RS" => Self::Rs,
+                    "SC" => Self::Sc,
+                    "SL" => Self::Sl,
+                    "SG" => Self::Sg,
+                    "SX" => Self::Sx,
+                    "SK" => Self::Sk,
+                    "SI" => Self::Si,
+                    "SB" => Self::Sb,
+                    "SO" => Self::So,
+                    "ZA" => Self::Za,
+                    "GS" => Self::Gs,
+                    "ES" => Self::Es,
+                    "LK" => Self::Lk,
+                    "SD" => Self::Sd,
+                    "SR" => Self::Sr,
+                    "SJ" => Self::Sj,
+                    "SZ" => Self::Sz,
+                    "SE" => Self::Se,
+                    "CH" => Self::Ch,
+                    "SY" => Self::Sy,
+                    "TW" => Self::Tw,
+                    "TJ" => Self::Tj,
+                    "TZ" => Self::Tz,
+                    "TH" => Self::Th,
+                    "TL" => Self::Tl,
+                    "TG" => Self::Tg,
+                    "TK" => Self::Tk,
+                    "TO" => Self::To,
+                    "TT" => Self::Tt,
+                    "TN" => Self::Tn,
+                    "TR" => Self::Tr,
+                    "TM" => Self::Tm,
+                    "TC" => Self::Tc,
+                    "TV" => Self::Tv,
+                    "UG" => Self::Ug,
+                    "GB" => Self::Gb,
+                    "UA" => Self::Ua,
+                    "AE" => Self::Ae,
+                    "US" => Self::Us,
+                    "UM" => Self::Um,
+                    "UY" => Self::Uy,
+                    "UZ" => Self::Uz,
+                    "VU" => Self::Vu,
+                    "VE" => Self::Ve,
+                    "VN" => Self::Vn,
+                    "VG" => Self::Vg,
+                    "VI" => Self::Vi,
+                    "WF" => Self::Wf,
+                    "EH" => Self::Eh,
+                    "YE" => Self::Ye,
+                    "ZM" => Self::Zm,
+                    "ZW" => Self::Zw,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateLocationDtoCountry {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1390,7 +2194,7 @@ pub mod types {
         }
     }
     ///`CreateLocationSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateLocationSuccessfulResponseDto {
         ///The address of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1458,18 +2262,173 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateLocationSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "city",
+                "companyId",
+                "country",
+                "domain",
+                "email",
+                "id",
+                "name",
+                "phone",
+                "postalCode",
+                "settings",
+                "social",
+                "state",
+                "timezone",
+                "website",
+            ];
+            struct CreateLocationSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateLocationSuccessfulResponseDtoVisitor {
+                type Value = CreateLocationSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateLocationSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateLocationSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateLocationSuccessfulResponseDto {
+                        address: field_0.unwrap_or_default(),
+                        city: field_1.unwrap_or_default(),
+                        company_id: field_2.unwrap_or_default(),
+                        country: field_3.unwrap_or_default(),
+                        domain: field_4.unwrap_or_default(),
+                        email: field_5.unwrap_or_default(),
+                        id: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        phone: field_8.unwrap_or_default(),
+                        postal_code: field_9.unwrap_or_default(),
+                        settings: field_10.unwrap_or_default(),
+                        social: field_11.unwrap_or_default(),
+                        state: field_12.unwrap_or_default(),
+                        timezone: field_13.unwrap_or_default(),
+                        website: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateLocationSuccessfulResponseDto",
+                    FIELDS,
+                    CreateLocationSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///The country in which the business is present for which sub-account is created
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateLocationSuccessfulResponseDtoCountry {
         #[serde(rename = "AF")]
         Af,
@@ -1969,6 +2928,267 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateLocationSuccessfulResponseDtoCountry {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AF" => Self::Af,
+                    "AX" => Self::Ax,
+                    "AL" => Self::Al,
+                    "DZ" => Self::Dz,
+                    "AS" => Self::As,
+                    "AD" => Self::Ad,
+                    "AO" => Self::Ao,
+                    "AI" => Self::Ai,
+                    "AQ" => Self::Aq,
+                    "AG" => Self::Ag,
+                    "AR" => Self::Ar,
+                    "AM" => Self::Am,
+                    "AW" => Self::Aw,
+                    "AU" => Self::Au,
+                    "AT" => Self::At,
+                    "AZ" => Self::Az,
+                    "BS" => Self::Bs,
+                    "BH" => Self::Bh,
+                    "BD" => Self::Bd,
+                    "BB" => Self::Bb,
+                    "BY" => Self::By,
+                    "BE" => Self::Be,
+                    "BZ" => Self::Bz,
+                    "BJ" => Self::Bj,
+                    "BM" => Self::Bm,
+                    "BT" => Self::Bt,
+                    "BO" => Self::Bo,
+                    "BA" => Self::Ba,
+                    "BW" => Self::Bw,
+                    "BV" => Self::Bv,
+                    "BR" => Self::Br,
+                    "IO" => Self::Io,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BF" => Self::Bf,
+                    "BI" => Self::Bi,
+                    "KH" => Self::Kh,
+                    "CM" => Self::Cm,
+                    "CA" => Self::Ca,
+                    "CV" => Self::Cv,
+                    "KY" => Self::Ky,
+                    "CF" => Self::Cf,
+                    "TD" => Self::Td,
+                    "CL" => Self::Cl,
+                    "CN" => Self::Cn,
+                    "CX" => Self::Cx,
+                    "CC" => Self::Cc,
+                    "CO" => Self::Co,
+                    "KM" => Self::Km,
+                    "CG" => Self::Cg,
+                    "CD" => Self::Cd,
+                    "CK" => Self::Ck,
+                    "CR" => Self::Cr,
+                    "CI" => Self::Ci,
+                    "HR" => Self::Hr,
+                    "CU" => Self::Cu,
+                    "CY" => Self::Cy,
+                    "CZ" => Self::Cz,
+                    "DK" => Self::Dk,
+                    "DJ" => Self::Dj,
+                    "DM" => Self::Dm,
+                    "DO" => Self::Do,
+                    "EC" => Self::Ec,
+                    "EG" => Self::Eg,
+                    "SV" => Self::Sv,
+                    "GQ" => Self::Gq,
+                    "ER" => Self::Er,
+                    "EE" => Self::Ee,
+                    "ET" => Self::Et,
+                    "FK" => Self::Fk,
+                    "FO" => Self::Fo,
+                    "FJ" => Self::Fj,
+                    "FI" => Self::Fi,
+                    "FR" => Self::Fr,
+                    "GF" => Self::Gf,
+                    "PF" => Self::Pf,
+                    "TF" => Self::Tf,
+                    "GA" => Self::Ga,
+                    "GM" => Self::Gm,
+                    "GE" => Self::Ge,
+                    "DE" => Self::De,
+                    "GH" => Self::Gh,
+                    "GI" => Self::Gi,
+                    "GR" => Self::Gr,
+                    "GL" => Self::Gl,
+                    "GD" => Self::Gd,
+                    "GP" => Self::Gp,
+                    "GU" => Self::Gu,
+                    "GT" => Self::Gt,
+                    "GG" => Self::Gg,
+                    "GN" => Self::Gn,
+                    "GW" => Self::Gw,
+                    "GY" => Self::Gy,
+                    "HT" => Self::Ht,
+                    "HM" => Self::Hm,
+                    "VA" => Self::Va,
+                    "HN" => Self::Hn,
+                    "HK" => Self::Hk,
+                    "HU" => Self::Hu,
+                    "IS" => Self::Is,
+                    "IN" => Self::In,
+                    "ID" => Self::Id,
+                    "IR" => Self::Ir,
+                    "IQ" => Self::Iq,
+                    "IE" => Self::Ie,
+                    "IM" => Self::Im,
+                    "IL" => Self::Il,
+                    "IT" => Self::It,
+                    "JM" => Self::Jm,
+                    "JP" => Self::Jp,
+                    "JE" => Self::Je,
+                    "JO" => Self::Jo,
+                    "KZ" => Self::Kz,
+                    "KE" => Self::Ke,
+                    "KI" => Self::Ki,
+                    "KP" => Self::Kp,
+                    "KR" => Self::Kr,
+                    "XK" => Self::Xk,
+                    "KW" => Self::Kw,
+                    "KG" => Self::Kg,
+                    "LA" => Self::La,
+                    "LV" => Self::Lv,
+                    "LB" => Self::Lb,
+                    "LS" => Self::Ls,
+                    "LR" => Self::Lr,
+                    "LY" => Self::Ly,
+                    "LI" => Self::Li,
+                    "LT" => Self::Lt,
+                    "LU" => Self::Lu,
+                    "MO" => Self::Mo,
+                    "MK" => Self::Mk,
+                    "MG" => Self::Mg,
+                    "MW" => Self::Mw,
+                    "MY" => Self::My,
+                    "MV" => Self::Mv,
+                    "ML" => Self::Ml,
+                    "MT" => Self::Mt,
+                    "MH" => Self::Mh,
+                    "MQ" => Self::Mq,
+                    "MR" => Self::Mr,
+                    "MU" => Self::Mu,
+                    "YT" => Self::Yt,
+                    "MX" => Self::Mx,
+                    "FM" => Self::Fm,
+                    "MD" => Self::Md,
+                    "MC" => Self::Mc,
+                    "MN" => Self::Mn,
+                    "ME" => Self::Me,
+                    "MS" => Self::Ms,
+                    "MA" => Self::Ma,
+                    "MZ" => Self::Mz,
+                    "MM" => Self::Mm,
+                    "NA" => Self::Na,
+                    "NR" => Self::Nr,
+                    "NP" => Self::Np,
+                    "NL" => Self::Nl,
+                    "AN" => Self::An,
+                    "NC" => Self::Nc,
+                    "NZ" => Self::Nz,
+                    "NI" => Self::Ni,
+                    "NE" => Self::Ne,
+                    "NG" => Self::Ng,
+                    "NU" => Self::Nu,
+                    "NF" => Self::Nf,
+                    "MP" => Self::Mp,
+                    "NO" => Self::No,
+                    "OM" => Self::Om,
+                    "PK" => Self::Pk,
+                    "PW" => Self::Pw,
+                    "PS" => Self::Ps,
+                    "PA" => Self::Pa,
+                    "PG" => Self::Pg,
+                    "PY" => Self::Py,
+                    "PE" => Self::Pe,
+                    "PH" => Self::Ph,
+                    "PN" => Self::Pn,
+                    "PL" => Self::Pl,
+                    "PT" => Self::Pt,
+                    "PR" => Self::Pr,
+                    "QA" => Self::Qa,
+                    "RE" => Self::Re,
+                    "RO" => Self::Ro,
+                    "RU" => Self::Ru,
+                    "RW" => Self::Rw,
+                    "SH" => Self::Sh,
+                    "KN" => Self::Kn,
+                    "LC" => Self::Lc,
+                    "MF" => Self::Mf,
+                    "PM" => Self::Pm,
+                    "VC" => Self::Vc,
+                    "WS" => Self::Ws,
+                    "SM" => Self::Sm,
+                    "ST" => Self::St,
+                    "SA" => Self::Sa,
+                    "SN" => Self::Sn,
+                    "RS" => Self::Rs,
+                    "SC" => Self::Sc,
+                    "SL" => Self::Sl,
+                    "SG" => Self::Sg,
+                    "SX" => Self::Sx,
+                    "SK" => Self::Sk,
+                    "SI" => Self::Si,
+                    "SB" => Self::Sb,
+                    "SO" => Self::So,
+                    "ZA" => Self::Za,
+                    "GS" => Self::Gs,
+                    "ES" => Self::Es,
+                    "LK" => Self::Lk,
+                    "SD" => Self::Sd,
+                    "SR" => Self::Sr,
+                    "SJ" => Self::Sj,
+                    "SZ" => Self::Sz,
+                    "SE" => Self::Se,
+                    "CH" => Self::Ch,
+                    "SY" => Self::Sy,
+                    "TW" => Self::Tw,
+                    "TJ" => Self::Tj,
+                    "TZ" => Self::Tz,
+                    "TH" => Self::Th,
+                    "TL" => Self::Tl,
+                    "TG" => Self::Tg,
+                    "TK" => Self::Tk,
+                    "TO" => Self::To,
+                    "TT" => Self::Tt,
+                    "TN" => Self::Tn,
+                    "TR" => Self::Tr,
+                    "TM" => Self::Tm,
+                    "TC" => Self::Tc,
+                    "TV" => Self::Tv,
+                    "UG" => Self::Ug,
+                    "GB" => Self::Gb,
+                    "UA" => Self::Ua,
+                    "AE" => Self::Ae,
+                    "US" => Self::Us,
+                    "UM" => Self::Um,
+                    "UY" => Self::Uy,
+                    "UZ" => Self::Uz,
+                    "VU" => Self::Vu,
+                    "VE" => Self::Ve,
+                    "VN" => Self::Vn,
+                    "VG" => Self::Vg,
+                    "VI" => Self::Vi,
+                    "WF" => Self::Wf,
+                    "EH" => Self::Eh,
+                    "YE" => Self::Ye,
+                    "ZM" => Self::Zm,
+                    "ZW" => Self::Zw,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateLocationSuccessfulResponseDtoCountry {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2499,14 +3719,65 @@ pub mod types {
         }
     }
     ///`CustomFieldDeleteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldDeleteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldDeleteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeded"];
+            struct CustomFieldDeleteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomFieldDeleteSuccessfulResponseDtoVisitor {
+                type Value = CustomFieldDeleteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CustomFieldDeleteSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CustomFieldDeleteSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldDeleteSuccessfulResponseDto {
+                        succeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldDeleteSuccessfulResponseDto",
+                    FIELDS,
+                    CustomFieldDeleteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CustomFieldSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldSchema {
         #[serde(
             rename = "dataType",
@@ -2577,18 +3848,152 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub position: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "dataType",
+                "fieldKey",
+                "id",
+                "isAllowedCustomOption",
+                "isMultiFileAllowed",
+                "locationId",
+                "maxFileLimit",
+                "model",
+                "name",
+                "picklistImageOptions",
+                "picklistOptions",
+                "placeholder",
+                "position",
+            ];
+            struct CustomFieldSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomFieldSchemaVisitor {
+                type Value = CustomFieldSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldSchema {
+                        data_type: field_0.unwrap_or_default(),
+                        field_key: field_1.unwrap_or_default(),
+                        id: field_2.unwrap_or_default(),
+                        is_allowed_custom_option: field_3.unwrap_or_default(),
+                        is_multi_file_allowed: field_4.unwrap_or_default(),
+                        location_id: field_5.unwrap_or_default(),
+                        max_file_limit: field_6.unwrap_or_default(),
+                        model: field_7.unwrap_or_default(),
+                        name: field_8.unwrap_or_default(),
+                        picklist_image_options: field_9.unwrap_or_default(),
+                        picklist_options: field_10.unwrap_or_default(),
+                        placeholder: field_11.unwrap_or_default(),
+                        position: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldSchema",
+                    FIELDS,
+                    CustomFieldSchemaVisitor,
+                )
+        }
+    }
     ///Model of the custom field
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomFieldSchemaModel {
         #[serde(rename = "contact")]
         Contact,
@@ -2598,6 +4003,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldSchemaModel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "opportunity" => Self::Opportunity,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CustomFieldSchemaModel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2637,7 +4058,7 @@ pub mod types {
         }
     }
     ///`CustomFieldSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldSuccessfulResponseDto {
         #[serde(
             rename = "customField",
@@ -2646,8 +4067,55 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_field: ::std::option::Option<CustomFieldSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["customField"];
+            struct CustomFieldSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomFieldSuccessfulResponseDtoVisitor {
+                type Value = CustomFieldSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldSuccessfulResponseDto {
+                        custom_field: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldSuccessfulResponseDto",
+                    FIELDS,
+                    CustomFieldSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CustomFieldsListSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldsListSuccessfulResponseDto {
         #[serde(
             rename = "customFields",
@@ -2656,8 +4124,59 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldsListSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["customFields"];
+            struct CustomFieldsListSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomFieldsListSuccessfulResponseDtoVisitor {
+                type Value = CustomFieldsListSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CustomFieldsListSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CustomFieldsListSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldsListSuccessfulResponseDto {
+                        custom_fields: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldsListSuccessfulResponseDto",
+                    FIELDS,
+                    CustomFieldsListSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CustomRRulesOptions`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomRRulesOptions {
         ///Max number of task executions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2707,23 +4226,137 @@ pub mod types {
         #[serde(rename = "startDate")]
         pub start_date: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptions {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "count",
+                "createTaskIfOverDue",
+                "dayOfMonth",
+                "dayOfWeek",
+                "dueAfterSeconds",
+                "endDate",
+                "interval",
+                "intervalType",
+                "monthOfYear",
+                "startDate",
+            ];
+            struct CustomRRulesOptionsVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomRRulesOptionsVisitor {
+                type Value = CustomRRulesOptions;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomRRulesOptions)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomRRulesOptions, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomRRulesOptions {
+                        count: field_0.unwrap_or_default(),
+                        create_task_if_over_due: field_1.unwrap_or_default(),
+                        day_of_month: field_2.unwrap_or_default(),
+                        day_of_week: field_3.unwrap_or_default(),
+                        due_after_seconds: highlevel_runtime::lenient::required(
+                            field_4,
+                            "dueAfterSeconds",
+                        )?,
+                        end_date: field_5.unwrap_or_default(),
+                        interval: highlevel_runtime::lenient::required(
+                            field_6,
+                            "interval",
+                        )?,
+                        interval_type: highlevel_runtime::lenient::required(
+                            field_7,
+                            "intervalType",
+                        )?,
+                        month_of_year: field_8.unwrap_or_default(),
+                        start_date: highlevel_runtime::lenient::required(
+                            field_9,
+                            "startDate",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomRRulesOptions",
+                    FIELDS,
+                    CustomRRulesOptionsVisitor,
+                )
+        }
+    }
     impl CustomRRulesOptions {
         pub fn builder() -> builder::CustomRRulesOptions {
             Default::default()
         }
     }
     ///`CustomRRulesOptionsDayOfWeek`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRulesOptionsDayOfWeek {
         #[serde(rename = "MO")]
         Mo,
@@ -2743,6 +4376,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsDayOfWeek {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "MO" => Self::Mo,
+                    "TU" => Self::Tu,
+                    "WE" => Self::We,
+                    "TH" => Self::Th,
+                    "FR" => Self::Fr,
+                    "SA" => Self::Sa,
+                    "SU" => Self::Su,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsDayOfWeek {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2793,17 +4447,7 @@ pub mod types {
         }
     }
     ///`CustomRRulesOptionsIntervalType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRulesOptionsIntervalType {
         #[serde(rename = "yearly")]
         Yearly,
@@ -2819,6 +4463,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsIntervalType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "yearly" => Self::Yearly,
+                    "monthly" => Self::Monthly,
+                    "weekly" => Self::Weekly,
+                    "daily" => Self::Daily,
+                    "hourly" => Self::Hourly,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsIntervalType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2865,7 +4528,7 @@ pub mod types {
         }
     }
     ///`CustomRRulesOptionsResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomRRulesOptionsResponse {
         ///Max number of task executions
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2931,18 +4594,128 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "count",
+                "createTaskIfOverDue",
+                "dayOfMonth",
+                "dayOfWeek",
+                "dueAfterSeconds",
+                "endDate",
+                "interval",
+                "intervalType",
+                "monthOfYear",
+                "startDate",
+            ];
+            struct CustomRRulesOptionsResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomRRulesOptionsResponseVisitor {
+                type Value = CustomRRulesOptionsResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomRRulesOptionsResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomRRulesOptionsResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomRRulesOptionsResponse {
+                        count: field_0.unwrap_or_default(),
+                        create_task_if_over_due: field_1.unwrap_or_default(),
+                        day_of_month: field_2.unwrap_or_default(),
+                        day_of_week: field_3.unwrap_or_default(),
+                        due_after_seconds: field_4.unwrap_or_default(),
+                        end_date: field_5.unwrap_or_default(),
+                        interval: field_6.unwrap_or_default(),
+                        interval_type: field_7.unwrap_or_default(),
+                        month_of_year: field_8.unwrap_or_default(),
+                        start_date: field_9.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomRRulesOptionsResponse",
+                    FIELDS,
+                    CustomRRulesOptionsResponseVisitor,
+                )
+        }
+    }
     ///`CustomRRulesOptionsResponseDayOfWeek`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRulesOptionsResponseDayOfWeek {
         #[serde(rename = "MO")]
         Mo,
@@ -2962,6 +4735,27 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsResponseDayOfWeek {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "MO" => Self::Mo,
+                    "TU" => Self::Tu,
+                    "WE" => Self::We,
+                    "TH" => Self::Th,
+                    "FR" => Self::Fr,
+                    "SA" => Self::Sa,
+                    "SU" => Self::Su,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsResponseDayOfWeek {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3012,17 +4806,7 @@ pub mod types {
         }
     }
     ///`CustomRRulesOptionsResponseIntervalType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRulesOptionsResponseIntervalType {
         #[serde(rename = "yearly")]
         Yearly,
@@ -3038,6 +4822,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsResponseIntervalType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "yearly" => Self::Yearly,
+                    "monthly" => Self::Monthly,
+                    "weekly" => Self::Weekly,
+                    "daily" => Self::Daily,
+                    "hourly" => Self::Hourly,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsResponseIntervalType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3084,14 +4887,65 @@ pub mod types {
         }
     }
     ///`CustomValueDeleteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomValueDeleteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomValueDeleteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeded"];
+            struct CustomValueDeleteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomValueDeleteSuccessfulResponseDtoVisitor {
+                type Value = CustomValueDeleteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CustomValueDeleteSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CustomValueDeleteSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomValueDeleteSuccessfulResponseDto {
+                        succeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomValueDeleteSuccessfulResponseDto",
+                    FIELDS,
+                    CustomValueDeleteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CustomValueIdSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomValueIdSuccessfulResponseDto {
         #[serde(
             rename = "customValue",
@@ -3100,8 +4954,58 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_value: ::std::option::Option<CustomValueSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomValueIdSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["customValue"];
+            struct CustomValueIdSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomValueIdSuccessfulResponseDtoVisitor {
+                type Value = CustomValueIdSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomValueIdSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CustomValueIdSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomValueIdSuccessfulResponseDto {
+                        custom_value: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomValueIdSuccessfulResponseDto",
+                    FIELDS,
+                    CustomValueIdSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CustomValueSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomValueSchema {
         #[serde(
             rename = "fieldKey",
@@ -3125,11 +5029,130 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomValueSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["fieldKey", "id", "locationId", "name", "value"];
+            struct CustomValueSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomValueSchemaVisitor {
+                type Value = CustomValueSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomValueSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomValueSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomValueSchema {
+                        field_key: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        location_id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        value: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomValueSchema",
+                    FIELDS,
+                    CustomValueSchemaVisitor,
+                )
+        }
+    }
     ///`CustomValuesDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomValuesDto {
         pub name: ::std::string::String,
         pub value: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomValuesDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name", "value"];
+            struct CustomValuesDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomValuesDtoVisitor {
+                type Value = CustomValuesDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomValuesDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomValuesDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomValuesDto {
+                        name: highlevel_runtime::lenient::required(field_0, "name")?,
+                        value: highlevel_runtime::lenient::required(field_1, "value")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CustomValuesDto", FIELDS, CustomValuesDtoVisitor)
+        }
     }
     impl CustomValuesDto {
         pub fn builder() -> builder::CustomValuesDto {
@@ -3137,7 +5160,7 @@ pub mod types {
         }
     }
     ///`CustomValuesListSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomValuesListSuccessfulResponseDto {
         #[serde(
             rename = "customValues",
@@ -3146,8 +5169,59 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_values: ::std::option::Option<::std::vec::Vec<CustomValueSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomValuesListSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["customValues"];
+            struct CustomValuesListSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomValuesListSuccessfulResponseDtoVisitor {
+                type Value = CustomValuesListSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CustomValuesListSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CustomValuesListSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomValuesListSuccessfulResponseDto {
+                        custom_values: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomValuesListSuccessfulResponseDto",
+                    FIELDS,
+                    CustomValuesListSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteRecurringTaskResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteRecurringTaskResponseDto {
         ///Recurring Task Id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3158,8 +5232,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteRecurringTaskResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "success"];
+            struct DeleteRecurringTaskResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteRecurringTaskResponseDtoVisitor {
+                type Value = DeleteRecurringTaskResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteRecurringTaskResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteRecurringTaskResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteRecurringTaskResponseDto {
+                        id: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteRecurringTaskResponseDto",
+                    FIELDS,
+                    DeleteRecurringTaskResponseDtoVisitor,
+                )
+        }
+    }
     ///`EmailTemplateSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct EmailTemplateSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -3173,8 +5301,68 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for EmailTemplateSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["attachments", "html", "subject"];
+            struct EmailTemplateSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for EmailTemplateSchemaVisitor {
+                type Value = EmailTemplateSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (EmailTemplateSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<EmailTemplateSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(EmailTemplateSchema {
+                        attachments: field_0.unwrap_or_default(),
+                        html: field_1.unwrap_or_default(),
+                        subject: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "EmailTemplateSchema",
+                    FIELDS,
+                    EmailTemplateSchemaVisitor,
+                )
+        }
+    }
     ///`FileUploadBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct FileUploadBody {
         ///Id(Contact Id/Opportunity Id/Custom Field Id)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3188,8 +5376,57 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_files: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for FileUploadBody {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "maxFiles"];
+            struct FileUploadBodyVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FileUploadBodyVisitor {
+                type Value = FileUploadBody;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FileUploadBody)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FileUploadBody, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FileUploadBody {
+                        id: field_0.unwrap_or_default(),
+                        max_files: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("FileUploadBody", FIELDS, FileUploadBodyVisitor)
+        }
+    }
     ///`FileUploadResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct FileUploadResponseDto {
         ///Meta data of uploaded files
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3206,18 +5443,59 @@ pub mod types {
             ::serde_json::Value,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for FileUploadResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["meta", "uploadedFiles"];
+            struct FileUploadResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FileUploadResponseDtoVisitor {
+                type Value = FileUploadResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FileUploadResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FileUploadResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FileUploadResponseDto {
+                        meta: field_0.unwrap_or_default(),
+                        uploaded_files: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "FileUploadResponseDto",
+                    FIELDS,
+                    FileUploadResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetAllOrEmailSmsTemplatesType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAllOrEmailSmsTemplatesType {
         #[serde(rename = "sms")]
         Sms,
@@ -3229,6 +5507,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetAllOrEmailSmsTemplatesType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "sms" => Self::Sms,
+                    "email" => Self::Email,
+                    "whatsapp" => Self::Whatsapp,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetAllOrEmailSmsTemplatesType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3271,7 +5566,7 @@ pub mod types {
         }
     }
     ///`GetConversationChannelListSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetConversationChannelListSuccessfulResponseDto {
         #[serde(
             rename = "conversationChannel",
@@ -3280,18 +5575,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_channel: ::std::option::Option<ConversationChannelSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de>
+    for GetConversationChannelListSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["conversationChannel"];
+            struct GetConversationChannelListSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetConversationChannelListSuccessfulResponseDtoVisitor {
+                type Value = GetConversationChannelListSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (GetConversationChannelListSuccessfulResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetConversationChannelListSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetConversationChannelListSuccessfulResponseDto {
+                        conversation_channel: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetConversationChannelListSuccessfulResponseDto",
+                    FIELDS,
+                    GetConversationChannelListSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetConversationChannelType`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetConversationChannelType {
         #[serde(rename = "SMS")]
         Sms,
@@ -3300,6 +5639,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetConversationChannelType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "SMS" => Self::Sms,
+                    "Email" => Self::Email,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetConversationChannelType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3339,17 +5694,7 @@ pub mod types {
         }
     }
     ///`GetCustomFieldsModel`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCustomFieldsModel {
         #[serde(rename = "contact")]
         Contact,
@@ -3361,6 +5706,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetCustomFieldsModel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "opportunity" => Self::Opportunity,
+                    "all" => Self::All,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for GetCustomFieldsModel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3402,7 +5764,7 @@ pub mod types {
         }
     }
     ///`GetEmailTemplateResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetEmailTemplateResponseSchema {
         #[serde(
             rename = "dateAdded",
@@ -3429,8 +5791,97 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetEmailTemplateResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "dateAdded",
+                "id",
+                "locationId",
+                "name",
+                "template",
+                "type",
+            ];
+            struct GetEmailTemplateResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetEmailTemplateResponseSchemaVisitor {
+                type Value = GetEmailTemplateResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetEmailTemplateResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetEmailTemplateResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetEmailTemplateResponseSchema {
+                        date_added: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        location_id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        template: field_4.unwrap_or_default(),
+                        type_: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetEmailTemplateResponseSchema",
+                    FIELDS,
+                    GetEmailTemplateResponseSchemaVisitor,
+                )
+        }
+    }
     ///`GetLocationByIdSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLocationByIdSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -3507,15 +5958,264 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetLocationByIdSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "business",
+                "city",
+                "companyId",
+                "country",
+                "domain",
+                "email",
+                "firstName",
+                "id",
+                "lastName",
+                "logoUrl",
+                "name",
+                "phone",
+                "postalCode",
+                "reseller",
+                "settings",
+                "social",
+                "state",
+                "timezone",
+                "website",
+            ];
+            struct GetLocationByIdSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetLocationByIdSchemaVisitor {
+                type Value = GetLocationByIdSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetLocationByIdSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetLocationByIdSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetLocationByIdSchema {
+                        address: field_0.unwrap_or_default(),
+                        business: field_1.unwrap_or_default(),
+                        city: field_2.unwrap_or_default(),
+                        company_id: field_3.unwrap_or_default(),
+                        country: field_4.unwrap_or_default(),
+                        domain: field_5.unwrap_or_default(),
+                        email: field_6.unwrap_or_default(),
+                        first_name: field_7.unwrap_or_default(),
+                        id: field_8.unwrap_or_default(),
+                        last_name: field_9.unwrap_or_default(),
+                        logo_url: field_10.unwrap_or_default(),
+                        name: field_11.unwrap_or_default(),
+                        phone: field_12.unwrap_or_default(),
+                        postal_code: field_13.unwrap_or_default(),
+                        reseller: field_14.unwrap_or_default(),
+                        settings: field_15.unwrap_or_default(),
+                        social: field_16.unwrap_or_default(),
+                        state: field_17.unwrap_or_default(),
+                        timezone: field_18.unwrap_or_default(),
+                        website: field_19.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetLocationByIdSchema",
+                    FIELDS,
+                    GetLocationByIdSchemaVisitor,
+                )
+        }
+    }
     ///`GetLocationByIdSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLocationByIdSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<GetLocationByIdSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetLocationByIdSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["location"];
+            struct GetLocationByIdSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetLocationByIdSuccessfulResponseDtoVisitor {
+                type Value = GetLocationByIdSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetLocationByIdSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetLocationByIdSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetLocationByIdSuccessfulResponseDto {
+                        location: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetLocationByIdSuccessfulResponseDto",
+                    FIELDS,
+                    GetLocationByIdSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetLocationSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetLocationSchema {
         ///The address of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3573,8 +6273,152 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetLocationSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "city",
+                "country",
+                "email",
+                "id",
+                "name",
+                "phone",
+                "postalCode",
+                "settings",
+                "social",
+                "state",
+                "timezone",
+                "website",
+            ];
+            struct GetLocationSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetLocationSchemaVisitor {
+                type Value = GetLocationSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetLocationSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetLocationSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetLocationSchema {
+                        address: field_0.unwrap_or_default(),
+                        city: field_1.unwrap_or_default(),
+                        country: field_2.unwrap_or_default(),
+                        email: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        phone: field_6.unwrap_or_default(),
+                        postal_code: field_7.unwrap_or_default(),
+                        settings: field_8.unwrap_or_default(),
+                        social: field_9.unwrap_or_default(),
+                        state: field_10.unwrap_or_default(),
+                        timezone: field_11.unwrap_or_default(),
+                        website: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetLocationSchema",
+                    FIELDS,
+                    GetLocationSchemaVisitor,
+                )
+        }
+    }
     ///`GetSmsTemplateResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetSmsTemplateResponseSchema {
         #[serde(
             rename = "dateAdded",
@@ -3609,8 +6453,104 @@ pub mod types {
             ::std::vec::Vec<::std::string::String>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetSmsTemplateResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "dateAdded",
+                "id",
+                "locationId",
+                "name",
+                "template",
+                "type",
+                "urlAttachments",
+            ];
+            struct GetSmsTemplateResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for GetSmsTemplateResponseSchemaVisitor {
+                type Value = GetSmsTemplateResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetSmsTemplateResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetSmsTemplateResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetSmsTemplateResponseSchema {
+                        date_added: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        location_id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        template: field_4.unwrap_or_default(),
+                        type_: field_5.unwrap_or_default(),
+                        url_attachments: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetSmsTemplateResponseSchema",
+                    FIELDS,
+                    GetSmsTemplateResponseSchemaVisitor,
+                )
+        }
+    }
     ///`GetTemplatesSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTemplatesSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -3624,8 +6564,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetTemplatesSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["templates", "totalCount"];
+            struct GetTemplatesSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetTemplatesSuccessfulResponseDtoVisitor {
+                type Value = GetTemplatesSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetTemplatesSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetTemplatesSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetTemplatesSuccessfulResponseDto {
+                        templates: field_0.unwrap_or_default(),
+                        total_count: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetTemplatesSuccessfulResponseDto",
+                    FIELDS,
+                    GetTemplatesSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetTemplatesSuccessfulResponseDtoTemplatesItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTemplatesSuccessfulResponseDtoTemplatesItem {
         #[serde(
             rename = "dateAdded",
@@ -3660,8 +6654,112 @@ pub mod types {
             ::std::vec::Vec<::std::string::String>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de>
+    for GetTemplatesSuccessfulResponseDtoTemplatesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "dateAdded",
+                "id",
+                "locationId",
+                "name",
+                "template",
+                "type",
+                "urlAttachments",
+            ];
+            struct GetTemplatesSuccessfulResponseDtoTemplatesItemVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetTemplatesSuccessfulResponseDtoTemplatesItemVisitor {
+                type Value = GetTemplatesSuccessfulResponseDtoTemplatesItem;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (GetTemplatesSuccessfulResponseDtoTemplatesItem)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetTemplatesSuccessfulResponseDtoTemplatesItem,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetTemplatesSuccessfulResponseDtoTemplatesItem {
+                        date_added: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        location_id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        template: field_4.unwrap_or_default(),
+                        type_: field_5.unwrap_or_default(),
+                        url_attachments: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetTemplatesSuccessfulResponseDtoTemplatesItem",
+                    FIELDS,
+                    GetTemplatesSuccessfulResponseDtoTemplatesItemVisitor,
+                )
+        }
+    }
     ///`LocationDeletedSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationDeletedSuccessfulResponseDto {
         ///Success message of the API
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3672,22 +6770,178 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationDeletedSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "success"];
+            struct LocationDeletedSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LocationDeletedSuccessfulResponseDtoVisitor {
+                type Value = LocationDeletedSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (LocationDeletedSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    LocationDeletedSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationDeletedSuccessfulResponseDto {
+                        message: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationDeletedSuccessfulResponseDto",
+                    FIELDS,
+                    LocationDeletedSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`LocationTagDeleteSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTagDeleteSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationTagDeleteSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeded"];
+            struct LocationTagDeleteSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LocationTagDeleteSuccessfulResponseDtoVisitor {
+                type Value = LocationTagDeleteSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (LocationTagDeleteSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    LocationTagDeleteSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationTagDeleteSuccessfulResponseDto {
+                        succeded: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationTagDeleteSuccessfulResponseDto",
+                    FIELDS,
+                    LocationTagDeleteSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`LocationTagSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTagSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tag: ::std::option::Option<LocationTagsSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationTagSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["tag"];
+            struct LocationTagSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LocationTagSuccessfulResponseDtoVisitor {
+                type Value = LocationTagSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocationTagSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocationTagSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationTagSuccessfulResponseDto {
+                        tag: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationTagSuccessfulResponseDto",
+                    FIELDS,
+                    LocationTagSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`LocationTagsSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTagsSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -3702,15 +6956,122 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationTagsSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "locationId", "name"];
+            struct LocationTagsSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LocationTagsSchemaVisitor {
+                type Value = LocationTagsSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocationTagsSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocationTagsSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationTagsSchema {
+                        id: field_0.unwrap_or_default(),
+                        location_id: field_1.unwrap_or_default(),
+                        name: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationTagsSchema",
+                    FIELDS,
+                    LocationTagsSchemaVisitor,
+                )
+        }
+    }
     ///`LocationTagsSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTagsSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<LocationTagsSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationTagsSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["tags"];
+            struct LocationTagsSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LocationTagsSuccessfulResponseDtoVisitor {
+                type Value = LocationTagsSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LocationTagsSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LocationTagsSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationTagsSuccessfulResponseDto {
+                        tags: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationTagsSuccessfulResponseDto",
+                    FIELDS,
+                    LocationTagsSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`LocationTaskListSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LocationTaskListSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -3718,8 +7079,59 @@ pub mod types {
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for LocationTaskListSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["tasks"];
+            struct LocationTaskListSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for LocationTaskListSuccessfulResponseDtoVisitor {
+                type Value = LocationTaskListSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (LocationTaskListSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    LocationTaskListSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LocationTaskListSuccessfulResponseDto {
+                        tasks: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LocationTaskListSuccessfulResponseDto",
+                    FIELDS,
+                    LocationTaskListSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`MailgunSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct MailgunSchema {
         ///API key provided by Mailgun
         #[serde(rename = "apiKey")]
@@ -3727,13 +7139,61 @@ pub mod types {
         ///Domain connected with Mailgun
         pub domain: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for MailgunSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["apiKey", "domain"];
+            struct MailgunSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for MailgunSchemaVisitor {
+                type Value = MailgunSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (MailgunSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<MailgunSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(MailgunSchema {
+                        api_key: highlevel_runtime::lenient::required(
+                            field_0,
+                            "apiKey",
+                        )?,
+                        domain: highlevel_runtime::lenient::required(field_1, "domain")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("MailgunSchema", FIELDS, MailgunSchemaVisitor)
+        }
+    }
     impl MailgunSchema {
         pub fn builder() -> builder::MailgunSchema {
             Default::default()
         }
     }
     ///`PermissionsResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct PermissionsResponseDto {
         ///Enabled permission names for the sub-account
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3742,18 +7202,54 @@ pub mod types {
             ::std::vec::Vec<PermissionsResponseDtoPermissionsItem>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for PermissionsResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["permissions"];
+            struct PermissionsResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PermissionsResponseDtoVisitor {
+                type Value = PermissionsResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PermissionsResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PermissionsResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PermissionsResponseDto {
+                        permissions: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PermissionsResponseDto",
+                    FIELDS,
+                    PermissionsResponseDtoVisitor,
+                )
+        }
+    }
     ///`PermissionsResponseDtoPermissionsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PermissionsResponseDtoPermissionsItem {
         #[serde(rename = "2-way-text-messaging")]
         X2WayTextMessaging,
@@ -3809,6 +7305,45 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for PermissionsResponseDtoPermissionsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "2-way-text-messaging" => Self::X2WayTextMessaging,
+                    "gmb-messaging" => Self::GmbMessaging,
+                    "web-chat" => Self::WebChat,
+                    "reputation-management" => Self::ReputationManagement,
+                    "facebook-messenger" => Self::FacebookMessenger,
+                    "gmb-call-tracking" => Self::GmbCallTracking,
+                    "missed-call-text-back" => Self::MissedCallTextBack,
+                    "text-to-pay" => Self::TextToPay,
+                    "calendar" => Self::Calendar,
+                    "crm" => Self::Crm,
+                    "opportunities" => Self::Opportunities,
+                    "email-marketing" => Self::EmailMarketing,
+                    "form-builder" => Self::FormBuilder,
+                    "survey-builder" => Self::SurveyBuilder,
+                    "trigger-links" => Self::TriggerLinks,
+                    "html-builder" => Self::HtmlBuilder,
+                    "sms-email-templates" => Self::SmsEmailTemplates,
+                    "funnels" => Self::Funnels,
+                    "websites" => Self::Websites,
+                    "workflow" => Self::Workflow,
+                    "membership" => Self::Membership,
+                    "all-reports" => Self::AllReports,
+                    "triggers" => Self::Triggers,
+                    "campaigns" => Self::Campaigns,
+                    "launchpad" => Self::Launchpad,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for PermissionsResponseDtoPermissionsItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3895,7 +7430,7 @@ pub mod types {
         }
     }
     ///`ProspectInfoDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct ProspectInfoDto {
         ///Email of the prospect
         pub email: ::std::string::String,
@@ -3906,13 +7441,69 @@ pub mod types {
         #[serde(rename = "lastName")]
         pub last_name: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for ProspectInfoDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["email", "firstName", "lastName"];
+            struct ProspectInfoDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ProspectInfoDtoVisitor {
+                type Value = ProspectInfoDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ProspectInfoDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ProspectInfoDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(ProspectInfoDto {
+                        email: highlevel_runtime::lenient::required(field_0, "email")?,
+                        first_name: highlevel_runtime::lenient::required(
+                            field_1,
+                            "firstName",
+                        )?,
+                        last_name: highlevel_runtime::lenient::required(
+                            field_2,
+                            "lastName",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("ProspectInfoDto", FIELDS, ProspectInfoDtoVisitor)
+        }
+    }
     impl ProspectInfoDto {
         pub fn builder() -> builder::ProspectInfoDto {
             Default::default()
         }
     }
     ///`RecurringTaskCreateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct RecurringTaskCreateDto {
         ///Contact Id
         #[serde(
@@ -3941,13 +7532,96 @@ pub mod types {
         ///Name of the task
         pub title: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for RecurringTaskCreateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "contactIds",
+                "description",
+                "ignoreTaskCreation",
+                "owners",
+                "rruleOptions",
+                "title",
+            ];
+            struct RecurringTaskCreateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RecurringTaskCreateDtoVisitor {
+                type Value = RecurringTaskCreateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RecurringTaskCreateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RecurringTaskCreateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RecurringTaskCreateDto {
+                        contact_ids: field_0.unwrap_or_default(),
+                        description: field_1.unwrap_or_default(),
+                        ignore_task_creation: field_2.unwrap_or_default(),
+                        owners: field_3.unwrap_or_default(),
+                        rrule_options: highlevel_runtime::lenient::required(
+                            field_4,
+                            "rruleOptions",
+                        )?,
+                        title: highlevel_runtime::lenient::required(field_5, "title")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "RecurringTaskCreateDto",
+                    FIELDS,
+                    RecurringTaskCreateDtoVisitor,
+                )
+        }
+    }
     impl RecurringTaskCreateDto {
         pub fn builder() -> builder::RecurringTaskCreateDto {
             Default::default()
         }
     }
     ///`RecurringTaskResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RecurringTaskResponseDto {
         ///Assigned To
         #[serde(
@@ -4015,8 +7689,136 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RecurringTaskResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "contactId",
+                "createdAt",
+                "deleted",
+                "description",
+                "id",
+                "locationId",
+                "rruleOptions",
+                "title",
+                "totalOccurrence",
+                "updatedAt",
+            ];
+            struct RecurringTaskResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RecurringTaskResponseDtoVisitor {
+                type Value = RecurringTaskResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RecurringTaskResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RecurringTaskResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RecurringTaskResponseDto {
+                        assigned_to: field_0.unwrap_or_default(),
+                        contact_id: field_1.unwrap_or_default(),
+                        created_at: field_2.unwrap_or_default(),
+                        deleted: field_3.unwrap_or_default(),
+                        description: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        location_id: field_6.unwrap_or_default(),
+                        rrule_options: field_7.unwrap_or_default(),
+                        title: field_8.unwrap_or_default(),
+                        total_occurrence: field_9.unwrap_or_default(),
+                        updated_at: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "RecurringTaskResponseDto",
+                    FIELDS,
+                    RecurringTaskResponseDtoVisitor,
+                )
+        }
+    }
     ///`RecurringTaskSingleResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RecurringTaskSingleResponseDto {
         ///Recurring Tasks
         #[serde(
@@ -4026,8 +7828,55 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring_task: ::std::option::Option<RecurringTaskResponseDto>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RecurringTaskSingleResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["recurringTask"];
+            struct RecurringTaskSingleResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for RecurringTaskSingleResponseDtoVisitor {
+                type Value = RecurringTaskSingleResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RecurringTaskSingleResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RecurringTaskSingleResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RecurringTaskSingleResponseDto {
+                        recurring_task: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "RecurringTaskSingleResponseDto",
+                    FIELDS,
+                    RecurringTaskSingleResponseDtoVisitor,
+                )
+        }
+    }
     ///`RecurringTaskUpdateDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RecurringTaskUpdateDto {
         ///Contact Id
         #[serde(
@@ -4062,20 +7911,150 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RecurringTaskUpdateDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "contactIds",
+                "description",
+                "ignoreTaskCreation",
+                "owners",
+                "rruleOptions",
+                "title",
+            ];
+            struct RecurringTaskUpdateDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RecurringTaskUpdateDtoVisitor {
+                type Value = RecurringTaskUpdateDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RecurringTaskUpdateDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RecurringTaskUpdateDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RecurringTaskUpdateDto {
+                        contact_ids: field_0.unwrap_or_default(),
+                        description: field_1.unwrap_or_default(),
+                        ignore_task_creation: field_2.unwrap_or_default(),
+                        owners: field_3.unwrap_or_default(),
+                        rrule_options: field_4.unwrap_or_default(),
+                        title: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "RecurringTaskUpdateDto",
+                    FIELDS,
+                    RecurringTaskUpdateDtoVisitor,
+                )
+        }
+    }
     impl RecurringTaskUpdateDto {
         pub fn builder() -> builder::RecurringTaskUpdateDto {
             Default::default()
         }
     }
     ///`SearchSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchSuccessfulResponseDto {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<::std::vec::Vec<GetLocationSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SearchSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["locations"];
+            struct SearchSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SearchSuccessfulResponseDtoVisitor {
+                type Value = SearchSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SearchSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SearchSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SearchSuccessfulResponseDto {
+                        locations: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SearchSuccessfulResponseDto",
+                    FIELDS,
+                    SearchSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`SettingsSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SettingsSchema {
         #[serde(
             rename = "allowDuplicateContact",
@@ -4102,13 +8081,81 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub disable_contact_timezone: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SettingsSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "allowDuplicateContact",
+                "allowDuplicateOpportunity",
+                "allowFacebookNameMerge",
+                "disableContactTimezone",
+            ];
+            struct SettingsSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SettingsSchemaVisitor {
+                type Value = SettingsSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SettingsSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SettingsSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SettingsSchema {
+                        allow_duplicate_contact: field_0.unwrap_or_default(),
+                        allow_duplicate_opportunity: field_1.unwrap_or_default(),
+                        allow_facebook_name_merge: field_2.unwrap_or_default(),
+                        disable_contact_timezone: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("SettingsSchema", FIELDS, SettingsSchemaVisitor)
+        }
+    }
     impl SettingsSchema {
         pub fn builder() -> builder::SettingsSchema {
             Default::default()
         }
     }
     ///`SettingsSchemaResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SettingsSchemaResponse {
         #[serde(
             rename = "allowDuplicateContact",
@@ -4135,8 +8182,80 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub disable_contact_timezone: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SettingsSchemaResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "allowDuplicateContact",
+                "allowDuplicateOpportunity",
+                "allowFacebookNameMerge",
+                "disableContactTimezone",
+            ];
+            struct SettingsSchemaResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SettingsSchemaResponseVisitor {
+                type Value = SettingsSchemaResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SettingsSchemaResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SettingsSchemaResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SettingsSchemaResponse {
+                        allow_duplicate_contact: field_0.unwrap_or_default(),
+                        allow_duplicate_opportunity: field_1.unwrap_or_default(),
+                        allow_facebook_name_merge: field_2.unwrap_or_default(),
+                        disable_contact_timezone: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SettingsSchemaResponse",
+                    FIELDS,
+                    SettingsSchemaResponseVisitor,
+                )
+        }
+    }
     ///`SmsTemplateSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SmsTemplateSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -4147,8 +8266,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SmsTemplateSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["attachments", "body"];
+            struct SmsTemplateSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SmsTemplateSchemaVisitor {
+                type Value = SmsTemplateSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SmsTemplateSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SmsTemplateSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SmsTemplateSchema {
+                        attachments: field_0.unwrap_or_default(),
+                        body: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SmsTemplateSchema",
+                    FIELDS,
+                    SmsTemplateSchemaVisitor,
+                )
+        }
+    }
     ///`SnapshotPutSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct SnapshotPutSchema {
         ///Snaptshot ID
         pub id: ::std::string::String,
@@ -4156,13 +8328,62 @@ pub mod types {
         #[serde(rename = "override", default)]
         pub override_: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for SnapshotPutSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "override"];
+            struct SnapshotPutSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SnapshotPutSchemaVisitor {
+                type Value = SnapshotPutSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SnapshotPutSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SnapshotPutSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SnapshotPutSchema {
+                        id: highlevel_runtime::lenient::required(field_0, "id")?,
+                        override_: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SnapshotPutSchema",
+                    FIELDS,
+                    SnapshotPutSchemaVisitor,
+                )
+        }
+    }
     impl SnapshotPutSchema {
         pub fn builder() -> builder::SnapshotPutSchema {
             Default::default()
         }
     }
     ///`SocialSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SocialSchema {
         ///Instagram URL
         #[serde(
@@ -4224,13 +8445,136 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SocialSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "blogRss",
+                "facebookUrl",
+                "foursquare",
+                "googlePlacesId",
+                "googlePlus",
+                "instagram",
+                "linkedIn",
+                "pinterest",
+                "twitter",
+                "yelp",
+                "youtube",
+            ];
+            struct SocialSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SocialSchemaVisitor {
+                type Value = SocialSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SocialSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SocialSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SocialSchema {
+                        blog_rss: field_0.unwrap_or_default(),
+                        facebook_url: field_1.unwrap_or_default(),
+                        foursquare: field_2.unwrap_or_default(),
+                        google_places_id: field_3.unwrap_or_default(),
+                        google_plus: field_4.unwrap_or_default(),
+                        instagram: field_5.unwrap_or_default(),
+                        linked_in: field_6.unwrap_or_default(),
+                        pinterest: field_7.unwrap_or_default(),
+                        twitter: field_8.unwrap_or_default(),
+                        yelp: field_9.unwrap_or_default(),
+                        youtube: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("SocialSchema", FIELDS, SocialSchemaVisitor)
+        }
+    }
     impl SocialSchema {
         pub fn builder() -> builder::SocialSchema {
             Default::default()
         }
     }
     ///`SocialSchemaResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SocialSchemaResponse {
         ///Instagram URL
         #[serde(
@@ -4292,11 +8636,178 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SocialSchemaResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "blogRss",
+                "facebookUrl",
+                "foursquare",
+                "googlePlacesId",
+                "googlePlus",
+                "instagram",
+                "linkedIn",
+                "pinterest",
+                "twitter",
+                "yelp",
+                "youtube",
+            ];
+            struct SocialSchemaResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SocialSchemaResponseVisitor {
+                type Value = SocialSchemaResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SocialSchemaResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SocialSchemaResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SocialSchemaResponse {
+                        blog_rss: field_0.unwrap_or_default(),
+                        facebook_url: field_1.unwrap_or_default(),
+                        foursquare: field_2.unwrap_or_default(),
+                        google_places_id: field_3.unwrap_or_default(),
+                        google_plus: field_4.unwrap_or_default(),
+                        instagram: field_5.unwrap_or_default(),
+                        linked_in: field_6.unwrap_or_default(),
+                        pinterest: field_7.unwrap_or_default(),
+                        twitter: field_8.unwrap_or_default(),
+                        yelp: field_9.unwrap_or_default(),
+                        youtube: field_10.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SocialSchemaResponse",
+                    FIELDS,
+                    SocialSchemaResponseVisitor,
+                )
+        }
+    }
     ///`TagBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TagBody {
         ///Tag name
         pub name: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TagBody {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["name"];
+            struct TagBodyVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TagBodyVisitor {
+                type Value = TagBody;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TagBody)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TagBody, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TagBody {
+                        name: highlevel_runtime::lenient::required(field_0, "name")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("TagBody", FIELDS, TagBodyVisitor)
+        }
     }
     impl TagBody {
         pub fn builder() -> builder::TagBody {
@@ -4304,7 +8815,7 @@ pub mod types {
         }
     }
     ///`TaskSearchParamsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TaskSearchParamsDto {
         ///Assigned User Ids
         #[serde(
@@ -4342,6 +8853,96 @@ pub mod types {
         #[serde(default = "defaults::task_search_params_dto_skip")]
         pub skip: f64,
     }
+    impl<'de> ::serde::Deserialize<'de> for TaskSearchParamsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "businessId",
+                "completed",
+                "contactId",
+                "limit",
+                "query",
+                "skip",
+            ];
+            struct TaskSearchParamsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TaskSearchParamsDtoVisitor {
+                type Value = TaskSearchParamsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TaskSearchParamsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TaskSearchParamsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TaskSearchParamsDto {
+                        assigned_to: field_0.unwrap_or_default(),
+                        business_id: field_1.unwrap_or_default(),
+                        completed: field_2.unwrap_or_default(),
+                        contact_id: field_3.unwrap_or_default(),
+                        limit: field_4
+                            .unwrap_or_else(defaults::task_search_params_dto_limit),
+                        query: field_5.unwrap_or_default(),
+                        skip: field_6
+                            .unwrap_or_else(defaults::task_search_params_dto_skip),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TaskSearchParamsDto",
+                    FIELDS,
+                    TaskSearchParamsDtoVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for TaskSearchParamsDto {
         fn default() -> Self {
             Self {
@@ -4361,7 +8962,7 @@ pub mod types {
         }
     }
     ///`TextBoxListOptionsSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct TextBoxListOptionsSchema {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -4373,13 +8974,66 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prefill_value: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TextBoxListOptionsSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["label", "prefillValue"];
+            struct TextBoxListOptionsSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TextBoxListOptionsSchemaVisitor {
+                type Value = TextBoxListOptionsSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TextBoxListOptionsSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TextBoxListOptionsSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TextBoxListOptionsSchema {
+                        label: field_0.unwrap_or_default(),
+                        prefill_value: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "TextBoxListOptionsSchema",
+                    FIELDS,
+                    TextBoxListOptionsSchemaVisitor,
+                )
+        }
+    }
     impl TextBoxListOptionsSchema {
         pub fn builder() -> builder::TextBoxListOptionsSchema {
             Default::default()
         }
     }
     ///`TwilioSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct TwilioSchema {
         ///Auth token provided by Twilio
         #[serde(rename = "authToken")]
@@ -4387,13 +9041,60 @@ pub mod types {
         ///SID provided by Twilio
         pub sid: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for TwilioSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["authToken", "sid"];
+            struct TwilioSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for TwilioSchemaVisitor {
+                type Value = TwilioSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (TwilioSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<TwilioSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(TwilioSchema {
+                        auth_token: highlevel_runtime::lenient::required(
+                            field_0,
+                            "authToken",
+                        )?,
+                        sid: highlevel_runtime::lenient::required(field_1, "sid")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("TwilioSchema", FIELDS, TwilioSchemaVisitor)
+        }
+    }
     impl TwilioSchema {
         pub fn builder() -> builder::TwilioSchema {
             Default::default()
         }
     }
     ///`UpdateCustomFieldsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateCustomFieldsDto {
         #[serde(
             rename = "acceptedFormat",
@@ -4432,23 +9133,110 @@ pub mod types {
             UpdateCustomFieldsDtoTextBoxListOptionsItem,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCustomFieldsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "acceptedFormat",
+                "isMultipleFile",
+                "maxNumberOfFiles",
+                "model",
+                "name",
+                "placeholder",
+                "position",
+                "textBoxListOptions",
+            ];
+            struct UpdateCustomFieldsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateCustomFieldsDtoVisitor {
+                type Value = UpdateCustomFieldsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateCustomFieldsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateCustomFieldsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateCustomFieldsDto {
+                        accepted_format: field_0.unwrap_or_default(),
+                        is_multiple_file: field_1.unwrap_or_default(),
+                        max_number_of_files: field_2.unwrap_or_default(),
+                        model: field_3.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_4, "name")?,
+                        placeholder: field_5.unwrap_or_default(),
+                        position: field_6
+                            .unwrap_or_else(defaults::update_custom_fields_dto_position),
+                        text_box_list_options: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateCustomFieldsDto",
+                    FIELDS,
+                    UpdateCustomFieldsDtoVisitor,
+                )
+        }
+    }
     impl UpdateCustomFieldsDto {
         pub fn builder() -> builder::UpdateCustomFieldsDto {
             Default::default()
         }
     }
     ///Model of the custom field you want to update
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCustomFieldsDtoModel {
         #[serde(rename = "contact")]
         Contact,
@@ -4458,6 +9246,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCustomFieldsDtoModel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "contact" => Self::Contact,
+                    "opportunity" => Self::Opportunity,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateCustomFieldsDtoModel {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4512,7 +9316,7 @@ pub mod types {
         }
     }
     ///`UpdateLocationDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateLocationDto {
         ///The address of the business for which sub-account is created
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4583,23 +9387,182 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateLocationDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "address",
+                "city",
+                "companyId",
+                "country",
+                "mailgun",
+                "name",
+                "phone",
+                "postalCode",
+                "prospectInfo",
+                "settings",
+                "snapshot",
+                "social",
+                "state",
+                "timezone",
+                "twilio",
+                "website",
+            ];
+            struct UpdateLocationDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateLocationDtoVisitor {
+                type Value = UpdateLocationDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateLocationDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateLocationDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateLocationDto {
+                        address: field_0.unwrap_or_default(),
+                        city: field_1.unwrap_or_default(),
+                        company_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "companyId",
+                        )?,
+                        country: field_3.unwrap_or_default(),
+                        mailgun: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        phone: field_6.unwrap_or_default(),
+                        postal_code: field_7.unwrap_or_default(),
+                        prospect_info: field_8.unwrap_or_default(),
+                        settings: field_9.unwrap_or_default(),
+                        snapshot: field_10.unwrap_or_default(),
+                        social: field_11.unwrap_or_default(),
+                        state: field_12.unwrap_or_default(),
+                        timezone: field_13.unwrap_or_default(),
+                        twilio: field_14.unwrap_or_default(),
+                        website: field_15.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateLocationDto",
+                    FIELDS,
+                    UpdateLocationDtoVisitor,
+                )
+        }
+    }
     impl UpdateLocationDto {
         pub fn builder() -> builder::UpdateLocationDto {
             Default::default()
         }
     }
     ///The country in which the business is present for which sub-account is created
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateLocationDtoCountry {
         #[serde(rename = "AF")]
         Af,
@@ -5099,6 +10062,267 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateLocationDtoCountry {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "AF" => Self::Af,
+                    "AX" => Self::Ax,
+                    "AL" => Self::Al,
+                    "DZ" => Self::Dz,
+                    "AS" => Self::As,
+                    "AD" => Self::Ad,
+                    "AO" => Self::Ao,
+                    "AI" => Self::Ai,
+                    "AQ" => Self::Aq,
+                    "AG" => Self::Ag,
+                    "AR" => Self::Ar,
+                    "AM" => Self::Am,
+                    "AW" => Self::Aw,
+                    "AU" => Self::Au,
+                    "AT" => Self::At,
+                    "AZ" => Self::Az,
+                    "BS" => Self::Bs,
+                    "BH" => Self::Bh,
+                    "BD" => Self::Bd,
+                    "BB" => Self::Bb,
+                    "BY" => Self::By,
+                    "BE" => Self::Be,
+                    "BZ" => Self::Bz,
+                    "BJ" => Self::Bj,
+                    "BM" => Self::Bm,
+                    "BT" => Self::Bt,
+                    "BO" => Self::Bo,
+                    "BA" => Self::Ba,
+                    "BW" => Self::Bw,
+                    "BV" => Self::Bv,
+                    "BR" => Self::Br,
+                    "IO" => Self::Io,
+                    "BN" => Self::Bn,
+                    "BG" => Self::Bg,
+                    "BF" => Self::Bf,
+                    "BI" => Self::Bi,
+                    "KH" => Self::Kh,
+                    "CM" => Self::Cm,
+                    "CA" => Self::Ca,
+                    "CV" => Self::Cv,
+                    "KY" => Self::Ky,
+                    "CF" => Self::Cf,
+                    "TD" => Self::Td,
+                    "CL" => Self::Cl,
+                    "CN" => Self::Cn,
+                    "CX" => Self::Cx,
+                    "CC" => Self::Cc,
+                    "CO" => Self::Co,
+                    "KM" => Self::Km,
+                    "CG" => Self::Cg,
+                    "CD" => Self::Cd,
+                    "CK" => Self::Ck,
+                    "CR" => Self::Cr,
+                    "CI" => Self::Ci,
+                    "HR" => Self::Hr,
+                    "CU" => Self::Cu,
+                    "CY" => Self::Cy,
+                    "CZ" => Self::Cz,
+                    "DK" => Self::Dk,
+                    "DJ" => Self::Dj,
+                    "DM" => Self::Dm,
+                    "DO" => Self::Do,
+                    "EC" => Self::Ec,
+                    "EG" => Self::Eg,
+                    "SV" => Self::Sv,
+                    "GQ" => Self::Gq,
+                    "ER" => Self::Er,
+                    "EE" => Self::Ee,
+                    "ET" => Self::Et,
+                    "FK" => Self::Fk,
+                    "FO" => Self::Fo,
+                    "FJ" => Self::Fj,
+                    "FI" => Self::Fi,
+                    "FR" => Self::Fr,
+                    "GF" => Self::Gf,
+                    "PF" => Self::Pf,
+                    "TF" => Self::Tf,
+                    "GA" => Self::Ga,
+                    "GM" => Self::Gm,
+                    "GE" => Self::Ge,
+                    "DE" => Self::De,
+                    "GH" => Self::Gh,
+                    "GI" => Self::Gi,
+                    "GR" => Self::Gr,
+                    "GL" => Self::Gl,
+                    "GD" => Self::Gd,
+                    "GP" => Self::Gp,
+                    "GU" => Self::Gu,
+                    "GT" => Self::Gt,
+                    "GG" => Self::Gg,
+                    "GN" => Self::Gn,
+                    "GW" => Self::Gw,
+                    "GY" => Self::Gy,
+                    "HT" => Self::Ht,
+                    "HM" => Self::Hm,
+                    "VA" => Self::Va,
+                    "HN" => Self::Hn,
+                    "HK" => Self::Hk,
+                    "HU" => Self::Hu,
+                    "IS" => Self::Is,
+                    "IN" => Self::In,
+                    "ID" => Self::Id,
+                    "IR" => Self::Ir,
+                    "IQ" => Self::Iq,
+                    "IE" => Self::Ie,
+                    "IM" => Self::Im,
+                    "IL" => Self::Il,
+                    "IT" => Self::It,
+                    "JM" => Self::Jm,
+                    "JP" => Self::Jp,
+                    "JE" => Self::Je,
+                    "JO" => Self::Jo,
+                    "KZ" => Self::Kz,
+                    "KE" => Self::Ke,
+                    "KI" => Self::Ki,
+                    "KP" => Self::Kp,
+                    "KR" => Self::Kr,
+                    "XK" => Self::Xk,
+                    "KW" => Self::Kw,
+                    "KG" => Self::Kg,
+                    "LA" => Self::La,
+                    "LV" => Self::Lv,
+                    "LB" => Self::Lb,
+                    "LS" => Self::Ls,
+                    "LR" => Self::Lr,
+                    "LY" => Self::Ly,
+                    "LI" => Self::Li,
+                    "LT" => Self::Lt,
+                    "LU" => Self::Lu,
+                    "MO" => Self::Mo,
+                    "MK" => Self::Mk,
+                    "MG" => Self::Mg,
+                    "MW" => Self::Mw,
+                    "MY" => Self::My,
+                    "MV" => Self::Mv,
+                    "ML" => Self::Ml,
+                    "MT" => Self::Mt,
+                    "MH" => Self::Mh,
+                    "MQ" => Self::Mq,
+                    "MR" => Self::Mr,
+                    "MU" => Self::Mu,
+                    "YT" => Self::Yt,
+                    "MX" => Self::Mx,
+                    "FM" => Self::Fm,
+                    "MD" => Self::Md,
+                    "MC" => Self::Mc,
+                    "MN" => Self::Mn,
+                    "ME" => Self::Me,
+                    "MS" => Self::Ms,
+                    "MA" => Self::Ma,
+                    "MZ" => Self::Mz,
+                    "MM" => Self::Mm,
+                    "NA" => Self::Na,
+                    "NR" => Self::Nr,
+                    "NP" => Self::Np,
+                    "NL" => Self::Nl,
+                    "AN" => Self::An,
+                    "NC" => Self::Nc,
+                    "NZ" => Self::Nz,
+                    "NI" => Self::Ni,
+                    "NE" => Self::Ne,
+                    "NG" => Self::Ng,
+                    "NU" => Self::Nu,
+                    "NF" => Self::Nf,
+                    "MP" => Self::Mp,
+                    "NO" => Self::No,
+                    "OM" => Self::Om,
+                    "PK" => Self::Pk,
+                    "PW" => Self::Pw,
+                    "PS" => Self::Ps,
+                    "PA" => Self::Pa,
+                    "PG" => Self::Pg,
+                    "PY" => Self::Py,
+                    "PE" => Self::Pe,
+                    "PH" => Self::Ph,
+                    "PN" => Self::Pn,
+                    "PL" => Self::Pl,
+                    "PT" => Self::Pt,
+                    "PR" => Self::Pr,
+                    "QA" => Self::Qa,
+                    "RE" => Self::Re,
+                    "RO" => Self::Ro,
+                    "RU" => Self::Ru,
+                    "RW" => Self::Rw,
+                    "SH" => Self::Sh,
+                    "KN" => Self::Kn,
+                    "LC" => Self::Lc,
+                    "MF" => Self::Mf,
+                    "PM" => Self::Pm,
+                    "VC" => Self::Vc,
+                    "WS" => Self::Ws,
+                    "SM" => Self::Sm,
+                    "ST" => Self::St,
+                    "SA" => Self::Sa,
+                    "SN" => Self::Sn,
+                    "RS" => Self::Rs,
+                    "SC" => Self::Sc,
+                    "SL" => Self::Sl,
+                    "SG" => Self::Sg,
+                    "SX" => Self::Sx,
+                    "SK" => Self::Sk,
+                    "SI" => Self::Si,
+                    "SB" => Self::Sb,
+                    "SO" => Self::So,
+                    "ZA" => Self::Za,
+                    "GS" => Self::Gs,
+                    "ES" => Self::Es,
+                    "LK" => Self::Lk,
+                    "SD" => Self::Sd,
+                    "SR" => Self::Sr,
+                    "SJ" => Self::Sj,
+                    "SZ" => Self::Sz,
+                    "SE" => Self::Se,
+                    "CH" => Self::Ch,
+                    "SY" => Self::Sy,
+                    "TW" => Self::Tw,
+                    "TJ" => Self::Tj,
+                    "TZ" => Self::Tz,
+                    "TH" => Self::Th,
+                    "TL" => Self::Tl,
+                    "TG" => Self::Tg,
+                    "TK" => Self::Tk,
+                    "TO" => Self::To,
+                    "TT" => Self::Tt,
+                    "TN" => Self::Tn,
+                    "TR" => Self::Tr,
+                    "TM" => Self::Tm,
+                    "TC" => Self::Tc,
+                    "TV" => Self::Tv,
+                    "UG" => Self::Ug,
+                    "GB" => Self::Gb,
+                    "UA" => Self::Ua,
+                    "AE" => Self::Ae,
+                    "US" => Self::Us,
+                    "UM" => Self::Um,
+                    "UY" => Self::Uy,
+                    "UZ" => Self::Uz,
+                    "VU" => Self::Vu,
+                    "VE" => Self::Ve,
+                    "VN" => Self::Vn,
+                    "VG" => Self::Vg,
+                    "VI" => Self::Vi,
+                    "WF" => Self::Wf,
+                    "EH" => Self::Eh,
+                    "YE" => Self::Ye,
+                    "ZM" => Self::Zm,
+                    "ZW" => Self::Zw,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateLocationDtoCountry {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5628,10 +10852,57 @@ pub mod types {
         }
     }
     ///`UpdatePermissionsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdatePermissionsDto {
         ///Permission plan values to apply for the sub-account
         pub permissions: ::std::vec::Vec<UpdatePermissionsDtoPermissionsItem>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdatePermissionsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["permissions"];
+            struct UpdatePermissionsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdatePermissionsDtoVisitor {
+                type Value = UpdatePermissionsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdatePermissionsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdatePermissionsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdatePermissionsDto {
+                        permissions: highlevel_runtime::lenient::required(
+                            field_0,
+                            "permissions",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdatePermissionsDto",
+                    FIELDS,
+                    UpdatePermissionsDtoVisitor,
+                )
+        }
     }
     impl UpdatePermissionsDto {
         pub fn builder() -> builder::UpdatePermissionsDto {
@@ -5639,17 +10910,7 @@ pub mod types {
         }
     }
     ///`UpdatePermissionsDtoPermissionsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdatePermissionsDtoPermissionsItem {
         #[serde(rename = "2-way-text-messaging")]
         X2WayTextMessaging,
@@ -5705,6 +10966,45 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdatePermissionsDtoPermissionsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "2-way-text-messaging" => Self::X2WayTextMessaging,
+                    "gmb-messaging" => Self::GmbMessaging,
+                    "web-chat" => Self::WebChat,
+                    "reputation-management" => Self::ReputationManagement,
+                    "facebook-messenger" => Self::FacebookMessenger,
+                    "gmb-call-tracking" => Self::GmbCallTracking,
+                    "missed-call-text-back" => Self::MissedCallTextBack,
+                    "text-to-pay" => Self::TextToPay,
+                    "calendar" => Self::Calendar,
+                    "crm" => Self::Crm,
+                    "opportunities" => Self::Opportunities,
+                    "email-marketing" => Self::EmailMarketing,
+                    "form-builder" => Self::FormBuilder,
+                    "survey-builder" => Self::SurveyBuilder,
+                    "trigger-links" => Self::TriggerLinks,
+                    "html-builder" => Self::HtmlBuilder,
+                    "sms-email-templates" => Self::SmsEmailTemplates,
+                    "funnels" => Self::Funnels,
+                    "websites" => Self::Websites,
+                    "workflow" => Self::Workflow,
+                    "membership" => Self::Membership,
+                    "all-reports" => Self::AllReports,
+                    "triggers" => Self::Triggers,
+                    "campaigns" => Self::Campaigns,
+                    "launchpad" => Self::Launchpad,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdatePermissionsDtoPermissionsItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {

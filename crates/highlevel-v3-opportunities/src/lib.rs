@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AdditionalDetailsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct AdditionalDetailsDto {
         ///Include calendar events in the response
         #[serde(rename = "calendarEvents")]
@@ -26,13 +26,83 @@ pub mod types {
         #[serde(rename = "unReadConversations")]
         pub un_read_conversations: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for AdditionalDetailsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "calendarEvents",
+                "notes",
+                "tasks",
+                "unReadConversations",
+            ];
+            struct AdditionalDetailsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for AdditionalDetailsDtoVisitor {
+                type Value = AdditionalDetailsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (AdditionalDetailsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<AdditionalDetailsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(AdditionalDetailsDto {
+                        calendar_events: highlevel_runtime::lenient::required(
+                            field_0,
+                            "calendarEvents",
+                        )?,
+                        notes: highlevel_runtime::lenient::required(field_1, "notes")?,
+                        tasks: highlevel_runtime::lenient::required(field_2, "tasks")?,
+                        un_read_conversations: highlevel_runtime::lenient::required(
+                            field_3,
+                            "unReadConversations",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "AdditionalDetailsDto",
+                    FIELDS,
+                    AdditionalDetailsDtoVisitor,
+                )
+        }
+    }
     impl AdditionalDetailsDto {
         pub fn builder() -> builder::AdditionalDetailsDto {
             Default::default()
         }
     }
     ///`CreateAddFollowersSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CreateAddFollowersSuccessfulResponseDto {
         ///Current list of all follower user IDs after the operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -48,8 +118,66 @@ pub mod types {
             ::std::vec::Vec<::std::string::String>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateAddFollowersSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["followers", "followersAdded"];
+            struct CreateAddFollowersSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CreateAddFollowersSuccessfulResponseDtoVisitor {
+                type Value = CreateAddFollowersSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (CreateAddFollowersSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    CreateAddFollowersSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateAddFollowersSuccessfulResponseDto {
+                        followers: field_0.unwrap_or_default(),
+                        followers_added: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CreateAddFollowersSuccessfulResponseDto",
+                    FIELDS,
+                    CreateAddFollowersSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`CreateDtoV3`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateDtoV3 {
         ///Identifier of the user the opportunity is assigned to
         #[serde(
@@ -107,6 +235,126 @@ pub mod types {
         ///Current status of the opportunity
         pub status: CreateDtoV3Status,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateDtoV3 {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "contactId",
+                "customFields",
+                "forecastExpectedCloseDate",
+                "forecastProbability",
+                "locationId",
+                "monetaryValue",
+                "name",
+                "pipelineId",
+                "pipelineStageId",
+                "status",
+            ];
+            struct CreateDtoV3Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateDtoV3Visitor {
+                type Value = CreateDtoV3;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateDtoV3)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateDtoV3, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateDtoV3 {
+                        assigned_to: field_0.unwrap_or_default(),
+                        contact_id: highlevel_runtime::lenient::required(
+                            field_1,
+                            "contactId",
+                        )?,
+                        custom_fields: field_2.unwrap_or_default(),
+                        forecast_expected_close_date: field_3.unwrap_or_default(),
+                        forecast_probability: field_4.unwrap_or_default(),
+                        location_id: highlevel_runtime::lenient::required(
+                            field_5,
+                            "locationId",
+                        )?,
+                        monetary_value: field_6.unwrap_or_default(),
+                        name: highlevel_runtime::lenient::required(field_7, "name")?,
+                        pipeline_id: highlevel_runtime::lenient::required(
+                            field_8,
+                            "pipelineId",
+                        )?,
+                        pipeline_stage_id: field_9.unwrap_or_default(),
+                        status: highlevel_runtime::lenient::required(field_10, "status")?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("CreateDtoV3", FIELDS, CreateDtoV3Visitor)
+        }
+    }
     impl CreateDtoV3 {
         pub fn builder() -> builder::CreateDtoV3 {
             Default::default()
@@ -131,17 +379,7 @@ pub mod types {
         }
     }
     ///Current status of the opportunity
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateDtoV3Status {
         #[serde(rename = "open")]
         Open,
@@ -157,6 +395,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateDtoV3Status {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "open" => Self::Open,
+                    "won" => Self::Won,
+                    "lost" => Self::Lost,
+                    "abandoned" => Self::Abandoned,
+                    "all" => Self::All,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateDtoV3Status {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -202,7 +459,7 @@ pub mod types {
         }
     }
     ///`CustomFieldResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldResponseSchema {
         ///The value of the custom field
         #[serde(
@@ -216,8 +473,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["fieldValue", "id"];
+            struct CustomFieldResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CustomFieldResponseSchemaVisitor {
+                type Value = CustomFieldResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldResponseSchema {
+                        field_value: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldResponseSchema",
+                    FIELDS,
+                    CustomFieldResponseSchemaVisitor,
+                )
+        }
+    }
     ///`CustomFieldsInputArraySchemaV3`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomFieldsInputArraySchemaV3 {
         ///Value of the custom field
         #[serde(
@@ -233,13 +543,70 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputArraySchemaV3 {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["fieldValue", "id", "key"];
+            struct CustomFieldsInputArraySchemaV3Visitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomFieldsInputArraySchemaV3Visitor {
+                type Value = CustomFieldsInputArraySchemaV3;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldsInputArraySchemaV3)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldsInputArraySchemaV3, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldsInputArraySchemaV3 {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldsInputArraySchemaV3",
+                    FIELDS,
+                    CustomFieldsInputArraySchemaV3Visitor,
+                )
+        }
+    }
     impl CustomFieldsInputArraySchemaV3 {
         pub fn builder() -> builder::CustomFieldsInputArraySchemaV3 {
             Default::default()
         }
     }
     ///`CustomFieldsInputObjectSchemaV3`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CustomFieldsInputObjectSchemaV3 {
         ///Value of the custom field
         #[serde(
@@ -255,13 +622,70 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputObjectSchemaV3 {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["fieldValue", "id", "key"];
+            struct CustomFieldsInputObjectSchemaV3Visitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomFieldsInputObjectSchemaV3Visitor {
+                type Value = CustomFieldsInputObjectSchemaV3;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldsInputObjectSchemaV3)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldsInputObjectSchemaV3, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldsInputObjectSchemaV3 {
+                        field_value: field_0.unwrap_or_default(),
+                        id: highlevel_runtime::lenient::required(field_1, "id")?,
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldsInputObjectSchemaV3",
+                    FIELDS,
+                    CustomFieldsInputObjectSchemaV3Visitor,
+                )
+        }
+    }
     impl CustomFieldsInputObjectSchemaV3 {
         pub fn builder() -> builder::CustomFieldsInputObjectSchemaV3 {
             Default::default()
         }
     }
     ///`CustomFieldsInputStringSchemaV3`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct CustomFieldsInputStringSchemaV3 {
         ///Value of the custom field
         #[serde(
@@ -279,13 +703,74 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputStringSchemaV3 {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["fieldValue", "id", "key"];
+            struct CustomFieldsInputStringSchemaV3Visitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for CustomFieldsInputStringSchemaV3Visitor {
+                type Value = CustomFieldsInputStringSchemaV3;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CustomFieldsInputStringSchemaV3)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CustomFieldsInputStringSchemaV3, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CustomFieldsInputStringSchemaV3 {
+                        field_value: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        key: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "CustomFieldsInputStringSchemaV3",
+                    FIELDS,
+                    CustomFieldsInputStringSchemaV3Visitor,
+                )
+        }
+    }
     impl CustomFieldsInputStringSchemaV3 {
         pub fn builder() -> builder::CustomFieldsInputStringSchemaV3 {
             Default::default()
         }
     }
     ///`DeleteFollowersSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteFollowersSuccessfulResponseDto {
         ///Current list of all follower user IDs after the operation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -301,8 +786,66 @@ pub mod types {
             ::std::vec::Vec<::std::string::String>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteFollowersSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["followers", "followersRemoved"];
+            struct DeleteFollowersSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteFollowersSuccessfulResponseDtoVisitor {
+                type Value = DeleteFollowersSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (DeleteFollowersSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    DeleteFollowersSuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteFollowersSuccessfulResponseDto {
+                        followers: field_0.unwrap_or_default(),
+                        followers_removed: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteFollowersSuccessfulResponseDto",
+                    FIELDS,
+                    DeleteFollowersSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`DeleteUpdateOpportunitySuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteUpdateOpportunitySuccessfulResponseDto {
         ///Indicates whether the operation was successful. Deprecated — use `success` instead.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -313,11 +856,114 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de>
+    for DeleteUpdateOpportunitySuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["succeded", "success"];
+            struct DeleteUpdateOpportunitySuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteUpdateOpportunitySuccessfulResponseDtoVisitor {
+                type Value = DeleteUpdateOpportunitySuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (DeleteUpdateOpportunitySuccessfulResponseDto)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    DeleteUpdateOpportunitySuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteUpdateOpportunitySuccessfulResponseDto {
+                        succeded: field_0.unwrap_or_default(),
+                        success: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteUpdateOpportunitySuccessfulResponseDto",
+                    FIELDS,
+                    DeleteUpdateOpportunitySuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`FollowersDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FollowersDto {
         ///Array of user IDs to add or remove as followers (max 10)
         pub followers: ::std::vec::Vec<::std::string::String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for FollowersDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["followers"];
+            struct FollowersDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FollowersDtoVisitor {
+                type Value = FollowersDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FollowersDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FollowersDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FollowersDto {
+                        followers: highlevel_runtime::lenient::required(
+                            field_0,
+                            "followers",
+                        )?,
+                    })
+                }
+            }
+            deserializer.deserialize_struct("FollowersDto", FIELDS, FollowersDtoVisitor)
+        }
     }
     impl FollowersDto {
         pub fn builder() -> builder::FollowersDto {
@@ -325,23 +971,121 @@ pub mod types {
         }
     }
     ///`GetPipelinesSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetPipelinesSuccessfulResponseDto {
         ///List of pipelines for the location
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipelines: ::std::option::Option<::std::vec::Vec<PipelinesResponseSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetPipelinesSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["pipelines"];
+            struct GetPipelinesSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetPipelinesSuccessfulResponseDtoVisitor {
+                type Value = GetPipelinesSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (GetPipelinesSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<GetPipelinesSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetPipelinesSuccessfulResponseDto {
+                        pipelines: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetPipelinesSuccessfulResponseDto",
+                    FIELDS,
+                    GetPipelinesSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`GetPostOpportunitySuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct GetPostOpportunitySuccessfulResponseDto {
         ///The created or retrieved opportunity object
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunity: ::std::option::Option<SearchOpportunitiesResponseSchema>,
     }
+    impl<'de> ::serde::Deserialize<'de> for GetPostOpportunitySuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["opportunity"];
+            struct GetPostOpportunitySuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for GetPostOpportunitySuccessfulResponseDtoVisitor {
+                type Value = GetPostOpportunitySuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (GetPostOpportunitySuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    GetPostOpportunitySuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(GetPostOpportunitySuccessfulResponseDto {
+                        opportunity: field_0.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "GetPostOpportunitySuccessfulResponseDto",
+                    FIELDS,
+                    GetPostOpportunitySuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`LostReasonResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LostReasonResponseSchema {
         ///created at
         #[serde(
@@ -373,8 +1117,88 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LostReasonResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "createdAt",
+                "id",
+                "locationId",
+                "name",
+                "updatedAt",
+            ];
+            struct LostReasonResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LostReasonResponseSchemaVisitor {
+                type Value = LostReasonResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LostReasonResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LostReasonResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LostReasonResponseSchema {
+                        created_at: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        location_id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        updated_at: field_4.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LostReasonResponseSchema",
+                    FIELDS,
+                    LostReasonResponseSchemaVisitor,
+                )
+        }
+    }
     ///`LostReasonsResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct LostReasonsResponseSchema {
         ///List of lost reasons for the location
         #[serde(
@@ -390,8 +1214,61 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for LostReasonsResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["lostReasons", "total"];
+            struct LostReasonsResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for LostReasonsResponseSchemaVisitor {
+                type Value = LostReasonsResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (LostReasonsResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<LostReasonsResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(LostReasonsResponseSchema {
+                        lost_reasons: field_0.unwrap_or_default(),
+                        total: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "LostReasonsResponseSchema",
+                    FIELDS,
+                    LostReasonsResponseSchemaVisitor,
+                )
+        }
+    }
     ///`OpportunitySearchBodyDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct OpportunitySearchBodyDto {
         ///Flags to include additional related entities in the response
         #[serde(rename = "additionalDetails")]
@@ -409,13 +1286,98 @@ pub mod types {
         #[serde(rename = "searchAfter")]
         pub search_after: ::std::vec::Vec<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for OpportunitySearchBodyDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "additionalDetails",
+                "limit",
+                "locationId",
+                "page",
+                "query",
+                "searchAfter",
+            ];
+            struct OpportunitySearchBodyDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for OpportunitySearchBodyDtoVisitor {
+                type Value = OpportunitySearchBodyDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (OpportunitySearchBodyDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<OpportunitySearchBodyDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(OpportunitySearchBodyDto {
+                        additional_details: highlevel_runtime::lenient::required(
+                            field_0,
+                            "additionalDetails",
+                        )?,
+                        limit: highlevel_runtime::lenient::required(field_1, "limit")?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                        page: highlevel_runtime::lenient::required(field_3, "page")?,
+                        query: highlevel_runtime::lenient::required(field_4, "query")?,
+                        search_after: highlevel_runtime::lenient::required(
+                            field_5,
+                            "searchAfter",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "OpportunitySearchBodyDto",
+                    FIELDS,
+                    OpportunitySearchBodyDtoVisitor,
+                )
+        }
+    }
     impl OpportunitySearchBodyDto {
         pub fn builder() -> builder::OpportunitySearchBodyDto {
             Default::default()
         }
     }
     ///`PipelinesResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct PipelinesResponseSchema {
         ///How pipeline/stage colors are rendered
         #[serde(
@@ -469,18 +1431,112 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub use_opportunity_probability: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PipelinesResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "colorRenderMode",
+                "id",
+                "locationId",
+                "name",
+                "showInFunnel",
+                "showInPieChart",
+                "stages",
+                "useOpportunityProbability",
+            ];
+            struct PipelinesResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PipelinesResponseSchemaVisitor {
+                type Value = PipelinesResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PipelinesResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PipelinesResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PipelinesResponseSchema {
+                        color_render_mode: field_0.unwrap_or_default(),
+                        id: field_1.unwrap_or_default(),
+                        location_id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        show_in_funnel: field_4.unwrap_or_default(),
+                        show_in_pie_chart: field_5.unwrap_or_default(),
+                        stages: field_6.unwrap_or_default(),
+                        use_opportunity_probability: field_7.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PipelinesResponseSchema",
+                    FIELDS,
+                    PipelinesResponseSchemaVisitor,
+                )
+        }
+    }
     ///How pipeline/stage colors are rendered
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PipelinesResponseSchemaColorRenderMode {
         #[serde(rename = "dot")]
         Dot,
@@ -492,6 +1548,23 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for PipelinesResponseSchemaColorRenderMode {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "dot" => Self::Dot,
+                    "bg-tint" => Self::BgTint,
+                    "none" => Self::None,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for PipelinesResponseSchemaColorRenderMode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -534,7 +1607,7 @@ pub mod types {
         }
     }
     ///`PipelinesResponseSchemaStagesItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct PipelinesResponseSchemaStagesItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
@@ -546,8 +1619,69 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub position: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PipelinesResponseSchemaStagesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["id", "name", "position"];
+            struct PipelinesResponseSchemaStagesItemVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for PipelinesResponseSchemaStagesItemVisitor {
+                type Value = PipelinesResponseSchemaStagesItem;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PipelinesResponseSchemaStagesItem)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PipelinesResponseSchemaStagesItem, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PipelinesResponseSchemaStagesItem {
+                        id: field_0.unwrap_or_default(),
+                        name: field_1.unwrap_or_default(),
+                        position: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PipelinesResponseSchemaStagesItem",
+                    FIELDS,
+                    PipelinesResponseSchemaStagesItemVisitor,
+                )
+        }
+    }
     ///`PostSearchSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct PostSearchSuccessfulResponseDto {
         ///Aggregation results keyed by aggregation name
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -572,8 +1706,79 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for PostSearchSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "aggregations",
+                "opportunities",
+                "stageAggregations",
+                "total",
+            ];
+            struct PostSearchSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for PostSearchSuccessfulResponseDtoVisitor {
+                type Value = PostSearchSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PostSearchSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PostSearchSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PostSearchSuccessfulResponseDto {
+                        aggregations: field_0.unwrap_or_default(),
+                        opportunities: field_1.unwrap_or_default(),
+                        stage_aggregations: field_2.unwrap_or_default(),
+                        total: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PostSearchSuccessfulResponseDto",
+                    FIELDS,
+                    PostSearchSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`SearchMetaResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchMetaResponseSchema {
         ///Current page number
         #[serde(
@@ -622,8 +1827,104 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SearchMetaResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "currentPage",
+                "nextPage",
+                "nextPageUrl",
+                "prevPage",
+                "startAfter",
+                "startAfterId",
+                "total",
+            ];
+            struct SearchMetaResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SearchMetaResponseSchemaVisitor {
+                type Value = SearchMetaResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SearchMetaResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SearchMetaResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SearchMetaResponseSchema {
+                        current_page: field_0.unwrap_or_default(),
+                        next_page: field_1.unwrap_or_default(),
+                        next_page_url: field_2.unwrap_or_default(),
+                        prev_page: field_3.unwrap_or_default(),
+                        start_after: field_4.unwrap_or_default(),
+                        start_after_id: field_5.unwrap_or_default(),
+                        total: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SearchMetaResponseSchema",
+                    FIELDS,
+                    SearchMetaResponseSchemaVisitor,
+                )
+        }
+    }
     ///`SearchOpportunitiesContactResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchOpportunitiesContactResponseSchema {
         ///Company name associated with the contact
         #[serde(
@@ -653,8 +1954,103 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SearchOpportunitiesContactResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "companyName",
+                "email",
+                "id",
+                "name",
+                "phone",
+                "tags",
+            ];
+            struct SearchOpportunitiesContactResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for SearchOpportunitiesContactResponseSchemaVisitor {
+                type Value = SearchOpportunitiesContactResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str(
+                            "an object (SearchOpportunitiesContactResponseSchema)",
+                        )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    SearchOpportunitiesContactResponseSchema,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SearchOpportunitiesContactResponseSchema {
+                        company_name: field_0.unwrap_or_default(),
+                        email: field_1.unwrap_or_default(),
+                        id: field_2.unwrap_or_default(),
+                        name: field_3.unwrap_or_default(),
+                        phone: field_4.unwrap_or_default(),
+                        tags: field_5.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SearchOpportunitiesContactResponseSchema",
+                    FIELDS,
+                    SearchOpportunitiesContactResponseSchemaVisitor,
+                )
+        }
+    }
     ///`SearchOpportunitiesResponseSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchOpportunitiesResponseSchema {
         ///Identifier of the user the opportunity is assigned to
         #[serde(
@@ -860,18 +2256,297 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SearchOpportunitiesResponseSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "calendarEvents",
+                "contact",
+                "contactId",
+                "createdAt",
+                "customFields",
+                "effectiveProbability",
+                "externalObjectId",
+                "followers",
+                "forecastDaysSlipped",
+                "forecastExpectedCloseDate",
+                "forecastLastSlippedAt",
+                "forecastOriginalCloseDate",
+                "forecastProbability",
+                "forecastSlippageCount",
+                "id",
+                "indexVersion",
+                "lastActionDate",
+                "lastStageChangeAt",
+                "lastStatusChangeAt",
+                "locationId",
+                "lostReasonId",
+                "monetaryValue",
+                "name",
+                "notes",
+                "pipelineId",
+                "pipelineStageId",
+                "source",
+                "status",
+                "tasks",
+                "updatedAt",
+            ];
+            struct SearchOpportunitiesResponseSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for SearchOpportunitiesResponseSchemaVisitor {
+                type Value = SearchOpportunitiesResponseSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SearchOpportunitiesResponseSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SearchOpportunitiesResponseSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SearchOpportunitiesResponseSchema {
+                        assigned_to: field_0.unwrap_or_default(),
+                        calendar_events: field_1.unwrap_or_default(),
+                        contact: field_2.unwrap_or_default(),
+                        contact_id: field_3.unwrap_or_default(),
+                        created_at: field_4.unwrap_or_default(),
+                        custom_fields: field_5.unwrap_or_default(),
+                        effective_probability: field_6.unwrap_or_default(),
+                        external_object_id: field_7.unwrap_or_default(),
+                        followers: field_8.unwrap_or_default(),
+                        forecast_days_slipped: field_9.unwrap_or_default(),
+                        forecast_expected_close_date: field_10.unwrap_or_default(),
+                        forecast_last_slipped_at: field_11.unwrap_or_default(),
+                        forecast_original_close_date: field_12.unwrap_or_default(),
+                        forecast_probability: field_13.unwrap_or_default(),
+                        forecast_slippage_count: field_14.unwrap_or_default(),
+                        id: field_15.unwrap_or_default(),
+                        index_version: field_16.unwrap_or_default(),
+                        last_action_date: field_17.unwrap_or_default(),
+                        last_stage_change_at: field_18.unwrap_or_default(),
+                        last_status_change_at: field_19.unwrap_or_default(),
+                        location_id: field_20.unwrap_or_default(),
+                        lost_reason_id: field_21.unwrap_or_default(),
+                        monetary_value: field_22.unwrap_or_default(),
+                        name: field_23.unwrap_or_default(),
+                        notes: field_24.unwrap_or_default(),
+                        pipeline_id: field_25.unwrap_or_default(),
+                        pipeline_stage_id: field_26.unwrap_or_default(),
+                        source: field_27.unwrap_or_default(),
+                        status: field_28.unwrap_or_default(),
+                        tasks: field_29.unwrap_or_default(),
+                        updated_at: field_30.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SearchOpportunitiesResponseSchema",
+                    FIELDS,
+                    SearchOpportunitiesResponseSchemaVisitor,
+                )
+        }
+    }
     ///`SearchOpportunityStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchOpportunityStatus {
         #[serde(rename = "open")]
         Open,
@@ -887,6 +2562,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchOpportunityStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "open" => Self::Open,
+                    "won" => Self::Won,
+                    "lost" => Self::Lost,
+                    "abandoned" => Self::Abandoned,
+                    "all" => Self::All,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for SearchOpportunityStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -932,7 +2626,7 @@ pub mod types {
         }
     }
     ///`SearchSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchSuccessfulResponseDto {
         ///Aggregation results keyed by aggregation name
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -948,8 +2642,66 @@ pub mod types {
             ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
         >,
     }
+    impl<'de> ::serde::Deserialize<'de> for SearchSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["aggregations", "meta", "opportunities"];
+            struct SearchSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for SearchSuccessfulResponseDtoVisitor {
+                type Value = SearchSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SearchSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SearchSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SearchSuccessfulResponseDto {
+                        aggregations: field_0.unwrap_or_default(),
+                        meta: field_1.unwrap_or_default(),
+                        opportunities: field_2.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SearchSuccessfulResponseDto",
+                    FIELDS,
+                    SearchSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`StageAggregationResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct StageAggregationResponseDto {
         ///Total value of open opportunities in this stage
         #[serde(
@@ -1001,8 +2753,104 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub won_value: ::std::option::Option<f64>,
     }
+    impl<'de> ::serde::Deserialize<'de> for StageAggregationResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "openValue",
+                "openWeightedValue",
+                "pipelineStageId",
+                "totalCount",
+                "totalValue",
+                "weightedValue",
+                "wonValue",
+            ];
+            struct StageAggregationResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for StageAggregationResponseDtoVisitor {
+                type Value = StageAggregationResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (StageAggregationResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<StageAggregationResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(StageAggregationResponseDto {
+                        open_value: field_0.unwrap_or_default(),
+                        open_weighted_value: field_1.unwrap_or_default(),
+                        pipeline_stage_id: field_2.unwrap_or_default(),
+                        total_count: field_3.unwrap_or_default(),
+                        total_value: field_4.unwrap_or_default(),
+                        weighted_value: field_5.unwrap_or_default(),
+                        won_value: field_6.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "StageAggregationResponseDto",
+                    FIELDS,
+                    StageAggregationResponseDtoVisitor,
+                )
+        }
+    }
     ///`UpdateOpportunityDtoV3`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateOpportunityDtoV3 {
         ///Identifier of the user the opportunity is assigned to
         #[serde(
@@ -1062,6 +2910,116 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpdateOpportunityDtoV3Status>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateOpportunityDtoV3 {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "customFields",
+                "forecastExpectedCloseDate",
+                "forecastProbability",
+                "monetaryValue",
+                "name",
+                "pipelineId",
+                "pipelineStageId",
+                "status",
+            ];
+            struct UpdateOpportunityDtoV3Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateOpportunityDtoV3Visitor {
+                type Value = UpdateOpportunityDtoV3;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateOpportunityDtoV3)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateOpportunityDtoV3, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateOpportunityDtoV3 {
+                        assigned_to: field_0.unwrap_or_default(),
+                        custom_fields: field_1.unwrap_or_default(),
+                        forecast_expected_close_date: field_2.unwrap_or_default(),
+                        forecast_probability: field_3.unwrap_or_default(),
+                        monetary_value: field_4.unwrap_or_default(),
+                        name: field_5.unwrap_or_default(),
+                        pipeline_id: field_6.unwrap_or_default(),
+                        pipeline_stage_id: field_7.unwrap_or_default(),
+                        status: field_8.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpdateOpportunityDtoV3",
+                    FIELDS,
+                    UpdateOpportunityDtoV3Visitor,
+                )
+        }
+    }
     impl UpdateOpportunityDtoV3 {
         pub fn builder() -> builder::UpdateOpportunityDtoV3 {
             Default::default()
@@ -1086,17 +3044,7 @@ pub mod types {
         }
     }
     ///Current status of the opportunity
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateOpportunityDtoV3Status {
         #[serde(rename = "open")]
         Open,
@@ -1112,6 +3060,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateOpportunityDtoV3Status {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "open" => Self::Open,
+                    "won" => Self::Won,
+                    "lost" => Self::Lost,
+                    "abandoned" => Self::Abandoned,
+                    "all" => Self::All,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateOpportunityDtoV3Status {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1158,7 +3125,7 @@ pub mod types {
         }
     }
     ///`UpdateStatusDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpdateStatusDto {
         ///lost reason Id
         #[serde(
@@ -1170,23 +3137,60 @@ pub mod types {
         ///New status for the opportunity
         pub status: UpdateStatusDtoStatus,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateStatusDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["lostReasonId", "status"];
+            struct UpdateStatusDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateStatusDtoVisitor {
+                type Value = UpdateStatusDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateStatusDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateStatusDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateStatusDto {
+                        lost_reason_id: field_0.unwrap_or_default(),
+                        status: highlevel_runtime::lenient::required(field_1, "status")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpdateStatusDto", FIELDS, UpdateStatusDtoVisitor)
+        }
+    }
     impl UpdateStatusDto {
         pub fn builder() -> builder::UpdateStatusDto {
             Default::default()
         }
     }
     ///New status for the opportunity
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateStatusDtoStatus {
         #[serde(rename = "open")]
         Open,
@@ -1202,6 +3206,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateStatusDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "open" => Self::Open,
+                    "won" => Self::Won,
+                    "lost" => Self::Lost,
+                    "abandoned" => Self::Abandoned,
+                    "all" => Self::All,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateStatusDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1247,7 +3270,7 @@ pub mod types {
         }
     }
     ///`UpsertOpportunityDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct UpsertOpportunityDto {
         ///Identifier of the user the opportunity is assigned to
         #[serde(
@@ -1321,23 +3344,168 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpsertOpportunityDtoStatus>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpsertOpportunityDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "assignedTo",
+                "followers",
+                "followersActionType",
+                "forecastExpectedCloseDate",
+                "forecastProbability",
+                "id",
+                "isRemoveAllFollowers",
+                "locationId",
+                "lostReasonId",
+                "monetaryValue",
+                "name",
+                "pipelineId",
+                "pipelineStageId",
+                "status",
+            ];
+            struct UpsertOpportunityDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpsertOpportunityDtoVisitor {
+                type Value = UpsertOpportunityDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpsertOpportunityDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpsertOpportunityDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertOpportunityDto {
+                        assigned_to: field_0.unwrap_or_default(),
+                        followers: highlevel_runtime::lenient::required(
+                            field_1,
+                            "followers",
+                        )?,
+                        followers_action_type: highlevel_runtime::lenient::required(
+                            field_2,
+                            "followersActionType",
+                        )?,
+                        forecast_expected_close_date: field_3.unwrap_or_default(),
+                        forecast_probability: field_4.unwrap_or_default(),
+                        id: field_5.unwrap_or_default(),
+                        is_remove_all_followers: highlevel_runtime::lenient::required(
+                            field_6,
+                            "isRemoveAllFollowers",
+                        )?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_7,
+                            "locationId",
+                        )?,
+                        lost_reason_id: field_8.unwrap_or_default(),
+                        monetary_value: field_9.unwrap_or_default(),
+                        name: field_10.unwrap_or_default(),
+                        pipeline_id: highlevel_runtime::lenient::required(
+                            field_11,
+                            "pipelineId",
+                        )?,
+                        pipeline_stage_id: field_12.unwrap_or_default(),
+                        status: field_13.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpsertOpportunityDto",
+                    FIELDS,
+                    UpsertOpportunityDtoVisitor,
+                )
+        }
+    }
     impl UpsertOpportunityDto {
         pub fn builder() -> builder::UpsertOpportunityDto {
             Default::default()
         }
     }
     ///followers action type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertOpportunityDtoFollowersActionType {
         #[serde(rename = "add")]
         Add,
@@ -1347,6 +3515,22 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertOpportunityDtoFollowersActionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "add" => Self::Add,
+                    "remove" => Self::Remove,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoFollowersActionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1387,17 +3571,7 @@ pub mod types {
         }
     }
     ///Current status of the opportunity
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertOpportunityDtoStatus {
         #[serde(rename = "open")]
         Open,
@@ -1413,6 +3587,25 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertOpportunityDtoStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "open" => Self::Open,
+                    "won" => Self::Won,
+                    "lost" => Self::Lost,
+                    "abandoned" => Self::Abandoned,
+                    "all" => Self::All,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1458,7 +3651,7 @@ pub mod types {
         }
     }
     ///`UpsertOpportunitySuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpsertOpportunitySuccessfulResponseDto {
         ///Indicates whether the opportunity was newly created (true) or updated (false)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1467,6 +3660,62 @@ pub mod types {
         ///Updated / New Opportunity
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub opportunity: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertOpportunitySuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["new", "opportunity"];
+            struct UpsertOpportunitySuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for UpsertOpportunitySuccessfulResponseDtoVisitor {
+                type Value = UpsertOpportunitySuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter
+                        .write_str("an object (UpsertOpportunitySuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<
+                    UpsertOpportunitySuccessfulResponseDto,
+                    A::Error,
+                > {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpsertOpportunitySuccessfulResponseDto {
+                        new: field_0.unwrap_or_default(),
+                        opportunity: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UpsertOpportunitySuccessfulResponseDto",
+                    FIELDS,
+                    UpsertOpportunitySuccessfulResponseDtoVisitor,
+                )
+        }
     }
     /// Types for composing complex structures.
     pub mod builder {

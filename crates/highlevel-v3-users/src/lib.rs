@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateUserDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct CreateUserDto {
         ///Company/Agency ID to associate the user with
         #[serde(rename = "companyId")]
@@ -87,23 +87,162 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for CreateUserDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "companyId",
+                "email",
+                "firstName",
+                "lastName",
+                "locationIds",
+                "password",
+                "permissions",
+                "phone",
+                "platformLanguage",
+                "profilePhoto",
+                "role",
+                "scopes",
+                "scopesAssignedToOnly",
+                "twilioPhone",
+                "type",
+            ];
+            struct CreateUserDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for CreateUserDtoVisitor {
+                type Value = CreateUserDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (CreateUserDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<CreateUserDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateUserDto {
+                        company_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "companyId",
+                        )?,
+                        email: highlevel_runtime::lenient::required(field_1, "email")?,
+                        first_name: highlevel_runtime::lenient::required(
+                            field_2,
+                            "firstName",
+                        )?,
+                        last_name: highlevel_runtime::lenient::required(
+                            field_3,
+                            "lastName",
+                        )?,
+                        location_ids: highlevel_runtime::lenient::required(
+                            field_4,
+                            "locationIds",
+                        )?,
+                        password: highlevel_runtime::lenient::required(
+                            field_5,
+                            "password",
+                        )?,
+                        permissions: field_6.unwrap_or_default(),
+                        phone: field_7.unwrap_or_default(),
+                        platform_language: field_8.unwrap_or_default(),
+                        profile_photo: field_9.unwrap_or_default(),
+                        role: highlevel_runtime::lenient::required(field_10, "role")?,
+                        scopes: field_11.unwrap_or_default(),
+                        scopes_assigned_to_only: field_12.unwrap_or_default(),
+                        twilio_phone: field_13.unwrap_or_default(),
+                        type_: highlevel_runtime::lenient::required(field_14, "type")?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("CreateUserDto", FIELDS, CreateUserDtoVisitor)
+        }
+    }
     impl CreateUserDto {
         pub fn builder() -> builder::CreateUserDto {
             Default::default()
         }
     }
     ///Platform language preference for the user
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateUserDtoPlatformLanguage {
         #[serde(rename = "en_US")]
         EnUs,
@@ -135,6 +274,33 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateUserDtoPlatformLanguage {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "en_US" => Self::EnUs,
+                    "es" => Self::Es,
+                    "fr_CA" => Self::FrCa,
+                    "fr_FR" => Self::FrFr,
+                    "nl" => Self::Nl,
+                    "de" => Self::De,
+                    "pt_PT" => Self::PtPt,
+                    "pt_BR" => Self::PtBr,
+                    "it" => Self::It,
+                    "sv" => Self::Sv,
+                    "da" => Self::Da,
+                    "fi" => Self::Fi,
+                    "no" => Self::No,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateUserDtoPlatformLanguage {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -197,17 +363,7 @@ pub mod types {
         }
     }
     ///`CreateUserDtoScopesAssignedToOnlyItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateUserDtoScopesAssignedToOnlyItem {
         #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
@@ -601,6 +757,308 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateUserDtoScopesAssignedToOnlyItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "campaigns.readonly" => Self::CampaignsReadonly,
+                    "campaigns.write" => Self::CampaignsWrite,
+                    "calendars.readonly" => Self::CalendarsReadonly,
+                    "calendars/events.write" => Self::CalendarsEventsWrite,
+                    "calendars/groups.write" => Self::CalendarsGroupsWrite,
+                    "calendars.write" => Self::CalendarsWrite,
+                    "contacts.write" => Self::ContactsWrite,
+                    "contacts/bulkActions.write" => Self::ContactsBulkActionsWrite,
+                    "workflows.readonly" => Self::WorkflowsReadonly,
+                    "workflows.write" => Self::WorkflowsWrite,
+                    "triggers.write" => Self::TriggersWrite,
+                    "funnels.write" => Self::FunnelsWrite,
+                    "forms.write" => Self::FormsWrite,
+                    "surveys.write" => Self::SurveysWrite,
+                    "quizzes.write" => Self::QuizzesWrite,
+                    "websites.write" => Self::WebsitesWrite,
+                    "medias.write" => Self::MediasWrite,
+                    "medias.readonly" => Self::MediasReadonly,
+                    "opportunities.write" => Self::OpportunitiesWrite,
+                    "opportunities/leadValue.readonly" => {
+                        Self::OpportunitiesLeadValueReadonly
+                    }
+                    "opportunities/bulkActions.write" => {
+                        Self::OpportunitiesBulkActionsWrite
+                    }
+                    "pipelines.create" => Self::PipelinesCreate,
+                    "reporting/phone.readonly" => Self::ReportingPhoneReadonly,
+                    "reporting/adwords.readonly" => Self::ReportingAdwordsReadonly,
+                    "reporting/facebookAds.readonly" => {
+                        Self::ReportingFacebookAdsReadonly
+                    }
+                    "reporting/attributions.readonly" => {
+                        Self::ReportingAttributionsReadonly
+                    }
+                    "prospecting/auditReport.write" => Self::ProspectingAuditReportWrite,
+                    "reporting/reports.readonly" => Self::ReportingReportsReadonly,
+                    "reporting/agent.readonly" => Self::ReportingAgentReadonly,
+                    "reporting/reports.write" => Self::ReportingReportsWrite,
+                    "reporting/stats.export" => Self::ReportingStatsExport,
+                    "payments.write" => Self::PaymentsWrite,
+                    "payments/records.write" => Self::PaymentsRecordsWrite,
+                    "payments/orders.readonly" => Self::PaymentsOrdersReadonly,
+                    "payments/orders.export" => Self::PaymentsOrdersExport,
+                    "payments/orders.import" => Self::PaymentsOrdersImport,
+                    "payments/orders.collectPayment" => {
+                        Self::PaymentsOrdersCollectPayment
+                    }
+                    "payments/subscriptions.readonly" => {
+                        Self::PaymentsSubscriptionsReadonly
+                    }
+                    "payments/subscriptions.write" => Self::PaymentsSubscriptionsWrite,
+                    "payments/subscriptions.update" => Self::PaymentsSubscriptionsUpdate,
+                    "payments/subscriptions.export" => Self::PaymentsSubscriptionsExport,
+                    "payments/subscriptions.pauseResumeCancel" => {
+                        Self::PaymentsSubscriptionsPauseResumeCancel
+                    }
+                    "payments/subscriptions.sharePaymentMethod" => {
+                        Self::PaymentsSubscriptionsSharePaymentMethod
+                    }
+                    "payments/transactions.readonly" => {
+                        Self::PaymentsTransactionsReadonly
+                    }
+                    "payments/transactions.export" => Self::PaymentsTransactionsExport,
+                    "payments/transactions.import" => Self::PaymentsTransactionsImport,
+                    "payments/transactions.refund" => Self::PaymentsTransactionsRefund,
+                    "payments/transactions.viewReceipts" => {
+                        Self::PaymentsTransactionsViewReceipts
+                    }
+                    "payments/taxesSettings.readonly" => {
+                        Self::PaymentsTaxesSettingsReadonly
+                    }
+                    "payments/settings.readonly" => Self::PaymentsSettingsReadonly,
+                    "payments/taxesSettings.updateInclusiveExclusive" => {
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive
+                    }
+                    "payments/taxesSettings.manageRates" => {
+                        Self::PaymentsTaxesSettingsManageRates
+                    }
+                    "payments/taxesSettings.configureAutomatic" => {
+                        Self::PaymentsTaxesSettingsConfigureAutomatic
+                    }
+                    "products.readonly" => Self::ProductsReadonly,
+                    "products.write" => Self::ProductsWrite,
+                    "products.delete" => Self::ProductsDelete,
+                    "products.duplicate" => Self::ProductsDuplicate,
+                    "products.bulkActions" => Self::ProductsBulkActions,
+                    "payments/settings.write" => Self::PaymentsSettingsWrite,
+                    "payments/settings.configureReceipt" => {
+                        Self::PaymentsSettingsConfigureReceipt
+                    }
+                    "payments/settings.configureSubscription" => {
+                        Self::PaymentsSettingsConfigureSubscription
+                    }
+                    "invoices.write" => Self::InvoicesWrite,
+                    "invoices.readonly" => Self::InvoicesReadonly,
+                    "invoices/schedule.readonly" => Self::InvoicesScheduleReadonly,
+                    "invoices/schedule.write" => Self::InvoicesScheduleWrite,
+                    "invoices/template.readonly" => Self::InvoicesTemplateReadonly,
+                    "invoices/template.write" => Self::InvoicesTemplateWrite,
+                    "reputation/review.write" => Self::ReputationReviewWrite,
+                    "reputation/listing.write" => Self::ReputationListingWrite,
+                    "reputation/reviewsAIAgents.write" => {
+                        Self::ReputationReviewsAiAgentsWrite
+                    }
+                    "reputation/gbp.write" => Self::ReputationGbpWrite,
+                    "conversations.write" => Self::ConversationsWrite,
+                    "conversations.readonly" => Self::ConversationsReadonly,
+                    "conversations/message.readonly" => {
+                        Self::ConversationsMessageReadonly
+                    }
+                    "conversations/message.write" => Self::ConversationsMessageWrite,
+                    "contentAI.write" => Self::ContentAiWrite,
+                    "ai-studio.readonly" => Self::AiStudioReadonly,
+                    "ai-studio.write" => Self::AiStudioWrite,
+                    "dashboard/stats.readonly" => Self::DashboardStatsReadonly,
+                    "locations/tags.write" => Self::LocationsTagsWrite,
+                    "locations/tags.readonly" => Self::LocationsTagsReadonly,
+                    "marketing.write" => Self::MarketingWrite,
+                    "eliza.write" => Self::ElizaWrite,
+                    "settings.write" => Self::SettingsWrite,
+                    "socialplanner/post.write" => Self::SocialplannerPostWrite,
+                    "socialplanner/account.readonly" => {
+                        Self::SocialplannerAccountReadonly
+                    }
+                    "socialplanner/account.write" => Self::SocialplannerAccountWrite,
+                    "socialplanner/category.readonly" => {
+                        Self::SocialplannerCategoryReadonly
+                    }
+                    "socialplanner/category.write" => Self::SocialplannerCategoryWrite,
+                    "socialplanner/csv.readonly" => Self::SocialplannerCsvReadonly,
+                    "socialplanner/csv.write" => Self::SocialplannerCsvWrite,
+                    "socialplanner/group.write" => Self::SocialplannerGroupWrite,
+                    "socialplanner/hashtag.readonly" => {
+                        Self::SocialplannerHashtagReadonly
+                    }
+                    "socialplanner/hashtag.write" => Self::SocialplannerHashtagWrite,
+                    "socialplanner/oauth.readonly" => Self::SocialplannerOauthReadonly,
+                    "socialplanner/oauth.write" => Self::SocialplannerOauthWrite,
+                    "socialplanner/post.readonly" => Self::SocialplannerPostReadonly,
+                    "socialplanner/recurring.readonly" => {
+                        Self::SocialplannerRecurringReadonly
+                    }
+                    "socialplanner/recurring.write" => Self::SocialplannerRecurringWrite,
+                    "socialplanner/review.readonly" => Self::SocialplannerReviewReadonly,
+                    "socialplanner/review.write" => Self::SocialplannerReviewWrite,
+                    "socialplanner/rss.readonly" => Self::SocialplannerRssReadonly,
+                    "socialplanner/rss.write" => Self::SocialplannerRssWrite,
+                    "socialplanner/search.readonly" => Self::SocialplannerSearchReadonly,
+                    "socialplanner/setting.readonly" => {
+                        Self::SocialplannerSettingReadonly
+                    }
+                    "socialplanner/setting.write" => Self::SocialplannerSettingWrite,
+                    "socialplanner/stat.readonly" => Self::SocialplannerStatReadonly,
+                    "socialplanner/tag.readonly" => Self::SocialplannerTagReadonly,
+                    "socialplanner/tag.write" => Self::SocialplannerTagWrite,
+                    "socialplanner/filters.readonly" => {
+                        Self::SocialplannerFiltersReadonly
+                    }
+                    "socialplanner/medias.readonly" => Self::SocialplannerMediasReadonly,
+                    "socialplanner/medias.write" => Self::SocialplannerMediasWrite,
+                    "socialplanner/watermarks.readonly" => {
+                        Self::SocialplannerWatermarksReadonly
+                    }
+                    "socialplanner/watermarks.write" => {
+                        Self::SocialplannerWatermarksWrite
+                    }
+                    "socialplanner/metatag.readonly" => {
+                        Self::SocialplannerMetatagReadonly
+                    }
+                    "socialplanner/facebook.readonly" => {
+                        Self::SocialplannerFacebookReadonly
+                    }
+                    "socialplanner/linkedin.readonly" => {
+                        Self::SocialplannerLinkedinReadonly
+                    }
+                    "socialplanner/twitter.readonly" => {
+                        Self::SocialplannerTwitterReadonly
+                    }
+                    "socialplanner/notification.readonly" => {
+                        Self::SocialplannerNotificationReadonly
+                    }
+                    "socialplanner/notification.write" => {
+                        Self::SocialplannerNotificationWrite
+                    }
+                    "socialplanner/snapshot.readonly" => {
+                        Self::SocialplannerSnapshotReadonly
+                    }
+                    "socialplanner/snapshot.write" => Self::SocialplannerSnapshotWrite,
+                    "marketing/affiliate.write" => Self::MarketingAffiliateWrite,
+                    "blogs.write" => Self::BlogsWrite,
+                    "membership.write" => Self::MembershipWrite,
+                    "communities.write" => Self::CommunitiesWrite,
+                    "gokollab.write" => Self::GokollabWrite,
+                    "certificates.write" => Self::CertificatesWrite,
+                    "certificates.readonly" => Self::CertificatesReadonly,
+                    "adPublishing.write" => Self::AdPublishingWrite,
+                    "adPublishing.readonly" => Self::AdPublishingReadonly,
+                    "prospecting.write" => Self::ProspectingWrite,
+                    "prospecting.readonly" => Self::ProspectingReadonly,
+                    "prospecting/reports.readonly" => Self::ProspectingReportsReadonly,
+                    "private-integration-location.readonly" => {
+                        Self::PrivateIntegrationLocationReadonly
+                    }
+                    "private-integration-location.write" => {
+                        Self::PrivateIntegrationLocationWrite
+                    }
+                    "private-integration-company.readonly" => {
+                        Self::PrivateIntegrationCompanyReadonly
+                    }
+                    "private-integration-company.write" => {
+                        Self::PrivateIntegrationCompanyWrite
+                    }
+                    "native-integrations.readonly" => Self::NativeIntegrationsReadonly,
+                    "native-integrations.write" => Self::NativeIntegrationsWrite,
+                    "wordpress.write" => Self::WordpressWrite,
+                    "wordpress.read" => Self::WordpressRead,
+                    "custom-menu-link.write" => Self::CustomMenuLinkWrite,
+                    "qrcodes.write" => Self::QrcodesWrite,
+                    "users/team-management.write" => Self::UsersTeamManagementWrite,
+                    "users/team-management.readonly" => Self::UsersTeamManagementReadonly,
+                    "loginas.write" => Self::LoginasWrite,
+                    "users-sso-login-management.write" => {
+                        Self::UsersSsoLoginManagementWrite
+                    }
+                    "users-sso-login-management.readonly" => {
+                        Self::UsersSsoLoginManagementReadonly
+                    }
+                    "sso-config.write" => Self::SsoConfigWrite,
+                    "snapshots/api.readonly" => Self::SnapshotsApiReadonly,
+                    "snapshots/api.create" => Self::SnapshotsApiCreate,
+                    "snapshots/api.edit" => Self::SnapshotsApiEdit,
+                    "snapshots/api.push" => Self::SnapshotsApiPush,
+                    "snapshots/api.refresh" => Self::SnapshotsApiRefresh,
+                    "snapshots/api.share" => Self::SnapshotsApiShare,
+                    "snapshots/api.delete" => Self::SnapshotsApiDelete,
+                    "internaltools.location-transfer.write" => {
+                        Self::InternaltoolsLocationTransferWrite
+                    }
+                    "internaltools.location-transfer.readonly" => {
+                        Self::InternaltoolsLocationTransferReadonly
+                    }
+                    "affiliateportal.write" => Self::AffiliateportalWrite,
+                    "affiliateportal.readonly" => Self::AffiliateportalReadonly,
+                    "companies.write" => Self::CompaniesWrite,
+                    "internaltools.billing.write" => Self::InternaltoolsBillingWrite,
+                    "internaltools.billing.readonly" => {
+                        Self::InternaltoolsBillingReadonly
+                    }
+                    "internaltools.billing-common.readonly" => {
+                        Self::InternaltoolsBillingCommonReadonly
+                    }
+                    "internaltools.billing-common.write" => {
+                        Self::InternaltoolsBillingCommonWrite
+                    }
+                    "voice-ai-agents.write" => Self::VoiceAiAgentsWrite,
+                    "voice-ai-agents.readonly" => Self::VoiceAiAgentsReadonly,
+                    "voice-ai-common.readonly" => Self::VoiceAiCommonReadonly,
+                    "voice-ai-common.write" => Self::VoiceAiCommonWrite,
+                    "voice-ai-agent-goals.readonly" => Self::VoiceAiAgentGoalsReadonly,
+                    "voice-ai-agent-goals.write" => Self::VoiceAiAgentGoalsWrite,
+                    "voice-ai-dashboard.readonly" => Self::VoiceAiDashboardReadonly,
+                    "agency/launchpad.write" => Self::AgencyLaunchpadWrite,
+                    "agency/launchpad.readonly" => Self::AgencyLaunchpadReadonly,
+                    "launchpad/location.write" => Self::LaunchpadLocationWrite,
+                    "launchpad/location.readonly" => Self::LaunchpadLocationReadonly,
+                    "text-ai-agents.write" => Self::TextAiAgentsWrite,
+                    "text-ai-agent-goals.readonly" => Self::TextAiAgentGoalsReadonly,
+                    "text-ai-agent-goals.write" => Self::TextAiAgentGoalsWrite,
+                    "text-ai-agent-training.write" => Self::TextAiAgentTrainingWrite,
+                    "text-ai-agents-dashboard.readonly" => {
+                        Self::TextAiAgentsDashboardReadonly
+                    }
+                    "locations.create" => Self::LocationsCreate,
+                    "locations.delete" => Self::LocationsDelete,
+                    "askai.write" => Self::AskaiWrite,
+                    "copilot.readonly" => Self::CopilotReadonly,
+                    "locations.export.list" => Self::LocationsExportList,
+                    "locations.features-limits.manage" => {
+                        Self::LocationsFeaturesLimitsManage
+                    }
+                    "locations.pause-resume" => Self::LocationsPauseResume,
+                    "locations.agency-subaccounts.manage" => {
+                        Self::LocationsAgencySubaccountsManage
+                    }
+                    "locations.billing.manage" => Self::LocationsBillingManage,
+                    "locations.details.manage" => Self::LocationsDetailsManage,
+                    "audit-logs.readonly" => Self::AuditLogsReadonly,
+                    "audit-logs.export" => Self::AuditLogsExport,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateUserDtoScopesAssignedToOnlyItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1295,17 +1753,7 @@ pub mod types {
         }
     }
     ///`CreateUserDtoScopesItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateUserDtoScopesItem {
         #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
@@ -1699,6 +2147,308 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateUserDtoScopesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "campaigns.readonly" => Self::CampaignsReadonly,
+                    "campaigns.write" => Self::CampaignsWrite,
+                    "calendars.readonly" => Self::CalendarsReadonly,
+                    "calendars/events.write" => Self::CalendarsEventsWrite,
+                    "calendars/groups.write" => Self::CalendarsGroupsWrite,
+                    "calendars.write" => Self::CalendarsWrite,
+                    "contacts.write" => Self::ContactsWrite,
+                    "contacts/bulkActions.write" => Self::ContactsBulkActionsWrite,
+                    "workflows.readonly" => Self::WorkflowsReadonly,
+                    "workflows.write" => Self::WorkflowsWrite,
+                    "triggers.write" => Self::TriggersWrite,
+                    "funnels.write" => Self::FunnelsWrite,
+                    "forms.write" => Self::FormsWrite,
+                    "surveys.write" => Self::SurveysWrite,
+                    "quizzes.write" => Self::QuizzesWrite,
+                    "websites.write" => Self::WebsitesWrite,
+                    "medias.write" => Self::MediasWrite,
+                    "medias.readonly" => Self::MediasReadonly,
+                    "opportunities.write" => Self::OpportunitiesWrite,
+                    "opportunities/leadValue.readonly" => {
+                        Self::OpportunitiesLeadValueReadonly
+                    }
+                    "opportunities/bulkActions.write" => {
+                        Self::OpportunitiesBulkActionsWrite
+                    }
+                    "pipelines.create" => Self::PipelinesCreate,
+                    "reporting/phone.readonly" => Self::ReportingPhoneReadonly,
+                    "reporting/adwords.readonly" => Self::ReportingAdwordsReadonly,
+                    "reporting/facebookAds.readonly" => {
+                        Self::ReportingFacebookAdsReadonly
+                    }
+                    "reporting/attributions.readonly" => {
+                        Self::ReportingAttributionsReadonly
+                    }
+                    "prospecting/auditReport.write" => Self::ProspectingAuditReportWrite,
+                    "reporting/reports.readonly" => Self::ReportingReportsReadonly,
+                    "reporting/agent.readonly" => Self::ReportingAgentReadonly,
+                    "reporting/reports.write" => Self::ReportingReportsWrite,
+                    "reporting/stats.export" => Self::ReportingStatsExport,
+                    "payments.write" => Self::PaymentsWrite,
+                    "payments/records.write" => Self::PaymentsRecordsWrite,
+                    "payments/orders.readonly" => Self::PaymentsOrdersReadonly,
+                    "payments/orders.export" => Self::PaymentsOrdersExport,
+                    "payments/orders.import" => Self::PaymentsOrdersImport,
+                    "payments/orders.collectPayment" => {
+                        Self::PaymentsOrdersCollectPayment
+                    }
+                    "payments/subscriptions.readonly" => {
+                        Self::PaymentsSubscriptionsReadonly
+                    }
+                    "payments/subscriptions.write" => Self::PaymentsSubscriptionsWrite,
+                    "payments/subscriptions.update" => Self::PaymentsSubscriptionsUpdate,
+                    "payments/subscriptions.export" => Self::PaymentsSubscriptionsExport,
+                    "payments/subscriptions.pauseResumeCancel" => {
+                        Self::PaymentsSubscriptionsPauseResumeCancel
+                    }
+                    "payments/subscriptions.sharePaymentMethod" => {
+                        Self::PaymentsSubscriptionsSharePaymentMethod
+                    }
+                    "payments/transactions.readonly" => {
+                        Self::PaymentsTransactionsReadonly
+                    }
+                    "payments/transactions.export" => Self::PaymentsTransactionsExport,
+                    "payments/transactions.import" => Self::PaymentsTransactionsImport,
+                    "payments/transactions.refund" => Self::PaymentsTransactionsRefund,
+                    "payments/transactions.viewReceipts" => {
+                        Self::PaymentsTransactionsViewReceipts
+                    }
+                    "payments/taxesSettings.readonly" => {
+                        Self::PaymentsTaxesSettingsReadonly
+                    }
+                    "payments/settings.readonly" => Self::PaymentsSettingsReadonly,
+                    "payments/taxesSettings.updateInclusiveExclusive" => {
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive
+                    }
+                    "payments/taxesSettings.manageRates" => {
+                        Self::PaymentsTaxesSettingsManageRates
+                    }
+                    "payments/taxesSettings.configureAutomatic" => {
+                        Self::PaymentsTaxesSettingsConfigureAutomatic
+                    }
+                    "products.readonly" => Self::ProductsReadonly,
+                    "products.write" => Self::ProductsWrite,
+                    "products.delete" => Self::ProductsDelete,
+                    "products.duplicate" => Self::ProductsDuplicate,
+                    "products.bulkActions" => Self::ProductsBulkActions,
+                    "payments/settings.write" => Self::PaymentsSettingsWrite,
+                    "payments/settings.configureReceipt" => {
+                        Self::PaymentsSettingsConfigureReceipt
+                    }
+                    "payments/settings.configureSubscription" => {
+                        Self::PaymentsSettingsConfigureSubscription
+                    }
+                    "invoices.write" => Self::InvoicesWrite,
+                    "invoices.readonly" => Self::InvoicesReadonly,
+                    "invoices/schedule.readonly" => Self::InvoicesScheduleReadonly,
+                    "invoices/schedule.write" => Self::InvoicesScheduleWrite,
+                    "invoices/template.readonly" => Self::InvoicesTemplateReadonly,
+                    "invoices/template.write" => Self::InvoicesTemplateWrite,
+                    "reputation/review.write" => Self::ReputationReviewWrite,
+                    "reputation/listing.write" => Self::ReputationListingWrite,
+                    "reputation/reviewsAIAgents.write" => {
+                        Self::ReputationReviewsAiAgentsWrite
+                    }
+                    "reputation/gbp.write" => Self::ReputationGbpWrite,
+                    "conversations.write" => Self::ConversationsWrite,
+                    "conversations.readonly" => Self::ConversationsReadonly,
+                    "conversations/message.readonly" => {
+                        Self::ConversationsMessageReadonly
+                    }
+                    "conversations/message.write" => Self::ConversationsMessageWrite,
+                    "contentAI.write" => Self::ContentAiWrite,
+                    "ai-studio.readonly" => Self::AiStudioReadonly,
+                    "ai-studio.write" => Self::AiStudioWrite,
+                    "dashboard/stats.readonly" => Self::DashboardStatsReadonly,
+                    "locations/tags.write" => Self::LocationsTagsWrite,
+                    "locations/tags.readonly" => Self::LocationsTagsReadonly,
+                    "marketing.write" => Self::MarketingWrite,
+                    "eliza.write" => Self::ElizaWrite,
+                    "settings.write" => Self::SettingsWrite,
+                    "socialplanner/post.write" => Self::SocialplannerPostWrite,
+                    "socialplanner/account.readonly" => {
+                        Self::SocialplannerAccountReadonly
+                    }
+                    "socialplanner/account.write" => Self::SocialplannerAccountWrite,
+                    "socialplanner/category.readonly" => {
+                        Self::SocialplannerCategoryReadonly
+                    }
+                    "socialplanner/category.write" => Self::SocialplannerCategoryWrite,
+                    "socialplanner/csv.readonly" => Self::SocialplannerCsvReadonly,
+                    "socialplanner/csv.write" => Self::SocialplannerCsvWrite,
+                    "socialplanner/group.write" => Self::SocialplannerGroupWrite,
+                    "socialplanner/hashtag.readonly" => {
+                        Self::SocialplannerHashtagReadonly
+                    }
+                    "socialplanner/hashtag.write" => Self::SocialplannerHashtagWrite,
+                    "socialplanner/oauth.readonly" => Self::SocialplannerOauthReadonly,
+                    "socialplanner/oauth.write" => Self::SocialplannerOauthWrite,
+                    "socialplanner/post.readonly" => Self::SocialplannerPostReadonly,
+                    "socialplanner/recurring.readonly" => {
+                        Self::SocialplannerRecurringReadonly
+                    }
+                    "socialplanner/recurring.write" => Self::SocialplannerRecurringWrite,
+                    "socialplanner/review.readonly" => Self::SocialplannerReviewReadonly,
+                    "socialplanner/review.write" => Self::SocialplannerReviewWrite,
+                    "socialplanner/rss.readonly" => Self::SocialplannerRssReadonly,
+                    "socialplanner/rss.write" => Self::SocialplannerRssWrite,
+                    "socialplanner/search.readonly" => Self::SocialplannerSearchReadonly,
+                    "socialplanner/setting.readonly" => {
+                        Self::SocialplannerSettingReadonly
+                    }
+                    "socialplanner/setting.write" => Self::SocialplannerSettingWrite,
+                    "socialplanner/stat.readonly" => Self::SocialplannerStatReadonly,
+                    "socialplanner/tag.readonly" => Self::SocialplannerTagReadonly,
+                    "socialplanner/tag.write" => Self::SocialplannerTagWrite,
+                    "socialplanner/filters.readonly" => {
+                        Self::SocialplannerFiltersReadonly
+                    }
+                    "socialplanner/medias.readonly" => Self::SocialplannerMediasReadonly,
+                    "socialplanner/medias.write" => Self::SocialplannerMediasWrite,
+                    "socialplanner/watermarks.readonly" => {
+                        Self::SocialplannerWatermarksReadonly
+                    }
+                    "socialplanner/watermarks.write" => {
+                        Self::SocialplannerWatermarksWrite
+                    }
+                    "socialplanner/metatag.readonly" => {
+                        Self::SocialplannerMetatagReadonly
+                    }
+                    "socialplanner/facebook.readonly" => {
+                        Self::SocialplannerFacebookReadonly
+                    }
+                    "socialplanner/linkedin.readonly" => {
+                        Self::SocialplannerLinkedinReadonly
+                    }
+                    "socialplanner/twitter.readonly" => {
+                        Self::SocialplannerTwitterReadonly
+                    }
+                    "socialplanner/notification.readonly" => {
+                        Self::SocialplannerNotificationReadonly
+                    }
+                    "socialplanner/notification.write" => {
+                        Self::SocialplannerNotificationWrite
+                    }
+                    "socialplanner/snapshot.readonly" => {
+                        Self::SocialplannerSnapshotReadonly
+                    }
+                    "socialplanner/snapshot.write" => Self::SocialplannerSnapshotWrite,
+                    "marketing/affiliate.write" => Self::MarketingAffiliateWrite,
+                    "blogs.write" => Self::BlogsWrite,
+                    "membership.write" => Self::MembershipWrite,
+                    "communities.write" => Self::CommunitiesWrite,
+                    "gokollab.write" => Self::GokollabWrite,
+                    "certificates.write" => Self::CertificatesWrite,
+                    "certificates.readonly" => Self::CertificatesReadonly,
+                    "adPublishing.write" => Self::AdPublishingWrite,
+                    "adPublishing.readonly" => Self::AdPublishingReadonly,
+                    "prospecting.write" => Self::ProspectingWrite,
+                    "prospecting.readonly" => Self::ProspectingReadonly,
+                    "prospecting/reports.readonly" => Self::ProspectingReportsReadonly,
+                    "private-integration-location.readonly" => {
+                        Self::PrivateIntegrationLocationReadonly
+                    }
+                    "private-integration-location.write" => {
+                        Self::PrivateIntegrationLocationWrite
+                    }
+                    "private-integration-company.readonly" => {
+                        Self::PrivateIntegrationCompanyReadonly
+                    }
+                    "private-integration-company.write" => {
+                        Self::PrivateIntegrationCompanyWrite
+                    }
+                    "native-integrations.readonly" => Self::NativeIntegrationsReadonly,
+                    "native-integrations.write" => Self::NativeIntegrationsWrite,
+                    "wordpress.write" => Self::WordpressWrite,
+                    "wordpress.read" => Self::WordpressRead,
+                    "custom-menu-link.write" => Self::CustomMenuLinkWrite,
+                    "qrcodes.write" => Self::QrcodesWrite,
+                    "users/team-management.write" => Self::UsersTeamManagementWrite,
+                    "users/team-management.readonly" => Self::UsersTeamManagementReadonly,
+                    "loginas.write" => Self::LoginasWrite,
+                    "users-sso-login-management.write" => {
+                        Self::UsersSsoLoginManagementWrite
+                    }
+                    "users-sso-login-management.readonly" => {
+                        Self::UsersSsoLoginManagementReadonly
+                    }
+                    "sso-config.write" => Self::SsoConfigWrite,
+                    "snapshots/api.readonly" => Self::SnapshotsApiReadonly,
+                    "snapshots/api.create" => Self::SnapshotsApiCreate,
+                    "snapshots/api.edit" => Self::SnapshotsApiEdit,
+                    "snapshots/api.push" => Self::SnapshotsApiPush,
+                    "snapshots/api.refresh" => Self::SnapshotsApiRefresh,
+                    "snapshots/api.share" => Self::SnapshotsApiShare,
+                    "snapshots/api.delete" => Self::SnapshotsApiDelete,
+                    "internaltools.location-transfer.write" => {
+                        Self::InternaltoolsLocationTransferWrite
+                    }
+                    "internaltools.location-transfer.readonly" => {
+                        Self::InternaltoolsLocationTransferReadonly
+                    }
+                    "affiliateportal.write" => Self::AffiliateportalWrite,
+                    "affiliateportal.readonly" => Self::AffiliateportalReadonly,
+                    "companies.write" => Self::CompaniesWrite,
+                    "internaltools.billing.write" => Self::InternaltoolsBillingWrite,
+                    "internaltools.billing.readonly" => {
+                        Self::InternaltoolsBillingReadonly
+                    }
+                    "internaltools.billing-common.readonly" => {
+                        Self::InternaltoolsBillingCommonReadonly
+                    }
+                    "internaltools.billing-common.write" => {
+                        Self::InternaltoolsBillingCommonWrite
+                    }
+                    "voice-ai-agents.write" => Self::VoiceAiAgentsWrite,
+                    "voice-ai-agents.readonly" => Self::VoiceAiAgentsReadonly,
+                    "voice-ai-common.readonly" => Self::VoiceAiCommonReadonly,
+                    "voice-ai-common.write" => Self::VoiceAiCommonWrite,
+                    "voice-ai-agent-goals.readonly" => Self::VoiceAiAgentGoalsReadonly,
+                    "voice-ai-agent-goals.write" => Self::VoiceAiAgentGoalsWrite,
+                    "voice-ai-dashboard.readonly" => Self::VoiceAiDashboardReadonly,
+                    "agency/launchpad.write" => Self::AgencyLaunchpadWrite,
+                    "agency/launchpad.readonly" => Self::AgencyLaunchpadReadonly,
+                    "launchpad/location.write" => Self::LaunchpadLocationWrite,
+                    "launchpad/location.readonly" => Self::LaunchpadLocationReadonly,
+                    "text-ai-agents.write" => Self::TextAiAgentsWrite,
+                    "text-ai-agent-goals.readonly" => Self::TextAiAgentGoalsReadonly,
+                    "text-ai-agent-goals.write" => Self::TextAiAgentGoalsWrite,
+                    "text-ai-agent-training.write" => Self::TextAiAgentTrainingWrite,
+                    "text-ai-agents-dashboard.readonly" => {
+                        Self::TextAiAgentsDashboardReadonly
+                    }
+                    "locations.create" => Self::LocationsCreate,
+                    "locations.delete" => Self::LocationsDelete,
+                    "askai.write" => Self::AskaiWrite,
+                    "copilot.readonly" => Self::CopilotReadonly,
+                    "locations.export.list" => Self::LocationsExportList,
+                    "locations.features-limits.manage" => {
+                        Self::LocationsFeaturesLimitsManage
+                    }
+                    "locations.pause-resume" => Self::LocationsPauseResume,
+                    "locations.agency-subaccounts.manage" => {
+                        Self::LocationsAgencySubaccountsManage
+                    }
+                    "locations.billing.manage" => Self::LocationsBillingManage,
+                    "locations.details.manage" => Self::LocationsDetailsManage,
+                    "audit-logs.readonly" => Self::AuditLogsReadonly,
+                    "audit-logs.export" => Self::AuditLogsExport,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for CreateUserDtoScopesItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2392,7 +3142,7 @@ pub mod types {
         }
     }
     ///`DeleteUserSuccessfulResponseV3Dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct DeleteUserSuccessfulResponseV3Dto {
         ///Message describing the result of the deletion request
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2403,8 +3153,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeeded: ::std::option::Option<bool>,
     }
+    impl<'de> ::serde::Deserialize<'de> for DeleteUserSuccessfulResponseV3Dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["message", "succeeded"];
+            struct DeleteUserSuccessfulResponseV3DtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for DeleteUserSuccessfulResponseV3DtoVisitor {
+                type Value = DeleteUserSuccessfulResponseV3Dto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (DeleteUserSuccessfulResponseV3Dto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<DeleteUserSuccessfulResponseV3Dto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(DeleteUserSuccessfulResponseV3Dto {
+                        message: field_0.unwrap_or_default(),
+                        succeeded: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "DeleteUserSuccessfulResponseV3Dto",
+                    FIELDS,
+                    DeleteUserSuccessfulResponseV3DtoVisitor,
+                )
+        }
+    }
     ///`FilterByEmailDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct FilterByEmailDto {
         ///Company ID to filter users
         #[serde(rename = "companyId")]
@@ -2425,13 +3229,91 @@ pub mod types {
         #[serde(default = "defaults::filter_by_email_dto_skip")]
         pub skip: ::std::string::String,
     }
+    impl<'de> ::serde::Deserialize<'de> for FilterByEmailDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "companyId",
+                "deleted",
+                "emails",
+                "limit",
+                "projection",
+                "skip",
+            ];
+            struct FilterByEmailDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FilterByEmailDtoVisitor {
+                type Value = FilterByEmailDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (FilterByEmailDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<FilterByEmailDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(FilterByEmailDto {
+                        company_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "companyId",
+                        )?,
+                        deleted: field_1.unwrap_or_default(),
+                        emails: highlevel_runtime::lenient::required(field_2, "emails")?,
+                        limit: field_3
+                            .unwrap_or_else(defaults::filter_by_email_dto_limit),
+                        projection: field_4.unwrap_or_default(),
+                        skip: field_5.unwrap_or_else(defaults::filter_by_email_dto_skip),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("FilterByEmailDto", FIELDS, FilterByEmailDtoVisitor)
+        }
+    }
     impl FilterByEmailDto {
         pub fn builder() -> builder::FilterByEmailDto {
             Default::default()
         }
     }
     ///`PermissionsDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PermissionsDto {
         ///Whether AdWords reporting is enabled for this user
         #[serde(rename = "adwordsReportingEnabled", default)]
@@ -2584,6 +3466,299 @@ pub mod types {
         #[serde(rename = "workflowsReadOnly", default)]
         pub workflows_read_only: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for PermissionsDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adwordsReportingEnabled",
+                "affiliateManagerEnabled",
+                "agentReportingEnabled",
+                "appointmentsEnabled",
+                "assignedDataOnly",
+                "attributionsReportingEnabled",
+                "bloggingEnabled",
+                "botService",
+                "bulkRequestsEnabled",
+                "campaignsEnabled",
+                "campaignsReadOnly",
+                "cancelSubscriptionEnabled",
+                "communitiesEnabled",
+                "contactsEnabled",
+                "contentAiEnabled",
+                "conversationsEnabled",
+                "dashboardStatsEnabled",
+                "exportPaymentsEnabled",
+                "facebookAdsReportingEnabled",
+                "funnelsEnabled",
+                "invoiceEnabled",
+                "leadValueEnabled",
+                "marketingEnabled",
+                "membershipEnabled",
+                "onlineListingsEnabled",
+                "opportunitiesEnabled",
+                "paymentsEnabled",
+                "phoneCallEnabled",
+                "recordPaymentEnabled",
+                "refundsEnabled",
+                "reviewsEnabled",
+                "settingsEnabled",
+                "socialPlanner",
+                "tagsEnabled",
+                "triggersEnabled",
+                "websitesEnabled",
+                "workflowsEnabled",
+                "workflowsReadOnly",
+            ];
+            struct PermissionsDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PermissionsDtoVisitor {
+                type Value = PermissionsDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PermissionsDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PermissionsDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PermissionsDto {
+                        adwords_reporting_enabled: field_0.unwrap_or_default(),
+                        affiliate_manager_enabled: field_1
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        agent_reporting_enabled: field_2
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        appointments_enabled: field_3
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        assigned_data_only: field_4.unwrap_or_default(),
+                        attributions_reporting_enabled: field_5.unwrap_or_default(),
+                        blogging_enabled: field_6
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        bot_service: field_7.unwrap_or_default(),
+                        bulk_requests_enabled: field_8
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        campaigns_enabled: field_9
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        campaigns_read_only: field_10.unwrap_or_default(),
+                        cancel_subscription_enabled: field_11
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        communities_enabled: field_12
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        contacts_enabled: field_13
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        content_ai_enabled: field_14
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        conversations_enabled: field_15
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        dashboard_stats_enabled: field_16
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        export_payments_enabled: field_17
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        facebook_ads_reporting_enabled: field_18.unwrap_or_default(),
+                        funnels_enabled: field_19
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        invoice_enabled: field_20
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        lead_value_enabled: field_21
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        marketing_enabled: field_22
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        membership_enabled: field_23.unwrap_or_default(),
+                        online_listings_enabled: field_24
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        opportunities_enabled: field_25
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        payments_enabled: field_26
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        phone_call_enabled: field_27
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        record_payment_enabled: field_28
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        refunds_enabled: field_29
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        reviews_enabled: field_30
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        settings_enabled: field_31
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        social_planner: field_32
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        tags_enabled: field_33
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        triggers_enabled: field_34
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        websites_enabled: field_35.unwrap_or_default(),
+                        workflows_enabled: field_36
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        workflows_read_only: field_37.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("PermissionsDto", FIELDS, PermissionsDtoVisitor)
+        }
+    }
     impl ::std::default::Default for PermissionsDto {
         fn default() -> Self {
             Self {
@@ -2634,7 +3809,7 @@ pub mod types {
         }
     }
     ///`PermissionsDtoResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(::serde::Serialize, Clone, Debug)]
     pub struct PermissionsDtoResponse {
         ///Whether AdWords reporting is enabled for this user
         #[serde(rename = "adwordsReportingEnabled", default)]
@@ -2787,6 +3962,303 @@ pub mod types {
         #[serde(rename = "workflowsReadOnly", default)]
         pub workflows_read_only: bool,
     }
+    impl<'de> ::serde::Deserialize<'de> for PermissionsDtoResponse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "adwordsReportingEnabled",
+                "affiliateManagerEnabled",
+                "agentReportingEnabled",
+                "appointmentsEnabled",
+                "assignedDataOnly",
+                "attributionsReportingEnabled",
+                "bloggingEnabled",
+                "botService",
+                "bulkRequestsEnabled",
+                "campaignsEnabled",
+                "campaignsReadOnly",
+                "cancelSubscriptionEnabled",
+                "communitiesEnabled",
+                "contactsEnabled",
+                "contentAiEnabled",
+                "conversationsEnabled",
+                "dashboardStatsEnabled",
+                "exportPaymentsEnabled",
+                "facebookAdsReportingEnabled",
+                "funnelsEnabled",
+                "invoiceEnabled",
+                "leadValueEnabled",
+                "marketingEnabled",
+                "membershipEnabled",
+                "onlineListingsEnabled",
+                "opportunitiesEnabled",
+                "paymentsEnabled",
+                "phoneCallEnabled",
+                "recordPaymentEnabled",
+                "refundsEnabled",
+                "reviewsEnabled",
+                "settingsEnabled",
+                "socialPlanner",
+                "tagsEnabled",
+                "triggersEnabled",
+                "websitesEnabled",
+                "workflowsEnabled",
+                "workflowsReadOnly",
+            ];
+            struct PermissionsDtoResponseVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for PermissionsDtoResponseVisitor {
+                type Value = PermissionsDtoResponse;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (PermissionsDtoResponse)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<PermissionsDtoResponse, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    let mut field_15 = ::std::option::Option::None;
+                    let mut field_16 = ::std::option::Option::None;
+                    let mut field_17 = ::std::option::Option::None;
+                    let mut field_18 = ::std::option::Option::None;
+                    let mut field_19 = ::std::option::Option::None;
+                    let mut field_20 = ::std::option::Option::None;
+                    let mut field_21 = ::std::option::Option::None;
+                    let mut field_22 = ::std::option::Option::None;
+                    let mut field_23 = ::std::option::Option::None;
+                    let mut field_24 = ::std::option::Option::None;
+                    let mut field_25 = ::std::option::Option::None;
+                    let mut field_26 = ::std::option::Option::None;
+                    let mut field_27 = ::std::option::Option::None;
+                    let mut field_28 = ::std::option::Option::None;
+                    let mut field_29 = ::std::option::Option::None;
+                    let mut field_30 = ::std::option::Option::None;
+                    let mut field_31 = ::std::option::Option::None;
+                    let mut field_32 = ::std::option::Option::None;
+                    let mut field_33 = ::std::option::Option::None;
+                    let mut field_34 = ::std::option::Option::None;
+                    let mut field_35 = ::std::option::Option::None;
+                    let mut field_36 = ::std::option::Option::None;
+                    let mut field_37 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(15usize) => {
+                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(16usize) => {
+                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(17usize) => {
+                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(18usize) => {
+                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(19usize) => {
+                                field_19 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(20usize) => {
+                                field_20 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(21usize) => {
+                                field_21 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(22usize) => {
+                                field_22 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(23usize) => {
+                                field_23 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(24usize) => {
+                                field_24 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(25usize) => {
+                                field_25 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(26usize) => {
+                                field_26 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(27usize) => {
+                                field_27 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(28usize) => {
+                                field_28 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(29usize) => {
+                                field_29 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(30usize) => {
+                                field_30 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(31usize) => {
+                                field_31 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(32usize) => {
+                                field_32 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(33usize) => {
+                                field_33 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(34usize) => {
+                                field_34 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(35usize) => {
+                                field_35 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(36usize) => {
+                                field_36 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(37usize) => {
+                                field_37 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(PermissionsDtoResponse {
+                        adwords_reporting_enabled: field_0.unwrap_or_default(),
+                        affiliate_manager_enabled: field_1
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        agent_reporting_enabled: field_2
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        appointments_enabled: field_3
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        assigned_data_only: field_4.unwrap_or_default(),
+                        attributions_reporting_enabled: field_5.unwrap_or_default(),
+                        blogging_enabled: field_6
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        bot_service: field_7.unwrap_or_default(),
+                        bulk_requests_enabled: field_8
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        campaigns_enabled: field_9
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        campaigns_read_only: field_10.unwrap_or_default(),
+                        cancel_subscription_enabled: field_11
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        communities_enabled: field_12
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        contacts_enabled: field_13
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        content_ai_enabled: field_14
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        conversations_enabled: field_15
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        dashboard_stats_enabled: field_16
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        export_payments_enabled: field_17
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        facebook_ads_reporting_enabled: field_18.unwrap_or_default(),
+                        funnels_enabled: field_19
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        invoice_enabled: field_20
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        lead_value_enabled: field_21
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        marketing_enabled: field_22
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        membership_enabled: field_23.unwrap_or_default(),
+                        online_listings_enabled: field_24
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        opportunities_enabled: field_25
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        payments_enabled: field_26
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        phone_call_enabled: field_27
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        record_payment_enabled: field_28
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        refunds_enabled: field_29
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        reviews_enabled: field_30
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        settings_enabled: field_31
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        social_planner: field_32
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        tags_enabled: field_33
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        triggers_enabled: field_34
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        websites_enabled: field_35.unwrap_or_default(),
+                        workflows_enabled: field_36
+                            .unwrap_or_else(defaults::default_bool::<true>),
+                        workflows_read_only: field_37.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "PermissionsDtoResponse",
+                    FIELDS,
+                    PermissionsDtoResponseVisitor,
+                )
+        }
+    }
     impl ::std::default::Default for PermissionsDtoResponse {
         fn default() -> Self {
             Self {
@@ -2832,7 +4304,7 @@ pub mod types {
         }
     }
     ///`RoleSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct RoleSchema {
         ///List of location IDs the user has access to
         #[serde(
@@ -2857,8 +4329,75 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for RoleSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "locationIds",
+                "restrictSubAccount",
+                "role",
+                "type",
+            ];
+            struct RoleSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for RoleSchemaVisitor {
+                type Value = RoleSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (RoleSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<RoleSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(RoleSchema {
+                        location_ids: field_0.unwrap_or_default(),
+                        restrict_sub_account: field_1.unwrap_or_default(),
+                        role: field_2.unwrap_or_default(),
+                        type_: field_3.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("RoleSchema", FIELDS, RoleSchemaVisitor)
+        }
+    }
     ///`SearchUserSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct SearchUserSuccessfulResponseDto {
         ///Total number of users matching the search criteria
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2869,8 +4408,62 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub users: ::std::option::Option<::std::vec::Vec<UserSchema>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for SearchUserSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["count", "users"];
+            struct SearchUserSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de>
+            for SearchUserSuccessfulResponseDtoVisitor {
+                type Value = SearchUserSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (SearchUserSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<SearchUserSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(SearchUserSuccessfulResponseDto {
+                        count: field_0.unwrap_or_default(),
+                        users: field_1.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "SearchUserSuccessfulResponseDto",
+                    FIELDS,
+                    SearchUserSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///`UpdateUserDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateUserDto {
         ///Company/Agency Id. Required for Agency Level access
         #[serde(
@@ -2967,23 +4560,161 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UpdateUserDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "companyId",
+                "email",
+                "firstName",
+                "lastName",
+                "locationIds",
+                "password",
+                "permissions",
+                "phone",
+                "platformLanguage",
+                "profilePhoto",
+                "role",
+                "scopes",
+                "scopesAssignedToOnly",
+                "twilioPhone",
+                "type",
+            ];
+            struct UpdateUserDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UpdateUserDtoVisitor {
+                type Value = UpdateUserDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UpdateUserDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UpdateUserDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    let mut field_13 = ::std::option::Option::None;
+                    let mut field_14 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(13usize) => {
+                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(14usize) => {
+                                field_14 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UpdateUserDto {
+                        company_id: field_0.unwrap_or_default(),
+                        email: field_1.unwrap_or_default(),
+                        first_name: field_2.unwrap_or_default(),
+                        last_name: field_3.unwrap_or_default(),
+                        location_ids: field_4.unwrap_or_default(),
+                        password: field_5.unwrap_or_default(),
+                        permissions: field_6.unwrap_or_default(),
+                        phone: field_7.unwrap_or_default(),
+                        platform_language: field_8.unwrap_or_default(),
+                        profile_photo: field_9.unwrap_or_default(),
+                        role: field_10.unwrap_or_default(),
+                        scopes: field_11.unwrap_or_default(),
+                        scopes_assigned_to_only: field_12.unwrap_or_default(),
+                        twilio_phone: field_13.unwrap_or_default(),
+                        type_: field_14.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct("UpdateUserDto", FIELDS, UpdateUserDtoVisitor)
+        }
+    }
     impl UpdateUserDto {
         pub fn builder() -> builder::UpdateUserDto {
             Default::default()
         }
     }
     ///Platform language preference for the user
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateUserDtoPlatformLanguage {
         #[serde(rename = "en_US")]
         EnUs,
@@ -3015,6 +4746,33 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateUserDtoPlatformLanguage {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "en_US" => Self::EnUs,
+                    "es" => Self::Es,
+                    "fr_CA" => Self::FrCa,
+                    "fr_FR" => Self::FrFr,
+                    "nl" => Self::Nl,
+                    "de" => Self::De,
+                    "pt_PT" => Self::PtPt,
+                    "pt_BR" => Self::PtBr,
+                    "it" => Self::It,
+                    "sv" => Self::Sv,
+                    "da" => Self::Da,
+                    "fi" => Self::Fi,
+                    "no" => Self::No,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateUserDtoPlatformLanguage {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -3077,17 +4835,7 @@ pub mod types {
         }
     }
     ///`UpdateUserDtoScopesAssignedToOnlyItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateUserDtoScopesAssignedToOnlyItem {
         #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
@@ -3481,6 +5229,308 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateUserDtoScopesAssignedToOnlyItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "campaigns.readonly" => Self::CampaignsReadonly,
+                    "campaigns.write" => Self::CampaignsWrite,
+                    "calendars.readonly" => Self::CalendarsReadonly,
+                    "calendars/events.write" => Self::CalendarsEventsWrite,
+                    "calendars/groups.write" => Self::CalendarsGroupsWrite,
+                    "calendars.write" => Self::CalendarsWrite,
+                    "contacts.write" => Self::ContactsWrite,
+                    "contacts/bulkActions.write" => Self::ContactsBulkActionsWrite,
+                    "workflows.readonly" => Self::WorkflowsReadonly,
+                    "workflows.write" => Self::WorkflowsWrite,
+                    "triggers.write" => Self::TriggersWrite,
+                    "funnels.write" => Self::FunnelsWrite,
+                    "forms.write" => Self::FormsWrite,
+                    "surveys.write" => Self::SurveysWrite,
+                    "quizzes.write" => Self::QuizzesWrite,
+                    "websites.write" => Self::WebsitesWrite,
+                    "medias.write" => Self::MediasWrite,
+                    "medias.readonly" => Self::MediasReadonly,
+                    "opportunities.write" => Self::OpportunitiesWrite,
+                    "opportunities/leadValue.readonly" => {
+                        Self::OpportunitiesLeadValueReadonly
+                    }
+                    "opportunities/bulkActions.write" => {
+                        Self::OpportunitiesBulkActionsWrite
+                    }
+                    "pipelines.create" => Self::PipelinesCreate,
+                    "reporting/phone.readonly" => Self::ReportingPhoneReadonly,
+                    "reporting/adwords.readonly" => Self::ReportingAdwordsReadonly,
+                    "reporting/facebookAds.readonly" => {
+                        Self::ReportingFacebookAdsReadonly
+                    }
+                    "reporting/attributions.readonly" => {
+                        Self::ReportingAttributionsReadonly
+                    }
+                    "prospecting/auditReport.write" => Self::ProspectingAuditReportWrite,
+                    "reporting/reports.readonly" => Self::ReportingReportsReadonly,
+                    "reporting/agent.readonly" => Self::ReportingAgentReadonly,
+                    "reporting/reports.write" => Self::ReportingReportsWrite,
+                    "reporting/stats.export" => Self::ReportingStatsExport,
+                    "payments.write" => Self::PaymentsWrite,
+                    "payments/records.write" => Self::PaymentsRecordsWrite,
+                    "payments/orders.readonly" => Self::PaymentsOrdersReadonly,
+                    "payments/orders.export" => Self::PaymentsOrdersExport,
+                    "payments/orders.import" => Self::PaymentsOrdersImport,
+                    "payments/orders.collectPayment" => {
+                        Self::PaymentsOrdersCollectPayment
+                    }
+                    "payments/subscriptions.readonly" => {
+                        Self::PaymentsSubscriptionsReadonly
+                    }
+                    "payments/subscriptions.write" => Self::PaymentsSubscriptionsWrite,
+                    "payments/subscriptions.update" => Self::PaymentsSubscriptionsUpdate,
+                    "payments/subscriptions.export" => Self::PaymentsSubscriptionsExport,
+                    "payments/subscriptions.pauseResumeCancel" => {
+                        Self::PaymentsSubscriptionsPauseResumeCancel
+                    }
+                    "payments/subscriptions.sharePaymentMethod" => {
+                        Self::PaymentsSubscriptionsSharePaymentMethod
+                    }
+                    "payments/transactions.readonly" => {
+                        Self::PaymentsTransactionsReadonly
+                    }
+                    "payments/transactions.export" => Self::PaymentsTransactionsExport,
+                    "payments/transactions.import" => Self::PaymentsTransactionsImport,
+                    "payments/transactions.refund" => Self::PaymentsTransactionsRefund,
+                    "payments/transactions.viewReceipts" => {
+                        Self::PaymentsTransactionsViewReceipts
+                    }
+                    "payments/taxesSettings.readonly" => {
+                        Self::PaymentsTaxesSettingsReadonly
+                    }
+                    "payments/settings.readonly" => Self::PaymentsSettingsReadonly,
+                    "payments/taxesSettings.updateInclusiveExclusive" => {
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive
+                    }
+                    "payments/taxesSettings.manageRates" => {
+                        Self::PaymentsTaxesSettingsManageRates
+                    }
+                    "payments/taxesSettings.configureAutomatic" => {
+                        Self::PaymentsTaxesSettingsConfigureAutomatic
+                    }
+                    "products.readonly" => Self::ProductsReadonly,
+                    "products.write" => Self::ProductsWrite,
+                    "products.delete" => Self::ProductsDelete,
+                    "products.duplicate" => Self::ProductsDuplicate,
+                    "products.bulkActions" => Self::ProductsBulkActions,
+                    "payments/settings.write" => Self::PaymentsSettingsWrite,
+                    "payments/settings.configureReceipt" => {
+                        Self::PaymentsSettingsConfigureReceipt
+                    }
+                    "payments/settings.configureSubscription" => {
+                        Self::PaymentsSettingsConfigureSubscription
+                    }
+                    "invoices.write" => Self::InvoicesWrite,
+                    "invoices.readonly" => Self::InvoicesReadonly,
+                    "invoices/schedule.readonly" => Self::InvoicesScheduleReadonly,
+                    "invoices/schedule.write" => Self::InvoicesScheduleWrite,
+                    "invoices/template.readonly" => Self::InvoicesTemplateReadonly,
+                    "invoices/template.write" => Self::InvoicesTemplateWrite,
+                    "reputation/review.write" => Self::ReputationReviewWrite,
+                    "reputation/listing.write" => Self::ReputationListingWrite,
+                    "reputation/reviewsAIAgents.write" => {
+                        Self::ReputationReviewsAiAgentsWrite
+                    }
+                    "reputation/gbp.write" => Self::ReputationGbpWrite,
+                    "conversations.write" => Self::ConversationsWrite,
+                    "conversations.readonly" => Self::ConversationsReadonly,
+                    "conversations/message.readonly" => {
+                        Self::ConversationsMessageReadonly
+                    }
+                    "conversations/message.write" => Self::ConversationsMessageWrite,
+                    "contentAI.write" => Self::ContentAiWrite,
+                    "ai-studio.readonly" => Self::AiStudioReadonly,
+                    "ai-studio.write" => Self::AiStudioWrite,
+                    "dashboard/stats.readonly" => Self::DashboardStatsReadonly,
+                    "locations/tags.write" => Self::LocationsTagsWrite,
+                    "locations/tags.readonly" => Self::LocationsTagsReadonly,
+                    "marketing.write" => Self::MarketingWrite,
+                    "eliza.write" => Self::ElizaWrite,
+                    "settings.write" => Self::SettingsWrite,
+                    "socialplanner/post.write" => Self::SocialplannerPostWrite,
+                    "socialplanner/account.readonly" => {
+                        Self::SocialplannerAccountReadonly
+                    }
+                    "socialplanner/account.write" => Self::SocialplannerAccountWrite,
+                    "socialplanner/category.readonly" => {
+                        Self::SocialplannerCategoryReadonly
+                    }
+                    "socialplanner/category.write" => Self::SocialplannerCategoryWrite,
+                    "socialplanner/csv.readonly" => Self::SocialplannerCsvReadonly,
+                    "socialplanner/csv.write" => Self::SocialplannerCsvWrite,
+                    "socialplanner/group.write" => Self::SocialplannerGroupWrite,
+                    "socialplanner/hashtag.readonly" => {
+                        Self::SocialplannerHashtagReadonly
+                    }
+                    "socialplanner/hashtag.write" => Self::SocialplannerHashtagWrite,
+                    "socialplanner/oauth.readonly" => Self::SocialplannerOauthReadonly,
+                    "socialplanner/oauth.write" => Self::SocialplannerOauthWrite,
+                    "socialplanner/post.readonly" => Self::SocialplannerPostReadonly,
+                    "socialplanner/recurring.readonly" => {
+                        Self::SocialplannerRecurringReadonly
+                    }
+                    "socialplanner/recurring.write" => Self::SocialplannerRecurringWrite,
+                    "socialplanner/review.readonly" => Self::SocialplannerReviewReadonly,
+                    "socialplanner/review.write" => Self::SocialplannerReviewWrite,
+                    "socialplanner/rss.readonly" => Self::SocialplannerRssReadonly,
+                    "socialplanner/rss.write" => Self::SocialplannerRssWrite,
+                    "socialplanner/search.readonly" => Self::SocialplannerSearchReadonly,
+                    "socialplanner/setting.readonly" => {
+                        Self::SocialplannerSettingReadonly
+                    }
+                    "socialplanner/setting.write" => Self::SocialplannerSettingWrite,
+                    "socialplanner/stat.readonly" => Self::SocialplannerStatReadonly,
+                    "socialplanner/tag.readonly" => Self::SocialplannerTagReadonly,
+                    "socialplanner/tag.write" => Self::SocialplannerTagWrite,
+                    "socialplanner/filters.readonly" => {
+                        Self::SocialplannerFiltersReadonly
+                    }
+                    "socialplanner/medias.readonly" => Self::SocialplannerMediasReadonly,
+                    "socialplanner/medias.write" => Self::SocialplannerMediasWrite,
+                    "socialplanner/watermarks.readonly" => {
+                        Self::SocialplannerWatermarksReadonly
+                    }
+                    "socialplanner/watermarks.write" => {
+                        Self::SocialplannerWatermarksWrite
+                    }
+                    "socialplanner/metatag.readonly" => {
+                        Self::SocialplannerMetatagReadonly
+                    }
+                    "socialplanner/facebook.readonly" => {
+                        Self::SocialplannerFacebookReadonly
+                    }
+                    "socialplanner/linkedin.readonly" => {
+                        Self::SocialplannerLinkedinReadonly
+                    }
+                    "socialplanner/twitter.readonly" => {
+                        Self::SocialplannerTwitterReadonly
+                    }
+                    "socialplanner/notification.readonly" => {
+                        Self::SocialplannerNotificationReadonly
+                    }
+                    "socialplanner/notification.write" => {
+                        Self::SocialplannerNotificationWrite
+                    }
+                    "socialplanner/snapshot.readonly" => {
+                        Self::SocialplannerSnapshotReadonly
+                    }
+                    "socialplanner/snapshot.write" => Self::SocialplannerSnapshotWrite,
+                    "marketing/affiliate.write" => Self::MarketingAffiliateWrite,
+                    "blogs.write" => Self::BlogsWrite,
+                    "membership.write" => Self::MembershipWrite,
+                    "communities.write" => Self::CommunitiesWrite,
+                    "gokollab.write" => Self::GokollabWrite,
+                    "certificates.write" => Self::CertificatesWrite,
+                    "certificates.readonly" => Self::CertificatesReadonly,
+                    "adPublishing.write" => Self::AdPublishingWrite,
+                    "adPublishing.readonly" => Self::AdPublishingReadonly,
+                    "prospecting.write" => Self::ProspectingWrite,
+                    "prospecting.readonly" => Self::ProspectingReadonly,
+                    "prospecting/reports.readonly" => Self::ProspectingReportsReadonly,
+                    "private-integration-location.readonly" => {
+                        Self::PrivateIntegrationLocationReadonly
+                    }
+                    "private-integration-location.write" => {
+                        Self::PrivateIntegrationLocationWrite
+                    }
+                    "private-integration-company.readonly" => {
+                        Self::PrivateIntegrationCompanyReadonly
+                    }
+                    "private-integration-company.write" => {
+                        Self::PrivateIntegrationCompanyWrite
+                    }
+                    "native-integrations.readonly" => Self::NativeIntegrationsReadonly,
+                    "native-integrations.write" => Self::NativeIntegrationsWrite,
+                    "wordpress.write" => Self::WordpressWrite,
+                    "wordpress.read" => Self::WordpressRead,
+                    "custom-menu-link.write" => Self::CustomMenuLinkWrite,
+                    "qrcodes.write" => Self::QrcodesWrite,
+                    "users/team-management.write" => Self::UsersTeamManagementWrite,
+                    "users/team-management.readonly" => Self::UsersTeamManagementReadonly,
+                    "loginas.write" => Self::LoginasWrite,
+                    "users-sso-login-management.write" => {
+                        Self::UsersSsoLoginManagementWrite
+                    }
+                    "users-sso-login-management.readonly" => {
+                        Self::UsersSsoLoginManagementReadonly
+                    }
+                    "sso-config.write" => Self::SsoConfigWrite,
+                    "snapshots/api.readonly" => Self::SnapshotsApiReadonly,
+                    "snapshots/api.create" => Self::SnapshotsApiCreate,
+                    "snapshots/api.edit" => Self::SnapshotsApiEdit,
+                    "snapshots/api.push" => Self::SnapshotsApiPush,
+                    "snapshots/api.refresh" => Self::SnapshotsApiRefresh,
+                    "snapshots/api.share" => Self::SnapshotsApiShare,
+                    "snapshots/api.delete" => Self::SnapshotsApiDelete,
+                    "internaltools.location-transfer.write" => {
+                        Self::InternaltoolsLocationTransferWrite
+                    }
+                    "internaltools.location-transfer.readonly" => {
+                        Self::InternaltoolsLocationTransferReadonly
+                    }
+                    "affiliateportal.write" => Self::AffiliateportalWrite,
+                    "affiliateportal.readonly" => Self::AffiliateportalReadonly,
+                    "companies.write" => Self::CompaniesWrite,
+                    "internaltools.billing.write" => Self::InternaltoolsBillingWrite,
+                    "internaltools.billing.readonly" => {
+                        Self::InternaltoolsBillingReadonly
+                    }
+                    "internaltools.billing-common.readonly" => {
+                        Self::InternaltoolsBillingCommonReadonly
+                    }
+                    "internaltools.billing-common.write" => {
+                        Self::InternaltoolsBillingCommonWrite
+                    }
+                    "voice-ai-agents.write" => Self::VoiceAiAgentsWrite,
+                    "voice-ai-agents.readonly" => Self::VoiceAiAgentsReadonly,
+                    "voice-ai-common.readonly" => Self::VoiceAiCommonReadonly,
+                    "voice-ai-common.write" => Self::VoiceAiCommonWrite,
+                    "voice-ai-agent-goals.readonly" => Self::VoiceAiAgentGoalsReadonly,
+                    "voice-ai-agent-goals.write" => Self::VoiceAiAgentGoalsWrite,
+                    "voice-ai-dashboard.readonly" => Self::VoiceAiDashboardReadonly,
+                    "agency/launchpad.write" => Self::AgencyLaunchpadWrite,
+                    "agency/launchpad.readonly" => Self::AgencyLaunchpadReadonly,
+                    "launchpad/location.write" => Self::LaunchpadLocationWrite,
+                    "launchpad/location.readonly" => Self::LaunchpadLocationReadonly,
+                    "text-ai-agents.write" => Self::TextAiAgentsWrite,
+                    "text-ai-agent-goals.readonly" => Self::TextAiAgentGoalsReadonly,
+                    "text-ai-agent-goals.write" => Self::TextAiAgentGoalsWrite,
+                    "text-ai-agent-training.write" => Self::TextAiAgentTrainingWrite,
+                    "text-ai-agents-dashboard.readonly" => {
+                        Self::TextAiAgentsDashboardReadonly
+                    }
+                    "locations.create" => Self::LocationsCreate,
+                    "locations.delete" => Self::LocationsDelete,
+                    "askai.write" => Self::AskaiWrite,
+                    "copilot.readonly" => Self::CopilotReadonly,
+                    "locations.export.list" => Self::LocationsExportList,
+                    "locations.features-limits.manage" => {
+                        Self::LocationsFeaturesLimitsManage
+                    }
+                    "locations.pause-resume" => Self::LocationsPauseResume,
+                    "locations.agency-subaccounts.manage" => {
+                        Self::LocationsAgencySubaccountsManage
+                    }
+                    "locations.billing.manage" => Self::LocationsBillingManage,
+                    "locations.details.manage" => Self::LocationsDetailsManage,
+                    "audit-logs.readonly" => Self::AuditLogsReadonly,
+                    "audit-logs.export" => Self::AuditLogsExport,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateUserDtoScopesAssignedToOnlyItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -4175,17 +6225,7 @@ pub mod types {
         }
     }
     ///`UpdateUserDtoScopesItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateUserDtoScopesItem {
         #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
@@ -4579,6 +6619,308 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateUserDtoScopesItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "campaigns.readonly" => Self::CampaignsReadonly,
+                    "campaigns.write" => Self::CampaignsWrite,
+                    "calendars.readonly" => Self::CalendarsReadonly,
+                    "calendars/events.write" => Self::CalendarsEventsWrite,
+                    "calendars/groups.write" => Self::CalendarsGroupsWrite,
+                    "calendars.write" => Self::CalendarsWrite,
+                    "contacts.write" => Self::ContactsWrite,
+                    "contacts/bulkActions.write" => Self::ContactsBulkActionsWrite,
+                    "workflows.readonly" => Self::WorkflowsReadonly,
+                    "workflows.write" => Self::WorkflowsWrite,
+                    "triggers.write" => Self::TriggersWrite,
+                    "funnels.write" => Self::FunnelsWrite,
+                    "forms.write" => Self::FormsWrite,
+                    "surveys.write" => Self::SurveysWrite,
+                    "quizzes.write" => Self::QuizzesWrite,
+                    "websites.write" => Self::WebsitesWrite,
+                    "medias.write" => Self::MediasWrite,
+                    "medias.readonly" => Self::MediasReadonly,
+                    "opportunities.write" => Self::OpportunitiesWrite,
+                    "opportunities/leadValue.readonly" => {
+                        Self::OpportunitiesLeadValueReadonly
+                    }
+                    "opportunities/bulkActions.write" => {
+                        Self::OpportunitiesBulkActionsWrite
+                    }
+                    "pipelines.create" => Self::PipelinesCreate,
+                    "reporting/phone.readonly" => Self::ReportingPhoneReadonly,
+                    "reporting/adwords.readonly" => Self::ReportingAdwordsReadonly,
+                    "reporting/facebookAds.readonly" => {
+                        Self::ReportingFacebookAdsReadonly
+                    }
+                    "reporting/attributions.readonly" => {
+                        Self::ReportingAttributionsReadonly
+                    }
+                    "prospecting/auditReport.write" => Self::ProspectingAuditReportWrite,
+                    "reporting/reports.readonly" => Self::ReportingReportsReadonly,
+                    "reporting/agent.readonly" => Self::ReportingAgentReadonly,
+                    "reporting/reports.write" => Self::ReportingReportsWrite,
+                    "reporting/stats.export" => Self::ReportingStatsExport,
+                    "payments.write" => Self::PaymentsWrite,
+                    "payments/records.write" => Self::PaymentsRecordsWrite,
+                    "payments/orders.readonly" => Self::PaymentsOrdersReadonly,
+                    "payments/orders.export" => Self::PaymentsOrdersExport,
+                    "payments/orders.import" => Self::PaymentsOrdersImport,
+                    "payments/orders.collectPayment" => {
+                        Self::PaymentsOrdersCollectPayment
+                    }
+                    "payments/subscriptions.readonly" => {
+                        Self::PaymentsSubscriptionsReadonly
+                    }
+                    "payments/subscriptions.write" => Self::PaymentsSubscriptionsWrite,
+                    "payments/subscriptions.update" => Self::PaymentsSubscriptionsUpdate,
+                    "payments/subscriptions.export" => Self::PaymentsSubscriptionsExport,
+                    "payments/subscriptions.pauseResumeCancel" => {
+                        Self::PaymentsSubscriptionsPauseResumeCancel
+                    }
+                    "payments/subscriptions.sharePaymentMethod" => {
+                        Self::PaymentsSubscriptionsSharePaymentMethod
+                    }
+                    "payments/transactions.readonly" => {
+                        Self::PaymentsTransactionsReadonly
+                    }
+                    "payments/transactions.export" => Self::PaymentsTransactionsExport,
+                    "payments/transactions.import" => Self::PaymentsTransactionsImport,
+                    "payments/transactions.refund" => Self::PaymentsTransactionsRefund,
+                    "payments/transactions.viewReceipts" => {
+                        Self::PaymentsTransactionsViewReceipts
+                    }
+                    "payments/taxesSettings.readonly" => {
+                        Self::PaymentsTaxesSettingsReadonly
+                    }
+                    "payments/settings.readonly" => Self::PaymentsSettingsReadonly,
+                    "payments/taxesSettings.updateInclusiveExclusive" => {
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive
+                    }
+                    "payments/taxesSettings.manageRates" => {
+                        Self::PaymentsTaxesSettingsManageRates
+                    }
+                    "payments/taxesSettings.configureAutomatic" => {
+                        Self::PaymentsTaxesSettingsConfigureAutomatic
+                    }
+                    "products.readonly" => Self::ProductsReadonly,
+                    "products.write" => Self::ProductsWrite,
+                    "products.delete" => Self::ProductsDelete,
+                    "products.duplicate" => Self::ProductsDuplicate,
+                    "products.bulkActions" => Self::ProductsBulkActions,
+                    "payments/settings.write" => Self::PaymentsSettingsWrite,
+                    "payments/settings.configureReceipt" => {
+                        Self::PaymentsSettingsConfigureReceipt
+                    }
+                    "payments/settings.configureSubscription" => {
+                        Self::PaymentsSettingsConfigureSubscription
+                    }
+                    "invoices.write" => Self::InvoicesWrite,
+                    "invoices.readonly" => Self::InvoicesReadonly,
+                    "invoices/schedule.readonly" => Self::InvoicesScheduleReadonly,
+                    "invoices/schedule.write" => Self::InvoicesScheduleWrite,
+                    "invoices/template.readonly" => Self::InvoicesTemplateReadonly,
+                    "invoices/template.write" => Self::InvoicesTemplateWrite,
+                    "reputation/review.write" => Self::ReputationReviewWrite,
+                    "reputation/listing.write" => Self::ReputationListingWrite,
+                    "reputation/reviewsAIAgents.write" => {
+                        Self::ReputationReviewsAiAgentsWrite
+                    }
+                    "reputation/gbp.write" => Self::ReputationGbpWrite,
+                    "conversations.write" => Self::ConversationsWrite,
+                    "conversations.readonly" => Self::ConversationsReadonly,
+                    "conversations/message.readonly" => {
+                        Self::ConversationsMessageReadonly
+                    }
+                    "conversations/message.write" => Self::ConversationsMessageWrite,
+                    "contentAI.write" => Self::ContentAiWrite,
+                    "ai-studio.readonly" => Self::AiStudioReadonly,
+                    "ai-studio.write" => Self::AiStudioWrite,
+                    "dashboard/stats.readonly" => Self::DashboardStatsReadonly,
+                    "locations/tags.write" => Self::LocationsTagsWrite,
+                    "locations/tags.readonly" => Self::LocationsTagsReadonly,
+                    "marketing.write" => Self::MarketingWrite,
+                    "eliza.write" => Self::ElizaWrite,
+                    "settings.write" => Self::SettingsWrite,
+                    "socialplanner/post.write" => Self::SocialplannerPostWrite,
+                    "socialplanner/account.readonly" => {
+                        Self::SocialplannerAccountReadonly
+                    }
+                    "socialplanner/account.write" => Self::SocialplannerAccountWrite,
+                    "socialplanner/category.readonly" => {
+                        Self::SocialplannerCategoryReadonly
+                    }
+                    "socialplanner/category.write" => Self::SocialplannerCategoryWrite,
+                    "socialplanner/csv.readonly" => Self::SocialplannerCsvReadonly,
+                    "socialplanner/csv.write" => Self::SocialplannerCsvWrite,
+                    "socialplanner/group.write" => Self::SocialplannerGroupWrite,
+                    "socialplanner/hashtag.readonly" => {
+                        Self::SocialplannerHashtagReadonly
+                    }
+                    "socialplanner/hashtag.write" => Self::SocialplannerHashtagWrite,
+                    "socialplanner/oauth.readonly" => Self::SocialplannerOauthReadonly,
+                    "socialplanner/oauth.write" => Self::SocialplannerOauthWrite,
+                    "socialplanner/post.readonly" => Self::SocialplannerPostReadonly,
+                    "socialplanner/recurring.readonly" => {
+                        Self::SocialplannerRecurringReadonly
+                    }
+                    "socialplanner/recurring.write" => Self::SocialplannerRecurringWrite,
+                    "socialplanner/review.readonly" => Self::SocialplannerReviewReadonly,
+                    "socialplanner/review.write" => Self::SocialplannerReviewWrite,
+                    "socialplanner/rss.readonly" => Self::SocialplannerRssReadonly,
+                    "socialplanner/rss.write" => Self::SocialplannerRssWrite,
+                    "socialplanner/search.readonly" => Self::SocialplannerSearchReadonly,
+                    "socialplanner/setting.readonly" => {
+                        Self::SocialplannerSettingReadonly
+                    }
+                    "socialplanner/setting.write" => Self::SocialplannerSettingWrite,
+                    "socialplanner/stat.readonly" => Self::SocialplannerStatReadonly,
+                    "socialplanner/tag.readonly" => Self::SocialplannerTagReadonly,
+                    "socialplanner/tag.write" => Self::SocialplannerTagWrite,
+                    "socialplanner/filters.readonly" => {
+                        Self::SocialplannerFiltersReadonly
+                    }
+                    "socialplanner/medias.readonly" => Self::SocialplannerMediasReadonly,
+                    "socialplanner/medias.write" => Self::SocialplannerMediasWrite,
+                    "socialplanner/watermarks.readonly" => {
+                        Self::SocialplannerWatermarksReadonly
+                    }
+                    "socialplanner/watermarks.write" => {
+                        Self::SocialplannerWatermarksWrite
+                    }
+                    "socialplanner/metatag.readonly" => {
+                        Self::SocialplannerMetatagReadonly
+                    }
+                    "socialplanner/facebook.readonly" => {
+                        Self::SocialplannerFacebookReadonly
+                    }
+                    "socialplanner/linkedin.readonly" => {
+                        Self::SocialplannerLinkedinReadonly
+                    }
+                    "socialplanner/twitter.readonly" => {
+                        Self::SocialplannerTwitterReadonly
+                    }
+                    "socialplanner/notification.readonly" => {
+                        Self::SocialplannerNotificationReadonly
+                    }
+                    "socialplanner/notification.write" => {
+                        Self::SocialplannerNotificationWrite
+                    }
+                    "socialplanner/snapshot.readonly" => {
+                        Self::SocialplannerSnapshotReadonly
+                    }
+                    "socialplanner/snapshot.write" => Self::SocialplannerSnapshotWrite,
+                    "marketing/affiliate.write" => Self::MarketingAffiliateWrite,
+                    "blogs.write" => Self::BlogsWrite,
+                    "membership.write" => Self::MembershipWrite,
+                    "communities.write" => Self::CommunitiesWrite,
+                    "gokollab.write" => Self::GokollabWrite,
+                    "certificates.write" => Self::CertificatesWrite,
+                    "certificates.readonly" => Self::CertificatesReadonly,
+                    "adPublishing.write" => Self::AdPublishingWrite,
+                    "adPublishing.readonly" => Self::AdPublishingReadonly,
+                    "prospecting.write" => Self::ProspectingWrite,
+                    "prospecting.readonly" => Self::ProspectingReadonly,
+                    "prospecting/reports.readonly" => Self::ProspectingReportsReadonly,
+                    "private-integration-location.readonly" => {
+                        Self::PrivateIntegrationLocationReadonly
+                    }
+                    "private-integration-location.write" => {
+                        Self::PrivateIntegrationLocationWrite
+                    }
+                    "private-integration-company.readonly" => {
+                        Self::PrivateIntegrationCompanyReadonly
+                    }
+                    "private-integration-company.write" => {
+                        Self::PrivateIntegrationCompanyWrite
+                    }
+                    "native-integrations.readonly" => Self::NativeIntegrationsReadonly,
+                    "native-integrations.write" => Self::NativeIntegrationsWrite,
+                    "wordpress.write" => Self::WordpressWrite,
+                    "wordpress.read" => Self::WordpressRead,
+                    "custom-menu-link.write" => Self::CustomMenuLinkWrite,
+                    "qrcodes.write" => Self::QrcodesWrite,
+                    "users/team-management.write" => Self::UsersTeamManagementWrite,
+                    "users/team-management.readonly" => Self::UsersTeamManagementReadonly,
+                    "loginas.write" => Self::LoginasWrite,
+                    "users-sso-login-management.write" => {
+                        Self::UsersSsoLoginManagementWrite
+                    }
+                    "users-sso-login-management.readonly" => {
+                        Self::UsersSsoLoginManagementReadonly
+                    }
+                    "sso-config.write" => Self::SsoConfigWrite,
+                    "snapshots/api.readonly" => Self::SnapshotsApiReadonly,
+                    "snapshots/api.create" => Self::SnapshotsApiCreate,
+                    "snapshots/api.edit" => Self::SnapshotsApiEdit,
+                    "snapshots/api.push" => Self::SnapshotsApiPush,
+                    "snapshots/api.refresh" => Self::SnapshotsApiRefresh,
+                    "snapshots/api.share" => Self::SnapshotsApiShare,
+                    "snapshots/api.delete" => Self::SnapshotsApiDelete,
+                    "internaltools.location-transfer.write" => {
+                        Self::InternaltoolsLocationTransferWrite
+                    }
+                    "internaltools.location-transfer.readonly" => {
+                        Self::InternaltoolsLocationTransferReadonly
+                    }
+                    "affiliateportal.write" => Self::AffiliateportalWrite,
+                    "affiliateportal.readonly" => Self::AffiliateportalReadonly,
+                    "companies.write" => Self::CompaniesWrite,
+                    "internaltools.billing.write" => Self::InternaltoolsBillingWrite,
+                    "internaltools.billing.readonly" => {
+                        Self::InternaltoolsBillingReadonly
+                    }
+                    "internaltools.billing-common.readonly" => {
+                        Self::InternaltoolsBillingCommonReadonly
+                    }
+                    "internaltools.billing-common.write" => {
+                        Self::InternaltoolsBillingCommonWrite
+                    }
+                    "voice-ai-agents.write" => Self::VoiceAiAgentsWrite,
+                    "voice-ai-agents.readonly" => Self::VoiceAiAgentsReadonly,
+                    "voice-ai-common.readonly" => Self::VoiceAiCommonReadonly,
+                    "voice-ai-common.write" => Self::VoiceAiCommonWrite,
+                    "voice-ai-agent-goals.readonly" => Self::VoiceAiAgentGoalsReadonly,
+                    "voice-ai-agent-goals.write" => Self::VoiceAiAgentGoalsWrite,
+                    "voice-ai-dashboard.readonly" => Self::VoiceAiDashboardReadonly,
+                    "agency/launchpad.write" => Self::AgencyLaunchpadWrite,
+                    "agency/launchpad.readonly" => Self::AgencyLaunchpadReadonly,
+                    "launchpad/location.write" => Self::LaunchpadLocationWrite,
+                    "launchpad/location.readonly" => Self::LaunchpadLocationReadonly,
+                    "text-ai-agents.write" => Self::TextAiAgentsWrite,
+                    "text-ai-agent-goals.readonly" => Self::TextAiAgentGoalsReadonly,
+                    "text-ai-agent-goals.write" => Self::TextAiAgentGoalsWrite,
+                    "text-ai-agent-training.write" => Self::TextAiAgentTrainingWrite,
+                    "text-ai-agents-dashboard.readonly" => {
+                        Self::TextAiAgentsDashboardReadonly
+                    }
+                    "locations.create" => Self::LocationsCreate,
+                    "locations.delete" => Self::LocationsDelete,
+                    "askai.write" => Self::AskaiWrite,
+                    "copilot.readonly" => Self::CopilotReadonly,
+                    "locations.export.list" => Self::LocationsExportList,
+                    "locations.features-limits.manage" => {
+                        Self::LocationsFeaturesLimitsManage
+                    }
+                    "locations.pause-resume" => Self::LocationsPauseResume,
+                    "locations.agency-subaccounts.manage" => {
+                        Self::LocationsAgencySubaccountsManage
+                    }
+                    "locations.billing.manage" => Self::LocationsBillingManage,
+                    "locations.details.manage" => Self::LocationsDetailsManage,
+                    "audit-logs.readonly" => Self::AuditLogsReadonly,
+                    "audit-logs.export" => Self::AuditLogsExport,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UpdateUserDtoScopesItem {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5272,7 +7614,7 @@ pub mod types {
         }
     }
     ///`UserSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UserSchema {
         ///Whether the user has been deleted
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5339,18 +7681,145 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scopes: ::std::option::Option<UserSchemaScopes>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UserSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "deleted",
+                "email",
+                "extension",
+                "firstName",
+                "id",
+                "lastName",
+                "lcPhone",
+                "name",
+                "permissions",
+                "phone",
+                "platformLanguage",
+                "roles",
+                "scopes",
+            ];
+            struct UserSchemaVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UserSchemaVisitor {
+                type Value = UserSchema;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UserSchema)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UserSchema, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    let mut field_12 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(12usize) => {
+                                field_12 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UserSchema {
+                        deleted: field_0.unwrap_or_default(),
+                        email: field_1.unwrap_or_default(),
+                        extension: field_2.unwrap_or_default(),
+                        first_name: field_3.unwrap_or_default(),
+                        id: field_4.unwrap_or_default(),
+                        last_name: field_5.unwrap_or_default(),
+                        lc_phone: field_6.unwrap_or_default(),
+                        name: field_7.unwrap_or_default(),
+                        permissions: field_8.unwrap_or_default(),
+                        phone: field_9.unwrap_or_default(),
+                        platform_language: field_10.unwrap_or_default(),
+                        roles: field_11.unwrap_or_default(),
+                        scopes: field_12.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer.deserialize_struct("UserSchema", FIELDS, UserSchemaVisitor)
+        }
+    }
     ///Platform language preference for the user
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UserSchemaPlatformLanguage {
         #[serde(rename = "en_US")]
         EnUs,
@@ -5382,6 +7851,33 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSchemaPlatformLanguage {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "en_US" => Self::EnUs,
+                    "es" => Self::Es,
+                    "fr_CA" => Self::FrCa,
+                    "fr_FR" => Self::FrFr,
+                    "nl" => Self::Nl,
+                    "de" => Self::De,
+                    "pt_PT" => Self::PtPt,
+                    "pt_BR" => Self::PtBr,
+                    "it" => Self::It,
+                    "sv" => Self::Sv,
+                    "da" => Self::Da,
+                    "fi" => Self::Fi,
+                    "no" => Self::No,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UserSchemaPlatformLanguage {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -5443,17 +7939,7 @@ pub mod types {
         }
     }
     ///List of OAuth scopes granted to this user
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UserSchemaScopes {
         #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
@@ -5847,6 +8333,308 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSchemaScopes {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "campaigns.readonly" => Self::CampaignsReadonly,
+                    "campaigns.write" => Self::CampaignsWrite,
+                    "calendars.readonly" => Self::CalendarsReadonly,
+                    "calendars/events.write" => Self::CalendarsEventsWrite,
+                    "calendars/groups.write" => Self::CalendarsGroupsWrite,
+                    "calendars.write" => Self::CalendarsWrite,
+                    "contacts.write" => Self::ContactsWrite,
+                    "contacts/bulkActions.write" => Self::ContactsBulkActionsWrite,
+                    "workflows.readonly" => Self::WorkflowsReadonly,
+                    "workflows.write" => Self::WorkflowsWrite,
+                    "triggers.write" => Self::TriggersWrite,
+                    "funnels.write" => Self::FunnelsWrite,
+                    "forms.write" => Self::FormsWrite,
+                    "surveys.write" => Self::SurveysWrite,
+                    "quizzes.write" => Self::QuizzesWrite,
+                    "websites.write" => Self::WebsitesWrite,
+                    "medias.write" => Self::MediasWrite,
+                    "medias.readonly" => Self::MediasReadonly,
+                    "opportunities.write" => Self::OpportunitiesWrite,
+                    "opportunities/leadValue.readonly" => {
+                        Self::OpportunitiesLeadValueReadonly
+                    }
+                    "opportunities/bulkActions.write" => {
+                        Self::OpportunitiesBulkActionsWrite
+                    }
+                    "pipelines.create" => Self::PipelinesCreate,
+                    "reporting/phone.readonly" => Self::ReportingPhoneReadonly,
+                    "reporting/adwords.readonly" => Self::ReportingAdwordsReadonly,
+                    "reporting/facebookAds.readonly" => {
+                        Self::ReportingFacebookAdsReadonly
+                    }
+                    "reporting/attributions.readonly" => {
+                        Self::ReportingAttributionsReadonly
+                    }
+                    "prospecting/auditReport.write" => Self::ProspectingAuditReportWrite,
+                    "reporting/reports.readonly" => Self::ReportingReportsReadonly,
+                    "reporting/agent.readonly" => Self::ReportingAgentReadonly,
+                    "reporting/reports.write" => Self::ReportingReportsWrite,
+                    "reporting/stats.export" => Self::ReportingStatsExport,
+                    "payments.write" => Self::PaymentsWrite,
+                    "payments/records.write" => Self::PaymentsRecordsWrite,
+                    "payments/orders.readonly" => Self::PaymentsOrdersReadonly,
+                    "payments/orders.export" => Self::PaymentsOrdersExport,
+                    "payments/orders.import" => Self::PaymentsOrdersImport,
+                    "payments/orders.collectPayment" => {
+                        Self::PaymentsOrdersCollectPayment
+                    }
+                    "payments/subscriptions.readonly" => {
+                        Self::PaymentsSubscriptionsReadonly
+                    }
+                    "payments/subscriptions.write" => Self::PaymentsSubscriptionsWrite,
+                    "payments/subscriptions.update" => Self::PaymentsSubscriptionsUpdate,
+                    "payments/subscriptions.export" => Self::PaymentsSubscriptionsExport,
+                    "payments/subscriptions.pauseResumeCancel" => {
+                        Self::PaymentsSubscriptionsPauseResumeCancel
+                    }
+                    "payments/subscriptions.sharePaymentMethod" => {
+                        Self::PaymentsSubscriptionsSharePaymentMethod
+                    }
+                    "payments/transactions.readonly" => {
+                        Self::PaymentsTransactionsReadonly
+                    }
+                    "payments/transactions.export" => Self::PaymentsTransactionsExport,
+                    "payments/transactions.import" => Self::PaymentsTransactionsImport,
+                    "payments/transactions.refund" => Self::PaymentsTransactionsRefund,
+                    "payments/transactions.viewReceipts" => {
+                        Self::PaymentsTransactionsViewReceipts
+                    }
+                    "payments/taxesSettings.readonly" => {
+                        Self::PaymentsTaxesSettingsReadonly
+                    }
+                    "payments/settings.readonly" => Self::PaymentsSettingsReadonly,
+                    "payments/taxesSettings.updateInclusiveExclusive" => {
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive
+                    }
+                    "payments/taxesSettings.manageRates" => {
+                        Self::PaymentsTaxesSettingsManageRates
+                    }
+                    "payments/taxesSettings.configureAutomatic" => {
+                        Self::PaymentsTaxesSettingsConfigureAutomatic
+                    }
+                    "products.readonly" => Self::ProductsReadonly,
+                    "products.write" => Self::ProductsWrite,
+                    "products.delete" => Self::ProductsDelete,
+                    "products.duplicate" => Self::ProductsDuplicate,
+                    "products.bulkActions" => Self::ProductsBulkActions,
+                    "payments/settings.write" => Self::PaymentsSettingsWrite,
+                    "payments/settings.configureReceipt" => {
+                        Self::PaymentsSettingsConfigureReceipt
+                    }
+                    "payments/settings.configureSubscription" => {
+                        Self::PaymentsSettingsConfigureSubscription
+                    }
+                    "invoices.write" => Self::InvoicesWrite,
+                    "invoices.readonly" => Self::InvoicesReadonly,
+                    "invoices/schedule.readonly" => Self::InvoicesScheduleReadonly,
+                    "invoices/schedule.write" => Self::InvoicesScheduleWrite,
+                    "invoices/template.readonly" => Self::InvoicesTemplateReadonly,
+                    "invoices/template.write" => Self::InvoicesTemplateWrite,
+                    "reputation/review.write" => Self::ReputationReviewWrite,
+                    "reputation/listing.write" => Self::ReputationListingWrite,
+                    "reputation/reviewsAIAgents.write" => {
+                        Self::ReputationReviewsAiAgentsWrite
+                    }
+                    "reputation/gbp.write" => Self::ReputationGbpWrite,
+                    "conversations.write" => Self::ConversationsWrite,
+                    "conversations.readonly" => Self::ConversationsReadonly,
+                    "conversations/message.readonly" => {
+                        Self::ConversationsMessageReadonly
+                    }
+                    "conversations/message.write" => Self::ConversationsMessageWrite,
+                    "contentAI.write" => Self::ContentAiWrite,
+                    "ai-studio.readonly" => Self::AiStudioReadonly,
+                    "ai-studio.write" => Self::AiStudioWrite,
+                    "dashboard/stats.readonly" => Self::DashboardStatsReadonly,
+                    "locations/tags.write" => Self::LocationsTagsWrite,
+                    "locations/tags.readonly" => Self::LocationsTagsReadonly,
+                    "marketing.write" => Self::MarketingWrite,
+                    "eliza.write" => Self::ElizaWrite,
+                    "settings.write" => Self::SettingsWrite,
+                    "socialplanner/post.write" => Self::SocialplannerPostWrite,
+                    "socialplanner/account.readonly" => {
+                        Self::SocialplannerAccountReadonly
+                    }
+                    "socialplanner/account.write" => Self::SocialplannerAccountWrite,
+                    "socialplanner/category.readonly" => {
+                        Self::SocialplannerCategoryReadonly
+                    }
+                    "socialplanner/category.write" => Self::SocialplannerCategoryWrite,
+                    "socialplanner/csv.readonly" => Self::SocialplannerCsvReadonly,
+                    "socialplanner/csv.write" => Self::SocialplannerCsvWrite,
+                    "socialplanner/group.write" => Self::SocialplannerGroupWrite,
+                    "socialplanner/hashtag.readonly" => {
+                        Self::SocialplannerHashtagReadonly
+                    }
+                    "socialplanner/hashtag.write" => Self::SocialplannerHashtagWrite,
+                    "socialplanner/oauth.readonly" => Self::SocialplannerOauthReadonly,
+                    "socialplanner/oauth.write" => Self::SocialplannerOauthWrite,
+                    "socialplanner/post.readonly" => Self::SocialplannerPostReadonly,
+                    "socialplanner/recurring.readonly" => {
+                        Self::SocialplannerRecurringReadonly
+                    }
+                    "socialplanner/recurring.write" => Self::SocialplannerRecurringWrite,
+                    "socialplanner/review.readonly" => Self::SocialplannerReviewReadonly,
+                    "socialplanner/review.write" => Self::SocialplannerReviewWrite,
+                    "socialplanner/rss.readonly" => Self::SocialplannerRssReadonly,
+                    "socialplanner/rss.write" => Self::SocialplannerRssWrite,
+                    "socialplanner/search.readonly" => Self::SocialplannerSearchReadonly,
+                    "socialplanner/setting.readonly" => {
+                        Self::SocialplannerSettingReadonly
+                    }
+                    "socialplanner/setting.write" => Self::SocialplannerSettingWrite,
+                    "socialplanner/stat.readonly" => Self::SocialplannerStatReadonly,
+                    "socialplanner/tag.readonly" => Self::SocialplannerTagReadonly,
+                    "socialplanner/tag.write" => Self::SocialplannerTagWrite,
+                    "socialplanner/filters.readonly" => {
+                        Self::SocialplannerFiltersReadonly
+                    }
+                    "socialplanner/medias.readonly" => Self::SocialplannerMediasReadonly,
+                    "socialplanner/medias.write" => Self::SocialplannerMediasWrite,
+                    "socialplanner/watermarks.readonly" => {
+                        Self::SocialplannerWatermarksReadonly
+                    }
+                    "socialplanner/watermarks.write" => {
+                        Self::SocialplannerWatermarksWrite
+                    }
+                    "socialplanner/metatag.readonly" => {
+                        Self::SocialplannerMetatagReadonly
+                    }
+                    "socialplanner/facebook.readonly" => {
+                        Self::SocialplannerFacebookReadonly
+                    }
+                    "socialplanner/linkedin.readonly" => {
+                        Self::SocialplannerLinkedinReadonly
+                    }
+                    "socialplanner/twitter.readonly" => {
+                        Self::SocialplannerTwitterReadonly
+                    }
+                    "socialplanner/notification.readonly" => {
+                        Self::SocialplannerNotificationReadonly
+                    }
+                    "socialplanner/notification.write" => {
+                        Self::SocialplannerNotificationWrite
+                    }
+                    "socialplanner/snapshot.readonly" => {
+                        Self::SocialplannerSnapshotReadonly
+                    }
+                    "socialplanner/snapshot.write" => Self::SocialplannerSnapshotWrite,
+                    "marketing/affiliate.write" => Self::MarketingAffiliateWrite,
+                    "blogs.write" => Self::BlogsWrite,
+                    "membership.write" => Self::MembershipWrite,
+                    "communities.write" => Self::CommunitiesWrite,
+                    "gokollab.write" => Self::GokollabWrite,
+                    "certificates.write" => Self::CertificatesWrite,
+                    "certificates.readonly" => Self::CertificatesReadonly,
+                    "adPublishing.write" => Self::AdPublishingWrite,
+                    "adPublishing.readonly" => Self::AdPublishingReadonly,
+                    "prospecting.write" => Self::ProspectingWrite,
+                    "prospecting.readonly" => Self::ProspectingReadonly,
+                    "prospecting/reports.readonly" => Self::ProspectingReportsReadonly,
+                    "private-integration-location.readonly" => {
+                        Self::PrivateIntegrationLocationReadonly
+                    }
+                    "private-integration-location.write" => {
+                        Self::PrivateIntegrationLocationWrite
+                    }
+                    "private-integration-company.readonly" => {
+                        Self::PrivateIntegrationCompanyReadonly
+                    }
+                    "private-integration-company.write" => {
+                        Self::PrivateIntegrationCompanyWrite
+                    }
+                    "native-integrations.readonly" => Self::NativeIntegrationsReadonly,
+                    "native-integrations.write" => Self::NativeIntegrationsWrite,
+                    "wordpress.write" => Self::WordpressWrite,
+                    "wordpress.read" => Self::WordpressRead,
+                    "custom-menu-link.write" => Self::CustomMenuLinkWrite,
+                    "qrcodes.write" => Self::QrcodesWrite,
+                    "users/team-management.write" => Self::UsersTeamManagementWrite,
+                    "users/team-management.readonly" => Self::UsersTeamManagementReadonly,
+                    "loginas.write" => Self::LoginasWrite,
+                    "users-sso-login-management.write" => {
+                        Self::UsersSsoLoginManagementWrite
+                    }
+                    "users-sso-login-management.readonly" => {
+                        Self::UsersSsoLoginManagementReadonly
+                    }
+                    "sso-config.write" => Self::SsoConfigWrite,
+                    "snapshots/api.readonly" => Self::SnapshotsApiReadonly,
+                    "snapshots/api.create" => Self::SnapshotsApiCreate,
+                    "snapshots/api.edit" => Self::SnapshotsApiEdit,
+                    "snapshots/api.push" => Self::SnapshotsApiPush,
+                    "snapshots/api.refresh" => Self::SnapshotsApiRefresh,
+                    "snapshots/api.share" => Self::SnapshotsApiShare,
+                    "snapshots/api.delete" => Self::SnapshotsApiDelete,
+                    "internaltools.location-transfer.write" => {
+                        Self::InternaltoolsLocationTransferWrite
+                    }
+                    "internaltools.location-transfer.readonly" => {
+                        Self::InternaltoolsLocationTransferReadonly
+                    }
+                    "affiliateportal.write" => Self::AffiliateportalWrite,
+                    "affiliateportal.readonly" => Self::AffiliateportalReadonly,
+                    "companies.write" => Self::CompaniesWrite,
+                    "internaltools.billing.write" => Self::InternaltoolsBillingWrite,
+                    "internaltools.billing.readonly" => {
+                        Self::InternaltoolsBillingReadonly
+                    }
+                    "internaltools.billing-common.readonly" => {
+                        Self::InternaltoolsBillingCommonReadonly
+                    }
+                    "internaltools.billing-common.write" => {
+                        Self::InternaltoolsBillingCommonWrite
+                    }
+                    "voice-ai-agents.write" => Self::VoiceAiAgentsWrite,
+                    "voice-ai-agents.readonly" => Self::VoiceAiAgentsReadonly,
+                    "voice-ai-common.readonly" => Self::VoiceAiCommonReadonly,
+                    "voice-ai-common.write" => Self::VoiceAiCommonWrite,
+                    "voice-ai-agent-goals.readonly" => Self::VoiceAiAgentGoalsReadonly,
+                    "voice-ai-agent-goals.write" => Self::VoiceAiAgentGoalsWrite,
+                    "voice-ai-dashboard.readonly" => Self::VoiceAiDashboardReadonly,
+                    "agency/launchpad.write" => Self::AgencyLaunchpadWrite,
+                    "agency/launchpad.readonly" => Self::AgencyLaunchpadReadonly,
+                    "launchpad/location.write" => Self::LaunchpadLocationWrite,
+                    "launchpad/location.readonly" => Self::LaunchpadLocationReadonly,
+                    "text-ai-agents.write" => Self::TextAiAgentsWrite,
+                    "text-ai-agent-goals.readonly" => Self::TextAiAgentGoalsReadonly,
+                    "text-ai-agent-goals.write" => Self::TextAiAgentGoalsWrite,
+                    "text-ai-agent-training.write" => Self::TextAiAgentTrainingWrite,
+                    "text-ai-agents-dashboard.readonly" => {
+                        Self::TextAiAgentsDashboardReadonly
+                    }
+                    "locations.create" => Self::LocationsCreate,
+                    "locations.delete" => Self::LocationsDelete,
+                    "askai.write" => Self::AskaiWrite,
+                    "copilot.readonly" => Self::CopilotReadonly,
+                    "locations.export.list" => Self::LocationsExportList,
+                    "locations.features-limits.manage" => {
+                        Self::LocationsFeaturesLimitsManage
+                    }
+                    "locations.pause-resume" => Self::LocationsPauseResume,
+                    "locations.agency-subaccounts.manage" => {
+                        Self::LocationsAgencySubaccountsManage
+                    }
+                    "locations.billing.manage" => Self::LocationsBillingManage,
+                    "locations.details.manage" => Self::LocationsDetailsManage,
+                    "audit-logs.readonly" => Self::AuditLogsReadonly,
+                    "audit-logs.export" => Self::AuditLogsExport,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UserSchemaScopes {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6540,7 +9328,7 @@ pub mod types {
         }
     }
     ///`UserSuccessfulResponseDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(::serde::Serialize, Clone, Debug, Default)]
     pub struct UserSuccessfulResponseDto {
         ///Email address of the user
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6605,18 +9393,142 @@ pub mod types {
         #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scopes: ::std::option::Option<UserSuccessfulResponseDtoScopes>,
     }
+    impl<'de> ::serde::Deserialize<'de> for UserSuccessfulResponseDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &[
+                "email",
+                "extension",
+                "firstName",
+                "id",
+                "lastName",
+                "lcPhone",
+                "name",
+                "permissions",
+                "phone",
+                "platformLanguage",
+                "roles",
+                "scopes",
+            ];
+            struct UserSuccessfulResponseDtoVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for UserSuccessfulResponseDtoVisitor {
+                type Value = UserSuccessfulResponseDto;
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (UserSuccessfulResponseDto)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<UserSuccessfulResponseDto, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    let mut field_3 = ::std::option::Option::None;
+                    let mut field_4 = ::std::option::Option::None;
+                    let mut field_5 = ::std::option::Option::None;
+                    let mut field_6 = ::std::option::Option::None;
+                    let mut field_7 = ::std::option::Option::None;
+                    let mut field_8 = ::std::option::Option::None;
+                    let mut field_9 = ::std::option::Option::None;
+                    let mut field_10 = ::std::option::Option::None;
+                    let mut field_11 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                field_0 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                field_1 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                field_2 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(3usize) => {
+                                field_3 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(4usize) => {
+                                field_4 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(5usize) => {
+                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                            }
+                            ::std::option::Option::Some(6usize) => {
+                                field_6 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(7usize) => {
+                                field_7 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(8usize) => {
+                                field_8 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(9usize) => {
+                                field_9 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(10usize) => {
+                                field_10 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            ::std::option::Option::Some(11usize) => {
+                                field_11 = ::std::option::Option::Some(
+                                    highlevel_runtime::lenient::next_optional(&mut map)?,
+                                );
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(UserSuccessfulResponseDto {
+                        email: field_0.unwrap_or_default(),
+                        extension: field_1.unwrap_or_default(),
+                        first_name: field_2.unwrap_or_default(),
+                        id: field_3.unwrap_or_default(),
+                        last_name: field_4.unwrap_or_default(),
+                        lc_phone: field_5.unwrap_or_default(),
+                        name: field_6.unwrap_or_default(),
+                        permissions: field_7.unwrap_or_default(),
+                        phone: field_8.unwrap_or_default(),
+                        platform_language: field_9.unwrap_or_default(),
+                        roles: field_10.unwrap_or_default(),
+                        scopes: field_11.unwrap_or_default(),
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "UserSuccessfulResponseDto",
+                    FIELDS,
+                    UserSuccessfulResponseDtoVisitor,
+                )
+        }
+    }
     ///Platform language preference for the user
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UserSuccessfulResponseDtoPlatformLanguage {
         #[serde(rename = "en_US")]
         EnUs,
@@ -6648,6 +9560,33 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSuccessfulResponseDtoPlatformLanguage {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "en_US" => Self::EnUs,
+                    "es" => Self::Es,
+                    "fr_CA" => Self::FrCa,
+                    "fr_FR" => Self::FrFr,
+                    "nl" => Self::Nl,
+                    "de" => Self::De,
+                    "pt_PT" => Self::PtPt,
+                    "pt_BR" => Self::PtBr,
+                    "it" => Self::It,
+                    "sv" => Self::Sv,
+                    "da" => Self::Da,
+                    "fi" => Self::Fi,
+                    "no" => Self::No,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UserSuccessfulResponseDtoPlatformLanguage {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -6710,17 +9649,7 @@ pub mod types {
         }
     }
     ///List of OAuth scopes granted to this user
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UserSuccessfulResponseDtoScopes {
         #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
@@ -7114,6 +10043,308 @@ pub mod types {
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
         #[serde(untagged)]
         Unrecognized(::std::string::String),
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSuccessfulResponseDtoScopes {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(
+                match value.as_str() {
+                    "campaigns.readonly" => Self::CampaignsReadonly,
+                    "campaigns.write" => Self::CampaignsWrite,
+                    "calendars.readonly" => Self::CalendarsReadonly,
+                    "calendars/events.write" => Self::CalendarsEventsWrite,
+                    "calendars/groups.write" => Self::CalendarsGroupsWrite,
+                    "calendars.write" => Self::CalendarsWrite,
+                    "contacts.write" => Self::ContactsWrite,
+                    "contacts/bulkActions.write" => Self::ContactsBulkActionsWrite,
+                    "workflows.readonly" => Self::WorkflowsReadonly,
+                    "workflows.write" => Self::WorkflowsWrite,
+                    "triggers.write" => Self::TriggersWrite,
+                    "funnels.write" => Self::FunnelsWrite,
+                    "forms.write" => Self::FormsWrite,
+                    "surveys.write" => Self::SurveysWrite,
+                    "quizzes.write" => Self::QuizzesWrite,
+                    "websites.write" => Self::WebsitesWrite,
+                    "medias.write" => Self::MediasWrite,
+                    "medias.readonly" => Self::MediasReadonly,
+                    "opportunities.write" => Self::OpportunitiesWrite,
+                    "opportunities/leadValue.readonly" => {
+                        Self::OpportunitiesLeadValueReadonly
+                    }
+                    "opportunities/bulkActions.write" => {
+                        Self::OpportunitiesBulkActionsWrite
+                    }
+                    "pipelines.create" => Self::PipelinesCreate,
+                    "reporting/phone.readonly" => Self::ReportingPhoneReadonly,
+                    "reporting/adwords.readonly" => Self::ReportingAdwordsReadonly,
+                    "reporting/facebookAds.readonly" => {
+                        Self::ReportingFacebookAdsReadonly
+                    }
+                    "reporting/attributions.readonly" => {
+                        Self::ReportingAttributionsReadonly
+                    }
+                    "prospecting/auditReport.write" => Self::ProspectingAuditReportWrite,
+                    "reporting/reports.readonly" => Self::ReportingReportsReadonly,
+                    "reporting/agent.readonly" => Self::ReportingAgentReadonly,
+                    "reporting/reports.write" => Self::ReportingReportsWrite,
+                    "reporting/stats.export" => Self::ReportingStatsExport,
+                    "payments.write" => Self::PaymentsWrite,
+                    "payments/records.write" => Self::PaymentsRecordsWrite,
+                    "payments/orders.readonly" => Self::PaymentsOrdersReadonly,
+                    "payments/orders.export" => Self::PaymentsOrdersExport,
+                    "payments/orders.import" => Self::PaymentsOrdersImport,
+                    "payments/orders.collectPayment" => {
+                        Self::PaymentsOrdersCollectPayment
+                    }
+                    "payments/subscriptions.readonly" => {
+                        Self::PaymentsSubscriptionsReadonly
+                    }
+                    "payments/subscriptions.write" => Self::PaymentsSubscriptionsWrite,
+                    "payments/subscriptions.update" => Self::PaymentsSubscriptionsUpdate,
+                    "payments/subscriptions.export" => Self::PaymentsSubscriptionsExport,
+                    "payments/subscriptions.pauseResumeCancel" => {
+                        Self::PaymentsSubscriptionsPauseResumeCancel
+                    }
+                    "payments/subscriptions.sharePaymentMethod" => {
+                        Self::PaymentsSubscriptionsSharePaymentMethod
+                    }
+                    "payments/transactions.readonly" => {
+                        Self::PaymentsTransactionsReadonly
+                    }
+                    "payments/transactions.export" => Self::PaymentsTransactionsExport,
+                    "payments/transactions.import" => Self::PaymentsTransactionsImport,
+                    "payments/transactions.refund" => Self::PaymentsTransactionsRefund,
+                    "payments/transactions.viewReceipts" => {
+                        Self::PaymentsTransactionsViewReceipts
+                    }
+                    "payments/taxesSettings.readonly" => {
+                        Self::PaymentsTaxesSettingsReadonly
+                    }
+                    "payments/settings.readonly" => Self::PaymentsSettingsReadonly,
+                    "payments/taxesSettings.updateInclusiveExclusive" => {
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive
+                    }
+                    "payments/taxesSettings.manageRates" => {
+                        Self::PaymentsTaxesSettingsManageRates
+                    }
+                    "payments/taxesSettings.configureAutomatic" => {
+                        Self::PaymentsTaxesSettingsConfigureAutomatic
+                    }
+                    "products.readonly" => Self::ProductsReadonly,
+                    "products.write" => Self::ProductsWrite,
+                    "products.delete" => Self::ProductsDelete,
+                    "products.duplicate" => Self::ProductsDuplicate,
+                    "products.bulkActions" => Self::ProductsBulkActions,
+                    "payments/settings.write" => Self::PaymentsSettingsWrite,
+                    "payments/settings.configureReceipt" => {
+                        Self::PaymentsSettingsConfigureReceipt
+                    }
+                    "payments/settings.configureSubscription" => {
+                        Self::PaymentsSettingsConfigureSubscription
+                    }
+                    "invoices.write" => Self::InvoicesWrite,
+                    "invoices.readonly" => Self::InvoicesReadonly,
+                    "invoices/schedule.readonly" => Self::InvoicesScheduleReadonly,
+                    "invoices/schedule.write" => Self::InvoicesScheduleWrite,
+                    "invoices/template.readonly" => Self::InvoicesTemplateReadonly,
+                    "invoices/template.write" => Self::InvoicesTemplateWrite,
+                    "reputation/review.write" => Self::ReputationReviewWrite,
+                    "reputation/listing.write" => Self::ReputationListingWrite,
+                    "reputation/reviewsAIAgents.write" => {
+                        Self::ReputationReviewsAiAgentsWrite
+                    }
+                    "reputation/gbp.write" => Self::ReputationGbpWrite,
+                    "conversations.write" => Self::ConversationsWrite,
+                    "conversations.readonly" => Self::ConversationsReadonly,
+                    "conversations/message.readonly" => {
+                        Self::ConversationsMessageReadonly
+                    }
+                    "conversations/message.write" => Self::ConversationsMessageWrite,
+                    "contentAI.write" => Self::ContentAiWrite,
+                    "ai-studio.readonly" => Self::AiStudioReadonly,
+                    "ai-studio.write" => Self::AiStudioWrite,
+                    "dashboard/stats.readonly" => Self::DashboardStatsReadonly,
+                    "locations/tags.write" => Self::LocationsTagsWrite,
+                    "locations/tags.readonly" => Self::LocationsTagsReadonly,
+                    "marketing.write" => Self::MarketingWrite,
+                    "eliza.write" => Self::ElizaWrite,
+                    "settings.write" => Self::SettingsWrite,
+                    "socialplanner/post.write" => Self::SocialplannerPostWrite,
+                    "socialplanner/account.readonly" => {
+                        Self::SocialplannerAccountReadonly
+                    }
+                    "socialplanner/account.write" => Self::SocialplannerAccountWrite,
+                    "socialplanner/category.readonly" => {
+                        Self::SocialplannerCategoryReadonly
+                    }
+                    "socialplanner/category.write" => Self::SocialplannerCategoryWrite,
+                    "socialplanner/csv.readonly" => Self::SocialplannerCsvReadonly,
+                    "socialplanner/csv.write" => Self::SocialplannerCsvWrite,
+                    "socialplanner/group.write" => Self::SocialplannerGroupWrite,
+                    "socialplanner/hashtag.readonly" => {
+                        Self::SocialplannerHashtagReadonly
+                    }
+                    "socialplanner/hashtag.write" => Self::SocialplannerHashtagWrite,
+                    "socialplanner/oauth.readonly" => Self::SocialplannerOauthReadonly,
+                    "socialplanner/oauth.write" => Self::SocialplannerOauthWrite,
+                    "socialplanner/post.readonly" => Self::SocialplannerPostReadonly,
+                    "socialplanner/recurring.readonly" => {
+                        Self::SocialplannerRecurringReadonly
+                    }
+                    "socialplanner/recurring.write" => Self::SocialplannerRecurringWrite,
+                    "socialplanner/review.readonly" => Self::SocialplannerReviewReadonly,
+                    "socialplanner/review.write" => Self::SocialplannerReviewWrite,
+                    "socialplanner/rss.readonly" => Self::SocialplannerRssReadonly,
+                    "socialplanner/rss.write" => Self::SocialplannerRssWrite,
+                    "socialplanner/search.readonly" => Self::SocialplannerSearchReadonly,
+                    "socialplanner/setting.readonly" => {
+                        Self::SocialplannerSettingReadonly
+                    }
+                    "socialplanner/setting.write" => Self::SocialplannerSettingWrite,
+                    "socialplanner/stat.readonly" => Self::SocialplannerStatReadonly,
+                    "socialplanner/tag.readonly" => Self::SocialplannerTagReadonly,
+                    "socialplanner/tag.write" => Self::SocialplannerTagWrite,
+                    "socialplanner/filters.readonly" => {
+                        Self::SocialplannerFiltersReadonly
+                    }
+                    "socialplanner/medias.readonly" => Self::SocialplannerMediasReadonly,
+                    "socialplanner/medias.write" => Self::SocialplannerMediasWrite,
+                    "socialplanner/watermarks.readonly" => {
+                        Self::SocialplannerWatermarksReadonly
+                    }
+                    "socialplanner/watermarks.write" => {
+                        Self::SocialplannerWatermarksWrite
+                    }
+                    "socialplanner/metatag.readonly" => {
+                        Self::SocialplannerMetatagReadonly
+                    }
+                    "socialplanner/facebook.readonly" => {
+                        Self::SocialplannerFacebookReadonly
+                    }
+                    "socialplanner/linkedin.readonly" => {
+                        Self::SocialplannerLinkedinReadonly
+                    }
+                    "socialplanner/twitter.readonly" => {
+                        Self::SocialplannerTwitterReadonly
+                    }
+                    "socialplanner/notification.readonly" => {
+                        Self::SocialplannerNotificationReadonly
+                    }
+                    "socialplanner/notification.write" => {
+                        Self::SocialplannerNotificationWrite
+                    }
+                    "socialplanner/snapshot.readonly" => {
+                        Self::SocialplannerSnapshotReadonly
+                    }
+                    "socialplanner/snapshot.write" => Self::SocialplannerSnapshotWrite,
+                    "marketing/affiliate.write" => Self::MarketingAffiliateWrite,
+                    "blogs.write" => Self::BlogsWrite,
+                    "membership.write" => Self::MembershipWrite,
+                    "communities.write" => Self::CommunitiesWrite,
+                    "gokollab.write" => Self::GokollabWrite,
+                    "certificates.write" => Self::CertificatesWrite,
+                    "certificates.readonly" => Self::CertificatesReadonly,
+                    "adPublishing.write" => Self::AdPublishingWrite,
+                    "adPublishing.readonly" => Self::AdPublishingReadonly,
+                    "prospecting.write" => Self::ProspectingWrite,
+                    "prospecting.readonly" => Self::ProspectingReadonly,
+                    "prospecting/reports.readonly" => Self::ProspectingReportsReadonly,
+                    "private-integration-location.readonly" => {
+                        Self::PrivateIntegrationLocationReadonly
+                    }
+                    "private-integration-location.write" => {
+                        Self::PrivateIntegrationLocationWrite
+                    }
+                    "private-integration-company.readonly" => {
+                        Self::PrivateIntegrationCompanyReadonly
+                    }
+                    "private-integration-company.write" => {
+                        Self::PrivateIntegrationCompanyWrite
+                    }
+                    "native-integrations.readonly" => Self::NativeIntegrationsReadonly,
+                    "native-integrations.write" => Self::NativeIntegrationsWrite,
+                    "wordpress.write" => Self::WordpressWrite,
+                    "wordpress.read" => Self::WordpressRead,
+                    "custom-menu-link.write" => Self::CustomMenuLinkWrite,
+                    "qrcodes.write" => Self::QrcodesWrite,
+                    "users/team-management.write" => Self::UsersTeamManagementWrite,
+                    "users/team-management.readonly" => Self::UsersTeamManagementReadonly,
+                    "loginas.write" => Self::LoginasWrite,
+                    "users-sso-login-management.write" => {
+                        Self::UsersSsoLoginManagementWrite
+                    }
+                    "users-sso-login-management.readonly" => {
+                        Self::UsersSsoLoginManagementReadonly
+                    }
+                    "sso-config.write" => Self::SsoConfigWrite,
+                    "snapshots/api.readonly" => Self::SnapshotsApiReadonly,
+                    "snapshots/api.create" => Self::SnapshotsApiCreate,
+                    "snapshots/api.edit" => Self::SnapshotsApiEdit,
+                    "snapshots/api.push" => Self::SnapshotsApiPush,
+                    "snapshots/api.refresh" => Self::SnapshotsApiRefresh,
+                    "snapshots/api.share" => Self::SnapshotsApiShare,
+                    "snapshots/api.delete" => Self::SnapshotsApiDelete,
+                    "internaltools.location-transfer.write" => {
+                        Self::InternaltoolsLocationTransferWrite
+                    }
+                    "internaltools.location-transfer.readonly" => {
+                        Self::InternaltoolsLocationTransferReadonly
+                    }
+                    "affiliateportal.write" => Self::AffiliateportalWrite,
+                    "affiliateportal.readonly" => Self::AffiliateportalReadonly,
+                    "companies.write" => Self::CompaniesWrite,
+                    "internaltools.billing.write" => Self::InternaltoolsBillingWrite,
+                    "internaltools.billing.readonly" => {
+                        Self::InternaltoolsBillingReadonly
+                    }
+                    "internaltools.billing-common.readonly" => {
+                        Self::InternaltoolsBillingCommonReadonly
+                    }
+                    "internaltools.billing-common.write" => {
+                        Self::InternaltoolsBillingCommonWrite
+                    }
+                    "voice-ai-agents.write" => Self::VoiceAiAgentsWrite,
+                    "voice-ai-agents.readonly" => Self::VoiceAiAgentsReadonly,
+                    "voice-ai-common.readonly" => Self::VoiceAiCommonReadonly,
+                    "voice-ai-common.write" => Self::VoiceAiCommonWrite,
+                    "voice-ai-agent-goals.readonly" => Self::VoiceAiAgentGoalsReadonly,
+                    "voice-ai-agent-goals.write" => Self::VoiceAiAgentGoalsWrite,
+                    "voice-ai-dashboard.readonly" => Self::VoiceAiDashboardReadonly,
+                    "agency/launchpad.write" => Self::AgencyLaunchpadWrite,
+                    "agency/launchpad.readonly" => Self::AgencyLaunchpadReadonly,
+                    "launchpad/location.write" => Self::LaunchpadLocationWrite,
+                    "launchpad/location.readonly" => Self::LaunchpadLocationReadonly,
+                    "text-ai-agents.write" => Self::TextAiAgentsWrite,
+                    "text-ai-agent-goals.readonly" => Self::TextAiAgentGoalsReadonly,
+                    "text-ai-agent-goals.write" => Self::TextAiAgentGoalsWrite,
+                    "text-ai-agent-training.write" => Self::TextAiAgentTrainingWrite,
+                    "text-ai-agents-dashboard.readonly" => {
+                        Self::TextAiAgentsDashboardReadonly
+                    }
+                    "locations.create" => Self::LocationsCreate,
+                    "locations.delete" => Self::LocationsDelete,
+                    "askai.write" => Self::AskaiWrite,
+                    "copilot.readonly" => Self::CopilotReadonly,
+                    "locations.export.list" => Self::LocationsExportList,
+                    "locations.features-limits.manage" => {
+                        Self::LocationsFeaturesLimitsManage
+                    }
+                    "locations.pause-resume" => Self::LocationsPauseResume,
+                    "locations.agency-subaccounts.manage" => {
+                        Self::LocationsAgencySubaccountsManage
+                    }
+                    "locations.billing.manage" => Self::LocationsBillingManage,
+                    "locations.details.manage" => Self::LocationsDetailsManage,
+                    "audit-logs.readonly" => Self::AuditLogsReadonly,
+                    "audit-logs.export" => Self::AuditLogsExport,
+                    _ => Self::Unrecognized(value),
+                },
+            )
+        }
     }
     impl ::std::fmt::Display for UserSuccessfulResponseDtoScopes {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {

@@ -84,6 +84,99 @@ async fn get_contact_keeps_an_unknown_enum_value_and_tolerates_missing_fields() 
     assert_eq!(contact.email, None, "a field the server left out is None");
 }
 
+/// Generated types decode through written `Deserialize` impls, not serde's derive
+/// (`xtask/src/codegen/lean_deserialize.rs`); these are the cases a derive handled for free.
+#[tokio::test]
+async fn written_deserialize_impls_read_escaped_repeated_and_unknown_keys() {
+    let h = Harness::start().await;
+    // Raw text: `json!` could neither repeat a key nor escape one.
+    let body = r#"{"contact": {
+        "id": "first-id",
+        "first\u004eame": "Ada",
+        "tags": ["a", {"not": "a string"}],
+        "email": 42,
+        "futureObject": {"nested": [1, {"deep": null}]},
+        "dndSettings": {"SMS": {"status": "inactive"}, "Call": {"status": 7}},
+        "id": "last-id"
+    }, "traceId": "t-1"}"#;
+    Mock::given(method("GET"))
+        .and(path("/contacts/c1"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&h.server)
+        .await;
+
+    let contact =
+        h.hl.contacts()
+            .get_contact()
+            .contact_id("c1")
+            .send()
+            .await
+            .expect("contact decodes")
+            .into_inner()
+            .contact
+            .expect("contact present");
+
+    h.only_request("2021-07-28").await;
+    assert_eq!(
+        contact.id.as_deref(),
+        Some("last-id"),
+        "a repeated key: the last wins"
+    );
+    assert_eq!(
+        contact.first_name.as_deref(),
+        Some("Ada"),
+        "an escaped key is unescaped"
+    );
+    assert_eq!(
+        contact.tags, None,
+        "an array with a mistyped element: the field is None"
+    );
+    assert_eq!(
+        contact.email, None,
+        "a number where a string is declared: None"
+    );
+    let dnd = contact.dnd_settings.expect("dnd settings");
+    assert_eq!(
+        dnd.sms.and_then(|s| s.status),
+        Some(DndSettingSchemaResponseStatus::Inactive)
+    );
+    let call = dnd
+        .call
+        .expect("the object around a mistyped enum still decodes");
+    assert_eq!(
+        call.status, None,
+        "a number where an enum string is declared: None"
+    );
+}
+
+#[test]
+fn a_missing_required_field_is_named_and_a_present_one_decodes() {
+    use highlevel::contacts::types::CreateTaskParams;
+    let error = serde_json::from_value::<CreateTaskParams>(json!({
+        "title": "Call back", "dueDate": "2026-12-02T10:00:00Z"
+    }))
+    .expect_err("`completed` is required");
+    assert!(
+        error.to_string().contains("missing field `completed`"),
+        "{error}"
+    );
+    let task: CreateTaskParams = serde_json::from_value(json!({
+        "title": "Call back", "dueDate": "2026-12-02T10:00:00Z", "completed": false,
+        "unknown": {"x": 1}
+    }))
+    .expect("all required fields");
+    assert_eq!(task.title, "Call back");
+    assert!(!task.completed);
+    let not_an_object = serde_json::from_value::<CreateTaskParams>(json!(["Call back"]))
+        .expect_err("an array is not a task");
+    assert!(
+        not_an_object
+            .to_string()
+            .contains("an object (CreateTaskParams)"),
+        "{not_an_object}"
+    );
+}
+
 #[tokio::test]
 async fn search_returns_the_json_body_the_spec_does_not_declare() {
     let h = Harness::start().await;

@@ -1,0 +1,399 @@
+//! `Deserialize` for generated types, written out instead of derived.
+//!
+//! serde's derive gives every struct a field-name enum with its own visitor, a sequence
+//! visitor (JSON objects never use it) and, per field decoded through
+//! `highlevel_runtime::lenient::optional`, two wrapper types; an open string enum's derive
+//! buffers every value to try the `Unrecognized` fallback. In Contacts that was half of the
+//! crate's compile time (6.0 s with the derives, 3.0 s with none; issue 15). The impls written
+//! here decode the same JSON to the same values with a fraction of the code:
+//!
+//! - a struct: one `visit_map`, keys found by `highlevel_runtime::lenient::FieldIndex`, each
+//!   value decoded in place (optional fields through `lenient::next_optional`), unknown keys
+//!   skipped, a missing required field serde's own "missing field" error;
+//! - an open string enum: the string, matched against the listed values, else `Unrecognized`.
+//!
+//! A type with anything else in its serde attributes (`flatten`, `transparent`, `untagged`,
+//! another `with`, generics) keeps serde's derive: the lean impl never guesses.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::ext::IdentExt;
+use syn::punctuated::Punctuated;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Ident, Token, parse_quote};
+
+use super::postprocess::UNRECOGNIZED_VARIANT;
+
+const LENIENT_OPTIONAL: &str = "highlevel_runtime::lenient::optional";
+
+/// Replaces serde's derived `Deserialize` by a written impl wherever the type allows;
+/// returns how many types changed.
+pub fn apply(file: &mut syn::File) -> usize {
+    let mut lean = LeanImpls { written: 0 };
+    lean.visit_file_mut(file);
+    lean.written
+}
+
+struct LeanImpls {
+    written: usize,
+}
+
+impl VisitMut for LeanImpls {
+    fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
+        if let Some((_, items)) = &mut module.content {
+            self.written += rewrite_items(items);
+        }
+        visit_mut::visit_item_mod_mut(self, module);
+    }
+
+    fn visit_file_mut(&mut self, file: &mut syn::File) {
+        self.written += rewrite_items(&mut file.items);
+        visit_mut::visit_file_mut(self, file);
+    }
+}
+
+/// Writes each impl right after its type, so `defaults::…` paths resolve as in the derive.
+fn rewrite_items(items: &mut Vec<syn::Item>) -> usize {
+    let mut rewritten = Vec::with_capacity(items.len());
+    let mut written = 0;
+    for mut item in std::mem::take(items) {
+        let lean = match &mut item {
+            syn::Item::Struct(s) => struct_impl(s),
+            syn::Item::Enum(e) => enum_impl(e),
+            _ => None,
+        };
+        rewritten.push(item);
+        // The impls are built from parsed syntax, so they parse back.
+        if let Some(imp) = lean.and_then(|tokens| syn::parse2::<syn::Item>(tokens).ok()) {
+            rewritten.push(imp);
+            written += 1;
+        }
+    }
+    *items = rewritten;
+    written
+}
+
+/// Takes `Deserialize` out of the type's derive list; false when it was not there.
+fn drop_derived_deserialize(attrs: &mut [syn::Attribute]) -> bool {
+    for attr in attrs.iter_mut() {
+        if !attr.path().is_ident("derive") {
+            continue;
+        }
+        let Ok(paths) = attr.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        let is_deserialize =
+            |p: &syn::Path| p.segments.last().is_some_and(|s| s.ident == "Deserialize");
+        if !paths.iter().any(is_deserialize) {
+            continue;
+        }
+        let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_deserialize(p)).collect();
+        *attr = parse_quote! { #[derive(#(#kept),*)] };
+        return true;
+    }
+    false
+}
+
+fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("derive")
+            && attr
+                .parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
+                .is_ok_and(|paths| {
+                    paths
+                        .iter()
+                        .any(|p| p.segments.last().is_some_and(|s| s.ident == "Deserialize"))
+                })
+    })
+}
+
+fn has_serde_attr(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("serde"))
+}
+
+/// What a field's `#[serde(...)]` attributes ask of deserialization.
+#[derive(Debug, Default, PartialEq)]
+struct FieldSerde {
+    rename: Option<String>,
+    default: Option<FieldDefault>,
+    lenient: bool,
+}
+
+#[derive(Debug, PartialEq)]
+enum FieldDefault {
+    Trait,
+    Function(syn::ExprPath),
+}
+
+/// `None` when an attribute asks for something the lean impl does not do.
+fn field_serde(attrs: &[syn::Attribute]) -> Option<FieldSerde> {
+    let mut found = FieldSerde::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let mut supported = true;
+        attr.parse_nested_meta(|meta| {
+            let value =
+                || -> syn::Result<String> { Ok(meta.value()?.parse::<syn::LitStr>()?.value()) };
+            if meta.path.is_ident("rename") {
+                found.rename = Some(value()?);
+            } else if meta.path.is_ident("default") {
+                found.default = Some(if meta.input.peek(Token![=]) {
+                    FieldDefault::Function(syn::parse_str(&value()?)?)
+                } else {
+                    FieldDefault::Trait
+                });
+            } else if meta.path.is_ident("deserialize_with") {
+                if value()? == LENIENT_OPTIONAL {
+                    found.lenient = true;
+                } else {
+                    supported = false;
+                }
+            } else if meta.path.is_ident("skip_serializing_if") {
+                value()?;
+            } else {
+                supported = false;
+                // Consume whatever follows so parsing goes on to report nothing.
+                if meta.input.peek(Token![=]) {
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
+            }
+            Ok(())
+        })
+        .ok()?;
+        if !supported {
+            return None;
+        }
+    }
+    Some(found)
+}
+
+fn is_option(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+fn struct_impl(item: &mut syn::ItemStruct) -> Option<TokenStream> {
+    if !derives_deserialize(&item.attrs)
+        || has_serde_attr(&item.attrs)
+        || !item.generics.params.is_empty()
+    {
+        return None;
+    }
+    let syn::Fields::Named(fields) = &item.fields else {
+        return None;
+    };
+    let mut names = Vec::new();
+    let mut locals = Vec::new();
+    let mut arms = Vec::new();
+    let mut inits = Vec::new();
+    for (index, field) in fields.named.iter().enumerate() {
+        let serde = field_serde(&field.attrs)?;
+        let ident = field.ident.as_ref()?;
+        let name = serde
+            .rename
+            .clone()
+            .unwrap_or_else(|| ident.unraw().to_string());
+        if names.contains(&name) {
+            return None;
+        }
+        names.push(name.clone());
+        let local = format_ident!("field_{index}");
+        let value = if serde.lenient {
+            quote! { highlevel_runtime::lenient::next_optional(&mut map)? }
+        } else {
+            quote! { map.next_value()? }
+        };
+        arms.push(quote! { ::std::option::Option::Some(#index) => #local = ::std::option::Option::Some(#value), });
+        let init = match &serde.default {
+            Some(FieldDefault::Function(path)) => quote! { #local.unwrap_or_else(#path) },
+            Some(FieldDefault::Trait) => quote! { #local.unwrap_or_default() },
+            // serde reads a missing `Option` as `None` even without `default`.
+            None if is_option(&field.ty) => quote! { #local.unwrap_or_default() },
+            None => quote! { highlevel_runtime::lenient::required(#local, #name)? },
+        };
+        locals.push(quote! { let mut #local = ::std::option::Option::None; });
+        inits.push(quote! { #ident: #init, });
+    }
+    if !drop_derived_deserialize(&mut item.attrs) {
+        return None;
+    }
+    let ty = &item.ident;
+    let type_name = ty.to_string();
+    let expecting = format!("an object ({type_name})");
+    let visitor = Ident::new(&format!("{type_name}Visitor"), Span::call_site());
+    Some(quote! {
+        impl<'de> ::serde::Deserialize<'de> for #ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                const FIELDS: &[&str] = &[#(#names),*];
+                struct #visitor;
+                impl<'de> ::serde::de::Visitor<'de> for #visitor {
+                    type Value = #ty;
+                    fn expecting(&self, formatter: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        formatter.write_str(#expecting)
+                    }
+                    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> ::std::result::Result<#ty, A::Error> {
+                        #(#locals)*
+                        while let ::std::option::Option::Some(key) =
+                            map.next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                        {
+                            match key {
+                                #(#arms)*
+                                _ => {
+                                    map.next_value::<::serde::de::IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        ::std::result::Result::Ok(#ty { #(#inits)* })
+                    }
+                }
+                deserializer.deserialize_struct(#type_name, FIELDS, #visitor)
+            }
+        }
+    })
+}
+
+/// An open string enum (unit variants and the `Unrecognized(String)` fallback).
+fn enum_impl(item: &mut syn::ItemEnum) -> Option<TokenStream> {
+    if !derives_deserialize(&item.attrs)
+        || has_serde_attr(&item.attrs)
+        || !item.generics.params.is_empty()
+    {
+        return None;
+    }
+    let mut arms = Vec::new();
+    let mut fallback = false;
+    for variant in &item.variants {
+        let ident = &variant.ident;
+        if ident == UNRECOGNIZED_VARIANT {
+            fallback = matches!(&variant.fields, syn::Fields::Unnamed(f) if f.unnamed.len() == 1);
+            continue;
+        }
+        if !matches!(variant.fields, syn::Fields::Unit) {
+            return None;
+        }
+        let serde = field_serde(&variant.attrs)?;
+        if serde.default.is_some() || serde.lenient {
+            return None;
+        }
+        let name = serde.rename.unwrap_or_else(|| ident.unraw().to_string());
+        arms.push(quote! { #name => Self::#ident, });
+    }
+    if !fallback || !drop_derived_deserialize(&mut item.attrs) {
+        return None;
+    }
+    let ty = &item.ident;
+    let fallback = Ident::new(UNRECOGNIZED_VARIANT, Span::call_site());
+    Some(quote! {
+        impl<'de> ::serde::Deserialize<'de> for #ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+                ::std::result::Result::Ok(match value.as_str() {
+                    #(#arms)*
+                    _ => Self::#fallback(value),
+                })
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewritten(source: &str) -> (usize, String) {
+        let mut file: syn::File = syn::parse_str(source).expect("test source parses");
+        let written = apply(&mut file);
+        (written, prettyplease::unparse(&file))
+    }
+
+    #[test]
+    fn a_struct_gets_a_visit_map_with_renames_defaults_and_lenient_fields() {
+        let (written, code) = rewritten(
+            r#"
+            pub mod types {
+                #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+                pub struct Contact {
+                    pub id: ::std::string::String,
+                    #[serde(rename = "firstName", skip_serializing_if = "::std::option::Option::is_none")]
+                    #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+                    pub first_name: ::std::option::Option<::std::string::String>,
+                    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+                    pub tags: ::std::vec::Vec<::std::string::String>,
+                    #[serde(rename = "allowed", default = "defaults::default_bool::<true>")]
+                    pub allowed: bool,
+                    pub r#type: ::std::option::Option<i64>,
+                }
+            }
+            "#,
+        );
+        assert_eq!(written, 1);
+        assert!(
+            code.contains("#[derive(::serde::Serialize, Clone, Debug)]"),
+            "{code}"
+        );
+        for expected in [
+            r#"const FIELDS: &[&str] = &["id", "firstName", "tags", "allowed", "type"];"#,
+            "highlevel_runtime::lenient::required(field_0, \"id\")?",
+            "field_1 = ::std::option::Option::Some(\n",
+            "highlevel_runtime::lenient::next_optional(&mut map)?",
+            "first_name: field_1.unwrap_or_default()",
+            "tags: field_2.unwrap_or_default()",
+            "allowed: field_3.unwrap_or_else(defaults::default_bool::<true>)",
+            "r#type: field_4.unwrap_or_default()",
+            "deserializer.deserialize_struct(\"Contact\", FIELDS, ContactVisitor)",
+        ] {
+            assert!(code.contains(expected), "missing `{expected}` in:\n{code}");
+        }
+    }
+
+    #[test]
+    fn an_open_string_enum_matches_its_values_and_falls_back() {
+        let (written, code) = rewritten(
+            r#"
+            #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+            pub enum Status {
+                #[serde(rename = "open")]
+                Open,
+                Closed,
+                #[serde(untagged)]
+                Unrecognized(::std::string::String),
+            }
+            "#,
+        );
+        assert_eq!(written, 1);
+        for expected in [
+            "\"open\" => Self::Open,",
+            "\"Closed\" => Self::Closed,",
+            "_ => Self::Unrecognized(value),",
+        ] {
+            assert!(code.contains(expected), "missing `{expected}` in:\n{code}");
+        }
+    }
+
+    #[test]
+    fn types_with_other_serde_attributes_keep_the_derive() {
+        for source in [
+            "#[derive(::serde::Deserialize)] #[serde(transparent)] pub struct Ids(Vec<String>);",
+            "#[derive(::serde::Deserialize)] #[serde(untagged)] pub enum Either { A(i64), B(String) }",
+            "#[derive(::serde::Deserialize)] pub struct Open { #[serde(flatten)] pub extra: ::serde_json::Map<String, ::serde_json::Value> }",
+            "#[derive(::serde::Deserialize)] pub struct Custom { #[serde(deserialize_with = \"other\")] pub a: Option<i64> }",
+            "#[derive(::serde::Deserialize)] pub enum Closed { A, B }",
+            "#[derive(::serde::Serialize)] pub struct Body { pub a: i64 }",
+        ] {
+            let (written, code) = rewritten(source);
+            assert_eq!(written, 0, "{code}");
+            assert_eq!(
+                code.contains("Deserialize"),
+                source.contains("Deserialize"),
+                "{code}"
+            );
+        }
+    }
+}
